@@ -1,0 +1,263 @@
+# distutils: language = c++
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Agent selection kernel, compiled. The specification is select_agent_py.py (same interface,
+same results, ties included): read that first.
+
+Each bucket (ordering, skill, level) is a std::set of keys ((a, b), agent index) holding the
+READY agents only, so a decision walks one required skill's ready agents in key order and stops
+at the first one that meets the other requirements. Levels sit in one dense byte matrix.
+"""
+
+from cython.operator cimport dereference as deref, preincrement as inc
+from libcpp.pair cimport pair
+from libcpp.set cimport set as cset
+from libcpp.vector cimport vector
+
+MAX_SKILLS = 64
+MAX_LEVEL = 5
+ANY_SKILL = 64
+
+MOST_SKILLED = 0
+LONGEST_IDLE = 1
+LEAST_CALLS = 2
+ROUND_ROBIN = 3
+
+cdef enum:
+    C_MAX_SKILLS = 64
+    C_MAX_LEVEL = 5
+    C_ANY = 64
+    C_COLUMNS = 65
+    C_LEVELS = 6  # level 0 is never stored; kept so that a level indexes directly
+    C_IDLE = 0
+    C_CALLS = 1
+    C_INDEX = 2
+    C_ORDERINGS = 3
+    C_MAX_REQS = 65
+
+ctypedef pair[pair[double, double], int] Key
+ctypedef cset[Key] KeySet
+ctypedef cset[Key].iterator KeyIt
+
+
+cdef class AgentIndex:
+    """Skills of all agents and ordered ready sets, updated incrementally on every change."""
+
+    cdef vector[unsigned char] _levels  # agent * C_COLUMNS + column
+    cdef vector[char] _ready
+    cdef vector[double] _idle
+    cdef vector[double] _calls
+    cdef vector[KeySet] _buckets  # (ordering * C_COLUMNS + column) * C_LEVELS + level
+    cdef Py_ssize_t _n
+
+    def __cinit__(self, Py_ssize_t capacity=0):
+        self._buckets.resize(C_ORDERINGS * C_COLUMNS * C_LEVELS)
+        self._n = 0
+        self.ensure(capacity)
+
+    # -- agents and their skills ----------------------------------------------------------
+
+    def ensure(self, Py_ssize_t n_agents):
+        cdef Py_ssize_t a
+        if n_agents <= self._n:
+            return
+        self._levels.resize(n_agents * C_COLUMNS, 0)
+        self._ready.resize(n_agents, 0)
+        self._idle.resize(n_agents, 0.0)
+        self._calls.resize(n_agents, 0.0)
+        for a in range(self._n, n_agents):
+            self._levels[a * C_COLUMNS + C_ANY] = 1
+        self._n = n_agents
+
+    @property
+    def size(self):
+        return self._n
+
+    def level(self, Py_ssize_t agent, int skill):
+        self._check_agent(agent)
+        if not 0 <= skill < C_COLUMNS:
+            raise ValueError(f"skill {skill} outside 0..{C_MAX_SKILLS - 1}")
+        return self._levels[agent * C_COLUMNS + skill]
+
+    def set_level(self, Py_ssize_t agent, int skill, int level):
+        self._check_agent(agent)
+        _check_skill(skill)
+        if not 0 <= level <= C_MAX_LEVEL:
+            raise ValueError(f"level {level} outside 0..{C_MAX_LEVEL}")
+        if self._ready[agent]:
+            self._unplace(<int>agent, skill)
+            self._levels[agent * C_COLUMNS + skill] = level
+            self._place(<int>agent, skill)
+        else:
+            self._levels[agent * C_COLUMNS + skill] = level
+
+    def clear_skills(self, Py_ssize_t agent):
+        cdef int skill
+        self._check_agent(agent)
+        for skill in range(C_MAX_SKILLS):
+            if self._levels[agent * C_COLUMNS + skill]:
+                self.set_level(agent, skill, 0)
+
+    # -- readiness ------------------------------------------------------------------------
+
+    def is_ready(self, Py_ssize_t agent):
+        self._check_agent(agent)
+        return bool(self._ready[agent])
+
+    def set_ready(self, Py_ssize_t agent, double idle_since, long long calls):
+        cdef int col
+        self._check_agent(agent)
+        if self._ready[agent]:
+            self.set_unready(agent)
+        self._idle[agent] = idle_since
+        self._calls[agent] = <double>calls
+        self._ready[agent] = 1
+        for col in range(C_COLUMNS):
+            self._place(<int>agent, col)
+
+    def set_unready(self, Py_ssize_t agent):
+        cdef int col
+        self._check_agent(agent)
+        if not self._ready[agent]:
+            return
+        for col in range(C_COLUMNS):
+            self._unplace(<int>agent, col)
+        self._ready[agent] = 0
+
+    def count_ready(self):
+        return self._buckets[(C_IDLE * C_COLUMNS + C_ANY) * C_LEVELS + 1].size()
+
+    def candidates(self, int skill, int min_level):
+        if not 0 <= skill < C_COLUMNS:
+            raise ValueError(f"skill {skill} outside 0..{C_MAX_SKILLS - 1}")
+        return self._candidates(skill, min_level)
+
+    # -- the decision ---------------------------------------------------------------------
+
+    def select(self, skills, mins, int policy, int cursor=-1):
+        cdef int rs[C_MAX_REQS]
+        cdef int rm[C_MAX_REQS]
+        cdef int n = 0, i, lv, found, drive, best
+        cdef Py_ssize_t c, bc
+        if len(skills) != len(mins):
+            raise ValueError("skills and mins differ in length")
+        if len(skills) == 0:
+            rs[0], rm[0], n = C_ANY, 1, 1
+        else:
+            if len(skills) > C_MAX_REQS:
+                raise ValueError("too many requirements")
+            for s, m in zip(skills, mins):
+                _check_skill(s)
+                if m > C_MAX_LEVEL:
+                    raise ValueError(f"minimum level {m} above {C_MAX_LEVEL}")
+                rs[n] = s
+                rm[n] = m if m > 1 else 1  # 0 still means: must hold the skill
+                n += 1
+        if policy == MOST_SKILLED:
+            for lv in range(C_MAX_LEVEL, rm[0] - 1, -1):
+                found = self._walk(C_IDLE, rs[0], lv, lv, False, 0, rs, rm, n)
+                if found >= 0:
+                    return found
+            return -1
+        best = 0
+        bc = self._candidates(rs[0], rm[0])
+        for i in range(1, n):
+            c = self._candidates(rs[i], rm[i])
+            if c < bc:
+                best, bc = i, c
+        drive = best
+        if policy == LONGEST_IDLE:
+            return self._walk(C_IDLE, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, rs, rm, n)
+        if policy == LEAST_CALLS:
+            return self._walk(C_CALLS, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, rs, rm, n)
+        if policy == ROUND_ROBIN:
+            found = self._walk(C_INDEX, rs[drive], rm[drive], C_MAX_LEVEL, True, cursor + 1,
+                               rs, rm, n)
+            if found >= 0:
+                return found
+            return self._walk(C_INDEX, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, rs, rm, n)
+        raise ValueError(f"unknown policy {policy}")
+
+    def memory_bytes(self):
+        cdef Py_ssize_t entries = 0, i
+        for i in range(<Py_ssize_t>self._buckets.size()):
+            entries += self._buckets[i].size()
+        # an rb-tree node: colour + 3 pointers (32 bytes) + the key
+        return (self._n * (C_COLUMNS + 1 + 8 + 8)
+                + self._buckets.size() * sizeof(KeySet)
+                + entries * (32 + sizeof(Key)))
+
+    # -- internals ------------------------------------------------------------------------
+
+    cdef inline int _check_agent(self, Py_ssize_t agent) except -1:
+        if not 0 <= agent < self._n:
+            raise IndexError(f"agent {agent} outside 0..{self._n - 1}")
+        return 0
+
+    cdef inline Key _key(self, int ordering, int agent) noexcept nogil:
+        cdef Key k
+        k.second = agent
+        if ordering == C_IDLE:
+            k.first.first, k.first.second = self._idle[agent], 0.0
+        elif ordering == C_CALLS:
+            k.first.first, k.first.second = self._calls[agent], self._idle[agent]
+        else:
+            k.first.first, k.first.second = 0.0, 0.0
+        return k
+
+    cdef inline void _place(self, int agent, int col) noexcept nogil:
+        cdef int lv = self._levels[agent * C_COLUMNS + col], o
+        if lv:
+            for o in range(C_ORDERINGS):
+                self._buckets[(o * C_COLUMNS + col) * C_LEVELS + lv].insert(self._key(o, agent))
+
+    cdef inline void _unplace(self, int agent, int col) noexcept nogil:
+        cdef int lv = self._levels[agent * C_COLUMNS + col], o
+        if lv:
+            for o in range(C_ORDERINGS):
+                self._buckets[(o * C_COLUMNS + col) * C_LEVELS + lv].erase(self._key(o, agent))
+
+    cdef Py_ssize_t _candidates(self, int col, int min_level) noexcept nogil:
+        cdef Py_ssize_t total = 0
+        cdef int lv
+        for lv in range(min_level if min_level > 1 else 1, C_MAX_LEVEL + 1):
+            total += self._buckets[(C_IDLE * C_COLUMNS + col) * C_LEVELS + lv].size()
+        return total
+
+    cdef int _walk(self, int ordering, int col, int lo, int hi, bint has_start, int start,
+                   int* rs, int* rm, int n) noexcept nogil:
+        """First eligible agent in the merged key order of levels lo..hi of one column."""
+        cdef KeyIt its[C_LEVELS]
+        cdef KeyIt ends[C_LEVELS]
+        cdef KeySet* bucket
+        cdef Key start_key
+        cdef int k = 0, i, best, agent, r
+        cdef const unsigned char* row
+        start_key.first.first, start_key.first.second, start_key.second = 0.0, 0.0, start
+        for i in range(lo, hi + 1):
+            bucket = &self._buckets[(ordering * C_COLUMNS + col) * C_LEVELS + i]
+            if bucket.empty():
+                continue
+            its[k] = bucket.lower_bound(start_key) if has_start else bucket.begin()
+            ends[k] = bucket.end()
+            k += 1
+        while True:
+            best = -1
+            for i in range(k):
+                if its[i] != ends[i] and (best < 0 or deref(its[i]) < deref(its[best])):
+                    best = i
+            if best < 0:
+                return -1
+            agent = deref(its[best]).second
+            row = &self._levels[agent * C_COLUMNS]
+            for r in range(n):
+                if row[rs[r]] < rm[r]:
+                    break
+            else:
+                return agent
+            inc(its[best])
+
+
+cdef inline int _check_skill(int skill) except -1:
+    if not 0 <= skill < C_MAX_SKILLS:
+        raise ValueError(f"skill {skill} outside 0..{C_MAX_SKILLS - 1}")
+    return 0

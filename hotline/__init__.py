@@ -1,0 +1,1 @@
+"""hotline: a contact-centre platform on a real Asterisk."""

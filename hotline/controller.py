@@ -1,0 +1,220 @@
+"""The controller: the ACD process. It joins the parts and owns no logic of its own.
+
+AMI events (typed, from telephony/) go to the router; the router's decisions go back to
+Asterisk as AMI actions; everything that happened is logged one line per step of a call and
+handed to observers (metrics, live state, tests). A heartbeat in AstDB tells the dialplan the
+controller is alive; when it stops, waiting callers fall back to app_queue (the failsafe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hotline.centre_file import Centre
+from hotline.domain import (
+    AgentStateChanged,
+    AgentState,
+    AgentTrigger,
+    CallAnswered,
+    CallEnded,
+    CallEntered,
+    CallQueued,
+    Event,
+    ServiceType,
+)
+from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
+from hotline.router.decisions import CallbackDue
+from hotline.settings import Settings
+from hotline.telephony.ami_connection import AmiActionError, AmiLink, AmiNotConnected
+
+from .call_log import CallLog
+
+log = logging.getLogger("hotline.controller")
+
+CONNECT_CONTEXT = "hotline-connect"
+Observer = Callable[[Event | Offer | CallbackDue], None]
+
+
+def router_config(centre: Centre, settings: Settings) -> RouterConfig:
+    queues = [
+        QueueConfig(name=q.name, service=ServiceType(q.service), required=dict(q.required),
+                    policy=q.policy, priority=q.priority, sl_target=q.sl_target,
+                    sl_seconds=q.sl_seconds)
+        for q in centre.queues
+    ]
+    agents = [AgentConfig(agent_id=a.id, skills=dict(a.skills), name=a.name)
+              for a in centre.agents]
+    # Asterisk's Dial() ends an unanswered ring; the router's timer is the backstop.
+    return RouterConfig(queues=queues, agents=agents, ring_timeout_s=settings.ring_timeout_s + 3)
+
+
+@dataclass
+class _CallLeg:
+    node: str
+    channel: str
+
+
+@dataclass
+class Controller:
+    settings: Settings
+    centre: Centre
+    clock: Callable[[], float] = time.time
+    emit_line: Callable[[str], None] = print
+    router: Router = field(init=False)
+    links: dict[str, AmiLink] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.router = Router(router_config(self.centre, self.settings), clock=self.clock)
+        self.call_log = CallLog(self.emit_line)
+        self._callers: dict[str, _CallLeg] = {}
+        self._observers: list[Observer] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self._wrap_up_timers: dict[str, asyncio.TimerHandle] = {}
+        self.history: list[Event | Offer | CallbackDue] = []
+        self._changed = asyncio.Condition()
+
+    # -- life
+
+    async def start(self) -> None:
+        link = AmiLink(self.settings, clock=self.clock)
+        await link.connect()
+        self.links[link.node] = link
+        await self._beat_once()
+        self._background = [
+            asyncio.create_task(self._pump(link), name=f"pump-{link.node}"),
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(self._ticker(), name="ticker"),
+        ]
+        self.emit_line(f"controller up: AMI {link.node} at {self.settings.bind_host}:"
+                       f"{self.settings.ami_port}, {len(self.centre.agents)} agents, "
+                       f"{len(self.centre.queues)} queues")
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in [*self._background, *self._tasks]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for timer in self._wrap_up_timers.values():
+            timer.cancel()
+        for link in self.links.values():
+            await link.close()
+
+    def observe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    # -- agents (the API calls these too)
+
+    def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> None:
+        self._apply(self.router.agent_command(agent_id, trigger, reason))
+
+    # -- the loop
+
+    async def _pump(self, link: AmiLink) -> None:
+        while True:
+            event = await link.events.get()
+            self._record(event)
+            if isinstance(event, CallEntered | CallQueued):
+                self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
+            try:
+                results = self.router.handle(event)
+            except Exception:  # a router bug must not stop the ACD for every other call
+                log.exception("router failed on %r", event)
+                continue
+            self._apply(results)
+            if isinstance(event, CallEnded):
+                self._callers.pop(event.call_id, None)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            self._apply(self.router.tick())
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
+            await self._beat_once()
+
+    async def _beat_once(self) -> None:
+        for link in self.links.values():
+            with contextlib.suppress(AmiNotConnected, AmiActionError, TimeoutError):
+                await link.db_put("hotline", "heartbeat", str(int(self.clock())))
+
+    def _apply(self, results: list) -> None:  # type: ignore[type-arg]
+        for item in results:
+            self._record(item)
+            if isinstance(item, Offer):
+                self._spawn(self._connect(item))
+            elif isinstance(item, AgentStateChanged):
+                self._on_agent_state(item)
+
+    def _on_agent_state(self, change: AgentStateChanged) -> None:
+        timer = self._wrap_up_timers.pop(change.agent_id, None)
+        if timer is not None:
+            timer.cancel()
+        if change.new is AgentState.AFTER_CALL_WORK and self.settings.wrap_up_s > 0:
+            loop = asyncio.get_running_loop()
+            self._wrap_up_timers[change.agent_id] = loop.call_later(
+                self.settings.wrap_up_s, self._end_wrap_up, change.agent_id)
+
+    def _end_wrap_up(self, agent_id: str) -> None:
+        self._wrap_up_timers.pop(agent_id, None)
+        with contextlib.suppress(Exception):
+            self.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
+
+    async def _connect(self, offer: Offer) -> None:
+        leg = self._callers.get(offer.call_id)
+        if leg is None:
+            log.warning("offer for unknown call %s", offer.call_id)
+            return
+        link = self.links[leg.node]
+        try:
+            # The extension is the agent: hotline-connect records, then dials it.
+            await link.redirect(leg.channel, CONNECT_CONTEXT, offer.agent_id)
+        except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+            # The caller hung up meanwhile (the router hears it as CallEnded) or the link
+            # dropped (the dialplan's failsafe takes over); either way the router is told.
+            log.warning("redirect of %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
+
+    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- what happened
+
+    def _record(self, item: Event | Offer | CallbackDue) -> None:
+        self.history.append(item)
+        if len(self.history) > 50_000:
+            del self.history[:10_000]
+        self.call_log.line(item)
+        for observer in self._observers:
+            observer(item)
+        self._spawn(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[Event | Offer | CallbackDue], bool],
+                       timeout: float) -> Event | Offer | CallbackDue:
+        """The first item seen (already, or within `timeout` s) that matches `predicate`."""
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                while True:
+                    for item in self.history:
+                        if predicate(item):
+                            return item
+                    await self._changed.wait()
+
+    def answered_by(self, call_id: str) -> str | None:
+        for item in self.history:
+            if isinstance(item, CallAnswered) and item.call_id == call_id:
+                return item.agent_id
+        return None

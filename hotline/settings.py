@@ -1,0 +1,70 @@
+"""All configuration in one place: environment variables (HOTLINE_*) or a .env / TOML-free file.
+
+Nothing else in the code holds a host, a port or a path. Tests build their own Settings with
+their own ports; the CLI and the API get theirs through `get_settings()`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    # --- Asterisk, run from a Debian sid root file system that the project builds
+    asterisk_suite: str = "sid"
+    asterisk_mirror: str = "http://deb.debian.org/debian"
+    asterisk_packages: list[str] = Field(
+        default=["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm"]
+    )
+    asterisk_cache_dir: Path = Path("/var/cache/hotline/rootfs")
+    asterisk_run_dir: Path = Path("/var/lib/hotline/asterisk")  # the live root (a copy)
+    asterisk_config_dir: Path = REPO_ROOT / "asterisk-config"
+    node_name: str = "ast1"
+    bind_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_user: str = "hotline"
+    ami_secret: str = "hotline-dev-secret"
+    sip_port: int = 5060
+    caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
+    agi_port: int = 4573
+    rtp_start: int = 30000
+    rtp_end: int = 39999
+    # Seconds of silence from the controller before the dialplan uses app_queue on its own.
+    failsafe_guard_s: int = 5
+    heartbeat_interval_s: float = 1.0
+    ring_timeout_s: int = 15
+
+    # --- the hotline itself
+    hotline_number: str = "95598"
+    centre_file: Path = REPO_ROOT / "asterisk-config" / "centre.toml"  # queues and agents
+    # After-call work ends by itself after this many seconds (0: the agent ends it)
+    wrap_up_s: float = 0.0
+    recordings_dir: Path = Path("/var/lib/hotline/recordings")
+    short_abandon_s: float = 5.0
+
+    # --- persistence and live state; empty means "start an embedded one"
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Path("/var/lib/hotline/data")
+
+    # --- HTTP
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @property
+    def recordings_dir_in_root(self) -> str:
+        """Where Asterisk (inside its chroot) writes recordings; bind-mounted from recordings_dir."""
+        return "/var/spool/asterisk/hotline"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,115 @@
+"""SIPp phones: agents (UAS) that ring then answer, and callers (UAC) that dial the hotline.
+
+Used by the tests, the demo and the wire benchmark. The scenarios live in tests/sipp/; timing
+values are baked into a rendered copy because SIPp reads recv timeouts as plain numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline.settings import REPO_ROOT
+
+SCENARIOS = REPO_ROOT / "tests" / "sipp"
+
+
+class SippMissing(RuntimeError):
+    pass
+
+
+def sipp_binary() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        raise SippMissing("SIPp is missing: apt-get install sip-tester")
+    return path
+
+
+def _render(name: str, workdir: Path, **values: int) -> Path:
+    text = (SCENARIOS / name).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    out = workdir / name
+    out.write_text(text)
+    return out
+
+
+@dataclass
+class SippProcess:
+    """One SIPp process; `wait()` returns its exit code (0: every call succeeded)."""
+
+    proc: subprocess.Popen[bytes]
+    workdir: Path
+    name: str
+    _closed: bool = field(default=False, repr=False)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def errors(self) -> str:
+        """SIPp's error log: unexpected messages, timeouts."""
+        logs = sorted(self.workdir.glob("*_errors.log"))
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in logs)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self._closed:
+            self._closed = True
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _spawn(args: list[str], workdir: Path, name: str) -> SippProcess:
+    proc = subprocess.Popen(
+        [sipp_binary(), *args, "-nostdin", "-trace_err", "-error_file",
+         str(workdir / f"{name}_errors.log")],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return SippProcess(proc=proc, workdir=workdir, name=name)
+
+
+def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 500,
+                host: str = "127.0.0.1", max_calls: int = 100_000) -> SippProcess:
+    """An agent phone on host:sip_port that rings `ring_ms` then answers and echoes media.
+
+    A ring_ms longer than the platform's ring timeout makes an agent who never answers.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{agent_id}-"))
+    scenario = _render("agent.xml", workdir, RING_MS=ring_ms)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
+            "-mp", str(media_port), "-rtp_echo", "-m", str(max_calls), "-bind_local"]
+    return _spawn(args, workdir, agent_id)
+
+
+def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_port: int,
+                 service: str = "95598", host: str = "127.0.0.1", calls: int = 1,
+                 rate: float = 1.0) -> SippProcess:
+    """`calls` callers from `number` dialing `service` at `target` (host:port), each staying
+    on the line `talk_ms` after being answered by the hotline (IVR and wait included)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-caller-{number}-"))
+    scenario = _render("caller.xml", workdir, TALK_MS=talk_ms)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
+            "-mp", str(media_port), "-s", service, "-key", "number", number,
+            "-m", str(calls), "-r", str(rate), "-l", str(max(1, calls)), target]
+    return _spawn(args, workdir, f"caller-{number}")
+
+
+@contextlib.contextmanager
+def running(*phones: SippProcess):  # type: ignore[no-untyped-def]
+    try:
+        yield phones
+    finally:
+        for phone in phones:
+            phone.stop()

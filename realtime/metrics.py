@@ -1,0 +1,400 @@
+"""Realtime contact-centre metrics over the typed events of hotline.domain.
+
+Pure logic: events in, numbers out; no sockets, no database, no clock of its own. The time is
+the largest moment seen so far, from events (`event.at`) or read-outs (`now`); an event older
+than that is counted at that time (a late event never reopens a closed interval).
+
+Attribution rule (domain.md, binding): a call counts
+- as offered in the interval in which it entered the queue (CallQueued);
+- as answered / abandoned / called back, with its wait and its place in the service level, in
+  the interval in which its wait ended (CallAnswered, CallEnded while waiting,
+  CallbackRequested);
+- with its talk, hold and after-call work (and as handled) in the interval in which that
+  handling ended, i.e. when its agent left after_call_work (AgentStateChanged with
+  old=after_call_work, or a logout / the next answer). An agent the router never reported
+  (e.g. an app_queue member after the failsafe) has no wrap-up: the handling ends at hangup.
+"Today" (from local midnight, `day_start_offset_s`) and the sliding window (now - window_s,
+now] count the same moments. An interval is [start, end): an event exactly at a boundary
+belongs to the interval that starts there.
+
+Definitions (see also QueueFigures):
+- wait = end of wait - CallQueued moment; a RingNoAnswer does not end it, neither does
+  FailsafeTaken (a call answered by app_queue after the failsafe counts as answered).
+- short abandon: wait <= short_abandon_s (a call abandoned at exactly 5.0 s is short).
+  `abandoned` counts all abandons, `short_abandoned` the short subset;
+  abandon_rate = abandoned / offered.
+- answered within T: wait <= T (answered at exactly 20.0 s is within 20 s); the all-queues
+  and per-service figures judge each call by the T of the queue that answered it.
+- SL(T) = answered_within_t / (answered + abandoned - short_abandoned); callbacks and
+  overflows out of the queue are not in the denominator.
+- overflow: counts as overflowed in the queue it left and as offered in the queue it went to
+  (the all-queues figures count the call offered once); its wait runs on from the first
+  CallQueued.
+- hold ends at unhold or hangup; talk = (hangup - answer) - hold; ACW = wrap-up end - hangup.
+- Agent state time is clock time split at interval boundaries (see agents.py), while talk,
+  hold and ACW follow the rule above, so occupancy/utilisation of a single interval can
+  exceed 1 when a call longer than the interval ends in it (as in classic ACD reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any, Literal
+
+from hotline.core_ext import metrics_py as k
+from hotline.core_ext.select import load
+
+from hotline.domain import (
+    AgentState,
+    AgentStateChanged,
+    CallAnswered,
+    CallbackRequested,
+    CallEnded,
+    CallHeld,
+    CallOverflowed,
+    CallQueued,
+    CallUnheld,
+    Event,
+    FailsafeTaken,
+    RingNoAnswer,
+)
+
+from .agents import AgentClock
+from .config import MetricsConfig
+from .figures import AgentFigures, ClosedInterval, QueueFigures, queue_figures, ratio
+
+Scope = Literal["interval", "today", "window"]
+_SCOPES: dict[Scope, int] = {"interval": k.INTERVAL, "today": k.TODAY, "window": k.WINDOW}
+
+
+class Metrics:
+    def __init__(self, config: MetricsConfig | None = None, kernel: ModuleType | None = None):
+        self.config = config or MetricsConfig()
+        self.kernel = kernel or load("metrics")
+        self.ignored = 0  # events of types the metrics do not use
+        self._core = self.kernel.Core(float(self.config.window_s))
+        self._groups: dict[str, int] = {}
+        self._queues: list[str] = []  # in order of appearance
+        self._sl_seconds: dict[int, float] = {}  # queue group -> T
+        self._calls: dict[str, int] = {}  # call id -> slot, while waiting or connected
+        self._slot_agent: dict[int, str] = {}
+        self._wrap: dict[str, int] = {}  # agent id -> slot of the call in wrap-up
+        self._agents: dict[str, AgentClock] = {}
+        self._now: float | None = None
+        self._interval = 0  # index of the open interval
+        self._next_boundary = 0.0
+        self._day = 0
+        self._closed: list[ClosedInterval] = []  # not yet handed out by close_due
+        self._trend: list[ClosedInterval] = []  # today's closed intervals
+        self._handlers: dict[type[Event], Callable[[Any, float], None]] = {
+            CallQueued: self._on_queued,
+            CallOverflowed: self._on_overflowed,
+            CallAnswered: self._on_answered,
+            CallHeld: self._on_held,
+            CallUnheld: self._on_unheld,
+            CallEnded: self._on_ended,
+            CallbackRequested: self._on_callback,
+            FailsafeTaken: self._on_failsafe,
+            RingNoAnswer: self._on_ring_no_answer,
+            AgentStateChanged: self._on_agent_state,
+        }
+
+    # ---- input
+
+    def apply(self, event: Event) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            self.ignored += 1
+            return
+        handler(event, self._advance(event.at))
+
+    def set_agent_queues(self, agent_id: str, queues: Iterable[str]) -> None:
+        """Which queues an agent serves (from the router's configuration), for
+        agents_by_state(queue)."""
+        self._agent(agent_id, None).queues = frozenset(queues)
+
+    # ---- output
+
+    def queue_figures(self, queue: str | None, scope: Scope, now: float) -> QueueFigures:
+        """Figures of one queue, or of all queues when queue is None."""
+        self._advance(now)
+        if queue is None:
+            return self._figures(0, _SCOPES[scope], self.config.default_targets.sl_target, None)
+        t = self.config.targets_for(queue)
+        g = self._groups.get("q:" + queue)
+        return self._figures(g, _SCOPES[scope], t.sl_target, t.sl_seconds)
+
+    def service_figures(self, service: str, scope: Scope, now: float) -> QueueFigures:
+        """Figures of one service type across queues (no target of its own)."""
+        self._advance(now)
+        return self._figures(self._groups.get("s:" + str(service)), _SCOPES[scope], None, None)
+
+    def queues(self) -> list[str]:
+        return list(self._queues)
+
+    def agent_figures(self, agent_id: str, scope: Scope, now: float) -> AgentFigures:
+        self._advance(now)
+        g = self._groups.get("a:" + agent_id)
+        row = self._core.read(_SCOPES[scope], g) if g is not None else [0.0] * k.F
+        clock = self._agents.get(agent_id)
+        times = clock.times(scope, self._time(), self.config.window_s) if clock else {}
+        by_state: dict[str, float] = {}
+        by_reason: dict[str, float] = {}
+        for (state, reason), secs in times.items():
+            by_state[state.value] = by_state.get(state.value, 0.0) + secs
+            if state is AgentState.NOT_READY:
+                by_reason[reason] = by_reason.get(reason, 0.0) + secs
+        work = row[k.TALK] + row[k.HOLD] + row[k.ACW]
+        ready = by_state.get(AgentState.READY.value, 0.0)
+        logged_in = sum(by_state.values())
+        return AgentFigures(
+            agent_id=agent_id,
+            state=(clock.state if clock else AgentState.LOGGED_OUT).value,
+            reason=clock.reason if clock else "",
+            answered=round(row[k.ANSWERED]),
+            handled=round(row[k.HANDLED]),
+            missed_rings=round(row[k.MISSED_RINGS]),
+            talk_s=row[k.TALK],
+            hold_s=row[k.HOLD],
+            acw_s=row[k.ACW],
+            time_in_state=by_state,
+            not_ready_by_reason=by_reason,
+            ready_idle_s=ready,
+            logged_in_s=logged_in,
+            occupancy=ratio(work, work + ready),
+            utilisation=ratio(work, logged_in),
+        )
+
+    def agents_by_state(self, queue: str | None = None) -> dict[AgentState, int]:
+        out = dict.fromkeys(AgentState, 0)
+        for clock in self._agents.values():
+            if queue is None or queue in clock.queues:
+                out[clock.state] += 1
+        return out
+
+    def occupancy(self, now: float, scope: Scope) -> float | None:
+        work, ready, _ = self._centre_work(now, scope)
+        return ratio(work, work + ready)
+
+    def utilisation(self, now: float, scope: Scope) -> float | None:
+        work, _, logged_in = self._centre_work(now, scope)
+        return ratio(work, logged_in)
+
+    def close_due(self, now: float) -> list[ClosedInterval]:
+        """Closes every interval that ended by `now` (even with no event since) and returns
+        the ones not handed out before: one per queue seen so far plus queue=None (all)."""
+        self._advance(now)
+        out, self._closed = self._closed, []
+        return out
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """JSON-ready state for the wallboard."""
+        self._advance(now)
+        start = self.config.interval_start(self._interval)
+
+        def scopes(queue: str | None) -> dict[str, Any]:
+            return {s: self.queue_figures(queue, s, now).as_dict() for s in _SCOPES}
+
+        return {
+            "now": self._time(),
+            "interval": {"start": start, "end": start + self.config.interval_s},
+            "all": scopes(None),
+            "queues": {q: scopes(q) for q in self._queues},
+            "agents_by_state": {
+                "all": {s.value: n for s, n in self.agents_by_state().items()},
+                **{
+                    q: {s.value: n for s, n in self.agents_by_state(q).items()}
+                    for q in self._queues
+                },
+            },
+            "occupancy": {s: self.occupancy(now, s) for s in _SCOPES},
+            "sl_trend": [
+                {
+                    "queue": c.queue,
+                    "start": c.start,
+                    "end": c.end,
+                    "service_level": c.figures.service_level,
+                    "sl_target": c.figures.sl_target,
+                }
+                for c in self._trend
+            ],
+        }
+
+    # ---- event handlers: (event, effective time)
+
+    def _on_queued(self, e: CallQueued, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is None:
+            slot = self._calls[e.call_id] = self._core.open_call()
+        self._core.queue(slot, t, self._queue_group(e.queue), self._group("s:" + str(e.service)))
+
+    def _on_overflowed(self, e: CallOverflowed, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is not None:
+            self._core.overflow(slot, t, self._queue_group(e.to_queue))
+
+    def _on_answered(self, e: CallAnswered, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is None:
+            return
+        self._end_wrap(e.agent_id, t)  # an agent answering again has finished the last one
+        sl = self._sl_seconds[self._core.queue_of(slot)]
+        if self._core.answer(slot, t, self._group("a:" + e.agent_id), sl) == k.TALKING:
+            self._slot_agent[slot] = e.agent_id
+
+    def _on_held(self, e: CallHeld, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is not None:
+            self._core.hold(slot, t)
+
+    def _on_unheld(self, e: CallUnheld, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is not None:
+            self._core.unhold(slot, t)
+
+    def _on_ended(self, e: CallEnded, t: float) -> None:
+        slot = self._calls.pop(e.call_id, None)
+        if slot is None:
+            return
+        phase = self._core.end(slot, t, self.config.short_abandon_s)
+        if phase == k.WRAP_UP:
+            agent = self._slot_agent.pop(slot)
+            clock = self._agents.get(agent)
+            self._end_wrap(agent, t)
+            self._wrap[agent] = slot
+            if clock is None or clock.state in (AgentState.LOGGED_OUT, AgentState.READY):
+                self._end_wrap(agent, t)  # no wrap-up will be reported for this agent
+        else:  # abandoned
+            self._core.release(slot)
+
+    def _on_callback(self, e: CallbackRequested, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is not None and self._core.callback(slot, t) == k.FREE:
+            del self._calls[e.call_id]
+            self._core.release(slot)
+
+    def _on_failsafe(self, e: FailsafeTaken, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is not None:
+            self._core.failsafe(slot, t)
+
+    def _on_ring_no_answer(self, e: RingNoAnswer, t: float) -> None:
+        slot = self._calls.get(e.call_id, -1)
+        self._core.missed(slot, t, self._group("a:" + e.agent_id))
+
+    def _on_agent_state(self, e: AgentStateChanged, t: float) -> None:
+        clock = self._agent(e.agent_id, t)
+        was = clock.state
+        clock.change(t, e.new, e.reason)
+        if e.new is not AgentState.AFTER_CALL_WORK and (
+            was is AgentState.AFTER_CALL_WORK or e.old is AgentState.AFTER_CALL_WORK
+        ):
+            self._end_wrap(e.agent_id, t)
+        elif e.new is AgentState.LOGGED_OUT:
+            self._end_wrap(e.agent_id, t)
+
+    # ---- internals
+
+    def _end_wrap(self, agent_id: str, t: float) -> None:
+        slot = self._wrap.pop(agent_id, None)
+        if slot is not None:
+            self._core.wrap_end(slot, t)
+            self._core.release(slot)
+
+    def _agent(self, agent_id: str, t: float | None) -> AgentClock:
+        clock = self._agents.get(agent_id)
+        if clock is None:
+            since = t if t is not None else self._time()
+            clock = self._agents[agent_id] = AgentClock(AgentState.LOGGED_OUT, "", since)
+        return clock
+
+    def _group(self, name: str) -> int:
+        g = self._groups.get(name)
+        if g is None:
+            g = self._groups[name] = self._core.add_group()
+        return g
+
+    def _queue_group(self, queue: str) -> int:
+        name = "q:" + queue
+        g = self._groups.get(name)
+        if g is None:
+            g = self._group(name)
+            self._queues.append(queue)
+            self._sl_seconds[g] = self.config.targets_for(queue).sl_seconds
+        return g
+
+    def _time(self) -> float:
+        return self._now if self._now is not None else 0.0
+
+    def _advance(self, t: float) -> float:
+        """Moves the clock to t (never back), closing the intervals that ended; returns the
+        time to count at."""
+        if self._now is None:
+            self._now = t
+            self._interval = self.config.interval_index(t)
+            self._next_boundary = self.config.interval_start(self._interval + 1)
+            self._day = self.config.day_index(t)
+        elif t <= self._now:
+            return self._now
+        while t >= self._next_boundary:
+            self._close_interval(self._next_boundary)
+        self._now = t
+        self._core.expire(t - self.config.window_s)
+        return t
+
+    def _close_interval(self, end: float) -> None:
+        start = self.config.interval_start(self._interval)
+        self._now = end
+        for clock in self._agents.values():
+            clock.flush(end)
+            clock.prune(end - self.config.window_s)
+        closed = [
+            ClosedInterval(q, start, end, self._figures_at(q, end)) for q in [None, *self._queues]
+        ]
+        self._closed.extend(closed)
+        self._core.close_interval()
+        for clock in self._agents.values():
+            clock.interval.clear()
+        self._interval += 1
+        self._next_boundary = self.config.interval_start(self._interval + 1)
+        day = self.config.day_index(end)
+        if day != self._day:
+            self._day = day
+            self._core.reset_today()
+            for clock in self._agents.values():
+                clock.today.clear()
+            self._trend = []
+        else:
+            self._trend.extend(closed)
+
+    def _figures_at(self, queue: str | None, end: float) -> QueueFigures:
+        if queue is None:
+            return self._figures(0, k.INTERVAL, self.config.default_targets.sl_target, None)
+        t = self.config.targets_for(queue)
+        return self._figures(self._groups["q:" + queue], k.INTERVAL, t.sl_target, t.sl_seconds)
+
+    def _figures(
+        self, g: int | None, scope: int, sl_target: float | None, sl_seconds: float | None
+    ) -> QueueFigures:
+        if g is None:
+            return queue_figures([0.0] * k.F, 0, 0.0, sl_target, sl_seconds)
+        n, earliest = self._core.waiting(g)
+        longest = self._time() - earliest if n else 0.0
+        return queue_figures(self._core.read(scope, g), n, longest, sl_target, sl_seconds)
+
+    def _centre_work(self, now: float, scope: Scope) -> tuple[float, float, float]:
+        """(talk + hold + acw, ready idle, logged-in) summed over all agents."""
+        self._advance(now)
+        row = self._core.read(_SCOPES[scope], 0)
+        work = row[k.TALK] + row[k.HOLD] + row[k.ACW]
+        ready = logged_in = 0.0
+        for clock in self._agents.values():
+            for (state, _), secs in clock.times(scope, self._time(), self.config.window_s).items():
+                logged_in += secs
+                if state is AgentState.READY:
+                    ready += secs
+        return work, ready, logged_in
+
+
+__all__ = ["Metrics", "Scope"]

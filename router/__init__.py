@@ -1,0 +1,64 @@
+"""The ACD router: pure logic over hotline.domain events with an injected clock.
+
+router = Router(config, clock)
+router.handle(event) / router.agent_command(agent_id, trigger) / router.tick()
+    -> list of AgentStateChanged, CallOffered, CallOverflowed events and
+       Offer / CallbackDue decisions for the controller to execute.
+"""
+
+from hotline.router.agents import AgentView
+from hotline.router.calls import WaitingView
+from hotline.router.config import (
+    LEAST_CALLS,
+    LONGEST_IDLE,
+    MOST_SKILLED,
+    POLICIES,
+    REPEAT_BOOST,
+    ROUND_ROBIN,
+    VIP_BOOST,
+    AgentConfig,
+    QueueConfig,
+    RouterConfig,
+)
+from hotline.router.decisions import CallbackDue, Considered, Decision, Explanation, Offer
+from hotline.router.errors import (
+    AgentBusy,
+    DuplicateAgent,
+    IllegalCommand,
+    RouterError,
+    TooManySkills,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
+from hotline.router.router import MISSED, Router
+
+__all__ = [
+    "LEAST_CALLS",
+    "LONGEST_IDLE",
+    "MISSED",
+    "MOST_SKILLED",
+    "POLICIES",
+    "REPEAT_BOOST",
+    "ROUND_ROBIN",
+    "VIP_BOOST",
+    "AgentBusy",
+    "AgentConfig",
+    "AgentView",
+    "CallbackDue",
+    "Considered",
+    "Decision",
+    "DuplicateAgent",
+    "Explanation",
+    "IllegalCommand",
+    "Offer",
+    "QueueConfig",
+    "Router",
+    "RouterConfig",
+    "RouterError",
+    "TooManySkills",
+    "UnknownAgent",
+    "UnknownCall",
+    "UnknownQueue",
+    "WaitingView",
+]

@@ -1,0 +1,63 @@
+"""Errors the router raises; each names what was wrong. Illegal agent moves raise
+hotline.domain.IllegalTransition, which names the state and the trigger."""
+
+from __future__ import annotations
+
+
+class RouterError(Exception):
+    """Base of the router's own errors: the caller misused the router's API."""
+
+    error_id = "router-error"
+
+
+class UnknownAgent(RouterError, KeyError):
+    error_id = "no-such-agent"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"unknown agent {agent_id!r}")
+        self.agent_id = agent_id
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class UnknownCall(RouterError, KeyError):
+    error_id = "no-such-call"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"unknown or not waiting call {call_id!r}")
+        self.call_id = call_id
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownQueue(RouterError, KeyError):
+    error_id = "no-such-queue"
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"unknown queue {queue!r}")
+        self.queue = queue
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DuplicateAgent(RouterError, ValueError):
+    error_id = "duplicate-agent"
+
+
+class AgentBusy(RouterError):
+    """The agent holds a call (reserved, ringing, talking, wrap-up) and cannot be removed."""
+
+    error_id = "agent-busy"
+
+
+class IllegalCommand(RouterError, ValueError):
+    """Only login, logout, ready, not_ready and end_wrap_up are commands; the rest are events."""
+
+    error_id = "illegal-command"
+
+
+class TooManySkills(RouterError, ValueError):
+    error_id = "too-many-skills"

@@ -1,0 +1,187 @@
+"""The asyncio shell around the AMI codec: one connection to one Asterisk node.
+
+panoramisk keeps what it does well (login, ActionID matching, reconnects); our protocol class
+replaces its parser with the sans-I/O `AmiCodec`, and events go to one owned queue, in wire
+order, instead of panoramisk's fire-and-forget callbacks. On top we add what panoramisk lacks:
+a Ping that goes unanswered marks the link dead, a refused connect retries with backoff and
+stops on close(), and every (re)login is announced so the controller can resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
+
+from hotline.domain import Event
+from hotline.settings import Settings
+
+from .ami_codec import AmiCodec, AmiMessage
+from .ami_events import EventMapper
+
+log = logging.getLogger(__name__)
+
+
+class AmiActionError(RuntimeError):
+    """Asterisk answered an action with `Response: Error` (the server said no)."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"AMI {action} refused: {message}")
+        self.action, self.message = action, message
+
+
+class AmiNotConnected(ConnectionError):
+    """The action could not be sent: the link to that node is down."""
+
+
+class _CodecProtocol(AMIProtocol):
+    """panoramisk's protocol with our codec doing the parsing."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.codec = AmiCodec()
+
+    def data_received(self, data: bytes) -> None:  # type: ignore[override]
+        link: AmiLink | None = getattr(self.factory, "link", None)
+        for msg in self.codec.feed(data):
+            action_id = msg.get("ActionID")
+            if action_id and action_id in self.responses:
+                # Responses (and list events) of our own actions go to panoramisk's futures.
+                self.handle_message(Message.from_line(msg.text))
+            elif link is not None:
+                link.on_message(msg)
+
+
+class _Manager(Manager):
+    """panoramisk's Manager that stops reconnecting once closed."""
+
+    link: AmiLink
+
+    def connect(self, run_forever: bool = False, on_startup: Any = None,
+                on_shutdown: Any = None) -> Any:
+        if self.link.closing:
+            return None
+        return super().connect(run_forever, on_startup, on_shutdown)
+
+    def connection_lost(self, exc: Any) -> None:
+        self.link.on_link_down(exc)
+        if self.link.closing:
+            return
+        super().connection_lost(exc)
+
+
+class AmiLink:
+    """One Asterisk node: typed events out (to `events`), typed actions in."""
+
+    def __init__(self, settings: Settings, on_login: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.node = settings.node_name
+        self.mapper = EventMapper(self.node, clock=clock,
+                                  recording_dir=settings.recordings_dir_in_root)
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.closing = False
+        self.logged_in = asyncio.Event()
+        self.logins = 0
+        self._on_login = on_login
+        self._watchdog: asyncio.Task[None] | None = None
+        self._manager = _Manager(
+            host=settings.bind_host, port=settings.ami_port,
+            username=settings.ami_user, secret=settings.ami_secret,
+            ping_delay=3600, ping_interval=3600,  # our watchdog pings instead
+            reconnect_timeout=1, protocol_factory=_CodecProtocol,
+            on_login=self._logged_in, on_disconnect=lambda *_: None,
+            on_connect=lambda *_: None,
+        )
+        self._manager.link = self
+
+    # -- life
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        self._manager.loop = asyncio.get_running_loop()
+        self._manager.connect()
+        await asyncio.wait_for(self.logged_in.wait(), timeout_s)
+        self._watchdog = asyncio.create_task(self._watch(), name=f"ami-watchdog-{self.node}")
+
+    async def close(self) -> None:
+        self.closing = True
+        if self._watchdog:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        self._manager.close()
+
+    def _logged_in(self, manager: Manager) -> None:
+        self.logins += 1
+        self.logged_in.set()
+        log.info("AMI %s: logged in (login #%d)", self.node, self.logins)
+        if self._on_login:
+            self._on_login()
+
+    def on_link_down(self, exc: Any) -> None:
+        self.logged_in.clear()
+        if not self.closing:
+            log.warning("AMI %s: link down (%s); reconnecting", self.node, exc)
+
+    async def _watch(self) -> None:
+        """A Ping with no answer within 3 s means the link is dead: drop it, reconnect."""
+        while True:
+            await asyncio.sleep(2.0)
+            if not self.logged_in.is_set():
+                continue
+            try:
+                await self.action("Ping", timeout_s=3.0)
+            except (TimeoutError, AmiNotConnected, AmiActionError):
+                log.warning("AMI %s: no Ping reply; dropping the link", self.node)
+                protocol = self._manager.protocol
+                if protocol is not None and not protocol.closed:
+                    protocol.connection_lost(None)
+
+    # -- inbound
+
+    def on_message(self, msg: AmiMessage) -> None:
+        event = self.mapper.map(msg)
+        if event is not None:
+            self.events.put_nowait(event)
+
+    # -- actions
+
+    async def action(self, name: str, timeout_s: float = 5.0, **fields: str) -> Message:
+        if not self.logged_in.is_set() or self._manager.protocol is None:
+            raise AmiNotConnected(f"AMI {self.node} is not connected")
+        future = self._manager.send_action({"Action": name, **fields})
+        reply = await asyncio.wait_for(future, timeout_s)
+        first = reply[0] if isinstance(reply, list) else reply
+        if first.get("Response", "").lower() == "error":
+            raise AmiActionError(name, first.get("Message", ""))
+        return reply
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
+        await self.action("Redirect", Channel=channel, Context=context, Exten=exten,
+                          Priority=str(priority))
+
+    async def setvar(self, channel: str, variable: str, value: str) -> None:
+        await self.action("Setvar", Channel=channel, Variable=variable, Value=value)
+
+    async def hangup(self, channel: str, cause: int = 16) -> None:
+        await self.action("Hangup", Channel=channel, Cause=str(cause))
+
+    async def db_put(self, family: str, key: str, value: str) -> None:
+        await self.action("DBPut", Family=family, Key=key, Val=value)
+
+    async def db_get(self, family: str, key: str) -> str | None:
+        try:
+            reply = await self.action("DBGet", Family=family, Key=key)
+        except AmiActionError:
+            return None
+        for msg in reply if isinstance(reply, list) else [reply]:
+            if msg.get("Event") == "DBGetResponse":
+                return str(msg.get("Val", ""))
+        return None

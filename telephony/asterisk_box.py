@@ -1,0 +1,199 @@
+"""Runs one Asterisk node in a chroot over the cached root file system.
+
+Each node gets its own overlay (the cached root read-only below, the node's writes above), so
+several nodes share one 400 MB root and a node's AstDB, logs and sockets stay its own. Asterisk
+runs as plain root inside the chroot (with `-U root` it loses read access to /etc/asterisk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.centre_file import AgentSpec
+from hotline.settings import Settings
+
+from . import asterisk_config, rootfs
+
+
+class AsteriskError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    node: str
+    running: bool
+    pid: int | None
+    ami: str
+    sip: str
+    root: Path
+
+
+def node_dir(settings: Settings) -> Path:
+    return settings.asterisk_run_dir / settings.node_name
+
+
+def root_dir(settings: Settings) -> Path:
+    return node_dir(settings) / "root"
+
+
+def log_path(settings: Settings) -> Path:
+    return root_dir(settings) / "var/log/asterisk/messages.log"
+
+
+def _mounted(path: Path) -> bool:
+    target = str(path.resolve())
+    with open("/proc/self/mounts") as mounts:
+        return any(line.split()[1] == target for line in mounts)
+
+
+def _run(*cmd: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AsteriskError(f"{' '.join(cmd)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+
+
+def _mount_all(settings: Settings) -> Path:
+    lower = rootfs.rootfs_path(settings)
+    base = node_dir(settings)
+    root = root_dir(settings)
+    for sub in ("upper", "work", "root"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    if not _mounted(root):
+        _run("mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={lower},upperdir={base / 'upper'},workdir={base / 'work'}", str(root))
+    if not _mounted(root / "proc"):
+        _run("mount", "-t", "proc", "proc", str(root / "proc"))
+    if not _mounted(root / "dev"):
+        _run("mount", "--bind", "/dev", str(root / "dev"))
+    rec_inside = root / settings.recordings_dir_in_root.lstrip("/")
+    rec_inside.mkdir(parents=True, exist_ok=True)
+    settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+    if not _mounted(rec_inside):
+        _run("mount", "--bind", str(settings.recordings_dir), str(rec_inside))
+    return root
+
+
+def _unmount_all(settings: Settings) -> None:
+    root = root_dir(settings)
+    inner = [root / settings.recordings_dir_in_root.lstrip("/"), root / "dev", root / "proc", root]
+    for path in inner:
+        if path.exists() and _mounted(path):
+            proc = subprocess.run(["umount", str(path)], capture_output=True)
+            if proc.returncode != 0:
+                subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def _pid(settings: Settings) -> int | None:
+    pidfile = root_dir(settings) / "run/asterisk/asterisk.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def status(settings: Settings) -> NodeStatus:
+    pid = _pid(settings)
+    return NodeStatus(
+        node=settings.node_name,
+        running=pid is not None,
+        pid=pid,
+        ami=f"{settings.bind_host}:{settings.ami_port}",
+        sip=f"{settings.bind_host}:{settings.sip_port} (udp)",
+        root=root_dir(settings),
+    )
+
+
+def write_config(settings: Settings, agents: list[AgentSpec]) -> None:
+    """Writes the node's /etc/asterisk; a running node picks it up with a reload."""
+    asterisk_config.write_all(settings, agents, root_dir(settings) / "etc/asterisk")
+
+
+def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) -> NodeStatus:
+    if os.geteuid() != 0:
+        raise AsteriskError("starting Asterisk needs root (mount, chroot): run as root")
+    if not rootfs.is_built(settings):
+        raise AsteriskError("no Asterisk root yet: run `hotline asterisk build` first")
+    if _pid(settings) is not None:
+        raise AsteriskError(f"node {settings.node_name} already runs (pid {_pid(settings)})")
+    root = _mount_all(settings)
+    write_config(settings, agents)
+    (root / "etc/hosts").write_text(f"127.0.0.1 localhost {socket.gethostname()}\n")
+    # A fresh log per start, so a failing test shows only this run.
+    log = log_path(settings)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    proc = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-n"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AsteriskError(f"asterisk did not start: {proc.stderr.strip()}")
+    wait_fully_booted(settings, timeout_s)
+    return status(settings)
+
+
+def wait_fully_booted(settings: Settings, timeout_s: float) -> None:
+    """Logs in over AMI and returns on the FullyBooted event (sent at login once booted)."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((settings.bind_host, settings.ami_port), timeout=2) as s:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                s.sendall(
+                    f"Action: Login\r\nUsername: {settings.ami_user}\r\n"
+                    f"Secret: {settings.ami_secret}\r\nEvents: system\r\n\r\n".encode()
+                )
+                buf = b""
+                while b"Event: FullyBooted" not in buf:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        raise ConnectionError("AMI closed the connection")
+                    buf += chunk
+                    if b"Authentication failed" in buf:
+                        raise AsteriskError("AMI login refused: check ami_user / ami_secret")
+                return
+        except AsteriskError:
+            raise
+        except OSError as exc:
+            last_error = exc
+            time.sleep(0.05)
+    raise AsteriskError(f"Asterisk not fully booted after {timeout_s:.0f}s ({last_error}); "
+                        f"see {log_path(settings)}")
+
+
+def stop(settings: Settings, timeout_s: float = 10.0) -> None:
+    pid = _pid(settings)
+    root = root_dir(settings)
+    if pid is not None:
+        subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx", "core stop now"],
+                       capture_output=True, timeout=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while _pid(settings) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid(settings) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while _pid(settings) is not None:
+                time.sleep(0.05)
+    _unmount_all(settings)
+
+
+def kill(settings: Settings) -> None:
+    """Ends Asterisk abruptly (a crash, for restart tests); mounts stay for the next start."""
+    pid = _pid(settings)
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+        while _pid(settings) is not None:
+            time.sleep(0.02)

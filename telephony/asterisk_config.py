@@ -1,0 +1,71 @@
+"""Renders asterisk-config/ for one Asterisk node: settings into @@placeholders@@, and the
+agent set into pjsip endpoints and static failsafe-queue members."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hotline.centre_file import AgentSpec
+from hotline.settings import Settings
+
+_PLACEHOLDER = re.compile(r"@@([a-z_]+)@@")
+
+
+def render_text(text: str, settings: Settings) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not hasattr(settings, name):
+            raise KeyError(f"asterisk-config uses @@{name}@@, which is not a setting")
+        return str(getattr(settings, name))
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def pjsip_agents(agents: list[AgentSpec]) -> str:
+    out = ["; generated from the agent set: do not edit"]
+    for a in agents:
+        out += [
+            f"\n[{a.id}](agent-template)",
+            f"aors = {a.id}",
+            f"auth = {a.id}-auth",
+            f"callerid = \"{a.name or a.id}\" <{a.id}>",
+            f"\n[{a.id}-auth]",
+            "type = auth",
+            "auth_type = userpass",
+            f"username = {a.id}",
+            f"password = {a.secret or a.id}",
+            f"\n[{a.id}]",
+            "type = aor",
+            "max_contacts = 1",
+            "remove_existing = yes",
+        ]
+        if a.contact:
+            out.append(f"contact = {a.contact}")
+    return "\n".join(out) + "\n"
+
+
+def queue_members(agents: list[AgentSpec]) -> str:
+    lines = ["; generated from the agent set: do not edit"]
+    lines += [f"member => PJSIP/{a.id},0,{a.name or a.id}" for a in agents]
+    return "\n".join(lines) + "\n"
+
+
+def render_all(settings: Settings, agents: list[AgentSpec]) -> dict[str, str]:
+    """File name -> content for /etc/asterisk of one node."""
+    files = {
+        p.name: render_text(p.read_text(), settings)
+        for p in sorted(settings.asterisk_config_dir.glob("*.conf"))
+    }
+    files["pjsip_agents.conf"] = pjsip_agents(agents)
+    files["queues_members.conf"] = queue_members(agents)
+    return files
+
+
+def write_all(settings: Settings, agents: list[AgentSpec], etc_dir: Path) -> None:
+    etc_dir.mkdir(parents=True, exist_ok=True)
+    for old in etc_dir.iterdir():
+        if old.is_file() or old.is_symlink():
+            old.unlink()
+    for name, text in render_all(settings, agents).items():
+        (etc_dir / name).write_text(text)

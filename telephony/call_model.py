@@ -1,0 +1,257 @@
+"""Groups the typed call events into calls: one timeline and one outcome per call.
+
+A call is every channel sharing a Linkedid (the events' `call_id`), per Asterisk node. Its
+phase moves only through hotline.domain.next_call_phase; an event the table does not allow in
+the current phase (a duplicate Hold from the other leg, events of a call whose start we did
+not see) is recorded as an anomaly on the call and skipped, never raised, because the model
+sits on the ingest path. A call that ends is handed out once and forgotten, so memory holds
+only live calls; `expire` evicts calls whose hangup was lost (e.g. while AMI was down).
+
+Outcome at CallEnded:
+- answered by an agent: ANSWERED, or FAILSAFE when app_queue served it (FailsafeTaken seen);
+- never queued (left in the IVR): SELF_SERVED;
+- queued, never answered: SHORT_ABANDONED when the wait from the first CallQueued is at most
+  `short_abandon_s`, else ABANDONED.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from hotline.domain import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    CallEntered,
+    CallHeld,
+    CallOffered,
+    CallOutcome,
+    CallPhase,
+    CallQueued,
+    CallTransferred,
+    CallTrigger,
+    CallUnheld,
+    Event,
+    FailsafeTaken,
+    IllegalTransition,
+    IvrChoice,
+    RecordingStarted,
+    RingNoAnswer,
+    ServiceType,
+    next_call_phase,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHORT_ABANDON_S = 5.0
+
+
+@dataclass(slots=True)
+class Call:
+    """One call as the model knows it; `timeline` holds (time, what) in arrival order."""
+
+    call_id: str
+    node: str
+    entered_at: float
+    caller: str = ""
+    dialed: str = ""
+    phase: CallPhase = CallPhase.IVR
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    ivr_path: list[tuple[str, str]] = field(default_factory=list)  # (menu, digit)
+    channels: list[str] = field(default_factory=list)
+    queue: str = ""
+    service: ServiceType | None = None
+    queued_at: float | None = None  # the first CallQueued: the wait starts here
+    answered_at: float | None = None
+    agent_id: str = ""  # the agent who answered (or the last one rung)
+    failsafe: bool = False
+    recording: str = ""
+    ended_at: float | None = None
+    cause: int = 0
+    outcome: CallOutcome | None = None
+    seen_start: bool = True  # False when the first event we saw was not CallEntered
+    anomalies: list[str] = field(default_factory=list)
+    last_at: float = 0.0
+
+    @property
+    def wait_s(self) -> float | None:
+        """Queue wait: until the answer, else until the hangup; None if never queued."""
+        if self.queued_at is None:
+            return None
+        end = self.answered_at if self.answered_at is not None else self.ended_at
+        return None if end is None else max(0.0, end - self.queued_at)
+
+    def _add_channel(self, channel: str) -> None:
+        if channel and channel not in self.channels:
+            self.channels.append(channel)
+
+
+class CallModel:
+    """Applies call events; `apply` returns the finished `Call` when one ends."""
+
+    def __init__(self, short_abandon_s: float = DEFAULT_SHORT_ABANDON_S) -> None:
+        if short_abandon_s < 0:
+            raise ValueError("short_abandon_s must be >= 0")
+        self.short_abandon_s = short_abandon_s
+        self._calls: dict[tuple[str, str], Call] = {}
+        self.ended_count = 0
+        self.anomaly_count = 0
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def get(self, call_id: str, node: str = "") -> Call | None:
+        return self._calls.get((node, call_id))
+
+    def live(self) -> list[Call]:
+        return list(self._calls.values())
+
+    def apply_all(self, events: list[Event]) -> list[Call]:
+        ended: list[Call] = []
+        for event in events:
+            call = self.apply(event)
+            if call is not None:
+                ended.append(call)
+        return ended
+
+    def apply(self, event: Event) -> Call | None:
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            return None  # not something a call's timeline holds (endpoint status, DTMF, ...)
+        call_id: str = event.call_id  # type: ignore[attr-defined]
+        key = (event.node, call_id)
+        call = self._calls.get(key)
+        if call is None:
+            call = Call(call_id=call_id, node=event.node, entered_at=event.at)
+            call.seen_start = isinstance(event, CallEntered)
+            self._calls[key] = call
+        call.last_at = event.at
+        handler(self, call, event)
+        if call.phase is CallPhase.ENDED:
+            del self._calls[key]
+            self.ended_count += 1
+            return call
+        return None
+
+    def expire(self, before: float) -> list[Call]:
+        """Forget live calls with no event since `before`; they are handed out unfinished."""
+        stale = [k for k, c in self._calls.items() if c.last_at < before]
+        return [self._calls.pop(k) for k in stale]
+
+    # -- transitions ---------------------------------------------------------------------
+
+    def _move(self, call: Call, trigger: CallTrigger, at: float, what: str) -> bool:
+        try:
+            call.phase = next_call_phase(call.phase, trigger)
+        except IllegalTransition as exc:
+            call.anomalies.append(f"{at:.6f} {what}: {exc}")
+            self.anomaly_count += 1
+            log.debug("call %s: %s", call.call_id, exc)
+            return False
+        call.timeline.append((at, what))
+        return True
+
+    def _on_entered(self, call: Call, e: CallEntered) -> None:
+        if call.timeline and call.timeline[0][1] == "entered":
+            call.anomalies.append(f"{e.at:.6f} entered again")
+            self.anomaly_count += 1
+            return
+        call.caller, call.dialed = e.caller, e.dialed
+        call.entered_at = min(call.entered_at, e.at)
+        call._add_channel(e.channel)
+        call.timeline.append((e.at, "entered"))
+
+    def _on_ivr(self, call: Call, e: IvrChoice) -> None:
+        call.ivr_path.append((e.menu, e.digit))
+        call.timeline.append((e.at, f"ivr:{e.menu}={e.digit}"))
+
+    def _on_queued(self, call: Call, e: CallQueued) -> None:
+        if self._move(call, CallTrigger.QUEUE, e.at, f"queued:{e.queue}"):
+            call.queue, call.service = e.queue, e.service
+            if call.queued_at is None:
+                call.queued_at = e.at
+            call.caller = call.caller or e.caller
+            call._add_channel(e.channel)
+
+    def _on_failsafe(self, call: Call, e: FailsafeTaken) -> None:
+        if self._move(call, CallTrigger.FAILSAFE, e.at, f"failsafe:{e.queue}"):
+            call.failsafe = True
+            call.queue = e.queue or call.queue
+
+    def _on_offered(self, call: Call, e: CallOffered) -> None:
+        self._move(call, CallTrigger.OFFER, e.at, f"offered:{e.agent_id}")
+
+    def _on_ringing(self, call: Call, e: AgentRinging) -> None:
+        # The router's CallOffered may already have moved the call to OFFERED; without it the
+        # ring itself is the offer (the failsafe's app_queue rings with no router involved).
+        if call.phase is CallPhase.QUEUED:
+            self._move(call, CallTrigger.OFFER, e.at, f"offered:{e.agent_id}")
+        if call.phase is CallPhase.OFFERED:
+            call.timeline.append((e.at, f"ringing:{e.agent_id}"))
+            call.agent_id = e.agent_id
+            call._add_channel(e.channel)
+        else:
+            call.anomalies.append(f"{e.at:.6f} ringing:{e.agent_id} in {call.phase}")
+            self.anomaly_count += 1
+
+    def _on_answered(self, call: Call, e: CallAnswered) -> None:
+        if self._move(call, CallTrigger.ANSWER, e.at, f"answered:{e.agent_id}"):
+            call.answered_at = e.at
+            call.agent_id = e.agent_id
+            call._add_channel(e.channel)
+
+    def _on_ring_no_answer(self, call: Call, e: RingNoAnswer) -> None:
+        self._move(call, CallTrigger.RING_NO_ANSWER, e.at, f"ring_no_answer:{e.agent_id}")
+
+    def _on_held(self, call: Call, e: CallHeld) -> None:
+        if call.phase is CallPhase.HELD:
+            return  # both legs may report the same hold
+        self._move(call, CallTrigger.HOLD, e.at, "held")
+
+    def _on_unheld(self, call: Call, e: CallUnheld) -> None:
+        if call.phase is CallPhase.TALKING:
+            return
+        self._move(call, CallTrigger.UNHOLD, e.at, "unheld")
+
+    def _on_transferred(self, call: Call, e: CallTransferred) -> None:
+        call.timeline.append((e.at, f"transferred:{e.target}"))
+
+    def _on_recording(self, call: Call, e: RecordingStarted) -> None:
+        call.recording = e.path
+        call.timeline.append((e.at, "recording"))
+
+    def _on_ended(self, call: Call, e: CallEnded) -> None:
+        if not self._move(call, CallTrigger.HANGUP, e.at, "ended"):
+            return
+        call.ended_at, call.cause = e.at, e.cause
+        call.outcome = self._outcome(call)
+
+    def _outcome(self, call: Call) -> CallOutcome:
+        if call.answered_at is not None:
+            return CallOutcome.FAILSAFE if call.failsafe else CallOutcome.ANSWERED
+        if call.queued_at is None:
+            return CallOutcome.SELF_SERVED
+        wait = call.wait_s or 0.0
+        if wait <= self.short_abandon_s:
+            return CallOutcome.SHORT_ABANDONED
+        return CallOutcome.ABANDONED
+
+
+_HANDLERS = {
+    CallEntered: CallModel._on_entered,
+    IvrChoice: CallModel._on_ivr,
+    CallQueued: CallModel._on_queued,
+    FailsafeTaken: CallModel._on_failsafe,
+    CallOffered: CallModel._on_offered,
+    AgentRinging: CallModel._on_ringing,
+    CallAnswered: CallModel._on_answered,
+    RingNoAnswer: CallModel._on_ring_no_answer,
+    CallHeld: CallModel._on_held,
+    CallUnheld: CallModel._on_unheld,
+    CallTransferred: CallModel._on_transferred,
+    RecordingStarted: CallModel._on_recording,
+    CallEnded: CallModel._on_ended,
+}
+
+__all__ = ["DEFAULT_SHORT_ABANDON_S", "Call", "CallModel"]

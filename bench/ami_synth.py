@@ -78,14 +78,19 @@ class CallScript:
 
     def _varset(self, chan: Chan, var: str, value: str) -> None:
         if self.noise:
-            self.ev("VarSet", 0.0001, [*chan.blob(), ("Variable", var), ("Value", value)],
-                    "dialplan")
+            self.ev(
+                "VarSet", 0.0001, [*chan.blob(), ("Variable", var), ("Value", value)], "dialplan"
+            )
 
     def _newexten(self, chan: Chan, app: str, data: str) -> None:
         if self.noise:
             chan.priority += 1
-            self.ev("Newexten", 0.0001, [*chan.blob(), ("Extension", chan.exten),
-                                         ("Application", app), ("AppData", data)], "dialplan")
+            self.ev(
+                "Newexten",
+                0.0001,
+                [*chan.blob(), ("Extension", chan.exten), ("Application", app), ("AppData", data)],
+                "dialplan",
+            )
 
     def enter(self) -> None:
         c = self.caller
@@ -94,19 +99,36 @@ class CallScript:
         c.state = 6
         self.ev("Newstate", 0.02, c.blob())
         self._newexten(c, "UserEvent", "HotlineEntered")
-        self.ev("UserEvent", 0.001, [*c.blob(), ("UserEvent", "HotlineEntered"),
-                                     ("Caller", c.num), ("Dialed", "95598")], "user")
-        for var, val in (("HL_QUEUE", "general"), ("HL_SERVICE", "general"),
-                         ("HL_PRIORITY", "0")):
+        self.ev(
+            "UserEvent",
+            0.001,
+            [*c.blob(), ("UserEvent", "HotlineEntered"), ("Caller", c.num), ("Dialed", "95598")],
+            "user",
+        )
+        for var, val in (("HL_QUEUE", "general"), ("HL_SERVICE", "general"), ("HL_PRIORITY", "0")):
             self._varset(c, var, val)
 
     def ivr(self, menu: str, digit: str, service: str, dt: float = 4.0) -> None:
         c = self.caller
         self.ev("DTMFBegin", dt, [*c.blob(), ("Digit", digit), ("Direction", "Received")], "dtmf")
-        self.ev("DTMFEnd", 0.12, [*c.blob(), ("Digit", digit), ("DurationMs", "120"),
-                                  ("Direction", "Received")], "dtmf")
-        self.ev("UserEvent", 0.01, [*c.blob(), ("UserEvent", "HotlineIvr"), ("Menu", menu),
-                                    ("Digit", digit), ("Service", service)], "user")
+        self.ev(
+            "DTMFEnd",
+            0.12,
+            [*c.blob(), ("Digit", digit), ("DurationMs", "120"), ("Direction", "Received")],
+            "dtmf",
+        )
+        self.ev(
+            "UserEvent",
+            0.01,
+            [
+                *c.blob(),
+                ("UserEvent", "HotlineIvr"),
+                ("Menu", menu),
+                ("Digit", digit),
+                ("Service", service),
+            ],
+            "user",
+        )
         self._varset(c, "HL_QUEUE", service)
         self._varset(c, "HL_SERVICE", service)
 
@@ -114,8 +136,18 @@ class CallScript:
         c = self.caller
         c.context, c.exten, c.priority = "hotline-hold", "s", 1
         self._newexten(c, "Set", "HL_HOLD_START=1700000000")
-        self.ev("UserEvent", dt, [*c.blob(), ("UserEvent", "HotlineQueued"), ("Queue", queue),
-                                  ("Service", service), ("Priority", "0")], "user")
+        self.ev(
+            "UserEvent",
+            dt,
+            [
+                *c.blob(),
+                ("UserEvent", "HotlineQueued"),
+                ("Queue", queue),
+                ("Service", service),
+                ("Priority", "0"),
+            ],
+            "user",
+        )
         self._newexten(c, "MusicOnHold", "default,1")
         if self.noise:
             self.ev("MusicOnHoldStart", 0.001, [*c.blob(), ("Class", "default")])
@@ -123,11 +155,16 @@ class CallScript:
     def failsafe(self, queue: str, dt: float) -> None:
         c = self.caller
         c.context, c.exten, c.priority = "hotline-failsafe", "s", 1
-        self.ev("UserEvent", dt, [*c.blob(), ("UserEvent", "HotlineFailsafe"), ("Queue", queue)],
-                "user")
+        self.ev(
+            "UserEvent", dt, [*c.blob(), ("UserEvent", "HotlineFailsafe"), ("Queue", queue)], "user"
+        )
         self._mixmonitor()
-        self.ev("QueueCallerJoin", 0.01, [*c.blob(), ("Queue", "hotline-failsafe"),
-                                          ("Position", "1"), ("Count", "1")], "agent")
+        self.ev(
+            "QueueCallerJoin",
+            0.01,
+            [*c.blob(), ("Queue", "hotline-failsafe"), ("Position", "1"), ("Count", "1")],
+            "agent",
+        )
 
     def _mixmonitor(self) -> None:
         c = self.caller
@@ -151,17 +188,32 @@ class CallScript:
         else:
             self.t += dt
         self.seq += 1
-        a = Chan(f"PJSIP/{agent}-{self.seq:08x}", f"{int(self.t)}.{self.seq}", self.call_id,
-                 agent, context="hotline-agent", exten="s", state=0, connected=c.num)
+        a = Chan(
+            f"PJSIP/{agent}-{self.seq:08x}",
+            f"{int(self.t)}.{self.seq}",
+            self.call_id,
+            agent,
+            context="hotline-agent",
+            exten="s",
+            state=0,
+            connected=c.num,
+        )
         self.agents[agent] = a
         self.ev("Newchannel", 0.001, a.blob())
         if via_queue:
-            self.ev("AgentCalled", 0.001, [*c.blob(), *a.blob("Dest"),
-                                           ("Queue", "hotline-failsafe"),
-                                           ("Interface", f"PJSIP/{agent}"),
-                                           ("MemberName", agent)], "agent")
-        self.ev("DialBegin", 0.001, [*c.blob(), *a.blob("Dest"),
-                                     ("DialString", agent)])
+            self.ev(
+                "AgentCalled",
+                0.001,
+                [
+                    *c.blob(),
+                    *a.blob("Dest"),
+                    ("Queue", "hotline-failsafe"),
+                    ("Interface", f"PJSIP/{agent}"),
+                    ("MemberName", agent),
+                ],
+                "agent",
+            )
+        self.ev("DialBegin", 0.001, [*c.blob(), *a.blob("Dest"), ("DialString", agent)])
         a.state = 5
         self.ev("Newstate", 0.2, a.blob())
         return a
@@ -179,25 +231,53 @@ class CallScript:
         self.ev("Newstate", dt, a.blob())
         self.ev("DialEnd", 0.01, [*c.blob(), *a.blob("Dest"), ("DialStatus", "ANSWER")])
         if via_queue:
-            self.ev("AgentConnect", 0.001, [*c.blob(), *a.blob("Dest"),
-                                            ("Queue", "hotline-failsafe"),
-                                            ("HoldTime", "5"), ("RingTime", "3")], "agent")
-            self.ev("QueueCallerLeave", 0.001, [*c.blob(), ("Queue", "hotline-failsafe"),
-                                                ("Position", "1"), ("Count", "0")], "agent")
-        bridge = [("BridgeUniqueid", f"br-{self.call_id}"), ("BridgeType", "basic"),
-                  ("BridgeTechnology", "simple_bridge"), ("BridgeCreator", "<unknown>"),
-                  ("BridgeName", "<unknown>"), ("BridgeNumChannels", "1"),
-                  ("BridgeVideoSourceMode", "none")]
+            self.ev(
+                "AgentConnect",
+                0.001,
+                [
+                    *c.blob(),
+                    *a.blob("Dest"),
+                    ("Queue", "hotline-failsafe"),
+                    ("HoldTime", "5"),
+                    ("RingTime", "3"),
+                ],
+                "agent",
+            )
+            self.ev(
+                "QueueCallerLeave",
+                0.001,
+                [*c.blob(), ("Queue", "hotline-failsafe"), ("Position", "1"), ("Count", "0")],
+                "agent",
+            )
+        bridge = [
+            ("BridgeUniqueid", f"br-{self.call_id}"),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", "simple_bridge"),
+            ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"),
+            ("BridgeNumChannels", "1"),
+            ("BridgeVideoSourceMode", "none"),
+        ]
         self.bridged = True
         self.ev("BridgeEnter", 0.01, [*bridge, *c.blob()])
         self.ev("BridgeEnter", 0.001, [*bridge, *a.blob()])
         if self.noise:
             for _ in range(2):
-                self.ev("RTCPSent", 5.0, [*c.blob(), ("To", "10.0.0.5:10001"),
-                                          ("From", "10.0.0.1:12001"), ("SSRC", "0x1f2e3d4c"),
-                                          ("PT", "200(SR)"), ("ReportCount", "1"),
-                                          ("SentPackets", "250"), ("SentOctets", "40000")],
-                        "reporting")
+                self.ev(
+                    "RTCPSent",
+                    5.0,
+                    [
+                        *c.blob(),
+                        ("To", "10.0.0.5:10001"),
+                        ("From", "10.0.0.1:12001"),
+                        ("SSRC", "0x1f2e3d4c"),
+                        ("PT", "200(SR)"),
+                        ("ReportCount", "1"),
+                        ("SentPackets", "250"),
+                        ("SentOctets", "40000"),
+                    ],
+                    "reporting",
+                )
 
     def hold(self, agent: str, dt: float, length: float) -> None:
         a = self.agents[agent]
@@ -215,15 +295,20 @@ class CallScript:
         self.t += dt
         for ch in order:
             if self.bridged and ch.state == 6 and self.noise:
-                self.ev("BridgeLeave", 0.001, [("BridgeUniqueid", f"br-{self.call_id}"),
-                                               *ch.blob()])
-            self.ev("Hangup", 0.01, [*ch.blob(), ("Cause", str(cause)),
-                                     ("Cause-txt", "Normal Clearing")])
+                self.ev(
+                    "BridgeLeave", 0.001, [("BridgeUniqueid", f"br-{self.call_id}"), *ch.blob()]
+                )
+            self.ev(
+                "Hangup",
+                0.01,
+                [*ch.blob(), ("Cause", str(cause)), ("Cause-txt", "Normal Clearing")],
+            )
         self.agents.clear()
 
 
-def answered_call(t: float, seq: int, *, noise: bool = True, agent: str = "agent1",
-                  hold: bool = True) -> CallScript:
+def answered_call(
+    t: float, seq: int, *, noise: bool = True, agent: str = "agent1", hold: bool = True
+) -> CallScript:
     """The typical call: IVR, queue, ring, answer, hold, hangup (about 25 events with noise)."""
     s = CallScript(t, seq, f"1390000{seq % 10000:04d}", noise=noise)
     s.enter()
@@ -239,8 +324,16 @@ def answered_call(t: float, seq: int, *, noise: bool = True, agent: str = "agent
 
 def mixed_traffic(calls: int, t0: float = 1_700_000_000.0) -> bytes:
     """`calls` answered calls with noise, interleaved in pairs, as one AMI byte stream."""
-    chunks: list[bytes] = [GREETING, message([("Response", "Success"), ("ActionID", "login-1"),
-                                              ("Message", "Authentication accepted")])]
+    chunks: list[bytes] = [
+        GREETING,
+        message(
+            [
+                ("Response", "Success"),
+                ("ActionID", "login-1"),
+                ("Message", "Authentication accepted"),
+            ]
+        ),
+    ]
     for i in range(0, calls, 2):
         a = answered_call(t0 + i, 2 * i, agent=f"agent{i % 50}").out
         b = answered_call(t0 + i, 2 * i + 1, agent=f"agent{(i + 1) % 50}").out
@@ -259,8 +352,16 @@ __all__ = ["GREETING", "CallScript", "Chan", "answered_call", "message", "mixed_
 
 def _answered(t: float) -> CallScript:
     s = answered_call(t, 1, hold=False)
-    s.out[:0] = [GREETING, message([("Response", "Success"), ("ActionID", "login-1"),
-                                    ("Message", "Authentication accepted")])]
+    s.out[:0] = [
+        GREETING,
+        message(
+            [
+                ("Response", "Success"),
+                ("ActionID", "login-1"),
+                ("Message", "Authentication accepted"),
+            ]
+        ),
+    ]
     return s
 
 

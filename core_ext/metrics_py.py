@@ -114,7 +114,7 @@ class Core:
     def open_call(self) -> int:
         """A free slot for a new call (phase FREE until queue() is called)."""
         if self._free:
-            return self._free.pop()
+            return self._free.pop()  # slots are only valid as returned here
         for arr in (self._phase, self._gq, self._gs, self._ga):
             arr.append(0)
         for arr in (self._t_enq, self._t_ans, self._t_hold, self._hold, self._t_end, self._talk):
@@ -122,10 +122,12 @@ class Core:
         return len(self._phase) - 1
 
     def release(self, slot: int) -> None:
+        self._check(slot)
         self._phase[slot] = FREE
         self._free.append(slot)
 
     def phase(self, slot: int) -> int:
+        self._check(slot)
         return self._phase[slot]
 
     def agent_of(self, slot: int) -> int:
@@ -249,6 +251,10 @@ class Core:
         return n, earliest
 
     def read(self, scope: int, g: int) -> list[float]:
+        if not 0 <= g < self.n_groups:
+            raise IndexError("group out of range")
+        if scope not in (INTERVAL, TODAY, WINDOW):
+            raise ValueError("scope must be 0, 1 or 2")
         arr = (self._interval, self._today, self._window)[scope]
         return arr[g * F : g * F + F]
 
@@ -272,6 +278,10 @@ class Core:
         return len(self._log)
 
     # ---- internal
+
+    def _check(self, slot: int) -> None:
+        if not 0 <= slot < len(self._phase):
+            raise IndexError("slot out of range")
 
     def _record(
         self, t: float, kind: int, gq: int, gs: int, ga: int, a: float, b: float, c: float

@@ -48,6 +48,7 @@ cdef class AgentIndex:
     cdef vector[double] _calls
     cdef vector[KeySet] _buckets  # (ordering * C_COLUMNS + column) * C_LEVELS + level
     cdef Py_ssize_t _n
+    cdef vector[int] _out  # results of the current decision
 
     def __cinit__(self, Py_ssize_t capacity=0):
         self._buckets.resize(C_ORDERINGS * C_COLUMNS * C_LEVELS)
@@ -136,46 +137,19 @@ cdef class AgentIndex:
     def select(self, skills, mins, int policy, int cursor=-1):
         cdef int rs[C_MAX_REQS]
         cdef int rm[C_MAX_REQS]
-        cdef int n = 0, i, lv, found, drive, best
-        cdef Py_ssize_t c, bc
-        if len(skills) != len(mins):
-            raise ValueError("skills and mins differ in length")
-        if len(skills) == 0:
-            rs[0], rm[0], n = C_ANY, 1, 1
-        else:
-            if len(skills) > C_MAX_REQS:
-                raise ValueError("too many requirements")
-            for s, m in zip(skills, mins):
-                _check_skill(s)
-                if m > C_MAX_LEVEL:
-                    raise ValueError(f"minimum level {m} above {C_MAX_LEVEL}")
-                rs[n] = s
-                rm[n] = m if m > 1 else 1  # 0 still means: must hold the skill
-                n += 1
-        if policy == MOST_SKILLED:
-            for lv in range(C_MAX_LEVEL, rm[0] - 1, -1):
-                found = self._walk(C_IDLE, rs[0], lv, lv, False, 0, rs, rm, n)
-                if found >= 0:
-                    return found
-            return -1
-        best = 0
-        bc = self._candidates(rs[0], rm[0])
-        for i in range(1, n):
-            c = self._candidates(rs[i], rm[i])
-            if c < bc:
-                best, bc = i, c
-        drive = best
-        if policy == LONGEST_IDLE:
-            return self._walk(C_IDLE, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, rs, rm, n)
-        if policy == LEAST_CALLS:
-            return self._walk(C_CALLS, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, rs, rm, n)
-        if policy == ROUND_ROBIN:
-            found = self._walk(C_INDEX, rs[drive], rm[drive], C_MAX_LEVEL, True, cursor + 1,
-                               rs, rm, n)
-            if found >= 0:
-                return found
-            return self._walk(C_INDEX, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, rs, rm, n)
-        raise ValueError(f"unknown policy {policy}")
+        cdef int n = _requirements(skills, mins, rs, rm)
+        self._out.clear()
+        self._eligible(rs, rm, n, policy, cursor, 1)
+        return self._out[0] if self._out.size() else -1
+
+    def ranked(self, skills, mins, int policy, int cursor=-1, Py_ssize_t limit=10):
+        cdef int rs[C_MAX_REQS]
+        cdef int rm[C_MAX_REQS]
+        cdef int n = _requirements(skills, mins, rs, rm)
+        self._out.clear()
+        if limit > 0:
+            self._eligible(rs, rm, n, policy, cursor, <size_t>limit)
+        return [a for a in self._out]
 
     def memory_bytes(self):
         cdef Py_ssize_t entries = 0, i
@@ -223,38 +197,95 @@ cdef class AgentIndex:
             total += self._buckets[(C_IDLE * C_COLUMNS + col) * C_LEVELS + lv].size()
         return total
 
-    cdef int _walk(self, int ordering, int col, int lo, int hi, bint has_start, int start,
-                   int* rs, int* rm, int n) noexcept nogil:
-        """First eligible agent in the merged key order of levels lo..hi of one column."""
+    cdef int _eligible(self, int* rs, int* rm, int n, int policy, int cursor,
+                       size_t k) except -1:
+        """Appends to _out the first k eligible agents in the policy's order."""
+        cdef int lv, i, drive = 0
+        cdef Py_ssize_t c, bc
+        if policy == MOST_SKILLED:
+            for lv in range(C_MAX_LEVEL, rm[0] - 1, -1):
+                self._collect(C_IDLE, rs[0], lv, lv, False, 0, False, 0, rs, rm, n, k)
+                if self._out.size() >= k:
+                    break
+            return 0
+        if policy != LONGEST_IDLE and policy != LEAST_CALLS and policy != ROUND_ROBIN:
+            raise ValueError(f"unknown policy {policy}")
+        # Any requirement can drive the walk; the one with the fewest candidates is cheapest.
+        bc = self._candidates(rs[0], rm[0])
+        for i in range(1, n):
+            c = self._candidates(rs[i], rm[i])
+            if c < bc:
+                drive, bc = i, c
+        if policy == LONGEST_IDLE:
+            self._collect(C_IDLE, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, False, 0,
+                          rs, rm, n, k)
+        elif policy == LEAST_CALLS:
+            self._collect(C_CALLS, rs[drive], rm[drive], C_MAX_LEVEL, False, 0, False, 0,
+                          rs, rm, n, k)
+        else:  # round robin: the indices after the cursor, then wrap around to the start
+            self._collect(C_INDEX, rs[drive], rm[drive], C_MAX_LEVEL, True, cursor + 1,
+                          False, 0, rs, rm, n, k)
+            if self._out.size() < k:
+                self._collect(C_INDEX, rs[drive], rm[drive], C_MAX_LEVEL, False, 0,
+                              True, cursor, rs, rm, n, k)
+        return 0
+
+    cdef void _collect(self, int ordering, int col, int lo, int hi, bint has_start, int start,
+                       bint has_stop, int stop, int* rs, int* rm, int n,
+                       size_t k) noexcept nogil:
+        """Merge levels lo..hi of one column in key order (from `start`, up to index `stop`)
+        and append eligible agents to _out until it holds k."""
         cdef KeyIt its[C_LEVELS]
         cdef KeyIt ends[C_LEVELS]
         cdef KeySet* bucket
         cdef Key start_key
-        cdef int k = 0, i, best, agent, r
+        cdef int m = 0, i, best, agent, r
         cdef const unsigned char* row
         start_key.first.first, start_key.first.second, start_key.second = 0.0, 0.0, start
         for i in range(lo, hi + 1):
             bucket = &self._buckets[(ordering * C_COLUMNS + col) * C_LEVELS + i]
             if bucket.empty():
                 continue
-            its[k] = bucket.lower_bound(start_key) if has_start else bucket.begin()
-            ends[k] = bucket.end()
-            k += 1
-        while True:
+            its[m] = bucket.lower_bound(start_key) if has_start else bucket.begin()
+            ends[m] = bucket.end()
+            m += 1
+        while self._out.size() < k:
             best = -1
-            for i in range(k):
+            for i in range(m):
                 if its[i] != ends[i] and (best < 0 or deref(its[i]) < deref(its[best])):
                     best = i
             if best < 0:
-                return -1
+                return
             agent = deref(its[best]).second
+            if has_stop and agent > stop:
+                return
             row = &self._levels[agent * C_COLUMNS]
             for r in range(n):
                 if row[rs[r]] < rm[r]:
                     break
             else:
-                return agent
+                self._out.push_back(agent)
             inc(its[best])
+
+
+cdef int _requirements(skills, mins, int* rs, int* rm) except -1:
+    """Fills rs/rm from the Python sequences; returns their count (ANY when empty)."""
+    cdef int n = 0
+    if len(skills) != len(mins):
+        raise ValueError("skills and mins differ in length")
+    if len(skills) == 0:
+        rs[0], rm[0] = C_ANY, 1
+        return 1
+    if len(skills) > C_MAX_REQS:
+        raise ValueError("too many requirements")
+    for s, m in zip(skills, mins):
+        _check_skill(s)
+        if m > C_MAX_LEVEL:
+            raise ValueError(f"minimum level {m} above {C_MAX_LEVEL}")
+        rs[n] = s
+        rm[n] = m if m > 1 else 1  # 0 still means: must hold the skill
+        n += 1
+    return n
 
 
 cdef inline int _check_skill(int skill) except -1:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, islice, takewhile
 
 MAX_SKILLS = 64
 MAX_LEVEL = 5
@@ -126,26 +127,37 @@ class AgentIndex:
         most_skilled ranks by the level in skills[0] (the primary skill), then longest idle.
         `cursor` is round_robin's last chosen index.
         """
+        return next(self._eligible(_requirements(skills, mins), policy, cursor), -1)
+
+    def ranked(
+        self,
+        skills: Sequence[int],
+        mins: Sequence[int],
+        policy: int,
+        cursor: int = -1,
+        limit: int = 10,
+    ) -> list[int]:
+        """The first `limit` eligible ready agents in the policy's order (select's is first)."""
         reqs = _requirements(skills, mins)
+        return list(islice(self._eligible(reqs, policy, cursor), max(limit, 0)))
+
+    def _eligible(self, reqs: list[tuple[int, int]], policy: int, cursor: int) -> Iterator[int]:
         if policy == MOST_SKILLED:
             primary, floor = reqs[0]
-            for lv in range(MAX_LEVEL, floor - 1, -1):
-                found = self._first(reqs, iter(self._buckets[_IDLE][primary][lv]))
-                if found >= 0:
-                    return found
-            return -1
+            by_level = (self._buckets[_IDLE][primary][lv] for lv in range(MAX_LEVEL, floor - 1, -1))
+            return self._meeting(reqs, chain.from_iterable(by_level))
+        if policy not in (LONGEST_IDLE, LEAST_CALLS, ROUND_ROBIN):
+            raise ValueError(f"unknown policy {policy}")
         # Any requirement can drive the walk; the one with the fewest candidates is cheapest.
         drive, floor = min(reqs, key=lambda r: self.candidates(r[0], r[1]))
         if policy == LONGEST_IDLE:
-            return self._first(reqs, self._merged(_IDLE, drive, floor, None))
+            return self._meeting(reqs, self._merged(_IDLE, drive, floor, None))
         if policy == LEAST_CALLS:
-            return self._first(reqs, self._merged(_CALLS, drive, floor, None))
-        if policy == ROUND_ROBIN:
-            after = self._first(reqs, self._merged(_INDEX, drive, floor, (0.0, 0.0, cursor + 1)))
-            if after >= 0:
-                return after
-            return self._first(reqs, self._merged(_INDEX, drive, floor, None))
-        raise ValueError(f"unknown policy {policy}")
+            return self._meeting(reqs, self._merged(_CALLS, drive, floor, None))
+        # round robin: the indices after the cursor, then wrap around to the start
+        after = self._merged(_INDEX, drive, floor, (0.0, 0.0, cursor + 1))
+        wrapped = takewhile(lambda k: k[2] <= cursor, self._merged(_INDEX, drive, floor, None))
+        return self._meeting(reqs, chain(after, wrapped))
 
     def memory_bytes(self) -> int:
         """A rough footprint of the index (Python object overheads are not counted)."""
@@ -188,12 +200,11 @@ class AgentIndex:
             parts.append(bucket[lo:])
         return heapq.merge(*parts)
 
-    def _first(self, reqs: list[tuple[int, int]], keys: Iterator[Key]) -> int:
+    def _meeting(self, reqs: list[tuple[int, int]], keys: Iterable[Key]) -> Iterator[int]:
         for key in keys:
             row = self._levels[key[2]]
             if all(row[s] >= m for s, m in reqs):
-                return key[2]
-        return -1
+                yield key[2]
 
 
 def _check_skill(skill: int) -> None:

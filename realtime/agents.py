@@ -15,37 +15,42 @@ from hotline.domain import AgentState
 
 #: A state-time key: (state, reason); reason is "" except for not_ready.
 Key = tuple[AgentState, str]
+_LOGGED_OUT = AgentState.LOGGED_OUT
+
+
+def _key(state: AgentState, reason: str) -> Key:
+    return (state, reason if state is AgentState.NOT_READY else "")
 
 
 class AgentClock:
-    __slots__ = ("_window", "interval", "queues", "reason", "since", "state", "today")
+    __slots__ = ("_window", "interval", "key", "queues", "reason", "since", "state", "today")
 
     def __init__(self, state: AgentState, reason: str, since: float) -> None:
         self.state = state
         self.reason = reason
+        self.key: Key = _key(state, reason)
         self.since = since
         self.interval: dict[Key, float] = {}
         self.today: dict[Key, float] = {}
         self._window: deque[tuple[float, float, Key]] = deque()
         self.queues: frozenset[str] = frozenset()
 
-    @property
-    def key(self) -> Key:
-        return (self.state, self.reason if self.state is AgentState.NOT_READY else "")
-
     def change(self, t: float, state: AgentState, reason: str) -> None:
         self.flush(t)
-        self.state, self.reason = state, reason
+        self.state, self.reason, self.key = state, reason, _key(state, reason)
 
     def flush(self, t: float) -> None:
         """Books the open stretch up to t (an interval boundary or a state change)."""
-        if t > self.since and self.state is not AgentState.LOGGED_OUT:
-            d = t - self.since
-            k = self.key
-            self.interval[k] = self.interval.get(k, 0.0) + d
-            self.today[k] = self.today.get(k, 0.0) + d
-            self._window.append((self.since, t, k))
-        self.since = max(self.since, t)
+        since = self.since
+        if t > since:
+            if self.state is not _LOGGED_OUT:
+                d = t - since
+                k = self.key
+                iv, td = self.interval, self.today
+                iv[k] = iv.get(k, 0.0) + d
+                td[k] = td.get(k, 0.0) + d
+                self._window.append((since, t, k))
+            self.since = t
 
     def prune(self, cutoff: float) -> None:
         while self._window and self._window[0][1] <= cutoff:

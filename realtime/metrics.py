@@ -14,8 +14,9 @@ Attribution rule (domain.md, binding): a call counts
   old=after_call_work, or a logout / the next answer). An agent the router never reported
   (e.g. an app_queue member after the failsafe) has no wrap-up: the handling ends at hangup.
 "Today" (from local midnight, `day_start_offset_s`) and the sliding window (now - window_s,
-now] count the same moments. An interval is [start, end): an event exactly at a boundary
-belongs to the interval that starts there.
+now] count the same moments. close_due() hands out every closed interval, empty ones included,
+except across a silence of more than a day (see _skip_to). An interval is [start, end): an
+event exactly at a boundary belongs to the interval that starts there.
 
 Definitions (see also QueueFigures):
 - wait = end of wait - CallQueued moment; a RingNoAnswer does not end it, neither does
@@ -61,7 +62,7 @@ from hotline.domain import (
 )
 
 from .agents import AgentClock
-from .config import MetricsConfig
+from .config import DAY_S, MetricsConfig
 from .figures import AgentFigures, ClosedInterval, QueueFigures, queue_figures, ratio
 
 Scope = Literal["interval", "today", "window"]
@@ -284,7 +285,7 @@ class Metrics:
         self._core.missed(slot, t, self._group("a:" + e.agent_id))
 
     def _on_agent_state(self, e: AgentStateChanged, t: float) -> None:
-        clock = self._agent(e.agent_id, t)
+        clock = self._agents.get(e.agent_id) or self._agent(e.agent_id, t)
         was = clock.state
         clock.change(t, e.new, e.reason)
         if e.new is not AgentState.AFTER_CALL_WORK and (
@@ -339,9 +340,20 @@ class Metrics:
             return self._now
         while t >= self._next_boundary:
             self._close_interval(self._next_boundary)
+            if t - self._next_boundary > DAY_S:
+                self._skip_to(self.config.interval_index(t) - 1)
         self._now = t
         self._core.expire(t - self.config.window_s)
         return t
+
+    def _skip_to(self, index: int) -> None:
+        """After a silence of more than a day, jumps over the empty intervals instead of
+        closing each (they are not handed out); agents' time in them is dropped too."""
+        self._interval = index
+        start = self.config.interval_start(index)
+        self._next_boundary = self.config.interval_start(index + 1)
+        for clock in self._agents.values():
+            clock.since = max(clock.since, start)
 
     def _close_interval(self, end: float) -> None:
         start = self.config.interval_start(self._interval)

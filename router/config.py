@@ -80,7 +80,7 @@ class RouterConfig:
     ring_timeout_s: float = 15.0
     vip_numbers: frozenset[str] = frozenset()
     #: at most this many agents are listed per explanation (the rest are counted)
-    explain_limit: int = 50
+    explain_limit: int = 20
     #: explanations are kept for this many most recent calls
     explain_keep: int = 10_000
 

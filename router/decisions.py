@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Verdicts on an agent in an explanation.
 CHOSEN = "chosen"
@@ -12,11 +13,38 @@ SKILL = "skill"  # lacks a required skill or its level
 NOT_PREFERRED = "not_preferred"  # the call waited for its preferred agent
 
 
-@dataclass(frozen=True, slots=True)
-class Considered:
+class Considered(NamedTuple):
+    """One agent looked at in a decision; the facts are kept, the wording made on demand.
+    (A NamedTuple: cheap to build, and a decision builds dozens of them.)"""
+
     agent_id: str
     verdict: str
-    detail: str
+    rank: int = 0  # RANKED_LOWER: the place in the policy's order (the chosen one is 1)
+    policy: str = ""
+    skill: str = ""  # SKILL: the requirement not met; RANKED_LOWER: the primary skill
+    level: int = 0  # the agent's level in `skill`
+    minimum: int = 0
+    state: str = ""  # NOT_READY: the agent's state and not-ready reason
+    reason: str = ""
+    idle_since: float = 0.0
+    calls_today: int = 0
+    preferred: str = ""  # NOT_PREFERRED: the agent the call waited for
+
+    @property
+    def detail(self) -> str:
+        if self.verdict == RANKED_LOWER:
+            parts = [f"{self.skill} level {self.level}"] if self.skill else []
+            parts += [f"idle since {self.idle_since:g}", f"{self.calls_today} calls today"]
+            return f"rank {self.rank} by {self.policy}: " + ", ".join(parts)
+        if self.verdict == SKILL:
+            if self.level == 0:
+                return f"lacks {self.skill}"
+            return f"{self.skill} level {self.level} < {self.minimum}"
+        if self.verdict == NOT_READY:
+            return self.state + (f" ({self.reason})" if self.reason else "")
+        if self.verdict == NOT_PREFERRED:
+            return f"preferred {self.preferred}"
+        return self.verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +64,7 @@ class Explanation:
 
     def verdict(self, agent_id: str) -> Considered | None:
         if agent_id == self.chosen:
-            return Considered(agent_id, CHOSEN, f"rank 1 by {self.policy}")
+            return Considered(agent_id, CHOSEN, rank=1, policy=self.policy)
         return next((c for c in self.passed_over if c.agent_id == agent_id), None)
 
 

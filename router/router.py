@@ -13,8 +13,9 @@ edits). Selection runs in the select_agent kernel; explanations are built in Pyt
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +25,7 @@ from hotline.router.calls import RoutedCall, WaitingLine, WaitingView
 from hotline.router.config import (
     LEAST_CALLS,
     LONGEST_IDLE,
+    MAX_LEVEL,
     MOST_SKILLED,
     REPEAT_BOOST,
     ROUND_ROBIN,
@@ -42,7 +44,7 @@ from hotline.router.errors import (
     UnknownCall,
     UnknownQueue,
 )
-from hotline.router.explain import explain
+from hotline.router.explain import PREFERRED, explain
 from hotline.router.skills import SkillRegistry
 
 from hotline.domain import (
@@ -104,7 +106,8 @@ class Router:
                 self._skills.register(req)
         self._agents: dict[str, AgentRecord] = {}
         self._by_index: list[AgentRecord | None] = []
-        self._holders: dict[str, set[str]] = defaultdict(set)
+        #: skill -> per level 1..5 (list index level-1): the agents holding it at that level
+        self._holders: dict[str, list[dict[str, AgentRecord]]] = {}
         self._calls: dict[str, RoutedCall] = {}  # waiting, offered or talking
         self._offered: dict[str, RoutedCall] = {}
         self._line = WaitingLine()
@@ -164,11 +167,9 @@ class Router:
         self._index.clear_skills(agent.index)
         for col, lv in columns.items():
             self._index.set_level(agent.index, col, lv)
-        for skill in agent.skills:
-            self._holders[skill].discard(agent_id)
+        self._unhold(agent)
         agent.skills = {s: lv for s, lv in skills.items() if lv > 0}
-        for skill in agent.skills:
-            self._holders[skill].add(agent_id)
+        self._hold(agent)
         now = self._clock()
         return self._advance(now) + self._dispatch_all(now)
 
@@ -186,8 +187,7 @@ class Router:
         if agent.state != AgentState.LOGGED_OUT:
             out.append(self._move(agent, AgentTrigger.LOGOUT, self._clock()))
         self._index.clear_skills(agent.index)
-        for skill in agent.skills:
-            self._holders[skill].discard(agent_id)
+        self._unhold(agent)
         self._by_index[agent.index] = None
         del self._agents[agent_id]
         return out
@@ -431,7 +431,7 @@ class Router:
             if agent.state != AgentState.READY:
                 return []
             q = self._queues[call.queue]
-            return self._offer(call, agent, q, q.required, "preferred_agent", now)
+            return self._offer(call, agent, q, q.required, PREFERRED, now)
         for n, (q, req) in enumerate(self._alternatives(call, now)):
             skills, mins = self._skills.columns(req)
             cursor = self._rr_cursor.get(q.name, -1)
@@ -450,7 +450,7 @@ class Router:
             if self._preferred_active(call, now):
                 if call.preferred_agent == agent.agent_id:
                     q = self._queues[call.queue]
-                    return self._offer(call, agent, q, q.required, "preferred_agent", now)
+                    return self._offer(call, agent, q, q.required, PREFERRED, now)
                 continue
             for n, (q, req) in enumerate(self._alternatives(call, now)):
                 if all(agent.skills.get(s, 0) >= max(m, 1) for s, m in req.items()):
@@ -474,26 +474,9 @@ class Router:
         reason: str,
         now: float,
     ) -> Output:
-        primary = next(iter(req), None)
-        candidates = (
-            [self._agents[a] for a in sorted(self._holders[primary])]
-            if primary is not None
-            else list(self._agents.values())
-        )
-        why = explain(
-            call_id=call.call_id,
-            at=now,
-            queue=q.name,
-            policy=q.policy if reason != "preferred_agent" else "preferred_agent",
-            requirements=req,
-            reason=reason,
-            chosen=agent,
-            candidates=candidates,
-            cursor=self._rr_cursor.get(q.name, -1),
-            limit=self._config.explain_limit,
-        )
+        why = self._explain(call, agent, q, req, reason, now)  # before the agent leaves ready
         self._keep(why)
-        if reason != "preferred_agent":
+        if reason != PREFERRED:
             self._rr_cursor[q.name] = agent.index
         moved = self._move(agent, AgentTrigger.RESERVE, now, call_id=call.call_id)
         self._line.remove(call)
@@ -510,6 +493,44 @@ class Router:
         else:
             decision = Offer(call.call_id, agent.agent_id, call.queue, wait, why)
         return [moved, offered, decision]
+
+    def _explain(
+        self,
+        call: RoutedCall,
+        chosen: AgentRecord,
+        q: QueueConfig,
+        req: Mapping[str, int],
+        reason: str,
+        now: float,
+    ) -> Explanation:
+        limit = self._config.explain_limit
+        skills, mins = self._skills.columns(req)
+        cursor = self._rr_cursor.get(q.name, -1)
+        top = self._index.ranked(skills, mins, self._policy_codes[q.policy], cursor, limit)
+        ranked = [self._by_index[i] for i in top if i != chosen.index]
+        if reason != PREFERRED:
+            # The kernel's own ranking: the chosen agent must come first (see the invariant).
+            assert top and top[0] == chosen.index, (top, chosen.index)
+        primary = next(iter(req), None)
+        if primary is None:
+            candidates: Iterable[AgentRecord] = self._agents.values()
+            total = len(self._agents)
+        else:
+            by_level = self._holders.get(primary, [])
+            candidates = chain.from_iterable(reversed([d.values() for d in by_level]))
+            total = sum(len(d) for d in by_level)
+        return explain(
+            call_id=call.call_id,
+            at=now,
+            queue=q.name,
+            policy=PREFERRED if reason == PREFERRED else q.policy,
+            requirements=req,
+            reason=reason,
+            ranked=[chosen, *(a for a in ranked if a is not None)][:limit],
+            candidates=candidates,
+            total=total,
+            limit=limit,
+        )
 
     def _keep(self, why: Explanation) -> None:
         kept = self._explanations.get(why.call_id)
@@ -537,8 +558,16 @@ class Router:
         for skill, level in config.skills.items():
             self._index.set_level(index, self._skills.id(skill), level)
         agent.skills = {s: lv for s, lv in config.skills.items() if lv > 0}
-        for skill in agent.skills:
-            self._holders[skill].add(config.agent_id)
+        self._hold(agent)
+
+    def _hold(self, agent: AgentRecord) -> None:
+        for skill, level in agent.skills.items():
+            by_level = self._holders.setdefault(skill, [{} for _ in range(MAX_LEVEL)])
+            by_level[level - 1][agent.agent_id] = agent
+
+    def _unhold(self, agent: AgentRecord) -> None:
+        for skill, level in agent.skills.items():
+            del self._holders[skill][level - 1][agent.agent_id]
 
     def _move(
         self,

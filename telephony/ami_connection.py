@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
@@ -185,3 +186,28 @@ class AmiLink:
             if msg.get("Event") == "DBGetResponse":
                 return str(msg.get("Val", ""))
         return None
+
+    async def rtp_stats(self) -> list[RtpStats]:
+        """Per-channel RTP counters of the node's live pjsip channels (media actually flowing).
+
+        Asterisk has no AMI action for these; `pjsip show channelstats` through the Command
+        action gives them, one row per channel."""
+        reply = await self.action("Command", Command="pjsip show channelstats")
+        first = reply[0] if isinstance(reply, list) else reply
+        output = first.get("Output", [])
+        lines = output if isinstance(output, list) else str(output).splitlines()
+        stats: list[RtpStats] = []
+        for line in lines:
+            parts = line.split()
+            # BridgeId ChannelId UpTime Codec RxCount RxLost RxPct RxJitter TxCount ...
+            if len(parts) >= 9 and parts[4].isdigit() and parts[8].isdigit():
+                stats.append(RtpStats(channel=parts[1], rx_packets=int(parts[4]),
+                                      tx_packets=int(parts[8])))
+        return stats
+
+
+@dataclass(frozen=True, slots=True)
+class RtpStats:
+    channel: str  # e.g. "agent1-00000001" (endpoint and channel number, without "PJSIP/")
+    rx_packets: int
+    tx_packets: int

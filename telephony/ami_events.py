@@ -4,7 +4,7 @@ One small handler per AMI event, registered in a table (`EventMapper.HANDLERS`),
 reads like the contract. The call id is always the Linkedid. A message the mapper cannot use
 is counted, per event name, and logged at debug; it never raises:
 
-- unknown: no handler for this event (or UserEvent name);
+- unknown: no handler for this event (or UserEvent name); logged the first time per name;
 - malformed: a handler's required header is missing or empty, or a value has the wrong type;
 - ignored: a known event that means nothing for us (the agent leg's Hangup, DialEnd CANCEL).
 
@@ -112,12 +112,7 @@ class MapperStats:
     @property
     def seen(self) -> int:
         """Every message handed to the mapper lands in exactly one counter."""
-        return (
-            self.mapped
-            + self.ignored.total()
-            + self.unknown.total()
-            + self.malformed.total()
-        )
+        return self.mapped + self.ignored.total() + self.unknown.total() + self.malformed.total()
 
 
 class EventMapper:
@@ -144,29 +139,23 @@ class EventMapper:
         return frozenset(self.HANDLERS)
 
     def map(self, msg: AmiMessage, now: float | None = None) -> Event | None:
-        name = msg.name
-        handler = self.HANDLERS.get(name)
-        stats = self.stats
+        handler = self.HANDLERS.get(msg.name)
         if handler is None:
-            stats.unknown[name or "<no event>"] += 1
-            log.debug("unknown AMI event %r", name)
+            self._unknown(msg.name or "<no event>")
             return None
         try:
             ts = msg.get("Timestamp")
-            if ts:
-                at = float(ts)
-            else:
-                at = now if now is not None else self.clock()
+            at = float(ts) if ts else (now if now is not None else self.clock())
             event = handler(self, msg, at)
         except (MissingHeader, BadHeader, Malformed, ValueError) as exc:
+            name = msg.name
             label = name if name != "UserEvent" else f"UserEvent:{msg.get('UserEvent', '')}"
-            stats.malformed[label] += 1
+            self.stats.malformed[label] += 1
             log.debug("malformed AMI %s: %s", label, exc)
             return None
-        if event is None:
-            return None  # the handler counted it as ignored or unknown
-        stats.mapped += 1
-        return event
+        if event is not None:
+            self.stats.mapped += 1
+        return event  # None: the handler counted it as ignored or unknown
 
     def map_all(self, msgs: Iterable[AmiMessage], now: float | None = None) -> list[Event]:
         out: list[Event] = []
@@ -181,6 +170,13 @@ class EventMapper:
     def _ignore(self, label: str) -> None:
         self.stats.ignored[label] += 1
 
+    def _unknown(self, label: str) -> None:
+        unknown = self.stats.unknown
+        if label not in unknown:
+            # Once per name: noise events arrive by the thousand, the counter has the rest.
+            log.debug("unknown AMI event %r (counted from now on)", label)
+        unknown[label] += 1
+
     @staticmethod
     def _call_id(msg: AmiMessage, prefix: str = "") -> str:
         return msg.get_str(prefix + "Linkedid")
@@ -191,8 +187,7 @@ class EventMapper:
         sub = msg.get_str("UserEvent")
         handler = self.USER_HANDLERS.get(sub)
         if handler is None:
-            self.stats.unknown[f"UserEvent:{sub}"] += 1
-            log.debug("unknown AMI UserEvent %r", sub)
+            self._unknown(f"UserEvent:{sub}")
             return None
         return handler(self, msg, at)
 
@@ -344,9 +339,7 @@ class EventMapper:
         if reachable is None:
             self._ignore(f"ContactStatus:{status}")
             return None
-        return EndpointStatus(
-            at, node=self.node, endpoint=msg.get_str("AOR"), reachable=reachable
-        )
+        return EndpointStatus(at, node=self.node, endpoint=msg.get_str("AOR"), reachable=reachable)
 
     def _on_peer_status(self, msg: AmiMessage, at: float) -> Event | None:
         status = msg.get_str("PeerStatus")

@@ -116,6 +116,9 @@ def test_least_calls_and_round_robin(kernel: ModuleType) -> None:
     assert ix.select([0], [1], kernel.ROUND_ROBIN, 0) == 1
     assert ix.select([0], [1], kernel.ROUND_ROBIN, 2) == 4
     assert ix.select([0], [1], kernel.ROUND_ROBIN, 4) == 0  # wraps around
+    assert ix.ranked([0], [1], kernel.ROUND_ROBIN, 2, 10) == [4, 0, 1, 2]
+    assert ix.ranked([0], [1], kernel.LEAST_CALLS, -1, 2) == [2, 1]
+    assert ix.ranked([0], [1], kernel.MOST_SKILLED, -1, 10) == [2, 1, 0, 4]
 
 
 def test_skill_edit_moves_a_ready_agent(kernel: ModuleType) -> None:
@@ -153,15 +156,25 @@ def naive_select(
     policy: int,
     cursor: int,
 ) -> int:
-    """Scan every agent: the definition the kernels must agree with."""
+    ranking = naive_ranking(levels, ready, skills, mins, policy, cursor)
+    return ranking[0] if ranking else -1
+
+
+def naive_ranking(
+    levels: list[dict[int, int]],
+    ready: dict[int, tuple[float, int]],
+    skills: list[int],
+    mins: list[int],
+    policy: int,
+    cursor: int,
+) -> list[int]:
+    """Scan and sort every agent: the definition the kernels must agree with."""
     k = select_agent_py
     eligible = [
         a
         for a in sorted(ready)
         if all(levels[a].get(s, 0) >= max(m, 1) for s, m in zip(skills, mins, strict=True))
     ]
-    if not eligible:
-        return -1
 
     def key(a: int) -> tuple[float, ...]:
         idle, calls = ready[a]
@@ -173,7 +186,7 @@ def naive_select(
             return (calls, idle, a)
         return (0 if a > cursor else 1, a)
 
-    return min(eligible, key=key)
+    return sorted(eligible, key=key)
 
 
 requirements = st.lists(
@@ -221,6 +234,10 @@ def test_kernels_agree_under_churn(script: list) -> None:
             got_c = c.select(skills, mins, policy, cursor)
             got_py = py.select(skills, mins, policy, cursor)
             assert got_c == got_py == naive_select(levels, ready, skills, mins, policy, cursor)
+            full = naive_ranking(levels, ready, skills, mins, policy, cursor)
+            for limit in (0, 3, 20):
+                assert c.ranked(skills, mins, policy, cursor, limit) == full[:limit]
+                assert py.ranked(skills, mins, policy, cursor, limit) == full[:limit]
             if got_c >= 0:
                 cursor = got_c
         assert c.count_ready() == py.count_ready() == len(ready)
@@ -258,3 +275,6 @@ def test_kernels_agree_on_a_large_random_floor() -> None:
             got = c.select(reqs, mins, policy, cursor)
             assert got == py.select(reqs, mins, policy, cursor)
             assert got == naive_select(levels, ready, reqs, mins, policy, cursor)
+            top = c.ranked(reqs, mins, policy, cursor, 5)
+            assert top == py.ranked(reqs, mins, policy, cursor, 5)
+            assert top == naive_ranking(levels, ready, reqs, mins, policy, cursor)[:5]

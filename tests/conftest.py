@@ -1,0 +1,113 @@
+"""Fixtures: the real Asterisk (built once, cached; started once per session), the controller,
+SIPp phones. A test that needs Asterisk gets its log attached to its report when it fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.centre_file import Centre
+from hotline.controller import Controller
+from hotline.settings import Settings
+from hotline.sipp_phones import SippProcess, start_agent, start_caller
+from tests import testbed
+
+
+@pytest.fixture(scope="session")
+def centre() -> Centre:
+    return testbed.test_centre()
+
+
+@pytest.fixture(scope="session")
+def asterisk_node(tmp_path_factory: pytest.TempPathFactory, centre: Centre) -> Iterator[Settings]:
+    from hotline.telephony import asterisk_box, rootfs
+
+    base = tmp_path_factory.mktemp("testbed")
+    centre_file = base / "centre.toml"
+    centre_file.write_text(testbed.centre_toml(centre))
+    settings = testbed.test_settings(base, centre_file)
+    rootfs.build(settings, progress=rootfs.main_progress)
+    asterisk_box.stop(settings)  # a node left over by an interrupted run
+    asterisk_box.start(settings, centre.agents)
+    yield settings
+    asterisk_box.stop(settings)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "asterisk_node" in getattr(item, "fixturenames", ()):
+        settings: Settings = item.funcargs.get("asterisk_node")  # type: ignore[attr-defined]
+        if settings is not None:
+            from hotline.telephony.asterisk_box import log_path
+
+            path = log_path(settings)
+            text = path.read_text(errors="replace") if path.exists() else "(no log)"
+            report.sections.append(("asterisk log (last 150 lines)",
+                                    "\n".join(text.splitlines()[-150:])))
+
+
+@pytest.fixture
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+    """Fails the test if any exception reached the event loop's handler."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    yield errors
+    loop.set_exception_handler(previous)
+    assert not errors, f"unhandled exceptions in the event loop: {errors}"
+
+
+@pytest.fixture
+async def controller(asterisk_node: Settings, centre: Centre,
+                     loop_errors: list[dict[str, Any]]) -> AsyncIterator[Controller]:
+    lines: list[str] = []
+    ctl = Controller(asterisk_node, centre, emit_line=lines.append)
+    ctl.lines = lines  # type: ignore[attr-defined]
+    await ctl.start()
+    yield ctl
+    await ctl.stop()
+    print("\n".join(lines))  # shown in the report of a failing test
+
+
+class Phones:
+    """Starts SIPp agents and callers on the test bed's port plan; stops them all after."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started: list[SippProcess] = []
+
+    def agent(self, n: int, ring_ms: int = 300) -> SippProcess:
+        phone = start_agent(f"agent{n}", testbed.agent_port(n), testbed.next_media_port(),
+                            ring_ms=ring_ms)
+        self.started.append(phone)
+        return phone
+
+    def caller(self, number: str, talk_ms: int) -> SippProcess:
+        phone = start_caller(number, f"127.0.0.1:{self.settings.sip_port}", talk_ms=talk_ms,
+                             local_port=testbed.next_caller_port(),
+                             media_port=testbed.next_media_port(),
+                             service=self.settings.hotline_number)
+        self.started.append(phone)
+        return phone
+
+    def stop(self) -> None:
+        for phone in self.started:
+            phone.stop()
+
+
+@pytest.fixture
+def phones(asterisk_node: Settings) -> Iterator[Phones]:
+    p = Phones(asterisk_node)
+    yield p
+    p.stop()
+
+
+def recording_of(settings: Settings, call_id: str) -> Path:
+    return settings.recordings_dir / f"{call_id}.wav"

@@ -1,0 +1,227 @@
+"""The first routed call, end to end: SIPp phones, the real Asterisk, the controller.
+
+Every wait has a deadline and waits on an event; nothing sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import wave
+
+import pytest
+
+from hotline.controller import Controller
+from hotline.domain import (
+    AgentRinging,
+    AgentState,
+    AgentStateChanged,
+    AgentTrigger,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    Event,
+    FailsafeTaken,
+    RecordingStarted,
+    RingNoAnswer,
+)
+from hotline.router import Offer
+from hotline.settings import Settings
+from hotline.telephony.ami_connection import AmiLink
+from tests import testbed
+from tests.conftest import Phones, recording_of
+
+pytestmark = pytest.mark.asterisk
+
+
+def ready(controller: Controller, *agent_ids: str) -> None:
+    for agent_id in agent_ids:
+        controller.agent_command(agent_id, AgentTrigger.LOGIN)
+        controller.agent_command(agent_id, AgentTrigger.READY)
+
+
+def logout(controller: Controller, *agent_ids: str) -> None:
+    for agent_id in agent_ids:
+        view = controller.router.agent(agent_id)
+        if view.state is AgentState.AFTER_CALL_WORK:
+            controller.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
+        if controller.router.agent(agent_id).state is AgentState.READY:
+            controller.agent_command(agent_id, AgentTrigger.NOT_READY, "end of test")
+        if controller.router.agent(agent_id).state is AgentState.NOT_READY:
+            controller.agent_command(agent_id, AgentTrigger.LOGOUT)
+
+
+def of_caller(caller: str):  # type: ignore[no-untyped-def]
+    def match(item: object) -> bool:
+        return isinstance(item, CallQueued) and item.caller == caller
+    return match
+
+
+async def media_flows(link: AmiLink, agent_id: str, deadline_s: float) -> tuple[int, int]:
+    """Waits until both the caller's and the agent's channel have received and sent RTP."""
+    async with asyncio.timeout(deadline_s):
+        while True:
+            stats = await link.rtp_stats()
+            agent = [s for s in stats if s.channel.startswith(f"{agent_id}-")]
+            caller = [s for s in stats if s.channel.startswith("caller-")]
+            if agent and caller and min(agent[0].rx_packets, agent[0].tx_packets,
+                                        caller[0].rx_packets, caller[0].tx_packets) > 0:
+                return agent[0].rx_packets, caller[0].rx_packets
+            await asyncio.sleep(0.1)  # polling interval, bounded by the deadline above
+
+
+def assert_recording(settings: Settings, call_id: str, min_seconds: float) -> None:
+    path = recording_of(settings, call_id)
+    assert path.exists(), f"no recording for answered call {call_id}"
+    with wave.open(str(path)) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert seconds >= min_seconds, f"recording of {call_id} is only {seconds:.2f}s"
+
+
+async def test_call_reaches_ready_agent_with_media_and_recording(
+        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+    phones.agent(1, ring_ms=300)
+    ready(controller, "agent1")
+    caller = phones.caller("13900000001", talk_ms=4000)
+
+    queued = await controller.wait_for(of_caller("13900000001"), 10)
+    call_id = queued.call_id  # type: ignore[union-attr]
+    offer = await controller.wait_for(
+        lambda e: isinstance(e, Offer) and e.call_id == call_id, 5)
+    assert offer.agent_id == "agent1"  # type: ignore[union-attr]
+    await controller.wait_for(lambda e: isinstance(e, AgentRinging) and e.call_id == call_id, 5)
+    answered = await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 5)
+    assert answered.agent_id == "agent1"  # type: ignore[union-attr]
+    assert controller.router.agent("agent1").state is AgentState.ON_CALL
+
+    rx_agent, rx_caller = await media_flows(controller.links["t1"], "agent1", 5)
+    assert rx_agent > 0 and rx_caller > 0
+
+    rec = await controller.wait_for(
+        lambda e: isinstance(e, RecordingStarted) and e.call_id == call_id, 5)
+    assert rec.path.endswith(f"{call_id}.wav")  # type: ignore[union-attr]
+    await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 10)
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
+    await controller.wait_for(
+        lambda e: isinstance(e, AgentStateChanged) and e.agent_id == "agent1"
+        and e.new is AgentState.AFTER_CALL_WORK, 5)
+    assert_recording(asterisk_node, call_id, min_seconds=2.0)
+    logout(controller, "agent1")
+
+
+async def test_caller_waits_until_an_agent_turns_ready(
+        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+    phones.agent(2, ring_ms=200)
+    caller = phones.caller("13900000002", talk_ms=6000)
+    queued = await controller.wait_for(of_caller("13900000002"), 10)
+    call_id = queued.call_id  # type: ignore[union-attr]
+    # Nobody is ready: the call waits, no offer was made.
+    assert [w.call_id for w in controller.router.waiting()] == [call_id]
+    assert not any(isinstance(e, Offer) and e.call_id == call_id for e in controller.history)
+
+    ready(controller, "agent2")
+    answered = await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 8)
+    assert answered.agent_id == "agent2"  # type: ignore[union-attr]
+    await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 15)
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
+    assert_recording(asterisk_node, call_id, min_seconds=1.0)
+    logout(controller, "agent2")
+
+
+async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
+        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+    phones.agent(1, ring_ms=60_000)  # never answers within the 3 s ring timeout
+    phones.agent(2, ring_ms=200)
+    ready(controller, "agent1")  # the only ready agent: the first caller goes to it
+    first = phones.caller("13900000003", talk_ms=6_000)
+    q1 = await controller.wait_for(of_caller("13900000003"), 10)
+    first_id = q1.call_id  # type: ignore[union-attr]
+    await controller.wait_for(lambda e: isinstance(e, AgentRinging) and e.call_id == first_id, 5)
+
+    second = phones.caller("13900000004", talk_ms=14_000)  # joins while agent1 rings
+    q2 = await controller.wait_for(of_caller("13900000004"), 10)
+    second_id = q2.call_id  # type: ignore[union-attr]
+
+    await controller.wait_for(lambda e: isinstance(e, RingNoAnswer) and e.call_id == first_id, 8)
+    missed = await controller.wait_for(
+        lambda e: isinstance(e, AgentStateChanged) and e.agent_id == "agent1"
+        and e.new is AgentState.NOT_READY and e.old is AgentState.RINGING, 5)
+    assert missed.reason == "missed"  # type: ignore[union-attr]
+    # Back at the head, ahead of the caller who came later, keeping its original wait.
+    assert [w.call_id for w in controller.router.waiting()] == [first_id, second_id]
+
+    ready(controller, "agent2")
+    offer = await controller.wait_for(
+        lambda e: isinstance(e, Offer) and e.agent_id == "agent2", 5)
+    assert offer.call_id == first_id  # type: ignore[union-attr]
+    assert offer.wait_s >= 3.0  # type: ignore[union-attr]  # counted from the first queueing
+    await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == first_id, 5)
+    # agent1 is still not ready: the second caller waits for agent2's wrap-up to end.
+    await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == first_id, 20)
+    controller.agent_command("agent2", AgentTrigger.END_WRAP_UP)
+    await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == second_id, 8)
+    await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == second_id, 20)
+    for phone in (first, second):
+        assert await asyncio.to_thread(phone.wait, 10) == 0, phone.errors()
+    assert_recording(asterisk_node, first_id, min_seconds=1.0)
+    assert_recording(asterisk_node, second_id, min_seconds=1.0)
+    logout(controller, "agent1", "agent2")
+
+
+async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
+        asterisk_node: Settings, phones: Phones, loop_errors: list) -> None:
+    # The controller as its own process, as in production; its agents stay logged out, so
+    # the caller waits in the holding context.
+    env = testbed.settings_env(asterisk_node)
+    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watcher = AmiLink(asterisk_node)
+    await watcher.connect()
+    seen: list[Event] = []
+
+    async def next_event(pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
+        async with asyncio.timeout(deadline_s):
+            while True:
+                event = await watcher.events.get()
+                seen.append(event)
+                if pred(event):
+                    return event
+
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 15)
+        assert line.startswith("controller up"), line
+        for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
+            phones.agent(n, ring_ms=200)
+        caller = phones.caller("13900000005", talk_ms=12_000)
+        queued = await next_event(
+            lambda e: isinstance(e, CallQueued) and e.caller == "13900000005", 10)
+        call_id = queued.call_id  # type: ignore[attr-defined]
+
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(proc.wait, 5)
+
+        taken = await next_event(
+            lambda e: isinstance(e, FailsafeTaken) and e.call_id == call_id,
+            asterisk_node.failsafe_guard_s + 5)
+        assert taken.queue == "general"  # type: ignore[attr-defined]
+        answered = await next_event(
+            lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 10)
+        assert answered.agent_id in {"agent1", "agent2", "agent3", "agent4"}  # type: ignore[attr-defined]
+        await next_event(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 15)
+        assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
+        assert_recording(asterisk_node, call_id, min_seconds=1.0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        await watcher.close()
+        print("\n".join(map(repr, seen)))  # shown in the report of a failing test

@@ -1,0 +1,159 @@
+"""The metrics kernel (core_ext/metrics.pyx) against its pure twin (metrics_py.py)."""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+
+import pytest
+from hotline.core_ext import metrics_py
+from hotline.core_ext.select import is_compiled, load_compiled
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+KERNELS = {"c": load_compiled, "py": lambda _name: metrics_py}
+
+
+@pytest.fixture(params=["c", "py"])
+def kernel(request: pytest.FixtureRequest) -> ModuleType:
+    return KERNELS[request.param]("metrics")
+
+
+def test_compiled_kernel_loaded() -> None:
+    """Fails when the .so was not built: otherwise only the twin would be tested."""
+    assert is_compiled(load_compiled("metrics"))
+
+
+def test_same_constants() -> None:
+    c = load_compiled("metrics")
+    for name in ("F", "FIELD_NAMES", "OFFERED", "MISSED_RINGS", "WAITING", "WRAP_UP", "WINDOW"):
+        assert getattr(c, name) == getattr(metrics_py, name), name
+
+
+def test_one_call_through_all_phases(kernel: ModuleType) -> None:
+    core = kernel.Core(1800.0)
+    gq, gs, ga = core.add_group(), core.add_group(), core.add_group()
+    slot = core.open_call()
+    assert core.queue(slot, 100.0, gq, gs) == kernel.WAITING
+    assert core.waiting(0) == (1, 100.0) and core.waiting(gs) == (1, 100.0)
+    assert core.answer(slot, 125.0, ga, 20.0) == kernel.TALKING
+    assert core.waiting(gq) == (0, math.inf)
+    core.hold(slot, 130.0)
+    core.unhold(slot, 150.0)
+    core.hold(slot, 160.0)
+    assert core.end(slot, 200.0, 5.0) == kernel.WRAP_UP  # the open hold ends at hangup
+    assert core.wrap_end(slot, 230.0) == kernel.FREE
+    for g in (0, gq, gs, ga):
+        row = core.read(kernel.TODAY, g)
+        assert row[kernel.HANDLED] == 1.0
+        assert row[kernel.TALK] == 75.0 - 60.0
+        assert row[kernel.HOLD] == 20.0 + 40.0
+        assert row[kernel.ACW] == 30.0
+        assert row[kernel.ANSWERED] == 1.0 and row[kernel.WAIT_ANSWERED] == 25.0
+        assert row[kernel.ANSWERED_WITHIN_T] == 0.0
+    assert core.read(kernel.TODAY, ga)[kernel.OFFERED] == 0.0  # agents are not offered calls
+
+
+def test_window_expires_records(kernel: ModuleType) -> None:
+    core = kernel.Core(100.0)
+    gq, gs = core.add_group(), core.add_group()
+    for i in range(3000):  # grows the ring buffer and the call table
+        core.queue(core.open_call(), float(i), gq, gs)
+    core.expire(2899.0)  # keeps (2899, ...]
+    assert core.window_records() == 100
+    assert core.read(kernel.WINDOW, gq)[kernel.OFFERED] == 100.0
+    assert core.read(kernel.TODAY, gq)[kernel.OFFERED] == 3000.0
+    core.expire(1e9)
+    assert core.read(kernel.WINDOW, 0) == [0.0] * kernel.F
+
+
+def test_groups_grow_and_close(kernel: ModuleType) -> None:
+    core = kernel.Core(10.0)
+    groups = [core.add_group() for _ in range(100)]
+    assert groups == list(range(1, 101))
+    slot = core.open_call()
+    core.queue(slot, 0.0, groups[-2], groups[-1])
+    core.end(slot, 5.0, 5.0)
+    row = core.read(kernel.INTERVAL, groups[-1])
+    assert (row[kernel.ABANDONED], row[kernel.SHORT_ABANDONED]) == (1.0, 1.0)
+    core.close_interval()
+    assert core.read(kernel.INTERVAL, groups[-1]) == [0.0] * kernel.F
+    assert core.read(kernel.TODAY, groups[-1])[kernel.ABANDONED] == 1.0
+    core.reset_today()
+    assert core.read(kernel.TODAY, 0) == [0.0] * kernel.F
+    with pytest.raises(IndexError):
+        core.read(kernel.TODAY, 101)
+
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "queue",
+                "overflow",
+                "answer",
+                "hold",
+                "unhold",
+                "end",
+                "wrap",
+                "callback",
+                "failsafe",
+                "missed",
+                "close",
+                "today",
+                "expire",
+            ]
+        ),
+        st.integers(0, 5),  # call
+        st.integers(0, 3),  # queue / agent pick
+        st.floats(0.0, 40.0, allow_nan=False),  # time step
+    ),
+    max_size=120,
+)
+
+
+def _run(kernel: ModuleType, ops: list[tuple[str, int, int, float]]) -> list[object]:
+    core = kernel.Core(60.0)
+    queues = [core.add_group() for _ in range(3)]
+    services = [core.add_group() for _ in range(2)]
+    agents = [core.add_group() for _ in range(4)]
+    slots = [core.open_call() for _ in range(6)]
+    t = 0.0
+    out: list[object] = []
+    for op, call, pick, dt in ops:
+        t += dt
+        s = slots[call]
+        if op == "queue":
+            if core.phase(s) == kernel.FREE and call % 2:
+                core.release(s)  # exercise the free list
+                s = slots[call] = core.open_call()
+            out.append(core.queue(s, t, queues[pick % 3], services[pick % 2]))
+        elif op == "overflow":
+            out.append(core.overflow(s, t, queues[pick % 3]))
+        elif op == "answer":
+            out.append(core.answer(s, t, agents[pick], 20.0))
+        elif op in ("hold", "unhold", "wrap_end", "callback", "failsafe"):
+            out.append(getattr(core, op)(s, t))
+        elif op == "wrap":
+            out.append(core.wrap_end(s, t))
+        elif op == "end":
+            out.append(core.end(s, t, 5.0))
+        elif op == "missed":
+            core.missed(s if pick else -1, t, agents[pick])
+        elif op == "close":
+            core.close_interval()
+        elif op == "today":
+            core.reset_today()
+        elif op == "expire":
+            core.expire(t - 60.0)
+        out.append([core.waiting(g) for g in range(core.n_groups)])
+    for scope in (kernel.INTERVAL, kernel.TODAY, kernel.WINDOW):
+        out.append([core.read(scope, g) for g in range(core.n_groups)])
+    out.append(core.window_records())
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(OPS)
+def test_compiled_equals_twin_on_random_ops(ops: list[tuple[str, int, int, float]]) -> None:
+    assert _run(load_compiled("metrics"), ops) == _run(metrics_py, ops)

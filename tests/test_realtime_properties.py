@@ -1,0 +1,192 @@
+"""Random event streams: the compiled kernel and the twin give identical figures, and the
+figures keep their invariants whatever the order of events."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from hotline.core_ext import metrics_py
+from hotline.core_ext.select import load_compiled
+from hotline.realtime import Metrics, MetricsConfig
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotline.domain import (
+    AgentState,
+    AgentStateChanged,
+    CallAnswered,
+    CallbackRequested,
+    CallEnded,
+    CallHeld,
+    CallOverflowed,
+    CallQueued,
+    CallUnheld,
+    Event,
+    FailsafeTaken,
+    RingNoAnswer,
+    ServiceType,
+)
+
+QUEUES = ["billing", "fault", "ev"]
+SERVICES = [ServiceType.BILLING, ServiceType.FAULT]
+KINDS = ["queued", "answered", "held", "unheld", "ended", "callback", "failsafe", "rna",
+         "overflow", "agent"]  # fmt: skip
+
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(KINDS),
+        st.integers(0, 7),  # call
+        st.integers(0, 3),  # agent
+        st.integers(0, 2),  # queue
+        st.sampled_from(list(AgentState)),
+        st.floats(0.0, 400.0, allow_nan=False),  # time step
+    ),
+    max_size=150,
+)
+
+
+def make_event(kind: str, t: float, call: int, agent: int, queue: int, state: AgentState) -> Event:
+    c, a, qn = f"c{call}", f"a{agent}", QUEUES[queue]
+    match kind:
+        case "queued":
+            return CallQueued(at=t, call_id=c, queue=qn, service=SERVICES[call % 2])
+        case "answered":
+            return CallAnswered(at=t, call_id=c, agent_id=a)
+        case "held":
+            return CallHeld(at=t, call_id=c)
+        case "unheld":
+            return CallUnheld(at=t, call_id=c)
+        case "ended":
+            return CallEnded(at=t, call_id=c)
+        case "callback":
+            return CallbackRequested(at=t, call_id=c, queue=qn)
+        case "failsafe":
+            return FailsafeTaken(at=t, call_id=c, queue=qn)
+        case "rna":
+            return RingNoAnswer(at=t, call_id=c, agent_id=a)
+        case "overflow":
+            return CallOverflowed(at=t, call_id=c, from_queue="billing", to_queue=qn)
+        case _:
+            return AgentStateChanged(
+                at=t, agent_id=a, old=AgentState.READY, new=state, reason=f"r{queue}"
+            )
+
+
+def events_from(steps: list[tuple[str, int, int, int, AgentState, float]]) -> list[Event]:
+    t = 84_000.0  # near the end of a UTC day, so some streams cross midnight
+    out: list[Event] = []
+    for kind, call, agent, queue, state, dt in steps:
+        t += dt
+        out.append(make_event(kind, t, call, agent, queue, state))
+    return out
+
+
+CALLS = st.lists(
+    st.tuples(
+        st.floats(0.0, 3000.0, allow_nan=False),  # enqueue, after the stream start
+        st.floats(0.0, 60.0, allow_nan=False),  # wait
+        st.sampled_from(["answered", "abandoned", "callback"]),
+        st.integers(0, 3),  # agent
+        st.integers(0, 2),  # queue
+        st.floats(0.0, 600.0, allow_nan=False),  # talk
+        st.floats(0.0, 120.0, allow_nan=False),  # hold (0: none)
+        st.floats(0.0, 200.0, allow_nan=False),  # after-call work
+        st.sampled_from(["", "rna", "failsafe", "overflow"]),
+    ),
+    max_size=40,
+)
+
+
+def lifecycles(calls: list[tuple]) -> list[Event]:  # type: ignore[type-arg]
+    """Plausible call lifecycles, merged in time order."""
+    t0 = 84_000.0  # some streams cross midnight (86 400)
+    out: list[tuple[float, int, Event]] = []
+    for n, (enq, wait, outcome, agent, queue, talk, hold, acw, extra) in enumerate(calls):
+        c, a = f"c{n}", f"a{agent}"
+        t = t0 + enq
+        seq: list[Event] = [
+            CallQueued(at=t, call_id=c, queue=QUEUES[queue], service=SERVICES[n % 2])
+        ]
+        if extra == "rna":
+            seq.append(RingNoAnswer(at=t + wait / 2, call_id=c, agent_id=a))
+        elif extra == "failsafe":
+            seq.append(FailsafeTaken(at=t + wait / 2, call_id=c, queue=QUEUES[queue]))
+        elif extra == "overflow":
+            seq.append(CallOverflowed(at=t + wait / 2, call_id=c, from_queue=QUEUES[queue],
+                                      to_queue=QUEUES[(queue + 1) % 3]))  # fmt: skip
+        t += wait
+        if outcome == "abandoned":
+            seq.append(CallEnded(at=t, call_id=c))
+        elif outcome == "callback":
+            seq.append(CallbackRequested(at=t, call_id=c, queue=QUEUES[queue]))
+        else:
+            S = AgentState
+            seq += [CallAnswered(at=t, call_id=c, agent_id=a),
+                    AgentStateChanged(at=t, agent_id=a, old=S.READY, new=S.ON_CALL)]  # fmt: skip
+            if hold:
+                seq += [CallHeld(at=t + talk / 3, call_id=c),
+                        CallUnheld(at=t + talk / 3 + hold, call_id=c)]  # fmt: skip
+            t += talk + hold
+            seq += [CallEnded(at=t, call_id=c),
+                    AgentStateChanged(at=t, agent_id=a, old=S.ON_CALL, new=S.AFTER_CALL_WORK),
+                    AgentStateChanged(at=t + acw, agent_id=a, old=S.AFTER_CALL_WORK,
+                                      new=S.READY)]  # fmt: skip
+        out += [(e.at, len(out) + i, e) for i, e in enumerate(seq)]
+    return [e for _, _, e in sorted(out, key=lambda x: (x[0], x[1]))]
+
+
+def replay(kernel: ModuleType, events: list[Event]) -> tuple[Metrics, list[object]]:
+    m = Metrics(MetricsConfig(interval_s=300, window_s=600), kernel=kernel)
+    seen: list[object] = []
+    for i, e in enumerate(events):
+        m.apply(e)
+        if i % 10 == 9:
+            seen.append([c.as_row() for c in m.close_due(e.at)])
+    now = (events[-1].at if events else 0.0) + 1.0
+    seen.append(m.snapshot(now))
+    seen.append([m.agent_figures(f"a{i}", s, now) for i in range(4) for s in ("today", "window")])
+    seen.append([m.service_figures(str(s), "today", now) for s in SERVICES])
+    return m, seen
+
+
+@settings(max_examples=100, deadline=None)
+@given(CALLS, STEPS)
+def test_compiled_and_twin_agree(
+    calls: list[tuple],
+    steps: list[tuple[str, int, int, int, AgentState, float]],  # type: ignore[type-arg]
+) -> None:
+    """Plausible lifecycles plus random noise (any event, any order) on the same calls."""
+    events = lifecycles(calls)
+    noise = events_from(steps[:30])
+    events = sorted(events + noise, key=lambda e: e.at)
+    assert replay(load_compiled("metrics"), events)[1] == replay(metrics_py, events)[1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(CALLS, STEPS)
+def test_invariants(
+    calls: list[tuple],
+    steps: list[tuple[str, int, int, int, AgentState, float]],  # type: ignore[type-arg]
+) -> None:
+    events = sorted(lifecycles(calls) + events_from(steps[:30]), key=lambda e: e.at)
+    m, _ = replay(metrics_py, events)
+    now = (events[-1].at if events else 0.0) + 1.0
+    for queue in [None, *m.queues()]:
+        for scope in ("interval", "today", "window"):
+            f = m.queue_figures(queue, scope, now)
+            assert 0 <= f.short_abandoned <= f.abandoned
+            assert 0 <= f.answered_within_t <= f.answered
+            if f.service_level is not None:
+                assert 0.0 <= f.service_level <= 1.0
+            for x in (f.talk_s, f.hold_s, f.acw_s, f.wait_answered_s, f.longest_wait_s):
+                assert x >= -1e-9
+        total = m.queue_figures(queue, "today", now)
+        if queue is None:  # a waiting call is in exactly one queue
+            assert total.waiting_now == sum(
+                m.queue_figures(q, "today", now).waiting_now for q in m.queues()
+            )
+    for i in range(4):
+        a = m.agent_figures(f"a{i}", "today", now)
+        assert a.ready_idle_s <= a.logged_in_s + 1e-9
+        if a.occupancy is not None:
+            assert 0.0 <= a.occupancy <= 1.0

@@ -1,0 +1,100 @@
+"""The real-Asterisk test bed: its settings, its agents and port plan, in one place.
+
+The node runs on its own ports (not the defaults a developer's `hotline asterisk start` uses),
+with short timers so that ring timeouts and the failsafe show within seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+from hotline.centre_file import AgentSpec, Centre, QueueSpec
+from hotline.domain import ServiceType
+from hotline.settings import Settings
+
+AMI_PORT = 25038
+SIP_PORT = 25060
+AGI_PORT = 24573
+AGENT_SIP_BASE = 25100  # agentN's phone listens on AGENT_SIP_BASE + N
+CALLER_SIP_BASE = 25300
+MEDIA_BASE = 26000
+
+_caller_ports = itertools.count(CALLER_SIP_BASE)
+_media_ports = itertools.count(MEDIA_BASE, 4)
+
+
+def next_caller_port() -> int:
+    return next(_caller_ports)
+
+
+def next_media_port() -> int:
+    return next(_media_ports)
+
+
+def agent_port(n: int) -> int:
+    return AGENT_SIP_BASE + n
+
+
+def test_centre() -> Centre:
+    """Skills chosen so that policy order is known: agent1 is the most skilled generalist."""
+    skills = {
+        1: {"general": 5, "billing": 2},
+        2: {"general": 3, "billing": 5},
+        3: {"general": 2, "fault": 5},
+        4: {"general": 1, "complaint": 4},
+    }
+    agents = [
+        AgentSpec(id=f"agent{n}", name=f"Agent {n}", secret=f"pw{n}",
+                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n)}", skills=s)
+        for n, s in skills.items()
+    ]
+    queues = [
+        QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1}),
+        QueueSpec(name="billing", service=ServiceType.BILLING, required={"billing": 1}),
+        QueueSpec(name="fault", service=ServiceType.FAULT, required={"fault": 1}, priority=10),
+    ]
+    return Centre(queues=queues, agents=agents)
+
+
+def centre_toml(centre: Centre) -> str:
+    def table(d: dict[str, int]) -> str:
+        return "{ " + ", ".join(f"{k} = {v}" for k, v in d.items()) + " }"
+
+    out: list[str] = []
+    for q in centre.queues:
+        out += ["[[queues]]", f'name = "{q.name}"', f'service = "{q.service}"',
+                f"required = {table(q.required)}", f"priority = {q.priority}", ""]
+    for a in centre.agents:
+        out += ["[[agents]]", f'id = "{a.id}"', f'name = "{a.name}"', f'secret = "{a.secret}"',
+                f'contact = "{a.contact}"', f"skills = {table(a.skills)}", ""]
+    return "\n".join(out)
+
+
+def test_settings(base: Path, centre_file: Path) -> Settings:
+    return Settings(
+        node_name="t1",
+        asterisk_run_dir=base / "asterisk",
+        recordings_dir=base / "recordings",
+        data_dir=base / "data",
+        centre_file=centre_file,
+        ami_port=AMI_PORT,
+        sip_port=SIP_PORT,
+        agi_port=AGI_PORT,
+        rtp_start=40000,
+        rtp_end=44999,
+        ring_timeout_s=3,
+        failsafe_guard_s=3,
+        heartbeat_interval_s=0.5,
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a `hotline` subprocess use exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        env[f"HOTLINE_{name.upper()}"] = text
+    return env

@@ -71,3 +71,23 @@ def split_messages(bytes buf not None, Py_ssize_t max_message):
             name = None
         out.append((name, text))
     return out, pos, [events, responses, decode_errors, empty, oversize, oversize_bytes]
+
+
+def header_value(str text not None, str key not None):
+    """The first value of header `key` in `text`, or None; see ami_parse_py."""
+    cdef Py_ssize_t klen = len(key), start, end
+    if ":" in key or "\n" in key or "\r" in key:
+        return None
+    if text.startswith(key) and len(text) > klen and text[klen] == ":":
+        start = klen + 1
+    else:
+        start = text.find("\r\n" + key + ":")
+        if start < 0:
+            return None
+        start += klen + 3
+    end = text.find("\r\n", start)
+    if end < 0:
+        end = len(text)
+    if start < end and text[start] == " ":
+        start += 1
+    return text[start:end]

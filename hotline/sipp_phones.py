@@ -7,7 +7,10 @@ values are baked into a rendered copy because SIPp reads recv timeouts as plain 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -71,23 +74,43 @@ class SippProcess:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _check_free(host: str, port: int) -> None:
+    """SIPp that cannot bind only says so in its log; say it here, clearly."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise RuntimeError(f"UDP {host}:{port} is taken (a SIPp left running?)") from None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child: SIGTERM when the process that started it dies, however it dies,
+    so no SIPp phone outlives a killed test run or demo."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _spawn(args: list[str], workdir: Path, name: str) -> SippProcess:
     proc = subprocess.Popen(
         [sipp_binary(), *args, "-nostdin", "-trace_err", "-error_file",
          str(workdir / f"{name}_errors.log")],
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     return SippProcess(proc=proc, workdir=workdir, name=name)
 
 
 def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 500,
-                host: str = "127.0.0.1", max_calls: int = 100_000) -> SippProcess:
-    """An agent phone on host:sip_port that rings `ring_ms` then answers and echoes media.
+                talk_ms: int = 3_600_000, host: str = "127.0.0.1",
+                max_calls: int = 100_000) -> SippProcess:
+    """An agent phone on host:sip_port that rings `ring_ms`, answers and echoes media, and
+    hangs up after `talk_ms` unless the caller did first.
 
     A ring_ms longer than the platform's ring timeout makes an agent who never answers.
     """
+    _check_free(host, sip_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{agent_id}-"))
-    scenario = _render("agent.xml", workdir, RING_MS=ring_ms)
+    scenario = _render("agent.xml", workdir, RING_MS=ring_ms, TALK_MS=talk_ms)
     args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
             "-mp", str(media_port), "-rtp_echo", "-m", str(max_calls), "-bind_local"]
     return _spawn(args, workdir, agent_id)
@@ -98,6 +121,7 @@ def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_
                  rate: float = 1.0) -> SippProcess:
     """`calls` callers from `number` dialing `service` at `target` (host:port), each staying
     on the line `talk_ms` after being answered by the hotline (IVR and wait included)."""
+    _check_free(host, local_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-caller-{number}-"))
     scenario = _render("caller.xml", workdir, TALK_MS=talk_ms)
     args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,

@@ -25,6 +25,9 @@ from hotline.core_ext.select import load as load_kernel
 
 log = logging.getLogger(__name__)
 
+# The header search every lookup starts with (compiled unless HOTLINE_PURE_PYTHON=1).
+_header_value = load_kernel("ami_parse").header_value
+
 GREETING_PREFIX = b"Asterisk Call Manager/"
 TERMINATOR = b"\r\n\r\n"
 EOL = "\r\n"
@@ -127,21 +130,9 @@ class AmiMessage(Mapping[str, str]):
     # -- Mapping -------------------------------------------------------------------------
 
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        # Fast path: the first line starting "key:" (exact case); this matches the parse's
-        # rule (split at the first colon) as long as the key itself holds no colon.
-        if ":" not in key and "\n" not in key:
-            text = self.text
-            pattern = key + ":"
-            if text.startswith(pattern):
-                start = len(pattern)
-            else:
-                start = text.find("\r\n" + pattern)
-                if start >= 0:
-                    start += len(pattern) + 2
-            if start >= 0:
-                end = text.find("\r\n", start)
-                value = text[start:end] if end >= 0 else text[start:]
-                return value[1:] if value[:1] == " " else value
+        value = _header_value(self.text, key)  # exact case, found by a search of the text
+        if value is not None:
+            return value
         real = self._key(key)
         return default if real is None else self.headers[real]
 
@@ -158,7 +149,7 @@ class AmiMessage(Mapping[str, str]):
         return len(self.headers)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._key(key) is not None
+        return isinstance(key, str) and self.get(key) is not None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, AmiMessage):

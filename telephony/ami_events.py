@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import ClassVar
 
 from hotline.telephony.ami_codec import AmiMessage, BadHeader, MissingHeader
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Handler = Callable[["EventMapper", AmiMessage, float], Event | None]
+#: A UserEvent handler also gets the headers the dialplan's UserEvent() added.
+UserHandler = Callable[["EventMapper", AmiMessage, AmiMessage, float], Event | None]
 
 #: DialEnd statuses meaning "the agent's ring failed while the caller is still there", with the
 #: Q.850 cause each stands for (RingNoAnswer.cause).
@@ -95,11 +98,36 @@ def endpoint_of(channel: str) -> str:
     return endpoint
 
 
+def user_headers(msg: AmiMessage) -> AmiMessage:
+    """The headers a dialplan UserEvent() added. Asterisk writes them after the ``UserEvent``
+    line, behind the channel's own fields, and a name may repeat one of those: HotlineQueued's
+    ``Priority`` (the call's) follows the channel's ``Priority`` (the dialplan step)."""
+    text = msg.text
+    line = text.find("\r\nUserEvent:")
+    if line < 0:
+        if not text.startswith("UserEvent:"):
+            raise MissingHeader("UserEvent", msg.name)
+        line = -2
+    after = text.find("\r\n", line + 2)
+    return AmiMessage(text[after + 2 :] if after >= 0 else "", name="")
+
+
 def _service(value: str) -> ServiceType:
     try:
         return ServiceType(value.strip().lower())
     except ValueError:
         raise Malformed(f"unknown service {value!r}") from None
+
+
+#: Distinct names kept per counter; a corrupt stream must not grow them without bound.
+MAX_NAMES = 256
+OTHER = "<other>"
+
+
+def _bump(counter: Counter[str], label: str) -> None:
+    if label not in counter and len(counter) >= MAX_NAMES:
+        label = OTHER
+    counter[label] += 1
 
 
 @dataclass(slots=True)
@@ -146,11 +174,13 @@ class EventMapper:
         try:
             ts = msg.get("Timestamp")
             at = float(ts) if ts else (now if now is not None else self.clock())
+            if not isfinite(at):
+                raise Malformed(f"Timestamp {ts!r} is not a time")
             event = handler(self, msg, at)
         except (MissingHeader, BadHeader, Malformed, ValueError) as exc:
             name = msg.name
             label = name if name != "UserEvent" else f"UserEvent:{msg.get('UserEvent', '')}"
-            self.stats.malformed[label] += 1
+            _bump(self.stats.malformed, label)
             log.debug("malformed AMI %s: %s", label, exc)
             return None
         if event is not None:
@@ -168,14 +198,14 @@ class EventMapper:
     # -- helpers -------------------------------------------------------------------------
 
     def _ignore(self, label: str) -> None:
-        self.stats.ignored[label] += 1
+        _bump(self.stats.ignored, label)
 
     def _unknown(self, label: str) -> None:
         unknown = self.stats.unknown
         if label not in unknown:
             # Once per name: noise events arrive by the thousand, the counter has the rest.
             log.debug("unknown AMI event %r (counted from now on)", label)
-        unknown[label] += 1
+        _bump(unknown, label)
 
     @staticmethod
     def _call_id(msg: AmiMessage, prefix: str = "") -> str:
@@ -189,44 +219,44 @@ class EventMapper:
         if handler is None:
             self._unknown(f"UserEvent:{sub}")
             return None
-        return handler(self, msg, at)
+        return handler(self, msg, user_headers(msg), at)
 
-    def _on_entered(self, msg: AmiMessage, at: float) -> Event:
+    def _on_entered(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
         return CallEntered(
             at,
             node=self.node,
             call_id=self._call_id(msg),
-            caller=msg.get_str("Caller"),
-            dialed=msg.get_str("Dialed"),
+            caller=user.get_str("Caller"),
+            dialed=user.get_str("Dialed"),
             channel=msg.get_str("Channel"),
         )
 
-    def _on_ivr(self, msg: AmiMessage, at: float) -> Event:
-        service = msg.get("Service")
+    def _on_ivr(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
+        service = user.get("Service")
         return IvrChoice(
             at,
             node=self.node,
             call_id=self._call_id(msg),
-            menu=msg.get_str("Menu"),
-            digit=msg.get_str("Digit"),
+            menu=user.get_str("Menu"),
+            digit=user.get_str("Digit"),
             service=_service(service) if service else None,
         )
 
-    def _on_queued(self, msg: AmiMessage, at: float) -> Event:
+    def _on_queued(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
         return CallQueued(
             at,
             node=self.node,
             call_id=self._call_id(msg),
-            queue=msg.get_str("Queue"),
-            service=_service(msg.get_str("Service")),
+            queue=user.get_str("Queue"),
+            service=_service(user.get_str("Service")),
             caller=msg.get("CallerIDNum", ""),
-            priority=msg.get_int("Priority", 0),
+            priority=user.get_int("Priority", 0),
             channel=msg.get_str("Channel"),
         )
 
-    def _on_failsafe(self, msg: AmiMessage, at: float) -> Event:
+    def _on_failsafe(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
         return FailsafeTaken(
-            at, node=self.node, call_id=self._call_id(msg), queue=msg.get_str("Queue")
+            at, node=self.node, call_id=self._call_id(msg), queue=user.get_str("Queue")
         )
 
     def _dial_call_id(self, msg: AmiMessage) -> str:
@@ -374,7 +404,7 @@ class EventMapper:
         "FullyBooted": _on_fully_booted,
         "Shutdown": _on_shutdown,
     }
-    USER_HANDLERS: ClassVar[dict[str, Handler]] = {
+    USER_HANDLERS: ClassVar[dict[str, UserHandler]] = {
         "HotlineEntered": _on_entered,
         "HotlineIvr": _on_ivr,
         "HotlineQueued": _on_queued,
@@ -385,10 +415,12 @@ class EventMapper:
 __all__ = [
     "CONTACT_REACHABLE",
     "DEFAULT_RECORDING_DIR",
+    "MAX_NAMES",
     "PEER_REACHABLE",
     "RING_FAILED_CAUSES",
     "EventMapper",
     "Malformed",
     "MapperStats",
     "endpoint_of",
+    "user_headers",
 ]

@@ -48,11 +48,18 @@ def replay(
     return r
 
 
-def replay_file(path: str | Path, **kwargs: object) -> Replay:
+def replay_file(
+    path: str | Path,
+    *,
+    node: str = "pbx1",
+    short_abandon_s: float = DEFAULT_SHORT_ABANDON_S,
+    read_size: int | None = None,
+) -> Replay:
+    """Replay a transcript file: raw AMI bytes (CRLF); one saved with LF line ends is fixed."""
     data = Path(path).read_bytes()
     if b"\r\n" not in data:
         data = data.replace(b"\n", b"\r\n")  # a transcript saved through a text editor
-    return replay(data, **kwargs)  # type: ignore[arg-type]
+    return replay(data, node=node, short_abandon_s=short_abandon_s, read_size=read_size)
 
 
 def _no_clock() -> float:

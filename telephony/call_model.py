@@ -5,7 +5,8 @@ phase moves only through hotline.domain.next_call_phase; an event the table does
 the current phase (a duplicate Hold from the other leg, events of a call whose start we did
 not see) is recorded as an anomaly on the call and skipped, never raised, because the model
 sits on the ingest path. A call that ends is handed out once and forgotten, so memory holds
-only live calls; `expire` evicts calls whose hangup was lost (e.g. while AMI was down).
+only live calls; `expire` evicts calls whose hangup was lost (e.g. while AMI was down). Only
+CallEntered or CallQueued opens a call; other events of unknown calls are counted and dropped.
 
 Outcome at CallEnded:
 - answered by an agent: ANSWERED, or FAILSAFE when app_queue served it (FailsafeTaken seen);
@@ -65,6 +66,7 @@ class Call:
     queued_at: float | None = None  # the first CallQueued: the wait starts here
     answered_at: float | None = None
     agent_id: str = ""  # the agent who answered (or the last one rung)
+    ringing: set[str] = field(default_factory=set)  # agents being rung now (app_queue ringall)
     failsafe: bool = False
     recording: str = ""
     ended_at: float | None = None
@@ -97,6 +99,7 @@ class CallModel:
         self._calls: dict[tuple[str, str], Call] = {}
         self.ended_count = 0
         self.anomaly_count = 0
+        self.orphan_events = 0  # call events for no known call, dropped
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -123,6 +126,11 @@ class CallModel:
         key = (event.node, call_id)
         call = self._calls.get(key)
         if call is None:
+            if not isinstance(event, _STARTS):
+                # Not a hotline call (an agent's own call) or one whose start we missed: no
+                # record, or it would end as a phantom self-served call.
+                self.orphan_events += 1
+                return None
             call = Call(call_id=call_id, node=event.node, entered_at=event.at)
             call.seen_start = isinstance(event, CallEntered)
             self._calls[key] = call
@@ -190,6 +198,7 @@ class CallModel:
         if call.phase is CallPhase.OFFERED:
             call.timeline.append((e.at, f"ringing:{e.agent_id}"))
             call.agent_id = e.agent_id
+            call.ringing.add(e.agent_id)
             call._add_channel(e.channel)
         else:
             call.anomalies.append(f"{e.at:.6f} ringing:{e.agent_id} in {call.phase}")
@@ -197,11 +206,17 @@ class CallModel:
 
     def _on_answered(self, call: Call, e: CallAnswered) -> None:
         if self._move(call, CallTrigger.ANSWER, e.at, f"answered:{e.agent_id}"):
+            call.ringing.clear()
             call.answered_at = e.at
             call.agent_id = e.agent_id
             call._add_channel(e.channel)
 
     def _on_ring_no_answer(self, call: Call, e: RingNoAnswer) -> None:
+        call.ringing.discard(e.agent_id)
+        if call.ringing and call.phase is CallPhase.OFFERED:
+            # Another agent is still ringing (app_queue's ringall): the offer stands.
+            call.timeline.append((e.at, f"ring_no_answer:{e.agent_id}"))
+            return
         self._move(call, CallTrigger.RING_NO_ANSWER, e.at, f"ring_no_answer:{e.agent_id}")
 
     def _on_held(self, call: Call, e: CallHeld) -> None:
@@ -237,6 +252,10 @@ class CallModel:
             return CallOutcome.SHORT_ABANDONED
         return CallOutcome.ABANDONED
 
+
+# Only the hotline's own UserEvents open a call: HotlineEntered, or HotlineQueued when the
+# controller came up while the caller was already waiting.
+_STARTS = (CallEntered, CallQueued)
 
 _HANDLERS = {
     CallEntered: CallModel._on_entered,

@@ -29,6 +29,7 @@ def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> M
     """Every codec test runs on the compiled splitter and on its pure-Python twin."""
     chosen = KERNELS[request.param]()
     monkeypatch.setattr(ami_codec, "load_kernel", lambda _name: chosen)
+    monkeypatch.setattr(ami_codec, "_header_value", chosen.header_value)
     return chosen
 
 

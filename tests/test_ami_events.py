@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from hotline.telephony.ami_codec import AmiMessage
-from hotline.telephony.ami_events import EventMapper, Malformed, endpoint_of
+from hotline.telephony.ami_events import MAX_NAMES, EventMapper, Malformed, endpoint_of
 
 from hotline.domain import (
     AgentRinging,
@@ -106,6 +106,29 @@ def test_queued(mapper: EventMapper) -> None:
         priority=5,
         channel="PJSIP/caller-00000001",
     )
+
+
+def test_user_event_headers_are_read_after_the_user_event_line(mapper: EventMapper) -> None:
+    # The channel's own Priority (the dialplan step) comes first; the call's follows UserEvent.
+    step = [("Priority", "2")]
+    msg = ami(
+        "UserEvent",
+        CALLER,
+        step,
+        [("UserEvent", "HotlineQueued")],
+        Queue="q",
+        Service="fault",
+        Priority="5",
+    )
+    assert mapper.map(msg).priority == 5  # type: ignore[union-attr]
+    msg = ami(
+        "UserEvent", CALLER, step, [("UserEvent", "HotlineQueued")], Queue="q", Service="fault"
+    )
+    assert mapper.map(msg).priority == 0  # type: ignore[union-attr]
+    # A custom header given only before the UserEvent line is not the dialplan's.
+    msg = ami("UserEvent", CALLER, [("Queue", "q")], [("UserEvent", "HotlineFailsafe")])
+    assert mapper.map(msg) is None
+    assert mapper.stats.malformed == {"UserEvent:HotlineFailsafe": 1}
 
 
 def test_failsafe(mapper: EventMapper) -> None:
@@ -251,7 +274,8 @@ def test_time_from_timestamp_else_the_callers_now_else_the_clock(mapper: EventMa
     assert mapper.map(ami("Hold", hold, ts=None), now=7.5).at == 7.5  # type: ignore[union-attr]
     assert mapper.map(ami("Hold", hold, ts=None)).at == 42.0  # type: ignore[union-attr]
     assert mapper.map(ami("Hold", hold, ts="yesterday")) is None
-    assert mapper.stats.malformed == {"Hold": 1}
+    assert mapper.map(ami("Hold", hold, ts="nan")) is None
+    assert mapper.stats.malformed == {"Hold": 2}
 
 
 def test_every_event_is_tagged_with_the_node() -> None:
@@ -306,6 +330,12 @@ def test_unknown_events_are_counted_per_name_and_logged_once(
     }
     assert sum("VarSet" in r.getMessage() for r in caplog.records) == 1
     assert all(r.levelno == logging.DEBUG for r in caplog.records)
+
+
+def test_distinct_names_counted_are_bounded(mapper: EventMapper) -> None:
+    mapper.map_all([ami(f"Junk{i}") for i in range(MAX_NAMES + 10)])
+    assert len(mapper.stats.unknown) == MAX_NAMES + 1  # and "<other>" for the rest
+    assert mapper.stats.unknown["<other>"] == 10 and mapper.stats.seen == MAX_NAMES + 10
 
 
 def test_every_message_lands_in_exactly_one_counter(mapper: EventMapper) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 TRANSCRIPTS = {p.stem: p.read_bytes() for p in sorted(FIXTURES.glob("*.txt"))}
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Pieces that make random bytes look like AMI often enough to reach the interesting paths.
 TOKENS = [
@@ -182,3 +182,19 @@ def test_codecs_on_either_kernel_agree(data: bytes, cuts: list[int]) -> None:
     for read in split_at(data, cuts):
         assert [m.text for m in c.feed(read)] == [m.text for m in py.feed(read)]
     assert c.stats == py.stats and c.buffered == py.buffered
+
+
+TEXT_PIECES = ["\r\n", ":", " ", "Key", "K", "ey", "x", "\r", "张"]
+
+
+@FUZZ
+@given(
+    text=st.one_of(
+        amiish.map(lambda b: b.decode("utf-8", "replace")),
+        st.lists(st.sampled_from(TEXT_PIECES), max_size=30).map("".join),
+    ),
+    key=st.one_of(st.sampled_from(["Key", "K", "Event", "Linkedid", "", ":", "a\r\nb"]), st.text()),
+)
+def test_compiled_and_pure_header_lookups_agree(text: str, key: str) -> None:
+    compiled = load_compiled("ami_parse")
+    assert compiled.header_value(text, key) == ami_parse_py.header_value(text, key)

@@ -68,7 +68,7 @@ def check_against(r: Replay, expected: dict[str, Any]) -> None:
             [x[0] for x in w["timeline"]], abs=TOL
         )
     assert len(r.model) == 0, "every call in the transcript ended"
-    assert r.model.anomaly_count == 0
+    assert r.model.anomaly_count == 0 and r.model.orphan_events == 0
     assert not r.mapper.stats.malformed
     assert len(r.responses) == expected.get("responses", 0)
 
@@ -193,6 +193,41 @@ def test_router_offer_then_ring_is_one_offer() -> None:
     assert calls[0].wait_s == pytest.approx(4.0) and model.anomaly_count == 0
 
 
+def test_two_agents_rung_at_once_one_fails_the_other_answers() -> None:
+    def ring(at: float, agent: str) -> AgentRinging:
+        return AgentRinging(at, node="pbx1", call_id=CID, agent_id=agent)
+
+    events: list[Event] = [
+        entered(0.0),
+        queued(1.0),
+        ring(2.0, "a1"),
+        ring(2.0, "a2"),
+        RingNoAnswer(17.0, node="pbx1", call_id=CID, agent_id="a1", cause=19),
+        CallAnswered(18.0, node="pbx1", call_id=CID, agent_id="a2"),
+        ended(30.0),
+    ]
+    model, calls = run(events)
+    assert model.anomaly_count == 0 and calls[0].agent_id == "a2"
+    assert [w for _, w in calls[0].timeline][-3:] == [
+        "ring_no_answer:a1",
+        "answered:a2",
+        "ended",
+    ]
+
+
+def test_ring_no_answer_of_the_only_agent_requeues() -> None:
+    model, _ = run(
+        [
+            entered(0.0),
+            queued(1.0),
+            AgentRinging(2.0, node="pbx1", call_id=CID, agent_id="a1"),
+            RingNoAnswer(17.0, node="pbx1", call_id=CID, agent_id="a1"),
+        ]
+    )
+    call = model.get(CID, "pbx1")
+    assert call is not None and call.phase is CallPhase.QUEUED and not call.ringing
+
+
 def test_ivr_path_and_self_service() -> None:
     events: list[Event] = [
         entered(0.0),
@@ -243,6 +278,18 @@ def test_call_seen_mid_way_is_flagged() -> None:
     model, _ = run([queued(5.0)])
     call = model.live()[0]
     assert not call.seen_start and call.entered_at == 5.0 and call.phase is CallPhase.QUEUED
+
+
+def test_events_of_unknown_calls_open_nothing() -> None:
+    # e.g. an agent's own call from hotline-agent: its Hangup must not become a phantom call.
+    model, calls = run(
+        [
+            ended(1.0, cid="agent-call"),
+            CallHeld(2.0, node="pbx1", call_id="other"),
+            AgentRinging(3.0, node="pbx1", call_id="third", agent_id="a1"),
+        ]
+    )
+    assert calls == [] and len(model) == 0 and model.orphan_events == 3
 
 
 def test_same_linkedid_on_two_nodes_are_two_calls() -> None:

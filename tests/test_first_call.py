@@ -97,7 +97,7 @@ async def test_call_reaches_ready_agent_with_media_and_recording(
     assert answered.agent_id == "agent1"  # type: ignore[union-attr]
     assert controller.router.agent("agent1").state is AgentState.ON_CALL
 
-    rx_agent, rx_caller = await media_flows(controller.links["t1"], "agent1", 5)
+    rx_agent, rx_caller = await media_flows(controller.links[testbed.NODE], "agent1", 5)
     assert rx_agent > 0 and rx_caller > 0
 
     rec = await controller.wait_for(

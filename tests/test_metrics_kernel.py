@@ -106,7 +106,8 @@ OPS = st.lists(
         ),
         st.integers(0, 5),  # call
         st.integers(0, 3),  # queue / agent pick
-        st.floats(0.0, 40.0, allow_nan=False),  # time step
+        # exact threshold steps (5 s, 20 s) as well as any float
+        st.one_of(st.sampled_from([0.0, 5.0, 20.0]), st.floats(0.0, 40.0, allow_nan=False)),
     ),
     max_size=120,
 )

@@ -542,6 +542,12 @@ def test_random_replay_keeps_invariants(kernel: ModuleType) -> None:
         elif roll < 0.8 and state in (AgentState.RESERVED, AgentState.RINGING):
             event = rng.choice([CallAnswered, RingNoAnswer])
             out = router.handle(event(clock.now, holding[agent_id], agent_id))
+        elif roll < 0.83 and live:
+            call_id = rng.choice(sorted(live))
+            out = router.mark_repeat(call_id, rng.choice([None, agent_id]))
+        elif roll < 0.85:
+            new_skills = {s: rng.randint(1, 5) for s in rng.sample(skills, rng.randint(0, 3))}
+            out = router.set_skills(agent_id, new_skills)
         elif roll < 0.9 and live:
             call_id = rng.choice(sorted(live))
             live.discard(call_id)
@@ -560,9 +566,63 @@ def test_random_replay_keeps_invariants(kernel: ModuleType) -> None:
                 why = item.explanation
                 assert why.eligible[0] == why.chosen == item.agent_id
                 assert holding[item.agent_id] == item.call_id
+        assert router.rank_mismatches == 0
+        if n % 10:
+            continue
         # whatever is left waiting has no ready agent able to take it (the router's invariant)
+        free = [v for v in router.agents() if v.state == AgentState.READY]
         for w in router.waiting():
-            for view in router.agents():
-                if view.state == AgentState.READY and w.preferred_agent is None:
-                    reqs = w.requirements
-                    assert not all(view.skills.get(s, 0) >= max(m, 1) for s, m in reqs.items())
+            if w.preferred_agent is None:
+                for view in free:
+                    meets = (view.skills.get(s, 0) >= max(m, 1) for s, m in w.requirements.items())
+                    assert not all(meets)
+
+
+def test_router_uses_the_selected_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(selector.PURE_ENV, raising=False)
+    config = RouterConfig([GENERAL], agents(("a", {})))
+    assert selector.is_compiled(Router(config, Clock()).kernel)
+    monkeypatch.setenv(selector.PURE_ENV, "1")
+    assert Router(config, Clock()).kernel is select_agent_py
+
+
+def test_explanation_is_bounded(kernel: ModuleType) -> None:
+    crew = agents(*((f"e{i}", {"billing": 3}) for i in range(6)), ("low", {"billing": 1}))
+    q = QueueConfig("billing", ServiceType.BILLING, {"billing": 2}, policy=LONGEST_IDLE)
+    router, clock = make(kernel, crew, [q], explain_limit=2)
+    for i in range(6):
+        ready(router, f"e{i}")
+        clock.now += 1
+    offer = next(d for d in router.handle(queued(clock, "c1")) if isinstance(d, Offer))
+    why = offer.explanation
+    assert why.eligible == ("e0", "e1")
+    assert [c.agent_id for c in why.passed_over] == ["e1", "low"]
+    assert why.omitted == 4  # e2..e5: eligible, ranked beyond the limit
+
+
+def test_failsafe_while_offered_frees_the_agent(kernel: ModuleType) -> None:
+    router, clock = make(kernel, agents(("a", {"billing": 1})))
+    ready(router, "a")
+    router.handle(queued(clock, "c1"))
+    router.handle(queued(clock, "c2"))
+    out = router.handle(FailsafeTaken(clock.now, "c1", "billing"))
+    assert offers(out) == [("c2", "a")]
+    router.mark_repeat("c2", "a")  # already offered: nothing to route any more
+    assert router.waiting() == []
+
+
+def test_reset_daily_for_least_calls(kernel: ModuleType) -> None:
+    q = QueueConfig("lc", ServiceType.BUSINESS, {}, policy=LEAST_CALLS)
+    router, clock = make(kernel, agents(("a", {}), ("b", {})), [q])
+    ready(router, "a")
+    router.handle(CallQueued(clock.now, "x", "lc", ServiceType.BUSINESS))
+    router.handle(CallAnswered(clock.now, "x", "a"))
+    router.handle(CallEnded(clock.now, "x"))
+    router.agent_command("a", T.END_WRAP_UP)
+    clock.now += 1
+    ready(router, "b")  # b idles less but has no calls today
+    assert router.agent("a").calls_today == 1
+    router.reset_daily()
+    assert router.agent("a").calls_today == 0
+    out = router.handle(CallQueued(clock.now, "y", "lc", ServiceType.BUSINESS))
+    assert offers(out) == [("y", "a")]  # calls equal again: a has waited longest

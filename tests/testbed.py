@@ -15,19 +15,28 @@ from hotline.centre_file import AgentSpec, Centre, QueueSpec
 from hotline.domain import ServiceType
 from hotline.settings import Settings
 
-AMI_PORT = 25038
-SIP_PORT = 25060
-AGI_PORT = 24573
-AGENT_SIP_BASE = 25100  # agentN's phone listens on AGENT_SIP_BASE + N
-CALLER_SIP_BASE = 25300
-MEDIA_BASE = 26000
+# Several test runs may share a machine (developers working side by side): each picks its own
+# port block and node name with HOTLINE_TEST_SLOT=0..9.
+SLOT = int(os.environ.get("HOTLINE_TEST_SLOT", "0"))
+_BASE = 20000 + SLOT * 1000
+NODE = f"t{SLOT + 1}"
+AMI_PORT = _BASE + 38
+SIP_PORT = _BASE + 60
+AGI_PORT = _BASE + 73
+AGENT_SIP_BASE = _BASE + 100  # agentN's phone listens on AGENT_SIP_BASE + N
+CALLER_SIP_BASE = _BASE + 300
+MEDIA_BASE = _BASE + 500  # media ports step by 4 up to _BASE + 999
+RTP_START = 40000 + SLOT * 2000
 
 _caller_ports = itertools.count(CALLER_SIP_BASE)
-_media_ports = itertools.count(MEDIA_BASE, 4)
+_media_ports = itertools.cycle(range(MEDIA_BASE, _BASE + 1000, 4))
 
 
 def next_caller_port() -> int:
-    return next(_caller_ports)
+    port = next(_caller_ports)
+    if port >= MEDIA_BASE:
+        raise RuntimeError("test bed: out of caller ports; raise the block size")
+    return port
 
 
 def next_media_port() -> int:
@@ -75,7 +84,7 @@ def centre_toml(centre: Centre) -> str:
 
 def test_settings(base: Path, centre_file: Path) -> Settings:
     return Settings(
-        node_name="t1",
+        node_name=NODE,
         asterisk_run_dir=base / "asterisk",
         recordings_dir=base / "recordings",
         data_dir=base / "data",
@@ -83,8 +92,8 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         ami_port=AMI_PORT,
         sip_port=SIP_PORT,
         agi_port=AGI_PORT,
-        rtp_start=40000,
-        rtp_end=44999,
+        rtp_start=RTP_START,
+        rtp_end=RTP_START + 1999,
         ring_timeout_s=3,
         failsafe_guard_s=3,
         heartbeat_interval_s=0.5,

@@ -1,0 +1,135 @@
+"""`hotline demo`: a first look at the platform with nothing but this machine.
+
+Starts (or reuses) the Asterisk node, the controller, one SIPp phone per configured agent
+(logged in and ready, wrap-up ending by itself) and SIPp callers, and shows every call's life.
+With --calls N it places N calls, waits for them to finish and prints a summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import statistics
+from dataclasses import dataclass, field
+
+from hotline.centre_file import Centre, load_centre
+from hotline.controller import Controller
+from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued, FailsafeTaken
+from hotline.settings import Settings
+from hotline.sipp_phones import SippProcess, start_agent, start_caller
+
+_PORT = re.compile(r":(\d+)")
+CALLER_PORT = 5090
+CALLER_MEDIA = 7000
+
+
+@dataclass
+class DemoSummary:
+    queued: dict[str, float] = field(default_factory=dict)
+    answered: dict[str, tuple[str, float]] = field(default_factory=dict)  # agent, wait
+    ended: set[str] = field(default_factory=set)
+    failsafe: set[str] = field(default_factory=set)
+
+    def observe(self, item: object) -> None:
+        if isinstance(item, CallQueued):
+            self.queued.setdefault(item.call_id, item.at)
+        elif isinstance(item, CallAnswered):
+            wait = item.at - self.queued.get(item.call_id, item.at)
+            self.answered[item.call_id] = (item.agent_id, wait)
+        elif isinstance(item, CallEnded):
+            self.ended.add(item.call_id)
+        elif isinstance(item, FailsafeTaken):
+            self.failsafe.add(item.call_id)
+
+    def text(self) -> str:
+        waits = [w for _, w in self.answered.values()]
+        per_agent: dict[str, int] = {}
+        for agent, _ in self.answered.values():
+            per_agent[agent] = per_agent.get(agent, 0) + 1
+        abandoned = len([c for c in self.ended if c in self.queued and c not in self.answered])
+        lines = [
+            "summary:",
+            f"  calls queued    {len(self.queued)}",
+            f"  answered        {len(self.answered)}",
+            f"  abandoned       {abandoned}",
+            f"  via failsafe    {len(self.failsafe)}",
+        ]
+        if waits:
+            lines.append(f"  wait (s)        median {statistics.median(waits):.3f}, "
+                         f"max {max(waits):.3f}")
+        lines += [f"  {agent:<15} {n} calls" for agent, n in sorted(per_agent.items())]
+        return "\n".join(lines)
+
+
+def _agent_phones(centre: Centre) -> list[SippProcess]:
+    phones = []
+    for i, agent in enumerate(centre.agents):
+        ports = _PORT.findall(agent.contact)
+        if not ports:
+            continue  # a softphone that registers: nothing to start
+        phones.append(start_agent(agent.id, int(ports[-1]), 6000 + 10 * i, ring_ms=800,
+                                  talk_ms=4000))
+    return phones
+
+
+async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> int:
+    summary = DemoSummary()
+    controller = Controller(settings, centre)
+    controller.observe(summary.observe)
+    await controller.start()
+    phones = _agent_phones(centre)
+    callers: list[SippProcess] = []
+    try:
+        for agent in centre.agents:
+            controller.agent_command(agent.id, AgentTrigger.LOGIN)
+            controller.agent_command(agent.id, AgentTrigger.READY)
+        target = f"{settings.bind_host}:{settings.sip_port}"
+        batch = 0
+        while True:
+            n = calls if calls > 0 else 10
+            # callers are patient (60 s); agents end each call after 4 s of talk
+            caller = start_caller(f"1380000{batch:04d}", target, talk_ms=60_000,
+                                  local_port=CALLER_PORT + batch % 50,
+                                  media_port=CALLER_MEDIA + 4 * (batch % 50),
+                                  service=settings.hotline_number, calls=n, rate=rate)
+            callers.append(caller)
+            await asyncio.to_thread(caller.wait, n / rate + 120)
+            batch += 1
+            if calls > 0:
+                break
+        # SIPp's callers are done: let the last hang-ups arrive
+        async with asyncio.timeout(10):
+            while set(summary.queued) - summary.ended:
+                await asyncio.sleep(0.05)
+    finally:
+        print(summary.text(), flush=True)
+        for phone in [*phones, *callers]:
+            phone.stop()
+        await controller.stop()
+    return 0 if len(summary.answered) == len(summary.queued) else 1
+
+
+def run_demo(settings: Settings, calls: int = 0, rate: float = 0.5) -> int:
+    from hotline.telephony import asterisk_box, rootfs
+
+    if settings.wrap_up_s <= 0:
+        settings = settings.model_copy(update={"wrap_up_s": 2.0})
+    centre = load_centre(settings.centre_file)
+    rootfs.build(settings, progress=rootfs.main_progress)
+    started_here = False
+    if not asterisk_box.status(settings).running:
+        asterisk_box.start(settings, centre.agents)
+        started_here = True
+    print(f"Asterisk node {settings.node_name}: SIP {settings.bind_host}:{settings.sip_port}, "
+          f"hotline number {settings.hotline_number}. Ctrl-C to stop.", flush=True)
+    # SIGTERM ends the demo as Ctrl-C does: phones and Asterisk are stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(_demo(settings, centre, calls, rate))
+        return 0
+    finally:
+        if started_here:
+            asterisk_box.stop(settings)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from hotline.centre_file import Centre
 from hotline.domain import (
-    AgentStateChanged,
     AgentState,
+    AgentStateChanged,
     AgentTrigger,
     CallAnswered,
     CallEnded,
@@ -203,9 +203,9 @@ class Controller:
             self._changed.notify_all()
 
     async def wait_for(self, predicate: Callable[[Event | Offer | CallbackDue], bool],
-                       timeout: float) -> Event | Offer | CallbackDue:
-        """The first item seen (already, or within `timeout` s) that matches `predicate`."""
-        async with asyncio.timeout(timeout):
+                       deadline_s: float) -> Event | Offer | CallbackDue:
+        """The first item seen (already, or within `deadline_s`) that matches `predicate`."""
+        async with asyncio.timeout(deadline_s):
             async with self._changed:
                 while True:
                     for item in self.history:

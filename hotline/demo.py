@@ -100,9 +100,7 @@ async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> 
             if calls > 0:
                 break
         # SIPp's callers are done: let the last hang-ups arrive
-        async with asyncio.timeout(10):
-            while set(summary.queued) - summary.ended:
-                await asyncio.sleep(0.05)
+        await controller.wait_for(lambda _: set(summary.queued) <= summary.ended, 10)
     finally:
         print(summary.text(), flush=True)
         for phone in [*phones, *callers]:

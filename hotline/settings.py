@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     # --- the hotline itself
     hotline_number: str = "95598"
-    centre_file: Path = REPO_ROOT / "asterisk-config" / "centre.toml"  # queues and agents
+    centre_file: Path = REPO_ROOT / "asterisk-config" / "centre.toml"  # the queues and agents
     # After-call work ends by itself after this many seconds (0: the agent ends it)
     wrap_up_s: float = 0.0
     recordings_dir: Path = Path("/var/lib/hotline/recordings")
@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     @property
     def recordings_dir_in_root(self) -> str:
-        """Where Asterisk (inside its chroot) writes recordings; bind-mounted from recordings_dir."""
+        """Where Asterisk writes recordings inside its chroot (bind-mounted from recordings_dir)."""
         return "/var/spool/asterisk/hotline"
 
 

@@ -56,7 +56,7 @@ def build(settings: Settings, progress: Callable[[str], None] = print) -> Path:
         progress(f"Asterisk root file system cached at {root}")
         return root
     if os.geteuid() != 0:
-        raise RootfsError("building the Asterisk root needs root (debootstrap, chroot): run as root")
+        raise RootfsError("building the Asterisk root needs root (debootstrap): run as root")
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
         raise RootfsError("debootstrap is missing: apt-get install debootstrap")
@@ -68,7 +68,7 @@ def build(settings: Settings, progress: Callable[[str], None] = print) -> Path:
         debootstrap, "--variant=minbase", f"--include={','.join(settings.asterisk_packages)}",
         settings.asterisk_suite, str(partial), settings.asterisk_mirror,
     ]
-    progress(f"Building the Asterisk root with debootstrap ({settings.asterisk_suite}) in {partial}")
+    progress(f"Building the Asterisk root ({settings.asterisk_suite}, debootstrap) in {partial}")
     started = time.monotonic()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         assert proc.stdout is not None

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
 import wave
 
 import pytest
+from hotline.router import Offer
+from hotline.telephony.ami_connection import AmiLink
 
 from hotline.controller import Controller
 from hotline.domain import (
@@ -27,9 +28,7 @@ from hotline.domain import (
     RecordingStarted,
     RingNoAnswer,
 )
-from hotline.router import Offer
 from hotline.settings import Settings
-from hotline.telephony.ami_connection import AmiLink
 from tests import testbed
 from tests.conftest import Phones, recording_of
 
@@ -179,8 +178,9 @@ async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
     # The controller as its own process, as in production; its agents stay logged out, so
     # the caller waits in the holding context.
     env = testbed.settings_env(asterisk_node)
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline.cli", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     watcher = AmiLink(asterisk_node)
     await watcher.connect()
     seen: list[Event] = []
@@ -195,8 +195,8 @@ async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
 
     try:
         assert proc.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 15)
-        assert line.startswith("controller up"), line
+        line = await asyncio.wait_for(proc.stdout.readline(), 15)
+        assert line.startswith(b"controller up"), line
         for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
             phones.agent(n, ring_ms=200)
         caller = phones.caller("13900000005", talk_ms=12_000)
@@ -205,7 +205,7 @@ async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
         call_id = queued.call_id  # type: ignore[attr-defined]
 
         proc.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(proc.wait, 5)
+        await asyncio.wait_for(proc.wait(), 5)
 
         taken = await next_event(
             lambda e: isinstance(e, FailsafeTaken) and e.call_id == call_id,
@@ -218,10 +218,8 @@ async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
         assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
         assert_recording(asterisk_node, call_id, min_seconds=1.0)
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+            await proc.wait()
         await watcher.close()
         print("\n".join(map(repr, seen)))  # shown in the report of a failing test

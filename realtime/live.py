@@ -1,0 +1,402 @@
+"""The live feed: controller items in, coalesced wallboard changes out to a bus.
+
+`LiveFeed.on_item` (hand it to `Controller.observe`) applies each typed event to a `Metrics`
+and marks which parts of the live view it touched. `run()` publishes those parts at most every
+`min_interval_s` (50 ms) as a *delta*: only the values that differ from what was published
+before. A tick every `tick_s` (1 s) refreshes every queue, so sliding figures, the longest
+wait and interval closes reach the screens without events; at an interval change the whole
+view is published as a *snapshot*.
+
+The live view (one JSON object; deltas have the same shape with only the changed leaves):
+    now, interval {start, end},
+    all / queues[q]: {waiting, oldest_since, sl_target, sl_seconds,
+                      today {...BOARD_FIELDS}, interval {...BOARD_FIELDS}},
+    agents_by_state {all | q: {state: n}}, agents {id: {state, reason, since, call_id, queues}},
+    occupancy {today, interval}, sl_trend [{queue, start, end, service_level, sl_target}]
+`oldest_since` is when the longest-waiting call queued (None when nobody waits), so a screen
+ticks the longest wait itself instead of receiving it every second.
+Agent rows are replaced whole (a delta row is complete), so rows can be filtered by queue.
+
+Messages on the bus: {"type": "snapshot"|"delta", "seq": n, "changed": t, "data": view};
+`changed` is the moment of the earliest change the message carries (for latency figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, Protocol
+
+from hotline.domain import (
+    AgentState,
+    AgentStateChanged,
+    CallAnswered,
+    CallbackRequested,
+    CallEnded,
+    CallHeld,
+    CallOverflowed,
+    CallQueued,
+    CallUnheld,
+    Event,
+    FailsafeTaken,
+    RingNoAnswer,
+)
+
+from .figures import QueueFigures
+from .metrics import Metrics
+
+LIVE_CHANNEL = "hotline:live"
+BOARD_FIELDS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "answered_within_t",
+    "service_level",
+    "asa",
+    "abandon_rate",
+    "handled",
+    "aht",
+)
+View = dict[str, Any]
+
+
+class Publisher(Protocol):
+    async def publish(self, channel: str, message: str) -> None: ...
+
+
+# ---- pure helpers over views
+
+
+def diff(old: View, new: View) -> View:
+    """The leaves of `new` that are missing from or differ in `old` (nested dicts recursed)."""
+    out: View = {}
+    for key, value in new.items():
+        before = old.get(key, _MISSING)
+        if isinstance(value, dict) and isinstance(before, dict):
+            sub = diff(before, value)
+            if sub:
+                out[key] = sub
+        elif before is _MISSING or before != value:
+            out[key] = value
+    return out
+
+
+def merge(base: View, delta: View) -> View:
+    """Applies `delta` to `base` in place (nested dicts merged, other values replaced)."""
+    for key, value in delta.items():
+        before = base.get(key)
+        if isinstance(value, dict) and isinstance(before, dict) and key != "agents":
+            merge(before, value)
+        elif key == "agents" and isinstance(before, dict):
+            before.update(value)  # rows are whole
+        else:
+            base[key] = _copy(value)
+    return base
+
+
+def filter_view(view: View, queues: Collection[str] | None) -> View:
+    """The part of a view (or delta) a client that chose `queues` sees (None: everything).
+    Centre-wide parts (all, occupancy, agents_by_state.all) are kept."""
+    if queues is None:
+        return view
+    sel = set(queues)
+    out = dict(view)
+    if "queues" in view:
+        out["queues"] = {q: v for q, v in view["queues"].items() if q in sel}
+    if "agents_by_state" in view:
+        out["agents_by_state"] = {
+            k: v for k, v in view["agents_by_state"].items() if k == "all" or k in sel
+        }
+    if "agents" in view:  # agents of no known queue are shown to everyone
+        out["agents"] = {
+            a: row
+            for a, row in view["agents"].items()
+            if not row.get("queues") or not sel.isdisjoint(row["queues"])
+        }
+    if "sl_trend" in view:
+        out["sl_trend"] = [p for p in view["sl_trend"] if p["queue"] is None or p["queue"] in sel]
+    return out
+
+
+def encode(kind: str, seq: int, changed: float | None, data: View) -> str:
+    return json.dumps(
+        {"type": kind, "seq": seq, "changed": changed, "data": data}, separators=(",", ":")
+    )
+
+
+_MISSING = object()
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _scope(f: QueueFigures) -> View:
+    return {
+        name: _r(getattr(f, name)) if name in _RATIOS else getattr(f, name) for name in BOARD_FIELDS
+    }
+
+
+_RATIOS = {"service_level", "asa", "abandon_rate", "aht"}
+
+
+# ---- the feed
+
+
+class LiveFeed:
+    def __init__(
+        self,
+        metrics: Metrics,
+        bus: Publisher,
+        clock: Callable[[], float],
+        *,
+        channel: str = LIVE_CHANNEL,
+        min_interval_s: float = 0.05,
+        tick_s: float = 1.0,
+    ) -> None:
+        self.metrics = metrics
+        self.bus = bus
+        self.clock = clock
+        self.channel = channel
+        self.min_interval_s = min_interval_s
+        self.tick_s = tick_s
+        self.seq = 0
+        self.published = 0  # messages published, for tests and monitoring
+        self._latest = 0.0  # the latest event time seen: the metrics never go back
+        self._calls: dict[str, str] = {}  # call id -> queue, while the call is live
+        self._agent_call_queue: dict[str, str] = {}  # agent -> queue of its current call
+        self._agent_queues: dict[str, tuple[str, ...]] = {}
+        self._agents: dict[str, View] = {}
+        self._dirty_queues: set[str] = set()
+        self._dirty_agents: set[str] = set()
+        self._dirty = asyncio.Event()
+        self._first_change: float | None = None
+        self._last_flush = -1e18
+        self._task: asyncio.Task[None] | None = None
+        self._state: View = self._build_full(self._now())
+
+    # ---- input (synchronous: called by the controller for every item)
+
+    def on_item(self, item: object) -> None:
+        if not isinstance(item, Event):
+            return  # router decisions (Offer, CallbackDue) change no figure by themselves
+        self._latest = max(self._latest, item.at)
+        self.metrics.apply(item)
+        self._mark(item)
+        if self._first_change is None:
+            self._first_change = self.clock()
+        self._dirty.set()
+
+    def set_agent_queues(self, agent_id: str, queues: Iterable[str]) -> None:
+        qs = tuple(queues)
+        self.metrics.set_agent_queues(agent_id, qs)
+        self._agent_queues[agent_id] = qs
+        row = self._agents.setdefault(agent_id, _agent_row(AgentState.LOGGED_OUT, "", 0.0, ""))
+        row["queues"] = list(qs)
+        self._dirty_agents.add(agent_id)
+        self._dirty.set()
+
+    # ---- output
+
+    def snapshot(self, queues: Collection[str] | None = None) -> str:
+        """The view as published so far, as a snapshot message (filtered to `queues`)."""
+        return encode("snapshot", self.seq, None, filter_view(self._public(self._state), queues))
+
+    def view(self) -> View:
+        """A copy of the published view."""
+        return _copy(self._public(self._state))
+
+    def agents(self) -> dict[str, View]:
+        return {a: dict(row) for a, row in self._agents.items()}
+
+    async def flush(self, *, tick: bool = False) -> None:
+        """Publishes what changed (everything re-read on a tick)."""
+        now = self._now()
+        changed, self._first_change = self._first_change, None
+        self._dirty.clear()
+        self._last_flush = asyncio.get_running_loop().time()
+        index = self.metrics.config.interval_index(now)
+        if index != self._state["_interval_index"]:
+            self._state = self._build_full(now)
+            self._dirty_queues.clear()
+            self._dirty_agents.clear()
+            await self._publish("snapshot", changed, self._public(self._state))
+            return
+        parts = self._build_parts(now, tick)
+        delta = diff(self._state, parts)
+        merge(self._state, delta)
+        await self._publish("delta", changed, delta)
+
+    async def run(self) -> None:
+        """Publishes changes at most every min_interval_s, and everything every tick_s."""
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time() + self.tick_s
+        while True:
+            if not self._dirty.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(next_tick):
+                        await self._dirty.wait()
+            if loop.time() >= next_tick:
+                next_tick = max(next_tick + self.tick_s, loop.time())
+                await self.flush(tick=True)
+                continue
+            wait = self._last_flush + self.min_interval_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, max(0.0, next_tick - loop.time())))
+            await self.flush(tick=loop.time() >= next_tick)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="live-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # ---- internals
+
+    def _now(self) -> float:
+        return max(self.clock(), self._latest)
+
+    def _mark(self, e: Event) -> None:
+        dq = self._dirty_queues
+        if isinstance(e, CallQueued):
+            self._calls[e.call_id] = e.queue
+            dq.add(e.queue)
+        elif isinstance(e, CallOverflowed):
+            self._calls[e.call_id] = e.to_queue
+            dq.update((e.from_queue, e.to_queue))
+        elif isinstance(e, CallAnswered):
+            q = self._calls.get(e.call_id)
+            if q is not None:
+                dq.add(q)
+                self._agent_call_queue[e.agent_id] = q
+        elif isinstance(e, CallEnded):
+            q = self._calls.pop(e.call_id, None)
+            if q is not None:
+                dq.add(q)
+        elif isinstance(
+            e, CallHeld | CallUnheld | CallbackRequested | FailsafeTaken | RingNoAnswer
+        ):
+            q = self._calls.get(e.call_id)
+            if q is not None:
+                dq.add(q)
+        elif isinstance(e, AgentStateChanged):
+            self._agents[e.agent_id] = _agent_row(e.new, e.reason, e.at, e.call_id)
+            self._agents[e.agent_id]["queues"] = list(self._agent_queues.get(e.agent_id, ()))
+            self._dirty_agents.add(e.agent_id)
+            if e.old is AgentState.AFTER_CALL_WORK or e.new is AgentState.LOGGED_OUT:
+                q = self._agent_call_queue.pop(e.agent_id, None)  # handling counted now
+                if q is not None:
+                    dq.add(q)
+
+    def _board(self, queue: str | None, now: float) -> View:
+        today = self.metrics.queue_figures(queue, "today", now)
+        interval = self.metrics.queue_figures(queue, "interval", now)
+        return {
+            "waiting": today.waiting_now,
+            "oldest_since": round(now - today.longest_wait_s, 3) if today.waiting_now else None,
+            "sl_target": today.sl_target,
+            "sl_seconds": today.sl_seconds,
+            "today": _scope(today),
+            "interval": _scope(interval),
+        }
+
+    def _by_state(self, queue: str | None) -> dict[str, int]:
+        return {s.value: n for s, n in self.metrics.agents_by_state(queue).items()}
+
+    def _occupancy(self, now: float) -> View:
+        return {s: _r(self.metrics.occupancy(now, s)) for s in ("today", "interval")}
+
+    def _build_full(self, now: float) -> View:
+        start = self.metrics.config.interval_start(self.metrics.config.interval_index(now))
+        queues = self.metrics.queues()
+        trend = self.metrics.snapshot(now)["sl_trend"] if queues else []
+        return {
+            "_interval_index": self.metrics.config.interval_index(now),
+            "now": now,
+            "interval": {"start": start, "end": start + self.metrics.config.interval_s},
+            "all": self._board(None, now),
+            "queues": {q: self._board(q, now) for q in queues},
+            "agents_by_state": {
+                "all": self._by_state(None),
+                **{q: self._by_state(q) for q in queues},
+            },
+            "agents": {a: dict(row) for a, row in self._agents.items()},
+            "occupancy": self._occupancy(now),
+            "sl_trend": [{**p, "service_level": _r(p["service_level"])} for p in trend],
+        }
+
+    def _build_parts(self, now: float, tick: bool) -> View:
+        known = self._state["queues"]
+        queues = (
+            set(self.metrics.queues())
+            if tick
+            else self._dirty_queues | (set(self.metrics.queues()) - known.keys())
+        )
+        agents = self._dirty_agents
+        self._dirty_queues, self._dirty_agents = set(), set()
+        parts: View = {"now": now}
+        if queues or agents or tick:
+            parts["all"] = self._board(None, now)
+        if queues:
+            parts["queues"] = {q: self._board(q, now) for q in queues}
+        if agents or tick:
+            by_queue = {"all": self._by_state(None)}
+            touched = (
+                set(self.metrics.queues())
+                if tick
+                else {q for a in agents for q in self._agent_queues.get(a, ())}
+            )
+            by_queue.update({q: self._by_state(q) for q in touched})
+            parts["agents_by_state"] = by_queue
+            parts["occupancy"] = self._occupancy(now)
+        if agents:
+            parts["agents"] = {
+                a: dict(self._agents[a])
+                for a in agents
+                if self._state["agents"].get(a) != self._agents[a]
+            }
+        return parts
+
+    async def _publish(self, kind: str, changed: float | None, data: View) -> None:
+        self.seq += 1
+        self.published += 1
+        await self.bus.publish(self.channel, encode(kind, self.seq, changed, data))
+
+    @staticmethod
+    def _public(view: View) -> View:
+        return {k: v for k, v in view.items() if not k.startswith("_")}
+
+
+def _agent_row(state: AgentState, reason: str, since: float, call_id: str) -> View:
+    return {
+        "state": state.value,
+        "reason": reason,
+        "since": since,
+        "call_id": call_id,
+        "queues": [],
+    }
+
+
+__all__ = [
+    "BOARD_FIELDS",
+    "LIVE_CHANNEL",
+    "LiveFeed",
+    "Publisher",
+    "diff",
+    "encode",
+    "filter_view",
+    "merge",
+]

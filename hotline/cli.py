@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from hotline.centre_file import CentreFileError, load_centre
 from hotline.settings import Settings, get_settings
@@ -25,6 +26,13 @@ def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Asterisk node {st.node} running (pid {st.pid})\n  AMI  {st.ami}\n"
               f"  SIP  {st.sip}\n  hotline number {settings.hotline_number}\n"
               f"  log  {asterisk_box.log_path(settings)}")
+        return 0
+    if args.action == "config":
+        from hotline.telephony import asterisk_config
+
+        out = Path(args.out)
+        asterisk_config.write_all(settings, load_centre(settings.centre_file).agents, out)
+        print(f"Asterisk configuration for node {settings.node_name} written to {out}")
         return 0
     if args.action == "stop":
         asterisk_box.stop(settings)
@@ -80,9 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     ast = sub.add_parser("asterisk", help="build, start, stop or inspect the Asterisk node",
                          description="Manage the Asterisk node that runs in a chroot over a "
                                      "Debian sid root file system built by debootstrap.")
-    ast.add_argument("action", choices=["build", "start", "stop", "status"],
+    ast.add_argument("action", choices=["build", "start", "stop", "status", "config"],
                      help="build: make (or reuse the cached) root file system; start: copy "
-                          "asterisk-config/ in and start, waiting for FullyBooted; stop; status")
+                          "asterisk-config/ in and start, waiting for FullyBooted; stop; "
+                          "status; config: only render the configuration into --out")
+    ast.add_argument("--out", default="/etc/asterisk",
+                     help="with config: the folder to write (default /etc/asterisk)")
 
     run = sub.add_parser("run", help="run the controller (the ACD) against the Asterisk node",
                          description="Connects over AMI, routes waiting callers to agents, keeps "

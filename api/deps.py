@@ -1,0 +1,87 @@
+"""Shared dependencies as Annotated aliases, so routes read `user: Supervisor`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
+
+from hotline.settings import Settings
+
+from .errors import forbidden, not_authenticated
+from .security import ALL_ROLES, Authenticator, Claims, Role, TokenError, TokenSigner
+from .services import Services
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_services(conn: HTTPConnection) -> Services:
+    return conn.app.state.services  # type: ignore[no-any-return]
+
+
+def get_signer(conn: HTTPConnection) -> TokenSigner:
+    return conn.app.state.signer  # type: ignore[no-any-return]
+
+
+def get_authenticator(conn: HTTPConnection) -> Authenticator:
+    return conn.app.state.authenticator  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+SignerDep = Annotated[TokenSigner, Depends(get_signer)]
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+
+_bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/token")
+
+
+async def current_claims(
+    signer: SignerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Claims:
+    try:
+        return signer.verify(credentials.credentials if credentials else None)
+    except TokenError as exc:
+        raise not_authenticated(exc.reason) from None
+
+
+CurrentUser = Annotated[Claims, Depends(current_claims)]
+
+
+def require_roles(*roles: Role) -> Callable[[Claims], Awaitable[Claims]]:
+    """A dependency that lets through users holding one of `roles` (admin always)."""
+    allowed = frozenset(roles)
+
+    async def check(user: CurrentUser) -> Claims:
+        if not user.has_any(allowed):
+            raise forbidden(sorted({*allowed, Role.ADMIN}))
+        return user
+
+    return check
+
+
+#: Anyone logged in: the wallboard and the queue figures are for the whole floor.
+Viewer = Annotated[Claims, Depends(require_roles(*ALL_ROLES))]
+#: Live agent states: the people who steer the floor.
+Supervisor = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR, Role.PLANNER))]
+#: Routing explanations: supervisors and quality inspectors.
+Inspector = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR, Role.QA))]
+
+__all__ = [
+    "AuthenticatorDep",
+    "CurrentUser",
+    "Inspector",
+    "ServicesDep",
+    "SettingsDep",
+    "SignerDep",
+    "Supervisor",
+    "Viewer",
+    "get_services",
+    "get_settings",
+    "require_roles",
+]

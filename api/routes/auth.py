@@ -1,0 +1,40 @@
+"""Logins: a username and password for a short-lived token; a token for a fresh one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import AuthenticatorDep, CurrentUser, SignerDep
+from ..errors import ApiError, ErrorResponse
+from ..schemas import Me, TokenRequest, TokenResponse
+from ..security import Claims
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def _response(token: str, claims: Claims) -> TokenResponse:
+    return TokenResponse(
+        access_token=token,
+        expires_at=claims.expires_at,
+        username=claims.username,
+        roles=sorted(claims.roles),
+    )
+
+
+@router.post("/token", responses={401: {"model": ErrorResponse}})
+async def token(body: TokenRequest, auth: AuthenticatorDep, signer: SignerDep) -> TokenResponse:
+    user = await auth.authenticate(body.username, body.password)
+    if user is None:
+        raise ApiError(401, "bad-credentials", "unknown user or wrong password")
+    return _response(*signer.issue(user.username, user.roles))
+
+
+@router.post("/refresh", responses={401: {"model": ErrorResponse}})
+async def refresh(user: CurrentUser, signer: SignerDep) -> TokenResponse:
+    """A fresh token for the holder of a valid one (roles as in the old token)."""
+    return _response(*signer.issue(user.username, user.roles))
+
+
+@router.get("/me", responses={401: {"model": ErrorResponse}})
+async def me(user: CurrentUser) -> Me:
+    return Me(username=user.username, roles=sorted(user.roles), expires_at=user.expires_at)

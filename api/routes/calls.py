@@ -1,0 +1,33 @@
+"""Why a call went where it went: the router's explanations of its offers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from ..deps import Inspector, ServicesDep
+from ..errors import ApiError, ErrorResponse
+from ..schemas import ExplanationOut
+from .wallboard import ERRORS
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+
+@router.get(
+    "/{call_id}/explanation", responses={**ERRORS, 404: {"model": ErrorResponse}}
+)
+async def explanation(
+    _: Inspector,
+    services: ServicesDep,
+    call_id: Annotated[str, Path(max_length=128, examples=["1795432233.17"])],
+) -> list[ExplanationOut]:
+    """Every offer decision for the call, oldest first (a ring with no answer makes another)."""
+    if services.explainer is None:
+        raise ApiError(503, "router-unavailable", "no router is attached to this API node")
+    found = services.explainer.explain(call_id)
+    if not found:
+        raise ApiError(
+            404, "no-such-call", "no routing decision is known for this call", {"call_id": call_id}
+        )
+    return [ExplanationOut.of(e) for e in found]

@@ -1,0 +1,32 @@
+"""Queues now: figures, who waits, agents by state."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import ServicesDep, Viewer
+from ..schemas import QueueSummary
+from .wallboard import ERRORS
+
+router = APIRouter(prefix="/api", tags=["queues"])
+
+
+@router.get("/queues", responses=ERRORS)
+async def queues(_: Viewer, services: ServicesDep) -> list[QueueSummary]:
+    m, now = services.metrics, services.clock()
+    out = []
+    for name in m.queues():
+        today = m.queue_figures(name, "today", now)
+        out.append(
+            QueueSummary(
+                name=name,
+                sl_target=today.sl_target,
+                sl_seconds=today.sl_seconds,
+                waiting=today.waiting_now,
+                longest_wait_s=today.longest_wait_s,
+                agents_by_state={s.value: n for s, n in m.agents_by_state(name).items() if n},
+                today=today,
+                interval=m.queue_figures(name, "interval", now),
+            )
+        )
+    return out

@@ -1,0 +1,250 @@
+"""Users, roles, password hashes (argon2) and signed short-lived tokens (HMAC-SHA256).
+
+A token is `v1.<payload>.<signature>`, both parts base64url without padding; the payload is
+JSON {sub, roles, iat, exp}. Tokens are stateless: the roles in a valid token are trusted until
+it expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
+live socket).
+
+The secret comes from `Settings.api_secret` when that field exists, else HOTLINE_API_SECRET;
+the environment from `Settings.environment` or HOTLINE_ENVIRONMENT (default "development").
+Outside development a missing, default or short secret is refused at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import enum
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+DEV_SECRET = "hotline-dev-api-secret-do-not-deploy"
+DEVELOPMENT = "development"
+MIN_SECRET_LEN = 32
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    QA = "qa"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+
+ALL_ROLES = frozenset(Role)
+
+
+class InsecureSecret(RuntimeError):
+    """The API secret is unset or the development default outside development."""
+
+
+def environment(settings: object) -> str:
+    return getattr(settings, "environment", "") or os.environ.get(
+        "HOTLINE_ENVIRONMENT", DEVELOPMENT
+    )
+
+
+def api_secret(settings: object) -> str:
+    """The signing secret; raises InsecureSecret if it is unfit for this environment."""
+    secret = getattr(settings, "api_secret", "") or os.environ.get("HOTLINE_API_SECRET", "")
+    if environment(settings) == DEVELOPMENT:
+        return secret or DEV_SECRET
+    if not secret or secret == DEV_SECRET or len(secret) < MIN_SECRET_LEN:
+        raise InsecureSecret(
+            f"HOTLINE_API_SECRET must be set to a random string of at least {MIN_SECRET_LEN} "
+            f"characters outside development (environment is {environment(settings)!r})"
+        )
+    return secret
+
+
+def token_ttl_s(settings: object) -> float:
+    return float(
+        getattr(settings, "api_token_ttl_s", 0) or os.environ.get("HOTLINE_API_TOKEN_TTL_S", 900)
+    )
+
+
+# ---- tokens
+
+
+class TokenError(Exception):
+    """A token was missing, malformed, forged or expired; `reason` is one of those words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"token {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    username: str
+    roles: frozenset[Role]
+    issued_at: float
+    expires_at: float
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return Role.ADMIN in self.roles or not self.roles.isdisjoint(roles)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenSigner:
+    PREFIX = "v1"
+
+    def __init__(self, secret: str, ttl_s: float, clock: Callable[[], float]) -> None:
+        self._key = secret.encode()
+        self.ttl_s = ttl_s
+        self.clock = clock
+
+    def issue(self, username: str, roles: Iterable[Role]) -> tuple[str, Claims]:
+        now = self.clock()
+        claims = Claims(username, frozenset(roles), now, now + self.ttl_s)
+        payload = {
+            "sub": username,
+            "roles": sorted(claims.roles),
+            "iat": now,
+            "exp": claims.expires_at,
+        }
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{self.PREFIX}.{body}.{self._sign(body)}", claims
+
+    def verify(self, token: str | None) -> Claims:
+        if not token:
+            raise TokenError("missing")
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != self.PREFIX:
+            raise TokenError("malformed")
+        _, body, signature = parts
+        if not hmac.compare_digest(signature, self._sign(body)):
+            raise TokenError("invalid")
+        try:
+            payload: dict[str, Any] = json.loads(_unb64(body))
+            claims = Claims(
+                str(payload["sub"]),
+                frozenset(Role(r) for r in payload["roles"]),
+                float(payload["iat"]),
+                float(payload["exp"]),
+            )
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise TokenError("malformed") from None
+        if claims.expires_at <= self.clock():
+            raise TokenError("expired")
+        return claims
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._key, f"{self.PREFIX}.{body}".encode(), hashlib.sha256).digest())
+
+
+# ---- users
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    password_hash: str
+    roles: frozenset[Role]
+    display_name: str = ""
+    agent_id: str = ""  # the agent this login is, for role agent
+    disabled: bool = False
+
+
+class UserRepository(Protocol):
+    """Where users live: in memory now, the store's PostgreSQL users table later."""
+
+    async def get(self, username: str) -> User | None: ...
+    async def add(self, user: User) -> None: ...
+
+
+@dataclass
+class InMemoryUserRepository:
+    users: dict[str, User] = field(default_factory=dict)
+
+    async def get(self, username: str) -> User | None:
+        return self.users.get(username)
+
+    async def add(self, user: User) -> None:
+        self.users[user.username] = user
+
+
+class Authenticator:
+    """Checks passwords against the repository without blocking the loop (argon2 is slow on
+    purpose) and without telling, by timing, whether the user exists."""
+
+    def __init__(self, users: UserRepository, hasher: PasswordHasher | None = None) -> None:
+        self.users = users
+        self.hasher = hasher or PasswordHasher()
+        self._dummy = self.hasher.hash("not a password of anyone")
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    async def authenticate(self, username: str, password: str) -> User | None:
+        user = await self.users.get(username)
+        stored = user.password_hash if user is not None else self._dummy
+        ok = await asyncio.to_thread(self._verify, stored, password)
+        if user is None or user.disabled or not ok:
+            return None
+        return user
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def parse_user_specs(text: str) -> list[tuple[str, str, frozenset[Role]]]:
+    """`name:password:role+role;...` (HOTLINE_API_USERS) -> (name, password, roles)."""
+    out = []
+    for item in filter(None, (s.strip() for s in text.split(";"))):
+        name, password, roles = item.split(":", 2)
+        out.append((name, password, frozenset(Role(r) for r in roles.split("+") if r)))
+    return out
+
+
+#: Development logins: one per role, password = user name. Refused outside development.
+DEV_USERS = ";".join(f"{r.value}:{r.value}:{r.value}" for r in Role)
+
+
+async def seed_users(settings: object, auth: Authenticator) -> None:
+    """Adds the users of HOTLINE_API_USERS, or the development logins in development."""
+    spec = os.environ.get("HOTLINE_API_USERS", "")
+    if not spec and environment(settings) == DEVELOPMENT:
+        spec = DEV_USERS
+    for name, password, roles in parse_user_specs(spec):
+        await auth.users.add(User(name, auth.hash(password), roles))
+
+
+__all__ = [
+    "ALL_ROLES",
+    "DEV_SECRET",
+    "DEV_USERS",
+    "Authenticator",
+    "Claims",
+    "InMemoryUserRepository",
+    "InsecureSecret",
+    "Role",
+    "TokenError",
+    "TokenSigner",
+    "User",
+    "UserRepository",
+    "api_secret",
+    "environment",
+    "parse_user_specs",
+    "seed_users",
+    "token_ttl_s",
+]

@@ -1,0 +1,82 @@
+"""What the API works over, handed to `create_app`: metrics, the live feed and its fan-out, the
+users, the router's explanations. The API holds no state of its own beyond these."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from argon2 import PasswordHasher
+
+from hotline.realtime import Metrics, MetricsConfig
+from hotline.realtime.fanout import Backend, Fanout, MemoryBackend, RedisBackend
+from hotline.realtime.live import LIVE_CHANNEL, LiveFeed
+from hotline.router import Explanation
+
+from .security import InMemoryUserRepository, UserRepository
+
+
+class Explainer(Protocol):
+    """The router (Controller.router): why each offer of a call went where it went."""
+
+    def explain(self, call_id: str) -> list[Explanation]: ...
+
+
+@dataclass
+class Services:
+    metrics: Metrics
+    live: LiveFeed
+    fanout: Fanout
+    users: UserRepository
+    explainer: Explainer | None = None
+    clock: Callable[[], float] = time.time
+    hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
+    own_live_feed: bool = True  # the app's lifespan runs live.run() (False: someone else does)
+    seed_users: bool = True  # the lifespan adds HOTLINE_API_USERS (or dev logins)
+    live_queue_size: int = 32  # messages a socket may fall behind before it is resynced
+    live_min_interval_s: float = 0.05  # at most 20 messages/s to one socket
+    extra: dict[str, object] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        await self.fanout.start()
+        if self.own_live_feed:
+            self.live.start()
+
+    async def stop(self) -> None:
+        if self.own_live_feed:
+            await self.live.stop()
+        await self.fanout.stop()
+
+    @classmethod
+    def build(
+        cls,
+        backend: Backend | None = None,
+        *,
+        metrics_config: MetricsConfig | None = None,
+        explainer: Explainer | None = None,
+        clock: Callable[[], float] = time.time,
+        users: UserRepository | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> Services:
+        """The usual wiring: one Metrics, a LiveFeed publishing through a Fanout over
+        `backend` (in memory when None)."""
+        fanout = Fanout(backend or MemoryBackend(), (LIVE_CHANNEL,))
+        metrics = Metrics(metrics_config)
+        return cls(
+            metrics=metrics,
+            live=LiveFeed(metrics, fanout, clock),
+            fanout=fanout,
+            users=users or InMemoryUserRepository(),
+            explainer=explainer,
+            clock=clock,
+            hasher=hasher,
+        )
+
+    @classmethod
+    def with_redis(cls, url: str, **kw: object) -> Services:
+        return cls.build(RedisBackend(url), **kw)  # type: ignore[arg-type]
+
+
+__all__ = ["Explainer", "Services"]

@@ -1,0 +1,247 @@
+"""The rows the store writes and reads, as typed, validated dataclasses.
+
+Times are float seconds since the epoch, as everywhere in the domain; the query layer converts
+them to timestamptz. Every record checks its own field types and sizes on construction, so a
+malformed value is refused where it was made (a `RecordError` naming the record and field)
+and never reaches the write-behind queue, where it could hold up the rows behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from functools import cache
+from typing import Any, ClassVar
+
+MAX_TEXT = 1024  # identifiers, numbers, paths, reasons
+MAX_LONG_TEXT = 16_384  # descriptions
+MAX_JSON = 1_000_000  # bytes of a JSON document (timeline, explanation, figures)
+
+
+class RecordError(ValueError):
+    """A record was built with a value of the wrong type or size."""
+
+    def __init__(self, record: str, name: str, problem: str) -> None:
+        super().__init__(f"{record}.{name}: {problem}")
+        self.record, self.field, self.problem = record, name, problem
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _allowed(hint: Any) -> tuple[tuple[type, ...], bool]:
+    """The runtime types a hint admits, and whether None is allowed."""
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    optional = type(None) in args
+    allowed: list[type] = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        origin = typing.get_origin(arg) or arg
+        allowed.append(origin)
+        if origin is float:
+            allowed.append(int)
+    return tuple(allowed), optional
+
+
+class Validated:
+    """Mixin: checks every dataclass field against its annotation and size limits."""
+
+    LONG_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            allowed, optional = _allowed(_hints(type(self))[f.name])
+            if value is None:
+                if not optional:
+                    raise RecordError(name, f.name, "is required")
+                continue
+            if isinstance(value, bool) and bool not in allowed:
+                raise RecordError(name, f.name, f"expected {_names(allowed)}, got bool")
+            if not isinstance(value, allowed):
+                raise RecordError(name, f.name,
+                                  f"expected {_names(allowed)}, got {type(value).__name__}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RecordError(name, f.name, f"must be finite, got {value}")
+            if isinstance(value, str):
+                limit = MAX_LONG_TEXT if f.name in self.LONG_FIELDS else MAX_TEXT
+                if len(value) > limit:
+                    raise RecordError(name, f.name, f"{len(value)} characters (limit {limit})")
+                if "\x00" in value:
+                    raise RecordError(name, f.name, "contains a NUL character")
+            if isinstance(value, list | dict):
+                _check_json(name, f.name, value)
+
+
+def _names(allowed: tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in allowed)
+
+
+def _check_json(record: str, name: str, value: Any) -> None:
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise RecordError(record, name, f"not JSON-serialisable: {exc}") from None
+    if len(text) > MAX_JSON:
+        raise RecordError(record, name, f"{len(text)} bytes of JSON (limit {MAX_JSON})")
+    if "\\u0000" in text:
+        raise RecordError(record, name, "contains a NUL character")
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord(Validated):
+    """One call, as known so far. Writing it again with more fields filled completes the row:
+    a None field never erases what an earlier write stored."""
+
+    call_id: str
+    node: str = ""
+    caller: str = ""
+    dialed: str = ""
+    queue: str | None = None
+    service: str | None = None
+    entered_at: float | None = None
+    queued_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    agent_id: str | None = None
+    outcome: str | None = None
+    wait_s: float | None = None
+    talk_s: float | None = None
+    hold_s: float | None = None
+    acw_s: float | None = None
+    ivr_path: list[str] = field(default_factory=list)
+    recording_path: str | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)
+        if not self.call_id:
+            raise RecordError("CallRecord", "call_id", "must not be empty")
+        if not all(isinstance(step, str) for step in self.ivr_path):
+            raise RecordError("CallRecord", "ivr_path", "must be a list of str")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateEntry(Validated):
+    """An agent's stay in one state; (agent_id, started_at) identifies it."""
+
+    agent_id: str
+    state: str
+    started_at: float
+    reason: str = ""
+    ended_at: float | None = None
+    call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingExplanation(Validated):
+    """Why the router chose (or passed over) agents for a call at one moment."""
+
+    call_id: str
+    at: float
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord(Validated):
+    """The figures of one queue ('' for all queues) over one closed interval. `figures` holds
+    every figure; the counters listed in COUNTERS are also stored as columns."""
+
+    COUNTERS: ClassVar[tuple[str, ...]] = (
+        "offered", "answered", "abandoned", "short_abandoned", "overflowed", "callbacks",
+        "answered_within_t", "handled",
+    )
+    SECONDS: ClassVar[tuple[str, ...]] = ("wait_answered_s", "talk_s", "hold_s", "acw_s")
+
+    queue: str
+    interval_start: float
+    interval_end: float
+    figures: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)
+        if self.interval_end <= self.interval_start:
+            raise RecordError("IntervalRecord", "interval_end", "must be after interval_start")
+        for key in self.COUNTERS:
+            value = self.figures.get(key, 0)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise RecordError("IntervalRecord", f"figures[{key!r}]",
+                                  f"must be a non-negative int, got {value!r}")
+        for key in self.SECONDS:
+            value = self.figures.get(key, 0.0)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise RecordError("IntervalRecord", f"figures[{key!r}]",
+                                  f"must be a number, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer(Validated):
+    call_id: str
+    score: int
+    at: float
+    agent_id: str = ""
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)
+        if not 0 <= self.score <= 10:
+            raise RecordError("SurveyAnswer", "score", f"must be 0..10, got {self.score}")
+
+
+@dataclass(frozen=True, slots=True)
+class Outage(Validated):
+    """A planned or unplanned outage in an area; ends_at None: not over yet."""
+
+    LONG_FIELDS: ClassVar[frozenset[str]] = frozenset({"description_zh", "description_en"})
+
+    area_code: str
+    kind: str
+    starts_at: float
+    ends_at: float | None = None
+    description_zh: str = ""
+    description_en: str = ""
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)
+        if self.kind not in ("planned", "unplanned"):
+            raise RecordError("Outage", "kind", f"must be planned or unplanned, got {self.kind!r}")
+        if self.ends_at is not None and self.ends_at <= self.starts_at:
+            raise RecordError("Outage", "ends_at", "must be after starts_at")
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter(Validated):
+    """Which calls `calls_by` returns: every given field must match; newest first."""
+
+    queue: str | None = None
+    agent_id: str | None = None
+    caller: str | None = None
+    outcome: str | None = None
+    service: str | None = None
+    since: float | None = None  # entered_at >= since
+    until: float | None = None  # entered_at < until
+    limit: int = 100
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)
+        if not 1 <= self.limit <= 10_000:
+            raise RecordError("CallFilter", "limit", f"must be 1..10000, got {self.limit}")
+
+
+__all__ = [
+    "AgentStateEntry",
+    "CallFilter",
+    "CallRecord",
+    "IntervalRecord",
+    "Outage",
+    "RecordError",
+    "RoutingExplanation",
+    "SurveyAnswer",
+]

@@ -24,14 +24,13 @@ from functools import partial
 from pathlib import Path
 from types import ModuleType
 
+from bench.ami_synth import mixed_traffic
 from hotline.core_ext import ami_parse_py
 from hotline.core_ext.select import is_compiled, load
 from hotline.telephony import ami_codec
 from hotline.telephony.ami_codec import AmiCodec
 from hotline.telephony.ami_events import EventMapper
 from hotline.telephony.call_model import CallModel
-
-from bench.ami_synth import mixed_traffic
 
 
 def reads(data: bytes, size: int) -> list[bytes]:

@@ -24,8 +24,6 @@ from typing import Any
 
 from hotline.core_ext import metrics_py
 from hotline.core_ext.select import load_compiled
-from hotline.realtime import Metrics, MetricsConfig
-
 from hotline.domain import (
     AgentState,
     AgentStateChanged,
@@ -39,6 +37,7 @@ from hotline.domain import (
     RingNoAnswer,
     ServiceType,
 )
+from hotline.realtime import Metrics, MetricsConfig
 
 S = AgentState
 QUEUES = [f"prov{i:02d}" for i in range(20)]

@@ -21,9 +21,8 @@ from types import ModuleType
 
 from hotline.core_ext import select as selector
 from hotline.core_ext import select_agent_py
-from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
-
 from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued, ServiceType
+from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
 
 N_SKILLS = 64
 WEIGHTS = [1.0 / (k + 1) for k in range(N_SKILLS)]  # Zipf-like: skill 0 is the commonest

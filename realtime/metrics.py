@@ -45,7 +45,6 @@ from typing import Any, Literal
 
 from hotline.core_ext import metrics_py as k
 from hotline.core_ext.select import load
-
 from hotline.domain import (
     AgentState,
     AgentStateChanged,

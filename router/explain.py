@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from hotline.domain import AgentState
 from hotline.router.agents import AgentRecord
 from hotline.router.decisions import (
     NOT_PREFERRED,
@@ -19,8 +20,6 @@ from hotline.router.decisions import (
     Considered,
     Explanation,
 )
-
-from hotline.domain import AgentState
 
 PREFERRED = "preferred_agent"
 

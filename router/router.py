@@ -20,6 +20,24 @@ from types import ModuleType
 from typing import Any
 
 from hotline.core_ext.select import load
+from hotline.domain import (
+    AgentRinging,
+    AgentState,
+    AgentStateChanged,
+    AgentTrigger,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallOverflowed,
+    CallPhase,
+    CallQueued,
+    CallTrigger,
+    Event,
+    FailsafeTaken,
+    RingNoAnswer,
+    next_agent_state,
+    next_call_phase,
+)
 from hotline.router.agents import AgentRecord, AgentView
 from hotline.router.calls import RoutedCall, WaitingLine, WaitingView
 from hotline.router.config import (
@@ -46,25 +64,6 @@ from hotline.router.errors import (
 )
 from hotline.router.explain import PREFERRED, explain
 from hotline.router.skills import SkillRegistry
-
-from hotline.domain import (
-    AgentRinging,
-    AgentState,
-    AgentStateChanged,
-    AgentTrigger,
-    CallAnswered,
-    CallEnded,
-    CallOffered,
-    CallOverflowed,
-    CallPhase,
-    CallQueued,
-    CallTrigger,
-    Event,
-    FailsafeTaken,
-    RingNoAnswer,
-    next_agent_state,
-    next_call_phase,
-)
 
 Output = list[Event | Decision]
 

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from math import isfinite
 from typing import ClassVar
 
-from hotline.telephony.ami_codec import AmiMessage, BadHeader, MissingHeader
-
 from hotline.domain import (
     AgentRinging,
     AsteriskBooted,
@@ -45,6 +43,7 @@ from hotline.domain import (
     RingNoAnswer,
     ServiceType,
 )
+from hotline.telephony.ami_codec import AmiMessage, BadHeader, MissingHeader
 
 log = logging.getLogger(__name__)
 

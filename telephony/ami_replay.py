@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hotline.domain import Event
 from hotline.telephony.ami_codec import AmiCodec, AmiMessage
 from hotline.telephony.ami_events import EventMapper
 from hotline.telephony.call_model import DEFAULT_SHORT_ABANDON_S, Call, CallModel
-
-from hotline.domain import Event
 
 
 @dataclass(slots=True)

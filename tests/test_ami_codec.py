@@ -6,6 +6,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from hotline.core_ext import ami_parse_py
 from hotline.core_ext.select import PURE_ENV, is_compiled, load, load_compiled
 from hotline.telephony import ami_codec

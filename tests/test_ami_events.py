@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hotline.telephony.ami_codec import AmiMessage
-from hotline.telephony.ami_events import MAX_NAMES, EventMapper, Malformed, endpoint_of
 
 from hotline.domain import (
     AgentRinging,
@@ -28,6 +26,8 @@ from hotline.domain import (
     RingNoAnswer,
     ServiceType,
 )
+from hotline.telephony.ami_codec import AmiMessage
+from hotline.telephony.ami_events import MAX_NAMES, EventMapper, Malformed, endpoint_of
 
 TS = "1700000100.250000"
 CALLER = [

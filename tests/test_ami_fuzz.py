@@ -5,13 +5,14 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from hotline.core_ext import ami_parse_py
 from hotline.core_ext.select import load_compiled
 from hotline.telephony.ami_codec import AmiCodec, AmiMessage
 from hotline.telephony.ami_events import EventMapper
 from hotline.telephony.call_model import CallModel
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 TRANSCRIPTS = {p.stem: p.read_bytes() for p in sorted(FIXTURES.glob("*.txt"))}

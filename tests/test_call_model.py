@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hotline.telephony.ami_replay import Replay, replay, replay_file
-from hotline.telephony.call_model import Call, CallModel
 
 from hotline.domain import (
     AgentRinging,
@@ -34,6 +32,8 @@ from hotline.domain import (
     RingNoAnswer,
     ServiceType,
 )
+from hotline.telephony.ami_replay import Replay, replay, replay_file
+from hotline.telephony.call_model import Call, CallModel
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 TRANSCRIPTS = sorted(FIXTURES.glob("*.txt"))

@@ -38,7 +38,7 @@ def test_missing_or_broken_centre_file(tmp_path: Path) -> None:
         load_centre(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[[queues]\n")
-    with pytest.raises(CentreFileError, match="bad.toml"):
+    with pytest.raises(CentreFileError, match=r"bad\.toml"):
         load_centre(bad)
 
 

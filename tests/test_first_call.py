@@ -11,8 +11,6 @@ import sys
 import wave
 
 import pytest
-from hotline.router import Offer
-from hotline.telephony.ami_connection import AmiLink
 
 from hotline.controller import Controller
 from hotline.domain import (
@@ -28,7 +26,9 @@ from hotline.domain import (
     RecordingStarted,
     RingNoAnswer,
 )
+from hotline.router import Offer
 from hotline.settings import Settings
+from hotline.telephony.ami_connection import AmiLink
 from tests import testbed
 from tests.conftest import Phones, recording_of
 

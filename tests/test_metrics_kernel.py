@@ -6,10 +6,11 @@ import math
 from types import ModuleType
 
 import pytest
-from hotline.core_ext import metrics_py
-from hotline.core_ext.select import is_compiled, load_compiled
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from hotline.core_ext import metrics_py
+from hotline.core_ext.select import is_compiled, load_compiled
 
 KERNELS = {"c": load_compiled, "py": lambda _name: metrics_py}
 

@@ -38,10 +38,9 @@ from __future__ import annotations
 from types import ModuleType
 
 import pytest
+
 from hotline.core_ext import metrics_py
 from hotline.core_ext.select import load_compiled
-from hotline.realtime import Metrics, MetricsConfig, QueueTargets
-
 from hotline.domain import (
     AgentState,
     AgentStateChanged,
@@ -58,6 +57,7 @@ from hotline.domain import (
     RingNoAnswer,
     ServiceType,
 )
+from hotline.realtime import Metrics, MetricsConfig, QueueTargets
 
 S = AgentState
 KERNELS = {"c": lambda: load_compiled("metrics"), "py": lambda: metrics_py}

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hotline.core_ext import metrics_py
-from hotline.core_ext.select import load_compiled
-from hotline.realtime import Metrics, MetricsConfig
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.core_ext import metrics_py
+from hotline.core_ext.select import load_compiled
 from hotline.domain import (
     AgentState,
     AgentStateChanged,
@@ -26,6 +25,7 @@ from hotline.domain import (
     RingNoAnswer,
     ServiceType,
 )
+from hotline.realtime import Metrics, MetricsConfig
 
 QUEUES = ["billing", "fault", "ev"]
 SERVICES = [ServiceType.BILLING, ServiceType.FAULT]

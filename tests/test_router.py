@@ -6,8 +6,25 @@ import random
 from types import ModuleType
 
 import pytest
+
 from hotline.core_ext import select as selector
 from hotline.core_ext import select_agent_py
+from hotline.domain import (
+    AgentRinging,
+    AgentState,
+    AgentStateChanged,
+    AgentTrigger,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallOverflowed,
+    CallQueued,
+    Event,
+    FailsafeTaken,
+    IllegalTransition,
+    RingNoAnswer,
+    ServiceType,
+)
 from hotline.router import (
     LEAST_CALLS,
     LONGEST_IDLE,
@@ -27,23 +44,6 @@ from hotline.router import (
     UnknownQueue,
 )
 from hotline.router.decisions import NOT_PREFERRED, NOT_READY, RANKED_LOWER, SKILL
-
-from hotline.domain import (
-    AgentRinging,
-    AgentState,
-    AgentStateChanged,
-    AgentTrigger,
-    CallAnswered,
-    CallEnded,
-    CallOffered,
-    CallOverflowed,
-    CallQueued,
-    Event,
-    FailsafeTaken,
-    IllegalTransition,
-    RingNoAnswer,
-    ServiceType,
-)
 
 T = AgentTrigger
 KERNELS = ["c", "py"]

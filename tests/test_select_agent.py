@@ -6,10 +6,11 @@ import random
 from types import ModuleType
 
 import pytest
-from hotline.core_ext import select as selector
-from hotline.core_ext import select_agent_py
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from hotline.core_ext import select as selector
+from hotline.core_ext import select_agent_py
 
 KERNELS = ["c", "py"]
 

@@ -27,6 +27,7 @@ from hotline.domain import (
     Event,
     ServiceType,
 )
+from hotline.resync import HOLD_CONTEXT, KnownCall, QueueVars, reconcile
 from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
 from hotline.router.decisions import CallbackDue
 from hotline.settings import Settings
@@ -83,6 +84,7 @@ class Controller:
 
     async def start(self) -> None:
         link = AmiLink(self.settings, clock=self.clock)
+        link.on_login_hook = lambda: self._spawn(self._resync(link))
         await link.connect()
         self.links[link.node] = link
         await self._beat_once()
@@ -118,18 +120,69 @@ class Controller:
 
     async def _pump(self, link: AmiLink) -> None:
         while True:
-            event = await link.events.get()
-            self._record(event)
-            if isinstance(event, CallEntered | CallQueued):
-                self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
-            try:
-                results = self.router.handle(event)
-            except Exception:  # a router bug must not stop the ACD for every other call
-                log.exception("router failed on %r", event)
-                continue
-            self._apply(results)
-            if isinstance(event, CallEnded):
-                self._callers.pop(event.call_id, None)
+            self._feed(await link.events.get())
+
+    def _feed(self, event: Event) -> None:
+        """One typed event into the router, and its decisions out."""
+        self._record(event)
+        if isinstance(event, CallEntered | CallQueued):
+            self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
+        try:
+            results = self.router.handle(event)
+        except Exception:  # a router bug must not stop the ACD for every other call
+            log.exception("router failed on %r", event)
+            return
+        self._apply(results)
+        if isinstance(event, CallEnded):
+            self._callers.pop(event.call_id, None)
+
+    async def _resync(self, link: AmiLink) -> None:
+        """On every (re)login: bring the router in line with the node's live channels."""
+        try:
+            channels = await link.channels()
+        except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+            log.warning("resync of %s failed: %s", link.node, exc)
+            return
+        known = self._known_calls(link.node)
+        known_ids = {k.call_id for k in known}
+        waiting_vars: dict[str, QueueVars] = {}
+        for ch in channels:
+            if (ch.is_caller_leg and ch.context == HOLD_CONTEXT
+                    and ch.linkedid not in known_ids):
+                qv = await self._queue_vars(link, ch.channel)
+                if qv is not None:
+                    waiting_vars[ch.linkedid] = qv
+        events = reconcile(link.node, known, channels, waiting_vars, self.clock())
+        if events:
+            self.emit_line(f"resync {link.node}: {len(channels)} live channels, "
+                           f"{len(events)} missed events replayed")
+        for event in events:
+            self._feed(event)
+
+    async def _queue_vars(self, link: AmiLink, channel: str) -> QueueVars | None:
+        queue = await link.getvar(channel, "HL_QUEUE")
+        if not queue:
+            return None
+        service = await link.getvar(channel, "HL_SERVICE") or "general"
+        priority = await link.getvar(channel, "HL_PRIORITY") or "0"
+        queued_at = await link.getvar(channel, "HL_QUEUED_AT")
+        try:
+            return QueueVars(queue=queue, service=ServiceType(service), priority=int(priority),
+                             queued_at=float(queued_at) if queued_at else None)
+        except ValueError:
+            log.warning("resync: channel %s has unusable queue variables", channel)
+            return None
+
+    def _known_calls(self, node: str) -> list[KnownCall]:
+        on_node = {cid for cid, leg in self._callers.items() if leg.node == node}
+        known = [KnownCall(w.call_id, "queued") for w in self.router.waiting()
+                 if w.call_id in on_node and w.callback_number is None]
+        for agent in self.router.agents():
+            if agent.call_id in on_node:
+                phase = "talking" if agent.state is AgentState.ON_CALL else "offered"
+                if agent.state in (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL):
+                    known.append(KnownCall(agent.call_id, phase, agent.agent_id))
+        return known
 
     async def _ticker(self) -> None:
         while True:

@@ -339,12 +339,9 @@ class LiveFeed:
         }
 
     def _build_parts(self, now: float, tick: bool) -> View:
-        known = self._state["queues"]
-        queues = (
-            set(self.metrics.queues())
-            if tick
-            else self._dirty_queues | (set(self.metrics.queues()) - known.keys())
-        )
+        all_queues = self.metrics.queues()
+        new = set(all_queues) - self._state["queues"].keys()
+        queues = set(all_queues) if tick else self._dirty_queues | new
         agents = self._dirty_agents
         self._dirty_queues, self._dirty_agents = set(), set()
         parts: View = {"now": now}
@@ -352,15 +349,16 @@ class LiveFeed:
             parts["all"] = self._board(None, now)
         if queues:
             parts["queues"] = {q: self._board(q, now) for q in queues}
-        if agents or tick:
-            by_queue = {"all": self._by_state(None)}
-            touched = (
-                set(self.metrics.queues())
+        if agents or tick or new:
+            touched = new | (
+                set(all_queues)
                 if tick
                 else {q for a in agents for q in self._agent_queues.get(a, ())}
             )
-            by_queue.update({q: self._by_state(q) for q in touched})
-            parts["agents_by_state"] = by_queue
+            parts["agents_by_state"] = {
+                "all": self._by_state(None),
+                **{q: self._by_state(q) for q in touched},
+            }
             parts["occupancy"] = self._occupancy(now)
         if agents:
             parts["agents"] = {

@@ -91,7 +91,7 @@ class AmiLink:
         self.closing = False
         self.logged_in = asyncio.Event()
         self.logins = 0
-        self._on_login = on_login
+        self.on_login_hook = on_login
         self._watchdog: asyncio.Task[None] | None = None
         self._manager = _Manager(
             host=settings.bind_host, port=settings.ami_port,
@@ -123,8 +123,8 @@ class AmiLink:
         self.logins += 1
         self.logged_in.set()
         log.info("AMI %s: logged in (login #%d)", self.node, self.logins)
-        if self._on_login:
-            self._on_login()
+        if self.on_login_hook:
+            self.on_login_hook()
 
     def on_link_down(self, exc: Any) -> None:
         self.logged_in.clear()
@@ -187,6 +187,34 @@ class AmiLink:
                 return str(msg.get("Val", ""))
         return None
 
+    async def getvar(self, channel: str, variable: str) -> str | None:
+        try:
+            reply = await self.action("Getvar", Channel=channel, Variable=variable)
+        except AmiActionError:
+            return None
+        first = reply[0] if isinstance(reply, list) else reply
+        return str(first.get("Value", "")) or None
+
+    async def channels(self) -> list[LiveChannel]:
+        """Every channel Asterisk has now (CoreShowChannels), for a resync after a reconnect."""
+        reply = await self.action("CoreShowChannels", timeout_s=10.0)
+        out: list[LiveChannel] = []
+        for msg in reply if isinstance(reply, list) else [reply]:
+            if msg.get("Event") != "CoreShowChannel":
+                continue
+            try:
+                duration = _hms(str(msg.get("Duration", "0")))
+            except ValueError:
+                duration = 0.0
+            out.append(LiveChannel(
+                channel=str(msg.get("Channel", "")), uniqueid=str(msg.get("Uniqueid", "")),
+                linkedid=str(msg.get("Linkedid", "")), context=str(msg.get("Context", "")),
+                exten=str(msg.get("Exten", "")), caller=str(msg.get("CallerIDNum", "")),
+                application=str(msg.get("Application", "")),
+                bridged=bool(msg.get("BridgeId", "")), duration_s=duration,
+            ))
+        return out
+
     async def rtp_stats(self) -> list[RtpStats]:
         """Per-channel RTP counters of the node's live pjsip channels (media actually flowing).
 
@@ -211,3 +239,29 @@ class RtpStats:
     channel: str  # e.g. "agent1-00000001" (endpoint and channel number, without "PJSIP/")
     rx_packets: int
     tx_packets: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveChannel:
+    channel: str
+    uniqueid: str
+    linkedid: str  # the call id
+    context: str
+    exten: str
+    caller: str
+    application: str
+    bridged: bool
+    duration_s: float
+
+    @property
+    def is_caller_leg(self) -> bool:
+        return self.uniqueid == self.linkedid
+
+
+def _hms(text: str) -> float:
+    """CoreShowChannel's Duration: "HH:MM:SS" (or plain seconds)."""
+    parts = [float(p) for p in text.split(":")]
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds

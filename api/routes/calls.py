@@ -14,9 +14,7 @@ from .wallboard import ERRORS
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
 
-@router.get(
-    "/{call_id}/explanation", responses={**ERRORS, 404: {"model": ErrorResponse}}
-)
+@router.get("/{call_id}/explanation", responses={**ERRORS, 404: {"model": ErrorResponse}})
 async def explanation(
     _: Inspector,
     services: ServicesDep,

@@ -52,6 +52,7 @@ def _allowed(hint: Any) -> tuple[tuple[type, ...], bool]:
 class Validated:
     """Mixin: checks every dataclass field against its annotation and size limits."""
 
+    __slots__ = ()
     LONG_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:

@@ -1,0 +1,61 @@
+"""The FastAPI app factory: `create_app(settings, services)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from hotline.settings import Settings
+
+from . import errors
+from .routes import agents, auth, calls, live, queues, wallboard
+from .security import Authenticator, TokenSigner, api_secret, seed_users, token_ttl_s
+from .services import Services
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings, services: Services) -> FastAPI:
+    """The API over `services`. Raises InsecureSecret outside development without a proper
+    secret. The lifespan starts the fan-out (and the live feed unless own_live_feed=False)."""
+    signer = TokenSigner(api_secret(settings), token_ttl_s(settings), services.clock)
+    authenticator = Authenticator(services.users, services.hasher)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services.seed_users:
+            await seed_users(settings, authenticator)
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(
+        title="hotline",
+        version="0.1.0",
+        summary="Contact-centre platform for a utility's hotline: live figures and routing",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.signer = signer
+    app.state.authenticator = authenticator
+    errors.install(app)
+    for module in (auth, wallboard, queues, agents, calls, live):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/wallboard", include_in_schema=False)
+    async def wallboard_page() -> RedirectResponse:
+        return RedirectResponse("/static/wallboard.html")
+
+    return app
+
+
+__all__ = ["create_app"]

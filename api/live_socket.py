@@ -1,0 +1,161 @@
+"""One wallboard / panel socket: a snapshot on connect, then coalesced deltas.
+
+Each socket runs a receiver and a sender in one TaskGroup (plus a watch on the token's
+expiry); whichever ends first ends the others. The sender drains everything queued since its
+last send into one message (merged deltas) and then waits `min_interval_s`, so a socket gets
+at most 1/min_interval_s messages and coalescing adds at most that much delay. A socket that
+falls `queue_size` messages behind has its queue emptied and gets a fresh snapshot instead:
+its memory never grows with its slowness.
+
+Client messages (JSON): {"type": "subscribe", "queues": [..] | null} to change the queues it
+sees (answered with a snapshot); {"type": "token", "token": ".."} to renew its token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import lru_cache
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hotline.realtime.fanout import Subscriber
+from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, merge
+
+from .security import Claims, TokenError, TokenSigner
+from .services import Services
+
+UNAUTHORIZED = 4401  # 4000 + HTTP status, the usual convention for application close codes
+FORBIDDEN = 4403
+BAD_REQUEST = 4400
+MAX_QUEUES = 200
+
+
+class _Closed(Exception):
+    """The server closed the socket (token expired, bad message)."""
+
+
+@lru_cache(maxsize=256)
+def render(message: str, queues: frozenset[str] | None) -> str:
+    """One bus message as a client that chose `queues` sees it. Cached: every socket with
+    the same choice gets the same text object, encoded once."""
+    if queues is None:
+        return message
+    msg = json.loads(message)
+    return encode(msg["type"], msg["seq"], msg["changed"], filter_view(msg["data"], queues))
+
+
+def coalesce(messages: list[str], queues: frozenset[str] | None) -> str:
+    """Several bus messages as one: deltas merged in order, from the last snapshot on."""
+    if len(messages) == 1:
+        return render(messages[0], queues)
+    kind, data, changed, seq = "delta", {}, None, 0
+    for text in messages:
+        msg = json.loads(text)
+        if msg["type"] == "snapshot":
+            kind, data, changed = "snapshot", {}, None
+        merge(data, msg["data"])
+        if msg["changed"] is not None:
+            changed = msg["changed"] if changed is None else min(changed, msg["changed"])
+        seq = msg["seq"]
+    return encode(kind, seq, changed, filter_view(data, queues))
+
+
+def parse_queues(value: object) -> frozenset[str] | None:
+    if value is None:
+        return None
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or len(names) > MAX_QUEUES:
+        raise ValueError("queues must be a list of names")
+    out = frozenset(str(n).strip() for n in names if str(n).strip())
+    if any(len(n) > 64 for n in out):
+        raise ValueError("queue names are at most 64 characters")
+    return out or None
+
+
+class LiveSession:
+    def __init__(
+        self,
+        ws: WebSocket,
+        services: Services,
+        signer: TokenSigner,
+        claims: Claims,
+        queues: frozenset[str] | None,
+    ) -> None:
+        self.ws = ws
+        self.services = services
+        self.signer = signer
+        self.claims = claims
+        self.queues = queues
+        self.resyncs = 0
+        self._renewed = asyncio.Event()
+
+    async def run(self) -> None:
+        fanout = self.services.fanout
+        async with fanout.subscribe(LIVE_CHANNEL, self.services.live_queue_size) as sub:
+            # Subscribed before the snapshot is taken: nothing falls between the two; deltas
+            # already in the snapshot carry seq <= its seq and clients skip them.
+            await self.ws.send_text(self.services.live.snapshot(self.queues))
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._receive(sub))
+                    tg.create_task(self._send(sub))
+                    tg.create_task(self._expire())
+            except* (WebSocketDisconnect, _Closed):
+                pass
+
+    async def _send(self, sub: Subscriber) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await sub.get()
+            if first is None:  # fell too far behind: start again from the present
+                sub.overflowed = False
+                sub.drain()
+                self.resyncs += 1
+                text = self.services.live.snapshot(self.queues)
+            else:
+                text = coalesce([first, *sub.drain()], self.queues)
+            sent = loop.time()
+            await self.ws.send_text(text)
+            pause = sent + self.services.live_min_interval_s - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+
+    async def _receive(self, sub: Subscriber) -> None:
+        while True:
+            text = await self.ws.receive_text()
+            try:
+                msg = json.loads(text)
+                kind = msg["type"]
+                if kind == "subscribe":
+                    self.queues = parse_queues(msg.get("queues"))
+                    sub.drain()
+                    await self.ws.send_text(self.services.live.snapshot(self.queues))
+                elif kind == "token":
+                    self.claims = self.signer.verify(msg.get("token"))
+                    self._renewed.set()
+                elif kind != "ping":
+                    raise ValueError(f"unknown message type {kind!r}")
+            except TokenError as exc:
+                await self._close(UNAUTHORIZED, f"token {exc.reason}")
+            except (ValueError, KeyError, TypeError) as exc:
+                await self._close(BAD_REQUEST, f"bad message: {exc}"[:120])
+
+    async def _expire(self) -> None:
+        while True:
+            left = self.claims.expires_at - self.signer.clock()
+            if left <= 0:
+                await self._close(UNAUTHORIZED, "token expired")
+            self._renewed.clear()
+            try:
+                async with asyncio.timeout(left):
+                    await self._renewed.wait()
+            except TimeoutError:
+                pass
+
+    async def _close(self, code: int, reason: str) -> None:
+        await self.ws.close(code, reason)
+        raise _Closed(reason)
+
+
+__all__ = ["BAD_REQUEST", "FORBIDDEN", "UNAUTHORIZED", "LiveSession", "coalesce", "render"]

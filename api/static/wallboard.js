@@ -1,0 +1,225 @@
+// The wallboard: a snapshot then deltas over /ws/live; no build step, no framework.
+// Token: #token=... in the URL, else sessionStorage, else the login form. ?lang=zh|en,
+// ?queues=a,b. The longest wait ticks here every second from `oldest_since`.
+"use strict";
+
+const I18N = {
+  zh: {
+    title: "95598 服务热线实时监控", connecting: "连接中", live: "实时", offline: "已断开",
+    login: "登录", username: "用户名", password: "密码", signin: "登录",
+    bad_login: "用户名或密码错误", all: "全部队列", sl: "服务水平", target: "目标",
+    waiting: "排队", longest: "最长等待", asa: "平均应答", abandon: "放弃率",
+    offered: "呼入", answered: "接通", interval: "本时段", today: "今日",
+    ready: "空闲", on_call: "通话", after_call_work: "话后", not_ready: "示忙",
+    ringing: "振铃", reserved: "预占", logged_out: "离线", occupancy: "占用率",
+    fault: "故障报修", outage_info: "停电信息", billing: "电量电费", business: "业务咨询",
+    complaint: "投诉", report: "举报", opinion: "意见建议", praise: "表扬", ev: "电动汽车",
+    general: "综合",
+  },
+  en: {
+    title: "95598 Hotline Live", connecting: "connecting", live: "live", offline: "offline",
+    login: "Sign in", username: "User", password: "Password", signin: "Sign in",
+    bad_login: "unknown user or wrong password", all: "All queues", sl: "Service level",
+    target: "target", waiting: "Waiting", longest: "Longest wait", asa: "ASA",
+    abandon: "Abandoned", offered: "Offered", answered: "Answered", interval: "interval",
+    today: "today", ready: "Ready", on_call: "On call", after_call_work: "Wrap-up",
+    not_ready: "Not ready", ringing: "Ringing", reserved: "Reserved", logged_out: "Logged out",
+    occupancy: "Occupancy", fault: "Fault repair", outage_info: "Outage info",
+    billing: "Billing", business: "Business", complaint: "Complaints", report: "Reports",
+    opinion: "Opinions", praise: "Praise", ev: "EV charging", general: "General",
+  },
+};
+const STATES = ["ready", "on_call", "after_call_work", "ringing", "reserved", "not_ready"];
+const params = new URLSearchParams(location.search);
+let lang = params.get("lang") || localStorage.getItem("wallboard.lang") || "zh";
+if (!I18N[lang]) lang = "zh";
+const t = (key) => I18N[lang][key] ?? key;
+
+let token = new URLSearchParams(location.hash.slice(1)).get("token") ||
+  sessionStorage.getItem("wallboard.token") || "";
+if (location.hash) {  // keep the token out of the address bar and the history
+  sessionStorage.setItem("wallboard.token", token);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+let state = null;  // the live view, as merged from the snapshot and deltas
+let seq = -1;
+let offset = 0;  // server time - local time, seconds
+let socket = null;
+let backoff = 500;
+let refreshTimer = null;
+
+// ---- the live view (the same merge as realtime/live.py: agent rows are whole)
+function merge(base, delta) {
+  for (const [key, value] of Object.entries(delta)) {
+    const before = base[key];
+    if (key === "agents" && before && typeof before === "object") Object.assign(before, value);
+    else if (value && typeof value === "object" && !Array.isArray(value) &&
+             before && typeof before === "object" && !Array.isArray(before)) merge(before, value);
+    else base[key] = value;
+  }
+  return base;
+}
+
+function onMessage(msg) {
+  if (msg.type === "snapshot") { state = msg.data; seq = msg.seq; }
+  else if (msg.type === "delta") {
+    if (state === null || msg.seq <= seq) return;  // already in the snapshot
+    merge(state, msg.data); seq = msg.seq;
+  } else return;
+  if (typeof state.now === "number") offset = state.now - Date.now() / 1000;
+  render();
+}
+
+// ---- formatting
+const pct = (x) => (x === null || x === undefined) ? "—" : (100 * x).toFixed(1) + "%";
+const secs = (x) => (x === null || x === undefined) ? "—" : Math.round(x) + "s";
+function mmss(s) {
+  s = Math.max(0, Math.floor(s));
+  return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+}
+const serverNow = () => Date.now() / 1000 + offset;
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
+
+function kpi(key, field, value, alert) {
+  return `<div class="kpi${alert ? " alert" : ""}"><span class="l">${t(key)}</span>` +
+    `<span class="v" data-field="${field}">${value}</span></div>`;
+}
+
+function trendSvg(queue) {
+  const points = (state.sl_trend || []).filter((p) => p.queue === queue);
+  if (!points.length) return "";
+  const target = points[points.length - 1].sl_target ?? 0.8;
+  const n = Math.max(points.length - 1, 1);
+  const xy = points.map((p, i) =>
+    `${(100 * i / n).toFixed(1)},${(30 - 28 * (p.service_level ?? 0)).toFixed(1)}`);
+  const ty = (30 - 28 * target).toFixed(1);
+  return `<svg class="trend" viewBox="0 0 100 31" preserveAspectRatio="none">` +
+    `<line class="target" x1="0" x2="100" y1="${ty}" y2="${ty}"/>` +
+    `<polyline points="${xy.join(" ")}"/></svg>`;
+}
+
+function chips(byState) {
+  return STATES.filter((s) => byState && byState[s]).map((s) =>
+    `<span class="chip ${s}" data-state="${s}">${t(s)} ${byState[s]}</span>`).join("");
+}
+
+function card(name, q) {
+  const today = q.today || {};
+  const sl = today.service_level;
+  const under = sl !== null && sl !== undefined && q.sl_target !== null && sl < q.sl_target;
+  const label = I18N[lang][name] ? t(name) : name;
+  return `<section class="card${under ? " under" : ""}" data-queue="${esc(name)}">` +
+    `<h2>${esc(label)} <small>${t("target")} ${pct(q.sl_target)} / ${q.sl_seconds ?? 20}s</small></h2>` +
+    `<div class="sl"><span class="v" data-field="service_level">${pct(sl)}</span>` +
+    `<span class="t">${t("sl")} · ${t("interval")} ${pct((q.interval || {}).service_level)}</span></div>` +
+    `<div class="grid">` +
+    kpi("waiting", "waiting", q.waiting ?? 0, (q.waiting ?? 0) > 0) +
+    kpi("longest", "longest", q.oldest_since ? mmss(serverNow() - q.oldest_since) : "00:00") +
+    kpi("asa", "asa", secs(today.asa)) +
+    kpi("abandon", "abandon_rate", pct(today.abandon_rate)) +
+    `</div><div class="states">${chips(state.agents_by_state?.[name])}</div>` +
+    trendSvg(name) + `</section>`;
+}
+
+function render() {
+  if (!state) return;
+  const all = state.all || {};
+  const sl = all.today?.service_level;
+  const under = sl !== null && sl !== undefined && all.sl_target !== null && sl < all.sl_target;
+  document.getElementById("summary").innerHTML =
+    `<div class="kpi${under ? " under" : ""}"><span class="l">${t("all")} · ${t("sl")}</span>` +
+    `<span class="v" data-field="service_level">${pct(sl)}</span></div>` +
+    kpi("waiting", "waiting", all.waiting ?? 0, (all.waiting ?? 0) > 0) +
+    kpi("longest", "longest", all.oldest_since ? mmss(serverNow() - all.oldest_since) : "00:00") +
+    kpi("offered", "offered", all.today?.offered ?? 0) +
+    kpi("abandon", "abandon_rate", pct(all.today?.abandon_rate)) +
+    kpi("occupancy", "occupancy", pct(state.occupancy?.today));
+  const names = Object.keys(state.queues || {}).sort();
+  document.getElementById("board").innerHTML =
+    names.map((n) => card(n, state.queues[n])).join("");
+}
+
+function tick() {  // the clock and every longest wait, once a second between messages
+  const now = serverNow();
+  document.getElementById("clock").textContent = new Date(now * 1000).toLocaleTimeString(
+    lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  if (!state) return;
+  for (const el of document.querySelectorAll("[data-queue]")) {
+    const name = el.dataset.queue;
+    const q = name === "__all" ? state.all : state.queues?.[name];
+    const cell = el.querySelector('[data-field="longest"]');
+    if (q && cell) cell.textContent = q.oldest_since ? mmss(now - q.oldest_since) : "00:00";
+  }
+}
+
+// ---- connection and login
+function setStatus(key) {
+  const el = document.getElementById("status");
+  el.dataset.i18n = key; el.textContent = t(key);
+  el.classList.toggle("offline", key !== "live");
+}
+
+function connect() {
+  if (!token) { showLogin(); return; }
+  const url = new URL("/ws/live", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("token", token);
+  if (params.get("queues")) url.searchParams.set("queues", params.get("queues"));
+  socket = new WebSocket(url);
+  socket.onopen = () => { setStatus("live"); backoff = 500; };
+  socket.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  socket.onclose = (ev) => {
+    setStatus("offline"); socket = null;
+    if (ev.code === 4401 || ev.code === 4403) { token = ""; showLogin(); return; }
+    setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000);
+  };
+  scheduleRefresh();
+}
+
+async function scheduleRefresh() {  // renew the token at two thirds of its life
+  clearTimeout(refreshTimer);
+  const r = await fetch("/api/auth/me", { headers: { Authorization: "Bearer " + token } });
+  if (!r.ok) return;
+  const me = await r.json();
+  const wait = Math.max(5, (me.expires_at - serverNow()) * 2 / 3);
+  refreshTimer = setTimeout(async () => {
+    const res = await fetch("/api/auth/refresh", {
+      method: "POST", headers: { Authorization: "Bearer " + token } });
+    if (!res.ok) return;
+    token = (await res.json()).access_token;
+    sessionStorage.setItem("wallboard.token", token);
+    if (socket && socket.readyState === WebSocket.OPEN)
+      socket.send(JSON.stringify({ type: "token", token }));
+    scheduleRefresh();
+  }, wait * 1000);
+}
+
+function showLogin() { document.getElementById("login").hidden = false; }
+
+document.getElementById("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const res = await fetch("/api/auth/token", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+  });
+  if (!res.ok) { document.getElementById("login-error").textContent = t("bad_login"); return; }
+  token = (await res.json()).access_token;
+  sessionStorage.setItem("wallboard.token", token);
+  ev.target.hidden = true;
+  connect();
+});
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  document.getElementById("lang").textContent = lang === "zh" ? "EN" : "中文";
+  render(); tick();
+}
+document.getElementById("lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("wallboard.lang", lang); applyLang();
+});
+
+applyLang();
+setInterval(tick, 1000);
+connect();

@@ -1,0 +1,99 @@
+"""After the AMI link to a node comes back: what happened while we were not listening.
+
+Asterisk's own state (its live channels) is the truth; the router's view of that node's calls
+is brought in line with it by synthesising the events that were missed, so that no call is
+lost (a caller who joined meanwhile is queued) and none is counted twice (a call the router
+knows is never queued again; a call that ended is ended once).
+
+Pure: channels and the router's view in, events out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotline.domain import (
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    Event,
+    RingNoAnswer,
+    ServiceType,
+)
+
+HOLD_CONTEXT = "hotline-hold"
+CONNECT_CONTEXT = "hotline-connect"
+LOST_CAUSE_TEXT = "ended while the controller was not connected"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownCall:
+    """The router's view of one call on the node being resynced."""
+
+    call_id: str
+    phase: str  # "queued", "offered" (reserved or ringing) or "talking"
+    agent_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """What resync needs of one live channel (telephony's LiveChannel fits)."""
+
+    channel: str
+    uniqueid: str
+    linkedid: str
+    context: str
+    caller: str
+    bridged: bool
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueueVars:
+    queue: str
+    service: ServiceType
+    priority: int = 0
+    queued_at: float | None = None  # HL_QUEUED_AT: when the caller first entered the hold
+
+
+def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
+              waiting_vars: dict[str, QueueVars], now: float) -> list[Event]:
+    """The events that bring the router's view of `node` in line with its live channels.
+
+    `waiting_vars` holds, for callers found in the holding context that the router does not
+    know, the queue variables read from their channels.
+    """
+    callers = {c.linkedid: c for c in channels if c.uniqueid == c.linkedid}
+    legs: dict[str, list[ChannelView]] = {}
+    for c in channels:
+        legs.setdefault(c.linkedid, []).append(c)
+    events: list[Event] = []
+    known_ids = set()
+    for call in known:
+        known_ids.add(call.call_id)
+        caller = callers.get(call.call_id)
+        if caller is None:
+            events.append(CallEnded(now, node=node, call_id=call.call_id, cause=0,
+                                    cause_text=LOST_CAUSE_TEXT))
+            continue
+        if call.phase != "offered":
+            continue
+        agent_leg = any(leg.channel.startswith(f"PJSIP/{call.agent_id}-")
+                        for leg in legs.get(call.call_id, []))
+        if caller.bridged and agent_leg:
+            events.append(CallAnswered(now, node=node, call_id=call.call_id,
+                                       agent_id=call.agent_id))
+        elif caller.context == HOLD_CONTEXT:
+            events.append(RingNoAnswer(now, node=node, call_id=call.call_id,
+                                       agent_id=call.agent_id, cause=19))
+    for call_id, caller in callers.items():
+        if call_id in known_ids or caller.context != HOLD_CONTEXT:
+            continue
+        qv = waiting_vars.get(call_id)
+        if qv is None:
+            continue
+        at = qv.queued_at if qv.queued_at is not None else now - caller.duration_s
+        events.append(CallQueued(at, node=node, call_id=call_id,
+                                 queue=qv.queue, service=qv.service, caller=caller.caller,
+                                 priority=qv.priority, channel=caller.channel))
+    return events

@@ -1,0 +1,312 @@
+"""Typed queries: records in, records out. Every write is an upsert by the row's natural key,
+so writing the same record twice (a retry, a replay after a crash) never doubles a row.
+
+Each writable record type has one `Upsert` spec; `upsert(conn, records)` (executemany) and
+`upsert_copy(conn, records)` (COPY into a staging table, then one INSERT ... SELECT) both use
+it, and the write-behind `Writer` picks between them by batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from hotline.store.records import (
+    AgentStateEntry,
+    CallFilter,
+    CallRecord,
+    IntervalRecord,
+    Outage,
+    RoutingExplanation,
+    SurveyAnswer,
+)
+
+Record = CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
+
+
+def ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """How one record type lands in its table."""
+
+    table: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    row: Callable[[Any], tuple[Any, ...]]
+    #: column -> SQL of its new value on conflict (EXCLUDED.c when not listed)
+    merge: dict[str, str]
+
+    def assignments(self) -> str:
+        return ", ".join(f"{c} = {self.merge.get(c, f'EXCLUDED.{c}')}"
+                         for c in self.columns if c not in self.key)
+
+    @property
+    def sql(self) -> str:
+        marks = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
+        return (f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks}) "
+                f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {self.assignments()}")
+
+    def key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(row[self.columns.index(k)] for k in self.key)
+
+
+def _keep(table: str, column: str, empty: str) -> str:
+    """On conflict: the new value unless it is empty, else the stored one."""
+    return f"COALESCE(NULLIF(EXCLUDED.{column}, {empty}), {table}.{column})"
+
+
+_CALL_COLUMNS = tuple(f.name for f in fields(CallRecord))
+_CALL_TIMES = {"entered_at", "queued_at", "answered_at", "ended_at"}
+_CALL_EMPTY = {"node": "''", "caller": "''", "dialed": "''", "ivr_path": "'{}'::text[]",
+               "timeline": "'[]'::jsonb"}
+
+
+def _call_row(r: CallRecord) -> tuple[Any, ...]:
+    return tuple(ts(getattr(r, c)) if c in _CALL_TIMES else getattr(r, c) for c in _CALL_COLUMNS)
+
+
+UPSERTS: dict[type, Upsert] = {
+    CallRecord: Upsert(
+        "calls", _CALL_COLUMNS, ("call_id",), _call_row,
+        {c: _keep("calls", c, _CALL_EMPTY.get(c, "NULL")) for c in _CALL_COLUMNS},
+    ),
+    AgentStateEntry: Upsert(
+        "agent_state_log",
+        ("agent_id", "started_at", "state", "reason", "ended_at", "call_id"),
+        ("agent_id", "started_at"),
+        lambda r: (r.agent_id, ts(r.started_at), r.state, r.reason, ts(r.ended_at), r.call_id),
+        {"ended_at": "COALESCE(EXCLUDED.ended_at, agent_state_log.ended_at)"},
+    ),
+    RoutingExplanation: Upsert(
+        "routing_explanations", ("call_id", "at", "detail"), ("call_id", "at"),
+        lambda r: (r.call_id, ts(r.at), r.detail), {},
+    ),
+    IntervalRecord: Upsert(
+        "interval_stats",
+        ("queue", "interval_start", "interval_end", *IntervalRecord.COUNTERS,
+         *IntervalRecord.SECONDS, "figures"),
+        ("queue", "interval_start"),
+        lambda r: (r.queue, ts(r.interval_start), ts(r.interval_end),
+                   *(r.figures.get(k, 0) for k in IntervalRecord.COUNTERS),
+                   *(float(r.figures.get(k, 0.0)) for k in IntervalRecord.SECONDS), r.figures),
+        {},
+    ),
+    SurveyAnswer: Upsert(
+        "survey_answers", ("call_id", "agent_id", "score", "at"), ("call_id",),
+        lambda r: (r.call_id, r.agent_id, r.score, ts(r.at)), {},
+    ),
+}
+
+
+def spec_for(record: object) -> Upsert:
+    try:
+        return UPSERTS[type(record)]
+    except KeyError:
+        raise TypeError(f"the store cannot write a {type(record).__name__}") from None
+
+
+async def upsert(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
+    """Writes records of one type with executemany (one round trip, one statement)."""
+    if records:
+        spec = spec_for(records[0])
+        await conn.executemany(spec.sql, [spec.row(r) for r in records])
+
+
+async def upsert_copy(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
+    """Writes records of one type through COPY into a staging table, then one upsert.
+
+    One INSERT cannot touch a row twice, so repeated keys in the batch are folded first in
+    order, with the same merge rule as the executemany path (see `_fold`). Call inside a
+    transaction: the staging table empties itself at commit.
+    """
+    if not records:
+        return
+    spec = spec_for(records[0])
+    rows = _fold(spec, [spec.row(r) for r in records])
+    stage = f"_stage_{spec.table}"
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {spec.table}) "
+                       "ON COMMIT DELETE ROWS")
+    await conn.copy_records_to_table(stage, records=rows, columns=spec.columns)
+    cols = ", ".join(spec.columns)
+    await conn.execute(
+        f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {stage} "
+        f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {spec.assignments()}"
+    )
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _fold(spec: Upsert, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Folds rows with the same key into one, later values winning; for tables whose merge
+    keeps stored values over empty new ones, an empty later value keeps the earlier one."""
+    keeps = {i for i, c in enumerate(spec.columns) if c in spec.merge}
+    folded: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        key = spec.key_of(row)
+        old = folded.get(key)
+        if old is not None and keeps:
+            row = tuple(old[i] if i in keeps and _is_empty(v) else v for i, v in enumerate(row))
+        folded[key] = row
+    return list(folded.values())
+
+
+# --------------------------------------------------------------------------------------------
+# The direct (awaited) queries the controller and the API use.
+
+
+async def upsert_call(conn: asyncpg.Connection, record: CallRecord) -> None:
+    await upsert(conn, [record])
+
+
+async def log_agent_state(conn: asyncpg.Connection, entry: AgentStateEntry) -> None:
+    await upsert(conn, [entry])
+
+
+async def save_explanation(conn: asyncpg.Connection, explanation: RoutingExplanation) -> None:
+    await upsert(conn, [explanation])
+
+
+async def save_interval(conn: asyncpg.Connection, interval: IntervalRecord) -> None:
+    await upsert(conn, [interval])
+
+
+async def save_survey(conn: asyncpg.Connection, answer: SurveyAnswer) -> None:
+    await upsert(conn, [answer])
+
+
+async def add_outage(conn: asyncpg.Connection, outage: Outage) -> Outage:
+    """Stores a new outage (or updates the one with outage.id); returns it with its id."""
+    values = (outage.area_code, outage.kind, ts(outage.starts_at), ts(outage.ends_at),
+              outage.description_zh, outage.description_en)
+    if outage.id is None:
+        new_id = await conn.fetchval(
+            "INSERT INTO outages (area_code, kind, starts_at, ends_at, description_zh,"
+            " description_en) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", *values)
+    else:
+        new_id = await conn.fetchval(
+            "UPDATE outages SET area_code = $1, kind = $2, starts_at = $3, ends_at = $4,"
+            " description_zh = $5, description_en = $6 WHERE id = $7 RETURNING id",
+            *values, outage.id)
+        if new_id is None:
+            raise LookupError(f"no outage with id {outage.id}")
+    return Outage(**{**_as_dict(outage), "id": int(new_id)})
+
+
+async def find_outages(conn: asyncpg.Connection, area_code: str, at: float) -> list[Outage]:
+    """Outages of the area in force at `at` (started, not yet ended), earliest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM outages WHERE area_code = $1 AND starts_at <= $2"
+        " AND (ends_at IS NULL OR ends_at > $2) ORDER BY starts_at, id", area_code, ts(at))
+    return [Outage(area_code=r["area_code"], kind=r["kind"], starts_at=r["starts_at"].timestamp(),
+                   ends_at=epoch(r["ends_at"]), description_zh=r["description_zh"],
+                   description_en=r["description_en"], id=r["id"]) for r in rows]
+
+
+async def calls_by(conn: asyncpg.Connection, filters: CallFilter) -> list[CallRecord]:
+    """Calls matching every given filter, newest entry first."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column in ("queue", "agent_id", "caller", "outcome", "service"):
+        value = getattr(filters, column)
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    if filters.since is not None:
+        args.append(ts(filters.since))
+        where.append(f"entered_at >= ${len(args)}")
+    if filters.until is not None:
+        args.append(ts(filters.until))
+        where.append(f"entered_at < ${len(args)}")
+    args.append(filters.limit)
+    sql = (f"SELECT * FROM calls {'WHERE ' + ' AND '.join(where) if where else ''} "
+           f"ORDER BY entered_at DESC NULLS LAST, call_id LIMIT ${len(args)}")
+    return [_call_from_row(r) for r in await conn.fetch(sql, *args)]
+
+
+async def get_call(conn: asyncpg.Connection, call_id: str) -> CallRecord | None:
+    row = await conn.fetchrow("SELECT * FROM calls WHERE call_id = $1", call_id)
+    return None if row is None else _call_from_row(row)
+
+
+async def agent_states(conn: asyncpg.Connection, agent_id: str, since: float = 0.0,
+                       until: float | None = None) -> list[AgentStateEntry]:
+    """The agent's state log from `since` (by start), oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM agent_state_log WHERE agent_id = $1 AND started_at >= $2"
+        " AND ($3::timestamptz IS NULL OR started_at < $3) ORDER BY started_at",
+        agent_id, ts(since), ts(until))
+    return [AgentStateEntry(agent_id=r["agent_id"], state=r["state"],
+                            started_at=r["started_at"].timestamp(), reason=r["reason"],
+                            ended_at=epoch(r["ended_at"]), call_id=r["call_id"]) for r in rows]
+
+
+async def explanations(conn: asyncpg.Connection, call_id: str) -> list[RoutingExplanation]:
+    rows = await conn.fetch(
+        "SELECT * FROM routing_explanations WHERE call_id = $1 ORDER BY at", call_id)
+    return [RoutingExplanation(call_id=r["call_id"], at=r["at"].timestamp(), detail=r["detail"])
+            for r in rows]
+
+
+async def intervals(conn: asyncpg.Connection, queue: str, since: float,
+                    until: float) -> list[IntervalRecord]:
+    """The queue's closed intervals starting in [since, until), oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM interval_stats WHERE queue = $1 AND interval_start >= $2"
+        " AND interval_start < $3 ORDER BY interval_start", queue, ts(since), ts(until))
+    return [IntervalRecord(queue=r["queue"], interval_start=r["interval_start"].timestamp(),
+                           interval_end=r["interval_end"].timestamp(), figures=r["figures"])
+            for r in rows]
+
+
+async def survey_of(conn: asyncpg.Connection, call_id: str) -> SurveyAnswer | None:
+    r = await conn.fetchrow("SELECT * FROM survey_answers WHERE call_id = $1", call_id)
+    if r is None:
+        return None
+    return SurveyAnswer(call_id=r["call_id"], score=r["score"], at=r["at"].timestamp(),
+                        agent_id=r["agent_id"])
+
+
+def _call_from_row(row: asyncpg.Record) -> CallRecord:
+    values = {c: (epoch(row[c]) if c in _CALL_TIMES else row[c]) for c in _CALL_COLUMNS}
+    values["ivr_path"] = list(values["ivr_path"])
+    return CallRecord(**values)
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+__all__ = [
+    "UPSERTS",
+    "Record",
+    "Upsert",
+    "add_outage",
+    "agent_states",
+    "calls_by",
+    "explanations",
+    "find_outages",
+    "get_call",
+    "intervals",
+    "log_agent_state",
+    "save_explanation",
+    "save_interval",
+    "save_survey",
+    "spec_for",
+    "survey_of",
+    "upsert",
+    "upsert_call",
+    "upsert_copy",
+]

@@ -1,0 +1,66 @@
+"""reconcile(): the router's view of a node brought in line with its live channels."""
+
+from __future__ import annotations
+
+from hotline.domain import (
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    RingNoAnswer,
+    ServiceType,
+)
+from hotline.resync import ChannelView, KnownCall, QueueVars, reconcile
+
+NOW = 1_000.0
+
+
+def caller(call_id: str, context: str, bridged: bool = False, duration: float = 30.0,
+           number: str = "139") -> ChannelView:
+    return ChannelView(channel=f"PJSIP/caller-{call_id}", uniqueid=call_id, linkedid=call_id,
+                       context=context, caller=number, bridged=bridged, duration_s=duration)
+
+
+def agent_leg(call_id: str, agent: str) -> ChannelView:
+    return ChannelView(channel=f"PJSIP/{agent}-0001", uniqueid=f"{call_id}.9", linkedid=call_id,
+                       context="hotline-agent", caller=agent, bridged=True, duration_s=5.0)
+
+
+def test_nothing_missed_means_no_events() -> None:
+    known = [KnownCall("a", "queued"), KnownCall("b", "talking", "agent1")]
+    live = [caller("a", "hotline-hold"), caller("b", "hotline-connect", bridged=True),
+            agent_leg("b", "agent1")]
+    assert reconcile("n1", known, live, {}, NOW) == []
+
+
+def test_a_call_gone_while_away_ends_once() -> None:
+    events = reconcile("n1", [KnownCall("a", "talking", "agent1")], [], {}, NOW)
+    assert events == [CallEnded(NOW, node="n1", call_id="a", cause=0,
+                                cause_text="ended while the controller was not connected")]
+
+
+def test_offered_call_answered_or_back_in_hold() -> None:
+    known = [KnownCall("a", "offered", "agent1"), KnownCall("b", "offered", "agent2")]
+    live = [caller("a", "hotline-connect", bridged=True), agent_leg("a", "agent1"),
+            caller("b", "hotline-hold")]
+    events = reconcile("n1", known, live, {}, NOW)
+    assert CallAnswered(NOW, node="n1", call_id="a", agent_id="agent1") in events
+    assert RingNoAnswer(NOW, node="n1", call_id="b", agent_id="agent2", cause=19) in events
+    assert len(events) == 2
+
+
+def test_a_caller_who_joined_while_away_is_queued_with_the_original_time() -> None:
+    live = [caller("c", "hotline-hold", duration=12.0, number="13800000009")]
+    with_time = {"c": QueueVars("billing", ServiceType.BILLING, 1, queued_at=990.0)}
+    [event] = reconcile("n1", [], live, with_time, NOW)
+    assert event == CallQueued(990.0, node="n1", call_id="c", queue="billing",
+                               service=ServiceType.BILLING, caller="13800000009", priority=1,
+                               channel="PJSIP/caller-c")
+    [event] = reconcile("n1", [], live, {"c": QueueVars("general", ServiceType.GENERAL)}, NOW)
+    assert event.at == NOW - 12.0  # without HL_QUEUED_AT: the channel's age
+
+
+def test_known_callers_are_never_queued_twice_and_other_contexts_are_left() -> None:
+    live = [caller("a", "hotline-hold"), caller("d", "hotline-failsafe")]
+    vars_ = {"a": QueueVars("general", ServiceType.GENERAL),
+             "d": QueueVars("general", ServiceType.GENERAL)}
+    assert reconcile("n1", [KnownCall("a", "queued")], live, vars_, NOW) == []

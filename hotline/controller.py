@@ -83,19 +83,25 @@ class Controller:
     # -- life
 
     async def start(self) -> None:
-        link = AmiLink(self.settings, clock=self.clock)
-        link.on_login_hook = lambda: self._spawn(self._resync(link))
-        await link.connect()
-        self.links[link.node] = link
+        """Connects to every node (one AMI link each; the queue order spans them all)."""
+        for node in self.settings.nodes():
+            link = AmiLink(self.settings, clock=self.clock, node=node)
+            link.on_login_hook = self._resync_hook(link)
+            await link.connect()
+            self.links[link.node] = link
+            self._background.append(
+                asyncio.create_task(self._pump(link), name=f"pump-{link.node}"))
         await self._beat_once()
-        self._background = [
-            asyncio.create_task(self._pump(link), name=f"pump-{link.node}"),
+        self._background += [
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
             asyncio.create_task(self._ticker(), name="ticker"),
         ]
-        self.emit_line(f"controller up: AMI {link.node} at {self.settings.bind_host}:"
-                       f"{self.settings.ami_port}, {len(self.centre.agents)} agents, "
+        where = ", ".join(f"{n.name} at {n.host}:{n.ami_port}" for n in self.settings.nodes())
+        self.emit_line(f"controller up: AMI {where}; {len(self.centre.agents)} agents, "
                        f"{len(self.centre.queues)} queues")
+
+    def _resync_hook(self, link: AmiLink) -> Callable[[], None]:
+        return lambda: self._spawn(self._resync(link))
 
     async def stop(self) -> None:
         for task in self._background:

@@ -9,10 +9,20 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class AsteriskNode(BaseModel):
+    """Where the controller reaches one Asterisk node over AMI."""
+
+    name: str
+    host: str = "127.0.0.1"
+    ami_port: int
+    ami_user: str = "hotline"
+    ami_secret: str = "hotline-dev-secret"
 
 
 class Settings(BaseSettings):
@@ -37,6 +47,9 @@ class Settings(BaseSettings):
     agi_port: int = 4573
     rtp_start: int = 30000
     rtp_end: int = 39999
+    # Further nodes the controller serves besides this one, e.g.
+    # HOTLINE_OTHER_NODES='[{"name": "ast2", "host": "10.0.0.2", "ami_port": 5038}]'
+    other_nodes: list[AsteriskNode] = Field(default_factory=list)
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
     heartbeat_interval_s: float = 1.0
@@ -58,6 +71,12 @@ class Settings(BaseSettings):
     # --- HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    def nodes(self) -> list[AsteriskNode]:
+        """This node first, then the others: the controller keeps one AMI link to each."""
+        this = AsteriskNode(name=self.node_name, host=self.bind_host, ami_port=self.ami_port,
+                            ami_user=self.ami_user, ami_secret=self.ami_secret)
+        return [this, *self.other_nodes]
 
     @property
     def recordings_dir_in_root(self) -> str:

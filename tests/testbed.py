@@ -93,11 +93,23 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         sip_port=SIP_PORT,
         agi_port=AGI_PORT,
         rtp_start=RTP_START,
-        rtp_end=RTP_START + 1999,
+        rtp_end=RTP_START + 999,
         ring_timeout_s=3,
         failsafe_guard_s=3,
         heartbeat_interval_s=0.5,
     )
+
+
+def second_node_settings(first: Settings) -> Settings:
+    """A second Asterisk node beside the first: its own name, ports and RTP range."""
+    return first.model_copy(update={
+        "node_name": NODE + "b",
+        "ami_port": AMI_PORT + 1,
+        "sip_port": SIP_PORT + 1,
+        "agi_port": AGI_PORT + 1,
+        "rtp_start": RTP_START + 1000,
+        "rtp_end": RTP_START + 1999,
+    })
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

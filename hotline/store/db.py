@@ -35,9 +35,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                                   decoder=json.loads, format="text")
 
 
-async def connect(url: str, timeout: float = 5.0) -> asyncpg.Connection:
+async def connect(url: str, connect_timeout: float = 5.0) -> asyncpg.Connection:
     """One connection with the project's codecs (JSON as Python values)."""
-    conn = await asyncpg.connect(url, timeout=timeout)
+    conn = await asyncpg.connect(url, timeout=connect_timeout)
     await _init_connection(conn)
     return conn
 

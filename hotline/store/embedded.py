@@ -134,7 +134,7 @@ class EmbeddedPostgres:
                     f"directory elsewhere or grant o+x")
 
     def start(self) -> str:
-        """Initialises the cluster on first use, starts it, creates the database; returns the URL."""
+        """Initialises on first use, starts it, creates the database; returns its URL."""
         self._prepare()
         if not (self.pgdata / "PG_VERSION").exists():
             self._run([str(_pg_bin("initdb")), "-D", str(self.pgdata), "-U", "postgres",

@@ -126,20 +126,20 @@ class Writer:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
-    async def flush(self, timeout: float | None = None) -> bool:
-        """Waits until everything submitted so far is written; False on timeout."""
+    async def flush(self, wait_s: float | None = None) -> bool:
+        """Waits until everything submitted so far is written; False after `wait_s`."""
         if self.pending == 0:
             return True
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._idle.wait(), wait_s)
         except TimeoutError:
             return False
         return True
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Writes what it can within `timeout`; whatever is left goes to the spill file, to be
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Writes what it can within `grace_s`; whatever is left goes to the spill file, to be
         replayed by the next Writer on the same data directory."""
-        await self.flush(timeout)
+        await self.flush(grace_s)
         self._stopping = True
         if self._task is not None:
             self._task.cancel()

@@ -1,0 +1,199 @@
+"""Live state in Redis (redis.asyncio): the only place the project opens a Redis connection.
+
+Layout:
+- `hl:queue:<name>` and `hl:agent:<id>`: one hash each, field values JSON-encoded so numbers,
+  booleans and None come back as they went in; the sets `hl:queues` / `hl:agents` index them,
+  so a snapshot needs no SCAN.
+- `hl:live`: a pub/sub channel of JSON deltas, so every API node can fan updates out to its own
+  websockets.
+
+Redis pub/sub keeps nothing for a subscriber that was away. So `LiveBus.subscribe()` reconnects
+and resubscribes by itself after a lost connection (a Redis restart), with backoff, and then
+yields `RESYNC` ({"type": "resync"}): the consumer must reread `LiveState.snapshot()`, since
+deltas published during the gap are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("hotline.store.live")
+
+CHANNEL = "hl:live"
+QUEUES, AGENTS = "hl:queues", "hl:agents"
+RESYNC: dict[str, Any] = {"type": "resync"}
+_LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
+
+
+class LiveUnavailable(RuntimeError):
+    """Redis could not be reached."""
+
+
+def queue_key(name: str) -> str:
+    return f"hl:queue:{name}"
+
+
+def agent_key(agent_id: str) -> str:
+    return f"hl:agent:{agent_id}"
+
+
+def connect_redis(url: str, *, retries: int = 3) -> aioredis.Redis:
+    """A client (it connects lazily). `retries` 0: every lost connection surfaces at once."""
+    retry = Retry(NoBackoff(), retries) if retries == 0 else None
+    kwargs: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2.0}
+    if retry is not None:
+        kwargs["retry"] = retry
+    return aioredis.Redis.from_url(url, **kwargs)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSnapshot:
+    queues: dict[str, dict[str, Any]]
+    agents: dict[str, dict[str, Any]]
+
+
+def _encode(fields: Mapping[str, Any]) -> dict[str, str]:
+    if not fields:
+        raise ValueError("no fields to set")
+    return {str(k): json.dumps(v, allow_nan=False) for k, v in fields.items()}
+
+
+def _decode(raw: Mapping[str, str]) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in raw.items()}
+
+
+class LiveState:
+    """Per-queue and per-agent hashes."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+
+    async def set_queue(self, name: str, fields: Mapping[str, Any]) -> None:
+        await self._set(QUEUES, queue_key(name), name, fields)
+
+    async def set_agent(self, agent_id: str, fields: Mapping[str, Any]) -> None:
+        await self._set(AGENTS, agent_key(agent_id), agent_id, fields)
+
+    async def remove_agent(self, agent_id: str) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(agent_key(agent_id)).srem(AGENTS, agent_id)
+            await pipe.execute()
+
+    async def _set(self, index: str, key: str, member: str, fields: Mapping[str, Any]) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=_encode(fields)).sadd(index, member)
+            await pipe.execute()
+
+    async def snapshot(self) -> LiveSnapshot:
+        queues = sorted(await self.client.smembers(QUEUES))
+        agents = sorted(await self.client.smembers(AGENTS))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in queues:
+                pipe.hgetall(queue_key(name))
+            for agent_id in agents:
+                pipe.hgetall(agent_key(agent_id))
+            raw = await pipe.execute()
+        return LiveSnapshot(
+            queues={n: _decode(h) for n, h in zip(queues, raw[: len(queues)], strict=True)},
+            agents={a: _decode(h) for a, h in zip(agents, raw[len(queues):], strict=True)},
+        )
+
+
+class LiveBus:
+    """JSON deltas over one pub/sub channel, for every node that subscribes."""
+
+    def __init__(self, url: str, channel: str = CHANNEL,
+                 backoff: tuple[float, float] = (0.05, 2.0)) -> None:
+        self.url = url
+        self.channel = channel
+        self.backoff = backoff
+        self._publisher = connect_redis(url)
+        self.reconnects = 0  # subscriptions re-established after a lost connection
+
+    async def publish(self, delta: Mapping[str, Any]) -> int:
+        """Sends a delta; returns how many subscribers (connections) received it."""
+        message = json.dumps(delta, allow_nan=False, separators=(",", ":"))
+        try:
+            return int(await self._publisher.publish(self.channel, message))
+        except _LOST as exc:
+            raise LiveUnavailable(f"cannot publish to {self.channel}: {exc}") from exc
+
+    async def subscribe(self, ready: asyncio.Event | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Deltas as they arrive, forever; `RESYNC` after each reconnection. `ready` is set
+        whenever the subscription is (re)established."""
+        client = connect_redis(self.url, retries=0)  # our loop, not redis-py, reconnects
+        delay, first = self.backoff[0], True
+        try:
+            while True:
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                try:
+                    await pubsub.subscribe(self.channel)
+                    if ready is not None:
+                        ready.set()
+                    if not first:
+                        self.reconnects += 1
+                        log.warning("live bus resubscribed to %s", self.channel)
+                        yield dict(RESYNC)
+                    first, delay = False, self.backoff[0]
+                    while True:
+                        msg = await pubsub.get_message(ignore_subscribe_messages=True,
+                                                       timeout=1.0)
+                        if msg is not None and msg["type"] == "message":
+                            delta = _parse(msg["data"])
+                            if delta is not None:
+                                yield delta
+                except _LOST as exc:
+                    if ready is not None:
+                        ready.clear()
+                    log.warning("live bus lost Redis (%s); retry in %.2fs", exc, delay)
+                    first = False
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff[1])
+                finally:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
+        finally:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def close(self) -> None:
+        await self._publisher.aclose()
+
+
+def _parse(data: str) -> dict[str, Any] | None:
+    """A delta, or None (logged) for a message that is not a JSON object."""
+    try:
+        delta = json.loads(data)
+    except ValueError:
+        delta = None
+    if not isinstance(delta, dict):
+        log.error("ignored a message on the live bus that is not a JSON object: %.200r", data)
+        return None
+    return delta
+
+
+__all__ = [
+    "AGENTS",
+    "CHANNEL",
+    "QUEUES",
+    "RESYNC",
+    "LiveBus",
+    "LiveSnapshot",
+    "LiveState",
+    "LiveUnavailable",
+    "agent_key",
+    "connect_redis",
+    "queue_key",
+]

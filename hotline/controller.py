@@ -21,6 +21,7 @@ from hotline.domain import (
     AgentStateChanged,
     AgentTrigger,
     CallAnswered,
+    CallbackRequested,
     CallEnded,
     CallEntered,
     CallQueued,
@@ -77,6 +78,7 @@ class Controller:
         self._tasks: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._wrap_up_timers: dict[str, asyncio.TimerHandle] = {}
+        self._callback_nodes: dict[str, str] = {}
         self.history: list[Event | Offer | CallbackDue] = []
         self._changed = asyncio.Condition()
 
@@ -133,8 +135,13 @@ class Controller:
         self._record(event)
         if isinstance(event, CallEntered | CallQueued):
             self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
+        elif isinstance(event, CallbackRequested):
+            self._callback_nodes[event.call_id] = event.node
         try:
-            results = self.router.handle(event)
+            if isinstance(event, CallbackRequested):
+                results = self.router.request_callback(event.call_id, event.number)
+            else:
+                results = self.router.handle(event)
         except Exception:  # a router bug must not stop the ACD for every other call
             log.exception("router failed on %r", event)
             return
@@ -210,6 +217,8 @@ class Controller:
             self._record(item)
             if isinstance(item, Offer):
                 self._spawn(self._connect(item))
+            elif isinstance(item, CallbackDue):
+                self._spawn(self._call_back(item))
             elif isinstance(item, AgentStateChanged):
                 self._on_agent_state(item)
 
@@ -227,8 +236,18 @@ class Controller:
         with contextlib.suppress(Exception):
             self.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
 
+    async def _find_caller(self, call_id: str) -> _CallLeg | None:
+        """The caller's channel of a call we saw no CallEntered for (a callback's leg)."""
+        for node, link in self.links.items():
+            with contextlib.suppress(AmiActionError, AmiNotConnected, TimeoutError):
+                for ch in await link.channels():
+                    if ch.linkedid == call_id and ch.is_caller_leg:
+                        self._callers[call_id] = _CallLeg(node, ch.channel)
+                        return self._callers[call_id]
+        return None
+
     async def _connect(self, offer: Offer) -> None:
-        leg = self._callers.get(offer.call_id)
+        leg = self._callers.get(offer.call_id) or await self._find_caller(offer.call_id)
         if leg is None:
             log.warning("offer for unknown call %s", offer.call_id)
             return
@@ -240,6 +259,24 @@ class Controller:
             # The caller hung up meanwhile (the router hears it as CallEnded) or the link
             # dropped (the dialplan's failsafe takes over); either way the router is told.
             log.warning("redirect of %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
+
+    async def _call_back(self, due: CallbackDue) -> None:
+        """The caller on virtual hold reached the head and an agent is reserved: ring the
+        caller; once they answer, hotline-connect records and rings the agent."""
+        node = self._callback_nodes.pop(due.call_id, None)
+        link = self.links[node] if node in self.links else next(iter(self.links.values()))
+        dial = self.settings.callback_dial.format(number=due.number)
+        try:
+            await link.originate(
+                dial, CONNECT_CONTEXT, due.agent_id, channel_id=due.call_id,
+                variables={"HL_CALLID": due.call_id, "HL_QUEUE": due.queue,
+                           "HL_CALLBACK": "1"},
+                caller_id=f'"{self.settings.hotline_number}" <{self.settings.hotline_number}>',
+                timeout_s=self.settings.ring_timeout_s)
+        except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+            log.warning("callback of %s to %s failed: %s", due.call_id, due.number, exc)
+            self._feed(CallEnded(self.clock(), node=link.node, call_id=due.call_id, cause=0,
+                                 cause_text=f"callback could not be placed: {exc}"))
 
     def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.create_task(coro)

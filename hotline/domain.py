@@ -151,6 +151,18 @@ def next_call_phase(phase: CallPhase, trigger: CallTrigger) -> CallPhase:
         raise IllegalTransition("call", phase, trigger) from None
 
 
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A planned or unplanned outage (停电信息), as the IVR reads it out to callers."""
+
+    area_code: str  # what the caller types: an area code (or the area of an account number)
+    start: float  # seconds since the epoch
+    end: float
+    reason: str = ""  # free text, spoken by run-time speech synthesis
+    area_name: str = ""
+    planned: bool = True
+
+
 # --------------------------------------------------------------------------------------------
 # Events. One base class; small, frozen, slotted.
 
@@ -370,6 +382,7 @@ __all__ = [
     "FailsafeTaken",
     "IllegalTransition",
     "IvrChoice",
+    "Outage",
     "RecordingStarted",
     "RecordingStopped",
     "RingNoAnswer",

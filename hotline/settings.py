@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     failsafe_guard_s: int = 5
     heartbeat_interval_s: float = 1.0
     ring_timeout_s: int = 15
+    # The key a waiting caller presses to hang up and be called back (virtual hold)
+    callback_key: str = "1"
+    # How a callback reaches the caller: a pjsip dial string with {number}
+    callback_dial: str = "PJSIP/{number}@caller"
 
     # --- the hotline itself
     hotline_number: str = "95598"

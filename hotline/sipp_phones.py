@@ -32,7 +32,10 @@ def sipp_binary() -> str:
     return path
 
 
-def _render(name: str, workdir: Path, **values: int) -> Path:
+_VOICE = '--><nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop><!--'
+
+
+def _render(name: str, workdir: Path, **values: int | str) -> Path:
     text = (SCENARIOS / name).read_text()
     for key, value in values.items():
         text = text.replace(f"@{key}@", str(value))
@@ -102,17 +105,21 @@ def _spawn(args: list[str], workdir: Path, name: str) -> SippProcess:
 
 def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 500,
                 talk_ms: int = 3_600_000, host: str = "127.0.0.1",
-                max_calls: int = 100_000) -> SippProcess:
+                max_calls: int = 100_000, voice: bool = False) -> SippProcess:
     """An agent phone on host:sip_port that rings `ring_ms`, answers and echoes media, and
     hangs up after `talk_ms` unless the caller did first.
 
     A ring_ms longer than the platform's ring timeout makes an agent who never answers.
+    With `voice` the phone plays a voice sample instead of echoing (a customer being called
+    back: media must not echo on both ends, or it loops).
     """
     _check_free(host, sip_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{agent_id}-"))
-    scenario = _render("agent.xml", workdir, RING_MS=ring_ms, TALK_MS=talk_ms)
+    scenario = _render("agent.xml", workdir, RING_MS=ring_ms, TALK_MS=talk_ms,
+                       VOICE=_VOICE if voice else "")
+    media = [] if voice else ["-rtp_echo"]
     args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
-            "-mp", str(media_port), "-rtp_echo", "-m", str(max_calls), "-bind_local"]
+            "-mp", str(media_port), *media, "-m", str(max_calls), "-bind_local"]
     return _spawn(args, workdir, agent_id)
 
 
@@ -127,6 +134,21 @@ def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_
     args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
             "-mp", str(media_port), "-s", service, "-key", "number", number,
             "-m", str(calls), "-r", str(rate), "-l", str(max(1, calls)), target]
+    return _spawn(args, workdir, f"caller-{number}")
+
+
+def start_key_caller(number: str, target: str, key: str, key_delay_ms: int, talk_ms: int,
+                     local_port: int, media_port: int, service: str = "95598",
+                     host: str = "127.0.0.1") -> SippProcess:
+    """One caller who presses `key` (RFC 2833) `key_delay_ms` after the hotline answered."""
+    digit = {"*": "star", "#": "pound"}.get(key, key)
+    _check_free(host, local_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-caller-{number}-"))
+    scenario = _render("caller_key.xml", workdir, TALK_MS=talk_ms, KEY=digit,
+                       KEY_DELAY_MS=key_delay_ms)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
+            "-mp", str(media_port), "-s", service, "-key", "number", number,
+            "-m", "1", target]
     return _spawn(args, workdir, f"caller-{number}")
 
 

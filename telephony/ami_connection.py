@@ -190,6 +190,16 @@ class AmiLink:
                 return str(msg.get("Val", ""))
         return None
 
+    async def originate(self, dial: str, context: str, exten: str, channel_id: str,
+                        variables: dict[str, str], caller_id: str, timeout_s: int) -> None:
+        """Places a call (async: returns once Asterisk accepted it). `channel_id` becomes the
+        new channel's Uniqueid and so its Linkedid: the call keeps its call id."""
+        await self.action(
+            "Originate", Channel=dial, Context=context, Exten=exten, Priority="1",
+            ChannelId=channel_id, CallerID=caller_id, Timeout=str(timeout_s * 1000),
+            Async="true", Variable=",".join(f"{k}={v}" for k, v in variables.items()),
+        )
+
     async def getvar(self, channel: str, variable: str) -> str | None:
         try:
             reply = await self.action("Getvar", Channel=channel, Variable=variable)

@@ -27,6 +27,7 @@ from hotline.domain import (
     AsteriskBooted,
     AsteriskShuttingDown,
     CallAnswered,
+    CallbackRequested,
     CallEnded,
     CallEntered,
     CallHeld,
@@ -258,11 +259,27 @@ class EventMapper:
             at, node=self.node, call_id=self._call_id(msg), queue=user.get_str("Queue")
         )
 
+    def _on_callback(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
+        return CallbackRequested(
+            at, node=self.node, call_id=self._call_id(msg), queue=user.get_str("Queue"),
+            number=user.get_str("Number"),
+        )
+
     def _dial_call_id(self, msg: AmiMessage) -> str:
         # An Originate dials with no caller channel: its fields are present but empty.
         return msg.get("Linkedid") or self._call_id(msg, "Dest")
 
-    def _on_dial_begin(self, msg: AmiMessage, at: float) -> Event:
+    def _originating(self, msg: AmiMessage, what: str) -> bool:
+        """An Originate (a callback) dials the customer with no caller channel: that ring is
+        the customer's phone, not an agent's; the agent's ring follows from the dialplan."""
+        if msg.get("Channel"):
+            return False
+        self._ignore(f"{what}:originate")
+        return True
+
+    def _on_dial_begin(self, msg: AmiMessage, at: float) -> Event | None:
+        if self._originating(msg, "DialBegin"):
+            return None
         dest = msg.get_str("DestChannel")
         return AgentRinging(
             at,
@@ -273,6 +290,8 @@ class EventMapper:
         )
 
     def _on_dial_end(self, msg: AmiMessage, at: float) -> Event | None:
+        if self._originating(msg, "DialEnd"):
+            return None
         status = msg.get_str("DialStatus")
         dest = msg.get_str("DestChannel")
         if status == "ANSWER":
@@ -404,6 +423,7 @@ class EventMapper:
         "Shutdown": _on_shutdown,
     }
     USER_HANDLERS: ClassVar[dict[str, UserHandler]] = {
+        "HotlineCallback": _on_callback,
         "HotlineEntered": _on_entered,
         "HotlineIvr": _on_ivr,
         "HotlineQueued": _on_queued,

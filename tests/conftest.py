@@ -13,7 +13,7 @@ import pytest
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess, start_agent, start_caller
+from hotline.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
 from tests import testbed
 
 
@@ -83,9 +83,9 @@ class Phones:
         self.settings = settings
         self.started: list[SippProcess] = []
 
-    def agent(self, n: int, ring_ms: int = 300) -> SippProcess:
+    def agent(self, n: int, ring_ms: int = 300, talk_ms: int = 3_600_000) -> SippProcess:
         phone = start_agent(f"agent{n}", testbed.agent_port(n), testbed.next_media_port(),
-                            ring_ms=ring_ms)
+                            ring_ms=ring_ms, talk_ms=talk_ms)
         self.started.append(phone)
         return phone
 
@@ -96,6 +96,23 @@ class Phones:
                              local_port=testbed.next_caller_port(),
                              media_port=testbed.next_media_port(),
                              service=self.settings.hotline_number)
+        self.started.append(phone)
+        return phone
+
+    def key_caller(self, number: str, key: str, key_delay_ms: int,
+                   talk_ms: int) -> SippProcess:
+        phone = start_key_caller(number, f"127.0.0.1:{self.settings.sip_port}", key=key,
+                                 key_delay_ms=key_delay_ms, talk_ms=talk_ms,
+                                 local_port=testbed.next_caller_port(),
+                                 media_port=testbed.next_media_port(),
+                                 service=self.settings.hotline_number)
+        self.started.append(phone)
+        return phone
+
+    def callback_phone(self, talk_ms: int) -> SippProcess:
+        """The phone every callback reaches (the test bed's callback_dial points at it)."""
+        phone = start_agent("callback", testbed.CALLBACK_PORT, testbed.next_media_port(),
+                            ring_ms=200, talk_ms=talk_ms, voice=True)
         self.started.append(phone)
         return phone
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from hotline.store.records import (
     RoutingExplanation,
     SurveyAnswer,
 )
-from tests.store_fixtures import conn, empty_db_url, pg_server  # noqa: F401
+from tests.store_fixtures import *  # noqa: F403 (the real PostgreSQL fixtures)
 
 T0 = 1_763_900_000.25  # a fixed moment (2025-11-23) with a fraction
 
@@ -78,7 +79,7 @@ async def test_changed_applied_migration_is_refused(empty_db_url: str, tmp_path:
     try:
         await db.migrate(c)
         directory = _migrations_with(tmp_path, "001_initial.sql", "SELECT 1;")
-        with pytest.raises(db.MigrationError, match="001_initial.sql: changed after"):
+        with pytest.raises(db.MigrationError, match=r"001_initial\.sql: changed after"):
             await db.migrate(c, directory)
     finally:
         await c.close()
@@ -86,7 +87,7 @@ async def test_changed_applied_migration_is_refused(empty_db_url: str, tmp_path:
 
 def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     (tmp_path / "1_x.sql").write_text("SELECT 1;")
-    with pytest.raises(db.MigrationError, match="1_x.sql: name must look like"):
+    with pytest.raises(db.MigrationError, match=r"1_x\.sql: name must look like"):
         db.migration_files(tmp_path)
 
 
@@ -158,9 +159,9 @@ async def test_explanation_interval_survey_round_trip(conn: asyncpg.Connection) 
                         figures=figures)
     await queries.save_interval(conn, iv)
     await queries.save_interval(conn, iv)  # twice: still one row
-    assert await queries.intervals(conn, "billing", T0 - 1, T0 + 1) == [
-        IntervalRecord(queue="billing", interval_start=pytest.approx(T0),  # type: ignore[arg-type]
-                       interval_end=pytest.approx(T0 + 900), figures=figures)]  # type: ignore[arg-type]
+    [got_iv] = await queries.intervals(conn, "billing", T0 - 1, T0 + 1)
+    assert (got_iv.queue, got_iv.figures) == ("billing", figures)
+    assert (got_iv.interval_start, got_iv.interval_end) == pytest.approx((T0, T0 + 900))
     row = await conn.fetchrow("SELECT offered, answered, talk_s FROM interval_stats")
     assert tuple(row) == (10, 8, 812.5)
 
@@ -185,16 +186,13 @@ async def test_outages_in_force(conn: asyncpg.Connection) -> None:
     later = await queries.find_outages(conn, "0571", T0 + 3600)
     assert [o.id for o in later] == [open_ended.id]
     [first] = await queries.find_outages(conn, "0571", T0 + 1)
-    assert first.description_zh == "计划停电：线路检修" and first.ends_at == pytest.approx(T0 + 3600)
-    moved = await queries.add_outage(conn, Outage(**{**_fields(planned), "ends_at": T0 + 60}))
+    assert first.description_zh == "计划停电：线路检修"
+    assert first.ends_at == pytest.approx(T0 + 3600)
+    moved = await queries.add_outage(conn, dataclasses.replace(planned, ends_at=T0 + 60))
     assert moved.id == planned.id
     assert [o.id for o in await queries.find_outages(conn, "0571", T0 + 120)] == []
     with pytest.raises(LookupError):
         await queries.add_outage(conn, Outage(area_code="x", kind="planned", starts_at=T0, id=999))
-
-
-def _fields(o: Outage) -> dict[str, object]:
-    return {f: getattr(o, f) for f in o.__dataclass_fields__}
 
 
 @pytest.mark.parametrize(("build", "message"), [

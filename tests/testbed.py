@@ -24,6 +24,7 @@ AMI_PORT = _BASE + 38
 SIP_PORT = _BASE + 60
 AGI_PORT = _BASE + 73
 AGENT_SIP_BASE = _BASE + 100  # agentN's phone listens on AGENT_SIP_BASE + N
+CALLBACK_PORT = _BASE + 90  # the SIPp phone that callbacks reach, whatever the number
 CALLER_SIP_BASE = _BASE + 300
 MEDIA_BASE = _BASE + 500  # media ports step by 4 up to _BASE + 999
 RTP_START = 40000 + SLOT * 2000
@@ -97,6 +98,7 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         ring_timeout_s=3,
         failsafe_guard_s=3,
         heartbeat_interval_s=0.5,
+        callback_dial=f"PJSIP/caller/sip:{{number}}@127.0.0.1:{CALLBACK_PORT}",
     )
 
 

@@ -29,10 +29,20 @@ class MigrationError(RuntimeError):
         self.filename = filename
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])  # after the format version byte
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, schema="pg_catalog", encoder=json.dumps,
-                                  decoder=json.loads, format="text")
+    # Binary codecs, because COPY (queries.upsert_copy) speaks only the binary format.
+    await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=_jsonb_encode,
+                              decoder=_jsonb_decode, format="binary")
+    await conn.set_type_codec("json", schema="pg_catalog", encoder=json.dumps,
+                              decoder=json.loads, format="text")
 
 
 async def connect(url: str, connect_timeout: float = 5.0) -> asyncpg.Connection:

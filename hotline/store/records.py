@@ -77,8 +77,18 @@ class Validated:
                     raise RecordError(name, f.name, f"{len(value)} characters (limit {limit})")
                 if "\x00" in value:
                     raise RecordError(name, f.name, "contains a NUL character")
+                if not _encodable(value):
+                    raise RecordError(name, f.name, "is not valid Unicode (a lone surrogate)")
             if isinstance(value, list | dict):
                 _check_json(name, f.name, value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _names(allowed: tuple[type, ...]) -> str:

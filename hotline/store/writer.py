@@ -3,7 +3,7 @@
 `Writer.submit(record)` is synchronous and returns at once: the record goes to a bounded
 in-memory deque, or, beyond that bound (PostgreSQL slow or down), to an append-only spill file
 of JSON lines in the data directory. One task drains them, oldest first, in batches: runs of
-one record type go through executemany, long runs through COPY (see queries.upsert_copy), each
+one record type (one table) go through executemany, long ones through COPY (see queries.upsert_copy), each
 batch in one transaction. Every write is an upsert by natural key, so a batch retried after a
 lost connection, or a spill file replayed after a crash, never doubles a row.
 
@@ -310,12 +310,17 @@ class Writer:
         entry = json.loads(encode(record))
         entry["error"] = f"{type(exc).__name__}: {exc}"
         with self.reject_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            f.write(json.dumps(entry) + "\n")  # ASCII: the record may hold lone surrogates
 
 
 def _runs(batch: list[Record]) -> list[list[Record]]:
-    """Consecutive records of one type, in order."""
-    return [list(group) for _, group in itertools.groupby(batch, key=type)]
+    """The batch split by record type, each keeping its order. Only the order within a table
+    matters (the written tables have no foreign keys between them), and one run per table
+    lets COPY pay off even when the call path interleaves types."""
+    runs: dict[type, list[Record]] = {}
+    for record in batch:
+        runs.setdefault(type(record), []).append(record)
+    return list(runs.values())
 
 
 __all__ = ["Writer", "WriterStats", "decode", "encode", "is_transient"]

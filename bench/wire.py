@@ -1,0 +1,394 @@
+"""Routing on the wire: our controller vs Asterisk's app_queue, on the real Asterisk, with SIPp.
+
+    .venv/bin/python -m bench.wire [--quick] [--rates 5,20,50] [--seconds 10] [--agents 300]
+
+Run as root from the repository root (it starts its own Asterisk node, "wire", in a temporary
+run dir on ports 29000-29999, RTP 50000-59999). At each call rate, for `--seconds` seconds of
+calls, two phases run back to back on the same node and the same SIPp agent phones (300
+agents served by a few SIPp processes, each ringing 200 ms and ending the call after 2 s):
+
+- ours: the controller in this process, every agent logged in and ready, after-call work
+  ending by itself (Settings.wrap_up_s); callers dial the hotline number and wait in
+  hotline-hold until the controller redirects them to hotline-connect;
+- app_queue: no controller; callers dial a bench-only number whose extension (added over AMI)
+  goes straight to hotline-failsafe, app_queue with the same agents as static members.
+
+Measured per phase: the wait from the caller entering it (HotlineQueued / HotlineFailsafe
+UserEvent, Asterisk's AMI Timestamp) to the INVITE's arrival at the agent's SIPp phone (SIPp's
+message trace), median and p99, and to DialBegin as a second figure; failed calls (SIPp caller
+failures plus calls that never reached an agent); Asterisk's CPU time (/proc/<pid>/stat). The
+last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline.centre_file import Centre
+from hotline.controller import Controller
+from hotline.domain import AgentTrigger
+from hotline.settings import Settings
+from hotline.sipp_phones import SippProcess
+from hotline.telephony.ami_connection import AmiLink
+
+from .wire_node import (
+    AMI_PORT,
+    BENCH_APPQUEUE_NUMBER,
+    CALLER_SIP_BASE,
+    PHONE_MEDIA_BASE,
+    SIP_PORT,
+    AgentPlan,
+    add_appqueue_entry,
+    cpu_seconds,
+    mounts_under,
+    wire_centre,
+    wire_settings,
+)
+from .wire_sipp import caller_counts, invite_arrivals, start_agent_phones, start_callers
+from .wire_stats import Latency, PhaseRecord, match_invites, waits
+
+PATIENCE_MS = 20_000  # a caller nobody connects hangs up this long after the hotline answered
+MEDIAN_TARGET_MS = 5.0  # ours within this of app_queue's median at the lowest rate
+P99_TARGET_MS = 50.0  # ours at the highest rate
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    rates: list[float]
+    seconds: float
+    agents: int
+    agent_processes: int
+    ring_ms: int
+    talk_ms: int
+    wrap_up_s: float
+
+
+@dataclass
+class Phase:
+    router: str  # "ours" | "appqueue"
+    rate: float
+    record: PhaseRecord
+    placed: int = 0
+    sipp_failed: int = 0
+    sipp_exit: int | None = None
+    sipp_errors: str = ""
+    cpu_s: float = 0.0
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the controller's call log (ours)
+    to_invite: Latency | None = None
+    to_dial: Latency | None = None
+
+    @property
+    def failed(self) -> int:
+        return self.sipp_failed + self.record.not_connected
+
+    @property
+    def key(self) -> str:
+        return f"{self.rate:g}cps"
+
+
+class _Collect(logging.Handler):
+    """Warnings and errors logged by the platform during a phase (lost redirects, router bugs)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.sink: list[str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.sink is not None:
+            self.sink.append(self.format(record))
+
+
+_collect = _Collect()
+
+
+def _check_ports(opts: Options, phases: int) -> None:
+    udp = [SIP_PORT, *AgentPlan(opts.agents, opts.agent_processes).ports(),
+           *range(CALLER_SIP_BASE, CALLER_SIP_BASE + phases)]
+    for kind, ports in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, [AMI_PORT])):
+        for port in ports:
+            with socket.socket(socket.AF_INET, kind) as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    raise SystemExit(f"port {port} is taken: is another wire benchmark (or a "
+                                     "SIPp it left) still running?") from None
+
+
+async def _wait_until(predicate: Callable[[], bool], deadline_s: float) -> bool:
+    """Polls (the benchmark has no event for "Asterisk is idle"); True if it came true."""
+    end = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > end:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def _drained(link: AmiLink, deadline_s: float = 15.0) -> bool:
+    """No channel left on the node, so the next phase starts with every agent free."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if not await link.channels():
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def _pump(link: AmiLink, record: PhaseRecord) -> None:
+    while True:
+        record.observe(await link.events.get())
+
+
+async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: float,
+                    appqueue: bool, index: int, pid: int, live: list[SippProcess]) -> Phase:
+    phase = Phase("appqueue" if appqueue else "ours", rate, PhaseRecord(appqueue=appqueue))
+    calls = max(1, round(rate * opts.seconds))
+    controller: Controller | None = None
+    link: AmiLink
+    pump: asyncio.Task[None] | None = None
+    _collect.sink = phase.warnings
+    if appqueue:
+        link = AmiLink(settings)
+        await link.connect()
+        pump = asyncio.create_task(_pump(link, phase.record), name="wire-pump")
+    else:
+        controller = Controller(settings, centre, emit_line=phase.lines.append)
+        controller.observe(phase.record.observe)
+        await controller.start()
+        link = controller.links[settings.node_name]
+        for agent in centre.agents:
+            controller.agent_command(agent.id, AgentTrigger.LOGIN)
+            controller.agent_command(agent.id, AgentTrigger.READY)
+    cpu0 = cpu_seconds(pid)
+    started = time.monotonic()
+    try:
+        caller = start_callers(
+            f"1390000{index:04d}", f"127.0.0.1:{settings.sip_port}",
+            BENCH_APPQUEUE_NUMBER if appqueue else settings.hotline_number, calls, rate,
+            PATIENCE_MS, CALLER_SIP_BASE + index,
+            PHONE_MEDIA_BASE + 4 * (opts.agent_processes + index))
+        live.append(caller)
+        try:
+            phase.sipp_exit = await asyncio.to_thread(
+                caller.wait, calls / rate + PATIENCE_MS / 1000 + 30)
+        except Exception as exc:  # subprocess.TimeoutExpired: counted below as failures
+            phase.warnings.append(f"SIPp callers did not finish: {exc}")
+        # SIPp is done; the last hang-ups may still be on their way over AMI
+        await _wait_until(phase.record.all_ended, 10)
+        phase.duration_s = time.monotonic() - started
+        if not await _drained(link):
+            phase.warnings.append("channels still up 15 s after the last call")
+        counts = caller_counts(caller)
+        if counts is None:
+            phase.warnings.append("SIPp wrote no counters: every call counted as failed")
+            phase.placed, phase.sipp_failed = calls, calls
+        else:
+            phase.placed, phase.sipp_failed = counts.created, counts.failed
+            # calls SIPp never placed (it was stopped early) count as failed too
+            phase.sipp_failed += max(0, calls - counts.created)
+        if phase.sipp_exit not in (0, None) or phase.sipp_failed:
+            phase.sipp_errors = caller.errors()[-2000:]
+        caller.stop()
+        live.remove(caller)
+    finally:
+        phase.cpu_s = cpu_seconds(pid) - cpu0
+        _collect.sink = None
+        if controller is not None:
+            await controller.stop()
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            await link.close()
+    return phase
+
+
+def _describe(p: Phase) -> str:
+    def lat(x: Latency | None) -> str:
+        if x is None:
+            return "n/a"
+        return f"median {x.median_ms:7.2f} ms, p99 {x.p99_ms:7.2f} ms, max {x.max_ms:7.2f} ms"
+
+    r = p.record
+    lines = [
+        f"{p.router:<8} {p.rate:>4g} cps: {p.placed} calls placed, {len(r.started)} waited, "
+        f"{len(r.answered)} answered, {r.rings} rings, {p.duration_s:.1f} s, "
+        f"Asterisk CPU {p.cpu_s:.2f} s",
+        f"    wait -> INVITE at agent   {lat(p.to_invite)}"
+        f"  (n={p.to_invite.n if p.to_invite else 0})",
+        f"    wait -> DialBegin         {lat(p.to_dial)}",
+        f"    failed {p.failed} (SIPp callers {p.sipp_failed}, never connected "
+        f"{r.not_connected})" + (f", via failsafe {len(r.failsafe)}"
+                                 if p.router == "ours" else ""),
+    ]
+    lines += [f"    warning: {w}" for w in p.warnings[:10]]
+    if len(p.warnings) > 10:
+        lines.append(f"    ... {len(p.warnings) - 10} more warnings")
+    if p.sipp_errors:
+        lines.append("    SIPp errors (tail):\n" + p.sipp_errors[-800:])
+    return "\n".join(lines)
+
+
+def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for p in phases:
+        prefix = "" if p.router == "ours" else "appqueue_"
+        main = p.to_invite if timing == "invite" else p.to_dial
+        out[f"{prefix}median_ms_{p.key}"] = main.median_ms if main else None
+        out[f"{prefix}p99_ms_{p.key}"] = main.p99_ms if main else None
+        out[f"{prefix}dial_median_ms_{p.key}"] = p.to_dial.median_ms if p.to_dial else None
+        out[f"{prefix}dial_p99_ms_{p.key}"] = p.to_dial.p99_ms if p.to_dial else None
+        out[f"{prefix}failed_{p.key}"] = p.failed
+        out[f"{prefix}asterisk_cpu_s_{p.key}"] = round(p.cpu_s, 2)
+    ours = [p for p in phases if p.router == "ours"]
+    theirs = [p for p in phases if p.router == "appqueue"]
+    for prefix, group in (("", ours), ("appqueue_", theirs)):
+        out[f"{prefix}failed"] = sum(p.failed for p in group)
+        out[f"{prefix}calls"] = sum(p.placed for p in group)
+        out[f"{prefix}asterisk_cpu_s"] = round(sum(p.cpu_s for p in group), 2)
+    low, high = f"{min(opts.rates):g}cps", f"{max(opts.rates):g}cps"
+    m_ours, m_aq = out.get(f"median_ms_{low}"), out.get(f"appqueue_median_ms_{low}")
+    if isinstance(m_ours, float) and isinstance(m_aq, float):
+        out["median_delta_ms_low"] = round(m_ours - m_aq, 2)
+        out["median_ratio_low"] = round(m_ours / m_aq, 3) if m_aq > 0 else None
+        out["target_median_within_5ms"] = m_ours - m_aq <= MEDIAN_TARGET_MS
+    p99_high = out.get(f"p99_ms_{high}")
+    out["target_p99_le_50ms_at_max_rate"] = (isinstance(p99_high, float)
+                                             and p99_high <= P99_TARGET_MS)
+    out["target_no_failed_at_max_rate"] = out.get(f"failed_{high}") == 0
+    out["timing"] = timing
+    out["rates"] = opts.rates
+    out["agents"] = opts.agents
+    return out
+
+
+async def run_all(settings: Settings, centre: Centre, opts: Options, pid: int,
+                  agent_phones: list[SippProcess], live: list[SippProcess]) -> dict[str, object]:
+    link = AmiLink(settings)
+    await link.connect()
+    try:
+        await add_appqueue_entry(link)
+    finally:
+        await link.close()
+    phases: list[Phase] = []
+    index = 0
+    for rate in opts.rates:
+        for appqueue in (False, True):
+            phase = await run_phase(settings, centre, opts, rate, appqueue, index, pid, live)
+            index += 1
+            phases.append(phase)
+            print(f"  done: {phase.router} at {rate:g} cps", flush=True)
+    invites = [inv for phone in agent_phones for inv in invite_arrivals(phone)]
+    matched_any = False
+    for p in phases:
+        matched = match_invites(p.record.ringing, invites)
+        to_invite, to_dial = waits(p.record, matched)
+        p.to_invite, p.to_dial = Latency.of(to_invite), Latency.of(to_dial)
+        matched_any = matched_any or bool(to_invite)
+    timing = "invite" if matched_any else "dialbegin"
+    print()
+    print(f"{len(invites)} INVITEs traced at the agents' phones; wait measured to "
+          f"{'the INVITE arrival' if timing == 'invite' else 'DialBegin (no INVITE trace)'}")
+    for p in phases:
+        print(_describe(p))
+        if p.router == "ours" and (p.failed or p.warnings):
+            print("    controller log (last 20 lines):\n      "
+                  + "\n      ".join(p.lines[-20:]))
+    return _figures(phases, opts, timing)
+
+
+def _options(argv: list[str] | None) -> Options:
+    ap = argparse.ArgumentParser(prog="python -m bench.wire", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="one rate (5 cps), 4 s, 60 agents")
+    ap.add_argument("--rates", default="5,20,50", help="calls per second, comma-separated")
+    ap.add_argument("--seconds", type=float, default=10.0, help="seconds of calls per phase")
+    ap.add_argument("--agents", type=int, default=300)
+    ap.add_argument("--agent-processes", type=int, default=6,
+                    help="SIPp processes serving the agents' phones")
+    ap.add_argument("--ring-ms", type=int, default=200, help="agent phone rings before answer")
+    ap.add_argument("--talk-ms", type=int, default=2000, help="agent ends the call after")
+    ap.add_argument("--wrap-up", type=float, default=1.0, help="after-call work, seconds (ours)")
+    a = ap.parse_args(argv)
+    if a.quick:
+        return Options([5.0], 4.0, 60, 2, a.ring_ms, a.talk_ms, a.wrap_up)
+    rates = [float(r) for r in a.rates.split(",") if r.strip()]
+    return Options(rates, a.seconds, a.agents, a.agent_processes, a.ring_ms, a.talk_ms,
+                   a.wrap_up)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hotline.telephony import asterisk_box, rootfs
+
+    opts = _options(argv)
+    if os.geteuid() != 0:
+        print("bench.wire starts its own Asterisk node (mount, chroot): run it as root",
+              file=sys.stderr)
+        return 2
+    _check_ports(opts, 2 * len(opts.rates))
+    logging.getLogger().addHandler(_collect)
+    base = Path(tempfile.mkdtemp(prefix="hotline-wire-"))
+    settings = wire_settings(base, wrap_up_s=opts.wrap_up_s)
+    plan = AgentPlan(opts.agents, opts.agent_processes)
+    centre = wire_centre(plan)
+    agent_phones: list[SippProcess] = []
+    live: list[SippProcess] = []
+    # SIGTERM ends the run as Ctrl-C does: the finally below stops SIPp and Asterisk.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        rootfs.build(settings, progress=rootfs.main_progress)
+        asterisk_box.start(settings, centre.agents)
+        node = asterisk_box.status(settings)
+        assert node.pid is not None
+        print(f"Asterisk node {node.node} (pid {node.pid}): SIP {node.sip}, AMI {node.ami}; "
+              f"{opts.agents} agents on {opts.agent_processes} SIPp processes; rates "
+              f"{', '.join(f'{r:g}' for r in opts.rates)} cps for {opts.seconds:g} s each; "
+              f"ring {opts.ring_ms} ms, talk {opts.talk_ms} ms, wrap-up {opts.wrap_up_s:g} s",
+              flush=True)
+        for k, port in enumerate(plan.ports()):
+            phone = start_agent_phones(port, PHONE_MEDIA_BASE + 4 * k, opts.ring_ms,
+                                       opts.talk_ms)
+            agent_phones.append(phone)
+        live.extend(agent_phones)
+        figures = asyncio.run(run_all(settings, centre, opts, node.pid, agent_phones, live))
+    except KeyboardInterrupt:
+        print("interrupted: stopping SIPp and Asterisk", file=sys.stderr)
+        return 130
+    finally:
+        for phone in live:
+            phone.stop()
+        asterisk_box.stop(settings)
+        left = mounts_under(base)
+        if left:
+            print(f"still mounted, {base} left in place: {left}", file=sys.stderr)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    print()
+    for key, label in (("target_median_within_5ms", "ours within 5 ms of app_queue's median "
+                        f"at {min(opts.rates):g} cps"),
+                       ("target_p99_le_50ms_at_max_rate", f"p99 <= 50 ms at {max(opts.rates):g} "
+                        "cps"),
+                       ("target_no_failed_at_max_rate", f"no failed call at {max(opts.rates):g} "
+                        "cps")):
+        print(f"target: {label}: {'met' if figures.get(key) else 'NOT met'}")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""The wire benchmark's own Asterisk node: name "wire", a temporary run dir, ports 29000-29999
+(SIP, AMI, AGI and the SIPp phones) and RTP 50000-59999, so it never meets another engineer's
+test bed or a developer's node on the same machine.
+
+The node is the repository's configuration, unchanged, plus one extension added at run time
+over AMI (DialplanExtensionAdd, nothing written to disk): BENCH_APPQUEUE_NUMBER in context
+`hotline` answers and goes straight to `hotline-failsafe`, i.e. Asterisk's own app_queue with
+the same static members, with no controller in the path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.centre_file import AgentSpec, Centre, QueueSpec
+from hotline.domain import ServiceType
+from hotline.settings import Settings
+from hotline.telephony.ami_connection import AmiLink
+
+NODE = "wire"
+AMI_PORT = 29038
+SIP_PORT = 29060
+AGI_PORT = 29073
+AGENT_SIP_BASE = 29100  # agent phone process k listens on AGENT_SIP_BASE + k
+CALLER_SIP_BASE = 29200
+RTP_START, RTP_END = 50000, 57999  # Asterisk's RTP; the SIPp phones' media sits above
+PHONE_MEDIA_BASE = 58000  # SIPp media ports, stepping by 4 up to 59999
+BENCH_APPQUEUE_NUMBER = "95599"
+
+
+def wire_settings(base: Path, wrap_up_s: float, ring_timeout_s: int = 5) -> Settings:
+    return Settings(
+        node_name=NODE,
+        asterisk_run_dir=base / "asterisk",
+        recordings_dir=base / "recordings",
+        data_dir=base / "data",
+        centre_file=base / "centre.toml",  # not read: the Centre is built in code
+        ami_port=AMI_PORT,
+        sip_port=SIP_PORT,
+        agi_port=AGI_PORT,
+        rtp_start=RTP_START,
+        rtp_end=RTP_END,
+        ring_timeout_s=ring_timeout_s,
+        failsafe_guard_s=5,
+        heartbeat_interval_s=0.5,
+        wrap_up_s=wrap_up_s,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPlan:
+    """Which SIPp process (UDP port) serves which agents: agent i -> process i % processes."""
+
+    agents: int
+    processes: int
+
+    def port_of(self, index: int) -> int:
+        return AGENT_SIP_BASE + index % self.processes
+
+    def ports(self) -> list[int]:
+        return [AGENT_SIP_BASE + k for k in range(self.processes)]
+
+
+def wire_centre(plan: AgentPlan) -> Centre:
+    """One queue, `plan.agents` equal agents; longest idle first, as app_queue's leastrecent."""
+    agents = [
+        AgentSpec(id=f"agent{i + 1}", name=f"Agent {i + 1}", secret=f"pw{i + 1}",
+                  contact=f"sip:agent{i + 1}@127.0.0.1:{plan.port_of(i)}",
+                  skills={"general": 3})
+        for i in range(plan.agents)
+    ]
+    queues = [QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1},
+                        policy="longest_idle")]
+    return Centre(queues=queues, agents=agents)
+
+
+# The bench-only entry: what [hotline] does before the holding context, then the failsafe.
+_APPQUEUE_STEPS = [
+    ("Answer", ",i"),
+    ("Set", "HL_CALLID=${CHANNEL(linkedid)}"),
+    ("Set", "CHANNEL(hangup_handler_push)=hotline-hangup,s,1"),
+    ("Set", "HL_QUEUE=general"),
+    ("Goto", "hotline-failsafe,s,1"),
+]
+
+
+async def add_appqueue_entry(link: AmiLink) -> None:
+    for priority, (app, data) in enumerate(_APPQUEUE_STEPS, start=1):
+        await link.action("DialplanExtensionAdd", Context="hotline",
+                          Extension=BENCH_APPQUEUE_NUMBER, Priority=str(priority),
+                          Application=app, ApplicationData=data, Replace="yes")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    # after the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def mounts_under(path: Path) -> list[str]:
+    """Mount points below `path`: while any is left, the run dir must not be deleted (one of
+    them is the host's /dev, bind-mounted into the node's root)."""
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mounts") as mounts:
+        return [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]

@@ -1,0 +1,338 @@
+"""The REST API: logins, tokens, role checks, errors as JSON, the figures endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hotline.api import Services, create_app
+from hotline.api.security import (
+    DEV_SECRET,
+    InsecureSecret,
+    Role,
+    TokenError,
+    TokenSigner,
+    api_secret,
+    parse_user_specs,
+)
+from hotline.domain import AgentState, AgentStateChanged, AgentTrigger, CallQueued, ServiceType
+from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
+from hotline.settings import Settings
+
+T0 = 1_795_430_000.0
+FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0)
+
+
+@pytest.fixture
+def router(clock: Clock) -> Router:
+    config = RouterConfig(
+        queues=[QueueConfig("billing", ServiceType.BILLING, required={"billing": 1})],
+        agents=[AgentConfig("a1", {"billing": 2}), AgentConfig("a2", {"billing": 1})],
+    )
+    r = Router(config, clock)
+    for agent in ("a1", "a2"):
+        r.agent_command(agent, AgentTrigger.LOGIN)
+        r.agent_command(agent, AgentTrigger.READY)
+    return r
+
+
+@pytest.fixture
+async def app_client(
+    clock: Clock, router: Router, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    monkeypatch.setenv(
+        "HOTLINE_API_USERS",
+        "boss:pw-boss:supervisor;ann:pw-ann:agent;qa1:pw-qa:qa;root:pw-root:admin;"
+        "plan:pw-plan:planner",
+    )
+    services = Services.build(explainer=router, clock=clock, hasher=FAST_HASH)
+    app = create_app(Settings(), services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client, services
+
+
+async def login(client: httpx.AsyncClient, user: str, password: str) -> dict[str, str]:
+    r = await client.post("/api/auth/token", json={"username": user, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def error_id(r: httpx.Response) -> str:
+    return r.json()["error"]["id"]  # type: ignore[no-any-return]
+
+
+async def test_login_gives_a_token_with_the_roles(app_client) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.post("/api/auth/token", json={"username": "boss", "password": "pw-boss"})
+    body = r.json()
+    assert r.status_code == 200 and body["roles"] == ["supervisor"]
+    assert body["expires_at"] == T0 + 900
+    me = await client.get(
+        "/api/auth/me", headers={"Authorization": "Bearer " + body["access_token"]}
+    )
+    assert me.json()["username"] == "boss"
+
+
+@pytest.mark.parametrize(
+    ("user", "password"), [("boss", "wrong"), ("nobody", "pw-boss"), ("boss", "pw-ann")]
+)
+async def test_bad_credentials(app_client, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.post("/api/auth/token", json={"username": user, "password": password})
+    assert r.status_code == 401 and error_id(r) == "bad-credentials"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/wallboard", "/api/queues", "/api/agents", "/api/calls/x/explanation", "/api/auth/me"],
+)
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [(None, "missing"), ("Bearer nonsense", "malformed"), ("Bearer v1.e30.AAAA", "invalid")],
+)
+async def test_every_endpoint_needs_a_valid_token(app_client, path, header, reason) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.get(path, headers={"Authorization": header} if header else {})
+    assert r.status_code == 401
+    assert error_id(r) == "not-authenticated" and r.json()["error"]["details"]["reason"] == reason
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_expired_token_is_refused(app_client, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    headers = await login(client, "boss", "pw-boss")
+    clock.t += 901
+    r = await client.get("/api/queues", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["details"]["reason"] == "expired"
+
+
+async def test_refresh_extends_a_valid_token(app_client, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    headers = await login(client, "ann", "pw-ann")
+    clock.t += 600
+    r = await client.post("/api/auth/refresh", headers=headers)
+    assert r.json()["expires_at"] == T0 + 600 + 900
+    clock.t += 600  # the first token has expired, the new one has not
+    fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
+    assert (await client.get("/api/queues", headers=fresh)).status_code == 200
+    assert (await client.get("/api/queues", headers=headers)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "allowed"),
+    [
+        ("ann", "pw-ann", {"/api/wallboard", "/api/queues"}),
+        ("qa1", "pw-qa", {"/api/wallboard", "/api/queues", "/api/calls/c1/explanation"}),
+        ("plan", "pw-plan", {"/api/wallboard", "/api/queues", "/api/agents"}),
+        (
+            "boss",
+            "pw-boss",
+            {"/api/wallboard", "/api/queues", "/api/agents", "/api/calls/c1/explanation"},
+        ),
+        (
+            "root",
+            "pw-root",
+            {"/api/wallboard", "/api/queues", "/api/agents", "/api/calls/c1/explanation"},
+        ),
+    ],
+)
+async def test_role_checks(app_client, router: Router, user, password, allowed) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    router.handle(CallQueued(T0, call_id="c1", queue="billing", service=ServiceType.BILLING))
+    headers = await login(client, user, password)
+    for path in ["/api/wallboard", "/api/queues", "/api/agents", "/api/calls/c1/explanation"]:
+        r = await client.get(path, headers=headers)
+        if path in allowed:
+            assert r.status_code == 200, (path, r.text)
+        else:
+            assert r.status_code == 403, (path, r.text)
+            assert (
+                error_id(r) == "forbidden"
+                and "admin" in r.json()["error"]["details"]["roles_allowed"]
+            )
+
+
+async def test_figures_follow_the_events(app_client) -> None:  # type: ignore[no-untyped-def]
+    client, services = app_client
+    headers = await login(client, "boss", "pw-boss")
+    services.live.set_agent_queues("a1", ["billing"])
+    services.live.on_item(
+        AgentStateChanged(T0, agent_id="a1", old=AgentState.LOGGED_OUT, new=AgentState.READY)
+    )
+    for n in range(3):
+        services.live.on_item(
+            CallQueued(T0 + n, call_id=f"c{n}", queue="billing", service=ServiceType.BILLING)
+        )
+    queues = (await client.get("/api/queues", headers=headers)).json()
+    assert [q["name"] for q in queues] == ["billing"]
+    assert queues[0]["waiting"] == 3 and queues[0]["today"]["offered"] == 3
+    assert queues[0]["agents_by_state"] == {"ready": 1}
+    board = (await client.get("/api/wallboard?queues=billing", headers=headers)).json()
+    assert board["queues"]["billing"]["today"]["waiting_now"] == 3
+    assert (await client.get("/api/wallboard?queues=fault", headers=headers)).json()["queues"] == {}
+    agents = (await client.get("/api/agents", headers=headers)).json()
+    assert agents[0]["agent_id"] == "a1" and agents[0]["state"] == "ready"
+    assert agents[0]["queues"] == ["billing"] and agents[0]["today"]["state"] == "ready"
+
+
+async def test_explanation_serialised(app_client, router: Router) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    router.handle(CallQueued(T0, call_id="c9", queue="billing", service=ServiceType.BILLING))
+    headers = await login(client, "qa1", "pw-qa")
+    r = await client.get("/api/calls/c9/explanation", headers=headers)
+    [e] = r.json()
+    assert e["call_id"] == "c9" and e["chosen"] == "a1" and e["requirements"] == {"billing": 1}
+    [lower] = e["passed_over"]
+    assert lower["agent_id"] == "a2" and lower["verdict"] == "ranked_lower"
+    assert lower["detail"].startswith("rank 2 by")
+    r = await client.get("/api/calls/nope/explanation", headers=headers)
+    assert r.status_code == 404 and error_id(r) == "no-such-call"
+    assert r.json()["error"]["details"] == {"call_id": "nope"}
+
+
+async def test_errors_are_json_with_ids(app_client) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.get("/api/nothing-here")
+    assert r.status_code == 404 and error_id(r) == "not-found"
+    r = await client.post("/api/auth/token", json={"username": ""})
+    assert r.status_code == 422 and error_id(r) == "invalid-request"
+    assert r.json()["error"]["details"]["errors"]
+    r = await client.post(
+        "/api/auth/token", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422 and error_id(r) == "invalid-request"
+
+
+async def test_openapi_documents_the_endpoints_with_examples(app_client) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    spec = (await client.get("/openapi.json")).json()
+    assert {
+        "/api/auth/token",
+        "/api/wallboard",
+        "/api/queues",
+        "/api/agents",
+        "/api/calls/{call_id}/explanation",
+    } <= set(spec["paths"])
+    schemas = spec["components"]["schemas"]
+    assert schemas["TokenRequest"]["examples"] and schemas["ExplanationOut"]["examples"]
+    assert "bearer" in json.dumps(spec["components"]["securitySchemes"]).lower()
+
+
+async def test_static_wallboard_page_is_served(app_client) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.get("/wallboard")
+    assert r.status_code == 307 and r.headers["location"] == "/static/wallboard.html"
+    page = await client.get("/static/wallboard.html")
+    assert page.status_code == 200 and "wallboard.js" in page.text
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(["/api/wallboard", "/api/queues", "/api/agents"]),
+    queues=st.text(max_size=40),
+    token=st.text(max_size=60),
+)
+async def test_fuzzed_requests_never_500(app_client, path: str, queues: str, token: str) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.get(
+        path,
+        params={"queues": queues},
+        headers={"Authorization": "Bearer " + token.encode("ascii", "ignore").decode()},
+    )
+    assert r.status_code == 401 and error_id(r) == "not-authenticated"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.recursive(
+        st.none() | st.text(max_size=5) | st.integers(),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(st.sampled_from(["username", "password", "x"]), c, max_size=3)
+        ),
+        max_leaves=6,
+    )
+)
+async def test_fuzzed_logins_are_refused_cleanly(app_client, body: object) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    r = await client.post("/api/auth/token", json=body)
+    assert r.status_code in (401, 422) and error_id(r) in ("bad-credentials", "invalid-request")
+
+
+# ---- pure parts
+
+
+def test_token_round_trip_and_tampering() -> None:
+    clock = Clock(T0)
+    signer = TokenSigner("k" * 40, 60, clock)
+    token, claims = signer.issue("ann", [Role.AGENT])
+    assert signer.verify(token) == claims
+    head, body, sig = token.split(".")
+    forged = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+    for bad, reason in [
+        (f"{head}.{forged}.{sig}", "invalid"),
+        (token + "x", "invalid"),
+        ("", "missing"),
+        ("v2.a.b", "malformed"),
+    ]:
+        with pytest.raises(TokenError) as err:
+            signer.verify(bad)
+        assert err.value.reason == reason
+    with pytest.raises(TokenError, match="invalid"):
+        TokenSigner("other" * 8, 60, clock).verify(token)
+    clock.t += 60
+    with pytest.raises(TokenError, match="expired"):
+        signer.verify(token)
+
+
+def test_the_dev_secret_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTLINE_API_SECRET", raising=False)
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "development")
+    assert api_secret(Settings()) == DEV_SECRET
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
+    with pytest.raises(InsecureSecret):
+        api_secret(Settings())
+    with pytest.raises(InsecureSecret):
+        create_app(Settings(), Services.build())
+    monkeypatch.setenv("HOTLINE_API_SECRET", DEV_SECRET)
+    with pytest.raises(InsecureSecret):
+        api_secret(Settings())
+    monkeypatch.setenv("HOTLINE_API_SECRET", "short")
+    with pytest.raises(InsecureSecret):
+        api_secret(Settings())
+    monkeypatch.setenv("HOTLINE_API_SECRET", "x" * 40)
+    assert api_secret(Settings()) == "x" * 40
+
+
+def test_user_specs() -> None:
+    assert parse_user_specs("a:p:agent+qa; b:q:admin;") == [
+        ("a", "p", frozenset({Role.AGENT, Role.QA})),
+        ("b", "q", frozenset({Role.ADMIN})),
+    ]
+    with pytest.raises(ValueError):
+        parse_user_specs("a:p:emperor")

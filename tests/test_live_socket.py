@@ -1,0 +1,253 @@
+"""The live websocket on a real uvicorn server with a real websockets client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from hotline.api import Services, create_app
+from hotline.api.live_socket import LiveSession, coalesce
+from hotline.api.security import Role, TokenSigner
+from hotline.domain import CallEnded, CallQueued, ServiceType
+from hotline.realtime.live import LIVE_CHANNEL, encode
+from hotline.settings import Settings
+
+FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass
+class Server:
+    url: str
+    services: Services
+    signer: TokenSigner
+
+    def token(self, *roles: Role) -> str:
+        return self.signer.issue("tester", roles or (Role.AGENT,))[0]
+
+
+async def serve(services: Services) -> AsyncIterator[Server]:
+    app = create_app(Settings(), services)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, ws="websockets-sansio", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield Server(f"ws://127.0.0.1:{port}", services, app.state.signer)
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    services = Services.build(hasher=FAST_HASH)
+    services.seed_users = False
+    async for s in serve(services):
+        yield s
+
+
+async def recv(ws: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(3):
+        return json.loads(await ws.recv())  # type: ignore[no-any-return]
+
+
+async def recv_until(ws: ClientConnection, pred) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(3):
+        while True:
+            msg = json.loads(await ws.recv())
+            if pred(msg):
+                return msg  # type: ignore[no-any-return]
+
+
+def queued(call: str, queue: str = "billing") -> CallQueued:
+    import time
+
+    return CallQueued(time.time(), call_id=call, queue=queue, service=ServiceType.BILLING)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("", "token missing"),
+        ("?token=abc", "token malformed"),
+        ("?token=v1.e30.AAAA", "token invalid"),
+    ],
+)
+async def test_bad_token_closes_with_4401(server: Server, query: str, reason: str) -> None:
+    async with connect(server.url + "/ws/live" + query) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401 and closed.value.rcvd.reason.startswith(reason)
+
+
+async def test_snapshot_then_deltas(server: Server) -> None:
+    feed = server.services.live
+    feed.on_item(queued("c0"))
+    await feed.flush()
+    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+        snap = await recv(ws)
+        assert snap["type"] == "snapshot" and snap["data"]["queues"]["billing"]["waiting"] == 1
+        feed.on_item(queued("c1"))
+        delta = await recv_until(ws, lambda m: "queues" in m["data"])
+        assert delta["type"] == "delta" and delta["seq"] > snap["seq"]
+        assert delta["data"]["queues"]["billing"]["waiting"] == 2
+        feed.on_item(CallEnded(queued("x").at + 10, call_id="c0"))
+        delta = await recv_until(ws, lambda m: "queues" in m["data"])
+        assert delta["data"]["queues"]["billing"]["today"]["abandoned"] == 1
+
+
+async def test_queue_choice_filters_and_can_change(server: Server) -> None:
+    feed = server.services.live
+    url = f"{server.url}/ws/live?token={server.token()}&queues=fault"
+    async with connect(url) as ws:
+        assert (await recv(ws))["data"]["queues"] == {}
+        feed.on_item(queued("b1", "billing"))
+        feed.on_item(queued("f1", "fault"))
+        delta = await recv_until(ws, lambda m: "queues" in m["data"])
+        assert set(delta["data"]["queues"]) == {"fault"}
+        await ws.send(json.dumps({"type": "subscribe", "queues": ["billing"]}))
+        snap = await recv_until(ws, lambda m: m["type"] == "snapshot")
+        assert set(snap["data"]["queues"]) == {"billing"}
+
+
+async def test_at_most_20_messages_a_second_and_nothing_lost(server: Server) -> None:
+    fanout = server.services.fanout
+    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+        snap = await recv(ws)
+        base = snap["seq"] + 1000
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for n in range(200):  # 200 deltas in ~0.5 s: 400/s offered to the socket
+            data = {"queues": {"q": {"waiting": n}}, f"k{n % 7}": n}
+            await fanout.publish(LIVE_CHANNEL, encode("delta", base + n, 1.0 + n, data))
+            await asyncio.sleep(0.0025)
+        got: list[dict[str, Any]] = []
+        while not got or got[-1]["seq"] != base + 199:
+            got.append(await recv(ws))
+        elapsed = loop.time() - start
+        # n sends take at least (n - 1) x 50 ms on the server
+        assert len(got) <= elapsed / 0.05 + 1, (len(got), elapsed)
+        assert len(got) < 100  # coalesced, not one per delta
+        state: dict[str, Any] = {}
+        for msg in got:
+            for k, v in msg["data"].items():
+                state[k] = v
+        assert state["queues"]["q"]["waiting"] == 199
+        assert {state[f"k{i}"] for i in range(7)} == {193 + i for i in range(7)}
+        assert got[0]["changed"] is not None
+
+
+async def test_token_expiry_closes_and_renewal_keeps_open(server: Server) -> None:
+    server.signer.ttl_s = 0.8
+    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+        await recv(ws)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await recv(ws)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "token expired")
+    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+        await recv(ws)
+        for _ in range(4):  # 1.6 s > the 0.8 s token life, renewed every 0.4 s
+            await asyncio.sleep(0.4)
+            await ws.send(json.dumps({"type": "token", "token": server.token()}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await recv(ws))["type"] == "delta"  # still open
+
+
+async def test_bad_client_message_closes_with_4400(server: Server) -> None:
+    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+        await recv(ws)
+        await ws.send("{nope")
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await recv(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+# ---- the slow-client rule, on a socket whose sends block until released
+
+
+class BlockedSocket:
+    """Stands for a client that reads nothing: send_text waits until `gate` opens."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.attempted = asyncio.Event()  # the session subscribed and tried its first send
+        self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def send_text(self, text: str) -> None:
+        self.attempted.set()
+        await self.gate.wait()
+        self.sent.put_nowait(json.loads(text))
+
+    async def receive_text(self) -> str:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def close(self, code: int, reason: str) -> None:
+        raise AssertionError(f"closed {code} {reason}")
+
+
+async def test_slow_client_drops_back_to_a_snapshot_with_bounded_memory() -> None:
+    services = Services.build(hasher=FAST_HASH)
+    services.live_queue_size = 8
+    await services.fanout.start()
+    ws = BlockedSocket()
+    signer = TokenSigner("k" * 40, 60, lambda: 0.0)
+    claims = signer.verify(signer.issue("u", [Role.AGENT])[0])
+    session = LiveSession(ws, services, signer, claims, None)  # type: ignore[arg-type]
+    task = asyncio.create_task(session.run())
+    try:
+        async with asyncio.timeout(2):
+            await ws.attempted.wait()
+        [sub] = services.fanout._subscribers[LIVE_CHANNEL]
+        services.live.on_item(queued("c1"))
+        for _ in range(100):  # the socket is stuck: 100 deltas must not pile up
+            await services.live.flush()
+            await asyncio.sleep(0)
+            assert sub.queue.qsize() <= 8
+        assert sub.overflowed and sub.dropped > 80
+        ws.gate.set()  # the client reads again
+        async with asyncio.timeout(2):
+            sent = [await ws.sent.get(), await ws.sent.get()]
+        # The connect snapshot (it was stuck too), then a fresh one instead of the backlog.
+        assert [m["type"] for m in sent] == ["snapshot", "snapshot"]
+        assert session.resyncs == 1
+        assert sent[1]["data"]["queues"]["billing"]["waiting"] == 1
+        assert sent[1]["seq"] == services.live.seq
+        assert ws.sent.empty()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await services.fanout.stop()
+
+
+def test_coalesce_merges_from_the_last_snapshot() -> None:
+    msgs = [
+        encode("delta", 1, 5.0, {"queues": {"a": {"waiting": 1}}}),
+        encode("snapshot", 2, None, {"queues": {"b": {"waiting": 2}}}),
+        encode("delta", 3, 7.0, {"queues": {"b": {"waiting": 3}, "c": {"waiting": 1}}}),
+        encode("delta", 4, 6.0, {"now": 9}),
+    ]
+    out = json.loads(coalesce(msgs, None))
+    assert out == {
+        "type": "snapshot",
+        "seq": 4,
+        "changed": 6.0,
+        "data": {"queues": {"b": {"waiting": 3}, "c": {"waiting": 1}}, "now": 9},
+    }
+    assert json.loads(coalesce(msgs, frozenset({"c"})))["data"]["queues"] == {"c": {"waiting": 1}}

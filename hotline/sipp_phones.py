@@ -32,7 +32,9 @@ def sipp_binary() -> str:
     return path
 
 
-_VOICE = '--><nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop><!--'
+# replaces the <!--@VOICE@--> marker in agent.xml: closes the comment, plays, reopens one
+_VOICE = ('--><nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>'
+          "</action></nop><!--")
 
 
 def _render(name: str, workdir: Path, **values: int | str) -> Path:

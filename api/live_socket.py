@@ -42,14 +42,15 @@ def render(message: str, queues: frozenset[str] | None) -> str:
     if queues is None:
         return message
     msg = json.loads(message)
-    return encode(msg["type"], msg["seq"], msg["changed"], filter_view(msg["data"], queues))
+    data = filter_view(msg["data"], queues)
+    return encode(msg["type"], msg["seq"], msg["changed"], data, msg.get("sent"))
 
 
 def coalesce(messages: list[str], queues: frozenset[str] | None) -> str:
     """Several bus messages as one: deltas merged in order, from the last snapshot on."""
     if len(messages) == 1:
         return render(messages[0], queues)
-    kind, data, changed, seq = "delta", {}, None, 0
+    kind, data, changed, seq, sent = "delta", {}, None, 0, None
     for text in messages:
         msg = json.loads(text)
         if msg["type"] == "snapshot":
@@ -57,8 +58,8 @@ def coalesce(messages: list[str], queues: frozenset[str] | None) -> str:
         merge(data, msg["data"])
         if msg["changed"] is not None:
             changed = msg["changed"] if changed is None else min(changed, msg["changed"])
-        seq = msg["seq"]
-    return encode(kind, seq, changed, filter_view(data, queues))
+        seq, sent = msg["seq"], msg.get("sent")
+    return encode(kind, seq, changed, filter_view(data, queues), sent)
 
 
 def parse_queues(value: object) -> frozenset[str] | None:

@@ -53,6 +53,7 @@ from .wire_node import (
     SIP_PORT,
     AgentPlan,
     add_appqueue_entry,
+    autofill_failsafe,
     cpu_seconds,
     mounts_under,
     wire_centre,
@@ -75,6 +76,7 @@ class Options:
     ring_ms: int
     talk_ms: int
     wrap_up_s: float
+    appqueue_shipped: bool = False  # keep queues.conf as shipped (no autofill)
 
 
 @dataclass
@@ -273,6 +275,7 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
                                              and p99_high <= P99_TARGET_MS)
     out["target_no_failed_at_max_rate"] = out.get(f"failed_{high}") == 0
     out["timing"] = timing
+    out["appqueue_autofill"] = not opts.appqueue_shipped
     out["rates"] = opts.rates
     out["agents"] = opts.agents
     return out
@@ -284,6 +287,9 @@ async def run_all(settings: Settings, centre: Centre, opts: Options, pid: int,
     await link.connect()
     try:
         await add_appqueue_entry(link)
+        if not opts.appqueue_shipped:
+            autofill_failsafe(settings)
+            await link.action("Command", Command="queue reload all")
     finally:
         await link.close()
     phases: list[Phase] = []
@@ -324,12 +330,16 @@ def _options(argv: list[str] | None) -> Options:
     ap.add_argument("--ring-ms", type=int, default=200, help="agent phone rings before answer")
     ap.add_argument("--talk-ms", type=int, default=2000, help="agent ends the call after")
     ap.add_argument("--wrap-up", type=float, default=1.0, help="after-call work, seconds (ours)")
+    ap.add_argument("--appqueue-shipped", action="store_true",
+                    help="app_queue exactly as asterisk-config/queues.conf ships it (no "
+                         "autofill: it rings for one waiting caller at a time)")
     a = ap.parse_args(argv)
     if a.quick:
-        return Options([5.0], 4.0, 60, 2, a.ring_ms, a.talk_ms, a.wrap_up)
+        return Options([5.0], 4.0, 60, 2, a.ring_ms, a.talk_ms, a.wrap_up,
+                       a.appqueue_shipped)
     rates = [float(r) for r in a.rates.split(",") if r.strip()]
     return Options(rates, a.seconds, a.agents, a.agent_processes, a.ring_ms, a.talk_ms,
-                   a.wrap_up)
+                   a.wrap_up, a.appqueue_shipped)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Asterisk node {node.node} (pid {node.pid}): SIP {node.sip}, AMI {node.ami}; "
               f"{opts.agents} agents on {opts.agent_processes} SIPp processes; rates "
               f"{', '.join(f'{r:g}' for r in opts.rates)} cps for {opts.seconds:g} s each; "
-              f"ring {opts.ring_ms} ms, talk {opts.talk_ms} ms, wrap-up {opts.wrap_up_s:g} s",
+              f"ring {opts.ring_ms} ms, talk {opts.talk_ms} ms, wrap-up {opts.wrap_up_s:g} s; "
+              f"app_queue {'as shipped' if opts.appqueue_shipped else 'with autofill = yes'}",
               flush=True)
         for k, port in enumerate(plan.ports()):
             phone = start_agent_phones(port, PHONE_MEDIA_BASE + 4 * k, opts.ring_ms,

@@ -5,7 +5,8 @@ test bed or a developer's node on the same machine.
 The node is the repository's configuration, unchanged, plus one extension added at run time
 over AMI (DialplanExtensionAdd, nothing written to disk): BENCH_APPQUEUE_NUMBER in context
 `hotline` answers and goes straight to `hotline-failsafe`, i.e. Asterisk's own app_queue with
-the same static members, with no controller in the path.
+the same static members, with no controller in the path. Unless told to keep the shipped queue
+settings, the node's rendered queues.conf also gets `autofill = yes` (see autofill_failsafe).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hotline.centre_file import AgentSpec, Centre, QueueSpec
 from hotline.domain import ServiceType
 from hotline.settings import Settings
 from hotline.telephony.ami_connection import AmiLink
+from hotline.telephony.asterisk_box import root_dir
 
 NODE = "wire"
 AMI_PORT = 29038
@@ -91,6 +93,16 @@ async def add_appqueue_entry(link: AmiLink) -> None:
         await link.action("DialplanExtensionAdd", Context="hotline",
                           Extension=BENCH_APPQUEUE_NUMBER, Priority=str(priority),
                           Application=app, ApplicationData=data, Replace="yes")
+
+
+def autofill_failsafe(settings: Settings) -> None:
+    """Turns on app_queue's autofill in the node's rendered queues.conf (the repository's
+    copy is left alone); a `queue reload all` applies it. Without autofill only the caller at
+    the head of the queue is rung, so app_queue serves one caller at a time."""
+    path = root_dir(settings) / "etc/asterisk/queues.conf"
+    text = path.read_text()
+    if "\nautofill" not in text:
+        path.write_text(text.replace("[general]\n", "[general]\nautofill = yes\n", 1))
 
 
 def cpu_seconds(pid: int) -> float:

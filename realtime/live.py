@@ -17,8 +17,9 @@ The live view (one JSON object; deltas have the same shape with only the changed
 ticks the longest wait itself instead of receiving it every second.
 Agent rows are replaced whole (a delta row is complete), so rows can be filtered by queue.
 
-Messages on the bus: {"type": "snapshot"|"delta", "seq": n, "changed": t, "data": view};
-`changed` is the moment of the earliest change the message carries (for latency figures).
+Messages on the bus: {"type": "snapshot"|"delta", "seq": n, "changed": t, "sent": t, "data":
+view}; `changed` is the moment of the earliest change the message carries, `sent` when it was
+published (for latency figures: change -> screen, and publish -> screen).
 """
 
 from __future__ import annotations
@@ -121,9 +122,12 @@ def filter_view(view: View, queues: Collection[str] | None) -> View:
     return out
 
 
-def encode(kind: str, seq: int, changed: float | None, data: View) -> str:
+def encode(
+    kind: str, seq: int, changed: float | None, data: View, sent: float | None = None
+) -> str:
     return json.dumps(
-        {"type": kind, "seq": seq, "changed": changed, "data": data}, separators=(",", ":")
+        {"type": kind, "seq": seq, "changed": changed, "sent": sent, "data": data},
+        separators=(",", ":"),
     )
 
 
@@ -245,14 +249,13 @@ class LiveFeed:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout_at(next_tick):
                         await self._dirty.wait()
-            if loop.time() >= next_tick:
-                next_tick = max(next_tick + self.tick_s, loop.time())
-                await self.flush(tick=True)
-                continue
             wait = self._last_flush + self.min_interval_s - loop.time()
-            if wait > 0:
-                await asyncio.sleep(min(wait, max(0.0, next_tick - loop.time())))
-            await self.flush(tick=loop.time() >= next_tick)
+            if wait > 0:  # a tick too keeps the pace: screens never get two at once
+                await asyncio.sleep(wait)
+            tick = loop.time() >= next_tick
+            if tick:
+                next_tick = max(next_tick + self.tick_s, loop.time())
+            await self.flush(tick=tick)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="live-feed")
@@ -371,7 +374,8 @@ class LiveFeed:
     async def _publish(self, kind: str, changed: float | None, data: View) -> None:
         self.seq += 1
         self.published += 1
-        await self.bus.publish(self.channel, encode(kind, self.seq, changed, data))
+        message = encode(kind, self.seq, changed, data, self.clock())
+        await self.bus.publish(self.channel, message)
 
     @staticmethod
     def _public(view: View) -> View:

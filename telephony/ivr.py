@@ -103,7 +103,7 @@ class IvrSession:
         misses = 0
         while True:
             menu = self.menu.menus[current]
-            digits, timed_out = await self.agi.get_data(
+            digits, _ = await self.agi.get_data(
                 self._prompt(menu.prompt), int(self.menu.timeout_s * 1000), 1)
             if digits == self.menu.repeat_digit:
                 continue

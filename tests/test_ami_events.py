@@ -147,10 +147,13 @@ def test_dial_begin_rings_the_agent_named_by_the_dest_channel(mapper: EventMappe
     )
 
 
-def test_dial_begin_of_an_originate_uses_the_dest_linkedid(mapper: EventMapper) -> None:
+def test_dial_of_an_originate_is_the_customer_not_an_agent(mapper: EventMapper) -> None:
+    # A callback's Originate dials the customer with no caller channel: no agent rings yet.
     empty_caller = [(k, "") for k, _ in CALLER]
-    ev = mapper.map(ami("DialBegin", empty_caller, DEST))
-    assert isinstance(ev, AgentRinging) and ev.call_id == "1700000000.1"
+    assert mapper.map(ami("DialBegin", empty_caller, DEST)) is None
+    assert mapper.map(ami("DialEnd", empty_caller, DEST, DialStatus="ANSWER")) is None
+    assert mapper.stats.ignored["DialBegin:originate"] == 1
+    assert mapper.stats.ignored["DialEnd:originate"] == 1
 
 
 def test_dial_end_answer_and_failures(mapper: EventMapper) -> None:

@@ -204,6 +204,8 @@ async def test_outages_in_force(conn: asyncpg.Connection) -> None:
     (lambda: CallRecord(call_id="c", ivr_path=[1]), "CallRecord.ivr_path: must be a list of str"),  # type: ignore[list-item]
     (lambda: CallRecord(call_id="c", timeline=[{"x": object()}]), "not JSON-serialisable"),
     (lambda: CallRecord(call_id="c", caller="1\x002"), "contains a NUL"),
+    (lambda: CallRecord(call_id="c", caller="\ud800"), "caller: is not valid Unicode"),
+    (lambda: RoutingExplanation(call_id="c", at=T0, detail={"w": "\udfff"}), "detail: is not"),
     (lambda: SurveyAnswer(call_id="c", score=11, at=T0), "SurveyAnswer.score: must be 0..10"),
     (lambda: SurveyAnswer(call_id="c", score=True, at=T0), "got bool"),
     (lambda: Outage(area_code="1", kind="maybe", starts_at=T0), "Outage.kind"),

@@ -99,8 +99,8 @@ async def test_refused_rows_go_to_the_reject_file_and_lose_nothing_else(
     good = [CallRecord(call_id=f"g{i}", caller="1") for i in range(5)]
     overflow = IntervalRecord(queue="q", interval_start=T0, interval_end=T0 + 900,
                               figures={"offered": 2**40})  # beyond the integer column
-    surrogate = RoutingExplanation(call_id="g1", at=T0, detail={"why": "\ud800"})  # jsonb says no
-    for record in (good[0], good[1], overflow, good[2], surrogate, good[3], good[4]):
+    far = AgentStateEntry(agent_id="a1", state="ready", started_at=1e12)  # year 33658
+    for record in (good[0], good[1], overflow, good[2], far, good[3], good[4]):
         writer.submit(record)
     await writer.start()
     assert await writer.flush(10)
@@ -108,7 +108,7 @@ async def test_refused_rows_go_to_the_reject_file_and_lose_nothing_else(
     assert await conn.fetchval("SELECT count(*) FROM calls") == 5
     assert writer.stats.rejected == 2
     rejected = [json.loads(line) for line in writer.reject_path.read_text().splitlines()]
-    assert [r["kind"] for r in rejected] == ["IntervalRecord", "RoutingExplanation"]
+    assert [r["kind"] for r in rejected] == ["IntervalRecord", "AgentStateEntry"]
     assert all(r["error"] for r in rejected)
 
 

@@ -92,10 +92,8 @@ async def test_wallboard_follows_the_events(site, browser: Browser) -> None:  # 
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     now = time.time()
+    services.live.on_item(CallQueued(now, call_id="f1", queue="fault", service=ServiceType.FAULT))
     staff(services, now)
-    services.live.on_item(
-        CallQueued(now - 50, call_id="f1", queue="fault", service=ServiceType.FAULT)
-    )
     await page.goto(f"{base}/static/wallboard.html?lang=zh#token={token}")
     await page.wait_for_selector(cell("fault", "waiting"))
     assert "#token" not in page.url  # the token left the address bar
@@ -116,7 +114,7 @@ async def test_wallboard_follows_the_events(site, browser: Browser) -> None:  # 
 
     # The longest wait ticks on the page between messages.
     first = await page.text_content(cell("fault", "longest"))
-    assert first is not None and first.startswith("00:5")
+    assert first is not None and first.startswith("00:0")
     await page.wait_for_function(
         "([s, v]) => document.querySelector(s).textContent !== v",
         arg=[cell("fault", "longest"), first],

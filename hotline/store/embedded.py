@@ -138,7 +138,8 @@ class EmbeddedPostgres:
         self._prepare()
         if not (self.pgdata / "PG_VERSION").exists():
             self._run([str(_pg_bin("initdb")), "-D", str(self.pgdata), "-U", "postgres",
-                       "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+                       "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                       "--no-sync"])  # a fresh cluster: nothing to lose if the box dies now
             with (self.pgdata / "postgresql.conf").open("a") as conf:
                 conf.write("\n# hotline embedded server\nlisten_addresses = '127.0.0.1'\n"
                            "unix_socket_directories = ''\nmax_connections = 200\n")

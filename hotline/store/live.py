@@ -19,11 +19,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -75,10 +76,12 @@ def _decode(raw: Mapping[str, str]) -> dict[str, Any]:
 
 
 class LiveState:
-    """Per-queue and per-agent hashes."""
+    """Per-queue and per-agent hashes. Every operation is idempotent, so one that meets a
+    dropped connection (a Redis restart) is retried; `LiveUnavailable` if Redis stays away."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, attempts: int = 3) -> None:
         self.client = client
+        self.attempts = attempts
 
     async def set_queue(self, name: str, fields: Mapping[str, Any]) -> None:
         await self._set(QUEUES, queue_key(name), name, fields)
@@ -87,24 +90,37 @@ class LiveState:
         await self._set(AGENTS, agent_key(agent_id), agent_id, fields)
 
     async def remove_agent(self, agent_id: str) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(agent_key(agent_id)).srem(AGENTS, agent_id)
-            await pipe.execute()
+        await self._pipeline(lambda p: p.delete(agent_key(agent_id)).srem(AGENTS, agent_id))
 
     async def _set(self, index: str, key: str, member: str, fields: Mapping[str, Any]) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=_encode(fields)).sadd(index, member)
-            await pipe.execute()
+        encoded = _encode(fields)
+        await self._pipeline(lambda p: p.hset(key, mapping=encoded).sadd(index, member))
+
+    async def _pipeline(self, build: Callable[[Pipeline], object],
+                        transaction: bool = True) -> list[Any]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self.client.pipeline(transaction=transaction) as pipe:
+                    build(pipe)
+                    return list(await pipe.execute())
+            except _LOST as exc:
+                if attempt == self.attempts:
+                    raise LiveUnavailable(f"Redis unavailable: {exc}") from exc
+                await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
     async def snapshot(self) -> LiveSnapshot:
-        queues = sorted(await self.client.smembers(QUEUES))
-        agents = sorted(await self.client.smembers(AGENTS))
-        async with self.client.pipeline(transaction=False) as pipe:
+        queues, agents = await self._pipeline(lambda p: p.smembers(QUEUES).smembers(AGENTS),
+                                              transaction=False)
+        queues, agents = sorted(queues), sorted(agents)
+
+        def reads(p: Pipeline) -> None:
             for name in queues:
-                pipe.hgetall(queue_key(name))
+                p.hgetall(queue_key(name))
             for agent_id in agents:
-                pipe.hgetall(agent_key(agent_id))
-            raw = await pipe.execute()
+                p.hgetall(agent_key(agent_id))
+
+        raw = await self._pipeline(reads, transaction=False) if queues or agents else []
         return LiveSnapshot(
             queues={n: _decode(h) for n, h in zip(queues, raw[: len(queues)], strict=True)},
             agents={a: _decode(h) for a, h in zip(agents, raw[len(queues):], strict=True)},

@@ -104,6 +104,8 @@ def _check_json(record: str, name: str, value: Any) -> None:
         raise RecordError(record, name, f"{len(text)} bytes of JSON (limit {MAX_JSON})")
     if "\\u0000" in text:
         raise RecordError(record, name, "contains a NUL character")
+    if not _encodable(json.dumps(value, ensure_ascii=False)):
+        raise RecordError(record, name, "is not valid Unicode (a lone surrogate)")
 
 
 @dataclass(frozen=True, slots=True)

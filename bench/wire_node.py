@@ -83,6 +83,7 @@ _APPQUEUE_STEPS = [
     ("Answer", ",i"),
     ("Set", "HL_CALLID=${CHANNEL(linkedid)}"),
     ("Set", "CHANNEL(hangup_handler_push)=hotline-hangup,s,1"),
+    ("UserEvent", "HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN}"),
     ("Set", "HL_QUEUE=general"),
     ("Goto", "hotline-failsafe,s,1"),
 ]

@@ -1,9 +1,11 @@
 """SIPp for the wire benchmark: many agents per SIPp process, callers by rate, and what their
 traces say (when each INVITE reached an agent's phone, how many calls SIPp counted as failed).
 
-The scenarios are the test suite's (tests/sipp/agent.xml, caller.xml); only the command lines
-differ from hotline.sipp_phones: agent processes log every message with its arrival time
-(-trace_msg) and callers write their final counters (-trace_stat).
+The scenarios are the test suite's (tests/sipp/agent.xml, caller.xml); the command lines
+differ from hotline.sipp_phones: every process logs each message with its time (-trace_msg),
+callers write their final counters (-trace_stat) and each call draws its own caller number
+from an injection file (the rendered caller scenario reads [field0] where it had [number]),
+so a caller's 200 OK can be joined to its call over AMI (CallEntered.caller).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +24,8 @@ from pathlib import Path
 from hotline.sipp_phones import SCENARIOS, SippProcess, sipp_binary
 
 _STAMP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)$")
-_INVITE = re.compile(r"^INVITE sip:([^@;>\s]+)@")
-_CALL_ID = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE)
+_REQUEST_USER = re.compile(r"^[A-Z]+ sip:([^@;>\s]+)@")
+_URI_USER = re.compile(r"sip:([^@;>\s]+)@")
 
 
 def _die_with_parent() -> None:
@@ -60,50 +63,105 @@ def start_agent_phones(port: int, media_port: int, ring_ms: int, talk_ms: int) -
     return _spawn(args, workdir, f"agents-{port}")
 
 
-def start_callers(number: str, target: str, service: str, calls: int, rate: float,
+def start_callers(numbers: list[str], target: str, service: str, rate: float,
                   talk_ms: int, port: int, media_port: int) -> SippProcess:
-    """`calls` calls at `rate` per second; each caller stays `talk_ms` after the hotline
-    answered unless the far end hangs up first (the agent ends a connected call sooner)."""
+    """One call per number in `numbers`, at `rate` per second; each caller stays `talk_ms`
+    after the hotline answered unless the far end hangs up first (as the agent does)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"wire-callers-{port}-"))
     scenario = _render("caller.xml", workdir, TALK_MS=talk_ms)
+    scenario.write_text(scenario.read_text().replace("[number]", "[field0]"))
+    inject = workdir / "numbers.csv"
+    inject.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
+    calls = len(numbers)
     args = ["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-            "-mp", str(media_port), "-s", service, "-key", "number", number,
+            "-mp", str(media_port), "-s", service, "-inf", str(inject),
             "-m", str(calls), "-r", f"{rate:g}", "-l", str(max(1, calls)),
-            "-trace_stat", "-stf", str(workdir / "stats.csv"), target]
+            "-trace_stat", "-stf", str(workdir / "stats.csv"),
+            "-trace_msg", "-message_file", str(workdir / "messages.log"), target]
     return _spawn(args, workdir, f"callers-{port}")
 
 
-def invite_arrivals(phone: SippProcess) -> list[tuple[str, float]]:
-    """(agent id, epoch seconds) of each INVITE the process received, first copy only (a
-    retransmission repeats the Call-ID). SIPp stamps each message in local time."""
-    path = phone.workdir / "messages.log"
+@dataclass(frozen=True, slots=True)
+class Traced:
+    """One message of a SIPp -trace_msg log."""
+
+    at: float  # epoch seconds (SIPp writes local time)
+    received: bool
+    start_line: str
+    headers: dict[str, str]  # first value of each header, lower-case names
+
+
+def traced_messages(path: Path) -> Iterator[Traced]:
+    """Every message of a SIPp message log, with its time and direction."""
     if not path.exists():
-        return []
-    out: list[tuple[str, float]] = []
-    seen: set[str] = set()
-    stamp: float | None = None
-    agent: str | None = None
+        return
+    block: list[str] = []
+    at: float | None = None
+
+    def flush() -> Traced | None:
+        if at is None or len(block) < 2:
+            return None
+        rest = block[1:]
+        while rest and not rest[0].strip():
+            rest = rest[1:]
+        if not rest:
+            return None
+        headers: dict[str, str] = {}
+        for line in rest[1:]:
+            if not line.strip():
+                break  # the body follows
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+        return Traced(at, "received" in block[0], rest[0], headers)
+
     with path.open(errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\r\n")
+        for raw in f:
+            line = raw.rstrip("\r\n")
             m = _STAMP.match(line)
             if m:
-                stamp = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
-                agent = None
-                continue
-            if stamp is None:
-                continue
-            m = _INVITE.match(line)
-            if m:
-                agent = m.group(1)
-                continue
-            if agent is not None:
-                m = _CALL_ID.match(line)
-                if m:
-                    if m.group(1) not in seen:
-                        seen.add(m.group(1))
-                        out.append((agent, stamp))
-                    agent, stamp = None, None
+                msg = flush()
+                if msg is not None:
+                    yield msg
+                at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                block = []
+            else:
+                block.append(line)
+    msg = flush()
+    if msg is not None:
+        yield msg
+
+
+def _call_id(msg: Traced) -> str:
+    return msg.headers.get("call-id") or msg.headers.get("i", "")
+
+
+def invite_arrivals(phone: SippProcess) -> list[tuple[str, float]]:
+    """(agent id, epoch seconds) of each INVITE an agents' process received, first copy only
+    (a retransmission repeats the Call-ID)."""
+    out: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for msg in traced_messages(phone.workdir / "messages.log"):
+        if not (msg.received and msg.start_line.startswith("INVITE ")):
+            continue
+        m = _REQUEST_USER.match(msg.start_line)
+        call_id = _call_id(msg)
+        if m and call_id not in seen:
+            seen.add(call_id)
+            out.append((m.group(1), msg.at))
+    return out
+
+
+def answers_at_callers(phone: SippProcess) -> dict[str, float]:
+    """caller number -> when the hotline's 200 OK to its INVITE reached the caller."""
+    out: dict[str, float] = {}
+    for msg in traced_messages(phone.workdir / "messages.log"):
+        if not (msg.received and msg.start_line.startswith("SIP/2.0 200")):
+            continue
+        if not msg.headers.get("cseq", "").endswith("INVITE"):
+            continue
+        m = _URI_USER.search(msg.headers.get("from", ""))
+        if m:
+            out.setdefault(m.group(1), msg.at)
     return out
 
 

@@ -12,10 +12,20 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hotline.domain import AgentRinging, CallAnswered, CallEnded, CallQueued, FailsafeTaken
+from hotline.domain import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    CallEntered,
+    CallQueued,
+    FailsafeTaken,
+)
+from hotline.router import Offer
 
 #: An INVITE belongs to the DialBegin of the same agent closest in time, within this bound
 #: (an agent's calls are seconds apart: ring, talk and wrap-up).
@@ -33,10 +43,20 @@ class PhaseRecord:
     ended: set[str] = field(default_factory=set)
     failsafe: set[str] = field(default_factory=set)  # ours: calls the failsafe took (should be 0)
     rings: int = 0
+    callers: dict[str, str] = field(default_factory=dict)  # call id -> caller number
+    # ours only, on this process's clock: when the controller saw the call queue, and offered it
+    seen: dict[str, float] = field(default_factory=dict)
+    offered: dict[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
 
     def observe(self, item: object) -> None:
-        if isinstance(item, CallQueued) and not self.appqueue:
+        if isinstance(item, CallEntered):
+            self.callers.setdefault(item.call_id, item.caller)
+        elif isinstance(item, CallQueued) and not self.appqueue:
             self.started.setdefault(item.call_id, item.at)
+            self.seen.setdefault(item.call_id, self.clock())
+        elif isinstance(item, Offer):
+            self.offered.setdefault(item.call_id, self.clock())
         elif isinstance(item, FailsafeTaken):
             self.failsafe.add(item.call_id)
             if self.appqueue:
@@ -113,3 +133,49 @@ def waits(record: PhaseRecord, invites: dict[str, float]) -> tuple[list[float], 
         if call_id in invites:
             to_invite.append(invites[call_id] - start)
     return to_invite, to_dial
+
+
+def wire_waits(record: PhaseRecord, answers: dict[str, float],
+               invites: dict[str, float]) -> list[float]:
+    """Seconds from the hotline's 200 OK reaching the caller to the INVITE reaching the agent,
+    both stamped by SIPp: no AMI stamp in it (the dialplan's entry steps are included)."""
+    out = []
+    for call_id, caller in record.callers.items():
+        if call_id in invites and caller in answers:
+            out.append(invites[call_id] - answers[caller])
+    return out
+
+
+def breakdown(record: PhaseRecord) -> dict[str, list[float]]:
+    """Our wait in three legs (seconds): Asterisk stamping HotlineQueued -> the controller
+    holding the typed event (AMI delivery and parsing), -> the router's Offer (decision), ->
+    DialBegin (Redirect action, hotline-connect, MixMonitor, Dial)."""
+    legs: dict[str, list[float]] = {"ami_in": [], "decide": [], "redirect_dial": []}
+    for call_id, start in record.started.items():
+        seen, offered = record.seen.get(call_id), record.offered.get(call_id)
+        ring = record.ringing.get(call_id)
+        if seen is None or offered is None or ring is None:
+            continue
+        legs["ami_in"].append(seen - start)
+        legs["decide"].append(offered - seen)
+        legs["redirect_dial"].append(ring[1] - offered)
+    return legs
+
+
+def slowest(record: PhaseRecord, invites: dict[str, float], n: int = 3) -> list[str]:
+    """The `n` longest waits, each with its place in arrival order and (ours) its legs."""
+    order = {c: i for i, (c, _) in enumerate(sorted(record.started.items(), key=lambda kv: kv[1]))}
+    rows = []
+    for call_id, start in record.started.items():
+        end = invites.get(call_id) or (record.ringing.get(call_id) or (None, None))[1]
+        if end is None:
+            continue
+        legs = ""
+        if call_id in record.seen and call_id in record.offered and call_id in record.ringing:
+            seen, offered = record.seen[call_id], record.offered[call_id]
+            legs = (f" (to controller {1000 * (seen - start):.1f}, offer "
+                    f"{1000 * (offered - seen):.1f}, to DialBegin "
+                    f"{1000 * (record.ringing[call_id][1] - offered):.1f} ms)")
+        rows.append((end - start, f"call #{order[call_id] + 1} {1000 * (end - start):.1f} ms"
+                     + legs))
+    return [text for _, text in sorted(rows, reverse=True)[:n]]

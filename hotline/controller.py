@@ -26,6 +26,7 @@ from hotline.domain import (
     CallEntered,
     CallQueued,
     Event,
+    FailsafeTaken,
     ServiceType,
 )
 from hotline.resync import HOLD_CONTEXT, KnownCall, QueueVars, reconcile
@@ -39,6 +40,7 @@ from .call_log import CallLog
 log = logging.getLogger("hotline.controller")
 
 CONNECT_CONTEXT = "hotline-connect"
+FAILSAFE_REASON = "failsafe call"
 Observer = Callable[[Event | Offer | CallbackDue], None]
 
 
@@ -79,6 +81,10 @@ class Controller:
         self._background: list[asyncio.Task[None]] = []
         self._wrap_up_timers: dict[str, asyncio.TimerHandle] = {}
         self._callback_nodes: dict[str, str] = {}
+        # Calls app_queue serves (the failsafe) and the agents on them: the router must not
+        # offer those agents anything until their failsafe call ends.
+        self._failsafe_calls: set[str] = set()
+        self._busy_elsewhere: dict[str, str] = {}
         self.history: list[Event | Offer | CallbackDue] = []
         self._changed = asyncio.Condition()
 
@@ -122,6 +128,10 @@ class Controller:
     # -- agents (the API calls these too)
 
     def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> None:
+        if (trigger in (AgentTrigger.READY, AgentTrigger.END_WRAP_UP)
+                and agent_id in self._busy_elsewhere):
+            # Still talking on a call app_queue gave them: ready only once it ends.
+            trigger, reason = AgentTrigger.NOT_READY, FAILSAFE_REASON
         self._apply(self.router.agent_command(agent_id, trigger, reason))
 
     # -- the loop
@@ -137,6 +147,7 @@ class Controller:
             self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
         elif isinstance(event, CallbackRequested):
             self._callback_nodes[event.call_id] = event.node
+        self._track_failsafe(event)
         try:
             if isinstance(event, CallbackRequested):
                 results = self.router.request_callback(event.call_id, event.number)
@@ -148,6 +159,25 @@ class Controller:
         self._apply(results)
         if isinstance(event, CallEnded):
             self._callers.pop(event.call_id, None)
+
+    def _track_failsafe(self, event: Event) -> None:
+        if isinstance(event, FailsafeTaken):
+            self._failsafe_calls.add(event.call_id)
+        elif isinstance(event, CallAnswered) and event.call_id in self._failsafe_calls:
+            self._busy_elsewhere[event.agent_id] = event.call_id
+            with contextlib.suppress(Exception):
+                if self.router.agent(event.agent_id).state is AgentState.READY:
+                    self.agent_command(event.agent_id, AgentTrigger.NOT_READY, FAILSAFE_REASON)
+        elif isinstance(event, CallEnded) and event.call_id in self._failsafe_calls:
+            self._failsafe_calls.discard(event.call_id)
+            for agent_id, call_id in list(self._busy_elsewhere.items()):
+                if call_id != event.call_id:
+                    continue
+                del self._busy_elsewhere[agent_id]
+                with contextlib.suppress(Exception):
+                    view = self.router.agent(agent_id)
+                    if view.state is AgentState.NOT_READY and view.reason == FAILSAFE_REASON:
+                        self.agent_command(agent_id, AgentTrigger.READY)
 
     async def _resync(self, link: AmiLink) -> None:
         """On every (re)login: bring the router in line with the node's live channels."""

@@ -17,11 +17,13 @@ from hotline.domain import (
     CallEnded,
     CallQueued,
     Event,
+    FailsafeTaken,
     RingNoAnswer,
     ServiceType,
 )
 
 HOLD_CONTEXT = "hotline-hold"
+FAILSAFE_CONTEXT = "hotline-failsafe"
 CONNECT_CONTEXT = "hotline-connect"
 LOST_CAUSE_TEXT = "ended while the controller was not connected"
 
@@ -87,7 +89,18 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
             events.append(RingNoAnswer(now, node=node, call_id=call.call_id,
                                        agent_id=call.agent_id, cause=19))
     for call_id, caller in callers.items():
-        if call_id in known_ids or caller.context != HOLD_CONTEXT:
+        if call_id in known_ids:
+            continue
+        if caller.context == FAILSAFE_CONTEXT:
+            # Served by app_queue while we were away: its agent is busy, whatever we thought.
+            events.append(FailsafeTaken(now, node=node, call_id=call_id, queue=""))
+            for leg in legs.get(call_id, []):
+                if leg is not caller and leg.bridged and leg.channel.startswith("PJSIP/"):
+                    agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
+                    events.append(CallAnswered(now, node=node, call_id=call_id,
+                                               agent_id=agent, channel=leg.channel))
+            continue
+        if caller.context != HOLD_CONTEXT:
             continue
         qv = waiting_vars.get(call_id)
         if qv is None:

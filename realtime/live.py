@@ -72,11 +72,16 @@ class Publisher(Protocol):
 
 
 def diff(old: View, new: View) -> View:
-    """The leaves of `new` that are missing from or differ in `old` (nested dicts recursed)."""
+    """The leaves of `new` that are missing from or differ in `old` (nested dicts recursed,
+    except the rows under "agents", which are compared and sent whole)."""
     out: View = {}
     for key, value in new.items():
         before = old.get(key, _MISSING)
-        if isinstance(value, dict) and isinstance(before, dict):
+        if key == "agents" and isinstance(before, dict):  # rows go whole (see merge)
+            rows = {a: row for a, row in value.items() if before.get(a) != row}
+            if rows:
+                out[key] = rows
+        elif isinstance(value, dict) and isinstance(before, dict):
             sub = diff(before, value)
             if sub:
                 out[key] = sub
@@ -86,7 +91,8 @@ def diff(old: View, new: View) -> View:
 
 
 def merge(base: View, delta: View) -> View:
-    """Applies `delta` to `base` in place (nested dicts merged, other values replaced)."""
+    """Applies `delta` to `base` in place (nested dicts merged, other values replaced; rows
+    under "agents" replaced whole, so a delta row can be filtered by its queues)."""
     for key, value in delta.items():
         before = base.get(key)
         if isinstance(value, dict) and isinstance(before, dict) and key != "agents":
@@ -180,12 +186,15 @@ class LiveFeed:
         self._agent_call_queue: dict[str, str] = {}  # agent -> queue of its current call
         self._agent_queues: dict[str, tuple[str, ...]] = {}
         self._agents: dict[str, View] = {}
+        self._declared: list[str] = []
         self._dirty_queues: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._dirty = asyncio.Event()
         self._first_change: float | None = None
         self._last_flush = -1e18
         self._task: asyncio.Task[None] | None = None
+        self._snapshots: dict[frozenset[str] | None, str] = {}
+        self._snapshots_seq = -1
         self._state: View = self._build_full(self._now())
 
     # ---- input (synchronous: called by the controller for every item)
@@ -209,11 +218,27 @@ class LiveFeed:
         self._dirty_agents.add(agent_id)
         self._dirty.set()
 
+    def declare_queues(self, names: Iterable[str]) -> None:
+        """Queues to show before their first call (from the centre's configuration)."""
+        self._declared.extend(n for n in names if n not in self._declared)
+        self._dirty.set()
+
     # ---- output
 
     def snapshot(self, queues: Collection[str] | None = None) -> str:
-        """The view as published so far, as a snapshot message (filtered to `queues`)."""
-        return encode("snapshot", self.seq, None, filter_view(self._public(self._state), queues))
+        """The view as published so far, as a snapshot message (filtered to `queues`).
+        Encoded once per published state and choice of queues (sockets connect in crowds)."""
+        key = frozenset(queues) if queues is not None else None
+        if self._snapshots_seq != self.seq:
+            self._snapshots.clear()
+            self._snapshots_seq = self.seq
+        text = self._snapshots.get(key)
+        if text is None:
+            if len(self._snapshots) > 64:
+                self._snapshots.clear()
+            data = filter_view(self._public(self._state), key)
+            text = self._snapshots[key] = encode("snapshot", self.seq, None, data)
+        return text
 
     def view(self) -> View:
         """A copy of the published view."""
@@ -268,6 +293,9 @@ class LiveFeed:
             self._task = None
 
     # ---- internals
+
+    def _queue_names(self) -> list[str]:
+        return list(dict.fromkeys([*self._declared, *self.metrics.queues()]))
 
     def _now(self) -> float:
         return max(self.clock(), self._latest)
@@ -324,7 +352,7 @@ class LiveFeed:
 
     def _build_full(self, now: float) -> View:
         start = self.metrics.config.interval_start(self.metrics.config.interval_index(now))
-        queues = self.metrics.queues()
+        queues = self._queue_names()
         trend = self.metrics.snapshot(now)["sl_trend"] if queues else []
         return {
             "_interval_index": self.metrics.config.interval_index(now),
@@ -342,7 +370,7 @@ class LiveFeed:
         }
 
     def _build_parts(self, now: float, tick: bool) -> View:
-        all_queues = self.metrics.queues()
+        all_queues = self._queue_names()
         new = set(all_queues) - self._state["queues"].keys()
         queues = set(all_queues) if tick else self._dirty_queues | new
         agents = self._dirty_agents

@@ -138,6 +138,7 @@ AgiEvent = AgiEnvironment | AgiReply | AgiHangupNotice
 _REPLY = re.compile(r"^(?P<code>[1-9][0-9]{2})(?P<sep>[ -])(?P<rest>.*)$", re.S)
 _RESULT = re.compile(r"^result=(?P<result>\S*)(?P<tail>.*)$", re.S)
 _PAIR = re.compile(r"(\w+)=(\S*)")
+_COMMAND = re.compile(r"[A-Za-z]+( [A-Za-z]+)*")
 
 
 def parse_reply(text: str) -> AgiReply:
@@ -174,7 +175,7 @@ def quote_arg(arg: str) -> str:
 
 def format_command(name: str, *args: str) -> bytes:
     """`STREAM FILE`, ("welcome", "12") -> b'STREAM FILE "welcome" "12"\\n'."""
-    if not re.fullmatch(r"[A-Za-z]+( [A-Za-z]+)*", name):
+    if not _COMMAND.fullmatch(name):
         raise AgiUsageError(f"not an AGI command name: {name!r}")
     line = " ".join([name.upper(), *(quote_arg(a) for a in args)])
     data = (line + "\n").encode()

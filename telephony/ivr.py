@@ -157,10 +157,10 @@ class IvrSession:
             return action.agent
         outages = await self.outages.find(area, self.clock())
         readout = await self._readout(outages)
-        misses = 0
+        playing, misses = readout, 0
         while True:
             digit = ""
-            for name in readout:  # 0 or * interrupt the readout
+            for name in playing:  # 0 or * interrupt the readout
                 digit = await self.agi.stream_file(name, "0*")
                 if digit:
                     break
@@ -171,12 +171,13 @@ class IvrSession:
                 await self._choice("outage", "0", action.agent.service)
                 return action.agent
             if digit == self.menu.repeat_digit:
+                playing = readout
                 continue
             misses += 1
             if not digit or misses >= self.menu.max_misses:
                 return None  # heard the information, asked for nobody: self-served
             await self.agi.stream_file(self._prompt(self.menu.invalid_prompt))
-            readout = []  # after a wrong key, only the question again
+            playing = []  # after a wrong key, only the question again
 
     async def _readout(self, outages: Sequence[Outage]) -> list[str]:
         cfg, lang = self.menu.outage, self.result.language

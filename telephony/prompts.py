@@ -141,8 +141,9 @@ class PromptStore:
         """Run-time speech (free text): cached by hash; returns the name to play."""
         relative = self._tts_relative(lang, text)
         path = self.directory / f"{relative}.sln"
-        if not path.exists():
-            _write_atomic(path, await synthesize_async(self.voice(lang), text))
+        if not await asyncio.to_thread(path.exists):
+            audio = await synthesize_async(self.voice(lang), text)
+            await asyncio.to_thread(_write_atomic, path, audio)
         return f"{self.in_root}/{relative}"
 
 

@@ -16,6 +16,9 @@ from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
 from tests import testbed
 
+# The real PostgreSQL and Redis (embedded packages), one of each per test session.
+pytest_plugins = ["tests.store_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def centre() -> Centre:

@@ -1,6 +1,6 @@
 """Fixtures for the store tests: a real PostgreSQL (one per session, a fresh database per test)
 and real Redis servers, from the embedded packages. Import the fixtures into a test module with
-`from tests.store_fixtures import *`.
+`pytest_plugins` in tests/conftest.py (one server of each per session).
 
 The data lives in a directory from tempfile.mkdtemp with mode 0711 rather than pytest's
 tmp_path: pytest's base directory is 0700, which the unprivileged user PostgreSQL runs as

@@ -12,6 +12,7 @@ import wave
 
 import pytest
 
+from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import (
     AgentRinging,
@@ -173,10 +174,10 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
     logout(controller, "agent1", "agent2")
 
 
-async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
-        asterisk_node: Settings, phones: Phones, loop_errors: list) -> None:
+async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_takes_over(
+        asterisk_node: Settings, centre: Centre, phones: Phones, loop_errors: list) -> None:
     # The controller as its own process, as in production; its agents stay logged out, so
-    # the caller waits in the holding context.
+    # the callers wait in the holding context.
     env = testbed.settings_env(asterisk_node)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline.cli", "run", env=env,
@@ -186,6 +187,9 @@ async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
     seen: list[Event] = []
 
     async def next_event(pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
+        for event in seen:
+            if pred(event):
+                return event
         async with asyncio.timeout(deadline_s):
             while True:
                 event = await watcher.events.get()
@@ -193,33 +197,65 @@ async def test_killed_controller_leaves_waiting_caller_to_the_failsafe(
                 if pred(event):
                     return event
 
+    back: Controller | None = None
+    numbers = ["13900000005", "13900000006", "13900000007"]
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 15)
         assert line.startswith(b"controller up"), line
         for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
             phones.agent(n, ring_ms=200)
-        caller = phones.caller("13900000005", talk_ms=12_000)
-        queued = await next_event(
-            lambda e: isinstance(e, CallQueued) and e.caller == "13900000005", 10)
-        call_id = queued.call_id  # type: ignore[attr-defined]
+        callers = [phones.caller(number, talk_ms=16_000) for number in numbers]
+        call_ids = []
+        for number in numbers:
+            queued = await next_event(
+                lambda e, number=number: isinstance(e, CallQueued) and e.caller == number, 10)
+            call_ids.append(queued.call_id)  # type: ignore[attr-defined]
 
         proc.send_signal(signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), 5)
 
-        taken = await next_event(
-            lambda e: isinstance(e, FailsafeTaken) and e.call_id == call_id,
-            asterisk_node.failsafe_guard_s + 5)
-        assert taken.queue == "general"  # type: ignore[attr-defined]
-        answered = await next_event(
-            lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 10)
-        assert answered.agent_id in {"agent1", "agent2", "agent3", "agent4"}  # type: ignore[attr-defined]
-        await next_event(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 15)
-        assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
-        assert_recording(asterisk_node, call_id, min_seconds=1.0)
+        busy: set[str] = set()
+        for call_id in call_ids:  # every waiting caller is served by app_queue
+            await next_event(lambda e, c=call_id: isinstance(e, FailsafeTaken)
+                             and e.call_id == c, asterisk_node.failsafe_guard_s + 5)
+            answered = await next_event(lambda e, c=call_id: isinstance(e, CallAnswered)
+                                        and e.call_id == c, 15)
+            busy.add(answered.agent_id)  # type: ignore[attr-defined]
+        assert len(busy) == 3
+
+        # The controller is back: the agents app_queue gave calls to are not offered anything.
+        back = Controller(asterisk_node, centre, emit_line=lambda _: None)
+        await back.start()
+        for call_id in call_ids:
+            await back.wait_for(lambda e, c=call_id: isinstance(e, FailsafeTaken)
+                                and e.call_id == c, 5)
+        ready(back, "agent1", "agent2", "agent3", "agent4")
+        for agent_id in busy:
+            view = back.router.agent(agent_id)
+            assert (view.state, view.reason) == (AgentState.NOT_READY, "failsafe call")
+        newcomer = phones.caller("13900000008", talk_ms=4_000)
+        offer = await back.wait_for(lambda e: isinstance(e, Offer), 10)
+        assert offer.agent_id not in busy  # type: ignore[union-attr]
+        await back.wait_for(lambda e: isinstance(e, CallAnswered)
+                            and e.call_id == offer.call_id, 8)  # type: ignore[union-attr]
+
+        for call_id in call_ids:
+            await next_event(lambda e, c=call_id: isinstance(e, CallEnded)
+                             and e.call_id == c, 20)
+            assert_recording(asterisk_node, call_id, min_seconds=0.5)
+        for phone in [*callers, newcomer]:
+            assert await asyncio.to_thread(phone.wait, 15) == 0, phone.errors()
+        for agent_id in busy:  # their failsafe calls are over: ready for the controller
+            await back.wait_for(lambda e, a=agent_id: isinstance(e, AgentStateChanged)
+                                and e.agent_id == a and e.new is AgentState.READY
+                                and e.old is AgentState.NOT_READY, 5)
+        logout(back, "agent1", "agent2", "agent3", "agent4")
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        if back is not None:
+            await back.stop()
         await watcher.close()
         print("\n".join(map(repr, seen)))  # shown in the report of a failing test

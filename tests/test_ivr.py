@@ -113,11 +113,11 @@ async def walk(inputs: list[str | None], outages: Outages | None = None,
 
 
 QUEUES = {
-    "1": ("fault", ServiceType.FAULT, 10),
+    "1": ("fault", ServiceType.FAULT, 0),
     "3": ("billing", ServiceType.BILLING, 0),
     "4": ("business", ServiceType.BUSINESS, 0),
-    "5": ("complaint", ServiceType.COMPLAINT, 5),
-    "6": ("complaint", ServiceType.REPORT, 5),
+    "5": ("complaint", ServiceType.COMPLAINT, 0),
+    "6": ("complaint", ServiceType.REPORT, 0),
     "7": ("general", ServiceType.OPINION, 0),
     "8": ("general", ServiceType.PRAISE, 0),
     "9": ("ev", ServiceType.EV, 0),
@@ -200,6 +200,19 @@ async def test_outage_readout_interrupted_and_repeated() -> None:
     assert fake.played == ["zh/language", "zh/main", "zh/outage-enter", "zh/outage-found",
                            "zh/outage-found"]
     assert result.target is not None
+
+
+async def test_outage_wrong_key_then_star_replays_the_information() -> None:
+    outages, voice = Outages({"0571": [SEEDED]}), FakeVoice()
+    fake, result = await walk(["1", "2", "0571#", "5", "*", TIMEOUT], outages, voice)
+    assert fake.played[3:] == [
+        "zh/outage-found", "zh/tts/1", "zh/outage-after",  # the information, the question
+        "zh/invalid", "zh/outage-after",  # '5': a word, the question again
+        "zh/outage-found", "zh/tts/1", "zh/outage-after",  # '*': the information again
+        "zh/goodbye",  # then silence: self-served
+    ]
+    assert result.target is None
+    assert len(voice.spoken) == 1  # spoken once, replayed from the same file
 
 
 async def test_outage_self_served_hangs_up() -> None:

@@ -132,3 +132,15 @@ def test_malformed_section_is_named() -> None:
         del d["ivr"]["languages"]
 
     assert "test.toml: malformed" in broken(edit)
+
+
+def test_priority_boost_is_parsed_and_checked() -> None:
+    data = copy.deepcopy(raw())
+    data["menus"]["main"]["choices"][0]["priority"] = 3
+    assert ivr_menu.parse(data).menus["main"].choices["1"] == QueueTarget(
+        "fault", ServiceType.FAULT, 3)
+
+    def edit(d: dict[str, Any]) -> None:
+        d["menus"]["main"]["choices"][0]["priority"] = "high"
+
+    assert "priority must be an integer, not 'high'" in broken(edit)

@@ -102,6 +102,21 @@ async def test_agent_rows_and_states_by_queue() -> None:
     }
     assert data["agents_by_state"]["all"]["ready"] == 1
     assert data["agents_by_state"]["billing"]["ready"] == 1
+    feed.on_item(
+        AgentStateChanged(
+            T0 + 1, agent_id="a1", old=AgentState.READY, new=AgentState.NOT_READY, reason="meal"
+        )
+    )
+    await feed.flush()
+    row = {
+        "state": "not_ready",
+        "reason": "meal",
+        "since": T0 + 1,
+        "call_id": "",
+        "queues": ["billing"],
+    }
+    assert bus.messages[1]["data"]["agents"] == {"a1": row}  # whole, not only what changed
+    assert feed.view()["agents"]["a1"] == row
 
 
 async def test_run_publishes_at_most_every_50_ms_and_ticks_without_events() -> None:

@@ -6,6 +6,7 @@ from hotline.domain import (
     CallAnswered,
     CallEnded,
     CallQueued,
+    FailsafeTaken,
     RingNoAnswer,
     ServiceType,
 )
@@ -59,8 +60,20 @@ def test_a_caller_who_joined_while_away_is_queued_with_the_original_time() -> No
     assert event.at == NOW - 12.0  # without HL_QUEUED_AT: the channel's age
 
 
+def test_calls_served_by_the_failsafe_meanwhile_make_their_agents_busy() -> None:
+    live = [caller("f", "hotline-failsafe", bridged=True), agent_leg("f", "agent3"),
+            caller("g", "hotline-failsafe")]  # g still rings app_queue's members
+    events = reconcile("n1", [], live, {}, NOW)
+    assert events == [
+        FailsafeTaken(NOW, node="n1", call_id="f", queue=""),
+        CallAnswered(NOW, node="n1", call_id="f", agent_id="agent3",
+                     channel="PJSIP/agent3-0001"),
+        FailsafeTaken(NOW, node="n1", call_id="g", queue=""),
+    ]
+
+
 def test_known_callers_are_never_queued_twice_and_other_contexts_are_left() -> None:
-    live = [caller("a", "hotline-hold"), caller("d", "hotline-failsafe")]
+    live = [caller("a", "hotline-hold"), caller("d", "hotline-connect")]
     vars_ = {"a": QueueVars("general", ServiceType.GENERAL),
              "d": QueueVars("general", ServiceType.GENERAL)}
     assert reconcile("n1", [KnownCall("a", "queued")], live, vars_, NOW) == []

@@ -20,7 +20,6 @@ from hotline.store.records import (
     RoutingExplanation,
     SurveyAnswer,
 )
-from tests.store_fixtures import *  # noqa: F403 (the real PostgreSQL fixtures)
 
 T0 = 1_763_900_000.25  # a fixed moment (2025-11-23) with a fraction
 

@@ -18,11 +18,9 @@ from hotline.store.records import (
     AgentStateEntry,
     CallRecord,
     IntervalRecord,
-    RoutingExplanation,
     SurveyAnswer,
 )
 from hotline.store.writer import Writer, decode, encode
-from tests.store_fixtures import *  # noqa: F403 (the real PostgreSQL fixtures)
 from tests.store_fixtures import fresh_database, store_tmpdir
 
 T0 = 1_763_900_000.0

@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from hotline.api import Services, create_app
 from hotline.api.security import Role
 from hotline.domain import AgentState, AgentStateChanged, CallEnded, CallQueued, ServiceType
+from hotline.realtime import MetricsConfig
 from hotline.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,7 +27,12 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debia
 @pytest.fixture
 async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, Services, str]]:
     monkeypatch.setenv("HOTLINE_API_USERS", "board:pw-board:supervisor")
-    services = Services.build(hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    # Two-second intervals so the SL trend fills during the test; every abandon counts in
+    # the service level (no short-abandon threshold) so a queue can fall under its target.
+    services = Services.build(
+        metrics_config=MetricsConfig(interval_s=2, short_abandon_s=0.0),
+        hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+    )
     app = create_app(Settings(), services)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, ws="websockets-sansio", log_level="warning")
@@ -111,6 +117,13 @@ async def test_wallboard_follows_the_events(site, browser: Browser) -> None:  # 
     services.live.on_item(CallEnded(time.time(), call_id="b0"))
     await text_becomes(page, cell("billing", "abandon_rate"), "33.3%", 1000)
     await text_becomes(page, cell("billing", "waiting"), "2", 1000)
+    # 0 answered within 20 s of 1 abandoned: SL 0 %, under its 80 % target: shown red.
+    await text_becomes(page, cell("billing", "service_level"), "0.0%", 1000)
+    assert "under" in (await page.get_attribute('[data-queue="billing"]', "class") or "")
+    assert "under" not in (await page.get_attribute('[data-queue="fault"]', "class") or "")
+    await page.wait_for_selector(
+        '[data-queue="billing"] svg.trend polyline', state="attached", timeout=4000
+    )
 
     # The longest wait ticks on the page between messages.
     first = await page.text_content(cell("fault", "longest"))

@@ -21,7 +21,7 @@ const I18N = {
     login: "Sign in", username: "User", password: "Password", signin: "Sign in",
     bad_login: "unknown user or wrong password", all: "All queues", sl: "Service level",
     target: "target", waiting: "Waiting", longest: "Longest wait", asa: "ASA",
-    abandon: "Abandoned", offered: "Offered", answered: "Answered", interval: "interval",
+    abandon: "Abandon rate", offered: "Offered", answered: "Answered", interval: "interval",
     today: "today", ready: "Ready", on_call: "On call", after_call_work: "Wrap-up",
     not_ready: "Not ready", ringing: "Ringing", reserved: "Reserved", logged_out: "Logged out",
     occupancy: "Occupancy", fault: "Fault repair", outage_info: "Outage info",
@@ -86,12 +86,13 @@ function kpi(key, field, value, alert) {
 }
 
 function trendSvg(queue) {
+  // Today's closed intervals; one without calls has no service level and is left out.
   const points = (state.sl_trend || []).filter((p) => p.queue === queue);
-  if (!points.length) return "";
+  if (!points.some((p) => p.service_level !== null)) return "";
   const target = points[points.length - 1].sl_target ?? 0.8;
   const n = Math.max(points.length - 1, 1);
-  const xy = points.map((p, i) =>
-    `${(100 * i / n).toFixed(1)},${(30 - 28 * (p.service_level ?? 0)).toFixed(1)}`);
+  const xy = points.map((p, i) => p.service_level === null ? null :
+    `${(100 * i / n).toFixed(1)},${(30 - 28 * p.service_level).toFixed(1)}`).filter(Boolean);
   const ty = (30 - 28 * target).toFixed(1);
   return `<svg class="trend" viewBox="0 0 100 31" preserveAspectRatio="none">` +
     `<line class="target" x1="0" x2="100" y1="${ty}" y2="${ty}"/>` +
@@ -108,7 +109,8 @@ function card(name, q) {
   const sl = today.service_level;
   const under = sl !== null && sl !== undefined && q.sl_target !== null && sl < q.sl_target;
   const label = I18N[lang][name] ? t(name) : name;
-  return `<section class="card${under ? " under" : ""}" data-queue="${esc(name)}">` +
+  const cls = under ? " under" : (sl === null || sl === undefined) ? " nodata" : "";
+  return `<section class="card${cls}" data-queue="${esc(name)}">` +
     `<h2>${esc(label)} <small>${t("target")} ${pct(q.sl_target)} / ${q.sl_seconds ?? 20}s</small></h2>` +
     `<div class="sl"><span class="v" data-field="service_level">${pct(sl)}</span>` +
     `<span class="t">${t("sl")} · ${t("interval")} ${pct((q.interval || {}).service_level)}</span></div>` +

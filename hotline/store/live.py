@@ -188,6 +188,69 @@ class LiveBus:
         await self._publisher.aclose()
 
 
+class FanoutBackend:
+    """The `hotline.realtime.fanout.Backend` protocol over Redis pub/sub, reconnecting by
+    itself: after a lost connection it resubscribes and delivers `RESYNC` (as JSON text) on
+    each subscribed channel, so every local subscriber rereads its snapshot."""
+
+    def __init__(self, url: str, backoff: tuple[float, float] = (0.05, 2.0)) -> None:
+        self.backoff = backoff
+        self._publisher = connect_redis(url)
+        self._listener = connect_redis(url, retries=0)
+        self._pubsub: Any = None
+        self._channels: list[str] = []
+        self._pending: list[tuple[str, str]] = []
+
+    async def connect(self) -> None:
+        try:
+            await self._publisher.ping()
+        except _LOST as exc:
+            raise LiveUnavailable(f"Redis unavailable: {exc}") from exc
+
+    async def disconnect(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        await self._listener.aclose()
+        await self._publisher.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.append(channel)
+        if self._pubsub is None:
+            self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(channel)
+
+    async def publish(self, channel: str, message: str) -> None:
+        try:
+            await self._publisher.publish(channel, message)
+        except _LOST as exc:
+            raise LiveUnavailable(f"cannot publish to {channel}: {exc}") from exc
+
+    async def next_message(self) -> tuple[str, str]:
+        delay = self.backoff[0]
+        while not self._pending:
+            try:
+                if self._pubsub is None:
+                    self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
+                    await self._pubsub.subscribe(*self._channels)
+                    resync = json.dumps(RESYNC)
+                    self._pending.extend((c, resync) for c in self._channels)
+                    continue
+                msg = await self._pubsub.get_message(ignore_subscribe_messages=True,
+                                                     timeout=1.0)
+                if msg is not None and msg["type"] == "message":
+                    return msg["channel"], msg["data"]
+            except _LOST as exc:
+                log.warning("fan-out lost Redis (%s); retry in %.2fs", exc, delay)
+                pubsub, self._pubsub = self._pubsub, None
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff[1])
+        return self._pending.pop(0)
+
+
 def _parse(data: str) -> dict[str, Any] | None:
     """A delta, or None (logged) for a message that is not a JSON object."""
     try:
@@ -205,6 +268,7 @@ __all__ = [
     "CHANNEL",
     "QUEUES",
     "RESYNC",
+    "FanoutBackend",
     "LiveBus",
     "LiveSnapshot",
     "LiveState",

@@ -1,0 +1,49 @@
+"""The API joined to a real Controller (not started: no Asterisk needed for agent commands)."""
+
+from __future__ import annotations
+
+import json
+
+from hotline.api.wiring import agent_queues, attach_controller, metrics_config, services_for
+from hotline.controller import Controller
+from hotline.domain import AgentTrigger
+from hotline.settings import Settings
+from tests import testbed
+
+
+def test_agents_serve_the_queues_they_have_the_skills_for() -> None:
+    queues = agent_queues(testbed.test_centre())
+    assert queues == {
+        "agent1": ["general", "billing"],
+        "agent2": ["general", "billing"],
+        "agent3": ["general", "fault"],
+        "agent4": ["general"],
+    }
+
+
+def test_targets_come_from_the_centre() -> None:
+    centre = testbed.test_centre()
+    config = metrics_config(centre, Settings(short_abandon_s=3.0))
+    assert config.short_abandon_s == 3.0
+    assert config.targets_for("fault").sl_seconds == centre.queues[2].sl_seconds
+
+
+async def test_controller_items_reach_the_live_view() -> None:
+    settings = Settings()
+    centre = testbed.test_centre()
+    services = services_for(settings, centre)
+    controller = Controller(settings, centre, emit_line=lambda _line: None)
+    attach_controller(services, controller)
+    assert services.explainer is controller.router
+    controller.agent_command("agent3", AgentTrigger.LOGIN)
+    controller.agent_command("agent3", AgentTrigger.READY)
+    await services.live.flush()
+    view = json.loads(services.live.snapshot())["data"]
+    assert view["agents"]["agent3"]["state"] == "ready"
+    assert view["agents"]["agent3"]["queues"] == ["general", "fault"]
+    assert view["agents_by_state"]["all"]["ready"] == 1
+    # Every configured queue is on the board before its first call.
+    assert list(view["queues"]) == ["general", "billing", "fault"]
+    assert view["agents_by_state"]["fault"]["ready"] == 1
+    assert view["queues"]["fault"]["sl_target"] == 0.8
+    await controller.stop()

@@ -1,0 +1,297 @@
+"""The IVR against the real Asterisk: SIPp callers press RFC 2833 digits, the FastAGI server
+runs the menus, and the controller sees where each caller went (CallQueued).
+
+Until the lead's dialplan calls the IVR (see /tmp/ivr_integration.md), this test adds its own
+extensions to the running node's `hotline` context through the CLI: 95597 is the hotline entry
+with the AGI call, 95596 a caller whose agent (agent2) just hung up and who gets the survey.
+Prompts are spoken into the node's root at PROMPTS_IN_ROOT, where the lead will bind-mount
+Settings.data_dir/prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from hotline import ivr_menu
+from hotline.controller import Controller
+from hotline.domain import CallEnded, CallQueued, IvrChoice, Outage, ServiceType
+from hotline.settings import Settings
+from hotline.sipp_phones import SippProcess, sipp_binary
+from hotline.telephony import asterisk_box
+from hotline.telephony.agi import Agi, AgiCommands, AgiReply, AgiServer
+from hotline.telephony.ivr import IvrApp
+from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
+from tests import testbed
+
+pytestmark = [
+    pytest.mark.asterisk,
+    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("sipp") is None,
+                       reason="needs root (the Asterisk chroot) and SIPp"),
+]
+
+IVR_NUMBER, SURVEY_NUMBER = "95597", "95596"
+TEST_EXTENSIONS = {
+    IVR_NUMBER: [
+        "Answer()",
+        "Set(HL_CALLID=${CHANNEL(linkedid)})",
+        "UserEvent(HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN})",
+        "Set(HL_QUEUE=general)",
+        "Set(HL_SERVICE=general)",
+        "Set(HL_PRIORITY=0)",
+        "AGI(${HL_AGI}/ivr)",
+        "Goto(hotline-hold,s,1)",
+    ],
+    SURVEY_NUMBER: [
+        "Answer()",
+        "Set(HL_CALLID=${CHANNEL(linkedid)})",
+        "Set(HL_AGENT=agent2)",
+        "Set(HL_LANGUAGE=en)",
+        "AGI(${HL_AGI}/survey)",
+        "Hangup()",
+    ],
+}
+SEEDED = Outage(area_code="0571", start=time.time() + 3600, end=time.time() + 3 * 3600,
+                reason="transformer maintenance", area_name="West Lake")
+
+
+# --- SIPp: a caller who presses digits
+
+
+def _pcap_name(digit: str) -> str:
+    return {"*": "star", "#": "pound"}.get(digit, digit)
+
+
+def renumbered_pcap(digit: str, index: int, out: Path) -> Path:
+    """dtmf_2833_<digit>.pcap with its RTP sequence numbers and timestamp moved forward by
+    `index` steps: the shipped files share timestamps, so a repeated digit would read as a
+    retransmission of the previous event and be dropped."""
+    data = bytearray(Path(f"/usr/share/sip-tester/dtmf_2833_{_pcap_name(digit)}.pcap")
+                     .read_bytes())
+    (link,) = struct.unpack_from("<I", data, 20)
+    assert link == 1, "expected Ethernet frames"
+    offset, k = 24, 0
+    while offset < len(data):
+        incl = struct.unpack_from("<I", data, offset + 8)[0]
+        frame = offset + 16
+        ip = frame + 14
+        rtp = ip + (data[ip] & 0x0F) * 4 + 8
+        struct.pack_into(">HI", data, rtp + 2, 1000 + index * 50 + k, 160_000 * (index + 1))
+        offset, k = frame + incl, k + 1
+    out.write_bytes(bytes(data))
+    return out
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def caller_dtmf(settings: Settings, number: str, service: str, steps: list[tuple[int, str]],
+                talk_ms: int) -> SippProcess:
+    """A SIPp caller that, once answered, waits and presses each (pause_ms, digit) in turn."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-dtmf-{number}-"))
+    blocks = []
+    for i, (pause_ms, digit) in enumerate(steps):
+        pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
+        blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
+                      f'<exec play_pcap_audio="{pcap}"/></action></nop>')
+    text = (Path(__file__).parent / "sipp" / "caller_dtmf.xml").read_text()
+    text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks)).replace("@TALK_MS@",
+                                                                     str(talk_ms))
+    scenario = workdir / "caller_dtmf.xml"
+    scenario.write_text(text)
+    args = [sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1",
+            "-p", str(testbed.next_caller_port()), "-mi", "127.0.0.1",
+            "-mp", str(testbed.next_media_port()), "-s", service, "-key", "number", number,
+            "-m", "1", "-l", "1", f"127.0.0.1:{settings.sip_port}", "-nostdin",
+            "-trace_err", "-error_file", str(workdir / "errors.log")]
+    proc = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    return SippProcess(proc=proc, workdir=workdir, name=f"caller-{number}")
+
+
+# --- the IVR side: dialplan, prompts, the AGI server
+
+
+def _cli(settings: Settings, command: str) -> None:
+    root = asterisk_box.root_dir(settings)
+    proc = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx", command],
+                          capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 0, proc.stderr
+    assert "fail" not in proc.stdout.lower(), proc.stdout
+
+
+@pytest.fixture(scope="module")
+def ivr_node(asterisk_node: Settings) -> Iterator[tuple[Settings, PromptStore]]:
+    root = asterisk_box.root_dir(asterisk_node)
+    store = PromptStore(root / PROMPTS_IN_ROOT.lstrip("/"))
+    store.build(ivr_menu.load())
+    for exten, apps in TEST_EXTENSIONS.items():
+        for prio, app in enumerate(apps, start=1):
+            _cli(asterisk_node, f'dialplan add extension "{exten},{prio},{app}" into hotline '
+                                f"replace")
+    yield asterisk_node, store
+    for exten in TEST_EXTENSIONS:
+        _cli(asterisk_node, f"dialplan remove extension {exten}@hotline")
+
+
+class SeededOutages:
+    async def find(self, area_code: str, at: float) -> list[Outage]:
+        return [SEEDED] if area_code == SEEDED.area_code else []
+
+
+@dataclass
+class Recorder:
+    """Keeps every AGI command and its reply, as Asterisk answered it."""
+
+    inner: AgiCommands
+    log: list[tuple[str, tuple[str, ...], AgiReply]] = field(default_factory=list)
+
+    async def command(self, name: str, *args: str) -> AgiReply:
+        reply = await self.inner.command(name, *args)
+        self.log.append((name, args, reply))
+        return reply
+
+
+@dataclass
+class IvrBed:
+    settings: Settings
+    store: PromptStore
+    commands: list[tuple[str, tuple[str, ...], AgiReply]] = field(default_factory=list)
+    scores: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def ivr(ivr_node: tuple[Settings, PromptStore]) -> AsyncIterator[IvrBed]:
+    settings, store = ivr_node
+    bed = IvrBed(settings, store)
+
+    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
+        bed.scores.append((call_id, agent_id, score))
+
+    app = IvrApp(ivr_menu.load(), store, SeededOutages(), on_survey, time.time)
+
+    async def handler(agi: Agi) -> None:
+        recorder = Recorder(agi.io, bed.commands)
+        await app(Agi(recorder, agi.env))
+
+    async with AgiServer(settings, handler):
+        yield bed
+
+
+async def finished(phone: SippProcess, deadline_s: float) -> int:
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(phone.wait, deadline_s + 1), deadline_s)
+    finally:
+        phone.stop()
+
+
+def queued(number: str):  # type: ignore[no-untyped-def]
+    return lambda e: isinstance(e, CallQueued) and e.caller == number
+
+
+# --- the tests
+
+ROUTES = {  # digits after the language choice -> (queue, service)
+    "1": ("fault", ServiceType.FAULT),
+    "3": ("billing", ServiceType.BILLING),
+    "4": ("business", ServiceType.BUSINESS),
+    "5": ("complaint", ServiceType.COMPLAINT),
+    "6": ("complaint", ServiceType.REPORT),
+    "7": ("general", ServiceType.OPINION),
+    "8": ("general", ServiceType.PRAISE),
+    "9": ("ev", ServiceType.EV),
+    "0": ("general", ServiceType.GENERAL),
+}
+
+
+async def test_dtmf_walks_to_every_service_queue(ivr: IvrBed, controller: Controller) -> None:
+    callers = {}
+    for i, digit in enumerate(sorted(ROUTES)):
+        language = "1" if i % 2 else "2"  # "1","1": the same digit twice reaches fault
+        number = f"1390000{i:04d}"
+        callers[number] = (digit, language, caller_dtmf(
+            ivr.settings, number, IVR_NUMBER, [(1500, language), (1200, digit)], talk_ms=3000))
+    try:
+        for number, (digit, language, _) in callers.items():
+            event = await controller.wait_for(queued(number), 30)
+            assert isinstance(event, CallQueued)
+            assert (event.queue, event.service) == ROUTES[digit], number
+            choices = [e for e in controller.history
+                       if isinstance(e, IvrChoice) and e.call_id == event.call_id]
+            assert [(c.menu, c.digit, c.service) for c in choices] == [
+                ("language", language, None), ("main", digit, ROUTES[digit][1])]
+        for number, (_, _, phone) in callers.items():
+            assert await finished(phone, 20) == 0, phone.errors()
+            call_id = next(e.call_id for e in controller.history if queued(number)(e))
+            await controller.wait_for(
+                lambda e, c=call_id: isinstance(e, CallEnded) and e.call_id == c, 10)
+    finally:
+        for _, _, phone in callers.values():
+            phone.stop()
+    prompts = [args[0] for name, args, _ in ivr.commands if name == "GET DATA"]
+    assert any("/en/main-" in p for p in prompts) and any("/zh/main-" in p for p in prompts)
+
+
+async def test_outage_lookup_reads_the_seeded_outage(ivr: IvrBed,
+                                                     controller: Controller) -> None:
+    number = "13911110000"
+    steps = [(1500, "2"), (1200, "2"), (1500, "0"), (250, "5"), (250, "7"), (250, "1"),
+             (250, "#"), (9000, "0")]
+    phone = caller_dtmf(ivr.settings, number, IVR_NUMBER, steps, talk_ms=2000)
+    try:
+        event = await controller.wait_for(queued(number), 40)
+        assert isinstance(event, CallQueued)
+        assert (event.queue, event.service) == ("general", ServiceType.OUTAGE_INFO)
+        assert await finished(phone, 20) == 0, phone.errors()
+    finally:
+        phone.stop()
+    data = [(args, reply) for name, args, reply in ivr.commands if name == "GET DATA"]
+    assert ("0571", None) in [(r.result, r.data) for _, r in data]
+    spoken = [(args, reply) for name, args, reply in ivr.commands
+              if name == "STREAM FILE" and "/tts/" in args[0]]
+    assert spoken, "the outage was not read out"
+    args, reply = spoken[0]
+    assert reply.ok and int(reply.extra["endpos"]) > 8000, reply  # > 1 s of it was played
+    audio = Path(str(ivr.store.directory) + args[0].removeprefix(PROMPTS_IN_ROOT) + ".sln")
+    assert await asyncio.to_thread(audio.exists)
+
+
+async def test_survey_score_reaches_the_callback(ivr: IvrBed) -> None:
+    phone = caller_dtmf(ivr.settings, "13922220000", SURVEY_NUMBER, [(1500, "1"), (300, "0")],
+                        talk_ms=15000)
+    try:
+        assert await finished(phone, 25) == 0, phone.errors()  # the survey hangs up
+    finally:
+        phone.stop()
+    assert len(ivr.scores) == 1
+    call_id, agent_id, score = ivr.scores[0]
+    assert (agent_id, score) == ("agent2", 10)
+    # the linkedid the dialplan put in HL_CALLID: "<system name>-<epoch>.<n>"
+    assert call_id.startswith(f"{ivr.settings.node_name}-"), call_id
+
+
+async def test_ivr_server_down_caller_still_reaches_general(
+        ivr_node: tuple[Settings, PromptStore], controller: Controller) -> None:
+    settings, _ = ivr_node  # dialplan and prompts, but no AGI server listening
+    number = "13933330000"
+    phone = caller_dtmf(settings, number, IVR_NUMBER, [(500, "3")], talk_ms=1500)
+    try:
+        event = await controller.wait_for(queued(number), 15)
+        assert isinstance(event, CallQueued)
+        assert (event.queue, event.service) == ("general", ServiceType.GENERAL)
+        assert await finished(phone, 15) == 0, phone.errors()
+    finally:
+        phone.stop()

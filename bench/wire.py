@@ -206,11 +206,13 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
             PATIENCE_MS, CALLER_SIP_BASE + index,
             PHONE_MEDIA_BASE + 4 * (opts.agent_processes + index))
         live.append(caller)
-        try:
-            phase.sipp_exit = await asyncio.to_thread(
-                caller.wait, calls / rate + PATIENCE_MS / 1000 + 30)
-        except Exception as exc:  # subprocess.TimeoutExpired: counted below as failures
-            phase.warnings.append(f"SIPp callers did not finish: {exc}")
+        # Polled rather than waited for in a thread: a Ctrl-C must not wait for SIPp.
+        if await _wait_until(lambda: not caller.running(),
+                             calls / rate + PATIENCE_MS / 1000 + 30):
+            phase.sipp_exit = caller.proc.returncode
+        else:
+            phase.warnings.append("SIPp callers did not finish in time; stopped")
+            caller.proc.terminate()
         # SIPp is done; the last hang-ups may still be on their way over AMI
         await _wait_until(phase.record.all_ended, 10)
         phase.duration_s = time.monotonic() - started
@@ -393,8 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     centre = wire_centre(plan)
     agent_phones: list[SippProcess] = []
     live: list[SippProcess] = []
-    # SIGTERM ends the run as Ctrl-C does: the finally below stops SIPp and Asterisk.
+    # SIGTERM ends the run as Ctrl-C does, and Ctrl-C works even when a script started us in
+    # the background (where SIGINT arrives ignored): the finally below stops SIPp and Asterisk.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         rootfs.build(settings, progress=rootfs.main_progress)
         asterisk_box.start(settings, centre.agents)

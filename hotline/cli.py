@@ -46,22 +46,22 @@ def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.controller import Controller
+    from hotline.platform import Platform
 
     centre = load_centre(settings.centre_file)
 
     async def main() -> None:
-        controller = Controller(settings, centre)
-        await controller.start()
-        if args.ready:
-            from hotline.domain import AgentTrigger
-            for agent in centre.agents:
-                controller.agent_command(agent.id, AgentTrigger.LOGIN)
-                controller.agent_command(agent.id, AgentTrigger.READY)
+        platform = Platform(settings, centre, emit_line=lambda line: print(line, flush=True))
         try:
+            await platform.start()
+            if args.ready:
+                from hotline.domain import AgentTrigger
+                for agent in centre.agents:
+                    platform.controller.agent_command(agent.id, AgentTrigger.LOGIN)
+                    platform.controller.agent_command(agent.id, AgentTrigger.READY)
             await asyncio.Event().wait()
         finally:
-            await controller.stop()
+            await platform.stop()
 
     try:
         asyncio.run(main())

@@ -15,8 +15,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from hotline.centre_file import Centre, load_centre
-from hotline.controller import Controller
 from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued, FailsafeTaken
+from hotline.platform import Platform
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, start_agent, start_caller
 
@@ -76,12 +76,14 @@ def _agent_phones(centre: Centre) -> list[SippProcess]:
 
 async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> int:
     summary = DemoSummary()
-    controller = Controller(settings, centre)
-    controller.observe(summary.observe)
-    await controller.start()
-    phones = _agent_phones(centre)
+    platform = Platform(settings, centre, emit_line=lambda line: print(line, flush=True))
+    phones: list[SippProcess] = []
     callers: list[SippProcess] = []
     try:
+        await platform.start()
+        controller = platform.controller
+        controller.observe(summary.observe)
+        phones = _agent_phones(centre)
         for agent in centre.agents:
             controller.agent_command(agent.id, AgentTrigger.LOGIN)
             controller.agent_command(agent.id, AgentTrigger.READY)
@@ -105,7 +107,7 @@ async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> 
         print(summary.text(), flush=True)
         for phone in [*phones, *callers]:
             phone.stop()
-        await controller.stop()
+        await platform.stop()
     return 0 if len(summary.answered) == len(summary.queued) else 1
 
 

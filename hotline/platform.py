@@ -1,0 +1,95 @@
+"""The whole platform in one process: PostgreSQL and Redis (embedded when no URL is given),
+the controller, the history recorder, the metrics and (when the API is there) the HTTP side.
+
+`hotline run` and `hotline demo` both start it through `Platform`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hotline.centre_file import Centre
+from hotline.controller import Controller
+from hotline.realtime import Metrics, MetricsConfig, QueueTargets
+from hotline.recorder import Recorder
+from hotline.settings import Settings
+from hotline.store import db
+from hotline.store.embedded import Services, start_services
+from hotline.store.writer import Writer
+
+log = logging.getLogger("hotline.platform")
+
+
+def metrics_config(centre: Centre, settings: Settings) -> MetricsConfig:
+    return MetricsConfig(
+        short_abandon_s=settings.short_abandon_s,
+        targets={q.name: QueueTargets(sl_seconds=q.sl_seconds, sl_target=q.sl_target)
+                 for q in centre.queues},
+    )
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    centre: Centre
+    emit_line: Callable[[str], None] = print
+    services: Services | None = field(init=False, default=None)
+    controller: Controller = field(init=False)
+    metrics: Metrics = field(init=False)
+    writer: Writer = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    async def start(self) -> None:
+        self.services = await asyncio.to_thread(start_services, self.settings)
+        if not self.settings.database_url:
+            self.emit_line(f"embedded PostgreSQL at {self.services.database_url}")
+        if not self.settings.redis_url:
+            self.emit_line(f"embedded Redis at {self.services.redis_url}")
+        conn = await db.connect(self.services.database_url)
+        try:
+            applied = await db.migrate(conn)
+        finally:
+            await conn.close()
+        if applied:
+            self.emit_line(f"database migrated: {', '.join(applied)}")
+        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
+        await self.writer.start()
+        self.metrics = Metrics(metrics_config(self.centre, self.settings))
+        self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
+        recorder = Recorder(self.writer, self.settings.recordings_dir,
+                            self.settings.recordings_dir_in_root, self.settings.short_abandon_s,
+                            metrics=self.metrics)
+        self.recorder = recorder
+        self.controller.observe(self._apply_metrics)
+        self.controller.observe(recorder.observe)
+        await self.controller.start()
+        self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
+
+    def _apply_metrics(self, item: object) -> None:
+        from hotline.domain import Event
+
+        if isinstance(item, Event):
+            self.metrics.apply(item)
+
+    async def _close_intervals(self) -> None:
+        """Intervals close on time even when no call comes: one check a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.recorder.close_intervals(time.time())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(AttributeError):
+            await self.controller.stop()
+        with contextlib.suppress(AttributeError):
+            await self.writer.stop()
+        if self.services is not None:
+            await asyncio.to_thread(self.services.stop)

@@ -5,7 +5,8 @@ expiry); whichever ends first ends the others. The sender drains everything queu
 last send into one message (merged deltas) and then waits `min_interval_s`, so a socket gets
 at most 1/min_interval_s messages and coalescing adds at most that much delay. A socket that
 falls `queue_size` messages behind has its queue emptied and gets a fresh snapshot instead:
-its memory never grows with its slowness.
+its memory never grows with its slowness. The same happens when the bus reports a gap
+(`{"type": "resync"}` after a Redis reconnection).
 
 Client messages (JSON): {"type": "subscribe", "queues": [..] | null} to change the queues it
 sees (answered with a snapshot); {"type": "token", "token": ".."} to renew its token.
@@ -68,6 +69,11 @@ def _merged(messages: tuple[str, ...], queues: frozenset[str] | None) -> str:
     return encode(kind, seq, changed, filter_view(data, queues), sent)
 
 
+def is_resync(message: str) -> bool:
+    """The bus's notice that messages were lost (hotline.store.live.RESYNC)."""
+    return len(message) < 40 and json.loads(message).get("type") == "resync"
+
+
 def parse_queues(value: object) -> frozenset[str] | None:
     if value is None:
         return None
@@ -102,8 +108,8 @@ class LiveSession:
         async with fanout.subscribe(LIVE_CHANNEL, self.services.live_queue_size) as sub:
             # Subscribed before the snapshot is taken: nothing falls between the two; deltas
             # already in the snapshot carry seq <= its seq and clients skip them.
-            await self.ws.send_text(self.services.live.snapshot(self.queues))
             try:
+                await self.ws.send_text(self.services.live.snapshot(self.queues))
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._receive(sub))
                     tg.create_task(self._send(sub))
@@ -122,16 +128,17 @@ class LiveSession:
             early = last + self.services.live_min_interval_s - loop.time()
             if early > 0:
                 await asyncio.sleep(early)
-            if sub.overflowed:  # fell too far behind: start again from the present
+            queued = sub.drain()
+            if sub.overflowed or any(map(is_resync, queued)):
+                # Fell too far behind, or the bus lost messages (a Redis reconnection):
+                # start again from the present.
                 sub.overflowed = False
-                sub.drain()
                 self.resyncs += 1
                 text = self.services.live.snapshot(self.queues)
-            else:
-                queued = sub.drain()
-                if not queued:  # the receiver resubscribed meanwhile and sent a snapshot
-                    continue
+            elif queued:
                 text = coalesce(queued, self.queues)
+            else:  # the receiver resubscribed meanwhile and sent a snapshot
+                continue
             last = loop.time()
             await self.ws.send_text(text)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from argon2 import PasswordHasher
 
 from hotline.realtime import Metrics, MetricsConfig
-from hotline.realtime.fanout import Backend, Fanout, MemoryBackend, RedisBackend
+from hotline.realtime.fanout import Backend, Fanout, MemoryBackend
 from hotline.realtime.live import LIVE_CHANNEL, LiveFeed
 from hotline.router import Explanation
 
@@ -39,7 +39,6 @@ class Services:
     # At most ~22 messages/s to one socket. The feed publishes every 50 ms at most; pacing
     # sockets a little faster keeps jitter from holding every message for a whole period.
     live_min_interval_s: float = 0.045
-    extra: dict[str, object] = field(default_factory=dict)
 
     async def start(self) -> None:
         await self.fanout.start()
@@ -78,7 +77,10 @@ class Services:
 
     @classmethod
     def with_redis(cls, url: str, **kw: object) -> Services:
-        return cls.build(RedisBackend(url), **kw)  # type: ignore[arg-type]
+        """Fan-out through Redis pub/sub (hotline.store), for several API nodes."""
+        from hotline.store.live import FanoutBackend
+
+        return cls.build(FanoutBackend(url), **kw)  # type: ignore[arg-type]
 
 
 __all__ = ["Explainer", "Services"]

@@ -105,11 +105,12 @@ def server_main(
 
     from hotline.api import Services, create_app
     from hotline.domain import AgentState, AgentStateChanged
-    from hotline.realtime.fanout import RedisBackend
+    from hotline.realtime.live import LIVE_CHANNEL
     from hotline.settings import Settings
+    from hotline.store.live import FanoutBackend
 
     async def main() -> None:
-        services = Services.build(RedisBackend(redis_url) if backend == "redis" else None)
+        services = Services.build(FanoutBackend(redis_url) if backend == "redis" else None)
         services.seed_users = False
         services.live_queue_size = 64
         app = create_app(Settings(), services)
@@ -154,7 +155,7 @@ def server_main(
             {
                 "events": sent,
                 "feed_messages": services.live.published,
-                "subscribers": services.fanout.subscriber_count("hotline:live"),
+                "subscribers": services.fanout.subscriber_count(LIVE_CHANNEL),
             }
         )
         server.should_exit = True

@@ -11,13 +11,21 @@ agents served by a few SIPp processes, each ringing 200 ms and ending the call a
   ending by itself (Settings.wrap_up_s); callers dial the hotline number and wait in
   hotline-hold until the controller redirects them to hotline-connect;
 - app_queue: no controller; callers dial a bench-only number whose extension (added over AMI)
-  goes straight to hotline-failsafe, app_queue with the same agents as static members.
+  goes straight to hotline-failsafe, app_queue with the same agents as static members. The
+  node's rendered queues.conf gets `autofill = yes` (--appqueue-shipped keeps it as shipped,
+  which rings for one waiting caller at a time).
 
-Measured per phase: the wait from the caller entering it (HotlineQueued / HotlineFailsafe
-UserEvent, Asterisk's AMI Timestamp) to the INVITE's arrival at the agent's SIPp phone (SIPp's
-message trace), median and p99, and to DialBegin as a second figure; failed calls (SIPp caller
-failures plus calls that never reached an agent); Asterisk's CPU time (/proc/<pid>/stat). The
-last line is one JSON object with the figures.
+Measured per phase:
+- the wait from the caller entering it (HotlineQueued / HotlineFailsafe UserEvent, stamped by
+  Asterisk: AMI Timestamp) to the INVITE's arrival at the agent's SIPp phone (SIPp's message
+  trace; same machine clock), median and p99: the headline figure; also to DialBegin;
+- the same wait on SIPp stamps alone: the hotline's 200 OK reaching the caller -> the INVITE
+  reaching the agent (AMI stamps an event when it formats it, under load late);
+- ours only, where the wait goes: Asterisk's stamp -> the controller holds the typed event ->
+  the router's Offer -> DialBegin (Redirect, hotline-connect, MixMonitor, Dial);
+- failed calls (SIPp caller failures plus calls that never reached an agent); Asterisk's CPU
+  time (/proc/<pid>/stat), this process's, and how busy the whole machine was.
+The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from .wire_node import (
     add_appqueue_entry,
     autofill_failsafe,
     cpu_seconds,
+    machine_ticks,
     mounts_under,
     wire_centre,
     wire_settings,
@@ -104,7 +113,10 @@ class Phase:
     sipp_failed: int = 0
     sipp_exit: int | None = None
     sipp_errors: str = ""
-    cpu_s: float = 0.0
+    cpu_s: float = 0.0  # Asterisk's
+    own_cpu_s: float = 0.0  # this process: the controller (ours), the event pump (app_queue)
+    machine_busy: float = 0.0  # share of all cores busy during the phase, 0..1
+    load_before: float = 0.0  # 1-minute load average when the phase began
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # the controller's call log (ours)
@@ -197,7 +209,8 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         for agent in centre.agents:
             controller.agent_command(agent.id, AgentTrigger.LOGIN)
             controller.agent_command(agent.id, AgentTrigger.READY)
-    cpu0 = cpu_seconds(pid)
+    cpu0, own0, ticks0 = cpu_seconds(pid), time.process_time(), machine_ticks()
+    phase.load_before = os.getloadavg()[0]
     started = time.monotonic()
     try:
         caller = start_callers(
@@ -233,6 +246,9 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         live.remove(caller)
     finally:
         phase.cpu_s = cpu_seconds(pid) - cpu0
+        phase.own_cpu_s = time.process_time() - own0
+        ticks1 = machine_ticks()
+        phase.machine_busy = (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1])
         _collect.sink = None
         if controller is not None:
             await controller.stop()
@@ -253,8 +269,10 @@ def _describe(p: Phase) -> str:
     r = p.record
     lines = [
         f"{p.router:<8} {p.rate:>4g} cps: {p.placed} calls placed, {len(r.started)} waited, "
-        f"{len(r.answered)} answered, {r.rings} rings, {p.duration_s:.1f} s, "
-        f"Asterisk CPU {p.cpu_s:.2f} s",
+        f"{len(r.answered)} answered, {r.rings} rings, {p.duration_s:.1f} s",
+        f"    CPU: Asterisk {p.cpu_s:.2f} s, this process {p.own_cpu_s:.2f} s; machine "
+        f"{100 * p.machine_busy:.0f}% busy ({os.cpu_count()} cores, load {p.load_before:.1f} "
+        "before)",
         f"    wait -> INVITE at agent   {lat(p.to_invite)}"
         f"  (n={p.to_invite.n if p.to_invite else 0})",
         f"    wait -> DialBegin         {lat(p.to_dial)}",
@@ -291,6 +309,8 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
             out[f"{name}_median_ms_{p.key}"] = x.median_ms if x else None
             out[f"{name}_p99_ms_{p.key}"] = x.p99_ms if x else None
         out[f"{prefix}asterisk_cpu_s_{p.key}"] = round(p.cpu_s, 2)
+        out[f"{prefix}process_cpu_s_{p.key}"] = round(p.own_cpu_s, 2)
+        out[f"{prefix}machine_busy_pct_{p.key}"] = round(100 * p.machine_busy, 1)
     ours = [p for p in phases if p.router == "ours"]
     theirs = [p for p in phases if p.router == "appqueue"]
     for prefix, group in (("", ours), ("appqueue_", theirs)):
@@ -336,7 +356,7 @@ async def run_all(settings: Settings, centre: Centre, opts: Options, pid: int,
     invites = [inv for phone in agent_phones for inv in invite_arrivals(phone)]
     matched_any = False
     for p in phases:
-        matched = match_invites(p.record.ringing, invites)
+        matched = match_invites(p.record, invites)
         to_invite, to_dial = waits(p.record, matched)
         p.to_invite, p.to_dial = Latency.of(to_invite), Latency.of(to_dial)
         p.answer_to_invite = Latency.of(wire_waits(p.record, p.answers, matched))

@@ -135,10 +135,17 @@ def _call_id(msg: Traced) -> str:
     return msg.headers.get("call-id") or msg.headers.get("i", "")
 
 
-def invite_arrivals(phone: SippProcess) -> list[tuple[str, float]]:
-    """(agent id, epoch seconds) of each INVITE an agents' process received, first copy only
-    (a retransmission repeats the Call-ID)."""
-    out: list[tuple[str, float]] = []
+@dataclass(frozen=True, slots=True)
+class Invite:
+    agent: str  # the Request-URI's user: the agent id
+    caller: str  # the From user: the caller's number, which Dial() passes on
+    at: float
+
+
+def invite_arrivals(phone: SippProcess) -> list[Invite]:
+    """Each INVITE an agents' process received, first copy only (a retransmission repeats
+    the Call-ID)."""
+    out: list[Invite] = []
     seen: set[str] = set()
     for msg in traced_messages(phone.workdir / "messages.log"):
         if not (msg.received and msg.start_line.startswith("INVITE ")):
@@ -147,7 +154,8 @@ def invite_arrivals(phone: SippProcess) -> list[tuple[str, float]]:
         call_id = _call_id(msg)
         if m and call_id not in seen:
             seen.add(call_id)
-            out.append((m.group(1), msg.at))
+            caller = _URI_USER.search(msg.headers.get("from", "") or msg.headers.get("f", ""))
+            out.append(Invite(m.group(1), caller.group(1) if caller else "", msg.at))
     return out
 
 

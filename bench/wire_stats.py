@@ -27,6 +27,8 @@ from hotline.domain import (
 )
 from hotline.router import Offer
 
+from .wire_sipp import Invite
+
 #: An INVITE belongs to the DialBegin of the same agent closest in time, within this bound
 #: (an agent's calls are seconds apart: ring, talk and wrap-up).
 MATCH_WINDOW_S = 1.0
@@ -77,18 +79,27 @@ class PhaseRecord:
         return len(set(self.started) - self.answered)
 
 
-def match_invites(rings: dict[str, tuple[str, float]],
-                  invites: list[tuple[str, float]]) -> dict[str, float]:
-    """call id -> INVITE arrival: per agent, each ring takes the nearest unused INVITE within
-    MATCH_WINDOW_S (AMI stamps an event when it is formatted, which may be after the INVITE
-    left, so the INVITE may carry the earlier time)."""
+def match_invites(record: PhaseRecord, invites: list[Invite]) -> dict[str, float]:
+    """call id -> arrival of its first INVITE at an agent's phone. Joined by the caller's
+    number (unique per call; CallEntered gives it, the INVITE's From carries it) and the
+    agent; a call without a number falls back to the same agent's INVITE nearest in time to
+    its DialBegin, within MATCH_WINDOW_S (AMI stamps an event when it formats it, which may
+    be after the INVITE left, so the INVITE may carry the earlier time)."""
+    first: dict[tuple[str, str], float] = {}
     by_agent: dict[str, list[float]] = defaultdict(list)
-    for agent, at in invites:
-        by_agent[agent].append(at)
+    for inv in invites:
+        key = (inv.agent, inv.caller)
+        if key not in first or inv.at < first[key]:
+            first[key] = inv.at
+        by_agent[inv.agent].append(inv.at)
     for times in by_agent.values():
         times.sort()
     out: dict[str, float] = {}
-    for call_id, (agent, at) in sorted(rings.items(), key=lambda kv: kv[1][1]):
+    for call_id, (agent, at) in sorted(record.ringing.items(), key=lambda kv: kv[1][1]):
+        caller = record.callers.get(call_id)
+        if caller and (agent, caller) in first:
+            out[call_id] = first[(agent, caller)]
+            continue
         times = by_agent.get(agent)
         if not times:
             continue

@@ -19,6 +19,7 @@ from hotline.domain import (
     IvrChoice,
     RecordingStarted,
     RingNoAnswer,
+    TalkEnded,
 )
 from hotline.router.decisions import CallbackDue, Offer
 
@@ -71,6 +72,8 @@ class CallLog:
                 self._answered_at[call] = item.at
                 wait = item.at - self._queued_at.get(call, item.at)
                 return f"{head}  answered by {item.agent_id} after {wait:.2f}s wait"
+            case TalkEnded():
+                return f"{head}  {item.agent_id} left the call"
             case CallHeld():
                 return f"{head}  on hold"
             case CallUnheld():

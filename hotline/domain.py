@@ -242,6 +242,15 @@ class RingNoAnswer(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TalkEnded(Event):
+    """The agent's leg left an answered call; the caller may stay on (the survey). Talk time
+    and the agent's part end here; the call itself ends with CallEnded."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallHeld(Event):
     call_id: str
 
@@ -351,6 +360,7 @@ CALL_EVENTS: tuple[type[Event], ...] = (
     RecordingStopped,
     FailsafeTaken,
     CallEnded,
+    TalkEnded,
 )
 
 __all__ = [
@@ -387,6 +397,7 @@ __all__ = [
     "RecordingStopped",
     "RingNoAnswer",
     "ServiceType",
+    "TalkEnded",
     "next_agent_state",
     "next_call_phase",
 ]

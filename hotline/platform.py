@@ -13,14 +13,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hotline import ivr_menu
 from hotline.centre_file import Centre
 from hotline.controller import Controller
+from hotline.ivr_services import StoreOutages, SurveyToStore
 from hotline.realtime import Metrics, MetricsConfig, QueueTargets
 from hotline.recorder import Recorder
 from hotline.settings import Settings
 from hotline.store import db
 from hotline.store.embedded import Services, start_services
 from hotline.store.writer import Writer
+from hotline.telephony.agi import AgiServer
+from hotline.telephony.ivr import IvrApp
+from hotline.telephony.prompts import PromptStore
 
 log = logging.getLogger("hotline.platform")
 
@@ -69,6 +74,16 @@ class Platform:
         self.controller.observe(recorder.observe)
         await self.controller.start()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
+        # The IVR over FastAGI: menus from asterisk-config/ivr.toml, prompts built at start.
+        self.pool = await db.create_pool(self.services.database_url)
+        menu = ivr_menu.load()
+        prompts = PromptStore.for_settings(self.settings)
+        await asyncio.to_thread(prompts.build, menu)
+        self.survey = SurveyToStore(self.writer)
+        self.agi = AgiServer(self.settings, IvrApp(menu, prompts, StoreOutages(self.pool),
+                                                   self.survey, time.time))
+        await self.agi.start()
+        self.emit_line(f"IVR (FastAGI) at {self.settings.bind_host}:{self.settings.agi_port}")
 
     def _apply_metrics(self, item: object) -> None:
         from hotline.domain import Event
@@ -88,7 +103,11 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(AttributeError):
+            await self.agi.stop()
+        with contextlib.suppress(AttributeError):
             await self.controller.stop()
+        with contextlib.suppress(AttributeError):
+            await self.pool.close()
         with contextlib.suppress(AttributeError):
             await self.writer.stop()
         if self.services is not None:

@@ -88,8 +88,9 @@ class Recorder:
         self.sink.submit(entry)
 
     def call_record(self, call: Call) -> CallRecord:
-        talk = (call.ended_at - call.answered_at
-                if call.ended_at is not None and call.answered_at is not None else None)
+        talk_end = call.talk_ended_at if call.talk_ended_at is not None else call.ended_at
+        talk = (talk_end - call.answered_at
+                if talk_end is not None and call.answered_at is not None else None)
         hold = _hold_seconds(call) if call.answered_at is not None else None
         return CallRecord(
             call_id=call.call_id, node=call.node, caller=call.caller, dialed=call.dialed,

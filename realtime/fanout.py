@@ -1,10 +1,11 @@
 """Pub/sub fan-out for live updates: one listener task feeds per-subscriber bounded queues.
 
-The shape follows encode/broadcaster: a `Fanout` over a `Backend` (in memory for unit tests
-and single-process runs, Redis for several API nodes). The backend delivers every message of
-the subscribed channels once per process; the listener hands it to each local subscriber
-without blocking. A subscriber whose queue is full is not allowed to grow: its queue is
-emptied and it is marked `overflowed`, so its reader drops back to a fresh snapshot.
+The shape follows encode/broadcaster: a `Fanout` over a `Backend`: in memory for unit tests
+and single-process runs; over Redis for several API nodes (`hotline.store.live.FanoutBackend`,
+since the store is the one module that opens Redis connections). The backend delivers every
+message of the subscribed channels once per process; the listener hands it to each local
+subscriber without blocking. A subscriber whose queue is full is not allowed to grow: its
+queue is emptied and it is marked `overflowed`, so its reader drops back to a fresh snapshot.
 
 Messages are text (JSON): the same bytes travel through Redis, so the in-memory backend
 carries text too and tests exercise the same parsing as production.
@@ -56,38 +57,6 @@ class MemoryBackend:
 
     async def next_message(self) -> tuple[str, str]:
         return await self._inbox.get()
-
-
-class RedisBackend:
-    """Redis pub/sub through redis.asyncio: one connection publishes, one pubsub listens.
-
-    Until hotline/store's LiveBus owns the Redis connection, this opens its own from a URL.
-    """
-
-    def __init__(self, url: str) -> None:
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-
-    async def connect(self) -> None:
-        await self._redis.ping()
-
-    async def disconnect(self) -> None:
-        await self._pubsub.aclose()
-        await self._redis.aclose()
-
-    async def subscribe(self, channel: str) -> None:
-        await self._pubsub.subscribe(channel)
-
-    async def publish(self, channel: str, message: str) -> None:
-        await self._redis.publish(channel, message)
-
-    async def next_message(self) -> tuple[str, str]:
-        while True:
-            msg = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-            if msg is not None and msg["type"] == "message":
-                return msg["channel"], msg["data"]
 
 
 @dataclass(eq=False)
@@ -197,4 +166,4 @@ class Fanout:
                 sub.offer(message)
 
 
-__all__ = ["Backend", "Fanout", "MemoryBackend", "RedisBackend", "Subscriber"]
+__all__ = ["Backend", "Fanout", "MemoryBackend", "Subscriber"]

@@ -48,7 +48,7 @@ from hotline.domain import (
 from .figures import QueueFigures
 from .metrics import Metrics
 
-LIVE_CHANNEL = "hotline:live"
+LIVE_CHANNEL = "hl:board"  # not hl:live: that one carries the store's own deltas
 BOARD_FIELDS = (
     "offered",
     "answered",
@@ -378,8 +378,8 @@ class LiveFeed:
         parts: View = {"now": now}
         if queues or agents or tick:
             parts["all"] = self._board(None, now)
-        if queues:
-            parts["queues"] = {q: self._board(q, now) for q in queues}
+        if queues:  # in the order of _queue_names: configured first, then first seen
+            parts["queues"] = {q: self._board(q, now) for q in all_queues if q in queues}
         if agents or tick or new:
             touched = new | (
                 set(all_queues)

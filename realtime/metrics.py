@@ -58,6 +58,7 @@ from hotline.domain import (
     Event,
     FailsafeTaken,
     RingNoAnswer,
+    TalkEnded,
 )
 
 from .agents import AgentClock
@@ -94,6 +95,7 @@ class Metrics:
             CallHeld: self._on_held,
             CallUnheld: self._on_unheld,
             CallEnded: self._on_ended,
+            TalkEnded: self._on_ended,  # the agent left: handling ends (the survey is not talk)
             CallbackRequested: self._on_callback,
             FailsafeTaken: self._on_failsafe,
             RingNoAnswer: self._on_ring_no_answer,

@@ -35,6 +35,7 @@ from hotline.domain import (
     Event,
     FailsafeTaken,
     RingNoAnswer,
+    TalkEnded,
     next_agent_state,
     next_call_phase,
 )
@@ -125,6 +126,7 @@ class Router:
             CallAnswered: self._on_answered,
             RingNoAnswer: self._on_ring_no_answer,
             CallEnded: self._on_ended,
+            TalkEnded: self._on_ended,  # the agent's part is over: after-call work
             FailsafeTaken: self._on_failsafe,
         }
 

@@ -43,6 +43,7 @@ from hotline.domain import (
     RecordingStopped,
     RingNoAnswer,
     ServiceType,
+    TalkEnded,
 )
 from hotline.telephony.ami_codec import AmiMessage, BadHeader, MissingHeader
 
@@ -259,6 +260,11 @@ class EventMapper:
             at, node=self.node, call_id=self._call_id(msg), queue=user.get_str("Queue")
         )
 
+    def _on_talk_ended(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
+        return TalkEnded(
+            at, node=self.node, call_id=self._call_id(msg), agent_id=user.get_str("Agent")
+        )
+
     def _on_callback(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
         return CallbackRequested(
             at, node=self.node, call_id=self._call_id(msg), queue=user.get_str("Queue"),
@@ -424,6 +430,7 @@ class EventMapper:
     }
     USER_HANDLERS: ClassVar[dict[str, UserHandler]] = {
         "HotlineCallback": _on_callback,
+        "HotlineTalkEnded": _on_talk_ended,
         "HotlineEntered": _on_entered,
         "HotlineIvr": _on_ivr,
         "HotlineQueued": _on_queued,

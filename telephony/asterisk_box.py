@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline import ivr_menu
 from hotline.centre_file import AgentSpec
 from hotline.settings import Settings
 
 from . import asterisk_config, rootfs
+from .prompts import PROMPTS_IN_ROOT, PromptStore
 
 
 class AsteriskError(RuntimeError):
@@ -78,12 +80,20 @@ def _mount_all(settings: Settings) -> Path:
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     if not _mounted(rec_inside):
         _run("mount", "--bind", str(settings.recordings_dir), str(rec_inside))
+    # IVR prompts, generated on the host (and spoken at run time): a live bind mount
+    prompts_inside = root / PROMPTS_IN_ROOT.lstrip("/")
+    prompts_inside.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "prompts").mkdir(parents=True, exist_ok=True)
+    if not _mounted(prompts_inside):
+        _run("mount", "--bind", str(settings.data_dir / "prompts"), str(prompts_inside))
     return root
 
 
 def _unmount_all(settings: Settings) -> None:
     root = root_dir(settings)
-    inner = [root / settings.recordings_dir_in_root.lstrip("/"), root / "dev", root / "proc", root]
+    inner = [root / PROMPTS_IN_ROOT.lstrip("/"),
+             root / settings.recordings_dir_in_root.lstrip("/"), root / "dev", root / "proc",
+             root]
     for path in inner:
         if path.exists() and _mounted(path):
             proc = subprocess.run(["umount", str(path)], capture_output=True)
@@ -128,6 +138,7 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
         raise AsteriskError("no Asterisk root yet: run `hotline asterisk build` first")
     if _pid(settings) is not None:
         raise AsteriskError(f"node {settings.node_name} already runs (pid {_pid(settings)})")
+    PromptStore.for_settings(settings).build(ivr_menu.load())  # cached by the texts' hash
     root = _mount_all(settings)
     write_config(settings, agents)
     (root / "etc/hosts").write_text(f"127.0.0.1 localhost {socket.gethostname()}\n")

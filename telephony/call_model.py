@@ -40,6 +40,7 @@ from hotline.domain import (
     RecordingStarted,
     RingNoAnswer,
     ServiceType,
+    TalkEnded,
     next_call_phase,
 )
 
@@ -70,6 +71,7 @@ class Call:
     failsafe: bool = False
     recording: str = ""
     ended_at: float | None = None
+    talk_ended_at: float | None = None  # the agent left (the caller may stay for the survey)
     cause: int = 0
     outcome: CallOutcome | None = None
     seen_start: bool = True  # False when the first event we saw was not CallEntered
@@ -236,6 +238,10 @@ class CallModel:
         call.recording = e.path
         call.timeline.append((e.at, "recording"))
 
+    def _on_talk_ended(self, call: Call, e: TalkEnded) -> None:
+        call.talk_ended_at = e.at
+        call.timeline.append((e.at, f"talk_ended:{e.agent_id}"))
+
     def _on_ended(self, call: Call, e: CallEnded) -> None:
         if not self._move(call, CallTrigger.HANGUP, e.at, "ended"):
             return
@@ -271,6 +277,7 @@ _HANDLERS = {
     CallTransferred: CallModel._on_transferred,
     RecordingStarted: CallModel._on_recording,
     CallEnded: CallModel._on_ended,
+    TalkEnded: CallModel._on_talk_ended,
 }
 
 __all__ = ["DEFAULT_SHORT_ABANDON_S", "Call", "CallModel"]

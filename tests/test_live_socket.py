@@ -20,6 +20,7 @@ from hotline.api.security import Role, TokenSigner
 from hotline.domain import CallEnded, CallQueued, ServiceType
 from hotline.realtime.live import LIVE_CHANNEL, encode
 from hotline.settings import Settings
+from hotline.store.live import RESYNC
 
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -254,3 +255,23 @@ def test_coalesce_merges_from_the_last_snapshot() -> None:
         "data": {"queues": {"b": {"waiting": 3}, "c": {"waiting": 1}}, "now": 9},
     }
     assert json.loads(coalesce(msgs, frozenset({"c"})))["data"]["queues"] == {"c": {"waiting": 1}}
+
+
+async def test_a_client_that_leaves_is_unsubscribed(server: Server) -> None:
+    fanout = server.services.fanout
+    for _ in range(5):
+        async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+            await recv(ws)
+            server.services.live.on_item(queued("c"))
+        # gone without reading the delta
+    async with asyncio.timeout(3):
+        while fanout.subscriber_count(LIVE_CHANNEL):  # noqa: ASYNC110 (a count, no event)
+            await asyncio.sleep(0.02)
+
+
+async def test_a_bus_resync_notice_sends_a_fresh_snapshot(server: Server) -> None:
+    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+        first = await recv(ws)
+        await server.services.fanout.publish(LIVE_CHANNEL, json.dumps(RESYNC))
+        again = await recv(ws)
+        assert again["type"] == "snapshot" and again["data"] == first["data"]

@@ -65,6 +65,10 @@ def test_centre() -> Centre:
         QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1}),
         QueueSpec(name="billing", service=ServiceType.BILLING, required={"billing": 1}),
         QueueSpec(name="fault", service=ServiceType.FAULT, required={"fault": 1}, priority=10),
+        QueueSpec(name="business", service=ServiceType.BUSINESS, required={"general": 2}),
+        QueueSpec(name="complaint", service=ServiceType.COMPLAINT, required={"complaint": 3},
+                  priority=5),
+        QueueSpec(name="ev", service=ServiceType.EV, required={"general": 1}),
     ]
     return Centre(queues=queues, agents=agents)
 

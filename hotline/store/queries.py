@@ -215,6 +215,19 @@ async def find_outages(conn: asyncpg.Connection, area_code: str, at: float) -> l
                    description_en=r["description_en"], id=r["id"]) for r in rows]
 
 
+async def outages_for_callers(conn: asyncpg.Connection, area_code: str, at: float,
+                              horizon_s: float = 7 * 86400) -> list[Outage]:
+    """What the IVR reads out: outages of the area in force at `at` or starting within
+    `horizon_s` after it (planned work announced ahead), earliest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM outages WHERE area_code = $1 AND starts_at <= $3"
+        " AND (ends_at IS NULL OR ends_at > $2) ORDER BY starts_at, id",
+        area_code, ts(at), ts(at + horizon_s))
+    return [Outage(area_code=r["area_code"], kind=r["kind"], starts_at=r["starts_at"].timestamp(),
+                   ends_at=epoch(r["ends_at"]), description_zh=r["description_zh"],
+                   description_en=r["description_en"], id=r["id"]) for r in rows]
+
+
 async def calls_by(conn: asyncpg.Connection, filters: CallFilter) -> list[CallRecord]:
     """Calls matching every given filter, newest entry first."""
     where: list[str] = []

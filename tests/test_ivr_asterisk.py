@@ -1,19 +1,15 @@
-"""The IVR against the real Asterisk: SIPp callers press RFC 2833 digits, the FastAGI server
-runs the menus, and the controller sees where each caller went (CallQueued).
+"""The IVR against the real Asterisk: SIPp callers dial the hotline number and press RFC 2833
+digits, the FastAGI server runs the menus, and the controller sees where each caller went.
 
-Until the lead's dialplan calls the IVR (see /tmp/ivr_integration.md), this test adds its own
-extensions to the running node's `hotline` context through the CLI: 95597 is the hotline entry
-with the AGI call, 95596 a caller whose agent (agent2) just hung up and who gets the survey.
-Prompts are spoken into the node's root at PROMPTS_IN_ROOT, where the lead will bind-mount
-Settings.data_dir/prompts.
+One test-only extension is added to the running node's `hotline` context through the CLI:
+95596, a caller whose agent (agent2) just hung up and who gets the survey on its own. Prompts
+are built into Settings.data_dir/prompts, bind-mounted at PROMPTS_IN_ROOT in the node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
-import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -27,7 +23,18 @@ import pytest
 
 from hotline import ivr_menu
 from hotline.controller import Controller
-from hotline.domain import CallEnded, CallQueued, IvrChoice, Outage, ServiceType
+from hotline.domain import (
+    AgentState,
+    AgentStateChanged,
+    AgentTrigger,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    IvrChoice,
+    Outage,
+    ServiceType,
+    TalkEnded,
+)
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, sipp_binary
 from hotline.telephony import asterisk_box
@@ -35,25 +42,12 @@ from hotline.telephony.agi import Agi, AgiCommands, AgiReply, AgiServer
 from hotline.telephony.ivr import IvrApp
 from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
 from tests import testbed
+from tests.conftest import Phones
 
-pytestmark = [
-    pytest.mark.asterisk,
-    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("sipp") is None,
-                       reason="needs root (the Asterisk chroot) and SIPp"),
-]
+pytestmark = pytest.mark.asterisk
 
-IVR_NUMBER, SURVEY_NUMBER = "95597", "95596"
+IVR_NUMBER, SURVEY_NUMBER = Settings().hotline_number, "95596"
 TEST_EXTENSIONS = {
-    IVR_NUMBER: [
-        "Answer()",
-        "Set(HL_CALLID=${CHANNEL(linkedid)})",
-        "UserEvent(HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN})",
-        "Set(HL_QUEUE=general)",
-        "Set(HL_SERVICE=general)",
-        "Set(HL_PRIORITY=0)",
-        "AGI(${HL_AGI}/ivr)",
-        "Goto(hotline-hold,s,1)",
-    ],
     SURVEY_NUMBER: [
         "Answer()",
         "Set(HL_CALLID=${CHANNEL(linkedid)})",
@@ -295,3 +289,44 @@ async def test_ivr_server_down_caller_still_reaches_general(
         assert await finished(phone, 15) == 0, phone.errors()
     finally:
         phone.stop()
+
+
+async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
+        ivr: IvrBed, controller: Controller, phones: Phones) -> None:
+    """The whole path: IVR (English, billing) -> billing queue -> the most skilled billing
+    agent -> the agent hangs up -> after-call work -> the caller scores 9 in the survey."""
+    phones.agent(1, ring_ms=300, talk_ms=2_000)  # billing 2
+    phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5: the most skilled
+    for agent_id in ("agent1", "agent2"):
+        controller.agent_command(agent_id, AgentTrigger.LOGIN)
+        controller.agent_command(agent_id, AgentTrigger.READY)
+    number = "13933330000"
+    phone = caller_dtmf(ivr.settings, number, IVR_NUMBER,
+                        [(1500, "2"), (1200, "3"), (6000, "9"), (300, "#")], talk_ms=15_000)
+    try:
+        event = await controller.wait_for(queued(number), 20)
+        assert isinstance(event, CallQueued)
+        assert (event.queue, event.service) == ("billing", ServiceType.BILLING)
+        answered = await controller.wait_for(
+            lambda e: isinstance(e, CallAnswered) and e.call_id == event.call_id, 10)
+        assert answered.agent_id == "agent2"
+        [why] = controller.router.explain(event.call_id)
+        assert (why.chosen, why.policy, why.eligible) == ("agent2", "most_skilled",
+                                                          ("agent2", "agent1"))
+        await controller.wait_for(
+            lambda e: isinstance(e, TalkEnded) and e.call_id == event.call_id, 10)
+        await controller.wait_for(
+            lambda e: isinstance(e, AgentStateChanged) and e.agent_id == "agent2"
+            and e.new is AgentState.AFTER_CALL_WORK, 5)
+        await controller.wait_for(
+            lambda e: isinstance(e, CallEnded) and e.call_id == event.call_id, 25)
+        assert await finished(phone, 20) == 0, phone.errors()
+    finally:
+        phone.stop()
+        for agent_id in ("agent1", "agent2"):
+            view = controller.router.agent(agent_id)
+            if view.state is AgentState.AFTER_CALL_WORK:
+                controller.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
+            controller.agent_command(agent_id, AgentTrigger.NOT_READY)
+            controller.agent_command(agent_id, AgentTrigger.LOGOUT)
+    assert ivr.scores == [(event.call_id, "agent2", 9)]

@@ -21,7 +21,7 @@ from functools import lru_cache
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hotline.realtime.fanout import Subscriber
-from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, merge
+from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, is_resync, merge
 
 from .security import Claims, TokenError, TokenSigner
 from .services import Services
@@ -69,11 +69,6 @@ def _merged(messages: tuple[str, ...], queues: frozenset[str] | None) -> str:
     return encode(kind, seq, changed, filter_view(data, queues), sent)
 
 
-def is_resync(message: str) -> bool:
-    """The bus's notice that messages were lost (hotline.store.live.RESYNC)."""
-    return len(message) < 40 and json.loads(message).get("type") == "resync"
-
-
 def parse_queues(value: object) -> frozenset[str] | None:
     if value is None:
         return None
@@ -109,7 +104,7 @@ class LiveSession:
             # Subscribed before the snapshot is taken: nothing falls between the two; deltas
             # already in the snapshot carry seq <= its seq and clients skip them.
             try:
-                await self.ws.send_text(self.services.live.snapshot(self.queues))
+                await self.ws.send_text(self.services.source.snapshot(self.queues))
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._receive(sub))
                     tg.create_task(self._send(sub))
@@ -134,7 +129,7 @@ class LiveSession:
                 # start again from the present.
                 sub.overflowed = False
                 self.resyncs += 1
-                text = self.services.live.snapshot(self.queues)
+                text = self.services.source.snapshot(self.queues)
             elif queued:
                 text = coalesce(queued, self.queues)
             else:  # the receiver resubscribed meanwhile and sent a snapshot
@@ -151,7 +146,7 @@ class LiveSession:
                 if kind == "subscribe":
                     self.queues = parse_queues(msg.get("queues"))
                     sub.drain()
-                    await self.ws.send_text(self.services.live.snapshot(self.queues))
+                    await self.ws.send_text(self.services.source.snapshot(self.queues))
                 elif kind == "token":
                     self.claims = self.signer.verify(msg.get("token"))
                     self._renewed.set()

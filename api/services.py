@@ -3,6 +3,8 @@ users, the router's explanations. The API holds no state of its own beyond these
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from argon2 import PasswordHasher
 
 from hotline.realtime import Metrics, MetricsConfig
 from hotline.realtime.fanout import Backend, Fanout, MemoryBackend
-from hotline.realtime.live import LIVE_CHANNEL, LiveFeed
+from hotline.realtime.live import CONTROL_CHANNEL, LIVE_CHANNEL, LiveFeed, LiveMirror, LiveSource
 from hotline.router import Explanation
 
 from .security import InMemoryUserRepository, UserRepository
@@ -39,15 +41,32 @@ class Services:
     # At most ~22 messages/s to one socket. The feed publishes every 50 ms at most; pacing
     # sockets a little faster keeps jitter from holding every message for a whole period.
     live_min_interval_s: float = 0.045
+    #: On an API node without the feed: the view rebuilt from the bus (see `mirror_node`).
+    mirror: LiveMirror | None = None
+
+    @property
+    def source(self) -> LiveSource:
+        """Where sockets get their snapshots: the feed here, or the mirror of a remote one."""
+        return self.mirror if self.mirror is not None else self.live
 
     async def start(self) -> None:
         await self.fanout.start()
+        if self.mirror is not None:
+            self.mirror.start()
         if self.own_live_feed:
             self.live.start()
+            self._requests = asyncio.create_task(
+                self.live.answer_requests(self.fanout), name="live-requests"
+            )
 
     async def stop(self) -> None:
         if self.own_live_feed:
+            self._requests.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._requests
             await self.live.stop()
+        if self.mirror is not None:
+            await self.mirror.stop()
         await self.fanout.stop()
 
     @classmethod
@@ -63,7 +82,7 @@ class Services:
     ) -> Services:
         """The usual wiring: one Metrics, a LiveFeed publishing through a Fanout over
         `backend` (in memory when None)."""
-        fanout = Fanout(backend or MemoryBackend(), (LIVE_CHANNEL,))
+        fanout = Fanout(backend or MemoryBackend(), (LIVE_CHANNEL, CONTROL_CHANNEL))
         metrics = Metrics(metrics_config)
         return cls(
             metrics=metrics,
@@ -74,6 +93,16 @@ class Services:
             clock=clock,
             hasher=hasher,
         )
+
+    @classmethod
+    def mirror_node(cls, backend: Backend, **kw: object) -> Services:
+        """An extra websocket node: no feed of its own; its sockets are served from a
+        LiveMirror of the feed's messages. (Its REST figures, read from its own empty
+        Metrics, are not meaningful: route REST to the feed's node.)"""
+        services = cls.build(backend, **kw)  # type: ignore[arg-type]
+        services.own_live_feed = False
+        services.mirror = LiveMirror(services.fanout)
+        return services
 
     @classmethod
     def with_redis(cls, url: str, **kw: object) -> Services:

@@ -45,10 +45,15 @@ from hotline.domain import (
     RingNoAnswer,
 )
 
+from .fanout import Fanout
 from .figures import QueueFigures
 from .metrics import Metrics
 
 LIVE_CHANNEL = "hl:board"  # not hl:live: that one carries the store's own deltas
+#: Requests to the feed: "snapshot" asks it to publish the whole view (a mirror starting up
+#: or resynchronising after a gap).
+CONTROL_CHANNEL = "hl:board:control"
+SNAPSHOT_REQUEST = "snapshot"
 BOARD_FIELDS = (
     "offered",
     "answered",
@@ -66,6 +71,14 @@ View = dict[str, Any]
 
 class Publisher(Protocol):
     async def publish(self, channel: str, message: str) -> None: ...
+
+
+class LiveSource(Protocol):
+    """What a socket needs: the current view as a snapshot message, and its seq."""
+
+    seq: int
+
+    def snapshot(self, queues: Collection[str] | None = None) -> str: ...
 
 
 # ---- pure helpers over views
@@ -282,6 +295,22 @@ class LiveFeed:
                 next_tick = max(next_tick + self.tick_s, loop.time())
             await self.flush(tick=tick)
 
+    async def answer_requests(self, fanout: Fanout) -> None:
+        """Publishes the whole view when a mirror asks (at most once a second: a crowd of
+        mirrors restarting together gets one snapshot)."""
+        loop = asyncio.get_running_loop()
+        last = -1e18
+        async with fanout.subscribe(CONTROL_CHANNEL, maxsize=16) as requests:
+            while True:
+                await requests.wait()
+                early = last + 1.0 - loop.time()
+                if early > 0:
+                    await asyncio.sleep(early)
+                requests.overflowed = False
+                if SNAPSHOT_REQUEST in requests.drain():
+                    last = loop.time()
+                    await self._publish("snapshot", None, self._public(self._state))
+
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="live-feed")
 
@@ -410,6 +439,75 @@ class LiveFeed:
         return {k: v for k, v in view.items() if not k.startswith("_")}
 
 
+class LiveMirror:
+    """The live view on an API node that does not run the feed, rebuilt from the bus: it
+    asks the feed for a snapshot, then merges the deltas. A gap (it fell behind, or the bus
+    reconnected) makes it ask again; until a snapshot arrives it serves what it has."""
+
+    def __init__(self, fanout: Fanout, *, channel: str = LIVE_CHANNEL) -> None:
+        self.fanout = fanout
+        self.channel = channel
+        self.seq = 0
+        self.complete = asyncio.Event()  # a snapshot arrived since the last gap
+        self._state: View = {}
+        self._snapshots: dict[frozenset[str] | None, str] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def snapshot(self, queues: Collection[str] | None = None) -> str:
+        key = frozenset(queues) if queues is not None else None
+        text = self._snapshots.get(key)
+        if text is None:
+            if len(self._snapshots) > 64:
+                self._snapshots.clear()
+            text = self._snapshots[key] = encode(
+                "snapshot", self.seq, None, filter_view(self._state, key)
+            )
+        return text
+
+    def view(self) -> View:
+        return _copy(self._state)
+
+    async def run(self) -> None:
+        async with self.fanout.subscribe(self.channel, maxsize=4096) as sub:
+            await self._ask()
+            while True:
+                text = await sub.get()
+                if text is None or is_resync(text):
+                    sub.overflowed = False
+                    sub.drain()
+                    await self._ask()
+                    continue
+                msg = json.loads(text)
+                if msg["type"] == "snapshot":
+                    self._state = msg["data"]
+                    self.complete.set()
+                elif msg["type"] == "delta" and msg["seq"] > self.seq:
+                    merge(self._state, msg["data"])
+                else:
+                    continue
+                self.seq = msg["seq"]
+                self._snapshots.clear()
+
+    async def _ask(self) -> None:
+        self.complete.clear()
+        await self.fanout.publish(CONTROL_CHANNEL, SNAPSHOT_REQUEST)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="live-mirror")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+def is_resync(message: str) -> bool:
+    """The bus's notice that messages were lost (hotline.store.live.RESYNC)."""
+    return len(message) < 40 and json.loads(message).get("type") == "resync"
+
+
 def _agent_row(state: AgentState, reason: str, since: float, call_id: str) -> View:
     return {
         "state": state.value,
@@ -422,11 +520,16 @@ def _agent_row(state: AgentState, reason: str, since: float, call_id: str) -> Vi
 
 __all__ = [
     "BOARD_FIELDS",
+    "CONTROL_CHANNEL",
     "LIVE_CHANNEL",
+    "SNAPSHOT_REQUEST",
     "LiveFeed",
+    "LiveMirror",
+    "LiveSource",
     "Publisher",
     "diff",
     "encode",
     "filter_view",
+    "is_resync",
     "merge",
 ]

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from argon2 import PasswordHasher
@@ -43,6 +43,7 @@ class Services:
     live_min_interval_s: float = 0.045
     #: On an API node without the feed: the view rebuilt from the bus (see `mirror_node`).
     mirror: LiveMirror | None = None
+    _requests: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @property
     def source(self) -> LiveSource:
@@ -60,10 +61,12 @@ class Services:
             )
 
     async def stop(self) -> None:
-        if self.own_live_feed:
+        if self._requests is not None:
             self._requests.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._requests
+            self._requests = None
+        if self.own_live_feed:
             await self.live.stop()
         if self.mirror is not None:
             await self.mirror.stop()

@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import random
 import signal
+import socket
 import statistics
 import tempfile
 import time
@@ -96,7 +97,18 @@ def _events(rate: float, seconds: float, agents: int):  # type: ignore[no-untype
     return one
 
 
+def _listening_socket(port: int) -> socket.socket:
+    """Several server processes accept on one port (SO_REUSEPORT): the kernel spreads the
+    connections, as a load balancer in front of several API nodes would."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 def server_main(
+    index: int,
     port: int,
     rate: float,
     backend: str,
@@ -106,6 +118,7 @@ def server_main(
     stop: Any,
     stats: Any,
 ) -> None:
+    """Node 0 runs the feed (and the event stream); other nodes mirror it over Redis."""
     import uvicorn
 
     from hotline.api import Services, create_app
@@ -115,32 +128,38 @@ def server_main(
     from hotline.store.live import FanoutBackend
 
     async def main() -> None:
-        services = Services.build(FanoutBackend(redis_url) if backend == "redis" else None)
+        bus = FanoutBackend(redis_url) if backend == "redis" else None
+        if index == 0:
+            services = Services.build(bus)
+        else:
+            assert bus is not None, "extra server nodes need --backend redis"
+            services = Services.mirror_node(bus)
         services.seed_users = False
         services.live_queue_size = 64
         app = create_app(Settings(), services)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=port,
-                ws="websockets-sansio",
-                log_level="warning",
-                backlog=4096,
-            )
+        config = uvicorn.Config(
+            app,
+            ws="websockets-sansio",
+            log_level="warning",
+            backlog=4096,
+            ws_per_message_deflate=False,
         )
-        task = asyncio.create_task(server.serve())
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[_listening_socket(port)]))
         while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
             await asyncio.sleep(0.01)
         agents = 300
-        now = time.time()
-        for a in range(agents):
-            services.live.set_agent_queues(f"a{a}", [QUEUES[a % len(QUEUES)]])
-            services.live.on_item(
-                AgentStateChanged(
-                    now, agent_id=f"a{a}", old=AgentState.LOGGED_OUT, new=AgentState.READY
+        if index == 0:
+            now = time.time()
+            for a in range(agents):
+                services.live.set_agent_queues(f"a{a}", [QUEUES[a % len(QUEUES)]])
+                services.live.on_item(
+                    AgentStateChanged(
+                        now, agent_id=f"a{a}", old=AgentState.LOGGED_OUT, new=AgentState.READY
+                    )
                 )
-            )
+        elif services.mirror is not None:
+            await asyncio.wait_for(services.mirror.complete.wait(), 30)
         started.set()
         while not go.is_set():  # noqa: ASYNC110 (a multiprocessing event)
             await asyncio.sleep(0.01)
@@ -149,7 +168,7 @@ def server_main(
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         while not stop.is_set():
-            due = int((loop.time() - t0) * rate)
+            due = int((loop.time() - t0) * rate) if index == 0 else 0
             now = time.time()
             while sent < due:
                 for event in one(now):
@@ -353,8 +372,6 @@ def client_main(
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -368,6 +385,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--backend", choices=["memory", "redis"], default="memory")
     p.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="API processes on one port (SO_REUSEPORT); more than 1 needs --backend redis",
+    )
+    p.add_argument(
         "--client",
         choices=["raw", "websockets"],
         default="raw",
@@ -378,6 +401,8 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.clients, args.procs, args.seconds = 200, 2, 3.0
+    if args.servers > 1 and args.backend != "redis":
+        p.error("--servers > 1 needs --backend redis (the nodes share the feed through Redis)")
 
     from hotline.api.security import Role, TokenSigner, api_secret
     from hotline.settings import Settings
@@ -391,16 +416,21 @@ def main() -> None:
         redis_url = f"unix://{redis_server.socket_file}"
 
     ctx = mp.get_context("spawn")
-    started, go, stop = ctx.Event(), ctx.Event(), ctx.Event()
+    go, stop = ctx.Event(), ctx.Event()
     stats, ready, out = ctx.Queue(), ctx.Queue(), ctx.Queue()
     port = _free_port()
-    server = ctx.Process(
-        target=server_main,
-        args=(port, args.rate, args.backend, redis_url, started, go, stop, stats),
-    )
-    server.start()
-    if not started.wait(60):
-        raise SystemExit("server did not start")
+    servers = []
+    for index in range(args.servers):  # the feed's node first: the mirrors ask it
+        started = ctx.Event()
+        servers.append(
+            ctx.Process(
+                target=server_main,
+                args=(index, port, args.rate, args.backend, redis_url, started, go, stop, stats),
+            )
+        )
+        servers[-1].start()
+        if not started.wait(60):
+            raise SystemExit(f"server {index} did not start")
     token = TokenSigner(api_secret(Settings()), 3600, time.time).issue("bench", [Role.AGENT])[0]
     url = f"ws://127.0.0.1:{port}/ws/live?token={token}"
     per = [
@@ -423,15 +453,23 @@ def main() -> None:
         f"({args.procs} processes); feeding {args.rate:.0f} changes/s for {args.seconds:g} s"
     )
 
-    proc = psutil.Process(server.pid)
-    cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
+    procs = [psutil.Process(p.pid) for p in servers]
+
+    def cpu() -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+    cpu0, wall0 = cpu(), time.perf_counter()
     go.set()
     time.sleep(args.seconds)
-    cpu1, wall1 = sum(proc.cpu_times()[:2]), time.perf_counter()
+    cpu1, wall1 = cpu(), time.perf_counter()
     stop.set()
-    server_stats = stats.get(timeout=60)
+    node_stats = [stats.get(timeout=60) for _ in servers]
+    server_stats = {
+        "events": sum(n["events"] for n in node_stats),
+        "feed_messages": max(n["feed_messages"] for n in node_stats),
+    }
     results = [out.get(timeout=120) for _ in clients]
-    for c in [*clients, server]:
+    for c in [*clients, *servers]:
         c.join(30)
     if redis_server is not None:
         os.kill(redis_server.pid, signal.SIGTERM)
@@ -451,6 +489,7 @@ def main() -> None:
         "client_nice": args.client_nice,
         "client": args.client,
         "backend": args.backend,
+        "servers": args.servers,
         "rate": args.rate,
         "seconds": round(wall, 2),
         "events": server_stats["events"],

@@ -5,14 +5,33 @@ from __future__ import annotations
 import json
 
 from hotline.api.wiring import agent_queues, attach_controller, metrics_config, services_for
+from hotline.centre_file import AgentSpec, Centre, QueueSpec
 from hotline.controller import Controller
-from hotline.domain import AgentTrigger
+from hotline.domain import AgentTrigger, ServiceType
 from hotline.settings import Settings
-from tests import testbed
+
+
+def centre() -> Centre:
+    skills = {
+        1: {"general": 5, "billing": 2},
+        2: {"general": 3, "billing": 5},
+        3: {"general": 2, "fault": 5},
+        4: {"general": 1, "complaint": 4},
+    }
+    return Centre(
+        queues=[
+            QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1}),
+            QueueSpec(name="billing", service=ServiceType.BILLING, required={"billing": 1}),
+            QueueSpec(
+                name="fault", service=ServiceType.FAULT, required={"fault": 1}, sl_seconds=15.0
+            ),
+        ],
+        agents=[AgentSpec(id=f"agent{n}", skills=s) for n, s in skills.items()],
+    )
 
 
 def test_agents_serve_the_queues_they_have_the_skills_for() -> None:
-    queues = agent_queues(testbed.test_centre())
+    queues = agent_queues(centre())
     assert queues == {
         "agent1": ["general", "billing"],
         "agent2": ["general", "billing"],
@@ -22,17 +41,16 @@ def test_agents_serve_the_queues_they_have_the_skills_for() -> None:
 
 
 def test_targets_come_from_the_centre() -> None:
-    centre = testbed.test_centre()
-    config = metrics_config(centre, Settings(short_abandon_s=3.0))
+    config = metrics_config(centre(), Settings(short_abandon_s=3.0))
     assert config.short_abandon_s == 3.0
-    assert config.targets_for("fault").sl_seconds == centre.queues[2].sl_seconds
+    assert config.targets_for("fault").sl_seconds == 15.0
+    assert config.targets_for("billing").sl_seconds == 20.0
 
 
 async def test_controller_items_reach_the_live_view() -> None:
     settings = Settings()
-    centre = testbed.test_centre()
-    services = services_for(settings, centre)
-    controller = Controller(settings, centre, emit_line=lambda _line: None)
+    services = services_for(settings, centre())
+    controller = Controller(settings, centre(), emit_line=lambda _line: None)
     attach_controller(services, controller)
     assert services.explainer is controller.router
     controller.agent_command("agent3", AgentTrigger.LOGIN)

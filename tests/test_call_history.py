@@ -53,7 +53,8 @@ async def test_answered_call_is_written_with_its_timeline_and_explanation(
         whats = [step["what"] for step in row.timeline]
         assert whats[0] == "entered" and whats[-1] == "ended"
         assert {"queued:general", "answered:agent2"} <= set(whats)
-        assert row.recording_path is not None and Path(row.recording_path).exists()
+        assert row.recording_path is not None
+        assert await asyncio.to_thread(Path(row.recording_path).exists)
 
         [why] = await queries.explanations(conn, queued.call_id)
         assert why.detail["chosen"] == "agent2" and why.detail["policy"] == "most_skilled"

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
@@ -51,6 +51,8 @@ class _CodecProtocol(AMIProtocol):
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
         link: AmiLink | None = getattr(self.factory, "link", None)
+        if link is not None and link.tap is not None:
+            link.tap.write(data)  # a transcript, byte for byte, for replay tests
         for msg in self.codec.feed(data):
             action_id = msg.get("ActionID")
             if action_id and action_id in self.responses:
@@ -92,6 +94,7 @@ class AmiLink:
                                   recording_dir=settings.recordings_dir_in_root)
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.closing = False
+        self.tap: BinaryIO | None = None  # when set, every byte received is copied there
         self.logged_in = asyncio.Event()
         self.logins = 0
         self.on_login_hook = on_login

@@ -35,6 +35,7 @@ from hotline.domain import (
     ServiceType,
     TalkEnded,
 )
+from hotline.router import Offer
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, sipp_binary
 from hotline.telephony import asterisk_box
@@ -330,3 +331,43 @@ async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
             controller.agent_command(agent_id, AgentTrigger.NOT_READY)
             controller.agent_command(agent_id, AgentTrigger.LOGOUT)
     assert ivr.scores == [(event.call_id, "agent2", 9)]
+
+
+async def test_fault_caller_jumps_ahead_of_an_earlier_general_caller(
+        ivr: IvrBed, controller: Controller, phones: Phones) -> None:
+    """Priority: fault repair (priority 10 in the centre) before general enquiries, whatever
+    the arrival order; the explanation names the queue and policy that decided."""
+    phones.agent(3, ring_ms=300, talk_ms=1_500)  # general 2, fault 5: takes either call
+    general = caller_dtmf(ivr.settings, "13944440001", IVR_NUMBER, [(1500, "2"), (1200, "0")],
+                          talk_ms=20_000)
+    first = await controller.wait_for(queued("13944440001"), 20)
+    fault = caller_dtmf(ivr.settings, "13944440002", IVR_NUMBER, [(1500, "2"), (1200, "1")],
+                        talk_ms=20_000)
+    second = await controller.wait_for(queued("13944440002"), 20)
+    assert isinstance(first, CallQueued) and isinstance(second, CallQueued)
+    assert (first.queue, second.queue) == ("general", "fault")
+    assert first.at < second.at
+    assert [w.call_id for w in controller.router.waiting()] == [second.call_id, first.call_id]
+    try:
+        controller.agent_command("agent3", AgentTrigger.LOGIN)
+        controller.agent_command("agent3", AgentTrigger.READY)
+        offer = await controller.wait_for(lambda e: isinstance(e, Offer), 5)
+        assert offer.call_id == second.call_id and offer.agent_id == "agent3"
+        assert offer.explanation.queue == "fault"
+        await controller.wait_for(
+            lambda e: isinstance(e, TalkEnded) and e.call_id == second.call_id, 10)
+        controller.agent_command("agent3", AgentTrigger.END_WRAP_UP)
+        answered = await controller.wait_for(
+            lambda e: isinstance(e, CallAnswered) and e.call_id == first.call_id, 10)
+        assert answered.agent_id == "agent3"
+        for phone in (general, fault):
+            assert await finished(phone, 25) == 0, phone.errors()
+    finally:
+        general.stop()
+        fault.stop()
+        view = controller.router.agent("agent3")
+        if view.state is AgentState.AFTER_CALL_WORK:
+            controller.agent_command("agent3", AgentTrigger.END_WRAP_UP)
+        if controller.router.agent("agent3").state is AgentState.READY:
+            controller.agent_command("agent3", AgentTrigger.NOT_READY)
+        controller.agent_command("agent3", AgentTrigger.LOGOUT)

@@ -63,7 +63,7 @@ class _CodecProtocol(AMIProtocol):
 
 
 class _Manager(Manager):
-    """panoramisk's Manager that stops reconnecting once closed."""
+    """panoramisk's Manager that backs off between attempts and stops once closed."""
 
     link: AmiLink
 
@@ -71,6 +71,12 @@ class _Manager(Manager):
                 on_shutdown: Any = None) -> Any:
         if self.link.closing:
             return None
+        # panoramisk waits `reconnect_timeout` after a failed or lost connection: make it
+        # grow with each attempt (reset at login), so a dead node is not hammered.
+        link = self.link
+        link.attempts += 1
+        self.reconnect_timeout = min(link.backoff_base_s * 2 ** (link.attempts - 1),
+                                     link.backoff_max_s)
         return super().connect(run_forever, on_startup, on_shutdown)
 
     def connection_lost(self, exc: Any) -> None:
@@ -94,6 +100,11 @@ class AmiLink:
                                   recording_dir=settings.recordings_dir_in_root)
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.closing = False
+        self.attempts = 0  # connection attempts since the last login
+        self.backoff_base_s = settings.ami_reconnect_base_s
+        self.backoff_max_s = settings.ami_reconnect_max_s
+        self.ping_interval_s = settings.ami_ping_interval_s
+        self.ping_timeout_s = settings.ami_ping_timeout_s
         self.tap: BinaryIO | None = None  # when set, every byte received is copied there
         self.logged_in = asyncio.Event()
         self.logins = 0
@@ -127,6 +138,7 @@ class AmiLink:
 
     def _logged_in(self, manager: Manager) -> None:
         self.logins += 1
+        self.attempts = 0
         self.logged_in.set()
         log.info("AMI %s: logged in (login #%d)", self.node, self.logins)
         if self.on_login_hook:
@@ -138,13 +150,13 @@ class AmiLink:
             log.warning("AMI %s: link down (%s); reconnecting", self.node, exc)
 
     async def _watch(self) -> None:
-        """A Ping with no answer within 3 s means the link is dead: drop it, reconnect."""
+        """A Ping with no answer in time means the link is dead: drop it, reconnect."""
         while True:
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(self.ping_interval_s)
             if not self.logged_in.is_set():
                 continue
             try:
-                await self.action("Ping", timeout_s=3.0)
+                await self.action("Ping", timeout_s=self.ping_timeout_s)
             except (TimeoutError, AmiNotConnected, AmiActionError):
                 log.warning("AMI %s: no Ping reply; dropping the link", self.node)
                 protocol = self._manager.protocol

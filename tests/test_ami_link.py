@@ -1,0 +1,129 @@
+"""The AMI link's life against a scripted AMI peer on loopback: backoff while nobody listens,
+login, a silent peer detected by its unanswered Ping, and close() stopping every retry.
+(The real Asterisk's restart is in test_recovery.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from hotline.settings import Settings
+from hotline.telephony.ami_connection import AmiLink, AmiNotConnected
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class FakeAsterisk:
+    """Greets, accepts any login, announces FullyBooted, answers Ping while `answer_pings`."""
+
+    port: int
+    answer_pings: bool = True
+    logins: int = 0
+    server: asyncio.Server | None = None
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._session, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for w in self.writers:
+            w.close()
+        await self.server.wait_closed()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                block = (await reader.readuntil(b"\r\n\r\n")).decode()
+                headers = dict(line.split(": ", 1) for line in block.split("\r\n") if ": " in line)
+                action, aid = headers.get("Action", ""), headers.get("ActionID", "")
+                if action == "Login":
+                    self.logins += 1
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\n"
+                                 "Message: Authentication accepted\r\n\r\n"
+                                 "Event: FullyBooted\r\nPrivilege: system,all\r\n"
+                                 "Status: Fully Booted\r\n\r\n".encode())
+                elif action == "Ping" and self.answer_pings:
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n"
+                                 .encode())
+                await writer.drain()
+
+
+def link_settings(port: int) -> Settings:
+    return Settings(ami_port=port, ami_reconnect_base_s=0.05, ami_reconnect_max_s=0.4,
+                    ami_ping_interval_s=0.2, ami_ping_timeout_s=0.3)
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[FakeAsterisk]:
+    fake = FakeAsterisk(free_port())
+    yield fake
+    if fake.server is not None:
+        await fake.stop()
+
+
+async def wait_until(predicate, deadline_s: float) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(deadline_s):
+        while not predicate():
+            await asyncio.sleep(0.01)  # polling a counter, bounded by the deadline
+
+
+async def test_backs_off_while_nobody_listens_then_logs_in(peer: FakeAsterisk) -> None:
+    link = AmiLink(link_settings(peer.port))
+    connecting = asyncio.create_task(link.connect(timeout_s=10))
+    try:
+        await wait_until(lambda: link.attempts >= 4, 5)
+        # the wait between attempts doubles up to the maximum
+        assert link._manager.reconnect_timeout == pytest.approx(0.4)
+        with pytest.raises(AmiNotConnected):
+            await link.action("Ping")
+        await peer.start()
+        await connecting
+        assert (link.logins, link.attempts, peer.logins) == (1, 0, 1)
+        await link.action("Ping")
+    finally:
+        await link.close()
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped_and_redialed(
+        peer: FakeAsterisk) -> None:
+    await peer.start()
+    logins: list[int] = []
+    link = AmiLink(link_settings(peer.port))
+    link.on_login_hook = lambda: logins.append(link.logins)  # the controller resyncs here
+    await link.connect()
+    try:
+        peer.answer_pings = False
+        await wait_until(lambda: peer.logins >= 2, 5)
+        peer.answer_pings = True
+        await wait_until(lambda: link.logged_in.is_set() and link.logins >= 2, 5)
+        assert logins[:2] == [1, 2]
+    finally:
+        await link.close()
+
+
+async def test_close_stops_every_retry(peer: FakeAsterisk) -> None:
+    link = AmiLink(link_settings(peer.port))
+    connecting = asyncio.create_task(link.connect(timeout_s=10))
+    await wait_until(lambda: link.attempts >= 2, 5)
+    await link.close()
+    connecting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connecting
+    before = link.attempts
+    await peer.start()
+    await asyncio.sleep(1.0)  # several backoff periods: a retry would have happened here
+    assert (link.attempts, peer.logins) == (before, 0)

@@ -33,7 +33,12 @@ from hotline.resync import HOLD_CONTEXT, KnownCall, QueueVars, reconcile
 from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
 from hotline.router.decisions import CallbackDue
 from hotline.settings import Settings
-from hotline.telephony.ami_connection import AmiActionError, AmiLink, AmiNotConnected
+from hotline.telephony.ami_connection import (
+    AmiActionError,
+    AmiLink,
+    AmiNotConnected,
+    SpyMode,
+)
 
 from .call_log import CallLog
 
@@ -133,6 +138,16 @@ class Controller:
             # Still talking on a call app_queue gave them: ready only once it ends.
             trigger, reason = AgentTrigger.NOT_READY, FAILSAFE_REASON
         self._apply(self.router.agent_command(agent_id, trigger, reason))
+
+    async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
+        """Listen / whisper / barge: rings the supervisor's endpoint into the agent's live
+        call. Returns the call id; raises LookupError when the agent is on no call."""
+        call_id = self.router.agent(agent_id).call_id
+        leg = self._callers.get(call_id) if call_id else None
+        if leg is None:
+            raise LookupError(f"agent {agent_id} is on no call")
+        await self.links[leg.node].spy(f"PJSIP/{supervisor_endpoint}", agent_id, mode)
+        return call_id
 
     # -- the loop
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
@@ -28,6 +29,10 @@ from .ami_codec import AmiCodec, AmiMessage
 from .ami_events import EventMapper
 
 log = logging.getLogger(__name__)
+
+
+SpyMode = Literal["listen", "whisper", "barge"]
+_CHANNEL_ID = re.compile(r"^\S+-[0-9a-f]{8}$")  # "agent1-0000000a": endpoint and sequence
 
 
 class AmiActionError(RuntimeError):
@@ -215,6 +220,17 @@ class AmiLink:
             Async="true", Variable=",".join(f"{k}={v}" for k, v in variables.items()),
         )
 
+    async def spy(self, supervisor_dial: str, agent_endpoint: str, mode: SpyMode,
+                  caller_id: str = "supervisor") -> None:
+        """Rings the supervisor's phone; once answered it listens to (or whispers to, or
+        barges into) the agent's live call, and hangs up when that call ends."""
+        options = {"listen": "qES", "whisper": "qESw", "barge": "qESB"}[mode]
+        await self.action(
+            "Originate", Channel=supervisor_dial, Application="ChanSpy",
+            Data=f"PJSIP/{agent_endpoint}-,{options}", CallerID=caller_id, Async="true",
+            Timeout="30000",
+        )
+
     async def getvar(self, channel: str, variable: str) -> str | None:
         try:
             reply = await self.action("Getvar", Channel=channel, Variable=variable)
@@ -255,7 +271,10 @@ class AmiLink:
         stats: list[RtpStats] = []
         for line in lines:
             parts = line.split()
-            # BridgeId ChannelId UpTime Codec RxCount RxLost RxPct RxJitter TxCount ...
+            # [BridgeId] ChannelId UpTime Codec RxCount RxLost RxPct RxJitter TxCount ...
+            # (BridgeId is blank for a channel in no bridge, e.g. a supervisor's ChanSpy)
+            if parts and _CHANNEL_ID.match(parts[0]):
+                parts = ["", *parts]
             if len(parts) >= 9 and parts[4].isdigit() and parts[8].isdigit():
                 stats.append(RtpStats(channel=parts[1], rx_packets=int(parts[4]),
                                       tx_packets=int(parts[8])))

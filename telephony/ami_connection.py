@@ -231,6 +231,22 @@ class AmiLink:
             Timeout="30000",
         )
 
+    async def start_recording(self, channel: str, path: str, both_legs: bool = True) -> None:
+        """MixMonitor on a live channel (e.g. a transfer target); `path` inside the node."""
+        await self.action("MixMonitor", Channel=channel, File=path,
+                          Options="b" if both_legs else "")
+
+    async def stop_recording(self, channel: str) -> None:
+        await self.action("StopMixMonitor", Channel=channel)
+
+    async def device_states(self) -> dict[str, str]:
+        """Device -> state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ...) of every device the
+        node knows, e.g. {"PJSIP/agent1": "INUSE"}."""
+        reply = await self.action("DeviceStateList", timeout_s=10.0)
+        return {str(m.get("Device", "")): str(m.get("State", ""))
+                for m in (reply if isinstance(reply, list) else [reply])
+                if m.get("Event") == "DeviceStateChange"}
+
     async def getvar(self, channel: str, variable: str) -> str | None:
         try:
             reply = await self.action("Getvar", Channel=channel, Variable=variable)

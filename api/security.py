@@ -222,7 +222,7 @@ DEV_USERS = ";".join(f"{r.value}:{r.value}:{r.value}" for r in Role)
 
 async def seed_users(settings: object, auth: Authenticator) -> None:
     """Adds the users of HOTLINE_API_USERS, or the development logins in development."""
-    spec = os.environ.get("HOTLINE_API_USERS", "")
+    spec = getattr(settings, "api_users", "") or os.environ.get("HOTLINE_API_USERS", "")
     if not spec and environment(settings) == DEVELOPMENT:
         spec = DEV_USERS
     for name, password, roles in parse_user_specs(spec):

@@ -34,6 +34,7 @@ class CallLog:
         self._queued_at: dict[str, float] = {}
         self._answered_at: dict[str, float] = {}
         self._callers: dict[str, str] = {}
+        self._talk_ended_at: dict[str, float] = {}
 
     def line(self, item: Event | Offer | CallbackDue) -> None:
         text = self.describe(item)
@@ -73,7 +74,8 @@ class CallLog:
                 wait = item.at - self._queued_at.get(call, item.at)
                 return f"{head}  answered by {item.agent_id} after {wait:.2f}s wait"
             case TalkEnded():
-                return f"{head}  {item.agent_id} left the call"
+                self._talk_ended_at[call] = item.at
+                return f"{head}  {item.agent_id} left the call (the caller may take the survey)"
             case CallHeld():
                 return f"{head}  on hold"
             case CallUnheld():
@@ -85,9 +87,10 @@ class CallLog:
             case CallEnded():
                 queued = self._queued_at.pop(call, None)
                 answered = self._answered_at.pop(call, None)
+                talk_end = self._talk_ended_at.pop(call, item.at)
                 self._callers.pop(call, None)
                 if answered is not None:
-                    how = f"answered, talk {item.at - answered:.1f}s"
+                    how = f"answered, talk {talk_end - answered:.1f}s"
                 elif queued is not None:
                     how = f"abandoned after {item.at - queued:.1f}s wait"
                 else:

@@ -18,11 +18,12 @@ from hotline.centre_file import Centre, load_centre
 from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued, FailsafeTaken
 from hotline.platform import Platform
 from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess, start_agent, start_caller
+from hotline.sipp_phones import SippProcess, start_agent, start_dtmf_caller
 
 _PORT = re.compile(r":(\d+)")
-CALLER_PORT = 5090
+CALLER_PORT = 5100
 CALLER_MEDIA = 7000
+SERVICE_KEYS = ["3", "1", "4", "9", "0"]
 
 
 @dataclass
@@ -88,19 +89,21 @@ async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> 
             controller.agent_command(agent.id, AgentTrigger.LOGIN)
             controller.agent_command(agent.id, AgentTrigger.READY)
         target = f"{settings.bind_host}:{settings.sip_port}"
-        batch = 0
-        while True:
-            n = calls if calls > 0 else 10
-            # callers are patient (60 s); agents end each call after 4 s of talk
-            caller = start_caller(f"1380000{batch:04d}", target, talk_ms=60_000,
-                                  local_port=CALLER_PORT + batch % 50,
-                                  media_port=CALLER_MEDIA + 4 * (batch % 50),
-                                  service=settings.hotline_number, calls=n, rate=rate)
-            callers.append(caller)
-            await asyncio.to_thread(caller.wait, n / rate + 120)
-            batch += 1
-            if calls > 0:
-                break
+        i = 0
+        while calls == 0 or i < calls:
+            # Each caller picks Mandarin (1), then a service: billing, fault, business, EV or
+            # "0" for an agent; is patient (60 s); its agent ends the call after 4 s of talk,
+            # then the caller skips the survey.
+            digit = SERVICE_KEYS[i % len(SERVICE_KEYS)]
+            callers.append(start_dtmf_caller(
+                f"1380000{i:04d}", target, [(1500, "1"), (1500, digit)], talk_ms=60_000,
+                local_port=CALLER_PORT + i % 200, media_port=CALLER_MEDIA + 4 * (i % 200),
+                service=settings.hotline_number))
+            callers = [c for c in callers if c.running() or c is callers[-1]]
+            i += 1
+            await asyncio.sleep(1 / rate)  # the demo's call rate
+        for caller in callers:
+            await asyncio.to_thread(caller.wait, 120)
         # SIPp's callers are done: let the last hang-ups arrive
         await controller.wait_for(lambda _: set(summary.queued) <= summary.ended, 10)
     finally:

@@ -13,29 +13,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import uvicorn
+
 from hotline import ivr_menu
+from hotline.api import create_app
+from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.ivr_services import StoreOutages, SurveyToStore
-from hotline.realtime import Metrics, MetricsConfig, QueueTargets
+from hotline.realtime import Metrics
 from hotline.recorder import Recorder
 from hotline.settings import Settings
 from hotline.store import db
 from hotline.store.embedded import Services, start_services
+from hotline.store.live import FanoutBackend
 from hotline.store.writer import Writer
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ivr import IvrApp
 from hotline.telephony.prompts import PromptStore
 
 log = logging.getLogger("hotline.platform")
-
-
-def metrics_config(centre: Centre, settings: Settings) -> MetricsConfig:
-    return MetricsConfig(
-        short_abandon_s=settings.short_abandon_s,
-        targets={q.name: QueueTargets(sl_seconds=q.sl_seconds, sl_target=q.sl_target)
-                 for q in centre.queues},
-    )
 
 
 @dataclass
@@ -64,13 +61,16 @@ class Platform:
             self.emit_line(f"database migrated: {', '.join(applied)}")
         self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
         await self.writer.start()
-        self.metrics = Metrics(metrics_config(self.centre, self.settings))
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
+        # The live side: metrics fed by every controller item, published through Redis.
+        self.api = services_for(self.settings, self.centre,
+                                FanoutBackend(self.services.redis_url))
+        attach_controller(self.api, self.controller)
+        self.metrics = self.api.metrics
         recorder = Recorder(self.writer, self.settings.recordings_dir,
                             self.settings.recordings_dir_in_root, self.settings.short_abandon_s,
                             metrics=self.metrics)
         self.recorder = recorder
-        self.controller.observe(self._apply_metrics)
         self.controller.observe(recorder.observe)
         await self.controller.start()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
@@ -84,12 +84,18 @@ class Platform:
                                                    self.survey, time.time))
         await self.agi.start()
         self.emit_line(f"IVR (FastAGI) at {self.settings.bind_host}:{self.settings.agi_port}")
-
-    def _apply_metrics(self, item: object) -> None:
-        from hotline.domain import Event
-
-        if isinstance(item, Event):
-            self.metrics.apply(item)
+        # The HTTP side in this process: REST, websockets, the wallboard.
+        config = uvicorn.Config(create_app(self.settings, self.api), host=self.settings.api_host,
+                                port=self.settings.api_port, ws="websockets-sansio",
+                                log_level="warning", lifespan="on")
+        self.http = uvicorn.Server(config)
+        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._tasks.append(asyncio.create_task(self.http.serve(), name="http"))
+        async with asyncio.timeout(10):
+            while not self.http.started:  # noqa: ASYNC110 (uvicorn has no event for it)
+                await asyncio.sleep(0.02)
+        base = f"http://{self.settings.api_host}:{self.settings.api_port}"
+        self.emit_line(f"API at {base}/docs, wallboard at {base}/wallboard")
 
     async def _close_intervals(self) -> None:
         """Intervals close on time even when no call comes: one check a second."""
@@ -98,6 +104,10 @@ class Platform:
             self.recorder.close_intervals(time.time())
 
     async def stop(self) -> None:
+        with contextlib.suppress(AttributeError):
+            self.http.should_exit = True  # its lifespan stops the live feed and fan-out
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._tasks[-1]), 5)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     # --- HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # "development" allows a built-in token secret and one login per role (password = name);
+    # anything else refuses to start without a real api_secret
+    environment: str = "development"
+    api_secret: str = ""
+    api_token_ttl_s: float = 900.0
+    # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
+    api_users: str = ""
 
     def nodes(self) -> list[AsteriskNode]:
         """This node first, then the others: the controller keeps one AMI link to each."""

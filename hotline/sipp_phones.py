@@ -11,6 +11,7 @@ import ctypes
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -151,6 +152,54 @@ def start_key_caller(number: str, target: str, key: str, key_delay_ms: int, talk
     args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
             "-mp", str(media_port), "-s", service, "-key", "number", number,
             "-m", "1", target]
+    return _spawn(args, workdir, f"caller-{number}")
+
+
+def _pcap_name(digit: str) -> str:
+    return {"*": "star", "#": "pound"}.get(digit, digit)
+
+
+def renumbered_pcap(digit: str, index: int, out: Path) -> Path:
+    """dtmf_2833_<digit>.pcap with its RTP sequence numbers and timestamp moved forward by
+    `index` steps: the shipped files share timestamps, so a repeated digit would read as a
+    retransmission of the previous event and be dropped."""
+    data = bytearray(Path(f"/usr/share/sip-tester/dtmf_2833_{_pcap_name(digit)}.pcap")
+                     .read_bytes())
+    (link,) = struct.unpack_from("<I", data, 20)
+    if link != 1:
+        raise ValueError("expected Ethernet frames in SIPp's DTMF captures")
+    offset, k = 24, 0
+    while offset < len(data):
+        incl = struct.unpack_from("<I", data, offset + 8)[0]
+        frame = offset + 16
+        ip = frame + 14
+        rtp = ip + (data[ip] & 0x0F) * 4 + 8
+        struct.pack_into(">HI", data, rtp + 2, 1000 + index * 50 + k, 160_000 * (index + 1))
+        offset, k = frame + incl, k + 1
+    out.write_bytes(bytes(data))
+    return out
+
+
+def start_dtmf_caller(number: str, target: str, steps: list[tuple[int, str]], talk_ms: int,
+                      local_port: int, media_port: int, service: str = "95598",
+                      host: str = "127.0.0.1") -> SippProcess:
+    """One caller who, once answered, waits and presses each (pause_ms, digit) in turn
+    (RFC 2833), then stays on the line `talk_ms` unless the far end hangs up first."""
+    _check_free(host, local_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-dtmf-{number}-"))
+    blocks = []
+    for i, (pause_ms, digit) in enumerate(steps):
+        pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
+        blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
+                      f'<exec play_pcap_audio="{pcap}"/></action></nop>')
+    text = (SCENARIOS / "caller_dtmf.xml").read_text()
+    text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks))
+    text = text.replace("@TALK_MS@", str(talk_ms))
+    scenario = workdir / "caller_dtmf.xml"
+    scenario.write_text(text)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
+            "-mp", str(media_port), "-s", service, "-key", "number", number,
+            "-m", "1", "-l", "1", target]
     return _spawn(args, workdir, f"caller-{number}")
 
 

@@ -9,11 +9,7 @@ are built into Settings.data_dir/prompts, bind-mounted at PROMPTS_IN_ROOT in the
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import signal
-import struct
 import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +33,7 @@ from hotline.domain import (
 )
 from hotline.router import Offer
 from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess, sipp_binary
+from hotline.sipp_phones import SippProcess, start_dtmf_caller
 from hotline.telephony import asterisk_box
 from hotline.telephony.agi import Agi, AgiCommands, AgiReply, AgiServer
 from hotline.telephony.ivr import IvrApp
@@ -65,56 +61,12 @@ SEEDED = Outage(area_code="0571", start=time.time() + 3600, end=time.time() + 3 
 # --- SIPp: a caller who presses digits
 
 
-def _pcap_name(digit: str) -> str:
-    return {"*": "star", "#": "pound"}.get(digit, digit)
-
-
-def renumbered_pcap(digit: str, index: int, out: Path) -> Path:
-    """dtmf_2833_<digit>.pcap with its RTP sequence numbers and timestamp moved forward by
-    `index` steps: the shipped files share timestamps, so a repeated digit would read as a
-    retransmission of the previous event and be dropped."""
-    data = bytearray(Path(f"/usr/share/sip-tester/dtmf_2833_{_pcap_name(digit)}.pcap")
-                     .read_bytes())
-    (link,) = struct.unpack_from("<I", data, 20)
-    assert link == 1, "expected Ethernet frames"
-    offset, k = 24, 0
-    while offset < len(data):
-        incl = struct.unpack_from("<I", data, offset + 8)[0]
-        frame = offset + 16
-        ip = frame + 14
-        rtp = ip + (data[ip] & 0x0F) * 4 + 8
-        struct.pack_into(">HI", data, rtp + 2, 1000 + index * 50 + k, 160_000 * (index + 1))
-        offset, k = frame + incl, k + 1
-    out.write_bytes(bytes(data))
-    return out
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def caller_dtmf(settings: Settings, number: str, service: str, steps: list[tuple[int, str]],
                 talk_ms: int) -> SippProcess:
     """A SIPp caller that, once answered, waits and presses each (pause_ms, digit) in turn."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-dtmf-{number}-"))
-    blocks = []
-    for i, (pause_ms, digit) in enumerate(steps):
-        pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
-        blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
-                      f'<exec play_pcap_audio="{pcap}"/></action></nop>')
-    text = (Path(__file__).parent / "sipp" / "caller_dtmf.xml").read_text()
-    text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks)).replace("@TALK_MS@",
-                                                                     str(talk_ms))
-    scenario = workdir / "caller_dtmf.xml"
-    scenario.write_text(text)
-    args = [sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1",
-            "-p", str(testbed.next_caller_port()), "-mi", "127.0.0.1",
-            "-mp", str(testbed.next_media_port()), "-s", service, "-key", "number", number,
-            "-m", "1", "-l", "1", f"127.0.0.1:{settings.sip_port}", "-nostdin",
-            "-trace_err", "-error_file", str(workdir / "errors.log")]
-    proc = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-    return SippProcess(proc=proc, workdir=workdir, name=f"caller-{number}")
+    return start_dtmf_caller(number, f"127.0.0.1:{settings.sip_port}", steps, talk_ms,
+                             local_port=testbed.next_caller_port(),
+                             media_port=testbed.next_media_port(), service=service)
 
 
 # --- the IVR side: dialplan, prompts, the AGI server

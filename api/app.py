@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -52,8 +52,9 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/wallboard", include_in_schema=False)
-    async def wallboard_page() -> RedirectResponse:
-        return RedirectResponse("/static/wallboard.html")
+    async def wallboard_page(request: Request) -> RedirectResponse:
+        query = request.url.query  # ?lang= and ?queues= must survive the redirect
+        return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
     return app
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,6 @@ import pytest
 from hotline import ivr_menu
 from hotline.ivr_menu import IvrMenu
 from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptError, PromptStore
-
-pytestmark = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
-                                reason="espeak-ng and sox are needed to speak prompts")
 
 
 def small_menu() -> IvrMenu:

@@ -8,7 +8,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 
@@ -33,6 +33,11 @@ class Services:
     fanout: Fanout
     users: UserRepository
     explainer: Explainer | None = None
+    #: The ACD's command path (hotline.controller.Controller): agent_command, spy, router.
+    #: The API changes the world only through it. None on an API node without the controller.
+    controller: Any = None
+    #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
+    db_pool: Any = None
     clock: Callable[[], float] = time.time
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
     own_live_feed: bool = True  # the app's lifespan runs live.run() (False: someone else does)

@@ -54,6 +54,7 @@ def attach_controller(services: Services, controller: Controller) -> None:
     router."""
     controller.observe(services.live.on_item)
     services.explainer = controller.router
+    services.controller = controller
 
 
 __all__ = ["agent_queues", "attach_controller", "metrics_config", "services_for"]

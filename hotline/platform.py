@@ -66,6 +66,8 @@ class Platform:
         self.api = services_for(self.settings, self.centre,
                                 FanoutBackend(self.services.redis_url))
         attach_controller(self.api, self.controller)
+        self.pool = await db.create_pool(self.services.database_url)
+        self.api.db_pool = self.pool  # history reads
         self.metrics = self.api.metrics
         recorder = Recorder(self.writer, self.settings.recordings_dir,
                             self.settings.recordings_dir_in_root, self.settings.short_abandon_s,
@@ -75,7 +77,6 @@ class Platform:
         await self.controller.start()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
         # The IVR over FastAGI: menus from asterisk-config/ivr.toml, prompts built at start.
-        self.pool = await db.create_pool(self.services.database_url)
         menu = ivr_menu.load()
         prompts = PromptStore.for_settings(self.settings)
         await asyncio.to_thread(prompts.build, menu)

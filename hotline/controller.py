@@ -139,6 +139,11 @@ class Controller:
             trigger, reason = AgentTrigger.NOT_READY, FAILSAFE_REASON
         self._apply(self.router.agent_command(agent_id, trigger, reason))
 
+    def set_skills(self, agent_id: str, skills: dict[str, int]) -> None:
+        """A supervisor's skill edit: the next decision uses it (waiting calls may be offered
+        at once to an agent who now qualifies)."""
+        self._apply(self.router.set_skills(agent_id, skills))
+
     async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
         """Listen / whisper / barge: rings the supervisor's endpoint into the agent's live
         call. Returns the call id; raises LookupError when the agent is on no call."""

@@ -13,7 +13,18 @@ from fastapi.staticfiles import StaticFiles
 from hotline.settings import Settings
 
 from . import errors
-from .routes import agents, auth, calls, live, queues, wallboard
+from .routes import (
+    agent_desk,
+    agents,
+    auth,
+    calls,
+    history,
+    live,
+    queues,
+    recordings,
+    supervision,
+    wallboard,
+)
 from .security import Authenticator, TokenSigner, api_secret, seed_users, token_ttl_s
 from .services import Services
 
@@ -29,7 +40,9 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services.seed_users:
-            await seed_users(settings, authenticator)
+            ctl = services.controller  # development: each agent logs in as itself
+            agents = [a.agent_id for a in ctl.router.agents()] if ctl is not None else []
+            await seed_users(settings, authenticator, agents)
         await services.start()
         try:
             yield
@@ -47,7 +60,18 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.state.signer = signer
     app.state.authenticator = authenticator
     errors.install(app)
-    for module in (auth, wallboard, queues, agents, calls, live):
+    for module in (
+        auth,
+        wallboard,
+        queues,
+        agents,
+        calls,
+        history,
+        recordings,
+        live,
+        agent_desk,
+        supervision,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -56,7 +80,17 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
+    for page in ("agent", "supervisor"):
+        app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
+
+
+def _page_redirect(page: str):  # type: ignore[no-untyped-def]
+    async def redirect(request: Request) -> RedirectResponse:
+        query = request.url.query  # ?lang= must survive the redirect
+        return RedirectResponse(f"/static/{page}.html" + (f"?{query}" if query else ""))
+
+    return redirect
 
 
 __all__ = ["create_app"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -193,3 +193,255 @@ WALLBOARD_EXAMPLE: dict[str, Any] = {
         }
     ],
 }
+
+
+# ---- call history (api/routes/history.py)
+
+_CALL_EXAMPLE: dict[str, Any] = {
+    "call_id": "1795432233.17",
+    "node": "node1",
+    "caller": "13800000001",
+    "dialed": "95598",
+    "queue": "billing",
+    "service": "billing",
+    "entered_at": 1795432233.9,
+    "queued_at": 1795432251.2,
+    "answered_at": 1795432262.0,
+    "ended_at": 1795432410.5,
+    "agent_id": "agent3",
+    "outcome": "answered",
+    "wait_s": 10.8,
+    "talk_s": 140.5,
+    "hold_s": 8.0,
+    "acw_s": 30.0,
+    "ivr_path": ["lang=1", "main=2"],
+    "recording_url": "/api/recordings/1795432233.17",
+}
+
+
+class CallSummary(BaseModel):
+    """One call of the history: who, where, when, how it ended, its durations (seconds)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CALL_EXAMPLE]})
+    call_id: str
+    node: str
+    caller: str
+    dialed: str
+    queue: str | None
+    service: str | None
+    entered_at: float | None
+    queued_at: float | None
+    answered_at: float | None
+    ended_at: float | None
+    agent_id: str | None
+    outcome: str | None
+    wait_s: float | None
+    talk_s: float | None
+    hold_s: float | None
+    acw_s: float | None
+    ivr_path: list[str] = Field(description="menu=digit, in the order the caller pressed")
+    recording_url: str | None = Field(description="where to listen; null: not recorded")
+
+
+class CallPageOut(BaseModel):
+    """A page of calls, newest first; pass next_cursor as ?cursor= for the next page."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"calls": [_CALL_EXAMPLE], "next_cursor": "MTc5NXwx"}]}
+    )
+    calls: list[CallSummary]
+    next_cursor: str | None = Field(description="null: this is the last page")
+
+
+class TimelineStep(BaseModel):
+    at: float
+    what: str = Field(description="e.g. entered, queued:billing, answered:agent3, ended")
+
+
+class CallDetail(CallSummary):
+    """One call with its timeline and the router's reasons for each offer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_CALL_EXAMPLE,
+                    "timeline": [
+                        {"at": 1795432233.9, "what": "entered"},
+                        {"at": 1795432251.2, "what": "queued:billing"},
+                        {"at": 1795432262.0, "what": "answered:agent3"},
+                        {"at": 1795432410.5, "what": "ended"},
+                    ],
+                    "explanations": [],
+                    "explanations_from": "store",
+                }
+            ]
+        }
+    )
+    timeline: list[TimelineStep]
+    explanations: list[ExplanationOut]
+    explanations_from: str = Field(description="store, router (a live call) or none")
+
+
+class AgentStateOut(BaseModel):
+    """An agent's stay in one state; ended_at null: still in it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "state": "not_ready",
+                    "started_at": 1795432233.9,
+                    "ended_at": 1795432533.9,
+                    "reason": "break",
+                    "call_id": "",
+                }
+            ]
+        }
+    )
+    state: str
+    started_at: float
+    ended_at: float | None
+    reason: str
+    call_id: str
+
+
+class AgentStatesOut(BaseModel):
+    agent_id: str
+    states: list[AgentStateOut]
+
+
+# ---- agent desk and supervision (api/routes/agent_desk.py, api/routes/supervision.py)
+
+#: The not-ready reason codes an agent or supervisor may give.
+NotReadyReason = Literal["break", "meal", "training", "meeting", "callback_work", "other"]
+AgentCommandName = Literal["login", "logout", "ready", "not_ready", "end_wrap_up"]
+SpyModeName = Literal["listen", "whisper", "barge"]
+
+
+class NotReadyRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "break"}]})
+    reason: NotReadyReason
+
+
+class StateCommandRequest(BaseModel):
+    """A supervisor moves an agent; reason is required for not_ready."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"command": "not_ready", "reason": "meeting"}]}
+    )
+    command: AgentCommandName
+    reason: NotReadyReason | None = None
+
+
+class SkillsRequest(BaseModel):
+    """The agent's whole skill set; level 0 removes a skill."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"skills": {"general": 4, "billing": 2}}]}
+    )
+    skills: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")], Annotated[int, Field(ge=0, le=5)]
+    ] = Field(max_length=64)
+
+
+class SpyRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"mode": "listen", "supervisor_endpoint": "agent4"}]}
+    )
+    mode: SpyModeName
+    supervisor_endpoint: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the PJSIP endpoint that rings"
+    )
+
+
+class SpyOut(BaseModel):
+    agent_id: str
+    call_id: str
+    mode: str
+
+
+class AgentOut(BaseModel):
+    """An agent as the router sees it now."""
+
+    agent_id: str
+    name: str
+    state: str
+    reason: str
+    call_id: str
+    skills: dict[str, int]
+
+
+class DeskCall(BaseModel):
+    """The call the agent is offered, talking on, or wrapping up."""
+
+    call_id: str
+    caller: str
+    queue: str
+    service: str
+    ivr_path: list[str] = Field(description="menu=digit, in the order the caller pressed")
+    entered_at: float | None
+    queued_at: float | None
+    answered_at: float | None
+
+
+class RecentCall(BaseModel):
+    call_id: str
+    entered_at: float | None
+    queue: str | None
+    service: str | None
+    agent_id: str | None
+    outcome: str | None
+    talk_s: float | None
+
+
+class DeskOut(BaseModel):
+    """Everything the agent panel shows."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent_id": "agent3",
+                    "name": "Agent 3",
+                    "state": "on_call",
+                    "reason": "",
+                    "since": 1795432262.0,
+                    "time_in_state_s": 12.5,
+                    "now": 1795432274.5,
+                    "skills": {"general": 4},
+                    "call": {
+                        "call_id": "1795432233.17",
+                        "caller": "13800000001",
+                        "queue": "billing",
+                        "service": "billing",
+                        "ivr_path": ["lang=1", "main=2"],
+                        "entered_at": 1795432233.9,
+                        "queued_at": 1795432251.2,
+                        "answered_at": 1795432262.0,
+                    },
+                    "recent_calls": [],
+                    "reasons": ["break", "meal", "training", "meeting", "callback_work", "other"],
+                }
+            ]
+        }
+    )
+    agent_id: str
+    name: str
+    state: str
+    reason: str
+    since: float | None = Field(description="when this state began; null: not seen yet")
+    time_in_state_s: float | None
+    now: float
+    skills: dict[str, int]
+    call: DeskCall | None
+    recent_calls: list[RecentCall] = Field(description="the caller's earlier calls, newest first")
+    reasons: list[str] = Field(description="the not-ready reason codes")
+
+
+class AuditEntry(BaseModel):
+    at: float
+    actor: str
+    agent_id: str
+    action: str = Field(description="e.g. ready, not_ready, set_skills, spy:listen")
+    detail: dict[str, Any]

@@ -220,13 +220,17 @@ def parse_user_specs(text: str) -> list[tuple[str, str, frozenset[Role]]]:
 DEV_USERS = ";".join(f"{r.value}:{r.value}:{r.value}" for r in Role)
 
 
-async def seed_users(settings: object, auth: Authenticator) -> None:
-    """Adds the users of HOTLINE_API_USERS, or the development logins in development."""
+async def seed_users(settings: object, auth: Authenticator, agent_ids: Iterable[str] = ()) -> None:
+    """Adds the users of HOTLINE_API_USERS, or the development logins in development: one
+    per role and one per agent of `agent_ids` (role agent, password = its id)."""
     spec = getattr(settings, "api_users", "") or os.environ.get("HOTLINE_API_USERS", "")
+    users = parse_user_specs(spec)
     if not spec and environment(settings) == DEVELOPMENT:
-        spec = DEV_USERS
-    for name, password, roles in parse_user_specs(spec):
-        await auth.users.add(User(name, auth.hash(password), roles))
+        users = parse_user_specs(DEV_USERS)
+        users += [(a, a, frozenset({Role.AGENT})) for a in agent_ids]
+    for name, password, roles in users:
+        agent_id = name if Role.AGENT in roles else ""
+        await auth.users.add(User(name, auth.hash(password), roles, agent_id=agent_id))
 
 
 __all__ = [

@@ -24,6 +24,7 @@ def metrics_config(centre: Centre, settings: Settings) -> MetricsConfig:
     """Per-queue service-level targets from centre.toml, thresholds from Settings."""
     return MetricsConfig(
         short_abandon_s=settings.short_abandon_s,
+        day_start_offset_s=settings.utc_offset_s,
         targets={q.name: QueueTargets(q.sl_seconds, q.sl_target) for q in centre.queues},
     )
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     wrap_up_s: float = 0.0
     recordings_dir: Path = Path("/var/lib/hotline/recordings")
     short_abandon_s: float = 5.0
+    # Where "today" starts for the figures: the centre's local midnight, as seconds east of
+    # UTC (the reference centre is in China, UTC+8)
+    utc_offset_s: int = 8 * 3600
 
     # --- persistence and live state; empty means "start an embedded one"
     database_url: str = ""

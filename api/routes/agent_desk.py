@@ -1,0 +1,294 @@
+"""Agent commands (login, ready, not ready, end wrap-up, logout) and the agent's desk.
+
+An agent acts only on itself (the token's subject is the agent id); supervisors and admins
+may act on anyone. Every command goes through the controller's own command path
+(`Controller.agent_command`) and is written to the audit list (see `AuditLog`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Depends, Path
+from starlette.requests import HTTPConnection
+
+from hotline.domain import (
+    AgentState,
+    AgentStateChanged,
+    AgentTrigger,
+    CallAnswered,
+    CallEntered,
+    CallQueued,
+    IllegalTransition,
+    IvrChoice,
+)
+from hotline.router.errors import UnknownAgent
+
+from ..deps import ServicesDep, require_roles
+from ..errors import ApiError, ErrorResponse
+from ..schemas import (
+    AgentOut,
+    AuditEntry,
+    DeskCall,
+    DeskOut,
+    NotReadyReason,
+    NotReadyRequest,
+    RecentCall,
+)
+from ..security import Claims, Role
+from ..services import Services
+
+router = APIRouter(prefix="/api/agents", tags=["agent desk"])
+REASONS: tuple[str, ...] = get_args(NotReadyReason)
+RECENT_CALLS = 10
+AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 503)
+}
+
+# ---- the audit list
+
+
+@dataclass
+class AuditLog:
+    """Who changed what, newest last: in memory until it is wired to the store's audit_log."""
+
+    entries: deque[AuditEntry]
+
+    @classmethod
+    def empty(cls, limit: int = 10_000) -> AuditLog:
+        return cls(deque(maxlen=limit))
+
+    def add(self, at: float, actor: str, agent_id: str, action: str, **detail: Any) -> None:
+        self.entries.append(
+            AuditEntry(at=at, actor=actor, agent_id=agent_id, action=action, detail=detail)
+        )
+
+
+def get_audit(conn: HTTPConnection) -> AuditLog:
+    state = conn.app.state
+    if getattr(state, "audit", None) is None:  # one per app, made on first use
+        state.audit = AuditLog.empty()
+    return state.audit  # type: ignore[no-any-return]
+
+
+Audit = Annotated[AuditLog, Depends(get_audit)]
+
+# ---- who may act on whom
+
+
+def may_act_on(user: Claims, agent_id: str) -> bool:
+    return user.username == agent_id or user.has_any((Role.SUPERVISOR,))
+
+
+async def _self_or_supervisor(
+    agent_id: AgentId,
+    user: Annotated[Claims, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))],
+) -> Claims:
+    if not may_act_on(user, agent_id):
+        raise ApiError(
+            403,
+            "forbidden",
+            "an agent may act only on itself",
+            {"agent_id": agent_id, "username": user.username},
+        )
+    return user
+
+
+SelfOrSupervisor = Annotated[Claims, Depends(_self_or_supervisor)]
+
+# ---- the command path
+
+
+def controller_of(services: Services) -> Any:
+    if services.controller is None:
+        raise ApiError(503, "controller-unavailable", "this API node has no controller")
+    return services.controller
+
+
+def agent_out(controller: Any, agent_id: str) -> AgentOut:
+    try:
+        view = controller.router.agent(agent_id)
+    except UnknownAgent:
+        raise ApiError(
+            404, "no-such-agent", f"unknown agent {agent_id!r}", {"agent_id": agent_id}
+        ) from None
+    return AgentOut(
+        agent_id=view.agent_id,
+        name=view.name,
+        state=view.state.value,
+        reason=view.reason,
+        call_id=view.call_id,
+        skills=dict(view.skills),
+    )
+
+
+def run_command(
+    services: Services,
+    audit: AuditLog,
+    actor: str,
+    agent_id: str,
+    trigger: AgentTrigger,
+    reason: str = "",
+) -> AgentOut:
+    """One agent command through the controller; 404 unknown agent, 409 illegal move."""
+    controller = controller_of(services)
+    before = agent_out(controller, agent_id)
+    try:
+        controller.agent_command(agent_id, trigger, reason)
+    except IllegalTransition as exc:
+        raise ApiError(
+            409,
+            "illegal-transition",
+            f"agent {agent_id} is {exc.state}: cannot {exc.trigger}",
+            {"agent_id": agent_id, "state": str(exc.state), "command": str(exc.trigger)},
+        ) from None
+    audit.add(
+        services.clock(), actor, agent_id, trigger.value, reason=reason, state_before=before.state
+    )
+    return agent_out(controller, agent_id)
+
+
+def _command_route(trigger: AgentTrigger) -> None:
+    async def command(
+        agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep, audit: Audit
+    ) -> AgentOut:
+        return run_command(services, audit, user.username, agent_id, trigger)
+
+    command.__doc__ = f"The agent's {trigger.value} command."
+    router.add_api_route(
+        f"/{{agent_id}}/{trigger.value.replace('_', '-')}",
+        command,
+        methods=["POST"],
+        responses=ERRORS,
+        name=f"agent_{trigger.value}",
+    )
+
+
+for _trigger in (
+    AgentTrigger.LOGIN,
+    AgentTrigger.LOGOUT,
+    AgentTrigger.READY,
+    AgentTrigger.END_WRAP_UP,
+):
+    _command_route(_trigger)
+
+
+@router.post("/{agent_id}/not-ready", responses=ERRORS)
+async def not_ready(
+    agent_id: AgentId,
+    body: NotReadyRequest,
+    user: SelfOrSupervisor,
+    services: ServicesDep,
+    audit: Audit,
+) -> AgentOut:
+    """Not ready with one of the reason codes (break, meal, training, ...)."""
+    return run_command(
+        services, audit, user.username, agent_id, AgentTrigger.NOT_READY, body.reason
+    )
+
+
+# ---- the desk: read-only views of the controller's history
+
+
+def last_state_change(history: Iterable[object], agent_id: str) -> AgentStateChanged | None:
+    for item in reversed(list(history)):
+        if isinstance(item, AgentStateChanged) and item.agent_id == agent_id:
+            return item
+    return None
+
+
+def call_context(history: Iterable[object], call_id: str) -> DeskCall | None:
+    """The call as the controller saw it: caller, queue, service, IVR path, times."""
+    entered: CallEntered | None = None
+    queued: CallQueued | None = None
+    answered: CallAnswered | None = None
+    path: list[str] = []
+    for item in history:
+        if getattr(item, "call_id", None) != call_id:
+            continue
+        if isinstance(item, CallEntered):
+            entered = item
+        elif isinstance(item, IvrChoice):
+            path.append(f"{item.menu}={item.digit}")
+        elif isinstance(item, CallQueued):
+            queued = item  # an overflow or re-queue: the latest queue counts
+        elif isinstance(item, CallAnswered):
+            answered = item
+    if entered is None and queued is None:
+        return None
+    return DeskCall(
+        call_id=call_id,
+        caller=(queued.caller if queued and queued.caller else entered.caller if entered else ""),
+        queue=queued.queue if queued else "",
+        service=queued.service.value if queued else "",
+        ivr_path=path,
+        entered_at=entered.at if entered else None,
+        queued_at=queued.at if queued else None,
+        answered_at=answered.at if answered else None,
+    )
+
+
+async def recent_calls(services: Services, caller: str, skip: str) -> list[RecentCall]:
+    if services.db_pool is None or not caller:
+        return []
+    from hotline.store.queries import calls_by  # asyncpg only where a store is wired
+    from hotline.store.records import CallFilter
+
+    async with services.db_pool.acquire() as conn:
+        rows = await calls_by(conn, CallFilter(caller=caller, limit=RECENT_CALLS + 1))
+    return [
+        RecentCall(
+            call_id=r.call_id,
+            entered_at=r.entered_at,
+            queue=r.queue,
+            service=r.service,
+            agent_id=r.agent_id,
+            outcome=r.outcome,
+            talk_s=r.talk_s,
+        )
+        for r in rows
+        if r.call_id != skip
+    ][:RECENT_CALLS]
+
+
+#: States in which the desk shows a call: offered, ringing, talking, wrapping up.
+_WITH_CALL = {
+    AgentState.RESERVED,
+    AgentState.RINGING,
+    AgentState.ON_CALL,
+    AgentState.AFTER_CALL_WORK,
+}
+
+
+@router.get("/{agent_id}/desk", responses=ERRORS)
+async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep) -> DeskOut:
+    """The agent's state and time in it, its current call and the caller's recent calls."""
+    controller = controller_of(services)
+    agent = agent_out(controller, agent_id)
+    history = list(controller.history)
+    change = last_state_change(history, agent_id)
+    now = services.clock()
+    call_id = agent.call_id or (change.call_id if change else "")
+    call = (
+        call_context(history, call_id)
+        if call_id and AgentState(agent.state) in _WITH_CALL
+        else None
+    )
+    since = change.at if change else None
+    return DeskOut(
+        agent_id=agent.agent_id,
+        name=agent.name,
+        state=agent.state,
+        reason=agent.reason,
+        since=since,
+        time_in_state_s=round(now - since, 3) if since is not None else None,
+        now=now,
+        skills=agent.skills,
+        call=call,
+        recent_calls=await recent_calls(services, call.caller, call.call_id) if call else [],
+        reasons=list(REASONS),
+    )

@@ -1,0 +1,117 @@
+"""Supervisor commands: move an agent, edit its skills, listen / whisper / barge; the audit.
+
+Every change goes through the controller (`agent_command`, `set_skills`, `spy`) and is
+written to the in-memory audit list, read at GET /api/audit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from hotline.domain import AgentTrigger
+from hotline.router.errors import RouterError
+from hotline.telephony.ami_connection import AmiActionError, AmiNotConnected
+
+from ..deps import ServicesDep, require_roles
+from ..errors import ApiError
+from ..schemas import AgentOut, AuditEntry, SkillsRequest, SpyOut, SpyRequest, StateCommandRequest
+from ..security import Claims, Role
+from .agent_desk import ERRORS, AgentId, Audit, agent_out, controller_of, run_command
+
+router = APIRouter(prefix="/api", tags=["supervision"])
+#: Commands that change the floor: supervisors (and admins, who pass every check).
+Steering = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR))]
+
+
+@router.get("/roster", responses=ERRORS)
+async def roster(_: Steering, services: ServicesDep) -> list[AgentOut]:
+    """Every agent as the router sees it now, with its skills (for the skill editor)."""
+    controller = controller_of(services)
+    return [agent_out(controller, v.agent_id) for v in controller.router.agents()]
+
+
+@router.post("/agents/{agent_id}/state", responses=ERRORS)
+async def change_state(
+    agent_id: AgentId,
+    body: StateCommandRequest,
+    user: Steering,
+    services: ServicesDep,
+    audit: Audit,
+) -> AgentOut:
+    """Move an agent (login, logout, ready, not_ready with a reason, end_wrap_up)."""
+    if body.command == "not_ready" and body.reason is None:
+        raise ApiError(
+            422,
+            "invalid-request",
+            "not_ready needs a reason",
+            {"errors": [{"loc": ["body", "reason"], "msg": "required"}]},
+        )
+    return run_command(
+        services, audit, user.username, agent_id, AgentTrigger(body.command), body.reason or ""
+    )
+
+
+@router.put("/agents/{agent_id}/skills", responses={**ERRORS, 422: ERRORS[409]})
+async def set_skills(
+    agent_id: AgentId, body: SkillsRequest, user: Steering, services: ServicesDep, audit: Audit
+) -> AgentOut:
+    """Replace the agent's skills (level 0 removes one); the next routing decision uses them,
+    and a waiting call may be offered at once to an agent who now qualifies."""
+    controller = controller_of(services)
+    before = agent_out(controller, agent_id)
+    try:
+        controller.set_skills(agent_id, dict(body.skills))
+    except (RouterError, ValueError) as exc:
+        raise ApiError(422, "invalid-skills", str(exc), {"agent_id": agent_id}) from None
+    audit.add(
+        services.clock(),
+        user.username,
+        agent_id,
+        "set_skills",
+        before=before.skills,
+        after=dict(body.skills),
+    )
+    return agent_out(controller, agent_id)
+
+
+@router.post("/agents/{agent_id}/spy", responses={**ERRORS, 502: ERRORS[409]})
+async def spy(
+    agent_id: AgentId, body: SpyRequest, user: Steering, services: ServicesDep, audit: Audit
+) -> SpyOut:
+    """Ring the supervisor's endpoint into the agent's live call: listen, whisper or barge.
+    409 when the agent is on no call."""
+    controller = controller_of(services)
+    agent_out(controller, agent_id)  # 404 first: UnknownAgent is a LookupError too
+    try:
+        call_id = await controller.spy(body.supervisor_endpoint, agent_id, body.mode)
+    except LookupError:
+        raise ApiError(
+            409, "agent-not-on-call", f"agent {agent_id} is on no call", {"agent_id": agent_id}
+        ) from None
+    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+        raise ApiError(
+            502, "telephony-failed", f"Asterisk refused the spy: {exc}", {"agent_id": agent_id}
+        ) from None
+    audit.add(
+        services.clock(),
+        user.username,
+        agent_id,
+        f"spy:{body.mode}",
+        call_id=call_id,
+        supervisor_endpoint=body.supervisor_endpoint,
+    )
+    return SpyOut(agent_id=agent_id, call_id=call_id, mode=body.mode)
+
+
+@router.get("/audit", responses=ERRORS)
+async def audit_list(
+    _: Steering,
+    audit: Audit,
+    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+) -> list[AuditEntry]:
+    """The latest changes made through the API, newest first."""
+    entries = [e for e in reversed(audit.entries) if agent_id is None or e.agent_id == agent_id]
+    return entries[:limit]

@@ -21,12 +21,13 @@ from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.ivr_services import StoreOutages, SurveyToStore
+from hotline.live_state_sync import LiveStateSync
 from hotline.realtime import Metrics
 from hotline.recorder import Recorder
 from hotline.settings import Settings
 from hotline.store import db
 from hotline.store.embedded import Services, start_services
-from hotline.store.live import FanoutBackend
+from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.writer import Writer
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ivr import IvrApp
@@ -76,6 +77,10 @@ class Platform:
         self.controller.observe(recorder.observe)
         await self.controller.start()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
+        # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
+        self.redis = connect_redis(self.services.redis_url)
+        self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
+                                         [q.name for q in self.centre.queues]).start())
         # The IVR over FastAGI: menus from asterisk-config/ivr.toml, prompts built at start.
         menu = ivr_menu.load()
         prompts = PromptStore.for_settings(self.settings)
@@ -121,5 +126,7 @@ class Platform:
             await self.pool.close()
         with contextlib.suppress(AttributeError):
             await self.writer.stop()
+        with contextlib.suppress(AttributeError):
+            await self.redis.aclose()
         if self.services is not None:
             await asyncio.to_thread(self.services.stop)

@@ -23,6 +23,7 @@ NODE = f"t{SLOT + 1}"
 AMI_PORT = _BASE + 38
 SIP_PORT = _BASE + 60
 AGI_PORT = _BASE + 73
+API_PORT = _BASE + 80
 AGENT_SIP_BASE = _BASE + 100  # agentN's phone listens on AGENT_SIP_BASE + N
 CALLBACK_PORT = _BASE + 90  # the SIPp phone that callbacks reach, whatever the number
 CALLER_SIP_BASE = _BASE + 300
@@ -97,6 +98,7 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         ami_port=AMI_PORT,
         sip_port=SIP_PORT,
         agi_port=AGI_PORT,
+        api_port=API_PORT,
         rtp_start=RTP_START,
         rtp_end=RTP_START + 999,
         ring_timeout_s=3,

@@ -1,0 +1,294 @@
+"use strict";
+// The supervisor page: agents live (state, time in it, current call), queues live (waiting,
+// longest wait, today's service level), listen / whisper / barge for an agent on a call
+// (rings "my phone", a PJSIP endpoint), state changes, and a skill editor (levels 1-5, save
+// -> PUT /api/agents/{id}/skills). Polls the REST figures every second; ?lang=zh|en.
+
+const I18N = {
+  zh: {
+    title: "班长席", my_phone: "我的话机", offline: "未连接", online: "在线", signout: "退出登录",
+    queues: "队列", queue: "队列", waiting: "排队", longest: "最长等待", sl: "服务水平",
+    target: "目标", agents: "坐席", agent: "坐席", state: "状态", in_state: "持续",
+    call: "当前通话", monitor: "监听", change_state: "改状态", skills: "技能",
+    new_skill: "新技能", add: "添加", save: "保存", saved: "已保存", remove: "删除",
+    listen: "监听", whisper: "耳语", barge: "强插", apply: "执行", need_phone: "请先填写我的话机",
+    login: "登录", username: "用户名", password: "密码", signin: "登录",
+    bad_login: "用户名或密码错误",
+    logged_out: "已签出", not_ready: "示忙", ready: "就绪", reserved: "分配中",
+    ringing: "振铃", on_call: "通话中", after_call_work: "话后处理",
+    cmd_login: "签入", cmd_ready: "就绪", cmd_not_ready: "示忙(会议)", cmd_logout: "签出",
+    cmd_end_wrap_up: "结束话后",
+    general: "综合", billing: "电量电费", fault: "故障报修", business: "业务咨询",
+    complaint: "投诉", ev: "电动汽车", outage_info: "停电信息",
+  },
+  en: {
+    title: "Supervisor", my_phone: "My phone", offline: "offline", online: "online",
+    signout: "Sign out", queues: "Queues", queue: "Queue", waiting: "Waiting",
+    longest: "Longest wait", sl: "Service level", target: "Target", agents: "Agents",
+    agent: "Agent", state: "State", in_state: "In state", call: "Current call",
+    monitor: "Monitor", change_state: "Change state", skills: "Skills", new_skill: "new skill",
+    add: "Add", save: "Save", saved: "saved", remove: "Remove", listen: "Listen",
+    whisper: "Whisper", barge: "Barge", apply: "Apply", need_phone: "Enter your phone first",
+    login: "Sign in", username: "User", password: "Password", signin: "Sign in",
+    bad_login: "Unknown user or wrong password",
+    logged_out: "Logged out", not_ready: "Not ready", ready: "Ready", reserved: "Reserved",
+    ringing: "Ringing", on_call: "On call", after_call_work: "Wrap-up",
+    cmd_login: "Log in", cmd_ready: "Ready", cmd_not_ready: "Not ready (meeting)",
+    cmd_logout: "Log out", cmd_end_wrap_up: "End wrap-up",
+  },
+};
+const COMMANDS = ["login", "ready", "not_ready", "end_wrap_up", "logout"];
+const params = new URLSearchParams(location.search);
+let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
+if (!I18N[lang]) lang = "zh";
+const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
+const $ = (id) => document.getElementById(id);
+
+let token = sessionStorage.getItem("supervisor.token") || "";
+let roster = [];       // GET /api/roster: state, call_id, skills per agent
+let live = {};         // GET /api/agents: since per agent
+let queues = [];       // GET /api/queues
+let callers = {};      // call_id -> desk call (caller, queue)
+let clockOffset = 0;
+let editing = null;    // {agent_id, skills} in the skill editor
+let pollTimer = null;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "dataset") Object.assign(node.dataset, v); else node[k] = v;
+  }
+  node.append(...children);
+  return node;
+}
+
+function mmss(s) {
+  if (s == null || !isFinite(s)) return "--:--";
+  s = Math.max(0, Math.floor(s));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return (h ? `${h}:${two(m)}` : two(m)) + ":" + two(sec);
+}
+const pct = (v) => (v == null ? "—" : (v * 100).toFixed(1) + "%");
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { Authorization: "Bearer " + token, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
+  return data;
+}
+
+async function poll() {
+  clearTimeout(pollTimer);
+  try {
+    const [r, a, q] = await Promise.all([api("GET", "/api/roster"), api("GET", "/api/agents"),
+      api("GET", "/api/queues")]);
+    roster = r; queues = q;
+    live = Object.fromEntries(a.map((row) => [row.agent_id, row]));
+    const onCall = roster.filter((x) => x.call_id && !callers[x.call_id]);
+    for (const x of onCall) {  // the caller's number of each new call, once
+      const desk = await api("GET", `/api/agents/${encodeURIComponent(x.agent_id)}/desk`);
+      if (desk.call) callers[desk.call.call_id] = desk.call;
+    }
+    setStatus(true);
+    render();
+  } catch (err) { setStatus(false); }
+  if (token) pollTimer = setTimeout(poll, 1000);
+}
+
+function setStatus(ok) {
+  $("status").classList.toggle("offline", !ok);
+  $("status").textContent = t(ok ? "online" : "offline");
+}
+
+function renderQueues() {
+  $("queues").replaceChildren(...queues.map((q) => {
+    const sl = q.today.service_level;
+    const under = sl != null && q.sl_target != null && sl < q.sl_target;
+    return el("tr", { dataset: { queue: q.name } },
+      el("td", {}, t(q.name)),
+      el("td", { dataset: { field: "waiting" } }, String(q.waiting)),
+      el("td", { dataset: { field: "longest" } }, mmss(q.longest_wait_s)),
+      el("td", { dataset: { field: "sl" }, className: under ? "under" : "" }, pct(sl)),
+      el("td", {}, pct(q.sl_target)));
+  }));
+}
+
+function agentRow(a) {
+  const since = live[a.agent_id] ? live[a.agent_id].since : null;
+  const call = a.call_id ? callers[a.call_id] : null;
+  const spy = ["listen", "whisper", "barge"].map((mode) => {
+    const b = el("button", { type: "button", className: "spy", disabled: !a.call_id,
+      dataset: { mode } }, t(mode));
+    b.addEventListener("click", () => spyOn(a.agent_id, mode));
+    return b;
+  });
+  const select = el("select", { className: "cmd" },
+    ...COMMANDS.map((c) => new Option(t("cmd_" + c), c)));
+  const go = el("button", { type: "button", className: "apply" }, t("apply"));
+  go.addEventListener("click", () => changeState(a.agent_id, select.value));
+  return el("tr", { dataset: { agent: a.agent_id } },
+    el("td", {}, a.name ? `${a.agent_id} ${a.name}` : a.agent_id),
+    el("td", {}, el("span", { className: `st ${a.state}`, dataset: { field: "state" } }, t(a.state))),
+    el("td", { dataset: { field: "timer", since: since ?? "" } }, ""),
+    el("td", { dataset: { field: "call" } }, call
+      ? el("span", {}, el("span", { className: "caller" }, call.caller), ` ${t(call.queue)}`)
+      : (a.call_id || "")),
+    el("td", {}, ...spy),
+    el("td", {}, select, go));
+}
+
+function renderAgents() {
+  $("agents").replaceChildren(...roster.map(agentRow));
+  tick();
+  const picker = $("skill-agent");
+  if (picker.options.length !== roster.length) {
+    const chosen = picker.value;
+    picker.replaceChildren(...roster.map((a) => new Option(a.agent_id, a.agent_id)));
+    picker.value = chosen || (roster[0] && roster[0].agent_id) || "";
+    loadSkills();
+  }
+}
+
+function render() { renderQueues(); renderAgents(); }
+
+function tick() {
+  const now = Date.now() / 1000 + clockOffset;
+  document.querySelectorAll('[data-field="timer"]').forEach((td) => {
+    td.textContent = td.dataset.since ? mmss(now - Number(td.dataset.since)) : "--:--";
+  });
+}
+
+async function spyOn(agentId, mode) {
+  const endpoint = $("sup-endpoint").value.trim();
+  $("message").textContent = "";
+  if (!endpoint) { $("message").textContent = t("need_phone"); return; }
+  localStorage.setItem("supervisor.endpoint", endpoint);
+  try {
+    await api("POST", `/api/agents/${encodeURIComponent(agentId)}/spy`,
+      { mode, supervisor_endpoint: endpoint });
+  } catch (err) { $("message").textContent = err.message; }
+}
+
+async function changeState(agentId, command) {
+  $("message").textContent = "";
+  const body = command === "not_ready" ? { command, reason: "meeting" } : { command };
+  try { await api("POST", `/api/agents/${encodeURIComponent(agentId)}/state`, body); }
+  catch (err) { $("message").textContent = err.message; }
+  poll();
+}
+
+// ---- the skill editor
+
+function loadSkills() {
+  const agent = roster.find((a) => a.agent_id === $("skill-agent").value);
+  editing = agent ? { agent_id: agent.agent_id, skills: { ...agent.skills } } : null;
+  $("skills-note").textContent = "";
+  renderSkills();
+}
+
+function renderSkills() {
+  const rows = editing ? Object.entries(editing.skills).sort() : [];
+  $("skill-rows").replaceChildren(...rows.map(([skill, level]) => {
+    const select = el("select", { className: "level", dataset: { skill } },
+      ...[1, 2, 3, 4, 5].map((n) => new Option(String(n), String(n))));
+    select.value = String(level);
+    select.addEventListener("change", () => { editing.skills[skill] = Number(select.value); });
+    const remove = el("button", { type: "button" }, t("remove"));
+    remove.addEventListener("click", () => { delete editing.skills[skill]; renderSkills(); });
+    return el("tr", { dataset: { skill } }, el("td", {}, `${t(skill)} (${skill})`),
+      el("td", {}, select), el("td", {}, remove));
+  }));
+}
+
+$("skill-agent").addEventListener("change", loadSkills);
+$("skill-add").addEventListener("click", () => {
+  const name = $("skill-new").value.trim().toLowerCase();
+  if (!editing || !/^[a-z][a-z0-9_]{0,31}$/.test(name)) return;
+  editing.skills[name] = editing.skills[name] || 1;
+  $("skill-new").value = "";
+  renderSkills();
+});
+$("skills-save").addEventListener("click", async () => {
+  if (!editing) return;
+  $("skills-note").textContent = "";
+  try {
+    const agent = await api("PUT", `/api/agents/${encodeURIComponent(editing.agent_id)}/skills`,
+      { skills: editing.skills });
+    const i = roster.findIndex((a) => a.agent_id === agent.agent_id);
+    if (i >= 0) roster[i] = agent;
+    $("skills-note").textContent = `${agent.agent_id} ${t("saved")}`;
+  } catch (err) { $("message").textContent = err.message; }
+});
+
+// ---- sign in / out, language
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((n) => {
+    n.placeholder = t(n.dataset.i18nPlaceholder);
+  });
+  $("lang").textContent = lang === "zh" ? "EN" : "中文";
+  render();
+  renderSkills();
+}
+
+function showFloor() {
+  $("login").hidden = true;
+  $("floor").hidden = false;
+  $("signout").hidden = false;
+  poll();
+}
+
+function signOut() {
+  token = "";
+  sessionStorage.removeItem("supervisor.token");
+  clearTimeout(pollTimer);
+  $("floor").hidden = true;
+  $("signout").hidden = true;
+  $("login").hidden = false;
+}
+
+$("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const res = await fetch("/api/auth/token", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+  });
+  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
+  const data = await res.json();
+  token = data.access_token;
+  sessionStorage.setItem("supervisor.token", token);
+  $("login-error").textContent = "";
+  setTimeout(refresh, Math.max(5, (data.expires_at - Date.now() / 1000) * 2 / 3) * 1000);
+  showFloor();
+});
+
+async function refresh() {  // renew the token at two thirds of its life
+  if (!token) return;
+  try {
+    const res = await api("POST", "/api/auth/refresh");
+    token = res.access_token;
+    sessionStorage.setItem("supervisor.token", token);
+    setTimeout(refresh, Math.max(5, (res.expires_at - Date.now() / 1000) * 2 / 3) * 1000);
+  } catch (err) { /* the next poll's 401 shows the login form */ }
+}
+
+$("signout").addEventListener("click", signOut);
+$("lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh";
+  localStorage.setItem("hotline.lang", lang);
+  applyLang();
+});
+$("sup-endpoint").value = localStorage.getItem("supervisor.endpoint") || "";
+
+applyLang();
+setInterval(tick, 250);
+if (token) showFloor(); else signOut();

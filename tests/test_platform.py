@@ -1,0 +1,84 @@
+"""The whole platform as `hotline run` starts it (embedded PostgreSQL and Redis, controller,
+IVR, API, history writer, live state), against the real Asterisk: a caller walks the IVR to
+billing and is answered; the API, Redis and PostgreSQL all show it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from hotline.centre_file import Centre
+from hotline.domain import AgentTrigger, CallEnded, CallQueued, TalkEnded
+from hotline.platform import Platform
+from hotline.settings import Settings
+from hotline.sipp_phones import start_dtmf_caller
+from hotline.store import db, queries
+from hotline.store.live import LiveState, connect_redis
+from hotline.store.records import CallFilter
+from tests import testbed
+from tests.conftest import Phones
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_platform_routes_a_call_and_every_store_shows_it(
+        asterisk_node: Settings, centre: Centre, phones: Phones) -> None:
+    lines: list[str] = []
+    platform = Platform(asterisk_node, centre, emit_line=lines.append)
+    await platform.start()
+    try:
+        assert any(line.startswith("embedded PostgreSQL") for line in lines)
+        phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5
+        platform.controller.agent_command("agent2", AgentTrigger.LOGIN)
+        platform.controller.agent_command("agent2", AgentTrigger.READY)
+        caller = start_dtmf_caller("13000000001", f"127.0.0.1:{asterisk_node.sip_port}",
+                                   [(1500, "2"), (1200, "3")], talk_ms=10_000,
+                                   local_port=testbed.next_caller_port(),
+                                   media_port=testbed.next_media_port())
+        phones.started.append(caller)
+        queued = await platform.controller.wait_for(
+            lambda e: isinstance(e, CallQueued) and e.caller == "13000000001", 25)
+        assert queued.queue == "billing"
+        await platform.controller.wait_for(
+            lambda e: isinstance(e, TalkEnded) and e.call_id == queued.call_id, 15)
+
+        base = f"http://{asterisk_node.api_host}:{asterisk_node.api_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            token = (await http.post("/api/auth/token", json={
+                "username": "supervisor", "password": "supervisor"})).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            board = (await http.get("/api/wallboard", headers=auth)).json()
+            assert board["queues"]["billing"]["today"]["answered"] == 1
+            why = (await http.get(f"/api/calls/{queued.call_id}/explanation",
+                                  headers=auth)).json()
+            assert why[0]["chosen"] == "agent2"
+
+        client = connect_redis(platform.services.redis_url)
+        try:
+            async with asyncio.timeout(5):
+                while True:
+                    snap = await LiveState(client).snapshot()
+                    if snap.queues.get("billing", {}).get("answered_today") == 1:
+                        break
+                    await asyncio.sleep(0.2)  # the hashes are written once a second
+        finally:
+            await client.aclose()
+
+        await platform.controller.wait_for(
+            lambda e: isinstance(e, CallEnded) and e.call_id == queued.call_id, 40)
+        assert await platform.writer.flush(10)
+        conn = await db.connect(platform.services.database_url)
+        try:
+            [row] = await queries.calls_by(conn, CallFilter(caller="13000000001"))
+        finally:
+            await conn.close()
+        assert (row.outcome, row.agent_id, row.queue, row.service) == (
+            "answered", "agent2", "billing", "billing")
+        assert row.ivr_path == ["language=2", "main=3"]
+        platform.controller.agent_command("agent2", AgentTrigger.END_WRAP_UP)
+        platform.controller.agent_command("agent2", AgentTrigger.NOT_READY)
+        platform.controller.agent_command("agent2", AgentTrigger.LOGOUT)
+    finally:
+        await platform.stop()

@@ -91,7 +91,7 @@ class IllegalTransition(Exception):
     """A lifecycle was asked to make a move its table does not allow."""
 
     def __init__(self, what: str, state: str, trigger: str) -> None:
-        super().__init__(f"{what}: no transition from {state!r} on {trigger!r}")
+        super().__init__(f"{what}: no transition from {str(state)!r} on {str(trigger)!r}")
         self.what, self.state, self.trigger = what, state, trigger
 
 

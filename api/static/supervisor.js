@@ -2,7 +2,8 @@
 // The supervisor page: agents live (state, time in it, current call), queues live (waiting,
 // longest wait, today's service level), listen / whisper / barge for an agent on a call
 // (rings "my phone", a PJSIP endpoint), state changes, and a skill editor (levels 1-5, save
-// -> PUT /api/agents/{id}/skills). Polls the REST figures every second; ?lang=zh|en.
+// -> PUT /api/agents/{id}/skills). Queues and agents' states come live from /ws/live
+// (docs/live-api.md); skills and current calls from GET /api/roster every second. ?lang=zh|en
 
 const I18N = {
   zh: {
@@ -46,12 +47,15 @@ const $ = (id) => document.getElementById(id);
 
 let token = sessionStorage.getItem("supervisor.token") || "";
 let roster = [];       // GET /api/roster: state, call_id, skills per agent
-let live = {};         // GET /api/agents: since per agent
-let queues = [];       // GET /api/queues
+let view = null;       // the live view of /ws/live: queues and agent rows
+let seq = -1;
+let socket = null;
+let backoff = 500;
 let callers = {};      // call_id -> desk call (caller, queue)
 let clockOffset = 0;
 let editing = null;    // {agent_id, skills} in the skill editor
 let pollTimer = null;
+const chosenCommand = {};  // agent_id -> the command picked in its row (rows are redrawn)
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -86,19 +90,53 @@ async function api(method, path, body) {
 async function poll() {
   clearTimeout(pollTimer);
   try {
-    const [r, a, q] = await Promise.all([api("GET", "/api/roster"), api("GET", "/api/agents"),
-      api("GET", "/api/queues")]);
-    roster = r; queues = q;
-    live = Object.fromEntries(a.map((row) => [row.agent_id, row]));
+    roster = await api("GET", "/api/roster");
     const onCall = roster.filter((x) => x.call_id && !callers[x.call_id]);
     for (const x of onCall) {  // the caller's number of each new call, once
       const desk = await api("GET", `/api/agents/${encodeURIComponent(x.agent_id)}/desk`);
       if (desk.call) callers[desk.call.call_id] = desk.call;
     }
-    setStatus(true);
     render();
-  } catch (err) { setStatus(false); }
+  } catch (err) { $("message").textContent = err.message; }
   if (token) pollTimer = setTimeout(poll, 1000);
+}
+
+// ---- the live socket (the same merge as realtime/live.py: agent rows are whole)
+function merge(base, delta) {
+  for (const [key, value] of Object.entries(delta)) {
+    const before = base[key];
+    if (key === "agents" && before && typeof before === "object") Object.assign(before, value);
+    else if (value && typeof value === "object" && !Array.isArray(value) &&
+             before && typeof before === "object" && !Array.isArray(before)) merge(before, value);
+    else base[key] = value;
+  }
+  return base;
+}
+
+function onMessage(msg) {
+  if (msg.type === "snapshot") { view = msg.data; seq = msg.seq; }
+  else if (msg.type === "delta") {
+    if (view === null || msg.seq <= seq) return;  // already in the snapshot
+    merge(view, msg.data); seq = msg.seq;
+  } else return;
+  if (typeof view.now === "number") clockOffset = view.now - Date.now() / 1000;
+  render();
+}
+
+function connect() {
+  if (!token || socket) return;
+  const url = new URL("/ws/live", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("token", token);
+  socket = new WebSocket(url);
+  socket.onopen = () => { setStatus(true); backoff = 500; };
+  socket.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  socket.onclose = (ev) => {
+    setStatus(false); socket = null;
+    if (ev.code === 4401 || ev.code === 4403) { signOut(); return; }
+    if (token) setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 10000);
+  };
 }
 
 function setStatus(ok) {
@@ -107,38 +145,44 @@ function setStatus(ok) {
 }
 
 function renderQueues() {
-  $("queues").replaceChildren(...queues.map((q) => {
-    const sl = q.today.service_level;
+  const queues = view ? Object.entries(view.queues || {}).sort() : [];
+  $("queues").replaceChildren(...queues.map(([name, q]) => {
+    const sl = q.today ? q.today.service_level : null;
     const under = sl != null && q.sl_target != null && sl < q.sl_target;
-    return el("tr", { dataset: { queue: q.name } },
-      el("td", {}, t(q.name)),
-      el("td", { dataset: { field: "waiting" } }, String(q.waiting)),
-      el("td", { dataset: { field: "longest" } }, mmss(q.longest_wait_s)),
+    return el("tr", { dataset: { queue: name } },
+      el("td", {}, t(name)),
+      el("td", { dataset: { field: "waiting" } }, String(q.waiting ?? 0)),
+      el("td", { dataset: { field: "longest", since: q.oldest_since ?? "" } }, ""),
       el("td", { dataset: { field: "sl" }, className: under ? "under" : "" }, pct(sl)),
       el("td", {}, pct(q.sl_target)));
   }));
 }
 
 function agentRow(a) {
-  const since = live[a.agent_id] ? live[a.agent_id].since : null;
-  const call = a.call_id ? callers[a.call_id] : null;
+  const row = view && view.agents ? view.agents[a.agent_id] : null;  // live, else the roster
+  const state = row ? row.state : a.state;
+  const since = row ? row.since : null;
+  const callId = row ? row.call_id : a.call_id;
+  const call = callId ? callers[callId] : null;
   const spy = ["listen", "whisper", "barge"].map((mode) => {
-    const b = el("button", { type: "button", className: "spy", disabled: !a.call_id,
+    const b = el("button", { type: "button", className: "spy", disabled: !callId,
       dataset: { mode } }, t(mode));
     b.addEventListener("click", () => spyOn(a.agent_id, mode));
     return b;
   });
   const select = el("select", { className: "cmd" },
     ...COMMANDS.map((c) => new Option(t("cmd_" + c), c)));
+  select.value = chosenCommand[a.agent_id] || "ready";
+  select.addEventListener("change", () => { chosenCommand[a.agent_id] = select.value; });
   const go = el("button", { type: "button", className: "apply" }, t("apply"));
   go.addEventListener("click", () => changeState(a.agent_id, select.value));
   return el("tr", { dataset: { agent: a.agent_id } },
     el("td", {}, a.name ? `${a.agent_id} ${a.name}` : a.agent_id),
-    el("td", {}, el("span", { className: `st ${a.state}`, dataset: { field: "state" } }, t(a.state))),
+    el("td", {}, el("span", { className: `st ${state}`, dataset: { field: "state" } }, t(state))),
     el("td", { dataset: { field: "timer", since: since ?? "" } }, ""),
     el("td", { dataset: { field: "call" } }, call
       ? el("span", {}, el("span", { className: "caller" }, call.caller), ` ${t(call.queue)}`)
-      : (a.call_id || "")),
+      : (callId || "")),
     el("td", {}, ...spy),
     el("td", {}, select, go));
 }
@@ -159,8 +203,9 @@ function render() { renderQueues(); renderAgents(); }
 
 function tick() {
   const now = Date.now() / 1000 + clockOffset;
-  document.querySelectorAll('[data-field="timer"]').forEach((td) => {
-    td.textContent = td.dataset.since ? mmss(now - Number(td.dataset.since)) : "--:--";
+  document.querySelectorAll('[data-field="timer"], [data-field="longest"]').forEach((td) => {
+    const none = td.dataset.field === "longest" ? "00:00" : "--:--";
+    td.textContent = td.dataset.since ? mmss(now - Number(td.dataset.since)) : none;
   });
 }
 
@@ -243,6 +288,7 @@ function showFloor() {
   $("login").hidden = true;
   $("floor").hidden = false;
   $("signout").hidden = false;
+  connect();
   poll();
 }
 
@@ -250,6 +296,7 @@ function signOut() {
   token = "";
   sessionStorage.removeItem("supervisor.token");
   clearTimeout(pollTimer);
+  if (socket) socket.close();
   $("floor").hidden = true;
   $("signout").hidden = true;
   $("login").hidden = false;
@@ -277,6 +324,8 @@ async function refresh() {  // renew the token at two thirds of its life
     const res = await api("POST", "/api/auth/refresh");
     token = res.access_token;
     sessionStorage.setItem("supervisor.token", token);
+    if (socket && socket.readyState === WebSocket.OPEN)
+      socket.send(JSON.stringify({ type: "token", token }));
     setTimeout(refresh, Math.max(5, (res.expires_at - Date.now() / 1000) * 2 / 3) * 1000);
   } catch (err) { /* the next poll's 401 shows the login form */ }
 }

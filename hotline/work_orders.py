@@ -37,18 +37,18 @@ class OrderAction(enum.StrEnum):
     CLOSE = "close"
 
 
-O, A = OrderState, OrderAction
+St, Ac = OrderState, OrderAction
 #: ORDER_TRANSITIONS[state][action] -> next state. A reply makes a callback due.
 ORDER_TRANSITIONS: dict[OrderState, dict[OrderAction, OrderState]] = {
-    O.CREATED: {A.DISPATCH: O.DISPATCHED, A.CLOSE: O.CLOSED},
-    O.DISPATCHED: {A.ACCEPT: O.ACCEPTED, A.DISPATCH: O.DISPATCHED},
-    O.ACCEPTED: {A.PROGRESS: O.IN_PROGRESS, A.REPLY: O.CALLBACK_DUE},
-    O.IN_PROGRESS: {A.PROGRESS: O.IN_PROGRESS, A.REPLY: O.CALLBACK_DUE},
-    O.CALLBACK_DUE: {A.CALLBACK_DONE: O.REPLIED},
-    O.REPLIED: {A.CLOSE: O.CLOSED},
-    O.CLOSED: {},
+    St.CREATED: {Ac.DISPATCH: St.DISPATCHED, Ac.CLOSE: St.CLOSED},
+    St.DISPATCHED: {Ac.ACCEPT: St.ACCEPTED, Ac.DISPATCH: St.DISPATCHED},
+    St.ACCEPTED: {Ac.PROGRESS: St.IN_PROGRESS, Ac.REPLY: St.CALLBACK_DUE},
+    St.IN_PROGRESS: {Ac.PROGRESS: St.IN_PROGRESS, Ac.REPLY: St.CALLBACK_DUE},
+    St.CALLBACK_DUE: {Ac.CALLBACK_DONE: St.REPLIED},
+    St.REPLIED: {Ac.CLOSE: St.CLOSED},
+    St.CLOSED: {},
 }
-del O, A
+del St, Ac
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from .routes import (
     recordings,
     supervision,
     wallboard,
+    work_orders,
 )
 from .security import Authenticator, TokenSigner, api_secret, seed_users, token_ttl_s
 from .services import Services
@@ -71,6 +72,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         live,
         agent_desk,
         supervision,
+        work_orders,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -100,4 +100,8 @@ async def test_an_agent_takes_a_real_call_on_the_panel(
     assert controller.router.agent("agent1").reason == "meal"
     await page.click("#btn-logout")
     await state_is(page, "logged_out")
+    await page.click("#lang")  # the panel in Chinese, for a person to look at
+    assert await page.text_content('[data-field="state"]') == "已签出"
+    assert await page.text_content("#status") == "在线"
+    await asyncio.to_thread(save_artifact, "agent-panel-zh.png", await page.screenshot())
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()

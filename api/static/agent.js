@@ -113,9 +113,10 @@ async function poll() {
 }
 
 function setStatus(ok) {
-  const el = $("status");
+  const el = $("status");  // data-i18n too, so a language switch keeps the right word
   el.classList.toggle("offline", !ok);
-  el.textContent = t(ok ? "online" : "offline");
+  el.dataset.i18n = ok ? "online" : "offline";
+  el.textContent = t(el.dataset.i18n);
 }
 
 function render() {
@@ -138,7 +139,10 @@ function render() {
     field("queue").textContent = call.queue ? t(call.queue) : "—";
     field("ivr").textContent = call.ivr_path.length ? call.ivr_path.join(" → ") : t("none");
     field("call-id").textContent = call.call_id;
-    $("recent").replaceChildren(...desk.recent_calls.map((c) => {
+    const none = document.createElement("tr");
+    none.innerHTML = '<td colspan="5"></td>';
+    none.firstChild.textContent = t("none");
+    $("recent").replaceChildren(...(desk.recent_calls.length ? [] : [none]), ...desk.recent_calls.map((c) => {
       const tr = document.createElement("tr");
       const when = c.entered_at ? new Date(c.entered_at * 1000).toLocaleString(
         lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "—";

@@ -140,8 +140,10 @@ function connect() {
 }
 
 function setStatus(ok) {
-  $("status").classList.toggle("offline", !ok);
-  $("status").textContent = t(ok ? "online" : "offline");
+  const el = $("status");  // data-i18n too, so a language switch keeps the right word
+  el.classList.toggle("offline", !ok);
+  el.dataset.i18n = ok ? "online" : "offline";
+  el.textContent = t(el.dataset.i18n);
 }
 
 function renderQueues() {
@@ -161,7 +163,7 @@ function renderQueues() {
 function agentRow(a) {
   const row = view && view.agents ? view.agents[a.agent_id] : null;  // live, else the roster
   const state = row ? row.state : a.state;
-  const since = row ? row.since : null;
+  const since = row && row.since > 0 && state !== "logged_out" ? row.since : null;
   const callId = row ? row.call_id : a.call_id;
   const call = callId ? callers[callId] : null;
   const spy = ["listen", "whisper", "barge"].map((mode) => {

@@ -1,0 +1,124 @@
+"""Work orders through the API against the real PostgreSQL: an agent creates one from a call
+and links a repeat call; the back office dispatches, accepts, replies, calls back and closes
+a complaint with its verdict; a unit's queue lists the overdue first and escalates them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from hotline.api import Services, create_app
+from hotline.settings import Settings
+from hotline.store import db
+
+T0 = 1_800_000_000.0
+H = 3600.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def api(conn: asyncpg.Connection, empty_db_url: str,
+              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[httpx.AsyncClient, Clock]]:
+    monkeypatch.setenv("HOTLINE_API_USERS", "agent1:pw:agent;office:pw:supervisor")
+    clock = Clock()
+    services = Services.build(clock=clock,
+                              hasher=PasswordHasher(time_cost=1, memory_cost=1024,
+                                                    parallelism=1))
+    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
+    app = create_app(Settings(), services)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                yield client, clock
+    finally:
+        await services.db_pool.close()
+
+
+async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
+    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def test_a_complaint_is_worked_through_to_its_verdict(api) -> None:  # type: ignore[no-untyped-def]
+    client, clock = api
+    agent, office = await login(client, "agent1"), await login(client, "office")
+    r = await client.post("/api/work-orders", headers=agent, json={
+        "service": "complaint", "caller": "13900000001", "call_id": "call-1",
+        "description": "the crew was rude"})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["state"], order["unit"], order["created_by"]) == (
+        "created", "complaints_office", "agent1")
+
+    # the caller rings again: the agent finds the open order and links the call
+    found = (await client.get("/api/work-orders", headers=agent,
+                              params={"caller": "13900000001"})).json()
+    assert [o["id"] for o in found] == [order["id"]]
+    r = await client.post(f"/api/work-orders/{order['id']}/calls", headers=agent,
+                          json={"call_id": "call-2"})
+    assert r.json()["call_ids"] == ["call-1", "call-2"]
+
+    async def do(action: str, **extra: object) -> httpx.Response:
+        return await client.post(f"/api/work-orders/{order['id']}/actions", headers=office,
+                                 json={"action": action, **extra})
+
+    assert (await do("dispatch")).json()["state"] == "dispatched"
+    assert (await client.post(f"/api/work-orders/{order['id']}/actions", headers=agent,
+                              json={"action": "accept"})).status_code == 403
+    bad = await do("close")
+    assert bad.status_code == 409 and "'dispatched' on 'close'" in bad.json()["error"]["message"]
+    await do("accept")
+    clock.now = T0 + 2 * H  # tokens live 15 minutes: sign in again
+    office = await login(client, "office")
+    r = await do("reply", text="apologised, retrained")
+    assert r.status_code == 200, r.text
+    replied = r.json()
+    assert (replied["state"], replied["callback_by"]) == ("callback_due", T0 + 2 * H + 24 * H)
+    await do("callback_done", text="customer satisfied")
+    no_verdict = await do("close")
+    assert no_verdict.status_code == 409 and "verdict" in no_verdict.json()["error"]["message"]
+    closed = (await do("close", substantiated=True)).json()
+    assert (closed["state"], closed["substantiated"]) == ("closed", True)
+    r = await client.post(f"/api/work-orders/{order['id']}/final-answer", headers=office,
+                          json={"text": "compensation paid; matter closed"})
+    assert r.json()["final_answer"] == "compensation paid; matter closed"
+    agent = await login(client, "agent1")
+    assert (await client.get("/api/work-orders", headers=agent,
+                             params={"caller": "13900000001"})).json() == []
+
+
+async def test_unit_queue_overdue_first_and_escalated(api) -> None:  # type: ignore[no-untyped-def]
+    client, clock = api
+    agent, office = await login(client, "agent1"), await login(client, "office")
+    ids = []
+    for n, at in enumerate((T0, T0 + 3 * H)):
+        clock.now = at
+        agent = await login(client, "agent1")  # tokens live 15 minutes
+        r = await client.post("/api/work-orders", headers=agent, json={
+            "service": "fault", "caller": f"1390000000{n}", "call_id": f"f{n}",
+            "description": "no power"})
+        ids.append(r.json()["id"])
+    clock.now = T0 + 5 * H  # the first (due T0 + 4 h) is overdue, the second is not
+    agent, office = await login(client, "agent1"), await login(client, "office")
+    queue = (await client.get("/api/units/repair_crew/work-orders", headers=office)).json()
+    assert [(o["id"], o["overdue"], o["escalated_to"]) for o in queue] == [
+        (ids[0], "resolve", "supervisor"), (ids[1], None, "")]
+    assert (await client.get("/api/units/repair_crew/work-orders",
+                             headers=agent)).status_code == 403
+    assert (await client.get("/api/work-orders/999999", headers=agent)).status_code == 404
+    r = await client.post("/api/work-orders", headers=agent, json={
+        "service": "pizza", "caller": "1", "call_id": "x", "description": "d"})
+    assert r.status_code == 422

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from hotline import ivr_menu
@@ -31,15 +32,20 @@ from hotline.domain import (
     ServiceType,
     TalkEnded,
 )
+from hotline.ivr_services import StoreOutages, SurveyToStore
 from hotline.router import Offer
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, start_dtmf_caller
+from hotline.store import db, queries
+from hotline.store.records import Outage as StoredOutage
+from hotline.store.writer import Writer
 from hotline.telephony import asterisk_box
 from hotline.telephony.agi import Agi, AgiCommands, AgiReply, AgiServer
 from hotline.telephony.ivr import IvrApp
 from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
 from tests import testbed
 from tests.conftest import Phones
+from tests.store_fixtures import store_tmpdir
 
 pytestmark = pytest.mark.asterisk
 
@@ -94,11 +100,6 @@ def ivr_node(asterisk_node: Settings) -> Iterator[tuple[Settings, PromptStore]]:
         _cli(asterisk_node, f"dialplan remove extension {exten}@hotline")
 
 
-class SeededOutages:
-    async def find(self, area_code: str, at: float) -> list[Outage]:
-        return [SEEDED] if area_code == SEEDED.area_code else []
-
-
 @dataclass
 class Recorder:
     """Keeps every AGI command and its reply, as Asterisk answered it."""
@@ -121,21 +122,37 @@ class IvrBed:
 
 
 @pytest.fixture
-async def ivr(ivr_node: tuple[Settings, PromptStore]) -> AsyncIterator[IvrBed]:
+async def ivr(ivr_node: tuple[Settings, PromptStore], conn: asyncpg.Connection,
+              empty_db_url: str) -> AsyncIterator[IvrBed]:
+    """The IVR as the platform runs it: outages read from the real PostgreSQL (seeded with
+    SEEDED), survey answers written to it through the write-behind writer."""
     settings, store = ivr_node
     bed = IvrBed(settings, store)
+    await queries.add_outage(conn, StoredOutage(
+        area_code=SEEDED.area_code, kind="planned", starts_at=SEEDED.start,
+        ends_at=SEEDED.end, description_zh="变压器检修", description_en=SEEDED.reason))
+    pool = await db.create_pool(empty_db_url, max_size=2)
+    writer = Writer(empty_db_url, Path(store_tmpdir("ivr-writer")))
+    await writer.start()
+    to_store = SurveyToStore(writer)
 
     async def on_survey(call_id: str, agent_id: str, score: int) -> None:
         bed.scores.append((call_id, agent_id, score))
+        await to_store(call_id, agent_id, score)
 
-    app = IvrApp(ivr_menu.load(), store, SeededOutages(), on_survey, time.time)
+    bed.writer, bed.conn = writer, conn  # type: ignore[attr-defined]
+    app = IvrApp(ivr_menu.load(), store, StoreOutages(pool), on_survey, time.time)
 
     async def handler(agi: Agi) -> None:
         recorder = Recorder(agi.io, bed.commands)
         await app(Agi(recorder, agi.env))
 
-    async with AgiServer(settings, handler):
-        yield bed
+    try:
+        async with AgiServer(settings, handler):
+            yield bed
+    finally:
+        await writer.stop()
+        await pool.close()
 
 
 async def finished(phone: SippProcess, deadline_s: float) -> int:
@@ -283,6 +300,9 @@ async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
             controller.agent_command(agent_id, AgentTrigger.NOT_READY)
             controller.agent_command(agent_id, AgentTrigger.LOGOUT)
     assert ivr.scores == [(event.call_id, "agent2", 9)]
+    assert await ivr.writer.flush(10)  # type: ignore[attr-defined]
+    stored = await queries.survey_of(ivr.conn, event.call_id)  # type: ignore[attr-defined]
+    assert stored is not None and (stored.score, stored.agent_id) == (9, "agent2")
 
 
 async def test_fault_caller_jumps_ahead_of_an_earlier_general_caller(

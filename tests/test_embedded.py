@@ -77,3 +77,18 @@ def test_untraversable_parent_is_reported(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedError, match="not traversable"):
         EmbeddedPostgres(tmp_path / "pg" / "cluster").start()
 
+
+
+async def test_a_server_left_by_a_dead_owner_is_adopted(data_dir: Path) -> None:
+    """pg_ctl daemonises PostgreSQL: a platform killed with SIGKILL leaves it running. The
+    next start on the same data directory uses it instead of failing."""
+    first = EmbeddedPostgres(data_dir / "pg" / "cluster")
+    url = first.start()
+    try:
+        second = EmbeddedPostgres(data_dir / "pg" / "cluster")  # the owner "died"
+        assert second.start() == url
+        conn = await db.connect(second.url)
+        assert await conn.fetchval("SELECT 1") == 1
+        await conn.close()
+    finally:
+        first.stop()

@@ -29,6 +29,7 @@ from hotline.domain import (
 )
 from hotline.router import Offer
 from hotline.settings import Settings
+from hotline.store.embedded import EmbeddedRedis
 from hotline.telephony.ami_connection import AmiLink
 from tests import testbed
 from tests.conftest import Phones, recording_of
@@ -175,10 +176,13 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
 
 
 async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_takes_over(
-        asterisk_node: Settings, centre: Centre, phones: Phones, loop_errors: list) -> None:
+        asterisk_node: Settings, centre: Centre, phones: Phones, loop_errors: list,
+        empty_db_url: str, redis_server: EmbeddedRedis) -> None:
     # The controller as its own process, as in production; its agents stay logged out, so
     # the callers wait in the holding context.
     env = testbed.settings_env(asterisk_node)
+    # the session's PostgreSQL and Redis: a killed process must not leave servers behind
+    env["HOTLINE_DATABASE_URL"], env["HOTLINE_REDIS_URL"] = empty_db_url, redis_server.url
     # Its IVR listens elsewhere, so callers go straight to the general queue, as when the
     # IVR is down: this test is about the wait, not the menus.
     env["HOTLINE_AGI_PORT"] = str(asterisk_node.agi_port + 500)
@@ -204,7 +208,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
     numbers = ["13900000005", "13900000006", "13900000007"]
     try:
         assert proc.stdout is not None
-        async with asyncio.timeout(30):  # embedded PostgreSQL and Redis start first
+        async with asyncio.timeout(30):  # migrations run first
             lines = []
             while not (lines and lines[-1].startswith(b"controller up")):
                 line = await proc.stdout.readline()

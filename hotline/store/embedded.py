@@ -20,10 +20,12 @@ never for a deployment (which sets HOTLINE_DATABASE_URL).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -143,16 +145,33 @@ class EmbeddedPostgres:
             with (self.pgdata / "postgresql.conf").open("a") as conf:
                 conf.write("\n# hotline embedded server\nlisten_addresses = '127.0.0.1'\n"
                            "unix_socket_directories = ''\nmax_connections = 200\n")
-        if not self.port:
-            self.port = free_port(self.host)
-        self._run([str(_pg_bin("pg_ctl")), "-D", str(self.pgdata), "-l", str(self.log_path),
-                   "-o", f"-p {self.port}", "-w", "-t", "60", "start"], timeout=90)
+        running = self._running_port()
+        if running is not None:
+            # A server left by a process that died (pg_ctl daemonises it): adopt it rather
+            # than fail on "another server might be running".
+            self.port = running
+        else:
+            if not self.port:
+                self.port = free_port(self.host)
+            self._run([str(_pg_bin("pg_ctl")), "-D", str(self.pgdata), "-l",
+                       str(self.log_path), "-o", f"-p {self.port}", "-w", "-t", "60",
+                       "start"], timeout=90)
         marker = self.pgdata / "hotline-database-created"
         if not marker.exists():
             self._run([str(_pg_bin("createdb")), "-h", self.host, "-p", str(self.port),
                        "-U", "postgres", DATABASE])
             marker.touch()
         return self.url
+
+    def _running_port(self) -> int | None:
+        """The port of a live postmaster on this data directory, if there is one."""
+        try:
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+            os.kill(pid, 0)
+        except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
+            return None
+        return port if _pg_ready(self.host, port) else None
 
     def stop(self, mode: str = "fast") -> None:
         """Stops the server; `mode` is pg_ctl's: smart, fast or immediate (a crash)."""
@@ -196,7 +215,8 @@ class EmbeddedRedis:
             f"logfile {self.directory / 'redis.log'}\n"
         )
         self._proc = subprocess.Popen([executable, str(conf)], stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while not _redis_pong(self.host, self.port):
             if self._proc.poll() is not None:
@@ -223,6 +243,19 @@ class EmbeddedRedis:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the process that started it dies, however it dies."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _pg_ready(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 def _redis_pong(host: str, port: int) -> bool:

@@ -187,6 +187,33 @@ class AsteriskShuttingDown(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelCreated(Event):
+    """Any channel of a call (the caller's, an agent's leg, a callback's) came to be."""
+
+    call_id: str
+    channel: str
+    caller: str = ""
+    exten: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStateChanged(Event):
+    call_id: str
+    channel: str
+    state: str  # Asterisk's ChannelStateDesc: Ring, Ringing, Up, Busy, ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp(Event):
+    """A leg other than the caller's ended (the caller's own hang-up is CallEnded)."""
+
+    call_id: str
+    channel: str
+    cause: int = 16
+    cause_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallEntered(Event):
     """A caller reached the hotline entry (the first channel of a new call)."""
 
@@ -386,6 +413,9 @@ __all__ = [
     "CallTrigger",
     "CallUnheld",
     "CallbackRequested",
+    "ChannelCreated",
+    "ChannelHungUp",
+    "ChannelStateChanged",
     "DtmfReceived",
     "EndpointStatus",
     "Event",

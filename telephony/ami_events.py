@@ -34,6 +34,9 @@ from hotline.domain import (
     CallQueued,
     CallTransferred,
     CallUnheld,
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelStateChanged,
     DtmfReceived,
     EndpointStatus,
     Event,
@@ -377,8 +380,9 @@ class EventMapper:
     def _on_hangup(self, msg: AmiMessage, at: float) -> Event | None:
         call_id = self._call_id(msg)
         if msg.get_str("Uniqueid") != call_id:
-            self._ignore("Hangup:other-leg")
-            return None
+            return ChannelHungUp(at, node=self.node, call_id=call_id,
+                                 channel=msg.get_str("Channel"),
+                                 cause=msg.get_int("Cause"), cause_text=msg.get("Cause-txt", ""))
         return CallEnded(
             at,
             node=self.node,
@@ -386,6 +390,16 @@ class EventMapper:
             cause=msg.get_int("Cause"),
             cause_text=msg.get("Cause-txt", ""),
         )
+
+    def _on_newchannel(self, msg: AmiMessage, at: float) -> Event:
+        return ChannelCreated(at, node=self.node, call_id=self._call_id(msg),
+                              channel=msg.get_str("Channel"),
+                              caller=msg.get("CallerIDNum", ""), exten=msg.get("Exten", ""))
+
+    def _on_newstate(self, msg: AmiMessage, at: float) -> Event:
+        return ChannelStateChanged(at, node=self.node, call_id=self._call_id(msg),
+                                   channel=msg.get_str("Channel"),
+                                   state=msg.get_str("ChannelStateDesc"))
 
     def _on_contact_status(self, msg: AmiMessage, at: float) -> Event | None:
         status = msg.get_str("ContactStatus")
@@ -413,6 +427,8 @@ class EventMapper:
 
     HANDLERS: ClassVar[dict[str, Handler]] = {
         "UserEvent": _on_user_event,
+        "Newchannel": _on_newchannel,
+        "Newstate": _on_newstate,
         "DialBegin": _on_dial_begin,
         "DialEnd": _on_dial_end,
         "MixMonitorStart": _on_mixmonitor_start,

@@ -17,6 +17,9 @@ from hotline.domain import (
     CallQueued,
     CallTransferred,
     CallUnheld,
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelStateChanged,
     DtmfReceived,
     EndpointStatus,
     FailsafeTaken,
@@ -236,8 +239,21 @@ def test_hangup_of_the_caller_ends_the_call_other_legs_do_not(mapper: EventMappe
     assert ev == CallEnded(
         1700000100.25, node="pbx1", call_id="1700000000.1", cause=17, cause_text="User busy"
     )
-    assert mapper.map(ami("Hangup", AGENT, Cause="16")) is None
-    assert mapper.stats.ignored == {"Hangup:other-leg": 1}
+    leg = mapper.map(ami("Hangup", AGENT, Cause="16"))
+    assert leg == ChannelHungUp(1700000100.25, node="pbx1", call_id="1700000000.1",
+                                channel="PJSIP/agent-7-0000000a", cause=16)
+
+
+def test_channel_created_and_state_changes(mapper: EventMapper) -> None:
+    ev = mapper.map(ami("Newchannel", CALLER, Exten="95598"))
+    assert ev == ChannelCreated(1700000100.25, node="pbx1", call_id="1700000000.1",
+                                channel="PJSIP/caller-00000001", caller="13900000001",
+                                exten="95598")
+    ev = mapper.map(ami("Newstate", AGENT, ChannelStateDesc="Ringing"))
+    assert ev == ChannelStateChanged(1700000100.25, node="pbx1", call_id="1700000000.1",
+                                     channel="PJSIP/agent-7-0000000a", state="Ringing")
+    assert mapper.map(ami("Newstate", AGENT)) is None  # no state: malformed, counted
+    assert mapper.stats.malformed == {"Newstate": 1}
 
 
 def test_endpoint_status(mapper: EventMapper) -> None:
@@ -346,7 +362,7 @@ def test_every_message_lands_in_exactly_one_counter(mapper: EventMapper) -> None
         user("HotlineFailsafe", Queue="q"),
         user("HotlineFailsafe"),
         ami("VarSet"),
-        ami("Hangup", AGENT, Cause="16"),
+        ami("DTMFEnd", AGENT, Digit="5", Direction="Received"),  # not the caller's: ignored
     ]
     mapper.map_all(msgs)
     s = mapper.stats

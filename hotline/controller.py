@@ -144,6 +144,15 @@ class Controller:
         at once to an agent who now qualifies)."""
         self._apply(self.router.set_skills(agent_id, skills))
 
+    def add_agent(self, agent_id: str, skills: dict[str, int], name: str = "") -> None:
+        """A new agent joins the router (logged out); its SIP endpoint is the caller's job."""
+        self._apply(self.router.add_agent(AgentConfig(agent_id=agent_id, skills=dict(skills),
+                                                      name=name)))
+
+    def remove_agent(self, agent_id: str) -> None:
+        """The agent leaves the router (refused by the router while it is on a call)."""
+        self._apply(self.router.remove_agent(agent_id))
+
     async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
         """Listen / whisper / barge: rings the supervisor's endpoint into the agent's live
         call. Returns the call id; raises LookupError when the agent is on no call."""

@@ -86,6 +86,7 @@ class Controller:
         self._background: list[asyncio.Task[None]] = []
         self._wrap_up_timers: dict[str, asyncio.TimerHandle] = {}
         self._callback_nodes: dict[str, str] = {}
+        self._left_for_callback: set[str] = set()
         # Calls app_queue serves (the failsafe) and the agents on them: the router must not
         # offer those agents anything until their failsafe call ends.
         self._failsafe_calls: set[str] = set()
@@ -176,6 +177,13 @@ class Controller:
             self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
         elif isinstance(event, CallbackRequested):
             self._callback_nodes[event.call_id] = event.node
+            self._left_for_callback.add(event.call_id)
+        elif isinstance(event, CallEnded) and event.call_id in self._left_for_callback:
+            # The caller who asked to be called back hung up: the call keeps its place (and
+            # may already have its agent reserved). Only the callback leg's end ends it.
+            self._left_for_callback.discard(event.call_id)
+            self._callers.pop(event.call_id, None)
+            return
         self._track_failsafe(event)
         try:
             if isinstance(event, CallbackRequested):
@@ -324,6 +332,11 @@ class Controller:
         caller; once they answer, hotline-connect records and rings the agent."""
         node = self._callback_nodes.pop(due.call_id, None)
         link = self.links[node] if node in self.links else next(iter(self.links.values()))
+        # The turn can come while the caller is still hearing "we will call you back": the
+        # new channel takes the call id as its Uniqueid, so the old one must be gone first.
+        with contextlib.suppress(TimeoutError):
+            await self.wait_for(
+                lambda e: isinstance(e, CallEnded) and e.call_id == due.call_id, 15)
         dial = self.settings.callback_dial.format(number=due.number)
         try:
             await link.originate(
@@ -333,7 +346,7 @@ class Controller:
                 caller_id=f'"{self.settings.hotline_number}" <{self.settings.hotline_number}>',
                 timeout_s=self.settings.ring_timeout_s)
         except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
-            log.warning("callback of %s to %s failed: %s", due.call_id, due.number, exc)
+            log.warning("callback of %s to %s failed: %r", due.call_id, due.number, exc)
             self._feed(CallEnded(self.clock(), node=link.node, call_id=due.call_id, cause=0,
                                  cause_text=f"callback could not be placed: {exc}"))
 

@@ -142,8 +142,10 @@ def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_
 
 def start_key_caller(number: str, target: str, key: str, key_delay_ms: int, talk_ms: int,
                      local_port: int, media_port: int, service: str = "95598",
-                     host: str = "127.0.0.1") -> SippProcess:
-    """One caller who presses `key` (RFC 2833) `key_delay_ms` after the hotline answered."""
+                     host: str = "127.0.0.1", calls: int = 1,
+                     rate: float = 1.0) -> SippProcess:
+    """`calls` callers (at `rate` per second) who each press `key` (RFC 2833) `key_delay_ms`
+    after the hotline answered."""
     digit = {"*": "star", "#": "pound"}.get(key, key)
     _check_free(host, local_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-caller-{number}-"))
@@ -151,7 +153,7 @@ def start_key_caller(number: str, target: str, key: str, key_delay_ms: int, talk
                        KEY_DELAY_MS=key_delay_ms)
     args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
             "-mp", str(media_port), "-s", service, "-key", "number", number,
-            "-m", "1", target]
+            "-m", str(calls), "-r", str(rate), "-l", str(max(1, calls)), target]
     return _spawn(args, workdir, f"caller-{number}")
 
 

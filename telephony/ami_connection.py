@@ -247,6 +247,26 @@ class AmiLink:
                 for m in (reply if isinstance(reply, list) else [reply])
                 if m.get("Event") == "DeviceStateChange"}
 
+    async def reload_module(self, module: str) -> None:
+        """Reloads one module's configuration (e.g. "res_pjsip.so") without a restart."""
+        await self.action("Reload", Module=module, timeout_s=10.0)
+
+    async def queue_reload_members(self, queue: str) -> None:
+        """Rereads a queue's static members from queues.conf (and its #includes)."""
+        await self.action("QueueReload", Queue=queue, Members="yes", timeout_s=10.0)
+
+    async def pjsip_endpoint(self, endpoint: str) -> dict[str, str] | None:
+        """The endpoint's fields as Asterisk holds them now (PJSIPShowEndpoint), or None when
+        Asterisk has no such endpoint."""
+        try:
+            reply = await self.action("PJSIPShowEndpoint", Endpoint=endpoint, timeout_s=10.0)
+        except AmiActionError:
+            return None
+        for msg in reply if isinstance(reply, list) else [reply]:
+            if msg.get("Event") == "EndpointDetail":
+                return {str(k): str(v) for k, v in msg.items()}
+        return None
+
     async def getvar(self, channel: str, variable: str) -> str | None:
         try:
             reply = await self.action("Getvar", Channel=channel, Variable=variable)

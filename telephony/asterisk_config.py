@@ -51,6 +51,20 @@ def queue_members(agents: list[AgentSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The files a change of the agent set rewrites on a running node (then reloaded over AMI).
+AGENT_FILES = ("pjsip_agents.conf", "queues_members.conf")
+
+
+def write_agent_files(agents: list[AgentSpec], etc_dir: Path) -> None:
+    """Rewrites only the agent-set files of a running node, each atomically (a reload that
+    reads half a file would drop endpoints)."""
+    for name, text in (("pjsip_agents.conf", pjsip_agents(agents)),
+                       ("queues_members.conf", queue_members(agents))):
+        tmp = etc_dir / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(etc_dir / name)
+
+
 def render_all(settings: Settings, agents: list[AgentSpec]) -> dict[str, str]:
     """File name -> content for /etc/asterisk of one node."""
     files = {

@@ -11,10 +11,12 @@ import pytest
 from hotline.controller import Controller
 from hotline.domain import (
     AgentRinging,
+    AgentTrigger,
     CallAnswered,
     CallbackRequested,
     CallEnded,
     CallQueued,
+    TalkEnded,
 )
 from hotline.router import CallbackDue
 from hotline.settings import Settings
@@ -56,3 +58,37 @@ async def test_caller_on_virtual_hold_is_called_back(
     assert controller.router.waiting() == []
     assert_recording(asterisk_node, call_id, min_seconds=1.0)
     logout(controller, "agent1")
+
+
+async def test_turn_before_the_caller_hung_up_never_double_books_the_agent(
+        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+    """The turn can come while the caller still hears "we will call you back" (an agent turns
+    free at that moment): the callback waits for that hang-up, and the agent's reservation
+    survives it, so the agent is not given another caller meanwhile (found by
+    bench.callback)."""
+    phones.agent(2, ring_ms=200, talk_ms=1_500)
+    phones.callback_phone(talk_ms=30_000)
+    phones.key_caller("13500000002", key=asterisk_node.callback_key, key_delay_ms=1_000,
+                      talk_ms=10_000)
+    asked = await controller.wait_for(lambda e: isinstance(e, CallbackRequested), 10)
+    ready(controller, "agent2")  # the turn comes now, before the caller has hung up
+    due = await controller.wait_for(lambda e: isinstance(e, CallbackDue), 5)
+    assert due.call_id == asked.call_id
+    other = phones.caller("13500000003", talk_ms=20_000)  # waits for agent2 meanwhile
+    queued = await controller.wait_for(
+        lambda e: isinstance(e, CallQueued) and e.caller == "13500000003", 10)
+    answered = await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == asked.call_id, 15)
+    assert answered.agent_id == "agent2"
+    assert not any(isinstance(e, CallAnswered) and e.call_id == queued.call_id
+                   for e in controller.history)  # agent2 was never double-booked
+    await controller.wait_for(
+        lambda e: isinstance(e, TalkEnded) and e.call_id == asked.call_id, 10)
+    controller.agent_command("agent2", AgentTrigger.END_WRAP_UP)
+    second = await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == queued.call_id, 10)
+    assert second.agent_id == "agent2"
+    await controller.wait_for(
+        lambda e: isinstance(e, TalkEnded) and e.call_id == queued.call_id, 10)
+    assert await asyncio.to_thread(other.wait, 25) == 0, other.errors()
+    logout(controller, "agent2")

@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import logging
 import time
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import asyncpg
 import uvicorn
 
-from hotline import ivr_menu
+from hotline import ivr_menu, recordings
 from hotline.api import create_app
 from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
@@ -41,11 +44,13 @@ class Platform:
     settings: Settings
     centre: Centre
     emit_line: Callable[[str], None] = print
+    retention: recordings.RetentionPolicy = field(default_factory=recordings.RetentionPolicy)
     services: Services | None = field(init=False, default=None)
     controller: Controller = field(init=False)
     metrics: Metrics = field(init=False)
     writer: Writer = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _recording_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     async def start(self) -> None:
         self.services = await asyncio.to_thread(start_services, self.settings)
@@ -72,11 +77,12 @@ class Platform:
         self.metrics = self.api.metrics
         recorder = Recorder(self.writer, self.settings.recordings_dir,
                             self.settings.recordings_dir_in_root, self.settings.short_abandon_s,
-                            metrics=self.metrics)
+                            metrics=self.metrics, on_recorded_call=self._recorded)
         self.recorder = recorder
         self.controller.observe(recorder.observe)
         await self.controller.start()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
+        self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
         self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
@@ -96,12 +102,43 @@ class Platform:
                                 log_level="warning", lifespan="on")
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._tasks.append(asyncio.create_task(self.http.serve(), name="http"))
+        self._http_task = asyncio.create_task(self.http.serve(), name="http")
+        self._tasks.append(self._http_task)
         async with asyncio.timeout(10):
             while not self.http.started:  # noqa: ASYNC110 (uvicorn has no event for it)
                 await asyncio.sleep(0.02)
         base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         self.emit_line(f"API at {base}/docs, wallboard at {base}/wallboard")
+
+    def _recorded(self, call_id: str, host_path: str) -> None:
+        task = asyncio.create_task(self._keep_recording(call_id, host_path))
+        self._recording_tasks.add(task)
+        task.add_done_callback(self._recording_tasks.discard)
+
+    async def _keep_recording(self, call_id: str, host_path: str) -> None:
+        """Checksum and duration once MixMonitor has closed the file (a moment after the
+        hang-up)."""
+        await asyncio.sleep(2.0)
+        try:
+            async with self.pool.acquire() as conn:
+                await recordings.record(conn, call_id, Path(host_path))
+        except (OSError, wave.Error, asyncpg.PostgresError) as exc:
+            log.error("recording of %s not stored: %r", call_id, exc)
+
+    async def _retention(self) -> None:
+        """Once an hour: delete recordings past retention (files first, then rows) and
+        report any that went missing."""
+        while True:
+            await asyncio.sleep(3600)
+            try:
+                async with self.pool.acquire() as conn:
+                    done = await recordings.enforce_retention(conn, self.retention, time.time())
+                    missing = await recordings.find_missing(conn)
+                if done.deleted or missing:
+                    self.emit_line(f"recordings: {len(done.deleted)} past retention deleted, "
+                                   f"{len(missing)} missing")
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("retention run failed: %r", exc)
 
     async def _close_intervals(self) -> None:
         """Intervals close on time even when no call comes: one check a second."""
@@ -113,8 +150,8 @@ class Platform:
         with contextlib.suppress(AttributeError):
             self.http.should_exit = True  # its lifespan stops the live feed and fan-out
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._tasks[-1]), 5)
-        for task in self._tasks:
+                await asyncio.wait_for(asyncio.shield(self._http_task), 5)
+        for task in [*self._tasks, *self._recording_tasks]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

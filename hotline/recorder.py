@@ -45,7 +45,11 @@ def _hold_seconds(call: Call) -> float:
 class Recorder:
     def __init__(self, sink: Sink, recordings_dir: Path, recordings_dir_in_root: str,
                  short_abandon_s: float, metrics: Metrics | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 on_recorded_call: Callable[[str, str], None] | None = None) -> None:
+        """`on_recorded_call(call_id, host_path)` is told of every ended call that was
+        recorded (the platform then stores the file's checksum and duration)."""
+        self.on_recorded_call = on_recorded_call
         self.sink = sink
         self.model = CallModel(short_abandon_s=short_abandon_s)
         self.metrics = metrics
@@ -64,7 +68,10 @@ class Recorder:
         if isinstance(item, Event):
             ended = self.model.apply(item)
             if ended is not None:
-                self.sink.submit(self.call_record(ended))
+                row = self.call_record(ended)
+                self.sink.submit(row)
+                if row.recording_path and self.on_recorded_call is not None:
+                    self.on_recorded_call(row.call_id, row.recording_path)
 
     def close_intervals(self, now: float) -> int:
         """Writes every metrics interval that ended by `now`; returns how many."""

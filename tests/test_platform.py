@@ -5,6 +5,8 @@ billing and is answered; the API, Redis and PostgreSQL all show it."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from pathlib import Path
 
 import httpx
 import pytest
@@ -77,6 +79,22 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
         assert (row.outcome, row.agent_id, row.queue, row.service) == (
             "answered", "agent2", "billing", "billing")
         assert row.ivr_path == ["language=2", "main=3"]
+        conn = await db.connect(platform.services.database_url)
+        try:  # the recording's checksum and duration, once MixMonitor closed the file
+            async with asyncio.timeout(10):
+                while True:
+                    rec = await conn.fetchrow("SELECT * FROM recordings WHERE call_id = $1",
+                                              queued.call_id)
+                    if rec is not None:
+                        break
+                    await asyncio.sleep(0.2)  # stored ~2 s after the hang-up; bounded above
+        finally:
+            await conn.close()
+        assert rec["path"] == row.recording_path
+        # (this caller sends only DTMF and the agent echoes: a header-only file, 0 s)
+        data = await asyncio.to_thread(Path(rec["path"]).read_bytes)
+        assert rec["sha256"] == hashlib.sha256(data).hexdigest()
+        assert rec["duration_s"] == (len(data) - 44) / 16000
         platform.controller.agent_command("agent2", AgentTrigger.END_WRAP_UP)
         platform.controller.agent_command("agent2", AgentTrigger.NOT_READY)
         platform.controller.agent_command("agent2", AgentTrigger.LOGOUT)

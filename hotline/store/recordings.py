@@ -1,0 +1,45 @@
+"""The recordings table: one row per call's recording (path, duration, checksum), marked
+deleted by the retention job after its file is gone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+
+from hotline.store.queries import ts
+
+
+async def save(conn: asyncpg.Connection, call_id: str, path: str, duration_s: float,
+               sha256: str) -> None:
+    await conn.execute(
+        "INSERT INTO recordings (call_id, path, duration_s, sha256) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (call_id) DO UPDATE SET path = EXCLUDED.path,"
+        " duration_s = EXCLUDED.duration_s, sha256 = EXCLUDED.sha256",
+        call_id, path, duration_s, sha256)
+
+
+async def due_for_deletion(conn: asyncpg.Connection, days_for: Callable[[str | None], int],
+                           now: float) -> list[tuple[str, str]]:
+    """(call id, path) of live recordings older than their service type's retention."""
+    rows = await conn.fetch(
+        "SELECT r.call_id, r.path, c.service, COALESCE(c.ended_at, c.entered_at) AS at"
+        " FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id"
+        " WHERE r.deleted_at IS NULL ORDER BY r.call_id")
+    out = []
+    for r in rows:
+        at = r["at"].timestamp() if r["at"] is not None else None
+        if at is not None and now - at > days_for(r["service"]) * 86400:
+            out.append((r["call_id"], r["path"]))
+    return out
+
+
+async def mark_deleted(conn: asyncpg.Connection, call_id: str, at: float) -> None:
+    await conn.execute("UPDATE recordings SET deleted_at = $2 WHERE call_id = $1"
+                       " AND deleted_at IS NULL", call_id, ts(at))
+
+
+async def live_paths(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    rows = await conn.fetch("SELECT call_id, path FROM recordings WHERE deleted_at IS NULL"
+                            " ORDER BY call_id")
+    return [(r["call_id"], r["path"]) for r in rows]

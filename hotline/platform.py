@@ -44,7 +44,7 @@ class Platform:
     settings: Settings
     centre: Centre
     emit_line: Callable[[str], None] = print
-    retention: recordings.RetentionPolicy = field(default_factory=recordings.RetentionPolicy)
+
     services: Services | None = field(init=False, default=None)
     controller: Controller = field(init=False)
     metrics: Metrics = field(init=False)
@@ -82,6 +82,9 @@ class Platform:
         self.controller.observe(recorder.observe)
         await self.controller.start()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
+        self.retention = recordings.RetentionPolicy(
+            default_days=self.settings.recording_retention_days,
+            by_service=tuple(self.settings.recording_retention_by_service.items()))
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
         self.redis = connect_redis(self.services.redis_url)

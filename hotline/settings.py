@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # After-call work ends by itself after this many seconds (0: the agent ends it)
     wrap_up_s: float = 0.0
     recordings_dir: Path = Path("/var/lib/hotline/recordings")
+    # Recordings are deleted this many days after the call, per service type where listed
+    recording_retention_days: int = 180
+    recording_retention_by_service: dict[str, int] = Field(
+        default_factory=lambda: {"complaint": 730, "report": 730})
     short_abandon_s: float = 5.0
     # Where "today" starts for the figures: the centre's local midnight, as seconds east of
     # UTC (the reference centre is in China, UTC+8)

@@ -145,6 +145,11 @@ class Controller:
         at once to an agent who now qualifies)."""
         self._apply(self.router.set_skills(agent_id, skills))
 
+    def mark_repeat(self, call_id: str, preferred_agent: str | None) -> None:
+        """A repeat caller (open work order, or called within 24 h): raised, and offered
+        first to the agent who handled the open order."""
+        self._apply(self.router.mark_repeat(call_id, preferred_agent))
+
     def add_agent(self, agent_id: str, skills: dict[str, int], name: str = "") -> None:
         """A new agent joins the router (logged out); its SIP endpoint is the caller's job."""
         self._apply(self.router.add_agent(AgentConfig(agent_id=agent_id, skills=dict(skills),

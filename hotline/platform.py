@@ -23,10 +23,12 @@ from hotline.api import create_app
 from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
 from hotline.controller import Controller
+from hotline.domain import CallEntered
 from hotline.ivr_services import StoreOutages, SurveyToStore
 from hotline.live_state_sync import LiveStateSync
 from hotline.realtime import Metrics
 from hotline.recorder import Recorder
+from hotline.repeat_calls import RepeatDetector
 from hotline.settings import Settings
 from hotline.store import db
 from hotline.store.embedded import Services, start_services
@@ -74,6 +76,8 @@ class Platform:
         attach_controller(self.api, self.controller)
         self.pool = await db.create_pool(self.services.database_url)
         self.api.db_pool = self.pool  # history reads
+        self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
+        self.controller.observe(self._check_repeat)
         self.metrics = self.api.metrics
         recorder = Recorder(self.writer, self.settings.recordings_dir,
                             self.settings.recordings_dir_in_root, self.settings.short_abandon_s,
@@ -112,6 +116,22 @@ class Platform:
                 await asyncio.sleep(0.02)
         base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         self.emit_line(f"API at {base}/docs, wallboard at {base}/wallboard")
+
+    def _check_repeat(self, item: object) -> None:
+        if isinstance(item, CallEntered):
+            task = asyncio.create_task(self._repeat(item))
+            self._recording_tasks.add(task)
+            task.add_done_callback(self._recording_tasks.discard)
+
+    async def _repeat(self, entered: CallEntered) -> None:
+        try:
+            verdict = await self.repeats.check(entered.call_id, entered.caller, entered.at)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("repeat check of %s failed: %r", entered.call_id, exc)
+            return
+        if verdict.repeat:
+            order = f", open work order {verdict.open_order}" if verdict.open_order else ""
+            self.emit_line(f"call {entered.call_id}  repeat caller {entered.caller}{order}")
 
     def _recorded(self, call_id: str, host_path: str) -> None:
         task = asyncio.create_task(self._keep_recording(call_id, host_path))

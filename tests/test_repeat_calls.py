@@ -1,0 +1,63 @@
+"""Repeat-call detection against the real PostgreSQL, feeding a real router: an open work
+order raises the call and prefers the agent who created it; a call within 24 h raises it;
+a first-time caller is left alone."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from hotline.domain import AgentTrigger, CallQueued, ServiceType
+from hotline.repeat_calls import RepeatDetector
+from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
+from hotline.store import db, queries
+from hotline.store import work_orders as orders
+from hotline.store.records import CallRecord
+from hotline.work_orders import create
+
+T0 = 1_800_000_000.0
+
+
+async def test_repeat_callers_are_marked_for_the_router(conn: asyncpg.Connection,
+                                                        empty_db_url: str) -> None:
+    await orders.save(conn, create(ServiceType.FAULT, "13900000001", "no power", "old-1",
+                                   "agent2", T0 - 3 * 86400))
+    await queries.upsert_call(conn, CallRecord(call_id="old-2", caller="13900000002",
+                                               entered_at=T0 - 3600, outcome="answered"))
+    await queries.upsert_call(conn, CallRecord(call_id="old-3", caller="13900000003",
+                                               entered_at=T0 - 2 * 86400, outcome="answered"))
+    router = Router(RouterConfig(
+        queues=[QueueConfig("general", ServiceType.GENERAL, {"general": 1})],
+        agents=[AgentConfig("agent1", {"general": 5}), AgentConfig("agent2", {"general": 1})]),
+        clock=lambda: T0)
+    marked: list[tuple[str, str | None]] = []
+
+    def mark(call_id: str, preferred: str | None) -> None:
+        marked.append((call_id, preferred))
+        router.mark_repeat(call_id, preferred)
+
+    pool = await db.create_pool(empty_db_url, max_size=2)
+    try:
+        detector = RepeatDetector(pool, mark)
+        open_order = await detector.check("new-1", "13900000001", T0)
+        within_day = await detector.check("new-2", "13900000002", T0)
+        first_time = await detector.check("new-3", "13900000003", T0)
+    finally:
+        await pool.close()
+    assert (open_order.repeat, open_order.preferred_agent) == (True, "agent2")
+    assert (within_day.repeat, within_day.preferred_agent) == (True, None)
+    assert not first_time.repeat  # its last call was two days ago
+    assert marked == [("new-1", "agent2"), ("new-2", None)]
+
+    # The router: the repeat caller about the open order goes first to agent2 although
+    # agent1 is the more skilled, and ahead of an earlier first-time caller.
+    for agent in ("agent1", "agent2"):
+        router.agent_command(agent, AgentTrigger.LOGIN)
+    router.handle(CallQueued(T0 - 5, call_id="new-3", queue="general",
+                             service=ServiceType.GENERAL, caller="13900000003"))
+    router.handle(CallQueued(T0, call_id="new-1", queue="general",
+                             service=ServiceType.GENERAL, caller="13900000001"))
+    assert [w.call_id for w in router.waiting()][0] == "new-1"
+    out = router.agent_command("agent2", AgentTrigger.READY)
+    offers = [o for o in out if type(o).__name__ == "Offer"]
+    assert [(o.call_id, o.agent_id, o.explanation.reason) for o in offers] == [
+        ("new-1", "agent2", "preferred_agent")]

@@ -395,6 +395,18 @@ class RecentCall(BaseModel):
     talk_s: float | None
 
 
+class OpenOrder(BaseModel):
+    """A work order of the caller still open: the agent sees what the repeat call is about."""
+
+    id: int
+    service: str
+    state: str
+    description: str
+    created_at: float
+    created_by: str
+    final_answer: str
+
+
 class DeskOut(BaseModel):
     """Everything the agent panel shows."""
 
@@ -436,6 +448,8 @@ class DeskOut(BaseModel):
     skills: dict[str, int]
     call: DeskCall | None
     recent_calls: list[RecentCall] = Field(description="the caller's earlier calls, newest first")
+    open_orders: list[OpenOrder] = Field(
+        default_factory=list, description="the caller's open work orders, newest first")
     reasons: list[str] = Field(description="the not-ready reason codes")
 
 

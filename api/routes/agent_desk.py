@@ -36,6 +36,7 @@ from ..schemas import (
     DeskOut,
     NotReadyReason,
     NotReadyRequest,
+    OpenOrder,
     RecentCall,
 )
 from ..security import Claims, Role
@@ -255,6 +256,18 @@ async def recent_calls(services: Services, caller: str, skip: str) -> list[Recen
     ][:RECENT_CALLS]
 
 
+async def open_orders(services: Services, caller: str) -> list[OpenOrder]:
+    if services.db_pool is None or not caller:
+        return []
+    from hotline.store import work_orders  # asyncpg only where a store is wired
+
+    async with services.db_pool.acquire() as conn:
+        found = await work_orders.open_for_caller(conn, caller)
+    return [OpenOrder(id=o.id or 0, service=str(o.service), state=str(o.state),
+                      description=o.description, created_at=o.created_at,
+                      created_by=o.created_by, final_answer=o.final_answer) for o in found]
+
+
 #: States in which the desk shows a call: offered, ringing, talking, wrapping up.
 _WITH_CALL = {
     AgentState.RESERVED,
@@ -290,5 +303,6 @@ async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep) ->
         skills=agent.skills,
         call=call,
         recent_calls=await recent_calls(services, call.caller, call.call_id) if call else [],
+        open_orders=await open_orders(services, call.caller) if call else [],
         reasons=list(REASONS),
     )

@@ -11,6 +11,7 @@ const I18N = {
     cmd_login: "签入", cmd_ready: "就绪", cmd_not_ready: "示忙", cmd_logout: "签出",
     cmd_end_wrap_up: "结束话后处理", acw: "话后处理", current_call: "当前来电",
     caller: "来电号码", service: "业务类型", queue: "队列", ivr_path: "IVR 路径",
+    open_orders: "未结工单", final_answer: "最终答复",
     call_id: "呼叫编号", recent_calls: "近期来电", when: "时间", agent: "坐席", outcome: "结果",
     talk: "通话", login: "登录", username: "工号", password: "密码", signin: "登录",
     bad_login: "工号或密码错误", none: "无",
@@ -29,6 +30,7 @@ const I18N = {
     cmd_login: "Log in", cmd_ready: "Ready", cmd_not_ready: "Not ready", cmd_logout: "Log out",
     cmd_end_wrap_up: "End wrap-up", acw: "After-call work", current_call: "Current call",
     caller: "Caller", service: "Service", queue: "Queue", ivr_path: "IVR path",
+    open_orders: "Open work orders", final_answer: "final answer",
     call_id: "Call id", recent_calls: "Recent calls", when: "When", agent: "Agent",
     outcome: "Outcome", talk: "Talk", login: "Sign in", username: "Agent id",
     password: "Password", signin: "Sign in", bad_login: "Unknown user or wrong password",
@@ -153,6 +155,16 @@ function render() {
         tr.append(td);
       }
       return tr;
+    }));
+    // a repeat caller's open work orders: what this call is most likely about
+    const orders = desk.open_orders || [];
+    const noOrder = document.createElement("li");
+    noOrder.textContent = t("none");
+    $("orders").replaceChildren(...(orders.length ? [] : [noOrder]), ...orders.map((o) => {
+      const li = document.createElement("li");
+      const answer = o.final_answer ? ` — ${t("final_answer")}: ${o.final_answer}` : "";
+      li.textContent = `#${o.id} ${t(o.service)} · ${o.state} · ${o.description}${answer}`;
+      return li;
     }));
   }
   tick();

@@ -28,8 +28,9 @@ from hotline.domain import (
     TalkEnded,
 )
 from hotline.settings import Settings
-from hotline.store import db, queries
+from hotline.store import db, queries, work_orders
 from hotline.store.records import CallRecord
+from hotline.work_orders import create as create_order
 from tests import testbed
 
 T0 = 1_795_430_000.0
@@ -231,6 +232,9 @@ async def test_the_desk_shows_the_call_and_the_callers_history(
                    entered_at=T0 - 3_600, outcome="abandoned"),
         CallRecord(call_id="other", caller="13900000000", entered_at=T0 - 60),
     ])
+    order = await work_orders.save(conn, create_order(
+        ServiceType.FAULT, "13800000002", "no power since the storm", "old2", "agent2",
+        T0 - 3_600))
     desk.services.db_pool = await db.create_pool(empty_db_url, max_size=2)
     try:
         await desk.post("agent1", "/api/agents/agent1/login")
@@ -251,6 +255,8 @@ async def test_the_desk_shows_the_call_and_the_callers_history(
             "queued_at": T0 + 3, "answered_at": T0 + 6}
         assert [c["call_id"] for c in body["recent_calls"]] == ["old2", "old1"]
         assert body["recent_calls"][1]["talk_s"] == 60.0
+        [open_order] = body["open_orders"]  # what this repeat call is most likely about
+        assert (open_order["id"], open_order["created_by"]) == (order.id, "agent2")
 
         desk.controller._feed(TalkEnded(desk.clock.t, node=NODE, call_id="c2",
                                         agent_id="agent1"))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,6 +88,7 @@ class Controller:
         self._wrap_up_timers: dict[str, asyncio.TimerHandle] = {}
         self._callback_nodes: dict[str, str] = {}
         self._left_for_callback: set[str] = set()
+        self._outbound: dict[str, str] = {}  # queued outbound callbacks: call id -> number
         # Calls app_queue serves (the failsafe) and the agents on them: the router must not
         # offer those agents anything until their failsafe call ends.
         self._failsafe_calls: set[str] = set()
@@ -144,6 +146,20 @@ class Controller:
         """A supervisor's skill edit: the next decision uses it (waiting calls may be offered
         at once to an agent who now qualifies)."""
         self._apply(self.router.set_skills(agent_id, skills))
+
+    def queue_callback(self, service: ServiceType, number: str) -> str:
+        """An outbound call to a customer (a work order's 回访), queued like any call of its
+        service so that a qualified agent takes it in turn; when offered, the customer is
+        called (Originate) and connected to that agent. Returns the new call's id."""
+        node = next(iter(self.links))
+        queue = next((q.name for q in self.centre.queues if q.service == service), "general")
+        call_id = f"{node}-cb-{uuid.uuid4().hex[:12]}"
+        self._outbound[call_id] = number
+        self._callback_nodes[call_id] = node
+        queued = CallQueued(self.clock(), node=node, call_id=call_id, queue=queue,
+                            service=service, caller=number)
+        self._feed(queued)
+        return call_id
 
     def mark_repeat(self, call_id: str, preferred_agent: str | None) -> None:
         """A repeat caller (open work order, or called within 24 h): raised, and offered
@@ -287,7 +303,13 @@ class Controller:
     def _apply(self, results: list) -> None:  # type: ignore[type-arg]
         for item in results:
             self._record(item)
-            if isinstance(item, Offer):
+            if isinstance(item, Offer) and item.call_id in self._outbound:
+                due = CallbackDue(item.call_id, item.agent_id,
+                                  self._outbound.pop(item.call_id), item.queue, item.wait_s,
+                                  item.explanation)
+                self._record(due)
+                self._spawn(self._call_back(due))
+            elif isinstance(item, Offer):
                 self._spawn(self._connect(item))
             elif isinstance(item, CallbackDue):
                 self._spawn(self._call_back(item))
@@ -339,9 +361,10 @@ class Controller:
         link = self.links[node] if node in self.links else next(iter(self.links.values()))
         # The turn can come while the caller is still hearing "we will call you back": the
         # new channel takes the call id as its Uniqueid, so the old one must be gone first.
-        with contextlib.suppress(TimeoutError):
-            await self.wait_for(
-                lambda e: isinstance(e, CallEnded) and e.call_id == due.call_id, 15)
+        if due.call_id in self._left_for_callback:
+            with contextlib.suppress(TimeoutError):
+                await self.wait_for(
+                    lambda e: isinstance(e, CallEnded) and e.call_id == due.call_id, 15)
         dial = self.settings.callback_dial.format(number=due.number)
         try:
             await link.originate(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from hotline.controller import Controller
@@ -16,10 +17,12 @@ from hotline.domain import (
     CallbackRequested,
     CallEnded,
     CallQueued,
+    ServiceType,
     TalkEnded,
 )
 from hotline.router import CallbackDue
 from hotline.settings import Settings
+from hotline.work_orders import link_call
 from tests.conftest import Phones
 from tests.test_first_call import assert_recording, logout, ready
 
@@ -92,3 +95,35 @@ async def test_turn_before_the_caller_hung_up_never_double_books_the_agent(
         lambda e: isinstance(e, TalkEnded) and e.call_id == queued.call_id, 10)
     assert await asyncio.to_thread(other.wait, 25) == 0, other.errors()
     logout(controller, "agent2")
+
+
+async def test_work_order_callback_is_a_real_call_to_the_customer(
+        controller: Controller, phones: Phones, asterisk_node: Settings,
+        conn: asyncpg.Connection) -> None:
+    """回访: a replied work order's callback is queued like a call of its service; the agent
+    who takes it in turn is connected to the customer's phone, recorded, and the call joins
+    the order."""
+    from hotline.store import work_orders as store
+    from hotline.work_orders import OrderAction, act, create
+
+    order = create(ServiceType.FAULT, "13500000009", "no power", "first-call", "agent1", 0.0)
+    for action, text in ((OrderAction.DISPATCH, ""), (OrderAction.ACCEPT, ""),
+                         (OrderAction.REPLY, "fuse replaced")):
+        order = act(order, action, 1.0, text=text)
+    order = await store.save(conn, order)
+    phones.agent(3, ring_ms=200, talk_ms=2_000)  # fault 5
+    phones.callback_phone(talk_ms=30_000)
+    call_id = controller.queue_callback(order.service, order.caller)
+    order = await store.save(conn, link_call(order, call_id))
+    assert order.call_ids == ("first-call", call_id)
+    ready(controller, "agent3")
+    due = await controller.wait_for(
+        lambda e: isinstance(e, CallbackDue) and e.call_id == call_id, 5)
+    assert (due.agent_id, due.number, due.queue) == ("agent3", "13500000009", "fault")
+    answered = await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 15)
+    assert answered.agent_id == "agent3"
+    await controller.wait_for(
+        lambda e: isinstance(e, TalkEnded | CallEnded) and e.call_id == call_id, 10)
+    assert_recording(asterisk_node, call_id, min_seconds=1.0)
+    logout(controller, "agent3")

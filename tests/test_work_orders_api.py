@@ -75,6 +75,8 @@ async def test_a_complaint_is_worked_through_to_its_verdict(api) -> None:  # typ
         return await client.post(f"/api/work-orders/{order['id']}/actions", headers=office,
                                  json={"action": action, **extra})
 
+    r = await client.post(f"/api/work-orders/{order['id']}/call-back", headers=agent)
+    assert r.status_code == 503  # no controller on this API node: no call can be placed
     assert (await do("dispatch")).json()["state"] == "dispatched"
     assert (await client.post(f"/api/work-orders/{order['id']}/actions", headers=agent,
                               json={"action": "accept"})).status_code == 403

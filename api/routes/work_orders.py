@@ -13,6 +13,7 @@ from hotline.domain import IllegalTransition, ServiceType
 from hotline.store import work_orders as store
 from hotline.work_orders import (
     OrderAction,
+    OrderState,
     WorkOrder,
     WorkOrderError,
     act,
@@ -199,6 +200,24 @@ async def order_action(_: BackOffice, services: ServicesDep, order_id: OrderId,
         except (IllegalTransition, WorkOrderError) as exc:
             raise _refused(exc) from None
         return out(await store.save(conn, changed), now)
+
+
+@router.post("/work-orders/{order_id}/call-back", responses=ERRORS)
+async def call_back(_: Desk, services: ServicesDep, order_id: OrderId) -> OrderOut:
+    """回访: places the callback of a replied order as a real call. It is queued like a call
+    of the order's service; when a qualified agent is free, the customer's phone rings and is
+    connected to that agent. The new call joins the order (its recording with it); the agent
+    then records the result with the callback_done action."""
+    controller = services.controller
+    if controller is None:
+        raise ApiError(503, "controller-unavailable", "no controller on this API node")
+    async with history_store(services) as conn:
+        order = await _load(conn, order_id)
+        if order.state is not OrderState.CALLBACK_DUE:
+            raise ApiError(409, "work-order-refused",
+                           f"no callback is due for an order in state {str(order.state)!r}")
+        call_id = controller.queue_callback(order.service, order.caller)
+        return out(await store.save(conn, link_call(order, call_id)), services.clock())
 
 
 @router.get("/units/{unit}/work-orders", responses=ERRORS)

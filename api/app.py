@@ -18,6 +18,7 @@ from .routes import (
     agents,
     auth,
     calls,
+    config,
     history,
     live,
     queues,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         agent_desk,
         supervision,
         work_orders,
+        config,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -82,7 +84,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
-    for page in ("agent", "supervisor"):
+    for page in ("agent", "supervisor", "orders"):
         app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
 

@@ -1,0 +1,138 @@
+// The back office's work-order queue (工单处理): a unit's open orders, overdue first (red),
+// with the lifecycle actions. Signs in like the other pages (token in sessionStorage).
+"use strict";
+const I18N = {
+  zh: { title: "工单处理", unit: "责任单位", service: "类型", caller: "来电号码",
+    description: "内容", state: "状态", deadline: "时限", actions: "操作", username: "用户名",
+    password: "密码", signin: "登录", bad_login: "用户名或密码错误", none: "暂无工单",
+    dispatch: "派发", accept: "受理", progress: "处理中", reply: "回复", call_back: "回访呼叫",
+    callback_done: "回访完成", close: "办结", reply_text: "回复内容（将读给客户）：",
+    result_text: "回访结果：", substantiated: "投诉是否属实？（确定 = 属实）",
+    overdue_resolve: "处理超时", overdue_callback: "回访超时", escalated: "已升级至" },
+  en: { title: "Work orders", unit: "Unit", service: "Type", caller: "Caller",
+    description: "Description", state: "State", deadline: "Due", actions: "Actions",
+    username: "User", password: "Password", signin: "Sign in",
+    bad_login: "unknown user or wrong password", none: "no open orders",
+    dispatch: "Dispatch", accept: "Accept", progress: "In progress", reply: "Reply",
+    call_back: "Call back", callback_done: "Callback done", close: "Close",
+    reply_text: "Reply (read back to the customer):", result_text: "Callback result:",
+    substantiated: "Was the complaint substantiated? (OK = yes)",
+    overdue_resolve: "late", overdue_callback: "callback late", escalated: "escalated to" },
+};
+const params = new URLSearchParams(location.search);
+let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
+if (!I18N[lang]) lang = "zh";
+const t = (k) => I18N[lang][k] ?? k;
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("orders.token") || "";
+if (params.get("unit")) $("unit").value = params.get("unit");
+
+// what each state allows, in the order of the lifecycle
+const NEXT = {
+  created: ["dispatch"], dispatched: ["accept"], accepted: ["progress", "reply"],
+  in_progress: ["reply"], callback_due: ["call_back", "callback_done"], replied: ["close"],
+};
+
+async function api(method, path, body) {
+  const res = await fetch(path, { method, headers: { Authorization: "Bearer " + token,
+    ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined });
+  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
+  return data;
+}
+
+async function act(order, action) {
+  $("message").textContent = "";
+  try {
+    if (action === "call_back") {
+      await api("POST", `/api/work-orders/${order.id}/call-back`);
+    } else {
+      const body = { action };
+      if (action === "reply") body.text = prompt(t("reply_text")) || "";
+      if (action === "callback_done") body.text = prompt(t("result_text")) || "";
+      if (action === "close" && order.service === "complaint") body.substantiated = confirm(t("substantiated"));
+      await api("POST", `/api/work-orders/${order.id}/actions`, body);
+    }
+  } catch (err) { $("message").textContent = err.message; }
+  await load();
+}
+
+function when(epoch) {
+  return epoch ? new Date(epoch * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
+    { hour12: false }) : "—";
+}
+
+async function load() {
+  let orders;
+  try { orders = await api("GET", `/api/units/${encodeURIComponent($("unit").value)}/work-orders`); }
+  catch (err) { $("message").textContent = err.message; return; }
+  const rows = orders.map((o) => {
+    const tr = document.createElement("tr");
+    tr.dataset.order = o.id;
+    if (o.overdue) tr.classList.add("overdue");
+    const due = o.state === "callback_due" ? o.callback_by : o.resolve_by;
+    const late = o.overdue ? ` (${t("overdue_" + o.overdue)})` : "";
+    const up = o.escalated_to ? ` · ${t("escalated")} ${o.escalated_to}` : "";
+    const cells = [`${o.id}`, o.service, o.caller, o.description, o.state + up,
+      when(due) + late];
+    for (const [i, text] of cells.entries()) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i === 5) td.className = "deadline";
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    td.className = "actions";
+    for (const action of NEXT[o.state] || []) {
+      const b = document.createElement("button");
+      b.type = "button"; b.dataset.action = action; b.textContent = t(action);
+      b.addEventListener("click", () => act(o, action));
+      td.append(b);
+    }
+    tr.append(td);
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    tr.innerHTML = '<td colspan="7"></td>';
+    tr.firstChild.textContent = t("none");
+    rows.push(tr);
+  }
+  $("orders").replaceChildren(...rows);
+}
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  $("lang").textContent = lang === "zh" ? "EN" : "中文";
+  if (token) load();
+}
+
+function signOut() {
+  token = ""; sessionStorage.removeItem("orders.token");
+  $("board").hidden = true; $("login").hidden = false;
+}
+
+function show() { $("login").hidden = true; $("board").hidden = false; load(); }
+
+$("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const res = await fetch("/api/auth/token", { method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) });
+  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
+  token = (await res.json()).access_token;
+  sessionStorage.setItem("orders.token", token);
+  show();
+});
+$("unit").addEventListener("change", load);
+$("lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hotline.lang", lang); applyLang();
+});
+applyLang();
+if (token) show(); else signOut();
+setInterval(() => { if (token) load(); }, 5000);

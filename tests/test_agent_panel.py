@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
@@ -19,6 +20,7 @@ from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import CallAnswered, CallEnded, CallQueued
 from hotline.settings import Settings
+from hotline.store import db, work_orders
 from tests.conftest import Phones
 from tests.test_wallboard import browser  # noqa: F401
 from tests.test_wallboard_live_call import save_artifact
@@ -28,7 +30,8 @@ pytestmark = pytest.mark.asterisk
 
 @pytest.fixture
 async def site(controller: Controller, asterisk_node: Settings, centre: Centre,
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+               monkeypatch: pytest.MonkeyPatch, conn: asyncpg.Connection,
+               empty_db_url: str) -> AsyncIterator[str]:
     """The API over the real controller, with the development logins (agents log in as
     themselves, password = id; supervisor/supervisor)."""
     monkeypatch.delenv("HOTLINE_API_USERS", raising=False)
@@ -36,6 +39,7 @@ async def site(controller: Controller, asterisk_node: Settings, centre: Centre,
     services = services_for(asterisk_node, centre)
     services.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     attach_controller(services, controller)
+    services.db_pool = await db.create_pool(empty_db_url, max_size=2)  # work orders
     app = create_app(asterisk_node, services)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
                                            ws="websockets-sansio", log_level="warning"))
@@ -45,6 +49,7 @@ async def site(controller: Controller, asterisk_node: Settings, centre: Centre,
     yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     server.should_exit = True
     await task
+    await services.db_pool.close()
 
 
 async def sign_in(page: Page, url: str, user: str) -> None:
@@ -60,7 +65,7 @@ async def state_is(page: Page, state: str, timeout_ms: float = 1500) -> None:
 
 async def test_an_agent_takes_a_real_call_on_the_panel(
         site: str, browser: Browser, controller: Controller,  # noqa: F811
-        phones: Phones) -> None:
+        phones: Phones, conn: asyncpg.Connection) -> None:
     phones.agent(1, ring_ms=300)
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await sign_in(page, f"{site}/agent?lang=en", "agent1")
@@ -89,6 +94,15 @@ async def test_an_agent_takes_a_real_call_on_the_panel(
         lambda e: isinstance(e, CallEnded) and e.call_id == queued.call_id, 12)
     await state_is(page, "after_call_work", 1000)
     assert await page.is_visible("#btn-end-wrap-up")
+    # during after-call work, a work order from this call
+    await page.select_option('#order-form select[name="service"]', "fault")
+    await page.fill('#order-form textarea[name="description"]', "no power in building 3")
+    await page.click('#order-form button[type="submit"]')
+    await page.wait_for_function(
+        "document.getElementById('order-result').textContent.includes('#')", timeout=3000)
+    [order] = await work_orders.for_call(conn, queued.call_id)
+    assert (order.caller, order.created_by, str(order.service)) == (
+        "13500000001", "agent1", "fault")
     await asyncio.to_thread(save_artifact, "agent-panel-wrap-up.png", await page.screenshot())
     await page.click("#btn-end-wrap-up")
     await state_is(page, "ready")

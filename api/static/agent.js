@@ -11,7 +11,9 @@ const I18N = {
     cmd_login: "签入", cmd_ready: "就绪", cmd_not_ready: "示忙", cmd_logout: "签出",
     cmd_end_wrap_up: "结束话后处理", acw: "话后处理", current_call: "当前来电",
     caller: "来电号码", service: "业务类型", queue: "队列", ivr_path: "IVR 路径",
-    open_orders: "未结工单", final_answer: "最终答复",
+    open_orders: "未结工单", final_answer: "最终答复", new_order: "新建工单",
+    create_order: "创建工单", account: "户号", area: "区域", description: "问题描述",
+    order_created: "已创建工单", link_call: "关联本次来电",
     call_id: "呼叫编号", recent_calls: "近期来电", when: "时间", agent: "坐席", outcome: "结果",
     talk: "通话", login: "登录", username: "工号", password: "密码", signin: "登录",
     bad_login: "工号或密码错误", none: "无",
@@ -30,7 +32,9 @@ const I18N = {
     cmd_login: "Log in", cmd_ready: "Ready", cmd_not_ready: "Not ready", cmd_logout: "Log out",
     cmd_end_wrap_up: "End wrap-up", acw: "After-call work", current_call: "Current call",
     caller: "Caller", service: "Service", queue: "Queue", ivr_path: "IVR path",
-    open_orders: "Open work orders", final_answer: "final answer",
+    open_orders: "Open work orders", final_answer: "final answer", new_order: "New work order",
+    create_order: "Create", account: "Account", area: "Area", description: "What happened",
+    order_created: "work order created", link_call: "link this call",
     call_id: "Call id", recent_calls: "Recent calls", when: "When", agent: "Agent",
     outcome: "Outcome", talk: "Talk", login: "Sign in", username: "Agent id",
     password: "Password", signin: "Sign in", bad_login: "Unknown user or wrong password",
@@ -48,6 +52,7 @@ if (!I18N[lang]) lang = "zh";
 const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
 
 const $ = (id) => document.getElementById(id);
+let currentCall = null; // the call the work-order form refers to
 const field = (name) => document.querySelector(`[data-field="${name}"]`);
 let token = sessionStorage.getItem("agent.token") || "";
 let agentId = sessionStorage.getItem("agent.id") || "";
@@ -58,6 +63,9 @@ let pollTimer = null;
 function applyLang() {
   document.documentElement.lang = lang;
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  });
   $("lang").textContent = lang === "zh" ? "EN" : "中文";
   fillReasons(desk ? desk.reasons : ["break", "meal", "training", "meeting", "callback_work", "other"]);
   render();
@@ -134,6 +142,7 @@ function render() {
   $("btn-logout").disabled = !["ready", "not_ready", "after_call_work"].includes(state);
   $("acw").hidden = state !== "after_call_work";
   const call = desk.call;
+  currentCall = call;
   $("call").hidden = !call;
   if (call) {
     field("caller").textContent = call.caller || "—";
@@ -163,7 +172,16 @@ function render() {
     $("orders").replaceChildren(...(orders.length ? [] : [noOrder]), ...orders.map((o) => {
       const li = document.createElement("li");
       const answer = o.final_answer ? ` — ${t("final_answer")}: ${o.final_answer}` : "";
-      li.textContent = `#${o.id} ${t(o.service)} · ${o.state} · ${o.description}${answer}`;
+      li.textContent = `#${o.id} ${t(o.service)} · ${o.state} · ${o.description}${answer} `;
+      const link = document.createElement("button");
+      link.type = "button"; link.dataset.order = o.id; link.textContent = t("link_call");
+      link.addEventListener("click", async () => {
+        try {
+          await api("POST", `/api/work-orders/${o.id}/calls`, { call_id: call.call_id });
+          link.disabled = true;
+        } catch (err) { $("message").textContent = err.message; }
+      });
+      li.append(link);
       return li;
     }));
   }
@@ -241,3 +259,18 @@ $("lang").addEventListener("click", () => {
 applyLang();
 setInterval(tick, 250);
 if (token && agentId) showDesk(); else signOut();
+
+// a work order from the current call (during the call or its after-call work)
+$("order-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (!currentCall) return;
+  const form = new FormData(ev.target);
+  try {
+    const order = await api("POST", "/api/work-orders", {
+      service: form.get("service"), caller: currentCall.caller, call_id: currentCall.call_id,
+      description: form.get("description"), account: form.get("account") || "",
+      area: form.get("area") || "" });
+    $("order-result").textContent = `${t("order_created")} #${order.id}`;
+    ev.target.reset();
+  } catch (err) { $("order-result").textContent = err.message; }
+});

@@ -180,6 +180,38 @@ class InMemoryUserRepository:
         self.users[user.username] = user
 
 
+@dataclass
+class PostgresUserRepository:
+    """Users in the store's users table (an asyncpg pool). `add` never overwrites: seeding
+    the development logins at every start keeps a password someone changed."""
+
+    pool: Any
+
+    async def get(self, username: str) -> User | None:
+        from hotline.store import config as store
+
+        async with self.pool.acquire() as conn:
+            row = await store.get_user(conn, username)
+        if row is None:
+            return None
+        return User(row.username, row.password_hash, frozenset(Role(r) for r in row.roles),
+                    display_name=row.display_name, agent_id=row.agent_id,
+                    disabled=not row.active)
+
+    async def add(self, user: User) -> None:
+        from hotline.store import config as store
+
+        roles = sorted(user.roles, key=_ROLE_ORDER.index) or [Role.AGENT]
+        async with self.pool.acquire() as conn:
+            await store.insert_user(conn, store.UserRow(
+                user.username, user.password_hash, tuple(roles), user.display_name,
+                user.agent_id, not user.disabled))
+
+
+#: The users table's `role` holds the first of these a user has (the others: more_roles).
+_ROLE_ORDER = [Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.AGENT]
+
+
 class Authenticator:
     """Checks passwords against the repository without blocking the loop (argon2 is slow on
     purpose) and without telling, by timing, whether the user exists."""
@@ -241,6 +273,7 @@ __all__ = [
     "Claims",
     "InMemoryUserRepository",
     "InsecureSecret",
+    "PostgresUserRepository",
     "Role",
     "TokenError",
     "TokenSigner",

@@ -38,6 +38,8 @@ class Services:
     controller: Any = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
+    #: hotline.configuration.Configuration: config changes to the database, router and nodes
+    configuration: Any = None
     clock: Callable[[], float] = time.time
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
     own_live_feed: bool = True  # the app's lifespan runs live.run() (False: someone else does)

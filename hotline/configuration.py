@@ -168,7 +168,7 @@ class Configuration:
                     "agent_id": spec.id, "name": spec.name, "skills": spec.skills,
                     "contact": spec.contact}, self._at())  # never the secret
                 self._router(lambda c: c.add_agent(spec.id, spec.skills, spec.name))
-            return await self._sync()
+            return await self.sync()
 
     async def update_agent(self, who: str, agent_id: str, *, name: str | None = None,
                            secret: str | None = None, contact: str | None = None,
@@ -199,7 +199,7 @@ class Configuration:
                 await store.audit(conn, who, "agent.updated", details, self._at())
             if name is None and secret is None and contact is None:
                 return {}
-            return await self._sync()
+            return await self.sync()
 
     async def deactivate_agent(self, who: str, agent_id: str) -> dict[str, str]:
         """The agent leaves the router (refused while on a call) and every node."""
@@ -211,7 +211,7 @@ class Configuration:
                 await store.audit(conn, who, "agent.deactivated", {"agent_id": agent_id},
                                   self._at())
                 self._router(lambda c: c.remove_agent(agent_id))
-            return await self._sync()
+            return await self.sync()
 
     def _router(self, change: Callable[[Any], None]) -> None:
         """Applies a change to the live router; a refusal raises (rolling back the store)."""
@@ -225,7 +225,9 @@ class Configuration:
             raise ConfigError("invalid", getattr(exc, "error_id", "router-refused"),
                               str(exc)) from None
 
-    async def _sync(self) -> dict[str, str]:
+    async def sync(self) -> dict[str, str]:
+        """Renders every node's agent files from the database and reloads them (also at
+        start: the node may have been started from centre.toml)."""
         async with self.pool.acquire() as conn:
             agents = [r.spec for r in await store.list_agents(conn, active_only=True)]
         links = self.controller.links if self.controller is not None else {}

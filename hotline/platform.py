@@ -20,8 +20,10 @@ import uvicorn
 
 from hotline import ivr_menu, recordings
 from hotline.api import create_app
+from hotline.api.security import PostgresUserRepository
 from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
+from hotline.configuration import Configuration, load_or_seed_centre, local_nodes
 from hotline.controller import Controller
 from hotline.domain import CallEntered
 from hotline.ivr_services import StoreOutages, SurveyToStore
@@ -67,6 +69,10 @@ class Platform:
             await conn.close()
         if applied:
             self.emit_line(f"database migrated: {', '.join(applied)}")
+        self.pool = await db.create_pool(self.services.database_url)
+        # the centre lives in the database (edited through the API); a fresh one is seeded
+        # from centre.toml
+        self.centre = await load_or_seed_centre(self.pool, self.centre)
         self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
         await self.writer.start()
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
@@ -74,8 +80,8 @@ class Platform:
         self.api = services_for(self.settings, self.centre,
                                 FanoutBackend(self.services.redis_url))
         attach_controller(self.api, self.controller)
-        self.pool = await db.create_pool(self.services.database_url)
         self.api.db_pool = self.pool  # history reads
+        self.api.users = PostgresUserRepository(self.pool)
         self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
         self.controller.observe(self._check_repeat)
         self.metrics = self.api.metrics
@@ -85,6 +91,12 @@ class Platform:
         self.recorder = recorder
         self.controller.observe(recorder.observe)
         await self.controller.start()
+        # configuration changes reach the database, the router and the node's files at once;
+        # the node may have been started from centre.toml: bring its agent files in line
+        self.configuration = Configuration(self.pool, self.controller,
+                                           nodes=local_nodes(self.settings))
+        self.api.configuration = self.configuration
+        await self.configuration.sync()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
         self.retention = recordings.RetentionPolicy(
             default_days=self.settings.recording_retention_days,

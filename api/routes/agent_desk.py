@@ -7,9 +7,12 @@ may act on anyone. Every command goes through the controller's own command path
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Path
@@ -42,6 +45,7 @@ from ..schemas import (
 from ..security import Claims, Role
 from ..services import Services
 
+log = logging.getLogger("hotline.api.audit")
 router = APIRouter(prefix="/api/agents", tags=["agent desk"])
 REASONS: tuple[str, ...] = get_args(NotReadyReason)
 RECENT_CALLS = 10
@@ -55,24 +59,49 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 @dataclass
 class AuditLog:
-    """Who changed what, newest last: in memory until it is wired to the store's audit_log."""
+    """Who changed what, newest last, in memory (GET /api/audit); with a database pool each
+    entry is also written to the store's audit_log (what = "agent_desk.<action>")."""
 
     entries: deque[AuditEntry]
+    pool: Any = None  # an asyncpg pool, or None: memory only
+    _writes: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @classmethod
-    def empty(cls, limit: int = 10_000) -> AuditLog:
-        return cls(deque(maxlen=limit))
+    def empty(cls, limit: int = 10_000, pool: Any = None) -> AuditLog:
+        return cls(deque(maxlen=limit), pool)
 
     def add(self, at: float, actor: str, agent_id: str, action: str, **detail: Any) -> None:
         self.entries.append(
             AuditEntry(at=at, actor=actor, agent_id=agent_id, action=action, detail=detail)
         )
+        if self.pool is not None:  # the command has happened: do not make it wait
+            task = asyncio.get_running_loop().create_task(
+                self._write(at, actor, agent_id, action, detail))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _write(self, at: float, actor: str, agent_id: str, action: str,
+                     detail: dict[str, Any]) -> None:
+        from hotline.store import config as store
+
+        try:
+            async with self.pool.acquire() as conn:
+                await store.audit(conn, actor, f"agent_desk.{action}",
+                                  {"agent_id": agent_id, **detail},
+                                  datetime.fromtimestamp(at, UTC))
+        except Exception:  # the in-memory entry stays; the loss is logged
+            log.exception("audit row not written: %s %s %s", actor, action, agent_id)
+
+    async def flush(self) -> None:
+        """Waits for the pending database writes (tests, shutdown)."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
 
 
 def get_audit(conn: HTTPConnection) -> AuditLog:
     state = conn.app.state
     if getattr(state, "audit", None) is None:  # one per app, made on first use
-        state.audit = AuditLog.empty()
+        state.audit = AuditLog.empty(pool=getattr(state.services, "db_pool", None))
     return state.audit  # type: ignore[no-any-return]
 
 

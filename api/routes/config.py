@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.requests import HTTPConnection
 
-from hotline.centre_file import AgentSpec, QueueSpec
+from hotline.centre_file import AgentSpec, Centre, QueueSpec
 from hotline.configuration import ConfigError, Configuration, outage_from
 from hotline.domain import ServiceType
 from hotline.store.config import AgentRow
@@ -22,6 +22,8 @@ from hotline.store.config import AgentRow
 from ..deps import ServicesDep, require_roles
 from ..errors import ApiError, ErrorResponse
 from ..security import ALL_ROLES, Claims, Role
+from ..services import Services
+from ..wiring import agent_queues
 
 router = APIRouter(prefix="/api/config", tags=["configuration"])
 
@@ -33,12 +35,24 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 _STATUS = {"not-found": 404, "conflict": 409, "invalid": 422}
 
 Name = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,40}$")]
-Skills = dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,40}$")], Annotated[int, Field(ge=0,
-                                                                                          le=5)]]
+_SKILL = r"^[A-Za-z0-9_]{1,40}$"
+# pydantic would publish the key rule as patternProperties, which lets other keys through
+# with any value; the published schema states the whole rule
+Skills = Annotated[
+    dict[Annotated[str, Field(pattern=_SKILL)], Annotated[int, Field(ge=0, le=5)]],
+    Field(max_length=64),
+    WithJsonSchema({"type": "object", "propertyNames": {"pattern": _SKILL}, "maxProperties": 64,
+                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 5}}),
+]
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\"\\;\[\]]*$")]
 # the secret and contact are written into pjsip_agents.conf: nothing that breaks a line
 Secret = Annotated[str, Field(min_length=4, max_length=128, pattern=r"^[!-~]+$")]
 Contact = Annotated[str, Field(max_length=200, pattern=r"^(sips?:[!-~]+)?$")]
+
+Epoch = Annotated[float, Field(ge=0, le=4_102_444_800)]  # seconds, up to the year 2100
+AgentId = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$")]
+OutageId = Annotated[int, Path(ge=1, le=2**62)]
+Code = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
 def get_configuration(conn: HTTPConnection) -> Configuration:
@@ -124,14 +138,22 @@ class Reason(BaseModel):
 class OutageIn(_In):
     area_code: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")]
     kind: Literal["planned", "unplanned"]
-    starts_at: float
-    ends_at: float | None = None
-    description_zh: Annotated[str, Field(max_length=2000)] = ""
-    description_en: Annotated[str, Field(max_length=2000)] = ""
+    starts_at: Epoch
+    #: how long it lasts (None: until further notice); a duration rather than an end time,
+    #: so that "ends after it starts" is part of the published schema
+    duration_s: Annotated[float, Field(ge=1, le=366 * 86400)] | None = None
+    description_zh: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
+    description_en: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
 
 
-class OutageOut(OutageIn):
+class OutageOut(BaseModel):
     id: int
+    area_code: str
+    kind: str
+    starts_at: float
+    ends_at: float | None
+    description_zh: str
+    description_en: str
 
 
 class AuditOut(BaseModel):
@@ -153,10 +175,16 @@ def _agent(row: AgentRow | None) -> AgentOut | None:
     return AgentOut(id=s.id, name=s.name, contact=s.contact, skills=s.skills, active=row.active)
 
 
-async def _agent_change(config: Configuration, agent_id: str,
+async def _agent_change(config: Configuration, services: Services, agent_id: str,
                         asterisk: dict[str, str]) -> AgentChange:
+    """The agent as stored now; the live panels learn which queues it serves."""
     rows = [r for r in await config.agents() if r.spec.id == agent_id]
-    return AgentChange(agent=_agent(rows[0] if rows else None), asterisk=asterisk)
+    row = rows[0] if rows else None
+    serves: list[str] = []
+    if row is not None and row.active:
+        serves = agent_queues(Centre(queues=await config.queues(), agents=[row.spec]))[agent_id]
+    services.live.set_agent_queues(agent_id, serves)
+    return AgentChange(agent=_agent(row), asterisk=asterisk)
 
 
 # ---- agents
@@ -170,7 +198,8 @@ async def list_agents(_: Steering, config: ConfigDep,
 
 
 @router.post("/agents", status_code=201, responses=ERRORS)
-async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep) -> AgentChange:
+async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep,
+                       services: ServicesDep) -> AgentChange:
     """A new agent: its SIP endpoint, auth and AOR on every node (reloaded, no restart), a
     static member of the failsafe queue, and in the router (logged out)."""
     spec = AgentSpec(id=body.id, name=body.name, secret=body.secret, contact=body.contact,
@@ -179,41 +208,41 @@ async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep) -> Age
         asterisk = await config.create_agent(user.username, spec)
     except ConfigError as exc:
         raise _error(exc) from None
-    return await _agent_change(config, body.id, asterisk)
+    return await _agent_change(config, services, body.id, asterisk)
 
 
 @router.patch("/agents/{agent_id}", responses=ERRORS)
-async def update_agent(agent_id: Annotated[str, Path(max_length=40)], body: AgentUpdate,
-                       user: Admin, config: ConfigDep) -> AgentChange:
+async def update_agent(agent_id: AgentId, body: AgentUpdate,
+                       user: Admin, config: ConfigDep, services: ServicesDep) -> AgentChange:
     try:
         asterisk = await config.update_agent(user.username, agent_id, name=body.name,
                                              secret=body.secret, contact=body.contact)
     except ConfigError as exc:
         raise _error(exc) from None
-    return await _agent_change(config, agent_id, asterisk)
+    return await _agent_change(config, services, agent_id, asterisk)
 
 
 @router.put("/agents/{agent_id}/skills", responses=ERRORS)
-async def set_skills(agent_id: Annotated[str, Path(max_length=40)], body: SkillsIn,
-                     user: Steering, config: ConfigDep) -> AgentChange:
+async def set_skills(agent_id: AgentId, body: SkillsIn,
+                     user: Steering, config: ConfigDep, services: ServicesDep) -> AgentChange:
     """Replaces the agent's skills (stored; the router's next decision uses them)."""
     try:
         await config.update_agent(user.username, agent_id, skills=dict(body.skills))
     except ConfigError as exc:
         raise _error(exc) from None
-    return await _agent_change(config, agent_id, {})
+    return await _agent_change(config, services, agent_id, {})
 
 
 @router.delete("/agents/{agent_id}", responses=ERRORS)
-async def deactivate_agent(agent_id: Annotated[str, Path(max_length=40)], user: Admin,
-                           config: ConfigDep) -> AgentChange:
+async def deactivate_agent(agent_id: AgentId, user: Admin,
+                           config: ConfigDep, services: ServicesDep) -> AgentChange:
     """The agent leaves the router and Asterisk (409 while on a call); the row stays, marked
     inactive, for history; creating the id again brings it back."""
     try:
         asterisk = await config.deactivate_agent(user.username, agent_id)
     except ConfigError as exc:
         raise _error(exc) from None
-    return await _agent_change(config, agent_id, asterisk)
+    return await _agent_change(config, services, agent_id, asterisk)
 
 
 # ---- queues
@@ -250,7 +279,7 @@ async def list_reasons(_: Viewer, config: ConfigDep) -> list[Reason]:
 
 
 @router.put("/not-ready-reasons/{code}", responses=ERRORS)
-async def put_reason(code: Annotated[str, Path(max_length=40)], body: ReasonIn,
+async def put_reason(code: Code, body: ReasonIn,
                      user: Steering, config: ConfigDep) -> Reason:
     try:
         await config.put_reason(user.username, code, body.label)
@@ -260,7 +289,7 @@ async def put_reason(code: Annotated[str, Path(max_length=40)], body: ReasonIn,
 
 
 @router.delete("/not-ready-reasons/{code}", status_code=204, responses=ERRORS)
-async def delete_reason(code: Annotated[str, Path(max_length=40)], user: Steering,
+async def delete_reason(code: Code, user: Steering,
                         config: ConfigDep) -> None:
     try:
         await config.delete_reason(user.username, code)
@@ -273,9 +302,10 @@ async def delete_reason(code: Annotated[str, Path(max_length=40)], user: Steerin
 
 @router.get("/outages", responses=ERRORS)
 async def list_outages(_: Steering, config: ConfigDep,
-                       area_code: Annotated[str, Query(min_length=1, max_length=40)],
-                       at: float, horizon_s: Annotated[float, Query(ge=0, le=366 * 86400)]
-                       = 7 * 86400) -> list[OutageOut]:
+                       area_code: Annotated[str, Query(pattern=r"^[0-9A-Za-z_-]{1,40}$")],
+                       at: Annotated[float, Query(ge=0, le=4_102_444_800)],
+                       horizon_s: Annotated[float, Query(ge=0, le=366 * 86400)] = 7 * 86400,
+                       ) -> list[OutageOut]:
     """What a caller of the area hears at `at`: in force then, or starting within horizon."""
     return [OutageOut.model_validate(o, from_attributes=True)
             for o in await config.outages(area_code, at, horizon_s)]
@@ -285,7 +315,9 @@ async def _put_outage(body: OutageIn, who: str, config: Configuration,
                       outage_id: int | None) -> OutageOut:
     try:
         stored = await config.add_outage(who, outage_from(
-            body.area_code, body.kind, body.starts_at, body.ends_at, body.description_zh,
+            body.area_code, body.kind, body.starts_at,
+            None if body.duration_s is None else body.starts_at + body.duration_s,
+            body.description_zh,
             body.description_en, outage_id))
     except ConfigError as exc:
         raise _error(exc) from None
@@ -298,13 +330,13 @@ async def add_outage(body: OutageIn, user: Admin, config: ConfigDep) -> OutageOu
 
 
 @router.put("/outages/{outage_id}", responses=ERRORS)
-async def put_outage(outage_id: int, body: OutageIn, user: Admin,
+async def put_outage(outage_id: OutageId, body: OutageIn, user: Admin,
                      config: ConfigDep) -> OutageOut:
     return await _put_outage(body, user.username, config, outage_id)
 
 
 @router.delete("/outages/{outage_id}", status_code=204, responses=ERRORS)
-async def delete_outage(outage_id: int, user: Admin, config: ConfigDep) -> None:
+async def delete_outage(outage_id: OutageId, user: Admin, config: ConfigDep) -> None:
     try:
         await config.delete_outage(user.username, outage_id)
     except ConfigError as exc:
@@ -316,7 +348,7 @@ async def delete_outage(outage_id: int, user: Admin, config: ConfigDep) -> None:
 
 @router.get("/audit", responses=ERRORS)
 async def audit(_: Admin, config: ConfigDep,
-                what: Annotated[str, Query(max_length=40)] = "",
+                what: Annotated[str, Query(pattern=r"^[a-z_.]{0,40}$")] = "",
                 limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[AuditOut]:
     """The audit log, newest first; `what` narrows by prefix (e.g. "agent.")."""
     return [AuditOut(id=r.id, who=r.who, at=r.at, what=r.what, details=r.details)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from hotline.configuration import ConfigError
 from hotline.domain import AgentTrigger
 from hotline.router.errors import RouterError
 from hotline.telephony.ami_connection import AmiActionError, AmiNotConnected
@@ -62,9 +63,17 @@ async def set_skills(
     controller = controller_of(services)
     before = agent_out(controller, agent_id)
     try:
-        controller.set_skills(agent_id, dict(body.skills))
+        if services.configuration is not None:
+            # kept in the database too (and audited there), so a restart keeps the edit
+            await services.configuration.update_agent(user.username, agent_id,
+                                                      skills=dict(body.skills))
+        else:
+            controller.set_skills(agent_id, dict(body.skills))
     except (RouterError, ValueError) as exc:
         raise ApiError(422, "invalid-skills", str(exc), {"agent_id": agent_id}) from None
+    except ConfigError as exc:
+        raise ApiError(404 if exc.problem == "not-found" else 422, exc.error_id,
+                       exc.message, {"agent_id": agent_id}) from None
     audit.add(
         services.clock(),
         user.username,

@@ -21,6 +21,7 @@ from .routes import (
     config,
     history,
     live,
+    qa,
     queues,
     recordings,
     supervision,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         supervision,
         work_orders,
         config,
+        qa,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -84,7 +86,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
-    for page in ("agent", "supervisor", "orders"):
+    for page in ("agent", "supervisor", "orders", "qa"):
         app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
 

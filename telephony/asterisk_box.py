@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def _mounted(path: Path) -> bool:
 
 
 def _run(*cmd: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise AsteriskError(f"{' '.join(cmd)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 
@@ -96,9 +97,19 @@ def _unmount_all(settings: Settings) -> None:
              root]
     for path in inner:
         if path.exists() and _mounted(path):
-            proc = subprocess.run(["umount", str(path)], capture_output=True)
+            proc = subprocess.run(["umount", str(path)], capture_output=True, timeout=30)
             if proc.returncode != 0:
-                subprocess.run(["umount", "-l", str(path)], capture_output=True)
+                subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs; a zombie (dead, not yet reaped by whoever adopted the
+    daemon) counts as gone, or a stop would wait on it for ever."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def _pid(settings: Settings) -> int | None:
@@ -107,11 +118,57 @@ def _pid(settings: Settings) -> int | None:
         pid = int(pidfile.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return pid if _alive(pid) else None
+
+
+def _wait_gone(settings: Settings, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while _pid(settings) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _port_holder(host: str, port: int, proto: str) -> str | None:
+    """Who already listens on host:port (tcp or udp), as 'pid NAME', or None if free."""
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as probe:
+        if proto == "tcp":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            return None
+        except OSError:
+            pass
+    for pid in _listeners(port, proto):
+        try:
+            return f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()}"
+        except OSError:
+            continue
+    return "an unknown process"
+
+
+def _listeners(port: int, proto: str) -> list[int]:
+    """Pids whose sockets are bound to the port, read from /proc/net and /proc/*/fd."""
+    inodes: set[str] = set()
+    for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in list(f)[1:]:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(cols[9])
+    pids: list[int] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    pids.append(int(proc.name))
+                    break
+    return pids
 
 
 def status(settings: Settings) -> NodeStatus:
@@ -139,6 +196,11 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
     if _pid(settings) is not None:
         raise AsteriskError(f"node {settings.node_name} already runs (pid {_pid(settings)})")
     PromptStore.for_settings(settings).build(ivr_menu.load())  # cached by the texts' hash
+    for port, proto in ((settings.ami_port, "tcp"), (settings.sip_port, "udp")):
+        holder = _port_holder(settings.bind_host, port, proto)
+        if holder is not None:
+            raise AsteriskError(f"node {settings.node_name}: {proto} port {port} is taken by "
+                                f"{holder}; stop it or choose other ports")
     root = _mount_all(settings)
     write_config(settings, agents)
     (root / "etc/hosts").write_text(f"127.0.0.1 localhost {socket.gethostname()}\n")
@@ -146,10 +208,14 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
     log = log_path(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
-    proc = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-n"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AsteriskError(f"asterisk did not start: {proc.stderr.strip()}")
+    # Asterisk daemonizes: its stdio must not be our pipes, or run() would wait on the daemon.
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-n"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                              timeout=timeout_s, start_new_session=True)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise AsteriskError(f"asterisk did not start: {err.read().strip()}")
     wait_fully_booted(settings, timeout_s)
     return status(settings)
 
@@ -188,16 +254,14 @@ def stop(settings: Settings, timeout_s: float = 10.0) -> None:
     pid = _pid(settings)
     root = root_dir(settings)
     if pid is not None:
-        subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx", "core stop now"],
-                       capture_output=True, timeout=timeout_s)
-        deadline = time.monotonic() + timeout_s
-        while _pid(settings) is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _pid(settings) is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx", "core stop now"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
+        if not _wait_gone(settings, timeout_s):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            while _pid(settings) is not None:
-                time.sleep(0.05)
+            if not _wait_gone(settings, timeout_s):
+                raise AsteriskError(f"node {settings.node_name}: pid {pid} survives SIGKILL")
     _unmount_all(settings)
 
 
@@ -205,6 +269,34 @@ def kill(settings: Settings) -> None:
     """Ends Asterisk abruptly (a crash, for restart tests); mounts stay for the next start."""
     pid = _pid(settings)
     if pid is not None:
-        os.kill(pid, signal.SIGKILL)
-        while _pid(settings) is not None:
-            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if not _wait_gone(settings, 10.0):
+            raise AsteriskError(f"node {settings.node_name}: pid {pid} survives SIGKILL")
+
+
+def kill_strays(root_pattern: str) -> list[int]:
+    """Kills Asterisk processes whose chroot matches the glob (left by an interrupted run) and
+    lazily unmounts what they left; returns the pids killed."""
+    import fnmatch
+
+    killed: list[int] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "asterisk":
+                continue
+            root = os.readlink(proc / "root")
+        except OSError:
+            continue
+        if fnmatch.fnmatch(root, root_pattern):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+            killed.append(int(proc.name))
+            with open("/proc/self/mounts") as mounts:
+                targets = [line.split()[1] for line in mounts
+                           if line.split()[1].startswith(root)]
+            for target in sorted(targets, key=len, reverse=True):
+                subprocess.run(["umount", "-l", target], capture_output=True, timeout=30)
+    return killed

@@ -38,7 +38,9 @@ def asterisk_node(tmp_path_factory: pytest.TempPathFactory, centre: Centre) -> I
     centre_file.write_text(testbed.centre_toml(centre))
     settings = testbed.test_settings(base, centre_file)
     rootfs.build(settings, progress=rootfs.main_progress)
-    asterisk_box.stop(settings)  # a node left over by an interrupted run
+    # Nodes of this slot left by an interrupted run (their base dir was another temp dir).
+    for node in (testbed.NODE, testbed.NODE + "b"):
+        asterisk_box.kill_strays(f"/tmp/hotline-testbed-*/asterisk/{node}/root")
     asterisk_box.start(settings, centre.agents)
     yield settings
     asterisk_box.stop(settings)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from hotline.core_ext import metrics_py
+from hotline.core_ext import agent_time_py, metrics_py
 from hotline.core_ext.select import load_compiled
 from hotline.domain import (
     AgentState,
@@ -88,8 +88,11 @@ def stream(n_events: int, seed: int = 1) -> list[Event]:
     return [e for _, _, e in out[:n_events]]
 
 
-def run_apply(kernel: ModuleType, events: list[Event]) -> tuple[float, Metrics]:
-    m = Metrics(MetricsConfig(day_start_offset_s=8 * 3600), kernel=kernel)
+def run_apply(kernels: tuple[ModuleType, ModuleType], events: list[Event],
+              ) -> tuple[float, Metrics]:
+    """kernels: (metrics, agent_time), both compiled or both twins."""
+    m = Metrics(MetricsConfig(day_start_offset_s=8 * 3600), kernel=kernels[0],
+                agent_kernel=kernels[1])
     apply = m.apply
     gc.collect()
     start = time.perf_counter()
@@ -156,8 +159,8 @@ def main() -> None:
     print(f"stream: {len(events):,} events, {events[-1].at - events[0].at:,.0f} s of hotline "
           f"time, built in {time.perf_counter() - t:.1f} s")  # fmt: skip
 
-    c_s, m_c = run_apply(load_compiled("metrics"), events)
-    py_s, m_py = run_apply(metrics_py, events)
+    c_s, m_c = run_apply((load_compiled("metrics"), load_compiled("agent_time")), events)
+    py_s, m_py = run_apply((metrics_py, agent_time_py), events)
     now = events[-1].at
     same = m_c.snapshot(now) == m_py.snapshot(now)
     print(f"Metrics.apply, compiled kernel: {n / c_s:>12,.0f} events/s ({c_s:.2f} s)")

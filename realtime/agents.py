@@ -5,71 +5,86 @@ State time is clock time: a stretch of `ready` from 10:10 to 10:20 counts 5 minu
 boundary). Live read-outs include the open stretch up to `now`. Time while logged out is not
 kept. The first event seen for an agent starts its clock at that event (what came before is
 unknown).
+
+The seconds are accumulated by the `agent_time` kernel (core_ext/, Cython with a pure-Python
+twin); this module maps agent ids and (state, reason) keys to the kernel's dense numbers.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from types import ModuleType
 
+from hotline.core_ext.select import load
 from hotline.domain import AgentState
 
 #: A state-time key: (state, reason); reason is "" except for not_ready.
 Key = tuple[AgentState, str]
-_LOGGED_OUT = AgentState.LOGGED_OUT
+
+_SCOPES = {"interval": 0, "today": 1, "window": 2}
 
 
 def _key(state: AgentState, reason: str) -> Key:
     return (state, reason if state is AgentState.NOT_READY else "")
 
 
-class AgentClock:
-    __slots__ = ("_window", "interval", "key", "queues", "reason", "since", "state", "today")
+class AgentClocks:
+    def __init__(self, kernel: ModuleType | None = None) -> None:
+        self.kernel = kernel or load("agent_time")
+        self._clocks = self.kernel.Clocks()
+        self._index: dict[str, int] = {}
+        self._keys: list[Key] = []
+        self._key_index: dict[Key, int] = {}
+        self.state: dict[str, AgentState] = {}
+        self.reason: dict[str, str] = {}
+        self.queues: dict[str, frozenset[str]] = {}
 
-    def __init__(self, state: AgentState, reason: str, since: float) -> None:
-        self.state = state
-        self.reason = reason
-        self.key: Key = _key(state, reason)
-        self.since = since
-        self.interval: dict[Key, float] = {}
-        self.today: dict[Key, float] = {}
-        self._window: deque[tuple[float, float, Key]] = deque()
-        self.queues: frozenset[str] = frozenset()
+    def __contains__(self, agent_id: str) -> bool:
+        return agent_id in self._index
 
-    def change(self, t: float, state: AgentState, reason: str) -> None:
-        self.flush(t)
-        self.state, self.reason, self.key = state, reason, _key(state, reason)
+    def ids(self) -> list[str]:
+        return list(self._index)
 
-    def flush(self, t: float) -> None:
-        """Books the open stretch up to t (an interval boundary or a state change)."""
-        since = self.since
-        if t > since:
-            if self.state is not _LOGGED_OUT:
-                d = t - since
-                k = self.key
-                iv, td = self.interval, self.today
-                iv[k] = iv.get(k, 0.0) + d
-                td[k] = td.get(k, 0.0) + d
-                self._window.append((since, t, k))
-            self.since = t
+    def ensure(self, agent_id: str, since: float) -> None:
+        """Starts an agent's clock (logged out) at `since` if it has none yet."""
+        if agent_id not in self._index:
+            self._index[agent_id] = self._clocks.add_agent(since)
+            self.state[agent_id] = AgentState.LOGGED_OUT
+            self.reason[agent_id] = ""
+            self.queues[agent_id] = frozenset()
+
+    def change(self, agent_id: str, t: float, state: AgentState, reason: str) -> None:
+        self.ensure(agent_id, t)
+        key = -1 if state is AgentState.LOGGED_OUT else self._key_number(_key(state, reason))
+        self._clocks.change(self._index[agent_id], t, key)
+        self.state[agent_id], self.reason[agent_id] = state, reason
+
+    def flush_all(self, t: float) -> None:
+        """Books every open stretch up to t (an interval boundary)."""
+        self._clocks.flush_all(t)
+
+    def skip_to(self, start: float) -> None:
+        self._clocks.skip_to(start)
 
     def prune(self, cutoff: float) -> None:
-        while self._window and self._window[0][1] <= cutoff:
-            self._window.popleft()
+        self._clocks.prune(cutoff)
 
-    def times(self, scope: str, now: float, window_s: float) -> dict[Key, float]:
+    def clear_interval(self) -> None:
+        self._clocks.clear_interval()
+
+    def clear_today(self) -> None:
+        self._clocks.clear_today()
+
+    def times(self, agent_id: str, scope: str, now: float, window_s: float) -> dict[Key, float]:
         """Seconds per state key in scope, the open stretch up to now included."""
-        if scope == "window":
-            start = now - window_s
-            out: dict[Key, float] = {}
-            for s, e, k in self._window:
-                d = min(e, now) - max(s, start)
-                if d > 0:
-                    out[k] = out.get(k, 0.0) + d
-        else:
-            out = dict(self.interval if scope == "interval" else self.today)
-            start = -float("inf")  # flushing at boundaries keeps `since` inside the scope
-        if self.state is not AgentState.LOGGED_OUT:
-            d = now - max(self.since, start)
-            if d > 0:
-                out[self.key] = out.get(self.key, 0.0) + d
-        return out
+        a = self._index.get(agent_id)
+        if a is None:
+            return {}
+        seconds = self._clocks.read(a, _SCOPES[scope], now, window_s)
+        return {self._keys[k]: s for k, s in enumerate(seconds) if s > 0}
+
+    def _key_number(self, key: Key) -> int:
+        k = self._key_index.get(key)
+        if k is None:
+            k = self._key_index[key] = self._clocks.add_key()
+            self._keys.append(key)
+        return k

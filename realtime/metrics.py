@@ -61,7 +61,7 @@ from hotline.domain import (
     TalkEnded,
 )
 
-from .agents import AgentClock
+from .agents import AgentClocks
 from .config import DAY_S, MetricsConfig
 from .figures import AgentFigures, ClosedInterval, QueueFigures, queue_figures, ratio
 
@@ -70,7 +70,8 @@ _SCOPES: dict[Scope, int] = {"interval": k.INTERVAL, "today": k.TODAY, "window":
 
 
 class Metrics:
-    def __init__(self, config: MetricsConfig | None = None, kernel: ModuleType | None = None):
+    def __init__(self, config: MetricsConfig | None = None, kernel: ModuleType | None = None,
+                 agent_kernel: ModuleType | None = None):
         self.config = config or MetricsConfig()
         self.kernel = kernel or load("metrics")
         self.ignored = 0  # events of types the metrics do not use
@@ -81,7 +82,7 @@ class Metrics:
         self._calls: dict[str, int] = {}  # call id -> slot, while waiting or connected
         self._slot_agent: dict[int, str] = {}
         self._wrap: dict[str, int] = {}  # agent id -> slot of the call in wrap-up
-        self._agents: dict[str, AgentClock] = {}
+        self._agents = AgentClocks(agent_kernel)
         self._now: float | None = None
         self._interval = 0  # index of the open interval
         self._next_boundary = 0.0
@@ -114,7 +115,8 @@ class Metrics:
     def set_agent_queues(self, agent_id: str, queues: Iterable[str]) -> None:
         """Which queues an agent serves (from the router's configuration), for
         agents_by_state(queue)."""
-        self._agent(agent_id, None).queues = frozenset(queues)
+        self._agents.ensure(agent_id, self._time())
+        self._agents.queues[agent_id] = frozenset(queues)
 
     # ---- output
 
@@ -139,8 +141,7 @@ class Metrics:
         self._advance(now)
         g = self._groups.get("a:" + agent_id)
         row = self._core.read(_SCOPES[scope], g) if g is not None else [0.0] * k.F
-        clock = self._agents.get(agent_id)
-        times = clock.times(scope, self._time(), self.config.window_s) if clock else {}
+        times = self._agents.times(agent_id, scope, self._time(), self.config.window_s)
         by_state: dict[str, float] = {}
         by_reason: dict[str, float] = {}
         for (state, reason), secs in times.items():
@@ -152,8 +153,8 @@ class Metrics:
         logged_in = sum(by_state.values())
         return AgentFigures(
             agent_id=agent_id,
-            state=(clock.state if clock else AgentState.LOGGED_OUT).value,
-            reason=clock.reason if clock else "",
+            state=self._agents.state.get(agent_id, AgentState.LOGGED_OUT).value,
+            reason=self._agents.reason.get(agent_id, ""),
             answered=round(row[k.ANSWERED]),
             handled=round(row[k.HANDLED]),
             missed_rings=round(row[k.MISSED_RINGS]),
@@ -170,9 +171,9 @@ class Metrics:
 
     def agents_by_state(self, queue: str | None = None) -> dict[AgentState, int]:
         out = dict.fromkeys(AgentState, 0)
-        for clock in self._agents.values():
-            if queue is None or queue in clock.queues:
-                out[clock.state] += 1
+        for agent_id, state in self._agents.state.items():
+            if queue is None or queue in self._agents.queues[agent_id]:
+                out[state] += 1
         return out
 
     def occupancy(self, now: float, scope: Scope) -> float | None:
@@ -262,10 +263,10 @@ class Metrics:
         phase = self._core.end(slot, t, self.config.short_abandon_s)
         if phase == k.WRAP_UP:
             agent = self._slot_agent.pop(slot)
-            clock = self._agents.get(agent)
+            state = self._agents.state.get(agent, AgentState.LOGGED_OUT)
             self._end_wrap(agent, t)
             self._wrap[agent] = slot
-            if clock is None or clock.state in (AgentState.LOGGED_OUT, AgentState.READY):
+            if state in (AgentState.LOGGED_OUT, AgentState.READY):
                 self._end_wrap(agent, t)  # no wrap-up will be reported for this agent
         else:  # abandoned
             self._core.release(slot)
@@ -286,9 +287,8 @@ class Metrics:
         self._core.missed(slot, t, self._group("a:" + e.agent_id))
 
     def _on_agent_state(self, e: AgentStateChanged, t: float) -> None:
-        clock = self._agents.get(e.agent_id) or self._agent(e.agent_id, t)
-        was = clock.state
-        clock.change(t, e.new, e.reason)
+        was = self._agents.state.get(e.agent_id, AgentState.LOGGED_OUT)
+        self._agents.change(e.agent_id, t, e.new, e.reason)
         if e.new is not AgentState.AFTER_CALL_WORK and (
             was is AgentState.AFTER_CALL_WORK or e.old is AgentState.AFTER_CALL_WORK
         ):
@@ -303,13 +303,6 @@ class Metrics:
         if slot is not None:
             self._core.wrap_end(slot, t)
             self._core.release(slot)
-
-    def _agent(self, agent_id: str, t: float | None) -> AgentClock:
-        clock = self._agents.get(agent_id)
-        if clock is None:
-            since = t if t is not None else self._time()
-            clock = self._agents[agent_id] = AgentClock(AgentState.LOGGED_OUT, "", since)
-        return clock
 
     def _group(self, name: str) -> int:
         g = self._groups.get(name)
@@ -353,30 +346,26 @@ class Metrics:
         self._interval = index
         start = self.config.interval_start(index)
         self._next_boundary = self.config.interval_start(index + 1)
-        for clock in self._agents.values():
-            clock.since = max(clock.since, start)
+        self._agents.skip_to(start)
 
     def _close_interval(self, end: float) -> None:
         start = self.config.interval_start(self._interval)
         self._now = end
-        for clock in self._agents.values():
-            clock.flush(end)
-            clock.prune(end - self.config.window_s)
+        self._agents.flush_all(end)
+        self._agents.prune(end - self.config.window_s)
         closed = [
             ClosedInterval(q, start, end, self._figures_at(q, end)) for q in [None, *self._queues]
         ]
         self._closed.extend(closed)
         self._core.close_interval()
-        for clock in self._agents.values():
-            clock.interval.clear()
+        self._agents.clear_interval()
         self._interval += 1
         self._next_boundary = self.config.interval_start(self._interval + 1)
         day = self.config.day_index(end)
         if day != self._day:
             self._day = day
             self._core.reset_today()
-            for clock in self._agents.values():
-                clock.today.clear()
+            self._agents.clear_today()
             self._trend = []
         else:
             self._trend.extend(closed)
@@ -402,8 +391,9 @@ class Metrics:
         row = self._core.read(_SCOPES[scope], 0)
         work = row[k.TALK] + row[k.HOLD] + row[k.ACW]
         ready = logged_in = 0.0
-        for clock in self._agents.values():
-            for (state, _), secs in clock.times(scope, self._time(), self.config.window_s).items():
+        for agent_id in self._agents.ids():
+            times = self._agents.times(agent_id, scope, self._time(), self.config.window_s)
+            for (state, _), secs in times.items():
                 logged_in += secs
                 if state is AgentState.READY:
                     ready += secs

@@ -8,7 +8,7 @@ from types import ModuleType
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.core_ext import metrics_py
+from hotline.core_ext import agent_time_py, metrics_py
 from hotline.core_ext.select import load_compiled
 from hotline.domain import (
     AgentState,
@@ -135,8 +135,11 @@ def lifecycles(calls: list[tuple]) -> list[Event]:  # type: ignore[type-arg]
     return [e for _, _, e in sorted(out, key=lambda x: (x[0], x[1]))]
 
 
-def replay(kernel: ModuleType, events: list[Event]) -> tuple[Metrics, list[object]]:
-    m = Metrics(MetricsConfig(interval_s=300, window_s=600), kernel=kernel)
+def replay(kernels: tuple[ModuleType, ModuleType], events: list[Event],
+           ) -> tuple[Metrics, list[object]]:
+    """kernels: (metrics, agent_time), both compiled or both twins."""
+    m = Metrics(MetricsConfig(interval_s=300, window_s=600), kernel=kernels[0],
+                agent_kernel=kernels[1])
     seen: list[object] = []
     for i, e in enumerate(events):
         m.apply(e)
@@ -159,7 +162,8 @@ def test_compiled_and_twin_agree(
     events = lifecycles(calls)
     noise = events_from(steps[:30])
     events = sorted(events + noise, key=lambda e: e.at)
-    assert replay(load_compiled("metrics"), events)[1] == replay(metrics_py, events)[1]
+    compiled = (load_compiled("metrics"), load_compiled("agent_time"))
+    assert replay(compiled, events)[1] == replay((metrics_py, agent_time_py), events)[1]
 
 
 @settings(max_examples=80, deadline=None)
@@ -169,7 +173,7 @@ def test_invariants(
     steps: list[tuple[str, int, int, int, AgentState, float]],  # type: ignore[type-arg]
 ) -> None:
     events = sorted(lifecycles(calls) + events_from(steps[:30]), key=lambda e: e.at)
-    m, _ = replay(metrics_py, events)
+    m, _ = replay((metrics_py, agent_time_py), events)
     now = (events[-1].at if events else 0.0) + 1.0
     for queue in [None, *m.queues()]:
         for scope in ("interval", "today", "window"):

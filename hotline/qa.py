@@ -311,7 +311,10 @@ class Scorecard:
     evaluations: int
     qa_score: float | None  # mean of the evaluations' scores
     fatal_errors: int
-    non_fatal_error_rate: float | None  # evaluations with a non-fatal error / evaluations
+    # evaluations with at least one non-fatal error / evaluations (domain.md names the item,
+    # not the formula): an evaluation counts once however many items lost marks; a fatal
+    # one counts in the denominator, and above it only if another item lost marks
+    non_fatal_error_rate: float | None
     callback_timeliness: float | None
     callbacks_done: int
     utilisation: float | None  # (talk + hold + ACW) / logged-in time
@@ -342,13 +345,26 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def settled_at(order: WorkOrder) -> float:
+    """When a replied order's callback was settled: done in time, or its limit passed."""
+    assert order.callback_by is not None
+    if order.callback_done_at is not None and order.callback_done_at <= order.callback_by:
+        return order.callback_done_at
+    return order.callback_by
+
+
 def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[StateSpan],
               calls: Sequence[HandledCall], orders: Sequence[WorkOrder],
               evaluations: Sequence[Evaluated], now: float) -> Scorecard:
     """The balanced scorecard of one agent over [since, until). `orders` are the agent's own
-    (created_by); timeliness counts those whose callback fell due in the period."""
+    (created_by). Callback timeliness (domain.md: callbacks done within their time limit /
+    callbacks due) counts each callback in the period in which it was settled: when it was
+    done if done in time, else when its limit passed (missed, whether or not done later).
+    So a callback done today against tomorrow's limit counts today, and a period's figure
+    never changes once the period is over."""
     cut = min(now, until)
-    due = [o for o in orders if o.callback_by is not None and since <= o.callback_by < until]
+    due = [o for o in orders if o.callback_by is not None
+           and since <= settled_at(o) < cut]
     done = [o for o in orders if o.callback_done_at is not None
             and since <= o.callback_done_at < until]
     n = len(evaluations)
@@ -370,4 +386,5 @@ def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[Stat
 __all__ = ["Calibration", "ErrorClass", "Evaluated", "Form", "FormItem", "FormSection",
            "HandledCall", "Mark", "Pick", "QaError", "Reason", "Result", "SampleCall",
            "SamplePlan", "Scorecard", "Spread", "StateSpan", "add_months", "calibrate",
-           "check_form", "draw", "quantile", "score", "scorecard", "spread", "utilisation"]
+           "check_form", "draw", "quantile", "score", "scorecard", "settled_at", "spread",
+           "utilisation"]

@@ -65,6 +65,32 @@ def delete_file(path: Path) -> str:
     return "deleted"
 
 
+def is_closed(path: Path) -> bool:
+    """Whether the recorder has closed the WAV: Asterisk writes the header's lengths when it
+    closes the file, so until then the header claims fewer bytes than the file holds."""
+    try:
+        size = path.stat().st_size
+        with wave.open(str(path)) as w:
+            data = w.getnframes() * w.getsampwidth() * w.getnchannels()
+    except (OSError, EOFError, wave.Error):
+        return False
+    # what is left is the header (44 bytes; a few chunks more at most). A call with no
+    # audio closes as a header-only file, which is complete too.
+    return 0 <= size - data <= 128
+
+
+async def record_when_closed(pool: asyncpg.Pool, call_id: str, path: Path,
+                             deadline_s: float = 30.0, poll_s: float = 0.1) -> RecordingFacts:
+    """Waits (up to `deadline_s`) until the recording is closed, then stores its row: the
+    hang-up reaches us a moment before Asterisk finishes the file. TimeoutError if it never
+    closes (a missing or broken file, reported by the caller)."""
+    async with asyncio.timeout(deadline_s):
+        while not await asyncio.to_thread(is_closed, path):  # noqa: ASYNC110 (a file: no event)
+            await asyncio.sleep(poll_s)
+    async with pool.acquire() as conn:
+        return await record(conn, call_id, path)
+
+
 async def record(conn: asyncpg.Connection, call_id: str, path: Path) -> RecordingFacts:
     """Inspects a finished recording and stores its row."""
     facts = await asyncio.to_thread(inspect, path)

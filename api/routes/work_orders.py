@@ -25,7 +25,7 @@ from hotline.work_orders import (
 )
 
 from ..deps import ServicesDep, require_roles
-from ..errors import ApiError, ErrorResponse
+from ..errors import ApiError, ErrorResponse, forbidden
 from ..security import Claims, Role
 from .history import store as history_store
 
@@ -186,11 +186,15 @@ async def final_answer(_: BackOffice, services: ServicesDep, order_id: OrderId,
 
 
 @router.post("/work-orders/{order_id}/actions", responses=ERRORS)
-async def order_action(_: BackOffice, services: ServicesDep, order_id: OrderId,
+async def order_action(user: Desk, services: ServicesDep, order_id: OrderId,
                        body: ActionIn) -> OrderOut:
     """dispatch (optionally to another unit), accept, progress, reply (text: read back to the
     caller; a callback becomes due), callback_done (text: the result), close (a complaint
-    needs `substantiated`). Illegal moves answer 409 naming state and action."""
+    needs `substantiated`). Illegal moves answer 409 naming state and action. The back office
+    does all of them; an agent only callback_done (the agent who made the callback records
+    its result)."""
+    if body.action is not OrderAction.CALLBACK_DONE and not user.has_any({Role.SUPERVISOR}):
+        raise forbidden([Role.ADMIN, Role.SUPERVISOR])
     now = services.clock()
     async with history_store(services) as conn:
         order = await _load(conn, order_id)

@@ -8,7 +8,7 @@ const I18N = {
     bad_login: "用户名或密码错误", since: "开始", until: "结束", percentage: "随机比例 %",
     seed: "种子", draw: "抽样", sampled: "抽检通话", call: "通话", agent: "坐席",
     talk: "通话时长", why: "抽取原因", scored: "已评", no_recording: "无录音", orders: "工单",
-    no_orders: "无关联工单", form: "评分表", comment: "评语", save: "提交评分",
+    no_orders: "无关联工单", evaluations: "评分记录", no_evaluations: "尚未评分", form: "评分表", comment: "评语", save: "提交评分",
     scorecard: "坐席平衡计分卡", fatal: "致命差错", score: "得分", none: "无抽检通话",
     no_form: "尚无评分表",
     random: "随机", complaint: "投诉", long_call: "长通话", short_call: "短通话",
@@ -21,7 +21,7 @@ const I18N = {
     bad_login: "unknown user or wrong password", since: "From", until: "To",
     percentage: "Random %", seed: "Seed", draw: "Draw sample", sampled: "Sampled calls",
     call: "Call", agent: "Agent", talk: "Talk", why: "Why", scored: "Scored",
-    no_recording: "no recording", orders: "Work orders", no_orders: "no linked orders",
+    no_recording: "no recording", orders: "Work orders", no_orders: "no linked orders", evaluations: "Evaluations", no_evaluations: "not scored yet",
     form: "Form", comment: "Comment", save: "Save score", scorecard: "Agent scorecard",
     fatal: "fatal error", score: "Score", none: "no calls sampled", no_form: "no form yet",
     random: "random", complaint: "complaint", long_call: "long call",
@@ -98,7 +98,39 @@ async function select(call) {
   $("detail").hidden = false;
   $("call-id").textContent = call.call_id;
   $("result").textContent = "";
-  await Promise.all([loadRecording(call), loadOrders(call), loadForms(), loadScorecard(call.agent_id)]);
+  await Promise.all([loadRecording(call), loadOrders(call), loadEvaluations(call), loadForms(),
+    loadScorecard(call.agent_id)]);
+}
+
+async function loadEvaluations(call) {
+  let found = [];
+  try { found = await api("GET", `/api/qa/evaluations?call_id=${encodeURIComponent(call.call_id)}`); }
+  catch (err) { $("message").textContent = err.message; }
+  const items = found.map((e) => {
+    const li = el("li", `#${e.id} ${e.inspector} · ${e.kind} · ${t("score")} ${e.score}`
+      + (e.fatal ? ` (${t("fatal")})` : "") + (e.comment ? ` · ${e.comment}` : ""),
+      e.fatal ? "fatal-result" : undefined);
+    li.dataset.evaluation = e.id;
+    return li;
+  });
+  if (!items.length) items.push(el("li", t("no_evaluations"), "muted"));
+  $("evaluations").replaceChildren(...items);
+}
+
+// A saved sample opened by address (?sample=ID&call=CALL_ID), e.g. from a report or a dispute.
+async function openSaved() {
+  const id = params.get("sample");
+  if (!id) return;
+  try { sample = await api("GET", `/api/qa/samples/${encodeURIComponent(id)}`); }
+  catch (err) { $("message").textContent = err.message; return; }
+  // the bar shows what this sample was drawn with (and the scorecard uses its days)
+  $("since").value = isoDay(new Date(sample.since * 1000));
+  $("until").value = isoDay(new Date((sample.until - 1) * 1000));
+  $("percentage").value = sample.percentage;
+  $("seed").value = sample.seed;
+  renderCalls();
+  const call = sample.calls.find((c) => c.call_id === params.get("call"));
+  if (call) await select(call);
 }
 
 async function loadRecording(call) {
@@ -178,6 +210,7 @@ async function saveScore(ev) {
     $("result").className = saved.fatal ? "fatal-result" : "";
     current.evaluations += 1;
     renderCalls();
+    await loadEvaluations(current);
     await loadScorecard(current.agent_id);
   } catch (err) { $("result").textContent = err.message; $("result").className = "error"; }
 }
@@ -226,6 +259,7 @@ $("login").addEventListener("submit", async (ev) => {
   token = (await res.json()).access_token;
   sessionStorage.setItem("qa.token", token);
   show();
+  openSaved();
 });
 $("draw").addEventListener("submit", drawSample);
 $("score").addEventListener("submit", saveScore);
@@ -237,4 +271,4 @@ const today = new Date();
 $("since").value = params.get("since") || isoDay(new Date(today.getTime() - 86400000));
 $("until").value = params.get("until") || isoDay(today);
 applyLang();
-if (token) show(); else signOut();
+if (token) { show(); openSaved(); } else signOut();

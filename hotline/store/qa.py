@@ -208,9 +208,15 @@ async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float
                  "SELECT state, started_at, ended_at FROM agent_state_log WHERE agent_id = $1"
                  " AND started_at < $3 AND (ended_at IS NULL OR ended_at > $2)",
                  agent_id, ts(since), ts(until))]
+    # The call row has no after-call work (it is written when the call ends, before the wrap
+    # up does): it is the agent's finished after_call_work spans on that call.
     calls = [qa.HandledCall(r["talk_s"], r["acw_s"]) for r in await conn.fetch(
-        "SELECT talk_s, acw_s FROM calls WHERE agent_id = $1 AND answered_at >= $2"
-        " AND answered_at < $3", agent_id, ts(since), ts(until))]
+        "SELECT c.talk_s, coalesce(c.acw_s, (SELECT sum(extract(epoch FROM"
+        "  l.ended_at - l.started_at))::float8 FROM agent_state_log l"
+        "  WHERE l.agent_id = c.agent_id AND l.call_id = c.call_id"
+        "  AND l.state = 'after_call_work' AND l.ended_at IS NOT NULL)) AS acw_s"
+        " FROM calls c WHERE c.agent_id = $1 AND c.answered_at >= $2"
+        " AND c.answered_at < $3", agent_id, ts(since), ts(until))]
     orders = await _orders(conn, "SELECT * FROM work_orders WHERE created_by = $1"
                                  " ORDER BY created_at", agent_id)
     rows = await conn.fetch(

@@ -25,6 +25,7 @@ from .routes import (
     queues,
     recordings,
     supervision,
+    users,
     wallboard,
     work_orders,
 )
@@ -76,6 +77,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         supervision,
         work_orders,
         config,
+        users,
         qa,
     ):
         app.include_router(module.router)

@@ -42,12 +42,19 @@ _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/
 
 async def current_claims(
     signer: SignerDep,
+    auth: AuthenticatorDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:
     try:
-        return signer.verify(credentials.credentials if credentials else None)
+        claims = signer.verify(credentials.credentials if credentials else None)
     except TokenError as exc:
         raise not_authenticated(exc.reason) from None
+    # A user an admin disabled, or whose roles or password changed (api/routes/users.py),
+    # loses its tokens at once rather than at their expiry.
+    user = await auth.users.get(claims.username)
+    if user is not None and (user.disabled or claims.issued_at < user.tokens_after):
+        raise not_authenticated("revoked")
+    return claims
 
 
 CurrentUser = Annotated[Claims, Depends(current_claims)]

@@ -8,8 +8,8 @@ falls `queue_size` messages behind has its queue emptied and gets a fresh snapsh
 its memory never grows with its slowness. The same happens when the bus reports a gap
 (`{"type": "resync"}` after a Redis reconnection).
 
-Client messages (JSON): {"type": "subscribe", "queues": [..] | null} to change the queues it
-sees (answered with a snapshot); {"type": "token", "token": ".."} to renew its token.
+Who may connect and what a client may say: api/live_rules.py (shared with the dedicated
+live server, api/live_broadcast.py, which also shares `render` and `coalesce`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from hotline.realtime.fanout import Subscriber
 from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, is_resync, merge
 
-from .security import Claims, TokenError, TokenSigner
+from .live_rules import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    UNAUTHORIZED,
+    Refusal,
+    Renew,
+    Subscribe,
+    parse_queues,
+    read_client_message,
+)
+from .security import Claims, TokenSigner
 from .services import Services
-
-UNAUTHORIZED = 4401  # 4000 + HTTP status, the usual convention for application close codes
-FORBIDDEN = 4403
-BAD_REQUEST = 4400
-MAX_QUEUES = 200
 
 
 class _Closed(Exception):
@@ -67,18 +72,6 @@ def _merged(messages: tuple[str, ...], queues: frozenset[str] | None) -> str:
             changed = msg["changed"] if changed is None else min(changed, msg["changed"])
         seq, sent = msg["seq"], msg.get("sent")
     return encode(kind, seq, changed, filter_view(data, queues), sent)
-
-
-def parse_queues(value: object) -> frozenset[str] | None:
-    if value is None:
-        return None
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, list | tuple) or len(names) > MAX_QUEUES:
-        raise ValueError("queues must be a list of names")
-    out = frozenset(str(n).strip() for n in names if str(n).strip())
-    if any(len(n) > 64 for n in out):
-        raise ValueError("queue names are at most 64 characters")
-    return out or None
 
 
 class LiveSession:
@@ -141,21 +134,16 @@ class LiveSession:
         while True:
             text = await self.ws.receive_text()
             try:
-                msg = json.loads(text)
-                kind = msg["type"]
-                if kind == "subscribe":
-                    self.queues = parse_queues(msg.get("queues"))
-                    sub.drain()
-                    await self.ws.send_text(self.services.source.snapshot(self.queues))
-                elif kind == "token":
-                    self.claims = self.signer.verify(msg.get("token"))
-                    self._renewed.set()
-                elif kind != "ping":
-                    raise ValueError(f"unknown message type {kind!r}")
-            except TokenError as exc:
-                await self._close(UNAUTHORIZED, f"token {exc.reason}")
-            except (ValueError, KeyError, TypeError) as exc:
-                await self._close(BAD_REQUEST, f"bad message: {exc}"[:120])
+                request = read_client_message(text, self.signer)
+            except Refusal as refusal:
+                await self._close(refusal.code, refusal.reason)
+            if isinstance(request, Subscribe):
+                self.queues = request.queues
+                sub.drain()
+                await self.ws.send_text(self.services.source.snapshot(self.queues))
+            elif isinstance(request, Renew):
+                self.claims = request.claims
+                self._renewed.set()
 
     async def _expire(self) -> None:
         while True:
@@ -174,4 +162,12 @@ class LiveSession:
         raise _Closed(reason)
 
 
-__all__ = ["BAD_REQUEST", "FORBIDDEN", "UNAUTHORIZED", "LiveSession", "coalesce", "render"]
+__all__ = [
+    "BAD_REQUEST",
+    "FORBIDDEN",
+    "UNAUTHORIZED",
+    "LiveSession",
+    "coalesce",
+    "parse_queues",
+    "render",
+]

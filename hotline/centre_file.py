@@ -34,6 +34,9 @@ class QueueSpec:
     priority: int = 0
     sl_target: float = 0.8
     sl_seconds: float = 20.0
+    #: after overflow_wait_s of waiting, agents of overflow_to may take the call too
+    overflow_to: str | None = None
+    overflow_wait_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

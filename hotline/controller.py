@@ -14,14 +14,15 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from hotline.centre_file import Centre
+from hotline.centre_file import Centre, QueueSpec
 from hotline.domain import (
     AgentState,
     AgentStateChanged,
     AgentTrigger,
     CallAnswered,
+    CallbackFailed,
     CallbackRequested,
     CallEnded,
     CallEntered,
@@ -50,17 +51,21 @@ FAILSAFE_REASON = "failsafe call"
 Observer = Callable[[Event | Offer | CallbackDue], None]
 
 
+def queue_config(q: QueueSpec) -> QueueConfig:
+    return QueueConfig(name=q.name, service=ServiceType(q.service), required=dict(q.required),
+                       policy=q.policy, priority=q.priority, sl_target=q.sl_target,
+                       sl_seconds=q.sl_seconds, overflow_to=q.overflow_to,
+                       overflow_wait_s=q.overflow_wait_s)
+
+
 def router_config(centre: Centre, settings: Settings) -> RouterConfig:
-    queues = [
-        QueueConfig(name=q.name, service=ServiceType(q.service), required=dict(q.required),
-                    policy=q.policy, priority=q.priority, sl_target=q.sl_target,
-                    sl_seconds=q.sl_seconds)
-        for q in centre.queues
-    ]
+    queues = [queue_config(q) for q in centre.queues]
     agents = [AgentConfig(agent_id=a.id, skills=dict(a.skills), name=a.name)
               for a in centre.agents]
     # Asterisk's Dial() ends an unanswered ring; the router's timer is the backstop.
-    return RouterConfig(queues=queues, agents=agents, ring_timeout_s=settings.ring_timeout_s + 3)
+    return RouterConfig(queues=queues, agents=agents, ring_timeout_s=settings.ring_timeout_s + 3,
+                        callback_attempts=settings.callback_attempts,
+                        callback_retry_s=settings.callback_retry_s)
 
 
 @dataclass
@@ -174,6 +179,18 @@ class Controller:
     def remove_agent(self, agent_id: str) -> None:
         """The agent leaves the router (refused by the router while it is on a call)."""
         self._apply(self.router.remove_agent(agent_id))
+
+    def put_queue(self, spec: QueueSpec) -> None:
+        """A new or changed queue: the router uses it at once (waiting calls included)."""
+        self._apply(self.router.put_queue(queue_config(spec)))
+        others = [q for q in self.centre.queues if q.name != spec.name]
+        self.centre = replace(self.centre, queues=[*others, spec])  # queue_callback reads it
+
+    def remove_queue(self, name: str) -> None:
+        """Refused by the router (QueueInUse) while calls wait in or overflow to it."""
+        self._apply(self.router.remove_queue(name))
+        self.centre = replace(self.centre,
+                              queues=[q for q in self.centre.queues if q.name != name])
 
     async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
         """Listen / whisper / barge: rings the supervisor's endpoint into the agent's live
@@ -315,6 +332,8 @@ class Controller:
                 self._spawn(self._call_back(item))
             elif isinstance(item, AgentStateChanged):
                 self._on_agent_state(item)
+            elif isinstance(item, CallbackFailed):
+                self._callback_nodes.pop(item.call_id, None)
 
     def _on_agent_state(self, change: AgentStateChanged) -> None:
         timer = self._wrap_up_timers.pop(change.agent_id, None)
@@ -357,7 +376,7 @@ class Controller:
     async def _call_back(self, due: CallbackDue) -> None:
         """The caller on virtual hold reached the head and an agent is reserved: ring the
         caller; once they answer, hotline-connect records and rings the agent."""
-        node = self._callback_nodes.pop(due.call_id, None)
+        node = self._callback_nodes.get(due.call_id)  # kept for a retry (CallbackAttempted)
         link = self.links[node] if node in self.links else next(iter(self.links.values()))
         # The turn can come while the caller is still hearing "we will call you back": the
         # new channel takes the call id as its Uniqueid, so the old one must be gone first.

@@ -116,7 +116,8 @@ class CallOutcome(enum.StrEnum):
     ABANDONED = "abandoned"
     SHORT_ABANDONED = "short_abandoned"  # gave up within the short-abandon threshold
     SELF_SERVED = "self_served"  # left in the IVR without wanting an agent
-    CALLBACK = "callback"
+    CALLBACK = "callback"  # called back (virtual hold) and reached
+    CALLBACK_FAILED = "callback_failed"  # every callback attempt failed: never reached
     FAILSAFE = "failsafe"  # served by app_queue because the controller was gone
 
 
@@ -129,6 +130,7 @@ class CallTrigger(enum.StrEnum):
     UNHOLD = "unhold"
     HANGUP = "hangup"
     FAILSAFE = "failsafe"
+    TRANSFER = "transfer"  # an agent transferred the caller to a queue: waiting again
 
 
 P, C = CallPhase, CallTrigger
@@ -137,8 +139,8 @@ CALL_TRANSITIONS: dict[CallPhase, dict[CallTrigger, CallPhase]] = {
     P.IVR: {C.QUEUE: P.QUEUED, C.HANGUP: P.ENDED},
     P.QUEUED: {C.OFFER: P.OFFERED, C.HANGUP: P.ENDED, C.FAILSAFE: P.QUEUED, C.QUEUE: P.QUEUED},
     P.OFFERED: {C.ANSWER: P.TALKING, C.RING_NO_ANSWER: P.QUEUED, C.HANGUP: P.ENDED},
-    P.TALKING: {C.HOLD: P.HELD, C.HANGUP: P.ENDED},
-    P.HELD: {C.UNHOLD: P.TALKING, C.HANGUP: P.ENDED},
+    P.TALKING: {C.HOLD: P.HELD, C.HANGUP: P.ENDED, C.TRANSFER: P.QUEUED},
+    P.HELD: {C.UNHOLD: P.TALKING, C.HANGUP: P.ENDED, C.TRANSFER: P.QUEUED},
     P.ENDED: {},
 }
 del P, C
@@ -329,6 +331,17 @@ class CallbackRequested(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallRequeued(Event):
+    """An agent blind-transferred the caller to a queue: the same call waits again, in
+    `queue` (the holding context raised it; the transferring agent's part is over)."""
+
+    call_id: str
+    queue: str
+    agent_id: str = ""  # the transferring agent, as the dialplan knows it
+    channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded(Event):
     """The caller's channel hung up: the call is over, whatever phase it was in."""
 
@@ -366,6 +379,28 @@ class CallOffered(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackAttempted(Event):
+    """A callback (virtual hold) did not reach the customer: busy, no answer, or the call
+    could not be placed. The reserved agent is free again; the call retries at `retry_at`,
+    keeping its place, or (None) that was the last attempt and CallbackFailed follows."""
+
+    call_id: str
+    attempt: int  # 1 for the first
+    agent_id: str  # the agent that was reserved for it
+    cause: int = 0  # Q.850 cause of the callback leg's end (17 busy, 19 no answer, ...)
+    cause_text: str = ""
+    retry_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFailed(Event):
+    """Every callback attempt failed: the call ends unreached (outcome callback_failed)."""
+
+    call_id: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class CallOverflowed(Event):
     call_id: str
     from_queue: str
@@ -388,6 +423,7 @@ CALL_EVENTS: tuple[type[Event], ...] = (
     FailsafeTaken,
     CallEnded,
     TalkEnded,
+    CallRequeued,
 )
 
 __all__ = [
@@ -409,9 +445,12 @@ __all__ = [
     "CallOverflowed",
     "CallPhase",
     "CallQueued",
+    "CallRequeued",
     "CallTransferred",
     "CallTrigger",
     "CallUnheld",
+    "CallbackAttempted",
+    "CallbackFailed",
     "CallbackRequested",
     "ChannelCreated",
     "ChannelHungUp",

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     callback_key: str = "1"
     # How a callback reaches the caller: a pjsip dial string with {number}
     callback_dial: str = "PJSIP/{number}@caller"
+    # Tries to reach a caller on virtual hold (busy / no answer), and the pause between them
+    callback_attempts: int = 3
+    callback_retry_s: float = 120.0
 
     # --- the hotline itself
     hotline_number: str = "95598"
@@ -87,6 +90,9 @@ class Settings(BaseSettings):
     # --- HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The live socket's own server (api/live_broadcast.py): None = api_port + 1; "" = api_host
+    live_port: int | None = None
+    live_host: str = ""
     # "development" allows a built-in token secret and one login per role (password = name);
     # anything else refuses to start without a real api_secret
     environment: str = "development"

@@ -126,6 +126,35 @@ def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 50
     return _spawn(args, workdir, agent_id)
 
 
+def start_transferring_agent(agent_id: str, sip_port: int, media_port: int, refer_to: str,
+                             transfer_ms: int, ring_ms: int = 300,
+                             host: str = "127.0.0.1") -> SippProcess:
+    """An agent phone that answers, echoes media, and after `transfer_ms` blind-transfers
+    the caller with a SIP REFER to `refer_to` (e.g. ``sip:*8billing@127.0.0.1:5060``)."""
+    _check_free(host, sip_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{agent_id}-transfer-"))
+    scenario = _render("agent_transfer.xml", workdir, RING_MS=ring_ms, TRANSFER_MS=transfer_ms,
+                       REFER_TO=refer_to, TALK_MS=10_000)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
+            "-mp", str(media_port), "-rtp_echo", "-m", "1", "-bind_local"]
+    return _spawn(args, workdir, agent_id)
+
+
+def start_refusing_callee(name: str, sip_port: int, media_port: int, refuse: int,
+                          status: str = "486 Busy Here", ring_ms: int = 200,
+                          talk_ms: int = 3_600_000, host: str = "127.0.0.1") -> SippProcess:
+    """A customer's phone that refuses its first `refuse` calls with `status` (e.g.
+    "486 Busy Here", "480 Temporarily Unavailable"), then rings `ring_ms`, answers and plays
+    a voice sample (no echo: the far end is an agent) until hung up or `talk_ms`."""
+    _check_free(host, sip_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{name}-"))
+    scenario = _render("callee_refuse.xml", workdir, RING_MS=ring_ms, TALK_MS=talk_ms,
+                       VOICE=_VOICE, REJECT=refuse, STATUS=status)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
+            "-mp", str(media_port), "-m", "100000", "-bind_local"]
+    return _spawn(args, workdir, name)
+
+
 def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_port: int,
                  service: str = "95598", host: str = "127.0.0.1", calls: int = 1,
                  rate: float = 1.0) -> SippProcess:

@@ -32,6 +32,7 @@ from hotline.domain import (
     CallEntered,
     CallHeld,
     CallQueued,
+    CallRequeued,
     CallTransferred,
     CallUnheld,
     ChannelCreated,
@@ -258,6 +259,16 @@ class EventMapper:
             channel=msg.get_str("Channel"),
         )
 
+    def _on_requeued(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
+        return CallRequeued(
+            at,
+            node=self.node,
+            call_id=self._call_id(msg),
+            queue=user.get_str("Queue"),
+            agent_id=user.get("Agent", ""),
+            channel=msg.get_str("Channel"),
+        )
+
     def _on_failsafe(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:
         return FailsafeTaken(
             at, node=self.node, call_id=self._call_id(msg), queue=user.get_str("Queue")
@@ -450,6 +461,7 @@ class EventMapper:
         "HotlineEntered": _on_entered,
         "HotlineIvr": _on_ivr,
         "HotlineQueued": _on_queued,
+        "HotlineRequeued": _on_requeued,
         "HotlineFailsafe": _on_failsafe,
     }
 

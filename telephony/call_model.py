@@ -9,6 +9,10 @@ only live calls; `expire` evicts calls whose hangup was lost (e.g. while AMI was
 CallEntered or CallQueued opens a call; other events of unknown calls are counted and dropped.
 
 Outcome at CallEnded:
+- the caller chose a callback (virtual hold): CALLBACK once reached, whatever followed, as the
+  metrics count it (its wait ended with the request: neither answered nor abandoned). Until
+  then a callback leg's end is not the call's end: the router retries, and its CallbackFailed
+  ends the call as CALLBACK_FAILED;
 - answered by an agent: ANSWERED, or FAILSAFE when app_queue served it (FailsafeTaken seen);
 - never queued (left in the IVR): SELF_SERVED;
 - queued, never answered: SHORT_ABANDONED when the wait from the first CallQueued is at most
@@ -23,6 +27,9 @@ from dataclasses import dataclass, field
 from hotline.domain import (
     AgentRinging,
     CallAnswered,
+    CallbackAttempted,
+    CallbackFailed,
+    CallbackRequested,
     CallEnded,
     CallEntered,
     CallHeld,
@@ -30,6 +37,7 @@ from hotline.domain import (
     CallOutcome,
     CallPhase,
     CallQueued,
+    CallRequeued,
     CallTransferred,
     CallTrigger,
     CallUnheld,
@@ -73,6 +81,10 @@ class Call:
     ended_at: float | None = None
     talk_ended_at: float | None = None  # the agent left (the caller may stay for the survey)
     cause: int = 0
+    callback_at: float | None = None  # the caller chose a callback: the wait ended here
+    callback_attempts: int = 0  # callback legs that did not reach the caller
+    left_for_callback: bool = False  # the caller's own leg ended after the request
+    transfers: int = 0  # times an agent transferred the call back to a queue
     outcome: CallOutcome | None = None
     seen_start: bool = True  # False when the first event we saw was not CallEntered
     anomalies: list[str] = field(default_factory=list)
@@ -80,10 +92,12 @@ class Call:
 
     @property
     def wait_s(self) -> float | None:
-        """Queue wait: until the answer, else until the hangup; None if never queued."""
+        """Queue wait: until the callback request or the (first) answer, else until the
+        hangup; None if never queued."""
         if self.queued_at is None:
             return None
-        end = self.answered_at if self.answered_at is not None else self.ended_at
+        end = next((t for t in (self.callback_at, self.answered_at) if t is not None),
+                   self.ended_at)
         return None if end is None else max(0.0, end - self.queued_at)
 
     def _add_channel(self, channel: str) -> None:
@@ -209,7 +223,8 @@ class CallModel:
     def _on_answered(self, call: Call, e: CallAnswered) -> None:
         if self._move(call, CallTrigger.ANSWER, e.at, f"answered:{e.agent_id}"):
             call.ringing.clear()
-            call.answered_at = e.at
+            if call.answered_at is None:  # a transferred call keeps its first answer
+                call.answered_at = e.at
             call.agent_id = e.agent_id
             call._add_channel(e.channel)
 
@@ -234,6 +249,32 @@ class CallModel:
     def _on_transferred(self, call: Call, e: CallTransferred) -> None:
         call.timeline.append((e.at, f"transferred:{e.target}"))
 
+    def _on_requeued(self, call: Call, e: CallRequeued) -> None:
+        if self._move(call, CallTrigger.TRANSFER, e.at, f"requeued:{e.queue}"):
+            call.queue = e.queue or call.queue
+            call.transfers += 1
+            call.ringing.clear()
+
+    def _on_callback(self, call: Call, e: CallbackRequested) -> None:
+        if call.callback_at is None:
+            call.callback_at = e.at
+        call.timeline.append((e.at, "callback_requested"))
+
+    def _on_callback_attempt(self, call: Call, e: CallbackAttempted) -> None:
+        call.callback_attempts = max(call.callback_attempts, e.attempt)
+        result = e.cause_text or f"cause {e.cause}"
+        retry = f", retry at {e.retry_at:.3f}" if e.retry_at is not None else ""
+        what = f"callback_attempt:{e.attempt}:{result}{retry}"
+        if call.phase is CallPhase.OFFERED:  # the router gave up waiting for the leg's end
+            self._move(call, CallTrigger.RING_NO_ANSWER, e.at, what)
+        else:
+            call.timeline.append((e.at, what))
+
+    def _on_callback_failed(self, call: Call, e: CallbackFailed) -> None:
+        if self._move(call, CallTrigger.HANGUP, e.at, f"callback_failed:{e.attempts}"):
+            call.ended_at = e.at
+            call.outcome = CallOutcome.CALLBACK_FAILED
+
     def _on_recording(self, call: Call, e: RecordingStarted) -> None:
         call.recording = e.path
         call.timeline.append((e.at, "recording"))
@@ -243,12 +284,26 @@ class CallModel:
         call.timeline.append((e.at, f"talk_ended:{e.agent_id}"))
 
     def _on_ended(self, call: Call, e: CallEnded) -> None:
+        if call.callback_at is not None and call.answered_at is None and not call.ringing:
+            # The caller left to be called back, or a callback leg ended before it reached
+            # them (no agent rang): the router retries or fails the call (CallbackFailed).
+            # (The controller places the first callback only after the caller's own leg
+            # ended, though the router may have offered it already.)
+            if not call.left_for_callback:
+                call.left_for_callback = True
+                call.timeline.append((e.at, f"left_for_callback:{e.cause}"))
+            elif call.phase is CallPhase.OFFERED:
+                self._move(call, CallTrigger.RING_NO_ANSWER, e.at, f"callback_leg_ended:{e.cause}")
+            call.cause = e.cause
+            return
         if not self._move(call, CallTrigger.HANGUP, e.at, "ended"):
             return
         call.ended_at, call.cause = e.at, e.cause
         call.outcome = self._outcome(call)
 
     def _outcome(self, call: Call) -> CallOutcome:
+        if call.callback_at is not None:
+            return CallOutcome.CALLBACK
         if call.answered_at is not None:
             return CallOutcome.FAILSAFE if call.failsafe else CallOutcome.ANSWERED
         if call.queued_at is None:
@@ -275,6 +330,10 @@ _HANDLERS = {
     CallHeld: CallModel._on_held,
     CallUnheld: CallModel._on_unheld,
     CallTransferred: CallModel._on_transferred,
+    CallRequeued: CallModel._on_requeued,
+    CallbackRequested: CallModel._on_callback,
+    CallbackAttempted: CallModel._on_callback_attempt,
+    CallbackFailed: CallModel._on_callback_failed,
     RecordingStarted: CallModel._on_recording,
     CallEnded: CallModel._on_ended,
     TalkEnded: CallModel._on_talk_ended,

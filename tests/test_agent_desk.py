@@ -198,10 +198,45 @@ async def test_unknown_agent_and_bad_reasons(desk: Desk) -> None:
     assert r.status_code == 404 and error(r)["id"] == "no-such-agent"
     assert (await desk.get("admin", "/api/agents/agent9/desk")).status_code == 404
     await desk.post("agent3", "/api/agents/agent3/login")
-    for body in ({"reason": "nap"}, {}, None):
+    for body in ({"reason": "Nap!"}, {"reason": "break", "why": "x"}, {}, None):
         r = await desk.post("agent3", "/api/agents/agent3/not-ready", body)
         assert r.status_code == 422 and error(r)["id"] == "invalid-request"
+    r = await desk.post("agent3", "/api/agents/agent3/not-ready", {"reason": "nap"})
+    assert (r.status_code, error(r)["id"]) == (409, "unknown-reason")
+    assert error(r)["details"]["reasons"] == [
+        "break", "meal", "training", "meeting", "callback_work", "other"]
     assert desk.controller.router.agent("agent3").reason == "login"
+
+
+async def test_not_ready_reasons_are_the_configured_ones(
+    desk: Desk, conn: asyncpg.Connection, empty_db_url: str
+) -> None:
+    """With a database the desk offers, and the command accepts, the reasons configured
+    through /api/config/not-ready-reasons (seeded with the built-in six), at once."""
+    desk.services.db_pool = await db.create_pool(empty_db_url, max_size=2)
+    try:
+        await desk.post("agent1", "/api/agents/agent1/login")
+        body = (await desk.get("agent1", "/api/agents/agent1/desk")).json()
+        assert body["reasons"] == sorted(
+            ["break", "meal", "training", "meeting", "callback_work", "other"])
+        r = await desk.post("agent1", "/api/agents/agent1/not-ready", {"reason": "coaching"})
+        assert (r.status_code, error(r)["id"]) == (409, "unknown-reason")
+        r = await desk.put("supervisor", "/api/config/not-ready-reasons/coaching",
+                           {"label": "Coaching"})
+        assert r.status_code == 200, r.text
+        r = await desk.post("agent1", "/api/agents/agent1/not-ready", {"reason": "coaching"})
+        assert (r.status_code, r.json()["reason"]) == (200, "coaching"), r.text
+        r = await desk.client.delete("/api/config/not-ready-reasons/meal",
+                                     headers=await desk.auth("supervisor"))
+        assert r.status_code == 204
+        r = await desk.post("agent1", "/api/agents/agent1/not-ready", {"reason": "meal"})
+        assert (r.status_code, error(r)["id"]) == (409, "unknown-reason")
+        assert "coaching" in error(r)["message"] and "meal" not in error(r)["details"]["reasons"]
+        assert desk.controller.router.agent("agent1").reason == "coaching"
+        body = (await desk.get("agent1", "/api/agents/agent1/desk")).json()
+        assert "coaching" in body["reasons"] and "meal" not in body["reasons"]
+    finally:
+        await desk.services.db_pool.close()
 
 
 async def test_commands_take_the_controllers_path_and_are_audited(desk: Desk) -> None:

@@ -15,6 +15,7 @@ from hotline.domain import (
     CallEntered,
     CallHeld,
     CallQueued,
+    CallRequeued,
     CallTransferred,
     CallUnheld,
     ChannelCreated,
@@ -95,6 +96,20 @@ def test_ivr_choice_with_and_without_service(mapper: EventMapper) -> None:
     )
     ev = mapper.map(user("HotlineIvr", Menu="main", Digit="*"))
     assert isinstance(ev, IvrChoice) and ev.service is None
+
+
+def test_requeued_by_a_transfer(mapper: EventMapper) -> None:
+    ev = mapper.map(user("HotlineRequeued", Queue="billing", Agent="agent1"))
+    assert ev == CallRequeued(
+        1700000100.25,
+        node="pbx1",
+        call_id="1700000000.1",
+        queue="billing",
+        agent_id="agent1",
+        channel="PJSIP/caller-00000001",
+    )
+    assert mapper.map(user("HotlineRequeued")) is None  # no Queue: malformed
+    assert mapper.stats.malformed["UserEvent:HotlineRequeued"] == 1
 
 
 def test_queued(mapper: EventMapper) -> None:

@@ -41,6 +41,10 @@ class Api:
         async with self.pool.acquire() as conn:
             return await store.list_audit(conn, what_prefix=what)
 
+    async def client_queues(self) -> list[QueueSpec]:
+        async with self.pool.acquire() as conn:
+            return sorted(await store.list_queues(conn), key=lambda q: q.name)
+
 
 @pytest.fixture
 async def api(conn: asyncpg.Connection, empty_db_url: str, tmp_path: Path,
@@ -123,8 +127,18 @@ async def test_roles(api: Api) -> None:
                         json={"skills": {"general": 2}})).status_code == 200
     assert (await c.put("/api/config/not-ready-reasons/meal", headers=h["sup"],
                         json={"label": "Meal"})).status_code == 200
+    r = await c.put("/api/config/not-ready-reasons/coaching", headers=h["sup"],
+                    json={"label": "Coaching"})
+    assert r.status_code == 200
     r = await c.get("/api/config/not-ready-reasons", headers=h["qa"])
-    assert r.json() == [{"code": "meal", "label": "Meal"}]
+    assert {"code": "coaching", "label": "Coaching"} in r.json()
+
+
+async def test_the_seeded_reasons_are_the_built_in_ones(api: Api) -> None:
+    from hotline.configuration import DEFAULT_REASONS
+
+    r = await api.client.get("/api/config/not-ready-reasons", headers=api.headers["agent1"])
+    assert {x["code"]: x["label"] for x in r.json()} == DEFAULT_REASONS
 
 
 @pytest.mark.parametrize(("change", "error_id"), [
@@ -289,3 +303,95 @@ async def test_agent_desk_commands_are_audited_in_postgresql(api: Api) -> None:
     await audit.flush()
     [row] = await api.audit("agent_desk.")
     assert (row.who, row.details["agent_id"]) == ("sup", "agent1")
+
+
+async def test_a_queue_change_reaches_the_running_router_at_once(api: Api) -> None:
+    """A call waits in billing (nobody has the skill); the admin changes billing's required
+    skill to one agent1 has: the router offers the waiting call on that very change."""
+    from hotline.domain import CallQueued
+    from hotline.router import Offer
+
+    h = api.headers["boss"]
+    r = await api.client.put("/api/config/queues/billing", headers=h, json={
+        "service": "billing", "required": {"billing": 2}, "priority": 2})
+    assert (r.status_code, r.json()["takes_effect"]) == (200, "at once"), r.text
+    assert api.controller.router.queue("billing").required == {"billing": 2}
+    api.controller.agent_command("agent1", AgentTrigger.LOGIN)
+    api.controller.agent_command("agent1", AgentTrigger.READY)
+    api.controller._feed(CallQueued(api.controller.clock(), node="n1", call_id="b1",
+                                    channel="PJSIP/x-1", queue="billing",
+                                    service=ServiceType.BILLING, priority=0, caller="139"))
+    assert [w.call_id for w in api.controller.router.waiting()] == ["b1"]
+    r = await api.client.put("/api/config/queues/billing", headers=h, json={
+        "service": "billing", "required": {"general": 3}, "sl_target": 0.9})
+    assert r.status_code == 200, r.text
+    assert api.controller.router.waiting() == []
+    offer = next(x for x in api.controller.history if isinstance(x, Offer))
+    assert (offer.call_id, offer.agent_id) == ("b1", "agent1")
+    assert dict(offer.explanation.requirements) == {"general": 3}
+    services = api.client._transport.app.state.services  # type: ignore[attr-defined]
+    assert services.metrics.config.targets["billing"].sl_target == 0.9
+    assert "billing" in services.live._agent_queues["agent1"]
+    # queue_callback finds the new queue by its service
+    assert any(q.name == "billing" for q in api.controller.centre.queues)
+
+
+async def test_overflow_and_its_validation(api: Api) -> None:
+    h = api.headers["boss"]
+    body = {"service": "billing", "required": {"billing": 1}}
+    for bad, status, message in (
+            ({"to": "nowhere", "after_s": 30}, 409, "no such queue"),
+            ({"to": "billing", "after_s": 30}, 409, "itself"),
+            ({"to": "general"}, 422, "after_s")):
+        r = await api.client.put("/api/config/queues/billing", headers=h,
+                                 json={**body, "overflow": bad})
+        assert (r.status_code, message in r.text) == (status, True), r.text
+    assert await api.audit("queue.") == []
+    r = await api.client.put("/api/config/queues/billing", headers=h, json={
+        **body, "overflow": {"to": "general", "after_s": 30}})
+    assert r.status_code == 200, r.text
+    q = api.controller.router.queue("billing")
+    assert (q.overflow_to, q.overflow_wait_s) == ("general", 30)
+    r = await api.client.get("/api/config/queues", headers=h)
+    billing = next(x for x in r.json() if x["name"] == "billing")
+    assert billing["overflow"] == {"to": "general", "after_s": 30}
+
+
+async def test_removing_queues(api: Api) -> None:
+    from hotline.domain import CallEnded, CallQueued
+    from hotline.router import UnknownQueue
+
+    h = api.headers["boss"]
+    r = await api.client.delete("/api/config/queues/general", headers=h)
+    assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")
+    assert (await api.client.delete("/api/config/queues/nope", headers=h)).status_code == 404
+    for name, over in (("billing", None), ("fault", "billing")):
+        r = await api.client.put(f"/api/config/queues/{name}", headers=h, json={
+            "service": name, "required": {name: 1},
+            "overflow": {"to": over, "after_s": 30} if over else None})
+        assert r.status_code == 200, r.text
+    r = await api.client.delete("/api/config/queues/billing", headers=h)
+    assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")
+    assert "overflow of fault" in r.json()["error"]["message"]
+    # a caller waits in fault: refused by the router, nothing stored nor audited
+    api.controller._feed(CallQueued(api.controller.clock(), node="n1", call_id="f1",
+                                    channel="PJSIP/x-1", queue="fault",
+                                    service=ServiceType.FAULT, priority=0, caller="139"))
+    r = await api.client.delete("/api/config/queues/fault", headers=h)
+    assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")
+    assert "f1" in r.json()["error"]["message"]
+    assert [q.name for q in await api.client_queues()] == ["billing", "fault", "general"]
+    api.controller._feed(CallEnded(api.controller.clock(), node="n1", call_id="f1"))
+    assert (await api.client.delete("/api/config/queues/fault", headers=h)).status_code == 204
+    with pytest.raises(UnknownQueue):
+        api.controller.router.queue("fault")
+    assert [q.name for q in await api.client_queues()] == ["billing", "general"]
+    assert [x.what for x in await api.audit("queue.deleted")] == ["queue.deleted"]
+    # the IVR's queues are kept
+    configuration = api.client._transport.app.state.services.configuration  # type: ignore
+    configuration.ivr_queues = lambda: {"billing"}
+    r = await api.client.delete("/api/config/queues/billing", headers=h)
+    assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")
+    assert "IVR" in r.json()["error"]["message"]
+    assert (await api.client.delete("/api/config/queues/billing",
+                                    headers=api.headers["sup"])).status_code == 403

@@ -1,10 +1,13 @@
-"""The live websocket on a real uvicorn server with a real websockets client."""
+"""The live websocket on a real uvicorn server with a real websockets client: every
+behaviour on both servers, the ASGI /ws/live and the dedicated broadcaster
+(api/live_broadcast.py) started next to it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from hotline.api import Services, create_app
+from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.live_socket import LiveSession, coalesce
 from hotline.api.security import Role, TokenSigner
 from hotline.domain import CallEnded, CallQueued, ServiceType
@@ -30,12 +34,16 @@ class Server:
     url: str
     services: Services
     signer: TokenSigner
+    clients: Callable[[], int]  # sockets the server holds open
+    broadcaster: LiveBroadcaster | None = None
 
     def token(self, *roles: Role) -> str:
         return self.signer.issue("tester", roles or (Role.AGENT,))[0]
 
 
-async def serve(services: Services) -> AsyncIterator[Server]:
+async def serve(services: Services, impl: str = "asgi") -> AsyncIterator[Server]:
+    """The API under uvicorn; with impl="broadcast" also its dedicated live server, and the
+    Server's url is that one's."""
     app = create_app(Settings(), services)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, ws="websockets-sansio", log_level="warning"
@@ -45,16 +53,30 @@ async def serve(services: Services) -> AsyncIterator[Server]:
     while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield Server(f"ws://127.0.0.1:{port}", services, app.state.signer)
-    server.should_exit = True
-    await task
+    try:
+        if impl == "asgi":
+            yield Server(
+                f"ws://127.0.0.1:{port}",
+                services,
+                app.state.signer,
+                lambda: services.fanout.subscriber_count(LIVE_CHANNEL),
+            )
+        else:
+            settings = Settings(live_port=0)
+            async with LiveBroadcaster.for_app(app, settings, buffer_limit=16_384) as b:
+                yield Server(
+                    f"ws://127.0.0.1:{b.port}", services, app.state.signer, b.client_count, b
+                )
+    finally:
+        server.should_exit = True
+        await task
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Server]:
+@pytest.fixture(params=["asgi", "broadcast"])
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
     services = Services.build(hasher=FAST_HASH)
     services.seed_users = False
-    async for s in serve(services):
+    async for s in serve(services, request.param):
         yield s
 
 
@@ -258,14 +280,14 @@ def test_coalesce_merges_from_the_last_snapshot() -> None:
 
 
 async def test_a_client_that_leaves_is_unsubscribed(server: Server) -> None:
-    fanout = server.services.fanout
     for _ in range(5):
         async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
             await recv(ws)
+            assert server.clients() >= 1
             server.services.live.on_item(queued("c"))
         # gone without reading the delta
     async with asyncio.timeout(3):
-        while fanout.subscriber_count(LIVE_CHANNEL):  # noqa: ASYNC110 (a count, no event)
+        while server.clients():  # noqa: ASYNC110 (a count, no event)
             await asyncio.sleep(0.02)
 
 
@@ -275,3 +297,87 @@ async def test_a_bus_resync_notice_sends_a_fresh_snapshot(server: Server) -> Non
         await server.services.fanout.publish(LIVE_CHANNEL, json.dumps(RESYNC))
         again = await recv(ws)
         assert again["type"] == "snapshot" and again["data"] == first["data"]
+
+
+# ---- the dedicated server: its own rules for slow clients, its path, its place in the API
+
+
+def _stuck_client(port: int, token: str) -> socket.socket:
+    """A client that completes the handshake and then reads nothing, with a tiny receive
+    buffer so the server's side fills at once."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET /ws/live?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    return sock
+
+
+def _frames(buf: bytearray) -> list[dict[str, Any]]:
+    """The complete text frames at the start of `buf` (consumed), parsed as JSON."""
+    out = []
+    while len(buf) >= 2:
+        n, head = buf[1] & 0x7F, 2
+        if n == 126:
+            n, head = int.from_bytes(buf[2:4], "big"), 4
+        elif n == 127:
+            n, head = int.from_bytes(buf[2:10], "big"), 10
+        if len(buf) < head + n:
+            break
+        if buf[0] & 0x0F == 1:
+            out.append(json.loads(bytes(buf[head : head + n])))
+        del buf[: head + n]
+    return out
+
+
+@pytest.mark.parametrize("server", ["broadcast"], indirect=True)
+async def test_broadcast_slow_client_bounded_then_a_fresh_snapshot(server: Server) -> None:
+    b = server.broadcaster
+    assert b is not None
+    sock = _stuck_client(b.port, server.token())
+    try:
+        async with asyncio.timeout(3):
+            while not b.client_count():  # noqa: ASYNC110 (a count, no event)
+                await asyncio.sleep(0.01)
+        [client] = [c for group in b._groups.values() for c in group]
+        transport = client.conn.transport
+        big = "x" * 200_000  # each delta far larger than the 16 KiB buffer limit
+        publish = server.services.fanout.publish
+        for n in range(400):  # up to 80 MB offered to a client that reads nothing
+            data = {"queues": {"q": {"waiting": n}}, "pad": big}
+            await publish(LIVE_CHANNEL, encode("delta", 10**6 + n, 1.0, data))
+            await asyncio.sleep(0.005)
+            assert transport.get_write_buffer_size() <= b.buffer_limit + 201_000
+            if client.stale:  # the kernel's buffers are full and so is the limit
+                break
+        assert client.stale and b.resyncs == 0
+        server.services.live.on_item(queued("c1"))
+        await server.services.live.flush()
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        buf = bytearray()
+        got: list[dict[str, Any]] = []
+        async with asyncio.timeout(3):  # the client reads again: then a snapshot of the present
+            while b"\r\n\r\n" not in buf:
+                buf += await loop.sock_recv(sock, 65536)
+            del buf[: buf.find(b"\r\n\r\n") + 4]  # the handshake's answer
+            while len(got) < 2 or got[-1]["type"] != "snapshot":
+                got += _frames(buf)
+                if len(got) < 2 or got[-1]["type"] != "snapshot":
+                    buf += await loop.sock_recv(sock, 65536)
+        assert b.resyncs == 1
+        assert got[-1]["data"]["queues"]["billing"]["waiting"] == 1
+        assert got[-1]["seq"] == server.services.live.seq
+        assert len(got) < 20  # most of the 60 big deltas were never queued
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("server", ["broadcast"], indirect=True)
+async def test_broadcast_serves_only_its_path(server: Server) -> None:
+    with pytest.raises(Exception, match="404"):
+        async with connect(f"{server.url}/elsewhere?token={server.token()}"):
+            pass

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
 from hotline.api import Services, create_app
+from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
 from hotline.domain import AgentState, AgentStateChanged, CallEnded, CallQueued, ServiceType
 from hotline.realtime import MetricsConfig
@@ -41,7 +42,8 @@ async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, Serv
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     token = app.state.signer.issue("board", [Role.SUPERVISOR])[0]
-    yield f"http://127.0.0.1:{port}", services, token
+    async with LiveBroadcaster.for_app(app, Settings(live_port=0)):  # the page's live socket
+        yield f"http://127.0.0.1:{port}", services, token
     server.should_exit = True
     await task
 

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser
 
 from hotline.api import create_app
+from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
 from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
@@ -50,7 +51,9 @@ async def board(controller: Controller, asterisk_node: Settings, centre: Centre,
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     token = app.state.signer.issue("board", [Role.SUPERVISOR])[0]
-    yield f"http://127.0.0.1:{port}", token
+    # the page's live socket: the dedicated server on a free port
+    async with LiveBroadcaster.for_app(app, asterisk_node.model_copy(update={"live_port": 0})):
+        yield f"http://127.0.0.1:{port}", token
     server.should_exit = True
     await task
 

@@ -124,6 +124,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a `hotline` subprocess use exactly these settings."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
+        if value is None:  # the field's default is None: leave it unset
+            env.pop(f"HOTLINE_{name.upper()}", None)
+            continue
         text = json.dumps(value) if isinstance(value, list | dict) else str(value)
         env[f"HOTLINE_{name.upper()}"] = text
     return env

@@ -13,11 +13,13 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
+from hotline.configuration import DEFAULT_REASONS
 from hotline.domain import (
     AgentState,
     AgentStateChanged,
@@ -37,8 +39,6 @@ from ..schemas import (
     AuditEntry,
     DeskCall,
     DeskOut,
-    NotReadyReason,
-    NotReadyRequest,
     OpenOrder,
     RecentCall,
 )
@@ -47,12 +47,34 @@ from ..services import Services
 
 log = logging.getLogger("hotline.api.audit")
 router = APIRouter(prefix="/api/agents", tags=["agent desk"])
-REASONS: tuple[str, ...] = get_args(NotReadyReason)
 RECENT_CALLS = 10
 AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 503)
 }
+REASON_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 422: {"model": ErrorResponse}}
+
+
+class NotReadyIn(BaseModel):
+    """Not ready with one of the configured reason codes (GET /api/config/not-ready-reasons)."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"reason": "break"}]})
+    reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["break"])]
+
+
+async def configured_reasons(conn: HTTPConnection) -> dict[str, str]:
+    """code -> label: the reasons configured in PostgreSQL (read on every use, so a change
+    through the configuration API applies to the next command), or the built-in ones when
+    the API runs without a database."""
+    from .config import get_configuration  # the configuration routes own the service
+
+    if conn.app.state.services.db_pool is None:
+        return dict(DEFAULT_REASONS)
+    return await get_configuration(conn).reasons()
+
+
+Reasons = Annotated[dict[str, str], Depends(configured_reasons)]
 
 # ---- the audit list
 
@@ -207,15 +229,24 @@ for _trigger in (
     _command_route(_trigger)
 
 
-@router.post("/{agent_id}/not-ready", responses=ERRORS)
+@router.post("/{agent_id}/not-ready", responses=REASON_ERRORS)
 async def not_ready(
     agent_id: AgentId,
-    body: NotReadyRequest,
+    body: NotReadyIn,
     user: SelfOrSupervisor,
     services: ServicesDep,
     audit: Audit,
+    reasons: Reasons,
 ) -> AgentOut:
-    """Not ready with one of the reason codes (break, meal, training, ...)."""
+    """Not ready with one of the configured reason codes (break, meal, ... as configured
+    under /api/config/not-ready-reasons); any other is refused with 409 `unknown-reason`
+    (the request is well-formed but the centre's configuration has no such reason)."""
+    if body.reason not in reasons:
+        raise ApiError(409, "unknown-reason",
+                       f"{body.reason!r} is not a configured not-ready reason"
+                       + (f" (one of {', '.join(reasons)})" if reasons else
+                          " (none are configured)"),
+                       {"reason": body.reason, "reasons": list(reasons)})
     return run_command(
         services, audit, user.username, agent_id, AgentTrigger.NOT_READY, body.reason
     )
@@ -307,7 +338,8 @@ _WITH_CALL = {
 
 
 @router.get("/{agent_id}/desk", responses=ERRORS)
-async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep) -> DeskOut:
+async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep,
+               reasons: Reasons) -> DeskOut:
     """The agent's state and time in it, its current call and the caller's recent calls."""
     controller = controller_of(services)
     agent = agent_out(controller, agent_id)
@@ -333,5 +365,5 @@ async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep) ->
         call=call,
         recent_calls=await recent_calls(services, call.caller, call.call_id) if call else [],
         open_orders=await open_orders(services, call.caller) if call else [],
-        reasons=list(REASONS),
+        reasons=list(reasons),
     )

@@ -2,7 +2,8 @@
 // The supervisor page: agents live (state, time in it, current call), queues live (waiting,
 // longest wait, today's service level), listen / whisper / barge for an agent on a call
 // (rings "my phone", a PJSIP endpoint), state changes, and a skill editor (levels 1-5, save
-// -> PUT /api/agents/{id}/skills). Queues and agents' states come live from /ws/live
+// -> PUT /api/agents/{id}/skills). Queues and agents' states come live from the live socket
+// (where: GET /api/live-endpoint)
 // (docs/live-api.md); skills and current calls from GET /api/roster every second. ?lang=zh|en
 
 const I18N = {
@@ -123,10 +124,19 @@ function onMessage(msg) {
   render();
 }
 
-function connect() {
-  if (!token || socket) return;
-  const url = new URL("/ws/live", location.href);
+let connecting = false;  // asking where the live socket is
+async function connect() {
+  if (!token || socket || connecting) return;
+  connecting = true;
+  let ep;
+  try { ep = await api("GET", "/api/live-endpoint"); }  // a 401 signs out
+  catch (err) { if (token) setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000); return; }
+  finally { connecting = false; }
+  // {server, host, port, path}: a null host or port means this page's own
+  const url = new URL(ep.path, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  if (ep.host) url.hostname = ep.host;
+  if (ep.port) url.port = String(ep.port);
   url.searchParams.set("token", token);
   socket = new WebSocket(url);
   socket.onopen = () => { setStatus(true); backoff = 500; };

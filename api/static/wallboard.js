@@ -1,4 +1,5 @@
-// The wallboard: a snapshot then deltas over /ws/live; no build step, no framework.
+// The wallboard: a snapshot then deltas over the live socket (GET /api/live-endpoint says where:
+// the dedicated live server's port, or /ws/live of the API itself); no build step, no framework.
 // Token: #token=... in the URL, else sessionStorage, else the login form. ?lang=zh|en,
 // ?queues=a,b. The longest wait ticks here every second from `oldest_since`.
 "use strict";
@@ -161,19 +162,34 @@ function setStatus(key) {
   el.classList.toggle("offline", key !== "live");
 }
 
-function connect() {
-  if (!token) { showLogin(); return; }
-  const url = new URL("/ws/live", location.href);
+function retry() { setStatus("offline"); setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000); }
+
+async function liveEndpoint() {  // the socket's address, asked anew before every connection
+  const res = await fetch("/api/live-endpoint", { headers: { Authorization: "Bearer " + token } });
+  if (res.status === 401 || res.status === 403) return null;  // log in again
+  if (!res.ok) throw new Error(res.statusText);
+  const ep = await res.json();  // {server, host, port, path}: null host/port = this page's
+  const url = new URL(ep.path, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  if (ep.host) url.hostname = ep.host;
+  if (ep.port) url.port = String(ep.port);
+  return url;
+}
+
+async function connect() {
+  if (!token) { showLogin(); return; }
+  let url;
+  try { url = await liveEndpoint(); } catch (err) { retry(); return; }  // the API is away
+  if (!url) { token = ""; showLogin(); return; }
   url.searchParams.set("token", token);
   if (params.get("queues")) url.searchParams.set("queues", params.get("queues"));
   socket = new WebSocket(url);
   socket.onopen = () => { setStatus("live"); backoff = 500; };
   socket.onmessage = (ev) => onMessage(JSON.parse(ev.data));
   socket.onclose = (ev) => {
-    setStatus("offline"); socket = null;
-    if (ev.code === 4401 || ev.code === 4403) { token = ""; showLogin(); return; }
-    setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000);
+    socket = null;
+    if (ev.code === 4401 || ev.code === 4403) { setStatus("offline"); token = ""; showLogin(); return; }
+    retry();
   };
   scheduleRefresh();
 }

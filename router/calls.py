@@ -6,7 +6,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from itertools import count
 
-from hotline.domain import CallPhase, ServiceType
+from hotline.domain import CallbackAttempted, CallPhase, ServiceType
 
 _seq = count()
 
@@ -27,10 +27,19 @@ class RoutedCall:
     preferred_until: float = 0.0
     overflowed: bool = False
     callback_number: str | None = None
+    callback_reached: bool = False  # the callback leg was answered: the caller is live again
+    callback_tries: list[CallbackAttempted] = field(default_factory=list)  # the failed ones
+    retry_at: float | None = None  # waiting out the pause before the next callback attempt
+    transfers: int = 0  # times an agent transferred the call back to a queue
     agent_id: str | None = None  # the agent offered / talking
     offered_at: float = 0.0
     stage: tuple[int, bool, bool] = (0, False, False)  # what routing last saw (see Router)
     seq: int = field(default_factory=lambda: next(_seq))
+
+    @property
+    def on_hold(self) -> bool:
+        """On virtual hold: to be called back and not reached yet (no live caller)."""
+        return self.callback_number is not None and not self.callback_reached
 
     def wait_s(self, now: float) -> float:
         return max(0.0, now - self.enqueued_at)
@@ -84,3 +93,5 @@ class WaitingView:
     callback_number: str | None
     preferred_agent: str | None
     overflowed: bool
+    callback_attempts: int = 0  # failed callback attempts so far
+    retry_at: float | None = None  # set while waiting out the pause before the next one

@@ -83,6 +83,9 @@ class RouterConfig:
     explain_limit: int = 20
     #: explanations are kept for this many most recent calls
     explain_keep: int = 10_000
+    #: virtual hold: tries to reach a caller, and the pause between them (the agent is free)
+    callback_attempts: int = 3
+    callback_retry_s: float = 120.0
 
     def __post_init__(self) -> None:
         names = [q.name for q in self.queues]
@@ -91,6 +94,8 @@ class RouterConfig:
         for q in self.queues:
             if q.overflow_to is not None and q.overflow_to not in names:
                 raise ValueError(f"queue {q.name!r} overflows to unknown {q.overflow_to!r}")
+        if self.callback_attempts < 1 or self.callback_retry_s < 0:
+            raise ValueError("callback_attempts must be >= 1 and callback_retry_s >= 0")
         ids = [a.agent_id for a in self.agents]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate agent ids")

@@ -61,6 +61,7 @@ class Explanation:
     eligible: tuple[str, ...]  # ready agents meeting the requirements, best first
     passed_over: tuple[Considered, ...]  # everyone else looked at, ranked lower ones first
     omitted: int = 0  # agents looked at but not listed (explain_limit)
+    callback_attempt: int = 0  # a callback: which attempt this offer starts (1 = first)
 
     def verdict(self, agent_id: str) -> Considered | None:
         if agent_id == self.chosen:
@@ -89,6 +90,7 @@ class CallbackDue:
     queue: str
     wait_s: float
     explanation: Explanation
+    attempt: int = 1
 
 
 Decision = Offer | CallbackDue

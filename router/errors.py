@@ -43,6 +43,13 @@ class UnknownQueue(RouterError, KeyError):
         return str(self.args[0])
 
 
+class QueueInUse(RouterError):
+    """Calls wait in the queue (or are offered from it), or another queue overflows to it:
+    it cannot be removed until they are gone."""
+
+    error_id = "queue-in-use"
+
+
 class DuplicateAgent(RouterError, ValueError):
     error_id = "duplicate-agent"
 

@@ -4,11 +4,15 @@ The ranking of the eligible agents comes from the selection kernel itself (`rank
 the order the decision used. Agents passed over for their state or their skills are found by
 walking the holders of the decision's primary skill, highest level first (every agent when the
 queue requires no skill), and stop after `limit` of them; the rest are counted in `omitted`.
+`explain_offer` gathers both from the router's state; `ExplanationLog` keeps them per call.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+from typing import TYPE_CHECKING
 
 from hotline.domain import AgentState
 from hotline.router.agents import AgentRecord
@@ -20,6 +24,11 @@ from hotline.router.decisions import (
     Considered,
     Explanation,
 )
+
+if TYPE_CHECKING:  # state.py imports ExplanationLog from here
+    from hotline.router.calls import RoutedCall
+    from hotline.router.config import QueueConfig
+    from hotline.router.state import RouterState
 
 PREFERRED = "preferred_agent"
 
@@ -96,3 +105,64 @@ def explain(
         passed_over=(*lower, *others),
         omitted=max(0, total - len(ranked) - len(others)),
     )
+
+
+def explain_offer(
+    state: RouterState,
+    call: RoutedCall,
+    chosen: AgentRecord,
+    q: QueueConfig,
+    req: Mapping[str, int],
+    reason: str,
+    now: float,
+) -> Explanation:
+    """The explanation of offering `call` to `chosen`; built before the agent leaves ready,
+    so the kernel's ranking still holds it."""
+    limit = state.config.explain_limit
+    skills, mins = state.skills.columns(req)
+    cursor = state.rr_cursor.get(q.name, -1)
+    top = state.index.ranked(skills, mins, state.policy_codes[q.policy], cursor, limit)
+    ranked = [state.by_index[i] for i in top if i != chosen.index]
+    if reason != PREFERRED and (not top or top[0] != chosen.index):
+        # The invariant (router.py's docstring) says the kernel ranks the chosen agent first;
+        # counted rather than raised, so a routing bug never stops the controller.
+        state.rank_mismatches += 1
+    primary = next(iter(req), None)
+    if primary is None:
+        candidates: Iterable[AgentRecord] = state.agents.values()
+        total = len(state.agents)
+    else:
+        by_level = state.holders.get(primary, [])
+        candidates = chain.from_iterable(reversed([d.values() for d in by_level]))
+        total = sum(len(d) for d in by_level)
+    return explain(
+        call_id=call.call_id,
+        at=now,
+        queue=q.name,
+        policy=PREFERRED if reason == PREFERRED else q.policy,
+        requirements=req,
+        reason=reason,
+        ranked=[chosen, *(a for a in ranked if a is not None)][:limit],
+        candidates=candidates,
+        total=total,
+        limit=limit,
+    )
+
+
+class ExplanationLog:
+    """Every offer decision per call, oldest first, for the `keep` most recent calls."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._by_call: OrderedDict[str, list[Explanation]] = OrderedDict()
+
+    def add(self, why: Explanation) -> None:
+        kept = self._by_call.get(why.call_id)
+        if kept is None:
+            kept = self._by_call[why.call_id] = []
+            while len(self._by_call) > self._keep:
+                self._by_call.popitem(last=False)
+        kept.append(why)
+
+    def of(self, call_id: str) -> list[Explanation]:
+        return list(self._by_call.get(call_id, ()))

@@ -1,0 +1,151 @@
+"""Who takes which call: waiting calls matched with ready agents through the select_agent
+kernel under each call's current requirements (its stage: bullseye step, overflow, preferred
+agent), and the offer itself (Offer, or CallbackDue for a caller on virtual hold)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from hotline.domain import (
+    AgentState,
+    AgentTrigger,
+    CallOffered,
+    CallOverflowed,
+    CallTrigger,
+    next_call_phase,
+)
+from hotline.router import roster
+from hotline.router.agents import AgentRecord
+from hotline.router.calls import RoutedCall
+from hotline.router.config import QueueConfig
+from hotline.router.decisions import CallbackDue, Decision, Offer
+from hotline.router.explain import PREFERRED, explain_offer
+from hotline.router.state import Output, RouterState
+
+
+def stage(state: RouterState, call: RoutedCall, now: float) -> tuple[int, bool, bool]:
+    """What decides the call's requirements now; a change means it may match new agents."""
+    step = state.queues[call.queue].step_after(call.wait_s(now))
+    return (step, call.overflowed, preferred_active(state, call, now))
+
+
+def preferred_active(state: RouterState, call: RoutedCall, now: float) -> bool:
+    if call.preferred_agent is None or now >= call.preferred_until:
+        return False
+    agent = state.agents.get(call.preferred_agent)
+    return agent is not None and agent.state != AgentState.LOGGED_OUT
+
+
+def alternatives(
+    state: RouterState, call: RoutedCall, now: float
+) -> list[tuple[QueueConfig, dict]]:
+    """(queue whose policy decides, requirements) to try in order for this call."""
+    q = state.queues[call.queue]
+    alts: list[tuple[QueueConfig, dict]] = [(q, q.requirements_after(call.wait_s(now)))]
+    if call.overflowed and q.overflow_to is not None:
+        over = state.queues[q.overflow_to]
+        alts.append((over, over.required))
+    return alts
+
+
+def restage(state: RouterState, now: float) -> Output:
+    """Overflow the calls that waited long enough; if any call's stage changed (bullseye
+    step, overflow, preferred agent expired), match the whole line again."""
+    out: Output = []
+    changed = False
+    for call in state.line.calls():
+        q = state.queues[call.queue]
+        if (
+            q.overflow_to is not None
+            and q.overflow_wait_s is not None
+            and not call.overflowed
+            and call.wait_s(now) >= q.overflow_wait_s
+        ):
+            call.overflowed = True
+            out.append(CallOverflowed(now, call.call_id, q.name, q.overflow_to))
+        new = stage(state, call, now)
+        if new != call.stage:
+            call.stage = new
+            changed = True
+    if changed:
+        out += dispatch_all(state, now)
+    return out
+
+
+def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
+    """Offer one waiting call to the best ready agent, if any."""
+    if preferred_active(state, call, now):
+        agent = state.agents[call.preferred_agent or ""]
+        if agent.state != AgentState.READY:
+            return []
+        q = state.queues[call.queue]
+        return offer(state, call, agent, q, q.required, PREFERRED, now)
+    for n, (q, req) in enumerate(alternatives(state, call, now)):
+        skills, mins = state.skills.columns(req)
+        cursor = state.rr_cursor.get(q.name, -1)
+        found = state.index.select(skills, mins, state.policy_codes[q.policy], cursor)
+        if found >= 0:
+            agent = state.by_index[found]
+            assert agent is not None  # removed agents are never ready in the kernel
+            return offer(state, call, agent, q, req, "overflow" if n else "policy", now)
+    return []
+
+
+def agent_takes(state: RouterState, agent: AgentRecord, now: float) -> Output:
+    """An agent just turned ready: the first waiting call it can take, in line order."""
+    if not len(state.line):
+        return []
+    for call in state.line.calls():
+        if preferred_active(state, call, now):
+            if call.preferred_agent == agent.agent_id:
+                q = state.queues[call.queue]
+                return offer(state, call, agent, q, q.required, PREFERRED, now)
+            continue
+        for n, (q, req) in enumerate(alternatives(state, call, now)):
+            if all(agent.skills.get(s, 0) >= max(m, 1) for s, m in req.items()):
+                return offer(state, call, agent, q, req, "overflow" if n else "policy", now)
+    return []
+
+
+def dispatch_all(state: RouterState, now: float) -> Output:
+    out: Output = []
+    for call in state.line.calls():
+        if state.index.count_ready() == 0:
+            break
+        out += try_offer(state, call, now)
+    return out
+
+
+def offer(
+    state: RouterState,
+    call: RoutedCall,
+    agent: AgentRecord,
+    q: QueueConfig,
+    req: Mapping[str, int],
+    reason: str,
+    now: float,
+) -> Output:
+    why = explain_offer(state, call, agent, q, req, reason, now)  # before the agent leaves ready
+    calling_back = call.on_hold
+    if calling_back:
+        why = replace(why, callback_attempt=len(call.callback_tries) + 1)
+    state.explanations.add(why)
+    if reason != PREFERRED:
+        state.rr_cursor[q.name] = agent.index
+    moved = roster.move(state, agent, AgentTrigger.RESERVE, now, call_id=call.call_id)
+    state.line.remove(call)
+    call.phase = next_call_phase(call.phase, CallTrigger.OFFER)
+    call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False
+    state.offered[call.call_id] = call
+    wait = call.wait_s(now)
+    offered = CallOffered(now, call.call_id, agent.agent_id, call.queue, wait)
+    decision: Decision
+    if calling_back:
+        decision = CallbackDue(
+            call.call_id, agent.agent_id, call.callback_number or "", call.queue, wait, why,
+            attempt=why.callback_attempt,
+        )
+    else:
+        decision = Offer(call.call_id, agent.agent_id, call.queue, wait, why)
+    return [moved, offered, decision]

@@ -1,0 +1,90 @@
+"""The agents the router knows: their rows and skill levels in the kernel's index, who holds
+which skill at which level (explanations walk it), and the one place an agent's state changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hotline.domain import AgentState, AgentStateChanged, AgentTrigger, next_agent_state
+from hotline.router.agents import AgentRecord
+from hotline.router.config import MAX_LEVEL, AgentConfig, check_levels
+from hotline.router.state import RouterState
+
+
+def add(state: RouterState, config: AgentConfig) -> None:
+    index = len(state.by_index)
+    state.index.ensure(index + 1)
+    agent = AgentRecord(config.agent_id, index, config.name)
+    state.by_index.append(agent)
+    state.agents[config.agent_id] = agent
+    for skill, level in config.skills.items():
+        state.index.set_level(index, state.skills.id(skill), level)
+    agent.skills = {s: lv for s, lv in config.skills.items() if lv > 0}
+    _hold(state, agent)
+
+
+def set_skills(state: RouterState, agent: AgentRecord, skills: Mapping[str, int]) -> None:
+    """Replace the agent's skills; raises (bad level, too many skills) before any change."""
+    check_levels(dict(skills), f"agent {agent.agent_id!r}", low=0)
+    columns = {state.skills.id(s): lv for s, lv in skills.items()}
+    state.index.clear_skills(agent.index)
+    for col, lv in columns.items():
+        state.index.set_level(agent.index, col, lv)
+    _unhold(state, agent)
+    agent.skills = {s: lv for s, lv in skills.items() if lv > 0}
+    _hold(state, agent)
+
+
+def remove(state: RouterState, agent: AgentRecord) -> None:
+    """Forget a logged-out agent; its kernel row stays, empty and never ready."""
+    state.index.clear_skills(agent.index)
+    _unhold(state, agent)
+    state.by_index[agent.index] = None
+    del state.agents[agent.agent_id]
+
+
+def move(
+    state: RouterState,
+    agent: AgentRecord,
+    trigger: AgentTrigger,
+    now: float,
+    reason: str = "",
+    call_id: str = "",
+) -> AgentStateChanged:
+    """The only place an agent's state changes; keeps the kernel's ready sets in step."""
+    old = agent.state
+    new = next_agent_state(old, trigger)
+    agent.state = new
+    agent.reason = reason if new == AgentState.NOT_READY else ""
+    if new in (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL):
+        agent.call_id = call_id
+    elif new != AgentState.AFTER_CALL_WORK:
+        agent.call_id = ""
+    if new == AgentState.READY and old != AgentState.READY:
+        if trigger != AgentTrigger.CANCEL:  # a cancelled offer keeps the agent's rank
+            agent.idle_since = now
+        state.index.set_ready(agent.index, agent.idle_since, agent.calls_today)
+    elif old == AgentState.READY and new != AgentState.READY:
+        state.index.set_unready(agent.index)
+    return AgentStateChanged(
+        now, agent.agent_id, old, new, reason=agent.reason, call_id=call_id or agent.call_id
+    )
+
+
+def reset_daily(state: RouterState) -> None:
+    """Start a new day of calls_today (least_calls ranks by it)."""
+    for agent in state.agents.values():
+        agent.calls_today = 0
+        if agent.state == AgentState.READY:
+            state.index.set_ready(agent.index, agent.idle_since, 0)
+
+
+def _hold(state: RouterState, agent: AgentRecord) -> None:
+    for skill, level in agent.skills.items():
+        by_level = state.holders.setdefault(skill, [{} for _ in range(MAX_LEVEL)])
+        by_level[level - 1][agent.agent_id] = agent
+
+
+def _unhold(state: RouterState, agent: AgentRecord) -> None:
+    for skill, level in agent.skills.items():
+        del state.holders[skill][level - 1][agent.agent_id]

@@ -313,25 +313,8 @@ class AgentStatesOut(BaseModel):
 
 # ---- agent desk and supervision (api/routes/agent_desk.py, api/routes/supervision.py)
 
-#: The not-ready reason codes an agent or supervisor may give.
-NotReadyReason = Literal["break", "meal", "training", "meeting", "callback_work", "other"]
 AgentCommandName = Literal["login", "logout", "ready", "not_ready", "end_wrap_up"]
 SpyModeName = Literal["listen", "whisper", "barge"]
-
-
-class NotReadyRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "break"}]})
-    reason: NotReadyReason
-
-
-class StateCommandRequest(BaseModel):
-    """A supervisor moves an agent; reason is required for not_ready."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"command": "not_ready", "reason": "meeting"}]}
-    )
-    command: AgentCommandName
-    reason: NotReadyReason | None = None
 
 
 class SkillsRequest(BaseModel):

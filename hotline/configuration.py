@@ -12,8 +12,13 @@ What takes effect when:
   must be rendered there (`hotline asterisk start` renders from the same database).
 - skills: at once (the next routing decision uses them).
 - not-ready reasons and outages: at once (read from the database when used).
-- queues: stored at once, used by the router from its next start (the router has no API to
-  add or change a queue while running).
+- queues (new, changed, removed): at once in the router; calls waiting in a changed queue
+  are matched against its new requirements on the same change. Removing a queue is refused
+  while calls wait in it, while another queue overflows to it, while an IVR menu sends
+  callers to it, and always for "general" (the IVR's fallback).
+- the IVR menu tree (the whole tree, versioned): its changed prompts are spoken first, then
+  it is stored and the running IVR takes it for the next caller (a caller in the menus
+  finishes on the tree they started with). A change based on an older version is refused.
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import asyncpg
 
+from hotline import ivr_menu
 from hotline.centre_file import AgentSpec, Centre, QueueSpec, load_centre
-from hotline.router import POLICIES, AgentBusy, RouterError
+from hotline.ivr_menu import IvrMenu, MenuError
+from hotline.router import POLICIES, AgentBusy, QueueInUse, RouterError
 from hotline.settings import Settings
 from hotline.store import config as store
 from hotline.store import queries
@@ -46,6 +53,9 @@ ID = re.compile(r"^[0-9A-Za-z]{1,40}$")  # an agent id is a SIP endpoint and an 
 SKILL = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 REASON = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 Problem = Literal["not-found", "conflict", "invalid"]
+#: the not-ready reasons without a database (migration 005 seeds the same into PostgreSQL)
+DEFAULT_REASONS = {"break": "Break", "meal": "Meal", "training": "Training",
+                   "meeting": "Meeting", "callback_work": "Callback work", "other": "Other"}
 
 
 class ConfigError(Exception):
@@ -77,6 +87,30 @@ async def load_or_seed_centre(pool: asyncpg.Pool, centre_file: Path | Centre) ->
         await store.audit(conn, "system", "centre.seeded",
                           {"agents": len(centre.agents), "queues": len(centre.queues)})
         return centre
+
+
+async def load_or_seed_ivr(pool: asyncpg.Pool,
+                           menu_file: Path = ivr_menu.DEFAULT_PATH) -> tuple[IvrMenu, int]:
+    """The live IVR menu tree and its version from the database; a database without one is
+    seeded from ivr.toml as version 1."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE ivr_menus IN EXCLUSIVE MODE")  # two starters
+        row = await store.current_ivr(conn)
+        if row is not None:
+            return ivr_menu.parse(row.tree, f"ivr_menus version {row.version}"), row.version
+        menu = ivr_menu.load(menu_file)
+        await store.insert_ivr(conn, 1, ivr_menu.to_data(menu), "system")
+        await store.audit(conn, "system", "ivr.seeded", {"version": 1, "file": str(menu_file)})
+        return menu, 1
+
+
+class LiveIvr(Protocol):
+    """The running IVR (hotline.ivr_services.LiveMenu): a new tree is prepared (its prompts
+    spoken) before it goes live."""
+
+    async def prepare(self, menu: IvrMenu) -> int: ...
+
+    def go_live(self, menu: IvrMenu, version: int) -> None: ...
 
 
 # ---- Asterisk
@@ -141,6 +175,11 @@ class Configuration:
     controller: Any = None
     nodes: list[NodeFiles] = field(default_factory=list)
     clock: Callable[[], float] | None = None
+    #: the queues the running IVR's menus send callers to (they cannot be removed)
+    ivr_queues: Callable[[], Collection[str]] = frozenset
+    #: the running IVR, which takes a changed menu tree at once (None: stored only, the
+    #: next platform start uses it)
+    ivr: LiveIvr | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def _at(self) -> datetime | None:
@@ -221,6 +260,8 @@ class Configuration:
             change(self.controller)
         except AgentBusy as exc:
             raise ConfigError("conflict", "agent-busy", str(exc)) from None
+        except QueueInUse as exc:
+            raise ConfigError("conflict", "queue-in-use", str(exc)) from None
         except (RouterError, ValueError) as exc:
             raise ConfigError("invalid", getattr(exc, "error_id", "router-refused"),
                               str(exc)) from None
@@ -240,21 +281,125 @@ class Configuration:
             return await store.list_queues(conn)
 
     async def put_queue(self, who: str, queue: QueueSpec) -> bool:
-        """Stores the queue (True: new); the router uses it from its next start."""
+        """Stores the queue (True: new) and hands it to the live router in the same
+        transaction: a queue the router refuses is not stored."""
         if not ID.match(queue.name):
             raise ConfigError("invalid", "invalid-queue", f"queue name {queue.name!r} is not "
                               "1-40 letters or digits")
         if queue.policy not in POLICIES:
             raise ConfigError("invalid", "invalid-queue", f"policy {queue.policy!r} is not "
                               f"one of {', '.join(POLICIES)}")
+        if (queue.overflow_to is None) != (queue.overflow_wait_s is None):
+            raise ConfigError("invalid", "invalid-queue",
+                              "overflow_to and overflow_wait_s go together")
+        if queue.overflow_to == queue.name:
+            raise ConfigError("conflict", "invalid-overflow",
+                              f"queue {queue.name!r} cannot overflow to itself")
         check_skills(queue.required)
         async with self._lock, self.pool.acquire() as conn, conn.transaction():
-            before = [q for q in await store.list_queues(conn) if q.name == queue.name]
+            queues = {q.name: q for q in await store.list_queues(conn)}
+            if queue.overflow_to is not None and queue.overflow_to not in queues:
+                raise ConfigError("conflict", "invalid-overflow", f"queue {queue.name!r} "
+                                  f"overflows to {queue.overflow_to!r}: no such queue")
+            before = queues.get(queue.name)
             created = await store.upsert_queue(conn, queue)
             await store.audit(conn, who, "queue.created" if created else "queue.updated", {
                 "queue": queue.name, "after": _queue_dict(queue),
-                "before": _queue_dict(before[0]) if before else None}, self._at())
+                "before": _queue_dict(before) if before else None}, self._at())
+            self._router(lambda c: c.put_queue(queue))
             return created
+
+    async def delete_queue(self, who: str, name: str) -> None:
+        """Removes a queue no caller can reach any more (see the module docstring)."""
+        if name == "general":
+            raise ConfigError("conflict", "queue-in-use",
+                              "queue 'general' is the IVR's fallback and cannot be removed")
+        async with self._lock, self.pool.acquire() as conn, conn.transaction():
+            if name in await self._ivr_queues(conn):
+                raise ConfigError("conflict", "queue-in-use", f"queue {name!r} is a target "
+                                  "of the IVR menus: change the menus first", queue=name)
+            queues = {q.name: q for q in await store.list_queues(conn)}
+            if name not in queues:
+                raise ConfigError("not-found", "no-such-queue", f"no queue {name!r}",
+                                  queue=name)
+            feeders = sorted(q.name for q in queues.values() if q.overflow_to == name)
+            if feeders:
+                raise ConfigError("conflict", "queue-in-use", f"queue {name!r} is the "
+                                  f"overflow of {', '.join(feeders)}", queue=name)
+            await store.delete_queue(conn, name)
+            await store.audit(conn, who, "queue.deleted", {
+                "queue": name, "before": _queue_dict(queues[name])}, self._at())
+            self._router(lambda c: c.remove_queue(name))
+
+    async def _ivr_queues(self, conn: asyncpg.Connection) -> set[str]:
+        """The queues the running IVR and the stored menu tree send callers to."""
+        out = set(self.ivr_queues())
+        row = await store.current_ivr(conn)
+        if row is not None:
+            out |= ivr_menu.parse(row.tree, f"ivr_menus version {row.version}").used_queues()
+        return out
+
+    # -- the IVR menu tree
+
+    async def ivr_tree(self) -> store.IvrRow | None:
+        async with self.pool.acquire() as conn:
+            return await store.current_ivr(conn)
+
+    async def put_ivr(self, who: str, based_on: int, tree: dict[str, Any]
+                      ) -> tuple[store.IvrRow, int]:
+        """Replaces the whole menu tree (the stored row, and how many prompts were spoken).
+        Refused (conflict) when `based_on` is not the current version, when the tree breaks
+        a rule of hotline/ivr_menu.py or sends callers to a queue that does not exist.
+        The new prompts are spoken before anything is stored, so the IVR never plays one
+        that is missing; the running IVR switches after the commit."""
+        try:
+            menu = ivr_menu.parse(tree, "menu tree")
+        except MenuError as exc:
+            raise ConfigError("conflict", "invalid-ivr", str(exc)) from None
+        stored = ivr_menu.to_data(menu)
+        current = await self.ivr_tree()
+        self._check_version(current, based_on)  # early: no speech for a stale change
+        built = 0
+        if self.ivr is not None:
+            try:
+                built = await self.ivr.prepare(menu)
+            except (OSError, RuntimeError) as exc:  # PromptError: no voice, espeak failed
+                raise ConfigError("conflict", "prompts-failed", "the prompts of the menu "
+                                  f"tree could not be spoken: {exc}") from None
+        async with self._lock:
+            async with self.pool.acquire() as conn, conn.transaction():
+                current = await store.current_ivr(conn)
+                version = self._check_version(current, based_on) + 1
+                queues = {q.name for q in await store.list_queues(conn)}
+                unknown = [(w, q) for w, q in menu.queue_refs() if q not in queues]
+                if unknown:
+                    raise ConfigError(
+                        "conflict", "unknown-queue", "the menu tree sends callers to queues "
+                        "that do not exist: " + "; ".join(f"{w}: queue {q!r}" for w, q in unknown)
+                        + " (create them under /api/config/queues first)",
+                        queues=sorted({q for _, q in unknown}))
+                if not await store.insert_ivr(conn, version, stored, who, self._at()):
+                    raise ConfigError("conflict", "stale-version", f"version {version} of the "
+                                      "menu tree was stored meanwhile: read it and try again",
+                                      version=version)
+                await store.audit(conn, who, "ivr.updated", {
+                    "version": version, "based_on": based_on, "prompts_built": built,
+                    "changed": changed_paths(current.tree if current else {}, stored)},
+                    self._at())
+                row = await store.current_ivr(conn)
+            if self.ivr is not None:
+                self.ivr.go_live(menu, version)
+        assert row is not None
+        return row, built
+
+    @staticmethod
+    def _check_version(current: store.IvrRow | None, based_on: int) -> int:
+        version = current.version if current is not None else 0
+        if based_on != version:
+            raise ConfigError("conflict", "stale-version", f"the menu tree is at version "
+                              f"{version}, the change was based on version {based_on}: read "
+                              "it again and make the change on that", version=version)
+        return version
 
     # -- not-ready reasons
 
@@ -314,7 +459,21 @@ class Configuration:
 
 def _queue_dict(q: QueueSpec) -> dict[str, Any]:
     return {"service": str(q.service), "required": q.required, "policy": q.policy,
-            "priority": q.priority, "sl_target": q.sl_target, "sl_seconds": q.sl_seconds}
+            "priority": q.priority, "sl_target": q.sl_target, "sl_seconds": q.sl_seconds,
+            "overflow_to": q.overflow_to, "overflow_wait_s": q.overflow_wait_s}
+
+
+def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """Where two JSON trees differ, as dotted paths down to the first non-object value."""
+    if before == after:
+        return []
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [prefix or "."]
+    out: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        out += changed_paths(before.get(key), after.get(key), f"{prefix}{key}" if not prefix
+                             else f"{prefix}.{key}")
+    return out
 
 
 def outage_from(area_code: str, kind: str, starts_at: float, ends_at: float | None,
@@ -329,5 +488,6 @@ def outage_from(area_code: str, kind: str, starts_at: float, ends_at: float | No
         raise ConfigError("invalid", "invalid-outage", str(exc)) from None
 
 
-__all__ = ["ConfigError", "Configuration", "NodeFiles", "load_or_seed_centre", "local_nodes",
+__all__ = ["DEFAULT_REASONS", "ConfigError", "Configuration", "LiveIvr", "NodeFiles",
+           "changed_paths", "load_or_seed_centre", "load_or_seed_ivr", "local_nodes",
            "outage_from", "sync_asterisk"]

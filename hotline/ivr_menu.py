@@ -11,13 +11,16 @@ choice means the default language).
 
 Validation names the file, the menu and the fault: unknown targets, menus no path reaches,
 duplicate digits, prompts missing in a language, unknown services or actions.
+
+The tree is stored in PostgreSQL as JSON of the same shape as the file (`to_data`), and edited
+through the configuration API (hotline/configuration.py); the file only seeds it.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,6 +114,31 @@ class IvrMenu:
         return {"outage" for m in self.menus.values() for t in _targets(m)
                 if isinstance(t, ActionTarget) and t.action == "outage_lookup"}
 
+    def used_queues(self) -> set[str]:
+        """Every queue a caller can reach through the menus (the fallback included)."""
+        out = {self.fallback.queue}
+        for m in self.menus.values():
+            for t in _targets(m):
+                if isinstance(t, QueueTarget):
+                    out.add(t.queue)
+                elif isinstance(t, ActionTarget):
+                    out.add(t.agent.queue)
+        return out
+
+    def queue_refs(self) -> list[tuple[str, str]]:
+        """(where, queue) for every queue target, where as in validation messages."""
+        out = [("ivr.fallback", self.fallback.queue)]
+        for m in self.menus.values():
+            targets: list[tuple[str, Target | None]] = [
+                (f"menus.{m.name} digit {d}", t) for d, t in m.choices.items()]
+            targets.append((f"menus.{m.name}.on_timeout", m.on_timeout))
+            for where, t in targets:
+                if isinstance(t, QueueTarget):
+                    out.append((where, t.queue))
+                elif isinstance(t, ActionTarget):
+                    out.append((f"{where}.agent", t.agent.queue))
+        return out
+
     def used_prompts(self) -> set[str]:
         keys = {m.prompt for m in self.menus.values()} | {self.invalid_prompt}
         keys |= {self.survey.prompt, self.survey.thanks, self.survey.invalid}
@@ -157,7 +185,7 @@ def _queue(where: str, raw: Mapping[str, Any]) -> QueueTarget:
 def _target(where: str, raw: Any) -> Target:
     if not isinstance(raw, Mapping):
         raise _fail(where, f"a target is a table, not {raw!r}")
-    kinds = [k for k in ("goto", "queue", "action") if k in raw]
+    kinds = [k for k in ("goto", "queue", "action") if raw.get(k) is not None]
     if len(kinds) != 1:
         raise _fail(where, "a target needs exactly one of goto / queue / action")
     if kinds[0] == "goto":
@@ -224,6 +252,35 @@ def parse(data: Mapping[str, Any], source: str = "ivr.toml") -> IvrMenu:
     return menu
 
 
+def to_data(menu: IvrMenu) -> dict[str, Any]:
+    """The menu in the file's shape (JSON-ready); `parse(to_data(m))` gives `m` back."""
+    return {
+        "ivr": {"start": menu.start, "languages": list(menu.languages),
+                "default_language": menu.default_language, "timezone": menu.timezone,
+                "timeout_s": menu.timeout_s, "max_misses": menu.max_misses,
+                "repeat_digit": menu.repeat_digit, "invalid_prompt": menu.invalid_prompt,
+                "fallback": _target_data(menu.fallback)},
+        "menus": {name: {"prompt": m.prompt,
+                         "choices": [{"digit": d, **_target_data(t)}
+                                     for d, t in m.choices.items()],
+                         **({"on_timeout": _target_data(m.on_timeout)}
+                            if m.on_timeout is not None else {})}
+                  for name, m in menu.menus.items()},
+        "prompts": {lang: dict(texts) for lang, texts in menu.prompts.items()},
+        "templates": {lang: dict(t) for lang, t in menu.templates.items()},
+        "survey": asdict(menu.survey),
+        "outage": asdict(menu.outage),
+    }
+
+
+def _target_data(t: Target) -> dict[str, Any]:
+    if isinstance(t, QueueTarget):
+        return {"queue": t.queue, "service": t.service.value, "priority": t.priority}
+    if isinstance(t, GotoTarget):
+        return {"goto": t.menu, **({"language": t.language} if t.language else {})}
+    return {"action": t.action, "agent": _target_data(t.agent)}
+
+
 def load(path: Path = DEFAULT_PATH) -> IvrMenu:
     with path.open("rb") as f:
         try:
@@ -249,7 +306,7 @@ def validate(menu: IvrMenu, source: str = "ivr.toml") -> None:
         errors.append("max_misses must be >= 1 and timeout_s > 0")
     try:
         ZoneInfo(menu.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         errors.append(f"unknown timezone {menu.timezone!r}")
     if menu.start not in menu.menus:
         errors.append(f"start menu {menu.start!r} is not defined")
@@ -268,8 +325,18 @@ def validate(menu: IvrMenu, source: str = "ivr.toml") -> None:
         if missing:
             errors.append(f"prompts.{lang}: missing {', '.join(missing)}")
         errors += [f"prompts.{lang}.{k}: empty text" for k, v in texts.items() if not v.strip()]
+        # the text is an argument of espeak-ng: a leading '-' would be read as an option
+        errors += [f"prompts.{lang}.{k}: text must not start with '-'"
+                   for k, v in texts.items() if v.lstrip().startswith("-")]
         if "outage" in menu.used_templates() and "outage" not in menu.templates.get(lang, {}):
             errors.append(f"templates.{lang}: missing outage")
+    for lang, templates in menu.templates.items():
+        for name, text in templates.items():
+            try:  # filled in during a call: a bad field must fail here, not in the call
+                text.format(area="", start="", end="", reason="")
+            except (KeyError, IndexError, ValueError) as exc:
+                errors.append(f"templates.{lang}.{name}: {type(exc).__name__}: {exc} "
+                              "(fields: {area} {start} {end} {reason})")
     if errors:
         raise MenuError(f"{source}: " + "; ".join(errors))
 

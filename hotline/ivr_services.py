@@ -1,16 +1,51 @@
-"""What the IVR needs from the rest of the platform: outages from PostgreSQL, and somewhere
-to put survey answers (the write-behind writer)."""
+"""What the IVR needs from the rest of the platform: outages from PostgreSQL, somewhere to
+put survey answers (the write-behind writer), and the live menu tree the configuration API
+changes."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 import asyncpg
 
 from hotline.domain import Outage
+from hotline.ivr_menu import IvrMenu
 from hotline.store import queries
 from hotline.store.records import SurveyAnswer
 from hotline.store.writer import Writer
+from hotline.telephony.ivr import IvrApp
+from hotline.telephony.prompts import PromptStore
+
+log = logging.getLogger("hotline.ivr")
+
+
+class LiveMenu:
+    """The menu tree the running IVR uses (`hotline.configuration.LiveIvr`). A new tree's
+    prompts are spoken into the PromptStore first (`prepare`), then the IvrApp takes it
+    (`go_live`): the next caller walks the new tree, a caller already in the menus keeps the
+    tree they started with, and every prompt either plays is on disk (cached by text hash,
+    never removed)."""
+
+    def __init__(self, app: IvrApp, prompts: PromptStore, version: int) -> None:
+        self.app, self.prompts, self.version = app, prompts, version
+
+    @property
+    def menu(self) -> IvrMenu:
+        return self.app.menu
+
+    def used_queues(self) -> set[str]:
+        """The queues the live tree sends callers to (the queue-removal guard)."""
+        return self.app.menu.used_queues()
+
+    async def prepare(self, menu: IvrMenu) -> int:
+        """Speaks the prompts of `menu` not on disk yet; how many were made."""
+        return len(await asyncio.to_thread(self.prompts.build, menu))
+
+    def go_live(self, menu: IvrMenu, version: int) -> None:
+        self.app.menu, self.version = menu, version
+        log.info("IVR menu tree version %d live for the next caller", version)
 
 
 class StoreOutages:

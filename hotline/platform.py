@@ -18,15 +18,21 @@ from pathlib import Path
 import asyncpg
 import uvicorn
 
-from hotline import ivr_menu, recordings
+from hotline import recordings
 from hotline.api import create_app
+from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.api.wiring import attach_controller, services_for
 from hotline.centre_file import Centre
-from hotline.configuration import Configuration, load_or_seed_centre, local_nodes
+from hotline.configuration import (
+    Configuration,
+    load_or_seed_centre,
+    load_or_seed_ivr,
+    local_nodes,
+)
 from hotline.controller import Controller
 from hotline.domain import CallEntered
-from hotline.ivr_services import StoreOutages, SurveyToStore
+from hotline.ivr_services import LiveMenu, StoreOutages, SurveyToStore
 from hotline.live_state_sync import LiveStateSync
 from hotline.realtime import Metrics
 from hotline.recorder import Recorder
@@ -106,17 +112,22 @@ class Platform:
         self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
                                          [q.name for q in self.centre.queues]).start())
-        # The IVR over FastAGI: menus from asterisk-config/ivr.toml, prompts built at start.
-        menu = ivr_menu.load()
+        # The IVR over FastAGI: the menu tree from the database (seeded from
+        # asterisk-config/ivr.toml, changed through the API), prompts built at start.
+        menu, version = await load_or_seed_ivr(self.pool)
         prompts = PromptStore.for_settings(self.settings)
         await asyncio.to_thread(prompts.build, menu)
         self.survey = SurveyToStore(self.writer)
-        self.agi = AgiServer(self.settings, IvrApp(menu, prompts, StoreOutages(self.pool),
-                                                   self.survey, time.time))
+        ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
+        live_menu = LiveMenu(ivr_app, prompts, version)
+        self.configuration.ivr = live_menu
+        self.configuration.ivr_queues = live_menu.used_queues  # those cannot be removed
+        self.agi = AgiServer(self.settings, ivr_app)
         await self.agi.start()
         self.emit_line(f"IVR (FastAGI) at {self.settings.bind_host}:{self.settings.agi_port}")
         # The HTTP side in this process: REST, websockets, the wallboard.
-        config = uvicorn.Config(create_app(self.settings, self.api), host=self.settings.api_host,
+        app = create_app(self.settings, self.api)
+        config = uvicorn.Config(app, host=self.settings.api_host,
                                 port=self.settings.api_port, ws="websockets-sansio",
                                 log_level="warning", lifespan="on")
         self.http = uvicorn.Server(config)
@@ -128,6 +139,10 @@ class Platform:
                 await asyncio.sleep(0.02)
         base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         self.emit_line(f"API at {base}/docs, wallboard at {base}/wallboard")
+        # /ws/live on its own port too (the pages ask /api/live-endpoint where)
+        self.live_server = LiveBroadcaster.for_app(app, self.settings)
+        await self.live_server.start()
+        self.emit_line(f"live socket at ws://{self.live_server.host}:{self.live_server.port}/ws/live")
 
     def _check_repeat(self, item: object) -> None:
         if isinstance(item, CallEntered):
@@ -153,11 +168,9 @@ class Platform:
     async def _keep_recording(self, call_id: str, host_path: str) -> None:
         """Checksum and duration once MixMonitor has closed the file (a moment after the
         hang-up)."""
-        await asyncio.sleep(2.0)
         try:
-            async with self.pool.acquire() as conn:
-                await recordings.record(conn, call_id, Path(host_path))
-        except (OSError, wave.Error, asyncpg.PostgresError) as exc:
+            await recordings.record_when_closed(self.pool, call_id, Path(host_path))
+        except (OSError, wave.Error, asyncpg.PostgresError, TimeoutError) as exc:
             log.error("recording of %s not stored: %r", call_id, exc)
 
     async def _retention(self) -> None:
@@ -182,6 +195,8 @@ class Platform:
             self.recorder.close_intervals(time.time())
 
     async def stop(self) -> None:
+        with contextlib.suppress(AttributeError):
+            await self.live_server.stop()
         with contextlib.suppress(AttributeError):
             self.http.should_exit = True  # its lifespan stops the live feed and fan-out
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):

@@ -223,7 +223,10 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi, on_survey: OnSurvey)
 
 
 class IvrApp:
-    """The AgiServer handler: `/ivr` runs the menus, `/survey` the survey."""
+    """The AgiServer handler: `/ivr` runs the menus, `/survey` the survey.
+
+    `menu` may be replaced at any time (hotline.ivr_services.LiveMenu does, when the tree is
+    changed through the API): each session takes the tree once, when it starts, and keeps it."""
 
     def __init__(self, menu: IvrMenu, voice: Voice, outages: OutageLookup,
                  on_survey: OnSurvey, clock: Callable[[], float]) -> None:
@@ -231,11 +234,11 @@ class IvrApp:
         self.on_survey, self.clock = on_survey, clock
 
     async def __call__(self, agi: Agi) -> None:
-        script = agi.env.script
+        script, menu = agi.env.script, self.menu
         if script == "ivr":
-            await IvrSession(self.menu, self.voice, self.outages, self.clock, agi).run()
+            await IvrSession(menu, self.voice, self.outages, self.clock, agi).run()
         elif script == "survey":
-            await run_survey(self.menu, self.voice, agi, self.on_survey)
+            await run_survey(menu, self.voice, agi, self.on_survey)
         else:
             log.warning("AGI request for unknown script %r", script)
             await agi.verbose(f"hotline: unknown AGI script {script!r}")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
+from hotline.store import db
 from tests.test_agent_desk import Desk, desk, error, ring_a_call  # noqa: F401
 
 
@@ -24,11 +26,42 @@ async def test_a_supervisor_moves_an_agent(desk: Desk) -> None:  # noqa: F811
     assert r.status_code == 409 and error(r)["details"] == {
         "agent_id": "agent2", "state": "ready", "command": "end_wrap_up"}
     for body in ({"command": "not_ready"}, {"command": "answer"},
-                 {"command": "not_ready", "reason": "nap"}):
+                 {"command": "not_ready", "reason": "Nap!"}):
         r = await desk.post("supervisor", "/api/agents/agent2/state", body)
         assert r.status_code == 422 and error(r)["id"] == "invalid-request", body
+    r = await desk.post("supervisor", "/api/agents/agent2/state",
+                        {"command": "not_ready", "reason": "nap"})
+    assert (r.status_code, error(r)["id"]) == (409, "unknown-reason")
+    assert desk.state("agent2") == "ready"
     r = await desk.post("supervisor", "/api/agents/nobody/state", {"command": "login"})
     assert r.status_code == 404 and error(r)["id"] == "no-such-agent"
+
+
+async def test_a_supervisors_not_ready_takes_the_configured_reasons(
+    desk: Desk, conn: asyncpg.Connection, empty_db_url: str  # noqa: F811
+) -> None:
+    """With a database, the reasons are those of /api/config/not-ready-reasons, at once."""
+    desk.services.db_pool = await db.create_pool(empty_db_url, max_size=2)
+    try:
+        await desk.post("supervisor", "/api/agents/agent2/state", {"command": "login"})
+        body = {"command": "not_ready", "reason": "coaching"}
+        r = await desk.post("supervisor", "/api/agents/agent2/state", body)
+        assert (r.status_code, error(r)["id"]) == (409, "unknown-reason")
+        assert "coaching" not in error(r)["details"]["reasons"]
+        r = await desk.put("supervisor", "/api/config/not-ready-reasons/coaching",
+                           {"label": "Coaching"})
+        assert r.status_code == 200, r.text
+        r = await desk.post("supervisor", "/api/agents/agent2/state", body)
+        assert (r.status_code, r.json()["reason"]) == (200, "coaching"), r.text
+        r = await desk.client.delete("/api/config/not-ready-reasons/meal",
+                                     headers=await desk.auth("supervisor"))
+        assert r.status_code == 204
+        r = await desk.post("supervisor", "/api/agents/agent2/state",
+                            {"command": "not_ready", "reason": "meal"})
+        assert (r.status_code, error(r)["id"]) == (409, "unknown-reason")
+        assert desk.controller.router.agent("agent2").reason == "coaching"
+    finally:
+        await desk.services.db_pool.close()
 
 
 @pytest.mark.parametrize("user", ["agent1", "agent", "qa", "planner"])

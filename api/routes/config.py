@@ -1,5 +1,6 @@
-"""The centre's configuration: agents, skills, queues, not-ready reasons, outages, and the
-audit of every change. Admins change everything; supervisors edit skills and reasons.
+"""The centre's configuration: agents, skills, queues, not-ready reasons, outages, the IVR
+menu tree, and the audit of every change. Admins change everything; supervisors edit skills
+and reasons and read the IVR menu tree.
 
 Each change goes through `hotline.configuration.Configuration`: stored and audited in
 PostgreSQL, applied to the router and (for agents) to Asterisk without a restart. The module
@@ -17,6 +18,7 @@ from starlette.requests import HTTPConnection
 from hotline.centre_file import AgentSpec, Centre, QueueSpec
 from hotline.configuration import ConfigError, Configuration, outage_from
 from hotline.domain import ServiceType
+from hotline.realtime.config import QueueTargets
 from hotline.store.config import AgentRow
 
 from ..deps import ServicesDep, require_roles
@@ -106,14 +108,29 @@ class AgentChange(BaseModel):
     asterisk: dict[str, str]
 
 
+class Overflow(_In):
+    """After `after_s` of waiting, agents of queue `to` (another, existing queue) may take
+    the call too."""
+
+    to: Name
+    after_s: Annotated[float, Field(gt=0, le=3600)]
+
+
 class QueueIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "service": "billing", "required": {"billing": 2}, "policy": "most_skilled",
+        "priority": 0, "sl_target": 0.8, "sl_seconds": 20,
+        "overflow": {"to": "general", "after_s": 60}}]})
+
     service: ServiceType
+    #: skill -> minimum level; the first listed is the one most_skilled ranks by
     required: Skills = {}
     policy: Literal["most_skilled", "longest_idle", "least_calls", "round_robin"] = (
         "most_skilled")
     priority: int = Field(0, ge=-100, le=100)
     sl_target: float = Field(0.8, ge=0, le=1)
     sl_seconds: float = Field(20.0, gt=0, le=3600)
+    overflow: Overflow | None = None
 
 
 class QueueOut(QueueIn):
@@ -123,7 +140,8 @@ class QueueOut(QueueIn):
 class QueueChange(BaseModel):
     queue: QueueOut
     created: bool
-    takes_effect: str = "at the router's next start"
+    #: the router uses the queue from this change on, waiting calls included
+    takes_effect: str = "at once"
 
 
 class ReasonIn(_In):
@@ -248,26 +266,66 @@ async def deactivate_agent(agent_id: AgentId, user: Admin,
 # ---- queues
 
 
+def _queue(q: QueueSpec) -> QueueOut:
+    return QueueOut(name=q.name, service=q.service, required=q.required,
+                    policy=q.policy, priority=q.priority,  # type: ignore[arg-type]
+                    sl_target=q.sl_target, sl_seconds=q.sl_seconds,
+                    overflow=None if q.overflow_to is None or q.overflow_wait_s is None else
+                    Overflow(to=q.overflow_to, after_s=q.overflow_wait_s))
+
+
+async def _queues_changed(config: Configuration, services: Services) -> None:
+    """The live panels follow a queue change: the queue is shown, its service-level target
+    used, and every agent's list of queues it serves recomputed."""
+    queues = await config.queues()
+    services.live.declare_queues(q.name for q in queues)
+    for q in queues:
+        services.metrics.config.targets[q.name] = QueueTargets(q.sl_seconds, q.sl_target)
+    agents = [r.spec for r in await config.agents() if r.active]
+    for agent_id, serves in agent_queues(Centre(queues=queues, agents=agents)).items():
+        services.live.set_agent_queues(agent_id, serves)
+
+
+QueueName = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$", examples=["billing"])]
+
+
 @router.get("/queues", responses=ERRORS)
 async def list_queues(_: Steering, config: ConfigDep) -> list[QueueOut]:
-    return [QueueOut(name=q.name, service=q.service, required=q.required,
-                     policy=q.policy, priority=q.priority,  # type: ignore[arg-type]
-                     sl_target=q.sl_target, sl_seconds=q.sl_seconds)
-            for q in await config.queues()]
+    return [_queue(q) for q in await config.queues()]
 
 
 @router.put("/queues/{name}", responses=ERRORS)
-async def put_queue(name: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$")], body: QueueIn,
-                    user: Admin, config: ConfigDep) -> QueueChange:
+async def put_queue(name: QueueName, body: QueueIn, user: Admin, config: ConfigDep,
+                    services: ServicesDep) -> QueueChange:
+    """Creates or replaces a queue; the running router uses it at once (calls waiting in it
+    are matched against the new requirements on this change). 409 `invalid-overflow` when
+    the overflow names no existing queue, or the queue itself."""
     spec = QueueSpec(name=name, service=body.service,
                      required={k: v for k, v in body.required.items() if v > 0},
                      policy=body.policy, priority=body.priority, sl_target=body.sl_target,
-                     sl_seconds=body.sl_seconds)
+                     sl_seconds=body.sl_seconds,
+                     overflow_to=body.overflow.to if body.overflow else None,
+                     overflow_wait_s=body.overflow.after_s if body.overflow else None)
     try:
         created = await config.put_queue(user.username, spec)
     except ConfigError as exc:
         raise _error(exc) from None
-    return QueueChange(queue=QueueOut(name=name, **body.model_dump()), created=created)
+    await _queues_changed(config, services)
+    return QueueChange(queue=_queue(spec), created=created)
+
+
+@router.delete("/queues/{name}", status_code=204, responses=ERRORS)
+async def delete_queue(name: QueueName, user: Admin, config: ConfigDep,
+                       services: ServicesDep) -> None:
+    """Removes a queue at once. 409 `queue-in-use` while calls wait in it or are offered
+    from it, while another queue overflows to it, while an IVR menu sends callers to it, and
+    always for `general` (the IVR's fallback): a queue is drained and unhooked before it is
+    closed, callers are never moved silently to requirements they did not choose."""
+    try:
+        await config.delete_queue(user.username, name)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    await _queues_changed(config, services)
 
 
 # ---- not-ready reasons
@@ -341,6 +399,166 @@ async def delete_outage(outage_id: OutageId, user: Admin, config: ConfigDep) -> 
         await config.delete_outage(user.username, outage_id)
     except ConfigError as exc:
         raise _error(exc) from None
+
+
+# ---- the IVR menu tree (the shape of asterisk-config/ivr.toml, as JSON)
+
+_KEY = r"^[A-Za-z0-9_-]{1,40}$"
+_LANG = r"^[a-z]{2,8}$"
+# no control characters (jsonb, the AGI line) and no leading '-' (an espeak-ng argument)
+_SPOKEN = r"^[^\x00-\x1f-][^\x00-\x1f]*$"
+MenuKey = Annotated[str, Field(pattern=_KEY)]
+Lang = Annotated[str, Field(pattern=_LANG)]
+Digit = Annotated[str, Field(pattern=r"^[0-9*]$")]
+Seconds = Annotated[float, Field(gt=0, le=60)]
+Spoken = Annotated[str, Field(min_length=1, max_length=1000, pattern=_SPOKEN)]
+# language -> key -> text; the schema stated whole, so that no other keys pass (see Skills)
+Texts = Annotated[dict[Lang, Annotated[dict[MenuKey, Spoken], Field(max_length=200)]],
+                  Field(max_length=8), WithJsonSchema({
+    "type": "object", "propertyNames": {"pattern": _LANG}, "maxProperties": 8,
+    "additionalProperties": {
+        "type": "object", "propertyNames": {"pattern": _KEY}, "maxProperties": 200,
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 1000,
+                                 "pattern": _SPOKEN}}})]
+
+
+class IvrQueueLeaf(_In):
+    """Callers go to this queue with this service type (default: the queue's name)."""
+
+    queue: Name
+    service: ServiceType | None = None
+    #: a boost on top of the queue's own priority
+    priority: int = Field(0, ge=-100, le=100)
+
+
+class IvrTarget(_In):
+    """Exactly one of `goto` (another menu, optionally switching `language`), `queue` (with
+    `service`, `priority`) or `action` (self-service; `agent` is where "0" then goes)."""
+
+    goto: MenuKey | None = None
+    language: Lang | None = None
+    queue: Name | None = None
+    service: ServiceType | None = None
+    priority: int | None = Field(None, ge=-100, le=100)
+    action: Literal["outage_lookup"] | None = None
+    agent: IvrQueueLeaf | None = None
+
+
+class IvrChoiceIn(IvrTarget):
+    digit: Digit
+
+
+class IvrMenuIn(_In):
+    prompt: MenuKey
+    choices: list[IvrChoiceIn] = Field(min_length=1, max_length=11)
+    #: taken at once on the first timeout (e.g. the default language)
+    on_timeout: IvrTarget | None = None
+
+
+class IvrSettings(_In):
+    start: MenuKey
+    languages: list[Lang] = Field(min_length=1, max_length=8)
+    default_language: Lang
+    timezone: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+-]*"
+                                                          r"(/[A-Za-z0-9_+-]+){0,3}$")] = (
+        "Asia/Shanghai")
+    timeout_s: Seconds = 5.0
+    max_misses: int = Field(3, ge=1, le=10)
+    repeat_digit: Digit = "*"
+    invalid_prompt: MenuKey = "invalid"
+    fallback: IvrQueueLeaf = IvrQueueLeaf(queue="general", service=ServiceType.GENERAL)
+
+
+class IvrSurvey(_In):
+    prompt: MenuKey = "survey"
+    thanks: MenuKey = "survey-thanks"
+    invalid: MenuKey = "invalid"
+    timeout_s: Seconds = 6.0
+    attempts: int = Field(2, ge=1, le=5)
+
+
+class IvrOutageLookup(_In):
+    enter_prompt: MenuKey = "outage-enter"
+    none_prompt: MenuKey = "outage-none"
+    found_prompt: MenuKey = "outage-found"
+    after_prompt: MenuKey = "outage-after"
+    goodbye_prompt: MenuKey = "goodbye"
+    max_digits: int = Field(20, ge=1, le=40)
+    timeout_s: Seconds = 8.0
+
+
+class IvrTree(_In):
+    """The whole menu tree, as in asterisk-config/ivr.toml (README "Changing the IVR")."""
+
+    ivr: IvrSettings
+    menus: dict[MenuKey, IvrMenuIn] = Field(
+        max_length=100, json_schema_extra={"additionalProperties": False})
+    prompts: Texts
+    #: spoken at run time with {area} {start} {end} {reason} (the outage read-out)
+    templates: Texts = {}
+    survey: IvrSurvey = IvrSurvey()
+    outage: IvrOutageLookup = IvrOutageLookup()
+
+
+class IvrIn(_In):
+    """The whole new tree and the version it was based on (from GET /api/config/ivr)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "version": 1, "tree": {
+            "ivr": {"start": "main", "languages": ["en"], "default_language": "en"},
+            "menus": {"main": {"prompt": "main", "choices": [
+                {"digit": "1", "queue": "billing", "service": "billing"},
+                {"digit": "0", "queue": "general", "service": "general"}]}},
+            "prompts": {"en": {
+                "main": "For billing, press 1. For an agent, press 0.",
+                "invalid": "Sorry, that is not a valid choice.",
+                "survey": "Please rate our service from 0 to 10, then press the pound key.",
+                "survey-thanks": "Thank you. Goodbye."}}}}]})
+
+    version: int = Field(ge=0, le=2**31 - 1)
+    tree: IvrTree
+
+
+class IvrOut(BaseModel):
+    version: int
+    tree: IvrTree
+    updated_at: float
+    updated_by: str
+
+
+class IvrChange(IvrOut):
+    #: prompt files spoken for this change (texts not heard before)
+    prompts_built: int
+    takes_effect: str = "for the next caller"
+
+
+@router.get("/ivr", responses=ERRORS, response_model_exclude_none=True)
+async def get_ivr(_: Steering, config: ConfigDep) -> IvrOut:
+    """The live IVR menu tree and its version (404 `no-ivr-menu` before the platform first
+    started and seeded it from ivr.toml)."""
+    row = await config.ivr_tree()
+    if row is None:
+        raise ApiError(404, "no-ivr-menu", "no IVR menu tree is stored yet")
+    return IvrOut(version=row.version, tree=IvrTree.model_validate(row.tree),
+                  updated_at=row.created_at, updated_by=row.created_by)
+
+
+@router.put("/ivr", responses=ERRORS, response_model_exclude_none=True)
+async def put_ivr(body: IvrIn, user: Admin, config: ConfigDep) -> IvrChange:
+    """Replaces the whole menu tree. Its new prompts are spoken first; then the running IVR
+    uses it for the next caller (callers in the menus finish on the tree they started with).
+    409 `stale-version` when `version` is not the current one (someone changed it since it
+    was read), `invalid-ivr` when the tree breaks a menu rule (unknown or unreachable menus,
+    duplicate digits, missing prompts: the message says where), `unknown-queue` when a
+    choice sends callers to a queue that does not exist, `prompts-failed` when a prompt
+    cannot be spoken (e.g. a language without a voice)."""
+    try:
+        row, built = await config.put_ivr(user.username, body.version,
+                                          body.tree.model_dump(exclude_none=True))
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return IvrChange(version=row.version, tree=IvrTree.model_validate(row.tree),
+                     updated_at=row.created_at, updated_by=row.created_by, prompts_built=built)
 
 
 # ---- audit

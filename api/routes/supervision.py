@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.configuration import ConfigError
 from hotline.domain import AgentTrigger
@@ -17,13 +18,24 @@ from hotline.telephony.ami_connection import AmiActionError, AmiNotConnected
 
 from ..deps import ServicesDep, require_roles
 from ..errors import ApiError
-from ..schemas import AgentOut, AuditEntry, SkillsRequest, SpyOut, SpyRequest, StateCommandRequest
+from ..schemas import AgentCommandName, AgentOut, AuditEntry, SkillsRequest, SpyOut, SpyRequest
 from ..security import Claims, Role
-from .agent_desk import ERRORS, AgentId, Audit, agent_out, controller_of, run_command
+from .agent_desk import ERRORS, AgentId, Audit, Reasons, agent_out, controller_of, run_command
 
 router = APIRouter(prefix="/api", tags=["supervision"])
 #: Commands that change the floor: supervisors (and admins, who pass every check).
 Steering = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR))]
+
+
+class StateCommandIn(BaseModel):
+    """A supervisor moves an agent; `reason` (required for not_ready) is one of the
+    configured reason codes (GET /api/config/not-ready-reasons)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"command": "not_ready", "reason": "meeting"}]}
+    )
+    command: AgentCommandName
+    reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")] | None = None
 
 
 @router.get("/roster", responses=ERRORS)
@@ -36,12 +48,15 @@ async def roster(_: Steering, services: ServicesDep) -> list[AgentOut]:
 @router.post("/agents/{agent_id}/state", responses=ERRORS)
 async def change_state(
     agent_id: AgentId,
-    body: StateCommandRequest,
+    body: StateCommandIn,
     user: Steering,
     services: ServicesDep,
     audit: Audit,
+    reasons: Reasons,
 ) -> AgentOut:
-    """Move an agent (login, logout, ready, not_ready with a reason, end_wrap_up)."""
+    """Move an agent (login, logout, ready, not_ready with a reason, end_wrap_up). A reason
+    that is not configured is refused with 409 `unknown-reason`, as on the agent's own
+    not-ready command."""
     if body.command == "not_ready" and body.reason is None:
         raise ApiError(
             422,
@@ -49,6 +64,12 @@ async def change_state(
             "not_ready needs a reason",
             {"errors": [{"loc": ["body", "reason"], "msg": "required"}]},
         )
+    if body.command == "not_ready" and body.reason not in reasons:
+        raise ApiError(409, "unknown-reason",
+                       f"{body.reason!r} is not a configured not-ready reason"
+                       + (f" (one of {', '.join(reasons)})" if reasons else
+                          " (none are configured)"),
+                       {"reason": body.reason, "reasons": list(reasons)})
     return run_command(
         services, audit, user.username, agent_id, AgentTrigger(body.command), body.reason or ""
     )

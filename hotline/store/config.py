@@ -1,5 +1,6 @@
 """Queries for the centre's configuration: agents and their skills, queues, not-ready reasons,
-users and the audit log. (Outages are in `queries`: the IVR reads them there.)
+the IVR menu tree (every version), users and the audit log. (Outages are in `queries`: the
+IVR reads them there.)
 
 Every function takes a connection, so a caller can put a change and its audit row in one
 transaction. jsonb values go in and come out as Python values (the codec of `db.connect`).
@@ -110,7 +111,9 @@ async def list_queues(conn: asyncpg.Connection) -> list[QueueSpec]:
         out.append(QueueSpec(name=r["name"], service=ServiceType(r["service"]),
                              required={str(k): int(v) for k, v in required.items()},
                              policy=r["policy"], priority=r["priority"],
-                             sl_target=r["sl_target"], sl_seconds=r["sl_seconds"]))
+                             sl_target=r["sl_target"], sl_seconds=r["sl_seconds"],
+                             overflow_to=r["overflow_to"],
+                             overflow_wait_s=r["overflow_after_s"]))
     return out
 
 
@@ -118,12 +121,18 @@ async def upsert_queue(conn: asyncpg.Connection, q: QueueSpec) -> bool:
     """Stores the queue; True when it is new."""
     return bool(await conn.fetchval(
         "INSERT INTO queues (name, service, required_skills, policy, priority, sl_target,"
-        " sl_seconds) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)"
+        " sl_seconds, overflow_to, overflow_after_s)"
+        " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)"
         " ON CONFLICT (name) DO UPDATE SET service = $2, required_skills = $3::jsonb,"
-        " policy = $4, priority = $5, sl_target = $6, sl_seconds = $7"
-        " RETURNING (xmax = 0)",
+        " policy = $4, priority = $5, sl_target = $6, sl_seconds = $7, overflow_to = $8,"
+        " overflow_after_s = $9 RETURNING (xmax = 0)",
         q.name, str(q.service), dict(q.required), q.policy, q.priority, q.sl_target,
-        q.sl_seconds))
+        q.sl_seconds, q.overflow_to, q.overflow_wait_s))
+
+
+async def delete_queue(conn: asyncpg.Connection, name: str) -> bool:
+    return await conn.fetchval(
+        "DELETE FROM queues WHERE name = $1 RETURNING name", name) is not None
 
 
 # ---- not-ready reasons
@@ -161,14 +170,19 @@ class UserRow:
     display_name: str
     agent_id: str
     active: bool
+    tokens_after: float = 0.0  # tokens issued before this (epoch seconds) are revoked
 
 
 async def get_user(conn: asyncpg.Connection, username: str) -> UserRow | None:
     r = await conn.fetchrow("SELECT * FROM users WHERE username = $1", username)
     if r is None:
         return None
+    return _user(r)
+
+
+def _user(r: asyncpg.Record) -> UserRow:
     return UserRow(r["username"], r["password_hash"], (r["role"], *r["more_roles"]),
-                   r["display_name"], r["agent_id"] or "", r["active"])
+                   r["display_name"], r["agent_id"] or "", r["active"], r["tokens_after"])
 
 
 async def insert_user(conn: asyncpg.Connection, user: UserRow) -> bool:
@@ -185,6 +199,59 @@ async def insert_user(conn: asyncpg.Connection, user: UserRow) -> bool:
 
 async def count_users(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM users"))
+
+
+async def list_users(conn: asyncpg.Connection) -> list[UserRow]:
+    return [_user(r) for r in await conn.fetch("SELECT * FROM users ORDER BY username")]
+
+
+async def update_user(conn: asyncpg.Connection, username: str, *,
+                      roles: tuple[str, ...] | None = None, password_hash: str | None = None,
+                      active: bool | None = None, agent_id: str | None = None,
+                      tokens_after: float | None = None) -> bool:
+    """Changes the given fields (roles: the first goes to `role`, the rest to more_roles);
+    False when there is no such user."""
+    first, more = (roles[0], list(roles[1:])) if roles else (None, None)
+    found = await conn.fetchval(
+        "UPDATE users SET role = coalesce($2, role), more_roles = coalesce($3, more_roles),"
+        " password_hash = coalesce($4, password_hash), active = coalesce($5, active),"
+        " agent_id = CASE WHEN $6::text IS NULL THEN agent_id ELSE nullif($6, '') END,"
+        " tokens_after = coalesce($7, tokens_after)"
+        " WHERE username = $1 RETURNING id",
+        username, first, more, password_hash, active, agent_id, tokens_after)
+    return found is not None
+
+
+# ---- the IVR menu tree: one row per version, the highest is live
+
+
+@dataclass(frozen=True, slots=True)
+class IvrRow:
+    version: int
+    tree: dict[str, Any]
+    created_at: float
+    created_by: str
+
+
+async def current_ivr(conn: asyncpg.Connection) -> IvrRow | None:
+    r = await conn.fetchrow("SELECT * FROM ivr_menus ORDER BY version DESC LIMIT 1")
+    if r is None:
+        return None
+    tree = r["tree"]
+    if isinstance(tree, str):  # a connection without the project's jsonb codec
+        tree = json.loads(tree)
+    return IvrRow(r["version"], tree, r["created_at"].timestamp(), r["created_by"])
+
+
+async def insert_ivr(conn: asyncpg.Connection, version: int, tree: dict[str, Any],
+                     who: str, at: datetime | None = None) -> bool:
+    """Stores the tree as `version`; False when that version exists already (another
+    writer got there first)."""
+    return await conn.fetchval(
+        "INSERT INTO ivr_menus (version, tree, created_at, created_by)"
+        " VALUES ($1, $2::jsonb, coalesce($3, now()), $4)"
+        " ON CONFLICT (version) DO NOTHING RETURNING version",
+        version, tree, at, who) is not None
 
 
 # ---- audit

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,17 @@ log = logging.getLogger("hotline.platform")
 
 
 @dataclass
+
+async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
+    """Awaits a stop step with a deadline; False (and an error logged) if it did not end."""
+    try:
+        await asyncio.wait_for(awaitable, seconds)
+        return True
+    except TimeoutError:
+        log.error("stopping the %s took over %.0f s; left behind", what, seconds)
+        return False
+
+
 class Platform:
     settings: Settings
     centre: Centre
@@ -195,25 +206,28 @@ class Platform:
             self.recorder.close_intervals(time.time())
 
     async def stop(self) -> None:
+        """Stops every part, each within a deadline: a part that will not stop is logged and
+        left behind rather than holding the rest (and the process) for ever."""
         with contextlib.suppress(AttributeError):
-            await self.live_server.stop()
+            await _bounded(self.live_server.stop(), "live socket")
         with contextlib.suppress(AttributeError):
             self.http.should_exit = True  # its lifespan stops the live feed and fan-out
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._http_task), 5)
         for task in [*self._tasks, *self._recording_tasks]:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _bounded(asyncio.gather(*self._tasks, *self._recording_tasks,
+                                      return_exceptions=True), "background tasks")
         with contextlib.suppress(AttributeError):
-            await self.agi.stop()
+            await _bounded(self.agi.stop(), "FastAGI server")
         with contextlib.suppress(AttributeError):
-            await self.controller.stop()
+            await _bounded(self.controller.stop(), "controller")
         with contextlib.suppress(AttributeError):
-            await self.pool.close()
+            if not await _bounded(self.pool.close(), "PostgreSQL pool"):
+                self.pool.terminate()  # a connection was never released: drop them all
         with contextlib.suppress(AttributeError):
-            await self.writer.stop()
+            await _bounded(self.writer.stop(), "history writer")
         with contextlib.suppress(AttributeError):
-            await self.redis.aclose()
+            await _bounded(self.redis.aclose(), "Redis client")
         if self.services is not None:
             await asyncio.to_thread(self.services.stop)

@@ -357,15 +357,18 @@ def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[Stat
               calls: Sequence[HandledCall], orders: Sequence[WorkOrder],
               evaluations: Sequence[Evaluated], now: float) -> Scorecard:
     """The balanced scorecard of one agent over [since, until). `orders` are the agent's own
-    (created_by). Callback timeliness (domain.md: callbacks done within their time limit /
+    (created_by: the callbacks it answers for) and those whose callback it made
+    (callback_done_by: its callbacks done; the creator on rows that do not say). Callback
+    timeliness (domain.md: callbacks done within their time limit /
     callbacks due) counts each callback in the period in which it was settled: when it was
     done if done in time, else when its limit passed (missed, whether or not done later).
     So a callback done today against tomorrow's limit counts today, and a period's figure
     never changes once the period is over."""
     cut = min(now, until)
-    due = [o for o in orders if o.callback_by is not None
+    due = [o for o in orders if o.created_by == agent_id and o.callback_by is not None
            and since <= settled_at(o) < cut]
     done = [o for o in orders if o.callback_done_at is not None
+            and (o.callback_done_by or o.created_by) == agent_id
             and since <= o.callback_done_at < until]
     n = len(evaluations)
     return Scorecard(

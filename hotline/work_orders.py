@@ -102,6 +102,7 @@ class WorkOrder:
     callback_by: float | None = None
     callback_done_at: float | None = None
     callback_result: str = ""
+    callback_done_by: str = ""  # who called back ("" on rows from before it was kept)
     closed_at: float | None = None
     substantiated: bool | None = None  # complaints: the verdict at closing
     final_answer: str = ""  # 最终答复: later calls on this matter are recognised
@@ -122,7 +123,7 @@ def create(service: ServiceType, caller: str, description: str, call_id: str, ag
 
 
 def act(order: WorkOrder, action: OrderAction, at: float, *, text: str = "",
-        unit: str = "", substantiated: bool | None = None,
+        unit: str = "", substantiated: bool | None = None, by: str = "",
         policies: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES) -> WorkOrder:
     """The order after `action` at `at`; IllegalTransition names state and action."""
     try:
@@ -138,7 +139,8 @@ def act(order: WorkOrder, action: OrderAction, at: float, *, text: str = "",
         changes.update(replied_at=at, reply=text.strip(),
                        callback_by=at + policies[order.service].callback_s)
     elif action is OrderAction.CALLBACK_DONE:
-        changes.update(callback_done_at=at, callback_result=text.strip())
+        changes.update(callback_done_at=at, callback_result=text.strip(),
+                       callback_done_by=by)
     elif action is OrderAction.CLOSE:
         if order.service is ServiceType.COMPLAINT and substantiated is None:
             raise WorkOrderError("a complaint closes with a verdict: substantiated or not")

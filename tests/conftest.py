@@ -62,6 +62,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):  #
                                     "\n".join(text.splitlines()[-150:])))
 
 
+@pytest.fixture(autouse=True)
+async def dump_tasks_when_stuck(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Before pytest-timeout fails a hung test, print every asyncio task's stack (the
+    timeout's own dump shows only threads, and the loop's thread just sits in select)."""
+    import sys
+
+    loop = asyncio.get_running_loop()
+    limit = request.config.getini("timeout")
+    after = max(float(limit or 0) - 30.0, 1.0) if limit else None
+
+    def dump() -> None:
+        print(f"\n--- {request.node.nodeid}: asyncio tasks after {after:.0f}s ---",
+              file=sys.stderr)
+        for task in asyncio.all_tasks(loop):
+            print(f"task {task.get_name()}:", file=sys.stderr)
+            coro: Any = task.get_coro()
+            while coro is not None:  # down the await chain to where it waits
+                frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+                if frame is not None:
+                    print(f"  {frame.f_code.co_filename}:{frame.f_lineno} "
+                          f"{frame.f_code.co_name}", file=sys.stderr)
+                coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+
+    handle = loop.call_later(after, dump) if after else None
+    yield
+    if handle is not None:
+        handle.cancel()
+
+
 @pytest.fixture
 async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     """Fails the test if any exception reached the event loop's handler."""

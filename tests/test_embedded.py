@@ -33,7 +33,7 @@ async def test_empty_urls_start_both_and_data_survives_a_restart(data_dir: Path)
         assert services.redis_url.startswith("redis://127.0.0.1:")
         conn = await db.connect(services.database_url)
         await db.migrate(conn)
-        await conn.execute("INSERT INTO not_ready_reasons VALUES ('break', '小休')")
+        await conn.execute("INSERT INTO not_ready_reasons VALUES ('nap', '小休')")
         await conn.close()
         client = connect_redis(services.redis_url)
         await LiveState(client).set_agent("a1", {"state": "ready"})
@@ -51,7 +51,8 @@ async def test_empty_urls_start_both_and_data_survives_a_restart(data_dir: Path)
     try:
         conn = await db.connect(again.database_url)
         assert await db.migrate(conn) == []
-        assert await conn.fetchval("SELECT label FROM not_ready_reasons") == "小休"
+        assert await conn.fetchval(
+            "SELECT label FROM not_ready_reasons WHERE code = 'nap'") == "小休"
         await conn.close()
         client = connect_redis(again.redis_url)
         assert (await LiveState(client).snapshot()).agents == {"a1": {"state": "ready"}}

@@ -183,6 +183,7 @@ async def test_a_call_becomes_an_order_a_callback_and_an_evaluation_on_the_score
         assert (done["state"], done["callback_result"]) == (
             "replied", "customer confirms the corrected bill")
         assert done["callback_done_at"] <= done["callback_by"]
+        assert done["callback_done_by"] == "agent1"
         await ok(http.post("/api/agents/agent1/end-wrap-up", headers=agent))
         callback_facts = await asyncio.wait_for(site.stored[callback], 30)
         assert callback_facts.duration_s >= 1.0

@@ -93,6 +93,7 @@ class OrderOut(BaseModel):
     callback_by: float | None
     callback_done_at: float | None
     callback_result: str
+    callback_done_by: str
     closed_at: float | None
     substantiated: bool | None
     final_answer: str
@@ -110,7 +111,8 @@ def out(order: WorkOrder, now: float) -> OrderOut:
         created_by=order.created_by, resolve_by=order.resolve_by, replied_at=order.replied_at,
         reply=order.reply, callback_by=order.callback_by,
         callback_done_at=order.callback_done_at, callback_result=order.callback_result,
-        closed_at=order.closed_at, substantiated=order.substantiated,
+        callback_done_by=order.callback_done_by, closed_at=order.closed_at,
+        substantiated=order.substantiated,
         final_answer=order.final_answer, escalated_to=order.escalated_to,
         call_ids=list(order.call_ids), overdue=overdue(order, now))  # type: ignore[arg-type]
 
@@ -200,7 +202,7 @@ async def order_action(user: Desk, services: ServicesDep, order_id: OrderId,
         order = await _load(conn, order_id)
         try:
             changed = act(order, body.action, now, text=body.text, unit=body.unit,
-                          substantiated=body.substantiated)
+                          substantiated=body.substantiated, by=user.username)
         except (IllegalTransition, WorkOrderError) as exc:
             raise _refused(exc) from None
         return out(await store.save(conn, changed), now)

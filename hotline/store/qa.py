@@ -201,8 +201,9 @@ async def add_dispute(conn: asyncpg.Connection, eval_id: int, agent_id: str, rea
 async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float,
                            until: float) -> tuple[list[qa.StateSpan], list[qa.HandledCall],
                                                   list[WorkOrder], list[qa.Evaluated]]:
-    """The agent's state spans overlapping the period, calls answered in it, own work
-    orders, and the sample evaluations of calls in it (a re-check replaces the original)."""
+    """The agent's state spans overlapping the period, calls answered in it, its own work
+    orders and those whose callback it made, and the sample evaluations of calls in it (a
+    re-check replaces the original)."""
     spans = [qa.StateSpan(r["state"], epoch(r["started_at"]) or 0.0, epoch(r["ended_at"]))
              for r in await conn.fetch(
                  "SELECT state, started_at, ended_at FROM agent_state_log WHERE agent_id = $1"
@@ -218,7 +219,7 @@ async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float
         " FROM calls c WHERE c.agent_id = $1 AND c.answered_at >= $2"
         " AND c.answered_at < $3", agent_id, ts(since), ts(until))]
     orders = await _orders(conn, "SELECT * FROM work_orders WHERE created_by = $1"
-                                 " ORDER BY created_at", agent_id)
+                                 " OR callback_done_by = $1 ORDER BY created_at", agent_id)
     rows = await conn.fetch(
         "SELECT coalesce(r.score, e.score) AS score, coalesce(r.fatal, e.fatal) AS fatal,"
         " coalesce(r.errors, e.errors) AS errors"

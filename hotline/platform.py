@@ -49,8 +49,6 @@ from hotline.telephony.prompts import PromptStore
 log = logging.getLogger("hotline.platform")
 
 
-@dataclass
-
 async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
     """Awaits a stop step with a deadline; False (and an error logged) if it did not end."""
     try:
@@ -61,6 +59,7 @@ async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.
         return False
 
 
+@dataclass
 class Platform:
     settings: Settings
     centre: Centre

@@ -25,7 +25,6 @@ runs, GET /api/live-endpoint sends the pages here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -41,6 +40,7 @@ from websockets.protocol import State
 from hotline.realtime.fanout import Subscriber
 from hotline.realtime.live import LIVE_CHANNEL, is_resync
 from hotline.settings import Settings
+from hotline.tasks import cancel_and_wait
 
 from .live_rules import Refusal, Renew, Subscribe, admit, read_client_message
 from .live_socket import coalesce
@@ -145,9 +145,7 @@ class LiveBroadcaster:
             self._server.close()
             await self._server.wait_closed()
         if self._hub is not None:
-            self._hub.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._hub
+            await cancel_and_wait(self._hub)
             await self._subscription.__aexit__(None, None, None)
             self._hub = None
 

@@ -4,7 +4,6 @@ users, the router's explanations. The API holds no state of its own beyond these
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from hotline.realtime import Metrics, MetricsConfig
 from hotline.realtime.fanout import Backend, Fanout, MemoryBackend
 from hotline.realtime.live import CONTROL_CHANNEL, LIVE_CHANNEL, LiveFeed, LiveMirror, LiveSource
 from hotline.router import Explanation
+from hotline.tasks import cancel_and_wait
 
 from .security import InMemoryUserRepository, UserRepository
 
@@ -69,9 +69,7 @@ class Services:
 
     async def stop(self) -> None:
         if self._requests is not None:
-            self._requests.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._requests
+            await cancel_and_wait(self._requests)
             self._requests = None
         if self.own_live_feed:
             await self.live.stop()

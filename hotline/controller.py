@@ -35,6 +35,7 @@ from hotline.resync import HOLD_CONTEXT, KnownCall, QueueVars, reconcile
 from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
 from hotline.router.decisions import CallbackDue
 from hotline.settings import Settings
+from hotline.tasks import cancel_and_wait
 from hotline.telephony.ami_connection import (
     AmiActionError,
     AmiLink,
@@ -126,8 +127,8 @@ class Controller:
 
     async def stop(self) -> None:
         for task in self._background:
-            task.cancel()
-        for task in [*self._background, *self._tasks]:
+            await cancel_and_wait(task)
+        for task in list(self._tasks):  # offers and callbacks under way: each bounded
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for timer in self._wrap_up_timers.values():

@@ -5,7 +5,6 @@ without subscribing (pub/sub carries the changes; the hashes are the state)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -15,6 +14,7 @@ from typing import Any
 from hotline.realtime import Metrics
 from hotline.realtime.live import LiveFeed
 from hotline.store.live import LiveState, LiveUnavailable
+from hotline.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,4 @@ class LiveStateSync:
 
 
 async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)

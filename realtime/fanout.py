@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hotline.tasks import cancel_and_wait
+
 log = logging.getLogger("hotline.realtime.fanout")
 
 
@@ -122,9 +124,7 @@ class Fanout:
 
     async def stop(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await cancel_and_wait(self._listener)
             self._listener = None
         await self.backend.disconnect()
 

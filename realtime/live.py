@@ -44,6 +44,7 @@ from hotline.domain import (
     FailsafeTaken,
     RingNoAnswer,
 )
+from hotline.tasks import cancel_and_wait
 
 from .fanout import Fanout
 from .figures import QueueFigures
@@ -316,9 +317,7 @@ class LiveFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     # ---- internals
@@ -497,9 +496,7 @@ class LiveMirror:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
 

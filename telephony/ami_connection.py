@@ -10,7 +10,6 @@ stops on close(), and every (re)login is announced so the controller can resync.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -24,6 +23,7 @@ from panoramisk.message import Message
 
 from hotline.domain import Event
 from hotline.settings import AsteriskNode, Settings
+from hotline.tasks import cancel_and_wait
 
 from .ami_codec import AmiCodec, AmiMessage
 from .ami_events import EventMapper
@@ -135,10 +135,7 @@ class AmiLink:
 
     async def close(self) -> None:
         self.closing = True
-        if self._watchdog:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
+        await cancel_and_wait(self._watchdog)
         self._manager.close()
 
     def _logged_in(self, manager: Manager) -> None:
@@ -156,9 +153,9 @@ class AmiLink:
 
     async def _watch(self) -> None:
         """A Ping with no answer in time means the link is dead: drop it, reconnect."""
-        while True:
+        while not self.closing:
             await asyncio.sleep(self.ping_interval_s)
-            if not self.logged_in.is_set():
+            if self.closing or not self.logged_in.is_set():
                 continue
             try:
                 await self.action("Ping", timeout_s=self.ping_timeout_s)

@@ -35,6 +35,7 @@ import asyncpg
 
 from hotline.store import db
 from hotline.store.queries import UPSERTS, Record, spec_for, upsert, upsert_copy
+from hotline.tasks import cancel_and_wait
 
 log = logging.getLogger("hotline.store.writer")
 
@@ -143,9 +144,7 @@ class Writer:
         await self.flush(grace_s)
         self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if self._memory:
             self._prepend_to_spill(list(self._memory))

@@ -109,7 +109,13 @@ def _alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    if stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X"):
+        return True
+    # A zombie leader whose other threads are still exiting still holds the sockets.
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def _pid(settings: Settings) -> int | None:
@@ -130,18 +136,14 @@ def _wait_gone(settings: Settings, timeout_s: float) -> bool:
     return True
 
 
-def _port_holder(host: str, port: int, proto: str) -> str | None:
-    """Who already listens on host:port (tcp or udp), as 'pid NAME', or None if free."""
-    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as probe:
-        if proto == "tcp":
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-            return None
-        except OSError:
-            pass
-    for pid in _listeners(port, proto):
+def port_holder(port: int, proto: str) -> str | None:
+    """Who already listens on the port (tcp LISTEN, or a bound udp socket), as 'pid NAME',
+    or None if nobody does. Connections a killed node left closing do not count: Asterisk
+    binds with SO_REUSEADDR over them."""
+    inodes = _listening_inodes(port, proto)
+    if not inodes:
+        return None
+    for pid in _pids_holding(inodes):
         try:
             return f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()}"
         except OSError:
@@ -149,15 +151,20 @@ def _port_holder(host: str, port: int, proto: str) -> str | None:
     return "an unknown process"
 
 
-def _listeners(port: int, proto: str) -> list[int]:
-    """Pids whose sockets are bound to the port, read from /proc/net and /proc/*/fd."""
+def _listening_inodes(port: int, proto: str) -> set[str]:
     inodes: set[str] = set()
     for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
         with contextlib.suppress(OSError), open(table) as f:
             for line in list(f)[1:]:
                 cols = line.split()
-                if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                listening = cols[3] == "0A" if proto == "tcp" else True
+                if listening and int(cols[1].rsplit(":", 1)[1], 16) == port:
                     inodes.add(cols[9])
+    return inodes
+
+
+def _pids_holding(inodes: set[str]) -> list[int]:
+    """Pids with one of these sockets open, from /proc/*/fd."""
     pids: list[int] = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -197,7 +204,11 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
         raise AsteriskError(f"node {settings.node_name} already runs (pid {_pid(settings)})")
     PromptStore.for_settings(settings).build(ivr_menu.load())  # cached by the texts' hash
     for port, proto in ((settings.ami_port, "tcp"), (settings.sip_port, "udp")):
-        holder = _port_holder(settings.bind_host, port, proto)
+        holder = port_holder(port, proto)
+        deadline = time.monotonic() + 5.0
+        while holder is not None and time.monotonic() < deadline:  # a node just killed
+            time.sleep(0.05)
+            holder = port_holder(port, proto)
         if holder is not None:
             raise AsteriskError(f"node {settings.node_name}: {proto} port {port} is taken by "
                                 f"{holder}; stop it or choose other ports")

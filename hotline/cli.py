@@ -63,10 +63,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await platform.stop()
 
+    from hotline.telephony.ami_connection import AmiNotConnected
+
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+    except AmiNotConnected as exc:
+        print(f"hotline run: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -130,7 +130,16 @@ class AmiLink:
     async def connect(self, timeout_s: float = 10.0) -> None:
         self._manager.loop = asyncio.get_running_loop()
         self._manager.connect()
-        await asyncio.wait_for(self.logged_in.wait(), timeout_s)
+        try:
+            await asyncio.wait_for(self.logged_in.wait(), timeout_s)
+        except TimeoutError:
+            self.closing = True
+            self._manager.close()  # or panoramisk keeps retrying in the background
+            host, port = self._manager.config["host"], self._manager.config["port"]
+            raise AmiNotConnected(
+                f"no AMI login to node {self.node} at {host}:{port} within {timeout_s:.0f}s: "
+                "is Asterisk running there (`hotline asterisk start`) with this AMI user "
+                "and secret?") from None
         self._watchdog = asyncio.create_task(self._watch(), name=f"ami-watchdog-{self.node}")
 
     async def close(self) -> None:

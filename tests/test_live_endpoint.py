@@ -4,15 +4,12 @@ through it: the dedicated server (api/live_broadcast.py) when it runs, else the 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from argon2 import PasswordHasher
 from playwright.async_api import Browser
 
 from hotline.api import Services, create_app
@@ -20,14 +17,14 @@ from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
 from hotline.domain import CallQueued, ServiceType
 from hotline.settings import Settings
+from tests.api_server import fast_hasher, serve
 from tests.test_wallboard import browser, cell, text_becomes  # noqa: F401
 
 
 class Site:
-    def __init__(self, app, server: uvicorn.Server, services: Services) -> None:  # type: ignore[no-untyped-def]
-        self.app, self.server, self.services = app, server, services
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+    def __init__(self, app, base: str, services: Services) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.base, self.services = app, base, services
+        self.port = urlsplit(base).port
 
     def token(self, *roles: Role) -> str:
         return str(self.app.state.signer.issue("board", roles or [Role.SUPERVISOR])[0])
@@ -36,17 +33,10 @@ class Site:
 @pytest.fixture
 async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
     monkeypatch.setenv("HOTLINE_API_USERS", "board:pw-board:supervisor")
-    services = Services.build(hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    services = Services.build(hasher=fast_hasher())
     app = create_app(Settings(), services)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, ws="websockets-sansio", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-        await asyncio.sleep(0.01)
-    yield Site(app, server, services)
-    server.should_exit = True
-    await task
+    async with serve(app) as base:
+        yield Site(app, base, services)
 
 
 async def endpoint(site: Site, token: str | None) -> httpx.Response:

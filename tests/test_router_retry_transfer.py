@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import pytest
-
-from hotline.core_ext import select as selector
-from hotline.core_ext import select_agent_py
 from hotline.domain import (
     AgentRinging,
     AgentState,
@@ -30,19 +26,11 @@ from hotline.domain import (
 )
 from hotline.router import CallbackDue, Offer
 from hotline.telephony.call_model import CallModel
-from tests.test_router import KERNELS, T, agents, make, offers, queued, ready
+from tests.test_router import T, agents, kernel, make, offers, queued, ready
+
+__all__ = ["kernel"]  # the fixture, parametrised over the C kernel and its twin
 
 NUMBER = "13800138000"
-
-
-@pytest.fixture(params=KERNELS, ids=KERNELS)
-def kernel(request: pytest.FixtureRequest) -> ModuleType:
-    if request.param == "py":
-        return select_agent_py
-    try:
-        return selector.load_compiled("select_agent")
-    except ImportError:
-        pytest.skip("compiled select_agent not built (test_select_agent checks the build)")
 
 
 def dues(out: list) -> list[tuple[str, str, int]]:

@@ -235,6 +235,8 @@ class Controller:
         self._apply(results)
         if isinstance(event, CallEnded):
             self._callers.pop(event.call_id, None)
+            if not self.router.knows(event.call_id):  # a retry still needs its node
+                self._callback_nodes.pop(event.call_id, None)
 
     def _track_failsafe(self, event: Event) -> None:
         if isinstance(event, FailsafeTaken):

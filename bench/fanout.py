@@ -48,6 +48,16 @@ import psutil
 QUEUES = [f"q{n}" for n in range(8)]
 
 
+def _run(main: Any) -> None:
+    """asyncio.run, on uvloop unless BENCH_LOOP=asyncio (the platform's choice: hotline/loop.py)."""
+    if os.environ.get("BENCH_LOOP", "uvloop") == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
 # ---- server process
 
 
@@ -209,10 +219,10 @@ def server_main(
         import pstats
 
         with cProfile.Profile() as prof:
-            asyncio.run(main())
+            _run(main())
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     else:
-        asyncio.run(main())
+        _run(main())
 
 
 # ---- client processes
@@ -265,8 +275,7 @@ class _RawClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         transport.write(self.request)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -364,7 +373,9 @@ def client_main(
                 await with_websockets()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            if not stats.counts["failed"]:
+                print("client failed:", repr(exc), flush=True)
             stats.counts["failed"] += 1
 
     async def main() -> None:
@@ -386,7 +397,7 @@ def client_main(
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    asyncio.run(main())
+    _run(main())
     out.put({"latencies": stats.latencies, "delivery": stats.delivery, **stats.counts})
 
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from hotline import event_loop
 from hotline.centre_file import CentreFileError, load_centre
 from hotline.settings import Settings, get_settings
 
@@ -66,7 +67,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.telephony.ami_connection import AmiNotConnected
 
     try:
-        asyncio.run(main())
+        event_loop.run(main(), settings.event_loop)
     except KeyboardInterrupt:
         pass
     except AmiNotConnected as exc:

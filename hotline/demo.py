@@ -14,6 +14,7 @@ import signal
 import statistics
 from dataclasses import dataclass, field
 
+from hotline import event_loop
 from hotline.centre_file import Centre, load_centre
 from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued, FailsafeTaken
 from hotline.platform import Platform
@@ -131,7 +132,7 @@ def run_demo(settings: Settings, calls: int = 0, rate: float = 0.5) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            return asyncio.run(_demo(settings, centre, calls, rate))
+            return event_loop.run(_demo(settings, centre, calls, rate), settings.event_loop)
         return 0
     finally:
         if started_here:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +94,9 @@ class Settings(BaseSettings):
     # The live socket's own server (api/live_broadcast.py): None = api_port + 1; "" = api_host
     live_port: int | None = None
     live_host: str = ""
+    # The event loop of `hotline run` and the demo: uvloop (libuv; the live server writes to
+    # thousands of sockets per second) or Python's own asyncio loop
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # "development" allows a built-in token secret and one login per role (password = name);
     # anything else refuses to start without a real api_secret
     environment: str = "development"

@@ -1,10 +1,14 @@
 """The configuration a deployment runs on: the centre file, the rendered Asterisk config,
-docker-compose.yml and the CLI they call."""
+docker-compose.yml (resolved by Debian's docker-compose) and the CLI they call."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -12,7 +16,9 @@ import yaml
 from hotline.centre_file import CentreFileError, load_centre, parse_centre
 from hotline.cli import build_parser
 from hotline.settings import REPO_ROOT, Settings
+from hotline.telephony.asterisk_box import root_dir
 from hotline.telephony.asterisk_config import render_all, render_text
+from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
 
 
 def test_shipped_centre_file_loads() -> None:
@@ -21,13 +27,16 @@ def test_shipped_centre_file_loads() -> None:
     assert all(1 <= level <= 5 for a in centre.agents for level in a.skills.values())
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"queues": [{"name": "general"}], "agents": [{"id": "agent-1"}]}, "letters or digits"),
-    ({"queues": [{"name": "general"}], "agents": [{"id": "a1"}, {"id": "a1"}]}, "twice"),
-    ({"queues": [{"name": "general"}], "agents": [{"id": "a1", "skills": {"x": 9}}]}, "1-5"),
-    ({"queues": [{"name": "billing"}]}, "'general' is required"),
-    ({"queues": [{"name": "general", "service": "pizza"}]}, "unknown service"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"queues": [{"name": "general"}], "agents": [{"id": "agent-1"}]}, "letters or digits"),
+        ({"queues": [{"name": "general"}], "agents": [{"id": "a1"}, {"id": "a1"}]}, "twice"),
+        ({"queues": [{"name": "general"}], "agents": [{"id": "a1", "skills": {"x": 9}}]}, "1-5"),
+        ({"queues": [{"name": "billing"}]}, "'general' is required"),
+        ({"queues": [{"name": "general", "service": "pizza"}]}, "unknown service"),
+    ],
+)
 def test_centre_file_errors_are_clear(data: dict, message: str) -> None:
     with pytest.raises(CentreFileError, match=message):
         parse_centre(data)
@@ -61,17 +70,146 @@ def test_unknown_placeholder_is_an_error() -> None:
         render_text("x = @@not_a_setting@@", Settings())
 
 
-def test_compose_file_describes_the_deployment() -> None:
-    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    assert {"asterisk", "postgres", "redis", "controller", "config"} <= set(services)
-    for name, service in services.items():
-        build = service.get("build")
-        if build:
-            assert (REPO_ROOT / build["dockerfile"]).exists(), name
-        if "hotline" in str(service.get("build", "")) or name in {"controller", "config"}:
-            build_parser().parse_args(service["command"])  # a real subcommand
-    env = compose["x-hotline-env"]
-    for key in env:
-        field = re.sub("^HOTLINE_", "", key).lower()
-        assert field in Settings.model_fields, key
+# ---- docker-compose.yml, checked by Debian's docker-compose (no Docker engine needed)
+
+COMPOSE_ENV = {  # what an operator must set (the file refuses to start without each)
+    "HOTLINE_BIND_HOST": "192.0.2.2",
+    "HOTLINE_CALLER_MATCH": "192.0.2.10",
+    "HOTLINE_AMI_SECRET": "ami-secret",
+    "POSTGRES_PASSWORD": "pgsecret",
+    "HOTLINE_API_SECRET": "x" * 40,
+    "HOTLINE_API_USERS": "boss:pw:admin",
+}
+
+
+def docker_compose(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("docker-compose")
+    assert exe, "docker-compose is missing: bash scripts/setup.sh installs Debian's"
+    env_file = tmp_path / "empty.env"  # not a developer's .env beside the file
+    env_file.write_text("")
+    return subprocess.run(
+        [exe, "--env-file", str(env_file), "-f", str(REPO_ROOT / "docker-compose.yml"), "config"],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The deployment as docker-compose resolves it (schema checked, variables filled in)."""
+    proc = docker_compose(COMPOSE_ENV, tmp_path_factory.mktemp("compose"))
+    assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)["services"]
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """target -> volume name (or host path) of a service's mounts."""
+    return {v.split(":")[1]: v.split(":")[0] for v in service.get("volumes", [])}
+
+
+def service_settings(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key in [k for k in os.environ if k.startswith("HOTLINE_")]:
+        monkeypatch.delenv(key)
+    for key, value in service["environment"].items():
+        assert key.removeprefix("HOTLINE_").lower() in Settings.model_fields, key
+        monkeypatch.setenv(key, str(value))
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_compose_refuses_to_start_without_what_the_operator_sets(tmp_path: Path) -> None:
+    for missing in COMPOSE_ENV:
+        env = {k: v for k, v in COMPOSE_ENV.items() if k != missing}
+        proc = docker_compose(env, tmp_path)
+        assert proc.returncode != 0 and f"set {missing}" in proc.stderr, missing
+
+
+def test_compose_services_and_commands(compose: dict[str, Any]) -> None:
+    assert set(compose) == {"config", "asterisk", "postgres", "redis", "controller"}
+    for name in ("config", "controller"):
+        build_parser().parse_args(compose[name]["command"])  # a real subcommand
+    assert compose["config"]["environment"] == compose["controller"]["environment"]
+    depends = compose["controller"]["depends_on"]
+    assert {s: d["condition"] for s, d in depends.items()} == dict.fromkeys(
+        ("asterisk", "postgres", "redis"), "service_healthy"
+    )
+    assert compose["asterisk"]["depends_on"]["config"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert compose["controller"]["stop_signal"] == "SIGINT"  # `hotline run` stops cleanly on it
+
+
+def test_compose_parts_reach_each_other(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AMI, FastAGI, PostgreSQL and Redis addresses work across the containers: all share the
+    host's network, and Asterisk's rendered config agrees with the controller's settings."""
+    for name in ("asterisk", "postgres", "redis", "controller"):
+        assert compose[name]["network_mode"] == "host", name
+    settings = service_settings(compose["controller"], monkeypatch)
+    assert settings.database_url.endswith("@127.0.0.1:5432/hotline")
+    assert "listen_addresses=127.0.0.1" in compose["postgres"]["command"]
+    assert settings.redis_url.startswith("redis://127.0.0.1:6379/")
+    assert compose["redis"]["command"][1:3] == ["--bind", "127.0.0.1"]
+    files = render_all(settings, load_centre(REPO_ROOT / "asterisk-config/centre.toml").agents)
+    manager = files["manager.conf"]
+    assert f"bindaddr = {settings.bind_host}" in manager
+    assert f"port = {settings.ami_port}" in manager
+    # the controller connects from bind_host itself (a LAN address, not 127.x)
+    assert f"permit = {settings.nodes()[0].host}" in manager
+    assert f"HL_AGI = agi://{settings.bind_host}:{settings.agi_port}" in files["extensions.conf"]
+    assert f"bind = {settings.bind_host}:{settings.sip_port}" in files["pjsip.conf"]
+    assert "match = 192.0.2.10" in files["pjsip.conf"]
+    assert f"rtpstart = {settings.rtp_start}" in files["rtp.conf"]
+    assert f"rtpend = {settings.rtp_end}" in files["rtp.conf"]
+
+
+def test_compose_shares_the_folders_each_side_expects(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = service_settings(compose["controller"], monkeypatch)
+    ast, ctl, cfg = (mounts(compose[s]) for s in ("asterisk", "controller", "config"))
+    # recordings: MixMonitor writes inside Asterisk, the controller stores and serves them
+    assert ast[settings.recordings_dir_in_root] == ctl[str(settings.recordings_dir)]
+    # prompts: spoken by the controller at start, played by the dialplan
+    assert ast[PROMPTS_IN_ROOT] == ctl[str(PromptStore.for_settings(settings).directory)]
+    # /etc/asterisk: rendered by the config service, rewritten by the controller on agent changes
+    out = compose["config"]["command"][compose["config"]["command"].index("--out") + 1]
+    etc = str(root_dir(settings) / "etc/asterisk")
+    assert ast["/etc/asterisk"] == cfg[out] == ctl[etc] == "asterisk-etc"
+    assert ctl[str(settings.data_dir)] == "hotline-data"  # the history writer's spill file
+    # asterisk-config/ where the code looks for it: the image's editable install at WORKDIR
+    dockerfile = (REPO_ROOT / "docker/app.Dockerfile").read_text()
+    workdir = re.search(r"^WORKDIR (\S+)", dockerfile, re.M)
+    assert workdir and re.search(r"pip install .*-e \.", dockerfile)
+    for service in (ctl, cfg):
+        assert service[f"{workdir[1]}/asterisk-config"] == str(REPO_ROOT / "asterisk-config")
+
+
+def apt_packages(dockerfile: str) -> set[str]:
+    text = dockerfile.replace("\\\n", " ")
+    line = re.search(r"apt-get install ([^&\n]+)", text)
+    assert line, "no apt-get install"
+    return {w for w in line[1].split() if not w.startswith("-")}
+
+
+def test_images_are_built_from_debian_packages(compose: dict[str, Any]) -> None:
+    """Both images start from Debian and install Debian packages (then PyPI); the app image
+    has what `hotline run` needs at start, Asterisk's the test bed's package set."""
+    app = (REPO_ROOT / "docker/app.Dockerfile").read_text()
+    ast = (
+        Path(compose["asterisk"]["build"]["context"]) / compose["asterisk"]["build"]["dockerfile"]
+    ).read_text()
+    assert compose["controller"]["build"] == compose["config"]["build"]
+    assert (
+        Path(
+            compose["controller"]["build"]["context"], compose["controller"]["build"]["dockerfile"]
+        ).read_text()
+        == app
+    )
+    assert re.search(r"^FROM debian:bookworm", app, re.M)
+    assert re.search(r"^FROM debian:sid", ast, re.M)
+    assert {"espeak-ng", "sox", "gcc", "g++", "python3-dev", "python3-venv"} <= apt_packages(app)
+    assert apt_packages(ast) == set(Settings().asterisk_packages)

@@ -49,7 +49,8 @@ class LiveMenu:
 
 
 class StoreOutages:
-    """`OutageLookup` over the outages table (planned and current)."""
+    """`OutageLookup` over the outages table (planned and current), and `AccountAreas` over
+    the accounts table (an account number typed in the IVR stands for its area)."""
 
     def __init__(self, pool: asyncpg.Pool, horizon_s: float = 7 * 86400) -> None:
         self.pool, self.horizon_s = pool, horizon_s
@@ -63,6 +64,10 @@ class StoreOutages:
                    reason=r.description_zh or r.description_en, planned=r.kind == "planned")
             for r in rows
         ]
+
+    async def area_of_account(self, account_no: str) -> str | None:
+        async with self.pool.acquire() as conn:
+            return await queries.area_of_account(conn, account_no)
 
 
 class SurveyToStore:

@@ -15,10 +15,11 @@ Anything else ('*', "11", "05", nothing) is invalid and asked again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from hotline.domain import Outage, ServiceType
@@ -31,8 +32,23 @@ log = logging.getLogger(__name__)
 IVR_EVENT = "HotlineIvr"
 
 
+#: a Chinese long-distance area code ("010", "0571"); account numbers are longer
+AREA_CODE = re.compile(r"0\d{2,3}")
+#: spoken when typed digits are neither a known account nor an area code; a tree without
+#: this prompt (one saved before it existed) says the generic invalid prompt instead
+UNKNOWN_NUMBER_PROMPT = "outage-unknown"
+
+
 class OutageLookup(Protocol):
     async def find(self, area_code: str, at: float) -> list[Outage]: ...
+
+
+@runtime_checkable
+class AccountAreas(Protocol):
+    """An OutageLookup that also knows customer accounts: the area an account is supplied in
+    (None: no such account). Without it, whatever the caller types is taken as an area."""
+
+    async def area_of_account(self, account_no: str) -> str | None: ...
 
 
 class Voice(Protocol):
@@ -145,14 +161,20 @@ class IvrSession:
 
     async def _outage_lookup(self, action: ActionTarget) -> QueueTarget | None:
         cfg = self.menu.outage
-        area = ""
+        area: str | None = None
         for _ in range(self.menu.max_misses):
-            area, _timed_out = await self.agi.get_data(
+            digits, _timed_out = await self.agi.get_data(
                 self._prompt(cfg.enter_prompt), int(cfg.timeout_s * 1000), cfg.max_digits)
-            if area.isdigit():
+            if digits == "0":  # asked for an agent instead of typing a number
+                await self._choice("outage", "0", action.agent.service)
+                return action.agent
+            if not digits.isdigit():
+                continue  # silence or '*': the question again
+            area = await self._area_of(digits)
+            if area is not None:
                 break
-            area = ""
-        if not area:
+            await self.agi.stream_file(await self._unknown_number_prompt())
+        if area is None:
             await self._choice("outage", "t", action.agent.service)
             return action.agent
         outages = await self.outages.find(area, self.clock())
@@ -178,6 +200,22 @@ class IvrSession:
                 return None  # heard the information, asked for nobody: self-served
             await self.agi.stream_file(self._prompt(self.menu.invalid_prompt))
             playing = []  # after a wrong key, only the question again
+
+    async def _area_of(self, digits: str) -> str | None:
+        """The area the typed digits stand for: an account's area, else the digits when they
+        look like an area code; None when they are neither (an unknown account)."""
+        if not isinstance(self.outages, AccountAreas):
+            return digits
+        area = await self.outages.area_of_account(digits)
+        if area is not None:
+            return area
+        return digits if AREA_CODE.fullmatch(digits) else None
+
+    async def _unknown_number_prompt(self) -> str:
+        text = self.menu.prompts.get(self.result.language, {}).get(UNKNOWN_NUMBER_PROMPT)
+        if not text:
+            return self._prompt(self.menu.invalid_prompt)
+        return await self.voice.speak(self.result.language, text)  # spoken once, then cached
 
     async def _readout(self, outages: Sequence[Outage]) -> list[str]:
         cfg, lang = self.menu.outage, self.result.language

@@ -4,12 +4,19 @@ Adding a transcript is adding two files to tests/fixtures/ami/: NAME.txt (raw AM
 as captured from the socket, greeting optional) and NAME.json with the expected calls:
 {"calls": [{"call_id", "outcome", "agent_id", "queue", "wait_s", "recording",
 "timeline": [[seconds since entered, what], ...]}], "responses": N (optional)}.
+
+Every transcript is a real capture from the test bed's Asterisk (tests/fixtures/ami/README.md;
+tests/test_ami_capture.py re-captures them with HOTLINE_RECAPTURE=1), except the ones in
+SYNTHETIC, whose JSON says why. Beside each JSON file,
+REAL below states by hand what each one must give, so a re-capture cannot quietly change the
+expectation.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +80,69 @@ def check_against(r: Replay, expected: dict[str, Any]) -> None:
     assert len(r.responses) == expected.get("responses", 0)
 
 
-def test_there_are_transcripts_for_every_scenario() -> None:
+A = "agent"  # app_queue picks the failsafe member (leastrecent): any agent
+#: name -> (outcome, queue, timeline kinds); agent ids written as A match any agent
+REAL: dict[str, tuple[str, str, list[str]]] = {
+    "real_answered_agent_hangs_up": ("answered", "general", [
+        "entered", "queued:general", "recording", "offered:agent1", "ringing:agent1",
+        "answered:agent1", "talk_ended:agent1", "ended"]),
+    "real_abandoned_in_queue": ("short_abandoned", "general", [
+        "entered", "queued:general", "ended"]),
+    "real_abandoned_long": ("abandoned", "general", ["entered", "queued:general", "ended"]),
+    "real_ring_no_answer_then_answer": ("answered", "general", [
+        "entered", "queued:general", "recording", "offered:agent1", "ringing:agent1",
+        "ring_no_answer:agent1", "offered:agent2", "ringing:agent2", "answered:agent2",
+        "ended"]),
+    "real_ivr_billing_answered": ("answered", "billing", [
+        "entered", "ivr:language=2", "ivr:main=3", "queued:billing", "recording",
+        "offered:agent2", "ringing:agent2", "answered:agent2", "talk_ended:agent2", "ended"]),
+    "real_self_served_outage": ("self_served", "", [
+        "entered", "ivr:language=2", "ivr:main=2", "ended"]),
+    "real_hold_unhold": ("answered", "general", [
+        "entered", "queued:general", "recording", "offered:agent1", "ringing:agent1",
+        "answered:agent1", "held", "unheld", "talk_ended:agent1", "ended"]),
+    "real_failsafe_app_queue": ("failsafe", "complaint", [
+        "entered", "ivr:language=2", "ivr:main=5", "queued:complaint", "failsafe:complaint",
+        "recording", f"offered:{A}", f"ringing:{A}", f"answered:{A}", "ended"]),
+    "real_transfer_to_queue": ("answered", "billing", [
+        "entered", "queued:general", "recording", "offered:agent1", "ringing:agent1",
+        "answered:agent1", "transferred:*8billing@hotline-agent", "requeued:billing",
+        "offered:agent2", "ringing:agent2", "answered:agent2", "talk_ended:agent2", "ended"]),
+    "real_callback": ("callback", "general", [
+        "entered", "queued:general", "callback_requested", "left_for_callback:16", "recording",
+        "offered:agent1", "ringing:agent1", "answered:agent1", "talk_ended:agent1", "ended"]),
+}
+
+
+#: synthetic transcripts kept, each saying why in its JSON comment
+SYNTHETIC = {"answered"}  # the greeting + login bytes test_ami_codec.py reads
+
+
+def test_every_transcript_is_a_real_capture_with_its_expectation() -> None:
     names = {p.stem for p in TRANSCRIPTS}
-    assert {
-        "answered",
-        "abandoned_short",
-        "abandoned_long",
-        "ring_no_answer_then_answer",
-        "hold_unhold",
-        "failsafe_app_queue",
-    } <= names
+    assert names == set(REAL) | SYNTHETIC, names ^ (set(REAL) | SYNTHETIC)
     assert all(p.with_suffix(".json").exists() for p in TRANSCRIPTS)
+    for name in SYNTHETIC:
+        assert "SYNTHETIC" in json.loads((FIXTURES / f"{name}.json").read_text())["comment"]
+    for path in (FIXTURES / f"{n}.txt" for n in REAL):  # test-bed linkedids, not made up
+        for call in json.loads(path.with_suffix(".json").read_text())["calls"]:
+            assert re.fullmatch(r"[a-z0-9]+-\d{10}\.\d+", call["call_id"]), call["call_id"]
+
+
+def _kind(label: str) -> str:
+    return re.sub(r":agent\d+", ":" + A, label)
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_capture_gives_the_stated_outcome_and_timeline(name: str) -> None:
+    outcome, queue, timeline = REAL[name]
+    [call] = replay_file(FIXTURES / f"{name}.txt").ended
+    assert (str(call.outcome), call.queue) == (outcome, queue)
+    got = [w for _, w in call.timeline]
+    any_agent = any(f":{A}" in w and not re.search(r":agent\d", w) for w in timeline)
+    assert ([_kind(w) for w in got] if any_agent else got) == timeline
+    times = [at for at, _ in call.timeline]
+    assert times == sorted(times) and call.ended_at is not None
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
@@ -106,14 +165,14 @@ def test_replayed_transcript_gives_expected_calls(path: Path, reads: str) -> Non
 
 
 def test_transcript_saved_with_lf_line_ends_is_accepted(tmp_path: Path) -> None:
-    src = FIXTURES / "hold_unhold.txt"
+    src = FIXTURES / "real_hold_unhold.txt"
     lf = tmp_path / "lf.txt"
     lf.write_bytes(src.read_bytes().replace(b"\r\n", b"\n"))
     check_against(replay_file(lf), json.loads(src.with_suffix(".json").read_text()))
 
 
 def test_short_abandon_threshold_is_a_constructor_argument() -> None:
-    path = FIXTURES / "abandoned_short.txt"  # waited 3.01 s
+    path = FIXTURES / "real_abandoned_in_queue.txt"  # waited 3.007 s
     assert replay_file(path).ended[0].outcome is CallOutcome.SHORT_ABANDONED
     assert replay_file(path, short_abandon_s=3.0).ended[0].outcome is CallOutcome.ABANDONED
     assert CallModel().short_abandon_s == 5.0

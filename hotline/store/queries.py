@@ -228,6 +228,12 @@ async def outages_for_callers(conn: asyncpg.Connection, area_code: str, at: floa
                    description_en=r["description_en"], id=r["id"]) for r in rows]
 
 
+async def area_of_account(conn: asyncpg.Connection, account_no: str) -> str | None:
+    """The area code a customer account is supplied in; None for an unknown account."""
+    return await conn.fetchval(
+        "SELECT area_code FROM accounts WHERE account_no = $1", account_no)
+
+
 async def calls_by(conn: asyncpg.Connection, filters: CallFilter) -> list[CallRecord]:
     """Calls matching every given filter, newest entry first."""
     where: list[str] = []
@@ -308,6 +314,7 @@ __all__ = [
     "Upsert",
     "add_outage",
     "agent_states",
+    "area_of_account",
     "calls_by",
     "explanations",
     "find_outages",

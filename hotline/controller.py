@@ -31,7 +31,16 @@ from hotline.domain import (
     FailsafeTaken,
     ServiceType,
 )
-from hotline.resync import HOLD_CONTEXT, KnownCall, QueueVars, reconcile
+from hotline.resync import (
+    HEARTBEAT_FAMILY,
+    HEARTBEAT_KEY,
+    HOLD_CONTEXT,
+    KnownCall,
+    QueueVars,
+    endpoint_events,
+    heartbeat_age,
+    reconcile,
+)
 from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
 from hotline.router.decisions import CallbackDue
 from hotline.settings import Settings
@@ -258,7 +267,18 @@ class Controller:
                         self.agent_command(agent_id, AgentTrigger.READY)
 
     async def _resync(self, link: AmiLink) -> None:
-        """On every (re)login: bring the router in line with the node's live channels."""
+        """On every (re)login: the heartbeat rewritten at once, then the router brought in
+        line with the node's agent phones and live channels (resync.py)."""
+        live: dict[str, bool] = {}
+        try:
+            await self._resync_heartbeat(link)
+            live = await link.endpoint_reachability()
+        except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+            log.warning("resync of %s: heartbeat or endpoints failed: %s", link.node, exc)
+        agents = [a.agent_id for a in self.router.agents()]
+        for status in endpoint_events(link.node, live, self.router.reachability(link.node),
+                                      agents, self.clock()):
+            self._feed(status)
         try:
             channels = await link.channels()
         except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
@@ -279,6 +299,19 @@ class Controller:
                            f"{len(events)} missed events replayed")
         for event in events:
             self._feed(event)
+
+    async def _resync_heartbeat(self, link: AmiLink) -> None:
+        """The dialplan's failsafe reads the heartbeat: stale since the link dropped, so it is
+        written before anything else; its age says whether callers may have gone to app_queue
+        meanwhile (reconcile finds them in hotline-failsafe)."""
+        last = await link.db_get(HEARTBEAT_FAMILY, HEARTBEAT_KEY)
+        now = self.clock()
+        await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(now)))
+        age = heartbeat_age(last, now)
+        if age is not None and age > self.settings.failsafe_guard_s:
+            self.emit_line(f"resync {link.node}: heartbeat was {age:.0f}s old (failsafe after "
+                           f"{self.settings.failsafe_guard_s}s): app_queue may have taken "
+                           f"callers meanwhile")
 
     async def _queue_vars(self, link: AmiLink, channel: str) -> QueueVars | None:
         queue = await link.getvar(channel, "HL_QUEUE")
@@ -318,7 +351,7 @@ class Controller:
     async def _beat_once(self) -> None:
         for link in self.links.values():
             with contextlib.suppress(AmiNotConnected, AmiActionError, TimeoutError):
-                await link.db_put("hotline", "heartbeat", str(int(self.clock())))
+                await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(self.clock())))
 
     def _apply(self, results: list) -> None:  # type: ignore[type-arg]
         for item in results:

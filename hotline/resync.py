@@ -3,19 +3,28 @@
 Asterisk's own state (its live channels) is the truth; the router's view of that node's calls
 is brought in line with it by synthesising the events that were missed, so that no call is
 lost (a caller who joined meanwhile is queued) and none is counted twice (a call the router
-knows is never queued again; a call that ended is ended once).
+knows is never queued again; a call that ended is ended once). The same for the agents'
+phones: a reachability that changed meanwhile is replayed as EndpointStatus, before the calls,
+so that a caller found waiting is never offered to a phone that is gone.
 
-Pure: channels and the router's view in, events out.
+AstDB holds one key of ours, the controller's heartbeat (hotline/heartbeat), which the holding
+context reads to decide on the failsafe; per-call state lives in channel variables (HL_QUEUE,
+HL_QUEUED_AT, ...), read from the channels. A resync reads the heartbeat (how long the dialplan
+saw no controller) and rewrites it at once.
+
+Pure: channels, endpoint states and the router's view in, events out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hotline.domain import (
     CallAnswered,
     CallEnded,
     CallQueued,
+    EndpointStatus,
     Event,
     FailsafeTaken,
     RingNoAnswer,
@@ -26,6 +35,8 @@ HOLD_CONTEXT = "hotline-hold"
 FAILSAFE_CONTEXT = "hotline-failsafe"
 CONNECT_CONTEXT = "hotline-connect"
 LOST_CAUSE_TEXT = "ended while the controller was not connected"
+#: The AstDB key the controller beats and hotline-hold reads (${DB(hotline/heartbeat)}).
+HEARTBEAT_FAMILY, HEARTBEAT_KEY = "hotline", "heartbeat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +121,20 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
                                  queue=qv.queue, service=qv.service, caller=caller.caller,
                                  priority=qv.priority, channel=caller.channel))
     return events
+
+
+def endpoint_events(node: str, live: Mapping[str, bool], known: Mapping[str, bool],
+                    agents: Iterable[str], now: float) -> list[EndpointStatus]:
+    """EndpointStatus for each agent whose phone's reachability from `node` (Asterisk's view,
+    `live`) differs from what the router last heard from that node (`known`); agents the node
+    does not report are left as they are."""
+    return [EndpointStatus(now, node=node, endpoint=agent, reachable=live[agent])
+            for agent in agents if agent in live and known.get(agent) != live[agent]]
+
+
+def heartbeat_age(value: str | None, now: float) -> float | None:
+    """Seconds since the heartbeat the node holds was written (None: no usable value)."""
+    try:
+        return now - float(value) if value else None
+    except ValueError:
+        return None

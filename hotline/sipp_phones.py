@@ -108,13 +108,15 @@ def _spawn(args: list[str], workdir: Path, name: str) -> SippProcess:
 
 def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 500,
                 talk_ms: int = 3_600_000, host: str = "127.0.0.1",
-                max_calls: int = 100_000, voice: bool = False) -> SippProcess:
+                max_calls: int = 100_000, voice: bool = False,
+                answer_options: bool = False) -> SippProcess:
     """An agent phone on host:sip_port that rings `ring_ms`, answers and echoes media, and
     hangs up after `talk_ms` unless the caller did first.
 
     A ring_ms longer than the platform's ring timeout makes an agent who never answers.
     With `voice` the phone plays a voice sample instead of echoing (a customer being called
-    back: media must not echo on both ends, or it loops).
+    back: media must not echo on both ends, or it loops). With `answer_options` it answers
+    OPTIONS (SIPp's -aa), so Asterisk's qualify finds it reachable while it runs.
     """
     _check_free(host, sip_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{agent_id}-"))
@@ -122,7 +124,8 @@ def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 50
                        VOICE=_VOICE if voice else "")
     media = [] if voice else ["-rtp_echo"]
     args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
-            "-mp", str(media_port), *media, "-m", str(max_calls), "-bind_local"]
+            "-mp", str(media_port), *media, "-m", str(max_calls), "-bind_local",
+            *(["-aa"] if answer_options else [])]
     return _spawn(args, workdir, agent_id)
 
 

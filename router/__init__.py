@@ -6,7 +6,7 @@ router.handle(event) / router.agent_command(agent_id, trigger) / router.tick()
        Offer / CallbackDue decisions for the controller to execute.
 """
 
-from hotline.router.agents import AgentView
+from hotline.router.agents import UNREACHABLE, AgentView
 from hotline.router.calls import WaitingView
 from hotline.router.config import (
     LEAST_CALLS,
@@ -42,6 +42,7 @@ __all__ = [
     "POLICIES",
     "REPEAT_BOOST",
     "ROUND_ROBIN",
+    "UNREACHABLE",
     "VIP_BOOST",
     "AgentBusy",
     "AgentConfig",

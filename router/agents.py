@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from hotline.domain import AgentState
 
+#: The not-ready reason of an agent whose phone Asterisk cannot reach (qualify failed, the
+#: softphone unregistered). Set and cleared by the router alone (reachability.py).
+UNREACHABLE = "unreachable"
+
 
 @dataclass(slots=True)
 class AgentRecord:
@@ -18,6 +22,14 @@ class AgentRecord:
     idle_since: float = 0.0
     calls_today: int = 0
     call_id: str = ""
+    #: node -> whether the agent's SIP endpoint is reachable from there (last report)
+    reach: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def reachable(self) -> bool:
+        """Reachable from some node, or never reported otherwise (a phone not yet heard of
+        is assumed there: Asterisk's own status arrives at the first resync)."""
+        return not self.reach or any(self.reach.values())
 
     def view(self) -> AgentView:
         return AgentView(

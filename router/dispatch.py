@@ -94,7 +94,7 @@ def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
 
 def agent_takes(state: RouterState, agent: AgentRecord, now: float) -> Output:
     """An agent just turned ready: the first waiting call it can take, in line order."""
-    if not len(state.line):
+    if agent.state != AgentState.READY or not len(state.line):  # e.g. cancelled, unreachable
         return []
     for call in state.line.calls():
         if preferred_active(state, call, now):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hotline.domain import AgentState, AgentStateChanged, AgentTrigger, next_agent_state
-from hotline.router.agents import AgentRecord
+from hotline.router.agents import UNREACHABLE, AgentRecord
 from hotline.router.config import MAX_LEVEL, AgentConfig, check_levels
 from hotline.router.state import RouterState
 
@@ -51,9 +51,15 @@ def move(
     reason: str = "",
     call_id: str = "",
 ) -> AgentStateChanged:
-    """The only place an agent's state changes; keeps the kernel's ready sets in step."""
+    """The only place an agent's state changes; keeps the kernel's ready sets in step.
+
+    An agent whose phone is unreachable never turns ready (a command, the end of wrap-up, a
+    cancelled offer): it goes to not_ready(unreachable) instead, and back to ready once the
+    phone is reachable again (reachability.py)."""
     old = agent.state
     new = next_agent_state(old, trigger)
+    if new == AgentState.READY and not agent.reachable:
+        new, reason = AgentState.NOT_READY, UNREACHABLE
     agent.state = new
     agent.reason = reason if new == AgentState.NOT_READY else ""
     if new in (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL):

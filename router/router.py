@@ -13,7 +13,8 @@ edits). Selection runs in the select_agent kernel; explanations are built in Pyt
 The Router coordinates; each concern is a module of functions over one RouterState (state.py):
 lifecycle (a call's events), dispatch (matching and offers), callbacks (virtual hold and its
 retries), transfers (back to a queue), edits (live configuration), roster (agents and the one
-place their state changes), explain (why an agent was chosen).
+place their state changes), reachability (agents' phones coming and going), explain (why an
+agent was chosen).
 """
 
 from __future__ import annotations
@@ -32,13 +33,22 @@ from hotline.domain import (
     CallEnded,
     CallQueued,
     CallRequeued,
+    EndpointStatus,
     Event,
     FailsafeTaken,
     RingNoAnswer,
     TalkEnded,
     next_agent_state,
 )
-from hotline.router import callbacks, dispatch, edits, lifecycle, roster, transfers
+from hotline.router import (
+    callbacks,
+    dispatch,
+    edits,
+    lifecycle,
+    reachability,
+    roster,
+    transfers,
+)
 from hotline.router.agents import AgentView
 from hotline.router.calls import WaitingView
 from hotline.router.config import AgentConfig, QueueConfig, RouterConfig
@@ -69,6 +79,7 @@ _HANDLERS: dict[type[Event], Callable[[RouterState, Any, float], Output]] = {
     TalkEnded: lifecycle.on_ended,  # the agent's part is over: after-call work
     FailsafeTaken: lifecycle.on_failsafe,
     CallRequeued: transfers.on_requeued,
+    EndpointStatus: reachability.on_endpoint,  # an agent's phone reachable or not
 }
 
 
@@ -215,6 +226,15 @@ class Router:
             for c in [*s.line.calls(), *s.retrying.values()]
             if queue is None or c.queue == queue
         ]
+
+    def reachability(self, node: str) -> dict[str, bool]:
+        """agent id -> whether its phone was last reported reachable from `node` (a resync
+        compares Asterisk's view with it)."""
+        return reachability.known(self._state, node)
+
+    def unreachable(self) -> list[str]:
+        """The agents whose phone no node reaches: never offered a call while so."""
+        return reachability.unreachable(self._state)
 
     def agent(self, agent_id: str) -> AgentView:
         return self._state.agent(agent_id).view()

@@ -33,6 +33,17 @@ log = logging.getLogger(__name__)
 
 SpyMode = Literal["listen", "whisper", "barge"]
 _CHANNEL_ID = re.compile(r"^\S+-[0-9a-f]{8}$")  # "agent1-0000000a": endpoint and sequence
+#: PJSIPShowEndpoints' DeviceState: Unavailable when no contact of the endpoint is reachable
+#: (qualify failed, nothing registered); Unknown / Invalid say nothing either way.
+DEVICE_REACHABLE: dict[str, bool] = {
+    "Unavailable": False,
+    "Not in use": True,
+    "In use": True,
+    "Busy": True,
+    "Ringing": True,
+    "Ring+Inuse": True,
+    "On Hold": True,
+}
 
 
 class AmiActionError(RuntimeError):
@@ -272,6 +283,21 @@ class AmiLink:
             if msg.get("Event") == "EndpointDetail":
                 return {str(k): str(v) for k, v in msg.items()}
         return None
+
+    async def endpoint_reachability(self) -> dict[str, bool]:
+        """Endpoint -> whether Asterisk reaches its phone now, for every PJSIP endpoint in one
+        action (PJSIPShowEndpoints; PJSIPShowContacts lists registered contacts only, not
+        fixed ones). Endpoints in an unknown state are left out."""
+        try:
+            reply = await self.action("PJSIPShowEndpoints", timeout_s=10.0)
+        except AmiActionError:  # "No endpoints found"
+            return {}
+        out: dict[str, bool] = {}
+        for msg in reply if isinstance(reply, list) else [reply]:
+            reachable = DEVICE_REACHABLE.get(str(msg.get("DeviceState", "")))
+            if msg.get("Event") == "EndpointList" and reachable is not None:
+                out[str(msg.get("ObjectName", ""))] = reachable
+        return out
 
     async def getvar(self, channel: str, variable: str) -> str | None:
         try:

@@ -4,6 +4,7 @@ agent set into pjsip endpoints and static failsafe-queue members."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from hotline.centre_file import AgentSpec
@@ -22,7 +23,16 @@ def render_text(text: str, settings: Settings) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-def pjsip_agents(agents: list[AgentSpec]) -> str:
+#: How often Asterisk sends OPTIONS to a registered softphone: a phone that died without
+#: unregistering turns unreachable within this (plus qualify_timeout) instead of at the end
+#: of its registration. Fixed contacts (SIPp phones, desk phones) are qualified only when
+#: asked (`qualify_s`): a SIPp scenario answers INVITEs, not OPTIONS.
+REGISTERED_QUALIFY_S = 30.0
+
+
+def pjsip_agents(agents: list[AgentSpec], qualify_s: Mapping[str, float] | None = None) -> str:
+    """`qualify_s`: agent id -> OPTIONS interval in seconds, overriding the default (0 for a
+    fixed contact, REGISTERED_QUALIFY_S for a registering softphone)."""
     out = ["; generated from the agent set: do not edit"]
     for a in agents:
         out += [
@@ -42,6 +52,11 @@ def pjsip_agents(agents: list[AgentSpec]) -> str:
         ]
         if a.contact:
             out.append(f"contact = {a.contact}")
+        every = (qualify_s or {}).get(a.id, 0.0 if a.contact else REGISTERED_QUALIFY_S)
+        if every > 0:
+            # an unanswered OPTIONS marks the contact unreachable after at most `every` s
+            out += [f"qualify_frequency = {max(1, round(every))}",
+                    f"qualify_timeout = {min(3.0, every):g}"]
     return "\n".join(out) + "\n"
 
 

@@ -21,6 +21,7 @@ const I18N = {
     ringing: "振铃", on_call: "通话中", after_call_work: "话后处理",
     break: "小休", meal: "用餐", training: "培训", meeting: "会议", callback_work: "回访",
     other: "其他", login_reason: "刚签入", missed: "未接", "failsafe call": "应急队列来电",
+    unreachable: "话机离线",
     general: "综合", billing: "电量电费", fault: "故障报修", business: "业务咨询",
     complaint: "投诉", ev: "电动汽车", outage_info: "停电信息", report: "举报",
     opinion: "意见建议", praise: "表扬",
@@ -43,7 +44,7 @@ const I18N = {
     ringing: "Ringing", on_call: "On call", after_call_work: "Wrap-up",
     break: "Break", meal: "Meal", training: "Training", meeting: "Meeting",
     callback_work: "Callback work", other: "Other", login_reason: "just logged in",
-    missed: "missed call", "failsafe call": "failsafe call",
+    missed: "missed call", "failsafe call": "failsafe call", unreachable: "phone unreachable",
   },
 };
 const params = new URLSearchParams(location.search);

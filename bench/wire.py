@@ -46,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hotline import event_loop
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import AgentTrigger
@@ -437,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
                                        opts.talk_ms)
             agent_phones.append(phone)
         live.extend(agent_phones)
-        figures = asyncio.run(run_all(settings, centre, opts, node.pid, agent_phones, live))
+        figures = event_loop.run(
+            run_all(settings, centre, opts, node.pid, agent_phones, live), settings.event_loop
+        )
     except KeyboardInterrupt:
         print("interrupted: stopping SIPp and Asterisk", file=sys.stderr)
         return 130

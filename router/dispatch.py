@@ -4,6 +4,7 @@ agent), and the offer itself (Offer, or CallbackDue for a caller on virtual hold
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -71,6 +72,29 @@ def restage(state: RouterState, now: float) -> Output:
     if changed:
         out += dispatch_all(state, now)
     return out
+
+
+def next_due(state: RouterState, now: float) -> float:
+    """The earliest moment after `now` at which time alone changes something: a ring timeout,
+    a callback retry, an overflow, a bullseye step or a preferred agent's turn running out
+    (what Router._advance looks at), if nothing else happens meanwhile."""
+    due = math.inf
+    timeout = state.config.ring_timeout_s
+    for call in state.offered.values():
+        due = min(due, call.offered_at + timeout)
+    for call in state.retrying.values():
+        due = min(due, call.retry_at or 0.0)
+    for call in state.line.calls():
+        q = state.queues[call.queue]
+        if q.overflow_wait_s is not None and q.overflow_to is not None and not call.overflowed:
+            due = min(due, call.enqueued_at + q.overflow_wait_s)
+        for after, _ in q.expand_after:  # ascending
+            if call.enqueued_at + after > now:
+                due = min(due, call.enqueued_at + after)
+                break
+        if call.preferred_agent is not None and call.preferred_until > now:
+            due = min(due, call.preferred_until)
+    return due
 
 
 def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:

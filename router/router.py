@@ -19,9 +19,11 @@ agent was chosen).
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from hotline.core_ext.select import load
 from hotline.domain import (
@@ -83,6 +85,23 @@ _HANDLERS: dict[type[Event], Callable[[RouterState, Any, float], Output]] = {
 }
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _changes_state(method: F) -> F:
+    """For entry points that may change what comes due when: after them, time must be
+    looked at again (see Router._let_time_pass)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Router, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._quiet_until = -math.inf
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Router:
     def __init__(
         self,
@@ -95,6 +114,11 @@ class Router:
         self._state = RouterState.create(config, self.kernel)
         for agent in config.agents:
             roster.add(self._state, agent)
+        # Before this moment nothing can come due (no ring timeout, callback retry, bullseye
+        # step, overflow or preferred-agent expiry) unless an entry point changes the state:
+        # most AMI events (channel states, DTMF, recordings, ...) and most ticks then cost
+        # nothing. -inf: unknown, look.
+        self._quiet_until = -math.inf
 
     @property
     def ignored(self) -> int:
@@ -112,12 +136,17 @@ class Router:
     def handle(self, event: Event) -> Output:
         """Apply one call event; other event types are accepted and ignored."""
         now = self._clock()
-        out = self._advance(now)
         handler = _HANDLERS.get(type(event))
-        if handler is not None:
+        if handler is None:
+            return self._let_time_pass(now)
+        out = self._advance(now)
+        try:
             out += handler(self._state, event, now)
+        finally:
+            self._quiet_until = -math.inf
         return out
 
+    @_changes_state
     def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> Output:
         """login / logout / ready / not_ready(reason) / end_wrap_up for one agent."""
         if trigger not in COMMANDS:
@@ -136,21 +165,25 @@ class Router:
 
     def tick(self) -> Output:
         """Let time pass: ring timeouts, bullseye steps, overflow, preferred-agent expiry."""
-        return self._advance(self._clock())
+        return self._let_time_pass(self._clock())
 
+    @_changes_state
     def set_skills(self, agent_id: str, skills: Mapping[str, int]) -> Output:
         """Replace an agent's skills; the next decision already uses them."""
         edits.set_skills(self._state, agent_id, skills)
         now = self._clock()
         return self._advance(now) + dispatch.dispatch_all(self._state, now)
 
+    @_changes_state
     def add_agent(self, config: AgentConfig) -> Output:
         edits.add_agent(self._state, config)
         return []
 
+    @_changes_state
     def remove_agent(self, agent_id: str) -> Output:
         return edits.remove_agent(self._state, agent_id, self._clock())
 
+    @_changes_state
     def put_queue(self, config: QueueConfig) -> Output:
         """Add a queue or replace one's configuration while calls flow. Calls waiting in it
         keep their place relative to each other (their priority moves by the queue's change)
@@ -160,6 +193,7 @@ class Router:
         edits.put_queue(self._state, config, now)
         return self._advance(now) + dispatch.dispatch_all(self._state, now)
 
+    @_changes_state
     def remove_queue(self, name: str) -> Output:
         """Remove a queue no call needs any more. Refused (QueueInUse) while a call waits in
         it or is offered from it (a missed ring would bring it back there), or while another
@@ -168,6 +202,7 @@ class Router:
         edits.remove_queue(self._state, name)
         return []
 
+    @_changes_state
     def mark_repeat(self, call_id: str, preferred_agent_id: str | None = None) -> Output:
         """A repeat caller: raise the call's priority and offer it first to the agent who
         handled the open work order, for the queue's preferred_agent_s. May be called before
@@ -176,12 +211,14 @@ class Router:
         out = self._advance(now)
         return out + lifecycle.mark_repeat(self._state, call_id, preferred_agent_id, now)
 
+    @_changes_state
     def request_callback(self, call_id: str, number: str) -> Output:
         """Virtual hold: the call keeps its place without a channel. The controller may hang
         the caller up afterwards; a CallbackDue comes when the call reaches an agent."""
         callbacks.request(self._state, call_id, number)
         return []
 
+    @_changes_state
     def reset_daily(self) -> None:
         """Start a new day of calls_today (least_calls ranks by it)."""
         roster.reset_daily(self._state)
@@ -247,6 +284,15 @@ class Router:
 
     # ---------------------------------------------------------------------------------------
     # Time
+
+    def _let_time_pass(self, now: float) -> Output:
+        if now < self._quiet_until:
+            return []
+        out = self._advance(now)
+        # a millisecond early: `now - start >= limit` and `now >= start + limit` can differ
+        # in the last bit of a float
+        self._quiet_until = dispatch.next_due(self._state, now) - 1e-3
+        return out
 
     def _advance(self, now: float) -> Output:
         """Before anything else at `now`: ring timeouts, callback retries that are due, then

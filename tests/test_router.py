@@ -454,6 +454,12 @@ def test_explanation_content(kernel: ModuleType) -> None:
     assert why.requirements == (("billing", 2),)
     verdicts = {c.agent_id: (c.verdict, c.detail) for c in why.passed_over}
     assert verdicts["second"][0] == RANKED_LOWER and "rank 2" in verdicts["second"][1]
+    second = next(c for c in why.passed_over if c.agent_id == "second")
+    # every field where it belongs (explain.py builds them positionally)
+    assert (second.rank, second.policy, second.skill, second.level, second.calls_today) == (
+        2, "most_skilled", "billing", 3, 0
+    )
+    assert second.idle_since == router.agent("second").idle_since
     assert verdicts["weak"] == (SKILL, "billing level 1 < 2")
     assert verdicts["busy"] == (NOT_READY, "not_ready (training)")
     assert "none" not in verdicts  # only the holders of the primary skill are looked at

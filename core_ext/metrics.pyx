@@ -54,6 +54,7 @@ WAITING = 1
 TALKING = 2
 HELD = 3
 WRAP_UP = 4
+REQUEUED = 5
 
 K_OFFERED = 0
 K_OVERFLOW = 1
@@ -63,6 +64,8 @@ K_CALLBACK = 4
 K_FAILSAFE = 5
 K_HANDLED = 6
 K_MISSED = 7
+K_PART = 8
+K_REANSWERED = 9
 
 cdef enum:
     NF = 15
@@ -71,6 +74,7 @@ cdef enum:
     P_TALKING = 2
     P_HELD = 3
     P_WRAP_UP = 4
+    P_REQUEUED = 5
     C_OFFERED = 0
     C_OVERFLOW = 1
     C_ANSWERED = 2
@@ -79,6 +83,8 @@ cdef enum:
     C_FAILSAFE = 5
     C_HANDLED = 6
     C_MISSED = 7
+    C_PART = 8
+    C_REANSWERED = 9
 
 
 cdef struct Rec:
@@ -109,10 +115,21 @@ cdef inline void _apply(double* arr, int kind, int gq, int gs, int ga,
         arr[gs * NF + 4] += sign
         arr[ga * NF + 0] += sign
         return
+    if kind == C_REANSWERED:
+        arr[ga * NF + 1] += sign
+        return
     gs_list[0] = 0
     gs_list[1] = gq
     gs_list[2] = gs
     gs_list[3] = ga
+    if kind == C_PART:
+        for i in range(4):
+            o = gs_list[i] * NF
+            arr[o + 10] += sign * a
+            arr[o + 11] += sign * b
+            arr[o + 12] += sign * c
+        arr[ga * NF + 9] += sign
+        return
     for i in range(4):
         g = gs_list[i]
         if g < 0:
@@ -165,6 +182,9 @@ cdef class Core:
     cdef double* _hold
     cdef double* _t_end
     cdef double* _talk
+    cdef int* _xfer
+    cdef int* _gw
+    cdef double* _t_req
     cdef list _free
 
     def __cinit__(self, double window_s):
@@ -200,6 +220,9 @@ cdef class Core:
         free(self._hold)
         free(self._t_end)
         free(self._talk)
+        free(self._xfer)
+        free(self._gw)
+        free(self._t_req)
 
     # ---- groups and slots
 
@@ -235,6 +258,9 @@ cdef class Core:
             self._hold = <double*>_grow(self._hold, self.slot_cap * sizeof(double))
             self._t_end = <double*>_grow(self._t_end, self.slot_cap * sizeof(double))
             self._talk = <double*>_grow(self._talk, self.slot_cap * sizeof(double))
+            self._xfer = <int*>_grow(self._xfer, self.slot_cap * sizeof(int))
+            self._gw = <int*>_grow(self._gw, self.slot_cap * sizeof(int))
+            self._t_req = <double*>_grow(self._t_req, self.slot_cap * sizeof(double))
         slot = self.n_slots
         self.n_slots += 1
         self._phase[slot] = P_FREE
@@ -247,6 +273,9 @@ cdef class Core:
         self._hold[slot] = 0.0
         self._t_end[slot] = 0.0
         self._talk[slot] = 0.0
+        self._xfer[slot] = 0
+        self._gw[slot] = 0
+        self._t_req[slot] = 0.0
         return slot
 
     cdef inline void _check(self, Py_ssize_t slot) except *:
@@ -281,6 +310,7 @@ cdef class Core:
             self._ga[slot] = -1
             self._t_enq[slot] = t
             self._hold[slot] = 0.0
+            self._xfer[slot] = 0
             self._record(t, C_OFFERED, gq, gs, -1, 0.0, 0.0, 0.0)
         return self._phase[slot]
 
@@ -289,18 +319,27 @@ cdef class Core:
         if self._phase[slot] == P_WAITING and g_to != self._gq[slot]:
             self._record(t, C_OVERFLOW, self._gq[slot], self._gs[slot], g_to, 0.0, 0.0, 0.0)
             self._gq[slot] = g_to
+        elif self._phase[slot] == P_REQUEUED:
+            self._gw[slot] = g_to
         return self._phase[slot]
 
     def answer(self, Py_ssize_t slot, double t, int ga, double sl_seconds):
         cdef double wait, within
+        cdef int phase
         self._check(slot)
-        if self._phase[slot] == P_WAITING:
+        phase = self._phase[slot]
+        if phase == P_WAITING:
             wait = t - self._t_enq[slot]
             within = 1.0 if wait <= sl_seconds else 0.0
             self._ga[slot] = ga
             self._t_ans[slot] = t
             self._phase[slot] = P_TALKING
             self._record(t, C_ANSWERED, self._gq[slot], self._gs[slot], ga, wait, within, 0.0)
+        elif phase == P_REQUEUED:
+            self._ga[slot] = ga
+            self._t_ans[slot] = t
+            self._phase[slot] = P_TALKING
+            self._record(t, C_REANSWERED, -1, -1, ga, 0.0, 0.0, 0.0)
         return self._phase[slot]
 
     def hold(self, Py_ssize_t slot, double t):
@@ -333,14 +372,46 @@ cdef class Core:
             self._talk[slot] = (t - self._t_ans[slot]) - self._hold[slot]
             self._t_end[slot] = t
             self._phase[slot] = P_WRAP_UP
+        elif phase == P_REQUEUED:
+            self._phase[slot] = P_FREE
         return self._phase[slot]
+
+    def requeue(self, Py_ssize_t slot, double t, int g_wait):
+        cdef int phase
+        cdef Py_ssize_t part
+        self._check(slot)
+        phase = self._phase[slot]
+        if phase != P_TALKING and phase != P_HELD:
+            return -1
+        part = self.open_call()  # may grow (move) the columns: index them only after
+        if phase == P_HELD:
+            self._hold[slot] += t - self._t_hold[slot]
+        self._phase[part] = P_WRAP_UP
+        self._gq[part] = self._gq[slot]
+        self._gs[part] = self._gs[slot]
+        self._ga[part] = self._ga[slot]
+        self._t_enq[part] = self._t_enq[slot]
+        self._t_ans[part] = self._t_ans[slot]
+        self._hold[part] = self._hold[slot]
+        self._talk[part] = (t - self._t_ans[slot]) - self._hold[slot]
+        self._t_end[part] = t
+        self._xfer[part] = self._xfer[slot]
+        self._gw[part] = -1
+        self._phase[slot] = P_REQUEUED
+        self._xfer[slot] += 1
+        self._ga[slot] = -1
+        self._hold[slot] = 0.0
+        self._gw[slot] = g_wait
+        self._t_req[slot] = t
+        return part
 
     def wrap_end(self, Py_ssize_t slot, double t):
         cdef double acw
         self._check(slot)
         if self._phase[slot] == P_WRAP_UP:
             acw = t - self._t_end[slot]
-            self._record(t, C_HANDLED, self._gq[slot], self._gs[slot], self._ga[slot],
+            self._record(t, C_HANDLED if self._xfer[slot] == 0 else C_PART,
+                         self._gq[slot], self._gs[slot], self._ga[slot],
                          self._talk[slot], self._hold[slot], acw)
             self._phase[slot] = P_FREE
         return self._phase[slot]
@@ -352,11 +423,13 @@ cdef class Core:
             wait = t - self._t_enq[slot]
             self._record(t, C_CALLBACK, self._gq[slot], self._gs[slot], -1, wait, 0.0, 0.0)
             self._phase[slot] = P_FREE
+        elif self._phase[slot] == P_REQUEUED:
+            self._phase[slot] = P_FREE
         return self._phase[slot]
 
     def failsafe(self, Py_ssize_t slot, double t):
         self._check(slot)
-        if self._phase[slot] == P_WAITING:
+        if self._phase[slot] == P_WAITING or self._phase[slot] == P_REQUEUED:
             self._record(t, C_FAILSAFE, self._gq[slot], self._gs[slot], -1, 0.0, 0.0, 0.0)
         return self._phase[slot]
 
@@ -372,14 +445,20 @@ cdef class Core:
     def waiting(self, int g):
         cdef Py_ssize_t slot
         cdef int n = 0
+        cdef int phase
         cdef double earliest = float("inf")
         for slot in range(self.n_slots):
-            if self._phase[slot] == P_WAITING and (
-                g == 0 or self._gq[slot] == g or self._gs[slot] == g
-            ):
-                n += 1
-                if self._t_enq[slot] < earliest:
-                    earliest = self._t_enq[slot]
+            phase = self._phase[slot]
+            if phase == P_WAITING:
+                if g == 0 or self._gq[slot] == g or self._gs[slot] == g:
+                    n += 1
+                    if self._t_enq[slot] < earliest:
+                        earliest = self._t_enq[slot]
+            elif phase == P_REQUEUED:
+                if g == 0 or self._gw[slot] == g or self._gs[slot] == g:
+                    n += 1
+                    if self._t_req[slot] < earliest:
+                        earliest = self._t_req[slot]
         return n, earliest
 
     def read(self, int scope, int g):

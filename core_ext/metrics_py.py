@@ -5,12 +5,23 @@ must give bit-identical results (tests replay the same streams through both).
 
 A `Core` holds
 - a call table: one slot per call that is waiting, talking, held or in wrap-up, with its
-  queue/service/agent group, enqueue and answer moments and hold time;
+  queue/service/agent group, enqueue and answer moments and hold time, plus one slot per
+  earlier agent's part of a transferred call while that agent's wrap-up runs;
 - counters: `F` float fields per group (group 0 = all queues, the others are queues, services
   and agents, numbered by the caller) for three scopes: the open interval, today, and a sliding
   window. Every count is made at one moment `t` (the moment domain.md's attribution rule names,
   always the time of the event that causes it) into all three scopes; the window keeps a log of
   its records and subtracts them again once they are `window_s` old.
+
+Transfers back to a queue (requeue()): the connected agent's part ends (its talk and hold are
+fixed, its wrap-up runs in a slot of its own, the "part") and the call waits again (phase
+REQUEUED) in the target queue. The call was offered, answered and judged for the service level
+once, in its first queue: nothing after the transfer counts for its wait again. The next
+answer counts for that agent only (answered); each part counts as handled for its agent, and
+all parts' talk, hold and after-call work count for the call's queue, service and group 0,
+each when that part's handling ended; the call itself is one handled call there, counted with
+its first part (K_HANDLED), later parts add their time only (K_PART). A caller who hangs up or
+asks for a callback while waiting after a transfer ends the call with no further count.
 
 The caller (hotline.realtime) owns the clock: it calls `close_interval()` / `reset_today()` at
 boundaries and `expire(now - window_s)` before reading the window.
@@ -66,7 +77,8 @@ FREE = 0
 WAITING = 1
 TALKING = 2
 HELD = 3
-WRAP_UP = 4  # the caller hung up; the agent's after-call work is running
+WRAP_UP = 4  # the caller hung up (or the agent transferred it); after-call work is running
+REQUEUED = 5  # waiting again after a transfer: answered once already
 
 # Record kinds (what one count adds).
 K_OFFERED = 0
@@ -77,6 +89,8 @@ K_CALLBACK = 4
 K_FAILSAFE = 5
 K_HANDLED = 6
 K_MISSED = 7
+K_PART = 8  # a later part of a transferred call: handled for its agent, time for all groups
+K_REANSWERED = 9  # answered again after a transfer: counts for the agent only
 
 
 class Core:
@@ -100,6 +114,9 @@ class Core:
         self._hold: list[float] = []
         self._t_end: list[float] = []
         self._talk: list[float] = []
+        self._xfer: list[int] = []  # transfers so far (a part: of the call when it began)
+        self._gw: list[int] = []  # REQUEUED: the queue it waits in now
+        self._t_req: list[float] = []  # REQUEUED: when it began to wait again
         self._free: list[int] = []
 
     # ---- groups and slots
@@ -115,9 +132,10 @@ class Core:
         """A free slot for a new call (phase FREE until queue() is called)."""
         if self._free:
             return self._free.pop()  # slots are only valid as returned here
-        for arr in (self._phase, self._gq, self._gs, self._ga):
+        for arr in (self._phase, self._gq, self._gs, self._ga, self._xfer, self._gw):
             arr.append(0)
-        for arr in (self._t_enq, self._t_ans, self._t_hold, self._hold, self._t_end, self._talk):
+        for arr in (self._t_enq, self._t_ans, self._t_hold, self._hold, self._t_end, self._talk,
+                    self._t_req):  # fmt: skip
             arr.append(0.0)
         return len(self._phase) - 1
 
@@ -147,25 +165,36 @@ class Core:
             self._ga[slot] = -1
             self._t_enq[slot] = t
             self._hold[slot] = 0.0
+            self._xfer[slot] = 0
             self._record(t, K_OFFERED, gq, gs, -1, 0.0, 0.0, 0.0)
         return self._phase[slot]
 
     def overflow(self, slot: int, t: float, g_to: int) -> int:
-        """Overflowed from its queue into g_to: offered there now; the wait runs on."""
+        """Overflowed from its queue into g_to: offered there now; the wait runs on. After a
+        transfer it only moves to g_to (offered once, in its first queue)."""
         if self._phase[slot] == WAITING and g_to != self._gq[slot]:
             self._record(t, K_OVERFLOW, self._gq[slot], self._gs[slot], g_to, 0.0, 0.0, 0.0)
             self._gq[slot] = g_to
+        elif self._phase[slot] == REQUEUED:
+            self._gw[slot] = g_to
         return self._phase[slot]
 
     def answer(self, slot: int, t: float, ga: int, sl_seconds: float) -> int:
-        """The wait ends answered; within T means wait <= T."""
-        if self._phase[slot] == WAITING:
+        """The wait ends answered; within T means wait <= T. Answered again after a transfer:
+        a new part starts, answered for the agent only (not for the queue, SL or ASA)."""
+        phase = self._phase[slot]
+        if phase == WAITING:
             wait = t - self._t_enq[slot]
             within = 1.0 if wait <= sl_seconds else 0.0
             self._ga[slot] = ga
             self._t_ans[slot] = t
             self._phase[slot] = TALKING
             self._record(t, K_ANSWERED, self._gq[slot], self._gs[slot], ga, wait, within, 0.0)
+        elif phase == REQUEUED:
+            self._ga[slot] = ga
+            self._t_ans[slot] = t
+            self._phase[slot] = TALKING
+            self._record(t, K_REANSWERED, -1, -1, ga, 0.0, 0.0, 0.0)
         return self._phase[slot]
 
     def hold(self, slot: int, t: float) -> int:
@@ -182,7 +211,8 @@ class Core:
 
     def end(self, slot: int, t: float, short_abandon_s: float) -> int:
         """The caller hung up. Waiting: abandoned (short if wait <= threshold). Connected:
-        hold closes, talk = connected time - hold, and wrap-up starts (phase WRAP_UP)."""
+        hold closes, talk = connected time - hold, and wrap-up starts (phase WRAP_UP).
+        Waiting after a transfer: the call ends (FREE) uncounted, it was answered already."""
         phase = self._phase[slot]
         if phase == WAITING:
             wait = t - self._t_enq[slot]
@@ -195,15 +225,47 @@ class Core:
             self._talk[slot] = (t - self._t_ans[slot]) - self._hold[slot]
             self._t_end[slot] = t
             self._phase[slot] = WRAP_UP
+        elif phase == REQUEUED:
+            self._phase[slot] = FREE
         return self._phase[slot]
 
+    def requeue(self, slot: int, t: float, g_wait: int) -> int:
+        """The connected agent transferred the call to queue g_wait. Its part moves to a new
+        slot in WRAP_UP (hold closes, talk = connected time - hold), returned for wrap_end()
+        and release(); the call waits again (REQUEUED). -1 when not connected: no change."""
+        phase = self._phase[slot]
+        if phase != TALKING and phase != HELD:
+            return -1
+        part = self.open_call()
+        if phase == HELD:
+            self._hold[slot] += t - self._t_hold[slot]
+        self._phase[part] = WRAP_UP
+        self._gq[part] = self._gq[slot]
+        self._gs[part] = self._gs[slot]
+        self._ga[part] = self._ga[slot]
+        self._t_enq[part] = self._t_enq[slot]
+        self._t_ans[part] = self._t_ans[slot]
+        self._hold[part] = self._hold[slot]
+        self._talk[part] = (t - self._t_ans[slot]) - self._hold[slot]
+        self._t_end[part] = t
+        self._xfer[part] = self._xfer[slot]
+        self._gw[part] = -1
+        self._phase[slot] = REQUEUED
+        self._xfer[slot] += 1
+        self._ga[slot] = -1
+        self._hold[slot] = 0.0
+        self._gw[slot] = g_wait
+        self._t_req[slot] = t
+        return part
+
     def wrap_end(self, slot: int, t: float) -> int:
-        """The agent left after-call work: the handling ends and counts now."""
+        """The agent left after-call work: the handling ends and counts now (a call's first
+        part as the call's handling, a later part of a transferred call as K_PART)."""
         if self._phase[slot] == WRAP_UP:
             acw = t - self._t_end[slot]
             self._record(
                 t,
-                K_HANDLED,
+                K_HANDLED if self._xfer[slot] == 0 else K_PART,
                 self._gq[slot],
                 self._gs[slot],
                 self._ga[slot],
@@ -215,16 +277,19 @@ class Core:
         return self._phase[slot]
 
     def callback(self, slot: int, t: float) -> int:
-        """The waiting caller chose a callback: the wait ends, not answered, not abandoned."""
+        """The waiting caller chose a callback: the wait ends, not answered, not abandoned.
+        After a transfer the call ends uncounted (its wait ended answered already)."""
         if self._phase[slot] == WAITING:
             wait = t - self._t_enq[slot]
             self._record(t, K_CALLBACK, self._gq[slot], self._gs[slot], -1, wait, 0.0, 0.0)
+            self._phase[slot] = FREE
+        elif self._phase[slot] == REQUEUED:
             self._phase[slot] = FREE
         return self._phase[slot]
 
     def failsafe(self, slot: int, t: float) -> int:
         """app_queue took the waiting caller; the call keeps waiting and counts as usual."""
-        if self._phase[slot] == WAITING:
+        if self._phase[slot] == WAITING or self._phase[slot] == REQUEUED:
             self._record(t, K_FAILSAFE, self._gq[slot], self._gs[slot], -1, 0.0, 0.0, 0.0)
         return self._phase[slot]
 
@@ -238,16 +303,23 @@ class Core:
     # ---- read-out and clock
 
     def waiting(self, g: int) -> tuple[int, float]:
-        """Calls waiting now in group g (0 = all) and their earliest enqueue (inf if none)."""
+        """Calls waiting now in group g (0 = all) and their earliest wait start (inf if none).
+        A call waiting again after a transfer waits in its target queue since the transfer
+        (and in its first service)."""
         n = 0
         earliest = float("inf")
         for slot in range(len(self._phase)):
-            if self._phase[slot] == WAITING and (
-                g == 0 or self._gq[slot] == g or self._gs[slot] == g
-            ):
-                n += 1
-                if self._t_enq[slot] < earliest:
-                    earliest = self._t_enq[slot]
+            phase = self._phase[slot]
+            if phase == WAITING:
+                if g == 0 or self._gq[slot] == g or self._gs[slot] == g:
+                    n += 1
+                    if self._t_enq[slot] < earliest:
+                        earliest = self._t_enq[slot]
+            elif phase == REQUEUED:
+                if g == 0 or self._gw[slot] == g or self._gs[slot] == g:
+                    n += 1
+                    if self._t_req[slot] < earliest:
+                        earliest = self._t_req[slot]
         return n, earliest
 
     def read(self, scope: int, g: int) -> list[float]:
@@ -309,6 +381,17 @@ def _apply(
         for g in (0, gq, gs):
             arr[g * F + OVERFLOWED] += sign
         arr[ga * F + OFFERED] += sign  # offered once more, in the target queue only
+        return
+    if kind == K_REANSWERED:
+        arr[ga * F + ANSWERED] += sign
+        return
+    if kind == K_PART:
+        for g in (0, gq, gs, ga):
+            o = g * F
+            arr[o + TALK] += sign * a
+            arr[o + HOLD] += sign * b
+            arr[o + ACW] += sign * c
+        arr[ga * F + HANDLED] += sign  # the call was counted handled with its first part
         return
     for g in (0, gq, gs, ga):
         if g < 0:  # kinds without an agent pass ga = -1

@@ -32,6 +32,27 @@ Definitions (see also QueueFigures):
   (the all-queues figures count the call offered once); its wait runs on from the first
   CallQueued.
 - hold ends at unhold or hangup; talk = (hangup - answer) - hold; ACW = wrap-up end - hangup.
+- transfer back to a queue (CallRequeued at t, `*8<queue>`): the call was offered, answered
+  and judged for the service level once, in its first queue, and keeps all its queue figures
+  there (the router's rule: it waits again at the head of the target queue, served once
+  already). The transferring agent's part ends at t: its talk = t - answer - its hold, its hold
+  closes at t, and its after-call work runs from t until it leaves after_call_work (the router
+  puts it there); that part counts (handled, talk, hold, ACW) for that agent when that
+  handling ended, by the attribution rule. The next CallAnswered of the same call starts the
+  next agent's part: answered for that agent only (not again for the queue's answered, SL or
+  ASA; its wait since the transfer is in no figure), then talk from its own answer, hold,
+  handled and ACW for it as for any call. A second or third transfer works the same way.
+  Per agent each part is one handled call; per queue (service, all queues) the call is ONE
+  handled call, counted with its first part, and every part adds its talk, hold and ACW when
+  that part's handling ended. So queue AHT = (talk + hold + ACW of all parts) / calls: domain.md
+  defines AHT per handled call, and the caller's call is one call however many agents served
+  it; each part's time counts in the interval where that part ended, so the all-queues work
+  equals the agents' work in every interval and window (occupancy stays consistent).
+  While it waits again the call is in `waiting_now`/`longest_wait_s` of the target queue (and
+  of its first service), its wait measured from the transfer; an overflow then only moves it.
+  A caller who hangs up (or asks for a callback) while waiting after a transfer is not
+  abandoned (nor a callback): it was answered, its one SL result stands, so it counts nothing
+  more (SL, abandon rate and ASA unchanged); the parts already served keep their counts.
 - Agent state time is clock time split at interval boundaries (see agents.py), while talk,
   hold and ACW follow the rule above, so occupancy/utilisation of a single interval can
   exceed 1 when a call longer than the interval ends in it (as in classic ACD reports).
@@ -54,6 +75,7 @@ from hotline.domain import (
     CallHeld,
     CallOverflowed,
     CallQueued,
+    CallRequeued,
     CallUnheld,
     Event,
     FailsafeTaken,
@@ -70,8 +92,12 @@ _SCOPES: dict[Scope, int] = {"interval": k.INTERVAL, "today": k.TODAY, "window":
 
 
 class Metrics:
-    def __init__(self, config: MetricsConfig | None = None, kernel: ModuleType | None = None,
-                 agent_kernel: ModuleType | None = None):
+    def __init__(
+        self,
+        config: MetricsConfig | None = None,
+        kernel: ModuleType | None = None,
+        agent_kernel: ModuleType | None = None,
+    ):
         self.config = config or MetricsConfig()
         self.kernel = kernel or load("metrics")
         self.ignored = 0  # events of types the metrics do not use
@@ -81,7 +107,7 @@ class Metrics:
         self._sl_seconds: dict[int, float] = {}  # queue group -> T
         self._calls: dict[str, int] = {}  # call id -> slot, while waiting or connected
         self._slot_agent: dict[int, str] = {}
-        self._wrap: dict[str, int] = {}  # agent id -> slot of the call in wrap-up
+        self._wrap: dict[str, int] = {}  # agent id -> slot of the call (or part) in wrap-up
         self._agents = AgentClocks(agent_kernel)
         self._now: float | None = None
         self._interval = 0  # index of the open interval
@@ -93,6 +119,7 @@ class Metrics:
             CallQueued: self._on_queued,
             CallOverflowed: self._on_overflowed,
             CallAnswered: self._on_answered,
+            CallRequeued: self._on_requeued,
             CallHeld: self._on_held,
             CallUnheld: self._on_unheld,
             CallEnded: self._on_ended,
@@ -243,8 +270,17 @@ class Metrics:
             return
         self._end_wrap(e.agent_id, t)  # an agent answering again has finished the last one
         sl = self._sl_seconds[self._core.queue_of(slot)]
-        if self._core.answer(slot, t, self._group("a:" + e.agent_id), sl) == k.TALKING:
-            self._slot_agent[slot] = e.agent_id
+        before = self._core.phase(slot)
+        if self._core.answer(slot, t, self._group("a:" + e.agent_id), sl) != before:
+            self._slot_agent[slot] = e.agent_id  # not on a repeated answer: that agent is not on it
+
+    def _on_requeued(self, e: CallRequeued, t: float) -> None:
+        slot = self._calls.get(e.call_id)
+        if slot is None:
+            return
+        part = self._core.requeue(slot, t, self._queue_group(e.queue))
+        if part >= 0:  # the transferring agent's part is over: its wrap-up starts
+            self._start_wrap(self._slot_agent.pop(slot), part, t)
 
     def _on_held(self, e: CallHeld, t: float) -> None:
         slot = self._calls.get(e.call_id)
@@ -256,19 +292,17 @@ class Metrics:
         if slot is not None:
             self._core.unhold(slot, t)
 
-    def _on_ended(self, e: CallEnded, t: float) -> None:
-        slot = self._calls.pop(e.call_id, None)
+    def _on_ended(self, e: CallEnded | TalkEnded, t: float) -> None:
+        slot = self._calls.get(e.call_id)
         if slot is None:
             return
+        if isinstance(e, TalkEnded) and self._slot_agent.get(slot) != e.agent_id:
+            return  # not the leg connected now (e.g. the agent who transferred it)
+        del self._calls[e.call_id]
         phase = self._core.end(slot, t, self.config.short_abandon_s)
         if phase == k.WRAP_UP:
-            agent = self._slot_agent.pop(slot)
-            state = self._agents.state.get(agent, AgentState.LOGGED_OUT)
-            self._end_wrap(agent, t)
-            self._wrap[agent] = slot
-            if state in (AgentState.LOGGED_OUT, AgentState.READY):
-                self._end_wrap(agent, t)  # no wrap-up will be reported for this agent
-        else:  # abandoned
+            self._start_wrap(self._slot_agent.pop(slot), slot, t)
+        else:  # abandoned, or gone while waiting after a transfer
             self._core.release(slot)
 
     def _on_callback(self, e: CallbackRequested, t: float) -> None:
@@ -297,6 +331,15 @@ class Metrics:
             self._end_wrap(e.agent_id, t)
 
     # ---- internals
+
+    def _start_wrap(self, agent_id: str, slot: int, t: float) -> None:
+        """The agent's part of the call in `slot` ended at t: its wrap-up runs until the
+        agent leaves after_call_work."""
+        state = self._agents.state.get(agent_id, AgentState.LOGGED_OUT)
+        self._end_wrap(agent_id, t)
+        self._wrap[agent_id] = slot
+        if state in (AgentState.LOGGED_OUT, AgentState.READY):
+            self._end_wrap(agent_id, t)  # no wrap-up will be reported for this agent
 
     def _end_wrap(self, agent_id: str, t: float) -> None:
         slot = self._wrap.pop(agent_id, None)

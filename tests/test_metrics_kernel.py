@@ -27,7 +27,8 @@ def test_compiled_kernel_loaded() -> None:
 
 def test_same_constants() -> None:
     c = load_compiled("metrics")
-    for name in ("F", "FIELD_NAMES", "OFFERED", "MISSED_RINGS", "WAITING", "WRAP_UP", "WINDOW"):
+    for name in ("F", "FIELD_NAMES", "OFFERED", "MISSED_RINGS", "WAITING", "WRAP_UP", "REQUEUED",
+                 "WINDOW", "K_PART", "K_REANSWERED"):  # fmt: skip
         assert getattr(c, name) == getattr(metrics_py, name), name
 
 
@@ -53,6 +54,52 @@ def test_one_call_through_all_phases(kernel: ModuleType) -> None:
         assert row[kernel.ANSWERED] == 1.0 and row[kernel.WAIT_ANSWERED] == 25.0
         assert row[kernel.ANSWERED_WITHIN_T] == 0.0
     assert core.read(kernel.TODAY, ga)[kernel.OFFERED] == 0.0  # agents are not offered calls
+
+
+def test_transfer_splits_the_call_into_parts(kernel: ModuleType) -> None:
+    core = kernel.Core(1800.0)
+    gq, gq2, gs, a1, a2 = (core.add_group() for _ in range(5))
+    slot = core.open_call()
+    core.queue(slot, 100.0, gq, gs)
+    core.answer(slot, 110.0, a1, 20.0)
+    core.hold(slot, 120.0)
+    part = core.requeue(slot, 150.0, gq2)  # transferred while held: the hold closes at 150
+    assert part not in (-1, slot) and core.phase(part) == kernel.WRAP_UP
+    assert core.phase(slot) == kernel.REQUEUED and core.agent_of(part) == a1
+    assert core.waiting(gq2) == (1, 150.0) and core.waiting(gq) == (0, math.inf)
+    assert core.requeue(slot, 151.0, gq) == -1  # not connected: nothing to transfer
+    assert core.answer(slot, 160.0, a2, 20.0) == kernel.TALKING  # a2's part starts
+    assert core.waiting(0) == (0, math.inf)
+    assert core.wrap_end(part, 170.0) == kernel.FREE  # a1's part: talk 10, hold 30, acw 20
+    core.release(part)
+    assert core.end(slot, 200.0, 5.0) == kernel.WRAP_UP
+    assert core.wrap_end(slot, 205.0) == kernel.FREE  # a2's part: talk 40, acw 5
+    queue, r1, r2 = (core.read(kernel.TODAY, g) for g in (gq, a1, a2))
+    assert core.read(kernel.TODAY, gq2) == [0.0] * kernel.F  # offered nothing, handled nothing
+    assert (queue[kernel.OFFERED], queue[kernel.ANSWERED], queue[kernel.HANDLED]) == (1, 1, 1)
+    assert (queue[kernel.TALK], queue[kernel.HOLD], queue[kernel.ACW]) == (50.0, 30.0, 25.0)
+    assert (queue[kernel.WAIT_ANSWERED], queue[kernel.ANSWERED_WITHIN_T]) == (10.0, 1.0)
+    fields = (kernel.ANSWERED, kernel.HANDLED, kernel.TALK, kernel.HOLD, kernel.ACW)
+    assert [r1[f] for f in fields] == [1, 1, 10.0, 30.0, 20.0]
+    assert [r2[f] for f in fields] == [1, 1, 40.0, 0.0, 5.0]
+    assert r2[kernel.WAIT_ANSWERED] == 0.0  # its wait since the transfer is in no figure
+
+
+def test_gone_while_waiting_after_a_transfer(kernel: ModuleType) -> None:
+    core = kernel.Core(1800.0)
+    gq, gs, a1 = core.add_group(), core.add_group(), core.add_group()
+    for end in ("end", "callback"):
+        slot = core.open_call()
+        core.queue(slot, 0.0, gq, gs)
+        core.answer(slot, 10.0, a1, 20.0)
+        part = core.requeue(slot, 20.0, gq)
+        assert core.failsafe(slot, 25.0) == kernel.REQUEUED  # app_queue takes it: counted
+        assert getattr(core, end)(slot, 30.0, *([5.0] if end == "end" else [])) == kernel.FREE
+        core.wrap_end(part, 40.0)
+    row = core.read(kernel.TODAY, gq)
+    assert (row[kernel.ABANDONED], row[kernel.CALLBACKS], row[kernel.ANSWERED]) == (0, 0, 2)
+    fields = (kernel.HANDLED, kernel.TALK, kernel.ACW, kernel.FAILSAFE)
+    assert [row[f] for f in fields] == [2, 20.0, 40.0, 2]
 
 
 def test_window_expires_records(kernel: ModuleType) -> None:
@@ -103,6 +150,8 @@ OPS = st.lists(
                 "close",
                 "today",
                 "expire",
+                "requeue",
+                "wrap_part",
             ]
         ),
         st.integers(0, 5),  # call
@@ -120,6 +169,7 @@ def _run(kernel: ModuleType, ops: list[tuple[str, int, int, float]]) -> list[obj
     services = [core.add_group() for _ in range(2)]
     agents = [core.add_group() for _ in range(4)]
     slots = [core.open_call() for _ in range(6)]
+    parts: list[int] = []  # transferred agents' parts in wrap-up
     t = 0.0
     out: list[object] = []
     for op, call, pick, dt in ops:
@@ -148,6 +198,15 @@ def _run(kernel: ModuleType, ops: list[tuple[str, int, int, float]]) -> list[obj
             core.reset_today()
         elif op == "expire":
             core.expire(t - 60.0)
+        elif op == "requeue":
+            part = core.requeue(s, t, queues[pick % 3])
+            out.append(part)
+            if part >= 0:
+                parts.append(part)
+        elif op == "wrap_part" and parts:
+            part = parts.pop(pick % len(parts))
+            out.append(core.wrap_end(part, t))
+            core.release(part)  # its slot is reused by the next call or part
         out.append([core.waiting(g) for g in range(core.n_groups)])
     for scope in (kernel.INTERVAL, kernel.TODAY, kernel.WINDOW):
         out.append([core.read(scope, g) for g in range(core.n_groups)])

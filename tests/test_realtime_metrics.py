@@ -51,11 +51,13 @@ from hotline.domain import (
     CallHeld,
     CallOverflowed,
     CallQueued,
+    CallRequeued,
     CallUnheld,
     Event,
     FailsafeTaken,
     RingNoAnswer,
     ServiceType,
+    TalkEnded,
 )
 from hotline.realtime import Metrics, MetricsConfig, QueueTargets
 
@@ -422,3 +424,200 @@ def test_long_silence_skips_empty_intervals(kernel: ModuleType) -> None:
     f = m.queue_figures("billing", "today", 10 * 86_400 + 100)
     assert (f.offered, f.waiting_now, f.longest_wait_s) == (0, 1, 10 * 86_400 + 90)
     assert m.agent_figures("a", "today", 10 * 86_400 + 100).ready_idle_s == 100.0
+
+
+# A day with transfers back to a queue (`*8<queue>`), worked on paper (interval_s = 900).
+# x is transferred twice (a1 -> billing, a2 -> general), y once and then hangs up waiting.
+#
+# | t    | event                                        | note                                  |
+# |------|----------------------------------------------|---------------------------------------|
+# | 0    | a1, a2, a3 logged_out -> ready               |                                       |
+# | 800  | x queued in general                          | I0 offered                            |
+# | 815  | x answered by a1 (a1 -> on_call)             | I0 answered, wait 15: within 20       |
+# | 850  | x held; 870 unheld                           | a1's hold 20                          |
+# | 890  | x requeued to billing (a1 -> acw)            | a1's talk 890 - 815 - 20 = 55         |
+# | 900  | a1 -> ready                                  | edge: a1's part ends in I1, acw 10:   |
+# |      |                                              | general handled 1 (the call, once)    |
+# | 930  | x answered by a2 (a2 -> on_call)             | a2 answered; not the queue's again    |
+# | 1000 | x held; 1030 unheld                          | a2's hold 30                          |
+# | 1100 | x requeued to general (a2 -> acw)            | a2's talk 1100 - 930 - 30 = 140       |
+# | 1110 | x answered by a3 (a3 -> on_call)             | a3 answered                           |
+# | 1200 | x ends (a3 -> acw)                           | a3's talk 90                          |
+# | 1260 | a2 -> ready                                  | a2's part, I1: acw 160, time only in  |
+# |      |                                              | general (handled there with part 1)   |
+# | 1300 | y queued in general                          | I1 offered                            |
+# | 1305 | y answered by a1 (a1 -> on_call)             | wait 5: within 20                     |
+# | 1400 | y requeued to billing (a1 -> acw)            | a1's talk 95; y waits in billing      |
+# | 1420 | y hangs up while waiting                     | not abandoned: answered already       |
+# | 1450 | a1 -> ready                                  | a1's part of y, I1: handled, acw 50   |
+# | 1800 | a3 -> ready                                  | edge: a3's part ends in I2, acw 600   |
+A = S.AFTER_CALL_WORK
+TRANSFER_DAY: list[Event] = [
+    *(st(0, a, S.LOGGED_OUT, S.READY) for a in ("a1", "a2", "a3")),
+    q(800, "x", "general"),
+    CallAnswered(at=815, call_id="x", agent_id="a1"),
+    st(815, "a1", S.READY, S.ON_CALL),
+    CallHeld(at=850, call_id="x"),
+    CallUnheld(at=870, call_id="x"),
+    CallRequeued(at=890, call_id="x", queue="billing", agent_id="a1"),
+    st(890, "a1", S.ON_CALL, A),
+    st(900, "a1", A, S.READY),
+    CallAnswered(at=930, call_id="x", agent_id="a2"),
+    st(930, "a2", S.READY, S.ON_CALL),
+    CallHeld(at=1000, call_id="x"),
+    CallUnheld(at=1030, call_id="x"),
+    CallRequeued(at=1100, call_id="x", queue="general", agent_id="a2"),
+    st(1100, "a2", S.ON_CALL, A),
+    CallAnswered(at=1110, call_id="x", agent_id="a3"),
+    st(1110, "a3", S.READY, S.ON_CALL),
+    CallEnded(at=1200, call_id="x"),
+    st(1200, "a3", S.ON_CALL, A),
+    st(1260, "a2", A, S.READY),
+    q(1300, "y", "general"),
+    CallAnswered(at=1305, call_id="y", agent_id="a1"),
+    st(1305, "a1", S.READY, S.ON_CALL),
+    CallRequeued(at=1400, call_id="y", queue="billing", agent_id="a1"),
+    st(1400, "a1", S.ON_CALL, A),
+    CallEnded(at=1420, call_id="y"),
+    st(1450, "a1", A, S.READY),
+    st(1800, "a3", A, S.READY),
+]
+
+TRANSFER_EXPECTED = {
+    ("general", 0): dict(
+        offered=1, answered=1, answered_within_t=1, service_level=1.0, asa=15.0,
+        handled=0, talk_s=0.0, aht=None, waiting_now=0,
+    ),
+    # x waits in billing at the edge, since its transfer at 890; billing was offered nothing
+    ("billing", 0): dict(offered=0, answered=0, waiting_now=1, longest_wait_s=10.0,
+                         service_level=None),
+    (None, 0): dict(offered=1, answered=1, service_level=1.0, waiting_now=1),
+    ("general", 900): dict(
+        offered=1, answered=1, abandoned=0, short_abandoned=0, answered_within_t=1,
+        service_level=1.0, asa=5.0, abandon_rate=0.0, handled=2,
+        talk_s=55.0 + 140.0 + 95.0, hold_s=20.0 + 30.0, acw_s=10.0 + 160.0 + 50.0,
+        aht=(290.0 + 50.0 + 220.0) / 2, waiting_now=0,
+    ),
+    ("billing", 900): dict(offered=0, answered=0, abandoned=0, handled=0, talk_s=0.0,
+                           waiting_now=0),
+    (None, 900): dict(offered=1, answered=1, abandoned=0, service_level=1.0, handled=2,
+                      talk_s=290.0),
+    # a3's part of x ended at 1800: its time, no second handled call
+    ("general", 1800): dict(offered=0, answered=0, handled=0, talk_s=90.0, hold_s=0.0,
+                            acw_s=600.0, aht=None, service_level=None),
+}  # fmt: skip
+
+
+def test_transfers_worked_on_paper(kernel: ModuleType) -> None:
+    m = run_day(kernel, TRANSFER_DAY)
+    by_key = {(c.queue, c.start): c for c in m.close_due(2700.0)}
+    for key, want in TRANSFER_EXPECTED.items():
+        got = {f: getattr(by_key[key].figures, f) for f in want}
+        assert got == pytest.approx(want), key
+    # today: the calls were offered and answered once each, neither abandoned; x is one handled
+    # call whose handle time is the sum of its three parts: 85 + 330 + 690 = 1105, y's 145
+    g = m.queue_figures("general", "today", 2700.0)
+    assert (g.offered, g.answered, g.abandoned, g.callbacks, g.handled) == (2, 2, 0, 0, 2)
+    assert (g.service_level, g.asa, g.abandon_rate) == (1.0, 10.0, 0.0)
+    assert (g.talk_s, g.hold_s, g.acw_s) == (380.0, 50.0, 820.0)
+    assert g.aht == pytest.approx((1105.0 + 145.0) / 2)
+    b = m.queue_figures("billing", "today", 2700.0)
+    assert (b.offered, b.answered, b.abandoned, b.handled, b.talk_s) == (0, 0, 0, 0, 0.0)
+    total = m.queue_figures(None, "today", 2700.0)
+    assert (total.offered, total.answered, total.abandoned, total.handled) == (2, 2, 0, 2)
+    assert total.service_level == 1.0 and total.abandon_rate == 0.0
+    assert m.service_figures("billing", "today", 2700.0).handled == 2  # both billing calls
+
+    # per agent: each part is a handled call of its agent, with its own talk, hold and ACW
+    want = {
+        "a1": (2, 2, 55.0 + 95.0, 20.0, 10.0 + 50.0),
+        "a2": (1, 1, 140.0, 30.0, 160.0),
+        "a3": (1, 1, 90.0, 0.0, 600.0),
+    }
+    for agent, figures in want.items():
+        a = m.agent_figures(agent, "today", 2700.0)
+        assert (a.answered, a.handled, a.talk_s, a.hold_s, a.acw_s) == figures, agent
+        # the agent's clock agrees: on_call = talk + hold, after_call_work = ACW
+        assert a.time_in_state["on_call"] == a.talk_s + a.hold_s
+        assert a.time_in_state["after_call_work"] == a.acw_s
+    # the all-queues work is the agents' work
+    assert total.talk_s + total.hold_s + total.acw_s == sum(
+        t + h + c for *_, t, h, c in want.values()
+    )
+
+
+def test_transfer_parts_at_interval_edges(kernel: ModuleType) -> None:
+    m = run_day(kernel, TRANSFER_DAY[:11])  # up to a1 -> ready at 900
+    a1 = m.agent_figures("a1", "interval", 900.0)  # a1's part ended at the edge: I1
+    assert (a1.answered, a1.handled, a1.talk_s, a1.hold_s, a1.acw_s) == (0, 1, 55.0, 20.0, 10.0)
+    i0 = [c for c in m.close_due(900.0) if c.queue is None]
+    assert [(c.start, c.figures.handled, c.figures.talk_s) for c in i0] == [(0.0, 0, 0.0)]
+    assert m.agent_figures("a1", "today", 900.0).answered == 1
+    m = run_day(kernel, TRANSFER_DAY[:10])  # the part is still in wrap-up at 899.5
+    a1 = m.agent_figures("a1", "interval", 899.5)
+    assert (a1.answered, a1.handled, a1.talk_s) == (1, 0, 0.0)
+
+
+def test_waiting_after_a_transfer(kernel: ModuleType) -> None:
+    m = run_day(kernel, TRANSFER_DAY[:-3])  # y requeued to billing at 1400, still waiting
+    billing = m.queue_figures("billing", "interval", 1410.0)
+    assert (billing.waiting_now, billing.longest_wait_s, billing.offered) == (1, 10.0, 0)
+    assert m.queue_figures("general", "interval", 1410.0).waiting_now == 0
+    assert m.queue_figures(None, "interval", 1410.0).waiting_now == 1
+    before = m.queue_figures(None, "today", 1410.0)
+    m.apply(CallEnded(at=1420, call_id="y"))  # hangs up waiting: answered already, no abandon
+    after = m.queue_figures(None, "today", 1420.0)
+    assert after.waiting_now == 0 and after.abandoned == after.short_abandoned == 0
+    for f in ("service_level", "asa", "abandon_rate", "answered"):
+        assert getattr(after, f) == getattr(before, f), f
+
+
+def test_callback_and_overflow_after_a_transfer(kernel: ModuleType) -> None:
+    events = [
+        q(0, "x", "general"),
+        CallAnswered(at=10, call_id="x", agent_id="a1"),
+        CallRequeued(at=70, call_id="x", queue="billing", agent_id="a1"),
+        CallOverflowed(at=80, call_id="x", from_queue="billing", to_queue="fault"),
+    ]
+    m = run_day(kernel, events)
+    assert m.queue_figures("fault", "today", 90.0).waiting_now == 1  # it only moved
+    assert m.queue_figures("billing", "today", 90.0).waiting_now == 0
+    f = m.queue_figures(None, "today", 90.0)
+    assert (f.offered, f.overflowed, f.answered) == (1, 0, 1)
+    m.apply(CallbackRequested(at=95, call_id="x", queue="fault"))
+    f = m.queue_figures(None, "today", 100.0)
+    assert (f.callbacks, f.waiting_now, f.abandoned, f.service_level) == (0, 0, 0, 1.0)
+    # a1 reported no states: its part (talk 60) ended at the transfer, as at a hangup
+    a1 = m.agent_figures("a1", "today", 100.0)
+    assert (a1.answered, a1.handled, a1.talk_s, a1.acw_s) == (1, 1, 60.0, 0.0)
+    assert (f.handled, f.talk_s) == (1, 60.0)
+
+
+def test_stale_talk_ended_of_the_transferring_agent(kernel: ModuleType) -> None:
+    events = [
+        q(0, "x", "general"),
+        CallAnswered(at=10, call_id="x", agent_id="a1"),
+        CallRequeued(at=70, call_id="x", queue="billing", agent_id="a1"),
+        TalkEnded(at=71, call_id="x", agent_id="a1"),  # not connected now: ignored
+        CallAnswered(at=80, call_id="x", agent_id="a2"),
+        TalkEnded(at=81, call_id="x", agent_id="a1"),  # a2 is on it: ignored
+        TalkEnded(at=100, call_id="x", agent_id="a2"),
+    ]
+    m = run_day(kernel, events)
+    a2 = m.agent_figures("a2", "today", 110.0)
+    assert (a2.answered, a2.handled, a2.talk_s) == (1, 1, 20.0)
+    f = m.queue_figures(None, "today", 110.0)
+    assert (f.answered, f.abandoned, f.handled, f.talk_s) == (1, 0, 1, 80.0)
+
+
+def test_repeated_answer_does_not_take_the_call(kernel: ModuleType) -> None:
+    events = [
+        q(0, "x"),
+        CallAnswered(at=10, call_id="x", agent_id="a1"),
+        CallAnswered(at=20, call_id="x", agent_id="a2"),  # no transfer: not a2's call
+        CallEnded(at=70, call_id="x"),
+    ]
+    m = run_day(kernel, events)
+    assert m.agent_figures("a1", "today", 80.0).talk_s == 60.0
+    assert (m.agent_figures("a2", "today", 80.0).answered,
+            m.agent_figures("a2", "today", 80.0).handled) == (0, 0)  # fmt: skip

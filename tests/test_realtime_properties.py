@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,18 +20,20 @@ from hotline.domain import (
     CallHeld,
     CallOverflowed,
     CallQueued,
+    CallRequeued,
     CallUnheld,
     Event,
     FailsafeTaken,
     RingNoAnswer,
     ServiceType,
+    TalkEnded,
 )
 from hotline.realtime import Metrics, MetricsConfig
 
 QUEUES = ["billing", "fault", "ev"]
 SERVICES = [ServiceType.BILLING, ServiceType.FAULT]
 KINDS = ["queued", "answered", "held", "unheld", "ended", "callback", "failsafe", "rna",
-         "overflow", "agent"]  # fmt: skip
+         "overflow", "agent", "requeued", "talk_ended"]  # fmt: skip
 
 STEPS = st.lists(
     st.tuples(
@@ -66,6 +69,10 @@ def make_event(kind: str, t: float, call: int, agent: int, queue: int, state: Ag
             return RingNoAnswer(at=t, call_id=c, agent_id=a)
         case "overflow":
             return CallOverflowed(at=t, call_id=c, from_queue="billing", to_queue=qn)
+        case "requeued":
+            return CallRequeued(at=t, call_id=c, queue=qn, agent_id=a)
+        case "talk_ended":
+            return TalkEnded(at=t, call_id=c, agent_id=a)
         case _:
             return AgentStateChanged(
                 at=t, agent_id=a, old=AgentState.READY, new=state, reason=f"r{queue}"
@@ -85,7 +92,9 @@ CALLS = st.lists(
     st.tuples(
         st.floats(0.0, 3000.0, allow_nan=False),  # enqueue, after the stream start
         st.floats(0.0, 60.0, allow_nan=False),  # wait
-        st.sampled_from(["answered", "abandoned", "callback"]),
+        # transferred: answered, requeued by the agent, answered by the next agent (or, with
+        # a hold of 0, abandoned while waiting again), then transferred once more if talk > 300
+        st.sampled_from(["answered", "abandoned", "callback", "transferred"]),
         st.integers(0, 3),  # agent
         st.integers(0, 2),  # queue
         st.floats(0.0, 600.0, allow_nan=False),  # talk
@@ -119,6 +128,8 @@ def lifecycles(calls: list[tuple]) -> list[Event]:  # type: ignore[type-arg]
             seq.append(CallEnded(at=t, call_id=c))
         elif outcome == "callback":
             seq.append(CallbackRequested(at=t, call_id=c, queue=QUEUES[queue]))
+        elif outcome == "transferred":
+            seq += transferred(c, t, agent, queue, talk, hold, acw)
         else:
             S = AgentState
             seq += [CallAnswered(at=t, call_id=c, agent_id=a),
@@ -135,11 +146,44 @@ def lifecycles(calls: list[tuple]) -> list[Event]:  # type: ignore[type-arg]
     return [e for _, _, e in sorted(out, key=lambda x: (x[0], x[1]))]
 
 
-def replay(kernels: tuple[ModuleType, ModuleType], events: list[Event],
-           ) -> tuple[Metrics, list[object]]:
+def transferred(c: str, t: float, agent: int, queue: int, talk: float, hold: float,
+                acw: float) -> list[Event]:  # fmt: skip
+    """A call answered at t and transferred back to a queue, part by part."""
+    S = AgentState
+    out: list[Event] = []
+    parts = 3 if talk > 300 else 2
+    for part in range(parts):
+        a = f"a{(agent + part) % 4}"
+        out += [CallAnswered(at=t, call_id=c, agent_id=a),
+                AgentStateChanged(at=t, agent_id=a, old=S.READY, new=S.ON_CALL)]  # fmt: skip
+        if hold and part == 1:
+            out += [CallHeld(at=t + talk / 6, call_id=c),
+                    CallUnheld(at=t + talk / 6 + hold, call_id=c)]  # fmt: skip
+            t += hold
+        t += talk / parts
+        if part < parts - 1:
+            out.append(CallRequeued(at=t, call_id=c, queue=QUEUES[(queue + part + 1) % 3],
+                                    agent_id=a))  # fmt: skip
+        else:
+            out.append(CallEnded(at=t, call_id=c))
+        out += [AgentStateChanged(at=t, agent_id=a, old=S.ON_CALL, new=S.AFTER_CALL_WORK),
+                AgentStateChanged(at=t + acw, agent_id=a, old=S.AFTER_CALL_WORK,
+                                  new=S.READY)]  # fmt: skip
+        if part < parts - 1 and not hold:  # abandoned while waiting after the transfer
+            out.append(CallEnded(at=t + acw / 3, call_id=c))
+            break
+        t += acw / 2  # the next agent answers, maybe while the last one is in wrap-up
+    return out
+
+
+def replay(
+    kernels: tuple[ModuleType, ModuleType],
+    events: list[Event],
+) -> tuple[Metrics, list[object]]:
     """kernels: (metrics, agent_time), both compiled or both twins."""
-    m = Metrics(MetricsConfig(interval_s=300, window_s=600), kernel=kernels[0],
-                agent_kernel=kernels[1])
+    m = Metrics(
+        MetricsConfig(interval_s=300, window_s=600), kernel=kernels[0], agent_kernel=kernels[1]
+    )
     seen: list[object] = []
     for i, e in enumerate(events):
         m.apply(e)
@@ -194,3 +238,13 @@ def test_invariants(
         assert a.ready_idle_s <= a.logged_in_s + 1e-9
         if a.occupancy is not None:
             assert 0.0 <= a.occupancy <= 1.0
+    # every part of a call (transferred or not) has its agent: the all-queues work is the
+    # agents' work, and each queue-answered call was answered by an agent
+    for scope in ("interval", "today", "window"):
+        total = m.queue_figures(None, scope, now)
+        agents = [m.agent_figures(f"a{i}", scope, now) for i in range(4)]
+        for f in ("talk_s", "hold_s", "acw_s"):
+            want = sum(getattr(a, f) for a in agents)
+            assert getattr(total, f) == pytest.approx(want, abs=1e-6), (scope, f)
+        assert total.answered <= sum(a.answered for a in agents)
+        assert total.handled <= sum(a.handled for a in agents)

@@ -16,7 +16,9 @@ ASGI (--impl asgi) or by the dedicated live server started next to it in the sam
 with the same clients and rate, and the last line compares them (ratio = asgi p99 / broadcast
 p99). Clients: by default a minimal RFC 6455 reader on
 asyncio (so the load generator, sharing the cores, costs less than the server it measures),
-or the `websockets` library's client (--client websockets); both niced (--client-nice).
+or the `websockets` library's client (--client websockets); both niced (--client-nice). Server
+and clients run on uvloop, as `hotline run` does (--server-loop / --client-loop asyncio for
+Python's own loop: the clients then cost the shared cores about twice as much).
 Every message carries `changed`, the moment of the earliest change in it, and `sent`, when the
 feed published it: p50/p99 = arrival - changed (the feed's 50 ms coalescing, the pacing, the
 send and the read), delivery = arrival - sent (the fan-out alone). Server CPU is the server
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -48,14 +51,12 @@ import psutil
 QUEUES = [f"q{n}" for n in range(8)]
 
 
-def _run(main: Any) -> None:
-    """asyncio.run, on uvloop unless BENCH_LOOP=asyncio (the platform's choice: hotline/loop.py)."""
-    if os.environ.get("BENCH_LOOP", "uvloop") == "uvloop":
-        import uvloop
+def _run(main: Any, role: str) -> None:
+    """asyncio.run on the loop chosen for `role` ("server" / "client": --server-loop,
+    --client-loop, passed down in the environment; the platform's default is uvloop)."""
+    from hotline import event_loop
 
-        uvloop.run(main)
-    else:
-        asyncio.run(main)
+    event_loop.run(main, os.environ.get(f"BENCH_{role.upper()}_LOOP", "uvloop"))  # type: ignore[arg-type]
 
 
 # ---- server process
@@ -219,10 +220,10 @@ def server_main(
         import pstats
 
         with cProfile.Profile() as prof:
-            _run(main())
+            _run(main(), "server")
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     else:
-        _run(main())
+        _run(main(), "server")
 
 
 # ---- client processes
@@ -386,6 +387,9 @@ def client_main(
                 await asyncio.sleep(0.05)  # do not flood the accept queue
         while stats.counts["connected"] + stats.counts["failed"] < n:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        # A screen's garbage collector is its browser's: here the client processes' own full
+        # collections (~100 ms over their 500 sockets' objects) would show up as latency.
+        gc.freeze()
         ready.put(stats.counts["connected"])
         while not go.is_set():  # noqa: ASYNC110 (a multiprocessing event)
             await asyncio.sleep(0.01)
@@ -397,7 +401,7 @@ def client_main(
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    _run(main())
+    _run(main(), "client")
     out.put({"latencies": stats.latencies, "delivery": stats.delivery, **stats.counts})
 
 
@@ -436,6 +440,9 @@ def _args() -> argparse.Namespace:
         default="raw",
         help="raw: a minimal RFC 6455 reader (cheap); websockets: the websockets library",
     )
+    loops = ["uvloop", "asyncio"]
+    p.add_argument("--server-loop", choices=loops, default="uvloop", help="the server's loop")
+    p.add_argument("--client-loop", choices=loops, default="uvloop", help="the clients' loop")
     p.add_argument("--client-nice", type=int, default=10, help="niceness of the client processes")
     p.add_argument("--quick", action="store_true", help="200 clients, 2 processes, 3 s")
     args = p.parse_args()
@@ -467,6 +474,10 @@ def run(args: argparse.Namespace, impl: str) -> dict[str, Any]:
         redis_url = f"unix://{redis_server.socket_file}"
 
     load_1m = os.getloadavg()[0]
+    os.environ["BENCH_SERVER_LOOP"], os.environ["BENCH_CLIENT_LOOP"] = (
+        args.server_loop,
+        args.client_loop,
+    )
     ctx = mp.get_context("spawn")
     go, stop = ctx.Event(), ctx.Event()
     stats, ready, out = ctx.Queue(), ctx.Queue(), ctx.Queue()
@@ -550,6 +561,8 @@ def run(args: argparse.Namespace, impl: str) -> dict[str, Any]:
         "procs": args.procs,
         "client_nice": args.client_nice,
         "client": args.client,
+        "server_loop": args.server_loop,
+        "client_loop": args.client_loop,
         "backend": args.backend,
         "servers": args.servers,
         "rate": args.rate,

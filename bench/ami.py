@@ -132,12 +132,13 @@ def run_panoramisk(chunks: list[bytes]) -> int:
 
 
 def manager_eventfilter() -> re.Pattern[str] | None:
-    """The eventfilter of asterisk-config/manager.conf: what our node actually sends."""
+    """The eventfilter of asterisk-config/manager.conf (one advanced filter per event name),
+    as a pattern over an event's text: what our node actually sends."""
     conf = Path(__file__).resolve().parents[1] / "asterisk-config" / "manager.conf"
     if not conf.exists():
         return None
-    found = re.search(r"^eventfilter\s*=\s*(.+)$", conf.read_text(), re.M)
-    return re.compile(found.group(1).strip()) if found else None
+    names = re.findall(r"^eventfilter\(action\(include\),name\((\w+)\)\)", conf.read_text(), re.M)
+    return re.compile(rf"^Event: ({'|'.join(names)})\r\n") if names else None
 
 
 def apply_eventfilter(data: bytes, pattern: re.Pattern[str]) -> bytes:

@@ -70,6 +70,7 @@ from .wire_node import (
     wire_settings,
 )
 from .wire_sipp import (
+    SIPP_NICE,
     answers_at_callers,
     caller_counts,
     invite_arrivals,
@@ -391,7 +392,12 @@ def _options(argv: list[str] | None) -> Options:
     ap.add_argument("--appqueue-shipped", action="store_true",
                     help="app_queue exactly as asterisk-config/queues.conf ships it (no "
                          "autofill: it rings for one waiting caller at a time)")
+    ap.add_argument("--sipp-nice", type=int, default=0,
+                    help="niceness of the SIPp phones and callers (they stand for other "
+                         "machines; 10: they take only the CPU Asterisk and the controller "
+                         "leave; 0, the default: they compete as equals)")
     a = ap.parse_args(argv)
+    SIPP_NICE["value"] = a.sipp_nice
     if a.quick:
         return Options([5.0], 4.0, 60, 2, a.ring_ms, a.talk_ms, a.wrap_up,
                        a.appqueue_shipped)

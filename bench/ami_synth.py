@@ -347,7 +347,9 @@ def mixed_traffic(calls: int, t0: float = 1_700_000_000.0) -> bytes:
 __all__ = ["GREETING", "CallScript", "Chan", "answered_call", "message", "mixed_traffic"]
 
 
-# -- the scenarios behind tests/fixtures/ami/*.txt (`python -m bench.ami_synth DIR` rewrites them)
+# -- the one synthetic transcript in tests/fixtures/ami/ (`python -m bench.ami_synth DIR` rewrites
+# it): the codec's tests need a greeting of its own; every other transcript there is a capture
+# from the real Asterisk (tests/test_ami_capture.py).
 
 
 def _answered(t: float) -> CallScript:
@@ -365,71 +367,7 @@ def _answered(t: float) -> CallScript:
     return s
 
 
-def _abandoned_short(t: float) -> CallScript:
-    s = CallScript(t, 11, "13900000011")
-    s.enter()
-    s.ivr("main", "1", "fault")
-    s.queue("fault", "fault")
-    s.hangup(dt=3.0)
-    return s
-
-
-def _abandoned_long(t: float) -> CallScript:
-    s = CallScript(t, 21, "13900000021")
-    s.enter()
-    s.ivr("main", "3", "business")
-    s.queue("business", "business")
-    s.connect("agent3", dt=20.0)
-    s.hangup(dt=10.0, agent_first=False)
-    return s
-
-
-def _rna_then_answer(t: float) -> CallScript:
-    s = CallScript(t, 31, "13900000031")
-    s.enter()
-    s.ivr("main", "2", "billing")
-    s.queue("billing", "billing")
-    s.connect("agent1", dt=5.0)
-    s.ring_fails("agent1", "NOANSWER", dt=15.0)
-    s.connect("agent2", dt=2.0)
-    s.answer("agent2", dt=4.0)
-    s.hangup(dt=90.0, agent_first=False)
-    return s
-
-
-def _hold(t: float) -> CallScript:
-    return answered_call(t, 41, agent="agent4", hold=True)
-
-
-def _failsafe(t: float) -> CallScript:
-    s = CallScript(t, 51, "13900000051")
-    s.enter()
-    s.ivr("main", "5", "complaint")
-    s.queue("complaint", "complaint")
-    s.failsafe("complaint", dt=11.0)
-    s.connect("agent5", dt=0.5, via_queue=True)
-    s.answer("agent5", dt=6.0, via_queue=True)
-    s.hangup(dt=120.0)
-    return s
-
-
-def _self_served(t: float) -> CallScript:
-    s = CallScript(t, 61, "13900000061")
-    s.enter()
-    s.ivr("main", "4", "outage_info")
-    s.hangup(dt=25.0, agent_first=False)
-    return s
-
-
-SCENARIOS = {
-    "answered": _answered,
-    "abandoned_short": _abandoned_short,
-    "abandoned_long": _abandoned_long,
-    "ring_no_answer_then_answer": _rna_then_answer,
-    "hold_unhold": _hold,
-    "failsafe_app_queue": _failsafe,
-    "self_served": _self_served,
-}
+SCENARIOS = {"answered": _answered}
 
 
 def write_fixtures(directory: str, t0: float = 1_700_000_000.0) -> None:

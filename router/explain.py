@@ -3,8 +3,8 @@
 The ranking of the eligible agents comes from the selection kernel itself (`ranked`), so it is
 the order the decision used. Agents passed over for their state or their skills are found by
 walking the holders of the decision's primary skill, highest level first (every agent when the
-queue requires no skill), and stop after `limit` of them or after looking at 4 x `limit`
-agents; the rest are counted in `omitted`.
+queue requires no skill), and stop after `limit` of them or after looking at 3 x `limit`
+more agents; the rest are counted in `omitted`.
 `explain_offer` gathers both from the router's state; `ExplanationLog` keeps them per call.
 """
 
@@ -38,7 +38,7 @@ PREFERRED = "preferred_agent"
 # keyword constructor costs six times as much (bench.ami: explanations were a third of the
 # router's time).
 _new = tuple.__new__
-SCAN_FACTOR = 4
+SCAN_FACTOR = 3
 
 
 def skill_gap(agent: AgentRecord, requirements: Mapping[str, int]) -> Considered | None:
@@ -85,20 +85,32 @@ def explain(
         ]
     listed = {a.agent_id for a in ranked}
     others: list[Considered] = []
+    # The requirement check of skill_gap, inlined: this loop runs for every agent looked at.
+    need = [(skill, max(minimum, 1), minimum) for skill, minimum in requirements.items()]
+    ready = AgentState.READY
     # At most SCAN_FACTOR * limit agents looked at: on a floor where most holders are ready
     # and eligible (ranked beyond the limit) the walk would otherwise cross all of them.
-    for examined, agent in enumerate(candidates):
-        if len(others) >= limit or examined >= SCAN_FACTOR * limit:
+    looked = 0
+    cap = SCAN_FACTOR * limit
+    for agent in candidates:
+        if len(others) >= limit or looked >= cap:
             break
-        if agent.agent_id in listed:
+        agent_id = agent.agent_id
+        if agent_id in listed:
             continue
-        gap = skill_gap(agent, requirements)
-        if gap is not None:
-            others.append(gap)
-        elif agent.state != AgentState.READY:
-            others.append(_new(Considered, (agent.agent_id, NOT_READY, 0, "", "", 0, 0,
-                                            agent.state.value, agent.reason, 0.0, 0, "")))
-        # else: eligible but ranked beyond the limit: counted in `omitted`
+        looked += 1
+        skills = agent.skills
+        for skill, floor, minimum in need:
+            level = skills.get(skill, 0)
+            if level < floor:
+                others.append(_new(Considered, (agent_id, SKILL, 0, "", skill, level, minimum,
+                                                "", "", 0.0, 0, "")))
+                break
+        else:
+            if agent.state is not ready:
+                others.append(_new(Considered, (agent_id, NOT_READY, 0, "", "", 0, 0,
+                                                agent.state.value, agent.reason, 0.0, 0, "")))
+            # else: eligible but ranked beyond the limit: counted in `omitted`
     return Explanation(
         call_id=call_id,
         at=at,

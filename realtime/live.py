@@ -176,6 +176,23 @@ _RATIOS = {"service_level", "asa", "abandon_rate", "aht"}
 # ---- the feed
 
 
+#: What _mark looks at (the rest moves figures through the metrics only).
+_MARKED = frozenset(
+    {
+        CallQueued,
+        CallOverflowed,
+        CallAnswered,
+        CallEnded,
+        CallHeld,
+        CallUnheld,
+        CallbackRequested,
+        FailsafeTaken,
+        RingNoAnswer,
+        AgentStateChanged,
+    }
+)
+
+
 class LiveFeed:
     def __init__(
         self,
@@ -210,13 +227,20 @@ class LiveFeed:
         self._snapshots: dict[frozenset[str] | None, str] = {}
         self._snapshots_seq = -1
         self._state: View = self._build_full(self._now())
+        # the event types that move a figure or a row: the metrics' and _mark's
+        self._moving = frozenset(metrics.handled_types()) | _MARKED
 
     # ---- input (synchronous: called by the controller for every item)
 
     def on_item(self, item: object) -> None:
         if not isinstance(item, Event):
             return  # router decisions (Offer, CallbackDue) change no figure by themselves
-        self._latest = max(self._latest, item.at)
+        if item.at > self._latest:
+            self._latest = item.at
+        if type(item) not in self._moving:
+            # most AMI traffic (channel states, DTMF, recordings): no figure moves, no publish
+            self.metrics.ignored += 1
+            return
         self.metrics.apply(item)
         self._mark(item)
         if self._first_change is None:

@@ -132,6 +132,10 @@ class Metrics:
 
     # ---- input
 
+    def handled_types(self) -> frozenset[type[Event]]:
+        """The event types that can move a figure (the rest only count in `ignored`)."""
+        return frozenset(self._handlers)
+
     def apply(self, event: Event) -> None:
         handler = self._handlers.get(type(event))
         if handler is None:

@@ -50,6 +50,7 @@ from hotline import event_loop
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import AgentTrigger
+from hotline.gc_policy import settle_after_start
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess
 from hotline.telephony.ami_connection import AmiLink
@@ -211,6 +212,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         for agent in centre.agents:
             controller.agent_command(agent.id, AgentTrigger.LOGIN)
             controller.agent_command(agent.id, AgentTrigger.READY)
+    settle_after_start()  # as hotline run does once it has started
     cpu0, own0, ticks0 = cpu_seconds(pid), time.process_time(), machine_ticks()
     phase.load_before = os.getloadavg()[0]
     started = time.monotonic()

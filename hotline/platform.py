@@ -32,6 +32,7 @@ from hotline.configuration import (
 )
 from hotline.controller import Controller
 from hotline.domain import CallEntered
+from hotline.gc_policy import settle_after_start
 from hotline.ivr_services import LiveMenu, StoreOutages, SurveyToStore
 from hotline.live_state_sync import LiveStateSync
 from hotline.realtime import Metrics
@@ -153,6 +154,7 @@ class Platform:
         self.live_server = LiveBroadcaster.for_app(app, self.settings)
         await self.live_server.start()
         self.emit_line(f"live socket at ws://{self.live_server.host}:{self.live_server.port}/ws/live")
+        settle_after_start()  # the collector no longer walks what start-up built
 
     def _check_repeat(self, item: object) -> None:
         if isinstance(item, CallEntered):

@@ -102,6 +102,45 @@ class _Manager(Manager):
         super().connection_lost(exc)
 
 
+class _ActionSession:
+    """A second AMI session to the node, with events off, for the action on the routing path
+    (Redirect). Asterisk serves each manager session with a thread of its own that both runs
+    its actions and writes its events; on the event session a Redirect waits behind whatever
+    backlog of events that thread is writing (at 50 calls/s, hundreds a second)."""
+
+    def __init__(self, link: AmiLink, target: AsteriskNode) -> None:
+        self.closing = False
+        self.attempts = 0
+        self.backoff_base_s, self.backoff_max_s = link.backoff_base_s, link.backoff_max_s
+        self.tap: BinaryIO | None = None
+        self.logged_in = asyncio.Event()
+        self.manager = _Manager(
+            host=target.host, port=target.ami_port,
+            username=target.ami_user, secret=target.ami_secret, events="off",
+            ping_delay=3600, ping_interval=3600, reconnect_timeout=1,
+            protocol_factory=_CodecProtocol, on_login=self._logged_in,
+            on_disconnect=lambda *_: None, on_connect=lambda *_: None,
+        )
+        self.manager.link = self  # type: ignore[assignment]
+
+    def _logged_in(self, manager: Manager) -> None:
+        self.attempts = 0
+        self.logged_in.set()
+
+    def on_message(self, msg: AmiMessage) -> None:
+        pass  # events are off: only replies, which go to their actions' futures
+
+    def on_link_down(self, exc: Any) -> None:
+        self.logged_in.clear()
+
+    def usable(self) -> bool:
+        return self.logged_in.is_set() and self.manager.protocol is not None
+
+    def close(self) -> None:
+        self.closing = True
+        self.manager.close()
+
+
 class AmiLink:
     """One Asterisk node: typed events out (to `events`), typed actions in."""
 
@@ -135,6 +174,7 @@ class AmiLink:
             on_connect=lambda *_: None,
         )
         self._manager.link = self
+        self._actions = _ActionSession(self, target)
 
     # -- life
 
@@ -152,10 +192,14 @@ class AmiLink:
                 "is Asterisk running there (`hotline asterisk start`) with this AMI user "
                 "and secret?") from None
         self._watchdog = asyncio.create_task(self._watch(), name=f"ami-watchdog-{self.node}")
+        # the action session logs in on its own; until it does, actions use the event session
+        self._actions.manager.loop = self._manager.loop
+        self._actions.manager.connect()
 
     async def close(self) -> None:
         self.closing = True
         await cancel_and_wait(self._watchdog)
+        self._actions.close()
         self._manager.close()
 
     def _logged_in(self, manager: Manager) -> None:
@@ -205,8 +249,25 @@ class AmiLink:
         return reply
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
-        await self.action("Redirect", Channel=channel, Context=context, Exten=exten,
-                          Priority=str(priority))
+        fields = {"Channel": channel, "Context": context, "Exten": exten,
+                  "Priority": str(priority)}
+        session = self._actions
+        if session.usable():
+            try:
+                reply = await asyncio.wait_for(
+                    session.manager.send_action({"Action": "Redirect", **fields}), 2.0)
+            except TimeoutError:
+                # a silent action session: drop it (it reconnects) and use the event session
+                log.warning("AMI %s: action session did not answer; reconnecting it", self.node)
+                protocol = session.manager.protocol
+                if protocol is not None and not protocol.closed:
+                    protocol.connection_lost(None)
+            else:
+                first = reply[0] if isinstance(reply, list) else reply
+                if first.get("Response", "").lower() == "error":
+                    raise AmiActionError("Redirect", first.get("Message", ""))
+                return
+        await self.action("Redirect", **fields)
 
     async def setvar(self, channel: str, variable: str, value: str) -> None:
         await self.action("Setvar", Channel=channel, Variable=variable, Value=value)

@@ -106,8 +106,9 @@ async def test_a_peer_that_stops_answering_pings_is_dropped_and_redialed(
     link.on_login_hook = lambda: logins.append(link.logins)  # the controller resyncs here
     await link.connect()
     try:
+        await wait_until(lambda: peer.logins >= 2, 5)  # the event and the action sessions
         peer.answer_pings = False
-        await wait_until(lambda: peer.logins >= 2, 5)
+        await wait_until(lambda: peer.logins >= 3, 5)
         peer.answer_pings = True
         await wait_until(lambda: link.logged_in.is_set() and link.logins >= 2, 5)
         assert logins[:2] == [1, 2]

@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.realtime import AgentFigures, QueueFigures
 from hotline.router import Considered, Explanation
 
+# Free text that must say something and that PostgreSQL can hold (no NUL). Whitespace is
+# spelled out rather than written \S: the schema's readers (ECMAScript regexes, e.g. the
+# fuzzer) and the validator (pydantic-core's Rust regex, Unicode White_Space) disagree on
+# U+0085 and U+FEFF, so "\u0085" passed the schema and failed validation.
+_SPACE = r"\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+SOME_TEXT = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(

@@ -4,6 +4,7 @@ SIPp phones. A test that needs Asterisk gets its log attached to its report when
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -11,12 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
 from tests import testbed
+
+# Property and fuzz tests draw the same examples on every run by default, so a run's verdict
+# depends on the code alone (a failing run does not land). To explore new examples, as after
+# changing an API model or a kernel: HYPOTHESIS_PROFILE=explore bash scripts/test.sh
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # The real PostgreSQL and Redis (embedded packages), one of each per test session.
 pytest_plugins = ["tests.store_fixtures"]

@@ -19,6 +19,7 @@ from hotline.store import work_orders as orders_store
 
 from ..deps import ServicesDep, require_roles
 from ..errors import ApiError, ErrorResponse
+from ..schemas import SOME_TEXT
 from ..security import Claims, Role
 from .history import MAX_EPOCH
 from .history import store as history_store
@@ -237,7 +238,7 @@ class RecheckIn(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=4000, pattern=r"^[^\x00]*\S[^\x00]*$")]
+    reason: Annotated[str, Field(min_length=1, max_length=4000, pattern=SOME_TEXT)]
 
 
 class EvaluationOut(BaseModel):

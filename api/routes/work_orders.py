@@ -26,6 +26,7 @@ from hotline.work_orders import (
 
 from ..deps import ServicesDep, require_roles
 from ..errors import ApiError, ErrorResponse, forbidden
+from ..schemas import SOME_TEXT
 from ..security import Claims, Role
 from .history import store as history_store
 
@@ -40,7 +41,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 # PostgreSQL text holds no NUL: refuse it at the edge, with the schema saying so
 NO_NUL = r"^[^\x00]*$"
-SOME_TEXT = r"^[^\x00]*\S[^\x00]*$"
 Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 

@@ -41,16 +41,6 @@ _new = tuple.__new__
 SCAN_FACTOR = 3
 
 
-def skill_gap(agent: AgentRecord, requirements: Mapping[str, int]) -> Considered | None:
-    """The first requirement the agent does not meet, or None if it meets them all."""
-    for skill, minimum in requirements.items():
-        level = agent.skills.get(skill, 0)
-        if level < max(minimum, 1):
-            return _new(Considered, (agent.agent_id, SKILL, 0, "", skill, level, minimum,
-                                     "", "", 0.0, 0, ""))
-    return None
-
-
 def explain(
     *,
     call_id: str,
@@ -85,7 +75,7 @@ def explain(
         ]
     listed = {a.agent_id for a in ranked}
     others: list[Considered] = []
-    # The requirement check of skill_gap, inlined: this loop runs for every agent looked at.
+    # The requirement check, inlined: this loop runs for every agent looked at.
     need = [(skill, max(minimum, 1), minimum) for skill, minimum in requirements.items()]
     ready = AgentState.READY
     # At most SCAN_FACTOR * limit agents looked at: on a floor where most holders are ready

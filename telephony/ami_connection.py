@@ -102,6 +102,15 @@ class _Manager(Manager):
         super().connection_lost(exc)
 
 
+async def _send(manager: Manager, name: str, timeout_s: float, fields: dict[str, str]) -> Message:
+    """One action on one session, its reply checked (`Response: Error` raises)."""
+    reply = await asyncio.wait_for(manager.send_action({"Action": name, **fields}), timeout_s)
+    first = reply[0] if isinstance(reply, list) else reply
+    if first.get("Response", "").lower() == "error":
+        raise AmiActionError(name, first.get("Message", ""))
+    return reply
+
+
 class _ActionSession:
     """A second AMI session to the node, with events off, for the action on the routing path
     (Redirect). Asterisk serves each manager session with a thread of its own that both runs
@@ -241,12 +250,7 @@ class AmiLink:
     async def action(self, name: str, timeout_s: float = 5.0, **fields: str) -> Message:
         if not self.logged_in.is_set() or self._manager.protocol is None:
             raise AmiNotConnected(f"AMI {self.node} is not connected")
-        future = self._manager.send_action({"Action": name, **fields})
-        reply = await asyncio.wait_for(future, timeout_s)
-        first = reply[0] if isinstance(reply, list) else reply
-        if first.get("Response", "").lower() == "error":
-            raise AmiActionError(name, first.get("Message", ""))
-        return reply
+        return await _send(self._manager, name, timeout_s, fields)
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
         fields = {"Channel": channel, "Context": context, "Exten": exten,
@@ -254,19 +258,14 @@ class AmiLink:
         session = self._actions
         if session.usable():
             try:
-                reply = await asyncio.wait_for(
-                    session.manager.send_action({"Action": "Redirect", **fields}), 2.0)
+                await _send(session.manager, "Redirect", 2.0, fields)
+                return
             except TimeoutError:
                 # a silent action session: drop it (it reconnects) and use the event session
                 log.warning("AMI %s: action session did not answer; reconnecting it", self.node)
                 protocol = session.manager.protocol
                 if protocol is not None and not protocol.closed:
                     protocol.connection_lost(None)
-            else:
-                first = reply[0] if isinstance(reply, list) else reply
-                if first.get("Response", "").lower() == "error":
-                    raise AmiActionError("Redirect", first.get("Message", ""))
-                return
         await self.action("Redirect", **fields)
 
     async def setvar(self, channel: str, variable: str, value: str) -> None:

@@ -27,6 +27,7 @@ from hotline.domain import (
     RecordingStarted,
     RingNoAnswer,
 )
+from hotline.recordings import is_closed
 from hotline.router import Offer
 from hotline.settings import Settings
 from hotline.store.embedded import EmbeddedRedis
@@ -73,9 +74,14 @@ async def media_flows(link: AmiLink, agent_id: str, deadline_s: float) -> tuple[
             await asyncio.sleep(0.1)  # polling interval, bounded by the deadline above
 
 
-def assert_recording(settings: Settings, call_id: str, min_seconds: float) -> None:
+async def assert_recording(settings: Settings, call_id: str, min_seconds: float) -> None:
+    """The answered call's recording exists and, once Asterisk has closed it (the hang-up
+    reaches us a moment before MixMonitor writes the WAV header), lasts `min_seconds`."""
     path = recording_of(settings, call_id)
     assert path.exists(), f"no recording for answered call {call_id}"
+    async with asyncio.timeout(10):
+        while not await asyncio.to_thread(is_closed, path):  # noqa: ASYNC110 (a file: no event)
+            await asyncio.sleep(0.05)
     with wave.open(str(path)) as w:
         seconds = w.getnframes() / w.getframerate()
     assert seconds >= min_seconds, f"recording of {call_id} is only {seconds:.2f}s"
@@ -109,7 +115,7 @@ async def test_call_reaches_ready_agent_with_media_and_recording(
     await controller.wait_for(
         lambda e: isinstance(e, AgentStateChanged) and e.agent_id == "agent1"
         and e.new is AgentState.AFTER_CALL_WORK, 5)
-    assert_recording(asterisk_node, call_id, min_seconds=2.0)
+    await assert_recording(asterisk_node, call_id, min_seconds=2.0)
     logout(controller, "agent1")
 
 
@@ -129,7 +135,7 @@ async def test_caller_waits_until_an_agent_turns_ready(
     assert answered.agent_id == "agent2"  # type: ignore[union-attr]
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 15)
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
-    assert_recording(asterisk_node, call_id, min_seconds=1.0)
+    await assert_recording(asterisk_node, call_id, min_seconds=1.0)
     logout(controller, "agent2")
 
 
@@ -170,8 +176,8 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == second_id, 20)
     for phone in (first, second):
         assert await asyncio.to_thread(phone.wait, 10) == 0, phone.errors()
-    assert_recording(asterisk_node, first_id, min_seconds=1.0)
-    assert_recording(asterisk_node, second_id, min_seconds=1.0)
+    await assert_recording(asterisk_node, first_id, min_seconds=1.0)
+    await assert_recording(asterisk_node, second_id, min_seconds=1.0)
     logout(controller, "agent1", "agent2")
 
 
@@ -254,7 +260,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
         for call_id in call_ids:
             await next_event(lambda e, c=call_id: isinstance(e, CallEnded)
                              and e.call_id == c, 20)
-            assert_recording(asterisk_node, call_id, min_seconds=0.5)
+            await assert_recording(asterisk_node, call_id, min_seconds=0.5)
         for phone in [*callers, newcomer]:
             assert await asyncio.to_thread(phone.wait, 15) == 0, phone.errors()
         for agent_id in busy:  # their failsafe calls are over: ready for the controller

@@ -79,14 +79,19 @@ def is_closed(path: Path) -> bool:
     return 0 <= size - data <= 128
 
 
-async def record_when_closed(pool: asyncpg.Pool, call_id: str, path: Path,
-                             deadline_s: float = 30.0, poll_s: float = 0.1) -> RecordingFacts:
-    """Waits (up to `deadline_s`) until the recording is closed, then stores its row: the
-    hang-up reaches us a moment before Asterisk finishes the file. TimeoutError if it never
-    closes (a missing or broken file, reported by the caller)."""
+async def wait_closed(path: Path, deadline_s: float, poll_s: float = 0.05) -> None:
+    """Waits (up to `deadline_s`) until Asterisk has closed the recording: the hang-up reaches
+    us a moment before MixMonitor finishes the file. TimeoutError if it never closes."""
     async with asyncio.timeout(deadline_s):
         while not await asyncio.to_thread(is_closed, path):  # noqa: ASYNC110 (a file: no event)
             await asyncio.sleep(poll_s)
+
+
+async def record_when_closed(pool: asyncpg.Pool, call_id: str, path: Path,
+                             deadline_s: float = 30.0, poll_s: float = 0.1) -> RecordingFacts:
+    """Waits until the recording is closed, then stores its row. TimeoutError if it never
+    closes (a missing or broken file, reported by the caller)."""
+    await wait_closed(path, deadline_s, poll_s)
     async with pool.acquire() as conn:
         return await record(conn, call_id, path)
 

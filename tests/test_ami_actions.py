@@ -10,6 +10,7 @@ import pytest
 
 from hotline.controller import Controller
 from hotline.domain import CallAnswered, CallEnded, CallQueued
+from hotline.recordings import wait_closed
 from hotline.settings import Settings
 from hotline.telephony.ami_connection import AmiActionError
 from tests import testbed
@@ -41,6 +42,7 @@ async def test_device_states_and_recording_control(
         lambda e: isinstance(e, CallEnded) and e.call_id == queued.call_id, 15)
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
     path = asterisk_node.recordings_dir / f"{queued.call_id}-agent-side.wav"
+    await wait_closed(path, deadline_s=10)
     with wave.open(str(path)) as w:
         assert w.getnframes() / w.getframerate() > 1.0
     async with asyncio.timeout(5):

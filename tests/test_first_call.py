@@ -27,7 +27,7 @@ from hotline.domain import (
     RecordingStarted,
     RingNoAnswer,
 )
-from hotline.recordings import is_closed
+from hotline.recordings import wait_closed
 from hotline.router import Offer
 from hotline.settings import Settings
 from hotline.store.embedded import EmbeddedRedis
@@ -79,9 +79,7 @@ async def assert_recording(settings: Settings, call_id: str, min_seconds: float)
     reaches us a moment before MixMonitor writes the WAV header), lasts `min_seconds`."""
     path = recording_of(settings, call_id)
     assert path.exists(), f"no recording for answered call {call_id}"
-    async with asyncio.timeout(10):
-        while not await asyncio.to_thread(is_closed, path):  # noqa: ASYNC110 (a file: no event)
-            await asyncio.sleep(0.05)
+    await wait_closed(path, deadline_s=10)
     with wave.open(str(path)) as w:
         seconds = w.getnframes() / w.getframerate()
     assert seconds >= min_seconds, f"recording of {call_id} is only {seconds:.2f}s"

@@ -54,6 +54,7 @@ from hotline.gc_policy import settle_after_start
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess
 from hotline.telephony.ami_connection import AmiLink
+from hotline.telephony.asterisk_box import log_path as asterisk_log
 
 from .wire_node import (
     AMI_PORT,
@@ -65,8 +66,12 @@ from .wire_node import (
     add_appqueue_entry,
     autofill_failsafe,
     cpu_seconds,
+    log_size,
     machine_ticks,
     mounts_under,
+    overload_warnings,
+    udp_receive_drops,
+    udp_socket_drops,
     wire_centre,
     wire_settings,
 )
@@ -119,6 +124,10 @@ class Phase:
     cpu_s: float = 0.0  # Asterisk's
     own_cpu_s: float = 0.0  # this process: the controller (ours), the event pump (app_queue)
     machine_busy: float = 0.0  # share of all cores busy during the phase, 0..1
+    machine_steal: float = 0.0  # share of all cores' time taken by the hypervisor, 0..1
+    udp_drops: int = 0  # datagrams dropped on full UDP receive buffers, machine-wide
+    drops_by_socket: dict[str, int] = field(default_factory=dict)  # local address -> drops
+    overloads: dict[str, int] = field(default_factory=dict)  # task processor -> warnings
     load_before: float = 0.0  # 1-minute load average when the phase began
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -214,6 +223,8 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
             controller.agent_command(agent.id, AgentTrigger.READY)
     settle_after_start()  # as hotline run does once it has started
     cpu0, own0, ticks0 = cpu_seconds(pid), time.process_time(), machine_ticks()
+    drops0, socket_drops0 = udp_receive_drops(), udp_socket_drops()
+    log0 = log_size(asterisk_log(settings))
     phase.load_before = os.getloadavg()[0]
     started = time.monotonic()
     try:
@@ -244,6 +255,9 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
             # calls SIPp never placed (it was stopped early) count as failed too
             phase.sipp_failed += max(0, calls - counts.created)
         phase.answers = answers_at_callers(caller)
+        phase.drops_by_socket = {
+            addr: n - socket_drops0.get(addr, 0) for addr, n in udp_socket_drops().items()
+            if n > socket_drops0.get(addr, 0)}
         if phase.sipp_exit not in (0, None) or phase.sipp_failed:
             phase.sipp_errors = caller.errors()[-2000:]
         caller.stop()
@@ -253,6 +267,9 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         phase.own_cpu_s = time.process_time() - own0
         ticks1 = machine_ticks()
         phase.machine_busy = (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1])
+        phase.machine_steal = (ticks1[2] - ticks0[2]) / max(1, ticks1[1] - ticks0[1])
+        phase.udp_drops = udp_receive_drops() - drops0
+        phase.overloads = overload_warnings(asterisk_log(settings), log0)
         _collect.sink = None
         if controller is not None:
             await controller.stop()
@@ -275,8 +292,9 @@ def _describe(p: Phase) -> str:
         f"{p.router:<8} {p.rate:>4g} cps: {p.placed} calls placed, {len(r.started)} waited, "
         f"{len(r.answered)} answered, {r.rings} rings, {p.duration_s:.1f} s",
         f"    CPU: Asterisk {p.cpu_s:.2f} s, this process {p.own_cpu_s:.2f} s; machine "
-        f"{100 * p.machine_busy:.0f}% busy ({os.cpu_count()} cores, load {p.load_before:.1f} "
-        "before)",
+        f"{100 * p.machine_busy:.0f}% busy, {100 * p.machine_steal:.1f}% stolen "
+        f"({os.cpu_count()} cores, load {p.load_before:.1f} before); UDP datagrams dropped on "
+        f"full receive buffers: {p.udp_drops}",
         f"    wait -> INVITE at agent   {lat(p.to_invite)}"
         f"  (n={p.to_invite.n if p.to_invite else 0})",
         f"    wait -> DialBegin         {lat(p.to_dial)}",
@@ -288,6 +306,12 @@ def _describe(p: Phase) -> str:
                                  if p.router == "ours" else ""),
     ]
     lines += [f"    slowest: {', '.join(p.slowest)}"]
+    if p.overloads:
+        lines.append("    Asterisk task processor queues over high water: " + ", ".join(
+            f"{name} x{n}" for name, n in sorted(p.overloads.items())))
+    if p.drops_by_socket:
+        lines.append("    UDP drops by socket: " + ", ".join(
+            f"{addr} {n}" for addr, n in sorted(p.drops_by_socket.items(), key=lambda x: -x[1])))
     lines += [f"    warning: {w}" for w in p.warnings[:10]]
     if len(p.warnings) > 10:
         lines.append(f"    ... {len(p.warnings) - 10} more warnings")
@@ -315,6 +339,9 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
         out[f"{prefix}asterisk_cpu_s_{p.key}"] = round(p.cpu_s, 2)
         out[f"{prefix}process_cpu_s_{p.key}"] = round(p.own_cpu_s, 2)
         out[f"{prefix}machine_busy_pct_{p.key}"] = round(100 * p.machine_busy, 1)
+        out[f"{prefix}machine_steal_pct_{p.key}"] = round(100 * p.machine_steal, 1)
+        out[f"{prefix}udp_drops_{p.key}"] = p.udp_drops
+        out[f"{prefix}overload_warnings_{p.key}"] = sum(p.overloads.values())
     ours = [p for p in phases if p.router == "ours"]
     theirs = [p for p in phases if p.router == "appqueue"]
     for prefix, group in (("", ours), ("appqueue_", theirs)):

@@ -12,6 +12,7 @@ settings, the node's rendered queues.conf also gets `autofill = yes` (see autofi
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,12 +115,69 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine, all cores, from /proc/stat."""
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, total, steal) CPU ticks of the whole machine, all cores, from /proc/stat; steal
+    is time the hypervisor gave another guest (counted in busy)."""
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return sum(values) - idle, sum(values)
+    steal = values[7] if len(values) > 7 else 0
+    return sum(values) - idle, sum(values), steal
+
+
+def udp_receive_drops() -> int:
+    """Datagrams the kernel dropped, machine-wide, because a UDP socket's receive buffer was
+    full (/proc/net/snmp RcvbufErrors): a dropped SIP message costs a retransmission (500 ms
+    and more), so a burst of them shows as a slow tail."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    names, values = rows[0], rows[1]
+    return int(values[names.index("RcvbufErrors")])
+
+
+def log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def overload_warnings(path: Path, since: int) -> dict[str, int]:
+    """Asterisk's "task processor queue reached N scheduled tasks" warnings written to its log
+    after byte `since`, per task processor. While any queue is over its high-water mark,
+    res_pjsip's distributor ignores new SIP requests (taskprocessor_overload_trigger), and the
+    phones' retransmissions (0.5 s, 1 s, 2 s...) become the wait's tail."""
+    counts: dict[str, int] = {}
+    try:
+        with path.open("rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return counts
+    for line in text.splitlines():
+        if "task processor queue reached" in line:
+            name = line.split("The '", 1)[-1].split("'", 1)[0]
+            name = name.rstrip("0123456789").rstrip("-")  # one counter per kind of processor
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def udp_socket_drops() -> dict[str, int]:
+    """Drops so far per open UDP socket, by local address (`ss -uanm`'s skmem d counter): says
+    whose buffer overflowed, Asterisk's SIP port, an agent phone's or a caller's."""
+    out = subprocess.run(["ss", "-uanm"], capture_output=True, text=True, check=False).stdout
+    drops: dict[str, int] = {}
+    local = ""
+    for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "UNCONN" and len(fields) >= 4:
+            local = fields[3]
+        elif "skmem:(" in line and local:
+            for item in line.split("skmem:(", 1)[1].rstrip(")").split(","):
+                if item.startswith("d") and item[1:].isdigit() and int(item[1:]):
+                    drops[local] = drops.get(local, 0) + int(item[1:])
+            local = ""
+    return drops
 
 
 def mounts_under(path: Path) -> list[str]:

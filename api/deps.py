@@ -12,7 +12,15 @@ from starlette.requests import HTTPConnection
 from hotline.settings import Settings
 
 from .errors import forbidden, not_authenticated
-from .security import ALL_ROLES, Authenticator, Claims, Role, TokenError, TokenSigner
+from .security import (
+    ALL_ROLES,
+    Authenticator,
+    Claims,
+    Role,
+    TokenError,
+    TokenSigner,
+    ensure_current,
+)
 from .services import Services
 
 
@@ -47,13 +55,12 @@ async def current_claims(
 ) -> Claims:
     try:
         claims = signer.verify(credentials.credentials if credentials else None)
+        # A user an admin disabled, or whose roles or password changed (api/routes/users.py),
+        # loses its tokens at once rather than at their expiry (the live sockets too:
+        # api/live_registry.py applies the same rule).
+        await ensure_current(auth.users, claims)
     except TokenError as exc:
         raise not_authenticated(exc.reason) from None
-    # A user an admin disabled, or whose roles or password changed (api/routes/users.py),
-    # loses its tokens at once rather than at their expiry.
-    user = await auth.users.get(claims.username)
-    if user is not None and (user.disabled or claims.issued_at < user.tokens_after):
-        raise not_authenticated("revoked")
     return claims
 
 

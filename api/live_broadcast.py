@@ -16,7 +16,8 @@ clients of a group written at the same moment, which share the merged frame too)
 collected `Services.live_queue_size` messages, or whose transport holds more than
 `buffer_limit` bytes unsent, gets nothing more until its buffer drains, then a fresh snapshot
 (so its memory is bounded by the limit plus one message). Who may connect, the close codes
-and the client messages: api/live_rules.py.
+and the client messages: api/live_rules.py; a client whose token an admin revokes is closed
+like an ASGI one, through the node's registry of live sockets (api/live_registry.py).
 
 Start it next to the API (`async with LiveBroadcaster.for_app(app, settings): ...`); while it
 runs, GET /api/live-endpoint sends the pages here.
@@ -42,7 +43,8 @@ from hotline.realtime.live import LIVE_CHANNEL, is_resync
 from hotline.settings import Settings
 from hotline.tasks import cancel_and_wait
 
-from .live_rules import Refusal, Renew, Subscribe, admit, read_client_message
+from .live_registry import REVOKED
+from .live_rules import UNAUTHORIZED, Refusal, Renew, Subscribe, admit, read_client_message
 from .live_socket import coalesce
 from .security import Claims, TokenSigner
 from .services import Services
@@ -64,6 +66,10 @@ class _Client:
         self.stale = False  # fell behind: owed a fresh snapshot once its buffer drains
         self.due: float | None = None  # when its batch's pace timer fires (None: in none)
         self.expiry: asyncio.TimerHandle | None = None
+
+    async def revoke(self) -> None:
+        """Closes the socket with UNAUTHORIZED / REVOKED (called by the registry)."""
+        await self.conn.close(UNAUTHORIZED, REVOKED)
 
 
 class LiveBroadcaster:
@@ -173,20 +179,27 @@ class LiveBroadcaster:
             await conn.close(refusal.code, refusal.reason)
             return
         client = _Client(conn, claims, queues)
+        try:
+            async with self.services.live_sockets.watch(client):  # Refusal: revoked already
+                await self._serve(client)
+        except Refusal as refusal:
+            await conn.close(refusal.code, refusal.reason)
+
+    async def _serve(self, client: _Client) -> None:
+        """Until the client leaves; a Refusal (a bad message, a revoked renewal) is raised
+        after the client left its group."""
+        conn = client.conn
         self._join(client)
         self._arm_expiry(client)
         try:
             async for text in conn:
-                try:
-                    request = read_client_message(text, self.signer)
-                except Refusal as refusal:
-                    await conn.close(refusal.code, refusal.reason)
-                    return
+                request = read_client_message(text, self.signer)
                 if isinstance(request, Subscribe):
                     self._leave(client)
                     client.queues = request.queues
                     self._join(client)
                 elif isinstance(request, Renew):
+                    await self.services.live_sockets.check(request.claims)
                     client.claims = request.claims
                     self._arm_expiry(client)
         except ConnectionClosed:
@@ -223,7 +236,7 @@ class LiveBroadcaster:
         )
 
     def _expire(self, client: _Client) -> None:
-        task = asyncio.create_task(client.conn.close(4401, "token expired"))
+        task = asyncio.create_task(client.conn.close(UNAUTHORIZED, "token expired"))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 

@@ -1,12 +1,13 @@
 """One wallboard / panel socket: a snapshot on connect, then coalesced deltas.
 
-Each socket runs a receiver and a sender in one TaskGroup (plus a watch on the token's
-expiry); whichever ends first ends the others. The sender drains everything queued since its
-last send into one message (merged deltas) and then waits `min_interval_s`, so a socket gets
-at most 1/min_interval_s messages and coalescing adds at most that much delay. A socket that
-falls `queue_size` messages behind has its queue emptied and gets a fresh snapshot instead:
-its memory never grows with its slowness. The same happens when the bus reports a gap
-(`{"type": "resync"}` after a Redis reconnection).
+Each socket runs a receiver and a sender in one TaskGroup (plus a watch on its token: expiry,
+and revocation, which the node's registry of live sockets reports through `revoke()`:
+api/live_registry.py); whichever ends first ends the others. The sender drains everything
+queued since its last send into one message (merged deltas) and then waits `min_interval_s`,
+so a socket gets at most 1/min_interval_s messages and coalescing adds at most that much
+delay. A socket that falls `queue_size` messages behind has its queue emptied and gets a
+fresh snapshot instead: its memory never grows with its slowness. The same happens when the
+bus reports a gap (`{"type": "resync"}` after a Redis reconnection).
 
 Who may connect and what a client may say: api/live_rules.py (shared with the dedicated
 live server, api/live_broadcast.py, which also shares `render` and `coalesce`).
@@ -23,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from hotline.realtime.fanout import Subscriber
 from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, is_resync, merge
 
+from .live_registry import REVOKED
 from .live_rules import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -38,7 +40,7 @@ from .services import Services
 
 
 class _Closed(Exception):
-    """The server closed the socket (token expired, bad message)."""
+    """The server closed the socket (token expired or revoked, bad message)."""
 
 
 @lru_cache(maxsize=256)
@@ -89,9 +91,22 @@ class LiveSession:
         self.claims = claims
         self.queues = queues
         self.resyncs = 0
-        self._renewed = asyncio.Event()
+        self._revoked = False
+        self._token_changed = asyncio.Event()  # renewed or revoked: the watch looks again
+
+    async def revoke(self) -> None:
+        """Closes the socket with UNAUTHORIZED / REVOKED (called by the registry)."""
+        self._revoked = True
+        self._token_changed.set()
 
     async def run(self) -> None:
+        try:
+            async with self.services.live_sockets.watch(self):
+                await self._run()
+        except Refusal as refusal:  # revoked already when it connected
+            await self.ws.close(refusal.code, refusal.reason)
+
+    async def _run(self) -> None:
         fanout = self.services.fanout
         async with fanout.subscribe(LIVE_CHANNEL, self.services.live_queue_size) as sub:
             # Subscribed before the snapshot is taken: nothing falls between the two; deltas
@@ -101,7 +116,7 @@ class LiveSession:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._receive(sub))
                     tg.create_task(self._send(sub))
-                    tg.create_task(self._expire())
+                    tg.create_task(self._watch_token())
             except* (WebSocketDisconnect, _Closed):
                 pass
 
@@ -135,6 +150,8 @@ class LiveSession:
             text = await self.ws.receive_text()
             try:
                 request = read_client_message(text, self.signer)
+                if isinstance(request, Renew):  # a token revoked meanwhile is refused
+                    await self.services.live_sockets.check(request.claims)
             except Refusal as refusal:
                 await self._close(refusal.code, refusal.reason)
             if isinstance(request, Subscribe):
@@ -143,17 +160,19 @@ class LiveSession:
                 await self.ws.send_text(self.services.source.snapshot(self.queues))
             elif isinstance(request, Renew):
                 self.claims = request.claims
-                self._renewed.set()
+                self._token_changed.set()
 
-    async def _expire(self) -> None:
+    async def _watch_token(self) -> None:
         while True:
+            self._token_changed.clear()
+            if self._revoked:
+                await self._close(UNAUTHORIZED, REVOKED)
             left = self.claims.expires_at - self.signer.clock()
             if left <= 0:
                 await self._close(UNAUTHORIZED, "token expired")
-            self._renewed.clear()
             try:
                 async with asyncio.timeout(left):
-                    await self._renewed.wait()
+                    await self._token_changed.wait()
             except TimeoutError:
                 pass
 

@@ -4,7 +4,8 @@ A token is `v1.<payload>.<signature>`, both parts base64url without padding; the
 JSON {sub, roles, iat, exp}. Tokens are stateless: the roles in a valid token are trusted until
 it expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
 live socket); only a user an admin disabled, re-roled or gave a new password loses its older
-tokens at once (`User.tokens_after`, checked by api/deps.py on every HTTP request).
+tokens at once (`User.tokens_after`; the rule is `is_revoked`, checked by api/deps.py on every
+HTTP request and by api/live_registry.py for every live socket).
 
 The secret comes from `Settings.api_secret` when that field exists, else HOTLINE_API_SECRET;
 the environment from `Settings.environment` or HOTLINE_ENVIRONMENT (default "development").
@@ -210,6 +211,19 @@ class PostgresUserRepository:
                 user.agent_id, not user.disabled))
 
 
+def is_revoked(user: User | None, claims: Claims) -> bool:
+    """The user's record revokes the token: the user is disabled, or the token was issued
+    before `tokens_after` (an admin changed its roles or password). A token of a user the
+    repository does not know is judged by its signature alone."""
+    return user is not None and (user.disabled or claims.issued_at < user.tokens_after)
+
+
+async def ensure_current(users: UserRepository, claims: Claims) -> None:
+    """Raises TokenError("revoked") if the user's current record revokes the token."""
+    if is_revoked(await users.get(claims.username), claims):
+        raise TokenError("revoked")
+
+
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
 _ROLE_ORDER = [Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.AGENT]
 
@@ -282,7 +296,9 @@ __all__ = [
     "User",
     "UserRepository",
     "api_secret",
+    "ensure_current",
     "environment",
+    "is_revoked",
     "parse_user_specs",
     "seed_users",
     "token_ttl_s",

@@ -1,5 +1,6 @@
 """What the API works over, handed to `create_app`: metrics, the live feed and its fan-out, the
-users, the router's explanations. The API holds no state of its own beyond these."""
+users, the router's explanations, the registry of open live sockets (closed when their token
+is revoked: api/live_registry.py). The API holds no state of its own beyond these."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hotline.realtime.live import CONTROL_CHANNEL, LIVE_CHANNEL, LiveFeed, LiveM
 from hotline.router import Explanation
 from hotline.tasks import cancel_and_wait
 
+from .live_registry import REVOCATION_CHANNEL, LiveSocketRegistry
 from .security import InMemoryUserRepository, UserRepository
 
 
@@ -50,7 +52,15 @@ class Services:
     live_min_interval_s: float = 0.045
     #: On an API node without the feed: the view rebuilt from the bus (see `mirror_node`).
     mirror: LiveMirror | None = None
+    #: Every open live socket's user is read again this often, in case an announced
+    #: revocation was lost (api/live_registry.py).
+    live_recheck_s: float = 30.0
+    live_sockets: LiveSocketRegistry = field(init=False, repr=False)
     _requests: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # users read lazily: hotline.platform swaps the repository after building
+        self.live_sockets = LiveSocketRegistry(self.fanout, lambda: self.users)
 
     @property
     def source(self) -> LiveSource:
@@ -59,6 +69,8 @@ class Services:
 
     async def start(self) -> None:
         await self.fanout.start()
+        self.live_sockets.recheck_s = self.live_recheck_s
+        await self.live_sockets.start()
         if self.mirror is not None:
             self.mirror.start()
         if self.own_live_feed:
@@ -75,6 +87,7 @@ class Services:
             await self.live.stop()
         if self.mirror is not None:
             await self.mirror.stop()
+        await self.live_sockets.stop()
         await self.fanout.stop()
 
     @classmethod
@@ -90,7 +103,9 @@ class Services:
     ) -> Services:
         """The usual wiring: one Metrics, a LiveFeed publishing through a Fanout over
         `backend` (in memory when None)."""
-        fanout = Fanout(backend or MemoryBackend(), (LIVE_CHANNEL, CONTROL_CHANNEL))
+        fanout = Fanout(
+            backend or MemoryBackend(), (LIVE_CHANNEL, CONTROL_CHANNEL, REVOCATION_CHANNEL)
+        )
         metrics = Metrics(metrics_config)
         return cls(
             metrics=metrics,

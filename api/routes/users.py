@@ -4,8 +4,10 @@ are argon2id hashes made by the app's Authenticator (never stored, logged or aud
 clear). Every change writes an audit_log row (what = "user.<change>").
 
 A disabled user cannot sign in, and its tokens stop working at once, as do the tokens of a
-user whose roles or password changed (api/deps.py checks the user on every request); enabling
-a user again does not revive its old tokens. An admin cannot
+user whose roles or password changed (api/deps.py checks the user on every request); its live
+sockets close too, on every API node (each change is announced through the node's registry of
+live sockets: api/live_registry.py); enabling a user again does not revive its old tokens.
+An admin cannot
 disable itself nor take its own admin role away: the centre is never left without one.
 """
 
@@ -112,6 +114,8 @@ async def _change(services: Services, auth: Authenticator, who: str, username: s
         await store.audit(conn, who, what, {"username": username, **details})
         row = await store.get_user(conn, username)
     assert row is not None
+    # committed: every node's live sockets of this user now read the new record
+    await services.live_sockets.announce(username)
     return _out(row)
 
 

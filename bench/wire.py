@@ -36,6 +36,7 @@ import contextlib
 import json
 import logging
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -65,11 +66,14 @@ from .wire_node import (
     AgentPlan,
     add_appqueue_entry,
     autofill_failsafe,
+    busiest_threads,
     cpu_seconds,
     log_size,
     machine_ticks,
     mounts_under,
     overload_warnings,
+    pressure_stall_us,
+    thread_cpu,
     udp_receive_drops,
     udp_socket_drops,
     wire_centre,
@@ -128,6 +132,11 @@ class Phase:
     udp_drops: int = 0  # datagrams dropped on full UDP receive buffers, machine-wide
     drops_by_socket: dict[str, int] = field(default_factory=dict)  # local address -> drops
     overloads: dict[str, int] = field(default_factory=dict)  # task processor -> warnings
+    stalls: dict[str, float] = field(default_factory=dict)  # PSI kind -> share of the phase
+    hot_threads: list[tuple[str, float]] = field(default_factory=list)  # Asterisk's busiest
+    phones_cpu_s: float = 0.0  # the agents' SIPp processes
+    callers_cpu_s: float = 0.0  # the callers' SIPp (reaped children of this process)
+    others_cpu_s: float = 0.0  # the machine's busy time minus all of the above: disturbance
     load_before: float = 0.0  # 1-minute load average when the phase began
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -201,6 +210,19 @@ async def _pump(link: AmiLink, record: PhaseRecord) -> None:
         record.observe(await link.events.get())
 
 
+def _phones_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a phone died
+            total += cpu_seconds(pid)
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: float,
                     appqueue: bool, index: int, pid: int, live: list[SippProcess]) -> Phase:
     phase = Phase("appqueue" if appqueue else "ours", rate, PhaseRecord(appqueue=appqueue))
@@ -224,7 +246,11 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     settle_after_start()  # as hotline run does once it has started
     cpu0, own0, ticks0 = cpu_seconds(pid), time.process_time(), machine_ticks()
     drops0, socket_drops0 = udp_receive_drops(), udp_socket_drops()
-    log0 = log_size(asterisk_log(settings))
+    log0, stall0 = log_size(asterisk_log(settings)), pressure_stall_us()
+    threads0 = thread_cpu(pid)
+    phone_pids = [phone.proc.pid for phone in live]  # the agents' phones, before the callers
+    phones0 = _phones_cpu(phone_pids)
+    children0 = _children_cpu()
     phase.load_before = os.getloadavg()[0]
     started = time.monotonic()
     try:
@@ -268,8 +294,17 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         ticks1 = machine_ticks()
         phase.machine_busy = (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1])
         phase.machine_steal = (ticks1[2] - ticks0[2]) / max(1, ticks1[1] - ticks0[1])
+        busy_s = (ticks1[0] - ticks0[0]) / os.sysconf("SC_CLK_TCK")
         phase.udp_drops = udp_receive_drops() - drops0
         phase.overloads = overload_warnings(asterisk_log(settings), log0)
+        phase.hot_threads = busiest_threads(threads0, thread_cpu(pid))
+        phase.phones_cpu_s = _phones_cpu(phone_pids) - phones0
+        phase.callers_cpu_s = _children_cpu() - children0
+        phase.others_cpu_s = max(0.0, busy_s - phase.cpu_s - phase.own_cpu_s
+                                 - phase.phones_cpu_s - phase.callers_cpu_s)
+        wall_us = max(1.0, (time.monotonic() - started) * 1e6)
+        phase.stalls = {k: (v - stall0.get(k, v)) / wall_us
+                        for k, v in pressure_stall_us().items()}
         _collect.sink = None
         if controller is not None:
             await controller.stop()
@@ -291,7 +326,9 @@ def _describe(p: Phase) -> str:
     lines = [
         f"{p.router:<8} {p.rate:>4g} cps: {p.placed} calls placed, {len(r.started)} waited, "
         f"{len(r.answered)} answered, {r.rings} rings, {p.duration_s:.1f} s",
-        f"    CPU: Asterisk {p.cpu_s:.2f} s, this process {p.own_cpu_s:.2f} s; machine "
+        f"    CPU: Asterisk {p.cpu_s:.2f} s, this process {p.own_cpu_s:.2f} s, SIPp agents "
+        f"{p.phones_cpu_s:.2f} s, SIPp callers {p.callers_cpu_s:.2f} s, anything else "
+        f"{p.others_cpu_s:.2f} s; machine "
         f"{100 * p.machine_busy:.0f}% busy, {100 * p.machine_steal:.1f}% stolen "
         f"({os.cpu_count()} cores, load {p.load_before:.1f} before); UDP datagrams dropped on "
         f"full receive buffers: {p.udp_drops}",
@@ -306,6 +343,12 @@ def _describe(p: Phase) -> str:
                                  if p.router == "ours" else ""),
     ]
     lines += [f"    slowest: {', '.join(p.slowest)}"]
+    if p.hot_threads:
+        lines.append("    Asterisk's busiest threads (CPU s): " + ", ".join(
+            f"{name} {sec:.2f}" for name, sec in p.hot_threads))
+    if p.stalls:
+        lines.append("    stalled (share of the phase): " + ", ".join(
+            f"{k.replace('_', ' ')} {100 * v:.1f}%" for k, v in sorted(p.stalls.items())))
     if p.overloads:
         lines.append("    Asterisk task processor queues over high water: " + ", ".join(
             f"{name} x{n}" for name, n in sorted(p.overloads.items())))
@@ -338,10 +381,14 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
             out[f"{name}_p99_ms_{p.key}"] = x.p99_ms if x else None
         out[f"{prefix}asterisk_cpu_s_{p.key}"] = round(p.cpu_s, 2)
         out[f"{prefix}process_cpu_s_{p.key}"] = round(p.own_cpu_s, 2)
+        out[f"{prefix}sipp_cpu_s_{p.key}"] = round(p.phones_cpu_s + p.callers_cpu_s, 2)
+        out[f"{prefix}others_cpu_s_{p.key}"] = round(p.others_cpu_s, 2)
         out[f"{prefix}machine_busy_pct_{p.key}"] = round(100 * p.machine_busy, 1)
         out[f"{prefix}machine_steal_pct_{p.key}"] = round(100 * p.machine_steal, 1)
         out[f"{prefix}udp_drops_{p.key}"] = p.udp_drops
         out[f"{prefix}overload_warnings_{p.key}"] = sum(p.overloads.values())
+        for k, v in p.stalls.items():
+            out[f"{prefix}stall_{k}_pct_{p.key}"] = round(100 * v, 1)
     ours = [p for p in phases if p.router == "ours"]
     theirs = [p for p in phases if p.router == "appqueue"]
     for prefix, group in (("", ours), ("appqueue_", theirs)):

@@ -115,6 +115,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each thread of `pid`, keyed "name/tid" (/proc/<pid>/task)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended meanwhile
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw.rpartition(")")[2].split()
+        out[f"{name}/{tid}"] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def busiest_threads(before: dict[str, float], after: dict[str, float],
+                    n: int = 4) -> list[tuple[str, float]]:
+    """The `n` threads that used most CPU between two `thread_cpu` readings."""
+    used = [(k, v - before.get(k, 0.0)) for k, v in after.items()]
+    return sorted(used, key=lambda kv: -kv[1])[:n]
+
+
 def machine_ticks() -> tuple[int, int, int]:
     """(busy, total, steal) CPU ticks of the whole machine, all cores, from /proc/stat; steal
     is time the hypervisor gave another guest (counted in busy)."""
@@ -133,6 +160,23 @@ def udp_receive_drops() -> int:
         rows = [line.split() for line in f if line.startswith("Udp:")]
     names, values = rows[0], rows[1]
     return int(values[names.index("RcvbufErrors")])
+
+
+def pressure_stall_us() -> dict[str, int]:
+    """Cumulative stall time (µs) from the kernel's pressure stall information: "io_some" (some
+    task waited on disk), "io_full" (every runnable task did), "cpu_some" (a task waited for a
+    core). Empty where /proc/pressure is missing."""
+    out: dict[str, int] = {}
+    for resource in ("io", "cpu"):
+        try:
+            with open(f"/proc/pressure/{resource}") as f:
+                for line in f:
+                    kind, *fields = line.split()
+                    total = dict(x.split("=", 1) for x in fields)["total"]
+                    out[f"{resource}_{kind}"] = int(total)
+        except (FileNotFoundError, KeyError, ValueError):
+            continue
+    return out
 
 
 def log_size(path: Path) -> int:
@@ -170,7 +214,7 @@ def udp_socket_drops() -> dict[str, int]:
     local = ""
     for line in out.splitlines():
         fields = line.split()
-        if fields and fields[0] == "UNCONN" and len(fields) >= 4:
+        if fields and fields[0] in ("UNCONN", "ESTAB") and len(fields) >= 4:
             local = fields[3]
         elif "skmem:(" in line and local:
             for item in line.split("skmem:(", 1)[1].rstrip(")").split(","):

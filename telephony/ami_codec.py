@@ -65,13 +65,14 @@ class AmiMessage(Mapping[str, str]):
     for iteration, repeats or a case-insensitive miss: a consumer reads 5-8 headers of ~25.
     """
 
-    __slots__ = ("_headers", "_loose", "_lower", "_multi", "name", "text")
+    __slots__ = ("_folded", "_headers", "_loose", "_lower", "_multi", "name", "text")
 
     def __init__(self, text: str, name: str | None = None) -> None:
         self.text = text  # the message as received, without its terminator
         self._headers: dict[str, str] | None = None
         self._multi: dict[str, list[str]] | None = None
         self._lower: dict[str, str] | None = None
+        self._folded: str | None = None  # the text lower-cased, for a cheap miss
         self._loose: tuple[str, ...] = ()
         if name is None:
             name = _event_name(text)
@@ -132,7 +133,15 @@ class AmiMessage(Mapping[str, str]):
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         value = _header_value(self.text, key)  # exact case, found by a search of the text
         if value is not None:
-            return value
+            return value if key else default  # "" would match a loose ":..." line
+        if self._headers is None:
+            # A header this message lacks (ActionID on an event, an optional field) must not
+            # cost a full parse: a case-insensitive match needs "key:" in the folded text.
+            folded = self._folded
+            if folded is None:
+                folded = self._folded = self.text.lower()
+            if key.lower() + ":" not in folded:
+                return default
         real = self._key(key)
         return default if real is None else self.headers[real]
 

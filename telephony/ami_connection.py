@@ -69,9 +69,11 @@ class _CodecProtocol(AMIProtocol):
         link: AmiLink | None = getattr(self.factory, "link", None)
         if link is not None and link.tap is not None:
             link.tap.write(data)  # a transcript, byte for byte, for replay tests
+        responses = self.responses
         for msg in self.codec.feed(data):
-            action_id = msg.get("ActionID")
-            if action_id and action_id in self.responses:
+            # most messages are events while no action of ours waits: no header to look up
+            action_id = msg.get("ActionID") if responses else None
+            if action_id and action_id in responses:
                 # Responses (and list events) of our own actions go to panoramisk's futures.
                 self.handle_message(Message.from_line(msg.text))
             elif link is not None:

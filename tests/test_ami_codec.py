@@ -6,6 +6,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hotline.core_ext import ami_parse_py
 from hotline.core_ext.select import PURE_ENV, is_compiled, load, load_compiled
@@ -272,3 +274,31 @@ def test_multibyte_utf8_split_across_reads_is_not_an_error() -> None:
     codec = AmiCodec()
     msgs = codec.feed(data[:cut]) + codec.feed(data[cut:])
     assert msgs[0]["CallerIDName"] == "张三" and codec.stats.decode_errors == 0
+
+
+_KEYS = st.sampled_from(["Event", "ActionID", "Linkedid", "linkedid", "LINKEDID", "Timestamp",
+                         "Cause-txt", "Channel", "ΑΣ", "Key With Space", "a:b", ""])
+
+
+@given(pairs=st.lists(st.tuples(_KEYS, st.text(max_size=8).map(lambda v: v.replace("\r", "")
+                                                              .replace("\n", ""))),
+                      max_size=6),
+       key=_KEYS | st.text(max_size=6))
+def test_lookup_of_any_key_agrees_with_the_parsed_headers(
+        pairs: list[tuple[str, str]], key: str) -> None:
+    """Exact case first, then any case, absent ones None: the cheap miss (no parse when the
+    folded text cannot hold the key) answers as the parsed dict does."""
+    text = "\r\n".join(f"{k}: {v}" for k, v in pairs)
+    headers = AmiMessage(text).headers
+    lower = {k.lower(): k for k in headers}
+    expected = headers[key] if key in headers else headers.get(lower.get(key.lower(), ""))
+    if key not in headers and key.lower() not in lower:
+        expected = None
+    assert AmiMessage(text).get(key) == expected
+
+
+def test_missing_header_lookup_does_not_parse_the_message() -> None:
+    msg = feed_whole(HANGUP)[1][0]
+    assert msg.get("ActionID") is None and msg.get("actionid", "-") == "-"
+    assert msg._headers is None  # answered from the folded text, no dict built
+    assert msg.get("LINKEDID") == "1700000000.1"  # a case-insensitive hit still parses

@@ -73,18 +73,26 @@ def split_messages(bytes buf not None, Py_ssize_t max_message):
     return out, pos, [events, responses, decode_errors, empty, oversize, oversize_bytes]
 
 
+cdef dict _needles = {}  # key -> ("key:", "\r\nkey:"): the few keys consumers ask for
+
+
 def header_value(str text not None, str key not None):
     """The first value of header `key` in `text`, or None; see ami_parse_py."""
-    cdef Py_ssize_t klen = len(key), start, end
-    if ":" in key or "\n" in key or "\r" in key:
-        return None
-    if text.startswith(key) and len(text) > klen and text[klen] == ":":
-        start = klen + 1
+    cdef Py_ssize_t start, end
+    cdef tuple needles = _needles.get(key)
+    if needles is None:
+        if ":" in key or "\n" in key or "\r" in key:
+            return None
+        needles = (key + ":", "\r\n" + key + ":")
+        if len(_needles) < 1024:  # keys come from code; a stream of odd ones is not kept
+            _needles[key] = needles
+    if text.startswith(<str>needles[0]):
+        start = len(<str>needles[0])
     else:
-        start = text.find("\r\n" + key + ":")
+        start = text.find(<str>needles[1])
         if start < 0:
             return None
-        start += klen + 3
+        start += len(<str>needles[1])
     end = text.find("\r\n", start)
     if end < 0:
         end = len(text)

@@ -7,3 +7,4 @@ from hotline.core_ext.select_agent_py import MAX_SKILLS as MAX_SKILLS
 from hotline.core_ext.select_agent_py import MOST_SKILLED as MOST_SKILLED
 from hotline.core_ext.select_agent_py import ROUND_ROBIN as ROUND_ROBIN
 from hotline.core_ext.select_agent_py import AgentIndex as AgentIndex
+from hotline.core_ext.select_agent_py import Verdicts as Verdicts

@@ -6,8 +6,11 @@ same results, ties included): read that first.
 Each bucket (ordering, skill, level) is a std::set of keys ((a, b), agent index) holding the
 READY agents only, so a decision walks one required skill's ready agents in key order and stops
 at the first one that meets the other requirements. Levels sit in one dense byte matrix.
+`Verdicts` builds an explanation's records (the walk over the agents a decision passed over).
 """
 
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
 from cython.operator cimport dereference as deref, preincrement as inc
 from libcpp.pair cimport pair
 from libcpp.set cimport set as cset
@@ -292,3 +295,103 @@ cdef inline int _check_skill(int skill) except -1:
     if not 0 <= skill < C_MAX_SKILLS:
         raise ValueError(f"skill {skill} outside 0..{C_MAX_SKILLS - 1}")
     return 0
+
+
+# -- explanations (see select_agent_py.Verdicts) -------------------------------------------------
+
+cdef extern from "Python.h":
+    ctypedef struct _Type "PyTypeObject":
+        object (*tp_alloc)(_Type*, Py_ssize_t)
+
+
+cdef inline void _put(object t, Py_ssize_t i, object item) noexcept:
+    Py_INCREF(item)  # PyTuple_SET_ITEM steals a reference
+    PyTuple_SET_ITEM(t, i, item)
+
+
+cdef class Verdicts:
+    """Builds explanation records; see select_agent_py.Verdicts. A record is made as
+    tuple.__new__ makes a tuple subclass (its type's tp_alloc, then the items), without the
+    argument tuples of calling it: a third of its cost."""
+
+    cdef readonly object record, ranked, skill, state, ready
+    cdef dict _not_ready  # agent id -> (state, reason, record)
+
+    def __init__(self, record, ranked, skill, state, ready):
+        if not (isinstance(record, type) and issubclass(record, tuple)):
+            raise TypeError(f"record must be a tuple type, not {record!r}")
+        if len(getattr(record, "_fields", ())) != 12:
+            raise TypeError("record must be a NamedTuple of 12 fields")
+        self.record = record
+        self.ranked, self.skill, self.state, self.ready = ranked, skill, state, ready
+        self._not_ready = {}
+
+    cdef object _new(self, object agent_id, object verdict, object rank, object policy,
+                     object skill, object level, object minimum, object state, object reason,
+                     object idle_since, object calls_today):
+        cdef object t = (<_Type*>self.record).tp_alloc(<_Type*>self.record, 12)
+        _put(t, 0, agent_id)
+        _put(t, 1, verdict)
+        _put(t, 2, rank)
+        _put(t, 3, policy)
+        _put(t, 4, skill)
+        _put(t, 5, level)
+        _put(t, 6, minimum)
+        _put(t, 7, state)
+        _put(t, 8, reason)
+        _put(t, 9, idle_since)
+        _put(t, 10, calls_today)
+        _put(t, 11, "")
+        return t
+
+    def ranked_lower(self, agents, policy, str skill not None):
+        cdef list out = []
+        cdef Py_ssize_t rank = 2
+        cdef bint by_skill = len(skill) > 0
+        cdef dict skills
+        for a in agents:
+            skills = a.skills
+            out.append(self._new(a.agent_id, self.ranked, rank, policy, skill,
+                                 skills.get(skill, 0) if by_skill else 0, 0, "", "",
+                                 a.idle_since, a.calls_today))
+            rank += 1
+        return out
+
+    def passed_over(self, candidates, set listed not None, requirements, Py_ssize_t limit,
+                    Py_ssize_t cap):
+        cdef list need = [(skill, max(minimum, 1), minimum) for skill, minimum in requirements]
+        cdef list others = []
+        cdef Py_ssize_t looked = 0
+        cdef dict skills
+        cdef tuple req
+        cdef bint lacks
+        ready = self.ready
+        for agent in candidates:
+            if len(others) >= limit or looked >= cap:
+                break
+            agent_id = agent.agent_id
+            if agent_id in listed:
+                continue
+            looked += 1
+            skills = agent.skills
+            lacks = False
+            for req in need:
+                level = skills.get(req[0], 0)
+                if level < req[1]:
+                    others.append(self._new(agent_id, self.skill, 0, "", req[0], level, req[2],
+                                            "", "", 0.0, 0))
+                    lacks = True
+                    break
+            if not lacks:
+                state = agent.state
+                if state is not ready:
+                    others.append(self._not_ready_record(agent_id, state, agent.reason))
+        return others
+
+    cdef object _not_ready_record(self, object agent_id, object state, object reason):
+        cdef tuple kept = self._not_ready.get(agent_id)
+        if kept is not None and kept[0] is state and kept[1] is reason:
+            return kept[2]
+        rec = self._new(agent_id, self.state, 0, "", "", 0, 0, str(state), reason, 0.0, 0)
+        self._not_ready[agent_id] = (state, reason, rec)
+        return rec

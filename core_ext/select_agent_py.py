@@ -12,6 +12,8 @@ The orderings, and the policies that read them (smaller key wins; ties end on th
 - INDEX: (index)                       round_robin: the first index after `cursor`, wrapping
 
 A virtual skill `ANY_SKILL` that every agent holds at level 1 serves calls with no requirement.
+`Verdicts` builds the records of a decision's explanation (the walk over the agents it passed
+over runs for every offer).
 The compiled kernel must return exactly what this module returns, ties included.
 """
 
@@ -21,6 +23,7 @@ import heapq
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice, takewhile
+from typing import Any
 
 MAX_SKILLS = 64
 MAX_LEVEL = 5
@@ -205,6 +208,90 @@ class AgentIndex:
             row = self._levels[key[2]]
             if all(row[s] >= m for s, m in reqs):
                 yield key[2]
+
+
+# -- explanations ---------------------------------------------------------------------------
+
+
+class Verdicts:
+    """Builds the records of a decision's explanation (router/explain.py): tuples of type
+    `record`, a NamedTuple in the field order of router.decisions.Considered (agent_id,
+    verdict, rank, policy, skill, level, minimum, state, reason, idle_since, calls_today,
+    preferred). The agents are the router's records: agent_id, skills (a dict skill -> level),
+    state (a StrEnum; `ready` is the ready one), reason, idle_since, calls_today.
+
+    A not-ready agent's record is kept until its state or reason changes (compared by
+    identity): a busy agent is passed over by decision after decision, and its record, the
+    same facts each time, is built once instead of at every decision.
+    """
+
+    def __init__(
+        self, record: type[tuple], ranked: str, skill: str, state: str, ready: object
+    ) -> None:
+        """`ranked`, `skill`, `state`: the verdicts of an eligible agent ranked lower, one
+        lacking a required skill level, one not ready."""
+        if not (isinstance(record, type) and issubclass(record, tuple)):
+            raise TypeError(f"record must be a tuple type, not {record!r}")
+        if len(getattr(record, "_fields", ())) != 12:
+            raise TypeError("record must be a NamedTuple of 12 fields")
+        self.record = record
+        self.ranked, self.skill, self.state, self.ready = ranked, skill, state, ready
+        self._not_ready: dict[str, tuple[object, str, tuple]] = {}  # id -> (state, reason, rec)
+
+    def ranked_lower(self, agents: Iterable[Any], policy: str, skill: str) -> list[tuple]:
+        """One record per agent, ranked 2, 3, ... by `policy`: its level in `skill` (0 when
+        `skill` is ""), idle_since and calls_today."""
+        return [
+            tuple.__new__(self.record, (a.agent_id, self.ranked, rank, policy, skill,
+                                        a.skills.get(skill, 0) if skill else 0, 0, "", "",
+                                        a.idle_since, a.calls_today, ""))
+            for rank, a in enumerate(agents, start=2)
+        ]
+
+    def passed_over(
+        self,
+        candidates: Iterable[Any],
+        listed: set[str],
+        requirements: Iterable[tuple[str, int]],
+        limit: int,
+        cap: int,
+    ) -> list[tuple]:
+        """The candidates, in order, that a decision passed over, at most `limit` of them,
+        from the first `cap` candidates not in `listed` (the ranked ones). An agent lacking a
+        requirement (skill, minimum: below max(minimum, 1)) gets a `skill` record naming the
+        first one (skill, level, minimum); else one not `ready` a `state` record (its state's
+        value and reason); else (eligible but ranked beyond the limit) none."""
+        need = [(skill, max(minimum, 1), minimum) for skill, minimum in requirements]
+        others: list[tuple] = []
+        looked = 0
+        for agent in candidates:
+            if len(others) >= limit or looked >= cap:
+                break
+            agent_id = agent.agent_id
+            if agent_id in listed:
+                continue
+            looked += 1
+            skills = agent.skills
+            for skill, floor, minimum in need:
+                level = skills.get(skill, 0)
+                if level < floor:
+                    others.append(tuple.__new__(self.record, (agent_id, self.skill, 0, "", skill,
+                                                              level, minimum, "", "", 0.0, 0, "")))
+                    break
+            else:
+                state = agent.state
+                if state is not self.ready:
+                    others.append(self._not_ready_record(agent_id, state, agent.reason))
+        return others
+
+    def _not_ready_record(self, agent_id: str, state: object, reason: str) -> tuple:
+        kept = self._not_ready.get(agent_id)
+        if kept is not None and kept[0] is state and kept[1] is reason:
+            return kept[2]
+        rec = tuple.__new__(self.record, (agent_id, self.state, 0, "", "", 0, 0, str(state),
+                                          reason, 0.0, 0, ""))
+        self._not_ready[agent_id] = (state, reason, rec)
+        return rec
 
 
 def _check_skill(skill: int) -> None:

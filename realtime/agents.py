@@ -23,8 +23,13 @@ Key = tuple[AgentState, str]
 _SCOPES = {"interval": 0, "today": 1, "window": 2}
 
 
+# Members as module constants: `AgentState.X` goes through EnumType's __getattr__ hook.
+_NOT_READY = AgentState.NOT_READY
+_LOGGED_OUT = AgentState.LOGGED_OUT
+
+
 def _key(state: AgentState, reason: str) -> Key:
-    return (state, reason if state is AgentState.NOT_READY else "")
+    return (state, reason if state is _NOT_READY else "")
 
 
 class AgentClocks:
@@ -54,7 +59,7 @@ class AgentClocks:
 
     def change(self, agent_id: str, t: float, state: AgentState, reason: str) -> None:
         self.ensure(agent_id, t)
-        key = -1 if state is AgentState.LOGGED_OUT else self._key_number(_key(state, reason))
+        key = -1 if state is _LOGGED_OUT else self._key_number(_key(state, reason))
         self._clocks.change(self._index[agent_id], t, key)
         self.state[agent_id], self.reason[agent_id] = state, reason
 

@@ -152,6 +152,9 @@ def encode(
 
 
 _MISSING = object()
+# Members as module constants: `AgentState.X` goes through EnumType's __getattr__ hook.
+_AFTER_CALL_WORK = AgentState.AFTER_CALL_WORK
+_LOGGED_OUT = AgentState.LOGGED_OUT
 
 
 def _copy(value: Any) -> Any:
@@ -176,21 +179,6 @@ _RATIOS = {"service_level", "asa", "abandon_rate", "aht"}
 # ---- the feed
 
 
-#: What _mark looks at (the rest moves figures through the metrics only).
-_MARKED = frozenset(
-    {
-        CallQueued,
-        CallOverflowed,
-        CallAnswered,
-        CallEnded,
-        CallHeld,
-        CallUnheld,
-        CallbackRequested,
-        FailsafeTaken,
-        RingNoAnswer,
-        AgentStateChanged,
-    }
-)
 
 
 class LiveFeed:
@@ -233,19 +221,25 @@ class LiveFeed:
     # ---- input (synchronous: called by the controller for every item)
 
     def on_item(self, item: object) -> None:
-        if not isinstance(item, Event):
+        kind = type(item)
+        if kind not in self._moving:
+            if isinstance(item, Event):
+                if item.at > self._latest:
+                    self._latest = item.at
+                # most AMI traffic (channel states, DTMF, recordings): no figure moves, no
+                # publish
+                self.metrics.ignored += 1
             return  # router decisions (Offer, CallbackDue) change no figure by themselves
-        if item.at > self._latest:
-            self._latest = item.at
-        if type(item) not in self._moving:
-            # most AMI traffic (channel states, DTMF, recordings): no figure moves, no publish
-            self.metrics.ignored += 1
-            return
-        self.metrics.apply(item)
-        self._mark(item)
+        e: Any = item
+        if e.at > self._latest:
+            self._latest = e.at
+        self.metrics.apply(e)
+        mark = _MARKS.get(kind)
+        if mark is not None:
+            mark(self, e)
         if self._first_change is None:
             self._first_change = self.clock()
-        self._dirty.set()
+            self._dirty.set()  # (cleared only by flush, with _first_change)
 
     def set_agent_queues(self, agent_id: str, queues: Iterable[str]) -> None:
         qs = tuple(queues)
@@ -352,37 +346,43 @@ class LiveFeed:
     def _now(self) -> float:
         return max(self.clock(), self._latest)
 
-    def _mark(self, e: Event) -> None:
-        dq = self._dirty_queues
-        if isinstance(e, CallQueued):
-            self._calls[e.call_id] = e.queue
-            dq.add(e.queue)
-        elif isinstance(e, CallOverflowed):
-            self._calls[e.call_id] = e.to_queue
-            dq.update((e.from_queue, e.to_queue))
-        elif isinstance(e, CallAnswered):
-            q = self._calls.get(e.call_id)
+    # What each event marks dirty (_MARKS: by type, looked up once per event).
+
+    def _mark_queued(self, e: CallQueued) -> None:
+        self._calls[e.call_id] = e.queue
+        self._dirty_queues.add(e.queue)
+
+    def _mark_overflowed(self, e: CallOverflowed) -> None:
+        self._calls[e.call_id] = e.to_queue
+        self._dirty_queues.update((e.from_queue, e.to_queue))
+
+    def _mark_answered(self, e: CallAnswered) -> None:
+        q = self._calls.get(e.call_id)
+        if q is not None:
+            self._dirty_queues.add(q)
+            self._agent_call_queue[e.agent_id] = q
+
+    def _mark_ended(self, e: CallEnded) -> None:
+        q = self._calls.pop(e.call_id, None)
+        if q is not None:
+            self._dirty_queues.add(q)
+
+    def _mark_call(
+        self, e: CallHeld | CallUnheld | CallbackRequested | FailsafeTaken | RingNoAnswer
+    ) -> None:
+        q = self._calls.get(e.call_id)
+        if q is not None:
+            self._dirty_queues.add(q)
+
+    def _mark_agent(self, e: AgentStateChanged) -> None:
+        agent_id = e.agent_id
+        row = self._agents[agent_id] = _agent_row(e.new, e.reason, e.at, e.call_id)
+        row["queues"] = list(self._agent_queues.get(agent_id, ()))
+        self._dirty_agents.add(agent_id)
+        if e.old is _AFTER_CALL_WORK or e.new is _LOGGED_OUT:
+            q = self._agent_call_queue.pop(agent_id, None)  # handling counted now
             if q is not None:
-                dq.add(q)
-                self._agent_call_queue[e.agent_id] = q
-        elif isinstance(e, CallEnded):
-            q = self._calls.pop(e.call_id, None)
-            if q is not None:
-                dq.add(q)
-        elif isinstance(
-            e, CallHeld | CallUnheld | CallbackRequested | FailsafeTaken | RingNoAnswer
-        ):
-            q = self._calls.get(e.call_id)
-            if q is not None:
-                dq.add(q)
-        elif isinstance(e, AgentStateChanged):
-            self._agents[e.agent_id] = _agent_row(e.new, e.reason, e.at, e.call_id)
-            self._agents[e.agent_id]["queues"] = list(self._agent_queues.get(e.agent_id, ()))
-            self._dirty_agents.add(e.agent_id)
-            if e.old is AgentState.AFTER_CALL_WORK or e.new is AgentState.LOGGED_OUT:
-                q = self._agent_call_queue.pop(e.agent_id, None)  # handling counted now
-                if q is not None:
-                    dq.add(q)
+                self._dirty_queues.add(q)
 
     def _board(self, queue: str | None, now: float) -> View:
         today = self.metrics.queue_figures(queue, "today", now)
@@ -462,6 +462,23 @@ class LiveFeed:
         return {k: v for k, v in view.items() if not k.startswith("_")}
 
 
+#: What marks which part of the view dirty, by event type (the rest moves figures through
+#: the metrics only).
+_MARKS: dict[type, Callable[[LiveFeed, Any], None]] = {
+    CallQueued: LiveFeed._mark_queued,
+    CallOverflowed: LiveFeed._mark_overflowed,
+    CallAnswered: LiveFeed._mark_answered,
+    CallEnded: LiveFeed._mark_ended,
+    CallHeld: LiveFeed._mark_call,
+    CallUnheld: LiveFeed._mark_call,
+    CallbackRequested: LiveFeed._mark_call,
+    FailsafeTaken: LiveFeed._mark_call,
+    RingNoAnswer: LiveFeed._mark_call,
+    AgentStateChanged: LiveFeed._mark_agent,
+}
+_MARKED = frozenset(_MARKS)
+
+
 class LiveMirror:
     """The live view on an API node that does not run the feed, rebuilt from the bus: it
     asks the feed for a snapshot, then merges the deltas. A gap (it fell behind, or the bus
@@ -531,7 +548,7 @@ def is_resync(message: str) -> bool:
 
 def _agent_row(state: AgentState, reason: str, since: float, call_id: str) -> View:
     return {
-        "state": state.value,
+        "state": str(state),  # its value (.value is a property, slow on this path)
         "reason": reason,
         "since": since,
         "call_id": call_id,

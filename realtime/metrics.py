@@ -87,6 +87,11 @@ from .agents import AgentClocks
 from .config import DAY_S, MetricsConfig
 from .figures import AgentFigures, ClosedInterval, QueueFigures, queue_figures, ratio
 
+# Members as module constants: `AgentState.X` goes through EnumType's __getattr__ hook.
+_LOGGED_OUT = AgentState.LOGGED_OUT
+_READY = AgentState.READY
+_AFTER_CALL_WORK = AgentState.AFTER_CALL_WORK
+
 Scope = Literal["interval", "today", "window"]
 _SCOPES: dict[Scope, int] = {"interval": k.INTERVAL, "today": k.TODAY, "window": k.WINDOW}
 
@@ -325,13 +330,13 @@ class Metrics:
         self._core.missed(slot, t, self._group("a:" + e.agent_id))
 
     def _on_agent_state(self, e: AgentStateChanged, t: float) -> None:
-        was = self._agents.state.get(e.agent_id, AgentState.LOGGED_OUT)
+        was = self._agents.state.get(e.agent_id, _LOGGED_OUT)
         self._agents.change(e.agent_id, t, e.new, e.reason)
-        if e.new is not AgentState.AFTER_CALL_WORK and (
-            was is AgentState.AFTER_CALL_WORK or e.old is AgentState.AFTER_CALL_WORK
+        if e.new is not _AFTER_CALL_WORK and (
+            was is _AFTER_CALL_WORK or e.old is _AFTER_CALL_WORK
         ):
             self._end_wrap(e.agent_id, t)
-        elif e.new is AgentState.LOGGED_OUT:
+        elif e.new is _LOGGED_OUT:
             self._end_wrap(e.agent_id, t)
 
     # ---- internals
@@ -339,10 +344,10 @@ class Metrics:
     def _start_wrap(self, agent_id: str, slot: int, t: float) -> None:
         """The agent's part of the call in `slot` ended at t: its wrap-up runs until the
         agent leaves after_call_work."""
-        state = self._agents.state.get(agent_id, AgentState.LOGGED_OUT)
+        state = self._agents.state.get(agent_id, _LOGGED_OUT)
         self._end_wrap(agent_id, t)
         self._wrap[agent_id] = slot
-        if state in (AgentState.LOGGED_OUT, AgentState.READY):
+        if state in (_LOGGED_OUT, _READY):
             self._end_wrap(agent_id, t)  # no wrap-up will be reported for this agent
 
     def _end_wrap(self, agent_id: str, t: float) -> None:

@@ -70,7 +70,11 @@ class QueueConfig:
         return current
 
     def step_after(self, wait_s: float) -> int:
-        return sum(1 for after, _ in self.expand_after if wait_s >= after)
+        step = 0  # a loop, not sum() over a generator: this runs for every waiting call often
+        for after, _ in self.expand_after:
+            if wait_s >= after:
+                step += 1
+        return step
 
 
 @dataclass(frozen=True, slots=True)

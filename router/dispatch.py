@@ -24,6 +24,13 @@ from hotline.router.decisions import CallbackDue, Decision, Offer
 from hotline.router.explain import PREFERRED, explain_offer
 from hotline.router.state import Output, RouterState
 
+# Members as module constants: `AgentState.READY` goes through EnumType's __getattr__ hook
+# (a third of a microsecond each, on the path of every event).
+_LOGGED_OUT = AgentState.LOGGED_OUT
+_READY = AgentState.READY
+_RESERVE = AgentTrigger.RESERVE
+_CALL_OFFER = CallTrigger.OFFER
+
 
 def stage(state: RouterState, call: RoutedCall, now: float) -> tuple[int, bool, bool]:
     """What decides the call's requirements now; a change means it may match new agents."""
@@ -35,7 +42,7 @@ def preferred_active(state: RouterState, call: RoutedCall, now: float) -> bool:
     if call.preferred_agent is None or now >= call.preferred_until:
         return False
     agent = state.agents.get(call.preferred_agent)
-    return agent is not None and agent.state != AgentState.LOGGED_OUT
+    return agent is not None and agent.state != _LOGGED_OUT
 
 
 def alternatives(
@@ -101,7 +108,7 @@ def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
     """Offer one waiting call to the best ready agent, if any."""
     if preferred_active(state, call, now):
         agent = state.agents[call.preferred_agent or ""]
-        if agent.state != AgentState.READY:
+        if agent.state != _READY:
             return []
         q = state.queues[call.queue]
         return offer(state, call, agent, q, q.required, PREFERRED, now)
@@ -118,7 +125,7 @@ def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
 
 def agent_takes(state: RouterState, agent: AgentRecord, now: float) -> Output:
     """An agent just turned ready: the first waiting call it can take, in line order."""
-    if agent.state != AgentState.READY or not len(state.line):  # e.g. cancelled, unreachable
+    if agent.state != _READY or not len(state.line):  # e.g. cancelled, unreachable
         return []
     for call in state.line.calls():
         if preferred_active(state, call, now):
@@ -157,9 +164,9 @@ def offer(
     state.explanations.add(why)
     if reason != PREFERRED:
         state.rr_cursor[q.name] = agent.index
-    moved = roster.move(state, agent, AgentTrigger.RESERVE, now, call_id=call.call_id)
+    moved = roster.move(state, agent, _RESERVE, now, call_id=call.call_id)
     state.line.remove(call)
-    call.phase = next_call_phase(call.phase, CallTrigger.OFFER)
+    call.phase = next_call_phase(call.phase, _CALL_OFFER)
     call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False
     state.offered[call.call_id] = call
     wait = call.wait_s(now)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from hotline.domain import AgentState
 from hotline.router.agents import AgentRecord
@@ -36,13 +37,21 @@ PREFERRED = "preferred_agent"
 # Considered built positionally (agent_id, verdict, rank, policy, skill, level, minimum, state,
 # reason, idle_since, calls_today, preferred): a decision builds dozens, and NamedTuple's
 # keyword constructor costs six times as much (bench.ami: explanations were a third of the
-# router's time).
+# router's time). The ranked-lower and passed-over records come from the selection kernel's
+# Verdicts (compiled: they are built for every offer), in this field order.
 _new = tuple.__new__
 SCAN_FACTOR = 3
 
 
+def verdicts(kernel: ModuleType) -> Any:
+    """The record builder of the select_agent `kernel` (compiled or its twin), one per router
+    (it keeps each not-ready agent's record until the agent's state changes)."""
+    return kernel.Verdicts(Considered, RANKED_LOWER, SKILL, NOT_READY, AgentState.READY)
+
+
 def explain(
     *,
+    verdicts: Any,
     call_id: str,
     at: float,
     queue: str,
@@ -55,7 +64,8 @@ def explain(
     limit: int,
 ) -> Explanation:
     """`ranked`: the eligible ready agents best first, the chosen one first. `candidates`:
-    the agents to look at for the passed-over list (`total` of them), best level first."""
+    the agents to look at for the passed-over list (`total` of them), best level first.
+    `verdicts`: the kernel's record builder (see `verdicts`)."""
     chosen = ranked[0]
     primary = next(iter(requirements), None)
     if reason == PREFERRED:
@@ -66,50 +76,21 @@ def explain(
             for a in ranked[1:]
         ]
     else:
-        skill = primary or ""
-        lower = [
-            _new(Considered, (a.agent_id, RANKED_LOWER, n, policy, skill,
-                              a.skills.get(skill, 0) if primary else 0, 0, "", "",
-                              a.idle_since, a.calls_today, ""))
-            for n, a in enumerate(ranked[1:], start=2)
-        ]
-    listed = {a.agent_id for a in ranked}
-    others: list[Considered] = []
-    # The requirement check, inlined: this loop runs for every agent looked at.
-    need = [(skill, max(minimum, 1), minimum) for skill, minimum in requirements.items()]
-    ready = AgentState.READY
+        lower = verdicts.ranked_lower(ranked[1:], policy, primary or "")
+    eligible = tuple([a.agent_id for a in ranked])
+    reqs = tuple(requirements.items())
     # At most SCAN_FACTOR * limit agents looked at: on a floor where most holders are ready
     # and eligible (ranked beyond the limit) the walk would otherwise cross all of them.
-    looked = 0
-    cap = SCAN_FACTOR * limit
-    for agent in candidates:
-        if len(others) >= limit or looked >= cap:
-            break
-        agent_id = agent.agent_id
-        if agent_id in listed:
-            continue
-        looked += 1
-        skills = agent.skills
-        for skill, floor, minimum in need:
-            level = skills.get(skill, 0)
-            if level < floor:
-                others.append(_new(Considered, (agent_id, SKILL, 0, "", skill, level, minimum,
-                                                "", "", 0.0, 0, "")))
-                break
-        else:
-            if agent.state is not ready:
-                others.append(_new(Considered, (agent_id, NOT_READY, 0, "", "", 0, 0,
-                                                agent.state.value, agent.reason, 0.0, 0, "")))
-            # else: eligible but ranked beyond the limit: counted in `omitted`
+    others = verdicts.passed_over(candidates, set(eligible), reqs, limit, SCAN_FACTOR * limit)
     return Explanation(
         call_id=call_id,
         at=at,
         queue=queue,
         policy=policy,
-        requirements=tuple(requirements.items()),
+        requirements=reqs,
         reason=reason,
         chosen=chosen.agent_id,
-        eligible=tuple(a.agent_id for a in ranked),
+        eligible=eligible,
         passed_over=(*lower, *others),
         omitted=max(0, total - len(ranked) - len(others)),
     )
@@ -142,8 +123,9 @@ def explain_offer(
     else:
         by_level = state.holders.get(primary, [])
         candidates = chain.from_iterable(reversed([d.values() for d in by_level]))
-        total = sum(len(d) for d in by_level)
+        total = sum(map(len, by_level))
     return explain(
+        verdicts=state.verdicts,
         call_id=call.call_id,
         at=now,
         queue=q.name,

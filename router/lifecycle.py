@@ -26,6 +26,19 @@ from hotline.router.state import Output, RouterState
 #: The not-ready reason of an agent who let an offered call ring out.
 MISSED = "missed"
 
+# Members as module constants: `AgentState.READY` goes through EnumType's __getattr__ hook
+# (a third of a microsecond each, on the path of every event).
+_RESERVED = AgentState.RESERVED
+_QUEUED = CallPhase.QUEUED
+_OFFERED = CallPhase.OFFERED
+_RING = AgentTrigger.RING
+_ANSWER = AgentTrigger.ANSWER
+_CANCEL = AgentTrigger.CANCEL
+_HANGUP = AgentTrigger.HANGUP
+_NO_ANSWER = AgentTrigger.NO_ANSWER
+_CALL_ANSWER = CallTrigger.ANSWER
+_CALL_RING_NO_ANSWER = CallTrigger.RING_NO_ANSWER
+
 
 def on_queued(state: RouterState, ev: CallQueued, now: float) -> Output:
     if ev.call_id in state.calls:
@@ -54,21 +67,21 @@ def on_queued(state: RouterState, ev: CallQueued, now: float) -> Output:
 
 def on_ringing(state: RouterState, ev: AgentRinging, now: float) -> Output:
     call, agent = _matching(state, ev.call_id, ev.agent_id)
-    if call is None or agent is None or agent.state != AgentState.RESERVED:
+    if call is None or agent is None or agent.state != _RESERVED:
         return []
     # A callback rings its agent only once the customer answered: the caller is live.
     call.callback_reached = call.callback_number is not None
-    return [roster.move(state, agent, AgentTrigger.RING, now, call_id=call.call_id)]
+    return [roster.move(state, agent, _RING, now, call_id=call.call_id)]
 
 
 def on_answered(state: RouterState, ev: CallAnswered, now: float) -> Output:
     call, agent = _matching(state, ev.call_id, ev.agent_id)
     if call is None or agent is None:
         return []
-    call.phase = next_call_phase(call.phase, CallTrigger.ANSWER)
+    call.phase = next_call_phase(call.phase, _CALL_ANSWER)
     state.offered.pop(call.call_id, None)
     agent.calls_today += 1
-    return [roster.move(state, agent, AgentTrigger.ANSWER, now, call_id=call.call_id)]
+    return [roster.move(state, agent, _ANSWER, now, call_id=call.call_id)]
 
 
 def on_ring_no_answer(state: RouterState, ev: RingNoAnswer, now: float) -> Output:
@@ -83,13 +96,13 @@ def on_ended(state: RouterState, ev: CallEnded | TalkEnded, now: float) -> Outpu
     call = state.calls.get(ev.call_id)
     if call is None:
         return []
-    if call.phase == CallPhase.QUEUED:
+    if call.phase == _QUEUED:
         if call.on_hold:
             return []  # the caller hung up to be called back: the call keeps its place
         state.line.remove(call)
         del state.calls[call.call_id]
         return []
-    if call.on_hold and call.phase == CallPhase.OFFERED and isinstance(ev, CallEnded):
+    if call.on_hold and call.phase == _OFFERED and isinstance(ev, CallEnded):
         return callbacks.unreached(state, call, now, ev.cause, ev.cause_text)
     return _release(state, call, now)
 
@@ -98,7 +111,7 @@ def on_failsafe(state: RouterState, ev: FailsafeTaken, now: float) -> Output:
     call = state.calls.get(ev.call_id)
     if call is None:
         return []
-    if call.phase == CallPhase.QUEUED:
+    if call.phase == _QUEUED:
         if state.retrying.pop(call.call_id, None) is None:
             state.line.remove(call)
         del state.calls[call.call_id]
@@ -128,7 +141,7 @@ def mark_repeat(
     if call is None:
         state.pending_repeat[call_id] = preferred_agent_id
         return []
-    if call.phase != CallPhase.QUEUED:
+    if call.phase != _QUEUED:
         call.repeat = True  # too late to matter for routing; kept for the record
         return []
     if call.call_id in state.retrying:  # applies when the next callback attempt is due
@@ -159,19 +172,19 @@ def _release(state: RouterState, call: RoutedCall, now: float) -> Output:
     agent = state.agents.get(call.agent_id or "")
     if agent is None or agent.call_id != call.call_id:
         return []
-    if call.phase == CallPhase.OFFERED:
-        out: Output = [roster.move(state, agent, AgentTrigger.CANCEL, now, call_id=call.call_id)]
+    if call.phase == _OFFERED:
+        out: Output = [roster.move(state, agent, _CANCEL, now, call_id=call.call_id)]
         return out + dispatch.agent_takes(state, agent, now)
-    return [roster.move(state, agent, AgentTrigger.HANGUP, now, call_id=call.call_id)]
+    return [roster.move(state, agent, _HANGUP, now, call_id=call.call_id)]
 
 
 def _no_answer(state: RouterState, call: RoutedCall, agent: AgentRecord, now: float) -> Output:
     """Agent to not_ready(missed); the call back to the head, keeping its enqueue time."""
     out: Output = [
-        roster.move(state, agent, AgentTrigger.NO_ANSWER, now, reason=MISSED, call_id=call.call_id)
+        roster.move(state, agent, _NO_ANSWER, now, reason=MISSED, call_id=call.call_id)
     ]
     state.offered.pop(call.call_id, None)
-    call.phase = next_call_phase(call.phase, CallTrigger.RING_NO_ANSWER)
+    call.phase = next_call_phase(call.phase, _CALL_RING_NO_ANSWER)
     call.agent_id = None
     call.at_head = True
     state.line.add(call)
@@ -184,7 +197,7 @@ def _matching(
     """The offered call and its agent, if the event agrees with the router's view."""
     call = state.calls.get(call_id)
     agent = state.agents.get(agent_id)
-    if call is None or agent is None or call.phase != CallPhase.OFFERED:
+    if call is None or agent is None or call.phase != _OFFERED:
         state.ignored += 1
         return None, None
     if call.agent_id != agent_id or agent.call_id != call_id:

@@ -43,6 +43,15 @@ def remove(state: RouterState, agent: AgentRecord) -> None:
     del state.agents[agent.agent_id]
 
 
+# Module-level aliases: `AgentState.READY` goes through EnumType's __getattr__ hook (a third
+# of a microsecond each), and move runs for every state change.
+_READY = AgentState.READY
+_NOT_READY = AgentState.NOT_READY
+_AFTER_CALL_WORK = AgentState.AFTER_CALL_WORK
+_WITH_CALL = frozenset({AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL})
+_CANCEL = AgentTrigger.CANCEL
+
+
 def move(
     state: RouterState,
     agent: AgentRecord,
@@ -58,19 +67,19 @@ def move(
     phone is reachable again (reachability.py)."""
     old = agent.state
     new = next_agent_state(old, trigger)
-    if new == AgentState.READY and not agent.reachable:
-        new, reason = AgentState.NOT_READY, UNREACHABLE
+    if new == _READY and not agent.reachable:
+        new, reason = _NOT_READY, UNREACHABLE
     agent.state = new
-    agent.reason = reason if new == AgentState.NOT_READY else ""
-    if new in (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL):
+    agent.reason = reason if new == _NOT_READY else ""
+    if new in _WITH_CALL:
         agent.call_id = call_id
-    elif new != AgentState.AFTER_CALL_WORK:
+    elif new != _AFTER_CALL_WORK:
         agent.call_id = ""
-    if new == AgentState.READY and old != AgentState.READY:
-        if trigger != AgentTrigger.CANCEL:  # a cancelled offer keeps the agent's rank
+    if new == _READY and old != _READY:
+        if trigger != _CANCEL:  # a cancelled offer keeps the agent's rank
             agent.idle_since = now
         state.index.set_ready(agent.index, agent.idle_since, agent.calls_today)
-    elif old == AgentState.READY and new != AgentState.READY:
+    elif old == _READY and new != _READY:
         state.index.set_unready(agent.index)
     return AgentStateChanged(
         now, agent.agent_id, old, new, reason=agent.reason, call_id=call_id or agent.call_id

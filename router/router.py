@@ -139,7 +139,9 @@ class Router:
         handler = _HANDLERS.get(type(event))
         if handler is None:
             return self._let_time_pass(now)
-        out = self._advance(now)
+        # Nothing came due since time was last looked at (and nothing changed): as
+        # _let_time_pass, no need to look again before the event.
+        out = self._advance(now) if now >= self._quiet_until else []
         try:
             out += handler(self._state, event, now)
         finally:
@@ -297,7 +299,10 @@ class Router:
     def _advance(self, now: float) -> Output:
         """Before anything else at `now`: ring timeouts, callback retries that are due, then
         overflow and stage changes (which may match the whole line again)."""
-        out = lifecycle.expire_offers(self._state, now)
-        out += callbacks.retry_due(self._state, now)
-        out += dispatch.restage(self._state, now)
+        s = self._state
+        out = lifecycle.expire_offers(s, now) if s.offered else []
+        if s.retrying:
+            out += callbacks.retry_due(s, now)
+        if len(s.line):
+            out += dispatch.restage(s, now)
         return out

@@ -20,7 +20,7 @@ from hotline.router.config import (
 )
 from hotline.router.decisions import Decision
 from hotline.router.errors import UnknownAgent, UnknownQueue
-from hotline.router.explain import ExplanationLog
+from hotline.router.explain import ExplanationLog, verdicts
 from hotline.router.skills import SkillRegistry
 
 #: What every entry point returns: events that happened and decisions to execute.
@@ -36,6 +36,7 @@ class RouterState:
     policy_codes: dict[str, int]
     queues: dict[str, QueueConfig]
     explanations: ExplanationLog
+    verdicts: Any  # the kernel's builder of explanation records (explain.verdicts)
     agents: dict[str, AgentRecord] = field(default_factory=dict)
     by_index: list[AgentRecord | None] = field(default_factory=list)  # None: removed
     #: skill -> per level 1..5 (list index level-1): the agents holding it at that level
@@ -67,6 +68,7 @@ class RouterState:
             },
             queues={q.name: q for q in config.queues},
             explanations=ExplanationLog(config.explain_keep),
+            verdicts=verdicts(kernel),
         )
         for q in config.queues:
             state.skills.register(q.required)

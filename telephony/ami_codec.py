@@ -175,9 +175,11 @@ class AmiMessage(Mapping[str, str]):
 
     def get_str(self, key: str) -> str:
         """The value, which must be present and not empty; else MissingHeader."""
-        value = self.get(key)
+        value = _header_value(self.text, key)  # get's first step, inlined: the common case
         if not value:
-            raise MissingHeader(key, self.name)
+            value = self.get(key)
+            if not value:
+                raise MissingHeader(key, self.name)
         return value
 
     def get_int(self, key: str, default: int | None = None) -> int:

@@ -117,11 +117,15 @@ def user_headers(msg: AmiMessage) -> AmiMessage:
     return AmiMessage(text[after + 2 :] if after >= 0 else "", name="")
 
 
+#: value -> member: a dict lookup, where ServiceType(value) goes through EnumType.__call__.
+_SERVICES: dict[str, ServiceType] = {s.value: s for s in ServiceType}
+
+
 def _service(value: str) -> ServiceType:
-    try:
-        return ServiceType(value.strip().lower())
-    except ValueError:
-        raise Malformed(f"unknown service {value!r}") from None
+    service = _SERVICES.get(value.strip().lower())
+    if service is None:
+        raise Malformed(f"unknown service {value!r}")
+    return service
 
 
 #: Distinct names kept per counter; a corrupt stream must not grow them without bound.
@@ -176,6 +180,28 @@ class EventMapper:
         if handler is None:
             self._unknown(msg.name or "<no event>")
             return None
+        return self._map(msg, handler, now)
+
+    def map_all(self, msgs: Iterable[AmiMessage], now: float | None = None) -> list[Event]:
+        out: list[Event] = []
+        handlers, unknown, map_known = self.HANDLERS, self.stats.unknown, self._map
+        for msg in msgs:
+            name = msg.name
+            handler = handlers.get(name)
+            if handler is None:
+                if name in unknown:
+                    # Noise already counted (most of the stream without an eventfilter):
+                    # what _unknown would do, without its calls.
+                    unknown[name] += 1
+                else:
+                    self._unknown(name or "<no event>")
+                continue
+            event = map_known(msg, handler, now)
+            if event is not None:
+                out.append(event)
+        return out
+
+    def _map(self, msg: AmiMessage, handler: Handler, now: float | None) -> Event | None:
         try:
             ts = msg.get("Timestamp")
             at = float(ts) if ts else (now if now is not None else self.clock())
@@ -191,14 +217,6 @@ class EventMapper:
         if event is not None:
             self.stats.mapped += 1
         return event  # None: the handler counted it as ignored or unknown
-
-    def map_all(self, msgs: Iterable[AmiMessage], now: float | None = None) -> list[Event]:
-        out: list[Event] = []
-        for msg in msgs:
-            event = self.map(msg, now)
-            if event is not None:
-                out.append(event)
-        return out
 
     # -- helpers -------------------------------------------------------------------------
 

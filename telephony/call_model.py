@@ -56,6 +56,23 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SHORT_ABANDON_S = 5.0
 
+# Members as module constants: `CallPhase.X` goes through EnumType's __getattr__ hook (a third
+# of a microsecond each, on the path of every event).
+_QUEUED = CallPhase.QUEUED
+_OFFERED = CallPhase.OFFERED
+_TALKING = CallPhase.TALKING
+_HELD = CallPhase.HELD
+_ENDED = CallPhase.ENDED
+_QUEUE = CallTrigger.QUEUE
+_OFFER = CallTrigger.OFFER
+_ANSWER = CallTrigger.ANSWER
+_RING_NO_ANSWER = CallTrigger.RING_NO_ANSWER
+_HOLD = CallTrigger.HOLD
+_UNHOLD = CallTrigger.UNHOLD
+_HANGUP = CallTrigger.HANGUP
+_FAILSAFE = CallTrigger.FAILSAFE
+_TRANSFER = CallTrigger.TRANSFER
+
 
 @dataclass(slots=True)
 class Call:
@@ -152,7 +169,7 @@ class CallModel:
             self._calls[key] = call
         call.last_at = event.at
         handler(self, call, event)
-        if call.phase is CallPhase.ENDED:
+        if call.phase is _ENDED:
             del self._calls[key]
             self.ended_count += 1
             return call
@@ -191,7 +208,7 @@ class CallModel:
         call.timeline.append((e.at, f"ivr:{e.menu}={e.digit}"))
 
     def _on_queued(self, call: Call, e: CallQueued) -> None:
-        if self._move(call, CallTrigger.QUEUE, e.at, f"queued:{e.queue}"):
+        if self._move(call, _QUEUE, e.at, f"queued:{e.queue}"):
             call.queue, call.service = e.queue, e.service
             if call.queued_at is None:
                 call.queued_at = e.at
@@ -199,19 +216,19 @@ class CallModel:
             call._add_channel(e.channel)
 
     def _on_failsafe(self, call: Call, e: FailsafeTaken) -> None:
-        if self._move(call, CallTrigger.FAILSAFE, e.at, f"failsafe:{e.queue}"):
+        if self._move(call, _FAILSAFE, e.at, f"failsafe:{e.queue}"):
             call.failsafe = True
             call.queue = e.queue or call.queue
 
     def _on_offered(self, call: Call, e: CallOffered) -> None:
-        self._move(call, CallTrigger.OFFER, e.at, f"offered:{e.agent_id}")
+        self._move(call, _OFFER, e.at, f"offered:{e.agent_id}")
 
     def _on_ringing(self, call: Call, e: AgentRinging) -> None:
         # The router's CallOffered may already have moved the call to OFFERED; without it the
         # ring itself is the offer (the failsafe's app_queue rings with no router involved).
-        if call.phase is CallPhase.QUEUED:
-            self._move(call, CallTrigger.OFFER, e.at, f"offered:{e.agent_id}")
-        if call.phase is CallPhase.OFFERED:
+        if call.phase is _QUEUED:
+            self._move(call, _OFFER, e.at, f"offered:{e.agent_id}")
+        if call.phase is _OFFERED:
             call.timeline.append((e.at, f"ringing:{e.agent_id}"))
             call.agent_id = e.agent_id
             call.ringing.add(e.agent_id)
@@ -221,7 +238,7 @@ class CallModel:
             self.anomaly_count += 1
 
     def _on_answered(self, call: Call, e: CallAnswered) -> None:
-        if self._move(call, CallTrigger.ANSWER, e.at, f"answered:{e.agent_id}"):
+        if self._move(call, _ANSWER, e.at, f"answered:{e.agent_id}"):
             call.ringing.clear()
             if call.answered_at is None:  # a transferred call keeps its first answer
                 call.answered_at = e.at
@@ -230,27 +247,27 @@ class CallModel:
 
     def _on_ring_no_answer(self, call: Call, e: RingNoAnswer) -> None:
         call.ringing.discard(e.agent_id)
-        if call.ringing and call.phase is CallPhase.OFFERED:
+        if call.ringing and call.phase is _OFFERED:
             # Another agent is still ringing (app_queue's ringall): the offer stands.
             call.timeline.append((e.at, f"ring_no_answer:{e.agent_id}"))
             return
-        self._move(call, CallTrigger.RING_NO_ANSWER, e.at, f"ring_no_answer:{e.agent_id}")
+        self._move(call, _RING_NO_ANSWER, e.at, f"ring_no_answer:{e.agent_id}")
 
     def _on_held(self, call: Call, e: CallHeld) -> None:
-        if call.phase is CallPhase.HELD:
+        if call.phase is _HELD:
             return  # both legs may report the same hold
-        self._move(call, CallTrigger.HOLD, e.at, "held")
+        self._move(call, _HOLD, e.at, "held")
 
     def _on_unheld(self, call: Call, e: CallUnheld) -> None:
-        if call.phase is CallPhase.TALKING:
+        if call.phase is _TALKING:
             return
-        self._move(call, CallTrigger.UNHOLD, e.at, "unheld")
+        self._move(call, _UNHOLD, e.at, "unheld")
 
     def _on_transferred(self, call: Call, e: CallTransferred) -> None:
         call.timeline.append((e.at, f"transferred:{e.target}"))
 
     def _on_requeued(self, call: Call, e: CallRequeued) -> None:
-        if self._move(call, CallTrigger.TRANSFER, e.at, f"requeued:{e.queue}"):
+        if self._move(call, _TRANSFER, e.at, f"requeued:{e.queue}"):
             call.queue = e.queue or call.queue
             call.transfers += 1
             call.ringing.clear()
@@ -265,13 +282,13 @@ class CallModel:
         result = e.cause_text or f"cause {e.cause}"
         retry = f", retry at {e.retry_at:.3f}" if e.retry_at is not None else ""
         what = f"callback_attempt:{e.attempt}:{result}{retry}"
-        if call.phase is CallPhase.OFFERED:  # the router gave up waiting for the leg's end
-            self._move(call, CallTrigger.RING_NO_ANSWER, e.at, what)
+        if call.phase is _OFFERED:  # the router gave up waiting for the leg's end
+            self._move(call, _RING_NO_ANSWER, e.at, what)
         else:
             call.timeline.append((e.at, what))
 
     def _on_callback_failed(self, call: Call, e: CallbackFailed) -> None:
-        if self._move(call, CallTrigger.HANGUP, e.at, f"callback_failed:{e.attempts}"):
+        if self._move(call, _HANGUP, e.at, f"callback_failed:{e.attempts}"):
             call.ended_at = e.at
             call.outcome = CallOutcome.CALLBACK_FAILED
 
@@ -292,11 +309,11 @@ class CallModel:
             if not call.left_for_callback:
                 call.left_for_callback = True
                 call.timeline.append((e.at, f"left_for_callback:{e.cause}"))
-            elif call.phase is CallPhase.OFFERED:
-                self._move(call, CallTrigger.RING_NO_ANSWER, e.at, f"callback_leg_ended:{e.cause}")
+            elif call.phase is _OFFERED:
+                self._move(call, _RING_NO_ANSWER, e.at, f"callback_leg_ended:{e.cause}")
             call.cause = e.cause
             return
-        if not self._move(call, CallTrigger.HANGUP, e.at, "ended"):
+        if not self._move(call, _HANGUP, e.at, "ended"):
             return
         call.ended_at, call.cause = e.at, e.cause
         call.outcome = self._outcome(call)

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 
 from hotline.core_ext import select as selector
 from hotline.core_ext import select_agent_py
+from hotline.domain import AgentState
+from hotline.router.agents import AgentRecord
+from hotline.router.decisions import NOT_READY, RANKED_LOWER, SKILL, Considered
 
 KERNELS = ["c", "py"]
 
@@ -61,6 +64,8 @@ def test_interfaces_match() -> None:
     assert public <= set(dir(compiled.AgentIndex))
     for const in ("MAX_SKILLS", "MAX_LEVEL", "ANY_SKILL", "MOST_SKILLED", "LONGEST_IDLE"):
         assert getattr(compiled, const) == getattr(select_agent_py, const)
+    public = {n for n in dir(select_agent_py.Verdicts) if not n.startswith("_")}
+    assert public <= set(dir(compiled.Verdicts))
 
 
 # --- examples ----------------------------------------------------------------------------------
@@ -279,3 +284,86 @@ def test_kernels_agree_on_a_large_random_floor() -> None:
             top = c.ranked(reqs, mins, policy, cursor, 5)
             assert top == py.ranked(reqs, mins, policy, cursor, 5)
             assert top == naive_ranking(levels, ready, reqs, mins, policy, cursor)[:5]
+
+
+# --- explanation records (Verdicts) -------------------------------------------------------------
+
+STATES = list(AgentState)
+verdict_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["move", "skills", "explain"]),
+        st.integers(0, 9),  # agent
+        st.sampled_from(STATES),
+        st.sampled_from(["", "missed", "lunch"]),
+        st.dictionaries(st.sampled_from(["billing", "fault", "english"]), st.integers(1, 5)),
+        st.lists(st.tuples(st.sampled_from(["billing", "fault", "english"]), st.integers(0, 5)),
+                 max_size=3, unique_by=lambda t: t[0]),
+        st.sets(st.integers(0, 9), max_size=4),  # listed (ranked) agents
+        st.integers(0, 6),  # limit
+    ),
+    max_size=40,
+)
+
+
+def _naive_passed_over(
+    agents: list[AgentRecord], listed: set[str], reqs: list[tuple[str, int]], limit: int,
+    cap: int,
+) -> list[Considered]:
+    """The walk spelled out with Considered's keyword constructor."""
+    out: list[Considered] = []
+    looked = 0
+    for a in agents:
+        if len(out) >= limit or looked >= cap:
+            break
+        if a.agent_id in listed:
+            continue
+        looked += 1
+        lacking = [(s, m) for s, m in reqs if a.skills.get(s, 0) < max(m, 1)]
+        if lacking:
+            s, m = lacking[0]
+            out.append(Considered(a.agent_id, SKILL, skill=s, level=a.skills.get(s, 0), minimum=m))
+        elif a.state is not AgentState.READY:
+            out.append(Considered(a.agent_id, NOT_READY, state=a.state.value, reason=a.reason))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(verdict_ops)
+def test_verdicts_agree_and_keep_records_right(script: list) -> None:
+    """Compiled and twin build the same records as the naive walk, also while each keeps a
+    not-ready agent's record across decisions and agents change state in between."""
+    compiled = selector.load_compiled("select_agent")
+    makers = [
+        k.Verdicts(Considered, RANKED_LOWER, SKILL, NOT_READY, AgentState.READY)
+        for k in (compiled, select_agent_py)
+    ]
+    agents = [AgentRecord(f"a{i}", i, skills={"billing": 1 + i % 5}) for i in range(10)]
+    for op, i, state, reason, skills, reqs, listed, limit in script:
+        agent = agents[i]
+        if op == "move":
+            agent.state, agent.reason = state, reason if state is AgentState.NOT_READY else ""
+        elif op == "skills":
+            agent.skills = skills
+        else:
+            ids = {f"a{j}" for j in listed}
+            want = _naive_passed_over(agents, ids, reqs, limit, 3 * limit)
+            for maker in makers:
+                got = maker.passed_over(iter(agents), ids, reqs, limit, 3 * limit)
+                assert got == want
+                assert [type(c) for c in got] == [Considered] * len(got)
+                assert [type(c.state) for c in got] == [str] * len(got)  # the value, not enum
+                skill = reqs[0][0] if reqs else ""
+                lower = maker.ranked_lower(agents[:limit], "longest_idle", skill)
+                assert lower == [
+                    Considered(a.agent_id, RANKED_LOWER, rank=n, policy="longest_idle",
+                               skill=skill, level=a.skills.get(skill, 0) if skill else 0,
+                               idle_since=a.idle_since, calls_today=a.calls_today)
+                    for n, a in enumerate(agents[:limit], start=2)
+                ]
+
+
+def test_verdicts_refuse_a_record_type_of_another_shape(kernel: ModuleType) -> None:
+    with pytest.raises(TypeError):
+        kernel.Verdicts(tuple, RANKED_LOWER, SKILL, NOT_READY, AgentState.READY)
+    with pytest.raises(TypeError):
+        kernel.Verdicts(dict, RANKED_LOWER, SKILL, NOT_READY, AgentState.READY)

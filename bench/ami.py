@@ -45,6 +45,10 @@ from hotline.telephony import ami_codec
 from hotline.telephony.ami_codec import AmiCodec
 from hotline.telephony.ami_events import EventMapper
 
+#: panoramisk 1.4's parse rate where the issue measured it, and the issue's target there.
+REFERENCE_PANORAMISK = 90_000
+TARGET_EVENTS_PER_S = 100_000
+
 
 def reads(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
@@ -234,11 +238,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"whole path, pure-Python twins   {whole_py:12,.0f} events/s")
     print(f"panoramisk parse                {pano:12,.0f} events/s")
     print(f"speedup whole path vs panoramisk parse: {whole / pano:.2f}x")
+    # The issue's 100,000/s was set on a machine where panoramisk parsed about 90,000/s; these
+    # shared machines vary about twofold from day to day, so the ratio, measured in this run,
+    # carries the figure over to that machine.
+    at_reference = whole / pano * REFERENCE_PANORAMISK
+    print(f"whole path scaled to a machine where panoramisk parses {REFERENCE_PANORAMISK:,}/s "
+          f"(the issue's): {at_reference:,.0f} events/s (target {TARGET_EVENTS_PER_S:,})")
     figures: dict[str, object] = {
         "events": events,
         "events_per_s": round(whole),
         "panoramisk_events_per_s": round(pano),
         "speedup_vs_panoramisk": round(whole / pano, 2),
+        "events_per_s_at_reference": round(at_reference),
+        "target_events_per_s": TARGET_EVENTS_PER_S,
         "codec_only_events_per_s": round(codec),
         "codec_only_events_per_s_pure": round(codec_py),
         "model_events_per_s": round(model),

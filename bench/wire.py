@@ -449,6 +449,10 @@ async def run_all(settings: Settings, centre: Centre, opts: Options, pid: int,
     for p in phases:
         print(_describe(p))
         if p.router == "ours" and (p.failed or p.warnings):
+            lost = set(p.record.started) - p.record.answered
+            story = [line for line in p.lines if any(f"call {c} " in line for c in lost)]
+            print("    controller log of the calls never connected:\n      "
+                  + "\n      ".join(story[-40:]))
             print("    controller log (last 20 lines):\n      "
                   + "\n      ".join(p.lines[-20:]))
     return _figures(phases, opts, timing)

@@ -97,6 +97,7 @@ from .wire_stats import (
     wire_waits,
 )
 
+KEPT_LOG = Path(tempfile.gettempdir()) / "hotline-wire-asterisk.log"
 PATIENCE_MS = 20_000  # a caller nobody connects hangs up this long after the hotline answered
 LEG_NAMES = {"ami_in": "queued -> controller", "decide": "controller -> offer",
              "redirect_dial": "offer -> DialBegin"}
@@ -533,6 +534,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for phone in live:
             phone.stop()
+        log = asterisk_log(settings)
+        if log.exists():  # kept for a post-mortem: the run dir goes below
+            shutil.copyfile(log, KEPT_LOG)
+            print(f"Asterisk's log of this run: {KEPT_LOG}", file=sys.stderr)
         asterisk_box.stop(settings)
         left = mounts_under(base)
         if left:

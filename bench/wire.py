@@ -7,13 +7,15 @@ run dir on ports 29000-29999, RTP 50000-59999). At each call rate, for `--second
 calls, two phases run back to back on the same node and the same SIPp agent phones (300
 agents served by a few SIPp processes, each ringing 200 ms and ending the call after 2 s):
 
-- ours: the controller in this process, every agent logged in and ready, after-call work
-  ending by itself (Settings.wrap_up_s); callers dial the hotline number and wait in
-  hotline-hold until the controller redirects them to hotline-connect;
-- app_queue: no controller; callers dial a bench-only number whose extension (added over AMI)
-  goes straight to hotline-failsafe, app_queue with the same agents as static members. The
-  node's rendered queues.conf gets `autofill = yes` (--appqueue-shipped keeps it as shipped,
-  which rings for one waiting caller at a time).
+- ours: the controller in this process with its FastAGI server (the "hold" script), every
+  agent logged in and ready, after-call work ending by itself (Settings.wrap_up_s); callers
+  dial a bench-only number that takes the hotline's entry steps without the IVR, and wait in
+  hotline-hold, held in a FastAGI session, until the controller answers it with the agent
+  (hotline-connect); offers that find no session go by AMI Redirect (counted apart);
+- app_queue: no controller; callers dial a bench-only number whose extension (added over AMI,
+  the same entry steps) goes straight to hotline-failsafe, app_queue with the same agents as
+  static members. The node's rendered queues.conf gets `autofill = yes` (--appqueue-shipped
+  keeps it as shipped, which rings for one waiting caller at a time).
 
 Measured per phase:
 - the wait from the caller entering it (HotlineQueued / HotlineFailsafe UserEvent, stamped by
@@ -22,7 +24,8 @@ Measured per phase:
 - the same wait on SIPp stamps alone: the hotline's 200 OK reaching the caller -> the INVITE
   reaching the agent (AMI stamps an event when it formats it, under load late);
 - ours only, where the wait goes: Asterisk's stamp -> the controller holds the typed event ->
-  the router's Offer -> DialBegin (Redirect, hotline-connect, MixMonitor, Dial);
+  the router's Offer -> DialBegin (the session's answer or a Redirect, hotline-connect,
+  MixMonitor, Dial);
 - failed calls (SIPp caller failures plus calls that never reached an agent); Asterisk's CPU
   time (/proc/<pid>/stat), this process's, and how busy the whole machine was.
 The last line is one JSON object with the figures.
@@ -54,17 +57,19 @@ from hotline.domain import AgentTrigger
 from hotline.gc_policy import settle_after_start
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess
+from hotline.telephony.agi import Agi, AgiServer, by_script
 from hotline.telephony.ami_connection import AmiLink
 from hotline.telephony.asterisk_box import log_path as asterisk_log
 
 from .wire_node import (
     AMI_PORT,
     BENCH_APPQUEUE_NUMBER,
+    BENCH_HOLD_NUMBER,
     CALLER_SIP_BASE,
     PHONE_MEDIA_BASE,
     SIP_PORT,
     AgentPlan,
-    add_appqueue_entry,
+    add_bench_entries,
     autofill_failsafe,
     busiest_threads,
     cpu_seconds,
@@ -100,7 +105,7 @@ from .wire_stats import (
 KEPT_LOG = Path(tempfile.gettempdir()) / "hotline-wire-asterisk.log"
 PATIENCE_MS = 20_000  # a caller nobody connects hangs up this long after the hotline answered
 LEG_NAMES = {"ami_in": "queued -> controller", "decide": "controller -> offer",
-             "redirect_dial": "offer -> DialBegin"}
+             "redirect_dial": "offer -> DialBegin"}  # keys kept for older runs' JSON
 MEDIAN_TARGET_MS = 5.0  # ours within this of app_queue's median at the lowest rate
 P99_TARGET_MS = 50.0  # ours at the highest rate
 
@@ -142,6 +147,7 @@ class Phase:
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # the controller's call log (ours)
+    delivered: dict[str, int] = field(default_factory=dict)  # ours: offers by hold / Redirect
     to_invite: Latency | None = None
     to_dial: Latency | None = None
     answers: dict[str, float] = field(default_factory=dict)  # caller number -> 200 OK arrival
@@ -219,6 +225,10 @@ def _phones_cpu(pids: list[int]) -> float:
     return total
 
 
+async def _no_survey(agi: Agi) -> None:
+    """The bench's callers hang up when the agent does: the survey ends at once."""
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -229,6 +239,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     phase = Phase("appqueue" if appqueue else "ours", rate, PhaseRecord(appqueue=appqueue))
     calls = max(1, round(rate * opts.seconds))
     controller: Controller | None = None
+    agi: AgiServer | None = None
     link: AmiLink
     pump: asyncio.Task[None] | None = None
     _collect.sink = phase.warnings
@@ -239,6 +250,9 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     else:
         controller = Controller(settings, centre, emit_line=phase.lines.append)
         controller.observe(phase.record.observe)
+        agi = AgiServer(settings, by_script({"hold": controller.holds.serve,
+                                             "survey": _no_survey}))
+        await agi.start()  # callers wait held in FastAGI, as the platform serves them
         await controller.start()
         link = controller.links[settings.node_name]
         for agent in centre.agents:
@@ -257,7 +271,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     try:
         caller = start_callers(
             [f"139{index:02d}{i:06d}" for i in range(calls)], f"127.0.0.1:{settings.sip_port}",
-            BENCH_APPQUEUE_NUMBER if appqueue else settings.hotline_number, rate,
+            BENCH_APPQUEUE_NUMBER if appqueue else BENCH_HOLD_NUMBER, rate,
             PATIENCE_MS, CALLER_SIP_BASE + index,
             PHONE_MEDIA_BASE + 4 * (opts.agent_processes + index))
         live.append(caller)
@@ -308,7 +322,10 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
                         for k, v in pressure_stall_us().items()}
         _collect.sink = None
         if controller is not None:
+            phase.delivered = dict(controller.delivered)
             await controller.stop()
+        if agi is not None:
+            await agi.stop()
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -339,6 +356,8 @@ def _describe(p: Phase) -> str:
         f"    caller's 200 OK -> INVITE {lat(p.answer_to_invite)}"
         f"  (n={p.answer_to_invite.n if p.answer_to_invite else 0}, SIPp stamps only)",
         *[f"      {LEG_NAMES[name]:<23} {lat(x)}" for name, x in p.legs.items()],
+        *([f"    offers delivered: {p.delivered.get('hold', 0)} through the hold session, "
+           f"{p.delivered.get('redirect', 0)} by AMI Redirect"] if p.delivered else []),
         f"    failed {p.failed} (SIPp callers {p.sipp_failed}, never connected "
         f"{r.not_connected})" + (f", via failsafe {len(r.failsafe)}"
                                  if p.router == "ours" else ""),
@@ -377,6 +396,9 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
         out[f"{prefix}answer_to_invite_median_ms_{p.key}"] = wire.median_ms if wire else None
         out[f"{prefix}answer_to_invite_p99_ms_{p.key}"] = wire.p99_ms if wire else None
         out[f"{prefix}failed_{p.key}"] = p.failed
+        if p.delivered:
+            out[f"offers_by_hold_{p.key}"] = p.delivered.get("hold", 0)
+            out[f"offers_by_redirect_{p.key}"] = p.delivered.get("redirect", 0)
         for name, x in p.legs.items():
             out[f"{name}_median_ms_{p.key}"] = x.median_ms if x else None
             out[f"{name}_p99_ms_{p.key}"] = x.p99_ms if x else None
@@ -418,7 +440,7 @@ async def run_all(settings: Settings, centre: Centre, opts: Options, pid: int,
     link = AmiLink(settings)
     await link.connect()
     try:
-        await add_appqueue_entry(link)
+        await add_bench_entries(link)
         if not opts.appqueue_shipped:
             autofill_failsafe(settings)
             await link.action("Command", Command="queue reload all")

@@ -5,8 +5,10 @@ test bed or a developer's node on the same machine.
 The node is the repository's configuration, unchanged, plus one extension added at run time
 over AMI (DialplanExtensionAdd, nothing written to disk): BENCH_APPQUEUE_NUMBER in context
 `hotline` answers and goes straight to `hotline-failsafe`, i.e. Asterisk's own app_queue with
-the same static members, with no controller in the path. Unless told to keep the shipped queue
-settings, the node's rendered queues.conf also gets `autofill = yes` (see autofill_failsafe).
+the same static members, with no controller in the path; BENCH_HOLD_NUMBER takes the same
+steps and goes to `hotline-hold`, where our controller holds the caller. Unless told to keep
+the shipped queue settings, the node's rendered queues.conf also gets `autofill = yes` (see
+autofill_failsafe).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ CALLER_SIP_BASE = 29200
 RTP_START, RTP_END = 50000, 57999  # Asterisk's RTP; the SIPp phones' media sits above
 PHONE_MEDIA_BASE = 58000  # SIPp media ports, stepping by 4 up to 59999
 BENCH_APPQUEUE_NUMBER = "95599"
+BENCH_HOLD_NUMBER = "95597"  # ours: straight to hotline-hold (the hotline number's own IVR skipped)
 
 
 def wire_settings(base: Path, wrap_up_s: float, ring_timeout_s: int = 5) -> Settings:
@@ -79,22 +82,30 @@ def wire_centre(plan: AgentPlan) -> Centre:
     return Centre(queues=queues, agents=agents)
 
 
-# The bench-only entry: what [hotline] does before the holding context, then the failsafe.
-_APPQUEUE_STEPS = [
+# The bench-only entries: what [hotline] does before the holding context (without the IVR,
+# which these callers would only time out of), then app_queue or our holding context. The
+# two differ in their last step only.
+_ENTRY_STEPS = [
     ("Answer", ",i"),
     ("Set", "HL_CALLID=${CHANNEL(linkedid)}"),
     ("Set", "CHANNEL(hangup_handler_push)=hotline-hangup,s,1"),
     ("UserEvent", "HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN}"),
     ("Set", "HL_QUEUE=general"),
-    ("Goto", "hotline-failsafe,s,1"),
+    ("Set", "HL_SERVICE=general"),
+    ("Set", "HL_PRIORITY=0"),
 ]
+_ENTRIES = {
+    BENCH_APPQUEUE_NUMBER: [*_ENTRY_STEPS, ("Goto", "hotline-failsafe,s,1")],
+    BENCH_HOLD_NUMBER: [*_ENTRY_STEPS, ("Goto", "hotline-hold,s,1")],
+}
 
 
-async def add_appqueue_entry(link: AmiLink) -> None:
-    for priority, (app, data) in enumerate(_APPQUEUE_STEPS, start=1):
-        await link.action("DialplanExtensionAdd", Context="hotline",
-                          Extension=BENCH_APPQUEUE_NUMBER, Priority=str(priority),
-                          Application=app, ApplicationData=data, Replace="yes")
+async def add_bench_entries(link: AmiLink) -> None:
+    for number, steps in _ENTRIES.items():
+        for priority, (app, data) in enumerate(steps, start=1):
+            await link.action("DialplanExtensionAdd", Context="hotline",
+                              Extension=number, Priority=str(priority),
+                              Application=app, ApplicationData=data, Replace="yes")
 
 
 def autofill_failsafe(settings: Settings) -> None:

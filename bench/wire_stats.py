@@ -1,8 +1,9 @@
 """What one phase of the wire benchmark saw, and the figures drawn from it.
 
-A phase is one router (ours or app_queue) at one call rate. The wait starts at the caller's
-HotlineQueued UserEvent (ours: CallQueued) or HotlineFailsafe UserEvent (app_queue:
-FailsafeTaken), both stamped by Asterisk (AMI Timestamp), and ends when the agent's phone
+A phase is one router (ours or app_queue) at one call rate. The wait starts when the caller
+enters hotline-hold (ours: CallQueued, stamped by the dialplan's HL_QUEUED_AT, or the AMI
+Timestamp of HotlineQueued) or hotline-failsafe (app_queue: FailsafeTaken, the AMI Timestamp
+of HotlineFailsafe), both on Asterisk's clock, and ends when the agent's phone
 receives the INVITE (SIPp's message trace, same machine clock); the DialBegin stamp
 (AgentRinging) is kept too, as a second figure.
 """
@@ -158,9 +159,10 @@ def wire_waits(record: PhaseRecord, answers: dict[str, float],
 
 
 def breakdown(record: PhaseRecord) -> dict[str, list[float]]:
-    """Our wait in three legs (seconds): Asterisk stamping HotlineQueued -> the controller
-    holding the typed event (AMI delivery and parsing), -> the router's Offer (decision), ->
-    DialBegin (Redirect action, hotline-connect, MixMonitor, Dial)."""
+    """Our wait in three legs (seconds): the dialplan stamping HL_QUEUED_AT -> the controller
+    holding the typed event (the hold session's connection, or AMI delivery and parsing), ->
+    the router's Offer (decision), -> DialBegin (the hold session's answer or the Redirect,
+    hotline-connect, MixMonitor, Dial)."""
     legs: dict[str, list[float]] = {"ami_in": [], "decide": [], "redirect_dial": []}
     for call_id, start in record.started.items():
         seen, offered = record.seen.get(call_id), record.offered.get(call_id)

@@ -1,10 +1,11 @@
 """The controller: the ACD process. It joins the parts and owns no logic of its own.
 
 AMI events (typed, from telephony/) go to the router; the router's decisions go back to
-Asterisk as AMI actions; everything that happened is logged one line per step of a call and
-handed to observers (metrics, live state, tests). A heartbeat in AstDB tells the dialplan the
-controller is alive; when it stops, waiting callers fall back to app_queue (the failsafe).
-"""
+Asterisk: an offer through the caller's hold session (FastAGI, hold_desk.py) when it holds
+one, else as an AMI Redirect; a callback as an AMI Originate. Everything that happened is
+logged one line per step of a call and handed to observers (metrics, live state, tests). A
+heartbeat in AstDB tells the dialplan the controller is alive; when it stops, waiting callers
+fall back to app_queue (the failsafe)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ from hotline.domain import (
     CallEnded,
     CallEntered,
     CallQueued,
+    DtmfReceived,
     Event,
     FailsafeTaken,
     ServiceType,
 )
+from hotline.hold_desk import HoldDesk, HoldRequest
 from hotline.resync import (
     HEARTBEAT_FAMILY,
     HEARTBEAT_KEY,
@@ -58,6 +61,10 @@ log = logging.getLogger("hotline.controller")
 
 CONNECT_CONTEXT = "hotline-connect"
 FAILSAFE_REASON = "failsafe call"
+# An offer decided before the caller's hold session opened (the AMI event came first) waits
+# this long for it before falling back to a Redirect: the session opens within milliseconds
+# of the event on a node whose callers hold over FastAGI.
+HOLD_ARRIVAL_S = 0.5
 Observer = Callable[[Event | Offer | CallbackDue], None]
 
 
@@ -110,6 +117,12 @@ class Controller:
         self._busy_elsewhere: dict[str, str] = {}
         self.history: list[Event | Offer | CallbackDue] = []
         self._changed = asyncio.Condition()
+        self.duplicate_queued = 0  # CallQueued for a call already queued (dropped)
+        # how offers reached their callers: through the hold session, or by AMI Redirect
+        self.delivered = {"hold": 0, "redirect": 0}
+        # Callers waiting in hotline-hold over FastAGI: `holds.serve` is the "hold" script
+        # of the AGI server (the platform's, or a test's).
+        self.holds = HoldDesk(self._on_hold)
 
     # -- life
 
@@ -118,11 +131,13 @@ class Controller:
         for node in self.settings.nodes():
             link = AmiLink(self.settings, clock=self.clock, node=node)
             link.on_login_hook = self._resync_hook(link)
+            link.on_down_hook = self._release_hook(link.node)
             await link.connect()
             self.links[link.node] = link
             self._background.append(
                 asyncio.create_task(self._pump(link), name=f"pump-{link.node}"))
         await self._beat_once()
+        self.holds.start_watchdog(self.settings.failsafe_guard_s)
         self._background += [
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
             asyncio.create_task(self._ticker(), name="ticker"),
@@ -134,7 +149,15 @@ class Controller:
     def _resync_hook(self, link: AmiLink) -> Callable[[], None]:
         return lambda: self._spawn(self._resync(link))
 
+    def _release_hook(self, node: str) -> Callable[[], None]:
+        def release() -> None:
+            if released := self.holds.release_node(node):
+                self.emit_line(f"AMI {node} down: {released} held callers left to the "
+                               f"dialplan (failsafe after {self.settings.failsafe_guard_s}s)")
+        return release
+
     async def stop(self) -> None:
+        self.holds.close()  # held callers go back to the dialplan's loop (and the failsafe)
         for task in self._background:
             await cancel_and_wait(task)
         for task in list(self._tasks):  # offers and callbacks under way: each bounded
@@ -220,9 +243,16 @@ class Controller:
 
     def _feed(self, event: Event) -> None:
         """One typed event into the router, and its decisions out."""
+        if isinstance(event, CallQueued) and self.router.knows(event.call_id):
+            # Its hold session queued it first (or a resync did): counted once everywhere.
+            self.duplicate_queued += 1
+            return
         self._record(event)
         if isinstance(event, CallEntered | CallQueued):
             self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
+        elif isinstance(event, DtmfReceived):
+            if event.digit == self.settings.callback_key and self.holds.callback(event.call_id):
+                return  # the dialplan takes the caller to the callback key's extension
         elif isinstance(event, CallbackRequested):
             self._callback_nodes[event.call_id] = event.node
             self._left_for_callback.add(event.call_id)
@@ -341,6 +371,7 @@ class Controller:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(0.2)
+            self.holds.alive()
             self._apply(self.router.tick())
 
     async def _heartbeat(self) -> None:
@@ -363,7 +394,10 @@ class Controller:
                 self._record(due)
                 self._spawn(self._call_back(due))
             elif isinstance(item, Offer):
-                self._spawn(self._connect(item))
+                if self.holds.offer(item.call_id, item.agent_id):
+                    self.delivered["hold"] += 1  # its session ends with the agent, now
+                else:
+                    self._spawn(self._connect(item))
             elif isinstance(item, CallbackDue):
                 self._spawn(self._call_back(item))
             elif isinstance(item, AgentStateChanged):
@@ -395,8 +429,43 @@ class Controller:
                         return self._callers[call_id]
         return None
 
+    def _on_hold(self, request: HoldRequest) -> None:
+        """A caller's hold session opened: queue the call if the router does not know it yet,
+        or deliver the offer made before the session opened (the AMI event came first)."""
+        link = self.links.get(request.node)
+        if link is None or not link.logged_in.is_set():
+            self.holds.release_node(request.node)  # no events from it: the heartbeat decides
+            return
+        self._callers.setdefault(request.call_id, _CallLeg(request.node, request.channel))
+        if self.router.knows(request.call_id):
+            return  # a requeue after no answer, a transfer, or its HotlineQueued came first
+        # Queued when the dialplan stamped HL_QUEUED_AT (Asterisk's clock, to the
+        # microsecond); a caller waiting since before we (re)started keeps that place.
+        now = self.clock()
+        at = now if request.queued_at is None else min(request.queued_at, now)
+        try:
+            service = ServiceType(request.service)
+        except ValueError:
+            log.warning("hold of %s: unknown service %r, queued as general",
+                        request.call_id, request.service)
+            service = ServiceType.GENERAL
+        self._feed(CallQueued(at, node=request.node, call_id=request.call_id,
+                              queue=request.queue, service=service, caller=request.caller,
+                              priority=request.priority, channel=request.channel))
+
     async def _connect(self, offer: Offer) -> None:
+        if self.holds.offer(offer.call_id, offer.agent_id):
+            self.delivered["hold"] += 1  # its session ends with the agent: hotline-connect
+            return
         leg = self._callers.get(offer.call_id) or await self._find_caller(offer.call_id)
+        if leg is not None and leg.node in self.holds.nodes_seen:
+            if (await self.holds.arrival(offer.call_id, HOLD_ARRIVAL_S)
+                    and self.holds.offer(offer.call_id, offer.agent_id)):
+                self.delivered["hold"] += 1
+                return
+            # A node whose callers stopped reaching us (its AGI address changed, say) is
+            # not waited for again until one of them does.
+            self.holds.nodes_seen.discard(leg.node)
         if leg is None:
             log.warning("offer for unknown call %s", offer.call_id)
             return
@@ -404,6 +473,7 @@ class Controller:
         try:
             # The extension is the agent: hotline-connect records, then dials it.
             await link.redirect(leg.channel, CONNECT_CONTEXT, offer.agent_id)
+            self.delivered["redirect"] += 1
         except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
             # The caller hung up meanwhile (the router hears it as CallEnded) or the link
             # dropped (the dialplan's failsafe takes over); either way the router is told.

@@ -43,7 +43,7 @@ from hotline.store import db
 from hotline.store.embedded import Services, start_services
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.writer import Writer
-from hotline.telephony.agi import AgiServer
+from hotline.telephony.agi import AgiServer, by_script
 from hotline.telephony.ivr import IvrApp
 from hotline.telephony.prompts import PromptStore
 
@@ -133,7 +133,9 @@ class Platform:
         live_menu = LiveMenu(ivr_app, prompts, version)
         self.configuration.ivr = live_menu
         self.configuration.ivr_queues = live_menu.used_queues  # those cannot be removed
-        self.agi = AgiServer(self.settings, ivr_app)
+        # one FastAGI port: the menus and the survey, and the callers held for the router
+        self.agi = AgiServer(self.settings, by_script(
+            {"ivr": ivr_app, "survey": ivr_app, "hold": self.controller.holds.serve}))
         await self.agi.start()
         self.emit_line(f"IVR (FastAGI) at {self.settings.bind_host}:{self.settings.agi_port}")
         # The HTTP side in this process: REST, websockets, the wallboard.

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 MAX_LINE: Final = 8192  # Asterisk's own AGI buffer is 2 KiB; longer lines mean a broken peer
 MAX_ENV_LINES: Final = 256
+# Every waiting caller opens a session (the hold), and every menu and survey another: a full
+# accept queue drops the SYN and Asterisk's connect retries a second later (asyncio's default
+# backlog is 100: a loop busy for a moment at 50 calls/s came close).
+ACCEPT_BACKLOG: Final = 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +308,36 @@ class AgiStream:
                 return event
             # a HANGUP notice: the reply (a 511 or result=-1) still follows
 
+    async def until_hangup(self) -> None:
+        """Waits, with no command in flight, until Asterisk ends the session: a HANGUP notice
+        (the caller left, or an AMI Redirect took the channel elsewhere) or the connection
+        closing. Cancelling it leaves the session usable for the next command."""
+        while True:
+            event = await self._next()
+            if isinstance(event, AgiHangupNotice):
+                return
+
+    def finish(self, name: str | None = None, *args: str) -> bool:
+        """Sends a last command (or none) and closes our side for writing, without waiting
+        for a reply: Asterisk runs the command, replies, reads the end of the session and goes
+        on with the dialplan at once. Keep reading (`until_hangup`) until Asterisk closes.
+        False when the session is already over (nothing sent)."""
+        if self._conn.hung_up or self._writer.transport.is_closing():
+            return False
+        if name is not None:
+            self._writer.write(self._conn.send_command(name, *args))
+        if self._writer.can_write_eof():
+            self._writer.write_eof()
+        return True
+
+    def abort(self) -> None:
+        """Ends the session at once from any thread (a watchdog's last resort): Asterisk reads
+        the connection's end and goes on with the dialplan."""
+        sock = self._writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     async def close(self) -> None:
         self._writer.close()
         with contextlib.suppress(ConnectionError):
@@ -391,6 +426,20 @@ class Agi:
 Handler = Callable[[Agi], Awaitable[None]]
 
 
+def by_script(scripts: Mapping[str, Handler]) -> Handler:
+    """One handler that runs `scripts[agi.env.script]`; an unknown script is logged and
+    returned from at once (the dialplan goes on with its next priority)."""
+
+    async def run(agi: Agi) -> None:
+        handler = scripts.get(agi.env.script)
+        if handler is None:
+            log.warning("AGI request for unknown script %r", agi.env.script)
+            return
+        await handler(agi)
+
+    return run
+
+
 class AgiServer:
     """Listens on Settings.bind_host:agi_port; runs `handler(agi)` for each AGI request.
 
@@ -412,7 +461,7 @@ class AgiServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._accept, self.settings.bind_host, self.settings.agi_port)
+            self._accept, self.settings.bind_host, self.settings.agi_port, backlog=ACCEPT_BACKLOG)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -175,6 +175,7 @@ class AmiLink:
         self.logged_in = asyncio.Event()
         self.logins = 0
         self.on_login_hook = on_login
+        self.on_down_hook: Callable[[], None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._manager = _Manager(
             host=target.host, port=target.ami_port,
@@ -225,6 +226,8 @@ class AmiLink:
         self.logged_in.clear()
         if not self.closing:
             log.warning("AMI %s: link down (%s); reconnecting", self.node, exc)
+            if self.on_down_hook:
+                self.on_down_hook()
 
     async def _watch(self) -> None:
         """A Ping with no answer in time means the link is dead: drop it, reconnect."""

@@ -18,6 +18,7 @@ from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
+from hotline.telephony.agi import AgiServer, Handler, by_script
 from tests import testbed
 
 # Property and fuzz tests draw the same examples on every run by default, so a run's verdict
@@ -113,11 +114,21 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
 
 
 @pytest.fixture
-async def controller(asterisk_node: Settings, centre: Centre,
+async def agi_scripts(asterisk_node: Settings) -> AsyncIterator[dict[str, Handler]]:
+    """The node's FastAGI port, as the platform serves it: one server, one handler per script.
+    Fixtures add theirs (the controller "hold", the IVR "ivr" and "survey")."""
+    scripts: dict[str, Handler] = {}
+    async with AgiServer(asterisk_node, by_script(scripts)):
+        yield scripts
+
+
+@pytest.fixture
+async def controller(asterisk_node: Settings, centre: Centre, agi_scripts: dict[str, Handler],
                      loop_errors: list[dict[str, Any]]) -> AsyncIterator[Controller]:
     lines: list[str] = []
     ctl = Controller(asterisk_node, centre, emit_line=lines.append)
     ctl.lines = lines  # type: ignore[attr-defined]
+    agi_scripts["hold"] = ctl.holds.serve  # callers wait held in FastAGI, as in production
     await ctl.start()
     yield ctl
     await ctl.stop()
@@ -137,13 +148,14 @@ class Phones:
         self.started.append(phone)
         return phone
 
-    def caller(self, number: str, talk_ms: int, sip_port: int | None = None) -> SippProcess:
-        """A caller dialing the hotline on this node (or the node at `sip_port`)."""
+    def caller(self, number: str, talk_ms: int, sip_port: int | None = None,
+               dial: str | None = None) -> SippProcess:
+        """A caller dialing the hotline (or `dial`) on this node (or the node at `sip_port`)."""
         target = f"127.0.0.1:{sip_port or self.settings.sip_port}"
         phone = start_caller(number, target, talk_ms=talk_ms,
                              local_port=testbed.next_caller_port(),
                              media_port=testbed.next_media_port(),
-                             service=self.settings.hotline_number)
+                             service=dial or self.settings.hotline_number)
         self.started.append(phone)
         return phone
 

@@ -29,7 +29,7 @@ from hotline.ivr_services import LiveMenu, StoreOutages
 from hotline.settings import Settings
 from hotline.store import config as store
 from hotline.store import db
-from hotline.telephony.agi import Agi, AgiServer
+from hotline.telephony.agi import Agi, Handler
 from hotline.telephony.ivr import IvrApp
 from hotline.telephony.prompts import PromptStore
 from tests import testbed
@@ -315,6 +315,7 @@ async def test_without_a_live_ivr_the_tree_is_stored_for_the_next_start(
 
 @pytest.fixture
 async def live_ivr(ivr_node: tuple[Settings, PromptStore], controller: Controller,
+                   agi_scripts: dict[str, Handler],
                    centre: Any, conn: asyncpg.Connection, empty_db_url: str,
                    monkeypatch: pytest.MonkeyPatch
                    ) -> AsyncIterator[tuple[Api, list[Any], Settings]]:
@@ -334,10 +335,10 @@ async def live_ivr(ivr_node: tuple[Settings, PromptStore], controller: Controlle
         async def handler(agi: Agi) -> None:
             await app_ivr(Agi(Recorder(agi.io, commands), agi.env))
 
-        async with AgiServer(settings, handler):
-            async for api in _api(pool, controller, app_ivr, version, prompts, settings,
-                                  ("boss",)):
-                yield api, commands, settings
+        agi_scripts["ivr"] = agi_scripts["survey"] = handler
+        async for api in _api(pool, controller, app_ivr, version, prompts, settings,
+                              ("boss",)):
+            yield api, commands, settings
     finally:
         await pool.close()
 

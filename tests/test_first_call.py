@@ -55,6 +55,13 @@ def logout(controller: Controller, *agent_ids: str) -> None:
             controller.agent_command(agent_id, AgentTrigger.LOGOUT)
 
 
+async def held(controller: Controller, call_id: str, deadline_s: float = 5) -> None:
+    """Until the caller's FastAGI hold session is open at the controller."""
+    async with asyncio.timeout(deadline_s):
+        while not controller.holds.holds(call_id):  # noqa: ASYNC110 (the desk has no event)
+            await asyncio.sleep(0.02)
+
+
 def of_caller(caller: str):  # type: ignore[no-untyped-def]
     def match(item: object) -> bool:
         return isinstance(item, CallQueued) and item.caller == caller
@@ -123,14 +130,16 @@ async def test_caller_waits_until_an_agent_turns_ready(
     caller = phones.caller("13900000002", talk_ms=6000)
     queued = await controller.wait_for(of_caller("13900000002"), 10)
     call_id = queued.call_id  # type: ignore[union-attr]
-    # Nobody is ready: the call waits, no offer was made.
+    # Nobody is ready: the call waits, held in its FastAGI session; no offer was made.
     assert [w.call_id for w in controller.router.waiting()] == [call_id]
     assert not any(isinstance(e, Offer) and e.call_id == call_id for e in controller.history)
+    await held(controller, call_id)
 
     ready(controller, "agent2")
     answered = await controller.wait_for(
         lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 8)
     assert answered.agent_id == "agent2"  # type: ignore[union-attr]
+    assert controller.delivered == {"hold": 1, "redirect": 0}  # the session's last word
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 15)
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
     await assert_recording(asterisk_node, call_id, min_seconds=1.0)
@@ -172,6 +181,8 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
     await controller.wait_for(
         lambda e: isinstance(e, CallAnswered) and e.call_id == second_id, 8)
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == second_id, 20)
+    # After the missed ring each caller waited held again: those offers went to its session.
+    assert controller.delivered["hold"] >= 2
     for phone in (first, second):
         assert await asyncio.to_thread(phone.wait, 10) == 0, phone.errors()
     await assert_recording(asterisk_node, first_id, min_seconds=1.0)
@@ -179,22 +190,47 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
     logout(controller, "agent1", "agent2")
 
 
+# A test-only entry: the hotline's first steps without the IVR (the callers would only time
+# out of its menus), then the holding context.
+NO_IVR_NUMBER = "95590"
+_NO_IVR_STEPS = [
+    ("Answer", ",i"),
+    ("Set", "HL_CALLID=${CHANNEL(linkedid)}"),
+    ("Set", "CHANNEL(hangup_handler_push)=hotline-hangup,s,1"),
+    ("UserEvent", "HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN}"),
+    ("Set", "HL_QUEUE=general"),
+    ("Set", "HL_SERVICE=general"),
+    ("Set", "HL_PRIORITY=0"),
+    ("Goto", "hotline-hold,s,1"),
+]
+
+
+async def add_no_ivr_entry(link: AmiLink) -> None:
+    for priority, (app, data) in enumerate(_NO_IVR_STEPS, start=1):
+        await link.action("DialplanExtensionAdd", Context="hotline", Extension=NO_IVR_NUMBER,
+                          Priority=str(priority), Application=app, ApplicationData=data,
+                          Replace="yes")
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["agi-down", "held-in-agi"])
 async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_takes_over(
         asterisk_node: Settings, centre: Centre, phones: Phones, loop_errors: list,
-        empty_db_url: str, redis_server: EmbeddedRedis) -> None:
+        empty_db_url: str, redis_server: EmbeddedRedis, held: bool) -> None:
     # The controller as its own process, as in production; its agents stay logged out, so
     # the callers wait in the holding context.
     env = testbed.settings_env(asterisk_node)
     # the session's PostgreSQL and Redis: a killed process must not leave servers behind
     env["HOTLINE_DATABASE_URL"], env["HOTLINE_REDIS_URL"] = empty_db_url, redis_server.url
-    # Its IVR listens elsewhere, so callers go straight to the general queue, as when the
-    # IVR is down: this test is about the wait, not the menus.
-    env["HOTLINE_AGI_PORT"] = str(asterisk_node.agi_port + 500)
+    if not held:
+        # Its FastAGI listens elsewhere, as when it is down: callers go straight to the
+        # general queue and wait in the dialplan's own loop.
+        env["HOTLINE_AGI_PORT"] = str(asterisk_node.agi_port + 500)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline.cli", "run", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     watcher = AmiLink(asterisk_node)
     await watcher.connect()
+    await add_no_ivr_entry(watcher)  # held: the process serves the IVR, which is not tested here
     seen: list[Event] = []
 
     async def next_event(pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
@@ -220,12 +256,21 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
                 lines.append(line)
         for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
             phones.agent(n, ring_ms=200)
-        callers = [phones.caller(number, talk_ms=16_000) for number in numbers]
+        callers = [phones.caller(number, talk_ms=16_000, dial=NO_IVR_NUMBER)
+                   for number in numbers]
         call_ids = []
         for number in numbers:
             queued = await next_event(
                 lambda e, number=number: isinstance(e, CallQueued) and e.caller == number, 10)
             call_ids.append(queued.call_id)  # type: ignore[attr-defined]
+        # Held: each caller waits inside its FastAGI session; else in the dialplan's loop.
+        async with asyncio.timeout(10):
+            while True:
+                apps = {ch.linkedid: ch.application for ch in await watcher.channels()
+                        if ch.is_caller_leg}
+                if all((apps.get(c) == "AGI") == held for c in call_ids):
+                    break
+                await asyncio.sleep(0.1)
 
         proc.send_signal(signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), 5)

@@ -40,7 +40,7 @@ from hotline.store import db, queries
 from hotline.store.records import Outage as StoredOutage
 from hotline.store.writer import Writer
 from hotline.telephony import asterisk_box
-from hotline.telephony.agi import Agi, AgiCommands, AgiReply, AgiServer
+from hotline.telephony.agi import Agi, AgiCommands, AgiReply, Handler
 from hotline.telephony.ivr import IvrApp
 from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
 from tests import testbed
@@ -123,7 +123,7 @@ class IvrBed:
 
 @pytest.fixture
 async def ivr(ivr_node: tuple[Settings, PromptStore], conn: asyncpg.Connection,
-              empty_db_url: str) -> AsyncIterator[IvrBed]:
+              empty_db_url: str, agi_scripts: dict[str, Handler]) -> AsyncIterator[IvrBed]:
     """The IVR as the platform runs it: outages read from the real PostgreSQL (seeded with
     SEEDED), survey answers written to it through the write-behind writer."""
     settings, store = ivr_node
@@ -147,9 +147,9 @@ async def ivr(ivr_node: tuple[Settings, PromptStore], conn: asyncpg.Connection,
         recorder = Recorder(agi.io, bed.commands)
         await app(Agi(recorder, agi.env))
 
+    agi_scripts["ivr"] = agi_scripts["survey"] = handler
     try:
-        async with AgiServer(settings, handler):
-            yield bed
+        yield bed
     finally:
         await writer.stop()
         await pool.close()

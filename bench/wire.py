@@ -73,6 +73,7 @@ from .wire_node import (
     autofill_failsafe,
     busiest_threads,
     cpu_seconds,
+    listen_overflows,
     log_size,
     machine_ticks,
     mounts_under,
@@ -136,6 +137,7 @@ class Phase:
     machine_busy: float = 0.0  # share of all cores busy during the phase, 0..1
     machine_steal: float = 0.0  # share of all cores' time taken by the hypervisor, 0..1
     udp_drops: int = 0  # datagrams dropped on full UDP receive buffers, machine-wide
+    listen_overflows: int = 0  # TCP connections refused on a full accept queue, machine-wide
     drops_by_socket: dict[str, int] = field(default_factory=dict)  # local address -> drops
     overloads: dict[str, int] = field(default_factory=dict)  # task processor -> warnings
     stalls: dict[str, float] = field(default_factory=dict)  # PSI kind -> share of the phase
@@ -261,6 +263,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     settle_after_start()  # as hotline run does once it has started
     cpu0, own0, ticks0 = cpu_seconds(pid), time.process_time(), machine_ticks()
     drops0, socket_drops0 = udp_receive_drops(), udp_socket_drops()
+    overflows0 = listen_overflows()
     log0, stall0 = log_size(asterisk_log(settings)), pressure_stall_us()
     threads0 = thread_cpu(pid)
     phone_pids = [phone.proc.pid for phone in live]  # the agents' phones, before the callers
@@ -311,6 +314,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         phase.machine_steal = (ticks1[2] - ticks0[2]) / max(1, ticks1[1] - ticks0[1])
         busy_s = (ticks1[0] - ticks0[0]) / os.sysconf("SC_CLK_TCK")
         phase.udp_drops = udp_receive_drops() - drops0
+        phase.listen_overflows = listen_overflows() - overflows0
         phase.overloads = overload_warnings(asterisk_log(settings), log0)
         phase.hot_threads = busiest_threads(threads0, thread_cpu(pid))
         phase.phones_cpu_s = _phones_cpu(phone_pids) - phones0
@@ -349,7 +353,8 @@ def _describe(p: Phase) -> str:
         f"{p.others_cpu_s:.2f} s; machine "
         f"{100 * p.machine_busy:.0f}% busy, {100 * p.machine_steal:.1f}% stolen "
         f"({os.cpu_count()} cores, load {p.load_before:.1f} before); UDP datagrams dropped on "
-        f"full receive buffers: {p.udp_drops}",
+        f"full receive buffers: {p.udp_drops}; TCP connections refused on a full accept "
+        f"queue: {p.listen_overflows}",
         f"    wait -> INVITE at agent   {lat(p.to_invite)}"
         f"  (n={p.to_invite.n if p.to_invite else 0})",
         f"    wait -> DialBegin         {lat(p.to_dial)}",
@@ -409,6 +414,7 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
         out[f"{prefix}machine_busy_pct_{p.key}"] = round(100 * p.machine_busy, 1)
         out[f"{prefix}machine_steal_pct_{p.key}"] = round(100 * p.machine_steal, 1)
         out[f"{prefix}udp_drops_{p.key}"] = p.udp_drops
+        out[f"{prefix}listen_overflows_{p.key}"] = p.listen_overflows
         out[f"{prefix}overload_warnings_{p.key}"] = sum(p.overloads.values())
         for k, v in p.stalls.items():
             out[f"{prefix}stall_{k}_pct_{p.key}"] = round(100 * v, 1)

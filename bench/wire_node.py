@@ -173,6 +173,16 @@ def udp_receive_drops() -> int:
     return int(values[names.index("RcvbufErrors")])
 
 
+def listen_overflows() -> int:
+    """Connections the kernel refused, machine-wide, because a listening socket's accept queue
+    was full (/proc/net/netstat ListenOverflows): the SYN is dropped and the client (Asterisk
+    opening a FastAGI session) tries again a second later."""
+    with open("/proc/net/netstat") as f:
+        rows = [line.split() for line in f if line.startswith("TcpExt:")]
+    names, values = rows[0], rows[1]
+    return int(values[names.index("ListenOverflows")])
+
+
 def pressure_stall_us() -> dict[str, int]:
     """Cumulative stall time (µs) from the kernel's pressure stall information: "io_some" (some
     task waited on disk), "io_full" (every runnable task did), "cpu_some" (a task waited for a

@@ -94,6 +94,9 @@ class HoldDesk:
     on_arrival: Callable[[HoldRequest], None]
     open: bool = True  # False: sessions are refused (the controller is stopping)
     nodes_seen: set[str] = field(default_factory=set)  # nodes whose callers hold here
+    # how sessions ended on our word: with an offer, the callback, or released
+    ended: dict[str, int] = field(default_factory=lambda: {"offer": 0, "callback": 0,
+                                                           "released": 0})
     _held: dict[str, _Held] = field(default_factory=dict)
     _arrivals: dict[str, asyncio.Event] = field(default_factory=dict)
     _watchdog: threading.Thread | None = None
@@ -186,9 +189,11 @@ class HoldDesk:
 
     def _end(self, call_id: str, word: tuple[str, str] | None) -> bool:
         held = self._held.pop(call_id, None)
-        if held is None:
+        if held is None or not self._settle(held, word):
             return False
-        return self._settle(held, word)
+        kind = "released" if word is None else "offer" if word[0] == OFFER_VAR else "callback"
+        self.ended[kind] += 1
+        return True
 
     @staticmethod
     def _settle(held: _Held, word: tuple[str, str] | None) -> bool:

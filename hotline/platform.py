@@ -137,7 +137,8 @@ class Platform:
         self.agi = AgiServer(self.settings, by_script(
             {"ivr": ivr_app, "survey": ivr_app, "hold": self.controller.holds.serve}))
         await self.agi.start()
-        self.emit_line(f"IVR (FastAGI) at {self.settings.bind_host}:{self.settings.agi_port}")
+        self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
+                       "survey and the hold (waiting callers)")
         # The HTTP side in this process: REST, websockets, the wallboard.
         app = create_app(self.settings, self.api)
         config = uvicorn.Config(app, host=self.settings.api_host,

@@ -334,9 +334,13 @@ class AgiStream:
         """Ends the session at once from any thread (a watchdog's last resort): Asterisk reads
         the connection's end and goes on with the dialplan."""
         sock = self._writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        if sock is None:
+            return
+        # uvloop's transport sockets refuse shutdown(): shut down a duplicate of the
+        # descriptor instead (shutdown acts on the connection, whichever descriptor names it)
+        with contextlib.suppress(OSError, ValueError):
+            with socket.fromfd(sock.fileno(), sock.family, sock.type) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
 
     async def close(self) -> None:
         self._writer.close()

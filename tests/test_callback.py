@@ -40,6 +40,9 @@ async def test_caller_on_virtual_hold_is_called_back(
     request = await controller.wait_for(
         lambda e: isinstance(e, CallbackRequested) and e.call_id == call_id, 8)
     assert request.number == "13500000001"
+    # The key reached the controller as DTMFEnd (the hold session swallows digits), which
+    # ended the caller's session toward the callback key's extension.
+    assert controller.holds.ended["callback"] == 1
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 8)
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
     # The caller is gone, the place is kept.

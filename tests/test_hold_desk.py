@@ -109,6 +109,7 @@ async def test_callback_key_and_release(bed: Bed) -> None:
     assert bed.desk.release_node("n1") == 0  # call-1 was already ended
     assert bed.desk.release_node("n2") == 1
     assert await second.line() == b""  # released: no command, the dialplan goes on
+    assert bed.desk.ended == {"offer": 0, "callback": 1, "released": 1}
     assert bed.arrived[1].priority == 0 and bed.arrived[1].queued_at is None
     for ch in (first, second):
         await ch.answer_and_close()
@@ -207,3 +208,36 @@ async def test_watchdog_leaves_a_live_loop_alone(bed: Bed) -> None:
     finally:
         bed.desk.stop_watchdog()
         ch.close()
+
+
+def test_abort_cuts_a_session_from_another_thread_on_uvloop() -> None:
+    """The platform runs on uvloop, whose transport sockets refuse shutdown()."""
+    import threading
+
+    import uvloop
+
+    from hotline.telephony.agi import AgiStream
+
+    async def main() -> bytes:
+        streams: list[AgiStream] = []
+        accepted = asyncio.Event()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            streams.append(AgiStream(reader, writer))
+            accepted.set()
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.wait_for(accepted.wait(), 5)
+        cutter = threading.Thread(target=streams[0].abort)
+        cutter.start()
+        cutter.join()
+        end = await asyncio.wait_for(reader.read(), 5)  # the end, not a hang
+        writer.close()
+        await streams[0].close()
+        server.close()
+        await server.wait_closed()
+        return end
+
+    assert uvloop.run(main()) == b""

@@ -55,6 +55,7 @@ from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import AgentTrigger
 from hotline.gc_policy import settle_after_start
+from hotline.hold_desk import HoldRequest
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess
 from hotline.telephony.agi import Agi, AgiServer, by_script
@@ -106,7 +107,8 @@ from .wire_stats import (
 KEPT_LOG = Path(tempfile.gettempdir()) / "hotline-wire-asterisk.log"
 PATIENCE_MS = 20_000  # a caller nobody connects hangs up this long after the hotline answered
 LEG_NAMES = {"ami_in": "queued -> controller", "decide": "controller -> offer",
-             "redirect_dial": "offer -> DialBegin"}  # keys kept for older runs' JSON
+             "redirect_dial": "offer -> DialBegin",  # keys kept for older runs' JSON
+             "hold_in": "queued -> hold session"}
 MEDIAN_TARGET_MS = 5.0  # ours within this of app_queue's median at the lowest rate
 P99_TARGET_MS = 50.0  # ours at the highest rate
 
@@ -227,6 +229,17 @@ def _phones_cpu(pids: list[int]) -> float:
     return total
 
 
+def _time_hold_arrivals(controller: Controller, record: PhaseRecord) -> None:
+    """Notes when each call's first hold session reached the controller."""
+    inner = controller.holds.on_arrival
+
+    def arrived(request: HoldRequest) -> None:
+        record.held.setdefault(request.call_id, record.clock())
+        inner(request)
+
+    controller.holds.on_arrival = arrived
+
+
 async def _no_survey(agi: Agi) -> None:
     """The bench's callers hang up when the agent does: the survey ends at once."""
 
@@ -252,6 +265,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
     else:
         controller = Controller(settings, centre, emit_line=phase.lines.append)
         controller.observe(phase.record.observe)
+        _time_hold_arrivals(controller, phase.record)
         agi = AgiServer(settings, by_script({"hold": controller.holds.serve,
                                              "survey": _no_survey}))
         await agi.start()  # callers wait held in FastAGI, as the platform serves them
@@ -553,9 +567,11 @@ def main(argv: list[str] | None = None) -> int:
                                        opts.talk_ms)
             agent_phones.append(phone)
         live.extend(agent_phones)
+        # the controller at the platform's priority (hotline run does the same); the SIPp
+        # callers it starts take --sipp-nice, absolute
         figures = event_loop.run(
-            run_all(settings, centre, opts, node.pid, agent_phones, live), settings.event_loop
-        )
+            run_all(settings, centre, opts, node.pid, agent_phones, live), settings.event_loop,
+            nice=settings.controller_nice)
     except KeyboardInterrupt:
         print("interrupted: stopping SIPp and Asterisk", file=sys.stderr)
         return 130

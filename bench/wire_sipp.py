@@ -38,8 +38,9 @@ def _in_child() -> None:
     """In the child: SIGTERM when the benchmark dies, however it dies (PR_SET_PDEATHSIG), and
     the phones' niceness."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    if SIPP_NICE["value"]:
-        os.nice(SIPP_NICE["value"])
+    # absolute, not inherited: the controller's thread that starts them may run at a higher
+    # priority of its own (Settings.controller_nice)
+    os.setpriority(os.PRIO_PROCESS, 0, SIPP_NICE["value"])
 
 
 def _render(name: str, workdir: Path, **values: int) -> Path:

@@ -50,6 +50,7 @@ class PhaseRecord:
     # ours only, on this process's clock: when the controller saw the call queue, and offered it
     seen: dict[str, float] = field(default_factory=dict)
     offered: dict[str, float] = field(default_factory=dict)
+    held: dict[str, float] = field(default_factory=dict)  # its first hold session opened
     clock: Callable[[], float] = time.time
 
     def observe(self, item: object) -> None:
@@ -162,9 +163,13 @@ def breakdown(record: PhaseRecord) -> dict[str, list[float]]:
     """Our wait in three legs (seconds): the dialplan stamping HL_QUEUED_AT -> the controller
     holding the typed event (the hold session's connection, or AMI delivery and parsing), ->
     the router's Offer (decision), -> DialBegin (the hold session's answer or the Redirect,
-    hotline-connect, MixMonitor, Dial)."""
-    legs: dict[str, list[float]] = {"ami_in": [], "decide": [], "redirect_dial": []}
+    hotline-connect, MixMonitor, Dial). Apart: the stamp -> the hold session opening at the
+    controller (whichever came first, it or the AMI event, queued the call)."""
+    legs: dict[str, list[float]] = {"ami_in": [], "decide": [], "redirect_dial": [],
+                                    "hold_in": []}
     for call_id, start in record.started.items():
+        if call_id in record.held:
+            legs["hold_in"].append(record.held[call_id] - start)
         seen, offered = record.seen.get(call_id), record.offered.get(call_id)
         ring = record.ringing.get(call_id)
         if seen is None or offered is None or ring is None:

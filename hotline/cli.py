@@ -67,7 +67,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.telephony.ami_connection import AmiNotConnected
 
     try:
-        event_loop.run(main(), settings.event_loop)
+        event_loop.run(main(), settings.event_loop, nice=settings.controller_nice)
     except KeyboardInterrupt:
         pass
     except AmiNotConnected as exc:

@@ -430,8 +430,8 @@ class Controller:
         return None
 
     def _on_hold(self, request: HoldRequest) -> None:
-        """A caller's hold session opened: queue the call if the router does not know it yet,
-        or deliver the offer made before the session opened (the AMI event came first)."""
+        """A caller's hold session opened: queue the call if the router does not know it yet
+        (an offer already made for it finds the session through `_connect`)."""
         link = self.links.get(request.node)
         if link is None or not link.logged_in.is_set():
             self.holds.release_node(request.node)  # no events from it: the heartbeat decides

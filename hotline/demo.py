@@ -132,7 +132,8 @@ def run_demo(settings: Settings, calls: int = 0, rate: float = 0.5) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            return event_loop.run(_demo(settings, centre, calls, rate), settings.event_loop)
+            return event_loop.run(_demo(settings, centre, calls, rate), settings.event_loop,
+                                  nice=settings.controller_nice)
         return 0
     finally:
         if started_here:

@@ -1,4 +1,5 @@
-"""The process's event loop: uvloop unless the settings ask for Python's own.
+"""The process's event loop (uvloop unless the settings ask for Python's own) and its share of
+the machine: open files and scheduling priority.
 
 uvloop (libuv) halves what a socket write and a read wake-up cost in Python's selector loop;
 the live server writes every screen 20 times a second, the controller's AMI and FastAGI
@@ -8,11 +9,14 @@ traffic are socket-bound too. Nothing in the platform depends on which loop runs
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import resource
 from collections.abc import Coroutine
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 #: Open descriptors the process asks for: every waiting caller holds a FastAGI session (one
@@ -32,9 +36,25 @@ def raise_open_files_limit(wanted: int = OPEN_FILES_WANTED) -> int:
     return soft
 
 
-def run(main: Coroutine[Any, Any, T], loop: Literal["uvloop", "asyncio"] = "uvloop") -> T:
-    """asyncio.run(main) on the chosen loop, with room for many sockets."""
+def set_niceness(nice: int) -> int:
+    """This process's niceness, absolute (threads and children started later inherit it);
+    returns the one in force (unchanged when a higher priority is not allowed: not root)."""
+    if nice != os.getpriority(os.PRIO_PROCESS, 0):
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+        except PermissionError:
+            log.warning("niceness %d not allowed (not root): left at %d", nice,
+                        os.getpriority(os.PRIO_PROCESS, 0))
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def run(main: Coroutine[Any, Any, T], loop: Literal["uvloop", "asyncio"] = "uvloop",
+        nice: int | None = None) -> T:
+    """asyncio.run(main) on the chosen loop, with room for many sockets and, given `nice`,
+    that scheduling priority."""
     raise_open_files_limit()
+    if nice is not None:
+        set_niceness(nice)
     if loop == "uvloop":
         import uvloop
 
@@ -42,4 +62,4 @@ def run(main: Coroutine[Any, Any, T], loop: Literal["uvloop", "asyncio"] = "uvlo
     return asyncio.run(main)
 
 
-__all__ = ["raise_open_files_limit", "run"]
+__all__ = ["raise_open_files_limit", "run", "set_niceness"]

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
     heartbeat_interval_s: float = 1.0
+    # The platform process's scheduling niceness (applied when it may raise its priority, as
+    # root): every waiting caller's decision passes through it, and on a busy machine a
+    # wake-up waiting for a core shows in the tail (bench.wire). 0 leaves it as started.
+    controller_nice: int = -10
     ring_timeout_s: int = 15
     # The key a waiting caller presses to hang up and be called back (virtual hold)
     callback_key: str = "1"

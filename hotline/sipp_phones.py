@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import shutil
 import signal
 import socket
@@ -91,9 +92,11 @@ def _check_free(host: str, port: int) -> None:
 
 def _die_with_parent() -> None:
     """Runs in the child: SIGTERM when the process that started it dies, however it dies,
-    so no SIPp phone outlives a killed test run or demo."""
+    so no SIPp phone outlives a killed test run or demo; and the default priority, not the
+    platform's raised one (a phone stands for another machine)."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    os.setpriority(os.PRIO_PROCESS, 0, max(0, os.getpriority(os.PRIO_PROCESS, 0)))
 
 
 def _spawn(args: list[str], workdir: Path, name: str) -> SippProcess:

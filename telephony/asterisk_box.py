@@ -195,6 +195,12 @@ def write_config(settings: Settings, agents: list[AgentSpec]) -> None:
     asterisk_config.write_all(settings, agents, root_dir(settings) / "etc/asterisk")
 
 
+def _default_priority() -> None:
+    """In the child: Asterisk's own priority (asterisk.conf highpriority), never the raised
+    one of a platform process that happens to start it (Settings.controller_nice)."""
+    os.setpriority(os.PRIO_PROCESS, 0, max(0, os.getpriority(os.PRIO_PROCESS, 0)))
+
+
 def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) -> NodeStatus:
     if os.geteuid() != 0:
         raise AsteriskError("starting Asterisk needs root (mount, chroot): run as root")
@@ -223,7 +229,8 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
     with tempfile.TemporaryFile(mode="w+") as err:
         proc = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-n"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                              timeout=timeout_s, start_new_session=True)
+                              timeout=timeout_s, start_new_session=True,
+                              preexec_fn=_default_priority)
         err.seek(0)
         if proc.returncode != 0:
             raise AsteriskError(f"asterisk did not start: {err.read().strip()}")

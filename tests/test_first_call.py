@@ -12,6 +12,7 @@ import wave
 
 import pytest
 
+from bench.wire_node import BENCH_HOLD_NUMBER, add_bench_entries
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import (
@@ -190,28 +191,6 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
     logout(controller, "agent1", "agent2")
 
 
-# A test-only entry: the hotline's first steps without the IVR (the callers would only time
-# out of its menus), then the holding context.
-NO_IVR_NUMBER = "95590"
-_NO_IVR_STEPS = [
-    ("Answer", ",i"),
-    ("Set", "HL_CALLID=${CHANNEL(linkedid)}"),
-    ("Set", "CHANNEL(hangup_handler_push)=hotline-hangup,s,1"),
-    ("UserEvent", "HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN}"),
-    ("Set", "HL_QUEUE=general"),
-    ("Set", "HL_SERVICE=general"),
-    ("Set", "HL_PRIORITY=0"),
-    ("Goto", "hotline-hold,s,1"),
-]
-
-
-async def add_no_ivr_entry(link: AmiLink) -> None:
-    for priority, (app, data) in enumerate(_NO_IVR_STEPS, start=1):
-        await link.action("DialplanExtensionAdd", Context="hotline", Extension=NO_IVR_NUMBER,
-                          Priority=str(priority), Application=app, ApplicationData=data,
-                          Replace="yes")
-
-
 @pytest.mark.parametrize("held", [False, True], ids=["agi-down", "held-in-agi"])
 async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_takes_over(
         asterisk_node: Settings, centre: Centre, phones: Phones, loop_errors: list,
@@ -230,7 +209,9 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     watcher = AmiLink(asterisk_node)
     await watcher.connect()
-    await add_no_ivr_entry(watcher)  # held: the process serves the IVR, which is not tested here
+    # held: the process serves the IVR, which these callers would only time out of; bench.wire's
+    # entry takes the hotline's first steps without it
+    await add_bench_entries(watcher)
     seen: list[Event] = []
 
     async def next_event(pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
@@ -256,7 +237,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
                 lines.append(line)
         for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
             phones.agent(n, ring_ms=200)
-        callers = [phones.caller(number, talk_ms=16_000, dial=NO_IVR_NUMBER)
+        callers = [phones.caller(number, talk_ms=16_000, dial=BENCH_HOLD_NUMBER)
                    for number in numbers]
         call_ids = []
         for number in numbers:

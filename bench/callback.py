@@ -21,7 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.wire_node import PHONE_MEDIA_BASE, AgentPlan, mounts_under, wire_centre, wire_settings
+from bench.wire_node import (
+    BENCH_HOLD_NUMBER,
+    PHONE_MEDIA_BASE,
+    AgentPlan,
+    add_bench_entries,
+    mounts_under,
+    skip_survey,
+    wire_centre,
+    wire_settings,
+)
 from hotline.controller import Controller
 from hotline.domain import (
     AgentTrigger,
@@ -31,6 +40,7 @@ from hotline.domain import (
 )
 from hotline.router import CallbackDue
 from hotline.sipp_phones import SippProcess, start_agent, start_key_caller
+from hotline.telephony.agi import AgiServer, by_script
 
 CALLBACK_PORT = 29090
 CALLER_PORT = 29250
@@ -52,12 +62,17 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
     await asyncio.to_thread(asterisk_box.start, settings, centre.agents)
     phones: list[SippProcess] = []
     controller = Controller(settings, centre, emit_line=lambda _: None)
+    # callers wait held in FastAGI, as the platform serves them (the key comes as DTMFEnd)
+    agi = AgiServer(settings, by_script({"hold": controller.holds.serve,
+                                         "survey": skip_survey}))
+    await agi.start()
     try:
         phones.append(start_agent("agents", plan.ports()[0], PHONE_MEDIA_BASE, ring_ms=200,
                                   talk_ms=opts.talk_ms))
         phones.append(start_agent("customers", CALLBACK_PORT, PHONE_MEDIA_BASE + 8,
                                   ring_ms=300, talk_ms=60_000, voice=True))
         await controller.start()
+        await add_bench_entries(controller.links[settings.node_name])
         for agent in centre.agents:
             controller.agent_command(agent.id, AgentTrigger.LOGIN)
             controller.agent_command(agent.id, AgentTrigger.READY)
@@ -65,7 +80,8 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
         callers = start_key_caller(
             "13700000000", f"127.0.0.1:{settings.sip_port}", key=settings.callback_key,
             key_delay_ms=1500, talk_ms=5000, local_port=CALLER_PORT,
-            media_port=PHONE_MEDIA_BASE + 16, calls=opts.callers, rate=opts.rate)
+            media_port=PHONE_MEDIA_BASE + 16, calls=opts.callers, rate=opts.rate,
+            service=BENCH_HOLD_NUMBER)
         phones.append(callers)
 
         def done() -> bool:
@@ -83,6 +99,7 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
         elapsed = float(opts.deadline_s)
     finally:
         await controller.stop()
+        await agi.stop()
         for phone in phones:
             phone.stop()
         await asyncio.to_thread(asterisk_box.stop, settings)
@@ -109,6 +126,7 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
         "start_after_turn_p99_ms": round(percentile(delays, 0.99) * 1000, 1) if delays else None,
         "turn_after_request_median_s": round(statistics.median(waits), 2) if waits else None,
         "turn_after_request_max_s": round(max(waits), 2) if waits else None,
+        "keys_through_hold_session": controller.holds.ended["callback"],
         "seconds": round(elapsed, 1),
     }
 

@@ -58,7 +58,7 @@ from hotline.gc_policy import settle_after_start
 from hotline.hold_desk import HoldRequest
 from hotline.settings import Settings
 from hotline.sipp_phones import SippProcess
-from hotline.telephony.agi import Agi, AgiServer, by_script
+from hotline.telephony.agi import AgiServer, by_script
 from hotline.telephony.ami_connection import AmiLink
 from hotline.telephony.asterisk_box import log_path as asterisk_log
 
@@ -80,6 +80,7 @@ from .wire_node import (
     mounts_under,
     overload_warnings,
     pressure_stall_us,
+    skip_survey,
     thread_cpu,
     udp_receive_drops,
     udp_socket_drops,
@@ -240,10 +241,6 @@ def _time_hold_arrivals(controller: Controller, record: PhaseRecord) -> None:
     controller.holds.on_arrival = arrived
 
 
-async def _no_survey(agi: Agi) -> None:
-    """The bench's callers hang up when the agent does: the survey ends at once."""
-
-
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -267,7 +264,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, rate: flo
         controller.observe(phase.record.observe)
         _time_hold_arrivals(controller, phase.record)
         agi = AgiServer(settings, by_script({"hold": controller.holds.serve,
-                                             "survey": _no_survey}))
+                                             "survey": skip_survey}))
         await agi.start()  # callers wait held in FastAGI, as the platform serves them
         await controller.start()
         link = controller.links[settings.node_name]

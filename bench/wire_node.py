@@ -21,6 +21,7 @@ from pathlib import Path
 from hotline.centre_file import AgentSpec, Centre, QueueSpec
 from hotline.domain import ServiceType
 from hotline.settings import Settings
+from hotline.telephony.agi import Agi
 from hotline.telephony.ami_connection import AmiLink
 from hotline.telephony.asterisk_box import root_dir
 
@@ -106,6 +107,10 @@ async def add_bench_entries(link: AmiLink) -> None:
             await link.action("DialplanExtensionAdd", Context="hotline",
                               Extension=number, Priority=str(priority),
                               Application=app, ApplicationData=data, Replace="yes")
+
+
+async def skip_survey(agi: Agi) -> None:
+    """The benches' callers hang up when the agent does: their survey ends at once."""
 
 
 def autofill_failsafe(settings: Settings) -> None:

@@ -438,7 +438,13 @@ class Controller:
             return
         self._callers.setdefault(request.call_id, _CallLeg(request.node, request.channel))
         if self.router.knows(request.call_id):
-            return  # a requeue after no answer, a transfer, or its HotlineQueued came first
+            # A requeue after no answer, a transfer, a renewed lease, or its HotlineQueued
+            # came first. An offer the caller's channel has not acted on (made before this
+            # session opened, or lost with a lease that ran out) goes into this session.
+            agent = self.router.unrung_offer(request.call_id)
+            if agent is not None and self.holds.offer(request.call_id, agent):
+                self.delivered["hold"] += 1
+            return
         # Queued when the dialplan stamped HL_QUEUED_AT (Asterisk's clock, to the
         # microsecond); a caller waiting since before we (re)started keeps that place.
         now = self.clock()
@@ -459,10 +465,8 @@ class Controller:
             return
         leg = self._callers.get(offer.call_id) or await self._find_caller(offer.call_id)
         if leg is not None and leg.node in self.holds.nodes_seen:
-            if (await self.holds.arrival(offer.call_id, HOLD_ARRIVAL_S)
-                    and self.holds.offer(offer.call_id, offer.agent_id)):
-                self.delivered["hold"] += 1
-                return
+            if await self.holds.arrival(offer.call_id, HOLD_ARRIVAL_S):
+                return  # _on_hold gave the session the router's offer
             # A node whose callers stopped reaching us (its AGI address changed, say) is
             # not waited for again until one of them does.
             self.holds.nodes_seen.discard(leg.node)

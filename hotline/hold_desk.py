@@ -173,7 +173,8 @@ class HoldDesk:
         return len(self._held)
 
     async def arrival(self, call_id: str, deadline_s: float) -> bool:
-        """Whether the call's session is open now or opens within `deadline_s`."""
+        """Whether the call's session is open now or opens within `deadline_s` (and may have
+        been ended at once by `on_arrival`)."""
         if call_id in self._held:
             return True
         event = self._arrivals.setdefault(call_id, asyncio.Event())
@@ -185,7 +186,7 @@ class HoldDesk:
         finally:
             if self._arrivals.get(call_id) is event:
                 del self._arrivals[call_id]
-        return call_id in self._held
+        return True
 
     def _end(self, call_id: str, word: tuple[str, str] | None) -> bool:
         held = self._held.pop(call_id, None)

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     ami_ping_timeout_s: float = 3.0
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
+    # A waiting caller's FastAGI hold session is a lease of this many seconds (Asterisk's
+    # TIMEOUT(absolute)): when it runs out the caller asks again if the heartbeat is fresh, so
+    # a controller that freezes with callers held loses them to the failsafe within about two
+    # leases. Each waiting caller reconnects this often.
+    hold_lease_s: int = 20
     heartbeat_interval_s: float = 1.0
     # The platform process's scheduling niceness (applied when it may raise its priority, as
     # root): every waiting caller's decision passes through it, and on a busy machine a

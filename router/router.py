@@ -237,6 +237,17 @@ class Router:
         callback attempts."""
         return call_id in self._state.calls or call_id in self._state.retrying
 
+    def unrung_offer(self, call_id: str) -> str | None:
+        """The agent the call is offered to while that agent's phone is not ringing yet (so
+        the offer may still have to reach the caller), else None."""
+        call = self._state.offered.get(call_id)
+        if call is None or call.agent_id is None:
+            return None
+        agent = self._state.agents.get(call.agent_id)
+        if agent is None or agent.state is not AgentState.RESERVED:
+            return None
+        return call.agent_id
+
     def explain(self, call_id: str) -> list[Explanation]:
         """Every offer decision made for the call, oldest first (kept for recent calls)."""
         return self._state.explanations.of(call_id)

@@ -191,10 +191,14 @@ async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
     logout(controller, "agent1", "agent2")
 
 
-@pytest.mark.parametrize("held", [False, True], ids=["agi-down", "held-in-agi"])
+@pytest.mark.parametrize("mode", ["agi-down", "held-killed", "held-frozen"])
 async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_takes_over(
         asterisk_node: Settings, centre: Centre, phones: Phones, loop_errors: list,
-        empty_db_url: str, redis_server: EmbeddedRedis, held: bool) -> None:
+        empty_db_url: str, redis_server: EmbeddedRedis, mode: str) -> None:
+    """agi-down: callers wait in the dialplan's loop, the process is killed. held-killed: they
+    wait held in its FastAGI sessions, which the kill closes. held-frozen: the process is
+    stopped (SIGSTOP) with them held: its sessions stay open, their leases run out."""
+    held = mode != "agi-down"
     # The controller as its own process, as in production; its agents stay logged out, so
     # the callers wait in the holding context.
     env = testbed.settings_env(asterisk_node)
@@ -237,7 +241,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
                 lines.append(line)
         for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
             phones.agent(n, ring_ms=200)
-        callers = [phones.caller(number, talk_ms=16_000, dial=BENCH_HOLD_NUMBER)
+        callers = [phones.caller(number, talk_ms=30_000, dial=BENCH_HOLD_NUMBER)
                    for number in numbers]
         call_ids = []
         for number in numbers:
@@ -253,17 +257,26 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
                     break
                 await asyncio.sleep(0.1)
 
-        proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(proc.wait(), 5)
+        if mode == "held-frozen":
+            proc.send_signal(signal.SIGSTOP)  # alive, silent: no heartbeat, no answer
+            # a lease that began just before may see a fresh heartbeat once: two leases
+            deadline = 2 * asterisk_node.hold_lease_s + asterisk_node.failsafe_guard_s + 5
+        else:
+            proc.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(proc.wait(), 5)
+            deadline = asterisk_node.failsafe_guard_s + 5
 
         busy: set[str] = set()
         for call_id in call_ids:  # every waiting caller is served by app_queue
             await next_event(lambda e, c=call_id: isinstance(e, FailsafeTaken)
-                             and e.call_id == c, asterisk_node.failsafe_guard_s + 5)
+                             and e.call_id == c, deadline)
             answered = await next_event(lambda e, c=call_id: isinstance(e, CallAnswered)
                                         and e.call_id == c, 15)
             busy.add(answered.agent_id)  # type: ignore[attr-defined]
         assert len(busy) == 3
+        if proc.returncode is None:  # the frozen one goes for good
+            proc.kill()
+            await asyncio.wait_for(proc.wait(), 5)
 
         # The controller is back: the agents app_queue gave calls to are not offered anything.
         back = Controller(asterisk_node, centre, emit_line=lambda _: None)
@@ -283,7 +296,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
 
         for call_id in call_ids:
             await next_event(lambda e, c=call_id: isinstance(e, CallEnded)
-                             and e.call_id == c, 20)
+                             and e.call_id == c, 35)
             await assert_recording(asterisk_node, call_id, min_seconds=0.5)
         for phone in [*callers, newcomer]:
             assert await asyncio.to_thread(phone.wait, 15) == 0, phone.errors()

@@ -13,6 +13,7 @@ import pytest
 from hotline.centre_file import Centre
 from hotline.controller import Controller
 from hotline.domain import CallAnswered, CallEnded, CallQueued, Event, FailsafeTaken
+from hotline.hold_desk import HoldRequest
 from hotline.router import Offer
 from hotline.settings import Settings
 from hotline.telephony.agi import Handler
@@ -128,3 +129,37 @@ async def test_a_held_caller_outlives_the_ami_link_dropping(
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 15)
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
     logout(controller, "agent3")
+
+
+async def test_a_long_wait_renews_its_lease_and_keeps_its_place(
+        asterisk_node: Settings, controller: Controller, phones: Phones) -> None:
+    sessions: list[str] = []
+    inner = controller.holds.on_arrival
+
+    def counted(request: HoldRequest) -> None:
+        sessions.append(request.call_id)
+        inner(request)
+
+    controller.holds.on_arrival = counted
+    phones.agent(4, ring_ms=200)
+    caller = phones.caller("13700000014", talk_ms=20_000)
+    queued = await controller.wait_for(of_caller("13700000014"), 10)
+    call_id = queued.call_id  # type: ignore[union-attr]
+    # Nobody is ready for over two leases: the session runs out (Asterisk's absolute
+    # timeout, extension T) and the caller, the heartbeat being fresh, asks again.
+    lease = asterisk_node.hold_lease_s
+    async with asyncio.timeout(3 * lease):
+        while sessions.count(call_id) < 3:  # noqa: ASYNC110 (the desk has no event for it)
+            await asyncio.sleep(0.1)
+    await held(controller, call_id)
+    ready(controller, "agent4")
+    answered = await controller.wait_for(
+        lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 8)
+    assert answered.agent_id == "agent4"  # type: ignore[union-attr]
+    assert controller.delivered == {"hold": 1, "redirect": 0}
+    assert [e.at for e in controller.history if isinstance(e, CallQueued)
+            and e.call_id == call_id] == [queued.at]  # queued once, its place kept
+    assert not any(isinstance(e, FailsafeTaken) for e in controller.history)
+    await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 25)
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
+    logout(controller, "agent4")

@@ -632,3 +632,19 @@ def test_reset_daily_for_least_calls(kernel: ModuleType) -> None:
     assert router.agent("a").calls_today == 0
     out = router.handle(CallQueued(clock.now, "y", "lc", ServiceType.BUSINESS))
     assert offers(out) == [("y", "a")]  # calls equal again: a has waited longest
+
+
+def test_unrung_offer_is_the_offer_the_callers_channel_has_not_acted_on(
+        kernel: ModuleType) -> None:
+    """What the controller gives a hold session that opens after the offer was made (the
+    AMI event came first, or a lease ran out with the offer unread)."""
+    router, clock = make(kernel, agents(("bil", {"billing": 1})))
+    assert router.unrung_offer("c1") is None  # unknown
+    router.handle(queued(clock, "c1"))
+    assert router.unrung_offer("c1") is None  # waiting: nobody ready
+    ready(router, "bil")
+    assert router.unrung_offer("c1") == "bil"  # offered, the agent reserved
+    router.handle(AgentRinging(clock.now, call_id="c1", agent_id="bil"))
+    assert router.unrung_offer("c1") is None  # the channel dialled: it acted on it
+    router.handle(CallAnswered(clock.now, call_id="c1", agent_id="bil"))
+    assert router.unrung_offer("c1") is None

@@ -103,6 +103,7 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         rtp_end=RTP_START + 999,
         ring_timeout_s=3,
         failsafe_guard_s=3,
+        hold_lease_s=4,  # every waiting caller renews its hold session several times
         heartbeat_interval_s=0.5,
         callback_dial=f"PJSIP/caller/sip:{{number}}@127.0.0.1:{CALLBACK_PORT}",
     )

@@ -372,8 +372,9 @@ def _describe(p: Phase) -> str:
         f"    caller's 200 OK -> INVITE {lat(p.answer_to_invite)}"
         f"  (n={p.answer_to_invite.n if p.answer_to_invite else 0}, SIPp stamps only)",
         *[f"      {LEG_NAMES[name]:<23} {lat(x)}" for name, x in p.legs.items()],
-        *([f"    offers delivered: {p.delivered.get('hold', 0)} through the hold session, "
-           f"{p.delivered.get('redirect', 0)} by AMI Redirect"] if p.delivered else []),
+        *([f"    offers: {r.offers} made, {p.delivered.get('hold', 0)} delivered through the "
+           f"hold session, {p.delivered.get('redirect', 0)} by AMI Redirect"]
+          if p.delivered else []),
         f"    failed {p.failed} (SIPp callers {p.sipp_failed}, never connected "
         f"{r.not_connected})" + (f", via failsafe {len(r.failsafe)}"
                                  if p.router == "ours" else ""),
@@ -415,6 +416,7 @@ def _figures(phases: list[Phase], opts: Options, timing: str) -> dict[str, objec
         if p.delivered:
             out[f"offers_by_hold_{p.key}"] = p.delivered.get("hold", 0)
             out[f"offers_by_redirect_{p.key}"] = p.delivered.get("redirect", 0)
+            out[f"offers_made_{p.key}"] = p.record.offers
         for name, x in p.legs.items():
             out[f"{name}_median_ms_{p.key}"] = x.median_ms if x else None
             out[f"{name}_p99_ms_{p.key}"] = x.p99_ms if x else None

@@ -46,6 +46,7 @@ class PhaseRecord:
     ended: set[str] = field(default_factory=set)
     failsafe: set[str] = field(default_factory=set)  # ours: calls the failsafe took (should be 0)
     rings: int = 0
+    offers: int = 0  # ours: every Offer the router made (a ring that failed is offered again)
     callers: dict[str, str] = field(default_factory=dict)  # call id -> caller number
     # ours only, on this process's clock: when the controller saw the call queue, and offered it
     seen: dict[str, float] = field(default_factory=dict)
@@ -60,6 +61,7 @@ class PhaseRecord:
             self.started.setdefault(item.call_id, item.at)
             self.seen.setdefault(item.call_id, self.clock())
         elif isinstance(item, Offer):
+            self.offers += 1
             self.offered.setdefault(item.call_id, self.clock())
         elif isinstance(item, FailsafeTaken):
             self.failsafe.add(item.call_id)

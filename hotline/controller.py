@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from hotline.centre_file import Centre, QueueSpec
 from hotline.domain import (
+    AgentRinging,
     AgentState,
     AgentStateChanged,
     AgentTrigger,
@@ -120,6 +121,12 @@ class Controller:
         self.duplicate_queued = 0  # CallQueued for a call already queued (dropped)
         # how offers reached their callers: through the hold session, or by AMI Redirect
         self.delivered = {"hold": 0, "redirect": 0}
+        # call id -> (agent, "hold" | "hold again" | "redirect"): where the call's current
+        # offer was sent, until its agent's phone rings. An offer goes out once: a Redirect
+        # landing on a channel already dialling would dial again. A new hold session after a
+        # hold delivery means that one was lost (a lease ran out as it was written): it gets
+        # the offer once more, not again and again (a dial that fails at once comes back).
+        self._sent: dict[str, tuple[str, str]] = {}
         # Callers waiting in hotline-hold over FastAGI: `holds.serve` is the "hold" script
         # of the AGI server (the platform's, or a test's).
         self.holds = HoldDesk(self._on_hold)
@@ -250,6 +257,8 @@ class Controller:
         self._record(event)
         if isinstance(event, CallEntered | CallQueued):
             self._callers.setdefault(event.call_id, _CallLeg(event.node, event.channel))
+        elif isinstance(event, AgentRinging):
+            self._sent.pop(event.call_id, None)  # the channel acted on its offer
         elif isinstance(event, DtmfReceived):
             if event.digit == self.settings.callback_key and self.holds.callback(event.call_id):
                 return  # the dialplan takes the caller to the callback key's extension
@@ -274,6 +283,7 @@ class Controller:
         self._apply(results)
         if isinstance(event, CallEnded):
             self._callers.pop(event.call_id, None)
+            self._sent.pop(event.call_id, None)
             if not self.router.knows(event.call_id):  # a retry still needs its node
                 self._callback_nodes.pop(event.call_id, None)
 
@@ -394,9 +404,8 @@ class Controller:
                 self._record(due)
                 self._spawn(self._call_back(due))
             elif isinstance(item, Offer):
-                if self.holds.offer(item.call_id, item.agent_id):
-                    self.delivered["hold"] += 1  # its session ends with the agent, now
-                else:
+                self._sent.pop(item.call_id, None)  # a new offer for the call
+                if not self._deliver_held(item.call_id, item.agent_id):
                     self._spawn(self._connect(item))
             elif isinstance(item, CallbackDue):
                 self._spawn(self._call_back(item))
@@ -442,8 +451,10 @@ class Controller:
             # came first. An offer the caller's channel has not acted on (made before this
             # session opened, or lost with a lease that ran out) goes into this session.
             agent = self.router.unrung_offer(request.call_id)
-            if agent is not None and self.holds.offer(request.call_id, agent):
-                self.delivered["hold"] += 1
+            sent = self._sent.get(request.call_id)
+            if agent is not None and (sent is None or sent == (agent, "hold")):
+                self._deliver_held(request.call_id, agent, "hold" if sent is None else
+                                   "hold again")
             return
         # Queued when the dialplan stamped HL_QUEUED_AT (Asterisk's clock, to the
         # microsecond); a caller waiting since before we (re)started keeps that place.
@@ -459,13 +470,22 @@ class Controller:
                               queue=request.queue, service=service, caller=request.caller,
                               priority=request.priority, channel=request.channel))
 
+    def _deliver_held(self, call_id: str, agent_id: str, how: str = "hold") -> bool:
+        """The offer into the caller's hold session, if it holds one: hotline-connect next."""
+        if not self.holds.offer(call_id, agent_id):
+            return False
+        self._sent[call_id] = (agent_id, how)
+        self.delivered["hold"] += 1
+        return True
+
     async def _connect(self, offer: Offer) -> None:
-        if self.holds.offer(offer.call_id, offer.agent_id):
-            self.delivered["hold"] += 1  # its session ends with the agent: hotline-connect
-            return
+        if (self._sent.get(offer.call_id, ("", ""))[0] == offer.agent_id
+                or self._deliver_held(offer.call_id, offer.agent_id)):
+            return  # its session opened since the offer and took it, or takes it now
         leg = self._callers.get(offer.call_id) or await self._find_caller(offer.call_id)
         if leg is not None and leg.node in self.holds.nodes_seen:
-            if await self.holds.arrival(offer.call_id, HOLD_ARRIVAL_S):
+            if (await self.holds.arrival(offer.call_id, HOLD_ARRIVAL_S)
+                    or self._sent.get(offer.call_id, ("", ""))[0] == offer.agent_id):
                 return  # _on_hold gave the session the router's offer
             # A node whose callers stopped reaching us (its AGI address changed, say) is
             # not waited for again until one of them does.
@@ -473,7 +493,10 @@ class Controller:
         if leg is None:
             log.warning("offer for unknown call %s", offer.call_id)
             return
+        if self._sent.get(offer.call_id, ("", ""))[0] == offer.agent_id:
+            return  # its session opened meanwhile and took it (_on_hold)
         link = self.links[leg.node]
+        self._sent[offer.call_id] = (offer.agent_id, "redirect")
         try:
             # The extension is the agent: hotline-connect records, then dials it.
             await link.redirect(leg.channel, CONNECT_CONTEXT, offer.agent_id)

@@ -10,15 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from hotline.settings import Settings
-
-from . import errors
-from .routes import (
+from hotline.api import errors
+from hotline.api.routes import (
     agent_desk,
     agents,
     auth,
     calls,
-    config,
+    centre,
     history,
     live,
     qa,
@@ -29,8 +27,9 @@ from .routes import (
     wallboard,
     work_orders,
 )
-from .security import Authenticator, TokenSigner, api_secret, seed_users, token_ttl_s
-from .services import Services
+from hotline.api.security import Authenticator, TokenSigner, api_secret, seed_users, token_ttl_s
+from hotline.api.services import Services
+from hotline.core.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -76,7 +75,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         agent_desk,
         supervision,
         work_orders,
-        config,
+        centre,
         users,
         qa,
     ):

@@ -9,10 +9,8 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from hotline.settings import Settings
-
-from .errors import forbidden, not_authenticated
-from .security import (
+from hotline.api.errors import forbidden, not_authenticated
+from hotline.api.security import (
     ALL_ROLES,
     Authenticator,
     Claims,
@@ -21,7 +19,8 @@ from .security import (
     TokenSigner,
     ensure_current,
 )
-from .services import Services
+from hotline.api.services import Services
+from hotline.core.settings import Settings
 
 
 def get_settings(conn: HTTPConnection) -> Settings:

@@ -38,16 +38,22 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from hotline.api.live_registry import REVOKED
+from hotline.api.live_rules import (
+    UNAUTHORIZED,
+    Refusal,
+    Renew,
+    Subscribe,
+    admit,
+    read_client_message,
+)
+from hotline.api.live_socket import coalesce
+from hotline.api.security import Claims, TokenSigner
+from hotline.api.services import Services
+from hotline.core.settings import Settings
+from hotline.core.tasks import cancel_and_wait
 from hotline.realtime.fanout import Subscriber
 from hotline.realtime.live import LIVE_CHANNEL, is_resync
-from hotline.settings import Settings
-from hotline.tasks import cancel_and_wait
-
-from .live_registry import REVOKED
-from .live_rules import UNAUTHORIZED, Refusal, Renew, Subscribe, admit, read_client_message
-from .live_socket import coalesce
-from .security import Claims, TokenSigner
-from .services import Services
 
 PATH = "/ws/live"
 WILDCARDS = {"", "0.0.0.0", "::"}

@@ -25,12 +25,11 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Protocol
 
+from hotline.api.live_rules import UNAUTHORIZED, Refusal
+from hotline.api.security import Claims, TokenError, UserRepository, ensure_current, is_revoked
+from hotline.core.tasks import cancel_and_wait
 from hotline.realtime.fanout import Fanout, Subscriber
 from hotline.store.live import LiveUnavailable
-from hotline.tasks import cancel_and_wait
-
-from .live_rules import UNAUTHORIZED, Refusal
-from .security import Claims, TokenError, UserRepository, ensure_current, is_revoked
 
 log = logging.getLogger("hotline.api.live_registry")
 

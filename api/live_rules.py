@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .security import ALL_ROLES, Claims, TokenError, TokenSigner
+from hotline.api.security import ALL_ROLES, Claims, TokenError, TokenSigner
 
 UNAUTHORIZED = 4401  # 4000 + HTTP status, the usual convention for application close codes
 FORBIDDEN = 4403

@@ -21,11 +21,8 @@ from functools import lru_cache
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hotline.realtime.fanout import Subscriber
-from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, is_resync, merge
-
-from .live_registry import REVOKED
-from .live_rules import (
+from hotline.api.live_registry import REVOKED
+from hotline.api.live_rules import (
     BAD_REQUEST,
     FORBIDDEN,
     UNAUTHORIZED,
@@ -35,8 +32,10 @@ from .live_rules import (
     parse_queues,
     read_client_message,
 )
-from .security import Claims, TokenSigner
-from .services import Services
+from hotline.api.security import Claims, TokenSigner
+from hotline.api.services import Services
+from hotline.realtime.fanout import Subscriber
+from hotline.realtime.live import LIVE_CHANNEL, encode, filter_view, is_resync, merge
 
 
 class _Closed(Exception):

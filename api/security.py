@@ -191,7 +191,7 @@ class PostgresUserRepository:
     pool: Any
 
     async def get(self, username: str) -> User | None:
-        from hotline.store import config as store
+        from hotline.centre import queries as store
 
         async with self.pool.acquire() as conn:
             row = await store.get_user(conn, username)
@@ -202,7 +202,7 @@ class PostgresUserRepository:
                     disabled=not row.active, tokens_after=row.tokens_after)
 
     async def add(self, user: User) -> None:
-        from hotline.store import config as store
+        from hotline.centre import queries as store
 
         roles = sorted(user.roles, key=_ROLE_ORDER.index) or [Role.AGENT]
         async with self.pool.acquire() as conn:

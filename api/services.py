@@ -12,14 +12,13 @@ from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 
+from hotline.api.live_registry import REVOCATION_CHANNEL, LiveSocketRegistry
+from hotline.api.security import InMemoryUserRepository, UserRepository
+from hotline.core.tasks import cancel_and_wait
 from hotline.realtime import Metrics, MetricsConfig
 from hotline.realtime.fanout import Backend, Fanout, MemoryBackend
 from hotline.realtime.live import CONTROL_CHANNEL, LIVE_CHANNEL, LiveFeed, LiveMirror, LiveSource
 from hotline.router import Explanation
-from hotline.tasks import cancel_and_wait
-
-from .live_registry import REVOCATION_CHANNEL, LiveSocketRegistry
-from .security import InMemoryUserRepository, UserRepository
 
 
 class Explainer(Protocol):
@@ -35,12 +34,12 @@ class Services:
     fanout: Fanout
     users: UserRepository
     explainer: Explainer | None = None
-    #: The ACD's command path (hotline.controller.Controller): agent_command, spy, router.
+    #: The ACD's command path (hotline.process.controller.Controller): agent_command, spy, router.
     #: The API changes the world only through it. None on an API node without the controller.
     controller: Any = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
-    #: hotline.configuration.Configuration: config changes to the database, router and nodes
+    #: hotline.centre.service.Configuration: config changes to the database, router and nodes
     configuration: Any = None
     clock: Callable[[], float] = time.time
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
@@ -59,7 +58,7 @@ class Services:
     _requests: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # users read lazily: hotline.platform swaps the repository after building
+        # users read lazily: hotline.process.platform swaps the repository after building
         self.live_sockets = LiveSocketRegistry(self.fanout, lambda: self.users)
 
     @property

@@ -41,9 +41,9 @@ from types import ModuleType
 
 from bench.ami_day import NODE, Day, DayPlan, Ingest, Kernels, generate_day, kernels
 from hotline.core_ext.select import is_compiled
-from hotline.telephony import ami_codec
-from hotline.telephony.ami_codec import AmiCodec
-from hotline.telephony.ami_events import EventMapper
+from hotline.telephony.ami import codec as ami_codec
+from hotline.telephony.ami.codec import AmiCodec
+from hotline.telephony.ami.mapper import EventMapper
 
 #: panoramisk 1.4's parse rate where the issue measured it, and the issue's target there.
 REFERENCE_PANORAMISK = 90_000

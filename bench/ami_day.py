@@ -39,24 +39,20 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from bench.ami_synth import GREETING, CallScript, message
-from hotline.api.wiring import agent_queues, metrics_config
-from hotline.centre_file import AgentSpec, Centre, QueueSpec
-from hotline.controller import router_config
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.core.events import AgentStateChanged, Event
+from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.core_ext.select import load, load_pure
-from hotline.domain import (
-    AgentState,
-    AgentStateChanged,
-    AgentTrigger,
-    Event,
-    ServiceType,
-)
+from hotline.process.controller import router_config
+from hotline.process.wiring import agent_queues, metrics_config
 from hotline.realtime import Metrics
 from hotline.realtime.live import LiveFeed
 from hotline.router import MISSED, Offer, Router
-from hotline.settings import Settings
-from hotline.telephony.ami_codec import AmiCodec
-from hotline.telephony.ami_events import EventMapper
-from hotline.telephony.call_model import CallModel
+from hotline.telephony.ami.call_model import CallModel
+from hotline.telephony.ami.codec import AmiCodec
+from hotline.telephony.ami.mapper import EventMapper
 
 NODE = "pbx1"
 T0 = 1_700_013_600.0  # 10:00 in the centre's time zone (UTC+8): the morning peak

@@ -31,16 +31,12 @@ from bench.wire_node import (
     wire_centre,
     wire_settings,
 )
-from hotline.controller import Controller
-from hotline.domain import (
-    AgentTrigger,
-    CallAnswered,
-    CallbackRequested,
-    ChannelCreated,
-)
+from hotline.core.events import CallAnswered, CallbackRequested, ChannelCreated
+from hotline.core.lifecycle import AgentTrigger
+from hotline.devtools.sipp_phones import SippProcess, start_agent, start_key_caller
+from hotline.process.controller import Controller
 from hotline.router import CallbackDue
-from hotline.sipp_phones import SippProcess, start_agent, start_key_caller
-from hotline.telephony.agi import AgiServer, by_script
+from hotline.telephony.agi.server import AgiServer, by_script
 
 CALLBACK_PORT = 29090
 CALLER_PORT = 29250
@@ -52,7 +48,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
-    from hotline.telephony import asterisk_box, rootfs
+    from hotline.telephony.node import box as asterisk_box
+    from hotline.telephony.node import rootfs
 
     plan = AgentPlan(opts.agents, 1)
     centre = wire_centre(plan)

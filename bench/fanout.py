@@ -54,7 +54,7 @@ QUEUES = [f"q{n}" for n in range(8)]
 def _run(main: Any, role: str) -> None:
     """asyncio.run on the loop chosen for `role` ("server" / "client": --server-loop,
     --client-loop, passed down in the environment; the platform's default is uvloop)."""
-    from hotline import event_loop
+    from hotline.process import event_loop
 
     event_loop.run(main, os.environ.get(f"BENCH_{role.upper()}_LOOP", "uvloop"))  # type: ignore[arg-type]
 
@@ -64,14 +64,9 @@ def _run(main: Any, role: str) -> None:
 
 def _events(rate: float, seconds: float, agents: int):  # type: ignore[no-untyped-def]
     """An endless plausible stream: yields batches of typed events every 10 ms."""
-    from hotline.domain import (
-        AgentState,
-        AgentStateChanged,
-        CallAnswered,
-        CallEnded,
-        CallQueued,
-        ServiceType,
-    )
+    from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
+    from hotline.core.lifecycle import AgentState
+    from hotline.core.values import ServiceType
 
     rnd = random.Random(7)
     ready = [f"a{n}" for n in range(agents)]
@@ -144,9 +139,10 @@ def server_main(
 
     from hotline.api import Services, create_app
     from hotline.api.live_broadcast import LiveBroadcaster
-    from hotline.domain import AgentState, AgentStateChanged
+    from hotline.core.events import AgentStateChanged
+    from hotline.core.lifecycle import AgentState
+    from hotline.core.settings import Settings
     from hotline.realtime.live import LIVE_CHANNEL
-    from hotline.settings import Settings
     from hotline.store.live import FanoutBackend
 
     async def main() -> None:
@@ -171,7 +167,7 @@ def server_main(
         while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
             await asyncio.sleep(0.01)
         broadcaster = None
-        if impl == "broadcast":  # the dedicated live server, as hotline/platform.py starts it
+        if impl == "broadcast":  # the dedicated live server, as the platform starts it
             broadcaster = LiveBroadcaster(
                 services, app.state.signer, port=live_port, reuse_port=True
             )
@@ -463,7 +459,7 @@ def _busy_cores(before: Any, after: Any) -> float:
 def run(args: argparse.Namespace, impl: str) -> dict[str, Any]:
     """One measurement of one server implementation; prints it and returns its figures."""
     from hotline.api.security import Role, TokenSigner, api_secret
-    from hotline.settings import Settings
+    from hotline.core.settings import Settings
 
     redis_server = None
     redis_url = ""

@@ -20,12 +20,12 @@ import json
 import statistics
 import time
 
-from hotline import ivr_menu
-from hotline.domain import Outage
-from hotline.ivr_menu import IvrMenu
-from hotline.settings import Settings
-from hotline.telephony.agi import NEED_DATA, AgiConnection, AgiServer
-from hotline.telephony.ivr import IvrApp
+from hotline.core.settings import Settings
+from hotline.core.values import Outage
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import IvrMenu
+from hotline.telephony.agi.server import NEED_DATA, AgiConnection, AgiServer
+from hotline.telephony.ivr.session import IvrApp
 
 ENV = (b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
        b"agi_channel: PJSIP/caller-00000001\nagi_uniqueid: 1700000000.1\n"

@@ -22,10 +22,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from hotline.core_ext import agent_time_py, metrics_py
-from hotline.core_ext.select import load_compiled
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallEnded,
@@ -35,8 +32,11 @@ from hotline.domain import (
     CallUnheld,
     Event,
     RingNoAnswer,
-    ServiceType,
 )
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
+from hotline.core_ext import agent_time_py, metrics_py
+from hotline.core_ext.select import load_compiled
 from hotline.realtime import Metrics, MetricsConfig
 
 S = AgentState

@@ -19,9 +19,11 @@ import statistics
 import time
 from types import ModuleType
 
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.values import ServiceType
 from hotline.core_ext import select as selector
 from hotline.core_ext import select_agent_py
-from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued, ServiceType
 from hotline.router import AgentConfig, Offer, QueueConfig, Router, RouterConfig
 
 N_SKILLS = 64

@@ -24,8 +24,8 @@ from typing import Any
 
 import asyncpg
 
+from hotline.devtools.embedded import EmbeddedPostgres
 from hotline.store import db, queries
-from hotline.store.embedded import EmbeddedPostgres
 from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
 

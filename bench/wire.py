@@ -50,19 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline import event_loop
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import AgentTrigger
-from hotline.gc_policy import settle_after_start
-from hotline.hold_desk import HoldRequest
-from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess
-from hotline.telephony.agi import AgiServer, by_script
-from hotline.telephony.ami_connection import AmiLink
-from hotline.telephony.asterisk_box import log_path as asterisk_log
-
-from .wire_node import (
+from bench.wire_node import (
     AMI_PORT,
     BENCH_APPQUEUE_NUMBER,
     BENCH_HOLD_NUMBER,
@@ -87,7 +75,7 @@ from .wire_node import (
     wire_centre,
     wire_settings,
 )
-from .wire_sipp import (
+from bench.wire_sipp import (
     SIPP_NICE,
     answers_at_callers,
     caller_counts,
@@ -95,7 +83,7 @@ from .wire_sipp import (
     start_agent_phones,
     start_callers,
 )
-from .wire_stats import (
+from bench.wire_stats import (
     Latency,
     PhaseRecord,
     breakdown,
@@ -104,6 +92,17 @@ from .wire_stats import (
     waits,
     wire_waits,
 )
+from hotline.centre.model import Centre
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import SippProcess
+from hotline.process import event_loop
+from hotline.process.controller import Controller
+from hotline.process.gc_policy import settle_after_start
+from hotline.process.hold_desk import HoldRequest
+from hotline.telephony.agi.server import AgiServer, by_script
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node.box import log_path as asterisk_log
 
 KEPT_LOG = Path(tempfile.gettempdir()) / "hotline-wire-asterisk.log"
 PATIENCE_MS = 20_000  # a caller nobody connects hangs up this long after the hotline answered
@@ -529,7 +528,8 @@ def _options(argv: list[str] | None) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hotline.telephony import asterisk_box, rootfs
+    from hotline.telephony.node import box as asterisk_box
+    from hotline.telephony.node import rootfs
 
     opts = _options(argv)
     if os.geteuid() != 0:

@@ -18,12 +18,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.centre_file import AgentSpec, Centre, QueueSpec
-from hotline.domain import ServiceType
-from hotline.settings import Settings
-from hotline.telephony.agi import Agi
-from hotline.telephony.ami_connection import AmiLink
-from hotline.telephony.asterisk_box import root_dir
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.telephony.agi.server import Agi
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node.box import root_dir
 
 NODE = "wire"
 AMI_PORT = 29038

@@ -1,8 +1,9 @@
 """SIPp for the wire benchmark: many agents per SIPp process, callers by rate, and what their
 traces say (when each INVITE reached an agent's phone, how many calls SIPp counted as failed).
 
-The scenarios are the test suite's (tests/sipp/agent.xml, caller.xml); the command lines
-differ from hotline.sipp_phones: every process logs each message with its time (-trace_msg),
+The scenarios are the platform's (hotline/devtools/sipp/agent.xml, caller.xml); the command
+lines differ from hotline.devtools.sipp_phones: every process logs each message with its time
+(-trace_msg),
 callers write their final counters (-trace_stat) and each call draws its own caller number
 from an injection file (the rendered caller scenario reads [field0] where it had [number]),
 so a caller's 200 OK can be joined to its call over AMI (CallEntered.caller).
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from hotline.sipp_phones import SCENARIOS, SippProcess, sipp_binary
+from hotline.devtools.sipp_phones import SCENARIOS, SippProcess, sipp_binary
 
 _STAMP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)$")
 _REQUEST_USER = re.compile(r"^[A-Z]+ sip:([^@;>\s]+)@")

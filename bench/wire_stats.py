@@ -18,7 +18,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hotline.domain import (
+from bench.wire_sipp import Invite
+from hotline.core.events import (
     AgentRinging,
     CallAnswered,
     CallEnded,
@@ -27,8 +28,6 @@ from hotline.domain import (
     FailsafeTaken,
 )
 from hotline.router import Offer
-
-from .wire_sipp import Invite
 
 #: An INVITE belongs to the DialBegin of the same agent closest in time, within this bound
 #: (an agent's calls are seconds apart: ring, talk and wrap-up).

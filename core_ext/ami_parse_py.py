@@ -1,6 +1,6 @@
 """AMI parsing kernel, pure-Python twin: the readable specification of ami_parse.pyx.
 
-Two hot loops of the AMI codec (hotline.telephony.ami_codec), which owns the greeting, the
+Two hot loops of the AMI codec (hotline.telephony.ami.codec), which owns the greeting, the
 unterminated tail and the limits across reads:
 - `split_messages` cuts the complete messages (each closed by an empty line) out of a read,
   decodes them and reads the event name when it comes first, as Asterisk sends it;

@@ -3,9 +3,9 @@
 See metrics.py for the attribution rule and the definitions.
 """
 
-from .config import MetricsConfig, QueueTargets
-from .figures import AgentFigures, ClosedInterval, QueueFigures
-from .metrics import Metrics, Scope
+from hotline.realtime.figures import AgentFigures, ClosedInterval, QueueFigures
+from hotline.realtime.metrics import Metrics, Scope
+from hotline.realtime.targets import MetricsConfig, QueueTargets
 
 __all__ = [
     "AgentFigures",

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hotline.tasks import cancel_and_wait
+from hotline.core.tasks import cancel_and_wait
 
 log = logging.getLogger("hotline.realtime.fanout")
 

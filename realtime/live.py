@@ -30,8 +30,7 @@ import json
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Protocol
 
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallbackRequested,
@@ -44,11 +43,11 @@ from hotline.domain import (
     FailsafeTaken,
     RingNoAnswer,
 )
-from hotline.tasks import cancel_and_wait
-
-from .fanout import Fanout
-from .figures import QueueFigures
-from .metrics import Metrics
+from hotline.core.lifecycle import AgentState
+from hotline.core.tasks import cancel_and_wait
+from hotline.realtime.fanout import Fanout
+from hotline.realtime.figures import QueueFigures
+from hotline.realtime.metrics import Metrics
 
 LIVE_CHANNEL = "hl:board"  # not hl:live: that one carries the store's own deltas
 #: Requests to the feed: "snapshot" asks it to publish the whole view (a mirror starting up

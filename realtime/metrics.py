@@ -1,4 +1,4 @@
-"""Realtime contact-centre metrics over the typed events of hotline.domain.
+"""Realtime contact-centre metrics over the typed events of hotline.core.events.
 
 Pure logic: events in, numbers out; no sockets, no database, no clock of its own. The time is
 the largest moment seen so far, from events (`event.at`) or read-outs (`now`); an event older
@@ -64,10 +64,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, Literal
 
-from hotline.core_ext import metrics_py as k
-from hotline.core_ext.select import load
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallbackRequested,
@@ -82,10 +79,18 @@ from hotline.domain import (
     RingNoAnswer,
     TalkEnded,
 )
-
-from .agents import AgentClocks
-from .config import DAY_S, MetricsConfig
-from .figures import AgentFigures, ClosedInterval, QueueFigures, queue_figures, ratio
+from hotline.core.lifecycle import AgentState
+from hotline.core_ext import metrics_py as k
+from hotline.core_ext.select import load
+from hotline.realtime.agent_clocks import AgentClocks
+from hotline.realtime.figures import (
+    AgentFigures,
+    ClosedInterval,
+    QueueFigures,
+    queue_figures,
+    ratio,
+)
+from hotline.realtime.targets import DAY_S, MetricsConfig
 
 # Members as module constants: `AgentState.X` goes through EnumType's __getattr__ hook.
 _LOGGED_OUT = AgentState.LOGGED_OUT

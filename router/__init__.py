@@ -1,4 +1,4 @@
-"""The ACD router: pure logic over hotline.domain events with an injected clock.
+"""The ACD router: pure logic over hotline.core.events events with an injected clock.
 
 router = Router(config, clock)
 router.handle(event) / router.agent_command(agent_id, trigger) / router.tick()
@@ -6,9 +6,10 @@ router.handle(event) / router.agent_command(agent_id, trigger) / router.tick()
        Offer / CallbackDue decisions for the controller to execute.
 """
 
-from hotline.router.agents import UNREACHABLE, AgentView
+from hotline.router.agent_records import UNREACHABLE, AgentView
 from hotline.router.calls import WaitingView
-from hotline.router.config import (
+from hotline.router.decisions import CallbackDue, Considered, Decision, Explanation, Offer
+from hotline.router.definitions import (
     LEAST_CALLS,
     LONGEST_IDLE,
     MOST_SKILLED,
@@ -20,7 +21,6 @@ from hotline.router.config import (
     QueueConfig,
     RouterConfig,
 )
-from hotline.router.decisions import CallbackDue, Considered, Decision, Explanation, Offer
 from hotline.router.errors import (
     AgentBusy,
     DuplicateAgent,

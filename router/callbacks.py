@@ -5,14 +5,8 @@ call's place, up to callback_attempts times (CallbackAttempted each, CallbackFai
 
 from __future__ import annotations
 
-from hotline.domain import (
-    AgentTrigger,
-    CallbackAttempted,
-    CallbackFailed,
-    CallPhase,
-    CallTrigger,
-    next_call_phase,
-)
+from hotline.core.events import CallbackAttempted, CallbackFailed
+from hotline.core.lifecycle import AgentTrigger, CallPhase, CallTrigger, next_call_phase
 from hotline.router import dispatch, roster
 from hotline.router.calls import RoutedCall
 from hotline.router.errors import UnknownCall

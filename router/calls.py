@@ -6,7 +6,9 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from itertools import count
 
-from hotline.domain import CallbackAttempted, CallPhase, ServiceType
+from hotline.core.events import CallbackAttempted
+from hotline.core.lifecycle import CallPhase
+from hotline.core.values import ServiceType
 
 _seq = count()
 

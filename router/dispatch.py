@@ -8,19 +8,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 
-from hotline.domain import (
-    AgentState,
-    AgentTrigger,
-    CallOffered,
-    CallOverflowed,
-    CallTrigger,
-    next_call_phase,
-)
+from hotline.core.events import CallOffered, CallOverflowed
+from hotline.core.lifecycle import AgentState, AgentTrigger, CallTrigger, next_call_phase
 from hotline.router import roster
-from hotline.router.agents import AgentRecord
+from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
-from hotline.router.config import QueueConfig
 from hotline.router.decisions import CallbackDue, Decision, Offer
+from hotline.router.definitions import QueueConfig
 from hotline.router.explain import PREFERRED, explain_offer
 from hotline.router.state import Output, RouterState
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hotline.domain import AgentState, AgentTrigger, CallPhase
+from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase
 from hotline.router import dispatch, roster
-from hotline.router.config import AgentConfig, QueueConfig
+from hotline.router.definitions import AgentConfig, QueueConfig
 from hotline.router.errors import AgentBusy, DuplicateAgent, QueueInUse, UnknownQueue
 from hotline.router.state import Output, RouterState
 

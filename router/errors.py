@@ -1,5 +1,5 @@
 """Errors the router raises; each names what was wrong. Illegal agent moves raise
-hotline.domain.IllegalTransition, which names the state and the trigger."""
+hotline.core.events.IllegalTransition, which names the state and the trigger."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from itertools import chain
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from hotline.domain import AgentState
-from hotline.router.agents import AgentRecord
+from hotline.core.lifecycle import AgentState
+from hotline.router.agent_records import AgentRecord
 from hotline.router.decisions import (
     NOT_PREFERRED,
     NOT_READY,
@@ -29,7 +29,7 @@ from hotline.router.decisions import (
 
 if TYPE_CHECKING:  # state.py imports ExplanationLog from here
     from hotline.router.calls import RoutedCall
-    from hotline.router.config import QueueConfig
+    from hotline.router.definitions import QueueConfig
     from hotline.router.state import RouterState
 
 PREFERRED = "preferred_agent"

@@ -3,24 +3,20 @@ timed out, ended, taken by the failsafe; and repeat callers with their preferred
 
 from __future__ import annotations
 
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
-    AgentState,
-    AgentTrigger,
     CallAnswered,
     CallEnded,
-    CallPhase,
     CallQueued,
-    CallTrigger,
     FailsafeTaken,
     RingNoAnswer,
     TalkEnded,
-    next_call_phase,
 )
+from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase, CallTrigger, next_call_phase
 from hotline.router import callbacks, dispatch, roster
-from hotline.router.agents import AgentRecord
+from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
-from hotline.router.config import REPEAT_BOOST, VIP_BOOST
+from hotline.router.definitions import REPEAT_BOOST, VIP_BOOST
 from hotline.router.state import Output, RouterState
 
 #: The not-ready reason of an agent who let an offered call ring out.

@@ -10,9 +10,10 @@ registered to one node is reachable if any node reaches it.
 
 from __future__ import annotations
 
-from hotline.domain import AgentState, AgentTrigger, EndpointStatus
+from hotline.core.events import EndpointStatus
+from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.router import dispatch, roster
-from hotline.router.agents import UNREACHABLE
+from hotline.router.agent_records import UNREACHABLE
 from hotline.router.state import Output, RouterState
 
 

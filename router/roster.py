@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hotline.domain import AgentState, AgentStateChanged, AgentTrigger, next_agent_state
-from hotline.router.agents import UNREACHABLE, AgentRecord
-from hotline.router.config import MAX_LEVEL, AgentConfig, check_levels
+from hotline.core.events import AgentStateChanged
+from hotline.core.lifecycle import AgentState, AgentTrigger, next_agent_state
+from hotline.router.agent_records import UNREACHABLE, AgentRecord
+from hotline.router.definitions import MAX_LEVEL, AgentConfig, check_levels
 from hotline.router.state import RouterState
 
 

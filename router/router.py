@@ -25,11 +25,8 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, TypeVar
 
-from hotline.core_ext.select import load
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
-    AgentState,
-    AgentTrigger,
     CallAnswered,
     CallbackAttempted,
     CallEnded,
@@ -40,8 +37,9 @@ from hotline.domain import (
     FailsafeTaken,
     RingNoAnswer,
     TalkEnded,
-    next_agent_state,
 )
+from hotline.core.lifecycle import AgentState, AgentTrigger, next_agent_state
+from hotline.core_ext.select import load
 from hotline.router import (
     callbacks,
     dispatch,
@@ -51,10 +49,10 @@ from hotline.router import (
     roster,
     transfers,
 )
-from hotline.router.agents import AgentView
+from hotline.router.agent_records import AgentView
 from hotline.router.calls import WaitingView
-from hotline.router.config import AgentConfig, QueueConfig, RouterConfig
 from hotline.router.decisions import Explanation
+from hotline.router.definitions import AgentConfig, QueueConfig, RouterConfig
 from hotline.router.errors import IllegalCommand
 from hotline.router.lifecycle import MISSED
 from hotline.router.state import Output, RouterState

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from hotline.domain import Event
-from hotline.router.agents import AgentRecord
+from hotline.core.events import Event
+from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall, WaitingLine
-from hotline.router.config import (
+from hotline.router.decisions import Decision
+from hotline.router.definitions import (
     LEAST_CALLS,
     LONGEST_IDLE,
     MOST_SKILLED,
@@ -18,7 +19,6 @@ from hotline.router.config import (
     QueueConfig,
     RouterConfig,
 )
-from hotline.router.decisions import Decision
 from hotline.router.errors import UnknownAgent, UnknownQueue
 from hotline.router.explain import ExplanationLog, verdicts
 from hotline.router.skills import SkillRegistry

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from hotline.domain import (
-    AgentState,
-    AgentTrigger,
-    CallPhase,
-    CallRequeued,
-    CallTrigger,
-    next_call_phase,
-)
+from hotline.core.events import CallRequeued
+from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase, CallTrigger, next_call_phase
 from hotline.router import dispatch, roster
 from hotline.router.state import Output, RouterState
 

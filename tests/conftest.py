@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
-from hotline.telephony.agi import AgiServer, Handler, by_script
+from hotline.centre.model import Centre
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
+from hotline.process.controller import Controller
+from hotline.telephony.agi.server import AgiServer, Handler, by_script
 from tests import testbed
 
 # Property and fuzz tests draw the same examples on every run by default, so a run's verdict
@@ -39,7 +39,8 @@ def centre() -> Centre:
 
 @pytest.fixture(scope="session")
 def asterisk_node(tmp_path_factory: pytest.TempPathFactory, centre: Centre) -> Iterator[Settings]:
-    from hotline.telephony import asterisk_box, rootfs
+    from hotline.telephony.node import box as asterisk_box
+    from hotline.telephony.node import rootfs
 
     # not pytest's tmp (mode 0700): the embedded PostgreSQL runs as the 'hotline' user
     base = Path(tempfile.mkdtemp(prefix="hotline-testbed-"))
@@ -64,7 +65,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):  #
     if report.failed and "asterisk_node" in getattr(item, "fixturenames", ()):
         settings: Settings = item.funcargs.get("asterisk_node")  # type: ignore[attr-defined]
         if settings is not None:
-            from hotline.telephony.asterisk_box import log_path
+            from hotline.telephony.node.box import log_path
 
             path = log_path(settings)
             text = path.read_text(errors="replace") if path.exists() else "(no log)"

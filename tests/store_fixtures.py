@@ -18,8 +18,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from hotline.devtools.embedded import EmbeddedPostgres, EmbeddedRedis
 from hotline.store import db
-from hotline.store.embedded import EmbeddedPostgres, EmbeddedRedis
 
 _counter = itertools.count()
 

@@ -15,22 +15,23 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
-from hotline.api.wiring import attach_controller
-from hotline.controller import Controller
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
     CallAnswered,
     CallEnded,
     CallEntered,
     CallQueued,
     IvrChoice,
-    ServiceType,
     TalkEnded,
 )
-from hotline.settings import Settings
-from hotline.store import db, queries, work_orders
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.process.controller import Controller
+from hotline.process.wiring import attach_controller
+from hotline.store import db, queries
 from hotline.store.records import CallRecord
-from hotline.work_orders import create as create_order
+from hotline.work_orders import queries as work_orders
+from hotline.work_orders.model import create as create_order
 from tests import testbed
 
 T0 = 1_795_430_000.0

@@ -15,12 +15,13 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page
 
 from hotline.api import create_app
-from hotline.api.wiring import attach_controller, services_for
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import CallAnswered, CallEnded, CallQueued
-from hotline.settings import Settings
-from hotline.store import db, work_orders
+from hotline.centre.model import Centre
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.settings import Settings
+from hotline.process.controller import Controller
+from hotline.process.wiring import attach_controller, services_for
+from hotline.store import db
+from hotline.work_orders import queries as work_orders
 from tests.conftest import Phones
 from tests.test_wallboard import browser  # noqa: F401
 from tests.test_wallboard_live_call import save_artifact

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.settings import Settings
-from hotline.telephony.agi import (
+from hotline.core.settings import Settings
+from hotline.telephony.agi.server import (
     NEED_DATA,
     Agi,
     AgiCommandError,

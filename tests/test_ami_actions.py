@@ -8,11 +8,11 @@ import wave
 
 import pytest
 
-from hotline.controller import Controller
-from hotline.domain import CallAnswered, CallEnded, CallQueued
-from hotline.recordings import wait_closed
-from hotline.settings import Settings
-from hotline.telephony.ami_connection import AmiActionError
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.settings import Settings
+from hotline.process.controller import Controller
+from hotline.recordings.service import wait_closed
+from hotline.telephony.ami.link import AmiActionError
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready

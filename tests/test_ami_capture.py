@@ -1,5 +1,5 @@
 """Real AMI transcripts: each test runs one scenario on the real Asterisk with the AMI link's
-tap on (telephony/ami_connection.py: every byte received is copied), cuts the transcript once
+tap on (telephony/ami/link.py: every byte received is copied), cuts the transcript once
 the call has ended and every channel has hung up, replays it through the whole ingest path
 (codec -> mapper -> call model) and checks it against tests/fixtures/ami/real_NAME.json: same
 outcome, queue and timeline (agents named where app_queue does not choose them). So the
@@ -28,8 +28,7 @@ from typing import Any
 
 import pytest
 
-from hotline.controller import Controller
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
     CallAnswered,
     CallbackRequested,
@@ -40,17 +39,18 @@ from hotline.domain import (
     Event,
     TalkEnded,
 )
-from hotline.settings import Settings
-from hotline.sipp_phones import (
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import (
     SippProcess,
     _check_free,
     _render,
     _spawn,
     start_transferring_agent,
 )
-from hotline.telephony.ami_codec import AmiCodec
-from hotline.telephony.ami_connection import AmiLink
-from hotline.telephony.ami_replay import Replay, replay
+from hotline.process.controller import Controller
+from hotline.telephony.ami.codec import AmiCodec
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.ami.replay import Replay, replay
 from tests import test_ivr_asterisk as ivr_bed
 from tests import testbed
 from tests.conftest import Phones
@@ -332,7 +332,7 @@ async def test_hold_and_unhold(controller: Controller, phones: Phones) -> None:
         tap,
         "agent1's phone answered, put the caller on hold with a re-INVITE"
         " a=sendonly (music for the caller), took it off with a=sendrecv 1.5 s"
-        " later, then hung up (tests/sipp/agent_hold.xml).",
+        " later, then hung up (hotline/devtools/sipp/agent_hold.xml).",
         "test_hold_and_unhold",
     )
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from hotline.core_ext import ami_parse_py
 from hotline.core_ext.select import PURE_ENV, is_compiled, load, load_compiled
-from hotline.telephony import ami_codec
-from hotline.telephony.ami_codec import AmiCodec, AmiMessage, BadHeader, MissingHeader
+from hotline.telephony.ami import codec as ami_codec
+from hotline.telephony.ami.codec import AmiCodec, AmiMessage, BadHeader, MissingHeader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 GREETING = b"Asterisk Call Manager/9.0.0\r\n"

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
     AsteriskBooted,
     AsteriskShuttingDown,
@@ -28,10 +28,10 @@ from hotline.domain import (
     RecordingStarted,
     RecordingStopped,
     RingNoAnswer,
-    ServiceType,
 )
-from hotline.telephony.ami_codec import AmiMessage
-from hotline.telephony.ami_events import MAX_NAMES, EventMapper, Malformed, endpoint_of
+from hotline.core.values import ServiceType
+from hotline.telephony.ami.codec import AmiMessage
+from hotline.telephony.ami.mapper import MAX_NAMES, EventMapper, Malformed, endpoint_of
 
 TS = "1700000100.250000"
 CALLER = [
@@ -352,7 +352,7 @@ def test_malformed_messages_are_counted_per_name_not_raised(
 def test_unknown_events_are_counted_per_name_and_logged_once(
     mapper: EventMapper, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="hotline.telephony.ami_events")
+    caplog.set_level(logging.DEBUG, logger="hotline.telephony.ami.mapper")
     msgs = [ami("VarSet", CALLER)] * 3 + [ami("RTCPSent", CALLER), user("Survey", Score="9")]
     msgs.append(AmiMessage("Response: Success\r\nActionID: 1"))
     assert mapper.map_all(msgs) == []

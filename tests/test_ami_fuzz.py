@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from hotline.core_ext import ami_parse_py
 from hotline.core_ext.select import load_compiled
-from hotline.telephony.ami_codec import AmiCodec, AmiMessage
-from hotline.telephony.ami_events import EventMapper
-from hotline.telephony.call_model import CallModel
+from hotline.telephony.ami.call_model import CallModel
+from hotline.telephony.ami.codec import AmiCodec, AmiMessage
+from hotline.telephony.ami.mapper import EventMapper
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 TRANSCRIPTS = {p.stem: p.read_bytes() for p in sorted(FIXTURES.glob("*.txt"))}

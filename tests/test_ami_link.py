@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hotline.settings import Settings
-from hotline.telephony.ami_connection import AmiLink, AmiNotConnected
+from hotline.core.settings import Settings
+from hotline.telephony.ami.link import AmiLink, AmiNotConnected
 
 
 def free_port() -> int:

@@ -21,9 +21,11 @@ from hotline.api.security import (
     api_secret,
     parse_user_specs,
 )
-from hotline.domain import AgentState, AgentStateChanged, AgentTrigger, CallQueued, ServiceType
+from hotline.core.events import AgentStateChanged, CallQueued
+from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
-from hotline.settings import Settings
 
 T0 = 1_795_430_000.0
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -24,11 +24,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from hotline.api import Services, create_app
-from hotline.domain import ServiceType
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.devtools.embedded import EmbeddedPostgres
 from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
-from hotline.settings import Settings
 from hotline.store import db, queries
-from hotline.store.embedded import EmbeddedPostgres
 from tests.store_fixtures import fresh_database, store_tmpdir
 from tests.test_history_api import FAST_HASH, WAV, seeded_calls
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from hotline.api.wiring import agent_queues, attach_controller, metrics_config, services_for
-from hotline.centre_file import AgentSpec, Centre, QueueSpec
-from hotline.controller import Controller
-from hotline.domain import AgentTrigger, ServiceType
-from hotline.settings import Settings
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.process.controller import Controller
+from hotline.process.wiring import agent_queues, attach_controller, metrics_config, services_for
 
 
 def centre() -> Centre:

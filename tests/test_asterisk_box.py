@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from hotline.telephony import asterisk_box
+from hotline.telephony.node import box as asterisk_box
 
 
 def _free_port(kind: socket.SocketKind) -> int:

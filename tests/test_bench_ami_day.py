@@ -17,16 +17,16 @@ from bench.ami_day import (
     kernels,
     replay,
 )
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
-    AgentState,
     CallAnswered,
     CallEnded,
     CallQueued,
     EndpointStatus,
     RingNoAnswer,
-    ServiceType,
 )
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
 
 # A crowded little floor, so that every path of a call shows up in 150 calls: waits, rings
 # that run out, abandons long and short, holds, hang-ups by either side, self-service.

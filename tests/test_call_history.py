@@ -9,10 +9,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hotline.controller import Controller
-from hotline.domain import AgentState, AgentStateChanged, CallEnded, CallQueued
-from hotline.recorder import Recorder
-from hotline.settings import Settings
+from hotline.core.events import AgentStateChanged, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentState
+from hotline.core.settings import Settings
+from hotline.history.service import Recorder
+from hotline.process.controller import Controller
 from hotline.store import queries
 from hotline.store.records import CallFilter
 from hotline.store.writer import Writer

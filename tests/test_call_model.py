@@ -22,25 +22,24 @@ from typing import Any
 
 import pytest
 
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
     CallAnswered,
     CallEnded,
     CallEntered,
     CallHeld,
     CallOffered,
-    CallOutcome,
-    CallPhase,
     CallQueued,
     CallUnheld,
     EndpointStatus,
     Event,
     IvrChoice,
     RingNoAnswer,
-    ServiceType,
 )
-from hotline.telephony.ami_replay import Replay, replay, replay_file
-from hotline.telephony.call_model import Call, CallModel
+from hotline.core.lifecycle import CallOutcome, CallPhase
+from hotline.core.values import ServiceType
+from hotline.telephony.ami.call_model import Call, CallModel
+from hotline.telephony.ami.replay import Replay, replay, replay_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 TRANSCRIPTS = sorted(FIXTURES.glob("*.txt"))

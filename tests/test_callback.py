@@ -9,20 +9,20 @@ import asyncio
 import asyncpg
 import pytest
 
-from hotline.controller import Controller
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
-    AgentTrigger,
     CallAnswered,
     CallbackRequested,
     CallEnded,
     CallQueued,
-    ServiceType,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.process.controller import Controller
 from hotline.router import CallbackDue
-from hotline.settings import Settings
-from hotline.work_orders import link_call
+from hotline.work_orders.model import link_call
 from tests.conftest import Phones
 from tests.test_first_call import assert_recording, logout, ready
 
@@ -106,8 +106,8 @@ async def test_work_order_callback_is_a_real_call_to_the_customer(
     """回访: a replied work order's callback is queued like a call of its service; the agent
     who takes it in turn is connected to the customer's phone, recorded, and the call joins
     the order."""
-    from hotline.store import work_orders as store
-    from hotline.work_orders import OrderAction, act, create
+    from hotline.work_orders import queries as store
+    from hotline.work_orders.model import OrderAction, act, create
 
     order = create(ServiceType.FAULT, "13500000009", "no power", "first-call", "agent1", 0.0)
     for action, text in ((OrderAction.DISPATCH, ""), (OrderAction.ACCEPT, ""),

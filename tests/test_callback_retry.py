@@ -10,25 +10,24 @@ from typing import Any
 
 import pytest
 
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import (
-    AgentState,
+from hotline.centre.model import Centre
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallbackAttempted,
     CallbackFailed,
     CallbackRequested,
     CallEnded,
-    CallOutcome,
     CallQueued,
     Event,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentState, CallOutcome
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import start_refusing_callee
+from hotline.process.controller import Controller
 from hotline.router import CallbackDue
-from hotline.settings import Settings
-from hotline.sipp_phones import start_refusing_callee
-from hotline.telephony.call_model import Call, CallModel
+from hotline.telephony.ami.call_model import Call, CallModel
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready

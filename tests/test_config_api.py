@@ -15,12 +15,13 @@ from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
 from hotline.api.security import PostgresUserRepository
-from hotline.centre_file import AgentSpec, Centre, QueueSpec
-from hotline.configuration import Configuration, NodeFiles, load_or_seed_centre
-from hotline.controller import Controller
-from hotline.domain import AgentTrigger, ServiceType
-from hotline.settings import Settings
-from hotline.store import config as store
+from hotline.centre import queries as store
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.centre.service import Configuration, NodeFiles, load_or_seed_centre
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.process.controller import Controller
 from hotline.store import db
 
 CENTRE = Centre(
@@ -135,7 +136,7 @@ async def test_roles(api: Api) -> None:
 
 
 async def test_the_seeded_reasons_are_the_built_in_ones(api: Api) -> None:
-    from hotline.configuration import DEFAULT_REASONS
+    from hotline.centre.service import DEFAULT_REASONS
 
     r = await api.client.get("/api/config/not-ready-reasons", headers=api.headers["agent1"])
     assert {x["code"]: x["label"] for x in r.json()} == DEFAULT_REASONS
@@ -200,7 +201,7 @@ async def test_rename_and_deactivate(api: Api) -> None:
 
 async def test_an_agent_on_a_call_cannot_be_deactivated(api: Api) -> None:
     """The router refuses (the agent holds a call): nothing is stored nor audited."""
-    from hotline.domain import CallQueued
+    from hotline.core.events import CallQueued
 
     api.controller.agent_command("agent1", AgentTrigger.LOGIN)
     api.controller.agent_command("agent1", AgentTrigger.READY)
@@ -308,7 +309,7 @@ async def test_agent_desk_commands_are_audited_in_postgresql(api: Api) -> None:
 async def test_a_queue_change_reaches_the_running_router_at_once(api: Api) -> None:
     """A call waits in billing (nobody has the skill); the admin changes billing's required
     skill to one agent1 has: the router offers the waiting call on that very change."""
-    from hotline.domain import CallQueued
+    from hotline.core.events import CallQueued
     from hotline.router import Offer
 
     h = api.headers["boss"]
@@ -358,7 +359,7 @@ async def test_overflow_and_its_validation(api: Api) -> None:
 
 
 async def test_removing_queues(api: Api) -> None:
-    from hotline.domain import CallEnded, CallQueued
+    from hotline.core.events import CallEnded, CallQueued
     from hotline.router import UnknownQueue
 
     h = api.headers["boss"]

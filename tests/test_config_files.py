@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from hotline.centre_file import CentreFileError, load_centre, parse_centre
-from hotline.cli import build_parser
-from hotline.settings import REPO_ROOT, Settings
-from hotline.telephony.asterisk_box import root_dir
-from hotline.telephony.asterisk_config import render_all, render_text
-from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
+from hotline.centre.model import CentreFileError, load_centre, parse_centre
+from hotline.core.settings import REPO_ROOT, Settings
+from hotline.process.cli import build_parser
+from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, PromptStore
+from hotline.telephony.node.box import root_dir
+from hotline.telephony.node.render import render_all, render_text
 
 
 def test_shipped_centre_file_loads() -> None:

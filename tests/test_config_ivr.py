@@ -18,20 +18,21 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from hotline import ivr_menu
 from hotline.api import Services, create_app
 from hotline.api.security import PostgresUserRepository
-from hotline.configuration import Configuration, load_or_seed_centre, load_or_seed_ivr
-from hotline.controller import Controller
-from hotline.domain import CallQueued, IvrChoice, ServiceType
-from hotline.ivr_menu import IvrMenu
-from hotline.ivr_services import LiveMenu, StoreOutages
-from hotline.settings import Settings
-from hotline.store import config as store
+from hotline.centre import queries as store
+from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
+from hotline.core.events import CallQueued, IvrChoice
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import IvrMenu
+from hotline.ivr_menu.service import LiveMenu, StoreOutages
+from hotline.process.controller import Controller
 from hotline.store import db
-from hotline.telephony.agi import Agi, Handler
-from hotline.telephony.ivr import IvrApp
-from hotline.telephony.prompts import PromptStore
+from hotline.telephony.agi.server import Agi, Handler
+from hotline.telephony.ivr.prompts import PromptStore
+from hotline.telephony.ivr.session import IvrApp
 from tests import testbed
 from tests.test_ivr_asterisk import IVR_NUMBER, Recorder, caller_dtmf, finished, ivr_node
 

@@ -14,15 +14,16 @@ from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
 from hotline.api.security import PostgresUserRepository
-from hotline.centre_file import Centre
-from hotline.configuration import FAILSAFE_QUEUE, Configuration, load_or_seed_centre, local_nodes
-from hotline.controller import Controller
-from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued
-from hotline.settings import Settings
-from hotline.sipp_phones import start_agent
+from hotline.centre.model import Centre
+from hotline.centre.service import FAILSAFE_QUEUE, Configuration, load_or_seed_centre, local_nodes
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import start_agent
+from hotline.process.controller import Controller
 from hotline.store import db
-from hotline.telephony import asterisk_box
-from hotline.telephony.ami_connection import AmiLink
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node import box as asterisk_box
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout

@@ -8,8 +8,9 @@ import asyncio
 import httpx
 import pytest
 
-from hotline.controller import Controller
-from hotline.domain import AgentTrigger, CallAnswered, CallEnded, CallQueued
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentTrigger
+from hotline.process.controller import Controller
 from hotline.router import Offer
 from tests.conftest import Phones
 from tests.test_config_live import admin

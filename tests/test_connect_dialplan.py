@@ -12,9 +12,9 @@ import asyncio
 
 import pytest
 
-from hotline.controller import CONNECT_CONTEXT, Controller
-from hotline.domain import AgentRinging, CallAnswered, CallEnded, CallEntered, CallQueued
-from hotline.settings import Settings
+from hotline.core.events import AgentRinging, CallAnswered, CallEnded, CallEntered, CallQueued
+from hotline.core.settings import Settings
+from hotline.process.controller import CONNECT_CONTEXT, Controller
 from tests.conftest import Phones
 from tests.test_first_call import assert_recording
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import Settings
-from hotline.store import db, embedded
-from hotline.store.embedded import SERVICE_USER, EmbeddedError, EmbeddedPostgres, start_services
+from hotline.core.settings import Settings
+from hotline.devtools import embedded
+from hotline.devtools.embedded import SERVICE_USER, EmbeddedError, EmbeddedPostgres, start_services
+from hotline.store import db
 from hotline.store.live import LiveState, connect_redis
 from tests.store_fixtures import store_tmpdir
 

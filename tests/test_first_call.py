@@ -13,13 +13,10 @@ import wave
 import pytest
 
 from bench.wire_node import BENCH_HOLD_NUMBER, add_bench_entries
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import (
+from hotline.centre.model import Centre
+from hotline.core.events import (
     AgentRinging,
-    AgentState,
     AgentStateChanged,
-    AgentTrigger,
     CallAnswered,
     CallEnded,
     CallQueued,
@@ -28,11 +25,13 @@ from hotline.domain import (
     RecordingStarted,
     RingNoAnswer,
 )
-from hotline.recordings import wait_closed
+from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.settings import Settings
+from hotline.devtools.embedded import EmbeddedRedis
+from hotline.process.controller import Controller
+from hotline.recordings.service import wait_closed
 from hotline.router import Offer
-from hotline.settings import Settings
-from hotline.store.embedded import EmbeddedRedis
-from hotline.telephony.ami_connection import AmiLink
+from hotline.telephony.ami.link import AmiLink
 from tests import testbed
 from tests.conftest import Phones, recording_of
 
@@ -209,7 +208,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
         # general queue and wait in the dialplan's own loop.
         env["HOTLINE_AGI_PORT"] = str(asterisk_node.agi_port + 500)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotline.cli", "run", env=env,
+        sys.executable, "-m", "hotline.process.cli", "run", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     watcher = AmiLink(asterisk_node)
     await watcher.connect()

@@ -13,9 +13,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
-from hotline.domain import CallQueued, ServiceType
+from hotline.core.events import CallQueued
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
-from hotline.settings import Settings
 from hotline.store import db, queries
 from hotline.store.records import AgentStateEntry, CallRecord, RoutingExplanation
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hotline.hold_desk import HoldDesk, HoldRequest
-from hotline.settings import Settings
-from hotline.telephony.agi import AgiServer, by_script
+from hotline.core.settings import Settings
+from hotline.process.hold_desk import HoldDesk, HoldRequest
+from hotline.telephony.agi.server import AgiServer, by_script
 
 
 @dataclass
@@ -216,7 +216,7 @@ def test_abort_cuts_a_session_from_another_thread_on_uvloop() -> None:
 
     import uvloop
 
-    from hotline.telephony.agi import AgiStream
+    from hotline.telephony.agi.server import AgiStream
 
     async def main() -> bytes:
         streams: list[AgiStream] = []

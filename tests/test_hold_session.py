@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import CallAnswered, CallEnded, CallQueued, Event, FailsafeTaken
-from hotline.hold_desk import HoldRequest
+from hotline.centre.model import Centre
+from hotline.core.events import CallAnswered, CallEnded, CallQueued, Event, FailsafeTaken
+from hotline.core.settings import Settings
+from hotline.process.controller import Controller
+from hotline.process.hold_desk import HoldRequest
 from hotline.router import Offer
-from hotline.settings import Settings
-from hotline.telephony.agi import Handler
-from hotline.telephony.ami_connection import AmiLink
+from hotline.telephony.agi.server import Handler
+from hotline.telephony.ami.link import AmiLink
 from tests.conftest import Phones
 from tests.test_first_call import held, logout, of_caller, ready
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import asyncpg
 
-from hotline.domain import CallAnswered, CallEnded, CallQueued, ServiceType
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.values import ServiceType
+from hotline.history.service import Recorder
 from hotline.realtime import Metrics, MetricsConfig
-from hotline.recorder import Recorder
 from hotline.store import queries
 from hotline.store.writer import Writer
 from tests.store_fixtures import store_tmpdir

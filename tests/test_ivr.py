@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline import ivr_menu
-from hotline.domain import Outage, ServiceType
-from hotline.ivr_menu import IvrMenu, QueueTarget
-from hotline.telephony.agi import Agi, AgiEnvironment, AgiHangup, AgiReply, parse_reply
-from hotline.telephony.ivr import (
+from hotline.core.values import Outage, ServiceType
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import IvrMenu, QueueTarget
+from hotline.telephony.agi.server import Agi, AgiEnvironment, AgiHangup, AgiReply, parse_reply
+from hotline.telephony.ivr.session import (
     IvrApp,
     IvrResult,
     IvrSession,

@@ -17,22 +17,23 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hotline import ivr_menu
-from hotline.controller import Controller
-from hotline.domain import CallQueued, IvrChoice, Outage, ServiceType
-from hotline.ivr_menu import QueueTarget
-from hotline.ivr_services import StoreOutages
+from hotline.core.events import CallQueued, IvrChoice
+from hotline.core.values import Outage, ServiceType
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import QueueTarget
+from hotline.ivr_menu.service import StoreOutages
+from hotline.process.controller import Controller
 from hotline.store import db, queries
 from hotline.store.records import Outage as StoredOutage
-from hotline.telephony.agi import Agi, AgiEnvironment
-from hotline.telephony.ivr import (
+from hotline.telephony.agi.server import Agi, AgiEnvironment
+from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, text_hash
+from hotline.telephony.ivr.session import (
     UNKNOWN_NUMBER_PROMPT,
     AccountAreas,
     IvrResult,
     IvrSession,
     outage_text,
 )
-from hotline.telephony.prompts import PROMPTS_IN_ROOT, text_hash
 from tests import test_ivr_asterisk as ivr_bed
 from tests.test_ivr import TIMEOUT, FakeVoice, ScriptedAgi
 from tests.test_ivr_asterisk import IVR_NUMBER, SEEDED, IvrBed, caller_dtmf, finished, queued

@@ -18,31 +18,29 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hotline import ivr_menu
-from hotline.controller import Controller
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
-    AgentTrigger,
     CallAnswered,
     CallEnded,
     CallQueued,
     IvrChoice,
-    Outage,
-    ServiceType,
     TalkEnded,
 )
-from hotline.ivr_services import StoreOutages, SurveyToStore
+from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import Outage, ServiceType
+from hotline.devtools.sipp_phones import SippProcess, start_dtmf_caller
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.service import StoreOutages, SurveyToStore
+from hotline.process.controller import Controller
 from hotline.router import Offer
-from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess, start_dtmf_caller
 from hotline.store import db, queries
 from hotline.store.records import Outage as StoredOutage
 from hotline.store.writer import Writer
-from hotline.telephony import asterisk_box
-from hotline.telephony.agi import Agi, AgiCommands, AgiReply, Handler
-from hotline.telephony.ivr import IvrApp
-from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptStore
+from hotline.telephony.agi.server import Agi, AgiCommands, AgiReply, Handler
+from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, PromptStore
+from hotline.telephony.ivr.session import IvrApp
+from hotline.telephony.node import box as asterisk_box
 from tests import testbed
 from tests.conftest import Phones
 from tests.store_fixtures import store_tmpdir

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hotline import ivr_menu
-from hotline.domain import ServiceType
-from hotline.ivr_menu import ActionTarget, GotoTarget, MenuError, QueueTarget
+from hotline.core.values import ServiceType
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import ActionTarget, GotoTarget, MenuError, QueueTarget
 
 
 def raw() -> dict[str, Any]:

@@ -15,8 +15,9 @@ from playwright.async_api import Browser
 from hotline.api import Services, create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
-from hotline.domain import CallQueued, ServiceType
-from hotline.settings import Settings
+from hotline.core.events import CallQueued
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from tests.api_server import fast_hasher, serve
 from tests.test_wallboard import browser, cell, text_becomes  # noqa: F401
 

@@ -10,14 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.domain import (
-    AgentState,
-    AgentStateChanged,
-    CallAnswered,
-    CallEnded,
-    CallQueued,
-    ServiceType,
-)
+from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
 from hotline.realtime import Metrics
 from hotline.realtime.live import LiveFeed, diff, filter_view, merge
 

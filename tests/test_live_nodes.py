@@ -18,8 +18,9 @@ from websockets.asyncio.client import connect
 
 from hotline.api import Services, create_app
 from hotline.api.security import Role
-from hotline.domain import CallQueued, ServiceType
-from hotline.settings import Settings
+from hotline.core.events import CallQueued
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.store.live import RESYNC, FanoutBackend
 
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -23,10 +23,10 @@ from hotline.api import Services, create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.live_registry import REVOKED
 from hotline.api.security import PostgresUserRepository
-from hotline.settings import Settings
-from hotline.store import config as store
+from hotline.centre import queries as store
+from hotline.core.settings import Settings
+from hotline.devtools.embedded import EmbeddedRedis
 from hotline.store import db
-from hotline.store.embedded import EmbeddedRedis
 from hotline.store.live import FanoutBackend
 from tests.api_server import fast_hasher, serve
 

@@ -21,9 +21,10 @@ from hotline.api import Services, create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.live_socket import LiveSession, coalesce
 from hotline.api.security import Role, TokenSigner
-from hotline.domain import CallEnded, CallQueued, ServiceType
+from hotline.core.events import CallEnded, CallQueued
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.realtime.live import LIVE_CHANNEL, encode
-from hotline.settings import Settings
 from hotline.store.live import RESYNC
 
 FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

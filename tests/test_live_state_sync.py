@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
-from hotline.api.wiring import services_for
-from hotline.centre_file import load_centre
-from hotline.domain import AgentState, AgentStateChanged, CallQueued, ServiceType
-from hotline.live_state_sync import LiveStateSync
-from hotline.settings import Settings
-from hotline.store.embedded import EmbeddedRedis
+from hotline.centre.model import load_centre
+from hotline.core.events import AgentStateChanged, CallQueued
+from hotline.core.lifecycle import AgentState
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.devtools.embedded import EmbeddedRedis
+from hotline.process.live_state_sync import LiveStateSync
+from hotline.process.wiring import services_for
 from hotline.store.live import LiveState, connect_redis
 
 

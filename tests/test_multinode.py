@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import CallAnswered, CallEnded, CallQueued
+from hotline.centre.model import Centre
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.settings import AsteriskNode, Settings
+from hotline.process.controller import Controller
 from hotline.router import Offer
-from hotline.settings import AsteriskNode, Settings
-from hotline.telephony import asterisk_box
+from hotline.telephony.node import box as asterisk_box
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready

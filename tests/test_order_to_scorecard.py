@@ -21,21 +21,16 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from hotline import recordings
 from hotline.api import create_app
-from hotline.api.wiring import attach_controller, services_for
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import (
-    AgentState,
-    AgentStateChanged,
-    CallAnswered,
-    CallEnded,
-    CallQueued,
-)
-from hotline.recorder import Recorder
+from hotline.centre.model import Centre
+from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentState
+from hotline.core.settings import Settings
+from hotline.history.service import Recorder
+from hotline.process.controller import Controller
+from hotline.process.wiring import attach_controller, services_for
+from hotline.recordings import service as recordings
 from hotline.router import CallbackDue
-from hotline.settings import Settings
 from hotline.store import db
 from hotline.store.writer import Writer
 from tests.api_server import fast_hasher, serve

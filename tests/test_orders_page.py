@@ -16,11 +16,11 @@ from playwright.async_api import Browser
 
 from hotline.api import Services, create_app
 from hotline.api.security import Role
-from hotline.domain import ServiceType
-from hotline.settings import Settings
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.store import db
-from hotline.store import work_orders as store
-from hotline.work_orders import OrderAction, act, create
+from hotline.work_orders import queries as store
+from hotline.work_orders.model import OrderAction, act, create
 from tests.test_wallboard import ARTIFACTS, browser  # noqa: F401
 
 H = 3600.0

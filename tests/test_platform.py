@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.centre_file import Centre
-from hotline.domain import AgentTrigger, CallEnded, CallQueued, TalkEnded
-from hotline.platform import Platform
-from hotline.settings import Settings
-from hotline.sipp_phones import start_dtmf_caller
+from hotline.centre.model import Centre
+from hotline.core.events import CallEnded, CallQueued, TalkEnded
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import start_dtmf_caller
+from hotline.process.platform import Platform
 from hotline.store import db, queries
 from hotline.store.live import LiveState, connect_redis
 from hotline.store.records import CallFilter

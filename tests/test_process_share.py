@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotline.event_loop import raise_open_files_limit
+from hotline.process.event_loop import raise_open_files_limit
 
 
 @pytest.fixture
@@ -39,9 +39,9 @@ def test_niceness_is_set_absolutely_and_children_get_the_default_back() -> None:
     import os
     import subprocess
 
-    from hotline.event_loop import set_niceness
-    from hotline.sipp_phones import _die_with_parent
-    from hotline.telephony.asterisk_box import _default_priority
+    from hotline.devtools.sipp_phones import _die_with_parent
+    from hotline.process.event_loop import set_niceness
+    from hotline.telephony.node.box import _default_priority
 
     before = os.getpriority(os.PRIO_PROCESS, 0)
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline import ivr_menu
-from hotline.ivr_menu import IvrMenu
-from hotline.telephony.prompts import PROMPTS_IN_ROOT, PromptError, PromptStore
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import IvrMenu
+from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, PromptError, PromptStore
 
 
 def small_menu() -> IvrMenu:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.domain import ServiceType
-from hotline.qa import (
+from hotline.core.values import ServiceType
+from hotline.qa.model import (
     ErrorClass,
     Evaluated,
     Form,
@@ -32,7 +32,7 @@ from hotline.qa import (
     scorecard,
     utilisation,
 )
-from hotline.work_orders import WorkOrder
+from hotline.work_orders.model import WorkOrder
 
 FORM = Form("std", 1, "Standard", (
     FormSection("Opening", (

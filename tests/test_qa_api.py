@@ -13,11 +13,11 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
-from hotline.domain import ServiceType
-from hotline.settings import Settings
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.store import db
-from hotline.store import work_orders as orders_store
-from hotline.work_orders import WorkOrder
+from hotline.work_orders import queries as orders_store
+from hotline.work_orders.model import WorkOrder
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC).timestamp()
 DAY = 86400.0

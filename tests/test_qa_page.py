@@ -20,11 +20,11 @@ from playwright.async_api import Browser
 
 from hotline.api import Services, create_app
 from hotline.api.security import Role
-from hotline.domain import ServiceType
-from hotline.settings import Settings
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.store import db
-from hotline.store import work_orders as orders_store
-from hotline.work_orders import create
+from hotline.work_orders import queries as orders_store
+from hotline.work_orders.model import create
 from tests.store_fixtures import store_tmpdir
 from tests.test_qa_api import FORM
 from tests.test_wallboard import ARTIFACTS, browser  # noqa: F401

@@ -39,10 +39,7 @@ from types import ModuleType
 
 import pytest
 
-from hotline.core_ext import metrics_py
-from hotline.core_ext.select import load_compiled
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
     AsteriskBooted,
     CallAnswered,
@@ -56,9 +53,12 @@ from hotline.domain import (
     Event,
     FailsafeTaken,
     RingNoAnswer,
-    ServiceType,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
+from hotline.core_ext import metrics_py
+from hotline.core_ext.select import load_compiled
 from hotline.realtime import Metrics, MetricsConfig, QueueTargets
 
 S = AgentState

@@ -9,10 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.core_ext import agent_time_py, metrics_py
-from hotline.core_ext.select import load_compiled
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallbackRequested,
@@ -25,9 +22,12 @@ from hotline.domain import (
     Event,
     FailsafeTaken,
     RingNoAnswer,
-    ServiceType,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
+from hotline.core_ext import agent_time_py, metrics_py
+from hotline.core_ext.select import load_compiled
 from hotline.realtime import Metrics, MetricsConfig
 
 QUEUES = ["billing", "fault", "ev"]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotline.api.routes.recordings import ByteRange, Unsatisfiable, parse_range
-from hotline.store import history
+from hotline.history import queries as history
 from tests import test_history_api as base
 from tests.test_history_api import WAV, Api
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from hotline.recordings import RetentionPolicy, enforce_retention, find_missing, record
+from hotline.recordings.service import RetentionPolicy, enforce_retention, find_missing, record
 from hotline.store import queries
 from hotline.store.records import CallRecord
 

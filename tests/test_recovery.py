@@ -8,18 +8,12 @@ from typing import Any
 
 import pytest
 
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import (
-    AgentState,
-    AgentStateChanged,
-    AgentTrigger,
-    CallAnswered,
-    CallEnded,
-    CallQueued,
-)
-from hotline.settings import Settings
-from hotline.telephony import asterisk_box
+from hotline.centre.model import Centre
+from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.settings import Settings
+from hotline.process.controller import Controller
+from hotline.telephony.node import box as asterisk_box
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready
 

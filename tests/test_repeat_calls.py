@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncpg
 
-from hotline.domain import AgentTrigger, CallQueued, ServiceType
-from hotline.repeat_calls import RepeatDetector
+from hotline.core.events import CallQueued
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.values import ServiceType
+from hotline.history.repeat_calls import RepeatDetector
 from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
 from hotline.store import db, queries
-from hotline.store import work_orders as orders
 from hotline.store.records import CallRecord
-from hotline.work_orders import create
+from hotline.work_orders import queries as orders
+from hotline.work_orders.model import create
 
 T0 = 1_800_000_000.0
 

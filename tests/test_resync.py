@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from hotline.domain import (
-    CallAnswered,
-    CallEnded,
-    CallQueued,
-    FailsafeTaken,
-    RingNoAnswer,
-    ServiceType,
-)
-from hotline.resync import ChannelView, KnownCall, QueueVars, reconcile
+from hotline.core.events import CallAnswered, CallEnded, CallQueued, FailsafeTaken, RingNoAnswer
+from hotline.core.values import ServiceType
+from hotline.process.resync import ChannelView, KnownCall, QueueVars, reconcile
 
 NOW = 1_000.0
 

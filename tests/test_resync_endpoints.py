@@ -14,23 +14,23 @@ from typing import Any
 
 import pytest
 
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import (
-    AgentState,
+from hotline.centre.model import Centre
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallEnded,
     CallQueued,
     EndpointStatus,
 )
-from hotline.resync import HEARTBEAT_FAMILY, HEARTBEAT_KEY, endpoint_events, heartbeat_age
+from hotline.core.lifecycle import AgentState
+from hotline.core.settings import Settings
+from hotline.devtools.sipp_phones import SippProcess, start_agent
+from hotline.process.controller import Controller
+from hotline.process.resync import HEARTBEAT_FAMILY, HEARTBEAT_KEY, endpoint_events, heartbeat_age
 from hotline.router import UNREACHABLE, Offer
-from hotline.settings import Settings
-from hotline.sipp_phones import SippProcess, start_agent
-from hotline.telephony import asterisk_box
-from hotline.telephony.ami_connection import AmiLink
-from hotline.telephony.asterisk_config import pjsip_agents
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node import box as asterisk_box
+from hotline.telephony.node.render import pjsip_agents
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import Settings
-from hotline.telephony import rootfs
+from hotline.core.settings import Settings
+from hotline.telephony.node import rootfs
 
 
 def test_cache_key_follows_what_goes_into_the_root(tmp_path: Path) -> None:

@@ -7,13 +7,9 @@ from types import ModuleType
 
 import pytest
 
-from hotline.core_ext import select as selector
-from hotline.core_ext import select_agent_py
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
-    AgentState,
     AgentStateChanged,
-    AgentTrigger,
     CallAnswered,
     CallEnded,
     CallOffered,
@@ -21,10 +17,12 @@ from hotline.domain import (
     CallQueued,
     Event,
     FailsafeTaken,
-    IllegalTransition,
     RingNoAnswer,
-    ServiceType,
 )
+from hotline.core.lifecycle import AgentState, AgentTrigger, IllegalTransition
+from hotline.core.values import ServiceType
+from hotline.core_ext import select as selector
+from hotline.core_ext import select_agent_py
 from hotline.router import (
     LEAST_CALLS,
     LONGEST_IDLE,

@@ -6,7 +6,9 @@ from types import ModuleType
 
 import pytest
 
-from hotline.domain import AgentState, CallAnswered, CallEnded, RingNoAnswer, ServiceType
+from hotline.core.events import CallAnswered, CallEnded, RingNoAnswer
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
 from hotline.router import (
     LONGEST_IDLE,
     QueueConfig,

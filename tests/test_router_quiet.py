@@ -9,18 +9,12 @@ from types import ModuleType
 
 import pytest
 
-from hotline.domain import (
-    AgentState,
-    CallAnswered,
-    CallEnded,
-    CallHeld,
-    RingNoAnswer,
-    ServiceType,
-)
-from hotline.domain import AgentTrigger as T
+from hotline.core.events import CallAnswered, CallEnded, CallHeld, RingNoAnswer
+from hotline.core.lifecycle import AgentState
+from hotline.core.lifecycle import AgentTrigger as T
+from hotline.core.values import ServiceType
 from hotline.router import LEAST_CALLS, ROUND_ROBIN, AgentConfig, QueueConfig, Router
-
-from .test_router import GENERAL, kernel, make, queued, ready  # noqa: F401 (fixture)
+from tests.test_router import GENERAL, kernel, make, queued, ready  # noqa: F401 (fixture)
 
 
 def stages(router: Router) -> dict[str, tuple]:

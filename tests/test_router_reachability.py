@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
     CallEnded,
     EndpointStatus,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentState
 from hotline.router import UNREACHABLE, Offer
 from hotline.router.decisions import NOT_READY
 from tests.test_router import Clock, T, agents, kernel, make, offers, queued, ready

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hotline.domain import (
+from hotline.core.events import (
     AgentRinging,
-    AgentState,
     AgentStateChanged,
     CallAnswered,
     CallbackAttempted,
@@ -16,16 +15,16 @@ from hotline.domain import (
     CallEnded,
     CallEntered,
     CallOffered,
-    CallOutcome,
     CallQueued,
     CallRequeued,
     Event,
     RingNoAnswer,
-    ServiceType,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentState, CallOutcome
+from hotline.core.values import ServiceType
 from hotline.router import CallbackDue, Offer
-from hotline.telephony.call_model import CallModel
+from hotline.telephony.ami.call_model import CallModel
 from tests.test_router import T, agents, kernel, make, offers, queued, ready
 
 __all__ = ["kernel"]  # the fixture, parametrised over the C kernel and its twin

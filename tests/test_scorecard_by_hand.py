@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from hotline.domain import ServiceType
-from hotline.qa import (
+from hotline.core.values import ServiceType
+from hotline.qa.model import (
     Evaluated,
     Form,
     FormItem,
@@ -19,10 +19,10 @@ from hotline.qa import (
     scorecard,
     settled_at,
 )
-from hotline.qa import (
+from hotline.qa.model import (
     score as score_marks,
 )
-from hotline.work_orders import WorkOrder
+from hotline.work_orders.model import WorkOrder
 
 T0 = 1_790_000_000.0
 H = 3600.0

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.core.lifecycle import AgentState
 from hotline.core_ext import select as selector
 from hotline.core_ext import select_agent_py
-from hotline.domain import AgentState
-from hotline.router.agents import AgentRecord
+from hotline.router.agent_records import AgentRecord
 from hotline.router.decisions import NOT_READY, RANKED_LOWER, SKILL, Considered
 
 KERNELS = ["c", "py"]

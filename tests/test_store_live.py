@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hotline.store.embedded import EmbeddedRedis
+from hotline.devtools.embedded import EmbeddedRedis
 from hotline.store.live import (
     RESYNC,
     FanoutBackend,

@@ -12,8 +12,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from hotline.devtools.embedded import EmbeddedPostgres
 from hotline.store import db, queries
-from hotline.store.embedded import EmbeddedPostgres
 from hotline.store.records import (
     AgentStateEntry,
     CallRecord,

@@ -10,8 +10,8 @@ import asyncio
 import pytest
 from playwright.async_api import Browser, Page
 
-from hotline.controller import Controller
-from hotline.domain import CallAnswered, CallEnded, CallQueued
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.process.controller import Controller
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_agent_panel import sign_in, site  # noqa: F401

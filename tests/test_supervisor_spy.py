@@ -8,9 +8,9 @@ import asyncio
 
 import pytest
 
-from hotline.controller import Controller
-from hotline.domain import CallAnswered, CallEnded, CallQueued
-from hotline.settings import Settings
+from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.settings import Settings
+from hotline.process.controller import Controller
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from hotline.tasks import cancel_and_wait
+from hotline.core.tasks import cancel_and_wait
 
 
 async def test_a_swallowed_cancellation_is_repeated() -> None:

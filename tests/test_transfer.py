@@ -11,25 +11,23 @@ import asyncio
 
 import pytest
 
-from hotline.controller import Controller
-from hotline.core_ext.select import load_compiled
-from hotline.domain import (
-    AgentState,
+from hotline.core.events import (
     AgentStateChanged,
-    AgentTrigger,
     CallAnswered,
     CallEnded,
     CallOffered,
-    CallOutcome,
     CallQueued,
     CallRequeued,
     Event,
     TalkEnded,
 )
+from hotline.core.lifecycle import AgentState, AgentTrigger, CallOutcome
+from hotline.core.settings import Settings
+from hotline.core_ext.select import load_compiled
+from hotline.devtools.sipp_phones import start_transferring_agent
+from hotline.process.controller import Controller
 from hotline.realtime import Metrics
-from hotline.settings import Settings
-from hotline.sipp_phones import start_transferring_agent
-from hotline.telephony.call_model import Call, CallModel
+from hotline.telephony.ami.call_model import Call, CallModel
 from tests import testbed
 from tests.conftest import Phones
 from tests.test_first_call import logout, ready

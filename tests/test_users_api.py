@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.store import config as store
+from hotline.centre import queries as store
 from tests.test_config_api import Api, api
 
 __all__ = ["api"]  # the fixture: the app over PostgreSQL with boss (admin), sup, agent1, qa

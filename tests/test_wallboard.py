@@ -16,9 +16,11 @@ from playwright.async_api import Browser, Page, async_playwright
 from hotline.api import Services, create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
-from hotline.domain import AgentState, AgentStateChanged, CallEnded, CallQueued, ServiceType
+from hotline.core.events import AgentStateChanged, CallEnded, CallQueued
+from hotline.core.lifecycle import AgentState
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 from hotline.realtime import MetricsConfig
-from hotline.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

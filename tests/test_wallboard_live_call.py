@@ -17,12 +17,12 @@ from playwright.async_api import Browser
 from hotline.api import create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
-from hotline.api.wiring import attach_controller, services_for
-from hotline.centre_file import Centre
-from hotline.controller import Controller
-from hotline.domain import CallEnded, CallQueued
-from hotline.settings import Settings
-from hotline.store.embedded import EmbeddedRedis
+from hotline.centre.model import Centre
+from hotline.core.events import CallEnded, CallQueued
+from hotline.core.settings import Settings
+from hotline.devtools.embedded import EmbeddedRedis
+from hotline.process.controller import Controller
+from hotline.process.wiring import attach_controller, services_for
 from hotline.store.live import FanoutBackend
 from tests.conftest import Phones
 from tests.test_wallboard import ARTIFACTS, browser, cell, text_becomes  # noqa: F401

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.domain import IllegalTransition, ServiceType
-from hotline.work_orders import (
+from hotline.core.lifecycle import IllegalTransition
+from hotline.core.values import ServiceType
+from hotline.work_orders.model import (
     DEFAULT_POLICIES,
     OrderAction,
     OrderState,

@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
-from hotline.settings import Settings
+from hotline.core.settings import Settings
 from hotline.store import db
 
 T0 = 1_800_000_000.0

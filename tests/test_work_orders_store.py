@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from hotline.domain import ServiceType
-from hotline.store import work_orders as store
-from hotline.work_orders import OrderAction, OrderState, act, create, link_call
+from hotline.core.values import ServiceType
+from hotline.work_orders import queries as store
+from hotline.work_orders.model import OrderAction, OrderState, act, create, link_call
 
 H = 3600.0
 T0 = 1_800_000_000.0

@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from hotline.centre_file import AgentSpec, Centre, QueueSpec
-from hotline.domain import ServiceType
-from hotline.settings import Settings
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
 
 # Several test runs may share a machine (developers working side by side): each picks its own
 # port block and node name with HOTLINE_TEST_SLOT=0..9.

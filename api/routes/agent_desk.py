@@ -19,22 +19,9 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
-from hotline.configuration import DEFAULT_REASONS
-from hotline.domain import (
-    AgentState,
-    AgentStateChanged,
-    AgentTrigger,
-    CallAnswered,
-    CallEntered,
-    CallQueued,
-    IllegalTransition,
-    IvrChoice,
-)
-from hotline.router.errors import UnknownAgent
-
-from ..deps import ServicesDep, require_roles
-from ..errors import ApiError, ErrorResponse
-from ..schemas import (
+from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.schemas import (
     AgentOut,
     AuditEntry,
     DeskCall,
@@ -42,8 +29,12 @@ from ..schemas import (
     OpenOrder,
     RecentCall,
 )
-from ..security import Claims, Role
-from ..services import Services
+from hotline.api.security import Claims, Role
+from hotline.api.services import Services
+from hotline.centre.service import DEFAULT_REASONS
+from hotline.core.events import AgentStateChanged, CallAnswered, CallEntered, CallQueued, IvrChoice
+from hotline.core.lifecycle import AgentState, AgentTrigger, IllegalTransition
+from hotline.router.errors import UnknownAgent
 
 log = logging.getLogger("hotline.api.audit")
 router = APIRouter(prefix="/api/agents", tags=["agent desk"])
@@ -67,7 +58,9 @@ async def configured_reasons(conn: HTTPConnection) -> dict[str, str]:
     """code -> label: the reasons configured in PostgreSQL (read on every use, so a change
     through the configuration API applies to the next command), or the built-in ones when
     the API runs without a database."""
-    from .config import get_configuration  # the configuration routes own the service
+    from hotline.api.routes.centre import (
+        get_configuration,  # the configuration routes own the service
+    )
 
     if conn.app.state.services.db_pool is None:
         return dict(DEFAULT_REASONS)
@@ -104,7 +97,7 @@ class AuditLog:
 
     async def _write(self, at: float, actor: str, agent_id: str, action: str,
                      detail: dict[str, Any]) -> None:
-        from hotline.store import config as store
+        from hotline.centre import queries as store
 
         try:
             async with self.pool.acquire() as conn:

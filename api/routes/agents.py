@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..deps import ServicesDep, Supervisor
-from ..schemas import AgentLive
-from .wallboard import ERRORS
+from hotline.api.deps import ServicesDep, Supervisor
+from hotline.api.routes.wallboard import ERRORS
+from hotline.api.schemas import AgentLive
 
 router = APIRouter(prefix="/api", tags=["agents"])
 

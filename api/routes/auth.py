@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..deps import AuthenticatorDep, CurrentUser, SignerDep
-from ..errors import ApiError, ErrorResponse
-from ..schemas import Me, TokenRequest, TokenResponse
-from ..security import Claims
+from hotline.api.deps import AuthenticatorDep, CurrentUser, SignerDep
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.schemas import Me, TokenRequest, TokenResponse
+from hotline.api.security import Claims
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

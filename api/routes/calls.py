@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from ..deps import Inspector, ServicesDep
-from ..errors import ApiError, ErrorResponse
-from ..schemas import ExplanationOut
-from .wallboard import ERRORS
+from hotline.api.deps import Inspector, ServicesDep
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.routes.wallboard import ERRORS
+from hotline.api.schemas import ExplanationOut
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

@@ -13,14 +13,9 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query
 
-from hotline.router import Explanation
-from hotline.router.decisions import Considered
-from hotline.store import history, queries
-from hotline.store.records import CallFilter, CallRecord, RecordError
-
-from ..deps import ServicesDep, require_roles
-from ..errors import ApiError, ErrorResponse
-from ..schemas import (
+from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.schemas import (
     AgentStateOut,
     AgentStatesOut,
     CallDetail,
@@ -29,8 +24,13 @@ from ..schemas import (
     ExplanationOut,
     TimelineStep,
 )
-from ..security import Claims, Role
-from ..services import Services
+from hotline.api.security import Claims, Role
+from hotline.api.services import Services
+from hotline.history import queries as history
+from hotline.router import Explanation
+from hotline.router.decisions import Considered
+from hotline.store import queries
+from hotline.store.records import CallFilter, CallRecord, RecordError
 
 log = logging.getLogger("hotline.api.history")
 router = APIRouter(prefix="/api", tags=["history"])

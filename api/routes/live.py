@@ -10,10 +10,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, WebSocket
 from pydantic import BaseModel, Field
 
-from ..deps import ServicesDep, SignerDep, Viewer
-from ..errors import ErrorResponse
-from ..live_rules import Refusal, admit
-from ..live_socket import LiveSession
+from hotline.api.deps import ServicesDep, SignerDep, Viewer
+from hotline.api.errors import ErrorResponse
+from hotline.api.live_rules import Refusal, admit
+from hotline.api.live_socket import LiveSession
 
 router = APIRouter(tags=["live"])
 LIVE_PATH = "/ws/live"

@@ -13,18 +13,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from hotline import qa
-from hotline.store import qa as store
-from hotline.store import work_orders as orders_store
-
-from ..deps import ServicesDep, require_roles
-from ..errors import ApiError, ErrorResponse
-from ..schemas import SOME_TEXT
-from ..security import Claims, Role
-from .history import MAX_EPOCH
-from .history import store as history_store
-from .work_orders import OrderOut
-from .work_orders import out as order_out
+from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.routes.history import MAX_EPOCH
+from hotline.api.routes.history import store as history_store
+from hotline.api.routes.work_orders import OrderOut
+from hotline.api.routes.work_orders import out as order_out
+from hotline.api.schemas import SOME_TEXT
+from hotline.api.security import Claims, Role
+from hotline.qa import model as qa
+from hotline.qa import queries as store
+from hotline.work_orders import queries as orders_store
 
 router = APIRouter(prefix="/api/qa", tags=["quality assurance"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..deps import ServicesDep, Viewer
-from ..schemas import QueueSummary
-from .wallboard import ERRORS
+from hotline.api.deps import ServicesDep, Viewer
+from hotline.api.routes.wallboard import ERRORS
+from hotline.api.schemas import QueueSummary
 
 router = APIRouter(prefix="/api", tags=["queues"])
 

@@ -19,12 +19,11 @@ import anyio
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import StreamingResponse
 
-from hotline.store import history
-
-from ..deps import CurrentUser, ServicesDep
-from ..errors import ApiError, ErrorResponse
-from ..security import Claims, Role
-from .history import ID_PATTERN, store
+from hotline.api.deps import CurrentUser, ServicesDep
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.routes.history import ID_PATTERN, store
+from hotline.api.security import Claims, Role
+from hotline.history import queries as history
 
 log = logging.getLogger("hotline.api.recordings")
 router = APIRouter(prefix="/api", tags=["recordings"])

@@ -11,16 +11,30 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.configuration import ConfigError
-from hotline.domain import AgentTrigger
+from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.errors import ApiError
+from hotline.api.routes.agent_desk import (
+    ERRORS,
+    AgentId,
+    Audit,
+    Reasons,
+    agent_out,
+    controller_of,
+    run_command,
+)
+from hotline.api.schemas import (
+    AgentCommandName,
+    AgentOut,
+    AuditEntry,
+    SkillsRequest,
+    SpyOut,
+    SpyRequest,
+)
+from hotline.api.security import Claims, Role
+from hotline.centre.service import ConfigError
+from hotline.core.lifecycle import AgentTrigger
 from hotline.router.errors import RouterError
-from hotline.telephony.ami_connection import AmiActionError, AmiNotConnected
-
-from ..deps import ServicesDep, require_roles
-from ..errors import ApiError
-from ..schemas import AgentCommandName, AgentOut, AuditEntry, SkillsRequest, SpyOut, SpyRequest
-from ..security import Claims, Role
-from .agent_desk import ERRORS, AgentId, Audit, Reasons, agent_out, controller_of, run_command
+from hotline.telephony.ami.link import AmiActionError, AmiNotConnected
 
 router = APIRouter(prefix="/api", tags=["supervision"])
 #: Commands that change the floor: supervisors (and admins, who pass every check).

@@ -20,12 +20,11 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.store import config as store
-
-from ..deps import AuthenticatorDep, ServicesDep, require_roles
-from ..errors import ApiError, ErrorResponse
-from ..security import Authenticator, Claims, PostgresUserRepository, Role
-from ..services import Services
+from hotline.api.deps import AuthenticatorDep, ServicesDep, require_roles
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.security import Authenticator, Claims, PostgresUserRepository, Role
+from hotline.api.services import Services
+from hotline.centre import queries as store
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..deps import ServicesDep, Viewer
-from ..errors import ErrorResponse
-from ..schemas import WALLBOARD_EXAMPLE
+from hotline.api.deps import ServicesDep, Viewer
+from hotline.api.errors import ErrorResponse
+from hotline.api.schemas import WALLBOARD_EXAMPLE
 
 router = APIRouter(prefix="/api", tags=["wallboard"])
 ERRORS: dict[int | str, dict[str, Any]] = {

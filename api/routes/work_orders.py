@@ -9,9 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.domain import IllegalTransition, ServiceType
-from hotline.store import work_orders as store
-from hotline.work_orders import (
+from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.errors import ApiError, ErrorResponse, forbidden
+from hotline.api.routes.history import store as history_store
+from hotline.api.schemas import SOME_TEXT
+from hotline.api.security import Claims, Role
+from hotline.core.lifecycle import IllegalTransition
+from hotline.core.values import ServiceType
+from hotline.work_orders import queries as store
+from hotline.work_orders.model import (
     OrderAction,
     OrderState,
     WorkOrder,
@@ -23,12 +29,6 @@ from hotline.work_orders import (
     overdue,
     record_final_answer,
 )
-
-from ..deps import ServicesDep, require_roles
-from ..errors import ApiError, ErrorResponse, forbidden
-from ..schemas import SOME_TEXT
-from ..security import Claims, Role
-from .history import store as history_store
 
 router = APIRouter(prefix="/api", tags=["work orders"])
 

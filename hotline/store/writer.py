@@ -33,9 +33,9 @@ from typing import Any
 
 import asyncpg
 
+from hotline.core.tasks import cancel_and_wait
 from hotline.store import db
 from hotline.store.queries import UPSERTS, Record, spec_for, upsert, upsert_copy
-from hotline.tasks import cancel_and_wait
 
 log = logging.getLogger("hotline.store.writer")
 

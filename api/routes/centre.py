@@ -1,0 +1,572 @@
+"""The centre's configuration: agents, skills, queues, not-ready reasons, outages, the IVR
+menu tree, and the audit of every change. Admins change everything; supervisors edit skills
+and reasons and read the IVR menu tree.
+
+Each change goes through `hotline.centre.service.Configuration`: stored and audited in
+PostgreSQL, applied to the router and (for agents) to Asterisk without a restart. The module
+docstring there says what takes effect when.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from starlette.requests import HTTPConnection
+
+from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.security import ALL_ROLES, Claims, Role
+from hotline.api.services import Services
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.centre.queries import AgentRow
+from hotline.centre.service import ConfigError, Configuration, outage_from
+from hotline.core.values import ServiceType
+from hotline.process.wiring import agent_queues
+from hotline.realtime.targets import QueueTargets
+
+router = APIRouter(prefix="/api/config", tags=["configuration"])
+
+Admin = Annotated[Claims, Depends(require_roles())]  # admin passes every check
+Steering = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR))]
+Viewer = Annotated[Claims, Depends(require_roles(*ALL_ROLES))]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 503)}
+_STATUS = {"not-found": 404, "conflict": 409, "invalid": 422}
+
+Name = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,40}$")]
+_SKILL = r"^[A-Za-z0-9_]{1,40}$"
+# pydantic would publish the key rule as patternProperties, which lets other keys through
+# with any value; the published schema states the whole rule
+Skills = Annotated[
+    dict[Annotated[str, Field(pattern=_SKILL)], Annotated[int, Field(ge=0, le=5)]],
+    Field(max_length=64),
+    WithJsonSchema({"type": "object", "propertyNames": {"pattern": _SKILL}, "maxProperties": 64,
+                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 5}}),
+]
+Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\"\\;\[\]]*$")]
+# the secret and contact are written into pjsip_agents.conf: nothing that breaks a line
+Secret = Annotated[str, Field(min_length=4, max_length=128, pattern=r"^[!-~]+$")]
+Contact = Annotated[str, Field(max_length=200, pattern=r"^(sips?:[!-~]+)?$")]
+
+Epoch = Annotated[float, Field(ge=0, le=4_102_444_800)]  # seconds, up to the year 2100
+AgentId = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$")]
+OutageId = Annotated[int, Path(ge=1, le=2**62)]
+Code = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+def get_configuration(conn: HTTPConnection) -> Configuration:
+    services = conn.app.state.services
+    configuration = getattr(services, "configuration", None)
+    if configuration is None:
+        if services.db_pool is None:
+            raise ApiError(503, "no-database", "configuration needs the database")
+        # an API without Platform's wiring: database and router only, no Asterisk files
+        configuration = Configuration(services.db_pool, services.controller, clock=services.clock)
+        services.configuration = configuration
+    return configuration  # type: ignore[no-any-return]
+
+
+ConfigDep = Annotated[Configuration, Depends(get_configuration)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentCreate(_In):
+    id: Name
+    name: Text = ""
+    secret: Secret
+    contact: Contact = ""
+    skills: Skills = {}
+
+
+class AgentUpdate(_In):
+    name: Text | None = None
+    secret: Secret | None = None
+    contact: Contact | None = None
+
+
+class SkillsIn(_In):
+    skills: Skills
+
+
+class AgentOut(BaseModel):
+    id: str
+    name: str
+    contact: str
+    skills: dict[str, int]
+    active: bool
+
+
+class AgentChange(BaseModel):
+    agent: AgentOut | None
+    #: node -> "reloaded" or what failed; empty when Asterisk had nothing to reload
+    asterisk: dict[str, str]
+
+
+class Overflow(_In):
+    """After `after_s` of waiting, agents of queue `to` (another, existing queue) may take
+    the call too."""
+
+    to: Name
+    after_s: Annotated[float, Field(gt=0, le=3600)]
+
+
+class QueueIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "service": "billing", "required": {"billing": 2}, "policy": "most_skilled",
+        "priority": 0, "sl_target": 0.8, "sl_seconds": 20,
+        "overflow": {"to": "general", "after_s": 60}}]})
+
+    service: ServiceType
+    #: skill -> minimum level; the first listed is the one most_skilled ranks by
+    required: Skills = {}
+    policy: Literal["most_skilled", "longest_idle", "least_calls", "round_robin"] = (
+        "most_skilled")
+    priority: int = Field(0, ge=-100, le=100)
+    sl_target: float = Field(0.8, ge=0, le=1)
+    sl_seconds: float = Field(20.0, gt=0, le=3600)
+    overflow: Overflow | None = None
+
+
+class QueueOut(QueueIn):
+    name: str
+
+
+class QueueChange(BaseModel):
+    queue: QueueOut
+    created: bool
+    #: the router uses the queue from this change on, waiting calls included
+    takes_effect: str = "at once"
+
+
+class ReasonIn(_In):
+    label: Text = Field(min_length=1)
+
+
+class Reason(BaseModel):
+    code: str
+    label: str
+
+
+class OutageIn(_In):
+    area_code: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")]
+    kind: Literal["planned", "unplanned"]
+    starts_at: Epoch
+    #: how long it lasts (None: until further notice); a duration rather than an end time,
+    #: so that "ends after it starts" is part of the published schema
+    duration_s: Annotated[float, Field(ge=1, le=366 * 86400)] | None = None
+    description_zh: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
+    description_en: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
+
+
+class OutageOut(BaseModel):
+    id: int
+    area_code: str
+    kind: str
+    starts_at: float
+    ends_at: float | None
+    description_zh: str
+    description_en: str
+
+
+class AuditOut(BaseModel):
+    id: int
+    who: str
+    at: float
+    what: str
+    details: dict[str, Any]
+
+
+def _error(exc: ConfigError) -> ApiError:
+    return ApiError(_STATUS[exc.problem], exc.error_id, exc.message, exc.details)
+
+
+def _agent(row: AgentRow | None) -> AgentOut | None:
+    if row is None:
+        return None
+    s = row.spec
+    return AgentOut(id=s.id, name=s.name, contact=s.contact, skills=s.skills, active=row.active)
+
+
+async def _agent_change(config: Configuration, services: Services, agent_id: str,
+                        asterisk: dict[str, str]) -> AgentChange:
+    """The agent as stored now; the live panels learn which queues it serves."""
+    rows = [r for r in await config.agents() if r.spec.id == agent_id]
+    row = rows[0] if rows else None
+    serves: list[str] = []
+    if row is not None and row.active:
+        serves = agent_queues(Centre(queues=await config.queues(), agents=[row.spec]))[agent_id]
+    services.live.set_agent_queues(agent_id, serves)
+    return AgentChange(agent=_agent(row), asterisk=asterisk)
+
+
+# ---- agents
+
+
+@router.get("/agents", responses=ERRORS)
+async def list_agents(_: Steering, config: ConfigDep,
+                      include_inactive: bool = False) -> list[AgentOut]:
+    return [a for r in await config.agents() if (a := _agent(r)) and (a.active or
+                                                                     include_inactive)]
+
+
+@router.post("/agents", status_code=201, responses=ERRORS)
+async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep,
+                       services: ServicesDep) -> AgentChange:
+    """A new agent: its SIP endpoint, auth and AOR on every node (reloaded, no restart), a
+    static member of the failsafe queue, and in the router (logged out)."""
+    spec = AgentSpec(id=body.id, name=body.name, secret=body.secret, contact=body.contact,
+                     skills={k: v for k, v in body.skills.items() if v > 0})
+    try:
+        asterisk = await config.create_agent(user.username, spec)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return await _agent_change(config, services, body.id, asterisk)
+
+
+@router.patch("/agents/{agent_id}", responses=ERRORS)
+async def update_agent(agent_id: AgentId, body: AgentUpdate,
+                       user: Admin, config: ConfigDep, services: ServicesDep) -> AgentChange:
+    try:
+        asterisk = await config.update_agent(user.username, agent_id, name=body.name,
+                                             secret=body.secret, contact=body.contact)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return await _agent_change(config, services, agent_id, asterisk)
+
+
+@router.put("/agents/{agent_id}/skills", responses=ERRORS)
+async def set_skills(agent_id: AgentId, body: SkillsIn,
+                     user: Steering, config: ConfigDep, services: ServicesDep) -> AgentChange:
+    """Replaces the agent's skills (stored; the router's next decision uses them)."""
+    try:
+        await config.update_agent(user.username, agent_id, skills=dict(body.skills))
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return await _agent_change(config, services, agent_id, {})
+
+
+@router.delete("/agents/{agent_id}", responses=ERRORS)
+async def deactivate_agent(agent_id: AgentId, user: Admin,
+                           config: ConfigDep, services: ServicesDep) -> AgentChange:
+    """The agent leaves the router and Asterisk (409 while on a call); the row stays, marked
+    inactive, for history; creating the id again brings it back."""
+    try:
+        asterisk = await config.deactivate_agent(user.username, agent_id)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return await _agent_change(config, services, agent_id, asterisk)
+
+
+# ---- queues
+
+
+def _queue(q: QueueSpec) -> QueueOut:
+    return QueueOut(name=q.name, service=q.service, required=q.required,
+                    policy=q.policy, priority=q.priority,  # type: ignore[arg-type]
+                    sl_target=q.sl_target, sl_seconds=q.sl_seconds,
+                    overflow=None if q.overflow_to is None or q.overflow_wait_s is None else
+                    Overflow(to=q.overflow_to, after_s=q.overflow_wait_s))
+
+
+async def _queues_changed(config: Configuration, services: Services) -> None:
+    """The live panels follow a queue change: the queue is shown, its service-level target
+    used, and every agent's list of queues it serves recomputed."""
+    queues = await config.queues()
+    services.live.declare_queues(q.name for q in queues)
+    for q in queues:
+        services.metrics.config.targets[q.name] = QueueTargets(q.sl_seconds, q.sl_target)
+    agents = [r.spec for r in await config.agents() if r.active]
+    for agent_id, serves in agent_queues(Centre(queues=queues, agents=agents)).items():
+        services.live.set_agent_queues(agent_id, serves)
+
+
+QueueName = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$", examples=["billing"])]
+
+
+@router.get("/queues", responses=ERRORS)
+async def list_queues(_: Steering, config: ConfigDep) -> list[QueueOut]:
+    return [_queue(q) for q in await config.queues()]
+
+
+@router.put("/queues/{name}", responses=ERRORS)
+async def put_queue(name: QueueName, body: QueueIn, user: Admin, config: ConfigDep,
+                    services: ServicesDep) -> QueueChange:
+    """Creates or replaces a queue; the running router uses it at once (calls waiting in it
+    are matched against the new requirements on this change). 409 `invalid-overflow` when
+    the overflow names no existing queue, or the queue itself."""
+    spec = QueueSpec(name=name, service=body.service,
+                     required={k: v for k, v in body.required.items() if v > 0},
+                     policy=body.policy, priority=body.priority, sl_target=body.sl_target,
+                     sl_seconds=body.sl_seconds,
+                     overflow_to=body.overflow.to if body.overflow else None,
+                     overflow_wait_s=body.overflow.after_s if body.overflow else None)
+    try:
+        created = await config.put_queue(user.username, spec)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    await _queues_changed(config, services)
+    return QueueChange(queue=_queue(spec), created=created)
+
+
+@router.delete("/queues/{name}", status_code=204, responses=ERRORS)
+async def delete_queue(name: QueueName, user: Admin, config: ConfigDep,
+                       services: ServicesDep) -> None:
+    """Removes a queue at once. 409 `queue-in-use` while calls wait in it or are offered
+    from it, while another queue overflows to it, while an IVR menu sends callers to it, and
+    always for `general` (the IVR's fallback): a queue is drained and unhooked before it is
+    closed, callers are never moved silently to requirements they did not choose."""
+    try:
+        await config.delete_queue(user.username, name)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    await _queues_changed(config, services)
+
+
+# ---- not-ready reasons
+
+
+@router.get("/not-ready-reasons", responses=ERRORS)
+async def list_reasons(_: Viewer, config: ConfigDep) -> list[Reason]:
+    return [Reason(code=c, label=label) for c, label in (await config.reasons()).items()]
+
+
+@router.put("/not-ready-reasons/{code}", responses=ERRORS)
+async def put_reason(code: Code, body: ReasonIn,
+                     user: Steering, config: ConfigDep) -> Reason:
+    try:
+        await config.put_reason(user.username, code, body.label)
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return Reason(code=code, label=body.label)
+
+
+@router.delete("/not-ready-reasons/{code}", status_code=204, responses=ERRORS)
+async def delete_reason(code: Code, user: Steering,
+                        config: ConfigDep) -> None:
+    try:
+        await config.delete_reason(user.username, code)
+    except ConfigError as exc:
+        raise _error(exc) from None
+
+
+# ---- outages (the IVR reads them at once)
+
+
+@router.get("/outages", responses=ERRORS)
+async def list_outages(_: Steering, config: ConfigDep,
+                       area_code: Annotated[str, Query(pattern=r"^[0-9A-Za-z_-]{1,40}$")],
+                       at: Annotated[float, Query(ge=0, le=4_102_444_800)],
+                       horizon_s: Annotated[float, Query(ge=0, le=366 * 86400)] = 7 * 86400,
+                       ) -> list[OutageOut]:
+    """What a caller of the area hears at `at`: in force then, or starting within horizon."""
+    return [OutageOut.model_validate(o, from_attributes=True)
+            for o in await config.outages(area_code, at, horizon_s)]
+
+
+async def _put_outage(body: OutageIn, who: str, config: Configuration,
+                      outage_id: int | None) -> OutageOut:
+    try:
+        stored = await config.add_outage(who, outage_from(
+            body.area_code, body.kind, body.starts_at,
+            None if body.duration_s is None else body.starts_at + body.duration_s,
+            body.description_zh,
+            body.description_en, outage_id))
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return OutageOut.model_validate(stored, from_attributes=True)
+
+
+@router.post("/outages", status_code=201, responses=ERRORS)
+async def add_outage(body: OutageIn, user: Admin, config: ConfigDep) -> OutageOut:
+    return await _put_outage(body, user.username, config, None)
+
+
+@router.put("/outages/{outage_id}", responses=ERRORS)
+async def put_outage(outage_id: OutageId, body: OutageIn, user: Admin,
+                     config: ConfigDep) -> OutageOut:
+    return await _put_outage(body, user.username, config, outage_id)
+
+
+@router.delete("/outages/{outage_id}", status_code=204, responses=ERRORS)
+async def delete_outage(outage_id: OutageId, user: Admin, config: ConfigDep) -> None:
+    try:
+        await config.delete_outage(user.username, outage_id)
+    except ConfigError as exc:
+        raise _error(exc) from None
+
+
+# ---- the IVR menu tree (the shape of asterisk-config/ivr.toml, as JSON)
+
+_KEY = r"^[A-Za-z0-9_-]{1,40}$"
+_LANG = r"^[a-z]{2,8}$"
+# no control characters (jsonb, the AGI line) and no leading '-' (an espeak-ng argument)
+_SPOKEN = r"^[^\x00-\x1f-][^\x00-\x1f]*$"
+MenuKey = Annotated[str, Field(pattern=_KEY)]
+Lang = Annotated[str, Field(pattern=_LANG)]
+Digit = Annotated[str, Field(pattern=r"^[0-9*]$")]
+Seconds = Annotated[float, Field(gt=0, le=60)]
+Spoken = Annotated[str, Field(min_length=1, max_length=1000, pattern=_SPOKEN)]
+# language -> key -> text; the schema stated whole, so that no other keys pass (see Skills)
+Texts = Annotated[dict[Lang, Annotated[dict[MenuKey, Spoken], Field(max_length=200)]],
+                  Field(max_length=8), WithJsonSchema({
+    "type": "object", "propertyNames": {"pattern": _LANG}, "maxProperties": 8,
+    "additionalProperties": {
+        "type": "object", "propertyNames": {"pattern": _KEY}, "maxProperties": 200,
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 1000,
+                                 "pattern": _SPOKEN}}})]
+
+
+class IvrQueueLeaf(_In):
+    """Callers go to this queue with this service type (default: the queue's name)."""
+
+    queue: Name
+    service: ServiceType | None = None
+    #: a boost on top of the queue's own priority
+    priority: int = Field(0, ge=-100, le=100)
+
+
+class IvrTarget(_In):
+    """Exactly one of `goto` (another menu, optionally switching `language`), `queue` (with
+    `service`, `priority`) or `action` (self-service; `agent` is where "0" then goes)."""
+
+    goto: MenuKey | None = None
+    language: Lang | None = None
+    queue: Name | None = None
+    service: ServiceType | None = None
+    priority: int | None = Field(None, ge=-100, le=100)
+    action: Literal["outage_lookup"] | None = None
+    agent: IvrQueueLeaf | None = None
+
+
+class IvrChoiceIn(IvrTarget):
+    digit: Digit
+
+
+class IvrMenuIn(_In):
+    prompt: MenuKey
+    choices: list[IvrChoiceIn] = Field(min_length=1, max_length=11)
+    #: taken at once on the first timeout (e.g. the default language)
+    on_timeout: IvrTarget | None = None
+
+
+class IvrSettings(_In):
+    start: MenuKey
+    languages: list[Lang] = Field(min_length=1, max_length=8)
+    default_language: Lang
+    timezone: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+-]*"
+                                                          r"(/[A-Za-z0-9_+-]+){0,3}$")] = (
+        "Asia/Shanghai")
+    timeout_s: Seconds = 5.0
+    max_misses: int = Field(3, ge=1, le=10)
+    repeat_digit: Digit = "*"
+    invalid_prompt: MenuKey = "invalid"
+    fallback: IvrQueueLeaf = IvrQueueLeaf(queue="general", service=ServiceType.GENERAL)
+
+
+class IvrSurvey(_In):
+    prompt: MenuKey = "survey"
+    thanks: MenuKey = "survey-thanks"
+    invalid: MenuKey = "invalid"
+    timeout_s: Seconds = 6.0
+    attempts: int = Field(2, ge=1, le=5)
+
+
+class IvrOutageLookup(_In):
+    enter_prompt: MenuKey = "outage-enter"
+    none_prompt: MenuKey = "outage-none"
+    found_prompt: MenuKey = "outage-found"
+    after_prompt: MenuKey = "outage-after"
+    goodbye_prompt: MenuKey = "goodbye"
+    max_digits: int = Field(20, ge=1, le=40)
+    timeout_s: Seconds = 8.0
+
+
+class IvrTree(_In):
+    """The whole menu tree, as in asterisk-config/ivr.toml (README "Changing the IVR")."""
+
+    ivr: IvrSettings
+    menus: dict[MenuKey, IvrMenuIn] = Field(
+        max_length=100, json_schema_extra={"additionalProperties": False})
+    prompts: Texts
+    #: spoken at run time with {area} {start} {end} {reason} (the outage read-out)
+    templates: Texts = {}
+    survey: IvrSurvey = IvrSurvey()
+    outage: IvrOutageLookup = IvrOutageLookup()
+
+
+class IvrIn(_In):
+    """The whole new tree and the version it was based on (from GET /api/config/ivr)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "version": 1, "tree": {
+            "ivr": {"start": "main", "languages": ["en"], "default_language": "en"},
+            "menus": {"main": {"prompt": "main", "choices": [
+                {"digit": "1", "queue": "billing", "service": "billing"},
+                {"digit": "0", "queue": "general", "service": "general"}]}},
+            "prompts": {"en": {
+                "main": "For billing, press 1. For an agent, press 0.",
+                "invalid": "Sorry, that is not a valid choice.",
+                "survey": "Please rate our service from 0 to 10, then press the pound key.",
+                "survey-thanks": "Thank you. Goodbye."}}}}]})
+
+    version: int = Field(ge=0, le=2**31 - 1)
+    tree: IvrTree
+
+
+class IvrOut(BaseModel):
+    version: int
+    tree: IvrTree
+    updated_at: float
+    updated_by: str
+
+
+class IvrChange(IvrOut):
+    #: prompt files spoken for this change (texts not heard before)
+    prompts_built: int
+    takes_effect: str = "for the next caller"
+
+
+@router.get("/ivr", responses=ERRORS, response_model_exclude_none=True)
+async def get_ivr(_: Steering, config: ConfigDep) -> IvrOut:
+    """The live IVR menu tree and its version (404 `no-ivr-menu` before the platform first
+    started and seeded it from ivr.toml)."""
+    row = await config.ivr_tree()
+    if row is None:
+        raise ApiError(404, "no-ivr-menu", "no IVR menu tree is stored yet")
+    return IvrOut(version=row.version, tree=IvrTree.model_validate(row.tree),
+                  updated_at=row.created_at, updated_by=row.created_by)
+
+
+@router.put("/ivr", responses=ERRORS, response_model_exclude_none=True)
+async def put_ivr(body: IvrIn, user: Admin, config: ConfigDep) -> IvrChange:
+    """Replaces the whole menu tree. Its new prompts are spoken first; then the running IVR
+    uses it for the next caller (callers in the menus finish on the tree they started with).
+    409 `stale-version` when `version` is not the current one (someone changed it since it
+    was read), `invalid-ivr` when the tree breaks a menu rule (unknown or unreachable menus,
+    duplicate digits, missing prompts: the message says where), `unknown-queue` when a
+    choice sends callers to a queue that does not exist, `prompts-failed` when a prompt
+    cannot be spoken (e.g. a language without a voice)."""
+    try:
+        row, built = await config.put_ivr(user.username, body.version,
+                                          body.tree.model_dump(exclude_none=True))
+    except ConfigError as exc:
+        raise _error(exc) from None
+    return IvrChange(version=row.version, tree=IvrTree.model_validate(row.tree),
+                     updated_at=row.created_at, updated_by=row.created_by, prompts_built=built)
+
+
+# ---- audit
+
+
+@router.get("/audit", responses=ERRORS)
+async def audit(_: Admin, config: ConfigDep,
+                what: Annotated[str, Query(pattern=r"^[a-z_.]{0,40}$")] = "",
+                limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[AuditOut]:
+    """The audit log, newest first; `what` narrows by prefix (e.g. "agent.")."""
+    return [AuditOut(id=r.id, who=r.who, at=r.at, what=r.what, details=r.details)
+            for r in await config.audit_log(what, limit)]

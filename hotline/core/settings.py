@@ -1,0 +1,131 @@
+"""All configuration in one place: environment variables (HOTLINE_*) or a .env / TOML-free file.
+
+Nothing else in the code holds a host, a port or a path. Tests build their own Settings with
+their own ports; the CLI and the API get theirs through `get_settings()`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class AsteriskNode(BaseModel):
+    """Where the controller reaches one Asterisk node over AMI."""
+
+    name: str
+    host: str = "127.0.0.1"
+    ami_port: int
+    ami_user: str = "hotline"
+    ami_secret: str = "hotline-dev-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    # --- Asterisk, run from a Debian sid root file system that the project builds
+    asterisk_suite: str = "sid"
+    asterisk_mirror: str = "http://deb.debian.org/debian"
+    asterisk_packages: list[str] = Field(
+        default=["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm"]
+    )
+    asterisk_cache_dir: Path = Path("/var/cache/hotline/rootfs")
+    asterisk_run_dir: Path = Path("/var/lib/hotline/asterisk")  # the live root (a copy)
+    asterisk_config_dir: Path = REPO_ROOT / "asterisk-config"
+    node_name: str = "ast1"
+    bind_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_user: str = "hotline"
+    ami_secret: str = "hotline-dev-secret"
+    sip_port: int = 5060
+    caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
+    agi_port: int = 4573
+    rtp_start: int = 30000
+    rtp_end: int = 39999
+    # Further nodes the controller serves besides this one, e.g.
+    # HOTLINE_OTHER_NODES='[{"name": "ast2", "host": "10.0.0.2", "ami_port": 5038}]'
+    other_nodes: list[AsteriskNode] = Field(default_factory=list)
+    # AMI link: reconnect backoff (doubling from base to max) and the dead-link Ping
+    ami_reconnect_base_s: float = 0.5
+    ami_reconnect_max_s: float = 30.0
+    ami_ping_interval_s: float = 2.0
+    ami_ping_timeout_s: float = 3.0
+    # Seconds of silence from the controller before the dialplan uses app_queue on its own.
+    failsafe_guard_s: int = 5
+    # A waiting caller's FastAGI hold session is a lease of this many seconds (Asterisk's
+    # TIMEOUT(absolute)): when it runs out the caller asks again if the heartbeat is fresh, so
+    # a controller that freezes with callers held loses them to the failsafe within about two
+    # leases. Each waiting caller reconnects this often.
+    hold_lease_s: int = 20
+    heartbeat_interval_s: float = 1.0
+    # The platform process's scheduling niceness (applied when it may raise its priority, as
+    # root): every waiting caller's decision passes through it, and on a busy machine a
+    # wake-up waiting for a core shows in the tail (bench.wire). 0 leaves it as started.
+    controller_nice: int = -10
+    ring_timeout_s: int = 15
+    # The key a waiting caller presses to hang up and be called back (virtual hold)
+    callback_key: str = "1"
+    # How a callback reaches the caller: a pjsip dial string with {number}
+    callback_dial: str = "PJSIP/{number}@caller"
+    # Tries to reach a caller on virtual hold (busy / no answer), and the pause between them
+    callback_attempts: int = 3
+    callback_retry_s: float = 120.0
+
+    # --- the hotline itself
+    hotline_number: str = "95598"
+    centre_file: Path = REPO_ROOT / "asterisk-config" / "centre.toml"  # the queues and agents
+    # After-call work ends by itself after this many seconds (0: the agent ends it)
+    wrap_up_s: float = 0.0
+    recordings_dir: Path = Path("/var/lib/hotline/recordings")
+    # Recordings are deleted this many days after the call, per service type where listed
+    recording_retention_days: int = 180
+    recording_retention_by_service: dict[str, int] = Field(
+        default_factory=lambda: {"complaint": 730, "report": 730})
+    short_abandon_s: float = 5.0
+    # Where "today" starts for the figures: the centre's local midnight, as seconds east of
+    # UTC (the reference centre is in China, UTC+8)
+    utc_offset_s: int = 8 * 3600
+
+    # --- persistence and live state; empty means "start an embedded one"
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Path("/var/lib/hotline/data")
+
+    # --- HTTP
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # The live socket's own server (api/live_broadcast.py): None = api_port + 1; "" = api_host
+    live_port: int | None = None
+    live_host: str = ""
+    # The event loop of `hotline run` and the demo: uvloop (libuv; the live server writes to
+    # thousands of sockets per second) or Python's own asyncio loop
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # "development" allows a built-in token secret and one login per role (password = name);
+    # anything else refuses to start without a real api_secret
+    environment: str = "development"
+    api_secret: str = ""
+    api_token_ttl_s: float = 900.0
+    # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
+    api_users: str = ""
+
+    def nodes(self) -> list[AsteriskNode]:
+        """This node first, then the others: the controller keeps one AMI link to each."""
+        this = AsteriskNode(name=self.node_name, host=self.bind_host, ami_port=self.ami_port,
+                            ami_user=self.ami_user, ami_secret=self.ami_secret)
+        return [this, *self.other_nodes]
+
+    @property
+    def recordings_dir_in_root(self) -> str:
+        """Where Asterisk writes recordings inside its chroot (bind-mounted from recordings_dir)."""
+        return "/var/spool/asterisk/hotline"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,41 @@
+"""Value types shared by every layer: service types, outages."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------------------------
+# Value types
+
+
+class ServiceType(enum.StrEnum):
+    """The 95598 service types: the IVR's top menu and the ticket types (domain.md)."""
+
+    FAULT = "fault"  # 故障报修
+    OUTAGE_INFO = "outage_info"  # 停电信息
+    BILLING = "billing"  # 电量电费
+    BUSINESS = "business"  # 业务咨询 / 服务申请
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+    OPINION = "opinion"  # 意见 / 建议
+    PRAISE = "praise"  # 表扬
+    EV = "ev"  # 电动汽车
+    GENERAL = "general"  # '0' for an agent, or three invalid inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A planned or unplanned outage (停电信息), as the IVR reads it out to callers."""
+
+    area_code: str  # what the caller types: an area code (or the area of an account number)
+    start: float  # seconds since the epoch
+    end: float
+    reason: str = ""  # free text, spoken by run-time speech synthesis
+    area_name: str = ""
+    planned: bool = True
+
+__all__ = [
+    "Outage",
+    "ServiceType",
+]

@@ -1,0 +1,1 @@
+"""The IVR menu tree as data (model) and what the IVR needs from the platform (service)."""

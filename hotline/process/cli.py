@@ -1,0 +1,135 @@
+"""`hotline`: the one console command. `hotline --help` lists what it does."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from hotline.centre.model import CentreFileError, load_centre
+from hotline.core.settings import Settings, get_settings
+from hotline.process import event_loop
+
+
+def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.telephony.node import box as asterisk_box
+    from hotline.telephony.node import rootfs
+
+    if args.action == "build":
+        rootfs.build(settings, progress=rootfs.main_progress)
+        return 0
+    if args.action == "start":
+        if not rootfs.is_built(settings):
+            rootfs.build(settings, progress=rootfs.main_progress)
+        centre = load_centre(settings.centre_file)
+        st = asterisk_box.start(settings, centre.agents)
+        print(f"Asterisk node {st.node} running (pid {st.pid})\n  AMI  {st.ami}\n"
+              f"  SIP  {st.sip}\n  hotline number {settings.hotline_number}\n"
+              f"  log  {asterisk_box.log_path(settings)}")
+        return 0
+    if args.action == "config":
+        from hotline.telephony.node import render as asterisk_config
+
+        out = Path(args.out)
+        asterisk_config.write_all(settings, load_centre(settings.centre_file).agents, out)
+        print(f"Asterisk configuration for node {settings.node_name} written to {out}")
+        return 0
+    if args.action == "stop":
+        asterisk_box.stop(settings)
+        print(f"Asterisk node {settings.node_name} stopped")
+        return 0
+    st = asterisk_box.status(settings)
+    built = "cached" if rootfs.is_built(settings) else "not built"
+    state = f"running (pid {st.pid}), AMI {st.ami}, SIP {st.sip}" if st.running else "stopped"
+    print(f"node {st.node}: {state}\nroot file system: {built} ({rootfs.rootfs_path(settings)})")
+    return 0 if st.running else 3
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.process.platform import Platform
+
+    centre = load_centre(settings.centre_file)
+
+    async def main() -> None:
+        platform = Platform(settings, centre, emit_line=lambda line: print(line, flush=True))
+        try:
+            await platform.start()
+            if args.ready:
+                from hotline.core.lifecycle import AgentTrigger
+                for agent in centre.agents:
+                    platform.controller.agent_command(agent.id, AgentTrigger.LOGIN)
+                    platform.controller.agent_command(agent.id, AgentTrigger.READY)
+            await asyncio.Event().wait()
+        finally:
+            await platform.stop()
+
+    from hotline.telephony.ami.link import AmiNotConnected
+
+    try:
+        event_loop.run(main(), settings.event_loop, nice=settings.controller_nice)
+    except KeyboardInterrupt:
+        pass
+    except AmiNotConnected as exc:
+        print(f"hotline run: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.devtools.demo import run_demo
+
+    return run_demo(settings, calls=args.calls, rate=args.rate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline",
+        description="Contact-centre platform for a utility's hotline, on a real Asterisk. "
+                    "Settings come from HOTLINE_* environment variables (see README).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ast = sub.add_parser("asterisk", help="build, start, stop or inspect the Asterisk node",
+                         description="Manage the Asterisk node that runs in a chroot over a "
+                                     "Debian sid root file system built by debootstrap.")
+    ast.add_argument("action", choices=["build", "start", "stop", "status", "config"],
+                     help="build: make (or reuse the cached) root file system; start: copy "
+                          "asterisk-config/ in and start, waiting for FullyBooted; stop; "
+                          "status; config: only render the configuration into --out")
+    ast.add_argument("--out", default="/etc/asterisk",
+                     help="with config: the folder to write (default /etc/asterisk)")
+
+    run = sub.add_parser("run", help="run the controller (the ACD) against the Asterisk node",
+                         description="Connects over AMI, routes waiting callers to agents, keeps "
+                                     "the failsafe heartbeat, logs each call's life.")
+    run.add_argument("--ready", action="store_true",
+                     help="log every configured agent in and make them ready at start")
+
+    demo = sub.add_parser("demo", help="a first look: Asterisk, the controller, SIPp agents "
+                                       "and callers, calls being routed",
+                          description="Builds and starts Asterisk, starts the controller, "
+                                      "three SIPp agents and SIPp callers; runs until Ctrl-C "
+                                      "or --calls N calls, then prints a summary.")
+    demo.add_argument("--calls", type=int, default=0, help="place N calls then exit (0: forever)")
+    demo.add_argument("--rate", type=float, default=0.5, help="new calls per second")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    handlers = {"asterisk": _asterisk, "run": _run, "demo": _demo}
+    try:
+        return handlers[args.command](args, settings)
+    except (CentreFileError, RuntimeError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

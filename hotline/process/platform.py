@@ -1,0 +1,237 @@
+"""The whole platform in one process: PostgreSQL and Redis (embedded when no URL is given),
+the controller, the history recorder, the metrics and (when the API is there) the HTTP side.
+
+`hotline run` and `hotline demo` both start it through `Platform`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+
+from hotline.api import create_app
+from hotline.api.live_broadcast import LiveBroadcaster
+from hotline.api.security import PostgresUserRepository
+from hotline.centre.model import Centre
+from hotline.centre.service import (
+    Configuration,
+    load_or_seed_centre,
+    load_or_seed_ivr,
+    local_nodes,
+)
+from hotline.core.events import CallEntered
+from hotline.core.settings import Settings
+from hotline.devtools.embedded import Services, start_services
+from hotline.history.repeat_calls import RepeatDetector
+from hotline.history.service import Recorder
+from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
+from hotline.process.controller import Controller
+from hotline.process.gc_policy import settle_after_start
+from hotline.process.live_state_sync import LiveStateSync
+from hotline.process.wiring import attach_controller, services_for
+from hotline.realtime import Metrics
+from hotline.recordings import service as recordings
+from hotline.store import db
+from hotline.store.live import FanoutBackend, LiveState, connect_redis
+from hotline.store.writer import Writer
+from hotline.telephony.agi.server import AgiServer, by_script
+from hotline.telephony.ivr.prompts import PromptStore
+from hotline.telephony.ivr.session import IvrApp
+
+log = logging.getLogger("hotline.process.platform")
+
+
+async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
+    """Awaits a stop step with a deadline; False (and an error logged) if it did not end."""
+    try:
+        await asyncio.wait_for(awaitable, seconds)
+        return True
+    except TimeoutError:
+        log.error("stopping the %s took over %.0f s; left behind", what, seconds)
+        return False
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    centre: Centre
+    emit_line: Callable[[str], None] = print
+
+    services: Services | None = field(init=False, default=None)
+    controller: Controller = field(init=False)
+    metrics: Metrics = field(init=False)
+    writer: Writer = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _recording_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+
+    async def start(self) -> None:
+        self.services = await asyncio.to_thread(start_services, self.settings)
+        if not self.settings.database_url:
+            self.emit_line(f"embedded PostgreSQL at {self.services.database_url}")
+        if not self.settings.redis_url:
+            self.emit_line(f"embedded Redis at {self.services.redis_url}")
+        conn = await db.connect(self.services.database_url)
+        try:
+            applied = await db.migrate(conn)
+        finally:
+            await conn.close()
+        if applied:
+            self.emit_line(f"database migrated: {', '.join(applied)}")
+        self.pool = await db.create_pool(self.services.database_url)
+        # the centre lives in the database (edited through the API); a fresh one is seeded
+        # from centre.toml
+        self.centre = await load_or_seed_centre(self.pool, self.centre)
+        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
+        await self.writer.start()
+        self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
+        # The live side: metrics fed by every controller item, published through Redis.
+        self.api = services_for(self.settings, self.centre,
+                                FanoutBackend(self.services.redis_url))
+        attach_controller(self.api, self.controller)
+        self.api.db_pool = self.pool  # history reads
+        self.api.users = PostgresUserRepository(self.pool)
+        self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
+        self.controller.observe(self._check_repeat)
+        self.metrics = self.api.metrics
+        recorder = Recorder(self.writer, self.settings.recordings_dir,
+                            self.settings.recordings_dir_in_root, self.settings.short_abandon_s,
+                            metrics=self.metrics, on_recorded_call=self._recorded)
+        self.recorder = recorder
+        self.controller.observe(recorder.observe)
+        await self.controller.start()
+        # configuration changes reach the database, the router and the node's files at once;
+        # the node may have been started from centre.toml: bring its agent files in line
+        self.configuration = Configuration(self.pool, self.controller,
+                                           nodes=local_nodes(self.settings))
+        self.api.configuration = self.configuration
+        await self.configuration.sync()
+        self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
+        self.retention = recordings.RetentionPolicy(
+            default_days=self.settings.recording_retention_days,
+            by_service=tuple(self.settings.recording_retention_by_service.items()))
+        self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
+        # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
+        self.redis = connect_redis(self.services.redis_url)
+        self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
+                                         [q.name for q in self.centre.queues]).start())
+        # The IVR over FastAGI: the menu tree from the database (seeded from
+        # asterisk-config/ivr.toml, changed through the API), prompts built at start.
+        menu, version = await load_or_seed_ivr(self.pool)
+        prompts = PromptStore.for_settings(self.settings)
+        await asyncio.to_thread(prompts.build, menu)
+        self.survey = SurveyToStore(self.writer)
+        ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
+        live_menu = LiveMenu(ivr_app, prompts, version)
+        self.configuration.ivr = live_menu
+        self.configuration.ivr_queues = live_menu.used_queues  # those cannot be removed
+        # one FastAGI port: the menus and the survey, and the callers held for the router
+        self.agi = AgiServer(self.settings, by_script(
+            {"ivr": ivr_app, "survey": ivr_app, "hold": self.controller.holds.serve}))
+        await self.agi.start()
+        self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
+                       "survey and the hold (waiting callers)")
+        # The HTTP side in this process: REST, websockets, the wallboard.
+        app = create_app(self.settings, self.api)
+        config = uvicorn.Config(app, host=self.settings.api_host,
+                                port=self.settings.api_port, ws="websockets-sansio",
+                                log_level="warning", lifespan="on")
+        self.http = uvicorn.Server(config)
+        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._http_task = asyncio.create_task(self.http.serve(), name="http")
+        self._tasks.append(self._http_task)
+        async with asyncio.timeout(10):
+            while not self.http.started:  # noqa: ASYNC110 (uvicorn has no event for it)
+                await asyncio.sleep(0.02)
+        base = f"http://{self.settings.api_host}:{self.settings.api_port}"
+        self.emit_line(f"API at {base}/docs, wallboard at {base}/wallboard")
+        # /ws/live on its own port too (the pages ask /api/live-endpoint where)
+        self.live_server = LiveBroadcaster.for_app(app, self.settings)
+        await self.live_server.start()
+        self.emit_line(f"live socket at ws://{self.live_server.host}:{self.live_server.port}/ws/live")
+        settle_after_start()  # the collector no longer walks what start-up built
+
+    def _check_repeat(self, item: object) -> None:
+        if isinstance(item, CallEntered):
+            task = asyncio.create_task(self._repeat(item))
+            self._recording_tasks.add(task)
+            task.add_done_callback(self._recording_tasks.discard)
+
+    async def _repeat(self, entered: CallEntered) -> None:
+        try:
+            verdict = await self.repeats.check(entered.call_id, entered.caller, entered.at)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("repeat check of %s failed: %r", entered.call_id, exc)
+            return
+        if verdict.repeat:
+            order = f", open work order {verdict.open_order}" if verdict.open_order else ""
+            self.emit_line(f"call {entered.call_id}  repeat caller {entered.caller}{order}")
+
+    def _recorded(self, call_id: str, host_path: str) -> None:
+        task = asyncio.create_task(self._keep_recording(call_id, host_path))
+        self._recording_tasks.add(task)
+        task.add_done_callback(self._recording_tasks.discard)
+
+    async def _keep_recording(self, call_id: str, host_path: str) -> None:
+        """Checksum and duration once MixMonitor has closed the file (a moment after the
+        hang-up)."""
+        try:
+            await recordings.record_when_closed(self.pool, call_id, Path(host_path))
+        except (OSError, wave.Error, asyncpg.PostgresError, TimeoutError) as exc:
+            log.error("recording of %s not stored: %r", call_id, exc)
+
+    async def _retention(self) -> None:
+        """Once an hour: delete recordings past retention (files first, then rows) and
+        report any that went missing."""
+        while True:
+            await asyncio.sleep(3600)
+            try:
+                async with self.pool.acquire() as conn:
+                    done = await recordings.enforce_retention(conn, self.retention, time.time())
+                    missing = await recordings.find_missing(conn)
+                if done.deleted or missing:
+                    self.emit_line(f"recordings: {len(done.deleted)} past retention deleted, "
+                                   f"{len(missing)} missing")
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("retention run failed: %r", exc)
+
+    async def _close_intervals(self) -> None:
+        """Intervals close on time even when no call comes: one check a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.recorder.close_intervals(time.time())
+
+    async def stop(self) -> None:
+        """Stops every part, each within a deadline: a part that will not stop is logged and
+        left behind rather than holding the rest (and the process) for ever."""
+        with contextlib.suppress(AttributeError):
+            await _bounded(self.live_server.stop(), "live socket")
+        with contextlib.suppress(AttributeError):
+            self.http.should_exit = True  # its lifespan stops the live feed and fan-out
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._http_task), 5)
+        for task in [*self._tasks, *self._recording_tasks]:
+            task.cancel()
+        await _bounded(asyncio.gather(*self._tasks, *self._recording_tasks,
+                                      return_exceptions=True), "background tasks")
+        with contextlib.suppress(AttributeError):
+            await _bounded(self.agi.stop(), "FastAGI server")
+        with contextlib.suppress(AttributeError):
+            await _bounded(self.controller.stop(), "controller")
+        with contextlib.suppress(AttributeError):
+            if not await _bounded(self.pool.close(), "PostgreSQL pool"):
+                self.pool.terminate()  # a connection was never released: drop them all
+        with contextlib.suppress(AttributeError):
+            await _bounded(self.writer.stop(), "history writer")
+        with contextlib.suppress(AttributeError):
+            await _bounded(self.redis.aclose(), "Redis client")
+        if self.services is not None:
+            await asyncio.to_thread(self.services.stop)

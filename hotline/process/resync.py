@@ -1,0 +1,140 @@
+"""After the AMI link to a node comes back: what happened while we were not listening.
+
+Asterisk's own state (its live channels) is the truth; the router's view of that node's calls
+is brought in line with it by synthesising the events that were missed, so that no call is
+lost (a caller who joined meanwhile is queued) and none is counted twice (a call the router
+knows is never queued again; a call that ended is ended once). The same for the agents'
+phones: a reachability that changed meanwhile is replayed as EndpointStatus, before the calls,
+so that a caller found waiting is never offered to a phone that is gone.
+
+AstDB holds one key of ours, the controller's heartbeat (hotline/heartbeat), which the holding
+context reads to decide on the failsafe; per-call state lives in channel variables (HL_QUEUE,
+HL_QUEUED_AT, ...), read from the channels. A resync reads the heartbeat (how long the dialplan
+saw no controller) and rewrites it at once.
+
+Pure: channels, endpoint states and the router's view in, events out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from hotline.core.events import (
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    EndpointStatus,
+    Event,
+    FailsafeTaken,
+    RingNoAnswer,
+)
+from hotline.core.values import ServiceType
+
+HOLD_CONTEXT = "hotline-hold"
+FAILSAFE_CONTEXT = "hotline-failsafe"
+CONNECT_CONTEXT = "hotline-connect"
+LOST_CAUSE_TEXT = "ended while the controller was not connected"
+#: The AstDB key the controller beats and hotline-hold reads (${DB(hotline/heartbeat)}).
+HEARTBEAT_FAMILY, HEARTBEAT_KEY = "hotline", "heartbeat"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownCall:
+    """The router's view of one call on the node being resynced."""
+
+    call_id: str
+    phase: str  # "queued", "offered" (reserved or ringing) or "talking"
+    agent_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """What resync needs of one live channel (telephony's LiveChannel fits)."""
+
+    channel: str
+    uniqueid: str
+    linkedid: str
+    context: str
+    caller: str
+    bridged: bool
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueueVars:
+    queue: str
+    service: ServiceType
+    priority: int = 0
+    queued_at: float | None = None  # HL_QUEUED_AT: when the caller first entered the hold
+
+
+def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
+              waiting_vars: dict[str, QueueVars], now: float) -> list[Event]:
+    """The events that bring the router's view of `node` in line with its live channels.
+
+    `waiting_vars` holds, for callers found in the holding context that the router does not
+    know, the queue variables read from their channels.
+    """
+    callers = {c.linkedid: c for c in channels if c.uniqueid == c.linkedid}
+    legs: dict[str, list[ChannelView]] = {}
+    for c in channels:
+        legs.setdefault(c.linkedid, []).append(c)
+    events: list[Event] = []
+    known_ids = set()
+    for call in known:
+        known_ids.add(call.call_id)
+        caller = callers.get(call.call_id)
+        if caller is None:
+            events.append(CallEnded(now, node=node, call_id=call.call_id, cause=0,
+                                    cause_text=LOST_CAUSE_TEXT))
+            continue
+        if call.phase != "offered":
+            continue
+        agent_leg = any(leg.channel.startswith(f"PJSIP/{call.agent_id}-")
+                        for leg in legs.get(call.call_id, []))
+        if caller.bridged and agent_leg:
+            events.append(CallAnswered(now, node=node, call_id=call.call_id,
+                                       agent_id=call.agent_id))
+        elif caller.context == HOLD_CONTEXT:
+            events.append(RingNoAnswer(now, node=node, call_id=call.call_id,
+                                       agent_id=call.agent_id, cause=19))
+    for call_id, caller in callers.items():
+        if call_id in known_ids:
+            continue
+        if caller.context == FAILSAFE_CONTEXT:
+            # Served by app_queue while we were away: its agent is busy, whatever we thought.
+            events.append(FailsafeTaken(now, node=node, call_id=call_id, queue=""))
+            for leg in legs.get(call_id, []):
+                if leg is not caller and leg.bridged and leg.channel.startswith("PJSIP/"):
+                    agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
+                    events.append(CallAnswered(now, node=node, call_id=call_id,
+                                               agent_id=agent, channel=leg.channel))
+            continue
+        if caller.context != HOLD_CONTEXT:
+            continue
+        qv = waiting_vars.get(call_id)
+        if qv is None:
+            continue
+        at = qv.queued_at if qv.queued_at is not None else now - caller.duration_s
+        events.append(CallQueued(at, node=node, call_id=call_id,
+                                 queue=qv.queue, service=qv.service, caller=caller.caller,
+                                 priority=qv.priority, channel=caller.channel))
+    return events
+
+
+def endpoint_events(node: str, live: Mapping[str, bool], known: Mapping[str, bool],
+                    agents: Iterable[str], now: float) -> list[EndpointStatus]:
+    """EndpointStatus for each agent whose phone's reachability from `node` (Asterisk's view,
+    `live`) differs from what the router last heard from that node (`known`); agents the node
+    does not report are left as they are."""
+    return [EndpointStatus(now, node=node, endpoint=agent, reachable=live[agent])
+            for agent in agents if agent in live and known.get(agent) != live[agent]]
+
+
+def heartbeat_age(value: str | None, now: float) -> float | None:
+    """Seconds since the heartbeat the node holds was written (None: no usable value)."""
+    try:
+        return now - float(value) if value else None
+    except ValueError:
+        return None

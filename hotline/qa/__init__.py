@@ -1,0 +1,1 @@
+"""Quality assurance (质检): forms, samples, scorecards (model), their tables (queries)."""

@@ -1,0 +1,1 @@
+"""Recordings: checksum, duration, retention (service), their table (queries)."""

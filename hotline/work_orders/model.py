@@ -1,0 +1,212 @@
+"""Work orders (工单): the lifecycle of a matter that could not be settled on the line.
+
+Pure: a work order is data, its lifecycle a transition table (as for agents and calls), time
+limits come from a per-type policy, and overdue / escalation / callback-due are computed from
+a clock that is handed in.
+
+created -> dispatched (to a responsible unit) -> accepted -> in_progress -> replied
+        -> callback_due (回访: call the customer back within its own limit) -> closed.
+A complaint closes with a verdict (substantiated or not); any order may record a "final
+answer" (最终答复) so that repeat calls on the same matter are recognised.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from hotline.core.lifecycle import IllegalTransition
+from hotline.core.values import ServiceType
+
+
+class OrderState(enum.StrEnum):
+    CREATED = "created"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    REPLIED = "replied"
+    CALLBACK_DUE = "callback_due"
+    CLOSED = "closed"
+
+
+class OrderAction(enum.StrEnum):
+    DISPATCH = "dispatch"
+    ACCEPT = "accept"
+    PROGRESS = "progress"
+    REPLY = "reply"
+    CALLBACK_DONE = "callback_done"
+    CLOSE = "close"
+
+
+St, Ac = OrderState, OrderAction
+#: ORDER_TRANSITIONS[state][action] -> next state. A reply makes a callback due.
+ORDER_TRANSITIONS: dict[OrderState, dict[OrderAction, OrderState]] = {
+    St.CREATED: {Ac.DISPATCH: St.DISPATCHED, Ac.CLOSE: St.CLOSED},
+    St.DISPATCHED: {Ac.ACCEPT: St.ACCEPTED, Ac.DISPATCH: St.DISPATCHED},
+    St.ACCEPTED: {Ac.PROGRESS: St.IN_PROGRESS, Ac.REPLY: St.CALLBACK_DUE},
+    St.IN_PROGRESS: {Ac.PROGRESS: St.IN_PROGRESS, Ac.REPLY: St.CALLBACK_DUE},
+    St.CALLBACK_DUE: {Ac.CALLBACK_DONE: St.REPLIED},
+    St.REPLIED: {Ac.CLOSE: St.CLOSED},
+    St.CLOSED: {},
+}
+del St, Ac
+
+
+@dataclass(frozen=True, slots=True)
+class TypePolicy:
+    """Time limits and the responsible unit of one service type."""
+
+    unit: str
+    resolve_s: float  # from creation to the unit's reply
+    callback_s: float  # from the reply to the callback to the customer
+    escalate_to: str = "supervisor"
+
+
+#: Defaults per service type; a deployment overrides them (configurable policy).
+DEFAULT_POLICIES: dict[ServiceType, TypePolicy] = {
+    ServiceType.FAULT: TypePolicy("repair_crew", resolve_s=4 * 3600, callback_s=24 * 3600),
+    ServiceType.OUTAGE_INFO: TypePolicy("dispatch_centre", 24 * 3600, 24 * 3600),
+    ServiceType.BILLING: TypePolicy("billing_office", 3 * 86400, 86400),
+    ServiceType.BUSINESS: TypePolicy("business_office", 5 * 86400, 86400),
+    ServiceType.COMPLAINT: TypePolicy("complaints_office", 4 * 86400, 86400, "quality_manager"),
+    ServiceType.REPORT: TypePolicy("inspection_office", 7 * 86400, 86400, "quality_manager"),
+    ServiceType.OPINION: TypePolicy("service_office", 7 * 86400, 2 * 86400),
+    ServiceType.PRAISE: TypePolicy("service_office", 7 * 86400, 2 * 86400),
+    ServiceType.EV: TypePolicy("ev_operations", 2 * 86400, 86400),
+    ServiceType.GENERAL: TypePolicy("service_office", 5 * 86400, 86400),
+}
+
+#: A call this soon after an earlier one from the same number is a repeat call (domain.md).
+REPEAT_WINDOW_S = 24 * 3600
+
+
+class WorkOrderError(ValueError):
+    """A work order was asked for something its rules do not allow (with the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    id: int | None
+    service: ServiceType
+    caller: str
+    created_at: float
+    created_by: str  # the agent
+    description: str
+    account: str = ""
+    area: str = ""
+    priority: int = 0
+    state: OrderState = OrderState.CREATED
+    unit: str = ""
+    resolve_by: float = 0.0
+    replied_at: float | None = None
+    reply: str = ""
+    callback_by: float | None = None
+    callback_done_at: float | None = None
+    callback_result: str = ""
+    callback_done_by: str = ""  # who called back ("" on rows from before it was kept)
+    closed_at: float | None = None
+    substantiated: bool | None = None  # complaints: the verdict at closing
+    final_answer: str = ""  # 最终答复: later calls on this matter are recognised
+    escalated_to: str = ""
+    call_ids: tuple[str, ...] = field(default_factory=tuple)  # first call first
+
+
+def create(service: ServiceType, caller: str, description: str, call_id: str, agent_id: str,
+           at: float, policies: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES,
+           account: str = "", area: str = "", priority: int = 0) -> WorkOrder:
+    if not description.strip():
+        raise WorkOrderError("a work order needs a description")
+    policy = policies[service]
+    return WorkOrder(id=None, service=service, caller=caller, created_at=at,
+                     created_by=agent_id, description=description.strip(), account=account,
+                     area=area, priority=priority, unit=policy.unit,
+                     resolve_by=at + policy.resolve_s, call_ids=(call_id,))
+
+
+def act(order: WorkOrder, action: OrderAction, at: float, *, text: str = "",
+        unit: str = "", substantiated: bool | None = None, by: str = "",
+        policies: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES) -> WorkOrder:
+    """The order after `action` at `at`; IllegalTransition names state and action."""
+    try:
+        new_state = ORDER_TRANSITIONS[order.state][action]
+    except KeyError:
+        raise IllegalTransition("work order", order.state, action) from None
+    changes: dict[str, object] = {"state": new_state}
+    if action is OrderAction.DISPATCH and unit:
+        changes["unit"] = unit
+    elif action is OrderAction.REPLY:
+        if not text.strip():
+            raise WorkOrderError("a reply needs its text (it is read back to the caller)")
+        changes.update(replied_at=at, reply=text.strip(),
+                       callback_by=at + policies[order.service].callback_s)
+    elif action is OrderAction.CALLBACK_DONE:
+        changes.update(callback_done_at=at, callback_result=text.strip(),
+                       callback_done_by=by)
+    elif action is OrderAction.CLOSE:
+        if order.service is ServiceType.COMPLAINT and substantiated is None:
+            raise WorkOrderError("a complaint closes with a verdict: substantiated or not")
+        changes.update(closed_at=at, substantiated=substantiated)
+    return replace(order, **changes)  # type: ignore[arg-type]
+
+
+def record_final_answer(order: WorkOrder, text: str) -> WorkOrder:
+    if not text.strip():
+        raise WorkOrderError("a final answer needs its text")
+    return replace(order, final_answer=text.strip())
+
+
+def link_call(order: WorkOrder, call_id: str) -> WorkOrder:
+    """A repeat call on the same matter joins the order (once)."""
+    if call_id in order.call_ids:
+        return order
+    return replace(order, call_ids=(*order.call_ids, call_id))
+
+
+def overdue(order: WorkOrder, now: float) -> str | None:
+    """What is late now: "resolve" (the unit has not replied in time), "callback" (the
+    customer was not called back in time), or None."""
+    if order.state in (OrderState.CREATED, OrderState.DISPATCHED, OrderState.ACCEPTED,
+                       OrderState.IN_PROGRESS) and now > order.resolve_by:
+        return "resolve"
+    if (order.state is OrderState.CALLBACK_DUE and order.callback_by is not None
+            and now > order.callback_by):
+        return "callback"
+    return None
+
+
+def escalate(order: WorkOrder, now: float,
+             policies: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES) -> WorkOrder | None:
+    """The escalated order when it is overdue and not escalated yet, else None."""
+    if order.escalated_to or overdue(order, now) is None:
+        return None
+    return replace(order, escalated_to=policies[order.service].escalate_to)
+
+
+def is_repeat_call(caller: str, at: float, earlier_calls: list[float],
+                   open_orders: list[WorkOrder]) -> bool:
+    """domain.md: a call from a number with an open work order, or within 24 h of an
+    earlier call from the same number, is a repeat call."""
+    if any(o.caller == caller and o.state is not OrderState.CLOSED for o in open_orders):
+        return True
+    return any(0 <= at - t <= REPEAT_WINDOW_S for t in earlier_calls)
+
+
+def callback_timeliness(orders: list[WorkOrder], now: float) -> float | None:
+    """回访及时率 = callbacks done within their time limit / callbacks due (domain.md).
+    A callback is due once its order was replied to and its limit has passed or it is done."""
+    due = [o for o in orders if o.callback_by is not None
+           and (o.callback_done_at is not None or now > o.callback_by)]
+    if not due:
+        return None
+    on_time = [o for o in due if o.callback_done_at is not None
+               and o.callback_done_at <= (o.callback_by or 0.0)]
+    return len(on_time) / len(due)
+
+
+def substantiation_rate(orders: list[WorkOrder]) -> float | None:
+    """属实投诉率 = substantiated complaints / complaints closed (domain.md)."""
+    closed = [o for o in orders if o.service is ServiceType.COMPLAINT
+              and o.state is OrderState.CLOSED and o.substantiated is not None]
+    if not closed:
+        return None
+    return sum(1 for o in closed if o.substantiated) / len(closed)

@@ -1,0 +1,1 @@
+"""FastAGI: the protocol and its asyncio server."""

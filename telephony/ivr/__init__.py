@@ -1,0 +1,1 @@
+"""The IVR over FastAGI: menu sessions, the survey, prompts."""

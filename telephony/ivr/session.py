@@ -1,0 +1,281 @@
+"""The IVR: runs the menu tree of hotline/ivr_menu/model.py over one AGI session, and the survey.
+
+Called from the dialplan as `AGI(${HL_AGI}/ivr)` and `AGI(${HL_AGI}/survey)`. The IVR tells
+the dialplan where the caller goes through channel variables (HL_QUEUE, HL_SERVICE,
+HL_PRIORITY, HL_LANGUAGE, HL_IVR_PATH) and tells the controller every choice with
+`UserEvent(HotlineIvr,Menu: m,Digit: d,Service: s)`. A caller who is served by the
+self-service and does not ask for an agent hears goodbye and is hung up (HL_IVR_RESULT =
+self_served). If this server is down or fails, the dialplan's defaults (general) apply.
+
+Survey scores: 0-10 by DTMF, GET DATA with two digits. 10 is "1" then "0"; '#' ends the input
+early (a single digit then '#'), otherwise a single digit is taken when the timeout runs out.
+Anything else ('*', "11", "05", nothing) is invalid and asked again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
+
+from hotline.core.values import Outage, ServiceType
+from hotline.ivr_menu.model import ActionTarget, GotoTarget, IvrMenu, QueueTarget, Target
+from hotline.telephony.agi.server import Agi
+
+log = logging.getLogger(__name__)
+
+IVR_EVENT = "HotlineIvr"
+
+
+#: a Chinese long-distance area code ("010", "0571"); account numbers are longer
+AREA_CODE = re.compile(r"0\d{2,3}")
+#: spoken when typed digits are neither a known account nor an area code; a tree without
+#: this prompt (one saved before it existed) says the generic invalid prompt instead
+UNKNOWN_NUMBER_PROMPT = "outage-unknown"
+
+
+class OutageLookup(Protocol):
+    async def find(self, area_code: str, at: float) -> list[Outage]: ...
+
+
+@runtime_checkable
+class AccountAreas(Protocol):
+    """An OutageLookup that also knows customer accounts: the area an account is supplied in
+    (None: no such account). Without it, whatever the caller types is taken as an area."""
+
+    async def area_of_account(self, account_no: str) -> str | None: ...
+
+
+class Voice(Protocol):
+    """Names of playable prompts: the static ones, and free text spoken at run time."""
+
+    def menu_prompt(self, menu: IvrMenu, lang: str, key: str) -> str: ...
+
+    async def speak(self, lang: str, text: str) -> str: ...
+
+
+#: on_survey(call_id, agent_id, score): where a score goes (the store, elsewhere)
+OnSurvey = Callable[[str, str, int], Awaitable[None]]
+
+
+@dataclass
+class IvrResult:
+    """What the caller did: every (menu, digit) on the way, and where they went
+    (None: self-served and hung up)."""
+
+    language: str
+    path: list[tuple[str, str]] = field(default_factory=list)
+    target: QueueTarget | None = None
+
+
+def format_time(ts: float, lang: str, tz: ZoneInfo) -> str:
+    t = datetime.fromtimestamp(ts, tz)
+    if lang == "zh":
+        return f"{t.month}月{t.day}日{t.hour}点{t.minute:02d}分"
+    return f"{t:%B} {t.day} at {t.hour}:{t.minute:02d}"
+
+
+def outage_text(menu: IvrMenu, lang: str, outage: Outage) -> str:
+    tz = ZoneInfo(menu.timezone)
+    return menu.templates[lang]["outage"].format(
+        area=outage.area_name or outage.area_code,
+        start=format_time(outage.start, lang, tz),
+        end=format_time(outage.end, lang, tz),
+        reason=outage.reason or "-",
+    )
+
+
+def parse_score(digits: str) -> int | None:
+    """'0'..'9' and '10' are scores; everything else is not."""
+    if digits == "10" or (len(digits) == 1 and digits.isdigit()):
+        return int(digits)
+    return None
+
+
+class IvrSession:
+    """One caller's walk through the menu tree."""
+
+    def __init__(self, menu: IvrMenu, voice: Voice, outages: OutageLookup,
+                 clock: Callable[[], float], agi: Agi) -> None:
+        self.menu, self.voice, self.outages, self.clock, self.agi = (
+            menu, voice, outages, clock, agi)
+        self.result = IvrResult(language=menu.default_language)
+
+    def _prompt(self, key: str) -> str:
+        return self.voice.menu_prompt(self.menu, self.result.language, key)
+
+    async def _choice(self, menu: str, digit: str, service: ServiceType | None) -> None:
+        self.result.path.append((menu, digit))
+        await self.agi.user_event(IVR_EVENT, Menu=menu, Digit=digit,
+                                  Service=service.value if service else "")
+
+    async def run(self) -> IvrResult:
+        current = self.menu.start
+        misses = 0
+        while True:
+            menu = self.menu.menus[current]
+            digits, _ = await self.agi.get_data(
+                self._prompt(menu.prompt), int(self.menu.timeout_s * 1000), 1)
+            if digits == self.menu.repeat_digit:
+                continue
+            target: Target | None = menu.choices.get(digits)
+            if target is None and not digits and menu.on_timeout is not None:
+                target, digits = menu.on_timeout, "t"
+            if target is None:
+                misses += 1
+                if misses < self.menu.max_misses:
+                    if digits:  # a wrong key gets a word; silence just hears the menu again
+                        await self.agi.stream_file(self._prompt(self.menu.invalid_prompt))
+                    continue
+                target, digits = self.menu.fallback, digits or "t"
+            await self._choice(menu.name, digits, _service_of(target))
+            if isinstance(target, GotoTarget):
+                current, misses = target.menu, 0
+                if target.language is not None:
+                    self.result.language = target.language
+                    await self.agi.set_variable("HL_LANGUAGE", target.language)
+                continue
+            if isinstance(target, ActionTarget):
+                target = await self._outage_lookup(target)
+            return await self._finish(target)
+
+    async def _finish(self, target: QueueTarget | None) -> IvrResult:
+        self.result.target = target
+        path = " ".join(f"{m}:{d}" for m, d in self.result.path)
+        await self.agi.set_variable("HL_IVR_PATH", path)
+        if target is None:
+            await self.agi.set_variable("HL_IVR_RESULT", "self_served")
+            await self.agi.stream_file(self._prompt(self.menu.outage.goodbye_prompt))
+            await self.agi.hangup()
+            return self.result
+        await self.agi.set_variable("HL_QUEUE", target.queue)
+        await self.agi.set_variable("HL_SERVICE", target.service.value)
+        await self.agi.set_variable("HL_PRIORITY", str(target.priority))
+        await self.agi.set_variable("HL_IVR_RESULT", "queue")
+        return self.result
+
+    async def _outage_lookup(self, action: ActionTarget) -> QueueTarget | None:
+        cfg = self.menu.outage
+        area: str | None = None
+        for _ in range(self.menu.max_misses):
+            digits, _timed_out = await self.agi.get_data(
+                self._prompt(cfg.enter_prompt), int(cfg.timeout_s * 1000), cfg.max_digits)
+            if digits == "0":  # asked for an agent instead of typing a number
+                await self._choice("outage", "0", action.agent.service)
+                return action.agent
+            if not digits.isdigit():
+                continue  # silence or '*': the question again
+            area = await self._area_of(digits)
+            if area is not None:
+                break
+            await self.agi.stream_file(await self._unknown_number_prompt())
+        if area is None:
+            await self._choice("outage", "t", action.agent.service)
+            return action.agent
+        outages = await self.outages.find(area, self.clock())
+        readout = await self._readout(outages)
+        playing, misses = readout, 0
+        while True:
+            digit = ""
+            for name in playing:  # 0 or * interrupt the readout
+                digit = await self.agi.stream_file(name, "0*")
+                if digit:
+                    break
+            if not digit:
+                digit, _ = await self.agi.get_data(
+                    self._prompt(cfg.after_prompt), int(self.menu.timeout_s * 1000), 1)
+            if digit == "0":
+                await self._choice("outage", "0", action.agent.service)
+                return action.agent
+            if digit == self.menu.repeat_digit:
+                playing = readout
+                continue
+            misses += 1
+            if not digit or misses >= self.menu.max_misses:
+                return None  # heard the information, asked for nobody: self-served
+            await self.agi.stream_file(self._prompt(self.menu.invalid_prompt))
+            playing = []  # after a wrong key, only the question again
+
+    async def _area_of(self, digits: str) -> str | None:
+        """The area the typed digits stand for: an account's area, else the digits when they
+        look like an area code; None when they are neither (an unknown account)."""
+        if not isinstance(self.outages, AccountAreas):
+            return digits
+        area = await self.outages.area_of_account(digits)
+        if area is not None:
+            return area
+        return digits if AREA_CODE.fullmatch(digits) else None
+
+    async def _unknown_number_prompt(self) -> str:
+        text = self.menu.prompts.get(self.result.language, {}).get(UNKNOWN_NUMBER_PROMPT)
+        if not text:
+            return self._prompt(self.menu.invalid_prompt)
+        return await self.voice.speak(self.result.language, text)  # spoken once, then cached
+
+    async def _readout(self, outages: Sequence[Outage]) -> list[str]:
+        cfg, lang = self.menu.outage, self.result.language
+        if not outages:
+            return [self._prompt(cfg.none_prompt)]
+        names = [self._prompt(cfg.found_prompt)]
+        for outage in sorted(outages, key=lambda o: o.start):
+            names.append(await self.voice.speak(lang, outage_text(self.menu, lang, outage)))
+        return names
+
+
+def _service_of(target: Target) -> ServiceType | None:
+    if isinstance(target, QueueTarget):
+        return target.service
+    if isinstance(target, ActionTarget):
+        return ServiceType.OUTAGE_INFO
+    return None
+
+
+async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi, on_survey: OnSurvey) -> int | None:
+    """Asks the caller for a 0-10 score after the agent hung up; hands it to on_survey."""
+    cfg = menu.survey
+    call_id = await agi.get_variable("HL_CALLID") or agi.env.uniqueid
+    agent_id = await agi.get_variable("HL_AGENT") or ""
+    lang = await agi.get_variable("HL_LANGUAGE") or menu.default_language
+    if lang not in menu.languages:
+        lang = menu.default_language
+    score: int | None = None
+    for attempt in range(cfg.attempts):
+        digits, _ = await agi.get_data(voice.menu_prompt(menu, lang, cfg.prompt),
+                                       int(cfg.timeout_s * 1000), 2)
+        score = parse_score(digits)
+        if score is not None:
+            break
+        if digits and attempt + 1 < cfg.attempts:
+            await agi.stream_file(voice.menu_prompt(menu, lang, cfg.invalid))
+    if score is None:
+        return None
+    await on_survey(call_id, agent_id, score)
+    await agi.set_variable("HL_SURVEY", str(score))
+    await agi.stream_file(voice.menu_prompt(menu, lang, cfg.thanks))
+    return score
+
+
+class IvrApp:
+    """The AgiServer handler: `/ivr` runs the menus, `/survey` the survey.
+
+    `menu` may be replaced at any time (hotline.ivr_menu.service.LiveMenu does, when the tree is
+    changed through the API): each session takes the tree once, when it starts, and keeps it."""
+
+    def __init__(self, menu: IvrMenu, voice: Voice, outages: OutageLookup,
+                 on_survey: OnSurvey, clock: Callable[[], float]) -> None:
+        self.menu, self.voice, self.outages = menu, voice, outages
+        self.on_survey, self.clock = on_survey, clock
+
+    async def __call__(self, agi: Agi) -> None:
+        script, menu = agi.env.script, self.menu
+        if script == "ivr":
+            await IvrSession(menu, self.voice, self.outages, self.clock, agi).run()
+        elif script == "survey":
+            await run_survey(menu, self.voice, agi, self.on_survey)
+        else:
+            log.warning("AGI request for unknown script %r", script)
+            await agi.verbose(f"hotline: unknown AGI script {script!r}")

@@ -1,0 +1,1 @@
+"""An Asterisk node: root file system, configuration rendering, running it in a chroot."""

@@ -312,7 +312,7 @@ async def recent_calls(services: Services, caller: str, skip: str) -> list[Recen
 async def open_orders(services: Services, caller: str) -> list[OpenOrder]:
     if services.db_pool is None or not caller:
         return []
-    from hotline.store import work_orders  # asyncpg only where a store is wired
+    from hotline.work_orders import queries as work_orders  # asyncpg only where a store is wired
 
     async with services.db_pool.acquire() as conn:
         found = await work_orders.open_for_caller(conn, caller)

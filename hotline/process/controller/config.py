@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hotline.centre.model import Centre, QueueSpec
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
@@ -25,4 +27,13 @@ def router_config(centre: Centre, settings: Settings) -> RouterConfig:
                         callback_retry_s=settings.callback_retry_s)
 
 
-__all__ = ["queue_config", "router_config"]
+def with_queue(centre: Centre, spec: QueueSpec) -> Centre:
+    """The centre with `spec` added, or in place of the queue of its name."""
+    return replace(centre, queues=[*(q for q in centre.queues if q.name != spec.name), spec])
+
+
+def without_queue(centre: Centre, name: str) -> Centre:
+    return replace(centre, queues=[q for q in centre.queues if q.name != name])
+
+
+__all__ = ["queue_config", "router_config", "with_queue", "without_queue"]

@@ -1,15 +1,11 @@
 """The controller: the ACD process. It joins the parts and owns no logic of its own.
 
-AMI events (typed, from telephony/) go to the router; the router's decisions go back to
-Asterisk: an offer through the caller's hold session (FastAGI, hold_desk.py) when it holds
-one, else as an AMI Redirect (delivery.py); a callback as an AMI Originate (callbacks.py).
-Everything that happened is logged one line per step of a call, projected for the agent desk
-and handed to observers (metrics, live state, tests). A heartbeat in AstDB tells the dialplan
-the controller is alive; when it stops, waiting callers fall back to app_queue (the failsafe:
-failsafe.py). After a link comes back, resync.py replays what was missed.
-
-The Controller coordinates; each concern is a module of functions over one ControllerState
-(state.py), as in router/.
+AMI events go to the router; its decisions go back to Asterisk: an offer through the caller's
+hold session or as an AMI Redirect (delivery.py), a callback as an AMI Originate
+(callbacks.py). What happened is logged, projected for the agent desk and handed to observers
+(metrics, live state). The heartbeat in AstDB keeps callers from the failsafe (failsafe.py);
+resync.py replays what a dropped link missed. As in router/, the Controller coordinates and
+each concern is a module of functions over one ControllerState (state.py).
 """
 
 from __future__ import annotations
@@ -19,7 +15,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from hotline.centre.model import Centre, QueueSpec
@@ -39,28 +34,20 @@ from hotline.core.settings import Settings
 from hotline.core.tasks import cancel_and_wait
 from hotline.core.values import ServiceType
 from hotline.history.call_log import CallLog
-from hotline.history.desk import DeskProjection
-from hotline.process.controller import callbacks, delivery, failsafe, resync, wrap_up
-from hotline.process.controller.config import queue_config, router_config
+from hotline.process.controller import callbacks, config, delivery, failsafe, resync, wrap_up
 from hotline.process.controller.delivery import Deliveries
 from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
-from hotline.process.controller.state import CallLeg, ControllerState, Item, Observer
+from hotline.process.controller.state import ControllerState, Item, Observer
 from hotline.router import AgentConfig, Offer, Router
 from hotline.router.decisions import CallbackDue
 from hotline.telephony.ami.link import AmiLink, SpyMode
 
 log = logging.getLogger("hotline.process.controller")
 
-
-def _note_caller(state: ControllerState, event: CallEntered | CallQueued) -> bool:
-    state.callers.setdefault(event.call_id, CallLeg(event.node, event.channel))
-    return False
-
-
 #: What each event type does here before the router sees it; True: the event stops here.
 _ARRIVING: dict[type[Event], Callable[[ControllerState, Any], bool]] = {
-    CallEntered: _note_caller,
-    CallQueued: _note_caller,
+    CallEntered: delivery.on_caller,
+    CallQueued: delivery.on_caller,
     AgentRinging: delivery.on_ringing,
     DtmfReceived: callbacks.on_key,  # the callback key while held
     CallbackRequested: callbacks.on_requested,
@@ -71,7 +58,7 @@ _ARRIVING: dict[type[Event], Callable[[ControllerState, Any], bool]] = {
 class Controller:
     def __init__(self, settings: Settings, centre: Centre, clock: Callable[[], float] = time.time,
                  emit_line: Callable[[str], None] = print) -> None:
-        router = Router(router_config(centre, settings), clock=clock)
+        router = Router(config.router_config(centre, settings), clock=clock)
         self._state = ControllerState(
             settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
             call_log=CallLog(emit_line), holds=HoldDesk(self._on_hold), deliveries=Deliveries())
@@ -90,26 +77,16 @@ class Controller:
 
     settings = property(lambda self: self._state.settings)
     clock = property(lambda self: self._state.clock)
-    emit_line = property(lambda self: self._state.emit_line)
-    router: Router = property(lambda self: self._state.router)  # type: ignore[assignment]
-    links: dict[str, AmiLink] = property(lambda self: self._state.links)  # type: ignore[assignment]
-    holds: HoldDesk = property(lambda self: self._state.holds)  # type: ignore[assignment]
+    centre = property(lambda self: self._state.centre)
+    router = property(lambda self: self._state.router)
+    links = property(lambda self: self._state.links)  # node -> its AMI link
+    holds = property(lambda self: self._state.holds)  # the hold desk: its serve is an AGI script
     #: the agent desk's read model: each agent's last state change and recent calls
-    desk: DeskProjection = property(lambda self: self._state.desk)  # type: ignore[assignment]
-
-    @property
-    def centre(self) -> Centre:
-        return self._state.centre
-
-    @property
-    def delivered(self) -> dict[str, int]:
-        """How offers reached their callers: {"hold": n, "redirect": n}."""
-        return self._state.delivered
-
-    @property
-    def duplicate_queued(self) -> int:
-        """CallQueued for a call already queued (its hold session queued it first): dropped."""
-        return self._state.duplicate_queued
+    desk = property(lambda self: self._state.desk)
+    #: how offers reached their callers: {"hold": n, "redirect": n}
+    delivered = property(lambda self: self._state.delivered)
+    #: CallQueued for a call already queued (its hold session queued it first): dropped
+    duplicate_queued = property(lambda self: self._state.duplicate_queued)
 
     # -- life
 
@@ -118,7 +95,7 @@ class Controller:
         s = self._state
         for node in s.settings.nodes():
             link = AmiLink(s.settings, clock=s.clock, node=node)
-            link.on_login_hook = self._resync_hook(link)
+            link.on_login_hook = lambda link=link: s.spawn(resync.resync(s, link, self.handle))
             link.on_down_hook = lambda node=link.node: resync.release_node(s, node)
             await link.connect()
             s.links[link.node] = link
@@ -127,15 +104,12 @@ class Controller:
         await resync.beat_once(s)
         s.holds.start_watchdog(s.settings.failsafe_guard_s)
         self._background += [
-            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(resync.heartbeat(s), name="heartbeat"),
             asyncio.create_task(self._ticker(), name="ticker"),
         ]
         where = ", ".join(f"{n.name} at {n.host}:{n.ami_port}" for n in s.settings.nodes())
         s.emit_line(f"controller up: AMI {where}; {len(s.centre.agents)} agents, "
                     f"{len(s.centre.queues)} queues")
-
-    def _resync_hook(self, link: AmiLink) -> Callable[[], None]:
-        return lambda: self._state.spawn(resync.resync(self._state, link, self.handle))
 
     async def stop(self) -> None:
         s = self._state
@@ -166,10 +140,9 @@ class Controller:
 
     def queue_callback(self, service: ServiceType, number: str) -> str:
         """An outbound call to a customer (a work order's 回访), queued like any call of its
-        service so that a qualified agent takes it in turn; when offered, the customer is
-        called (Originate) and connected to that agent. Returns the new call's id."""
-        queued = callbacks.queue_outbound(self._state, service, number)
-        self.handle(queued)
+        service; when offered, the customer is called (Originate) and connected to that
+        agent (callbacks.py). Returns the new call's id."""
+        self.handle(queued := callbacks.queue_outbound(self._state, service, number))
         return queued.call_id
 
     def mark_repeat(self, call_id: str, preferred_agent: str | None) -> None:
@@ -188,16 +161,13 @@ class Controller:
 
     def put_queue(self, spec: QueueSpec) -> None:
         """A new or changed queue: the router uses it at once (waiting calls included)."""
-        self._apply(self.router.put_queue(queue_config(spec)))
-        s = self._state
-        others = [q for q in s.centre.queues if q.name != spec.name]
-        s.centre = replace(s.centre, queues=[*others, spec])  # queue_callback reads it
+        self._apply(self.router.put_queue(config.queue_config(spec)))
+        self._state.centre = config.with_queue(self._state.centre, spec)  # queue_callback reads it
 
     def remove_queue(self, name: str) -> None:
         """Refused by the router (QueueInUse) while calls wait in or overflow to it."""
         self._apply(self.router.remove_queue(name))
-        s = self._state
-        s.centre = replace(s.centre, queues=[q for q in s.centre.queues if q.name != name])
+        self._state.centre = config.without_queue(self._state.centre, name)
 
     async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
         """Listen / whisper / barge: rings the supervisor's endpoint into the agent's live
@@ -275,11 +245,6 @@ class Controller:
             await asyncio.sleep(0.2)
             self._state.holds.alive()
             self._apply(self.router.tick())
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self._state.settings.heartbeat_interval_s)
-            await resync.beat_once(self._state)
 
 
 __all__ = ["Controller"]

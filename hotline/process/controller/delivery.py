@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 
-from hotline.core.events import AgentRinging, CallQueued
+from hotline.core.events import AgentRinging, CallEntered, CallQueued
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
 from hotline.process.controller.hold_desk import HoldRequest
@@ -130,6 +130,12 @@ def on_offer(state: ControllerState, offer: Offer) -> bool:
     return deliver_held(state, offer.call_id, offer.agent_id)
 
 
+def on_caller(state: ControllerState, event: CallEntered | CallQueued) -> bool:
+    """Where the call's caller is: where its offers go."""
+    state.callers.setdefault(event.call_id, CallLeg(event.node, event.channel))
+    return False
+
+
 def on_ringing(state: ControllerState, event: AgentRinging) -> bool:
     """The agent's phone rings: the caller's channel acted on its offer."""
     state.deliveries.forget(event.call_id, DeliveryTrigger.RING)
@@ -231,6 +237,7 @@ __all__ = [
     "deliver_held",
     "find_caller",
     "next_delivery_state",
+    "on_caller",
     "on_end",
     "on_offer",
     "on_ringing",

@@ -5,6 +5,7 @@ heartbeat itself: the dialplan's failsafe reads it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -111,6 +112,13 @@ async def beat_once(state: ControllerState) -> None:
             await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(state.clock())))
 
 
+async def heartbeat(state: ControllerState) -> None:
+    """Beats every heartbeat_interval_s, until cancelled."""
+    while True:
+        await asyncio.sleep(state.settings.heartbeat_interval_s)
+        await beat_once(state)
+
+
 def release_node(state: ControllerState, node: str) -> None:
     """The node's AMI link is down: its held callers go back to the dialplan."""
     if released := state.holds.release_node(node):
@@ -118,5 +126,5 @@ def release_node(state: ControllerState, node: str) -> None:
                         f"(failsafe after {state.settings.failsafe_guard_s}s)")
 
 
-__all__ = ["beat_once", "known_calls", "queue_vars", "release_node", "resync",
+__all__ = ["beat_once", "heartbeat", "known_calls", "queue_vars", "release_node", "resync",
            "resync_heartbeat"]

@@ -8,23 +8,51 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from argon2 import PasswordHasher
 
 from hotline.api.live_registry import REVOCATION_CHANNEL, LiveSocketRegistry
 from hotline.api.security import InMemoryUserRepository, UserRepository
+from hotline.core.lifecycle import AgentTrigger
 from hotline.core.tasks import cancel_and_wait
+from hotline.core.values import ServiceType
+from hotline.history.desk import DeskProjection
 from hotline.realtime import Metrics, MetricsConfig
 from hotline.realtime.fanout import Backend, Fanout, MemoryBackend
 from hotline.realtime.live import CONTROL_CHANNEL, LIVE_CHANNEL, LiveFeed, LiveMirror, LiveSource
-from hotline.router import Explanation
+from hotline.router import Explanation, Router
 
 
 class Explainer(Protocol):
     """The router (Controller.router): why each offer of a call went where it went."""
 
     def explain(self, call_id: str) -> list[Explanation]: ...
+
+
+class Acd(Protocol):
+    """What the API needs of the ACD: its command path and what it shows. The controller
+    (hotline.process.controller.Controller) is attached by hotline.process.wiring; the API
+    never imports the process layer."""
+
+    @property
+    def router(self) -> Router:
+        """Read-only views: agents, queues, the waiting line, explanations."""
+        ...
+
+    @property
+    def desk(self) -> DeskProjection:
+        """The agent desk's read model: each agent's last state change and recent calls."""
+        ...
+
+    def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> None: ...
+
+    def set_skills(self, agent_id: str, skills: dict[str, int]) -> None: ...
+
+    def queue_callback(self, service: ServiceType, number: str) -> str: ...
+
+    async def spy(self, supervisor_endpoint: str, agent_id: str,
+                  mode: Literal["listen", "whisper", "barge"]) -> str: ...
 
 
 @dataclass
@@ -34,9 +62,9 @@ class Services:
     fanout: Fanout
     users: UserRepository
     explainer: Explainer | None = None
-    #: The ACD's command path (hotline.process.controller.Controller): agent_command, spy, router.
-    #: The API changes the world only through it. None on an API node without the controller.
-    controller: Any = None
+    #: The ACD's command path (see Acd): the API changes the world only through it. None on an
+    #: API node without the controller.
+    controller: Acd | None = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
     #: hotline.centre.service.Configuration: config changes to the database, router and nodes
@@ -134,4 +162,4 @@ class Services:
         return cls.build(FanoutBackend(url), **kw)  # type: ignore[arg-type]
 
 
-__all__ = ["Explainer", "Services"]
+__all__ = ["Acd", "Explainer", "Services"]

@@ -161,8 +161,8 @@ class ControllerTimers:
     replay follow: `before(t)` fires, in due order (an agent's timer before a tick due at the
     same moment), every timer due at or before t, with the clock at its due time.
 
-    - wrap-up: after-call work ends wrap_up_s after it began (Controller._on_agent_state and
-      _end_wrap_up: router.agent_command(END_WRAP_UP)); any state change of the agent first
+    - wrap-up: after-call work ends wrap_up_s after it began (the controller's
+      wrap_up.py: router.agent_command(END_WRAP_UP)); any state change of the agent first
       cancels its pending timer, as there;
     - a missed ring: the simulated agent presses Ready again missed_pause_s after the router
       set them not-ready "missed" (what the agent desk's API call would do);
@@ -256,7 +256,7 @@ class _NoBus:
 
 class Ingest:
     """What the controller process does with each typed event, in production's order
-    (Controller._feed/_record/_apply with the platform's observers): the event to the live
+    (Controller.handle, ControllerState.record, the platform's observers): the event to the live
     feed (LiveFeed.on_item: Metrics.apply) and to the Recorder's CallModel, then
     router.handle(event); each router output to the live feed, its events to the CallModel
     (the Recorder's rule), agent state changes to the controller's timers. Before each event,

@@ -33,6 +33,7 @@ from bench.wire_node import (
 )
 from hotline.core.events import CallAnswered, CallbackRequested, ChannelCreated
 from hotline.core.lifecycle import AgentTrigger
+from hotline.devtools.observer import ControllerObserver
 from hotline.devtools.sipp_phones import SippProcess, start_agent, start_key_caller
 from hotline.process.controller import Controller
 from hotline.router import CallbackDue
@@ -59,6 +60,7 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
     await asyncio.to_thread(asterisk_box.start, settings, centre.agents)
     phones: list[SippProcess] = []
     controller = Controller(settings, centre, emit_line=lambda _: None)
+    seen = ControllerObserver(controller)  # what it recorded, read after the run
     # callers wait held in FastAGI, as the platform serves them (the key comes as DTMFEnd)
     agi = AgiServer(settings, by_script({"hold": controller.holds.serve,
                                          "survey": skip_survey}))
@@ -84,8 +86,8 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
         def done() -> bool:
             """Every caller has called (some reached an agent before pressing the key) and
             every callback asked for was answered by an agent."""
-            asked = [e for e in controller.history if isinstance(e, CallbackRequested)]
-            answered = {e.call_id for e in controller.history if isinstance(e, CallAnswered)}
+            asked = [e for e in seen.history if isinstance(e, CallbackRequested)]
+            answered = {e.call_id for e in seen.history if isinstance(e, CallAnswered)}
             return not callers.running() and all(a.call_id in answered for a in asked)
 
         async with asyncio.timeout(opts.deadline_s):
@@ -101,7 +103,7 @@ async def run(opts: argparse.Namespace, base: Path) -> dict[str, object]:
             phone.stop()
         await asyncio.to_thread(asterisk_box.stop, settings)
 
-    history = controller.history
+    history = seen.history
     asked = {e.call_id: e.at for e in history if isinstance(e, CallbackRequested)}
     due = {e.call_id: e.explanation.at for e in history if isinstance(e, CallbackDue)}
     # the originated channel: its Uniqueid (and Linkedid) is the call id, after the turn

@@ -98,8 +98,8 @@ from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import SippProcess
 from hotline.process import event_loop
 from hotline.process.controller import Controller
+from hotline.process.controller.hold_desk import HoldRequest
 from hotline.process.gc_policy import settle_after_start
-from hotline.process.hold_desk import HoldRequest
 from hotline.telephony.agi.server import AgiServer, by_script
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node.box import log_path as asterisk_log

@@ -17,9 +17,9 @@ from hypothesis import settings as hypothesis_settings
 from hotline.centre.model import Centre
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
-from hotline.process.controller import Controller
 from hotline.telephony.agi.server import AgiServer, Handler, by_script
 from tests import testbed
+from tests.observed import ObservedController
 
 # Property and fuzz tests draw the same examples on every run by default, so a run's verdict
 # depends on the code alone (a failing run does not land). To explore new examples, as after
@@ -125,9 +125,9 @@ async def agi_scripts(asterisk_node: Settings) -> AsyncIterator[dict[str, Handle
 
 @pytest.fixture
 async def controller(asterisk_node: Settings, centre: Centre, agi_scripts: dict[str, Handler],
-                     loop_errors: list[dict[str, Any]]) -> AsyncIterator[Controller]:
+                     loop_errors: list[dict[str, Any]]) -> AsyncIterator[ObservedController]:
     lines: list[str] = []
-    ctl = Controller(asterisk_node, centre, emit_line=lines.append)
+    ctl = ObservedController(asterisk_node, centre, emit_line=lines.append)
     ctl.lines = lines  # type: ignore[attr-defined]
     agi_scripts["hold"] = ctl.holds.serve  # callers wait held in FastAGI, as in production
     await ctl.start()

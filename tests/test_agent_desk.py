@@ -122,12 +122,12 @@ def error(r: httpx.Response) -> dict[str, Any]:
 def ring_a_call(d: Desk, call_id: str, caller: str) -> None:
     """A caller goes through the IVR into the general queue (as the AMI pump feeds it)."""
     t = d.clock.t
-    d.controller._feed(CallEntered(t, node=NODE, call_id=call_id, caller=caller,
+    d.controller.handle(CallEntered(t, node=NODE, call_id=call_id, caller=caller,
                                    dialed="95598", channel=f"PJSIP/caller-{call_id}"))
-    d.controller._feed(IvrChoice(t + 1, node=NODE, call_id=call_id, menu="lang", digit="1"))
-    d.controller._feed(IvrChoice(t + 2, node=NODE, call_id=call_id, menu="main", digit="0",
+    d.controller.handle(IvrChoice(t + 1, node=NODE, call_id=call_id, menu="lang", digit="1"))
+    d.controller.handle(IvrChoice(t + 2, node=NODE, call_id=call_id, menu="main", digit="0",
                                  service=ServiceType.GENERAL))
-    d.controller._feed(CallQueued(t + 3, node=NODE, call_id=call_id, queue="general",
+    d.controller.handle(CallQueued(t + 3, node=NODE, call_id=call_id, queue="general",
                                   service=ServiceType.GENERAL, caller=caller))
 
 
@@ -277,9 +277,9 @@ async def test_the_desk_shows_the_call_and_the_callers_history(
         await desk.post("agent1", "/api/agents/agent1/ready")
         ring_a_call(desk, "c2", "13800000002")
         desk.clock.t += 5
-        desk.controller._feed(AgentRinging(desk.clock.t, node=NODE, call_id="c2",
+        desk.controller.handle(AgentRinging(desk.clock.t, node=NODE, call_id="c2",
                                            agent_id="agent1"))
-        desk.controller._feed(CallAnswered(desk.clock.t + 1, node=NODE, call_id="c2",
+        desk.controller.handle(CallAnswered(desk.clock.t + 1, node=NODE, call_id="c2",
                                            agent_id="agent1"))
         desk.clock.t += 11
         body = (await desk.get("agent1", "/api/agents/agent1/desk")).json()
@@ -294,9 +294,9 @@ async def test_the_desk_shows_the_call_and_the_callers_history(
         [open_order] = body["open_orders"]  # what this repeat call is most likely about
         assert (open_order["id"], open_order["created_by"]) == (order.id, "agent2")
 
-        desk.controller._feed(TalkEnded(desk.clock.t, node=NODE, call_id="c2",
+        desk.controller.handle(TalkEnded(desk.clock.t, node=NODE, call_id="c2",
                                         agent_id="agent1"))
-        desk.controller._feed(CallEnded(desk.clock.t, node=NODE, call_id="c2"))
+        desk.controller.handle(CallEnded(desk.clock.t, node=NODE, call_id="c2"))
         body = (await desk.get("supervisor", "/api/agents/agent1/desk")).json()
         assert body["state"] == "after_call_work" and body["call"]["call_id"] == "c2"
         r = await desk.post("agent1", "/api/agents/agent1/end-wrap-up")

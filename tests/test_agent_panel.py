@@ -18,11 +18,11 @@ from hotline.api import create_app
 from hotline.centre.model import Centre
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.settings import Settings
-from hotline.process.controller import Controller
 from hotline.process.wiring import attach_controller, services_for
 from hotline.store import db
 from hotline.work_orders import queries as work_orders
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_wallboard import browser  # noqa: F401
 from tests.test_wallboard_live_call import save_artifact
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.asterisk
 
 
 @pytest.fixture
-async def site(controller: Controller, asterisk_node: Settings, centre: Centre,
+async def site(controller: ObservedController, asterisk_node: Settings, centre: Centre,
                monkeypatch: pytest.MonkeyPatch, conn: asyncpg.Connection,
                empty_db_url: str) -> AsyncIterator[str]:
     """The API over the real controller, with the development logins (agents log in as
@@ -65,7 +65,7 @@ async def state_is(page: Page, state: str, timeout_ms: float = 1500) -> None:
 
 
 async def test_an_agent_takes_a_real_call_on_the_panel(
-        site: str, browser: Browser, controller: Controller,  # noqa: F811
+        site: str, browser: Browser, controller: ObservedController,  # noqa: F811
         phones: Phones, conn: asyncpg.Connection) -> None:
     phones.agent(1, ring_ms=300)
     page = await browser.new_page(viewport={"width": 1280, "height": 900})

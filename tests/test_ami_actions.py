@@ -10,18 +10,18 @@ import pytest
 
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.settings import Settings
-from hotline.process.controller import Controller
 from hotline.recordings.service import wait_closed
 from hotline.telephony.ami.link import AmiActionError
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 pytestmark = pytest.mark.asterisk
 
 
 async def test_device_states_and_recording_control(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     link = controller.links[testbed.NODE]
     before = await link.device_states()
     assert before["PJSIP/agent1"] in {"NOT_INUSE", "UNKNOWN"}

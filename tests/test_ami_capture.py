@@ -47,13 +47,13 @@ from hotline.devtools.sipp_phones import (
     _spawn,
     start_transferring_agent,
 )
-from hotline.process.controller import Controller
 from hotline.telephony.ami.codec import AmiCodec
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.ami.replay import Replay, replay
 from tests import test_ivr_asterisk as ivr_bed
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 from tests.test_ivr_asterisk import IVR_NUMBER, IvrBed, caller_dtmf
 
@@ -213,7 +213,7 @@ def of(cls: type[Event], call_id: str, **fields: Any) -> Callable[[object], bool
     )
 
 
-def link_of(ctl: Controller) -> AmiLink:
+def link_of(ctl: ObservedController) -> AmiLink:
     return next(iter(ctl.links.values()))
 
 
@@ -227,7 +227,8 @@ async def done(*phones: SippProcess, deadline_s: float = 20) -> None:
 # --- the scenarios
 
 
-async def test_ivr_to_billing_answered(ivr: IvrBed, controller: Controller, phones: Phones) -> None:
+async def test_ivr_to_billing_answered(
+        ivr: IvrBed, controller: ObservedController, phones: Phones) -> None:
     phones.agent(1, ring_ms=300, talk_ms=2_000)
     phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5: the one chosen
     ready(controller, "agent1", "agent2")
@@ -257,7 +258,7 @@ async def test_ivr_to_billing_answered(ivr: IvrBed, controller: Controller, phon
     )
 
 
-async def test_self_served_outage_lookup(ivr: IvrBed, controller: Controller) -> None:
+async def test_self_served_outage_lookup(ivr: IvrBed, controller: ObservedController) -> None:
     steps = [(1500, "2"), (1200, "2")] + [
         (1500 if i == 0 else 250, d) for i, d in enumerate(ACCOUNT + "#")
     ]
@@ -309,7 +310,7 @@ def start_holding_agent(n: int) -> SippProcess:
     return _spawn(args, workdir, f"agent{n}")
 
 
-async def test_hold_and_unhold(controller: Controller, phones: Phones) -> None:
+async def test_hold_and_unhold(controller: ObservedController, phones: Phones) -> None:
     agent = start_holding_agent(1)
     phones.started.append(agent)
     ready(controller, "agent1")
@@ -373,7 +374,7 @@ async def test_failsafe_without_controller(
 
 
 async def test_transfer_back_to_a_queue(
-    controller: Controller, phones: Phones, asterisk_node: Settings
+    controller: ObservedController, phones: Phones, asterisk_node: Settings
 ) -> None:
     refer_to = f"sip:*8billing@127.0.0.1:{asterisk_node.sip_port}"
     agent1 = start_transferring_agent(
@@ -411,7 +412,8 @@ async def test_transfer_back_to_a_queue(
     )
 
 
-async def test_callback(controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+async def test_callback(
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(1, ring_ms=200, talk_ms=2_000)
     try:
         async with tapping(link_of(controller)) as tap:
@@ -442,7 +444,7 @@ async def test_callback(controller: Controller, phones: Phones, asterisk_node: S
     )
 
 
-async def test_abandoned_after_a_long_wait(controller: Controller, phones: Phones) -> None:
+async def test_abandoned_after_a_long_wait(controller: ObservedController, phones: Phones) -> None:
     async with tapping(link_of(controller)) as tap:
         caller = phones.caller("13700000007", talk_ms=7_000)  # nobody ready: hangs up at 7 s
         q = await controller.wait_for(

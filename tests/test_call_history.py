@@ -13,11 +13,11 @@ from hotline.core.events import AgentStateChanged, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentState
 from hotline.core.settings import Settings
 from hotline.history.service import Recorder
-from hotline.process.controller import Controller
 from hotline.store import queries
 from hotline.store.records import CallFilter
 from hotline.store.writer import Writer
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.store_fixtures import store_tmpdir
 from tests.test_first_call import logout, ready
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.asterisk
 
 
 async def test_answered_call_is_written_with_its_timeline_and_explanation(
-        controller: Controller, phones: Phones, asterisk_node: Settings,
+        controller: ObservedController, phones: Phones, asterisk_node: Settings,
         conn: asyncpg.Connection, empty_db_url: str) -> None:
     writer = Writer(empty_db_url, Path(store_tmpdir("writer")))
     await writer.start()

@@ -20,17 +20,17 @@ from hotline.core.events import (
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
-from hotline.process.controller import Controller
 from hotline.router import CallbackDue
 from hotline.work_orders.model import link_call
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import assert_recording, logout, ready
 
 pytestmark = pytest.mark.asterisk
 
 
 async def test_caller_on_virtual_hold_is_called_back(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(1, ring_ms=200, talk_ms=2_000)
     caller = phones.key_caller("13500000001", key=asterisk_node.callback_key,
                                key_delay_ms=1_500, talk_ms=10_000)
@@ -67,7 +67,7 @@ async def test_caller_on_virtual_hold_is_called_back(
 
 
 async def test_turn_before_the_caller_hung_up_never_double_books_the_agent(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     """The turn can come while the caller still hears "we will call you back" (an agent turns
     free at that moment): the callback waits for that hang-up, and the agent's reservation
     survives it, so the agent is not given another caller meanwhile (found by
@@ -101,7 +101,7 @@ async def test_turn_before_the_caller_hung_up_never_double_books_the_agent(
 
 
 async def test_work_order_callback_is_a_real_call_to_the_customer(
-        controller: Controller, phones: Phones, asterisk_node: Settings,
+        controller: ObservedController, phones: Phones, asterisk_node: Settings,
         conn: asyncpg.Connection) -> None:
     """回访: a replied work order's callback is queued like a call of its service; the agent
     who takes it in turn is connected to the customer's phone, recorded, and the call joins

@@ -25,11 +25,11 @@ from hotline.core.events import (
 from hotline.core.lifecycle import AgentState, CallOutcome
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import start_refusing_callee
-from hotline.process.controller import Controller
 from hotline.router import CallbackDue
 from hotline.telephony.ami.call_model import Call, CallModel
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 pytestmark = pytest.mark.asterisk
@@ -39,19 +39,19 @@ RETRY_S = 1.5
 
 @pytest.fixture
 async def retrying(asterisk_node: Settings, centre: Centre,
-                   loop_errors: list[dict[str, Any]]) -> AsyncIterator[Controller]:
+                   loop_errors: list[dict[str, Any]]) -> AsyncIterator[ObservedController]:
     """The controller with a short pause between callback attempts."""
     settings = asterisk_node.model_copy(update={"callback_retry_s": RETRY_S,
                                                 "callback_attempts": 2})
     lines: list[str] = []
-    ctl = Controller(settings, centre, emit_line=lines.append)
+    ctl = ObservedController(settings, centre, emit_line=lines.append)
     await ctl.start()
     yield ctl
     await ctl.stop()
     print("\n".join(lines))  # shown in the report of a failing test
 
 
-def record_calls(ctl: Controller) -> list[Call]:
+def record_calls(ctl: ObservedController) -> list[Call]:
     """The call model's finished calls, as the recorder would store them."""
     model, ended = CallModel(), []
 
@@ -69,7 +69,7 @@ def refusing_phone(phones: Phones, refuse: int) -> None:
         status="486 Busy Here", talk_ms=30_000))
 
 
-async def leave_for_callback(ctl: Controller, phones: Phones, settings: Settings,
+async def leave_for_callback(ctl: ObservedController, phones: Phones, settings: Settings,
                              number: str) -> str:
     caller = phones.key_caller(number, key=settings.callback_key, key_delay_ms=1_500,
                                talk_ms=10_000)
@@ -82,7 +82,7 @@ async def leave_for_callback(ctl: Controller, phones: Phones, settings: Settings
 
 
 async def test_busy_at_first_then_reached_on_the_retry(
-        retrying: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        retrying: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     ctl = retrying
     calls = record_calls(ctl)
     phones.agent(1, ring_ms=200, talk_ms=2_000)
@@ -120,7 +120,7 @@ async def test_busy_at_first_then_reached_on_the_retry(
 
 
 async def test_every_attempt_refused_ends_unreached(
-        retrying: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        retrying: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     ctl = retrying
     calls = record_calls(ctl)
     phones.agent(2, ring_ms=200, talk_ms=2_000)

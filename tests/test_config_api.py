@@ -21,8 +21,8 @@ from hotline.centre.service import Configuration, NodeFiles, load_or_seed_centre
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
-from hotline.process.controller import Controller
 from hotline.store import db
+from tests.observed import ObservedController
 
 CENTRE = Centre(
     queues=[QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1})],
@@ -34,7 +34,7 @@ CENTRE = Centre(
 class Api:
     client: httpx.AsyncClient
     pool: asyncpg.Pool
-    controller: Controller
+    controller: ObservedController
     etc: Path
     headers: dict[str, dict[str, str]]
 
@@ -54,7 +54,7 @@ async def api(conn: asyncpg.Connection, empty_db_url: str, tmp_path: Path,
                        "boss:pw:admin;sup:pw:supervisor;agent1:pw:agent;qa:pw:qa")
     pool = await db.create_pool(empty_db_url, max_size=3)
     centre = await load_or_seed_centre(pool, CENTRE)
-    controller = Controller(Settings(), centre, emit_line=lambda _: None)
+    controller = ObservedController(Settings(), centre, emit_line=lambda _: None)
     services = Services.build(users=PostgresUserRepository(pool),
                               hasher=PasswordHasher(time_cost=1, memory_cost=1024,
                                                     parallelism=1))
@@ -205,7 +205,7 @@ async def test_an_agent_on_a_call_cannot_be_deactivated(api: Api) -> None:
 
     api.controller.agent_command("agent1", AgentTrigger.LOGIN)
     api.controller.agent_command("agent1", AgentTrigger.READY)
-    api.controller._feed(CallQueued(api.controller.clock(), node="n1", call_id="c1",
+    api.controller.handle(CallQueued(api.controller.clock(), node="n1", call_id="c1",
                                     channel="PJSIP/x-1", queue="general",
                                     service=ServiceType.GENERAL, priority=0, caller="139"))
     assert api.controller.router.agent("agent1").call_id == "c1"
@@ -319,7 +319,7 @@ async def test_a_queue_change_reaches_the_running_router_at_once(api: Api) -> No
     assert api.controller.router.queue("billing").required == {"billing": 2}
     api.controller.agent_command("agent1", AgentTrigger.LOGIN)
     api.controller.agent_command("agent1", AgentTrigger.READY)
-    api.controller._feed(CallQueued(api.controller.clock(), node="n1", call_id="b1",
+    api.controller.handle(CallQueued(api.controller.clock(), node="n1", call_id="b1",
                                     channel="PJSIP/x-1", queue="billing",
                                     service=ServiceType.BILLING, priority=0, caller="139"))
     assert [w.call_id for w in api.controller.router.waiting()] == ["b1"]
@@ -375,14 +375,14 @@ async def test_removing_queues(api: Api) -> None:
     assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")
     assert "overflow of fault" in r.json()["error"]["message"]
     # a caller waits in fault: refused by the router, nothing stored nor audited
-    api.controller._feed(CallQueued(api.controller.clock(), node="n1", call_id="f1",
+    api.controller.handle(CallQueued(api.controller.clock(), node="n1", call_id="f1",
                                     channel="PJSIP/x-1", queue="fault",
                                     service=ServiceType.FAULT, priority=0, caller="139"))
     r = await api.client.delete("/api/config/queues/fault", headers=h)
     assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")
     assert "f1" in r.json()["error"]["message"]
     assert [q.name for q in await api.client_queues()] == ["billing", "fault", "general"]
-    api.controller._feed(CallEnded(api.controller.clock(), node="n1", call_id="f1"))
+    api.controller.handle(CallEnded(api.controller.clock(), node="n1", call_id="f1"))
     assert (await api.client.delete("/api/config/queues/fault", headers=h)).status_code == 204
     with pytest.raises(UnknownQueue):
         api.controller.router.queue("fault")

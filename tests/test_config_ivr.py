@@ -28,12 +28,12 @@ from hotline.core.values import ServiceType
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import IvrMenu
 from hotline.ivr_menu.service import LiveMenu, StoreOutages
-from hotline.process.controller import Controller
 from hotline.store import db
 from hotline.telephony.agi.server import Agi, Handler
 from hotline.telephony.ivr.prompts import PromptStore
 from hotline.telephony.ivr.session import IvrApp
 from tests import testbed
+from tests.observed import ObservedController
 from tests.test_ivr_asterisk import IVR_NUMBER, Recorder, caller_dtmf, finished, ivr_node
 
 __all__ = ["ivr_node"]  # the fixture: the node's dialplan and prompt directory
@@ -84,7 +84,7 @@ def prompt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("prompts")
 
 
-async def _api(pool: asyncpg.Pool, controller: Controller, app_ivr: IvrApp, version: int,
+async def _api(pool: asyncpg.Pool, controller: ObservedController, app_ivr: IvrApp, version: int,
                prompts: PromptStore, settings: Settings, users: tuple[str, ...]
                ) -> AsyncIterator[Api]:
     live = CheckedLiveMenu(app_ivr, prompts, version)
@@ -117,7 +117,7 @@ async def api(conn: asyncpg.Connection, empty_db_url: str, prompt_dir: Path,
     pool = await db.create_pool(empty_db_url, max_size=3)
     try:
         centre = await load_or_seed_centre(pool, testbed.test_centre())
-        controller = Controller(Settings(), centre, emit_line=lambda _: None)
+        controller = ObservedController(Settings(), centre, emit_line=lambda _: None)
         menu, version = await load_or_seed_ivr(pool)
         prompts = PromptStore(prompt_dir)
         await asyncio.to_thread(prompts.build, menu)
@@ -315,7 +315,7 @@ async def test_without_a_live_ivr_the_tree_is_stored_for_the_next_start(
 
 
 @pytest.fixture
-async def live_ivr(ivr_node: tuple[Settings, PromptStore], controller: Controller,
+async def live_ivr(ivr_node: tuple[Settings, PromptStore], controller: ObservedController,
                    agi_scripts: dict[str, Handler],
                    centre: Any, conn: asyncpg.Connection, empty_db_url: str,
                    monkeypatch: pytest.MonkeyPatch
@@ -346,7 +346,7 @@ async def live_ivr(ivr_node: tuple[Settings, PromptStore], controller: Controlle
 
 @pytest.mark.asterisk
 async def test_a_caller_walks_the_menu_changed_through_the_api(
-        live_ivr: tuple[Api, list[Any], Settings], controller: Controller) -> None:
+        live_ivr: tuple[Api, list[Any], Settings], controller: ObservedController) -> None:
     """Caller A chooses English on version 1 and is in the main menu when the tree changes
     (3 now goes to ev): A still reaches billing; caller B, after the change, hears the new
     English prompt and reaches ev with the same keys."""

@@ -20,12 +20,12 @@ from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import start_agent
-from hotline.process.controller import Controller
 from hotline.store import db
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout
 
 pytestmark = pytest.mark.asterisk
@@ -40,7 +40,7 @@ async def failsafe_members(link: AmiLink) -> set[str]:
 
 
 @pytest.fixture
-async def admin(controller: Controller, asterisk_node: Settings, centre: Centre,
+async def admin(controller: ObservedController, asterisk_node: Settings, centre: Centre,
                 conn: asyncpg.Connection, empty_db_url: str,
                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("HOTLINE_API_USERS", "boss:pw:admin")
@@ -68,7 +68,7 @@ async def admin(controller: Controller, asterisk_node: Settings, centre: Centre,
 
 
 async def test_an_agent_created_through_the_api_answers_a_call_without_a_restart(
-        admin: httpx.AsyncClient, controller: Controller, asterisk_node: Settings) -> None:
+        admin: httpx.AsyncClient, controller: ObservedController, asterisk_node: Settings) -> None:
     link = controller.links[testbed.NODE]
     pid = asterisk_box.status(asterisk_node).pid
     assert await link.pjsip_endpoint(AGENT) is None

@@ -10,9 +10,9 @@ import pytest
 
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentTrigger
-from hotline.process.controller import Controller
 from hotline.router import Offer
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_config_live import admin
 from tests.test_first_call import logout
 
@@ -21,7 +21,7 @@ __all__ = ["admin"]  # the fixture: an admin's client on the API over the live c
 
 
 async def test_a_required_skill_changed_through_the_api_routes_the_next_call(
-        admin: httpx.AsyncClient, controller: Controller, phones: Phones) -> None:
+        admin: httpx.AsyncClient, controller: ObservedController, phones: Phones) -> None:
     phones.agent(1, ring_ms=300)
     phones.agent(4, ring_ms=300)
     for agent_id in ("agent1", "agent4"):

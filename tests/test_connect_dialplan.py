@@ -14,15 +14,16 @@ import pytest
 
 from hotline.core.events import AgentRinging, CallAnswered, CallEnded, CallEntered, CallQueued
 from hotline.core.settings import Settings
-from hotline.process.controller import CONNECT_CONTEXT, Controller
+from hotline.process.controller import CONNECT_CONTEXT
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import assert_recording
 
 pytestmark = pytest.mark.asterisk
 
 
 async def test_connect_started_one_step_late_still_rings_the_agent(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(1, ring_ms=200, talk_ms=1_500)  # logged out in the router: no offer of ours
     caller = phones.caller("13300000001", talk_ms=8_000)
     queued = await controller.wait_for(

@@ -28,23 +28,23 @@ from hotline.core.events import (
 from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import EmbeddedRedis
-from hotline.process.controller import Controller
 from hotline.recordings.service import wait_closed
 from hotline.router import Offer
 from hotline.telephony.ami.link import AmiLink
 from tests import testbed
 from tests.conftest import Phones, recording_of
+from tests.observed import ObservedController
 
 pytestmark = pytest.mark.asterisk
 
 
-def ready(controller: Controller, *agent_ids: str) -> None:
+def ready(controller: ObservedController, *agent_ids: str) -> None:
     for agent_id in agent_ids:
         controller.agent_command(agent_id, AgentTrigger.LOGIN)
         controller.agent_command(agent_id, AgentTrigger.READY)
 
 
-def logout(controller: Controller, *agent_ids: str) -> None:
+def logout(controller: ObservedController, *agent_ids: str) -> None:
     for agent_id in agent_ids:
         view = controller.router.agent(agent_id)
         if view.state is AgentState.AFTER_CALL_WORK:
@@ -55,7 +55,7 @@ def logout(controller: Controller, *agent_ids: str) -> None:
             controller.agent_command(agent_id, AgentTrigger.LOGOUT)
 
 
-async def held(controller: Controller, call_id: str, deadline_s: float = 5) -> None:
+async def held(controller: ObservedController, call_id: str, deadline_s: float = 5) -> None:
     """Until the caller's FastAGI hold session is open at the controller."""
     async with asyncio.timeout(deadline_s):
         while not controller.holds.holds(call_id):  # noqa: ASYNC110 (the desk has no event)
@@ -93,7 +93,7 @@ async def assert_recording(settings: Settings, call_id: str, min_seconds: float)
 
 
 async def test_call_reaches_ready_agent_with_media_and_recording(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(1, ring_ms=300)
     ready(controller, "agent1")
     caller = phones.caller("13900000001", talk_ms=4000)
@@ -125,7 +125,7 @@ async def test_call_reaches_ready_agent_with_media_and_recording(
 
 
 async def test_caller_waits_until_an_agent_turns_ready(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(2, ring_ms=200)
     caller = phones.caller("13900000002", talk_ms=6000)
     queued = await controller.wait_for(of_caller("13900000002"), 10)
@@ -147,7 +147,7 @@ async def test_caller_waits_until_an_agent_turns_ready(
 
 
 async def test_no_answer_sends_agent_not_ready_and_call_back_to_head(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(1, ring_ms=60_000)  # never answers within the 3 s ring timeout
     phones.agent(2, ring_ms=200)
     ready(controller, "agent1")  # the only ready agent: the first caller goes to it
@@ -228,7 +228,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
                 if pred(event):
                     return event
 
-    back: Controller | None = None
+    back: ObservedController | None = None
     numbers = ["13900000005", "13900000006", "13900000007"]
     try:
         assert proc.stdout is not None
@@ -278,7 +278,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
             await asyncio.wait_for(proc.wait(), 5)
 
         # The controller is back: the agents app_queue gave calls to are not offered anything.
-        back = Controller(asterisk_node, centre, emit_line=lambda _: None)
+        back = ObservedController(asterisk_node, centre, emit_line=lambda _: None)
         await back.start()
         for call_id in call_ids:
             await back.wait_for(lambda e, c=call_id: isinstance(e, FailsafeTaken)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from hotline.core.settings import Settings
-from hotline.process.hold_desk import HoldDesk, HoldRequest
+from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
 from hotline.telephony.agi.server import AgiServer, by_script
 
 

@@ -13,12 +13,12 @@ import pytest
 from hotline.centre.model import Centre
 from hotline.core.events import CallAnswered, CallEnded, CallQueued, Event, FailsafeTaken
 from hotline.core.settings import Settings
-from hotline.process.controller import Controller
-from hotline.process.hold_desk import HoldRequest
+from hotline.process.controller.hold_desk import HoldRequest
 from hotline.router import Offer
 from hotline.telephony.agi.server import Handler
 from hotline.telephony.ami.link import AmiLink
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import held, logout, of_caller, ready
 
 pytestmark = pytest.mark.asterisk
@@ -55,7 +55,7 @@ async def watcher(asterisk_node: Settings) -> AsyncIterator[Watcher]:
 async def test_a_stopped_controller_releases_held_callers_to_the_failsafe(
         asterisk_node: Settings, centre: Centre, phones: Phones, watcher: Watcher,
         agi_scripts: dict[str, Handler], loop_errors: list[dict[str, Any]]) -> None:
-    ctl = Controller(asterisk_node, centre, emit_line=lambda _: None)
+    ctl = ObservedController(asterisk_node, centre, emit_line=lambda _: None)
     agi_scripts["hold"] = ctl.holds.serve  # the AGI server outlives the controller here
     await ctl.start()
     for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
@@ -79,7 +79,7 @@ async def test_a_stopped_controller_releases_held_callers_to_the_failsafe(
 
 
 async def test_a_stalled_event_loop_lets_the_failsafe_take_held_callers(
-        asterisk_node: Settings, controller: Controller, phones: Phones,
+        asterisk_node: Settings, controller: ObservedController, phones: Phones,
         watcher: Watcher) -> None:
     for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
         phones.agent(n, ring_ms=200)
@@ -103,7 +103,7 @@ async def test_a_stalled_event_loop_lets_the_failsafe_take_held_callers(
 
 
 async def test_a_held_caller_outlives_the_ami_link_dropping(
-        asterisk_node: Settings, controller: Controller, phones: Phones) -> None:
+        asterisk_node: Settings, controller: ObservedController, phones: Phones) -> None:
     phones.agent(3, ring_ms=200)
     caller = phones.caller("13700000013", talk_ms=10_000)
     queued = await controller.wait_for(of_caller("13700000013"), 10)
@@ -132,7 +132,7 @@ async def test_a_held_caller_outlives_the_ami_link_dropping(
 
 
 async def test_a_long_wait_renews_its_lease_and_keeps_its_place(
-        asterisk_node: Settings, controller: Controller, phones: Phones) -> None:
+        asterisk_node: Settings, controller: ObservedController, phones: Phones) -> None:
     sessions: list[str] = []
     inner = controller.holds.on_arrival
 

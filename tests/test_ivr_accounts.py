@@ -22,7 +22,6 @@ from hotline.core.values import Outage, ServiceType
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import QueueTarget
 from hotline.ivr_menu.service import StoreOutages
-from hotline.process.controller import Controller
 from hotline.store import db, queries
 from hotline.store.records import Outage as StoredOutage
 from hotline.telephony.agi.server import Agi, AgiEnvironment
@@ -35,6 +34,7 @@ from hotline.telephony.ivr.session import (
     outage_text,
 )
 from tests import test_ivr_asterisk as ivr_bed
+from tests.observed import ObservedController
 from tests.test_ivr import TIMEOUT, FakeVoice, ScriptedAgi
 from tests.test_ivr_asterisk import IVR_NUMBER, SEEDED, IvrBed, caller_dtmf, finished, queued
 
@@ -172,7 +172,7 @@ def tts_name(bed: IvrBed, lang: str, text: str) -> str:
 
 @pytest.mark.asterisk
 async def test_caller_types_an_account_and_hears_its_area_outage(
-    ivr: IvrBed, controller: Controller
+    ivr: IvrBed, controller: ObservedController
 ) -> None:
     number = "13911110001"
     # English, outage information, the account and '#', then '0' for an agent after the readout
@@ -215,7 +215,7 @@ async def test_caller_types_an_account_and_hears_its_area_outage(
 
 @pytest.mark.asterisk
 async def test_unknown_account_hears_why_and_reaches_an_agent(
-    ivr: IvrBed, controller: Controller
+    ivr: IvrBed, controller: ObservedController
 ) -> None:
     number = "13911110002"
     steps = [(1500, "2"), (1200, "2"), *_digits(UNKNOWN + "#", 1500), (13000, "0"), (250, "#")]

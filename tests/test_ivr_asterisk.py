@@ -32,7 +32,6 @@ from hotline.core.values import Outage, ServiceType
 from hotline.devtools.sipp_phones import SippProcess, start_dtmf_caller
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.service import StoreOutages, SurveyToStore
-from hotline.process.controller import Controller
 from hotline.router import Offer
 from hotline.store import db, queries
 from hotline.store.records import Outage as StoredOutage
@@ -43,6 +42,7 @@ from hotline.telephony.ivr.session import IvrApp
 from hotline.telephony.node import box as asterisk_box
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.store_fixtures import store_tmpdir
 
 pytestmark = pytest.mark.asterisk
@@ -179,7 +179,8 @@ ROUTES = {  # digits after the language choice -> (queue, service)
 }
 
 
-async def test_dtmf_walks_to_every_service_queue(ivr: IvrBed, controller: Controller) -> None:
+async def test_dtmf_walks_to_every_service_queue(
+        ivr: IvrBed, controller: ObservedController) -> None:
     callers = {}
     for i, digit in enumerate(sorted(ROUTES)):
         language = "1" if i % 2 else "2"  # "1","1": the same digit twice reaches fault
@@ -208,7 +209,7 @@ async def test_dtmf_walks_to_every_service_queue(ivr: IvrBed, controller: Contro
 
 
 async def test_outage_lookup_reads_the_seeded_outage(ivr: IvrBed,
-                                                     controller: Controller) -> None:
+                                                     controller: ObservedController) -> None:
     number = "13911110000"
     steps = [(1500, "2"), (1200, "2"), (1500, "0"), (250, "5"), (250, "7"), (250, "1"),
              (250, "#"), (9000, "0")]
@@ -246,7 +247,7 @@ async def test_survey_score_reaches_the_callback(ivr: IvrBed) -> None:
 
 
 async def test_ivr_server_down_caller_still_reaches_general(
-        ivr_node: tuple[Settings, PromptStore], controller: Controller) -> None:
+        ivr_node: tuple[Settings, PromptStore], controller: ObservedController) -> None:
     settings, _ = ivr_node  # dialplan and prompts, but no AGI server listening
     number = "13933330000"
     phone = caller_dtmf(settings, number, IVR_NUMBER, [(500, "3")], talk_ms=1500)
@@ -260,7 +261,7 @@ async def test_ivr_server_down_caller_still_reaches_general(
 
 
 async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
-        ivr: IvrBed, controller: Controller, phones: Phones) -> None:
+        ivr: IvrBed, controller: ObservedController, phones: Phones) -> None:
     """The whole path: IVR (English, billing) -> billing queue -> the most skilled billing
     agent -> the agent hangs up -> after-call work -> the caller scores 9 in the survey."""
     phones.agent(1, ring_ms=300, talk_ms=2_000)  # billing 2
@@ -304,7 +305,7 @@ async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
 
 
 async def test_fault_caller_jumps_ahead_of_an_earlier_general_caller(
-        ivr: IvrBed, controller: Controller, phones: Phones) -> None:
+        ivr: IvrBed, controller: ObservedController, phones: Phones) -> None:
     """Priority: fault repair (priority 10 in the centre) before general enquiries, whatever
     the arrival order; the explanation names the queue and policy that decided."""
     phones.agent(3, ring_ms=300, talk_ms=1_500)  # general 2, fault 5: takes either call

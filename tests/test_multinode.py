@@ -12,11 +12,11 @@ import pytest
 from hotline.centre.model import Centre
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.settings import AsteriskNode, Settings
-from hotline.process.controller import Controller
 from hotline.router import Offer
 from hotline.telephony.node import box as asterisk_box
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 pytestmark = pytest.mark.asterisk
@@ -38,7 +38,7 @@ async def test_one_queue_order_across_two_nodes(
         AsteriskNode(name=second_node.node_name, ami_port=second_node.ami_port,
                      ami_user=second_node.ami_user, ami_secret=second_node.ami_secret)]})
     lines: list[str] = []
-    controller = Controller(both, centre, emit_line=lines.append)
+    controller = ObservedController(both, centre, emit_line=lines.append)
     await controller.start()
     try:
         assert set(controller.links) == {asterisk_node.node_name, second_node.node_name}

@@ -27,7 +27,6 @@ from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, Call
 from hotline.core.lifecycle import AgentState
 from hotline.core.settings import Settings
 from hotline.history.service import Recorder
-from hotline.process.controller import Controller
 from hotline.process.wiring import attach_controller, services_for
 from hotline.recordings import service as recordings
 from hotline.router import CallbackDue
@@ -35,6 +34,7 @@ from hotline.store import db
 from hotline.store.writer import Writer
 from tests.api_server import fast_hasher, serve
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.store_fixtures import store_tmpdir
 from tests.test_first_call import logout
 from tests.test_qa_api import FORM, marks
@@ -54,7 +54,7 @@ class Site:
 
 
 @pytest.fixture
-async def site(controller: Controller, asterisk_node: Settings, centre: Centre,
+async def site(controller: ObservedController, asterisk_node: Settings, centre: Centre,
                conn: asyncpg.Connection, empty_db_url: str,
                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
     """What `hotline run` joins, piece by piece over the test bed's controller: the history
@@ -101,7 +101,7 @@ async def ok(response: Any, status: int = 200) -> Any:
 
 
 async def test_a_call_becomes_an_order_a_callback_and_an_evaluation_on_the_scorecard(
-        site: Site, controller: Controller, phones: Phones, asterisk_node: Settings,
+        site: Site, controller: ObservedController, phones: Phones, asterisk_node: Settings,
         conn: asyncpg.Connection, browser: Browser) -> None:  # noqa: F811
     start = time.time()
     async with httpx.AsyncClient(base_url=site.base, timeout=15) as http:

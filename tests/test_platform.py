@@ -15,6 +15,7 @@ from hotline.centre.model import Centre
 from hotline.core.events import CallEnded, CallQueued, TalkEnded
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
+from hotline.devtools.observer import ControllerObserver
 from hotline.devtools.sipp_phones import start_dtmf_caller
 from hotline.process.platform import Platform
 from hotline.store import db, queries
@@ -31,6 +32,7 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
     lines: list[str] = []
     platform = Platform(asterisk_node, centre, emit_line=lines.append)
     await platform.start()
+    seen = ControllerObserver(platform.controller)  # before any call
     try:
         assert any(line.startswith("embedded PostgreSQL") for line in lines)
         phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5
@@ -41,10 +43,10 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
                                    local_port=testbed.next_caller_port(),
                                    media_port=testbed.next_media_port())
         phones.started.append(caller)
-        queued = await platform.controller.wait_for(
+        queued = await seen.wait_for(
             lambda e: isinstance(e, CallQueued) and e.caller == "13000000001", 25)
         assert queued.queue == "billing"
-        await platform.controller.wait_for(
+        await seen.wait_for(
             lambda e: isinstance(e, TalkEnded) and e.call_id == queued.call_id, 15)
 
         base = f"http://{asterisk_node.api_host}:{asterisk_node.api_port}"
@@ -69,7 +71,7 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
         finally:
             await client.aclose()
 
-        await platform.controller.wait_for(
+        await seen.wait_for(
             lambda e: isinstance(e, CallEnded) and e.call_id == queued.call_id, 40)
         assert await platform.writer.flush(10)
         conn = await db.connect(platform.services.database_url)

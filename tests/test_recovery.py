@@ -12,9 +12,9 @@ from hotline.centre.model import Centre
 from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.core.settings import Settings
-from hotline.process.controller import Controller
 from hotline.telephony.node import box as asterisk_box
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 pytestmark = pytest.mark.asterisk
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asterisk
 async def test_restarted_controller_takes_over_waiting_callers(
         asterisk_node: Settings, centre: Centre, phones: Phones,
         loop_errors: list[dict[str, Any]]) -> None:
-    first = Controller(asterisk_node, centre, emit_line=lambda _: None)
+    first = ObservedController(asterisk_node, centre, emit_line=lambda _: None)
     await first.start()
     caller = phones.caller("13700000001", talk_ms=12_000)
     queued = await first.wait_for(
@@ -31,7 +31,7 @@ async def test_restarted_controller_takes_over_waiting_callers(
     await first.stop()  # nobody was ready: the caller is still in the holding context
 
     lines: list[str] = []
-    second = Controller(asterisk_node, centre, emit_line=lines.append)
+    second = ObservedController(asterisk_node, centre, emit_line=lines.append)
     await second.start()  # within the failsafe guard time: no app_queue
     try:
         requeued = await second.wait_for(
@@ -53,7 +53,7 @@ async def test_restarted_controller_takes_over_waiting_callers(
 
 
 async def test_asterisk_restart_mid_call_is_counted_once(
-        asterisk_node: Settings, centre: Centre, controller: Controller,
+        asterisk_node: Settings, centre: Centre, controller: ObservedController,
         phones: Phones) -> None:
     phones.agent(1, ring_ms=200)
     ready(controller, "agent1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hotline.core.events import CallAnswered, CallEnded, CallQueued, FailsafeTaken, RingNoAnswer
 from hotline.core.values import ServiceType
-from hotline.process.resync import ChannelView, KnownCall, QueueVars, reconcile
+from hotline.process.controller.reconcile import ChannelView, KnownCall, QueueVars, reconcile
 
 NOW = 1_000.0
 

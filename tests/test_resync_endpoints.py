@@ -25,14 +25,19 @@ from hotline.core.events import (
 from hotline.core.lifecycle import AgentState
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import SippProcess, start_agent
-from hotline.process.controller import Controller
-from hotline.process.resync import HEARTBEAT_FAMILY, HEARTBEAT_KEY, endpoint_events, heartbeat_age
+from hotline.process.controller.reconcile import (
+    HEARTBEAT_FAMILY,
+    HEARTBEAT_KEY,
+    endpoint_events,
+    heartbeat_age,
+)
 from hotline.router import UNREACHABLE, Offer
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
 from hotline.telephony.node.render import pjsip_agents
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 NOW = 1_000.0
@@ -62,7 +67,7 @@ def test_heartbeat_age() -> None:
 QUALIFIED = "agent1"  # most skilled for "general": the router's first choice when ready
 
 
-async def test_db_put_then_get(controller: Controller) -> None:
+async def test_db_put_then_get(controller: ObservedController) -> None:
     link = controller.links[testbed.NODE]
     await link.db_put("hotline-test", "answer", "42")
     assert await link.db_get("hotline-test", "answer") == "42"
@@ -115,7 +120,7 @@ async def qualified(
     await write_agents(side_link, asterisk_node, centre, {})
 
 
-def newer(controller: Controller, match: Callable[[Any], bool]) -> Callable[[Any], bool]:
+def newer(controller: ObservedController, match: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """`match`, for items recorded from now on only."""
     seen = {id(item) for item in controller.history}
     return lambda item: id(item) not in seen and match(item)
@@ -149,7 +154,7 @@ pytestmark = pytest.mark.asterisk
 
 @pytest.mark.usefixtures("qualified")
 async def test_unreachable_phone_is_not_offered_and_the_explanation_says_why(
-    controller: Controller, phones: Phones
+    controller: ObservedController, phones: Phones
 ) -> None:
     phone = agent_phone(phones, 1)
     await controller.wait_for(phone_is(QUALIFIED, True), 10)
@@ -197,7 +202,7 @@ async def test_reachability_changed_while_disconnected_is_resynced(
     # A slow reconnect, so that the phone's change surely falls while the link is down.
     settings = asterisk_node.model_copy(update={"ami_reconnect_base_s": 6.0})
     lines: list[str] = []
-    ctl = Controller(settings, centre, emit_line=lines.append)
+    ctl = ObservedController(settings, centre, emit_line=lines.append)
     phone = agent_phone(phones, 1)
     await asterisk_sees(side_link, QUALIFIED, True, 10)
     await ctl.start()

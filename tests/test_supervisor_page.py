@@ -11,9 +11,9 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
-from hotline.process.controller import Controller
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_agent_panel import sign_in, site  # noqa: F401
 from tests.test_first_call import logout, ready
 from tests.test_wallboard import browser  # noqa: F401
@@ -32,7 +32,7 @@ async def save_skill(page: Page, agent_id: str, skill: str, level: int) -> None:
 
 
 async def test_a_supervisor_reskills_and_the_next_call_follows(
-        site: str, browser: Browser, controller: Controller,  # noqa: F811
+        site: str, browser: Browser, controller: ObservedController,  # noqa: F811
         phones: Phones) -> None:
     phones.agent(1, ring_ms=300)
     phones.agent(4, ring_ms=300)

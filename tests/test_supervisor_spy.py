@@ -10,16 +10,16 @@ import pytest
 
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.settings import Settings
-from hotline.process.controller import Controller
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 pytestmark = pytest.mark.asterisk
 
 
 async def test_supervisor_listens_to_a_live_call(
-        controller: Controller, phones: Phones, asterisk_node: Settings) -> None:
+        controller: ObservedController, phones: Phones, asterisk_node: Settings) -> None:
     phones.agent(1, ring_ms=200)
     phones.agent(4, ring_ms=200)  # agent4's phone is the supervisor's here
     ready(controller, "agent1")

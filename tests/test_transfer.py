@@ -25,18 +25,18 @@ from hotline.core.lifecycle import AgentState, AgentTrigger, CallOutcome
 from hotline.core.settings import Settings
 from hotline.core_ext.select import load_compiled
 from hotline.devtools.sipp_phones import start_transferring_agent
-from hotline.process.controller import Controller
 from hotline.realtime import Metrics
 from hotline.telephony.ami.call_model import Call, CallModel
 from tests import testbed
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_first_call import logout, ready
 
 pytestmark = pytest.mark.asterisk
 
 
 async def test_agent_transfers_the_caller_to_the_billing_queue(
-    controller: Controller, phones: Phones, asterisk_node: Settings
+    controller: ObservedController, phones: Phones, asterisk_node: Settings
 ) -> None:
     ctl = controller
     model, calls, metrics = CallModel(), list[Call](), Metrics(kernel=load_compiled("metrics"))

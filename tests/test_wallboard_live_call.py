@@ -21,10 +21,10 @@ from hotline.centre.model import Centre
 from hotline.core.events import CallEnded, CallQueued
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import EmbeddedRedis
-from hotline.process.controller import Controller
 from hotline.process.wiring import attach_controller, services_for
 from hotline.store.live import FanoutBackend
 from tests.conftest import Phones
+from tests.observed import ObservedController
 from tests.test_wallboard import ARTIFACTS, browser, cell, text_becomes  # noqa: F401
 
 pytestmark = pytest.mark.asterisk
@@ -36,7 +36,7 @@ def save_artifact(name: str, data: bytes) -> None:
 
 
 @pytest.fixture
-async def board(controller: Controller, asterisk_node: Settings, centre: Centre,
+async def board(controller: ObservedController, asterisk_node: Settings, centre: Centre,
                 redis_server: EmbeddedRedis,
                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, str]]:
     monkeypatch.setenv("HOTLINE_API_USERS", "board:pw-board:supervisor")
@@ -59,7 +59,7 @@ async def board(controller: Controller, asterisk_node: Settings, centre: Centre,
 
 
 async def test_wallboard_shows_a_real_call_waiting_then_abandoned(
-        board: tuple[str, str], browser: Browser, controller: Controller,  # noqa: F811
+        board: tuple[str, str], browser: Browser, controller: ObservedController,  # noqa: F811
         phones: Phones) -> None:
     base, token = board
     page = await browser.new_page(viewport={"width": 1600, "height": 900})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -30,10 +29,10 @@ from hotline.api.schemas import (
     RecentCall,
 )
 from hotline.api.security import Claims, Role
-from hotline.api.services import Services
+from hotline.api.services import Acd, Services
 from hotline.centre.service import DEFAULT_REASONS
-from hotline.core.events import AgentStateChanged, CallAnswered, CallEntered, CallQueued, IvrChoice
 from hotline.core.lifecycle import AgentState, AgentTrigger, IllegalTransition
+from hotline.history.desk import CallContext
 from hotline.router.errors import UnknownAgent
 
 log = logging.getLogger("hotline.api.audit")
@@ -148,13 +147,13 @@ SelfOrSupervisor = Annotated[Claims, Depends(_self_or_supervisor)]
 # ---- the command path
 
 
-def controller_of(services: Services) -> Any:
+def controller_of(services: Services) -> Acd:
     if services.controller is None:
         raise ApiError(503, "controller-unavailable", "this API node has no controller")
     return services.controller
 
 
-def agent_out(controller: Any, agent_id: str) -> AgentOut:
+def agent_out(controller: Acd, agent_id: str) -> AgentOut:
     try:
         view = controller.router.agent(agent_id)
     except UnknownAgent:
@@ -245,41 +244,18 @@ async def not_ready(
     )
 
 
-# ---- the desk: read-only views of the controller's history
+# ---- the desk: read-only views of the controller's desk projection
 
 
-def last_state_change(history: Iterable[object], agent_id: str) -> AgentStateChanged | None:
-    for item in reversed(list(history)):
-        if isinstance(item, AgentStateChanged) and item.agent_id == agent_id:
-            return item
-    return None
-
-
-def call_context(history: Iterable[object], call_id: str) -> DeskCall | None:
+def desk_call(context: CallContext) -> DeskCall:
     """The call as the controller saw it: caller, queue, service, IVR path, times."""
-    entered: CallEntered | None = None
-    queued: CallQueued | None = None
-    answered: CallAnswered | None = None
-    path: list[str] = []
-    for item in history:
-        if getattr(item, "call_id", None) != call_id:
-            continue
-        if isinstance(item, CallEntered):
-            entered = item
-        elif isinstance(item, IvrChoice):
-            path.append(f"{item.menu}={item.digit}")
-        elif isinstance(item, CallQueued):
-            queued = item  # an overflow or re-queue: the latest queue counts
-        elif isinstance(item, CallAnswered):
-            answered = item
-    if entered is None and queued is None:
-        return None
+    entered, queued, answered = context.entered, context.queued, context.answered
     return DeskCall(
-        call_id=call_id,
-        caller=(queued.caller if queued and queued.caller else entered.caller if entered else ""),
+        call_id=context.call_id,
+        caller=context.caller,
         queue=queued.queue if queued else "",
         service=queued.service.value if queued else "",
-        ivr_path=path,
+        ivr_path=list(context.ivr_path),
         entered_at=entered.at if entered else None,
         queued_at=queued.at if queued else None,
         answered_at=answered.at if answered else None,
@@ -312,7 +288,7 @@ async def recent_calls(services: Services, caller: str, skip: str) -> list[Recen
 async def open_orders(services: Services, caller: str) -> list[OpenOrder]:
     if services.db_pool is None or not caller:
         return []
-    from hotline.work_orders import queries as work_orders  # asyncpg only where a store is wired
+    from hotline.work_orders import queries as work_orders  # asyncpg only with a store
 
     async with services.db_pool.acquire() as conn:
         found = await work_orders.open_for_caller(conn, caller)
@@ -336,15 +312,15 @@ async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep,
     """The agent's state and time in it, its current call and the caller's recent calls."""
     controller = controller_of(services)
     agent = agent_out(controller, agent_id)
-    history = list(controller.history)
-    change = last_state_change(history, agent_id)
+    change = controller.desk.last_change(agent_id)
     now = services.clock()
     call_id = agent.call_id or (change.call_id if change else "")
-    call = (
-        call_context(history, call_id)
+    context = (
+        controller.desk.call(agent_id, call_id)
         if call_id and AgentState(agent.state) in _WITH_CALL
         else None
     )
+    call = desk_call(context) if context is not None else None
     since = change.at if change else None
     return DeskOut(
         agent_id=agent.agent_id,

@@ -18,6 +18,7 @@ from hotline.centre.model import Centre, load_centre
 from hotline.core.events import CallAnswered, CallEnded, CallQueued, FailsafeTaken
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
+from hotline.devtools.observer import ControllerObserver
 from hotline.devtools.sipp_phones import SippProcess, start_agent, start_dtmf_caller
 from hotline.process import event_loop
 from hotline.process.platform import Platform
@@ -86,6 +87,7 @@ async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> 
         await platform.start()
         controller = platform.controller
         controller.observe(summary.observe)
+        seen = ControllerObserver(controller)
         phones = _agent_phones(centre)
         for agent in centre.agents:
             controller.agent_command(agent.id, AgentTrigger.LOGIN)
@@ -107,7 +109,7 @@ async def _demo(settings: Settings, centre: Centre, calls: int, rate: float) -> 
         for caller in callers:
             await asyncio.to_thread(caller.wait, 120)
         # SIPp's callers are done: let the last hang-ups arrive
-        await controller.wait_for(lambda _: set(summary.queued) <= summary.ended, 10)
+        await seen.wait_for(lambda _: set(summary.queued) <= summary.ended, 10)
     finally:
         print(summary.text(), flush=True)
         for phone in [*phones, *callers]:

@@ -1,0 +1,107 @@
+"""The agent desk's read model: each agent's last state change and recent calls, kept up to
+date as the controller records what happens (one `record` per item), so a desk read is a few
+dictionary lookups, whatever the traffic.
+
+A call's context (caller, queue, service, IVR path, times) is built from its CallEntered,
+IvrChoice, CallQueued and CallAnswered. Contexts are kept for the most recent calls; once an
+agent is reserved for a call, the agent's own short list holds its context too, so an agent's
+current and last calls stay readable however many other calls come and go.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from hotline.core.events import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEntered,
+    CallQueued,
+    IvrChoice,
+)
+
+#: Calls whose context is kept (by last activity) before any agent takes them.
+KEEP_CALLS = 10_000
+#: Calls kept per agent, newest last.
+KEEP_PER_AGENT = 10
+
+
+@dataclass(slots=True, eq=False)
+class CallContext:
+    """The call as the controller saw it; the latest of each event counts (an overflow or a
+    re-queue: the latest queue), IVR choices in order."""
+
+    call_id: str
+    entered: CallEntered | None = None
+    queued: CallQueued | None = None
+    answered: CallAnswered | None = None
+    ivr_path: list[str] = field(default_factory=list)
+
+    @property
+    def caller(self) -> str:
+        if self.queued is not None and self.queued.caller:
+            return self.queued.caller
+        return self.entered.caller if self.entered is not None else ""
+
+
+@dataclass(eq=False)
+class DeskProjection:
+    keep_calls: int = KEEP_CALLS
+    keep_per_agent: int = KEEP_PER_AGENT
+    _calls: OrderedDict[str, CallContext] = field(default_factory=OrderedDict)
+    _agent_calls: dict[str, deque[CallContext]] = field(default_factory=dict)
+    _last_change: dict[str, AgentStateChanged] = field(default_factory=dict)
+
+    def record(self, item: object) -> None:
+        """One recorded item (event or decision); anything the desk does not show is skipped."""
+        if isinstance(item, AgentStateChanged):
+            self._last_change[item.agent_id] = item
+            if item.call_id:
+                self._to_agent(item.agent_id, self._context(item.call_id))
+        elif isinstance(item, CallEntered):
+            self._context(item.call_id).entered = item
+        elif isinstance(item, IvrChoice):
+            self._context(item.call_id).ivr_path.append(f"{item.menu}={item.digit}")
+        elif isinstance(item, CallQueued):
+            self._context(item.call_id).queued = item
+        elif isinstance(item, CallAnswered):
+            self._context(item.call_id).answered = item
+
+    def last_change(self, agent_id: str) -> AgentStateChanged | None:
+        return self._last_change.get(agent_id)
+
+    def recent_calls(self, agent_id: str) -> list[CallContext]:
+        """The agent's recent calls, oldest first."""
+        return list(self._agent_calls.get(agent_id, ()))
+
+    def call(self, agent_id: str, call_id: str) -> CallContext | None:
+        """The context of one of the agent's calls (or any recent call): None when nothing
+        of its entry or queueing was seen."""
+        found = next((c for c in self._agent_calls.get(agent_id, ()) if c.call_id == call_id),
+                     None) or self._calls.get(call_id)
+        if found is None or (found.entered is None and found.queued is None):
+            return None
+        return found
+
+    def _context(self, call_id: str) -> CallContext:
+        context = self._calls.get(call_id)
+        if context is None:
+            context = self._calls[call_id] = CallContext(call_id)
+            if len(self._calls) > self.keep_calls:
+                self._calls.popitem(last=False)
+        else:
+            self._calls.move_to_end(call_id)
+        return context
+
+    def _to_agent(self, agent_id: str, context: CallContext) -> None:
+        calls = self._agent_calls.get(agent_id)
+        if calls is None:
+            calls = self._agent_calls[agent_id] = deque(maxlen=self.keep_per_agent)
+        if not calls or calls[-1] is not context:
+            if context in calls:
+                calls.remove(context)
+            calls.append(context)
+
+
+__all__ = ["KEEP_CALLS", "KEEP_PER_AGENT", "CallContext", "DeskProjection"]

@@ -1,0 +1,250 @@
+"""The controller: the ACD process. It joins the parts and owns no logic of its own.
+
+AMI events go to the router; its decisions go back to Asterisk: an offer through the caller's
+hold session or as an AMI Redirect (delivery.py), a callback as an AMI Originate
+(callbacks.py). What happened is logged, projected for the agent desk and handed to observers
+(metrics, live state). The heartbeat in AstDB keeps callers from the failsafe (failsafe.py);
+resync.py replays what a dropped link missed. As in router/, the Controller coordinates and
+each concern is a module of functions over one ControllerState (state.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hotline.centre.model import Centre, QueueSpec
+from hotline.core.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallbackFailed,
+    CallbackRequested,
+    CallEnded,
+    CallEntered,
+    CallQueued,
+    DtmfReceived,
+    Event,
+)
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.tasks import cancel_and_wait
+from hotline.core.values import ServiceType
+from hotline.history.call_log import CallLog
+from hotline.process.controller import callbacks, config, delivery, failsafe, resync, wrap_up
+from hotline.process.controller.delivery import Deliveries
+from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
+from hotline.process.controller.state import ControllerState, Item, Observer
+from hotline.router import AgentConfig, Offer, Router
+from hotline.router.decisions import CallbackDue
+from hotline.telephony.ami.link import AmiLink, SpyMode
+
+log = logging.getLogger("hotline.process.controller")
+
+#: What each event type does here before the router sees it; True: the event stops here.
+_ARRIVING: dict[type[Event], Callable[[ControllerState, Any], bool]] = {
+    CallEntered: delivery.on_caller,
+    CallQueued: delivery.on_caller,
+    AgentRinging: delivery.on_ringing,
+    DtmfReceived: callbacks.on_key,  # the callback key while held
+    CallbackRequested: callbacks.on_requested,
+    CallEnded: callbacks.on_first_leg_end,  # of a caller who asked for a callback
+}
+
+
+class Controller:
+    def __init__(self, settings: Settings, centre: Centre, clock: Callable[[], float] = time.time,
+                 emit_line: Callable[[str], None] = print) -> None:
+        router = Router(config.router_config(centre, settings), clock=clock)
+        self._state = ControllerState(
+            settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
+            call_log=CallLog(emit_line), holds=HoldDesk(self._on_hold), deliveries=Deliveries())
+        self._background: list[asyncio.Task[None]] = []
+        #: What each of the router's outputs sets going (after it is recorded).
+        self._outputs: dict[type, Callable[[Any], None]] = {
+            Offer: self._offer,
+            CallbackDue: lambda due: self._state.spawn(
+                callbacks.call_back(self._state, due, self.handle)),
+            AgentStateChanged: lambda change: wrap_up.on_agent_state(
+                self._state, change, self._end_wrap_up),
+            CallbackFailed: lambda failed: callbacks.forget(self._state, failed.call_id),
+        }
+
+    # -- views
+
+    settings = property(lambda self: self._state.settings)
+    clock = property(lambda self: self._state.clock)
+    centre = property(lambda self: self._state.centre)
+    router = property(lambda self: self._state.router)
+    links = property(lambda self: self._state.links)  # node -> its AMI link
+    holds = property(lambda self: self._state.holds)  # the hold desk: its serve is an AGI script
+    #: the agent desk's read model: each agent's last state change and recent calls
+    desk = property(lambda self: self._state.desk)
+    #: how offers reached their callers: {"hold": n, "redirect": n}
+    delivered = property(lambda self: self._state.delivered)
+    #: CallQueued for a call already queued (its hold session queued it first): dropped
+    duplicate_queued = property(lambda self: self._state.duplicate_queued)
+
+    # -- life
+
+    async def start(self) -> None:
+        """Connects to every node (one AMI link each; the queue order spans them all)."""
+        s = self._state
+        for node in s.settings.nodes():
+            link = AmiLink(s.settings, clock=s.clock, node=node)
+            link.on_login_hook = lambda link=link: s.spawn(resync.resync(s, link, self.handle))
+            link.on_down_hook = lambda node=link.node: resync.release_node(s, node)
+            await link.connect()
+            s.links[link.node] = link
+            self._background.append(
+                asyncio.create_task(self._pump(link), name=f"pump-{link.node}"))
+        await resync.beat_once(s)
+        s.holds.start_watchdog(s.settings.failsafe_guard_s)
+        self._background += [
+            asyncio.create_task(resync.heartbeat(s), name="heartbeat"),
+            asyncio.create_task(self._ticker(), name="ticker"),
+        ]
+        where = ", ".join(f"{n.name} at {n.host}:{n.ami_port}" for n in s.settings.nodes())
+        s.emit_line(f"controller up: AMI {where}; {len(s.centre.agents)} agents, "
+                    f"{len(s.centre.queues)} queues")
+
+    async def stop(self) -> None:
+        s = self._state
+        s.holds.close()  # held callers go back to the dialplan's loop (and the failsafe)
+        for task in self._background:
+            await cancel_and_wait(task)
+        for task in list(s.tasks):  # offers and callbacks under way: each bounded
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        wrap_up.cancel_all(s)
+        for link in s.links.values():
+            await link.close()
+
+    def observe(self, observer: Observer) -> None:
+        """`observer` receives every item recorded from now on, as it is recorded."""
+        self._state.observers.append(observer)
+
+    # -- commands (the API calls these too)
+
+    def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> None:
+        trigger, reason = failsafe.command(self._state, agent_id, trigger, reason)
+        self._apply(self.router.agent_command(agent_id, trigger, reason))
+
+    def set_skills(self, agent_id: str, skills: dict[str, int]) -> None:
+        """A supervisor's skill edit: the next decision uses it (waiting calls may be offered
+        at once to an agent who now qualifies)."""
+        self._apply(self.router.set_skills(agent_id, skills))
+
+    def queue_callback(self, service: ServiceType, number: str) -> str:
+        """An outbound call to a customer (a work order's 回访), queued like any call of its
+        service; when offered, the customer is called (Originate) and connected to that
+        agent (callbacks.py). Returns the new call's id."""
+        self.handle(queued := callbacks.queue_outbound(self._state, service, number))
+        return queued.call_id
+
+    def mark_repeat(self, call_id: str, preferred_agent: str | None) -> None:
+        """A repeat caller (open work order, or called within 24 h): raised, and offered
+        first to the agent who handled the open order."""
+        self._apply(self.router.mark_repeat(call_id, preferred_agent))
+
+    def add_agent(self, agent_id: str, skills: dict[str, int], name: str = "") -> None:
+        """A new agent joins the router (logged out); its SIP endpoint is the caller's job."""
+        self._apply(self.router.add_agent(AgentConfig(agent_id=agent_id, skills=dict(skills),
+                                                      name=name)))
+
+    def remove_agent(self, agent_id: str) -> None:
+        """The agent leaves the router (refused by the router while it is on a call)."""
+        self._apply(self.router.remove_agent(agent_id))
+
+    def put_queue(self, spec: QueueSpec) -> None:
+        """A new or changed queue: the router uses it at once (waiting calls included)."""
+        self._apply(self.router.put_queue(config.queue_config(spec)))
+        self._state.centre = config.with_queue(self._state.centre, spec)  # queue_callback reads it
+
+    def remove_queue(self, name: str) -> None:
+        """Refused by the router (QueueInUse) while calls wait in or overflow to it."""
+        self._apply(self.router.remove_queue(name))
+        self._state.centre = config.without_queue(self._state.centre, name)
+
+    async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
+        """Listen / whisper / barge: rings the supervisor's endpoint into the agent's live
+        call. Returns the call id; raises LookupError when the agent is on no call."""
+        call_id = self.router.agent(agent_id).call_id
+        leg = self._state.callers.get(call_id) if call_id else None
+        if leg is None:
+            raise LookupError(f"agent {agent_id} is on no call")
+        await self.links[leg.node].spy(f"PJSIP/{supervisor_endpoint}", agent_id, mode)
+        return call_id
+
+    # -- the loop
+
+    def handle(self, event: Event) -> None:
+        """One typed event into the router, and its decisions out."""
+        s = self._state
+        if isinstance(event, CallQueued) and s.router.knows(event.call_id):
+            # Its hold session queued it first (or a resync did): counted once everywhere.
+            s.duplicate_queued += 1
+            return
+        s.record(event)
+        arriving = _ARRIVING.get(type(event))
+        if arriving is not None and arriving(s, event):
+            return
+        failsafe.track(s, event, self.agent_command)
+        try:
+            if isinstance(event, CallbackRequested):
+                results = s.router.request_callback(event.call_id, event.number)
+            else:
+                results = s.router.handle(event)
+        except Exception:  # a router bug must not stop the ACD for every other call
+            log.exception("router failed on %r", event)
+            return
+        self._apply(results)
+        if isinstance(event, CallEnded):
+            s.callers.pop(event.call_id, None)
+            delivery.on_end(s, event.call_id)
+            if not s.router.knows(event.call_id):  # a retry still needs its node
+                callbacks.forget(s, event.call_id)
+
+    def _apply(self, results: list[Item]) -> None:
+        record, outputs = self._state.record, self._outputs
+        for item in results:
+            record(item)
+            then = outputs.get(type(item))
+            if then is not None:
+                then(item)
+
+    def _offer(self, offer: Offer) -> None:
+        s = self._state
+        due = callbacks.outbound_due(s, offer)
+        if due is not None:  # a queued outbound call: the customer is called first
+            s.record(due)
+            s.spawn(callbacks.call_back(s, due, self.handle))
+        elif not delivery.on_offer(s, offer):
+            s.spawn(delivery.connect(s, offer))
+
+    def _on_hold(self, request: HoldRequest) -> None:
+        """A caller's hold session opened (the hold desk's on_arrival)."""
+        queued = delivery.on_session(self._state, request)
+        if queued is not None:
+            self.handle(queued)
+
+    def _end_wrap_up(self, agent_id: str) -> None:
+        wrap_up.timer_done(self._state, agent_id)
+        with contextlib.suppress(Exception):
+            self.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
+
+    async def _pump(self, link: AmiLink) -> None:
+        while True:
+            self.handle(await link.events.get())
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            self._state.holds.alive()
+            self._apply(self.router.tick())
+
+
+__all__ = ["Controller"]

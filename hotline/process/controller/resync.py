@@ -1,0 +1,130 @@
+"""After the AMI link to a node comes back (every login): the heartbeat rewritten at once,
+then the router brought in line with the node's agent phones and live channels by replaying
+the events missed meanwhile (reconcile.py decides which, from what is read here). Also the
+heartbeat itself: the dialplan's failsafe reads it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from hotline.core.events import Event
+from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
+from hotline.process.controller.reconcile import (
+    HEARTBEAT_FAMILY,
+    HEARTBEAT_KEY,
+    HOLD_CONTEXT,
+    KnownCall,
+    QueueVars,
+    endpoint_events,
+    heartbeat_age,
+    reconcile,
+)
+from hotline.process.controller.state import ControllerState
+from hotline.telephony.ami.link import AmiActionError, AmiLink, AmiNotConnected
+
+log = logging.getLogger("hotline.process.controller")
+
+
+async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], None]) -> None:
+    """On every (re)login of `link`: the missed events, fed in order (phones, then calls)."""
+    live: dict[str, bool] = {}
+    try:
+        await resync_heartbeat(state, link)
+        live = await link.endpoint_reachability()
+    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+        log.warning("resync of %s: heartbeat or endpoints failed: %s", link.node, exc)
+    agents = [a.agent_id for a in state.router.agents()]
+    for status in endpoint_events(link.node, live, state.router.reachability(link.node),
+                                  agents, state.clock()):
+        feed(status)
+    try:
+        channels = await link.channels()
+    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+        log.warning("resync of %s failed: %s", link.node, exc)
+        return
+    known = known_calls(state, link.node)
+    known_ids = {k.call_id for k in known}
+    waiting_vars: dict[str, QueueVars] = {}
+    for ch in channels:
+        if ch.is_caller_leg and ch.context == HOLD_CONTEXT and ch.linkedid not in known_ids:
+            qv = await queue_vars(link, ch.channel)
+            if qv is not None:
+                waiting_vars[ch.linkedid] = qv
+    events = reconcile(link.node, known, channels, waiting_vars, state.clock())
+    if events:
+        state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
+                        f"{len(events)} missed events replayed")
+    for event in events:
+        feed(event)
+
+
+async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
+    """The dialplan's failsafe reads the heartbeat: stale since the link dropped, so it is
+    written before anything else; its age says whether callers may have gone to app_queue
+    meanwhile (reconcile finds them in hotline-failsafe)."""
+    last = await link.db_get(HEARTBEAT_FAMILY, HEARTBEAT_KEY)
+    now = state.clock()
+    await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(now)))
+    age = heartbeat_age(last, now)
+    guard = state.settings.failsafe_guard_s
+    if age is not None and age > guard:
+        state.emit_line(f"resync {link.node}: heartbeat was {age:.0f}s old (failsafe after "
+                        f"{guard}s): app_queue may have taken callers meanwhile")
+
+
+async def queue_vars(link: AmiLink, channel: str) -> QueueVars | None:
+    queue = await link.getvar(channel, "HL_QUEUE")
+    if not queue:
+        return None
+    service = await link.getvar(channel, "HL_SERVICE") or "general"
+    priority = await link.getvar(channel, "HL_PRIORITY") or "0"
+    queued_at = await link.getvar(channel, "HL_QUEUED_AT")
+    try:
+        return QueueVars(queue=queue, service=ServiceType(service), priority=int(priority),
+                         queued_at=float(queued_at) if queued_at else None)
+    except ValueError:
+        log.warning("resync: channel %s has unusable queue variables", channel)
+        return None
+
+
+def known_calls(state: ControllerState, node: str) -> list[KnownCall]:
+    """The router's view of the calls on `node`: waiting, offered or talking."""
+    on_node = {cid for cid, leg in state.callers.items() if leg.node == node}
+    router = state.router
+    known = [KnownCall(w.call_id, "queued") for w in router.waiting()
+             if w.call_id in on_node and w.callback_number is None]
+    for agent in router.agents():
+        if agent.call_id in on_node:
+            phase = "talking" if agent.state is AgentState.ON_CALL else "offered"
+            if agent.state in (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL):
+                known.append(KnownCall(agent.call_id, phase, agent.agent_id))
+    return known
+
+
+async def beat_once(state: ControllerState) -> None:
+    """The heartbeat into every node's AstDB (a node that cannot take it now is skipped)."""
+    for link in state.links.values():
+        with contextlib.suppress(AmiNotConnected, AmiActionError, TimeoutError):
+            await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(state.clock())))
+
+
+async def heartbeat(state: ControllerState) -> None:
+    """Beats every heartbeat_interval_s, until cancelled."""
+    while True:
+        await asyncio.sleep(state.settings.heartbeat_interval_s)
+        await beat_once(state)
+
+
+def release_node(state: ControllerState, node: str) -> None:
+    """The node's AMI link is down: its held callers go back to the dialplan."""
+    if released := state.holds.release_node(node):
+        state.emit_line(f"AMI {node} down: {released} held callers left to the dialplan "
+                        f"(failsafe after {state.settings.failsafe_guard_s}s)")
+
+
+__all__ = ["beat_once", "heartbeat", "known_calls", "queue_vars", "release_node", "resync",
+           "resync_heartbeat"]

@@ -1,0 +1,84 @@
+"""The controller's state in one place: what the concern modules (delivery, failsafe,
+callbacks, wrap_up, resync) read and change, each taking it as their first argument."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hotline.centre.model import Centre
+from hotline.core.events import Event
+from hotline.core.settings import Settings
+from hotline.history.call_log import CallLog
+from hotline.history.desk import DeskProjection
+from hotline.process.controller.hold_desk import HoldDesk
+from hotline.router import Offer, Router
+from hotline.router.decisions import CallbackDue
+from hotline.telephony.ami.link import AmiLink
+
+if TYPE_CHECKING:
+    from hotline.process.controller.delivery import Deliveries
+
+#: What the controller records, and observers receive.
+Item = Event | Offer | CallbackDue
+Observer = Callable[[Item], None]
+
+
+@dataclass(slots=True)
+class CallLeg:
+    """Where a call's caller is: the node and the caller's channel."""
+
+    node: str
+    channel: str
+
+
+@dataclass(eq=False)
+class ControllerState:
+    settings: Settings
+    centre: Centre
+    clock: Callable[[], float]
+    emit_line: Callable[[str], None]
+    router: Router
+    call_log: CallLog
+    #: Callers waiting in hotline-hold over FastAGI: `holds.serve` is the "hold" script of the
+    #: AGI server (the platform's, or a test's).
+    holds: HoldDesk
+    deliveries: Deliveries
+    desk: DeskProjection = field(default_factory=DeskProjection)
+    links: dict[str, AmiLink] = field(default_factory=dict)
+    callers: dict[str, CallLeg] = field(default_factory=dict)
+    observers: list[Observer] = field(default_factory=list)
+    #: offers and callbacks under way (each bounded): awaited on stop
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    wrap_up_timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    #: call id -> node of a callback (kept for a retry: CallbackAttempted)
+    callback_nodes: dict[str, str] = field(default_factory=dict)
+    #: callers who asked to be called back and whose first leg has not ended yet
+    left_for_callback: set[str] = field(default_factory=set)
+    #: set when the first leg of a call in left_for_callback ends (a callback waits for it)
+    first_leg_gone: dict[str, asyncio.Event] = field(default_factory=dict)
+    outbound: dict[str, str] = field(default_factory=dict)  # queued callbacks: call id -> number
+    #: Calls app_queue serves (the failsafe) and the agents on them: the router must not
+    #: offer those agents anything until their failsafe call ends.
+    failsafe_calls: set[str] = field(default_factory=set)
+    busy_elsewhere: dict[str, str] = field(default_factory=dict)  # agent id -> call id
+    duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
+    #: how offers reached their callers: through the hold session, or by AMI Redirect
+    delivered: dict[str, int] = field(default_factory=lambda: {"hold": 0, "redirect": 0})
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def record(self, item: Item) -> None:
+        """What happened: the desk's projection, the call log, every observer."""
+        self.desk.record(item)
+        self.call_log.line(item)
+        for observer in self.observers:
+            observer(item)
+
+
+__all__ = ["CallLeg", "ControllerState", "Item", "Observer"]

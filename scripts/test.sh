@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
+bash scripts/lint_imports.sh  # the import contracts of pyproject.toml
 status=0
 .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -3,11 +3,14 @@ after its first answered call. A clean stop prints the summary last and no trace
 
 The demo reuses the session's Asterisk node (it starts one only when none runs) and the
 session's PostgreSQL and Redis; its SIPp phones take ports from the test bed's caller block.
+Its callers' phones die with it without hanging up, so the test hangs their channels up
+before the next test uses the node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -16,6 +19,7 @@ import pytest
 
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import EmbeddedRedis
+from hotline.telephony.ami.link import AmiActionError, AmiLink
 from tests import testbed
 
 pytestmark = pytest.mark.asterisk
@@ -47,6 +51,7 @@ async def test_ctrl_c_stops_the_demo_cleanly_with_its_summary(
         if proc.returncode is None:
             os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+        await hang_up_everything(asterisk_node)
     out = "".join(lines) + rest.decode()
     err = (await errors).decode()
     assert "Traceback" not in out + err, out + err
@@ -57,3 +62,17 @@ async def test_ctrl_c_stops_the_demo_cleanly_with_its_summary(
     assert all(line.startswith("  ") for line in summary[1:]), out
     answered = next(line for line in summary if line.strip().startswith("answered"))
     assert int(answered.split()[-1]) >= 1, out
+
+
+async def hang_up_everything(settings: Settings, deadline_s: float = 15) -> None:
+    link = AmiLink(settings)
+    await link.connect()
+    try:
+        async with asyncio.timeout(deadline_s):
+            while channels := await link.channels():
+                for channel in channels:
+                    with contextlib.suppress(AmiActionError):  # gone meanwhile
+                        await link.hangup(channel.channel)
+                await asyncio.sleep(0.2)  # poll until Asterisk has let them all go
+    finally:
+        await link.close()

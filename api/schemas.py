@@ -54,7 +54,7 @@ class Me(BaseModel):
 
 class QueueSummary(BaseModel):
     """One queue now: its target, who waits, agents by state, today's and this interval's
-    figures (formulas in domain.md)."""
+    figures (formulas in docs/metrics.md)."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -9,9 +9,9 @@ A `Core` holds
   earlier agent's part of a transferred call while that agent's wrap-up runs;
 - counters: `F` float fields per group (group 0 = all queues, the others are queues, services
   and agents, numbered by the caller) for three scopes: the open interval, today, and a sliding
-  window. Every count is made at one moment `t` (the moment domain.md's attribution rule names,
-  always the time of the event that causes it) into all three scopes; the window keeps a log of
-  its records and subtracts them again once they are `window_s` old.
+  window. Every count is made at one moment `t` (the moment the attribution rule of
+  docs/metrics.md names, always the time of the event that causes it) into all three scopes;
+  the window keeps a log of its records and subtracts them again once they are `window_s` old.
 
 Transfers back to a queue (requeue()): the connected agent's part ends (its talk and hold are
 fixed, its wrap-up runs in a slot of its own, the "part") and the call waits again (phase

@@ -1,6 +1,6 @@
-"""Realtime metrics: call and agent events in, the numbers of domain.md out (pure logic).
+"""Realtime metrics: call and agent events in, the centre's figures out (pure logic).
 
-See metrics.py for the attribution rule and the definitions.
+The figures, their formulas and the interval attribution rule: docs/metrics.md.
 """
 
 from hotline.realtime.figures import AgentFigures, ClosedInterval, QueueFigures

@@ -4,58 +4,22 @@ Pure logic: events in, numbers out; no sockets, no database, no clock of its own
 the largest moment seen so far, from events (`event.at`) or read-outs (`now`); an event older
 than that is counted at that time (a late event never reopens a closed interval).
 
-Attribution rule (domain.md, binding): a call counts
-- as offered in the interval in which it entered the queue (CallQueued);
-- as answered / abandoned / called back, with its wait and its place in the service level, in
-  the interval in which its wait ended (CallAnswered, CallEnded while waiting,
-  CallbackRequested);
-- with its talk, hold and after-call work (and as handled) in the interval in which that
-  handling ended, i.e. when its agent left after_call_work (AgentStateChanged with
-  old=after_call_work, or a logout / the next answer). An agent the router never reported
-  (e.g. an app_queue member after the failsafe) has no wrap-up: the handling ends at hangup.
+Every figure, its formula and the interval attribution rule are in docs/metrics.md ("Interval
+attribution", "Queue figures", "What counts and what does not": short abandons, overflow,
+failsafe, callbacks, transfers back to a queue, "Agent figures"). In short: a call counts as
+offered when it entered the queue; as answered / abandoned / called back, with its wait and its
+place in the service level, when its wait ended; with its talk, hold and after-call work (and as
+handled) when that handling ended, i.e. when its agent left after_call_work (AgentStateChanged
+with old=after_call_work, or a logout / the next answer). An agent the router never reported
+(e.g. an app_queue member after the failsafe) has no wrap-up: the handling ends at hangup.
+A transfer back to a queue (CallRequeued) ends the connected agent's part, whose wrap-up then
+runs in a slot of its own (the kernel's "part"); the call waits again, answered once already.
+
 "Today" (from local midnight, `day_start_offset_s`) and the sliding window (now - window_s,
 now] count the same moments. close_due() hands out every closed interval, empty ones included,
 except across a silence of more than a day (see _skip_to). An interval is [start, end): an
-event exactly at a boundary belongs to the interval that starts there.
-
-Definitions (see also QueueFigures):
-- wait = end of wait - CallQueued moment; a RingNoAnswer does not end it, neither does
-  FailsafeTaken (a call answered by app_queue after the failsafe counts as answered).
-- short abandon: wait <= short_abandon_s (a call abandoned at exactly 5.0 s is short).
-  `abandoned` counts all abandons, `short_abandoned` the short subset;
-  abandon_rate = abandoned / offered.
-- answered within T: wait <= T (answered at exactly 20.0 s is within 20 s); the all-queues
-  and per-service figures judge each call by the T of the queue that answered it.
-- SL(T) = answered_within_t / (answered + abandoned - short_abandoned); callbacks and
-  overflows out of the queue are not in the denominator.
-- overflow: counts as overflowed in the queue it left and as offered in the queue it went to
-  (the all-queues figures count the call offered once); its wait runs on from the first
-  CallQueued.
-- hold ends at unhold or hangup; talk = (hangup - answer) - hold; ACW = wrap-up end - hangup.
-- transfer back to a queue (CallRequeued at t, `*8<queue>`): the call was offered, answered
-  and judged for the service level once, in its first queue, and keeps all its queue figures
-  there (the router's rule: it waits again at the head of the target queue, served once
-  already). The transferring agent's part ends at t: its talk = t - answer - its hold, its hold
-  closes at t, and its after-call work runs from t until it leaves after_call_work (the router
-  puts it there); that part counts (handled, talk, hold, ACW) for that agent when that
-  handling ended, by the attribution rule. The next CallAnswered of the same call starts the
-  next agent's part: answered for that agent only (not again for the queue's answered, SL or
-  ASA; its wait since the transfer is in no figure), then talk from its own answer, hold,
-  handled and ACW for it as for any call. A second or third transfer works the same way.
-  Per agent each part is one handled call; per queue (service, all queues) the call is ONE
-  handled call, counted with its first part, and every part adds its talk, hold and ACW when
-  that part's handling ended. So queue AHT = (talk + hold + ACW of all parts) / calls: domain.md
-  defines AHT per handled call, and the caller's call is one call however many agents served
-  it; each part's time counts in the interval where that part ended, so the all-queues work
-  equals the agents' work in every interval and window (occupancy stays consistent).
-  While it waits again the call is in `waiting_now`/`longest_wait_s` of the target queue (and
-  of its first service), its wait measured from the transfer; an overflow then only moves it.
-  A caller who hangs up (or asks for a callback) while waiting after a transfer is not
-  abandoned (nor a callback): it was answered, its one SL result stands, so it counts nothing
-  more (SL, abandon rate and ASA unchanged); the parts already served keep their counts.
-- Agent state time is clock time split at interval boundaries (see agents.py), while talk,
-  hold and ACW follow the rule above, so occupancy/utilisation of a single interval can
-  exceed 1 when a call longer than the interval ends in it (as in classic ACD reports).
+event exactly at a boundary belongs to the interval that starts there. Agent state time is
+clock time split at interval boundaries (agent_clocks.py).
 """
 
 from __future__ import annotations

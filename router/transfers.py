@@ -11,8 +11,9 @@ from hotline.router.state import Output, RouterState
 def on_requeued(state: RouterState, ev: CallRequeued, now: float) -> Output:
     """An agent transferred the caller to a queue: the agent goes to after-call work and
     the same call waits again, at the head of the target queue (it was served once
-    already), its wait for that queue starting now (domain.md: the call was offered and
-    answered once; bullseye and overflow of the target queue count from the transfer)."""
+    already), its wait for that queue starting now (the call was offered and answered once:
+    docs/metrics.md, "What counts and what does not"; bullseye and overflow of the target
+    queue count from the transfer)."""
     call = state.calls.get(ev.call_id)
     if call is None or call.phase not in (CallPhase.TALKING, CallPhase.HELD):
         state.ignored += 1

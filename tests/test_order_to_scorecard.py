@@ -1,5 +1,5 @@
 """Issue #8 end to end, on the real Asterisk and the real PostgreSQL, through the API as the
-people of domain.md use it: a SIPp caller is answered by agent1's SIPp phone and recorded
+people of the centre use it: a SIPp caller is answered by agent1's SIPp phone and recorded
 (file, checksum, duration); agent1 creates a work order from the call; the back office
 dispatches it, the unit accepts and replies; agent1 places the callback (回访), a real
 outbound call to the customer's SIPp phone, and records its result; an inspector samples the

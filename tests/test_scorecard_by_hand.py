@@ -1,5 +1,5 @@
 """The scorecard's callback timeliness and non-fatal error rate against small tables worked on
-paper (domain.md: callback timeliness = callbacks done within their time limit / callbacks
+paper (docs/metrics.md: callback timeliness = callbacks done within their time limit / callbacks
 due; the non-fatal error rate counts evaluations that lost marks on a non-fatal item)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Work orders: the lifecycle table, time limits, overdue and escalation, repeat calls, and
-domain.md's callback-timeliness and complaint-substantiation rates on hand-worked cases."""
+the callback-timeliness and complaint-substantiation rates of docs/metrics.md on hand-worked
+cases."""
 
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
 
     # --- Asterisk, run from a Debian sid root file system that the project builds
     asterisk_suite: str = "sid"
-    asterisk_mirror: str = "http://deb.debian.org/debian"
+    # debootstrap's Debian archive; empty: the one this machine's apt uses (its sources)
+    asterisk_mirror: str = ""
     asterisk_packages: list[str] = Field(
         default=["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm"]
     )

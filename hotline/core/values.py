@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 
 class ServiceType(enum.StrEnum):
-    """The 95598 service types: the IVR's top menu and the ticket types (domain.md)."""
+    """The 95598 service types: the IVR's top menu and the ticket types."""
 
     FAULT = "fault"  # 故障报修
     OUTAGE_INFO = "outage_info"  # 停电信息

@@ -245,9 +245,11 @@ class EmbeddedRedis:
             "appendonly yes\nappendfsync everysec\nsave \"\"\nprotected-mode yes\n"
             f"logfile {self.directory / 'redis.log'}\n"
         )
+        # its own session: a Ctrl-C at the terminal is the platform's to handle (it stops
+        # this server last), not a signal to the whole process group
         self._proc = subprocess.Popen([executable, str(conf)], stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      preexec_fn=_die_with_parent)
+                                      preexec_fn=_die_with_parent, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not _redis_pong(self.host, self.port):
             if self._proc.poll() is not None:

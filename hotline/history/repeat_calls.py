@@ -1,6 +1,6 @@
-"""Repeat-call detection at IVR time (domain.md): a call from a number with an open work
-order, or within 24 h of an earlier call from that number, is a repeat call. The router then
-raises it, and offers it first to the agent who created the open order.
+"""Repeat-call detection at IVR time: a call from a number with an open work order, or within
+24 h of an earlier call from that number, is a repeat call (docs/metrics.md, "Repeat calls").
+The router then raises it, and offers it first to the agent who created the open order.
 
 The look-up runs while the caller walks the IVR (seconds), so it never delays routing.
 """

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from hotline.centre.model import CentreFileError, load_centre
 from hotline.core.settings import Settings, get_settings
@@ -78,9 +80,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.devtools.demo import run_demo
+    from hotline.devtools.demo import FIRST_PORT, run_demo
+    from hotline.process.platform import Platform
 
-    return run_demo(settings, calls=args.calls, rate=args.rate)
+    def run_loop(main: Coroutine[Any, Any, int]) -> int:
+        return event_loop.run(main, settings.event_loop, nice=settings.controller_nice,
+                              sigterm_as_interrupt=True)
+
+    # devtools sit below the process layer: the demo is handed the platform and the loop
+    return run_demo(settings, Platform, run_loop, calls=args.calls, rate=args.rate,
+                    first_port=args.first_port or FIRST_PORT)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or --calls N calls, then prints a summary.")
     demo.add_argument("--calls", type=int, default=0, help="place N calls then exit (0: forever)")
     demo.add_argument("--rate", type=float, default=0.5, help="new calls per second")
+    demo.add_argument("--first-port", type=int, default=0,
+                      help="the SIPp phones' local UDP ports start here (default 5100; "
+                           "about 520 of them)")
     return parser
 
 
@@ -129,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     except (CentreFileError, RuntimeError) as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside the event loop (e.g. building the root fs)
+        return 130
 
 
 if __name__ == "__main__":

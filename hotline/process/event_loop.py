@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import resource
+import signal
 from collections.abc import Coroutine
 from typing import Any, Literal, TypeVar
 
@@ -49,17 +50,57 @@ def set_niceness(nice: int) -> int:
 
 
 def run(main: Coroutine[Any, Any, T], loop: Literal["uvloop", "asyncio"] = "uvloop",
-        nice: int | None = None) -> T:
+        nice: int | None = None, sigterm_as_interrupt: bool = False) -> T:
     """asyncio.run(main) on the chosen loop, with room for many sockets and, given `nice`,
-    that scheduling priority."""
+    that scheduling priority.
+
+    Ctrl-C (and SIGTERM with `sigterm_as_interrupt`) cancels `main` once: its `finally` stops
+    what it started, in order, each step within a deadline, while further Ctrl-Cs are ignored
+    (asyncio's own second Ctrl-C would break out of the loop mid-stop and leave every task
+    half-stopped). KeyboardInterrupt is raised once the loop has closed."""
     raise_open_files_limit()
     if nice is not None:
         set_niceness(nice)
+    signals = (signal.SIGINT, signal.SIGTERM) if sigterm_as_interrupt else (signal.SIGINT,)
+    outcome = _interruptible(main, signals)
     if loop == "uvloop":
         import uvloop
 
-        return uvloop.run(main)
-    return asyncio.run(main)
+        result = uvloop.run(outcome)
+    else:
+        result = asyncio.run(outcome)
+    if result is _INTERRUPTED:
+        raise KeyboardInterrupt
+    return result
+
+
+_INTERRUPTED: Any = object()
+
+
+async def _interruptible(main: Coroutine[Any, Any, T],
+                         signals: tuple[signal.Signals, ...]) -> T:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            task.cancel()
+
+    for sig in signals:
+        loop.add_signal_handler(sig, interrupt)
+    try:
+        return await main
+    except asyncio.CancelledError:
+        if interrupted:
+            return _INTERRUPTED  # type: ignore[no-any-return]
+        raise
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
 
 __all__ = ["raise_open_files_limit", "run", "set_niceness"]

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import wave
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,10 @@ from hotline.telephony.ivr.session import IvrApp
 
 log = logging.getLogger("hotline.process.platform")
 
+#: Open HTTP requests and sockets get this long to finish when the platform stops; then
+#: uvicorn cancels them and runs the lifespan's shutdown (the live feed, the fan-out).
+HTTP_GRACE_S = 3.0
+
 
 async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
     """Awaits a stop step with a deadline; False (and an error logged) if it did not end."""
@@ -58,6 +62,16 @@ async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.
     except TimeoutError:
         log.error("stopping the %s took over %.0f s; left behind", what, seconds)
         return False
+
+
+class _HttpServer(uvicorn.Server):
+    """uvicorn in a process that owns its signals: Ctrl-C and SIGTERM stop the whole platform
+    in order (Platform.stop, which ends this server too). uvicorn's own handlers would stop
+    the HTTP side alone, then raise the signal again behind the platform's back."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @dataclass
@@ -72,6 +86,7 @@ class Platform:
     writer: Writer = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _recording_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _stopping: bool = field(init=False, default=False)
 
     async def start(self) -> None:
         self.services = await asyncio.to_thread(start_services, self.settings)
@@ -143,9 +158,9 @@ class Platform:
         app = create_app(self.settings, self.api)
         config = uvicorn.Config(app, host=self.settings.api_host,
                                 port=self.settings.api_port, ws="websockets-sansio",
-                                log_level="warning", lifespan="on")
-        self.http = uvicorn.Server(config)
-        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+                                log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=HTTP_GRACE_S)
+        self.http = _HttpServer(config)
         self._http_task = asyncio.create_task(self.http.serve(), name="http")
         self._tasks.append(self._http_task)
         async with asyncio.timeout(10):
@@ -160,7 +175,7 @@ class Platform:
         settle_after_start()  # the collector no longer walks what start-up built
 
     def _check_repeat(self, item: object) -> None:
-        if isinstance(item, CallEntered):
+        if isinstance(item, CallEntered) and not self._stopping:
             task = asyncio.create_task(self._repeat(item))
             self._recording_tasks.add(task)
             task.add_done_callback(self._recording_tasks.discard)
@@ -176,6 +191,8 @@ class Platform:
             self.emit_line(f"call {entered.call_id}  repeat caller {entered.caller}{order}")
 
     def _recorded(self, call_id: str, host_path: str) -> None:
+        if self._stopping:  # the pool closes: the file stays, its checksum is not stored
+            return
         task = asyncio.create_task(self._keep_recording(call_id, host_path))
         self._recording_tasks.add(task)
         task.add_done_callback(self._recording_tasks.discard)
@@ -211,21 +228,25 @@ class Platform:
 
     async def stop(self) -> None:
         """Stops every part, each within a deadline: a part that will not stop is logged and
-        left behind rather than holding the rest (and the process) for ever."""
+        left behind rather than holding the rest (and the process) for ever. The order: the
+        screens and the HTTP side, then what feeds calls in (FastAGI, the controller), then
+        the tasks they spawned, then the stores those tasks write to."""
+        self._stopping = True
         with contextlib.suppress(AttributeError):
             await _bounded(self.live_server.stop(), "live socket")
         with contextlib.suppress(AttributeError):
             self.http.should_exit = True  # its lifespan stops the live feed and fan-out
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._http_task), 5)
-        for task in [*self._tasks, *self._recording_tasks]:
-            task.cancel()
-        await _bounded(asyncio.gather(*self._tasks, *self._recording_tasks,
-                                      return_exceptions=True), "background tasks")
+                await asyncio.wait_for(asyncio.shield(self._http_task), HTTP_GRACE_S + 2)
         with contextlib.suppress(AttributeError):
             await _bounded(self.agi.stop(), "FastAGI server")
         with contextlib.suppress(AttributeError):
             await _bounded(self.controller.stop(), "controller")
+        # no new call reaches the recorder now: what it spawned is all there is
+        for task in [*self._tasks, *self._recording_tasks]:
+            task.cancel()
+        await _bounded(asyncio.gather(*self._tasks, *self._recording_tasks,
+                                      return_exceptions=True), "background tasks")
         with contextlib.suppress(AttributeError):
             if not await _bounded(self.pool.close(), "PostgreSQL pool"):
                 self.pool.terminate()  # a connection was never released: drop them all

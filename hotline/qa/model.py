@@ -1,5 +1,6 @@
 """Quality assurance (质检), pure logic: evaluation forms and their scores, the sample of calls
-to inspect, the calibration spread, and an agent's balanced scorecard (domain.md).
+to inspect, the calibration spread, and an agent's balanced scorecard (formulas: docs/metrics.md,
+"Quality assurance").
 
 Times are epoch seconds. Nothing here touches the database: hotline/qa/queries.py loads the
 inputs and saves the results.
@@ -311,8 +312,8 @@ class Scorecard:
     evaluations: int
     qa_score: float | None  # mean of the evaluations' scores
     fatal_errors: int
-    # evaluations with at least one non-fatal error / evaluations (domain.md names the item,
-    # not the formula): an evaluation counts once however many items lost marks; a fatal
+    # evaluations with at least one non-fatal error / evaluations (docs/metrics.md, "Quality
+    # assurance"): an evaluation counts once however many items lost marks; a fatal
     # one counts in the denominator, and above it only if another item lost marks
     non_fatal_error_rate: float | None
     callback_timeliness: float | None
@@ -359,7 +360,7 @@ def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[Stat
     """The balanced scorecard of one agent over [since, until). `orders` are the agent's own
     (created_by: the callbacks it answers for) and those whose callback it made
     (callback_done_by: its callbacks done; the creator on rows that do not say). Callback
-    timeliness (domain.md: callbacks done within their time limit /
+    timeliness (docs/metrics.md, "Work orders": callbacks done within their time limit /
     callbacks due) counts each callback in the period in which it was settled: when it was
     done if done in time, else when its limit passed (missed, whether or not done later).
     So a callback done today against tomorrow's limit counts today, and a period's figure

@@ -76,7 +76,8 @@ DEFAULT_POLICIES: dict[ServiceType, TypePolicy] = {
     ServiceType.GENERAL: TypePolicy("service_office", 5 * 86400, 86400),
 }
 
-#: A call this soon after an earlier one from the same number is a repeat call (domain.md).
+#: A call this soon after an earlier one from the same number is a repeat call
+#: (docs/metrics.md, "Repeat calls").
 REPEAT_WINDOW_S = 24 * 3600
 
 
@@ -184,15 +185,16 @@ def escalate(order: WorkOrder, now: float,
 
 def is_repeat_call(caller: str, at: float, earlier_calls: list[float],
                    open_orders: list[WorkOrder]) -> bool:
-    """domain.md: a call from a number with an open work order, or within 24 h of an
-    earlier call from the same number, is a repeat call."""
+    """A call from a number with an open work order, or within 24 h of an earlier call from
+    the same number, is a repeat call (docs/metrics.md, "Repeat calls")."""
     if any(o.caller == caller and o.state is not OrderState.CLOSED for o in open_orders):
         return True
     return any(0 <= at - t <= REPEAT_WINDOW_S for t in earlier_calls)
 
 
 def callback_timeliness(orders: list[WorkOrder], now: float) -> float | None:
-    """回访及时率 = callbacks done within their time limit / callbacks due (domain.md).
+    """回访及时率 = callbacks done within their time limit / callbacks due (docs/metrics.md,
+    "Work orders").
     A callback is due once its order was replied to and its limit has passed or it is done."""
     due = [o for o in orders if o.callback_by is not None
            and (o.callback_done_at is not None or now > o.callback_by)]
@@ -204,7 +206,8 @@ def callback_timeliness(orders: list[WorkOrder], now: float) -> float | None:
 
 
 def substantiation_rate(orders: list[WorkOrder]) -> float | None:
-    """属实投诉率 = substantiated complaints / complaints closed (domain.md)."""
+    """属实投诉率 = substantiated complaints / complaints closed (docs/metrics.md, "Work
+    orders")."""
     closed = [o for o in orders if o.service is ServiceType.COMPLAINT
               and o.state is OrderState.CLOSED and o.substantiated is not None]
     if not closed:

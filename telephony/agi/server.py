@@ -496,6 +496,13 @@ class AgiServer:
             pass
         except AgiError as exc:
             log.warning("AGI session ended on an error: %s", exc)
+        except asyncio.CancelledError:
+            # stop() (or the loop's shutdown) ended the session: closing the connection is its
+            # normal end, Asterisk goes on with the dialplan. The task is the connection's own
+            # and nothing awaits it; ending it cancelled would make asyncio's stream server
+            # log the CancelledError as an error (Python 3.11 asks a cancelled task for its
+            # exception()).
+            pass
         except Exception:
             log.exception("AGI handler failed")
         finally:

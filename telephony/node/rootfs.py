@@ -3,6 +3,11 @@
 Debian bookworm and trixie ship no asterisk package; sid does. sid moves every day, so a built
 root is kept in a cache keyed by what went into it (suite, mirror, packages, this recipe's
 version): the second build is instant and tests do not change under us.
+
+The mirror is HOTLINE_ASTERISK_MIRROR, or else the Debian archive this machine's apt already
+uses: the first `deb` source whose URI ends in `/debian` (so not debian-security, not a
+third-party repository), in /etc/apt/sources.list, then /etc/apt/sources.list.d/*.list and
+*.sources (deb822) in apt's order.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hotline.core.settings import Settings
 
@@ -33,9 +39,74 @@ class RootfsError(RuntimeError):
     """The root file system cannot be built here; the message says what to do."""
 
 
+def one_line_sources(text: str) -> Iterator[str]:
+    """The URIs of the `deb` lines of a sources.list (`deb [options] URI suite ...`)."""
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words or words[0] != "deb":
+            continue
+        words = words[1:]
+        if words and words[0].startswith("["):  # [arch=amd64 signed-by=...]
+            while words and not words[0].endswith("]"):
+                words = words[1:]
+            words = words[1:]
+        if words:
+            yield words[0]
+
+
+def deb822_sources(text: str) -> Iterator[str]:
+    """The URIs of the enabled `deb` stanzas of a .sources file (deb822)."""
+    for stanza in _stanzas(text):
+        if ("deb" in stanza.get("types", "").split()
+                and stanza.get("enabled", "yes").lower() != "no"):
+            yield from stanza.get("uris", "").split()
+
+
+def _stanzas(text: str) -> Iterator[dict[str, str]]:
+    fields: dict[str, str] = {}
+    name = ""
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if fields:
+                yield fields
+            fields, name = {}, ""
+        elif line[0] in " \t":  # a continuation line (a key block, more URIs)
+            if name:
+                fields[name] += " " + line.strip()
+        else:
+            key, _, value = line.partition(":")
+            name = key.strip().lower()
+            fields[name] = value.strip()
+
+
+def apt_debian_mirror(etc_apt: Path = Path("/etc/apt")) -> str | None:
+    """The Debian archive this machine's apt uses (see the module's docstring), or None."""
+    files = [etc_apt / "sources.list"]
+    parts = etc_apt / "sources.list.d"
+    if parts.is_dir():
+        files += sorted(f for f in parts.iterdir() if f.suffix in (".list", ".sources"))
+    for path in files:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        uris = deb822_sources(text) if path.suffix == ".sources" else one_line_sources(text)
+        for uri in uris:
+            if urlsplit(uri).path.rstrip("/").rsplit("/", 1)[-1] == "debian":
+                return uri.rstrip("/")
+    return None
+
+
+def mirror(settings: Settings) -> str | None:
+    """Where debootstrap fetches from: the setting, else the machine's own Debian archive."""
+    return settings.asterisk_mirror or apt_debian_mirror()
+
+
 def cache_key(settings: Settings) -> str:
     text = "\n".join(
-        [RECIPE_VERSION, settings.asterisk_suite, settings.asterisk_mirror,
+        [RECIPE_VERSION, settings.asterisk_suite, mirror(settings) or "",
          *sorted(settings.asterisk_packages)]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -60,13 +131,17 @@ def build(settings: Settings, progress: Callable[[str], None] = print) -> Path:
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
         raise RootfsError("debootstrap is missing: apt-get install debootstrap")
+    source = mirror(settings)
+    if source is None:
+        raise RootfsError("no Debian archive among this machine's apt sources (/etc/apt): "
+                          "set HOTLINE_ASTERISK_MIRROR to one")
     partial = root.with_name(root.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         debootstrap, "--variant=minbase", f"--include={','.join(settings.asterisk_packages)}",
-        settings.asterisk_suite, str(partial), settings.asterisk_mirror,
+        settings.asterisk_suite, str(partial), source,
     ]
     progress(f"Building the Asterisk root ({settings.asterisk_suite}, debootstrap) in {partial}")
     started = time.monotonic()

@@ -62,6 +62,8 @@ class _CodecProtocol(AMIProtocol):
 
     def send_ours(self, name: str, fields: Mapping[str, str]) -> asyncio.Future[Reply]:
         """Writes the action; the future gets its whole reply."""
+        if self.closed or self.transport.is_closing():
+            raise AmiNotConnected("AMI connection closed")  # nothing would answer
         action_id = next(_ACTION_IDS)
         data = replies.encode_action(name, action_id, fields)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -95,7 +97,8 @@ class _CodecProtocol(AMIProtocol):
         pending, self.pending = self.pending, {}
         for _, future in pending.values():
             if not future.done():
-                future.set_exception(AmiNotConnected(f"AMI connection lost ({exc})"))
+                future.set_exception(AmiNotConnected(
+                    "AMI connection lost before the reply" + (f": {exc}" if exc else "")))
         super().connection_lost(exc)
 
 

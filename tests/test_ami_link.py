@@ -1,19 +1,30 @@
 """The AMI link's life against a scripted AMI peer on loopback: backoff while nobody listens,
-login, a silent peer detected by its unanswered Ping, and close() stopping every retry.
-(The real Asterisk's restart is in test_recovery.py.)"""
+login, a silent peer detected by its unanswered Ping, and close() stopping every retry; actions
+whose replies come (a list, a refusal), come late, never come, or whose connection drops.
+(The real Asterisk's restart is in test_recovery.py; the replies' shapes in test_ami_replies.)"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from hotline.core.settings import Settings
-from hotline.telephony.ami.link import AmiLink, AmiNotConnected
+from hotline.telephony.ami.codec import AmiMessage
+from hotline.telephony.ami.link import (
+    AmiActionError,
+    AmiLink,
+    AmiNotConnected,
+    AmiTimeout,
+)
+
+REPLIES = Path(__file__).parent / "fixtures" / "ami" / "replies"
 
 
 def free_port() -> int:
@@ -24,13 +35,17 @@ def free_port() -> int:
 
 @dataclass
 class FakeAsterisk:
-    """Greets, accepts any login, announces FullyBooted, answers Ping while `answer_pings`."""
+    """Greets, accepts any login, announces FullyBooted, answers Ping while `answer_pings`;
+    an action named in `script` is answered by the bytes its function returns for the ActionID
+    (b"": no answer, None: the connection is dropped)."""
 
     port: int
     answer_pings: bool = True
     logins: int = 0
     server: asyncio.Server | None = None
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    script: dict[str, Callable[[str], bytes | None]] = field(default_factory=dict)
+    unanswered: list[tuple[str, asyncio.StreamWriter]] = field(default_factory=list)
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._session, "127.0.0.1", self.port)
@@ -59,6 +74,14 @@ class FakeAsterisk:
                 elif action == "Ping" and self.answer_pings:
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n"
                                  .encode())
+                elif action in self.script:
+                    answer = self.script[action](aid)
+                    if answer is None:
+                        writer.close()
+                        return
+                    if not answer:
+                        self.unanswered.append((aid, writer))
+                    writer.write(answer)
                 await writer.drain()
 
 
@@ -128,3 +151,76 @@ async def test_close_stops_every_retry(peer: FakeAsterisk) -> None:
     await peer.start()
     await asyncio.sleep(1.0)  # several backoff periods: a retry would have happened here
     assert (link.attempts, peer.logins) == (before, 0)
+
+
+def heard(link: AmiLink) -> list[str]:
+    """Names of the messages the link takes for events from now on (its on_message)."""
+    names: list[str] = []
+    on_message = link.on_message
+
+    def recording(msg: AmiMessage) -> None:
+        names.append(msg.name or msg.get("Response", "?"))
+        on_message(msg)
+
+    link.on_message = recording  # type: ignore[method-assign]
+    return names
+
+
+def captured(name: str) -> Callable[[str], bytes]:
+    """A real reply (tests/fixtures/ami/replies), its ActionID made the action's."""
+    data = (REPLIES / f"{name}.txt").read_bytes()
+    return lambda aid: re.sub(rb"ActionID: [^\r]*", f"ActionID: {aid}".encode(), data)
+
+
+async def test_replies_reach_their_actions_typed(peer: FakeAsterisk) -> None:
+    peer.script = {"DBGet": captured("dbget"), "Redirect": captured("redirect_missing"),
+                   "CoreShowChannels": captured("in_call_core_show_channels")}
+    await peer.start()
+    link = AmiLink(link_settings(peer.port))
+    events = heard(link)
+    await link.connect()
+    try:
+        await wait_until(lambda: peer.logins >= 2, 5)  # the action session is up too
+        assert await link.db_get("hotline-test", "answer") == "42 and more"
+        assert [c.channel for c in await link.channels()] == [
+            "PJSIP/caller-00000000", "PJSIP/agent1-00000001"]
+        with pytest.raises(AmiActionError) as info:
+            await link.redirect("PJSIP/nobody-00000000", "hotline-connect", "agent1")
+        assert info.value.reason == "Channel does not exist: PJSIP/nobody-00000000"
+        assert set(events) == {"FullyBooted"}  # the list events were the action's
+    finally:
+        await link.close()
+
+
+async def test_an_action_whose_connection_drops_fails_at_once(peer: FakeAsterisk) -> None:
+    peer.script = {"Hangup": lambda aid: None}
+    await peer.start()
+    link = AmiLink(link_settings(peer.port))
+    await link.connect()
+    try:
+        async with asyncio.timeout(2):  # well before the action's own 5 s timeout
+            with pytest.raises(AmiNotConnected):
+                await link.hangup("PJSIP/agent1-00000001")
+    finally:
+        await link.close()
+
+
+async def test_an_unanswered_action_times_out_and_its_late_reply_is_dropped(
+        peer: FakeAsterisk) -> None:
+    peer.script = {"CoreShowChannels": lambda aid: b""}
+    await peer.start()
+    link = AmiLink(link_settings(peer.port))
+    events = heard(link)
+    await link.connect()
+    try:
+        with pytest.raises(AmiTimeout) as info:
+            await link.action("CoreShowChannels", timeout_s=0.2)
+        assert isinstance(info.value, TimeoutError)  # what older callers catch
+        [(aid, writer)] = peer.unanswered
+        protocol = link._manager.protocol
+        assert aid in protocol.pending  # kept, so its late messages are not taken for events
+        writer.write(captured("in_call_core_show_channels")(aid))
+        await wait_until(lambda: aid not in protocol.pending, 5)
+        assert set(events) == {"FullyBooted"}
+    finally:
+        await link.close()

@@ -34,9 +34,7 @@ AGENT = "agent9"
 
 
 async def failsafe_members(link: AmiLink) -> set[str]:
-    reply = await link.action("QueueStatus", Queue=FAILSAFE_QUEUE, timeout_s=10.0)
-    return {str(m.get("Location", "")) for m in (reply if isinstance(reply, list) else [reply])
-            if m.get("Event") == "QueueMember"}
+    return {m.location for m in await link.queue_members(FAILSAFE_QUEUE)}
 
 
 @pytest.fixture

@@ -32,9 +32,9 @@ from hotline.api.schemas import (
 )
 from hotline.api.security import Claims, Role
 from hotline.centre.service import ConfigError
+from hotline.core.errors import PeerRefused, Unavailable
 from hotline.core.lifecycle import AgentTrigger
 from hotline.router.errors import RouterError
-from hotline.telephony.ami.link import AmiActionError, AmiNotConnected
 
 router = APIRouter(prefix="/api", tags=["supervision"])
 #: Commands that change the floor: supervisors (and admins, who pass every check).
@@ -134,7 +134,7 @@ async def spy(
         raise ApiError(
             409, "agent-not-on-call", f"agent {agent_id} is on no call", {"agent_id": agent_id}
         ) from None
-    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+    except (PeerRefused, Unavailable) as exc:  # Asterisk said no, or was not there to ask
         raise ApiError(
             502, "telephony-failed", f"Asterisk refused the spy: {exc}", {"agent_id": agent_id}
         ) from None

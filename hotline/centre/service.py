@@ -36,13 +36,14 @@ import asyncpg
 
 from hotline.centre import queries as store
 from hotline.centre.model import AgentSpec, Centre, QueueSpec, load_centre
+from hotline.core.errors import PeerRefused, Unavailable
 from hotline.core.settings import Settings
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import IvrMenu, MenuError
 from hotline.router import POLICIES, AgentBusy, QueueInUse, RouterError
 from hotline.store import queries
 from hotline.store.records import Outage, RecordError
-from hotline.telephony.ami.link import AmiActionError, AmiLink, AmiNotConnected
+from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node.box import root_dir
 from hotline.telephony.node.render import write_agent_files
 
@@ -148,7 +149,7 @@ async def sync_asterisk(agents: list[AgentSpec], nodes: list[NodeFiles],
             await link.reload_module("res_pjsip.so")
             await link.queue_reload_members(FAILSAFE_QUEUE)
             results[node.node] = "reloaded"
-        except (OSError, AmiActionError, AmiNotConnected, TimeoutError) as exc:
+        except (OSError, Unavailable, PeerRefused) as exc:  # the files, or the node's AMI
             log.warning("agent files of %s not applied: %r", node.node, exc)
             results[node.node] = f"failed: {exc!r}"
     return results

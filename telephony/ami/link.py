@@ -1,82 +1,105 @@
 """The asyncio shell around the AMI codec: one connection to one Asterisk node.
 
-panoramisk keeps what it does well (login, ActionID matching, reconnects); our protocol class
-replaces its parser with the sans-I/O `AmiCodec`, and events go to one owned queue, in wire
-order, instead of panoramisk's fire-and-forget callbacks. On top we add what panoramisk lacks:
-a Ping that goes unanswered marks the link dead, a refused connect retries with backoff and
-stops on close(), and every (re)login is announced so the controller can resync.
+panoramisk keeps what it does well (login, reconnects); our protocol class replaces its parser
+with the sans-I/O `AmiCodec`, and events go to one owned queue, in wire order, instead of
+panoramisk's fire-and-forget callbacks. Our actions are written and their replies matched by
+ActionID here, but what a reply says is read by the pure functions of replies.py: this module
+moves bytes. On top we add what panoramisk lacks: a Ping that goes unanswered marks the link
+dead, a refused connect retries with backoff and stops on close(), and every (re)login is
+announced so the controller can resync. Every failure of an action is an `AmiError`
+(errors.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Literal
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from hotline.core.errors import Unavailable
 from hotline.core.events import Event
 from hotline.core.settings import AsteriskNode, Settings
 from hotline.core.tasks import cancel_and_wait
+from hotline.telephony.ami import replies
 from hotline.telephony.ami.codec import AmiCodec, AmiMessage
+from hotline.telephony.ami.errors import (
+    AmiActionError,
+    AmiError,
+    AmiNotConnected,
+    AmiTimeout,
+)
 from hotline.telephony.ami.mapper import EventMapper
+from hotline.telephony.ami.replies import (
+    DEVICE_REACHABLE,
+    LiveChannel,
+    QueueMember,
+    Reply,
+    ReplyAssembler,
+    RtpStats,
+)
 
 log = logging.getLogger(__name__)
 
 
 SpyMode = Literal["listen", "whisper", "barge"]
-_CHANNEL_ID = re.compile(r"^\S+-[0-9a-f]{8}$")  # "agent1-0000000a": endpoint and sequence
-#: PJSIPShowEndpoints' DeviceState: Unavailable when no contact of the endpoint is reachable
-#: (qualify failed, nothing registered); Unknown / Invalid say nothing either way.
-DEVICE_REACHABLE: dict[str, bool] = {
-    "Unavailable": False,
-    "Not in use": True,
-    "In use": True,
-    "Busy": True,
-    "Ringing": True,
-    "Ring+Inuse": True,
-    "On Hold": True,
-}
-
-
-class AmiActionError(RuntimeError):
-    """Asterisk answered an action with `Response: Error` (the server said no)."""
-
-    def __init__(self, action: str, message: str) -> None:
-        super().__init__(f"AMI {action} refused: {message}")
-        self.action, self.message = action, message
-
-
-class AmiNotConnected(ConnectionError):
-    """The action could not be sent: the link to that node is down."""
+_ACTION_IDS = replies.action_ids()  # one sequence for every session of the process
 
 
 class _CodecProtocol(AMIProtocol):
-    """panoramisk's protocol with our codec doing the parsing."""
+    """panoramisk's protocol with our codec doing the parsing and our actions matched here
+    (panoramisk's own, the Login, still go to its futures)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.codec = AmiCodec()
+        self.pending: dict[str, tuple[ReplyAssembler, asyncio.Future[Reply]]] = {}
+
+    def send_ours(self, name: str, fields: Mapping[str, str]) -> asyncio.Future[Reply]:
+        """Writes the action; the future gets its whole reply."""
+        if self.closed or self.transport.is_closing():
+            raise AmiNotConnected("AMI connection closed")  # nothing would answer
+        action_id = next(_ACTION_IDS)
+        data = replies.encode_action(name, action_id, fields)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self.pending[action_id] = (ReplyAssembler(name, fields), future)
+        self.transport.write(data)
+        return future
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
-        link: AmiLink | None = getattr(self.factory, "link", None)
+        link: AmiLink | _ActionSession | None = getattr(self.factory, "link", None)
         if link is not None and link.tap is not None:
             link.tap.write(data)  # a transcript, byte for byte, for replay tests
-        responses = self.responses
+        pending, responses = self.pending, self.responses
         for msg in self.codec.feed(data):
-            # most messages are events while no action of ours waits: no header to look up
-            action_id = msg.get("ActionID") if responses else None
-            if action_id and action_id in responses:
-                # Responses (and list events) of our own actions go to panoramisk's futures.
-                self.handle_message(Message.from_line(msg.text))
+            # most messages are events while no action waits: no header to look up
+            action_id = msg.get("ActionID") if pending or responses else None
+            if action_id and action_id in pending:
+                assembler, future = pending[action_id]
+                reply = assembler.feed(msg)
+                if reply is not None:
+                    # (a future whose caller gave up is cancelled: its reply is dropped here)
+                    del pending[action_id]
+                    if not future.done():
+                        future.set_result(reply)
+            elif action_id and action_id in responses:
+                self.handle_message(Message.from_line(msg.text))  # the Login's reply
             elif link is not None:
                 link.on_message(msg)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # the replies of actions in flight will not come on this connection
+        pending, self.pending = self.pending, {}
+        for _, future in pending.values():
+            if not future.done():
+                future.set_exception(AmiNotConnected(
+                    "AMI connection lost before the reply" + (f": {exc}" if exc else "")))
+        super().connection_lost(exc)
 
 
 class _Manager(Manager):
@@ -103,13 +126,14 @@ class _Manager(Manager):
         super().connection_lost(exc)
 
 
-async def _send(manager: Manager, name: str, timeout_s: float, fields: dict[str, str]) -> Message:
-    """One action on one session, its reply checked (`Response: Error` raises)."""
-    reply = await asyncio.wait_for(manager.send_action({"Action": name, **fields}), timeout_s)
-    first = reply[0] if isinstance(reply, list) else reply
-    if first.get("Response", "").lower() == "error":
-        raise AmiActionError(name, first.get("Message", ""))
-    return reply
+async def _send(protocol: _CodecProtocol, name: str, timeout_s: float,
+                fields: Mapping[str, str]) -> Reply:
+    """One action on one session: its whole reply, `Response: Error` included (the readers
+    of replies.py decide what a refusal means)."""
+    try:
+        return await asyncio.wait_for(protocol.send_ours(name, fields), timeout_s)
+    except TimeoutError:
+        raise AmiTimeout(name, timeout_s) from None
 
 
 class _ActionSession:
@@ -236,7 +260,7 @@ class AmiLink:
                 continue
             try:
                 await self.action("Ping", timeout_s=self.ping_timeout_s)
-            except (TimeoutError, AmiNotConnected, AmiActionError):
+            except AmiError:
                 log.warning("AMI %s: no Ping reply; dropping the link", self.node)
                 protocol = self._manager.protocol
                 if protocol is not None and not protocol.closed:
@@ -251,10 +275,16 @@ class AmiLink:
 
     # -- actions
 
-    async def action(self, name: str, timeout_s: float = 5.0, **fields: str) -> Message:
-        if not self.logged_in.is_set() or self._manager.protocol is None:
+    async def _ask(self, name: str, timeout_s: float = 5.0, **fields: str) -> Reply:
+        """The whole reply, refusals included (AmiNotConnected, AmiTimeout)."""
+        protocol = self._manager.protocol
+        if not self.logged_in.is_set() or protocol is None:
             raise AmiNotConnected(f"AMI {self.node} is not connected")
-        return await _send(self._manager, name, timeout_s, fields)
+        return await _send(protocol, name, timeout_s, fields)
+
+    async def action(self, name: str, timeout_s: float = 5.0, **fields: str) -> Reply:
+        """Any action; its reply unless Asterisk refused it (AmiActionError)."""
+        return replies.checked(await self._ask(name, timeout_s, **fields))
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
         fields = {"Channel": channel, "Context": context, "Exten": exten,
@@ -262,10 +292,11 @@ class AmiLink:
         session = self._actions
         if session.usable():
             try:
-                await _send(session.manager, "Redirect", 2.0, fields)
+                replies.checked(await _send(session.manager.protocol, "Redirect", 2.0, fields))
                 return
-            except TimeoutError:
-                # a silent action session: drop it (it reconnects) and use the event session
+            except Unavailable:
+                # a silent (or just dropped) action session: drop it (it reconnects) and use
+                # the event session
                 log.warning("AMI %s: action session did not answer; reconnecting it", self.node)
                 protocol = session.manager.protocol
                 if protocol is not None and not protocol.closed:
@@ -282,19 +313,13 @@ class AmiLink:
         await self.action("DBPut", Family=family, Key=key, Val=value)
 
     async def db_get(self, family: str, key: str) -> str | None:
-        try:
-            reply = await self.action("DBGet", Family=family, Key=key)
-        except AmiActionError:
-            return None
-        for msg in reply if isinstance(reply, list) else [reply]:
-            if msg.get("Event") == "DBGetResponse":
-                return str(msg.get("Val", ""))
-        return None
+        return replies.db_value(await self._ask("DBGet", Family=family, Key=key))
 
     async def originate(self, dial: str, context: str, exten: str, channel_id: str,
                         variables: dict[str, str], caller_id: str, timeout_s: int) -> None:
-        """Places a call (async: returns once Asterisk accepted it). `channel_id` becomes the
-        new channel's Uniqueid and so its Linkedid: the call keeps its call id."""
+        """Places a call (async: Asterisk queues it; the reply ends with its
+        OriginateResponse). `channel_id` becomes the new channel's Uniqueid and so its
+        Linkedid: the call keeps its call id."""
         await self.action(
             "Originate", Channel=dial, Context=context, Exten=exten, Priority="1",
             ChannelId=channel_id, CallerID=caller_id, Timeout=str(timeout_s * 1000),
@@ -323,10 +348,7 @@ class AmiLink:
     async def device_states(self) -> dict[str, str]:
         """Device -> state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ...) of every device the
         node knows, e.g. {"PJSIP/agent1": "INUSE"}."""
-        reply = await self.action("DeviceStateList", timeout_s=10.0)
-        return {str(m.get("Device", "")): str(m.get("State", ""))
-                for m in (reply if isinstance(reply, list) else [reply])
-                if m.get("Event") == "DeviceStateChange"}
+        return replies.device_states(await self._ask("DeviceStateList", timeout_s=10.0))
 
     async def reload_module(self, module: str) -> None:
         """Reloads one module's configuration (e.g. "res_pjsip.so") without a restart."""
@@ -336,111 +358,49 @@ class AmiLink:
         """Rereads a queue's static members from queues.conf (and its #includes)."""
         await self.action("QueueReload", Queue=queue, Members="yes", timeout_s=10.0)
 
+    async def queue_members(self, queue: str) -> list[QueueMember]:
+        """The queue's members as Asterisk holds them now (QueueStatus)."""
+        return replies.queue_members(await self._ask("QueueStatus", Queue=queue, timeout_s=10.0))
+
     async def pjsip_endpoint(self, endpoint: str) -> dict[str, str] | None:
         """The endpoint's fields as Asterisk holds them now (PJSIPShowEndpoint), or None when
         Asterisk has no such endpoint."""
-        try:
-            reply = await self.action("PJSIPShowEndpoint", Endpoint=endpoint, timeout_s=10.0)
-        except AmiActionError:
-            return None
-        for msg in reply if isinstance(reply, list) else [reply]:
-            if msg.get("Event") == "EndpointDetail":
-                return {str(k): str(v) for k, v in msg.items()}
-        return None
+        return replies.endpoint_detail(
+            await self._ask("PJSIPShowEndpoint", Endpoint=endpoint, timeout_s=10.0))
 
     async def endpoint_reachability(self) -> dict[str, bool]:
         """Endpoint -> whether Asterisk reaches its phone now, for every PJSIP endpoint in one
         action (PJSIPShowEndpoints; PJSIPShowContacts lists registered contacts only, not
         fixed ones). Endpoints in an unknown state are left out."""
-        try:
-            reply = await self.action("PJSIPShowEndpoints", timeout_s=10.0)
-        except AmiActionError:  # "No endpoints found"
-            return {}
-        out: dict[str, bool] = {}
-        for msg in reply if isinstance(reply, list) else [reply]:
-            reachable = DEVICE_REACHABLE.get(str(msg.get("DeviceState", "")))
-            if msg.get("Event") == "EndpointList" and reachable is not None:
-                out[str(msg.get("ObjectName", ""))] = reachable
-        return out
+        return replies.endpoint_reachability(
+            await self._ask("PJSIPShowEndpoints", timeout_s=10.0))
 
     async def getvar(self, channel: str, variable: str) -> str | None:
-        try:
-            reply = await self.action("Getvar", Channel=channel, Variable=variable)
-        except AmiActionError:
-            return None
-        first = reply[0] if isinstance(reply, list) else reply
-        return str(first.get("Value", "")) or None
+        return replies.variable(await self._ask("Getvar", Channel=channel, Variable=variable))
 
     async def channels(self) -> list[LiveChannel]:
         """Every channel Asterisk has now (CoreShowChannels), for a resync after a reconnect."""
-        reply = await self.action("CoreShowChannels", timeout_s=10.0)
-        out: list[LiveChannel] = []
-        for msg in reply if isinstance(reply, list) else [reply]:
-            if msg.get("Event") != "CoreShowChannel":
-                continue
-            try:
-                duration = _hms(str(msg.get("Duration", "0")))
-            except ValueError:
-                duration = 0.0
-            out.append(LiveChannel(
-                channel=str(msg.get("Channel", "")), uniqueid=str(msg.get("Uniqueid", "")),
-                linkedid=str(msg.get("Linkedid", "")), context=str(msg.get("Context", "")),
-                exten=str(msg.get("Exten", "")), caller=str(msg.get("CallerIDNum", "")),
-                application=str(msg.get("Application", "")),
-                bridged=bool(msg.get("BridgeId", "")), duration_s=duration,
-            ))
-        return out
+        return replies.live_channels(await self._ask("CoreShowChannels", timeout_s=10.0))
 
     async def rtp_stats(self) -> list[RtpStats]:
         """Per-channel RTP counters of the node's live pjsip channels (media actually flowing).
 
         Asterisk has no AMI action for these; `pjsip show channelstats` through the Command
         action gives them, one row per channel."""
-        reply = await self.action("Command", Command="pjsip show channelstats")
-        first = reply[0] if isinstance(reply, list) else reply
-        output = first.get("Output", [])
-        lines = output if isinstance(output, list) else str(output).splitlines()
-        stats: list[RtpStats] = []
-        for line in lines:
-            parts = line.split()
-            # [BridgeId] ChannelId UpTime Codec RxCount RxLost RxPct RxJitter TxCount ...
-            # (BridgeId is blank for a channel in no bridge, e.g. a supervisor's ChanSpy)
-            if parts and _CHANNEL_ID.match(parts[0]):
-                parts = ["", *parts]
-            if len(parts) >= 9 and parts[4].isdigit() and parts[8].isdigit():
-                stats.append(RtpStats(channel=parts[1], rx_packets=int(parts[4]),
-                                      tx_packets=int(parts[8])))
-        return stats
+        return replies.rtp_stats(
+            await self._ask("Command", Command="pjsip show channelstats"))
 
 
-@dataclass(frozen=True, slots=True)
-class RtpStats:
-    channel: str  # e.g. "agent1-00000001" (endpoint and channel number, without "PJSIP/")
-    rx_packets: int
-    tx_packets: int
-
-
-@dataclass(frozen=True, slots=True)
-class LiveChannel:
-    channel: str
-    uniqueid: str
-    linkedid: str  # the call id
-    context: str
-    exten: str
-    caller: str
-    application: str
-    bridged: bool
-    duration_s: float
-
-    @property
-    def is_caller_leg(self) -> bool:
-        return self.uniqueid == self.linkedid
-
-
-def _hms(text: str) -> float:
-    """CoreShowChannel's Duration: "HH:MM:SS" (or plain seconds)."""
-    parts = [float(p) for p in text.split(":")]
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
-    return seconds
+__all__ = [
+    "DEVICE_REACHABLE",
+    "AmiActionError",
+    "AmiError",
+    "AmiLink",
+    "AmiNotConnected",
+    "AmiTimeout",
+    "LiveChannel",
+    "QueueMember",
+    "Reply",
+    "RtpStats",
+    "SpyMode",
+]

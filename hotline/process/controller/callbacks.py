@@ -17,7 +17,7 @@ from hotline.process.controller.delivery import CONNECT_CONTEXT
 from hotline.process.controller.state import ControllerState
 from hotline.router import Offer
 from hotline.router.decisions import CallbackDue
-from hotline.telephony.ami.link import AmiActionError, AmiNotConnected
+from hotline.telephony.ami.errors import AmiError
 
 log = logging.getLogger("hotline.process.controller")
 
@@ -93,7 +93,7 @@ async def call_back(state: ControllerState, due: CallbackDue,
             variables={"HL_CALLID": due.call_id, "HL_QUEUE": due.queue, "HL_CALLBACK": "1"},
             caller_id=f'"{settings.hotline_number}" <{settings.hotline_number}>',
             timeout_s=settings.ring_timeout_s)
-    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+    except AmiError as exc:
         log.warning("callback of %s to %s failed: %r", due.call_id, due.number, exc)
         feed(CallEnded(state.clock(), node=link.node, call_id=due.call_id, cause=0,
                        cause_text=f"callback could not be placed: {exc}"))

@@ -24,7 +24,7 @@ from hotline.core.values import ServiceType
 from hotline.process.controller.hold_desk import HoldRequest
 from hotline.process.controller.state import CallLeg, ControllerState
 from hotline.router import Offer
-from hotline.telephony.ami.link import AmiActionError, AmiNotConnected
+from hotline.telephony.ami.errors import AmiError
 
 log = logging.getLogger("hotline.process.controller")
 
@@ -206,7 +206,7 @@ async def connect(state: ControllerState, offer: Offer) -> None:
         # The extension is the agent: hotline-connect records, then dials it.
         await link.redirect(leg.channel, CONNECT_CONTEXT, offer.agent_id)
         state.delivered["redirect"] += 1
-    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+    except AmiError as exc:
         # The caller hung up meanwhile (the router hears it as CallEnded) or the link
         # dropped (the dialplan's failsafe takes over); either way the router is told.
         log.warning("redirect of %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
@@ -217,7 +217,7 @@ async def find_caller(state: ControllerState, call_id: str) -> CallLeg | None:
     for node, link in state.links.items():
         try:
             channels = await link.channels()
-        except (AmiActionError, AmiNotConnected, TimeoutError):
+        except AmiError:
             continue
         for ch in channels:
             if ch.linkedid == call_id and ch.is_caller_leg:

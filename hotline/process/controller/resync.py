@@ -24,7 +24,8 @@ from hotline.process.controller.reconcile import (
     reconcile,
 )
 from hotline.process.controller.state import ControllerState
-from hotline.telephony.ami.link import AmiActionError, AmiLink, AmiNotConnected
+from hotline.telephony.ami.errors import AmiError
+from hotline.telephony.ami.link import AmiLink
 
 log = logging.getLogger("hotline.process.controller")
 
@@ -35,7 +36,7 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     try:
         await resync_heartbeat(state, link)
         live = await link.endpoint_reachability()
-    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+    except AmiError as exc:
         log.warning("resync of %s: heartbeat or endpoints failed: %s", link.node, exc)
     agents = [a.agent_id for a in state.router.agents()]
     for status in endpoint_events(link.node, live, state.router.reachability(link.node),
@@ -43,7 +44,7 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
         feed(status)
     try:
         channels = await link.channels()
-    except (AmiActionError, AmiNotConnected, TimeoutError) as exc:
+    except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
         return
     known = known_calls(state, link.node)
@@ -108,7 +109,7 @@ def known_calls(state: ControllerState, node: str) -> list[KnownCall]:
 async def beat_once(state: ControllerState) -> None:
     """The heartbeat into every node's AstDB (a node that cannot take it now is skipped)."""
     for link in state.links.values():
-        with contextlib.suppress(AmiNotConnected, AmiActionError, TimeoutError):
+        with contextlib.suppress(AmiError):
             await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(state.clock())))
 
 

@@ -12,6 +12,9 @@ from starlette.requests import HTTPConnection
 from hotline.api.errors import forbidden, not_authenticated
 from hotline.api.security import (
     ALL_ROLES,
+    FLOOR_WATCHERS,
+    INSPECTORS,
+    STEERING,
     Authenticator,
     Claims,
     Role,
@@ -78,21 +81,28 @@ def require_roles(*roles: Role) -> Callable[[Claims], Awaitable[Claims]]:
     return check
 
 
+# The role aliases, once (the role sets are api/security.py's; admin passes every check).
 #: Anyone logged in: the wallboard and the queue figures are for the whole floor.
 Viewer = Annotated[Claims, Depends(require_roles(*ALL_ROLES))]
-#: Live agent states: the people who steer the floor.
-Supervisor = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR, Role.PLANNER))]
+#: Live agent states: the people who watch the floor (supervisors and planners).
+FloorWatcher = Annotated[Claims, Depends(require_roles(*FLOOR_WATCHERS))]
+#: Changes to the floor (moving agents, skills, not-ready reasons): supervisors.
+Steering = Annotated[Claims, Depends(require_roles(*STEERING))]
 #: Routing explanations: supervisors and quality inspectors.
-Inspector = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR, Role.QA))]
+Inspector = Annotated[Claims, Depends(require_roles(*INSPECTORS))]
+#: Users and the centre's configuration: admins only.
+Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
 __all__ = [
+    "Admin",
     "AuthenticatorDep",
     "CurrentUser",
+    "FloorWatcher",
     "Inspector",
     "ServicesDep",
     "SettingsDep",
     "SignerDep",
-    "Supervisor",
+    "Steering",
     "Viewer",
     "get_services",
     "get_settings",

@@ -1,8 +1,10 @@
 """Errors as JSON with a stable id: {"error": {"id", "message", "details"}}.
 
-Routes raise `ApiError` (or one of the named ones); framework errors (404 of a route, a body
-that fails validation, an unexpected exception) are mapped here too, so every error a client
-sees has the same shape and an id it can switch on.
+One handler answers every project error (hotline.core.errors.HotlineError): its kind gives the
+status (`STATUS_OF_KIND`), its `error_id` and `details` the body. Routes raise the services'
+errors as they come, or `ApiError` for what only HTTP knows (a status of its own, headers).
+Framework errors (404 of a route, a body that fails validation, an unexpected exception) are
+mapped here too, so every error a client sees has the same shape and an id it can switch on.
 """
 
 from __future__ import annotations
@@ -17,10 +19,31 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hotline.core.errors import (
+    Conflict,
+    HotlineError,
+    InvalidRequest,
+    NotFound,
+    PeerRefused,
+    Unavailable,
+)
+
 log = logging.getLogger("hotline.api")
 
+#: The HTTP status of each kind of error (hotline/core/errors.py); anything else of ours: 500.
+STATUS_OF_KIND: tuple[tuple[type[HotlineError], int], ...] = (
+    (InvalidRequest, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unavailable, 503),
+    (PeerRefused, 502),
+)
 
-class ApiError(Exception):
+
+class ApiError(HotlineError):
+    """An error only HTTP knows how to say: its own status (401, 403, 410, 416...) and
+    headers."""
+
     def __init__(
         self,
         status: int,
@@ -29,10 +52,18 @@ class ApiError(Exception):
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status, self.error_id, self.message = status, error_id, message
-        self.details = details or {}
+        super().__init__(message, error_id=error_id, details=details)
+        self.status = status
         self.headers = headers
+
+
+def status_of(exc: HotlineError) -> int:
+    if isinstance(exc, ApiError):
+        return exc.status
+    for kind, status in STATUS_OF_KIND:
+        if isinstance(exc, kind):
+            return status
+    return 500
 
 
 def not_authenticated(reason: str) -> ApiError:
@@ -77,11 +108,14 @@ def _body(error_id: str, message: str, details: dict[str, Any]) -> dict[str, Any
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            _body(exc.error_id, exc.message, exc.details), exc.status, headers=exc.headers
-        )
+    @app.exception_handler(HotlineError)
+    async def _project_error(_: Request, exc: HotlineError) -> JSONResponse:
+        status = status_of(exc)
+        if status == 500:  # a bug of ours: logged, and its message kept to ourselves
+            log.exception("unhandled error", exc_info=exc)
+            return JSONResponse(_body("internal-error", "internal error", {}), 500)
+        return JSONResponse(_body(exc.error_id, exc.message, exc.details), status,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -106,4 +140,5 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body("internal-error", "internal error", {}), 500)
 
 
-__all__ = ["ApiError", "ErrorResponse", "forbidden", "install", "not_authenticated"]
+__all__ = ["STATUS_OF_KIND", "ApiError", "ErrorResponse", "forbidden", "install",
+           "not_authenticated", "status_of"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from hotline.core.ids import SKILL_NAME_PATTERN, AgentId, SkillName
 from hotline.realtime import AgentFigures, QueueFigures
 from hotline.router import Considered, Explanation
 
@@ -324,15 +325,25 @@ AgentCommandName = Literal["login", "logout", "ready", "not_ready", "end_wrap_up
 SpyModeName = Literal["listen", "whisper", "barge"]
 
 
+#: skill -> level 0-5 (hotline.core.ids.SkillName). pydantic would publish the key rule as
+#: patternProperties, which lets other keys through with any value; the published schema
+#: states the whole rule.
+Skills = Annotated[
+    dict[SkillName, Annotated[int, Field(ge=0, le=5)]],
+    Field(max_length=64),
+    WithJsonSchema({"type": "object", "propertyNames": {"pattern": SKILL_NAME_PATTERN},
+                    "maxProperties": 64,
+                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 5}}),
+]
+
+
 class SkillsRequest(BaseModel):
     """The agent's whole skill set; level 0 removes a skill."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"skills": {"general": 4, "billing": 2}}]}
+        extra="forbid", json_schema_extra={"examples": [{"skills": {"general": 4, "billing": 2}}]}
     )
-    skills: dict[
-        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")], Annotated[int, Field(ge=0, le=5)]
-    ] = Field(max_length=64)
+    skills: Skills
 
 
 class SpyRequest(BaseModel):
@@ -340,9 +351,8 @@ class SpyRequest(BaseModel):
         json_schema_extra={"examples": [{"mode": "listen", "supervisor_endpoint": "agent4"}]}
     )
     mode: SpyModeName
-    supervisor_endpoint: str = Field(
-        pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the PJSIP endpoint that rings"
-    )
+    #: the supervisor's phone: an endpoint of the same kind as an agent's
+    supervisor_endpoint: AgentId = Field(description="the PJSIP endpoint that rings")
 
 
 class SpyOut(BaseModel):

@@ -43,6 +43,13 @@ class Role(enum.StrEnum):
 
 
 ALL_ROLES = frozenset(Role)
+#: The role sets the API checks (api/deps.py names them for routes); an admin passes every
+#: check. Defined here only.
+FLOOR_WATCHERS = frozenset({Role.SUPERVISOR, Role.PLANNER})  # live agent states
+STEERING = frozenset({Role.SUPERVISOR})  # who changes the floor: agents, skills, reasons
+INSPECTORS = frozenset({Role.SUPERVISOR, Role.QA})  # routing explanations
+#: The users table's `role` holds the first of these a user has (the others: more_roles).
+ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.AGENT)
 
 
 class InsecureSecret(RuntimeError):
@@ -204,7 +211,7 @@ class PostgresUserRepository:
     async def add(self, user: User) -> None:
         from hotline.centre import queries as store
 
-        roles = sorted(user.roles, key=_ROLE_ORDER.index) or [Role.AGENT]
+        roles = sorted(user.roles, key=ROLE_ORDER.index) or [Role.AGENT]
         async with self.pool.acquire() as conn:
             await store.insert_user(conn, store.UserRow(
                 user.username, user.password_hash, tuple(roles), user.display_name,
@@ -222,10 +229,6 @@ async def ensure_current(users: UserRepository, claims: Claims) -> None:
     """Raises TokenError("revoked") if the user's current record revokes the token."""
     if is_revoked(await users.get(claims.username), claims):
         raise TokenError("revoked")
-
-
-#: The users table's `role` holds the first of these a user has (the others: more_roles).
-_ROLE_ORDER = [Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.AGENT]
 
 
 class Authenticator:
@@ -285,6 +288,10 @@ __all__ = [
     "ALL_ROLES",
     "DEV_SECRET",
     "DEV_USERS",
+    "FLOOR_WATCHERS",
+    "INSPECTORS",
+    "ROLE_ORDER",
+    "STEERING",
     "Authenticator",
     "Claims",
     "InMemoryUserRepository",

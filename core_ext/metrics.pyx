@@ -363,6 +363,8 @@ cdef class Core:
         phase = self._phase[slot]
         if phase == P_WAITING:
             wait = t - self._t_enq[slot]
+            # hotline.core.lifecycle.is_short_abandon compiled in (no Python call on this
+            # path); tests/test_call_outcome.py holds both kernels to that rule
             short = 1.0 if wait <= short_abandon_s else 0.0
             self._record(t, C_ABANDONED, self._gq[slot], self._gs[slot], -1, wait, short, 0.0)
             self._phase[slot] = P_FREE

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from hotline.core.lifecycle import is_short_abandon
+
 # Fields of a counter row.
 OFFERED = 0
 ANSWERED = 1
@@ -210,13 +212,14 @@ class Core:
         return self._phase[slot]
 
     def end(self, slot: int, t: float, short_abandon_s: float) -> int:
-        """The caller hung up. Waiting: abandoned (short if wait <= threshold). Connected:
+        """The caller hung up. Waiting: abandoned (short by hotline.core.lifecycle's rule,
+        is_short_abandon: the rule call_outcome decides a call's outcome by). Connected:
         hold closes, talk = connected time - hold, and wrap-up starts (phase WRAP_UP).
         Waiting after a transfer: the call ends (FREE) uncounted, it was answered already."""
         phase = self._phase[slot]
         if phase == WAITING:
             wait = t - self._t_enq[slot]
-            short = 1.0 if wait <= short_abandon_s else 0.0
+            short = 1.0 if is_short_abandon(wait, short_abandon_s) else 0.0
             self._record(t, K_ABANDONED, self._gq[slot], self._gs[slot], -1, wait, short, 0.0)
             self._phase[slot] = FREE
         elif phase == TALKING or phase == HELD:

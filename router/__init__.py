@@ -20,6 +20,9 @@ from hotline.router.definitions import (
     AgentConfig,
     QueueConfig,
     RouterConfig,
+    agent_queues,
+    qualifies,
+    queues_served,
 )
 from hotline.router.errors import (
     AgentBusy,
@@ -64,4 +67,7 @@ __all__ = [
     "UnknownCall",
     "UnknownQueue",
     "WaitingView",
+    "agent_queues",
+    "qualifies",
+    "queues_served",
 ]

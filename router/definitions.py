@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from hotline.core.values import ServiceType
@@ -109,3 +110,28 @@ def check_levels(levels: dict[str, int], what: str, low: int) -> None:
     for skill, level in levels.items():
         if not low <= level <= MAX_LEVEL:
             raise ValueError(f"{what}: skill {skill!r} level {level} outside {low}..{MAX_LEVEL}")
+
+
+def qualifies(skills: Mapping[str, int], required: Mapping[str, int]) -> bool:
+    """The router's eligibility rule: the agent holds every required skill at its minimum
+    level (a minimum of 0 still means: must hold the skill). The selection kernel applies the
+    same rule to ready agents (core_ext/select_agent: `max(m, 1)`)."""
+    for skill, minimum in required.items():  # a loop, not all(...): it runs per waiting call
+        if skills.get(skill, 0) < (minimum if minimum > 1 else 1):
+            return False
+    return True
+
+
+def queues_served(skills: Mapping[str, int],
+                  queues: Iterable[tuple[str, Mapping[str, int]]]) -> list[str]:
+    """The queues (name, required) whose requirements an agent with `skills` meets, in the
+    order given: which queues it serves, its live state aside."""
+    return [name for name, required in queues if qualifies(skills, required)]
+
+
+def agent_queues(agents: Iterable[tuple[str, Mapping[str, int]]],
+                 queues: Iterable[tuple[str, Mapping[str, int]]]) -> dict[str, list[str]]:
+    """agent id -> the queues it serves, for agents and queues given as (id, skills) and
+    (name, required): e.g. from the centre's configuration, before any router runs."""
+    queue_list = list(queues)
+    return {agent_id: queues_served(skills, queue_list) for agent_id, skills in agents}

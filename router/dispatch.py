@@ -14,7 +14,7 @@ from hotline.router import roster
 from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
 from hotline.router.decisions import CallbackDue, Decision, Offer
-from hotline.router.definitions import QueueConfig
+from hotline.router.definitions import QueueConfig, qualifies
 from hotline.router.explain import PREFERRED, explain_offer
 from hotline.router.state import Output, RouterState
 
@@ -128,7 +128,7 @@ def agent_takes(state: RouterState, agent: AgentRecord, now: float) -> Output:
                 return offer(state, call, agent, q, q.required, PREFERRED, now)
             continue
         for n, (q, req) in enumerate(alternatives(state, call, now)):
-            if all(agent.skills.get(s, 0) >= max(m, 1) for s, m in req.items()):
+            if qualifies(agent.skills, req):
                 return offer(state, call, agent, q, req, "overflow" if n else "policy", now)
     return []
 

@@ -1,16 +1,19 @@
-"""Errors the router raises; each names what was wrong. Illegal agent moves raise
-hotline.core.events.IllegalTransition, which names the state and the trigger."""
+"""Errors the router raises; each names what was wrong and is of one of the project's error
+kinds (hotline.core.errors: not found, conflict, invalid request). Illegal agent moves raise
+hotline.core.lifecycle.IllegalTransition, which names the state and the trigger."""
 
 from __future__ import annotations
 
+from hotline.core.errors import Conflict, HotlineError, InvalidRequest, NotFound
 
-class RouterError(Exception):
+
+class RouterError(HotlineError):
     """Base of the router's own errors: the caller misused the router's API."""
 
     error_id = "router-error"
 
 
-class UnknownAgent(RouterError, KeyError):
+class UnknownAgent(RouterError, NotFound, KeyError):
     error_id = "no-such-agent"
 
     def __init__(self, agent_id: str) -> None:
@@ -21,7 +24,7 @@ class UnknownAgent(RouterError, KeyError):
         return str(self.args[0])
 
 
-class UnknownCall(RouterError, KeyError):
+class UnknownCall(RouterError, NotFound, KeyError):
     error_id = "no-such-call"
 
     def __init__(self, call_id: str) -> None:
@@ -32,7 +35,7 @@ class UnknownCall(RouterError, KeyError):
         return str(self.args[0])
 
 
-class UnknownQueue(RouterError, KeyError):
+class UnknownQueue(RouterError, NotFound, KeyError):
     error_id = "no-such-queue"
 
     def __init__(self, queue: str) -> None:
@@ -43,28 +46,28 @@ class UnknownQueue(RouterError, KeyError):
         return str(self.args[0])
 
 
-class QueueInUse(RouterError):
+class QueueInUse(RouterError, Conflict):
     """Calls wait in the queue (or are offered from it), or another queue overflows to it:
     it cannot be removed until they are gone."""
 
     error_id = "queue-in-use"
 
 
-class DuplicateAgent(RouterError, ValueError):
+class DuplicateAgent(RouterError, Conflict, ValueError):
     error_id = "duplicate-agent"
 
 
-class AgentBusy(RouterError):
+class AgentBusy(RouterError, Conflict):
     """The agent holds a call (reserved, ringing, talking, wrap-up) and cannot be removed."""
 
     error_id = "agent-busy"
 
 
-class IllegalCommand(RouterError, ValueError):
+class IllegalCommand(RouterError, InvalidRequest, ValueError):
     """Only login, logout, ready, not_ready and end_wrap_up are commands; the rest are events."""
 
     error_id = "illegal-command"
 
 
-class TooManySkills(RouterError, ValueError):
+class TooManySkills(RouterError, InvalidRequest, ValueError):
     error_id = "too-many-skills"

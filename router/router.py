@@ -52,7 +52,7 @@ from hotline.router import (
 from hotline.router.agent_records import AgentView
 from hotline.router.calls import WaitingView
 from hotline.router.decisions import Explanation
-from hotline.router.definitions import AgentConfig, QueueConfig, RouterConfig
+from hotline.router.definitions import AgentConfig, QueueConfig, RouterConfig, queues_served
 from hotline.router.errors import IllegalCommand
 from hotline.router.lifecycle import MISSED
 from hotline.router.state import Output, RouterState
@@ -292,6 +292,12 @@ class Router:
 
     def queue(self, name: str) -> QueueConfig:
         return self._state.queue(name)
+
+    def queues_of(self, agent_id: str) -> list[str]:
+        """The queues the agent serves now: those whose requirements its skills meet (the
+        rule of definitions.qualifies), whatever its state. UnknownAgent if there is none."""
+        skills = self._state.agent(agent_id).skills
+        return queues_served(skills, ((q.name, q.required) for q in self._state.queues.values()))
 
     # ---------------------------------------------------------------------------------------
     # Time

@@ -17,10 +17,11 @@ from hotline.api import Services, create_app
 from hotline.api.security import PostgresUserRepository
 from hotline.centre import queries as store
 from hotline.centre.model import AgentSpec, Centre, QueueSpec
-from hotline.centre.service import Configuration, NodeFiles, load_or_seed_centre
+from hotline.centre.service import Configuration, load_or_seed_centre
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
+from hotline.process.wiring import NodeAgentFiles, NodeFiles
 from hotline.store import db
 from tests.observed import ObservedController
 
@@ -62,7 +63,7 @@ async def api(conn: asyncpg.Connection, empty_db_url: str, tmp_path: Path,
     etc = tmp_path / "etc"
     etc.mkdir()
     services.configuration = Configuration(  # type: ignore[attr-defined]
-        pool, controller, nodes=[NodeFiles("n1", etc)])
+        pool, controller, agent_files=NodeAgentFiles([NodeFiles("n1", etc)], controller.links))
     app = create_app(Settings(), services)
     try:
         async with app.router.lifespan_context(app):

@@ -15,11 +15,12 @@ from argon2 import PasswordHasher
 from hotline.api import Services, create_app
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
-from hotline.centre.service import FAILSAFE_QUEUE, Configuration, load_or_seed_centre, local_nodes
+from hotline.centre.service import FAILSAFE_QUEUE, Configuration, load_or_seed_centre
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import start_agent
+from hotline.process.wiring import NodeAgentFiles, local_nodes
 from hotline.store import db
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
@@ -49,7 +50,8 @@ async def admin(controller: ObservedController, asterisk_node: Settings, centre:
                                                     parallelism=1))
     services.db_pool, services.controller = pool, controller
     services.configuration = Configuration(  # type: ignore[attr-defined]
-        pool, controller, nodes=local_nodes(asterisk_node))
+        pool, controller,
+        agent_files=NodeAgentFiles(local_nodes(asterisk_node), controller.links))
     app = create_app(asterisk_node, services)
     try:
         async with app.router.lifespan_context(app):

@@ -31,6 +31,7 @@ from hotline.api.schemas import (
 from hotline.api.security import Claims, Role
 from hotline.api.services import Acd, Services
 from hotline.centre.service import DEFAULT_REASONS
+from hotline.core import ids
 from hotline.core.lifecycle import AgentState, AgentTrigger, IllegalTransition
 from hotline.history.desk import CallContext
 from hotline.router.errors import UnknownAgent
@@ -38,7 +39,7 @@ from hotline.router.errors import UnknownAgent
 log = logging.getLogger("hotline.api.audit")
 router = APIRouter(prefix="/api/agents", tags=["agent desk"])
 RECENT_CALLS = 10
-AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+AgentId = Annotated[ids.AgentId, Path(examples=["agent1"])]
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 503)
 }
@@ -50,7 +51,7 @@ class NotReadyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"reason": "break"}]})
-    reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["break"])]
+    reason: Annotated[ids.ReasonCode, Field(examples=["break"])]
 
 
 async def configured_reasons(conn: HTTPConnection) -> dict[str, str]:
@@ -288,7 +289,8 @@ async def recent_calls(services: Services, caller: str, skip: str) -> list[Recen
 async def open_orders(services: Services, caller: str) -> list[OpenOrder]:
     if services.db_pool is None or not caller:
         return []
-    from hotline.work_orders import queries as work_orders  # asyncpg only with a store
+    # asyncpg only where a store is wired
+    from hotline.work_orders import queries as work_orders
 
     async with services.db_pool.acquire() as conn:
         found = await work_orders.open_for_caller(conn, caller)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hotline.api.deps import ServicesDep, Supervisor
+from hotline.api.deps import FloorWatcher, ServicesDep
 from hotline.api.routes.wallboard import ERRORS
 from hotline.api.schemas import AgentLive
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["agents"])
 
 
 @router.get("/agents", responses=ERRORS)
-async def agents(_: Supervisor, services: ServicesDep) -> list[AgentLive]:
+async def agents(_: FloorWatcher, services: ServicesDep) -> list[AgentLive]:
     now = services.clock()
     return [
         AgentLive(

@@ -15,57 +15,74 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.requests import HTTPConnection
 
-from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.deps import Admin, ServicesDep, Steering, Viewer
 from hotline.api.errors import ApiError, ErrorResponse
-from hotline.api.security import ALL_ROLES, Claims, Role
+from hotline.api.schemas import Skills
 from hotline.api.services import Services
-from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.centre.model import AgentSpec, QueueSpec
 from hotline.centre.queries import AgentRow
-from hotline.centre.service import ConfigError, Configuration, outage_from
-from hotline.core.values import ServiceType
-from hotline.process.wiring import agent_queues
+from hotline.centre.service import Configuration, outage_from
+from hotline.core import ids
+from hotline.core.values import OutageKind, ServiceType
 from hotline.realtime.targets import QueueTargets
 
 router = APIRouter(prefix="/api/config", tags=["configuration"])
 
-Admin = Annotated[Claims, Depends(require_roles())]  # admin passes every check
-Steering = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR))]
-Viewer = Annotated[Claims, Depends(require_roles(*ALL_ROLES))]
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 503)}
-_STATUS = {"not-found": 404, "conflict": 409, "invalid": 422}
 
-Name = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,40}$")]
-_SKILL = r"^[A-Za-z0-9_]{1,40}$"
-# pydantic would publish the key rule as patternProperties, which lets other keys through
-# with any value; the published schema states the whole rule
-Skills = Annotated[
-    dict[Annotated[str, Field(pattern=_SKILL)], Annotated[int, Field(ge=0, le=5)]],
-    Field(max_length=64),
-    WithJsonSchema({"type": "object", "propertyNames": {"pattern": _SKILL}, "maxProperties": 64,
-                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 5}}),
-]
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\"\\;\[\]]*$")]
 # the secret and contact are written into pjsip_agents.conf: nothing that breaks a line
 Secret = Annotated[str, Field(min_length=4, max_length=128, pattern=r"^[!-~]+$")]
 Contact = Annotated[str, Field(max_length=200, pattern=r"^(sips?:[!-~]+)?$")]
 
 Epoch = Annotated[float, Field(ge=0, le=4_102_444_800)]  # seconds, up to the year 2100
-AgentId = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$")]
+AgentId = Annotated[ids.AgentId, Path(examples=["agent1"])]
 OutageId = Annotated[int, Path(ge=1, le=2**62)]
-Code = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Code = Annotated[ids.ReasonCode, Path(examples=["break"])]
+#: an area code (or the area of an account): what a caller types, as the IVR looks it up
+AreaCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")]
+
+
+def _wired(conn: HTTPConnection) -> Configuration | None:
+    """Platform's configuration service (services.configuration), showing the agents' queues
+    on this API's live feed; None on an API without Platform's wiring."""
+    services = conn.app.state.services
+    configuration: Configuration | None = getattr(services, "configuration", None)
+    if configuration is not None and configuration.live is None:
+        configuration.live = services.live
+    return configuration
 
 
 def get_configuration(conn: HTTPConnection) -> Configuration:
+    """The configuration service, for changes that need the database (503 without one): an
+    API without Platform's wiring gets one over its database and router, no Asterisk
+    files."""
+    configuration = _wired(conn)
+    if configuration is not None:
+        return configuration
+    services, state = conn.app.state.services, conn.app.state
+    if services.db_pool is None:
+        raise ApiError(503, "no-database", "configuration needs the database")
+    made = getattr(state, "configuration", None)
+    if made is None or made.pool is not services.db_pool:  # (a test may swap the pool)
+        made = state.configuration = Configuration(
+            services.db_pool, services.controller, clock=services.clock, live=services.live)
+    return made  # type: ignore[no-any-return]
+
+
+def skill_editor(conn: HTTPConnection) -> Configuration:
+    """Where a skill edit goes: Platform's configuration service; on an API without it, the
+    router alone where a controller runs (its database need not hold the centre), else the
+    database alone."""
+    configuration = _wired(conn)
+    if configuration is not None:
+        return configuration
     services = conn.app.state.services
-    configuration = getattr(services, "configuration", None)
-    if configuration is None:
-        if services.db_pool is None:
-            raise ApiError(503, "no-database", "configuration needs the database")
-        # an API without Platform's wiring: database and router only, no Asterisk files
-        configuration = Configuration(services.db_pool, services.controller, clock=services.clock)
-        services.configuration = configuration
-    return configuration  # type: ignore[no-any-return]
+    if services.controller is not None:
+        return Configuration(None, services.controller, clock=services.clock,
+                             live=services.live)
+    return get_configuration(conn)
 
 
 ConfigDep = Annotated[Configuration, Depends(get_configuration)]
@@ -76,7 +93,7 @@ class _In(BaseModel):
 
 
 class AgentCreate(_In):
-    id: Name
+    id: ids.AgentId
     name: Text = ""
     secret: Secret
     contact: Contact = ""
@@ -87,10 +104,6 @@ class AgentUpdate(_In):
     name: Text | None = None
     secret: Secret | None = None
     contact: Contact | None = None
-
-
-class SkillsIn(_In):
-    skills: Skills
 
 
 class AgentOut(BaseModel):
@@ -111,7 +124,7 @@ class Overflow(_In):
     """After `after_s` of waiting, agents of queue `to` (another, existing queue) may take
     the call too."""
 
-    to: Name
+    to: ids.QueueName
     after_s: Annotated[float, Field(gt=0, le=3600)]
 
 
@@ -153,8 +166,8 @@ class Reason(BaseModel):
 
 
 class OutageIn(_In):
-    area_code: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")]
-    kind: Literal["planned", "unplanned"]
+    area_code: AreaCode
+    kind: OutageKind
     starts_at: Epoch
     #: how long it lasts (None: until further notice); a duration rather than an end time,
     #: so that "ends after it starts" is part of the published schema
@@ -181,27 +194,18 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
-def _error(exc: ConfigError) -> ApiError:
-    return ApiError(_STATUS[exc.problem], exc.error_id, exc.message, exc.details)
-
-
-def _agent(row: AgentRow | None) -> AgentOut | None:
+def agent_out(row: AgentRow | None) -> AgentOut | None:
     if row is None:
         return None
     s = row.spec
     return AgentOut(id=s.id, name=s.name, contact=s.contact, skills=s.skills, active=row.active)
 
 
-async def _agent_change(config: Configuration, services: Services, agent_id: str,
+async def _agent_change(config: Configuration, agent_id: str,
                         asterisk: dict[str, str]) -> AgentChange:
-    """The agent as stored now; the live panels learn which queues it serves."""
-    rows = [r for r in await config.agents() if r.spec.id == agent_id]
-    row = rows[0] if rows else None
-    serves: list[str] = []
-    if row is not None and row.active:
-        serves = agent_queues(Centre(queues=await config.queues(), agents=[row.spec]))[agent_id]
-    services.live.set_agent_queues(agent_id, serves)
-    return AgentChange(agent=_agent(row), asterisk=asterisk)
+    """The agent as stored now (the service has shown the live view which queues it
+    serves)."""
+    return AgentChange(agent=agent_out(await config.agent(agent_id)), asterisk=asterisk)
 
 
 # ---- agents
@@ -210,56 +214,37 @@ async def _agent_change(config: Configuration, services: Services, agent_id: str
 @router.get("/agents", responses=ERRORS)
 async def list_agents(_: Steering, config: ConfigDep,
                       include_inactive: bool = False) -> list[AgentOut]:
-    return [a for r in await config.agents() if (a := _agent(r)) and (a.active or
+    return [a for r in await config.agents() if (a := agent_out(r)) and (a.active or
                                                                      include_inactive)]
 
 
 @router.post("/agents", status_code=201, responses=ERRORS)
-async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep,
-                       services: ServicesDep) -> AgentChange:
+async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep) -> AgentChange:
     """A new agent: its SIP endpoint, auth and AOR on every node (reloaded, no restart), a
     static member of the failsafe queue, and in the router (logged out)."""
     spec = AgentSpec(id=body.id, name=body.name, secret=body.secret, contact=body.contact,
                      skills={k: v for k, v in body.skills.items() if v > 0})
-    try:
-        asterisk = await config.create_agent(user.username, spec)
-    except ConfigError as exc:
-        raise _error(exc) from None
-    return await _agent_change(config, services, body.id, asterisk)
+    asterisk = await config.create_agent(user.username, spec)
+    return await _agent_change(config, body.id, asterisk)
 
 
 @router.patch("/agents/{agent_id}", responses=ERRORS)
 async def update_agent(agent_id: AgentId, body: AgentUpdate,
-                       user: Admin, config: ConfigDep, services: ServicesDep) -> AgentChange:
-    try:
-        asterisk = await config.update_agent(user.username, agent_id, name=body.name,
-                                             secret=body.secret, contact=body.contact)
-    except ConfigError as exc:
-        raise _error(exc) from None
-    return await _agent_change(config, services, agent_id, asterisk)
+                       user: Admin, config: ConfigDep) -> AgentChange:
+    asterisk = await config.update_agent(user.username, agent_id, name=body.name,
+                                         secret=body.secret, contact=body.contact)
+    return await _agent_change(config, agent_id, asterisk)
 
 
-@router.put("/agents/{agent_id}/skills", responses=ERRORS)
-async def set_skills(agent_id: AgentId, body: SkillsIn,
-                     user: Steering, config: ConfigDep, services: ServicesDep) -> AgentChange:
-    """Replaces the agent's skills (stored; the router's next decision uses them)."""
-    try:
-        await config.update_agent(user.username, agent_id, skills=dict(body.skills))
-    except ConfigError as exc:
-        raise _error(exc) from None
-    return await _agent_change(config, services, agent_id, {})
+# PUT /agents/{agent_id}/skills: the one skill edit, api/routes/supervision.py's set_skills
 
 
 @router.delete("/agents/{agent_id}", responses=ERRORS)
-async def deactivate_agent(agent_id: AgentId, user: Admin,
-                           config: ConfigDep, services: ServicesDep) -> AgentChange:
+async def deactivate_agent(agent_id: AgentId, user: Admin, config: ConfigDep) -> AgentChange:
     """The agent leaves the router and Asterisk (409 while on a call); the row stays, marked
     inactive, for history; creating the id again brings it back."""
-    try:
-        asterisk = await config.deactivate_agent(user.username, agent_id)
-    except ConfigError as exc:
-        raise _error(exc) from None
-    return await _agent_change(config, services, agent_id, asterisk)
+    asterisk = await config.deactivate_agent(user.username, agent_id)
+    return await _agent_change(config, agent_id, asterisk)
 
 
 # ---- queues
@@ -274,18 +259,15 @@ def _queue(q: QueueSpec) -> QueueOut:
 
 
 async def _queues_changed(config: Configuration, services: Services) -> None:
-    """The live panels follow a queue change: the queue is shown, its service-level target
-    used, and every agent's list of queues it serves recomputed."""
+    """The live panels follow a queue change: the queue is shown and its service-level
+    target used (the service has shown which queues every agent serves)."""
     queues = await config.queues()
     services.live.declare_queues(q.name for q in queues)
     for q in queues:
         services.metrics.config.targets[q.name] = QueueTargets(q.sl_seconds, q.sl_target)
-    agents = [r.spec for r in await config.agents() if r.active]
-    for agent_id, serves in agent_queues(Centre(queues=queues, agents=agents)).items():
-        services.live.set_agent_queues(agent_id, serves)
 
 
-QueueName = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$", examples=["billing"])]
+QueueName = Annotated[ids.QueueName, Path(examples=["billing"])]
 
 
 @router.get("/queues", responses=ERRORS)
@@ -305,10 +287,7 @@ async def put_queue(name: QueueName, body: QueueIn, user: Admin, config: ConfigD
                      sl_seconds=body.sl_seconds,
                      overflow_to=body.overflow.to if body.overflow else None,
                      overflow_wait_s=body.overflow.after_s if body.overflow else None)
-    try:
-        created = await config.put_queue(user.username, spec)
-    except ConfigError as exc:
-        raise _error(exc) from None
+    created = await config.put_queue(user.username, spec)
     await _queues_changed(config, services)
     return QueueChange(queue=_queue(spec), created=created)
 
@@ -320,10 +299,7 @@ async def delete_queue(name: QueueName, user: Admin, config: ConfigDep,
     from it, while another queue overflows to it, while an IVR menu sends callers to it, and
     always for `general` (the IVR's fallback): a queue is drained and unhooked before it is
     closed, callers are never moved silently to requirements they did not choose."""
-    try:
-        await config.delete_queue(user.username, name)
-    except ConfigError as exc:
-        raise _error(exc) from None
+    await config.delete_queue(user.username, name)
     await _queues_changed(config, services)
 
 
@@ -338,20 +314,14 @@ async def list_reasons(_: Viewer, config: ConfigDep) -> list[Reason]:
 @router.put("/not-ready-reasons/{code}", responses=ERRORS)
 async def put_reason(code: Code, body: ReasonIn,
                      user: Steering, config: ConfigDep) -> Reason:
-    try:
-        await config.put_reason(user.username, code, body.label)
-    except ConfigError as exc:
-        raise _error(exc) from None
+    await config.put_reason(user.username, code, body.label)
     return Reason(code=code, label=body.label)
 
 
 @router.delete("/not-ready-reasons/{code}", status_code=204, responses=ERRORS)
 async def delete_reason(code: Code, user: Steering,
                         config: ConfigDep) -> None:
-    try:
-        await config.delete_reason(user.username, code)
-    except ConfigError as exc:
-        raise _error(exc) from None
+    await config.delete_reason(user.username, code)
 
 
 # ---- outages (the IVR reads them at once)
@@ -359,7 +329,7 @@ async def delete_reason(code: Code, user: Steering,
 
 @router.get("/outages", responses=ERRORS)
 async def list_outages(_: Steering, config: ConfigDep,
-                       area_code: Annotated[str, Query(pattern=r"^[0-9A-Za-z_-]{1,40}$")],
+                       area_code: Annotated[AreaCode, Query()],
                        at: Annotated[float, Query(ge=0, le=4_102_444_800)],
                        horizon_s: Annotated[float, Query(ge=0, le=366 * 86400)] = 7 * 86400,
                        ) -> list[OutageOut]:
@@ -370,14 +340,11 @@ async def list_outages(_: Steering, config: ConfigDep,
 
 async def _put_outage(body: OutageIn, who: str, config: Configuration,
                       outage_id: int | None) -> OutageOut:
-    try:
-        stored = await config.add_outage(who, outage_from(
-            body.area_code, body.kind, body.starts_at,
-            None if body.duration_s is None else body.starts_at + body.duration_s,
-            body.description_zh,
-            body.description_en, outage_id))
-    except ConfigError as exc:
-        raise _error(exc) from None
+    stored = await config.add_outage(who, outage_from(
+        body.area_code, body.kind, body.starts_at,
+        None if body.duration_s is None else body.starts_at + body.duration_s,
+        body.description_zh,
+        body.description_en, outage_id))
     return OutageOut.model_validate(stored, from_attributes=True)
 
 
@@ -394,10 +361,7 @@ async def put_outage(outage_id: OutageId, body: OutageIn, user: Admin,
 
 @router.delete("/outages/{outage_id}", status_code=204, responses=ERRORS)
 async def delete_outage(outage_id: OutageId, user: Admin, config: ConfigDep) -> None:
-    try:
-        await config.delete_outage(user.username, outage_id)
-    except ConfigError as exc:
-        raise _error(exc) from None
+    await config.delete_outage(user.username, outage_id)
 
 
 # ---- the IVR menu tree (the shape of asterisk-config/ivr.toml, as JSON)
@@ -424,7 +388,7 @@ Texts = Annotated[dict[Lang, Annotated[dict[MenuKey, Spoken], Field(max_length=2
 class IvrQueueLeaf(_In):
     """Callers go to this queue with this service type (default: the queue's name)."""
 
-    queue: Name
+    queue: ids.QueueName
     service: ServiceType | None = None
     #: a boost on top of the queue's own priority
     priority: int = Field(0, ge=-100, le=100)
@@ -436,7 +400,7 @@ class IvrTarget(_In):
 
     goto: MenuKey | None = None
     language: Lang | None = None
-    queue: Name | None = None
+    queue: ids.QueueName | None = None
     service: ServiceType | None = None
     priority: int | None = Field(None, ge=-100, le=100)
     action: Literal["outage_lookup"] | None = None
@@ -551,11 +515,8 @@ async def put_ivr(body: IvrIn, user: Admin, config: ConfigDep) -> IvrChange:
     duplicate digits, missing prompts: the message says where), `unknown-queue` when a
     choice sends callers to a queue that does not exist, `prompts-failed` when a prompt
     cannot be spoken (e.g. a language without a voice)."""
-    try:
-        row, built = await config.put_ivr(user.username, body.version,
-                                          body.tree.model_dump(exclude_none=True))
-    except ConfigError as exc:
-        raise _error(exc) from None
+    row, built = await config.put_ivr(user.username, body.version,
+                                      body.tree.model_dump(exclude_none=True))
     return IvrChange(version=row.version, tree=IvrTree.model_validate(row.tree),
                      updated_at=row.created_at, updated_by=row.created_by, prompts_built=built)
 

@@ -44,10 +44,6 @@ def _staff(user: Claims) -> bool:
     return user.has_any({Role.QA, Role.SUPERVISOR})
 
 
-def refused(exc: Exception) -> ApiError:
-    return ApiError(409, "qa-refused", str(exc))
-
-
 # --- forms ------------------------------------------------------------------------------
 
 class ItemIn(BaseModel):
@@ -105,11 +101,9 @@ async def add_form(user: QaStaff, services: ServicesDep, body: FormIn) -> FormOu
     version they were scored with."""
     sections = store.sections_from_json([s.model_dump(mode="json") for s in body.sections])
     async with history_store(services) as conn:
-        try:
-            form = await store.add_form_version(conn, body.form_id, body.name, sections,
-                                                user.username, services.clock())
-        except qa.QaError as exc:
-            raise refused(exc) from None
+        # a form that cannot score: QaError, 409 qa-refused (api/errors.py)
+        form = await store.add_form_version(conn, body.form_id, body.name, sections,
+                                            user.username, services.clock())
     return form_out(form)
 
 
@@ -280,10 +274,7 @@ def _marks(marks: list[MarkIn]) -> tuple[qa.Mark, ...]:
 async def _scored(conn: Any, services: Any, user: Claims, *, call_id: str, agent_id: str,
                   form: qa.Form, kind: str, marks: list[MarkIn], comment: str,
                   rechecks: int | None = None) -> store.Evaluation:
-    try:
-        result = qa.score(form, _marks(marks))
-    except qa.QaError as exc:
-        raise refused(exc) from None
+    result = qa.score(form, _marks(marks))  # QaError: 409 qa-refused (api/errors.py)
     return await store.save_evaluation(conn, store.Evaluation(
         None, call_id, agent_id, form.form_id, form.version, user.username, kind,
         _marks(marks), result, comment, services.clock(), rechecks))

@@ -1,7 +1,9 @@
 """Supervisor commands: move an agent, edit its skills, listen / whisper / barge; the audit.
 
-Every change goes through the controller (`agent_command`, `set_skills`, `spy`) and is
-written to the in-memory audit list, read at GET /api/audit.
+Moves and spying go through the controller (`agent_command`, `spy`); a skill edit through the
+configuration service's one skill edit (`Configuration.set_skills`: database, router and the
+live view together). Every change is written to the in-memory audit list, read at
+GET /api/audit.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.deps import ServicesDep, Steering
 from hotline.api.errors import ApiError
+from hotline.api.routes import centre
 from hotline.api.routes.agent_desk import (
     ERRORS,
     AgentId,
@@ -30,15 +33,12 @@ from hotline.api.schemas import (
     SpyOut,
     SpyRequest,
 )
-from hotline.api.security import Claims, Role
-from hotline.centre.service import ConfigError
+from hotline.centre.service import Configuration
+from hotline.core import ids
 from hotline.core.errors import PeerRefused, Unavailable
 from hotline.core.lifecycle import AgentTrigger
-from hotline.router.errors import RouterError
 
 router = APIRouter(prefix="/api", tags=["supervision"])
-#: Commands that change the floor: supervisors (and admins, who pass every check).
-Steering = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR))]
 
 
 class StateCommandIn(BaseModel):
@@ -49,7 +49,7 @@ class StateCommandIn(BaseModel):
         json_schema_extra={"examples": [{"command": "not_ready", "reason": "meeting"}]}
     )
     command: AgentCommandName
-    reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")] | None = None
+    reason: ids.ReasonCode | None = None
 
 
 @router.get("/roster", responses=ERRORS)
@@ -89,35 +89,43 @@ async def change_state(
     )
 
 
+class SkillsOut(BaseModel):
+    """The agent after a skill edit: as the router sees it now (the fields of AgentOut, which
+    the supervisor page reads; `state` None on a node without a router) and as stored
+    (`agent`, as GET /api/config/agents lists it; None without a database)."""
+
+    agent_id: str
+    name: str
+    state: str | None
+    reason: str
+    call_id: str
+    skills: dict[str, int]
+    agent: centre.AgentOut | None
+    #: a skill edit needs no Asterisk reload: always empty (the shape of an agent change)
+    asterisk: dict[str, str] = {}
+
+
+SkillEditor = Annotated[Configuration, Depends(centre.skill_editor)]
+
+
 @router.put("/agents/{agent_id}/skills", responses={**ERRORS, 422: ERRORS[409]})
-async def set_skills(
-    agent_id: AgentId, body: SkillsRequest, user: Steering, services: ServicesDep, audit: Audit
-) -> AgentOut:
-    """Replace the agent's skills (level 0 removes one); the next routing decision uses them,
-    and a waiting call may be offered at once to an agent who now qualifies."""
-    controller = controller_of(services)
-    before = agent_out(controller, agent_id)
-    try:
-        if services.configuration is not None:
-            # kept in the database too (and audited there), so a restart keeps the edit
-            await services.configuration.update_agent(user.username, agent_id,
-                                                      skills=dict(body.skills))
-        else:
-            controller.set_skills(agent_id, dict(body.skills))
-    except (RouterError, ValueError) as exc:
-        raise ApiError(422, "invalid-skills", str(exc), {"agent_id": agent_id}) from None
-    except ConfigError as exc:
-        raise ApiError(404 if exc.problem == "not-found" else 422, exc.error_id,
-                       exc.message, {"agent_id": agent_id}) from None
-    audit.add(
-        services.clock(),
-        user.username,
-        agent_id,
-        "set_skills",
-        before=before.skills,
-        after=dict(body.skills),
-    )
-    return agent_out(controller, agent_id)
+@centre.router.put("/agents/{agent_id}/skills", responses=centre.ERRORS)
+async def set_skills(agent_id: AgentId, body: SkillsRequest, user: Steering,
+                     services: ServicesDep, audit: Audit, editor: SkillEditor) -> SkillsOut:
+    """Replace the agent's skills (level 0 removes one): stored and audited where there is a
+    database, and the next routing decision uses them (a waiting call may be offered at once
+    to an agent who now qualifies); the live view shows the queues the agent now serves.
+    The one skill edit, also at PUT /api/config/agents/{agent_id}/skills."""
+    change = await editor.set_skills(user.username, agent_id, dict(body.skills))
+    audit.add(services.clock(), user.username, agent_id, "set_skills",
+              before=change.before, after=change.after)
+    stored = centre.agent_out(change.row)
+    if services.controller is not None:
+        now = agent_out(services.controller, agent_id)
+        return SkillsOut(**now.model_dump(), agent=stored)
+    assert stored is not None  # no router: the service went to the database
+    return SkillsOut(agent_id=agent_id, name=stored.name, state=None, reason="", call_id="",
+                     skills=stored.skills, agent=stored)
 
 
 @router.post("/agents/{agent_id}/spy", responses={**ERRORS, 502: ERRORS[409]})

@@ -17,24 +17,21 @@ import asyncio
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.api.deps import AuthenticatorDep, ServicesDep, require_roles
+from hotline.api.deps import Admin, AuthenticatorDep, ServicesDep
 from hotline.api.errors import ApiError, ErrorResponse
-from hotline.api.security import Authenticator, Claims, PostgresUserRepository, Role
+from hotline.api.security import ROLE_ORDER, Authenticator, PostgresUserRepository, Role
 from hotline.api.services import Services
 from hotline.centre import queries as store
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
-Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 503)}
 _NAME = r"^[A-Za-z0-9_.@-]{1,128}$"
 Username = Annotated[str, Path(pattern=_NAME, examples=["chen.jie"])]
-#: the users table's `role` holds the first of these a user has (the rest: more_roles)
-_ORDER = [Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.AGENT]
 Roles = Annotated[list[Role], Field(min_length=1, max_length=5)]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
 
@@ -85,7 +82,7 @@ def _pool(services: Services, auth: Authenticator) -> asyncpg.Pool:
 
 
 def _roles(roles: list[Role]) -> tuple[str, ...]:
-    return tuple(r.value for r in sorted(set(roles), key=_ORDER.index))
+    return tuple(r.value for r in sorted(set(roles), key=ROLE_ORDER.index))
 
 
 def _out(row: store.UserRow) -> UserOut:

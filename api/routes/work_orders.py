@@ -14,6 +14,7 @@ from hotline.api.errors import ApiError, ErrorResponse, forbidden
 from hotline.api.routes.history import store as history_store
 from hotline.api.schemas import SOME_TEXT
 from hotline.api.security import Claims, Role
+from hotline.core import ids
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
 from hotline.work_orders import queries as store
@@ -21,7 +22,6 @@ from hotline.work_orders.model import (
     OrderAction,
     OrderState,
     WorkOrder,
-    WorkOrderError,
     act,
     create,
     escalate,
@@ -63,7 +63,8 @@ class ActionIn(BaseModel):
         {"action": "reply", "text": "fuse replaced, power restored at 11:20"}]})
     action: OrderAction
     text: Text = ""
-    unit: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
+    #: dispatch: another unit to send it to ("": the unit it has)
+    unit: ids.UnitId | Literal[""] = ""
     substantiated: bool | None = None
 
 
@@ -136,12 +137,10 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
     """A work order from a call, by the agent on it; the recording is linked through the
     call id."""
     now = services.clock()
-    try:
-        order = create(body.service, body.caller, body.description, body.call_id,
-                       user.username, now, account=body.account, area=body.area,
-                       priority=body.priority)
-    except WorkOrderError as exc:
-        raise _refused(exc) from None
+    # WorkOrderError: 409 work-order-refused (api/errors.py)
+    order = create(body.service, body.caller, body.description, body.call_id,
+                   user.username, now, account=body.account, area=body.area,
+                   priority=body.priority)
     async with history_store(services) as conn:
         return out(await store.save(conn, order), now)
 
@@ -180,10 +179,7 @@ async def final_answer(_: BackOffice, services: ServicesDep, order_id: OrderId,
     """最终答复: recorded so that later calls on the same matter are recognised."""
     async with history_store(services) as conn:
         order = await _load(conn, order_id)
-        try:
-            changed = record_final_answer(order, body.text)
-        except WorkOrderError as exc:
-            raise _refused(exc) from None
+        changed = record_final_answer(order, body.text)  # WorkOrderError: 409, as above
         return out(await store.save(conn, changed), services.clock())
 
 
@@ -203,7 +199,7 @@ async def order_action(user: Desk, services: ServicesDep, order_id: OrderId,
         try:
             changed = act(order, body.action, now, text=body.text, unit=body.unit,
                           substantiated=body.substantiated, by=user.username)
-        except (IllegalTransition, WorkOrderError) as exc:
+        except IllegalTransition as exc:  # (a WorkOrderError: 409 work-order-refused too)
             raise _refused(exc) from None
         return out(await store.save(conn, changed), now)
 
@@ -229,7 +225,7 @@ async def call_back(_: Desk, services: ServicesDep, order_id: OrderId) -> OrderO
 @router.get("/units/{unit}/work-orders", responses=ERRORS)
 async def unit_queue(
     _: BackOffice, services: ServicesDep,
-    unit: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.-]+$")],
+    unit: Annotated[ids.UnitId, Path(examples=["repair_crew"])],
 ) -> list[OrderOut]:
     """A unit's open orders, overdue first; an overdue order not yet escalated is escalated
     as it is read (to its type's escalation target)."""

@@ -266,7 +266,7 @@ function renderSkills() {
 $("skill-agent").addEventListener("change", loadSkills);
 $("skill-add").addEventListener("click", () => {
   const name = $("skill-new").value.trim().toLowerCase();
-  if (!editing || !/^[a-z][a-z0-9_]{0,31}$/.test(name)) return;
+  if (!editing || !/^[A-Za-z0-9_]{1,40}$/.test(name)) return;  // hotline/core/ids.py
   editing.skills[name] = editing.skills[name] || 1;
   $("skill-new").value = "";
   renderSkills();

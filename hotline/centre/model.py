@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hotline.core.errors import InvalidRequest
+from hotline.core.ids import (
+    AGENT_ID_PATTERN,
+    QUEUE_NAME_PATTERN,
+    SKILL_NAME_PATTERN,
+    is_valid,
+    rule,
+)
 from hotline.core.values import ServiceType
 
-_ID = re.compile(r"^[0-9A-Za-z]{1,40}$")
 
+class CentreFileError(InvalidRequest, ValueError):
+    """The centre file (or data in its shape) breaks a rule; the message says where."""
 
-class CentreFileError(ValueError):
-    pass
+    error_id = "invalid-centre-file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,9 @@ class Centre:
 def _levels(raw: dict, what: str) -> dict[str, int]:
     levels = {str(k): int(v) for k, v in raw.items()}
     for skill, level in levels.items():
+        if not is_valid(SKILL_NAME_PATTERN, skill):
+            raise CentreFileError(f"{what}: skill name {skill!r} must be "
+                                  f"{rule(SKILL_NAME_PATTERN)}")
         if not 1 <= level <= 5:
             raise CentreFileError(f"{what}: skill {skill!r} level {level} is not 1-5")
     return levels
@@ -58,11 +68,9 @@ def parse_agents(items: list[dict]) -> list[AgentSpec]:
     seen: set[str] = set()
     for i, raw in enumerate(items):
         agent_id = str(raw.get("id", ""))
-        if not _ID.match(agent_id):
-            raise CentreFileError(
-                f"agent #{i + 1}: id {agent_id!r} must be 1-40 letters or digits "
-                "(it is the SIP endpoint and a dialplan extension)"
-            )
+        if not is_valid(AGENT_ID_PATTERN, agent_id):
+            raise CentreFileError(f"agent #{i + 1}: id {agent_id!r} must be "
+                                  f"{rule(AGENT_ID_PATTERN)}")
         if agent_id in seen:
             raise CentreFileError(f"agent {agent_id!r} is listed twice")
         seen.add(agent_id)
@@ -78,8 +86,9 @@ def parse_queues(items: list[dict]) -> list[QueueSpec]:
     queues: list[QueueSpec] = []
     for i, raw in enumerate(items):
         name = str(raw.get("name", ""))
-        if not _ID.match(name):
-            raise CentreFileError(f"queue #{i + 1}: name {name!r} must be letters or digits")
+        if not is_valid(QUEUE_NAME_PATTERN, name):
+            raise CentreFileError(f"queue #{i + 1}: name {name!r} must be "
+                                  f"{rule(QUEUE_NAME_PATTERN)}")
         try:
             service = ServiceType(raw.get("service", name))
         except ValueError:

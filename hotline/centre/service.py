@@ -7,10 +7,14 @@ and reloaded over AMI (res_pjsip and the failsafe queue's members).
 
 What takes effect when:
 - agents (create, rename, deactivate, secret/contact): at once in the router and on every
-  node whose /etc/asterisk is on this host (files rewritten, `Reload res_pjsip.so`,
-  `QueueReload hotline-failsafe members`); other nodes get the reload only, so their files
-  must be rendered there (`hotline asterisk start` renders from the same database).
-- skills: at once (the next routing decision uses them).
+  node, through the injected `AgentFiles` (the process layer's NodeAgentFiles in
+  hotline/process/wiring.py: files rewritten where a node's /etc/asterisk is on this host,
+  `Reload res_pjsip.so`, `QueueReload hotline-failsafe members`; other nodes get the reload
+  only, so their files must be rendered there: `hotline asterisk start` renders from the
+  same database).
+- skills (`set_skills`, the one skill edit): at once (the next routing decision uses them).
+- the live view's "which queues does this agent serve" (`live`): after every agent, skill
+  and queue change, as the router answers it (hotline.router: Router.queues_of).
 - not-ready reasons and outages: at once (read from the database when used).
 - queues (new, changed, removed): at once in the router; calls waiting in a changed queue
   are matched against its new requirements on the same change. Removing a queue is refused
@@ -25,48 +29,66 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import asyncpg
 
 from hotline.centre import queries as store
 from hotline.centre.model import AgentSpec, Centre, QueueSpec, load_centre
-from hotline.core.errors import PeerRefused, Unavailable
-from hotline.core.settings import Settings
+from hotline.core.errors import (
+    Conflict,
+    HotlineError,
+    InvalidRequest,
+    NotFound,
+    Unavailable,
+)
+from hotline.core.ids import (
+    AGENT_ID_PATTERN,
+    QUEUE_NAME_PATTERN,
+    REASON_CODE_PATTERN,
+    SKILL_NAME_PATTERN,
+    is_valid,
+    rule,
+)
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import IvrMenu, MenuError
-from hotline.router import POLICIES, AgentBusy, QueueInUse, RouterError
+from hotline.router import POLICIES, AgentBusy, QueueInUse, RouterError, UnknownAgent, queues_served
 from hotline.store import queries
 from hotline.store.records import Outage, RecordError
-from hotline.telephony.ami.link import AmiLink
-from hotline.telephony.node.box import root_dir
-from hotline.telephony.node.render import write_agent_files
 
 log = logging.getLogger("hotline.centre.service")
 
+#: app_queue's queue of the failsafe: every agent is a static member (queues_members.conf)
 FAILSAFE_QUEUE = "hotline-failsafe"
-ID = re.compile(r"^[0-9A-Za-z]{1,40}$")  # an agent id is a SIP endpoint and an extension
-SKILL = re.compile(r"^[A-Za-z0-9_]{1,40}$")
-REASON = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-Problem = Literal["not-found", "conflict", "invalid"]
 #: the not-ready reasons without a database (migration 005 seeds the same into PostgreSQL)
 DEFAULT_REASONS = {"break": "Break", "meal": "Meal", "training": "Training",
                    "meeting": "Meeting", "callback_work": "Callback work", "other": "Other"}
 
 
-class ConfigError(Exception):
-    """A change that cannot be made: `problem` says whose fault (the API maps it to 404 /
-    409 / 422), `error_id` is stable for clients."""
+class ConfigError(HotlineError):
+    """A change that cannot be made; its kind (below) says whose fault, `error_id` is stable
+    for clients, `details` says what it was about."""
 
-    def __init__(self, problem: Problem, error_id: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.problem, self.error_id, self.message, self.details = (
-            problem, error_id, message, details)
+
+class ConfigInvalid(ConfigError, InvalidRequest):
+    """The change breaks a rule (a bad name, a level out of range)."""
+
+
+class ConfigNotFound(ConfigError, NotFound):
+    """The change names an agent, queue, reason or outage that does not exist."""
+
+
+class ConfigConflict(ConfigError, Conflict):
+    """The state of things refuses the change (an agent on a call, a queue in use, a stale
+    version of the menu tree)."""
+
+
+class ConfigUnavailable(ConfigError, Unavailable):
+    """Neither a database nor a router to change on this node."""
 
 
 # ---- start-up
@@ -114,115 +136,112 @@ class LiveIvr(Protocol):
     def go_live(self, menu: IvrMenu, version: int) -> None: ...
 
 
-# ---- Asterisk
+class AgentFiles(Protocol):
+    """Puts the agent set on every Asterisk node: its agent files rewritten where they are on
+    this host, res_pjsip and the failsafe queue's members reloaded. Returns node ->
+    "reloaded" or what failed (the change stays stored: the next change or start renders the
+    files again). The process layer provides it (hotline.process.wiring.NodeAgentFiles)."""
+
+    async def apply(self, agents: list[AgentSpec]) -> dict[str, str]: ...
+
+
+class AgentQueuesView(Protocol):
+    """Who shows which queues an agent serves (the live feed: hotline.realtime.live.LiveFeed)."""
+
+    def set_agent_queues(self, agent_id: str, queues: Iterable[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
-class NodeFiles:
-    """Where a node's /etc/asterisk is on this host (None: another host, reload only)."""
+class SkillsChange:
+    """A skill edit done: the agent's skills before and after, its stored row (None without a
+    database) and the queues it serves now."""
 
-    node: str
-    etc_dir: Path | None
-
-
-def local_nodes(settings: Settings) -> list[NodeFiles]:
-    out = []
-    for node in settings.nodes():
-        etc = root_dir(settings.model_copy(update={"node_name": node.name})) / "etc/asterisk"
-        out.append(NodeFiles(node.name, etc if etc.is_dir() else None))
-    return out
-
-
-async def sync_asterisk(agents: list[AgentSpec], nodes: list[NodeFiles],
-                        links: dict[str, AmiLink]) -> dict[str, str]:
-    """Rewrites the agent files of every node and reloads them; node -> "reloaded" or what
-    failed (the change stays stored: the next change or start renders the files again)."""
-    results: dict[str, str] = {}
-    for node in nodes:
-        try:
-            if node.etc_dir is not None:
-                await asyncio.to_thread(write_agent_files, agents, node.etc_dir)
-            link = links.get(node.node)
-            if link is None:
-                results[node.node] = "files written, no AMI link to reload"
-                continue
-            await link.reload_module("res_pjsip.so")
-            await link.queue_reload_members(FAILSAFE_QUEUE)
-            results[node.node] = "reloaded"
-        except (OSError, Unavailable, PeerRefused) as exc:  # the files, or the node's AMI
-            log.warning("agent files of %s not applied: %r", node.node, exc)
-            results[node.node] = f"failed: {exc!r}"
-    return results
+    agent_id: str
+    before: dict[str, int]
+    after: dict[str, int]
+    row: store.AgentRow | None
+    serves: list[str]
 
 
 # ---- the service
 
 
-def check_skills(skills: dict[str, int], low: int = 1) -> None:
+def check_skills(skills: Mapping[str, int], low: int = 1) -> None:
     for skill, level in skills.items():
-        if not SKILL.match(skill):
-            raise ConfigError("invalid", "invalid-skill", f"skill name {skill!r} is not valid")
+        if not is_valid(SKILL_NAME_PATTERN, skill):
+            raise ConfigInvalid(f"skill name {skill!r} is not valid: "
+                                f"{rule(SKILL_NAME_PATTERN)}", error_id="invalid-skill")
         if not low <= level <= 5:
-            raise ConfigError("invalid", "invalid-skill",
-                              f"skill {skill!r}: level {level} is not {low}-5")
+            raise ConfigInvalid(f"skill {skill!r}: level {level} is not {low}-5",
+                                error_id="invalid-skill")
 
 
 @dataclass
 class Configuration:
-    """The one path for configuration changes (the API calls it); `controller` is the live
-    hotline.process.controller.Controller, or None on a node without one (database only)."""
+    """The one path for configuration changes (the API calls it). `pool` is None on a node
+    without a database: then only `set_skills` works (on the router alone). `controller` is
+    the live hotline.process.controller.Controller, or None on a node without one (database
+    only)."""
 
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool | None
     controller: Any = None
-    nodes: list[NodeFiles] = field(default_factory=list)
+    #: puts the agent set on the Asterisk nodes (None: database and router only)
+    agent_files: AgentFiles | None = None
     clock: Callable[[], float] | None = None
     #: the queues the running IVR's menus send callers to (they cannot be removed)
     ivr_queues: Callable[[], Collection[str]] = frozenset
     #: the running IVR, which takes a changed menu tree at once (None: stored only, the
     #: next platform start uses it)
     ivr: LiveIvr | None = None
+    #: told which queues an agent serves after each change (None: nobody shows it)
+    live: AgentQueuesView | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def _at(self) -> datetime | None:
         return datetime.fromtimestamp(self.clock(), UTC) if self.clock else None
 
+    def _db(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise ConfigUnavailable("configuration needs the database", error_id="no-database")
+        return self.pool
+
     # -- agents
 
     async def agents(self) -> list[store.AgentRow]:
-        async with self.pool.acquire() as conn:
+        async with self._db().acquire() as conn:
             return await store.list_agents(conn)
+
+    async def agent(self, agent_id: str) -> store.AgentRow | None:
+        async with self._db().acquire() as conn:
+            return await store.get_agent(conn, agent_id)
 
     async def create_agent(self, who: str, spec: AgentSpec) -> dict[str, str]:
         """Stores the agent, adds it to the router (logged out) and to every node's pjsip
         and failsafe queue; returns the per-node Asterisk result."""
-        if not ID.match(spec.id):
-            raise ConfigError("invalid", "invalid-agent-id",
-                              f"agent id {spec.id!r} must be 1-40 letters or digits")
+        if not is_valid(AGENT_ID_PATTERN, spec.id):
+            raise ConfigInvalid(f"agent id {spec.id!r} must be {rule(AGENT_ID_PATTERN)}",
+                                error_id="invalid-agent-id")
         check_skills(spec.skills)
         async with self._lock:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self._db().acquire() as conn, conn.transaction():
                 if not await store.insert_agent(conn, spec):
-                    raise ConfigError("conflict", "agent-exists", f"agent {spec.id} exists",
-                                      agent_id=spec.id)
+                    raise ConfigConflict(f"agent {spec.id} exists", error_id="agent-exists",
+                                         details={"agent_id": spec.id})
                 await store.audit(conn, who, "agent.created", {
                     "agent_id": spec.id, "name": spec.name, "skills": spec.skills,
                     "contact": spec.contact}, self._at())  # never the secret
                 self._router(lambda c: c.add_agent(spec.id, spec.skills, spec.name))
+            await self._show_agent(spec.id)
             return await self.sync()
 
     async def update_agent(self, who: str, agent_id: str, *, name: str | None = None,
-                           secret: str | None = None, contact: str | None = None,
-                           skills: dict[str, int] | None = None) -> dict[str, str]:
-        """Changes what is given; the SIP side is reloaded when name, secret or contact
-        changed (the name is the endpoint's caller id)."""
-        if skills is not None:
-            check_skills(skills, low=0)
+                           secret: str | None = None, contact: str | None = None
+                           ) -> dict[str, str]:
+        """Changes what is given (skills: `set_skills`); the SIP side is reloaded when name,
+        secret or contact changed (the name is the endpoint's caller id)."""
         async with self._lock:
-            async with self.pool.acquire() as conn, conn.transaction():
-                before = await store.get_agent(conn, agent_id)
-                if before is None or not before.active:
-                    raise ConfigError("not-found", "no-such-agent", f"no agent {agent_id}",
-                                      agent_id=agent_id)
+            async with self._db().acquire() as conn, conn.transaction():
+                before = await self._active_row(conn, agent_id)
                 await store.update_agent(conn, agent_id, name=name, secret=secret,
                                          contact=contact)
                 details: dict[str, Any] = {"agent_id": agent_id}
@@ -232,26 +251,68 @@ class Configuration:
                     details["contact"] = {"before": before.spec.contact, "after": contact}
                 if secret is not None:
                     details["secret"] = "changed"
-                if skills is not None:
-                    await store.set_skills(conn, agent_id, skills)
-                    details["skills"] = {"before": before.spec.skills, "after": skills}
-                    self._router(lambda c: c.set_skills(agent_id, skills))
                 await store.audit(conn, who, "agent.updated", details, self._at())
+            await self._show_agent(agent_id)
             if name is None and secret is None and contact is None:
                 return {}
             return await self.sync()
 
+    async def set_skills(self, who: str, agent_id: str, skills: Mapping[str, int]
+                         ) -> SkillsChange:
+        """The one skill edit (PUT /api/agents/{id}/skills, also answered at
+        /api/config/agents/{id}/skills): the skills replace the agent's (level 0 removes
+        one); stored and audited (`agent.updated`) with a database, applied to the router in
+        the same transaction (a refusal stores nothing), then the live view learns which
+        queues the agent serves now. Without a database: the router alone."""
+        after = dict(skills)
+        check_skills(after, low=0)
+        async with self._lock:
+            if self.pool is None:
+                before = self._router_skills(agent_id)
+                self._router(lambda c: c.set_skills(agent_id, after))
+                row = None
+            else:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    stored = await self._active_row(conn, agent_id)
+                    before = (self._router_skills(agent_id) if self.controller is not None
+                              else dict(stored.spec.skills))
+                    await store.set_skills(conn, agent_id, after)
+                    await store.audit(conn, who, "agent.updated", {
+                        "agent_id": agent_id,
+                        "skills": {"before": stored.spec.skills, "after": after}}, self._at())
+                    self._router(lambda c: c.set_skills(agent_id, after))
+                    row = await store.get_agent(conn, agent_id)
+            serves = await self._show_agent(agent_id)
+        return SkillsChange(agent_id, before, after, row, serves)
+
     async def deactivate_agent(self, who: str, agent_id: str) -> dict[str, str]:
         """The agent leaves the router (refused while on a call) and every node."""
         async with self._lock:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self._db().acquire() as conn, conn.transaction():
                 if not await store.deactivate_agent(conn, agent_id):
-                    raise ConfigError("not-found", "no-such-agent", f"no agent {agent_id}",
-                                      agent_id=agent_id)
+                    raise _no_agent(agent_id)
                 await store.audit(conn, who, "agent.deactivated", {"agent_id": agent_id},
                                   self._at())
                 self._router(lambda c: c.remove_agent(agent_id))
+            await self._show_agent(agent_id)
             return await self.sync()
+
+    @staticmethod
+    async def _active_row(conn: asyncpg.Connection, agent_id: str) -> store.AgentRow:
+        row = await store.get_agent(conn, agent_id)
+        if row is None or not row.active:
+            raise _no_agent(agent_id)
+        return row
+
+    def _router_skills(self, agent_id: str) -> dict[str, int]:
+        """The agent's skills as the router has them (ConfigUnavailable: no router here)."""
+        if self.controller is None:
+            raise ConfigUnavailable("this node has neither a database nor a controller",
+                                    error_id="controller-unavailable")
+        try:
+            return dict(self.controller.router.agent(agent_id).skills)
+        except UnknownAgent:
+            raise _no_agent(agent_id) from None
 
     def _router(self, change: Callable[[Any], None]) -> None:
         """Applies a change to the live router; a refusal raises (rolling back the store)."""
@@ -260,77 +321,119 @@ class Configuration:
         try:
             change(self.controller)
         except AgentBusy as exc:
-            raise ConfigError("conflict", "agent-busy", str(exc)) from None
+            raise ConfigConflict(str(exc), error_id="agent-busy") from None
         except QueueInUse as exc:
-            raise ConfigError("conflict", "queue-in-use", str(exc)) from None
+            raise ConfigConflict(str(exc), error_id="queue-in-use") from None
+        except UnknownAgent as exc:
+            raise _no_agent(exc.agent_id) from None
         except (RouterError, ValueError) as exc:
-            raise ConfigError("invalid", getattr(exc, "error_id", "router-refused"),
-                              str(exc)) from None
+            raise ConfigInvalid(str(exc), error_id=getattr(exc, "error_id", "router-refused")
+                                ) from None
 
     async def sync(self) -> dict[str, str]:
         """Renders every node's agent files from the database and reloads them (also at
         start: the node may have been started from centre.toml)."""
-        async with self.pool.acquire() as conn:
+        if self.agent_files is None:
+            return {}
+        async with self._db().acquire() as conn:
             agents = [r.spec for r in await store.list_agents(conn, active_only=True)]
-        links = self.controller.links if self.controller is not None else {}
-        return await sync_asterisk(agents, self.nodes, links)
+        return await self.agent_files.apply(agents)
+
+    # -- which queues agents serve (the live view)
+
+    async def _show_agent(self, agent_id: str) -> list[str]:
+        """Tells the live view which queues the agent serves now ([] once it has left)."""
+        if self.controller is not None:
+            try:
+                serves = self.controller.router.queues_of(agent_id)
+            except UnknownAgent:
+                serves = []
+        else:
+            serves = (await self.serves()).get(agent_id, [])
+        if self.live is not None:
+            self.live.set_agent_queues(agent_id, serves)
+        return serves
+
+    async def show_all_agents(self) -> None:
+        """Tells the live view which queues every agent serves (after a queue change)."""
+        if self.live is not None:
+            for agent_id, serves in (await self.serves()).items():
+                self.live.set_agent_queues(agent_id, serves)
+
+    async def serves(self) -> dict[str, list[str]]:
+        """agent id -> the queues it serves: the router's answer (Router.queues_of) where a
+        router runs, else the same rule over the stored agents and queues."""
+        if self.controller is not None:
+            router = self.controller.router
+            return {a.agent_id: router.queues_of(a.agent_id) for a in router.agents()}
+        async with self._db().acquire() as conn:
+            agents = await store.list_agents(conn, active_only=True)
+            queues = [(q.name, q.required) for q in await store.list_queues(conn)]
+        return {a.spec.id: queues_served(a.spec.skills, queues) for a in agents}
 
     # -- queues
 
     async def queues(self) -> list[QueueSpec]:
-        async with self.pool.acquire() as conn:
+        async with self._db().acquire() as conn:
             return await store.list_queues(conn)
 
     async def put_queue(self, who: str, queue: QueueSpec) -> bool:
         """Stores the queue (True: new) and hands it to the live router in the same
         transaction: a queue the router refuses is not stored."""
-        if not ID.match(queue.name):
-            raise ConfigError("invalid", "invalid-queue", f"queue name {queue.name!r} is not "
-                              "1-40 letters or digits")
+        if not is_valid(QUEUE_NAME_PATTERN, queue.name):
+            raise ConfigInvalid(f"queue name {queue.name!r} is not "
+                                f"{rule(QUEUE_NAME_PATTERN)}", error_id="invalid-queue")
         if queue.policy not in POLICIES:
-            raise ConfigError("invalid", "invalid-queue", f"policy {queue.policy!r} is not "
-                              f"one of {', '.join(POLICIES)}")
+            raise ConfigInvalid(f"policy {queue.policy!r} is not one of {', '.join(POLICIES)}",
+                                error_id="invalid-queue")
         if (queue.overflow_to is None) != (queue.overflow_wait_s is None):
-            raise ConfigError("invalid", "invalid-queue",
-                              "overflow_to and overflow_wait_s go together")
+            raise ConfigInvalid("overflow_to and overflow_wait_s go together",
+                                error_id="invalid-queue")
         if queue.overflow_to == queue.name:
-            raise ConfigError("conflict", "invalid-overflow",
-                              f"queue {queue.name!r} cannot overflow to itself")
+            raise ConfigConflict(f"queue {queue.name!r} cannot overflow to itself",
+                                 error_id="invalid-overflow")
         check_skills(queue.required)
-        async with self._lock, self.pool.acquire() as conn, conn.transaction():
-            queues = {q.name: q for q in await store.list_queues(conn)}
-            if queue.overflow_to is not None and queue.overflow_to not in queues:
-                raise ConfigError("conflict", "invalid-overflow", f"queue {queue.name!r} "
-                                  f"overflows to {queue.overflow_to!r}: no such queue")
-            before = queues.get(queue.name)
-            created = await store.upsert_queue(conn, queue)
-            await store.audit(conn, who, "queue.created" if created else "queue.updated", {
-                "queue": queue.name, "after": _queue_dict(queue),
-                "before": _queue_dict(before) if before else None}, self._at())
-            self._router(lambda c: c.put_queue(queue))
+        async with self._lock:
+            async with self._db().acquire() as conn, conn.transaction():
+                queues = {q.name: q for q in await store.list_queues(conn)}
+                if queue.overflow_to is not None and queue.overflow_to not in queues:
+                    raise ConfigConflict(f"queue {queue.name!r} overflows to "
+                                         f"{queue.overflow_to!r}: no such queue",
+                                         error_id="invalid-overflow")
+                before = queues.get(queue.name)
+                created = await store.upsert_queue(conn, queue)
+                await store.audit(conn, who, "queue.created" if created else "queue.updated", {
+                    "queue": queue.name, "after": _queue_dict(queue),
+                    "before": _queue_dict(before) if before else None}, self._at())
+                self._router(lambda c: c.put_queue(queue))
+            await self.show_all_agents()
             return created
 
     async def delete_queue(self, who: str, name: str) -> None:
         """Removes a queue no caller can reach any more (see the module docstring)."""
         if name == "general":
-            raise ConfigError("conflict", "queue-in-use",
-                              "queue 'general' is the IVR's fallback and cannot be removed")
-        async with self._lock, self.pool.acquire() as conn, conn.transaction():
-            if name in await self._ivr_queues(conn):
-                raise ConfigError("conflict", "queue-in-use", f"queue {name!r} is a target "
-                                  "of the IVR menus: change the menus first", queue=name)
-            queues = {q.name: q for q in await store.list_queues(conn)}
-            if name not in queues:
-                raise ConfigError("not-found", "no-such-queue", f"no queue {name!r}",
-                                  queue=name)
-            feeders = sorted(q.name for q in queues.values() if q.overflow_to == name)
-            if feeders:
-                raise ConfigError("conflict", "queue-in-use", f"queue {name!r} is the "
-                                  f"overflow of {', '.join(feeders)}", queue=name)
-            await store.delete_queue(conn, name)
-            await store.audit(conn, who, "queue.deleted", {
-                "queue": name, "before": _queue_dict(queues[name])}, self._at())
-            self._router(lambda c: c.remove_queue(name))
+            raise ConfigConflict("queue 'general' is the IVR's fallback and cannot be removed",
+                                 error_id="queue-in-use")
+        async with self._lock:
+            async with self._db().acquire() as conn, conn.transaction():
+                if name in await self._ivr_queues(conn):
+                    raise ConfigConflict(f"queue {name!r} is a target of the IVR menus: "
+                                         "change the menus first", error_id="queue-in-use",
+                                         details={"queue": name})
+                queues = {q.name: q for q in await store.list_queues(conn)}
+                if name not in queues:
+                    raise ConfigNotFound(f"no queue {name!r}", error_id="no-such-queue",
+                                         details={"queue": name})
+                feeders = sorted(q.name for q in queues.values() if q.overflow_to == name)
+                if feeders:
+                    raise ConfigConflict(f"queue {name!r} is the overflow of "
+                                         f"{', '.join(feeders)}", error_id="queue-in-use",
+                                         details={"queue": name})
+                await store.delete_queue(conn, name)
+                await store.audit(conn, who, "queue.deleted", {
+                    "queue": name, "before": _queue_dict(queues[name])}, self._at())
+                self._router(lambda c: c.remove_queue(name))
+            await self.show_all_agents()
 
     async def _ivr_queues(self, conn: asyncpg.Connection) -> set[str]:
         """The queues the running IVR and the stored menu tree send callers to."""
@@ -343,7 +446,7 @@ class Configuration:
     # -- the IVR menu tree
 
     async def ivr_tree(self) -> store.IvrRow | None:
-        async with self.pool.acquire() as conn:
+        async with self._db().acquire() as conn:
             return await store.current_ivr(conn)
 
     async def put_ivr(self, who: str, based_on: int, tree: dict[str, Any]
@@ -356,7 +459,7 @@ class Configuration:
         try:
             menu = ivr_menu.parse(tree, "menu tree")
         except MenuError as exc:
-            raise ConfigError("conflict", "invalid-ivr", str(exc)) from None
+            raise ConfigConflict(str(exc), error_id="invalid-ivr") from None
         stored = ivr_menu.to_data(menu)
         current = await self.ivr_tree()
         self._check_version(current, based_on)  # early: no speech for a stale change
@@ -365,24 +468,25 @@ class Configuration:
             try:
                 built = await self.ivr.prepare(menu)
             except (OSError, RuntimeError) as exc:  # PromptError: no voice, espeak failed
-                raise ConfigError("conflict", "prompts-failed", "the prompts of the menu "
-                                  f"tree could not be spoken: {exc}") from None
+                raise ConfigConflict("the prompts of the menu tree could not be spoken: "
+                                     f"{exc}", error_id="prompts-failed") from None
         async with self._lock:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self._db().acquire() as conn, conn.transaction():
                 current = await store.current_ivr(conn)
                 version = self._check_version(current, based_on) + 1
                 queues = {q.name for q in await store.list_queues(conn)}
                 unknown = [(w, q) for w, q in menu.queue_refs() if q not in queues]
                 if unknown:
-                    raise ConfigError(
-                        "conflict", "unknown-queue", "the menu tree sends callers to queues "
-                        "that do not exist: " + "; ".join(f"{w}: queue {q!r}" for w, q in unknown)
+                    raise ConfigConflict(
+                        "the menu tree sends callers to queues that do not exist: "
+                        + "; ".join(f"{w}: queue {q!r}" for w, q in unknown)
                         + " (create them under /api/config/queues first)",
-                        queues=sorted({q for _, q in unknown}))
+                        error_id="unknown-queue", details={"queues": sorted({q for _, q in
+                                                                            unknown})})
                 if not await store.insert_ivr(conn, version, stored, who, self._at()):
-                    raise ConfigError("conflict", "stale-version", f"version {version} of the "
-                                      "menu tree was stored meanwhile: read it and try again",
-                                      version=version)
+                    raise ConfigConflict(f"version {version} of the menu tree was stored "
+                                         "meanwhile: read it and try again",
+                                         error_id="stale-version", details={"version": version})
                 await store.audit(conn, who, "ivr.updated", {
                     "version": version, "based_on": based_on, "prompts_built": built,
                     "changed": changed_paths(current.tree if current else {}, stored)},
@@ -397,65 +501,67 @@ class Configuration:
     def _check_version(current: store.IvrRow | None, based_on: int) -> int:
         version = current.version if current is not None else 0
         if based_on != version:
-            raise ConfigError("conflict", "stale-version", f"the menu tree is at version "
-                              f"{version}, the change was based on version {based_on}: read "
-                              "it again and make the change on that", version=version)
+            raise ConfigConflict(f"the menu tree is at version {version}, the change was based "
+                                 f"on version {based_on}: read it again and make the change on "
+                                 "that", error_id="stale-version", details={"version": version})
         return version
 
     # -- not-ready reasons
 
     async def reasons(self) -> dict[str, str]:
-        async with self.pool.acquire() as conn:
+        async with self._db().acquire() as conn:
             return await store.list_reasons(conn)
 
     async def put_reason(self, who: str, code: str, label: str) -> None:
-        if not REASON.match(code):
-            raise ConfigError("invalid", "invalid-reason", f"reason code {code!r} must be "
-                              "lower-case letters, digits and _ (at most 40)")
-        async with self.pool.acquire() as conn, conn.transaction():
+        if not is_valid(REASON_CODE_PATTERN, code):
+            raise ConfigInvalid(f"reason code {code!r} must be {rule(REASON_CODE_PATTERN)}",
+                                error_id="invalid-reason")
+        async with self._db().acquire() as conn, conn.transaction():
             await store.upsert_reason(conn, code, label)
             await store.audit(conn, who, "reason.put", {"code": code, "label": label},
                               self._at())
 
     async def delete_reason(self, who: str, code: str) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._db().acquire() as conn, conn.transaction():
             if not await store.delete_reason(conn, code):
-                raise ConfigError("not-found", "no-such-reason", f"no reason {code!r}")
+                raise ConfigNotFound(f"no reason {code!r}", error_id="no-such-reason")
             await store.audit(conn, who, "reason.deleted", {"code": code}, self._at())
 
-    # -- outages (the IVR reads them from the database on every lookup)
+    # -- outages (the IVR reads them from the database on every lookup; the Outage record
+    # checks its own fields: hotline.store.records.Outage)
 
     async def add_outage(self, who: str, outage: Outage) -> Outage:
-        if outage.kind not in ("planned", "unplanned"):
-            raise ConfigError("invalid", "invalid-outage", "kind must be planned or unplanned")
-        if outage.ends_at is not None and outage.ends_at <= outage.starts_at:
-            raise ConfigError("invalid", "invalid-outage", "ends_at must be after starts_at")
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._db().acquire() as conn, conn.transaction():
             try:
                 stored = await queries.add_outage(conn, outage)
             except LookupError:
-                raise ConfigError("not-found", "no-such-outage",
-                                  f"no outage {outage.id}") from None
+                raise ConfigNotFound(f"no outage {outage.id}",
+                                     error_id="no-such-outage") from None
             await store.audit(conn, who, "outage.put", {
                 "id": stored.id, "area_code": outage.area_code, "kind": outage.kind,
                 "starts_at": outage.starts_at, "ends_at": outage.ends_at}, self._at())
             return stored
 
     async def outages(self, area_code: str, at: float, horizon_s: float) -> list[Outage]:
-        async with self.pool.acquire() as conn:
+        async with self._db().acquire() as conn:
             return await queries.outages_for_callers(conn, area_code, at, horizon_s)
 
     async def delete_outage(self, who: str, outage_id: int) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._db().acquire() as conn, conn.transaction():
             if not await store.delete_outage(conn, outage_id):
-                raise ConfigError("not-found", "no-such-outage", f"no outage {outage_id}")
+                raise ConfigNotFound(f"no outage {outage_id}", error_id="no-such-outage")
             await store.audit(conn, who, "outage.deleted", {"id": outage_id}, self._at())
 
     # -- audit
 
     async def audit_log(self, what_prefix: str = "", limit: int = 200) -> list[store.AuditRow]:
-        async with self.pool.acquire() as conn:
+        async with self._db().acquire() as conn:
             return await store.list_audit(conn, what_prefix=what_prefix, limit=limit)
+
+
+def _no_agent(agent_id: str) -> ConfigNotFound:
+    return ConfigNotFound(f"no agent {agent_id}", error_id="no-such-agent",
+                          details={"agent_id": agent_id})
 
 
 def _queue_dict(q: QueueSpec) -> dict[str, Any]:
@@ -480,15 +586,16 @@ def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
 def outage_from(area_code: str, kind: str, starts_at: float, ends_at: float | None,
                 description_zh: str, description_en: str, outage_id: int | None = None
                 ) -> Outage:
-    """An Outage record, its field checks turned into a ConfigError."""
+    """An Outage record, its field checks turned into a ConfigInvalid (invalid-outage)."""
     try:
         return Outage(area_code=area_code, kind=kind, starts_at=starts_at, ends_at=ends_at,
                       description_zh=description_zh, description_en=description_en,
                       id=outage_id)
     except RecordError as exc:
-        raise ConfigError("invalid", "invalid-outage", str(exc)) from None
+        raise ConfigInvalid(str(exc), error_id="invalid-outage") from None
 
 
-__all__ = ["DEFAULT_REASONS", "ConfigError", "Configuration", "LiveIvr", "NodeFiles",
-           "changed_paths", "load_or_seed_centre", "load_or_seed_ivr", "local_nodes",
-           "outage_from", "sync_asterisk"]
+__all__ = ["DEFAULT_REASONS", "FAILSAFE_QUEUE", "AgentFiles", "AgentQueuesView", "ConfigConflict",
+           "ConfigError", "ConfigInvalid", "ConfigNotFound", "ConfigUnavailable",
+           "Configuration", "LiveIvr", "SkillsChange", "changed_paths", "check_skills",
+           "load_or_seed_centre", "load_or_seed_ivr", "outage_from"]

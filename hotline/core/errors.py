@@ -6,7 +6,7 @@ the base class below, says whose fault it was, and so how an edge answers it:
 
 | kind            | whose fault                                            | HTTP |
 |-----------------|--------------------------------------------------------|------|
-| InvalidRequest  | the caller's: the request breaks a rule                | 400  |
+| InvalidRequest  | the caller's: the request breaks a rule                | 422  |
 | NotFound        | the caller's: no such thing                            | 404  |
 | Conflict        | nobody's: the state of things does not allow it now    | 409  |
 | Unavailable     | a part we depend on cannot be reached now              | 503  |

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from hotline.core.errors import Conflict
+
 
 class AgentState(enum.StrEnum):
     LOGGED_OUT = "logged_out"
@@ -64,11 +66,14 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentTrigger, AgentState]] = {
 del S, T
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
     """A lifecycle was asked to make a move its table does not allow."""
 
+    error_id = "illegal-transition"
+
     def __init__(self, what: str, state: str, trigger: str) -> None:
-        super().__init__(f"{what}: no transition from {str(state)!r} on {str(trigger)!r}")
+        super().__init__(f"{what}: no transition from {str(state)!r} on {str(trigger)!r}",
+                         details={"what": what, "state": str(state), "trigger": str(trigger)})
         self.what, self.state, self.trigger = what, state, trigger
 
 
@@ -96,6 +101,39 @@ class CallOutcome(enum.StrEnum):
     CALLBACK = "callback"  # called back (virtual hold) and reached
     CALLBACK_FAILED = "callback_failed"  # every callback attempt failed: never reached
     FAILSAFE = "failsafe"  # served by app_queue because the controller was gone
+
+
+#: A caller who gives up within this many seconds of queueing abandoned "short" (Settings'
+#: short_abandon_s overrides it).
+DEFAULT_SHORT_ABANDON_S = 5.0
+
+
+def is_short_abandon(wait_s: float, short_abandon_s: float) -> bool:
+    """An abandon is short when the wait is at most the threshold (5.0 s of 5.0 is short)."""
+    return wait_s <= short_abandon_s
+
+
+def call_outcome(*, answered: bool, queued: bool, wait_s: float, short_abandon_s: float,
+                 failsafe: bool = False, callback: bool = False) -> CallOutcome:
+    """How a call ended, from the facts at its end: the one rule (the call model, the
+    metrics kernel's twin and the call log all ask it).
+
+    - the caller asked to be called back (virtual hold): CALLBACK;
+    - answered by an agent: ANSWERED, or FAILSAFE when app_queue served it;
+    - never queued (left in the IVR): SELF_SERVED;
+    - queued, never answered: SHORT_ABANDONED when the wait was at most `short_abandon_s`,
+      else ABANDONED.
+    (CALLBACK_FAILED is not decided at the end of a call: the router gives up on it.)
+    """
+    if callback:
+        return CallOutcome.CALLBACK
+    if answered:
+        return CallOutcome.FAILSAFE if failsafe else CallOutcome.ANSWERED
+    if not queued:
+        return CallOutcome.SELF_SERVED
+    if is_short_abandon(wait_s, short_abandon_s):
+        return CallOutcome.SHORT_ABANDONED
+    return CallOutcome.ABANDONED
 
 
 class CallTrigger(enum.StrEnum):
@@ -132,12 +170,15 @@ def next_call_phase(phase: CallPhase, trigger: CallTrigger) -> CallPhase:
 __all__ = [
     "AGENT_TRANSITIONS",
     "CALL_TRANSITIONS",
+    "DEFAULT_SHORT_ABANDON_S",
     "AgentState",
     "AgentTrigger",
     "CallOutcome",
     "CallPhase",
     "CallTrigger",
     "IllegalTransition",
+    "call_outcome",
+    "is_short_abandon",
     "next_agent_state",
     "next_call_phase",
 ]

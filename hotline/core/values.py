@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 # --------------------------------------------------------------------------------------------
 # Value types
@@ -24,9 +25,18 @@ class ServiceType(enum.StrEnum):
     GENERAL = "general"  # '0' for an agent, or three invalid inputs
 
 
+#: An outage is planned (announced work) or unplanned (a fault): the stored record's `kind`.
+OutageKind = Literal["planned", "unplanned"]
+OUTAGE_KINDS: tuple[str, ...] = get_args(OutageKind)
+#: How long an outage with no known end is read out as lasting.
+OPEN_ENDED_READOUT_S = 86400.0
+
+
 @dataclass(frozen=True, slots=True)
 class Outage:
-    """A planned or unplanned outage (停电信息), as the IVR reads it out to callers."""
+    """A planned or unplanned outage (停电信息), as the IVR reads it out to callers. The stored
+    record (hotline.store.records.Outage, what the outage API edits) gives this with
+    `for_callers()`: the one place the two meet."""
 
     area_code: str  # what the caller types: an area code (or the area of an account number)
     start: float  # seconds since the epoch
@@ -35,7 +45,11 @@ class Outage:
     area_name: str = ""
     planned: bool = True
 
+
 __all__ = [
+    "OPEN_ENDED_READOUT_S",
+    "OUTAGE_KINDS",
     "Outage",
+    "OutageKind",
     "ServiceType",
 ]

@@ -10,6 +10,7 @@ from hotline.core.events import (
     AgentRinging,
     AgentStateChanged,
     CallAnswered,
+    CallbackRequested,
     CallEnded,
     CallEntered,
     CallHeld,
@@ -22,6 +23,7 @@ from hotline.core.events import (
     RingNoAnswer,
     TalkEnded,
 )
+from hotline.core.lifecycle import DEFAULT_SHORT_ABANDON_S, CallOutcome, call_outcome
 from hotline.router.decisions import CallbackDue, Offer
 
 
@@ -37,12 +39,16 @@ def _clock(at: float) -> str:
 
 
 class CallLog:
-    def __init__(self, emit: Callable[[str], None]) -> None:
+    def __init__(self, emit: Callable[[str], None],
+                 short_abandon_s: float = DEFAULT_SHORT_ABANDON_S) -> None:
         self.emit = emit
+        self.short_abandon_s = short_abandon_s
         self._queued_at: dict[str, float] = {}
         self._answered_at: dict[str, float] = {}
         self._callers: dict[str, str] = {}
         self._talk_ended_at: dict[str, float] = {}
+        self._failsafe: set[str] = set()  # app_queue took the call
+        self._callback: dict[str, float] = {}  # the caller asked to be called back, when
 
     def line(self, item: Event | Offer | CallbackDue) -> None:
         text = self.describe(item)
@@ -91,17 +97,38 @@ class CallLog:
             case RecordingStarted():
                 return f"{head}  recording to {item.path}"
             case FailsafeTaken():
+                self._failsafe.add(call)
                 return f"{head}  FAILSAFE: no controller heartbeat, app_queue serves it"
+            case CallbackRequested():
+                self._callback.setdefault(call, item.at)
+                return None
             case CallEnded():
-                queued = self._queued_at.pop(call, None)
-                answered = self._answered_at.pop(call, None)
-                talk_end = self._talk_ended_at.pop(call, item.at)
-                self._callers.pop(call, None)
-                if answered is not None:
-                    how = f"answered, talk {talk_end - answered:.1f}s"
-                elif queued is not None:
-                    how = f"abandoned after {item.at - queued:.1f}s wait"
-                else:
-                    how = "left before queueing"
+                how = self._ended(call, item.at)
                 return f"{head}  ended: {how} (cause {item.cause} {item.cause_text})".rstrip()
         return None
+
+    def _ended(self, call: str, at: float) -> str:
+        """How the call ended, in words: the outcome as hotline.core.lifecycle decides it."""
+        queued = self._queued_at.pop(call, None)
+        answered = self._answered_at.pop(call, None)
+        talk_end = self._talk_ended_at.pop(call, at)
+        callback = self._callback.pop(call, None)
+        failsafe = call in self._failsafe
+        self._failsafe.discard(call)
+        self._callers.pop(call, None)
+        wait = 0.0 if queued is None else (callback or answered or at) - queued
+        outcome = call_outcome(answered=answered is not None, queued=queued is not None,
+                               wait_s=wait, short_abandon_s=self.short_abandon_s,
+                               failsafe=failsafe, callback=callback is not None)
+        match outcome:
+            case CallOutcome.CALLBACK:
+                return f"to be called back after {wait:.1f}s wait"
+            case CallOutcome.ANSWERED:
+                return f"answered, talk {talk_end - (answered or at):.1f}s"
+            case CallOutcome.FAILSAFE:
+                return f"answered by the failsafe queue, talk {talk_end - (answered or at):.1f}s"
+            case CallOutcome.SHORT_ABANDONED:
+                return f"abandoned after {wait:.1f}s wait (short)"
+            case CallOutcome.ABANDONED:
+                return f"abandoned after {wait:.1f}s wait"
+        return "left before queueing"

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from hotline.core.errors import InvalidRequest
 from hotline.store.queries import _call_from_row, epoch, ts
 from hotline.store.records import CallFilter, CallRecord
 
@@ -22,8 +23,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
-class BadCursor(ValueError):
+class BadCursor(InvalidRequest, ValueError):
     """A paging cursor that this module did not make."""
+
+    error_id = "bad-cursor"
 
 
 #: A cursor as text: `<entry time in µs>~<call id>`, the time empty for calls without one.

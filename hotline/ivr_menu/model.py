@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.core.errors import InvalidRequest
 from hotline.core.settings import REPO_ROOT
 from hotline.core.values import ServiceType
 
@@ -34,7 +35,7 @@ DIGITS = frozenset("0123456789*")
 ACTIONS = frozenset({"outage_lookup"})
 
 
-class MenuError(ValueError):
+class MenuError(InvalidRequest, ValueError):
     """ivr.toml is not a valid menu tree; the message says where and why."""
 
 

@@ -58,12 +58,7 @@ class StoreOutages:
     async def find(self, area_code: str, at: float) -> list[Outage]:
         async with self.pool.acquire() as conn:
             rows = await queries.outages_for_callers(conn, area_code, at, self.horizon_s)
-        return [
-            Outage(area_code=r.area_code, start=r.starts_at,
-                   end=r.ends_at if r.ends_at is not None else r.starts_at + 86400,
-                   reason=r.description_zh or r.description_en, planned=r.kind == "planned")
-            for r in rows
-        ]
+        return [r.for_callers() for r in rows]
 
     async def area_of_account(self, account_no: str) -> str | None:
         async with self.pool.acquire() as conn:

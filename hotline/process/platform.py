@@ -22,12 +22,7 @@ from hotline.api import create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
-from hotline.centre.service import (
-    Configuration,
-    load_or_seed_centre,
-    load_or_seed_ivr,
-    local_nodes,
-)
+from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
 from hotline.core.events import CallEntered
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import Services, start_services
@@ -37,7 +32,12 @@ from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
 from hotline.process.controller import Controller
 from hotline.process.gc_policy import settle_after_start
 from hotline.process.live_state_sync import LiveStateSync
-from hotline.process.wiring import attach_controller, services_for
+from hotline.process.wiring import (
+    NodeAgentFiles,
+    attach_controller,
+    local_nodes,
+    services_for,
+)
 from hotline.realtime import Metrics
 from hotline.recordings import service as recordings
 from hotline.store import db
@@ -125,8 +125,10 @@ class Platform:
         await self.controller.start()
         # configuration changes reach the database, the router and the node's files at once;
         # the node may have been started from centre.toml: bring its agent files in line
-        self.configuration = Configuration(self.pool, self.controller,
-                                           nodes=local_nodes(self.settings))
+        self.configuration = Configuration(
+            self.pool, self.controller,
+            agent_files=NodeAgentFiles(local_nodes(self.settings), self.controller.links),
+            live=self.api.live)
         self.api.configuration = self.configuration
         await self.configuration.sync()
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))

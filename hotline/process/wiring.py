@@ -3,20 +3,36 @@
 services = services_for(settings, centre)        # metrics with the centre's targets
 attach_controller(services, controller)          # events in, explanations out
 app = create_app(settings, services)
+
+and the centre's agent changes to Asterisk: NodeAgentFiles(local_nodes(settings),
+controller.links) is the Configuration service's `agent_files` (hotline.centre.service).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotline.api.services import Services
-from hotline.centre.model import Centre
+from hotline.centre.model import AgentSpec, Centre
+from hotline.centre.service import FAILSAFE_QUEUE
 from hotline.core.settings import Settings
 from hotline.realtime import MetricsConfig, QueueTargets
 from hotline.realtime.fanout import Backend
+from hotline.router import agent_queues as router_agent_queues
+from hotline.telephony.ami.errors import AmiError
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node.box import root_dir
+from hotline.telephony.node.render import write_agent_files
 
 if TYPE_CHECKING:
     from hotline.process.controller import Controller
+
+log = logging.getLogger("hotline.process.wiring")
 
 
 def metrics_config(centre: Centre, settings: Settings) -> MetricsConfig:
@@ -29,16 +45,59 @@ def metrics_config(centre: Centre, settings: Settings) -> MetricsConfig:
 
 
 def agent_queues(centre: Centre) -> dict[str, list[str]]:
-    """The queues each agent can serve: those whose every required skill it has at the
-    minimum level (the router's own eligibility rule, minus the live state)."""
-    return {
-        a.id: [
-            q.name
-            for q in centre.queues
-            if all(a.skills.get(s, 0) >= max(m, 1) for s, m in q.required.items())
-        ]
-        for a in centre.agents
-    }
+    """The queues each agent of the centre serves (the router's rule: router.agent_queues)."""
+    return router_agent_queues(((a.id, a.skills) for a in centre.agents),
+                               ((q.name, q.required) for q in centre.queues))
+
+
+# ---- the centre's agents on Asterisk (hotline.centre.service.AgentFiles)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFiles:
+    """Where a node's /etc/asterisk is on this host (None: another host, reload only)."""
+
+    node: str
+    etc_dir: Path | None
+
+
+def local_nodes(settings: Settings) -> list[NodeFiles]:
+    out = []
+    for node in settings.nodes():
+        etc = root_dir(settings.model_copy(update={"node_name": node.name})) / "etc/asterisk"
+        out.append(NodeFiles(node.name, etc if etc.is_dir() else None))
+    return out
+
+
+@dataclass
+class NodeAgentFiles:
+    """Puts the agent set on every node: rewrites its pjsip_agents.conf and
+    queues_members.conf where its /etc/asterisk is on this host, then reloads res_pjsip and
+    the failsafe queue's members over the node's AMI link (`links`: node -> link, e.g. the
+    controller's, read at each change)."""
+
+    nodes: list[NodeFiles]
+    links: Mapping[str, AmiLink] = field(default_factory=dict)
+
+    async def apply(self, agents: list[AgentSpec]) -> dict[str, str]:
+        """node -> "reloaded" or what failed (the change stays stored: the next change or
+        start renders the files again)."""
+        results: dict[str, str] = {}
+        for node in self.nodes:
+            try:
+                if node.etc_dir is not None:
+                    await asyncio.to_thread(write_agent_files, agents, node.etc_dir)
+                link = self.links.get(node.node)
+                if link is None:
+                    results[node.node] = "files written, no AMI link to reload"
+                    continue
+                await link.reload_module("res_pjsip.so")
+                await link.queue_reload_members(FAILSAFE_QUEUE)
+                results[node.node] = "reloaded"
+            except (OSError, AmiError) as exc:  # the files, or the node's AMI
+                log.warning("agent files of %s not applied: %r", node.node, exc)
+                results[node.node] = f"failed: {exc!r}"
+        return results
 
 
 def services_for(settings: Settings, centre: Centre, backend: Backend | None = None) -> Services:
@@ -57,4 +116,5 @@ def attach_controller(services: Services, controller: Controller) -> None:
     services.controller = controller
 
 
-__all__ = ["agent_queues", "attach_controller", "metrics_config", "services_for"]
+__all__ = ["NodeAgentFiles", "NodeFiles", "agent_queues", "attach_controller", "local_nodes",
+           "metrics_config", "services_for"]

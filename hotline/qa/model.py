@@ -17,14 +17,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from hotline.core.errors import Conflict
 from hotline.core.lifecycle import AgentState
 from hotline.work_orders.model import WorkOrder, callback_timeliness
 
 REPEAT_WINDOW_S = 24 * 3600.0
 
 
-class QaError(ValueError):
+class QaError(Conflict, ValueError):
     """A form or a set of marks that cannot be scored."""
+
+    error_id = "qa-refused"
 
 
 class ErrorClass(enum.StrEnum):

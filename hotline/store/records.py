@@ -16,16 +16,23 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, ClassVar
 
+from hotline.core import values
+from hotline.core.errors import InvalidRequest
+from hotline.core.values import OPEN_ENDED_READOUT_S, OUTAGE_KINDS
+
 MAX_TEXT = 1024  # identifiers, numbers, paths, reasons
 MAX_LONG_TEXT = 16_384  # descriptions
 MAX_JSON = 1_000_000  # bytes of a JSON document (timeline, explanation, figures)
 
 
-class RecordError(ValueError):
+class RecordError(InvalidRequest, ValueError):
     """A record was built with a value of the wrong type or size."""
 
+    error_id = "invalid-record"
+
     def __init__(self, record: str, name: str, problem: str) -> None:
-        super().__init__(f"{record}.{name}: {problem}")
+        super().__init__(f"{record}.{name}: {problem}",
+                         details={"record": record, "field": name, "problem": problem})
         self.record, self.field, self.problem = record, name, problem
 
 
@@ -223,10 +230,18 @@ class Outage(Validated):
 
     def __post_init__(self) -> None:
         Validated.__post_init__(self)
-        if self.kind not in ("planned", "unplanned"):
+        if self.kind not in OUTAGE_KINDS:
             raise RecordError("Outage", "kind", f"must be planned or unplanned, got {self.kind!r}")
         if self.ends_at is not None and self.ends_at <= self.starts_at:
             raise RecordError("Outage", "ends_at", "must be after starts_at")
+
+    def for_callers(self) -> values.Outage:
+        """What the IVR reads out: the Mandarin description first; an outage with no known
+        end as lasting OPEN_ENDED_READOUT_S."""
+        end = self.ends_at if self.ends_at is not None else self.starts_at + OPEN_ENDED_READOUT_S
+        return values.Outage(area_code=self.area_code, start=self.starts_at, end=end,
+                             reason=self.description_zh or self.description_en,
+                             planned=self.kind == "planned")
 
 
 @dataclass(frozen=True, slots=True)

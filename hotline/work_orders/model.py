@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from hotline.core.errors import Conflict
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
 
@@ -81,8 +82,10 @@ DEFAULT_POLICIES: dict[ServiceType, TypePolicy] = {
 REPEAT_WINDOW_S = 24 * 3600
 
 
-class WorkOrderError(ValueError):
+class WorkOrderError(Conflict, ValueError):
     """A work order was asked for something its rules do not allow (with the reason)."""
+
+    error_id = "work-order-refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ sits on the ingest path. A call that ends is handed out once and forgotten, so m
 only live calls; `expire` evicts calls whose hangup was lost (e.g. while AMI was down). Only
 CallEntered or CallQueued opens a call; other events of unknown calls are counted and dropped.
 
-Outcome at CallEnded:
+Outcome at CallEnded (decided by hotline.core.lifecycle.call_outcome, the one rule):
 - the caller chose a callback (virtual hold): CALLBACK once reached, whatever followed, as the
   metrics count it (its wait ended with the request: neither answered nor abandoned). Until
   then a callback leg's end is not the call's end: the router retries, and its CallbackFailed
@@ -46,17 +46,17 @@ from hotline.core.events import (
     TalkEnded,
 )
 from hotline.core.lifecycle import (
+    DEFAULT_SHORT_ABANDON_S,
     CallOutcome,
     CallPhase,
     CallTrigger,
     IllegalTransition,
+    call_outcome,
     next_call_phase,
 )
 from hotline.core.values import ServiceType
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SHORT_ABANDON_S = 5.0
 
 # Members as module constants: `CallPhase.X` goes through EnumType's __getattr__ hook (a third
 # of a microsecond each, on the path of every event).
@@ -321,16 +321,10 @@ class CallModel:
         call.outcome = self._outcome(call)
 
     def _outcome(self, call: Call) -> CallOutcome:
-        if call.callback_at is not None:
-            return CallOutcome.CALLBACK
-        if call.answered_at is not None:
-            return CallOutcome.FAILSAFE if call.failsafe else CallOutcome.ANSWERED
-        if call.queued_at is None:
-            return CallOutcome.SELF_SERVED
-        wait = call.wait_s or 0.0
-        if wait <= self.short_abandon_s:
-            return CallOutcome.SHORT_ABANDONED
-        return CallOutcome.ABANDONED
+        return call_outcome(answered=call.answered_at is not None,
+                            queued=call.queued_at is not None, wait_s=call.wait_s or 0.0,
+                            short_abandon_s=self.short_abandon_s, failsafe=call.failsafe,
+                            callback=call.callback_at is not None)
 
 
 # Only the hotline's own UserEvents open a call: HotlineEntered, or HotlineQueued when the

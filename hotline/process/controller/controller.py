@@ -61,7 +61,8 @@ class Controller:
         router = Router(config.router_config(centre, settings), clock=clock)
         self._state = ControllerState(
             settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
-            call_log=CallLog(emit_line), holds=HoldDesk(self._on_hold), deliveries=Deliveries())
+            call_log=CallLog(emit_line, settings.short_abandon_s),
+            holds=HoldDesk(self._on_hold), deliveries=Deliveries())
         self._background: list[asyncio.Task[None]] = []
         #: What each of the router's outputs sets going (after it is recorded).
         self._outputs: dict[type, Callable[[Any], None]] = {

@@ -4,6 +4,7 @@ controller stops, its event loop stalls, or its AMI link drops (the failsafe, or
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,8 +19,10 @@ from hotline.process.hold_desk import HoldRequest
 from hotline.router import Offer
 from hotline.telephony.agi.server import Handler
 from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node import box as asterisk_box
 from tests.helpers.calls import held, logout, of_caller, ready
 from tests.helpers.phones import Phones
+from tests.helpers.waiting import wait_for_sync
 
 pytestmark = pytest.mark.asterisk
 
@@ -40,6 +43,17 @@ class Watcher:
                 self.seen.append(event)
                 if pred(event):
                     return event
+
+
+def in_failsafe_queue(settings: Settings) -> bool:
+    """Whether a hotline caller's channel is in app_queue (the failsafe) on the node, by
+    Asterisk's CLI: a blocking call, usable while the event loop is stalled."""
+    proc = subprocess.run(["chroot", str(asterisk_box.root_dir(settings)), "/usr/sbin/asterisk",
+                           "-rx", "core show channels concise"],
+                          capture_output=True, text=True, timeout=10)
+    rows = [line.split("!") for line in proc.stdout.splitlines()]
+    return any(len(r) > 5 and r[0].startswith("PJSIP/caller-") and r[5] == "Queue"
+               for r in rows)
 
 
 @pytest.fixture
@@ -90,7 +104,10 @@ async def test_a_stalled_event_loop_lets_the_failsafe_take_held_callers(
     # The loop blocks (a bug, a swap storm): no heartbeat, no answer to the held caller. The
     # watchdog thread cuts the session after the guard time; the dialplan then sees the
     # stale heartbeat and the failsafe takes the caller, while this loop is still blocked.
-    time.sleep(asterisk_node.failsafe_guard_s + 3.5)  # noqa: ASYNC251 (the point: a stall)
+    # The stall lasts until Asterisk itself shows the caller in the failsafe queue (asked
+    # through its CLI, since this loop may not run), at most well past the guard time.
+    wait_for_sync(lambda: in_failsafe_queue(asterisk_node), asterisk_node.failsafe_guard_s + 10,
+                  "the caller in app_queue while the loop stalls", interval=0.2)
     taken = await watcher.next(lambda e: isinstance(e, FailsafeTaken)
                                and e.call_id == call_id, 5)
     assert taken is not None

@@ -34,6 +34,7 @@ from hotline.telephony.node.render import pjsip_agents
 from tests.helpers import testbed
 from tests.helpers.calls import logout, ready
 from tests.helpers.phones import Phones
+from tests.helpers.waiting import wait_for
 
 NOW = 1_000.0
 
@@ -235,7 +236,5 @@ async def test_reachability_changed_while_disconnected_is_resynced(
 
 
 async def _down(link: AmiLink) -> None:
-    while True:
-        if not link.logged_in.is_set():
-            return
-        await asyncio.sleep(0.01)  # the transport's close reaches the protocol next turn
+    # the transport's close reaches the protocol on a later turn of the loop
+    await wait_for(lambda: not link.logged_in.is_set(), 5, "the AMI link noticing it is down")

@@ -25,6 +25,7 @@ SIP_PORT = _BASE + 60
 AGI_PORT = _BASE + 73
 API_PORT = _BASE + 80
 AGENT_SIP_BASE = _BASE + 100  # agentN's phone listens on AGENT_SIP_BASE + N
+DEMO_AGENT_SIP_BASE = _BASE + 200  # the same on `hotline demo`'s node (asterisk/test_demo.py)
 CALLBACK_PORT = _BASE + 90  # the SIPp phone that callbacks reach, whatever the number
 CALLER_SIP_BASE = _BASE + 300
 MEDIA_BASE = _BASE + 500  # media ports step by 4 up to _BASE + 999
@@ -47,12 +48,13 @@ def next_media_port() -> int:
     return next(_media_ports)
 
 
-def agent_port(n: int) -> int:
-    return AGENT_SIP_BASE + n
+def agent_port(n: int, base: int = AGENT_SIP_BASE) -> int:
+    return base + n
 
 
-def test_centre() -> Centre:
-    """Skills chosen so that policy order is known: agent1 is the most skilled generalist."""
+def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
+    """Skills chosen so that policy order is known: agent1 is the most skilled generalist.
+    Each agent's phone listens on `agent_sip_base` + N."""
     skills = {
         1: {"general": 5, "billing": 2},
         2: {"general": 3, "billing": 5},
@@ -61,7 +63,7 @@ def test_centre() -> Centre:
     }
     agents = [
         AgentSpec(id=f"agent{n}", name=f"Agent {n}", secret=f"pw{n}",
-                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n)}", skills=s)
+                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s)
         for n, s in skills.items()
     ]
     queues = [
@@ -118,6 +120,21 @@ def second_node_settings(first: Settings) -> Settings:
         "ami_port": AMI_PORT + 1,
         "sip_port": SIP_PORT + 1,
         "agi_port": AGI_PORT + 1,
+        "rtp_start": RTP_START + 1000,
+        "rtp_end": RTP_START + 1999,
+    })
+
+
+def demo_node_settings(base: Path, centre_file: Path) -> Settings:
+    """`hotline demo`'s own node beside the session's (the demo starts and stops it): its own
+    name and ports in this slot's block, and the second node's RTP range (test_multinode's
+    second node is stopped by the end of its module)."""
+    return test_settings(base, centre_file).model_copy(update={
+        "node_name": NODE + "d",
+        "ami_port": AMI_PORT + 2,
+        "sip_port": SIP_PORT + 2,
+        "agi_port": AGI_PORT + 2,
+        "api_port": API_PORT + 2,  # and its live server on the next port
         "rtp_start": RTP_START + 1000,
         "rtp_end": RTP_START + 1999,
     })

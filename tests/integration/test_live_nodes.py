@@ -82,8 +82,8 @@ async def test_a_mirror_resyncs_after_a_gap(nodes) -> None:  # type: ignore[no-u
     feed, url, _ = nodes
     async with connect(url) as ws:
         await recv_until(ws, lambda m: m["type"] == "snapshot")
-        await asyncio.sleep(1.1)  # the feed answers at most one request a second
-        # A gap on the bus: the mirror asks the feed again and its sockets get the snapshot.
+        # A gap on the bus: the mirror asks the feed again and its sockets get the snapshot
+        # (the feed answers at most one request a second: within recv_until's deadline).
         await feed.fanout.publish("hl:board", json.dumps(RESYNC))
         feed.live.on_item(
             CallQueued(time.time(), call_id="c3", queue="fault", service=ServiceType.FAULT)

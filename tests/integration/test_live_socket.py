@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from hotline.api import Services, create_app
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.live_socket import LiveSession, coalesce
-from hotline.api.security import Role, TokenSigner
+from hotline.api.security import Role, TokenError, TokenSigner
 from hotline.core.events import CallEnded, CallQueued
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
@@ -172,13 +172,27 @@ async def test_token_expiry_closes_and_renewal_keeps_open(server: Server) -> Non
                 await recv(ws)
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "token expired")
-    async with connect(f"{server.url}/ws/live?token={server.token()}") as ws:
+    first = server.token()
+    async with connect(f"{server.url}/ws/live?token={first}") as ws:
         await recv(ws)
-        for _ in range(4):  # 1.6 s > the 0.8 s token life, renewed every 0.4 s
-            await asyncio.sleep(0.4)
-            await ws.send(json.dumps({"type": "token", "token": server.token()}))
+        # renewed every 0.4 s until the first token has run out (0.8 s) and twice after it
+        renewals_after_expiry = 0
+        async with asyncio.timeout(5):
+            while renewals_after_expiry < 2:
+                await asyncio.sleep(0.4)  # the client's renewal pace, not a wait for a result
+                await ws.send(json.dumps({"type": "token", "token": server.token()}))
+                renewals_after_expiry += expired(server.signer, first)
         await ws.send(json.dumps({"type": "ping"}))
         assert (await recv(ws))["type"] == "delta"  # still open
+
+
+def expired(signer: TokenSigner, token: str) -> bool:
+    try:
+        signer.verify(token)
+    except TokenError as exc:
+        assert str(exc) == "expired", exc
+        return True
+    return False
 
 
 async def test_bad_client_message_closes_with_4400(server: Server) -> None:

@@ -22,6 +22,7 @@ from hotline.store.records import (
 )
 from hotline.store.writer import Writer, decode, encode
 from tests.helpers.store import fresh_database, store_tmpdir
+from tests.helpers.waiting import wait_for
 
 T0 = 1_763_900_000.0
 
@@ -155,9 +156,9 @@ async def test_postgres_outage_mid_traffic_loses_and_doubles_nothing(
     await produce(records[:third])
     await asyncio.to_thread(own_pg.stop, "immediate")  # a crash, mid-traffic
     await produce(records[third:2 * third])
-    await asyncio.sleep(0.3)
-    assert writer.stats.retries > 0, "the writer did not notice the outage"
-    assert writer.stats.spilled > 0 and writer.spill_path.exists()
+    await wait_for(lambda: writer.stats.retries > 0, 5, "the writer noticing the outage")
+    await wait_for(lambda: writer.stats.spilled > 0 and writer.spill_path.exists(), 5,
+                   "records spilled to disk")
     await asyncio.to_thread(own_pg.start)
     await produce(records[2 * third:])
     assert await writer.flush(30), f"{writer.pending} records never written"

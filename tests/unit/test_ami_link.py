@@ -125,6 +125,23 @@ async def test_close_stops_every_retry(peer: FakeAsterisk) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await connecting
     before = link.attempts
+    # A retry is still pending (panoramisk's call_later; the action session starts only after
+    # a login): wait until it has come due and was turned away, rather than for a guessed
+    # number of backoff periods.
+    assert link.closing is True  # what every retry reads, set by close()
+    refused = link.closing = Refusals()  # type: ignore[assignment]
     await peer.start()
-    await asyncio.sleep(1.0)  # several backoff periods: a retry would have happened here
+    await wait_until(lambda: refused.count, 5)
     assert (link.attempts, peer.logins) == (before, 0)
+
+
+class Refusals:
+    """Stands for a link's `closing = True` and counts how often a retry that came due read
+    it (and so did nothing)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        self.count += 1
+        return True

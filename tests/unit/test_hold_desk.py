@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ import pytest
 from hotline.core.settings import Settings
 from hotline.process.hold_desk import HoldDesk, HoldRequest
 from hotline.telephony.agi.server import AgiServer, by_script
+from tests.helpers.waiting import wait_for, wait_for_sync
 
 
 @dataclass
@@ -159,7 +159,7 @@ async def test_a_closed_desk_refuses_and_releases(bed: Bed) -> None:
 async def test_arrival_waits_for_a_session_within_its_deadline(bed: Bed) -> None:
     assert not await bed.desk.arrival("call-1", 0.05)
     waiting = asyncio.create_task(bed.desk.arrival("call-1", 5))
-    await asyncio.sleep(0.01)
+    await wait_for(lambda: "call-1" in bed.desk._arrivals, 1, "arrival() waiting")
     ch = await Channel.hold(bed.port, *ARGS)
     assert await waiting
     assert await bed.desk.arrival("call-1", 0)  # already open
@@ -185,7 +185,8 @@ async def test_watchdog_cuts_sessions_when_the_loop_stalls(
     await until(lambda: bed.desk.holds("call-1"))
     bed.desk.start_watchdog(0.3)
     try:
-        time.sleep(1.0)  # noqa: ASYNC251 (the point: the event loop stalls)
+        # the point: the event loop stalls (blocked, not awaiting) until the watchdog acts
+        wait_for_sync(lambda: "event loop stalled" in caplog.text, 5, "the watchdog's cut")
         # the watchdog thread cut the session meanwhile: Asterisk reads the end
         assert await ch.line() == b""
         assert "event loop stalled" in caplog.text

@@ -4,8 +4,6 @@ Asterisk runs here. The desk's recent calls come from a real PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
@@ -21,6 +19,7 @@ from hotline.store.records import CallRecord
 from hotline.work_orders import queries as work_orders
 from hotline.work_orders.model import create as create_order
 from tests.helpers.desk import NODE, T0, Desk, error, ring_a_call
+from tests.helpers.waiting import wait_for
 
 
 async def test_an_agent_walks_its_own_day(desk: Desk) -> None:
@@ -139,10 +138,8 @@ async def test_commands_take_the_controllers_path_and_are_audited(desk: Desk) ->
     await desk.post("agent4", "/api/agents/agent4/login")
     await desk.post("agent4", "/api/agents/agent4/ready")
     assert desk.state("agent4") == "reserved"
-    for _ in range(100):  # the redirect runs as a task of the controller
-        if desk.link.redirects:
-            break
-        await asyncio.sleep(0.01)
+    # the redirect runs as a task of the controller
+    await wait_for(lambda: desk.link.redirects, 1, "the controller's redirect")
     assert desk.link.redirects == [("PJSIP/caller-c1", "hotline-connect", "agent4")]
     audit = (await desk.get("supervisor", "/api/audit")).json()
     assert [(e["actor"], e["agent_id"], e["action"]) for e in audit] == [

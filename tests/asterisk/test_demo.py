@@ -17,10 +17,12 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hotline.core.settings import Settings
 from hotline.telephony.node import box as asterisk_box
 from tests.helpers import testbed
 
@@ -36,7 +38,10 @@ def hotline_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "hotline.process.cli"]
 
 
-async def test_hotline_demo_places_and_answers_its_calls() -> None:
+@pytest.fixture
+def demo_node() -> Iterator[Settings]:
+    """The demo's settings: a node of its own on this slot's ports, the test bed's agents with
+    their phones on DEMO_AGENT_SIP_BASE. Stops the node if the demo left it running."""
     # not pytest's tmp (mode 0700): the embedded PostgreSQL runs as the 'hotline' user
     base = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
     base.chmod(0o711)
@@ -45,10 +50,18 @@ async def test_hotline_demo_places_and_answers_its_calls() -> None:
     settings = testbed.demo_node_settings(base, centre_file)
     # a demo node left by an interrupted run (its base dir was another temp dir)
     asterisk_box.kill_strays(f"/tmp/hotline-demo-*/asterisk/{settings.node_name}/root")
+    yield settings
+    if asterisk_box.status(settings).running:
+        asterisk_box.stop(settings)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+async def test_hotline_demo_places_and_answers_its_calls(demo_node: Settings) -> None:
+    settings = demo_node
     assert not asterisk_box.status(settings).running
     proc = await asyncio.create_subprocess_exec(
         *hotline_command(), "demo", "--calls", str(CALLS), "--rate", "1",
-        env=testbed.settings_env(settings), cwd=base,
+        env=testbed.settings_env(settings), cwd=settings.data_dir.parent,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), DEADLINE_S)
@@ -73,6 +86,3 @@ async def test_hotline_demo_places_and_answers_its_calls() -> None:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-        if asterisk_box.status(settings).running:
-            asterisk_box.stop(settings)
-        shutil.rmtree(base, ignore_errors=True)

@@ -32,6 +32,8 @@ TEST_EXTENSIONS = {
         "Hangup()",
     ],
 }
+# demo accounts of migration 009: one in area 0571 (SEEDED's), one in 010 (no outage)
+WEST_LAKE, BEIJING, UNKNOWN = "3305710001", "1100100001", "9999999999"
 SEEDED = Outage(area_code="0571", start=time.time() + 3600, end=time.time() + 3 * 3600,
                 reason="transformer maintenance", area_name="West Lake")
 
@@ -90,5 +92,18 @@ def queued(number: str):  # type: ignore[no-untyped-def]
     return lambda e: isinstance(e, CallQueued) and e.caller == number
 
 
-__all__ = ["IVR_NUMBER", "SEEDED", "SURVEY_NUMBER", "TEST_EXTENSIONS", "IvrBed", "Recorder",
-           "caller_dtmf", "cli", "finished", "queued"]
+__all__ = [
+    "BEIJING",
+    "IVR_NUMBER",
+    "SEEDED",
+    "SURVEY_NUMBER",
+    "TEST_EXTENSIONS",
+    "UNKNOWN",
+    "WEST_LAKE",
+    "IvrBed",
+    "Recorder",
+    "caller_dtmf",
+    "cli",
+    "finished",
+    "queued",
+]

@@ -1,48 +1,37 @@
 """Outage self-service by account number: the accounts table (migration 009) resolves a typed
 account number to its area, and the IVR reads out that area's outages.
 
-First over the real PostgreSQL with a scripted AGI session (tests/unit/test_ivr.py's ScriptedAgi:
-only the Asterisk socket is missing), then end to end: a SIPp caller on the real Asterisk types
-an account number by RFC 2833 and hears the seeded outage of the account's area.
+Here over the real PostgreSQL with a scripted AGI session (tests/helpers/scripted_agi.py: only
+the Asterisk socket is missing); end to end on the real Asterisk in
+asterisk/test_ivr_accounts_live.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from hotline.core.events import CallQueued, IvrChoice
-from hotline.core.values import Outage, ServiceType
+from hotline.core.values import ServiceType
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import QueueTarget
 from hotline.ivr_menu.service import StoreOutages
-from hotline.process.controller import Controller
 from hotline.store import db, queries
 from hotline.store.records import Outage as StoredOutage
 from hotline.telephony.agi.server import Agi, AgiEnvironment
-from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, text_hash
 from hotline.telephony.ivr.session import (
     UNKNOWN_NUMBER_PROMPT,
     AccountAreas,
     IvrResult,
     IvrSession,
-    outage_text,
 )
-from tests.helpers.ivr_bed import IVR_NUMBER, SEEDED, IvrBed, caller_dtmf, finished, queued
+from tests.helpers.ivr_bed import BEIJING, UNKNOWN, WEST_LAKE
 from tests.helpers.scripted_agi import TIMEOUT, FakeVoice, ScriptedAgi
 
-# the real-Asterisk IVR fixtures of test_ivr_asterisk (AGI server, prompts, seeded outage)
-
 MENU = ivr_menu.load()
-WEST_LAKE = "3305710001"  # a demo account of migration 009, in area 0571
-BEIJING = "1100100001"  # a demo account in 010, where no outage is seeded
-UNKNOWN = "9999999999"
 
 
 async def test_migration_seeds_demo_accounts_and_resolves_them(conn: asyncpg.Connection) -> None:
@@ -154,86 +143,3 @@ async def test_tree_without_the_unknown_prompt_says_invalid(store: StoreOutages)
         menu, FakeVoice(), store, time.time, Agi(fake, AgiEnvironment({"network_script": "ivr"}))
     ).run()
     assert fake.played[2:5] == ["en/outage-enter", "en/invalid", "en/outage-enter"]
-
-
-# --- end to end on the real Asterisk
-
-
-def _digits(text: str, first_pause_ms: int) -> list[tuple[int, str]]:
-    return [(first_pause_ms if i == 0 else 250, d) for i, d in enumerate(text)]
-
-
-def tts_name(bed: IvrBed, lang: str, text: str) -> str:
-    """The name PromptStore.speak gives `text` (cached by the hash of voice and text)."""
-    return f"{bed.store.in_root}/{lang}/tts/{text_hash(bed.store.voice(lang), text)}"
-
-
-@pytest.mark.asterisk
-async def test_caller_types_an_account_and_hears_its_area_outage(
-    ivr: IvrBed, controller: Controller
-) -> None:
-    number = "13911110001"
-    # English, outage information, the account and '#', then '0' for an agent after the readout
-    steps = [(1500, "2"), (1200, "2"), *_digits(WEST_LAKE + "#", 1500), (9000, "0")]
-    phone = caller_dtmf(ivr.settings, number, IVR_NUMBER, steps, talk_ms=2000)
-    try:
-        event = await controller.wait_for(queued(number), 45)
-        assert isinstance(event, CallQueued)
-        assert (event.queue, event.service) == ("general", ServiceType.OUTAGE_INFO)
-        assert await finished(phone, 20) == 0, phone.errors()
-    finally:
-        phone.stop()
-    data = [reply for name, _, reply in ivr.commands if name == "GET DATA"]
-    assert (WEST_LAKE, None) in [(r.result, r.data) for r in data]
-    spoken = [
-        (args, reply)
-        for name, args, reply in ivr.commands
-        if name == "STREAM FILE" and "/tts/" in args[0]
-    ]
-    assert spoken, "the outage was not read out"
-    args, reply = spoken[0]
-    assert reply.ok and int(reply.extra["endpos"]) > 8000, reply  # > 1 s of it was played
-    audio = Path(str(ivr.store.directory) + args[0].removeprefix(PROMPTS_IN_ROOT) + ".sln")
-    assert await asyncio.to_thread(audio.exists)
-    # what was spoken is the seeded outage of 0571, the account's area (the store reads the
-    # Mandarin description first, as for an area code)
-    said = outage_text(
-        MENU,
-        "en",
-        Outage(area_code="0571", start=SEEDED.start, end=SEEDED.end, reason="变压器检修"),
-    )
-    assert args[0] == tts_name(ivr, "en", said)
-    choices = [
-        (e.menu, e.digit)
-        for e in controller.history
-        if isinstance(e, IvrChoice) and e.call_id == event.call_id
-    ]
-    assert choices == [("language", "2"), ("main", "2"), ("outage", "0")]
-
-
-@pytest.mark.asterisk
-async def test_unknown_account_hears_why_and_reaches_an_agent(
-    ivr: IvrBed, controller: Controller
-) -> None:
-    number = "13911110002"
-    steps = [(1500, "2"), (1200, "2"), *_digits(UNKNOWN + "#", 1500), (13000, "0"), (250, "#")]
-    phone = caller_dtmf(ivr.settings, number, IVR_NUMBER, steps, talk_ms=2000)
-    try:
-        event = await controller.wait_for(queued(number), 45)
-        assert isinstance(event, CallQueued)
-        assert (event.queue, event.service) == ("general", ServiceType.OUTAGE_INFO)
-        assert await finished(phone, 20) == 0, phone.errors()
-    finally:
-        phone.stop()
-    entered = [r.result for name, _, r in ivr.commands if name == "GET DATA"]
-    assert entered[-2:] == [UNKNOWN, "0"], entered
-    told = [
-        (args, reply)
-        for name, args, reply in ivr.commands
-        if name == "STREAM FILE" and "/tts/" in args[0]
-    ]
-    assert [a[0] for a, _ in told] == [
-        tts_name(ivr, "en", MENU.prompts["en"][UNKNOWN_NUMBER_PROMPT])
-    ]  # "not found", once
-    assert told[0][1].ok, told
-    assert int(told[0][1].extra["endpos"]) > 8000, told

@@ -45,15 +45,15 @@ class Watcher:
                     return event
 
 
-def in_failsafe_queue(settings: Settings) -> bool:
-    """Whether a hotline caller's channel is in app_queue (the failsafe) on the node, by
-    Asterisk's CLI: a blocking call, usable while the event loop is stalled."""
+def in_failsafe_queue(settings: Settings, caller: str) -> bool:
+    """Whether `caller`'s channel is in app_queue (the failsafe) on the node, by Asterisk's
+    CLI: a blocking call, usable while the event loop is stalled."""
     proc = subprocess.run(["chroot", str(asterisk_box.root_dir(settings)), "/usr/sbin/asterisk",
                            "-rx", "core show channels concise"],
                           capture_output=True, text=True, timeout=10)
     rows = [line.split("!") for line in proc.stdout.splitlines()]
-    return any(len(r) > 5 and r[0].startswith("PJSIP/caller-") and r[5] == "Queue"
-               for r in rows)
+    # Channel!Context!Extension!Priority!State!Application!Data!CallerID!...
+    return any(len(r) > 7 and r[5] == "Queue" and r[7] == caller for r in rows)
 
 
 @pytest.fixture
@@ -106,7 +106,8 @@ async def test_a_stalled_event_loop_lets_the_failsafe_take_held_callers(
     # stale heartbeat and the failsafe takes the caller, while this loop is still blocked.
     # The stall lasts until Asterisk itself shows the caller in the failsafe queue (asked
     # through its CLI, since this loop may not run), at most well past the guard time.
-    wait_for_sync(lambda: in_failsafe_queue(asterisk_node), asterisk_node.failsafe_guard_s + 10,
+    wait_for_sync(lambda: in_failsafe_queue(asterisk_node, "13700000012"),
+                  asterisk_node.failsafe_guard_s + 10,
                   "the caller in app_queue while the loop stalls", interval=0.2)
     taken = await watcher.next(lambda e: isinstance(e, FailsafeTaken)
                                and e.call_id == call_id, 5)

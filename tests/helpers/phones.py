@@ -23,9 +23,12 @@ class Phones:
         self.settings = settings
         self.started: list[SippProcess] = []
 
-    def agent(self, n: int, ring_ms: int = 300, talk_ms: int = 3_600_000) -> SippProcess:
+    def agent(self, n: int, ring_ms: int = 300, talk_ms: int = 3_600_000,
+              voice: bool = False) -> SippProcess:
+        """agentN's phone; with `voice` it plays a voice sample instead of echoing (for
+        callers who send no audio of their own, so the call's recording has some)."""
         phone = start_agent(f"agent{n}", testbed.agent_port(n), testbed.next_media_port(),
-                            ring_ms=ring_ms, talk_ms=talk_ms)
+                            ring_ms=ring_ms, talk_ms=talk_ms, voice=voice)
         self.started.append(phone)
         return phone
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.ami [--calls N] [--agents N] [--read-size BYTES] [--repeat R]
                                   [--quick]
 
-The input is a busy stretch of a hotline day (bench/ami_day.py): Asterisk 22 traffic written
+The input is a busy stretch of a hotline day (tests/helpers/ami_day.py): Asterisk 22 traffic written
 closed-loop against the router, so every ring is of the agent the router offered the call to
 (IVR, queue, waits, rings, ring-outs, answers, hold, abandons, hang-ups by either side, after-
 call work), with the noise a manager without an eventfilter sees (VarSet, Newexten,
@@ -13,7 +13,7 @@ RTCPSent, ...). Measured, on one core, each over the same reads of `--read-size`
 - + router: Router.handle on every typed event (clock = the event's Timestamp), its outputs
   recorded (CallOffered into the model), and the controller's timers on the event clock:
   wrap-up ends after Settings.wrap_up_s, router ticks every 0.2 s, the simulated agents'
-  return from a missed ring (bench/ami_day.ControllerTimers);
+  return from a missed ring (tests/helpers/ami_day.ControllerTimers);
 - whole path: + LiveFeed.on_item (Metrics.apply) for every event and every router output.
   This is what the controller process does per event, less the call-log line, the
   controller's history and waiters, the Recorder's rows for the database writer, the
@@ -31,19 +31,29 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 from types import ModuleType
 
-from bench.ami_day import NODE, Day, DayPlan, Ingest, Kernels, generate_day, kernels
 from hotline.core_ext.select import is_compiled
 from hotline.telephony.ami import codec as ami_codec
 from hotline.telephony.ami.codec import AmiCodec
 from hotline.telephony.ami.mapper import EventMapper
+
+# the simulated day is shared with its test (tests/unit/test_ami_day.py)
+from tests.helpers.ami_day import (
+    NODE,
+    Day,
+    DayPlan,
+    Ingest,
+    Kernels,
+    apply_eventfilter,
+    generate_day,
+    kernels,
+    manager_eventfilter,
+)
 
 #: panoramisk 1.4's parse rate where the issue measured it, and the issue's target there.
 REFERENCE_PANORAMISK = 90_000
@@ -133,27 +143,6 @@ def run_panoramisk(chunks: list[bytes]) -> int:
     for chunk in chunks:
         proto.data_received(chunk)
     return factory.events
-
-
-def manager_eventfilter() -> re.Pattern[str] | None:
-    """The eventfilter of asterisk-config/manager.conf (one advanced filter per event name),
-    as a pattern over an event's text: what our node actually sends."""
-    conf = Path(__file__).resolve().parents[1] / "asterisk-config" / "manager.conf"
-    if not conf.exists():
-        return None
-    names = re.findall(r"^eventfilter\(action\(include\),name\((\w+)\)\)", conf.read_text(), re.M)
-    return re.compile(rf"^Event: ({'|'.join(names)})\r\n") if names else None
-
-
-def apply_eventfilter(data: bytes, pattern: re.Pattern[str]) -> bytes:
-    """`data` as a manager with that filter would receive it (Asterisk searches each event)."""
-    greeting, _, rest = data.partition(b"\r\n")
-    kept = [
-        block
-        for block in rest.split(b"\r\n\r\n")[:-1]
-        if not block.startswith(b"Event:") or pattern.search(block.decode())
-    ]
-    return greeting + b"\r\n" + b"".join(block + b"\r\n\r\n" for block in kept)
 
 
 def best_rates(
@@ -259,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         "kernel_speedup_codec": round(codec / codec_py, 2),
         "kernel_speedup_whole": round(whole / whole_py, 2),
         "compiled": is_built,
-        "traffic": "closed-loop day (bench/ami_day.py)",
+        "traffic": "closed-loop day (tests/helpers/ami_day.py)",
         "calls": plan.calls,
         "agents": plan.agents,
         "arrival_rate_per_s": round(plan.arrival_rate(), 3),

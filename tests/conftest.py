@@ -1,5 +1,9 @@
-"""Fixtures: the real Asterisk (built once, cached; started once per session), the controller,
-SIPp phones. A test that needs Asterisk gets its log attached to its report when it fails."""
+"""Fixtures every kind of test shares: the real PostgreSQL and Redis (embedded packages), the
+real Asterisk (built once, cached; started once per session), the controller, SIPp phones. A
+test that needs Asterisk gets its log attached to its report when it fails.
+
+The folders below hold one kind of test each (README, Tests): unit/, kernels/, integration/,
+asterisk/, pages/, fuzz/; what they share that is not a fixture is in helpers/."""
 
 from __future__ import annotations
 
@@ -11,15 +15,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from hotline.centre.model import Centre
 from hotline.core.settings import Settings
-from hotline.devtools.sipp_phones import SippProcess, start_agent, start_caller, start_key_caller
+from hotline.devtools.embedded import EmbeddedPostgres, EmbeddedRedis
+from hotline.store import db
 from hotline.telephony.agi.server import AgiServer, Handler, by_script
-from tests import testbed
-from tests.observed import ObservedController
+from tests.helpers import testbed
+from tests.helpers.observed import ObservedController
+from tests.helpers.phones import Phones
+from tests.helpers.store import fresh_database, store_tmpdir
 
 # Property and fuzz tests draw the same examples on every run by default, so a run's verdict
 # depends on the code alone (a failing run does not land). To explore new examples, as after
@@ -28,8 +36,47 @@ hypothesis_settings.register_profile("repeatable", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-# The real PostgreSQL and Redis (embedded packages), one of each per test session.
-pytest_plugins = ["tests.store_fixtures"]
+
+
+# --- the real PostgreSQL (one per session, a fresh database per test) and Redis
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    base = store_tmpdir("hotline-pg-")
+    server = EmbeddedPostgres(base / "pg" / "cluster")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+async def empty_db_url(pg_server: EmbeddedPostgres) -> str:
+    return await fresh_database(pg_server)
+
+
+@pytest.fixture
+async def conn(empty_db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a fresh, migrated database."""
+    c = await db.connect(empty_db_url)
+    await db.migrate(c)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[EmbeddedRedis]:
+    """A Redis of the test's own, so a test may stop and restart it."""
+    base = store_tmpdir("hotline-redis-")
+    server = EmbeddedRedis(base / "redis")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+# --- the real Asterisk
 
 
 @pytest.fixture(scope="session")
@@ -136,58 +183,8 @@ async def controller(asterisk_node: Settings, centre: Centre, agi_scripts: dict[
     print("\n".join(lines))  # shown in the report of a failing test
 
 
-class Phones:
-    """Starts SIPp agents and callers on the test bed's port plan; stops them all after."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.started: list[SippProcess] = []
-
-    def agent(self, n: int, ring_ms: int = 300, talk_ms: int = 3_600_000) -> SippProcess:
-        phone = start_agent(f"agent{n}", testbed.agent_port(n), testbed.next_media_port(),
-                            ring_ms=ring_ms, talk_ms=talk_ms)
-        self.started.append(phone)
-        return phone
-
-    def caller(self, number: str, talk_ms: int, sip_port: int | None = None,
-               dial: str | None = None) -> SippProcess:
-        """A caller dialing the hotline (or `dial`) on this node (or the node at `sip_port`)."""
-        target = f"127.0.0.1:{sip_port or self.settings.sip_port}"
-        phone = start_caller(number, target, talk_ms=talk_ms,
-                             local_port=testbed.next_caller_port(),
-                             media_port=testbed.next_media_port(),
-                             service=dial or self.settings.hotline_number)
-        self.started.append(phone)
-        return phone
-
-    def key_caller(self, number: str, key: str, key_delay_ms: int,
-                   talk_ms: int) -> SippProcess:
-        phone = start_key_caller(number, f"127.0.0.1:{self.settings.sip_port}", key=key,
-                                 key_delay_ms=key_delay_ms, talk_ms=talk_ms,
-                                 local_port=testbed.next_caller_port(),
-                                 media_port=testbed.next_media_port(),
-                                 service=self.settings.hotline_number)
-        self.started.append(phone)
-        return phone
-
-    def callback_phone(self, talk_ms: int) -> SippProcess:
-        """The phone every callback reaches (the test bed's callback_dial points at it)."""
-        phone = start_agent("callback", testbed.CALLBACK_PORT, testbed.next_media_port(),
-                            ring_ms=200, talk_ms=talk_ms, voice=True)
-        self.started.append(phone)
-        return phone
-
-    def stop(self) -> None:
-        for phone in self.started:
-            phone.stop()
-
-
 @pytest.fixture
 def phones(asterisk_node: Settings) -> Iterator[Phones]:
     p = Phones(asterisk_node)
     yield p
     p.stop()
-
-
-def recording_of(settings: Settings, call_id: str) -> Path:
-    return settings.recordings_dir / f"{call_id}.wav"

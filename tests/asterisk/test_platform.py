@@ -1,0 +1,105 @@
+"""The whole platform as `hotline run` starts it (embedded PostgreSQL and Redis, controller,
+IVR, API, history writer, live state), against the real Asterisk: a caller walks the IVR to
+billing and is answered; the API, Redis and PostgreSQL all show it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hotline.centre.model import Centre
+from hotline.core.events import CallEnded, CallQueued, TalkEnded
+from hotline.core.lifecycle import AgentTrigger
+from hotline.core.settings import Settings
+from hotline.devtools.observer import ControllerObserver
+from hotline.devtools.sipp_phones import start_dtmf_caller
+from hotline.process.platform import Platform
+from hotline.store import db, queries
+from hotline.store.live import LiveState, connect_redis
+from hotline.store.records import CallFilter
+from tests.helpers import testbed
+from tests.helpers.phones import Phones
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_platform_routes_a_call_and_every_store_shows_it(
+        asterisk_node: Settings, centre: Centre, phones: Phones) -> None:
+    lines: list[str] = []
+    platform = Platform(asterisk_node, centre, emit_line=lines.append)
+    await platform.start()
+    seen = ControllerObserver(platform.controller)  # before any call
+    try:
+        assert any(line.startswith("embedded PostgreSQL") for line in lines)
+        phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5
+        platform.controller.agent_command("agent2", AgentTrigger.LOGIN)
+        platform.controller.agent_command("agent2", AgentTrigger.READY)
+        caller = start_dtmf_caller("13000000001", f"127.0.0.1:{asterisk_node.sip_port}",
+                                   [(1500, "2"), (1200, "3")], talk_ms=10_000,
+                                   local_port=testbed.next_caller_port(),
+                                   media_port=testbed.next_media_port())
+        phones.started.append(caller)
+        queued = await seen.wait_for(
+            lambda e: isinstance(e, CallQueued) and e.caller == "13000000001", 25)
+        assert queued.queue == "billing"
+        await seen.wait_for(
+            lambda e: isinstance(e, TalkEnded) and e.call_id == queued.call_id, 15)
+
+        base = f"http://{asterisk_node.api_host}:{asterisk_node.api_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            token = (await http.post("/api/auth/token", json={
+                "username": "supervisor", "password": "supervisor"})).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            board = (await http.get("/api/wallboard", headers=auth)).json()
+            assert board["queues"]["billing"]["today"]["answered"] == 1
+            why = (await http.get(f"/api/calls/{queued.call_id}/explanation",
+                                  headers=auth)).json()
+            assert why[0]["chosen"] == "agent2"
+
+        client = connect_redis(platform.services.redis_url)
+        try:
+            async with asyncio.timeout(5):
+                while True:
+                    snap = await LiveState(client).snapshot()
+                    if snap.queues.get("billing", {}).get("answered_today") == 1:
+                        break
+                    await asyncio.sleep(0.2)  # the hashes are written once a second
+        finally:
+            await client.aclose()
+
+        await seen.wait_for(
+            lambda e: isinstance(e, CallEnded) and e.call_id == queued.call_id, 40)
+        assert await platform.writer.flush(10)
+        conn = await db.connect(platform.services.database_url)
+        try:
+            [row] = await queries.calls_by(conn, CallFilter(caller="13000000001"))
+        finally:
+            await conn.close()
+        assert (row.outcome, row.agent_id, row.queue, row.service) == (
+            "answered", "agent2", "billing", "billing")
+        assert row.ivr_path == ["language=2", "main=3"]
+        conn = await db.connect(platform.services.database_url)
+        try:  # the recording's checksum and duration, once MixMonitor closed the file
+            async with asyncio.timeout(10):
+                while True:
+                    rec = await conn.fetchrow("SELECT * FROM recordings WHERE call_id = $1",
+                                              queued.call_id)
+                    if rec is not None:
+                        break
+                    await asyncio.sleep(0.2)  # stored ~2 s after the hang-up; bounded above
+        finally:
+            await conn.close()
+        assert rec["path"] == row.recording_path
+        # (this caller sends only DTMF and the agent echoes: a header-only file, 0 s)
+        data = await asyncio.to_thread(Path(rec["path"]).read_bytes)
+        assert rec["sha256"] == hashlib.sha256(data).hexdigest()
+        assert rec["duration_s"] == (len(data) - 44) / 16000
+        platform.controller.agent_command("agent2", AgentTrigger.END_WRAP_UP)
+        platform.controller.agent_command("agent2", AgentTrigger.NOT_READY)
+        platform.controller.agent_command("agent2", AgentTrigger.LOGOUT)
+    finally:
+        await platform.stop()

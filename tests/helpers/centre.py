@@ -1,0 +1,33 @@
+"""The configuration API's test client (the `api` fixture of tests/integration/centre/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from hotline.centre import queries as store
+from hotline.centre.model import QueueSpec
+from hotline.process.controller import Controller
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    pool: asyncpg.Pool
+    controller: Controller
+    etc: Path
+    headers: dict[str, dict[str, str]]
+
+    async def audit(self, what: str) -> list[store.AuditRow]:
+        async with self.pool.acquire() as conn:
+            return await store.list_audit(conn, what_prefix=what)
+
+    async def client_queues(self) -> list[QueueSpec]:
+        async with self.pool.acquire() as conn:
+            return sorted(await store.list_queues(conn), key=lambda q: q.name)
+
+
+__all__ = ["Api"]

@@ -1,0 +1,103 @@
+"""The IVR tree's configuration API as the tests drive it (integration/test_config_ivr.py over
+PostgreSQL, asterisk/test_config_ivr_live.py on the real Asterisk): the platform's wiring of
+Configuration to a LiveMenu that notes each switch, and the change the tests make."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+
+from hotline.api import Services, create_app
+from hotline.api.security import PostgresUserRepository
+from hotline.centre import queries as store
+from hotline.centre.service import Configuration
+from hotline.core.settings import Settings
+from hotline.ivr_menu.model import IvrMenu
+from hotline.ivr_menu.service import LiveMenu
+from hotline.process.controller import Controller
+from hotline.telephony.ivr.prompts import PromptStore
+from hotline.telephony.ivr.session import IvrApp
+from tests.helpers.servers import fast_hasher
+
+NEW_EN_MAIN = "For billing, press 3. For electric vehicles, press 9. For an agent, press 0."
+
+
+class CheckedLiveMenu(LiveMenu):
+    """The platform's LiveMenu, noting at each switch whether every prompt of the new tree
+    was already on disk (it must be: the IVR may play any of them at once)."""
+
+    switched: list[tuple[int, bool]]
+
+    def go_live(self, menu: IvrMenu, version: int) -> None:
+        ready = all(self.prompts.path(lang, key, menu.prompt_text(lang, key)).exists()
+                    for lang in menu.languages for key in menu.used_prompts())
+        self.switched.append((version, ready))
+        super().go_live(menu, version)
+
+
+async def no_survey(call_id: str, agent_id: str, score: int) -> None:
+    raise AssertionError("no survey in these tests")
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    pool: asyncpg.Pool
+    live: CheckedLiveMenu
+    headers: dict[str, dict[str, str]]
+
+    async def get(self, user: str = "boss") -> httpx.Response:
+        return await self.client.get("/api/config/ivr", headers=self.headers[user])
+
+    async def put(self, version: int, tree: dict[str, Any], user: str = "boss"
+                  ) -> httpx.Response:
+        return await self.client.put("/api/config/ivr", headers=self.headers[user],
+                                     json={"version": version, "tree": tree})
+
+    async def audit(self) -> list[store.AuditRow]:
+        async with self.pool.acquire() as conn:
+            return await store.list_audit(conn, what_prefix="ivr.")
+
+
+async def config_api(pool: asyncpg.Pool, controller: Controller, app_ivr: IvrApp,
+                     version: int, prompts: PromptStore, settings: Settings,
+                     users: tuple[str, ...]) -> AsyncIterator[Api]:
+    """The API over `pool` and `controller` with the IVR tree wired to a CheckedLiveMenu over
+    `app_ivr`; each of `users` (password "pw") signed in."""
+    live = CheckedLiveMenu(app_ivr, prompts, version)
+    live.switched = []
+    services = Services.build(users=PostgresUserRepository(pool), hasher=fast_hasher())
+    services.db_pool, services.controller = pool, controller
+    services.configuration = Configuration(  # type: ignore[attr-defined]
+        pool, controller, ivr=live, ivr_queues=live.used_queues)
+    app = create_app(settings, services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {}
+            for user in users:
+                r = await client.post("/api/auth/token",
+                                      json={"username": user, "password": "pw"})
+                assert r.status_code == 200, r.text
+                headers[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            yield Api(client, pool, live, headers)
+
+
+def changed_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    """main: 3 goes to ev instead of billing, 9 is gone; a new English main prompt."""
+    new = copy.deepcopy(tree)
+    choices = new["menus"]["main"]["choices"]
+    for c in choices:
+        if c["digit"] == "3":
+            c.update(queue="ev", service="ev", priority=0)
+    new["menus"]["main"]["choices"] = [c for c in choices if c["digit"] != "9"]
+    new["prompts"]["en"]["main"] = NEW_EN_MAIN
+    return new
+
+
+__all__ = ["NEW_EN_MAIN", "Api", "CheckedLiveMenu", "changed_tree", "config_api", "no_survey"]

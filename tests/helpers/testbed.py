@@ -1,0 +1,152 @@
+"""The real-Asterisk test bed: its settings, its agents and port plan, in one place.
+
+The node runs on its own ports (not the defaults a developer's `hotline asterisk start` uses),
+with short timers so that ring timeouts and the failsafe show within seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+
+# Several test runs may share a machine (developers working side by side): each picks its own
+# port block and node name with HOTLINE_TEST_SLOT=0..9.
+SLOT = int(os.environ.get("HOTLINE_TEST_SLOT", "0"))
+_BASE = 20000 + SLOT * 1000
+NODE = f"t{SLOT + 1}"
+AMI_PORT = _BASE + 38
+SIP_PORT = _BASE + 60
+AGI_PORT = _BASE + 73
+API_PORT = _BASE + 80
+AGENT_SIP_BASE = _BASE + 100  # agentN's phone listens on AGENT_SIP_BASE + N
+DEMO_AGENT_SIP_BASE = _BASE + 200  # the same on `hotline demo`'s node (asterisk/test_demo.py)
+CALLBACK_PORT = _BASE + 90  # the SIPp phone that callbacks reach, whatever the number
+CALLER_SIP_BASE = _BASE + 300
+MEDIA_BASE = _BASE + 500  # media ports step by 4 up to _BASE + 999
+RTP_START = 40000 + SLOT * 2000
+# the agent the live configuration tests create through the API (and remove again)
+CONFIG_AGENT = "agent9"
+
+_caller_ports = itertools.count(CALLER_SIP_BASE)
+_media_ports = itertools.cycle(range(MEDIA_BASE, _BASE + 1000, 4))
+
+
+def next_caller_port() -> int:
+    port = next(_caller_ports)
+    if port >= MEDIA_BASE:
+        raise RuntimeError("test bed: out of caller ports; raise the block size")
+    return port
+
+
+def next_media_port() -> int:
+    return next(_media_ports)
+
+
+def agent_port(n: int, base: int = AGENT_SIP_BASE) -> int:
+    return base + n
+
+
+def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
+    """Skills chosen so that policy order is known: agent1 is the most skilled generalist.
+    Each agent's phone listens on `agent_sip_base` + N."""
+    skills = {
+        1: {"general": 5, "billing": 2},
+        2: {"general": 3, "billing": 5},
+        3: {"general": 2, "fault": 5},
+        4: {"general": 1, "complaint": 4},
+    }
+    agents = [
+        AgentSpec(id=f"agent{n}", name=f"Agent {n}", secret=f"pw{n}",
+                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s)
+        for n, s in skills.items()
+    ]
+    queues = [
+        QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1}),
+        QueueSpec(name="billing", service=ServiceType.BILLING, required={"billing": 1}),
+        QueueSpec(name="fault", service=ServiceType.FAULT, required={"fault": 1}, priority=10),
+        QueueSpec(name="business", service=ServiceType.BUSINESS, required={"general": 2}),
+        QueueSpec(name="complaint", service=ServiceType.COMPLAINT, required={"complaint": 3},
+                  priority=5),
+        QueueSpec(name="ev", service=ServiceType.EV, required={"general": 1}),
+    ]
+    return Centre(queues=queues, agents=agents)
+
+
+def centre_toml(centre: Centre) -> str:
+    def table(d: dict[str, int]) -> str:
+        return "{ " + ", ".join(f"{k} = {v}" for k, v in d.items()) + " }"
+
+    out: list[str] = []
+    for q in centre.queues:
+        out += ["[[queues]]", f'name = "{q.name}"', f'service = "{q.service}"',
+                f"required = {table(q.required)}", f"priority = {q.priority}", ""]
+    for a in centre.agents:
+        out += ["[[agents]]", f'id = "{a.id}"', f'name = "{a.name}"', f'secret = "{a.secret}"',
+                f'contact = "{a.contact}"', f"skills = {table(a.skills)}", ""]
+    return "\n".join(out)
+
+
+def test_settings(base: Path, centre_file: Path) -> Settings:
+    return Settings(
+        node_name=NODE,
+        asterisk_run_dir=base / "asterisk",
+        recordings_dir=base / "recordings",
+        data_dir=base / "data",
+        centre_file=centre_file,
+        ami_port=AMI_PORT,
+        sip_port=SIP_PORT,
+        agi_port=AGI_PORT,
+        api_port=API_PORT,
+        rtp_start=RTP_START,
+        rtp_end=RTP_START + 999,
+        ring_timeout_s=3,
+        failsafe_guard_s=3,
+        hold_lease_s=4,  # every waiting caller renews its hold session several times
+        heartbeat_interval_s=0.5,
+        callback_dial=f"PJSIP/caller/sip:{{number}}@127.0.0.1:{CALLBACK_PORT}",
+    )
+
+
+def second_node_settings(first: Settings) -> Settings:
+    """A second Asterisk node beside the first: its own name, ports and RTP range."""
+    return first.model_copy(update={
+        "node_name": NODE + "b",
+        "ami_port": AMI_PORT + 1,
+        "sip_port": SIP_PORT + 1,
+        "agi_port": AGI_PORT + 1,
+        "rtp_start": RTP_START + 1000,
+        "rtp_end": RTP_START + 1999,
+    })
+
+
+def demo_node_settings(base: Path, centre_file: Path) -> Settings:
+    """`hotline demo`'s own node beside the session's (the demo starts and stops it): its own
+    name and ports in this slot's block, and the second node's RTP range (test_multinode's
+    second node is stopped by the end of its module)."""
+    return test_settings(base, centre_file).model_copy(update={
+        "node_name": NODE + "d",
+        "ami_port": AMI_PORT + 2,
+        "sip_port": SIP_PORT + 2,
+        "agi_port": AGI_PORT + 2,
+        "api_port": API_PORT + 2,  # and its live server on the next port
+        "rtp_start": RTP_START + 1000,
+        "rtp_end": RTP_START + 1999,
+    })
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a `hotline` subprocess use exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:  # the field's default is None: leave it unset
+            env.pop(f"HOTLINE_{name.upper()}", None)
+            continue
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        env[f"HOTLINE_{name.upper()}"] = text
+    return env

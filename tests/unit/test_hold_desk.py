@@ -1,0 +1,244 @@
+"""The hold desk over real sockets: a stand-in for Asterisk's FastAGI client (it speaks the
+protocol byte for byte as res_agi does) against the AGI server with the "hold" script."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from hotline.core.settings import Settings
+from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
+from hotline.telephony.agi.server import AgiServer, by_script
+from tests.helpers.waiting import wait_for, wait_for_sync
+
+
+@dataclass
+class Bed:
+    desk: HoldDesk
+    port: int
+    arrived: list[HoldRequest] = field(default_factory=list)
+
+
+@pytest.fixture
+async def bed() -> AsyncIterator[Bed]:
+    arrived: list[HoldRequest] = []
+    desk = HoldDesk(arrived.append)
+    server = AgiServer(Settings(bind_host="127.0.0.1", agi_port=0), by_script({"hold": desk.serve}))
+    await server.start()
+    try:
+        yield Bed(desk, server.port, arrived)
+    finally:
+        desk.close()
+        await server.stop()
+
+
+class Channel:
+    """Asterisk's side of one hold session."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def hold(cls, port: int, *args: str, channel: str = "PJSIP/caller-00000001",
+                   caller: str = "13900000001") -> Channel:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        env = ["agi_network: yes", "agi_network_script: hold",
+               f"agi_request: agi://127.0.0.1:{port}/hold", f"agi_channel: {channel}",
+               f"agi_callerid: {caller}", "agi_context: hotline-hold"]
+        env += [f"agi_arg_{n}: {a}" for n, a in enumerate(args, start=1)]
+        writer.write(("\n".join(env) + "\n\n").encode())
+        await writer.drain()
+        return cls(reader, writer)
+
+    async def line(self, deadline_s: float = 5) -> bytes:
+        """The next line from the controller, b"" at the end of the session."""
+        return await asyncio.wait_for(self.reader.readline(), deadline_s)
+
+    async def answer_and_close(self) -> None:
+        """What res_agi does with a command followed by the end: reply, then close."""
+        self.writer.write(b"200 result=1\n")
+        await self.writer.drain()
+        self.writer.close()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+ARGS = ("call-1", "n1", "billing", "billing", "2", "1795478346.881097")
+
+
+async def until(predicate, deadline_s: float = 5) -> None:  # type: ignore[no-untyped-def]
+    """The desk's state as the server's tasks leave it (they run on this loop: a few turns)."""
+    async with asyncio.timeout(deadline_s):
+        while not predicate():  # noqa: ASYNC110 (no event to wait on: the state is the point)
+            await asyncio.sleep(0.005)
+
+
+async def test_the_session_says_who_waits_where(bed: Bed) -> None:
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    assert bed.arrived == [HoldRequest(
+        call_id="call-1", node="n1", channel="PJSIP/caller-00000001", caller="13900000001",
+        queue="billing", service="billing", priority=2, queued_at=1795478346.881097)]
+    assert len(bed.desk) == 1
+    ch.close()
+
+
+async def test_an_offer_is_one_command_then_the_end(bed: Bed) -> None:
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    assert bed.desk.offer("call-1", "agent7")
+    assert await ch.line() == b'SET VARIABLE "HL_OFFER" "agent7"\n'
+    assert await ch.line() == b""  # our side is closed at once: no wait for the reply
+    assert not bed.desk.holds("call-1")
+    assert not bed.desk.offer("call-1", "agent8")  # offered once
+    await ch.answer_and_close()
+    await until(lambda: len(bed.desk) == 0)
+
+
+async def test_callback_key_and_release(bed: Bed) -> None:
+    first = await Channel.hold(bed.port, *ARGS)
+    second = await Channel.hold(bed.port, "call-2", "n2", "general", "general")
+    await until(lambda: bed.desk.holds("call-1") and bed.desk.holds("call-2"))
+    assert bed.desk.callback("call-1")
+    assert await first.line() == b'SET VARIABLE "HL_HOLD_END" "callback"\n'
+    assert bed.desk.release_node("n1") == 0  # call-1 was already ended
+    assert bed.desk.release_node("n2") == 1
+    assert await second.line() == b""  # released: no command, the dialplan goes on
+    assert bed.desk.ended == {"offer": 0, "callback": 1, "released": 1}
+    assert bed.arrived[1].priority == 0 and bed.arrived[1].queued_at is None
+    for ch in (first, second):
+        await ch.answer_and_close()
+
+
+async def test_a_caller_who_leaves_ends_the_session(bed: Bed) -> None:
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    ch.writer.write(b"HANGUP\n")  # res_agi's notice: hung up, or redirected elsewhere
+    await ch.writer.drain()
+    await until(lambda: not bed.desk.holds("call-1"))
+    assert not bed.desk.offer("call-1", "agent7")  # the controller falls back to Redirect
+    assert await ch.line() == b""
+    ch.close()
+
+
+async def test_the_connection_closing_ends_the_session(bed: Bed) -> None:
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    ch.close()
+    await until(lambda: not bed.desk.holds("call-1"))
+
+
+@pytest.mark.parametrize("args", [(), ("call-1",), ("call-1", "n1"), ("", "n1", "q", "s"),
+                                  ("c", "n", "q", "s", "high"), ("c", "n", "q", "s", "0", "x")])
+async def test_a_session_that_does_not_say_who_waits_is_refused(
+        bed: Bed, args: tuple[str, ...], caplog: pytest.LogCaptureFixture) -> None:
+    ch = await Channel.hold(bed.port, *args)
+    assert await ch.line() == b""  # ended at once: the dialplan's own loop takes the caller
+    assert bed.arrived == [] and len(bed.desk) == 0
+    assert "hold session refused" in caplog.text
+    ch.close()
+
+
+async def test_a_closed_desk_refuses_and_releases(bed: Bed) -> None:
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    bed.desk.close()
+    assert await ch.line() == b""
+    late = await Channel.hold(bed.port, "call-2", "n1", "general", "general")
+    assert await late.line() == b""
+    assert [r.call_id for r in bed.arrived] == ["call-1"]
+    for c in (ch, late):
+        c.close()
+
+
+async def test_arrival_waits_for_a_session_within_its_deadline(bed: Bed) -> None:
+    assert not await bed.desk.arrival("call-1", 0.05)
+    waiting = asyncio.create_task(bed.desk.arrival("call-1", 5))
+    await wait_for(lambda: "call-1" in bed.desk._arrivals, 1, "arrival() waiting")
+    ch = await Channel.hold(bed.port, *ARGS)
+    assert await waiting
+    assert await bed.desk.arrival("call-1", 0)  # already open
+    ch.close()
+
+
+async def test_a_second_session_for_the_same_call_replaces_the_first(bed: Bed) -> None:
+    old = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    new = await Channel.hold(bed.port, *ARGS)
+    assert await old.line() == b""  # released
+    await until(lambda: len(bed.arrived) == 2)
+    assert bed.desk.offer("call-1", "agent1")
+    assert await new.line() == b'SET VARIABLE "HL_OFFER" "agent1"\n'
+    for c in (old, new):
+        c.close()
+
+
+async def test_watchdog_cuts_sessions_when_the_loop_stalls(
+        bed: Bed, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    bed.desk.start_watchdog(0.3)
+    try:
+        # the point: the event loop stalls (blocked, not awaiting) until the watchdog acts
+        wait_for_sync(lambda: "event loop stalled" in caplog.text, 5, "the watchdog's cut")
+        # the watchdog thread cut the session meanwhile: Asterisk reads the end
+        assert await ch.line() == b""
+        assert "event loop stalled" in caplog.text
+    finally:
+        bed.desk.stop_watchdog()
+        ch.close()
+
+
+async def test_watchdog_leaves_a_live_loop_alone(bed: Bed) -> None:
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    bed.desk.start_watchdog(0.3)
+    try:
+        for _ in range(20):  # 1 s of a loop that stays alive
+            bed.desk.alive()
+            await asyncio.sleep(0.05)
+        assert bed.desk.holds("call-1")
+        assert bed.desk.offer("call-1", "agent2")
+        assert await ch.line() == b'SET VARIABLE "HL_OFFER" "agent2"\n'
+    finally:
+        bed.desk.stop_watchdog()
+        ch.close()
+
+
+def test_abort_cuts_a_session_from_another_thread_on_uvloop() -> None:
+    """The platform runs on uvloop, whose transport sockets refuse shutdown()."""
+    import threading
+
+    import uvloop
+
+    from hotline.telephony.agi.server import AgiStream
+
+    async def main() -> bytes:
+        streams: list[AgiStream] = []
+        accepted = asyncio.Event()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            streams.append(AgiStream(reader, writer))
+            accepted.set()
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.wait_for(accepted.wait(), 5)
+        cutter = threading.Thread(target=streams[0].abort)
+        cutter.start()
+        cutter.join()
+        end = await asyncio.wait_for(reader.read(), 5)  # the end, not a hang
+        writer.close()
+        await streams[0].close()
+        server.close()
+        await server.wait_closed()
+        return end
+
+    assert uvloop.run(main()) == b""

@@ -1,0 +1,237 @@
+"""The IVR runner and the survey over a scripted AGI session: digits in, path and variables out.
+
+The fake answers at the AGI command level (`command(name, *args) -> AgiReply`), so `Agi`'s
+typed commands and the runner are exercised together; only the socket is missing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hotline.core.values import Outage, ServiceType
+from hotline.ivr_menu import model as ivr_menu
+from hotline.ivr_menu.model import QueueTarget
+from hotline.telephony.agi.server import Agi, AgiEnvironment, AgiHangup
+from hotline.telephony.ivr.session import (
+    IvrApp,
+    IvrResult,
+    IvrSession,
+    format_time,
+    outage_text,
+    parse_score,
+    run_survey,
+)
+from tests.helpers.scripted_agi import TIMEOUT, FakeVoice, ScriptedAgi
+
+MENU = ivr_menu.load()
+NOW = 1_763_880_000.0  # 2025-11-23 06:40 UTC, 14:40 in Shanghai
+class Outages:
+    def __init__(self, by_area: dict[str, list[Outage]]) -> None:
+        self.by_area = by_area
+        self.asked: list[tuple[str, float]] = []
+
+    async def find(self, area_code: str, at: float) -> list[Outage]:
+        self.asked.append((area_code, at))
+        return self.by_area.get(area_code, [])
+
+
+SEEDED = Outage(area_code="0571", start=NOW + 3600, end=NOW + 4 * 3600,
+                reason="line maintenance", area_name="Xihu")
+
+
+async def walk(inputs: list[str | None], outages: Outages | None = None,
+               voice: FakeVoice | None = None) -> tuple[ScriptedAgi, IvrResult]:
+    fake = ScriptedAgi(list(inputs))
+    session = IvrSession(MENU, voice or FakeVoice(), outages or Outages({}), lambda: NOW,
+                         Agi(fake, AgiEnvironment({"network_script": "ivr"})))
+    result = await session.run()
+    return fake, result
+
+
+QUEUES = {
+    "1": ("fault", ServiceType.FAULT, 0),
+    "3": ("billing", ServiceType.BILLING, 0),
+    "4": ("business", ServiceType.BUSINESS, 0),
+    "5": ("complaint", ServiceType.COMPLAINT, 0),
+    "6": ("complaint", ServiceType.REPORT, 0),
+    "7": ("general", ServiceType.OPINION, 0),
+    "8": ("general", ServiceType.PRAISE, 0),
+    "9": ("ev", ServiceType.EV, 0),
+    "0": ("general", ServiceType.GENERAL, 0),
+}
+
+
+@pytest.mark.parametrize("digit", sorted(QUEUES))
+async def test_each_top_menu_digit_lands_in_its_queue(digit: str) -> None:
+    fake, result = await walk(["2", digit])
+    queue, service, priority = QUEUES[digit]
+    assert result.target == QueueTarget(queue, service, priority)
+    assert result.path == [("language", "2"), ("main", digit)]
+    assert fake.variables == {
+        "HL_LANGUAGE": "en", "HL_QUEUE": queue, "HL_SERVICE": service.value,
+        "HL_PRIORITY": str(priority), "HL_IVR_PATH": f"language:2 main:{digit}",
+        "HL_IVR_RESULT": "queue",
+    }
+    assert fake.events == ["HotlineIvr,Menu: language,Digit: 2,Service: ",
+                           f"HotlineIvr,Menu: main,Digit: {digit},Service: {service.value}"]
+    assert fake.played == ["zh/language", "en/main"]  # the language switched after the choice
+
+
+async def test_no_language_choice_means_mandarin() -> None:
+    fake, result = await walk([TIMEOUT, "3"])
+    assert result.language == "zh"
+    assert result.path == [("language", "t"), ("main", "3")]
+    assert fake.played == ["zh/language", "zh/main"]
+    assert fake.variables["HL_QUEUE"] == "billing"
+
+
+async def test_star_repeats_without_counting_a_miss() -> None:
+    fake, _ = await walk(["1", "*", "*", "*", "9"])
+    assert fake.played == ["zh/language"] + ["zh/main"] * 4
+    assert fake.variables["HL_SERVICE"] == "ev"
+
+
+async def test_three_invalid_inputs_or_timeouts_go_to_general() -> None:
+    fake, result = await walk(["1", "#", TIMEOUT, "#"])  # '#' alone: GET DATA returns nothing
+    assert result.target == MENU.fallback
+    assert fake.variables["HL_QUEUE"] == "general"
+    assert fake.variables["HL_SERVICE"] == "general"
+    assert fake.events[-1] == "HotlineIvr,Menu: main,Digit: t,Service: general"
+
+
+async def test_wrong_keys_hear_the_invalid_prompt() -> None:
+    # every digit is a choice in the shipped main menu: take '9' out to press a wrong key
+    data = tomllib.loads(ivr_menu.DEFAULT_PATH.read_text())
+    data["menus"]["main"]["choices"] = [c for c in data["menus"]["main"]["choices"]
+                                        if c["digit"] != "9"]
+    menu = ivr_menu.parse(data)
+    fake = ScriptedAgi(["1", "9", "9", "9"])
+    session = IvrSession(menu, FakeVoice(), Outages({}), lambda: NOW,
+                         Agi(fake, AgiEnvironment({})))
+    result = await session.run()
+    assert fake.played == ["zh/language", "zh/main", "zh/invalid", "zh/main", "zh/invalid",
+                           "zh/main"]
+    assert result.target == menu.fallback
+    assert fake.events[-1] == "HotlineIvr,Menu: main,Digit: 9,Service: general"
+
+
+async def test_outage_lookup_reads_seeded_outage_then_agent_on_zero() -> None:
+    outages, voice = Outages({"0571": [SEEDED]}), FakeVoice()
+    fake, result = await walk(["2", "2", "0571", "0"], outages, voice)
+    assert outages.asked == [("0571", NOW)]
+    assert voice.spoken == ["Xihu: no power from November 23 at 15:40 until November 23 at "
+                            "18:40, because of line maintenance."]
+    assert fake.played == ["zh/language", "en/main", "en/outage-enter", "en/outage-found",
+                           "en/tts/1", "en/outage-after"]
+    assert result.target == QueueTarget("general", ServiceType.OUTAGE_INFO)
+    assert fake.variables["HL_SERVICE"] == "outage_info"
+    assert fake.events[-2:] == ["HotlineIvr,Menu: main,Digit: 2,Service: outage_info",
+                                "HotlineIvr,Menu: outage,Digit: 0,Service: outage_info"]
+
+
+async def test_outage_readout_interrupted_and_repeated() -> None:
+    outages = Outages({"0571": [SEEDED]})
+    fake, result = await walk(["1", "2", "0571", "!*", "!0"], outages)
+    # '*' during "found" repeats the readout; '0' during the repeat goes to an agent
+    assert fake.played == ["zh/language", "zh/main", "zh/outage-enter", "zh/outage-found",
+                           "zh/outage-found"]
+    assert result.target is not None
+
+
+async def test_outage_wrong_key_then_star_replays_the_information() -> None:
+    outages, voice = Outages({"0571": [SEEDED]}), FakeVoice()
+    fake, result = await walk(["1", "2", "0571#", "5", "*", TIMEOUT], outages, voice)
+    assert fake.played[3:] == [
+        "zh/outage-found", "zh/tts/1", "zh/outage-after",  # the information, the question
+        "zh/invalid", "zh/outage-after",  # '5': a word, the question again
+        "zh/outage-found", "zh/tts/1", "zh/outage-after",  # '*': the information again
+        "zh/goodbye",  # then silence: self-served
+    ]
+    assert result.target is None
+    assert len(voice.spoken) == 1  # spoken once, replayed from the same file
+
+
+async def test_outage_self_served_hangs_up() -> None:
+    fake, result = await walk(["1", "2", "123456", TIMEOUT], Outages({}))
+    assert result.target is None
+    assert fake.played[-3:] == ["zh/outage-none", "zh/outage-after", "zh/goodbye"]
+    assert fake.variables["HL_IVR_RESULT"] == "self_served"
+    assert "HL_QUEUE" not in fake.variables
+    assert fake.hung_up
+
+
+async def test_outage_no_digits_three_times_goes_to_an_agent() -> None:
+    fake, result = await walk(["1", "2", TIMEOUT, TIMEOUT, TIMEOUT])
+    assert result.target == QueueTarget("general", ServiceType.OUTAGE_INFO)
+    assert fake.events[-1] == "HotlineIvr,Menu: outage,Digit: t,Service: outage_info"
+
+
+async def test_caller_hangs_up_mid_menu() -> None:
+    with pytest.raises(AgiHangup):
+        await walk(["1"])  # no more input: GET DATA answers result=-1
+
+
+def test_outage_text_in_mandarin() -> None:
+    text = outage_text(MENU, "zh", SEEDED)
+    assert text == "Xihu，11月23日15点40分至11月23日18点40分停电，原因：line maintenance。"
+    assert format_time(NOW, "en", ZoneInfo("UTC")) == (
+        "November 23 at 6:40")
+
+
+@pytest.mark.parametrize(("digits", "score"), [
+    ("0", 0), ("7", 7), ("9", 9), ("10", 10), ("", None), ("11", None), ("05", None),
+    ("*", None), ("1*", None),
+])
+def test_parse_score(digits: str, score: int | None) -> None:
+    assert parse_score(digits) == score
+
+
+async def survey(inputs: list[str | None], variables: dict[str, str]) -> tuple[
+        ScriptedAgi, list[tuple[str, str, int]], int | None]:
+    fake = ScriptedAgi(list(inputs), variables=dict(variables))
+    got: list[tuple[str, str, int]] = []
+
+    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
+        got.append((call_id, agent_id, score))
+
+    score = await run_survey(MENU, FakeVoice(), Agi(fake, AgiEnvironment({"uniqueid": "u1"})),
+                             on_survey)
+    return fake, got, score
+
+
+async def test_survey_ten_is_one_then_zero() -> None:
+    fake, got, score = await survey(["10"], {"HL_CALLID": "c1", "HL_AGENT": "agent2",
+                                             "HL_LANGUAGE": "en"})
+    assert (score, got) == (10, [("c1", "agent2", 10)])
+    assert fake.played == ["en/survey", "en/survey-thanks"]
+    assert fake.variables["HL_SURVEY"] == "10"
+
+
+async def test_survey_retries_once_then_gives_up() -> None:
+    fake, got, score = await survey(["*", "99"], {"HL_CALLID": "c1", "HL_AGENT": "a"})
+    assert (score, got) == (None, [])
+    assert fake.played == ["zh/survey", "zh/invalid", "zh/survey"]
+
+
+async def test_survey_second_try_and_defaults() -> None:
+    _, got, score = await survey([TIMEOUT, "8"], {})
+    assert score == 8
+    assert got == [("u1", "", 8)]  # no HL_CALLID: the channel's uniqueid
+
+
+async def test_app_dispatches_by_script() -> None:
+    got: list[int] = []
+
+    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
+        got.append(score)
+
+    app = IvrApp(MENU, FakeVoice(), Outages({}), on_survey, lambda: NOW)
+    fake = ScriptedAgi(["6"])
+    await app(Agi(fake, AgiEnvironment({"network_script": "survey"})))
+    assert got == [6]
+    fake = ScriptedAgi(["1", "1"])
+    await app(Agi(fake, AgiEnvironment({"network_script": "ivr"})))
+    assert fake.variables["HL_QUEUE"] == "fault"

@@ -9,6 +9,7 @@ when someone wrote meanwhile); a link touches only the order's calls.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -40,6 +41,7 @@ from hotline.work_orders.model import (
     record_final_answer,
 )
 
+log = logging.getLogger("hotline.api.work_orders")
 router = APIRouter(prefix="/api", tags=["work orders"])
 
 Desk = Annotated[Claims, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
@@ -171,7 +173,8 @@ async def _load(conn: Any, order_id: int, viewer: Viewer) -> WorkOrder:
     """The order if `viewer` may see it; 404 alike for none and for one out of scope (an
     agent does not learn which ids exist)."""
     order = await store.get(conn, order_id, viewer)
-    if order is None:
+    if order is None:  # none, or out of scope: logged (the two alike, as for the client)
+        log.info("work order %s refused to %s: none in its scope", order_id, viewer.username)
         raise ApiError(404, "no-such-work-order", "no such work order", {"id": order_id})
     return order
 

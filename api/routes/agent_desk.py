@@ -286,21 +286,24 @@ async def recent_calls(services: Services, caller: str, skip: str) -> list[Recen
     ][:RECENT_CALLS]
 
 
-async def open_orders(services: Services, caller: str) -> list[OpenOrder]:
+async def open_orders(services: Services, caller: str, user: Claims) -> list[OpenOrder]:
+    """The caller's open orders that `user` may see (the work-order scope rule)."""
     if services.db_pool is None or not caller:
         return []
-    # asyncpg only where a store is wired
+    # asyncpg only where a store is wired; the routes of work orders own the scope
+    from hotline.api.routes.work_orders import viewer_of
     from hotline.work_orders import queries as work_orders
 
     async with services.db_pool.acquire() as conn:
-        found = await work_orders.open_for_caller(conn, caller)
+        found = await work_orders.open_for_caller(conn, caller, viewer_of(user, services))
     return [OpenOrder(id=o.id or 0, service=str(o.service), state=str(o.state),
                       description=o.description, created_at=o.created_at,
                       created_by=o.created_by, final_answer=o.final_answer) for o in found]
 
 
-#: States in which the desk shows a call: offered, ringing, talking, wrapping up.
-_WITH_CALL = {
+#: States in which the desk shows a call: offered, ringing, talking, wrapping up (and in which
+#: the agent is "talking to" the call's caller for the work-order scope).
+WITH_CALL = {
     AgentState.RESERVED,
     AgentState.RINGING,
     AgentState.ON_CALL,
@@ -309,7 +312,7 @@ _WITH_CALL = {
 
 
 @router.get("/{agent_id}/desk", responses=ERRORS)
-async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep,
+async def desk(agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep,
                reasons: Reasons) -> DeskOut:
     """The agent's state and time in it, its current call and the caller's recent calls."""
     controller = controller_of(services)
@@ -319,7 +322,7 @@ async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep,
     call_id = agent.call_id or (change.call_id if change else "")
     context = (
         controller.desk.call(agent_id, call_id)
-        if call_id and AgentState(agent.state) in _WITH_CALL
+        if call_id and AgentState(agent.state) in WITH_CALL
         else None
     )
     call = desk_call(context) if context is not None else None
@@ -335,6 +338,6 @@ async def desk(agent_id: AgentId, _: SelfOrSupervisor, services: ServicesDep,
         skills=agent.skills,
         call=call,
         recent_calls=await recent_calls(services, call.caller, call.call_id) if call else [],
-        open_orders=await open_orders(services, call.caller) if call else [],
+        open_orders=await open_orders(services, call.caller, user) if call else [],
         reasons=list(reasons),
     )

@@ -1,35 +1,47 @@
 """Work orders (工单): agents create them from a call and link repeat calls; the back office
 (supervisor role for now) works a unit's queue, overdue first, through the order's lifecycle.
+
+Who sees which order is one rule (docs/live-api.md, "Work orders: who sees what"): `viewer_of`
+says who asks, the store's query filter decides; an order outside the asker's scope answers
+404 like one that does not exist. Every write names the version it read (409 stale-version
+when someone wrote meanwhile); a link touches only the order's calls.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.deps import ServicesDep, SettingsDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse, forbidden
+from hotline.api.routes.agent_desk import WITH_CALL
 from hotline.api.routes.history import store as history_store
 from hotline.api.schemas import SOME_TEXT
 from hotline.api.security import Claims, Role
+from hotline.api.services import Acd, Services
 from hotline.core import ids
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
+from hotline.router.errors import UnknownAgent
 from hotline.work_orders import queries as store
 from hotline.work_orders.model import (
+    CALLER_MAX_LEN,
     OrderAction,
     OrderState,
+    StaleVersion,
+    Viewer,
     WorkOrder,
     act,
     create,
     escalate,
-    link_call,
     overdue,
     record_final_answer,
 )
 
+log = logging.getLogger("hotline.api.work_orders")
 router = APIRouter(prefix="/api", tags=["work orders"])
 
 Desk = Annotated[Claims, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
@@ -45,12 +57,17 @@ Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
+#: A caller's number: what the work_orders table keeps (model.CALLER_MAX_LEN, its CHECK)
+Caller = Annotated[str, Field(min_length=1, max_length=CALLER_MAX_LEN,
+                              pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
 class OrderIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "service": "fault", "caller": "13900000001", "call_id": "ast1-1795432233.17",
         "description": "no power in building 3 since 9:00", "area": "0571"}]})
     service: ServiceType
-    caller: Id
+    caller: Caller
     call_id: Id
     description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=SOME_TEXT)]
     account: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
@@ -66,6 +83,8 @@ class ActionIn(BaseModel):
     #: dispatch: another unit to send it to ("": the unit it has)
     unit: ids.UnitId | Literal[""] = ""
     substantiated: bool | None = None
+    #: the version the client read (OrderOut.version): 409 stale-version if it changed since
+    version: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
 
 
 class LinkIn(BaseModel):
@@ -101,6 +120,8 @@ class OrderOut(BaseModel):
     escalated_to: str
     call_ids: list[str]
     overdue: Literal["resolve", "callback"] | None
+    callback_placed_at: float | None
+    version: int  # grows on every write; name it in an action to refuse a stale one
 
 
 def out(order: WorkOrder, now: float) -> OrderOut:
@@ -115,16 +136,45 @@ def out(order: WorkOrder, now: float) -> OrderOut:
         callback_done_by=order.callback_done_by, closed_at=order.closed_at,
         substantiated=order.substantiated,
         final_answer=order.final_answer, escalated_to=order.escalated_to,
-        call_ids=list(order.call_ids), overdue=overdue(order, now))  # type: ignore[arg-type]
+        call_ids=list(order.call_ids), overdue=overdue(order, now),  # type: ignore[arg-type]
+        callback_placed_at=order.callback_placed_at, version=order.version)
 
 
 def _refused(exc: Exception) -> ApiError:
     return ApiError(409, "work-order-refused", str(exc))
 
 
-async def _load(conn: Any, order_id: int) -> WorkOrder:
-    order = await store.get(conn, order_id)
-    if order is None:
+def current_caller(controller: Acd | None, agent_id: str) -> str:
+    """The caller of the agent's current call, as the controller knows it ("" when it has
+    none or this API node has no controller)."""
+    if controller is None:
+        return ""
+    try:
+        view = controller.router.agent(agent_id)
+    except UnknownAgent:
+        return ""
+    change = controller.desk.last_change(agent_id)
+    call_id = view.call_id or (change.call_id if change else "")
+    if not call_id or view.state not in WITH_CALL:
+        return ""
+    context = controller.desk.call(agent_id, call_id)
+    return context.caller if context is not None else ""
+
+
+def viewer_of(user: Claims, services: Services) -> Viewer:
+    """Who asks, for the scope rule: supervisors (the back office), QA and admins see every
+    order; an agent its own, those of its calls, and its current caller's open ones."""
+    if user.has_any({Role.SUPERVISOR, Role.QA}):
+        return Viewer(user.username, sees_all=True)
+    return Viewer(user.username, talking_to=current_caller(services.controller, user.username))
+
+
+async def _load(conn: Any, order_id: int, viewer: Viewer) -> WorkOrder:
+    """The order if `viewer` may see it; 404 alike for none and for one out of scope (an
+    agent does not learn which ids exist)."""
+    order = await store.get(conn, order_id, viewer)
+    if order is None:  # none, or out of scope: logged (the two alike, as for the client)
+        log.info("work order %s refused to %s: none in its scope", order_id, viewer.username)
         raise ApiError(404, "no-such-work-order", "no such work order", {"id": order_id})
     return order
 
@@ -147,40 +197,43 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
 
 @router.get("/work-orders", responses=ERRORS)
 async def open_orders(
-    _: Desk, services: ServicesDep,
-    caller: Annotated[str, Query(min_length=1, max_length=64,
+    user: Desk, services: ServicesDep,
+    caller: Annotated[str, Query(min_length=1, max_length=CALLER_MAX_LEN,
                                  pattern=r"^[^\x00-\x1f\x7f]+$")],
 ) -> list[OrderOut]:
-    """The caller's open orders, newest first (the agent panel shows them; a repeat call
-    links to one)."""
+    """The caller's open orders that you may see, newest first (the agent panel shows them;
+    a repeat call links to one). An agent gets those of the caller it is talking to now, and
+    its own or its calls' ones; any other number: an empty list."""
     async with history_store(services) as conn:
-        orders = await store.open_for_caller(conn, caller)
+        orders = await store.open_for_caller(conn, caller, viewer_of(user, services))
     now = services.clock()
     return [out(o, now) for o in orders]
 
 
 @router.get("/work-orders/{order_id}", responses=ERRORS)
-async def one_order(_: Desk, services: ServicesDep, order_id: OrderId) -> OrderOut:
+async def one_order(user: Desk, services: ServicesDep, order_id: OrderId) -> OrderOut:
+    """One order, if it is in your scope (404 otherwise, as for no such order)."""
     async with history_store(services) as conn:
-        return out(await _load(conn, order_id), services.clock())
+        return out(await _load(conn, order_id, viewer_of(user, services)), services.clock())
 
 
 @router.post("/work-orders/{order_id}/calls", responses=ERRORS)
-async def link(_: Desk, services: ServicesDep, order_id: OrderId, body: LinkIn) -> OrderOut:
-    """A repeat call on the same matter joins the order."""
+async def link(user: Desk, services: ServicesDep, order_id: OrderId, body: LinkIn) -> OrderOut:
+    """A repeat call on the same matter joins the order (only its list of calls changes)."""
     async with history_store(services) as conn:
-        order = await _load(conn, order_id)
-        return out(await store.save(conn, link_call(order, body.call_id)), services.clock())
+        await _load(conn, order_id, viewer_of(user, services))
+        return out(await store.link(conn, order_id, body.call_id), services.clock())
 
 
 @router.post("/work-orders/{order_id}/final-answer", responses=ERRORS)
-async def final_answer(_: BackOffice, services: ServicesDep, order_id: OrderId,
+async def final_answer(user: BackOffice, services: ServicesDep, order_id: OrderId,
                        body: FinalAnswerIn) -> OrderOut:
     """最终答复: recorded so that later calls on the same matter are recognised."""
     async with history_store(services) as conn:
-        order = await _load(conn, order_id)
+        order = await _load(conn, order_id, viewer_of(user, services))
         changed = record_final_answer(order, body.text)  # WorkOrderError: 409, as above
-        return out(await store.save(conn, changed), services.clock())
+        # StaleVersion: 409 stale-version (api/errors.py)
+        return out(await store.update(conn, order, changed), services.clock())
 
 
 @router.post("/work-orders/{order_id}/actions", responses=ERRORS)
@@ -190,36 +243,54 @@ async def order_action(user: Desk, services: ServicesDep, order_id: OrderId,
     caller; a callback becomes due), callback_done (text: the result), close (a complaint
     needs `substantiated`). Illegal moves answer 409 naming state and action. The back office
     does all of them; an agent only callback_done (the agent who made the callback records
-    its result)."""
+    its result), on an order in its scope. With `version`, the action is refused (409
+    stale-version) if the order changed since that version; without, if it changes while
+    this request runs."""
     if body.action is not OrderAction.CALLBACK_DONE and not user.has_any({Role.SUPERVISOR}):
         raise forbidden([Role.ADMIN, Role.SUPERVISOR])
     now = services.clock()
     async with history_store(services) as conn:
-        order = await _load(conn, order_id)
+        order = await _load(conn, order_id, viewer_of(user, services))
+        if body.version is not None and body.version != order.version:
+            raise StaleVersion(order_id, body.version)
         try:
             changed = act(order, body.action, now, text=body.text, unit=body.unit,
                           substantiated=body.substantiated, by=user.username)
         except IllegalTransition as exc:  # (a WorkOrderError: 409 work-order-refused too)
             raise _refused(exc) from None
-        return out(await store.save(conn, changed), now)
+        return out(await store.update(conn, order, changed), now)
 
 
 @router.post("/work-orders/{order_id}/call-back", responses=ERRORS)
-async def call_back(_: Desk, services: ServicesDep, order_id: OrderId) -> OrderOut:
+async def call_back(user: Desk, services: ServicesDep, settings: SettingsDep,
+                    order_id: OrderId) -> OrderOut:
     """回访: places the callback of a replied order as a real call. It is queued like a call
     of the order's service; when a qualified agent is free, the customer's phone rings and is
     connected to that agent. The new call joins the order (its recording with it); the agent
-    then records the result with the callback_done action."""
+    then records the result with the callback_done action. One call-back at a time: the next
+    waits `work_order_callback_gap_s` after the last was placed (409 call-back-too-soon, with
+    `retry_after_s`)."""
     controller = services.controller
     if controller is None:
         raise ApiError(503, "controller-unavailable", "no controller on this API node")
+    now, gap = services.clock(), settings.work_order_callback_gap_s
     async with history_store(services) as conn:
-        order = await _load(conn, order_id)
+        order = await _load(conn, order_id, viewer_of(user, services))
         if order.state is not OrderState.CALLBACK_DUE:
             raise ApiError(409, "work-order-refused",
                            f"no callback is due for an order in state {str(order.state)!r}")
+        # one statement decides between call-backs at once: only one is placed
+        if not await store.claim_call_back(conn, order_id, now, gap):
+            order = await _load(conn, order_id, viewer_of(user, services))
+            if order.state is not OrderState.CALLBACK_DUE:  # changed meanwhile
+                raise ApiError(409, "work-order-refused", "no callback is due any more")
+            placed = order.callback_placed_at
+            wait = round(max(0.0, (placed or now) + gap - now), 3)
+            raise ApiError(409, "call-back-too-soon",
+                           f"a call-back of this order was placed less than {gap:g} s ago",
+                           {"id": order_id, "retry_after_s": wait})
         call_id = controller.queue_callback(order.service, order.caller)
-        return out(await store.save(conn, link_call(order, call_id)), services.clock())
+        return out(await store.link(conn, order_id, call_id), services.clock())
 
 
 @router.get("/units/{unit}/work-orders", responses=ERRORS)
@@ -235,5 +306,8 @@ async def unit_queue(
         for i, order in enumerate(orders):
             up = escalate(order, now)
             if up is not None:
-                orders[i] = await store.save(conn, up)
+                try:
+                    orders[i] = await store.update(conn, order, up)
+                except StaleVersion:  # written meanwhile (maybe escalated): show it as it is
+                    orders[i] = await store.get(conn, order.id or 0) or order
     return [out(o, now) for o in orders]

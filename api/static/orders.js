@@ -49,7 +49,8 @@ async function act(order, action) {
     if (action === "call_back") {
       await api("POST", `/api/work-orders/${order.id}/call-back`);
     } else {
-      const body = { action };
+      // the version shown: someone else's change since then is refused (409 stale-version)
+      const body = { action, version: order.version };
       if (action === "reply") body.text = prompt(t("reply_text")) || "";
       if (action === "callback_done") body.text = prompt(t("result_text")) || "";
       if (action === "close" && order.service === "complaint") body.substantiated = confirm(t("substantiated"));

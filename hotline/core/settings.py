@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Tries to reach a caller on virtual hold (busy / no answer), and the pause between them
     callback_attempts: int = 3
     callback_retry_s: float = 120.0
+    # A work order's call-back (回访) waits this long after the previous one was placed: the
+    # customer's phone does not ring again and again (POST /api/work-orders/{id}/call-back)
+    work_order_callback_gap_s: float = 600.0
 
     # --- the hotline itself
     hotline_number: str = "95598"

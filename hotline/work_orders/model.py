@@ -77,6 +77,11 @@ DEFAULT_POLICIES: dict[ServiceType, TypePolicy] = {
     ServiceType.GENERAL: TypePolicy("service_office", 5 * 86400, 86400),
 }
 
+#: The longest caller number a work order keeps: the OrderIn schema (api/routes/work_orders.py)
+#: and the CHECK of work_orders.caller (migrations/002_work_orders.sql) both say 64;
+#: tests/integration/desk/test_work_orders_scope.py reads the CHECK back from PostgreSQL.
+CALLER_MAX_LEN = 64
+
 #: A call this soon after an earlier one from the same number is a repeat call
 #: (docs/metrics.md, "Repeat calls").
 REPEAT_WINDOW_S = 24 * 3600
@@ -86,6 +91,33 @@ class WorkOrderError(Conflict, ValueError):
     """A work order was asked for something its rules do not allow (with the reason)."""
 
     error_id = "work-order-refused"
+
+
+class StaleVersion(Conflict):
+    """The order changed since it was read (someone else wrote it meanwhile): read it again
+    and retry. Nothing of this write was kept."""
+
+    error_id = "stale-version"
+
+    def __init__(self, order_id: int, version: int) -> None:
+        super().__init__(f"work order {order_id} changed since version {version} was read",
+                         details={"id": order_id, "version": version})
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads or changes orders, as the scope rule needs it (the rule itself is one SQL
+    filter: hotline/work_orders/queries.py `_scope`; in words: docs/live-api.md, "Work
+    orders: who sees what").
+
+    `sees_all`: supervisors (the back office for now: users carry no unit yet), QA and
+    admins. Otherwise an agent `username` sees the orders it created, the orders joined by a
+    call it handled, and the open orders of `talking_to`, the caller of its current call
+    ("" when it has none, or the API node has no controller)."""
+
+    username: str
+    sees_all: bool = False
+    talking_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +145,8 @@ class WorkOrder:
     final_answer: str = ""  # 最终答复: later calls on this matter are recognised
     escalated_to: str = ""
     call_ids: tuple[str, ...] = field(default_factory=tuple)  # first call first
+    callback_placed_at: float | None = None  # the last call-back placed (one per gap)
+    version: int = 0  # grows on every write (0: not saved yet); updates name it
 
 
 def create(service: ServiceType, caller: str, description: str, call_id: str, agent_id: str,

@@ -15,9 +15,11 @@ than that ago collects the bus messages, and a timer sends them merged: one time
 clients of a group written at the same moment, which share the merged frame too); a client that
 collected `Services.live_queue_size` messages, or whose transport holds more than
 `buffer_limit` bytes unsent, gets nothing more until its buffer drains, then a fresh snapshot
-(so its memory is bounded by the limit plus one message). Who may connect, the close codes
-and the client messages: api/live_rules.py; a client whose token an admin revokes is closed
-like an ASGI one, through the node's registry of live sockets (api/live_registry.py).
+(so its memory is bounded by the limit plus one message). Every write obeys that limit,
+the snapshot answering a `subscribe` too. Who may connect, which agent rows each client
+sees, the close codes and the client messages (and their budget): api/live_rules.py; a
+client whose token an admin revokes is closed like an ASGI one, through the node's registry
+of live sockets (api/live_registry.py).
 
 Start it next to the API (`async with LiveBroadcaster.for_app(app, settings): ...`); while it
 runs, GET /api/live-endpoint sends the pages here.

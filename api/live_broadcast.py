@@ -15,9 +15,11 @@ than that ago collects the bus messages, and a timer sends them merged: one time
 clients of a group written at the same moment, which share the merged frame too); a client that
 collected `Services.live_queue_size` messages, or whose transport holds more than
 `buffer_limit` bytes unsent, gets nothing more until its buffer drains, then a fresh snapshot
-(so its memory is bounded by the limit plus one message). Who may connect, the close codes
-and the client messages: api/live_rules.py; a client whose token an admin revokes is closed
-like an ASGI one, through the node's registry of live sockets (api/live_registry.py).
+(so its memory is bounded by the limit plus one message). Every write obeys that limit,
+the snapshot answering a `subscribe` too. Who may connect, which agent rows each client
+sees, the close codes and the client messages (and their budget): api/live_rules.py; a
+client whose token an admin revokes is closed like an ASGI one, through the node's registry
+of live sockets (api/live_registry.py).
 
 Start it next to the API (`async with LiveBroadcaster.for_app(app, settings): ...`); while it
 runs, GET /api/live-endpoint sends the pages here.
@@ -41,11 +43,13 @@ from websockets.protocol import State
 from hotline.api.live_registry import REVOKED
 from hotline.api.live_rules import (
     UNAUTHORIZED,
+    MessageBudget,
     Refusal,
     Renew,
     Subscribe,
     admit,
     read_client_message,
+    sight_of,
 )
 from hotline.api.live_socket import coalesce
 from hotline.api.security import Claims, TokenSigner
@@ -61,11 +65,16 @@ Group = frozenset[str] | None
 
 
 class _Client:
-    __slots__ = ("claims", "conn", "due", "expiry", "last", "pending", "queues", "stale")
+    __slots__ = (
+        "budget", "claims", "conn", "due", "expiry", "last", "pending", "queues", "sight",
+        "stale",
+    )
 
     def __init__(self, conn: ServerConnection, claims: Claims, queues: Group) -> None:
         self.conn = conn
         self.claims = claims
+        self.sight = sight_of(claims)  # which agent rows it may see (live_rules)
+        self.budget = MessageBudget()
         self.queues = queues
         self.last = -1e18  # loop time of the last write
         self.pending: list[str] = []  # bus messages held back by the pace
@@ -199,7 +208,7 @@ class LiveBroadcaster:
         self._arm_expiry(client)
         try:
             async for text in conn:
-                request = read_client_message(text, self.signer)
+                request = read_client_message(text, self.signer, client.budget)
                 if isinstance(request, Subscribe):
                     self._leave(client)
                     client.queues = request.queues
@@ -207,6 +216,7 @@ class LiveBroadcaster:
                 elif isinstance(request, Renew):
                     await self.services.live_sockets.check(request.claims)
                     client.claims = request.claims
+                    client.sight = sight_of(request.claims)
                     self._arm_expiry(client)
         except ConnectionClosed:
             pass
@@ -218,11 +228,16 @@ class LiveBroadcaster:
     def _join(self, client: _Client) -> None:
         """Into its group, with a snapshot written at once: no bus message can fall between
         (the hub writes synchronously too); deltas the snapshot already holds carry a seq
-        not above its own, and clients skip them."""
+        not above its own, and clients skip them. Under the buffer limit only, like every
+        write: a client that subscribes again and again without reading is owed one
+        snapshot, written once its buffer drains."""
         client.pending.clear()
         client.stale = False
         self._groups.setdefault(client.queues, set()).add(client)
-        self._write([client], self.services.source.snapshot(client.queues))
+        if self._writable(client):
+            self._write([client], self.services.source.snapshot(client.queues))
+        else:
+            self._fell_behind(client)
 
     def _leave(self, client: _Client) -> None:
         group = self._groups.get(client.queues)
@@ -336,15 +351,23 @@ class LiveBroadcaster:
         return transport is not None and transport.get_write_buffer_size() <= self.buffer_limit
 
     def _write(self, clients: Iterable[_Client], text: str, now: float | None = None) -> None:
-        # One frame for all: what protocol.send_text would serialise for each of them. Safe
-        # beside the library's own writes (pings, close): it writes each of those whole and
-        # at once, and nothing here sends fragments.
-        frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+        # Callers checked the buffer limit (_writable) of every client. Each client gets
+        # what its sight lets it see of `text` (live_rules.Sight: the same text object for
+        # the same sight), and one frame per distinct text: what protocol.send_text would
+        # serialise for each of them. Safe beside the library's own writes (pings, close): it
+        # writes each of those whole and at once, and nothing here sends fragments.
         if now is None:
             now = asyncio.get_running_loop().time()
+        frames: dict[str, bytes] = {}
         for client in clients:
             conn = client.conn
             if conn.protocol.state is State.OPEN and conn.transport is not None:
+                seen = client.sight.scoped(text)
+                frame = frames.get(seen)  # (a str caches its hash: a cheap lookup)
+                if frame is None:
+                    frame = frames[seen] = Frame(Opcode.TEXT, seen.encode()).serialize(
+                        mask=False
+                    )
                 conn.transport.write(frame)
                 client.last = now
 

@@ -26,11 +26,13 @@ from hotline.api.live_rules import (
     BAD_REQUEST,
     FORBIDDEN,
     UNAUTHORIZED,
+    MessageBudget,
     Refusal,
     Renew,
     Subscribe,
     parse_queues,
     read_client_message,
+    sight_of,
 )
 from hotline.api.security import Claims, TokenSigner
 from hotline.api.services import Services
@@ -89,6 +91,8 @@ class LiveSession:
         self.signer = signer
         self.claims = claims
         self.queues = queues
+        self.sight = sight_of(claims)  # which agent rows it may see (live_rules)
+        self.budget = MessageBudget()
         self.resyncs = 0
         self._revoked = False
         self._token_changed = asyncio.Event()  # renewed or revoked: the watch looks again
@@ -111,7 +115,7 @@ class LiveSession:
             # Subscribed before the snapshot is taken: nothing falls between the two; deltas
             # already in the snapshot carry seq <= its seq and clients skip them.
             try:
-                await self.ws.send_text(self.services.source.snapshot(self.queues))
+                await self._send_text(self.services.source.snapshot(self.queues))
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._receive(sub))
                     tg.create_task(self._send(sub))
@@ -142,13 +146,13 @@ class LiveSession:
             else:  # the receiver resubscribed meanwhile and sent a snapshot
                 continue
             last = loop.time()
-            await self.ws.send_text(text)
+            await self._send_text(text)
 
     async def _receive(self, sub: Subscriber) -> None:
         while True:
             text = await self.ws.receive_text()
             try:
-                request = read_client_message(text, self.signer)
+                request = read_client_message(text, self.signer, self.budget)
                 if isinstance(request, Renew):  # a token revoked meanwhile is refused
                     await self.services.live_sockets.check(request.claims)
             except Refusal as refusal:
@@ -156,9 +160,10 @@ class LiveSession:
             if isinstance(request, Subscribe):
                 self.queues = request.queues
                 sub.drain()
-                await self.ws.send_text(self.services.source.snapshot(self.queues))
+                await self._send_text(self.services.source.snapshot(self.queues))
             elif isinstance(request, Renew):
                 self.claims = request.claims
+                self.sight = sight_of(request.claims)
                 self._token_changed.set()
 
     async def _watch_token(self) -> None:
@@ -174,6 +179,13 @@ class LiveSession:
                     await self._token_changed.wait()
             except TimeoutError:
                 pass
+
+    async def _send_text(self, text: str) -> None:
+        # Every write: what this socket may see of the message (live_rules.Sight). The ASGI
+        # send waits while the transport holds more than its high-water mark (uvicorn's
+        # `writable`), so a client that reads nothing stalls its own socket's tasks (and its
+        # reads: messages it sends meanwhile wait in the kernel), not the buffer's growth.
+        await self.ws.send_text(self.sight.scoped(text))
 
     async def _close(self, code: int, reason: str) -> None:
         await self.ws.close(code, reason)

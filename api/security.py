@@ -134,6 +134,8 @@ class TokenSigner:
     def verify(self, token: str | None) -> Claims:
         if not token:
             raise TokenError("missing")
+        if not token.isascii():  # compare_digest refuses non-ASCII str (TypeError, a 500)
+            raise TokenError("malformed")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != self.PREFIX:
             raise TokenError("malformed")

@@ -45,6 +45,15 @@ async def serve_app(app: FastAPI, start_deadline_s: float = START_DEADLINE_S
     """Serves `app` (its lifespan included) on this event loop until the block ends; yields
     the base URL. Raises the server's own error if it stopped while starting, or TimeoutError
     naming the app if it was not listening within `start_deadline_s`."""
+    async with serve_app_server(app, start_deadline_s) as (base, _):
+        yield base
+
+
+@asynccontextmanager
+async def serve_app_server(app: FastAPI, start_deadline_s: float = START_DEADLINE_S
+                           ) -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """`serve_app` that also yields the uvicorn server (its connections: a test reads the
+    server side of a socket, e.g. its transport's write buffer)."""
     server = uvicorn.Server(_config(app))
     task = asyncio.create_task(server.serve(), name="uvicorn")
     try:
@@ -58,7 +67,7 @@ async def serve_app(app: FastAPI, start_deadline_s: float = START_DEADLINE_S
         except TimeoutError:
             raise TimeoutError(f"uvicorn serving {app.title!r} was not listening after "
                                f"{start_deadline_s} s") from None
-        yield _base_url(server)
+        yield _base_url(server), server
     finally:
         server.should_exit = True
         if not task.done():
@@ -97,4 +106,10 @@ def serve_app_in_thread(app: FastAPI, start_deadline_s: float = START_DEADLINE_S
         sock.close()
 
 
-__all__ = ["FAST_HASHER_ARGS", "fast_hasher", "serve_app", "serve_app_in_thread"]
+__all__ = [
+    "FAST_HASHER_ARGS",
+    "fast_hasher",
+    "serve_app",
+    "serve_app_in_thread",
+    "serve_app_server",
+]

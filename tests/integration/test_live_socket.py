@@ -6,59 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from hotline.api import Services, create_app
-from hotline.api.live_broadcast import LiveBroadcaster
+from hotline.api import Services
 from hotline.api.live_socket import LiveSession, coalesce
 from hotline.api.security import Role, TokenError, TokenSigner
 from hotline.core.events import CallEnded, CallQueued
-from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.realtime.live import LIVE_CHANNEL, encode
 from hotline.store.live import RESYNC
-from tests.helpers.servers import fast_hasher, serve_app
+from tests.helpers.live import Server, frames, recv, recv_until, serve, stuck_client
+from tests.helpers.servers import fast_hasher
 
 FAST_HASH = fast_hasher()
-
-
-@dataclass
-class Server:
-    url: str
-    services: Services
-    signer: TokenSigner
-    clients: Callable[[], int]  # sockets the server holds open
-    broadcaster: LiveBroadcaster | None = None
-
-    def token(self, *roles: Role) -> str:
-        return self.signer.issue("tester", roles or (Role.AGENT,))[0]
-
-
-async def serve(services: Services, impl: str = "asgi") -> AsyncIterator[Server]:
-    """The API under uvicorn; with impl="broadcast" also its dedicated live server, and the
-    Server's url is that one's."""
-    app = create_app(Settings(), services)
-    async with serve_app(app) as base:
-        if impl == "asgi":
-            yield Server(
-                base.replace("http://", "ws://", 1),
-                services,
-                app.state.signer,
-                lambda: services.fanout.subscriber_count(LIVE_CHANNEL),
-            )
-        else:
-            settings = Settings(live_port=0)
-            async with LiveBroadcaster.for_app(app, settings, buffer_limit=16_384) as b:
-                yield Server(
-                    f"ws://127.0.0.1:{b.port}", services, app.state.signer, b.client_count, b
-                )
 
 
 @pytest.fixture(params=["asgi", "broadcast"])
@@ -67,19 +32,6 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
     services.seed_users = False
     async for s in serve(services, request.param):
         yield s
-
-
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    async with asyncio.timeout(3):
-        return json.loads(await ws.recv())  # type: ignore[no-any-return]
-
-
-async def recv_until(ws: ClientConnection, pred) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(3):
-        while True:
-            msg = json.loads(await ws.recv())
-            if pred(msg):
-                return msg  # type: ignore[no-any-return]
 
 
 def queued(call: str, queue: str = "billing") -> CallQueued:
@@ -305,42 +257,11 @@ async def test_a_bus_resync_notice_sends_a_fresh_snapshot(server: Server) -> Non
 # ---- the dedicated server: its own rules for slow clients, its path, its place in the API
 
 
-def _stuck_client(port: int, token: str) -> socket.socket:
-    """A client that completes the handshake and then reads nothing, with a tiny receive
-    buffer so the server's side fills at once."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET /ws/live?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    return sock
-
-
-def _frames(buf: bytearray) -> list[dict[str, Any]]:
-    """The complete text frames at the start of `buf` (consumed), parsed as JSON."""
-    out = []
-    while len(buf) >= 2:
-        n, head = buf[1] & 0x7F, 2
-        if n == 126:
-            n, head = int.from_bytes(buf[2:4], "big"), 4
-        elif n == 127:
-            n, head = int.from_bytes(buf[2:10], "big"), 10
-        if len(buf) < head + n:
-            break
-        if buf[0] & 0x0F == 1:
-            out.append(json.loads(bytes(buf[head : head + n])))
-        del buf[: head + n]
-    return out
-
-
 @pytest.mark.parametrize("server", ["broadcast"], indirect=True)
 async def test_broadcast_slow_client_bounded_then_a_fresh_snapshot(server: Server) -> None:
     b = server.broadcaster
     assert b is not None
-    sock = _stuck_client(b.port, server.token())
+    sock = stuck_client(b.port, server.token())
     try:
         async with asyncio.timeout(3):
             while not b.client_count():  # noqa: ASYNC110 (a count, no event)
@@ -368,7 +289,7 @@ async def test_broadcast_slow_client_bounded_then_a_fresh_snapshot(server: Serve
                 buf += await loop.sock_recv(sock, 65536)
             del buf[: buf.find(b"\r\n\r\n") + 4]  # the handshake's answer
             while len(got) < 2 or got[-1]["type"] != "snapshot":
-                got += _frames(buf)
+                got += frames(buf)
                 if len(got) < 2 or got[-1]["type"] != "snapshot":
                     buf += await loop.sock_recv(sock, 65536)
         assert b.resyncs == 1

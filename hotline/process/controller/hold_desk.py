@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hotline.core.values import MAX_CALL_PRIORITY
 from hotline.telephony.agi.server import Agi, AgiEnvironment, AgiError
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a node, a queue, a serv
 _PRIORITY = re.compile(r"-?[0-9]{1,4}")
 _EPOCH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")  # STRFTIME(,,%s.%6q): finite by its shape
 _CALL_EPOCH = re.compile(r"(?:.*-)?([0-9]{9,12})\.[0-9]+")  # when an Asterisk call began
-#: |priority| a session may carry: the IVR's menu priorities are small offsets
-MAX_HOLD_PRIORITY = 100
+#: |priority| a session may carry: what an IVR queue target may give
+MAX_HOLD_PRIORITY = MAX_CALL_PRIORITY
 #: How far Asterisk's clock may be ahead of ours (HL_QUEUED_AT, the call id's epoch)
 CLOCK_SKEW_S = 5.0
 #: No caller waits longer than this: an older HL_QUEUED_AT is not a real one

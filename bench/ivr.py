@@ -20,14 +20,15 @@ import json
 import statistics
 import time
 
-from hotline.core.settings import Settings
+from hotline.core.settings import DEV_AGI_SECRET, Settings
 from hotline.core.values import Outage
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import IvrMenu
 from hotline.telephony.agi.server import NEED_DATA, AgiConnection, AgiServer
 from hotline.telephony.ivr.session import IvrApp
 
-ENV = (b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
+ENV = (b"agi_network: yes\nagi_network_script: ivr?key=" + DEV_AGI_SECRET.encode() + b"\n"
+       b"agi_request: agi://127.0.0.1/ivr\n"
        b"agi_channel: PJSIP/caller-00000001\nagi_uniqueid: 1700000000.1\n"
        b"agi_callerid: 13800000000\nagi_context: hotline\nagi_extension: 95598\n\n")
 PEAK_CALLS_PER_S = 10

@@ -230,6 +230,9 @@ class Router:
         """The failed callback attempts of a live call, oldest first."""
         return callbacks.attempts(self._state, call_id)
 
+    def has_queue(self, name: str) -> bool:
+        return name in self._state.queues
+
     def knows(self, call_id: str) -> bool:
         """Whether the call is still the router's: waiting, offered, talking or between
         callback attempts."""

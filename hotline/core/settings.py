@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The FastAGI secret of a development set-up: refused at start-up outside development.
+DEV_AGI_SECRET = "hotline-dev-agi-secret"
 
 
 class AsteriskNode(BaseModel):
@@ -24,6 +26,18 @@ class AsteriskNode(BaseModel):
     ami_port: int
     ami_user: str = "hotline"
     ami_secret: str = "hotline-dev-secret"
+    # FastAGI: the secret this node's dialplan passes (HL_AGI_KEY), and the addresses or
+    # networks its connections come from (empty: `host`; docs/security.md)
+    agi_secret: str = DEV_AGI_SECRET
+    agi_sources: list[str] = Field(default_factory=list)
+
+    @property
+    def agi_peers(self) -> list[str]:
+        """Where this node's FastAGI connections may come from."""
+        if self.agi_sources:
+            return list(self.agi_sources)
+        # a controller bound to every address still hears a local node from loopback
+        return ["127.0.0.1", "::1"] if self.host in ("0.0.0.0", "::", "") else [self.host]
 
 
 class Settings(BaseSettings):
@@ -47,6 +61,16 @@ class Settings(BaseSettings):
     sip_port: int = 5060
     caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
     agi_port: int = 4573
+    # FastAGI peers (docs/security.md): this node's secret, passed by its dialplan with every
+    # AGI call, and the addresses its connections come from (empty: bind_host); other nodes
+    # carry theirs in other_nodes. A connection must send its environment within
+    # agi_env_timeout_s; at most agi_max_connections are open, agi_max_connections_per_peer
+    # from one address (every waiting caller holds one).
+    agi_secret: str = DEV_AGI_SECRET
+    agi_sources: list[str] = Field(default_factory=list)
+    agi_env_timeout_s: float = 5.0
+    agi_max_connections: int = 4096
+    agi_max_connections_per_peer: int = 2048
     rtp_start: int = 30000
     rtp_end: int = 39999
     # Further nodes the controller serves besides this one, e.g.
@@ -121,7 +145,8 @@ class Settings(BaseSettings):
     def nodes(self) -> list[AsteriskNode]:
         """This node first, then the others: the controller keeps one AMI link to each."""
         this = AsteriskNode(name=self.node_name, host=self.bind_host, ami_port=self.ami_port,
-                            ami_user=self.ami_user, ami_secret=self.ami_secret)
+                            ami_user=self.ami_user, ami_secret=self.ami_secret,
+                            agi_secret=self.agi_secret, agi_sources=self.agi_sources)
         return [this, *self.other_nodes]
 
     @property

@@ -25,6 +25,11 @@ class ServiceType(enum.StrEnum):
     GENERAL = "general"  # '0' for an agent, or three invalid inputs
 
 
+#: The largest |priority| an IVR queue target gives a call (HL_PRIORITY): the IVR menu refuses
+#: more, the hold session refuses a session that carries more (docs/security.md).
+MAX_CALL_PRIORITY = 100
+
+
 #: An outage is planned (announced work) or unplanned (a fault): the stored record's `kind`.
 OutageKind = Literal["planned", "unplanned"]
 OUTAGE_KINDS: tuple[str, ...] = get_args(OutageKind)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotline.core.errors import InvalidRequest
 from hotline.core.settings import REPO_ROOT
-from hotline.core.values import ServiceType
+from hotline.core.values import MAX_CALL_PRIORITY, ServiceType
 
 DEFAULT_PATH = REPO_ROOT / "asterisk-config" / "ivr.toml"
 # '#' ends GET DATA's input, so it cannot be a menu choice
@@ -180,6 +180,8 @@ def _queue(where: str, raw: Mapping[str, Any]) -> QueueTarget:
     priority = raw.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise _fail(where, f"priority must be an integer, not {priority!r}")
+    if abs(priority) > MAX_CALL_PRIORITY:
+        raise _fail(where, f"priority must be within ±{MAX_CALL_PRIORITY}, not {priority}")
     return QueueTarget(raw["queue"], _service(where, raw.get("service", raw["queue"])), priority)
 
 

@@ -43,7 +43,7 @@ from hotline.recordings import service as recordings
 from hotline.store import db
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.writer import Writer
-from hotline.telephony.agi.server import AgiServer, by_script
+from hotline.telephony.agi.server import AgiGate, AgiServer, by_script
 from hotline.telephony.ivr.prompts import PromptStore
 from hotline.telephony.ivr.session import IvrApp
 
@@ -89,6 +89,8 @@ class Platform:
     _stopping: bool = field(init=False, default=False)
 
     async def start(self) -> None:
+        # an unfit FastAGI secret (outside development) stops the start before anything runs
+        AgiGate(self.settings)
         self.services = await asyncio.to_thread(start_services, self.settings)
         if not self.settings.database_url:
             self.emit_line(f"embedded PostgreSQL at {self.services.database_url}")
@@ -242,6 +244,10 @@ class Platform:
                 await asyncio.wait_for(asyncio.shield(self._http_task), HTTP_GRACE_S + 2)
         with contextlib.suppress(AttributeError):
             await _bounded(self.agi.stop(), "FastAGI server")
+            refused = self.agi.refused + self.controller.holds.refused
+            if refused:  # each was logged as it came (docs/security.md)
+                self.emit_line("FastAGI refused: " + ", ".join(
+                    f"{reason} {n}" for reason, n in sorted(refused.items())))
         with contextlib.suppress(AttributeError):
             await _bounded(self.controller.stop(), "controller")
         # no new call reaches the recorder now: what it spawned is all there is

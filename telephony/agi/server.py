@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
 import re
 import socket
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
-from hotline.core.settings import Settings
+from hotline.core.settings import DEV_AGI_SECRET, Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,11 @@ class AgiCommandError(AgiError):
 
 class AgiHangup(AgiError):
     """The channel is gone: a HANGUP notice, a 511, result=-1, or the connection closed."""
+
+
+class InsecureAgiSecret(AgiError):
+    """A node's FastAGI secret is empty, short or the development default outside
+    development: the server refuses to start."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,8 +365,10 @@ class Agi:
     """The commands the IVR uses, typed. Errors: AgiHangup when the channel is gone,
     AgiCommandError when Asterisk refused the command."""
 
-    def __init__(self, io: AgiCommands, env: AgiEnvironment) -> None:
-        self.io, self.env = io, env
+    def __init__(self, io: AgiCommands, env: AgiEnvironment,
+                 nodes: frozenset[str] = frozenset()) -> None:
+        #: the nodes this session proved to come from (address and secret): AgiServer's word
+        self.io, self.env, self.nodes = io, env, nodes
 
     async def command(self, name: str, *args: str) -> AgiReply:
         reply = await self.io.command(name, *args)
@@ -444,24 +454,126 @@ def by_script(scripts: Mapping[str, Handler]) -> Handler:
     return run
 
 
+#: The query parameter of the AGI URL that carries the node's secret:
+#: `AGI(agi://host:port/hold?key=<secret>,args...)` (asterisk-config/extensions.conf).
+KEY_PARAM: Final = "key"
+MIN_AGI_SECRET_LEN: Final = 16
+DEVELOPMENT: Final = "development"
+#: At most one log line per refusal reason this often (a flood is counted, not echoed).
+REFUSAL_LOG_EVERY_S: Final = 5.0
+
+_SECRET_SHAPE = re.compile(r"[A-Za-z0-9._~-]*")
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def secret_of(env: AgiEnvironment) -> str:
+    """The `key=` parameter of the AGI URL's query ('' when absent)."""
+    _, _, query = env.get("network_script").partition("?")
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == KEY_PARAM:
+            return value
+    return ""
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        addr = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+@dataclass(frozen=True, slots=True)
+class AgiPeer:
+    """One Asterisk node as FastAGI sees it: where it connects from, what it must say."""
+
+    node: str
+    networks: tuple[_Network, ...]
+    secret: bytes
+
+
+class AgiGate:
+    """Who may hold a FastAGI session: a connection from a configured node's address that
+    sends that node's secret (docs/security.md). Built once from the settings; every check
+    is a few comparisons (the hold session is on every waiting caller's path)."""
+
+    def __init__(self, settings: Settings) -> None:
+        peers = []
+        for node in settings.nodes():
+            if not _SECRET_SHAPE.fullmatch(node.agi_secret):
+                # it goes into the AGI URL: a ',' or '&' would cut it, or the arguments
+                raise InsecureAgiSecret(f"node {node.name}: a FastAGI secret holds letters, "
+                                        "digits and - _ . ~ only")
+            if settings.environment != DEVELOPMENT and (
+                    not node.agi_secret or node.agi_secret == DEV_AGI_SECRET
+                    or len(node.agi_secret) < MIN_AGI_SECRET_LEN):
+                raise InsecureAgiSecret(
+                    f"node {node.name}: its FastAGI secret (HOTLINE_AGI_SECRET, or agi_secret "
+                    f"in HOTLINE_OTHER_NODES) must be a random string of at least "
+                    f"{MIN_AGI_SECRET_LEN} characters outside development (environment is "
+                    f"{settings.environment!r})")
+            networks = []
+            for source in node.agi_peers:
+                try:
+                    networks.append(ipaddress.ip_network(source, strict=False))
+                except ValueError:  # a host name: what it resolves to now
+                    for info in socket.getaddrinfo(source, None, proto=socket.IPPROTO_TCP):
+                        networks.append(ipaddress.ip_network(info[4][0]))
+            peers.append(AgiPeer(node.name, tuple(networks), node.agi_secret.encode()))
+        self.peers = tuple(peers)
+
+    def candidates(self, host: str) -> tuple[AgiPeer, ...]:
+        """The nodes a connection from `host` may belong to (none: refused at once)."""
+        addr = _address(host)
+        if addr is None:
+            return ()
+        return tuple(p for p in self.peers
+                     if any(addr.version == n.version and addr in n for n in p.networks))
+
+    @staticmethod
+    def nodes(candidates: tuple[AgiPeer, ...], secret: str) -> frozenset[str]:
+        """Those of `candidates` whose secret is `secret`, compared in constant time (each
+        one compared, so the time does not say which matched)."""
+        given = secret.encode("utf-8", "surrogateescape")
+        matched = [p.node for p in candidates if hmac.compare_digest(given, p.secret)]
+        return frozenset(matched) if secret else frozenset()
+
+
 class AgiServer:
     """Listens on Settings.bind_host:agi_port; runs `handler(agi)` for each AGI request.
 
     The handler picks what to do from `agi.env.script` ("ivr", "survey"). When it returns,
     the connection closes and the dialplan goes on with the next priority. Errors in a handler
     are logged, never raised into the loop; a hangup is the normal end of a session.
+
+    Only the configured nodes get a session (AgiGate): a connection from another address is
+    closed at once, one over the caps (overall, per address) too, one that does not send its
+    environment within agi_env_timeout_s or sends a wrong or no secret is closed after it.
+    Each refusal is counted in `refused` by reason and logged (at most once per reason every
+    REFUSAL_LOG_EVERY_S).
     """
 
     def __init__(self, settings: Settings, handler: Handler) -> None:
         self.settings, self.handler = settings, handler
+        self.gate = AgiGate(settings)  # raises InsecureAgiSecret before anything listens
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
+        self._per_peer: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self._logged_at: dict[str, float] = {}
 
     @property
     def port(self) -> int:
         """The bound port (useful with agi_port=0 in tests)."""
         assert self._server is not None and self._server.sockets
         return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def open_connections(self) -> int:
+        return self._per_peer.total()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
@@ -484,14 +596,54 @@ class AgiServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def _refuse(self, reason: str, host: str, detail: str = "") -> None:
+        self.refused[reason] += 1
+        now = time.monotonic()
+        if now - self._logged_at.get(reason, -REFUSAL_LOG_EVERY_S) >= REFUSAL_LOG_EVERY_S:
+            self._logged_at[reason] = now
+            log.warning("FastAGI connection from %s refused (%s%s); %d refused so far for this "
+                        "reason", host, reason, f": {detail}" if detail else "",
+                        self.refused[reason])
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        host = str(peer[0]) if peer else ""
+        candidates = self.gate.candidates(host)
+        settings = self.settings
+        if not candidates:
+            self._refuse("address", host)
+            writer.transport.abort()
+            return
+        if self._per_peer.total() >= settings.agi_max_connections:
+            self._refuse("connections", host, f"{settings.agi_max_connections} open")
+            writer.transport.abort()
+            return
+        if self._per_peer[host] >= settings.agi_max_connections_per_peer:
+            self._refuse("connections_per_peer", host,
+                         f"{settings.agi_max_connections_per_peer} open from it")
+            writer.transport.abort()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
+        self._per_peer[host] += 1
         stream = AgiStream(reader, writer)
         try:
-            env = await stream.read_environment()
-            await self.handler(Agi(stream, env))
+            try:
+                async with asyncio.timeout(settings.agi_env_timeout_s):
+                    env = await stream.read_environment()
+            except TimeoutError:
+                self._refuse("environment_timeout", host,
+                             f"no environment within {settings.agi_env_timeout_s:g} s")
+                return
+            except AgiProtocolError as exc:
+                self._refuse("protocol", host, str(exc))
+                return
+            nodes = self.gate.nodes(candidates, secret_of(env))
+            if not nodes:
+                self._refuse("secret", host, f"script {env.script!r}")
+                return
+            await self.handler(Agi(stream, env, nodes))
         except AgiHangup:
             pass
         except AgiError as exc:
@@ -507,4 +659,7 @@ class AgiServer:
             log.exception("AGI handler failed")
         finally:
             self._sessions.discard(task)
+            self._per_peer[host] -= 1
+            if self._per_peer[host] <= 0:
+                del self._per_peer[host]
             await stream.close()

@@ -234,11 +234,20 @@ def _service_of(target: Target) -> ServiceType | None:
     return None
 
 
+#: What a survey's call id and agent id may be (the channel's HL_CALLID / HL_AGENT): the
+#: hold session's call id shape (docs/security.md); anything else is not asked nor stored.
+_SURVEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi, on_survey: OnSurvey) -> int | None:
     """Asks the caller for a 0-10 score after the agent hung up; hands it to on_survey."""
     cfg = menu.survey
     call_id = await agi.get_variable("HL_CALLID") or agi.env.uniqueid
     agent_id = await agi.get_variable("HL_AGENT") or ""
+    if not _SURVEY_ID.fullmatch(call_id) or (agent_id and not _SURVEY_ID.fullmatch(agent_id)):
+        log.warning("survey refused: call id %r, agent %r out of shape", call_id[:80],
+                    agent_id[:80])
+        return None
     lang = await agi.get_variable("HL_LANGUAGE") or menu.default_language
     if lang not in menu.languages:
         lang = menu.default_language

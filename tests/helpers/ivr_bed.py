@@ -28,7 +28,7 @@ TEST_EXTENSIONS = {
         "Set(HL_CALLID=${CHANNEL(linkedid)})",
         "Set(HL_AGENT=agent2)",
         "Set(HL_LANGUAGE=en)",
-        "AGI(${HL_AGI}/survey)",
+        "AGI(${HL_AGI}/survey?key=${HL_AGI_KEY})",
         "Hangup()",
     ],
 }

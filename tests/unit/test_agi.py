@@ -29,8 +29,8 @@ from hotline.telephony.agi.server import (
 
 ENV = (
     b"agi_network: yes\n"
-    b"agi_network_script: ivr?lang=zh\n"
-    b"agi_request: agi://127.0.0.1:4573/ivr?lang=zh\n"
+    b"agi_network_script: ivr?lang=zh&key=hotline-dev-agi-secret\n"
+    b"agi_request: agi://127.0.0.1:4573/ivr?lang=zh&key=hotline-dev-agi-secret\n"
     b"agi_channel: PJSIP/caller-00000001\n"
     b"agi_language: en\n"
     b"agi_uniqueid: 1700000000.1\n"

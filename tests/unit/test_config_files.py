@@ -76,6 +76,7 @@ COMPOSE_ENV = {  # what an operator must set (the file refuses to start without 
     "HOTLINE_BIND_HOST": "192.0.2.2",
     "HOTLINE_CALLER_MATCH": "192.0.2.10",
     "HOTLINE_AMI_SECRET": "ami-secret",
+    "HOTLINE_AGI_SECRET": "agi-secret-0123456789",
     "POSTGRES_PASSWORD": "pgsecret",
     "HOTLINE_API_SECRET": "x" * 40,
     "HOTLINE_API_USERS": "boss:pw:admin",

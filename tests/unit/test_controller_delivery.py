@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -212,3 +212,17 @@ def test_the_desk_projection_keeps_each_agents_recent_calls() -> None:
     desk.record(AgentStateChanged(t, agent_id="agent2", old=AgentState.READY,
                                   new=AgentState.RESERVED, call_id="x"))
     assert desk.call("agent2", "x") is None
+
+
+async def test_a_hold_session_must_be_a_call_ami_showed_on_that_node_and_channel(
+        bed: Bed) -> None:
+    """The hold desk asks the controller before a session takes any place (docs/security.md):
+    a phantom, a stolen call id or an unknown queue is refused."""
+    vet = bed.controller.holds.vet
+    assert vet is not None
+    assert vet(request("ghost")) == "unknown_call"
+    queue(bed, "c1")  # the AMI event: the controller follows the call on its channel
+    assert vet(request("c1")) is None
+    assert vet(replace(request("c1"), channel="PJSIP/caller-other")) == "wrong_channel"
+    assert vet(replace(request("c1"), node="elsewhere")) == "wrong_channel"
+    assert vet(replace(request("c1"), queue="no-such-queue")) == "queue"

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hotline.core.settings import Settings
-from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
+from hotline.core.settings import DEV_AGI_SECRET, AsteriskNode, Settings
+from hotline.process.controller.hold_desk import MAX_HOLD_PRIORITY, HoldDesk, HoldRequest
 from hotline.telephony.agi.server import AgiServer, by_script
 from tests.helpers.waiting import wait_for, wait_for_sync
 
@@ -23,11 +23,18 @@ class Bed:
     arrived: list[HoldRequest] = field(default_factory=list)
 
 
+#: the controller's clock in these tests: just after ARGS's call was queued
+NOW = 1795478350.0
+
+
 @pytest.fixture
 async def bed() -> AsyncIterator[Bed]:
     arrived: list[HoldRequest] = []
-    desk = HoldDesk(arrived.append)
-    server = AgiServer(Settings(bind_host="127.0.0.1", agi_port=0), by_script({"hold": desk.serve}))
+    desk = HoldDesk(arrived.append, clock=lambda: NOW)
+    # two nodes on this host (same development secret): n1 and n2
+    settings = Settings(bind_host="127.0.0.1", agi_port=0, node_name="n1",
+                        other_nodes=[AsteriskNode(name="n2", ami_port=1)])
+    server = AgiServer(settings, by_script({"hold": desk.serve}))
     await server.start()
     try:
         yield Bed(desk, server.port, arrived)
@@ -44,10 +51,10 @@ class Channel:
 
     @classmethod
     async def hold(cls, port: int, *args: str, channel: str = "PJSIP/caller-00000001",
-                   caller: str = "13900000001") -> Channel:
+                   caller: str = "13900000001", key: str = DEV_AGI_SECRET) -> Channel:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        env = ["agi_network: yes", "agi_network_script: hold",
-               f"agi_request: agi://127.0.0.1:{port}/hold", f"agi_channel: {channel}",
+        env = ["agi_network: yes", f"agi_network_script: hold?key={key}",
+               f"agi_request: agi://127.0.0.1:{port}/hold?key={key}", f"agi_channel: {channel}",
                f"agi_callerid: {caller}", "agi_context: hotline-hold"]
         env += [f"agi_arg_{n}: {a}" for n, a in enumerate(args, start=1)]
         writer.write(("\n".join(env) + "\n\n").encode())
@@ -142,6 +149,47 @@ async def test_a_session_that_does_not_say_who_waits_is_refused(
     assert bed.arrived == [] and len(bed.desk) == 0
     assert "hold session refused" in caplog.text
     ch.close()
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    (("call-1", "n1", "billing", "billing", str(10**9), ARGS[5]), "priority"),
+    (("call-1", "n1", "billing", "billing", str(MAX_HOLD_PRIORITY + 1), ARGS[5]), "priority"),
+    (("call-1", "n1", "billing", "billing", "٣", ARGS[5]), "priority"),
+    (("call-1", "n1", "billing", "billing", "2", "-inf"), "queued_at"),
+    (("call-1", "n1", "billing", "billing", "2", "nan"), "queued_at"),
+    (("call-1", "n1", "billing", "billing", "2", "1e400"), "queued_at"),
+    (("call-1", "n1", "billing", "billing", "2", "0"), "queued_at"),
+    (("call-1", "n1", "billing", "billing", "2", str(NOW + 3600)), "queued_at"),  # the future
+    # before the call entered (a linkedid says when: 1795478000)
+    (("1795478000.7", "n1", "billing", "billing", "2", "1795470000.0"), "queued_at"),
+    (("call 1", "n1", "billing", "billing"), "call_id"),
+    (("c" * 65, "n1", "billing", "billing"), "call_id"),
+    (("call-1", "n1", "bill,ing", "billing"), "queue"),
+    (("call-1", "n1", "billing", "billing", "2", ARGS[5], "extra"), "arguments"),
+    (("call-1", "ast9", "billing", "billing"), "node"),  # not the node the connection is
+])
+async def test_an_argument_out_of_bounds_is_refused_and_counted(
+        bed: Bed, args: tuple[str, ...], reason: str) -> None:
+    ch = await Channel.hold(bed.port, *args)
+    assert await ch.line() == b""  # ended at once: the caller goes on in the dialplan
+    assert bed.arrived == [] and len(bed.desk) == 0
+    assert bed.desk.refused == {reason: 1}
+    ch.close()
+
+
+async def test_a_session_the_controller_does_not_vouch_for_keeps_no_place(bed: Bed) -> None:
+    """A phantom with a real call id neither enters nor takes the real caller's session."""
+    bed.desk.vet = lambda r: None if r.channel == "PJSIP/caller-00000001" else "wrong_channel"
+    real = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    phantom = await Channel.hold(bed.port, *ARGS, channel="PJSIP/caller-99999999")
+    assert await phantom.line() == b""
+    assert bed.desk.refused == {"wrong_channel": 1}
+    assert bed.desk.offer("call-1", "agent1")  # the real caller still holds its session
+    assert await real.line() == b'SET VARIABLE "HL_OFFER" "agent1"\n'
+    assert len(bed.arrived) == 1
+    for c in (real, phantom):
+        c.close()
 
 
 async def test_a_closed_desk_refuses_and_releases(bed: Bed) -> None:

@@ -222,6 +222,14 @@ async def test_survey_second_try_and_defaults() -> None:
     assert got == [("u1", "", 8)]  # no HL_CALLID: the channel's uniqueid
 
 
+@pytest.mark.parametrize("variables", [{"HL_CALLID": "c1,x"}, {"HL_CALLID": "c" * 65},
+                                       {"HL_CALLID": "c1", "HL_AGENT": "agent 2"}])
+async def test_survey_with_an_id_out_of_shape_stores_nothing(variables: dict[str, str]) -> None:
+    fake, got, score = await survey(["9"], variables)
+    assert (score, got) == (None, [])
+    assert fake.played == []
+
+
 async def test_app_dispatches_by_script() -> None:
     got: list[int] = []
 
@@ -230,7 +238,8 @@ async def test_app_dispatches_by_script() -> None:
 
     app = IvrApp(MENU, FakeVoice(), Outages({}), on_survey, lambda: NOW)
     fake = ScriptedAgi(["6"])
-    await app(Agi(fake, AgiEnvironment({"network_script": "survey"})))
+    await app(Agi(fake, AgiEnvironment({"network_script": "survey",
+                                        "uniqueid": "1700000000.1"})))
     assert got == [6]
     fake = ScriptedAgi(["1", "1"])
     await app(Agi(fake, AgiEnvironment({"network_script": "ivr"})))

@@ -144,3 +144,13 @@ def test_priority_boost_is_parsed_and_checked() -> None:
         d["menus"]["main"]["choices"][0]["priority"] = "high"
 
     assert "priority must be an integer, not 'high'" in broken(edit)
+
+
+def test_a_priority_beyond_what_a_hold_session_carries_is_refused() -> None:
+    """The hold session refuses |priority| > MAX_CALL_PRIORITY (docs/security.md): a menu
+    may not give more, or its callers would never hold."""
+
+    def edit(d: dict[str, Any]) -> None:
+        d["menus"]["main"]["choices"][0]["priority"] = 10**9
+
+    assert "priority must be within ±100, not 1000000000" in broken(edit)

@@ -62,7 +62,8 @@ class Controller:
         self._state = ControllerState(
             settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
             call_log=CallLog(emit_line, settings.short_abandon_s),
-            holds=HoldDesk(self._on_hold), deliveries=Deliveries())
+            holds=HoldDesk(self._on_hold, clock=clock), deliveries=Deliveries())
+        self._state.holds.vet = lambda request: delivery.vet_session(self._state, request)
         self._background: list[asyncio.Task[None]] = []
         #: What each of the router's outputs sets going (after it is recorded).
         self._outputs: dict[type, Callable[[Any], None]] = {

@@ -142,6 +142,21 @@ def on_ringing(state: ControllerState, event: AgentRinging) -> bool:
     return False
 
 
+def vet_session(state: ControllerState, request: HoldRequest) -> str | None:
+    """A hold session is a call the controller follows over AMI (CallEntered / CallQueued,
+    or found among the node's channels), on the node and channel AMI saw it on, waiting in a
+    known queue; else the reason it is refused. A refused real caller (its AMI event still on
+    the way) asks again a second later from the dialplan's loop."""
+    leg = state.callers.get(request.call_id)
+    if leg is None:
+        return "unknown_call"
+    if leg.node != request.node or (leg.channel and leg.channel != request.channel):
+        return "wrong_channel"
+    if not state.router.has_queue(request.queue):
+        return "queue"
+    return None
+
+
 def on_session(state: ControllerState, request: HoldRequest) -> CallQueued | None:
     """A caller's hold session opened: the call to queue if the router does not know it yet
     (an offer already made for it finds the session through `connect`), else None."""
@@ -242,4 +257,5 @@ __all__ = [
     "on_offer",
     "on_ringing",
     "on_session",
+    "vet_session",
 ]

@@ -22,12 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hotline.core.values import MAX_CALL_PRIORITY
 from hotline.telephony.agi.server import Agi, AgiEnvironment, AgiError
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,31 @@ log = logging.getLogger(__name__)
 OFFER_VAR = "HL_OFFER"
 END_VAR = "HL_HOLD_END"
 CALLBACK = "callback"
+
+# What a hold session's arguments may be (docs/security.md). They come from the dialplan of an
+# authenticated node, and are still checked here: they decide a caller's place in line.
+#: an Asterisk linkedid ("[system-]<epoch>.<seq>") or the controller's own callback ids
+_CALL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a node, a queue, a service
+_PRIORITY = re.compile(r"-?[0-9]{1,4}")
+_EPOCH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")  # STRFTIME(,,%s.%6q): finite by its shape
+_CALL_EPOCH = re.compile(r"(?:.*-)?([0-9]{9,12})\.[0-9]+")  # when an Asterisk call began
+#: |priority| a session may carry: what an IVR queue target may give
+MAX_HOLD_PRIORITY = MAX_CALL_PRIORITY
+#: How far Asterisk's clock may be ahead of ours (HL_QUEUED_AT, the call id's epoch)
+CLOCK_SKEW_S = 5.0
+#: No caller waits longer than this: an older HL_QUEUED_AT is not a real one
+MAX_WAIT_S = 86_400.0
+_MAX_CHANNEL = 128
+_MAX_CALLER = 80
+
+
+class BadHold(ValueError):
+    """A hold session whose arguments are out of bounds; `reason` names the counter."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +79,39 @@ class HoldRequest:
     queued_at: float | None  # HL_QUEUED_AT: epoch seconds of the first entry into the hold
 
     @classmethod
-    def from_env(cls, env: AgiEnvironment) -> HoldRequest:
-        """Raises ValueError for a session that does not say which call waits where."""
+    def from_env(cls, env: AgiEnvironment, now: float) -> HoldRequest:
+        """Raises BadHold for a session that does not say which call waits where, or says
+        it with a value out of bounds (`now`: the controller's clock, epoch seconds)."""
         args = env.args
-        if len(args) < 4 or not args[0] or not args[1] or not args[2]:
-            raise ValueError(f"hold needs call id, node, queue and service; got {args!r}")
+        if not 4 <= len(args) <= 6:
+            raise BadHold("arguments", f"hold takes 4 to 6 arguments, got {len(args)}")
         call_id, node, queue, service = args[:4]
-        priority = int(args[4]) if len(args) > 4 and args[4] else 0
-        queued_at = float(args[5]) if len(args) > 5 and args[5] else None
-        return cls(call_id=call_id, node=node, channel=env.channel, caller=env.caller,
+        for what, value, shape in (("call_id", call_id, _CALL_ID), ("node", node, _NAME),
+                                   ("queue", queue, _NAME)):
+            if not shape.fullmatch(value):
+                raise BadHold(what, f"{what} {value[:80]!r}")
+        if service and not _NAME.fullmatch(service):
+            raise BadHold("service", f"service {service[:80]!r}")
+        raw_priority = args[4] if len(args) > 4 else ""
+        if raw_priority and not _PRIORITY.fullmatch(raw_priority):
+            raise BadHold("priority", f"priority {raw_priority[:80]!r}")
+        priority = int(raw_priority) if raw_priority else 0
+        if abs(priority) > MAX_HOLD_PRIORITY:
+            raise BadHold("priority", f"priority {priority} beyond ±{MAX_HOLD_PRIORITY}")
+        raw_at = args[5] if len(args) > 5 else ""
+        queued_at: float | None = None
+        if raw_at:
+            if not _EPOCH.fullmatch(raw_at):
+                raise BadHold("queued_at", f"queued_at {raw_at[:80]!r}")
+            queued_at = float(raw_at)
+            began = _CALL_EPOCH.fullmatch(call_id)
+            earliest = max(now - MAX_WAIT_S, float(began[1]) if began else 0.0) - CLOCK_SKEW_S
+            if not earliest <= queued_at <= now + CLOCK_SKEW_S:
+                raise BadHold("queued_at", f"queued_at {queued_at} outside [{earliest}, now]")
+        channel, caller = env.channel, env.caller
+        if len(channel) > _MAX_CHANNEL or len(caller) > _MAX_CALLER:
+            raise BadHold("channel", f"channel or caller id too long for {call_id}")
+        return cls(call_id=call_id, node=node, channel=channel, caller=caller,
                    queue=queue, service=service or "general", priority=priority,
                    queued_at=queued_at)
 
@@ -92,11 +144,19 @@ class HoldDesk:
     controller queues the call, or delivers an offer that was waiting for it)."""
 
     on_arrival: Callable[[HoldRequest], None]
+    clock: Callable[[], float] = time.time  # epoch seconds: bounds HL_QUEUED_AT
+    #: Whether a session is one of the controller's calls, before it takes any call's place:
+    #: None, or the reason to refuse it (a phantom, a stolen call id, an unknown queue).
+    vet: Callable[[HoldRequest], str | None] | None = None
     open: bool = True  # False: sessions are refused (the controller is stopping)
     nodes_seen: set[str] = field(default_factory=set)  # nodes whose callers hold here
     # how sessions ended on our word: with an offer, the callback, or released
     ended: dict[str, int] = field(default_factory=lambda: {"offer": 0, "callback": 0,
                                                            "released": 0})
+    #: sessions refused, by reason: bad arguments (BadHold.reason), a node the connection
+    #: did not prove ("node"), a call the controller does not know on that channel
+    #: ("unknown_call"), ...
+    refused: Counter[str] = field(default_factory=Counter)
     _held: dict[str, _Held] = field(default_factory=dict)
     _arrivals: dict[str, asyncio.Event] = field(default_factory=dict)
     _watchdog: threading.Thread | None = None
@@ -108,9 +168,19 @@ class HoldDesk:
     async def serve(self, agi: Agi) -> None:
         """The `hold` FastAGI script: one waiting caller, until the decision or the end."""
         try:
-            request = HoldRequest.from_env(agi.env)
-        except ValueError as exc:
-            log.warning("hold session refused: %s", exc)
+            request = HoldRequest.from_env(agi.env, self.clock())
+        except BadHold as exc:
+            self.count_refusal(exc.reason, str(exc))
+            return
+        if request.node not in agi.nodes:  # AgiServer's word: where the session came from
+            self.count_refusal("node", f"{request.call_id} claims node {request.node!r}, "
+                               f"the connection is {sorted(agi.nodes)}")
+            return
+        if self.vet is not None and (reason := self.vet(request)) is not None:
+            # before it replaces the call's open session: a phantom never takes a real
+            # caller's place, nor an agent's offer
+            self.count_refusal(reason, f"{request.call_id} on {request.node} "
+                               f"({request.channel[:_MAX_CHANNEL]})")
             return
         io = agi.io
         if not self.open or not hasattr(io, "until_hangup"):
@@ -140,7 +210,16 @@ class HoldDesk:
             with contextlib.suppress(asyncio.CancelledError, AgiError):
                 await gone
 
+    def count_refusal(self, reason: str, detail: str) -> None:
+        """A session refused: counted, and logged once per reason every 100 (a flood of
+        phantoms must not flood the log)."""
+        self.refused[reason] += 1
+        if self.refused[reason] % 100 == 1:
+            log.warning("hold session refused (%s; %d so far): %s", reason,
+                        self.refused[reason], detail)
+
     # -- the controller's side
+
 
     def offer(self, call_id: str, agent_id: str) -> bool:
         """Ends the caller's session with the agent to ring, now (the command is written

@@ -50,7 +50,7 @@ class OrderIn(BaseModel):
         "service": "fault", "caller": "13900000001", "call_id": "ast1-1795432233.17",
         "description": "no power in building 3 since 9:00", "area": "0571"}]})
     service: ServiceType
-    caller: Id
+    caller: ids.PhoneNumber  # a callback dials it (PJSIP/{number}@caller)
     call_id: Id
     description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=SOME_TEXT)]
     account: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
@@ -148,8 +148,7 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
 @router.get("/work-orders", responses=ERRORS)
 async def open_orders(
     _: Desk, services: ServicesDep,
-    caller: Annotated[str, Query(min_length=1, max_length=64,
-                                 pattern=r"^[^\x00-\x1f\x7f]+$")],
+    caller: Annotated[str, Query(pattern=ids.PHONE_NUMBER_PATTERN)],
 ) -> list[OrderOut]:
     """The caller's open orders, newest first (the agent panel shows them; a repeat call
     links to one)."""

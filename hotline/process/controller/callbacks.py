@@ -11,6 +11,8 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from hotline.core import ids
+from hotline.core.errors import InvalidRequest
 from hotline.core.events import CallbackRequested, CallEnded, CallQueued, DtmfReceived, Event
 from hotline.core.values import ServiceType
 from hotline.process.controller.delivery import CONNECT_CONTEXT
@@ -28,6 +30,9 @@ FIRST_LEG_WAIT_S = 15.0
 def queue_outbound(state: ControllerState, service: ServiceType, number: str) -> CallQueued:
     """An outbound call to a customer, queued like any call of its service: the event to feed
     (its call id is the new call's)."""
+    if not ids.is_valid(ids.PHONE_NUMBER_PATTERN, number):
+        # a number goes into the Originate's dial string: nothing but digits gets there
+        raise InvalidRequest(f"number {number!r} must be {ids.rule(ids.PHONE_NUMBER_PATTERN)}")
     node = next(iter(state.links))
     queue = next((q.name for q in state.centre.queues if q.service == service), "general")
     call_id = f"{node}-cb-{uuid.uuid4().hex[:12]}"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from math import isfinite
 from typing import ClassVar
 
+from hotline.core import ids
 from hotline.core.events import (
     AgentRinging,
     AsteriskBooted,
@@ -86,6 +87,12 @@ PEER_REACHABLE: dict[str, bool] = {
 RECORDING_VAR = "HL_RECORDING"
 #: HL_RECDIR in asterisk-config/extensions.conf: MixMonitor writes <call id>.wav there.
 DEFAULT_RECORDING_DIR = "/var/spool/asterisk/hotline"
+
+
+def _phone_number(value: str) -> str:
+    """A caller id as the hotline keeps it: a phone number (ids.PhoneNumber), or "" when it is
+    withheld or anything else (Asterisk's "<unknown>", a name, a SIP URI)."""
+    return value if ids.is_valid(ids.PHONE_NUMBER_PATTERN, value) else ""
 
 
 class Malformed(ValueError):
@@ -249,7 +256,7 @@ class EventMapper:
             at,
             node=self.node,
             call_id=self._call_id(msg),
-            caller=user.get_str("Caller"),
+            caller=_phone_number(user.get("Caller", "")),
             dialed=user.get_str("Dialed"),
             channel=msg.get_str("Channel"),
         )
@@ -272,7 +279,7 @@ class EventMapper:
             call_id=self._call_id(msg),
             queue=user.get_str("Queue"),
             service=_service(user.get_str("Service")),
-            caller=msg.get("CallerIDNum", ""),
+            caller=_phone_number(msg.get("CallerIDNum", "")),
             priority=user.get_int("Priority", 0),
             channel=msg.get_str("Channel"),
         )

@@ -57,6 +57,12 @@ def is_valid(pattern: str, value: object) -> bool:
     return isinstance(value, str) and _COMPILED[pattern].fullmatch(value) is not None
 
 
+def phone_or_withheld(value: str) -> str:
+    """A caller id as the hotline keeps it: the phone number, or "" when it is withheld or
+    anything else (Asterisk's "<unknown>", a name, a URI): events never carry the raw text."""
+    return value if is_valid(PHONE_NUMBER_PATTERN, value) else ""
+
+
 def rule(pattern: str) -> str:
     """The rule in words, for a message."""
     return RULES[pattern]
@@ -76,5 +82,6 @@ __all__ = [
     "SkillName",
     "UnitId",
     "is_valid",
+    "phone_or_withheld",
     "rule",
 ]

@@ -89,12 +89,6 @@ RECORDING_VAR = "HL_RECORDING"
 DEFAULT_RECORDING_DIR = "/var/spool/asterisk/hotline"
 
 
-def _phone_number(value: str) -> str:
-    """A caller id as the hotline keeps it: a phone number (ids.PhoneNumber), or "" when it is
-    withheld or anything else (Asterisk's "<unknown>", a name, a SIP URI)."""
-    return value if ids.is_valid(ids.PHONE_NUMBER_PATTERN, value) else ""
-
-
 class Malformed(ValueError):
     """A message this mapper handles, with content it cannot accept."""
 
@@ -256,7 +250,7 @@ class EventMapper:
             at,
             node=self.node,
             call_id=self._call_id(msg),
-            caller=_phone_number(user.get("Caller", "")),
+            caller=ids.phone_or_withheld(user.get("Caller", "")),
             dialed=user.get_str("Dialed"),
             channel=msg.get_str("Channel"),
         )
@@ -279,7 +273,7 @@ class EventMapper:
             call_id=self._call_id(msg),
             queue=user.get_str("Queue"),
             service=_service(user.get_str("Service")),
-            caller=_phone_number(msg.get("CallerIDNum", "")),
+            caller=ids.phone_or_withheld(msg.get("CallerIDNum", "")),
             priority=user.get_int("Priority", 0),
             channel=msg.get_str("Channel"),
         )

@@ -127,3 +127,22 @@ async def test_a_withheld_number_cannot_ask_for_a_callback_and_keeps_its_place(
     assert answered.agent_id == "agent1"
     assert await asyncio.to_thread(caller.wait, 30) == 0, caller.errors()
     logout(controller, "agent1")
+
+
+async def test_the_ami_user_may_not_forge_events_or_write_config(
+        controller: ObservedController, asterisk_node: Settings) -> None:
+    """manager.conf gives the AMI user only the write classes its actions need: a UserEvent
+    (which could forge a HotlineCallback) and UpdateConfig (which could write a dialplan) are
+    refused by Asterisk itself; the actions the controller uses still work."""
+    link = controller.links[testbed.NODE]
+    forged = await link._ask("UserEvent", UserEvent="HotlineCallback", Queue="general",
+                             Number="13500000099")
+    assert forged.refused and "permission denied" in forged.message.lower(), forged
+    config = await link._ask("UpdateConfig", SrcFilename="hl-none.conf",
+                             DstFilename="hl-none.conf", Reload="no")
+    assert config.refused and "permission denied" in config.message.lower(), config
+    # what the link sends, one of each class: system, call, and the test bed's command
+    await link.db_put("hotline", "probe", "1")
+    assert await link.db_get("hotline", "probe") == "1"
+    assert isinstance(await link.device_states(), dict)
+    assert isinstance(await link.rtp_stats(), list)

@@ -212,3 +212,18 @@ def test_the_desk_projection_keeps_each_agents_recent_calls() -> None:
     desk.record(AgentStateChanged(t, agent_id="agent2", old=AgentState.READY,
                                   new=AgentState.RESERVED, call_id="x"))
     assert desk.call("agent2", "x") is None
+
+
+@pytest.mark.parametrize("number", ["1/sip:900@evil.example", "1390,0001", "", "anonymous"])
+async def test_a_callback_to_anything_but_a_phone_number_is_refused(
+        bed: Bed, number: str) -> None:
+    """Issue #14.4: the number goes into the Originate's dial string (PJSIP/{number}@caller):
+    the controller queues no callback to anything but a phone number, whatever its caller
+    (a work order stored before the API checked it)."""
+    from hotline.core.errors import InvalidRequest
+    from hotline.core.values import ServiceType
+
+    with pytest.raises(InvalidRequest):
+        bed.controller.queue_callback(ServiceType.FAULT, number)
+    assert bed.controller.router.waiting() == []
+    assert bed.controller.queue_callback(ServiceType.FAULT, "+8613900000001")

@@ -43,6 +43,7 @@ class FakeLink:
 
     node: str = NODE
     redirects: list[tuple[str, str, str]] = field(default_factory=list)
+    originates: list[str] = field(default_factory=list)
     logged_in: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -53,6 +54,9 @@ class FakeLink:
 
     async def channels(self) -> list[object]:
         return []
+
+    async def originate(self, dial: str, *args: object, **kwargs: object) -> None:
+        self.originates.append(dial)
 
     async def close(self) -> None:
         pass
@@ -227,3 +231,23 @@ async def test_a_callback_to_anything_but_a_phone_number_is_refused(
         bed.controller.queue_callback(ServiceType.FAULT, number)
     assert bed.controller.router.waiting() == []
     assert bed.controller.queue_callback(ServiceType.FAULT, "+8613900000001")
+
+
+@pytest.mark.parametrize("number", ["1/sip:900@evil.example", "1390,0001", "anonymous"])
+async def test_a_due_callback_to_anything_but_a_phone_number_is_never_dialled(
+        bed: Bed, number: str) -> None:
+    """A virtual-hold callback carries the number HotlineCallback gave: whatever brought a bad
+    one, it never reaches an Originate; the call ends, refused."""
+    from hotline.core.events import CallEnded, Event
+    from hotline.process.controller import callbacks
+    from hotline.router import CallbackDue
+
+    fed: list[Event] = []
+    due = CallbackDue("c-1", "agent1", number, "general", 1.0, None)  # type: ignore[arg-type]
+    await callbacks.call_back(bed.controller._state, due, fed.append)
+    assert bed.link.originates == []
+    [ended] = fed
+    assert isinstance(ended, CallEnded) and "not a phone number" in ended.cause_text
+    good = CallbackDue("c-2", "agent1", "13500000001", "general", 1.0, None)  # type: ignore[arg-type]
+    await callbacks.call_back(bed.controller._state, good, fed.append)
+    assert bed.link.originates == ["PJSIP/13500000001@caller"]

@@ -45,6 +45,7 @@ def wire_settings(base: Path, wrap_up_s: float, ring_timeout_s: int = 5) -> Sett
         data_dir=base / "data",
         centre_file=base / "centre.toml",  # not read: the Centre is built in code
         ami_port=AMI_PORT,
+        ami_write="system,call,originate,command",  # the bench's `queue reload all`
         sip_port=SIP_PORT,
         agi_port=AGI_PORT,
         rtp_start=RTP_START,

@@ -57,9 +57,9 @@ Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
-#: A caller's number: what the work_orders table keeps (model.CALLER_MAX_LEN, its CHECK)
-Caller = Annotated[str, Field(min_length=1, max_length=CALLER_MAX_LEN,
-                              pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: A caller's number: a phone number (core.ids, the rule for anything dialled), within what
+#: the work_orders table keeps (model.CALLER_MAX_LEN, its CHECK)
+Caller = Annotated[str, Field(max_length=CALLER_MAX_LEN, pattern=ids.PHONE_NUMBER_PATTERN)]
 
 
 class OrderIn(BaseModel):
@@ -67,7 +67,7 @@ class OrderIn(BaseModel):
         "service": "fault", "caller": "13900000001", "call_id": "ast1-1795432233.17",
         "description": "no power in building 3 since 9:00", "area": "0571"}]})
     service: ServiceType
-    caller: Caller
+    caller: Caller  # a callback dials it (PJSIP/{number}@caller)
     call_id: Id
     description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=SOME_TEXT)]
     account: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
@@ -198,8 +198,7 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
 @router.get("/work-orders", responses=ERRORS)
 async def open_orders(
     user: Desk, services: ServicesDep,
-    caller: Annotated[str, Query(min_length=1, max_length=CALLER_MAX_LEN,
-                                 pattern=r"^[^\x00-\x1f\x7f]+$")],
+    caller: Annotated[str, Query(max_length=CALLER_MAX_LEN, pattern=ids.PHONE_NUMBER_PATTERN)],
 ) -> list[OrderOut]:
     """The caller's open orders that you may see, newest first (the agent panel shows them;
     a repeat call links to one). An agent gets those of the caller it is talking to now, and

@@ -11,6 +11,9 @@ file and the services (as pydantic types, or through `check` where there is no m
   digits or '_'.
 - A not-ready reason code (`break`, `meal`): 1-40 lower-case letters, digits or '_', a letter
   first.
+- A phone number is a caller id or a number to call back (a work order's caller, the
+  `PJSIP/{number}@caller` of a callback's Originate): an optional leading '+' then 1-32
+  digits. Nothing else: a '/', '@' or ',' would be read as dial-string or AMI syntax.
 - A unit is a work-order unit (`/api/units/{unit}/work-orders`): 1-64 word characters, '.'
   or '-'.
 """
@@ -27,12 +30,14 @@ QUEUE_NAME_PATTERN = r"^[0-9A-Za-z]{1,40}$"
 SKILL_NAME_PATTERN = r"^[A-Za-z0-9_]{1,40}$"
 UNIT_ID_PATTERN = r"^[\w.-]{1,64}$"
 REASON_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+PHONE_NUMBER_PATTERN = r"^\+?[0-9]{1,32}$"
 
 AgentId = Annotated[str, StringConstraints(pattern=AGENT_ID_PATTERN)]
 QueueName = Annotated[str, StringConstraints(pattern=QUEUE_NAME_PATTERN)]
 SkillName = Annotated[str, StringConstraints(pattern=SKILL_NAME_PATTERN)]
 UnitId = Annotated[str, StringConstraints(pattern=UNIT_ID_PATTERN)]
 ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE_PATTERN)]
+PhoneNumber = Annotated[str, StringConstraints(pattern=PHONE_NUMBER_PATTERN)]
 
 #: What each rule says, for error messages ("agent id 'x-1' must be ...").
 RULES = {
@@ -41,6 +46,7 @@ RULES = {
     SKILL_NAME_PATTERN: "1-40 letters, digits or _",
     UNIT_ID_PATTERN: "1-64 letters, digits, _, . or -",
     REASON_CODE_PATTERN: "lower-case letters, digits and _ (at most 40), a letter first",
+    PHONE_NUMBER_PATTERN: "1-32 digits, an optional leading +",
 }
 _COMPILED = {p: re.compile(p) for p in RULES}
 
@@ -51,6 +57,12 @@ def is_valid(pattern: str, value: object) -> bool:
     return isinstance(value, str) and _COMPILED[pattern].fullmatch(value) is not None
 
 
+def phone_or_withheld(value: str) -> str:
+    """A caller id as the hotline keeps it: the phone number, or "" when it is withheld or
+    anything else (Asterisk's "<unknown>", a name, a URI): events never carry the raw text."""
+    return value if is_valid(PHONE_NUMBER_PATTERN, value) else ""
+
+
 def rule(pattern: str) -> str:
     """The rule in words, for a message."""
     return RULES[pattern]
@@ -58,15 +70,18 @@ def rule(pattern: str) -> str:
 
 __all__ = [
     "AGENT_ID_PATTERN",
+    "PHONE_NUMBER_PATTERN",
     "QUEUE_NAME_PATTERN",
     "REASON_CODE_PATTERN",
     "SKILL_NAME_PATTERN",
     "UNIT_ID_PATTERN",
     "AgentId",
+    "PhoneNumber",
     "QueueName",
     "ReasonCode",
     "SkillName",
     "UnitId",
     "is_valid",
+    "phone_or_withheld",
     "rule",
 ]

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     ami_port: int = 5038
     ami_user: str = "hotline"
     ami_secret: str = "hotline-dev-secret"
+    # The AMI user's write classes (manager.conf): what the controller's actions need, no more
+    # (docs/security.md). The test bed and benches add `command` (pjsip show channelstats,
+    # queue reload all); `config` and `user` (UpdateConfig, forged UserEvents) never.
+    ami_write: str = "system,call,originate"
     sip_port: int = 5060
     caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
     agi_port: int = 4573

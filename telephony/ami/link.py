@@ -60,6 +60,15 @@ class _CodecProtocol(AMIProtocol):
         self.codec = AmiCodec()
         self.pending: dict[str, tuple[ReplyAssembler, asyncio.Future[Reply]]] = {}
 
+    def send(self, data: Any, as_list: bool = False) -> Any:
+        """panoramisk's own writes (its Login, its Ping): the same check as ours
+        (replies.check_line) before panoramisk writes them."""
+        name = str(data.get("Action") or data.get("action") or "")
+        for key, value in data.items():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                replies.check_line(name, f"{key}: {item}")
+        return super().send(data, as_list)
+
     def send_ours(self, name: str, fields: Mapping[str, str]) -> asyncio.Future[Reply]:
         """Writes the action; the future gets its whole reply."""
         if self.closed or self.transport.is_closing():

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from math import isfinite
 from typing import ClassVar
 
+from hotline.core import ids
 from hotline.core.events import (
     AgentRinging,
     AsteriskBooted,
@@ -249,7 +250,7 @@ class EventMapper:
             at,
             node=self.node,
             call_id=self._call_id(msg),
-            caller=user.get_str("Caller"),
+            caller=ids.phone_or_withheld(user.get("Caller", "")),
             dialed=user.get_str("Dialed"),
             channel=msg.get_str("Channel"),
         )
@@ -272,7 +273,7 @@ class EventMapper:
             call_id=self._call_id(msg),
             queue=user.get_str("Queue"),
             service=_service(user.get_str("Service")),
-            caller=msg.get("CallerIDNum", ""),
+            caller=ids.phone_or_withheld(msg.get("CallerIDNum", "")),
             priority=user.get_int("Priority", 0),
             channel=msg.get_str("Channel"),
         )

@@ -32,17 +32,28 @@ from hotline.telephony.ami.errors import AmiActionError, AmiBadAction
 # -- actions out ---------------------------------------------------------------------------
 
 
-def encode_action(name: str, action_id: str, fields: Mapping[str, str]) -> bytes:
-    """The bytes of one action: ``Action``, ``ActionID``, then the fields in order.
+#: What no action line may carry: CR and LF end a header early (the rest passes for headers of
+#: its own, or another action); a NUL ends Asterisk's C string there.
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
 
-    A CR or LF in a name or value would end the header early and let the rest pass for headers
-    of its own (or for another action): refused, AmiBadAction."""
+
+def check_line(action: str, line: str) -> str:
+    """`line` (a header's name or value, or the whole ``Key: value``) when it holds no CR, LF
+    or NUL; else AmiBadAction. Every action the link writes, ours and panoramisk's own Login
+    and Ping, passes here before a byte goes out."""
+    if _FORBIDDEN.search(line) is not None:
+        raise AmiBadAction(f"AMI {action!r}: a line break or NUL in {line!r}",
+                           details={"action": action})
+    return line
+
+
+def encode_action(name: str, action_id: str, fields: Mapping[str, str]) -> bytes:
+    """The bytes of one action: ``Action``, ``ActionID``, then the fields in order; a CR, LF
+    or NUL anywhere is refused (check_line)."""
     lines = [f"Action: {name}", f"ActionID: {action_id}"]
     lines += [f"{key}: {value}" for key, value in fields.items()]
     for line in lines:
-        if "\r" in line or "\n" in line:
-            raise AmiBadAction(f"AMI {name}: a line break in {line!r}",
-                               details={"action": name})
+        check_line(name, line)
     return (EOL.join(lines) + EOL + EOL).encode("utf-8")
 
 
@@ -358,6 +369,7 @@ __all__ = [
     "ReplyAssembler",
     "RtpStats",
     "action_ids",
+    "check_line",
     "checked",
     "command_output",
     "db_value",

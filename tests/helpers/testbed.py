@@ -100,6 +100,7 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         data_dir=base / "data",
         centre_file=centre_file,
         ami_port=AMI_PORT,
+        ami_write="system,call,originate,command",  # rtp_stats (tests/helpers/calls.py)
         sip_port=SIP_PORT,
         agi_port=AGI_PORT,
         api_port=API_PORT,

@@ -124,3 +124,25 @@ async def test_unit_queue_overdue_first_and_escalated(api) -> None:  # type: ign
     r = await client.post("/api/work-orders", headers=agent, json={
         "service": "pizza", "caller": "1", "call_id": "x", "description": "d"})
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("caller", [
+    "1/sip:900@evil.example",  # would dial PJSIP/1/sip:900@evil.example@caller on call-back
+    "1390000,0001",  # a comma: AMI/dialplan argument syntax
+    "anonymous", "", "+", "1" * 33,
+])
+async def test_a_work_order_caller_must_be_a_phone_number(api, caller: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue #14.4: a caller reaches the callback's Originate (PJSIP/{number}@caller), so the
+    API takes only a phone number (digits, an optional leading +, at most 32), 422 otherwise,
+    and nothing is stored."""
+    client, _ = api
+    agent = await login(client, "agent1")
+    r = await client.post("/api/work-orders", headers=agent, json={
+        "service": "fault", "caller": caller, "call_id": "call-x", "description": "x"})
+    assert r.status_code == 422, r.text
+    r = await client.get("/api/work-orders", headers=agent, params={"caller": caller})
+    assert r.status_code == 422, r.text
+    r = await client.post("/api/work-orders", headers=agent, json={
+        "service": "fault", "caller": "+8613900000001", "call_id": "call-y",
+        "description": "x"})
+    assert r.status_code in (200, 201), r.text

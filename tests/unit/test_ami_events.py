@@ -318,14 +318,26 @@ def test_every_event_is_tagged_with_the_node() -> None:
     assert [e.node for e in events] == ["node-b", "node-b"]
 
 
+@pytest.mark.parametrize("caller", ["", "anonymous", "<unknown>", "1390,0001",
+                                    "1/sip:900@evil.example"])
+def test_a_withheld_or_unusable_caller_id_enters_as_withheld(
+        mapper: EventMapper, caller: str) -> None:
+    """Issue #14.4: a caller with no usable number still enters (it is not a malformed
+    event); its caller is "", never the raw text (a callback or a dial string would take
+    it)."""
+    fields = {"Dialed": "95598"} if caller == "" else {"Caller": caller, "Dialed": "95598"}
+    ev = mapper.map(user("HotlineEntered", **fields))
+    assert isinstance(ev, CallEntered) and ev.caller == ""
+
+
 # -- what it will not guess ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("msg", "label"),
     [
-        (user("HotlineEntered", Dialed="95598"), "UserEvent:HotlineEntered"),  # no Caller
-        (user("HotlineEntered", Caller="", Dialed="95598"), "UserEvent:HotlineEntered"),
+        (user("HotlineEntered", Caller="1390"), "UserEvent:HotlineEntered"),  # no Dialed
+        (user("HotlineEntered", Caller="1390", Dialed=""), "UserEvent:HotlineEntered"),
         (user("HotlineQueued", Queue="fault"), "UserEvent:HotlineQueued"),  # no Service
         (user("HotlineQueued", Queue="q", Service="gas"), "UserEvent:HotlineQueued"),
         (

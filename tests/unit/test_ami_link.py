@@ -241,3 +241,34 @@ class Refusals:
     def __bool__(self) -> bool:
         self.count += 1
         return True
+
+
+class _Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("secret", ["pw\r\nAction: Originate", "pw\x00x", "pw\nx"])
+async def test_panoramisk_own_writes_pass_the_same_check(secret: str) -> None:
+    """Issue #14.4: panoramisk writes its Login (and Ping) itself, past encode_action: the
+    link's protocol checks those too, so a secret with CR, LF or NUL writes nothing."""
+    from hotline.telephony.ami.errors import AmiBadAction
+    from hotline.telephony.ami.link import _CodecProtocol
+
+    protocol = _CodecProtocol()
+    transport = _Transport()
+    protocol.connection_made(transport)
+    with pytest.raises(AmiBadAction):
+        protocol.send({"Action": "Login", "Username": "hl", "Secret": secret})
+    with pytest.raises(AmiBadAction):
+        protocol.send_ours("Setvar", {"Variable": "X", "Value": secret})
+    assert transport.written == b""
+    protocol.send({"Action": "Ping"})
+    assert transport.written.startswith(b"Action: Ping") or b"Action: Ping" in transport.written

@@ -316,13 +316,21 @@ def test_encode_action() -> None:
     assert "Ω".encode() in replies.encode_action("Setvar", "2", {"Value": "Ω"})
 
 
-@pytest.mark.parametrize("value", ["x\r\nAction: Hangup", "x\nChannel: y", "x\r"])
-def test_a_line_break_cannot_smuggle_headers(value: str) -> None:
+@pytest.mark.parametrize("value", ["x\r\nAction: Hangup", "x\nChannel: y", "x\r", "x\x00y",
+                                   "\x00"])
+def test_a_line_break_or_nul_cannot_smuggle_headers(value: str) -> None:
+    """CR and LF end a header early; a NUL ends Asterisk's C string there (the rest of the
+    value is dropped, or read as something else): all refused, in names, values, the action
+    and its ActionID."""
     with pytest.raises(AmiBadAction) as info:
         replies.encode_action("Setvar", "1", {"Value": value})
     assert isinstance(info.value, InvalidRequest)
     with pytest.raises(AmiBadAction):
         replies.encode_action("Setvar", "1", {value: "v"})
+    with pytest.raises(AmiBadAction):
+        replies.encode_action(f"Set{value}", "1", {})
+    with pytest.raises(AmiBadAction):
+        replies.encode_action("Setvar", f"1{value}", {})
 
 
 def test_action_ids_are_unique() -> None:

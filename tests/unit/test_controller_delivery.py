@@ -43,6 +43,7 @@ class FakeLink:
 
     node: str = NODE
     redirects: list[tuple[str, str, str]] = field(default_factory=list)
+    originates: list[str] = field(default_factory=list)
     logged_in: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -53,6 +54,9 @@ class FakeLink:
 
     async def channels(self) -> list[object]:
         return []
+
+    async def originate(self, dial: str, *args: object, **kwargs: object) -> None:
+        self.originates.append(dial)
 
     async def close(self) -> None:
         pass
@@ -226,3 +230,38 @@ async def test_a_hold_session_must_be_a_call_ami_showed_on_that_node_and_channel
     assert vet(replace(request("c1"), channel="PJSIP/caller-other")) == "wrong_channel"
     assert vet(replace(request("c1"), node="elsewhere")) == "wrong_channel"
     assert vet(replace(request("c1"), queue="no-such-queue")) == "queue"
+
+
+@pytest.mark.parametrize("number", ["1/sip:900@evil.example", "1390,0001", "", "anonymous"])
+async def test_a_callback_to_anything_but_a_phone_number_is_refused(
+        bed: Bed, number: str) -> None:
+    """Issue #14.4: the number goes into the Originate's dial string (PJSIP/{number}@caller):
+    the controller queues no callback to anything but a phone number, whatever its caller
+    (a work order stored before the API checked it)."""
+    from hotline.core.errors import InvalidRequest
+    from hotline.core.values import ServiceType
+
+    with pytest.raises(InvalidRequest):
+        bed.controller.queue_callback(ServiceType.FAULT, number)
+    assert bed.controller.router.waiting() == []
+    assert bed.controller.queue_callback(ServiceType.FAULT, "+8613900000001")
+
+
+@pytest.mark.parametrize("number", ["1/sip:900@evil.example", "1390,0001", "anonymous"])
+async def test_a_due_callback_to_anything_but_a_phone_number_is_never_dialled(
+        bed: Bed, number: str) -> None:
+    """A virtual-hold callback carries the number HotlineCallback gave: whatever brought a bad
+    one, it never reaches an Originate; the call ends, refused."""
+    from hotline.core.events import CallEnded, Event
+    from hotline.process.controller import callbacks
+    from hotline.router import CallbackDue
+
+    fed: list[Event] = []
+    due = CallbackDue("c-1", "agent1", number, "general", 1.0, None)  # type: ignore[arg-type]
+    await callbacks.call_back(bed.controller._state, due, fed.append)
+    assert bed.link.originates == []
+    [ended] = fed
+    assert isinstance(ended, CallEnded) and "not a phone number" in ended.cause_text
+    good = CallbackDue("c-2", "agent1", "13500000001", "general", 1.0, None)  # type: ignore[arg-type]
+    await callbacks.call_back(bed.controller._state, good, fed.append)
+    assert bed.link.originates == ["PJSIP/13500000001@caller"]

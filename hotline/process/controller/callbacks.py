@@ -11,6 +11,8 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from hotline.core import ids
+from hotline.core.errors import InvalidRequest
 from hotline.core.events import CallbackRequested, CallEnded, CallQueued, DtmfReceived, Event
 from hotline.core.values import ServiceType
 from hotline.process.controller.delivery import CONNECT_CONTEXT
@@ -28,6 +30,9 @@ FIRST_LEG_WAIT_S = 15.0
 def queue_outbound(state: ControllerState, service: ServiceType, number: str) -> CallQueued:
     """An outbound call to a customer, queued like any call of its service: the event to feed
     (its call id is the new call's)."""
+    if not ids.is_valid(ids.PHONE_NUMBER_PATTERN, number):
+        # a number goes into the Originate's dial string: nothing but digits gets there
+        raise InvalidRequest(f"number {number!r} must be {ids.rule(ids.PHONE_NUMBER_PATTERN)}")
     node = next(iter(state.links))
     queue = next((q.name for q in state.centre.queues if q.service == service), "general")
     call_id = f"{node}-cb-{uuid.uuid4().hex[:12]}"
@@ -78,6 +83,13 @@ async def call_back(state: ControllerState, due: CallbackDue,
     caller; once they answer, hotline-connect records and rings the agent."""
     node = state.callback_nodes.get(due.call_id)  # kept for a retry (CallbackAttempted)
     link = state.links[node] if node in state.links else next(iter(state.links.values()))
+    if not ids.is_valid(ids.PHONE_NUMBER_PATTERN, due.number):
+        # the number becomes the Originate's dial string: only digits get there, whatever
+        # brought it (a HotlineCallback from an older dialplan, a stored order)
+        log.warning("callback of %s refused: %r is not a phone number", due.call_id, due.number)
+        feed(CallEnded(state.clock(), node=link.node, call_id=due.call_id, cause=0,
+                       cause_text="callback refused: the number is not a phone number"))
+        return
     # The turn can come while the caller is still hearing "we will call you back": the
     # new channel takes the call id as its Uniqueid, so the old one must be gone first.
     if due.call_id in state.left_for_callback:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 
+from hotline.core import ids
 from hotline.core.events import AgentRinging, CallEntered, CallQueued
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
@@ -186,7 +187,8 @@ def on_session(state: ControllerState, request: HoldRequest) -> CallQueued | Non
                     request.call_id, request.service)
         service = ServiceType.GENERAL
     return CallQueued(at, node=request.node, call_id=request.call_id, queue=request.queue,
-                      service=service, caller=request.caller, priority=request.priority,
+                      service=service, caller=ids.phone_or_withheld(request.caller),
+                      priority=request.priority,
                       channel=request.channel)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hotline.core import ids
 from hotline.core.events import (
     CallAnswered,
     CallEnded,
@@ -118,7 +119,8 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
             continue
         at = qv.queued_at if qv.queued_at is not None else now - caller.duration_s
         events.append(CallQueued(at, node=node, call_id=call_id,
-                                 queue=qv.queue, service=qv.service, caller=caller.caller,
+                                 queue=qv.queue, service=qv.service,
+                                 caller=ids.phone_or_withheld(caller.caller),
                                  priority=qv.priority, channel=caller.channel))
     return events
 

@@ -14,7 +14,7 @@ from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.settings import Settings
 from hotline.router import Offer
 from tests.helpers import testbed
-from tests.helpers.calls import logout, of_caller, ready
+from tests.helpers.calls import held, logout, of_caller, ready
 from tests.helpers.observed import ObservedController
 from tests.helpers.phones import Phones
 
@@ -43,7 +43,6 @@ async def test_a_stranger_on_the_agi_port_gets_no_place_while_calls_go_through(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     phones.agent(1, ring_ms=300)
-    ready(controller, "agent1")
     # the phantom: no secret, an unbounded priority, queued since the dawn of time
     assert await phantom_hold(asterisk_node, None, PHANTOM, testbed.NODE, "general",
                               "general", str(10**9), "-inf") == b""
@@ -57,12 +56,15 @@ async def test_a_stranger_on_the_agi_port_gets_no_place_while_calls_go_through(
     caller = phones.caller("13900000001", talk_ms=2000)
     queued = await controller.wait_for(of_caller("13900000001"), 10)
     call_id = queued.call_id  # type: ignore[union-attr]
+    await held(controller, call_id, 10)  # its session, opened with the dialplan's secret
+    ready(controller, "agent1")  # now the offer goes into that session
     answered = await controller.wait_for(
         lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 10)
     assert answered.agent_id == "agent1"  # type: ignore[union-attr]
     await controller.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 10)
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
     assert controller.delivered["hold"] == 1  # through the caller's own hold session
+    assert controller.holds.refused["unknown_call"] == 1  # the phantom's alone
     assert not any(isinstance(e, CallQueued | Offer) and e.call_id == PHANTOM
                    for e in controller.history)
     logout(controller, "agent1")

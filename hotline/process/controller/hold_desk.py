@@ -54,6 +54,8 @@ CLOCK_SKEW_S = 5.0
 #: No caller waits longer than this: an older HL_QUEUED_AT is not a real one
 MAX_WAIT_S = 86_400.0
 _MAX_CHANNEL = 128
+#: How long a hold session for a call AMI has not shown yet waits for that event.
+AMI_GRACE_S = 1.0
 _MAX_CALLER = 80
 
 
@@ -176,7 +178,7 @@ class HoldDesk:
             self.count_refusal("node", f"{request.call_id} claims node {request.node!r}, "
                                f"the connection is {sorted(agi.nodes)}")
             return
-        if self.vet is not None and (reason := self.vet(request)) is not None:
+        if self.vet is not None and (reason := await self._vetted(request)) is not None:
             # before it replaces the call's open session: a phantom never takes a real
             # caller's place, nor an agent's offer
             self.count_refusal(reason, f"{request.call_id} on {request.node} "
@@ -209,6 +211,17 @@ class HoldDesk:
                 gone.cancel()
             with contextlib.suppress(asyncio.CancelledError, AgiError):
                 await gone
+
+    async def _vetted(self, request: HoldRequest) -> str | None:
+        """The controller's word on the session. A real caller's session can reach us a moment
+        before the AMI event that queued it (two sockets, no order between them): an unknown
+        call is asked about again until AMI_GRACE_S has passed, then refused as a phantom."""
+        assert self.vet is not None
+        deadline = time.monotonic() + AMI_GRACE_S
+        # the AMI event is on its way, or never comes: no event to wait on from here
+        while (reason := self.vet(request)) == "unknown_call" and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return reason
 
     def count_refusal(self, reason: str, detail: str) -> None:
         """A session refused: counted, and logged once per reason every 100 (a flood of

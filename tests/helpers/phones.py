@@ -37,10 +37,11 @@ class Phones:
         return phone
 
     def caller(self, number: str, talk_ms: int, sip_port: int | None = None,
-               dial: str | None = None) -> SippProcess:
-        """A caller dialing the hotline (or `dial`) on this node (or the node at `sip_port`)."""
+               dial: str | None = None, host: str = "127.0.0.1") -> SippProcess:
+        """A caller dialing the hotline (or `dial`) on this node (or the node at `sip_port`),
+        sending from `host` (another loopback address: a source outside the trunk's match)."""
         target = f"127.0.0.1:{sip_port or self.settings.sip_port}"
-        phone = start_caller(number, target, talk_ms=talk_ms,
+        phone = start_caller(number, target, talk_ms=talk_ms, host=host,
                              local_port=testbed.next_caller_port(),
                              media_port=testbed.next_media_port(),
                              service=dial or self.settings.hotline_number)

@@ -174,6 +174,19 @@ def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_
     return _spawn(args, workdir, f"caller-{number}")
 
 
+def start_agent_dial(agent_id: str, password: str, target: str, dial: str, final: int,
+                     local_port: int, host: str = "127.0.0.1") -> SippProcess:
+    """An agent's softphone placing one call as `agent_id` (authenticating with `password`),
+    expecting `final` as the answer: exit 0 when it came."""
+    _check_free(host, local_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-agent-dial-{agent_id}-"))
+    scenario = _render("agent_dial.xml", workdir, FINAL=final)
+    args = ["-sf", str(scenario), "-key", "agent", agent_id, "-i", host,
+            "-p", str(local_port), "-s", dial, "-au", agent_id, "-ap", password,
+            "-m", "1", "-l", "1", target]
+    return _spawn(args, workdir, f"agent-dial-{agent_id}")
+
+
 def start_key_caller(number: str, target: str, key: str, key_delay_ms: int, talk_ms: int,
                      local_port: int, media_port: int, service: str = "95598",
                      host: str = "127.0.0.1", calls: int = 1,

@@ -32,3 +32,12 @@ async def test_a_from_user_named_caller_outside_the_trunk_is_refused(
     for number in ("13300000081", "caller"):
         inside = phones.caller(number, talk_ms=500)
         assert await asyncio.to_thread(inside.wait, 20) == 0, inside.errors()
+
+
+async def test_agents_are_still_identified_by_their_user_name(
+        phones: Phones, asterisk_node: Settings) -> None:
+    """An agent's softphone (From its id, on the trunk's address too) is its own endpoint: it
+    is challenged, authenticates with its secret and lands in hotline-agent (which has no
+    extension `nowhere`: 404)."""
+    agent = phones.agent_dial("agent1", "pw1", dial="nowhere", final=404)
+    assert await asyncio.to_thread(agent.wait, 20) == 0, agent.errors()

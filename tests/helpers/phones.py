@@ -16,6 +16,7 @@ from hotline.devtools.sipp_phones import (
     renumbered_pcap,
     sipp_binary,
     start_agent,
+    start_agent_dial,
     start_caller,
     start_dtmf_caller,
     start_key_caller,
@@ -45,6 +46,14 @@ class Phones:
                              local_port=testbed.next_caller_port(),
                              media_port=testbed.next_media_port(),
                              service=dial or self.settings.hotline_number)
+        self.started.append(phone)
+        return phone
+
+    def agent_dial(self, agent_id: str, password: str, dial: str, final: int,
+                   host: str = "127.0.0.1") -> SippProcess:
+        """agent_id's softphone placing one call (authenticated), expecting `final`."""
+        phone = start_agent_dial(agent_id, password, f"127.0.0.1:{self.settings.sip_port}",
+                                 dial, final, local_port=testbed.next_caller_port(), host=host)
         self.started.append(phone)
         return phone
 

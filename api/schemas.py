@@ -351,8 +351,11 @@ class SpyRequest(BaseModel):
         json_schema_extra={"examples": [{"mode": "listen", "supervisor_endpoint": "agent4"}]}
     )
     mode: SpyModeName
-    #: the supervisor's phone: an endpoint of the same kind as an agent's
-    supervisor_endpoint: AgentId = Field(description="the PJSIP endpoint that rings")
+    #: the supervisor's phone: an endpoint of the same kind as an agent's; only its own
+    #: (api/spy_target.py) unless an admin asks
+    supervisor_endpoint: AgentId | None = Field(
+        default=None, description="the PJSIP endpoint that rings: the supervisor's own "
+        "(the default); another only for an admin (403 not-your-endpoint)")
 
 
 class SpyOut(BaseModel):

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from hotline.api.deps import ServicesDep, Steering
+from hotline.api.deps import AuthenticatorDep, ServicesDep, SettingsDep, Steering
 from hotline.api.errors import ApiError
 from hotline.api.routes import centre
 from hotline.api.routes.agent_desk import (
@@ -33,6 +33,7 @@ from hotline.api.schemas import (
     SpyOut,
     SpyRequest,
 )
+from hotline.api.spy_target import spy_endpoint
 from hotline.centre.service import Configuration
 from hotline.core import ids
 from hotline.core.errors import PeerRefused, Unavailable
@@ -130,14 +131,18 @@ async def set_skills(agent_id: AgentId, body: SkillsRequest, user: Steering,
 
 @router.post("/agents/{agent_id}/spy", responses={**ERRORS, 502: ERRORS[409]})
 async def spy(
-    agent_id: AgentId, body: SpyRequest, user: Steering, services: ServicesDep, audit: Audit
+    agent_id: AgentId, body: SpyRequest, user: Steering, services: ServicesDep, audit: Audit,
+    settings: SettingsDep, auth: AuthenticatorDep,
 ) -> SpyOut:
-    """Ring the supervisor's endpoint into the agent's live call: listen, whisper or barge.
-    409 when the agent is on no call."""
+    """Ring the supervisor's own endpoint into the agent's live call: listen, whisper or
+    barge. Another endpoint only for an admin (403 `not-your-endpoint`; 409 `no-own-endpoint`
+    when the supervisor has none: api/spy_target.py). 409 when the agent is on no call."""
     controller = controller_of(services)
     agent_out(controller, agent_id)  # 404 first: UnknownAgent is a LookupError too
+    endpoint = spy_endpoint(settings, user, await auth.users.get(user.username),
+                            body.supervisor_endpoint)
     try:
-        call_id = await controller.spy(body.supervisor_endpoint, agent_id, body.mode)
+        call_id = await controller.spy(endpoint, agent_id, body.mode)
     except LookupError:
         raise ApiError(
             409, "agent-not-on-call", f"agent {agent_id} is on no call", {"agent_id": agent_id}
@@ -152,7 +157,7 @@ async def spy(
         agent_id,
         f"spy:{body.mode}",
         call_id=call_id,
-        supervisor_endpoint=body.supervisor_endpoint,
+        supervisor_endpoint=endpoint,
     )
     return SpyOut(agent_id=agent_id, call_id=call_id, mode=body.mode)
 

@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     redis_url: str = ""
     data_dir: Path = Path("/var/lib/hotline/data")
 
+    # A supervisor's own phone for listen / whisper / barge: user name -> PJSIP endpoint (an
+    # endpoint of the agent set). A user who is also an agent has its agent's endpoint. A
+    # supervisor's spy audio goes only to its own endpoint; an admin may name any
+    # (api/spy_target.py, docs/security.md). E.g. HOTLINE_SUPERVISOR_ENDPOINTS='{"chen": "desk7"}'
+    supervisor_endpoints: dict[str, str] = Field(default_factory=dict)
+
     # --- HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -38,10 +38,19 @@ _VOICE = ('--><nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pc
           "</action></nop><!--")
 
 
-def _render(name: str, workdir: Path, **values: int | str) -> Path:
+_PLAY = '<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>'
+
+
+def _render(name: str, workdir: Path, sdp_media_port: int | None = None,
+            **values: int | str) -> Path:
+    """A copy of scenario `name` with its @VALUES@ filled in. With `sdp_media_port` the SDP
+    offers that port (an RTP end the caller of this function runs) and SIPp plays nothing."""
     text = (SCENARIOS / name).read_text()
     for key, value in values.items():
         text = text.replace(f"@{key}@", str(value))
+    if sdp_media_port is not None:
+        text = text.replace("m=audio [media_port]", f"m=audio {sdp_media_port}")
+        text = text.replace(_PLAY, "")
     out = workdir / name
     out.write_text(text)
     return out
@@ -111,20 +120,23 @@ def _spawn(args: list[str], workdir: Path, name: str) -> SippProcess:
 def start_agent(agent_id: str, sip_port: int, media_port: int, ring_ms: int = 500,
                 talk_ms: int = 3_600_000, host: str = "127.0.0.1",
                 max_calls: int = 100_000, voice: bool = False,
-                answer_options: bool = False) -> SippProcess:
+                answer_options: bool = False,
+                sdp_media_port: int | None = None) -> SippProcess:
     """An agent phone on host:sip_port that rings `ring_ms`, answers and echoes media, and
     hangs up after `talk_ms` unless the caller did first.
 
     A ring_ms longer than the platform's ring timeout makes an agent who never answers.
     With `voice` the phone plays a voice sample instead of echoing (a customer being called
     back: media must not echo on both ends, or it loops). With `answer_options` it answers
-    OPTIONS (SIPp's -aa), so Asterisk's qualify finds it reachable while it runs.
+    OPTIONS (SIPp's -aa), so Asterisk's qualify finds it reachable while it runs. With
+    `sdp_media_port` its SDP offers that port (an RTP end of the caller's own) and SIPp
+    neither echoes nor plays.
     """
     _check_free(host, sip_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{agent_id}-"))
-    scenario = _render("agent.xml", workdir, RING_MS=ring_ms, TALK_MS=talk_ms,
-                       VOICE=_VOICE if voice else "")
-    media = [] if voice else ["-rtp_echo"]
+    scenario = _render("agent.xml", workdir, sdp_media_port, RING_MS=ring_ms,
+                       TALK_MS=talk_ms, VOICE=_VOICE if voice else "")
+    media = [] if voice or sdp_media_port is not None else ["-rtp_echo"]
     args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
             "-mp", str(media_port), *media, "-m", str(max_calls), "-bind_local",
             *(["-aa"] if answer_options else [])]
@@ -162,16 +174,31 @@ def start_refusing_callee(name: str, sip_port: int, media_port: int, refuse: int
 
 def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_port: int,
                  service: str = "95598", host: str = "127.0.0.1", calls: int = 1,
-                 rate: float = 1.0) -> SippProcess:
+                 rate: float = 1.0, sdp_media_port: int | None = None) -> SippProcess:
     """`calls` callers from `number` dialing `service` at `target` (host:port), each staying
-    on the line `talk_ms` after being answered by the hotline (IVR and wait included)."""
+    on the line `talk_ms` after being answered by the hotline (IVR and wait included). With
+    `sdp_media_port` the SDP offers that port (an RTP end of the caller's own), and SIPp
+    plays nothing."""
     _check_free(host, local_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-caller-{number}-"))
-    scenario = _render("caller.xml", workdir, TALK_MS=talk_ms)
+    scenario = _render("caller.xml", workdir, sdp_media_port, TALK_MS=talk_ms)
     args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
             "-mp", str(media_port), "-s", service, "-key", "number", number,
             "-m", str(calls), "-r", str(rate), "-l", str(max(1, calls)), target]
     return _spawn(args, workdir, f"caller-{number}")
+
+
+def start_agent_dial(agent_id: str, password: str, target: str, dial: str, final: int,
+                     local_port: int, host: str = "127.0.0.1") -> SippProcess:
+    """An agent's softphone placing one call as `agent_id` (authenticating with `password`),
+    expecting `final` as the answer: exit 0 when it came."""
+    _check_free(host, local_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-agent-dial-{agent_id}-"))
+    scenario = _render("agent_dial.xml", workdir, FINAL=final)
+    args = ["-sf", str(scenario), "-key", "agent", agent_id, "-i", host,
+            "-p", str(local_port), "-s", dial, "-au", agent_id, "-ap", password,
+            "-m", "1", "-l", "1", target]
+    return _spawn(args, workdir, f"agent-dial-{agent_id}")
 
 
 def start_key_caller(number: str, target: str, key: str, key_delay_ms: int, talk_ms: int,

@@ -16,6 +16,7 @@ from hotline.devtools.sipp_phones import (
     renumbered_pcap,
     sipp_binary,
     start_agent,
+    start_agent_dial,
     start_caller,
     start_dtmf_caller,
     start_key_caller,
@@ -30,20 +31,36 @@ class Phones:
         self.settings = settings
         self.started: list[SippProcess] = []
 
-    def agent(self, n: int, ring_ms: int = 300, talk_ms: int = 3_600_000) -> SippProcess:
+    def agent(self, n: int, ring_ms: int = 300, talk_ms: int = 3_600_000, voice: bool = False,
+              sdp_media_port: int | None = None) -> SippProcess:
+        """agentN's phone (start_agent: echoes, or plays the voice sample with `voice`, or
+        leaves the media to the test's own RTP end at `sdp_media_port`)."""
         phone = start_agent(f"agent{n}", testbed.agent_port(n), testbed.next_media_port(),
-                            ring_ms=ring_ms, talk_ms=talk_ms)
+                            ring_ms=ring_ms, talk_ms=talk_ms, voice=voice,
+                            sdp_media_port=sdp_media_port)
         self.started.append(phone)
         return phone
 
     def caller(self, number: str, talk_ms: int, sip_port: int | None = None,
-               dial: str | None = None) -> SippProcess:
-        """A caller dialing the hotline (or `dial`) on this node (or the node at `sip_port`)."""
+               dial: str | None = None, host: str = "127.0.0.1",
+               sdp_media_port: int | None = None) -> SippProcess:
+        """A caller dialing the hotline (or `dial`) on this node (or the node at `sip_port`),
+        sending from `host` (another loopback address: a source outside the trunk's match);
+        its media at the test's own RTP end with `sdp_media_port`."""
         target = f"127.0.0.1:{sip_port or self.settings.sip_port}"
-        phone = start_caller(number, target, talk_ms=talk_ms,
+        phone = start_caller(number, target, talk_ms=talk_ms, host=host,
+                             sdp_media_port=sdp_media_port,
                              local_port=testbed.next_caller_port(),
                              media_port=testbed.next_media_port(),
                              service=dial or self.settings.hotline_number)
+        self.started.append(phone)
+        return phone
+
+    def agent_dial(self, agent_id: str, password: str, dial: str, final: int,
+                   host: str = "127.0.0.1") -> SippProcess:
+        """agent_id's softphone placing one call (authenticated), expecting `final`."""
+        phone = start_agent_dial(agent_id, password, f"127.0.0.1:{self.settings.sip_port}",
+                                 dial, final, local_port=testbed.next_caller_port(), host=host)
         self.started.append(phone)
         return phone
 

@@ -30,6 +30,8 @@ CALLBACK_PORT = _BASE + 90  # the SIPp phone that callbacks reach, whatever the 
 CALLER_SIP_BASE = _BASE + 300
 MEDIA_BASE = _BASE + 500  # media ports step by 4 up to _BASE + 999
 RTP_START = 40000 + SLOT * 2000
+TRUNK_ADDRESS = "127.0.0.1/32"  # the caller endpoint's match (pjsip.conf)
+OUTSIDE_TRUNK = "127.0.0.2"  # a loopback address outside it
 # the agent the live configuration tests create through the API (and remove again)
 CONFIG_AGENT = "agent9"
 
@@ -102,6 +104,9 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         ami_port=AMI_PORT,
         ami_write="system,call,originate,command",  # rtp_stats (tests/helpers/calls.py)
         sip_port=SIP_PORT,
+        # the trunk: every SIPp caller sends from 127.0.0.1; other loopback addresses are
+        # outside it (asterisk/test_trunk_identify.py calls from 127.0.0.2)
+        caller_match=TRUNK_ADDRESS,
         agi_port=AGI_PORT,
         api_port=API_PORT,
         rtp_start=RTP_START,

@@ -50,7 +50,10 @@ async def panel_site(controller: Controller, asterisk_node: Settings, centre: Ce
     attach_controller(services, controller)
     services.db_pool = await db.create_pool(empty_db_url, max_size=2)  # work orders
     try:
-        async with serve_app(create_app(asterisk_node, services)) as base:
+        # the supervisor's own phone is agent2's (its spy goes only there: api/spy_target.py)
+        settings = asterisk_node.model_copy(
+            update={"supervisor_endpoints": {"supervisor": "agent2"}})
+        async with serve_app(create_app(settings, services)) as base:
             yield base
     finally:
         await services.db_pool.close()

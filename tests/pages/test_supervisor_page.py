@@ -1,7 +1,8 @@
 """The supervisor page in a real headless Chromium against the real Asterisk: the supervisor
 lowers agent1's general skill and raises agent4's on the page, the next general call goes to
 agent4 (the page shows the caller on agent4's row), and the supervisor listens in from the
-page (their phone is put into ChanSpy). A screenshot is kept in test-artifacts/."""
+page: another phone is refused, its own (agent2's, from supervisor_endpoints) is put into
+ChanSpy. A screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -59,14 +60,21 @@ async def test_a_supervisor_reskills_and_the_next_call_follows(
         "s => document.querySelector(s + ' [data-field=call]')?.textContent"
         ".includes('13500000002')", arg=row, timeout=2500)
 
-    await page.fill("#sup-endpoint", "agent2")
+    await page.fill("#sup-endpoint", "agent3")  # not the supervisor's phone: refused
+    await page.click(f'{row} button.spy[data-mode="listen"]')
+    await page.wait_for_function(
+        "() => document.querySelector('#message').textContent.includes('agent2')",
+        timeout=3000)
+    await page.fill("#sup-endpoint", "")  # the supervisor's own phone (agent2's here)
     await page.click(f'{row} button.spy[data-mode="listen"]')
     link = controller.links[testbed.NODE]
     async with asyncio.timeout(8):  # the supervisor's phone is put into ChanSpy on agent4
         while True:
-            if any(c.application == "ChanSpy" for c in await link.channels()):
+            spying = [c for c in await link.channels() if c.application == "ChanSpy"]
+            if spying:
                 break
             await asyncio.sleep(0.2)  # polling Asterisk's channel list, bounded above
+    assert spying[0].channel.startswith("PJSIP/agent2-")
     assert await page.text_content("#message") == ""
     await asyncio.to_thread(save_artifact, "supervisor-page.png", await page.screenshot())
 

@@ -119,7 +119,14 @@ async def test_bad_skills_are_refused(desk: Desk, body: object) -> None:
     assert r.status_code == 404
 
 
+def own_phones(desk: Desk, **endpoints: str) -> None:
+    """The app's settings with these supervisor_endpoints (user name -> its phone)."""
+    state = desk.client._transport.app.state  # type: ignore[attr-defined]
+    state.settings = state.settings.model_copy(update={"supervisor_endpoints": endpoints})
+
+
 async def test_spy_needs_a_call(desk: Desk) -> None:
+    own_phones(desk, supervisor="sup1")
     body = {"mode": "whisper", "supervisor_endpoint": "sup1"}
     r = await desk.post("supervisor", "/api/agents/agent2/spy", body)
     assert r.status_code == 409 and error(r)["id"] == "agent-not-on-call"
@@ -141,3 +148,46 @@ async def test_spy_needs_a_call(desk: Desk) -> None:
     audit = (await desk.get("admin", "/api/audit?limit=1")).json()
     assert len(audit) == 1 and audit[0]["action"] == "spy:barge"
     assert audit[0]["detail"] == {"call_id": "c8", "supervisor_endpoint": "sup1"}
+
+
+async def test_spy_audio_goes_only_to_the_supervisors_own_endpoint(desk: Desk) -> None:
+    """#14.7: a supervisor rings only its own phone into a call (the endpoint configured for
+    it in supervisor_endpoints, or its own agent's); naming another endpoint is refused with
+    403 and nothing reaches Asterisk. An admin may name any endpoint."""
+    own_phones(desk, supervisor="agent4")
+    await desk.post("agent2", "/api/agents/agent2/login")
+    await desk.post("agent2", "/api/agents/agent2/ready")
+    ring_a_call(desk, "c9", "13800000009")
+
+    for other in ("agent1", "sup1"):  # another agent's phone, any other endpoint
+        r = await desk.post("supervisor", "/api/agents/agent2/spy",
+                            {"mode": "listen", "supervisor_endpoint": other})
+        assert r.status_code == 403 and error(r)["id"] == "not-your-endpoint", r.text
+        assert error(r)["details"] == {"supervisor_endpoint": other, "own_endpoint": "agent4"}
+    assert desk.link.spies == []
+
+    r = await desk.post("supervisor", "/api/agents/agent2/spy", {"mode": "whisper"})
+    assert r.status_code == 200, r.text  # no endpoint named: the supervisor's own
+    r = await desk.post("supervisor", "/api/agents/agent2/spy",
+                        {"mode": "barge", "supervisor_endpoint": "agent4"})
+    assert r.status_code == 200, r.text
+    r = await desk.post("admin", "/api/agents/agent2/spy",
+                        {"mode": "listen", "supervisor_endpoint": "sup1"})
+    assert r.status_code == 200, r.text  # an admin may direct it anywhere
+    assert desk.link.spies == [("PJSIP/agent4", "agent2", "whisper"),
+                               ("PJSIP/agent4", "agent2", "barge"),
+                               ("PJSIP/sup1", "agent2", "listen")]
+    audit = (await desk.get("admin", "/api/audit?limit=3")).json()
+    assert [e["detail"]["supervisor_endpoint"] for e in audit] == ["sup1", "agent4", "agent4"]
+
+
+async def test_a_supervisor_without_an_endpoint_cannot_spy(desk: Desk) -> None:
+    await desk.post("agent2", "/api/agents/agent2/login")
+    await desk.post("agent2", "/api/agents/agent2/ready")
+    ring_a_call(desk, "c10", "13800000010")
+    r = await desk.post("supervisor", "/api/agents/agent2/spy", {"mode": "listen"})
+    assert r.status_code == 409 and error(r)["id"] == "no-own-endpoint", r.text
+    r = await desk.post("supervisor", "/api/agents/agent2/spy",
+                        {"mode": "listen", "supervisor_endpoint": "agent3"})
+    assert r.status_code == 403 and error(r)["id"] == "not-your-endpoint", r.text
+    assert desk.link.spies == []

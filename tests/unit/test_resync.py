@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from hotline.core.events import AgentRinging, CallAnswered, CallEnded, CallQueued, FailsafeTaken, RingNoAnswer
+from hotline.core.events import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    FailsafeTaken,
+    RingNoAnswer,
+)
 from hotline.core.values import ServiceType
 from hotline.process.controller.reconcile import ChannelView, KnownCall, QueueVars, reconcile
 

@@ -117,6 +117,8 @@ class EmbeddedPostgres:
     pgdata: Path
     port: int = 0  # 0: choose a free one at the first start
     host: str = "127.0.0.1"
+    #: the pid of a server a dead run left on this cluster, adopted by `start`
+    adopted_pid: int | None = field(default=None, init=False)
     _user: pwd.struct_passwd | None = field(default=None, init=False, repr=False)
     _install: Path | None = field(default=None, init=False, repr=False)
 
@@ -176,11 +178,11 @@ class EmbeddedPostgres:
             with (self.pgdata / "postgresql.conf").open("a") as conf:
                 conf.write("\n# hotline embedded server\nlisten_addresses = '127.0.0.1'\n"
                            "unix_socket_directories = ''\nmax_connections = 200\n")
-        running = self._running_port()
+        running = self._running()
         if running is not None:
             # A server left by a process that died (pg_ctl daemonises it): adopt it rather
-            # than fail on "another server might be running".
-            self.port = running
+            # than fail on "another server might be running", and say so.
+            self.adopted_pid, self.port = running
         else:
             if not self.port:
                 self.port = free_port(self.host)
@@ -194,15 +196,15 @@ class EmbeddedPostgres:
             marker.touch()
         return self.url
 
-    def _running_port(self) -> int | None:
-        """The port of a live postmaster on this data directory, if there is one."""
+    def _running(self) -> tuple[int, int] | None:
+        """The pid and port of a live postmaster on this data directory, if there is one."""
         try:
             lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
             pid, port = int(lines[0]), int(lines[3])
             os.kill(pid, 0)
         except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
             return None
-        return port if _pg_ready(self.host, port) else None
+        return (pid, port) if _pg_ready(self.host, port) else None
 
     def stop(self, mode: str = "fast") -> None:
         """Stops the server; `mode` is pg_ctl's: smart, fast or immediate (a crash)."""

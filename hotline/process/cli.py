@@ -70,7 +70,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.telephony.ami.link import AmiNotConnected
 
     try:
-        event_loop.run(main(), settings.event_loop, nice=settings.controller_nice)
+        # SIGTERM (systemd, Docker) stops it as Ctrl-C does: calls handed over, history
+        # written, embedded servers stopped
+        event_loop.run(main(), settings.event_loop, nice=settings.controller_nice,
+                       sigterm_as_interrupt=True)
     except KeyboardInterrupt:
         pass
     except AmiNotConnected as exc:

@@ -94,6 +94,10 @@ class Platform:
         self.services = await asyncio.to_thread(start_services, self.settings)
         if not self.settings.database_url:
             self.emit_line(f"embedded PostgreSQL at {self.services.database_url}")
+            orphan = self.services.postgres.adopted_pid if self.services.postgres else None
+            if orphan is not None:
+                self.emit_line(f"embedded PostgreSQL: adopted the PostgreSQL server a previous "
+                               f"run left running (pid {orphan}); it is stopped with this one")
         if not self.settings.redis_url:
             self.emit_line(f"embedded Redis at {self.services.redis_url}")
         conn = await db.connect(self.services.database_url)

@@ -9,9 +9,19 @@ from typing import Any
 import pytest
 
 from hotline.centre.model import Centre
-from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
+from hotline.core.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    Event,
+    FailsafeTaken,
+)
 from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.core.settings import Settings
+from hotline.router import Offer
+from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
 from tests.helpers.calls import logout, ready
 from tests.helpers.observed import ObservedController
@@ -88,3 +98,72 @@ async def test_asterisk_restart_mid_call_is_counted_once(
         lambda e: isinstance(e, CallEnded) and e.call_id == queued.call_id, 10)
     assert await asyncio.to_thread(again.wait, 10) == 0, again.errors()
     logout(controller, "agent1")
+
+
+async def test_a_controller_back_offers_nothing_to_an_agent_app_queue_is_ringing(
+        asterisk_node: Settings, centre: Centre, phones: Phones,
+        loop_errors: list[dict[str, Any]]) -> None:
+    """Issue #15.3: no controller; app_queue (the failsafe) rings agent X for caller A while
+    caller B waits in the holding context. The controller that comes back meanwhile learns
+    who app_queue is ringing before offering anyone: X, made ready first, gets no offer of B
+    (it would have had two calls at once); B goes to another agent, and X is the
+    controller's again once A's failsafe call is over."""
+    watcher = AmiLink(asterisk_node)
+    await watcher.connect()
+    seen: list[Event] = []
+
+    async def next_event(pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
+        for event in seen:
+            if pred(event):
+                return event
+        async with asyncio.timeout(deadline_s):
+            while True:
+                event = await watcher.events.get()
+                seen.append(event)
+                if pred(event):
+                    return event
+
+    back: ObservedController | None = None
+    lines: list[str] = []
+    try:
+        # No phone answers yet: app_queue rings an agent (its contact is static) for
+        # ring_timeout_s, then again after a second.
+        a = phones.caller("13700000021", talk_ms=12_000)
+        first = await next_event(lambda e: isinstance(e, CallQueued)
+                                 and e.caller == "13700000021", 10)
+        a_id = first.call_id  # type: ignore[attr-defined]
+        ring = await next_event(lambda e: isinstance(e, AgentRinging) and e.call_id == a_id,
+                                asterisk_node.failsafe_guard_s + 5)
+        x = ring.agent_id  # type: ignore[attr-defined]
+        b = phones.caller("13700000022", talk_ms=4_000)  # the failsafe guard is ahead of it
+        second = await next_event(lambda e: isinstance(e, CallQueued)
+                                  and e.caller == "13700000022", 10)
+        b_id = second.call_id  # type: ignore[attr-defined]
+        others = [f"agent{n}" for n in (1, 2, 3, 4) if f"agent{n}" != x]
+        for agent in others:
+            phones.agent(int(agent.removeprefix("agent")), ring_ms=200)
+        back = ObservedController(asterisk_node, centre, emit_line=lines.append)
+        await back.start()
+        # the resync: A in app_queue ringing X, then B waiting, queued
+        await back.wait_for(lambda e: isinstance(e, CallQueued) and e.call_id == b_id, 5)
+        ready(back, x)  # the one ready agent: B's offer (at once), unless X is known busy
+        view = back.router.agent(x)
+        assert (view.state, view.reason) == (AgentState.NOT_READY, "failsafe call"), lines
+        ready(back, *others)
+        offer = await back.wait_for(lambda e: isinstance(e, Offer) and e.call_id == b_id, 10)
+        assert not any(isinstance(e, FailsafeTaken) and e.call_id == b_id for e in seen)
+        assert offer.agent_id != x, lines  # type: ignore[union-attr]
+        await back.wait_for(lambda e: isinstance(e, CallAnswered) and e.call_id == b_id, 8)
+        # A hangs up in app_queue, never answered: X is the controller's again
+        await back.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == a_id, 20)
+        await back.wait_for(lambda e: isinstance(e, AgentStateChanged)
+                            and e.agent_id == x and e.new is AgentState.READY, 5)
+        for phone in (a, b):
+            assert await asyncio.to_thread(phone.wait, 15) == 0, phone.errors()
+        logout(back, "agent1", "agent2", "agent3", "agent4")
+    finally:
+        if back is not None:
+            await back.stop()
+        await watcher.close()
+        print("\n".join(lines))
+        print("\n".join(map(repr, seen)))

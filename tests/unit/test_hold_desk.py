@@ -290,3 +290,40 @@ def test_abort_cuts_a_session_from_another_thread_on_uvloop() -> None:
         return end
 
     assert uvloop.run(main()) == b""
+
+
+async def test_a_session_before_its_ami_event_waits_on_the_event_not_a_poll(bed: Bed) -> None:
+    """A real caller's session may reach us before the AMI event that queued it (two sockets):
+    it waits for the controller's word that the call is known (`caller_seen`), asking again
+    once then; no polling of the vet meanwhile."""
+    known: set[str] = set()
+    asked: list[str] = []
+
+    def vet(r: HoldRequest) -> str | None:
+        asked.append(r.call_id)
+        return None if r.call_id in known else "unknown_call"
+
+    bed.desk.vet = vet
+    ch = await Channel.hold(bed.port, *ARGS)
+    await wait_for(lambda: asked, 2, "the first vet")
+    # the loop turns many times (the old code asked every 10 ms) before AMI speaks
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert asked == ["call-1"]
+    known.add("call-1")
+    bed.desk.caller_seen("call-1")
+    await until(lambda: bed.desk.holds("call-1"))
+    assert asked == ["call-1", "call-1"] and bed.desk.refused == {}
+    ch.close()
+
+
+async def test_a_session_no_ami_event_vouches_for_is_refused_after_the_grace(
+        bed: Bed, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.process.controller import hold_desk
+
+    monkeypatch.setattr(hold_desk, "AMI_GRACE_S", 0.05)
+    bed.desk.vet = lambda r: "unknown_call"
+    ch = await Channel.hold(bed.port, *ARGS)
+    assert await ch.line() == b""
+    assert bed.desk.refused == {"unknown_call": 1} and bed.desk._awaited == {}
+    ch.close()

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from hotline.core.events import CallAnswered, CallEnded, CallQueued, FailsafeTaken, RingNoAnswer
+from hotline.core.events import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    FailsafeTaken,
+    RingNoAnswer,
+)
 from hotline.core.values import ServiceType
 from hotline.process.controller.reconcile import ChannelView, KnownCall, QueueVars, reconcile
 
@@ -15,9 +22,9 @@ def caller(call_id: str, context: str, bridged: bool = False, duration: float = 
                        context=context, caller=number, bridged=bridged, duration_s=duration)
 
 
-def agent_leg(call_id: str, agent: str) -> ChannelView:
+def agent_leg(call_id: str, agent: str, bridged: bool = True) -> ChannelView:
     return ChannelView(channel=f"PJSIP/{agent}-0001", uniqueid=f"{call_id}.9", linkedid=call_id,
-                       context="hotline-agent", caller=agent, bridged=True, duration_s=5.0)
+                       context="hotline-agent", caller=agent, bridged=bridged, duration_s=5.0)
 
 
 def test_nothing_missed_means_no_events() -> None:
@@ -63,6 +70,17 @@ def test_calls_served_by_the_failsafe_meanwhile_make_their_agents_busy() -> None
         CallAnswered(NOW, node="n1", call_id="f", agent_id="agent3",
                      channel="PJSIP/agent3-0001"),
         FailsafeTaken(NOW, node="n1", call_id="g", queue=""),
+    ]
+
+
+def test_an_agent_app_queue_is_ringing_is_busy_too() -> None:
+    """Issue #15.3: the agent leg of a failsafe call, not bridged yet, is app_queue ringing
+    that agent: the controller that comes back must not offer it a call too."""
+    live = [caller("g", "hotline-failsafe"), agent_leg("g", "agent2", bridged=False)]
+    assert reconcile("n1", [], live, {}, NOW) == [
+        FailsafeTaken(NOW, node="n1", call_id="g", queue=""),
+        AgentRinging(NOW, node="n1", call_id="g", agent_id="agent2",
+                     channel="PJSIP/agent2-0001"),
     ]
 
 

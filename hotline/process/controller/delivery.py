@@ -134,6 +134,7 @@ def on_offer(state: ControllerState, offer: Offer) -> bool:
 def on_caller(state: ControllerState, event: CallEntered | CallQueued) -> bool:
     """Where the call's caller is: where its offers go."""
     state.callers.setdefault(event.call_id, CallLeg(event.node, event.channel))
+    state.holds.caller_seen(event.call_id)
     return False
 
 
@@ -239,6 +240,7 @@ async def find_caller(state: ControllerState, call_id: str) -> CallLeg | None:
         for ch in channels:
             if ch.linkedid == call_id and ch.is_caller_leg:
                 state.callers[call_id] = CallLeg(node, ch.channel)
+                state.holds.caller_seen(call_id)
                 return state.callers[call_id]
     return None
 

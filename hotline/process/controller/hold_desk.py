@@ -161,6 +161,8 @@ class HoldDesk:
     refused: Counter[str] = field(default_factory=Counter)
     _held: dict[str, _Held] = field(default_factory=dict)
     _arrivals: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: sessions of calls the controller did not know yet, waiting for their AMI event
+    _awaited: dict[str, asyncio.Event] = field(default_factory=dict)
     _watchdog: threading.Thread | None = None
     _stop_watchdog: threading.Event = field(default_factory=threading.Event)
     _alive_at: float = field(default_factory=time.monotonic)
@@ -215,13 +217,29 @@ class HoldDesk:
     async def _vetted(self, request: HoldRequest) -> str | None:
         """The controller's word on the session. A real caller's session can reach us a moment
         before the AMI event that queued it (two sockets, no order between them): an unknown
-        call is asked about again until AMI_GRACE_S has passed, then refused as a phantom."""
+        call waits until the controller says it saw the call (`caller_seen`) and is asked
+        about again then, or is refused as a phantom once AMI_GRACE_S has passed."""
         assert self.vet is not None
-        deadline = time.monotonic() + AMI_GRACE_S
-        # the AMI event is on its way, or never comes: no event to wait on from here
-        while (reason := self.vet(request)) == "unknown_call" and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        return reason
+        reason = self.vet(request)
+        if reason != "unknown_call":
+            return reason
+        seen = self._awaited.setdefault(request.call_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(AMI_GRACE_S):
+                await seen.wait()
+        except TimeoutError:
+            return reason
+        finally:
+            if self._awaited.get(request.call_id) is seen:
+                del self._awaited[request.call_id]
+        return self.vet(request)
+
+    def caller_seen(self, call_id: str) -> None:
+        """The controller follows the call now (its AMI event came): a session of it that
+        arrived first is vetted again at once."""
+        seen = self._awaited.get(call_id)
+        if seen is not None:
+            seen.set()
 
     def count_refusal(self, reason: str, detail: str) -> None:
         """A session refused: counted, and logged once per reason every 100 (a flood of

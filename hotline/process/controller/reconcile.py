@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from hotline.core import ids
 from hotline.core.events import (
+    AgentRinging,
     CallAnswered,
     CallEnded,
     CallQueued,
@@ -106,11 +107,14 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
         if caller.context == FAILSAFE_CONTEXT:
             # Served by app_queue while we were away: its agent is busy, whatever we thought.
             events.append(FailsafeTaken(now, node=node, call_id=call_id, queue=""))
+            # Its agent legs: the one talking, or the ones app_queue is ringing (#15.3).
             for leg in legs.get(call_id, []):
-                if leg is not caller and leg.bridged and leg.channel.startswith("PJSIP/"):
-                    agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
-                    events.append(CallAnswered(now, node=node, call_id=call_id,
-                                               agent_id=agent, channel=leg.channel))
+                if leg is caller or not leg.channel.startswith("PJSIP/"):
+                    continue
+                agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
+                found = CallAnswered if leg.bridged else AgentRinging
+                events.append(found(now, node=node, call_id=call_id, agent_id=agent,
+                                    channel=leg.channel))
             continue
         if caller.context != HOLD_CONTEXT:
             continue

@@ -268,9 +268,9 @@ async def agent_states(conn: asyncpg.Connection, agent_id: str, since: float = 0
         "SELECT * FROM agent_state_log WHERE agent_id = $1 AND started_at >= $2"
         " AND ($3::timestamptz IS NULL OR started_at < $3) ORDER BY started_at"
         " LIMIT $4 OFFSET $5", agent_id, ts(since), ts(until), limit, offset)
-    return [AgentStateEntry(agent_id=r["agent_id"], state=r["state"],
-                            started_at=r["started_at"].timestamp(), reason=r["reason"],
-                            ended_at=epoch(r["ended_at"]), call_id=r["call_id"]) for r in rows]
+    return [AgentStateEntry.from_store(
+        agent_id=r["agent_id"], state=r["state"], started_at=r["started_at"].timestamp(),
+        reason=r["reason"], ended_at=epoch(r["ended_at"]), call_id=r["call_id"]) for r in rows]
 
 
 async def explanations(conn: asyncpg.Connection, call_id: str, *,
@@ -304,7 +304,7 @@ async def survey_of(conn: asyncpg.Connection, call_id: str) -> SurveyAnswer | No
 def _call_from_row(row: asyncpg.Record) -> CallRecord:
     values = {c: (epoch(row[c]) if c in _CALL_TIMES else row[c]) for c in _CALL_COLUMNS}
     values["ivr_path"] = list(values["ivr_path"])
-    return CallRecord(**values)
+    return CallRecord.from_store(**values)
 
 
 def _as_dict(record: Any) -> dict[str, Any]:

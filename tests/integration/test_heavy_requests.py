@@ -67,7 +67,8 @@ async def seed(conn: asyncpg.Connection) -> None:
         SELECT 'agent' || a, to_timestamp({T0} + s * 3600),
                (ARRAY['ready', 'on_call', 'after_call_work', 'not_ready'])[1 + s % 4],
                to_timestamp({T0} + (s + 1) * 3600), ''
-        FROM generate_series(0, {AGENTS - 1}) a, generate_series(0, {int(CALLS * STEP_S / 3600)}) s""")
+        FROM generate_series(0, {AGENTS - 1}) a,
+             generate_series(0, {int(CALLS * STEP_S / 3600)}) s""")
     await conn.execute(f"""
         INSERT INTO work_orders (service, caller, created_at, created_by, description, state,
                                  unit, resolve_by, callback_by, callback_done_at,

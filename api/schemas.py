@@ -317,6 +317,7 @@ class AgentStateOut(BaseModel):
 class AgentStatesOut(BaseModel):
     agent_id: str
     states: list[AgentStateOut]
+    next_offset: int | None = None  # pass as ?offset= for the next page; None: the last
 
 
 # ---- agent desk and supervision (api/routes/agent_desk.py, api/routes/supervision.py)

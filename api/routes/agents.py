@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hotline.api.deps import FloorWatcher, ServicesDep
+from hotline.api.limits import MAX_PAGE, Limit, Offset, page
 from hotline.api.routes.wallboard import ERRORS
 from hotline.api.schemas import AgentLive
 
@@ -12,7 +13,9 @@ router = APIRouter(prefix="/api", tags=["agents"])
 
 
 @router.get("/agents", responses=ERRORS)
-async def agents(_: FloorWatcher, services: ServicesDep) -> list[AgentLive]:
+async def agents(_: FloorWatcher, services: ServicesDep, limit: Limit = MAX_PAGE,
+                 offset: Offset = 0) -> list[AgentLive]:
+    """Agents by id, a page of them (the figures are computed for the page only)."""
     now = services.clock()
     return [
         AgentLive(
@@ -20,5 +23,5 @@ async def agents(_: FloorWatcher, services: ServicesDep) -> list[AgentLive]:
             today=services.metrics.agent_figures(agent_id, "today", now),
             **row,
         )
-        for agent_id, row in sorted(services.live.agents().items())
+        for agent_id, row in page(sorted(services.live.agents().items()), limit, offset)
     ]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 
 from hotline.api.deps import Inspector, ServicesDep
 from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.limits import MAX_PAGE, Limit, Offset, page
 from hotline.api.routes.wallboard import ERRORS
 from hotline.api.schemas import ExplanationOut
 
@@ -19,6 +20,8 @@ async def explanation(
     _: Inspector,
     services: ServicesDep,
     call_id: Annotated[str, Path(max_length=128, examples=["1795432233.17"])],
+    limit: Limit = MAX_PAGE,
+    offset: Offset = 0,
 ) -> list[ExplanationOut]:
     """Every offer decision for the call, oldest first (a ring with no answer makes another)."""
     if services.explainer is None:
@@ -28,4 +31,4 @@ async def explanation(
         raise ApiError(
             404, "no-such-call", "no routing decision is known for this call", {"call_id": call_id}
         )
-    return [ExplanationOut.of(e) for e in found]
+    return [ExplanationOut.of(e) for e in page(list(found), limit, offset)]

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 
 from hotline.api.deps import Admin, ServicesDep, Steering, Viewer
 from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.limits import DAY_S, MAX_LIST_SPAN_S, MAX_PAGE, Limit, Offset, page
 from hotline.api.schemas import Skills
 from hotline.api.services import Services
 from hotline.centre.model import AgentSpec, QueueSpec
@@ -213,9 +214,11 @@ async def _agent_change(config: Configuration, agent_id: str,
 
 @router.get("/agents", responses=ERRORS)
 async def list_agents(_: Steering, config: ConfigDep,
-                      include_inactive: bool = False) -> list[AgentOut]:
-    return [a for r in await config.agents() if (a := agent_out(r)) and (a.active or
-                                                                     include_inactive)]
+                      include_inactive: bool = False, limit: Limit = MAX_PAGE,
+                      offset: Offset = 0) -> list[AgentOut]:
+    return page([a for r in await config.agents() if (a := agent_out(r)) and (a.active or
+                                                                          include_inactive)],
+                limit, offset)
 
 
 @router.post("/agents", status_code=201, responses=ERRORS)
@@ -271,8 +274,9 @@ QueueName = Annotated[ids.QueueName, Path(examples=["billing"])]
 
 
 @router.get("/queues", responses=ERRORS)
-async def list_queues(_: Steering, config: ConfigDep) -> list[QueueOut]:
-    return [_queue(q) for q in await config.queues()]
+async def list_queues(_: Steering, config: ConfigDep, limit: Limit = MAX_PAGE,
+                      offset: Offset = 0) -> list[QueueOut]:
+    return [_queue(q) for q in page(await config.queues(), limit, offset)]
 
 
 @router.put("/queues/{name}", responses=ERRORS)
@@ -307,8 +311,10 @@ async def delete_queue(name: QueueName, user: Admin, config: ConfigDep,
 
 
 @router.get("/not-ready-reasons", responses=ERRORS)
-async def list_reasons(_: Viewer, config: ConfigDep) -> list[Reason]:
-    return [Reason(code=c, label=label) for c, label in (await config.reasons()).items()]
+async def list_reasons(_: Viewer, config: ConfigDep, limit: Limit = MAX_PAGE,
+                       offset: Offset = 0) -> list[Reason]:
+    return [Reason(code=c, label=label)
+            for c, label in page(list((await config.reasons()).items()), limit, offset)]
 
 
 @router.put("/not-ready-reasons/{code}", responses=ERRORS)
@@ -331,11 +337,13 @@ async def delete_reason(code: Code, user: Steering,
 async def list_outages(_: Steering, config: ConfigDep,
                        area_code: Annotated[AreaCode, Query()],
                        at: Annotated[float, Query(ge=0, le=4_102_444_800)],
-                       horizon_s: Annotated[float, Query(ge=0, le=366 * 86400)] = 7 * 86400,
+                       horizon_s: Annotated[float, Query(ge=0, le=MAX_LIST_SPAN_S)] = 7 * DAY_S,
+                       limit: Limit = MAX_PAGE, offset: Offset = 0,
                        ) -> list[OutageOut]:
-    """What a caller of the area hears at `at`: in force then, or starting within horizon."""
+    """What a caller of the area hears at `at`: in force then, or starting within horizon
+    (a span of at most a year)."""
     return [OutageOut.model_validate(o, from_attributes=True)
-            for o in await config.outages(area_code, at, horizon_s)]
+            for o in page(await config.outages(area_code, at, horizon_s), limit, offset)]
 
 
 async def _put_outage(body: OutageIn, who: str, config: Configuration,
@@ -527,7 +535,7 @@ async def put_ivr(body: IvrIn, user: Admin, config: ConfigDep) -> IvrChange:
 @router.get("/audit", responses=ERRORS)
 async def audit(_: Admin, config: ConfigDep,
                 what: Annotated[str, Query(pattern=r"^[a-z_.]{0,40}$")] = "",
-                limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[AuditOut]:
+                limit: Limit = 200, offset: Offset = 0) -> list[AuditOut]:
     """The audit log, newest first; `what` narrows by prefix (e.g. "agent.")."""
     return [AuditOut(id=r.id, who=r.who, at=r.at, what=r.what, details=r.details)
-            for r in await config.audit_log(what, limit)]
+            for r in await config.audit_log(what, limit, offset)]

@@ -15,6 +15,16 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from hotline.api.deps import ServicesDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.limits import (
+    DEFAULT_PAGE,
+    MAX_EPOCH,
+    MAX_LIST_SPAN_S,
+    MAX_PAGE,
+    Limit,
+    Offset,
+    SpanTooLong,
+    check_span,
+)
 from hotline.api.schemas import (
     AgentStateOut,
     AgentStatesOut,
@@ -35,9 +45,6 @@ from hotline.store.records import CallFilter, CallRecord, RecordError
 log = logging.getLogger("hotline.api.history")
 router = APIRouter(prefix="/api", tags=["history"])
 
-MAX_LIMIT = 500
-#: Epoch seconds up to the year 9999; also refuses nan and inf.
-MAX_EPOCH = 253_402_300_799.0
 #: Identifiers in filters and paths: no control characters (PostgreSQL refuses NUL).
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 
@@ -105,14 +112,15 @@ async def calls(
     caller: Ident = None,
     outcome: Ident = None,
     service: Ident = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Limit = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(pattern=history.CURSOR_PATTERN,
                                         description="next_cursor of the previous page",
                                         examples=["1795432233900000~1795432233.17"])] = None,
 ) -> CallPageOut:
     """Calls entered in [since, until) matching every filter, newest first (until <= since:
-    an empty page). An agent's request is limited to the calls that agent handled, whatever
-    `agent` says."""
+    an empty page; a span of at most a year, an open end allowed). An agent's request is
+    limited to the calls that agent handled, whatever `agent` says."""
+    _span(since, until)
     if not sees_everything(user):
         agent = user.username
     try:
@@ -129,6 +137,13 @@ async def calls(
         calls=[CallSummary(**summary_fields(c)) for c in page.calls],
         next_cursor=page.next_cursor.encode() if page.next_cursor else None,
     )
+
+
+def _span(since: float | None, until: float | None) -> None:
+    try:
+        check_span(since, until, MAX_LIST_SPAN_S)
+    except SpanTooLong as exc:
+        raise invalid(["query", "until"], str(exc)) from None
 
 
 CallId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN,
@@ -161,7 +176,9 @@ async def call(user: HistoryReader, services: ServicesDep, call_id: CallId) -> C
     An agent asking for someone else's call gets 404, as if it did not exist."""
     async with store(services) as conn:
         found = await queries.get_call(conn, call_id)
-        stored = await queries.explanations(conn, call_id) if found is not None else []
+        # the first page of them (GET /api/calls/{id}/explanation pages the router's)
+        stored = (await queries.explanations(conn, call_id, limit=MAX_PAGE)
+                  if found is not None else [])
     if found is None or (not sees_everything(user) and found.agent_id != user.username):
         raise no_such_call(call_id)
     explanations: list[ExplanationOut] = []
@@ -191,17 +208,24 @@ async def agent_states(
                                   examples=["agent3"])],
     since: Epoch = None,
     until: Epoch = None,
+    limit: Limit = MAX_PAGE,
+    offset: Offset = 0,
 ) -> AgentStatesOut:
-    """The agent's states that started in [since, until), oldest first. Supervisors,
-    planners and admins may read anyone's; an agent only their own."""
+    """The agent's states that started in [since, until), oldest first, a page of them (a
+    span of at most a year, an open end allowed; next_offset: where the next page starts).
+    Supervisors, planners and admins may read anyone's; an agent only their own."""
+    _span(since, until)
     if not user.has_any({Role.SUPERVISOR, Role.PLANNER}) and user.username != agent_id:
         raise ApiError(403, "forbidden", "an agent may read only their own state history",
                        {"roles_allowed": sorted({Role.SUPERVISOR, Role.PLANNER, Role.ADMIN})})
     async with store(services) as conn:
-        entries = await queries.agent_states(conn, agent_id, since or 0.0, until)
+        entries = await queries.agent_states(conn, agent_id, since or 0.0, until,
+                                             limit=limit + 1, offset=offset)
+    more = len(entries) > limit
     return AgentStatesOut(agent_id=agent_id, states=[
         AgentStateOut(state=e.state, started_at=e.started_at, ended_at=e.ended_at,
-                      reason=e.reason, call_id=e.call_id) for e in entries])
+                      reason=e.reason, call_id=e.call_id) for e in entries[:limit]],
+        next_offset=offset + limit if more else None)
 
 
-__all__ = ["ID_PATTERN", "router", "store"]
+__all__ = ["ID_PATTERN", "MAX_EPOCH", "router", "store"]

@@ -15,7 +15,16 @@ from pydantic import BaseModel, Field
 
 from hotline.api.deps import ServicesDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse
-from hotline.api.routes.history import MAX_EPOCH
+from hotline.api.limits import (
+    DEFAULT_PAGE,
+    MAX_EPOCH,
+    MAX_PAGE,
+    MAX_REPORT_SPAN_S,
+    Limit,
+    Offset,
+    SpanTooLong,
+    check_span,
+)
 from hotline.api.routes.history import store as history_store
 from hotline.api.routes.work_orders import OrderOut
 from hotline.api.routes.work_orders import out as order_out
@@ -79,10 +88,12 @@ def form_out(form: qa.Form) -> FormOut:
 
 
 @router.get("/forms", responses=ERRORS)
-async def forms(_: Reader, services: ServicesDep) -> list[FormOut]:
-    """The latest version of every form."""
+async def forms(_: Reader, services: ServicesDep, limit: Limit = DEFAULT_PAGE,
+                offset: Offset = 0) -> list[FormOut]:
+    """The latest version of every form, by form id, a page of them."""
     async with history_store(services) as conn:
-        return [form_out(f) for f in await store.latest_forms(conn)]
+        return [form_out(f) for f in await store.latest_forms(conn, limit=limit,
+                                                              offset=offset)]
 
 
 @router.get("/forms/{form_id}", responses=ERRORS)
@@ -108,6 +119,16 @@ async def add_form(user: QaStaff, services: ServicesDep, body: FormIn) -> FormOu
 
 
 # --- samples ----------------------------------------------------------------------------
+
+def _report_span(since: float, until: float, where: str) -> None:
+    """A sample or a scorecard covers at most MAX_REPORT_SPAN_S (api/limits.py): 422."""
+    try:
+        check_span(since, until, MAX_REPORT_SPAN_S)
+    except SpanTooLong as exc:
+        raise ApiError(422, "invalid-request", "the request is not valid", {"errors": [
+            {"loc": [where, "until"], "msg": str(exc), "type": "value_error"}],
+            "max_span_s": MAX_REPORT_SPAN_S}) from None
+
 
 class AgentStartIn(BaseModel):
     started_at: Epoch
@@ -152,17 +173,23 @@ class SampleOut(BaseModel):
     percentage: float
     seed: int
     created_by: str
+    total_calls: int  # in the whole sample; `calls` is a page of them
     calls: list[SampledCall]
+    next_offset: int | None  # pass as ?offset= (GET /api/qa/samples/{id}); None: the last
 
 
-async def _sample_out(conn: Any, sample_id: int) -> SampleOut:
-    found = await store.get_sample(conn, sample_id)
+async def _sample_out(conn: Any, sample_id: int, limit: int = MAX_PAGE,
+                      offset: int = 0) -> SampleOut:
+    found = await store.get_sample(conn, sample_id, limit=limit, offset=offset)
     if found is None:
         raise ApiError(404, "sample-not-found", f"no sample {sample_id}")
     head, rows = found
+    total = head["total_calls"]
     return SampleOut(
         id=head["id"], since=head["since"].timestamp(), until=head["until"].timestamp(),
         percentage=head["percentage"], seed=head["seed"], created_by=head["created_by"],
+        total_calls=total,
+        next_offset=offset + limit if offset + limit < total else None,
         calls=[SampledCall(
             call_id=r["call_id"], agent_id=r["agent_id"], reasons=list(r["reasons"]),
             caller=r["caller"], queue=r["queue"],
@@ -174,35 +201,38 @@ async def _sample_out(conn: Any, sample_id: int) -> SampleOut:
 
 @router.post("/samples", status_code=201, responses=ERRORS)
 async def draw_sample(user: QaStaff, services: ServicesDep, body: SampleIn) -> SampleOut:
-    """Draws and saves a sample of [since, until): `percentage` of each agent's calls at
-    random (seeded: the same seed over the same calls gives the same sample) plus the
-    targeted calls; every call says why it was picked."""
+    """Draws and saves a sample of [since, until) (a span of at most 31 days):
+    `percentage` of each agent's calls at random (seeded: the same seed over the same calls
+    gives the same sample) plus the targeted calls; every call says why it was picked. The
+    answer holds the first page of the sample (GET /api/qa/samples/{id} pages on)."""
     if body.until - body.since < 1:  # timestamptz keeps microseconds: no empty periods
         raise ApiError(409, "qa-refused", "until must be at least a second after since")
+    _report_span(body.since, body.until, "body")
     plan = qa.SamplePlan(body.since, body.until, body.percentage, body.seed,
                          long_quantile=body.long_quantile, short_quantile=body.short_quantile,
                          new_agent_months=body.new_agent_months,
                          targeted=frozenset(body.targeted))
     async with history_store(services) as conn:
-        calls, starts = await store.sample_inputs(conn, body.since, body.until)
-        picks = qa.draw(calls, plan, starts)
-        sample_id = await store.save_sample(conn, plan, picks, user.username,
-                                            services.clock())
+        # drawn by PostgreSQL: this process never holds the period's calls
+        sample_id = await store.draw_sample(conn, plan, user.username, services.clock())
         return await _sample_out(conn, sample_id)
 
 
 @router.get("/samples/{sample_id}", responses=ERRORS)
 async def one_sample(_: QaStaff, services: ServicesDep,
-                     sample_id: Annotated[int, Path(ge=1, le=2**53 - 1)]) -> SampleOut:
+                     sample_id: Annotated[int, Path(ge=1, le=2**53 - 1)],
+                     limit: Limit = MAX_PAGE, offset: Offset = 0) -> SampleOut:
+    """The sample and a page of its calls."""
     async with history_store(services) as conn:
-        return await _sample_out(conn, sample_id)
+        return await _sample_out(conn, sample_id, limit, offset)
 
 
 @router.get("/calls/{call_id}/work-orders", responses=ERRORS)
-async def call_orders(_: QaStaff, services: ServicesDep, call_id: PathId) -> list[OrderOut]:
+async def call_orders(_: QaStaff, services: ServicesDep, call_id: PathId,
+                      limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> list[OrderOut]:
     """The work orders the call created or joined, shown beside the recording."""
     async with history_store(services) as conn:
-        found = await orders_store.for_call(conn, call_id)
+        found = await orders_store.for_call(conn, call_id, limit=limit, offset=offset)
     now = services.clock()
     return [order_out(o, now) for o in found]
 
@@ -306,17 +336,18 @@ async def list_evaluations(
     call_id: Annotated[str | None, Query(min_length=1, max_length=128,
                                          pattern=r"^[^\x00-\x1f\x7f]+$")] = None,
     disputed: bool | None = None,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
 ) -> list[EvaluationOut]:
-    """Evaluations, newest first; an agent sees only their own sample evaluations and the
-    re-checks of them, whatever `agent` says."""
-    kind = None
-    if not _staff(user):
-        agent, kind = user.username, None
+    """Evaluations, newest first, a page of them; an agent sees only their own sample
+    evaluations and the re-checks of them, whatever `agent` says."""
+    staff = _staff(user)
+    if not staff:
+        agent = user.username
     async with history_store(services) as conn:
-        found = await store.evaluations(conn, agent_id=agent, call_id=call_id, kind=kind,
-                                        disputed=disputed)
-    if not _staff(user):
-        found = [e for e in found if e.kind != "calibration"]
+        found = await store.evaluations(conn, agent_id=agent, call_id=call_id,
+                                        disputed=disputed, calibrations=staff,
+                                        limit=limit, offset=offset)
     return [eval_out(e) for e in found]
 
 
@@ -441,9 +472,11 @@ class ScorecardOut(BaseModel):
 async def agent_scorecard(user: Reader, services: ServicesDep, agent_id: PathId,
                           since: Annotated[float, Query(ge=0, le=MAX_EPOCH)],
                           until: Annotated[float, Query(ge=0, le=MAX_EPOCH)]) -> ScorecardOut:
-    """The agent's balanced scorecard over [since, until); an agent reads only their own."""
+    """The agent's balanced scorecard over [since, until) (a span of at most 31 days); an
+    agent reads only their own."""
     if not _staff(user) and agent_id != user.username:
         raise ApiError(403, "forbidden", "an agent reads only their own scorecard")
+    _report_span(since, until, "query")
     async with history_store(services) as conn:
         spans, calls, orders, evaluated = await store.scorecard_inputs(conn, agent_id,
                                                                        since, until)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hotline.api.deps import ServicesDep, Viewer
+from hotline.api.limits import MAX_PAGE, Limit, Offset
 from hotline.api.routes.wallboard import ERRORS
 from hotline.api.schemas import QueueSummary
 
@@ -12,10 +13,11 @@ router = APIRouter(prefix="/api", tags=["queues"])
 
 
 @router.get("/queues", responses=ERRORS)
-async def queues(_: Viewer, services: ServicesDep) -> list[QueueSummary]:
+async def queues(_: Viewer, services: ServicesDep, limit: Limit = MAX_PAGE,
+                 offset: Offset = 0) -> list[QueueSummary]:
     m, now = services.metrics, services.clock()
     out = []
-    for name in m.queues():
+    for name in m.queues()[offset:offset + limit]:
         today = m.queue_figures(name, "today", now)
         out.append(
             QueueSummary(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hotline.api.deps import AuthenticatorDep, ServicesDep, SettingsDep, Steering
 from hotline.api.errors import ApiError
+from hotline.api.limits import MAX_PAGE, Limit, Offset, page
 from hotline.api.routes import centre
 from hotline.api.routes.agent_desk import (
     ERRORS,
@@ -54,10 +55,13 @@ class StateCommandIn(BaseModel):
 
 
 @router.get("/roster", responses=ERRORS)
-async def roster(_: Steering, services: ServicesDep) -> list[AgentOut]:
-    """Every agent as the router sees it now, with its skills (for the skill editor)."""
+async def roster(_: Steering, services: ServicesDep, limit: Limit = MAX_PAGE,
+                 offset: Offset = 0) -> list[AgentOut]:
+    """The agents as the router sees them now, with their skills (for the skill editor), a
+    page of them."""
     controller = controller_of(services)
-    return [agent_out(controller, v.agent_id) for v in controller.router.agents()]
+    return [agent_out(controller, v.agent_id)
+            for v in page(list(controller.router.agents()), limit, offset)]
 
 
 @router.post("/agents/{agent_id}/state", responses=ERRORS)
@@ -167,8 +171,9 @@ async def audit_list(
     _: Steering,
     audit: Audit,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[AuditEntry]:
     """The latest changes made through the API, newest first."""
     entries = [e for e in reversed(audit.entries) if agent_id is None or e.agent_id == agent_id]
-    return entries[:limit]
+    return page(entries, limit, offset)

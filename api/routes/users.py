@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.api.deps import Admin, AuthenticatorDep, ServicesDep
 from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.limits import MAX_PAGE, Limit, Offset
 from hotline.api.security import ROLE_ORDER, Authenticator, PostgresUserRepository, Role
 from hotline.api.services import Services
 from hotline.centre import queries as store
@@ -117,10 +118,11 @@ async def _change(services: Services, auth: Authenticator, who: str, username: s
 
 @router.get("", responses=ERRORS)
 async def list_users(_: Admin, services: ServicesDep,
-                     auth: AuthenticatorDep) -> list[UserOut]:
-    """Every user, disabled ones included (never a password hash)."""
+                     auth: AuthenticatorDep, limit: Limit = MAX_PAGE,
+                     offset: Offset = 0) -> list[UserOut]:
+    """Users by name, disabled ones included (never a password hash), a page of them."""
     async with _pool(services, auth).acquire() as conn:
-        return [_out(r) for r in await store.list_users(conn)]
+        return [_out(r) for r in await store.list_users(conn, limit=limit, offset=offset)]
 
 
 @router.post("", status_code=201, responses=ERRORS)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.api.deps import ServicesDep, SettingsDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse, forbidden
+from hotline.api.limits import DEFAULT_PAGE, Limit, Offset
 from hotline.api.routes.agent_desk import WITH_CALL
 from hotline.api.routes.history import store as history_store
 from hotline.api.schemas import SOME_TEXT
@@ -199,12 +200,14 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
 async def open_orders(
     user: Desk, services: ServicesDep,
     caller: Annotated[str, Query(max_length=CALLER_MAX_LEN, pattern=ids.PHONE_NUMBER_PATTERN)],
+    limit: Limit = DEFAULT_PAGE, offset: Offset = 0,
 ) -> list[OrderOut]:
     """The caller's open orders that you may see, newest first (the agent panel shows them;
     a repeat call links to one). An agent gets those of the caller it is talking to now, and
     its own or its calls' ones; any other number: an empty list."""
     async with history_store(services) as conn:
-        orders = await store.open_for_caller(conn, caller, viewer_of(user, services))
+        orders = await store.open_for_caller(conn, caller, viewer_of(user, services),
+                                             limit=limit, offset=offset)
     now = services.clock()
     return [out(o, now) for o in orders]
 
@@ -296,12 +299,13 @@ async def call_back(user: Desk, services: ServicesDep, settings: SettingsDep,
 async def unit_queue(
     _: BackOffice, services: ServicesDep,
     unit: Annotated[ids.UnitId, Path(examples=["repair_crew"])],
+    limit: Limit = DEFAULT_PAGE, offset: Offset = 0,
 ) -> list[OrderOut]:
     """A unit's open orders, overdue first; an overdue order not yet escalated is escalated
     as it is read (to its type's escalation target)."""
     now = services.clock()
     async with history_store(services) as conn:
-        orders = await store.unit_queue(conn, unit, now)
+        orders = await store.unit_queue(conn, unit, now, limit=limit, offset=offset)
         for i, order in enumerate(orders):
             up = escalate(order, now)
             if up is not None:

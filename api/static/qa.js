@@ -10,7 +10,7 @@ const I18N = {
     talk: "通话时长", why: "抽取原因", scored: "已评", no_recording: "无录音", orders: "工单",
     no_orders: "无关联工单", evaluations: "评分记录", no_evaluations: "尚未评分", form: "评分表", comment: "评语", save: "提交评分",
     scorecard: "坐席平衡计分卡", fatal: "致命差错", score: "得分", none: "无抽检通话",
-    no_form: "尚无评分表",
+    no_form: "尚无评分表", more: "更多",
     random: "随机", complaint: "投诉", long_call: "长通话", short_call: "短通话",
     new_agent: "新坐席", repeat_caller: "重复来电",
     qa_score: "质检得分", evaluations: "质检量", fatal_errors: "致命差错",
@@ -24,6 +24,7 @@ const I18N = {
     no_recording: "no recording", orders: "Work orders", no_orders: "no linked orders", evaluations: "Evaluations", no_evaluations: "not scored yet",
     form: "Form", comment: "Comment", save: "Save score", scorecard: "Agent scorecard",
     fatal: "fatal error", score: "Score", none: "no calls sampled", no_form: "no form yet",
+    more: "more",
     random: "random", complaint: "complaint", long_call: "long call",
     short_call: "short call", new_agent: "new agent", repeat_caller: "repeat caller",
     qa_score: "QA score", evaluations: "Evaluations", fatal_errors: "Fatal errors",
@@ -89,7 +90,23 @@ function renderCalls() {
     return tr;
   });
   if (!rows.length) { const tr = el("tr"); const td = el("td", t("none")); td.colSpan = 5; tr.append(td); rows.push(tr); }
+  if (sample.next_offset != null) {  // the API answers a page of the sample at a time
+    const tr = el("tr"); const td = el("td"); td.colSpan = 5;
+    const more = el("button", `${t("more")} (${sample.calls.length} / ${sample.total_calls})`);
+    more.id = "more-calls"; more.type = "button";
+    more.addEventListener("click", morecalls);
+    td.append(more); tr.append(td); rows.push(tr);
+  }
   $("calls").replaceChildren(...rows);
+}
+
+async function morecalls() {
+  let page;
+  try { page = await api("GET", `/api/qa/samples/${sample.id}?offset=${sample.next_offset}`); }
+  catch (err) { $("message").textContent = err.message; return; }
+  sample.calls.push(...page.calls);
+  sample.next_offset = page.next_offset;
+  renderCalls();
 }
 
 async function select(call) {

@@ -201,8 +201,10 @@ async def count_users(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM users"))
 
 
-async def list_users(conn: asyncpg.Connection) -> list[UserRow]:
-    return [_user(r) for r in await conn.fetch("SELECT * FROM users ORDER BY username")]
+async def list_users(conn: asyncpg.Connection, *, limit: int | None = None,
+                     offset: int = 0) -> list[UserRow]:
+    return [_user(r) for r in await conn.fetch(
+        "SELECT * FROM users ORDER BY username LIMIT $1 OFFSET $2", limit, offset)]
 
 
 async def update_user(conn: asyncpg.Connection, username: str, *,
@@ -277,11 +279,11 @@ async def audit(conn: asyncpg.Connection, who: str, what: str, details: dict[str
 
 
 async def list_audit(conn: asyncpg.Connection, *, what_prefix: str = "",
-                     limit: int = 200) -> list[AuditRow]:
+                     limit: int = 200, offset: int = 0) -> list[AuditRow]:
     """The newest rows first; `what_prefix` narrows to e.g. "agent." entries."""
     rows = await conn.fetch(
-        "SELECT * FROM audit_log WHERE starts_with(what, $1) ORDER BY id DESC LIMIT $2",
-        what_prefix, limit)
+        "SELECT * FROM audit_log WHERE starts_with(what, $1) ORDER BY id DESC"
+        " LIMIT $2 OFFSET $3", what_prefix, limit, offset)
     out = []
     for r in rows:
         details = r["details"]

@@ -554,9 +554,11 @@ class Configuration:
 
     # -- audit
 
-    async def audit_log(self, what_prefix: str = "", limit: int = 200) -> list[store.AuditRow]:
+    async def audit_log(self, what_prefix: str = "", limit: int = 200,
+                        offset: int = 0) -> list[store.AuditRow]:
         async with self._db().acquire() as conn:
-            return await store.list_audit(conn, what_prefix=what_prefix, limit=limit)
+            return await store.list_audit(conn, what_prefix=what_prefix, limit=limit,
+                                          offset=offset)
 
 
 def _no_agent(agent_id: str) -> ConfigNotFound:

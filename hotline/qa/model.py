@@ -9,8 +9,8 @@ inputs and saves the results.
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
-import random
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -198,11 +198,26 @@ def add_months(at: float, months: int) -> float:
     raise AssertionError("unreachable")
 
 
+def draw_key(seed: int, agent_id: str, call_id: str) -> str:
+    """The random draw's order: an agent's calls by this key, the first k of them. A hash of
+    the seed, the agent and the call, so the same seed over the same calls picks the same
+    calls whatever order they come in, and PostgreSQL computes the same key
+    (md5(seed || ':' || agent || ':' || call), hotline/qa/queries.py draws the sample there)."""
+    return hashlib.md5(f"{seed}:{agent_id}:{call_id}".encode(), usedforsecurity=False).hexdigest()
+
+
+def random_share(n: int, percentage: float) -> int:
+    """How many of an agent's n calls the random draw takes: n × percentage / 100, rounded up
+    (PostgreSQL computes it with the same float operations)."""
+    return math.ceil(n * percentage / 100 - 1e-9)
+
+
 def draw(calls: Sequence[SampleCall], plan: SamplePlan,
          agent_starts: dict[str, float]) -> list[Pick]:
     """The calls to inspect in [since, until), each with why. `calls` may include the 24 h
     before `since` (for repeat callers). The same inputs and seed give the same sample,
-    whatever order the calls come in: each agent's random draw has its own seeded stream."""
+    whatever order the calls come in. This is the definition; the API draws the same sample
+    in SQL (hotline/qa/queries.py, draw_sample), checked against this in the tests."""
     if not 0 <= plan.percentage <= 100:
         raise QaError("percentage must be within 0..100")
     in_period = sorted((c for c in calls if plan.since <= c.entered_at < plan.until
@@ -213,9 +228,8 @@ def draw(calls: Sequence[SampleCall], plan: SamplePlan,
     for c in in_period:
         by_agent[c.agent_id].append(c)
     for agent, own in sorted(by_agent.items()):
-        k = math.ceil(len(own) * plan.percentage / 100 - 1e-9)
-        rng = random.Random(f"{plan.seed}:{agent}")
-        for c in rng.sample(own, k):
+        ranked = sorted(own, key=lambda c: (draw_key(plan.seed, agent, c.call_id), c.call_id))
+        for c in ranked[:random_share(len(own), plan.percentage)]:
             reasons[c.call_id].append(Reason.RANDOM)
 
     wanted = plan.targeted
@@ -393,5 +407,5 @@ def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[Stat
 __all__ = ["Calibration", "ErrorClass", "Evaluated", "Form", "FormItem", "FormSection",
            "HandledCall", "Mark", "Pick", "QaError", "Reason", "Result", "SampleCall",
            "SamplePlan", "Scorecard", "Spread", "StateSpan", "add_months", "calibrate",
-           "check_form", "draw", "quantile", "score", "scorecard", "settled_at", "spread",
-           "utilisation"]
+           "check_form", "draw", "draw_key", "quantile", "random_share", "score",
+           "scorecard", "settled_at", "spread", "utilisation"]

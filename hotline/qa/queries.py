@@ -57,9 +57,11 @@ async def get_form(conn: asyncpg.Connection, form_id: str,
     return _form(row) if row else None
 
 
-async def latest_forms(conn: asyncpg.Connection) -> list[qa.Form]:
+async def latest_forms(conn: asyncpg.Connection, *, limit: int | None = None,
+                       offset: int = 0) -> list[qa.Form]:
     rows = await conn.fetch("SELECT DISTINCT ON (form_id) * FROM qa_forms"
-                            " ORDER BY form_id, version DESC")
+                            " ORDER BY form_id, version DESC LIMIT $1 OFFSET $2",
+                            limit, offset)
     return [_form(r) for r in rows]
 
 
@@ -68,45 +70,84 @@ async def set_agent_start(conn: asyncpg.Connection, agent_id: str, at: float) ->
                        " DO UPDATE SET started_at = EXCLUDED.started_at", agent_id, ts(at))
 
 
-async def sample_inputs(conn: asyncpg.Connection, since: float, until: float
-                        ) -> tuple[list[qa.SampleCall], dict[str, float]]:
-    """Answered calls in [since - 24 h, until) (the day before finds repeat callers), a call
-    being a complaint when its service is or a complaint work order links it; and the
-    agents' start dates."""
-    rows = await conn.fetch(
-        "SELECT c.call_id, c.agent_id, coalesce(c.queue, '') AS queue, c.caller,"
-        " c.entered_at, coalesce(c.talk_s, 0) AS talk_s,"
-        " (c.service = 'complaint' OR EXISTS (SELECT 1 FROM work_order_calls l"
-        "   JOIN work_orders o ON o.id = l.order_id"
-        "   WHERE l.call_id = c.call_id AND o.service = 'complaint')) AS complaint"
-        " FROM calls c WHERE c.entered_at >= $1 AND c.entered_at < $2"
-        " AND c.agent_id IS NOT NULL AND c.answered_at IS NOT NULL",
-        ts(since - qa.REPEAT_WINDOW_S), ts(until))
-    calls = [qa.SampleCall(r["call_id"], r["agent_id"], r["queue"], r["caller"],
-                           epoch(r["entered_at"]) or 0.0, r["talk_s"], bool(r["complaint"]))
-             for r in rows]
-    starts = {r["agent_id"]: epoch(r["started_at"]) or 0.0
-              for r in await conn.fetch("SELECT * FROM agent_start_dates")}
-    return calls, starts
+# The sample, drawn where the calls are: PostgreSQL reads the period's calls and hands back
+# nothing but the sample's size (docs/security.md, "Request bounds"). The same rules as
+# qa.draw, which defines them and against which the tests check this query: the period's
+# answered calls with an agent; per agent the first random_share of them by draw_key; long
+# and short calls beyond the queue's quantiles (percentile_cont interpolates linearly, as
+# qa.quantile) in queues with enough calls; complaints; a new agent's calls (calendar months
+# from the start date, clipped to the month's end as qa.add_months); repeat callers (an
+# answered call from the number in the 24 h before).
+_DRAW = """
+WITH period AS (
+    SELECT c.call_id, c.agent_id, coalesce(c.queue, '') AS queue, c.caller, c.entered_at,
+           coalesce(c.talk_s, 0) AS talk_s, c.service
+    FROM calls c
+    WHERE c.entered_at >= $1 AND c.entered_at < $2 AND c.agent_id IS NOT NULL
+      AND c.agent_id <> '' AND c.answered_at IS NOT NULL),
+bounds AS (
+    SELECT queue, percentile_cont($5::float8) WITHIN GROUP (ORDER BY talk_s) AS low,
+           percentile_cont($6::float8) WITHIN GROUP (ORDER BY talk_s) AS high
+    FROM period GROUP BY queue HAVING count(*) >= $7),
+ranked AS (
+    SELECT p.*,
+           row_number() OVER (PARTITION BY p.agent_id ORDER BY
+               md5($3::bigint::text || ':' || p.agent_id || ':' || p.call_id) COLLATE "C",
+               p.call_id COLLATE "C") AS rn,
+           count(*) OVER (PARTITION BY p.agent_id) AS n
+    FROM period p),
+why AS (
+    SELECT r.call_id, r.agent_id, array_remove(ARRAY[
+        CASE WHEN r.rn <= ceil(r.n::float8 * $4::float8 / 100::float8 - 1e-9::float8)
+             THEN 'random' END,
+        CASE WHEN 'complaint' = ANY($9::text[]) AND (r.service = 'complaint' OR EXISTS (
+                 SELECT 1 FROM work_order_calls l JOIN work_orders o ON o.id = l.order_id
+                 WHERE l.call_id = r.call_id AND o.service = 'complaint'))
+             THEN 'complaint' END,
+        CASE WHEN 'long_call' = ANY($9::text[]) AND r.talk_s > b.high THEN 'long_call' END,
+        CASE WHEN 'short_call' = ANY($9::text[]) AND r.talk_s < b.low THEN 'short_call' END,
+        CASE WHEN 'new_agent' = ANY($9::text[]) AND s.started_at <= r.entered_at
+              AND r.entered_at < (s.started_at AT TIME ZONE 'UTC'
+                                  + make_interval(months => $8)) AT TIME ZONE 'UTC'
+             THEN 'new_agent' END,
+        CASE WHEN 'repeat_caller' = ANY($9::text[]) AND r.caller <> '' AND EXISTS (
+                 SELECT 1 FROM calls e WHERE e.caller = r.caller
+                 AND e.entered_at >= r.entered_at - make_interval(secs => $11::float8)
+                 AND e.entered_at < r.entered_at
+                 AND e.agent_id IS NOT NULL AND e.answered_at IS NOT NULL)
+             THEN 'repeat_caller' END], NULL) AS reasons
+    FROM ranked r LEFT JOIN bounds b ON b.queue = r.queue
+    LEFT JOIN agent_start_dates s ON s.agent_id = r.agent_id)
+INSERT INTO qa_sample_calls (sample_id, call_id, agent_id, reasons)
+SELECT $10, call_id, agent_id, reasons FROM why WHERE cardinality(reasons) > 0
+"""
 
 
-async def save_sample(conn: asyncpg.Connection, plan: qa.SamplePlan, picks: list[qa.Pick],
-                      by: str, at: float) -> int:
+async def draw_sample(conn: asyncpg.Connection, plan: qa.SamplePlan, by: str,
+                      at: float) -> int:
+    """Draws the plan's sample in PostgreSQL and saves it; returns the sample's id."""
+    if not 0 <= plan.percentage <= 100:
+        raise qa.QaError("percentage must be within 0..100")
     async with conn.transaction():
         sample_id: int = await conn.fetchval(
             "INSERT INTO qa_samples (since, until, percentage, seed, created_by, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             ts(plan.since), ts(plan.until), plan.percentage, plan.seed, by, ts(at))
-        await conn.executemany(
-            "INSERT INTO qa_sample_calls VALUES ($1, $2, $3, $4)",
-            [(sample_id, p.call_id, p.agent_id, [str(r) for r in p.reasons]) for p in picks])
+        await conn.execute(
+            _DRAW, ts(plan.since), ts(plan.until), plan.seed, plan.percentage,
+            plan.short_quantile, plan.long_quantile, plan.min_queue_calls,
+            plan.new_agent_months, sorted(str(r) for r in plan.targeted), sample_id,
+            qa.REPEAT_WINDOW_S)
     return sample_id
 
 
-async def get_sample(conn: asyncpg.Connection, sample_id: int
-                     ) -> tuple[asyncpg.Record, list[asyncpg.Record]] | None:
-    """The sample and its calls with the call record's fields and the evaluation count."""
-    head = await conn.fetchrow("SELECT * FROM qa_samples WHERE id = $1", sample_id)
+async def get_sample(conn: asyncpg.Connection, sample_id: int, *, limit: int | None = None,
+                     offset: int = 0) -> tuple[asyncpg.Record, list[asyncpg.Record]] | None:
+    """The sample (with how many calls it holds) and a page of its calls with the call
+    record's fields and the evaluation count."""
+    head = await conn.fetchrow(
+        "SELECT s.*, (SELECT count(*) FROM qa_sample_calls c WHERE c.sample_id = s.id)"
+        " AS total_calls FROM qa_samples s WHERE s.id = $1", sample_id)
     if head is None:
         return None
     rows = await conn.fetch(
@@ -115,7 +156,8 @@ async def get_sample(conn: asyncpg.Connection, sample_id: int
         " (SELECT count(*) FROM qa_evaluations e WHERE e.call_id = s.call_id"
         "  AND e.kind = 'sample') AS evaluations"
         " FROM qa_sample_calls s LEFT JOIN calls c ON c.call_id = s.call_id"
-        " WHERE s.sample_id = $1 ORDER BY s.agent_id, c.entered_at, s.call_id", sample_id)
+        " WHERE s.sample_id = $1 ORDER BY s.agent_id, c.entered_at, s.call_id"
+        " LIMIT $2 OFFSET $3", sample_id, limit, offset)
     return head, rows
 
 
@@ -180,12 +222,16 @@ async def get_evaluation(conn: asyncpg.Connection, eval_id: int) -> Evaluation |
 
 async def evaluations(conn: asyncpg.Connection, *, agent_id: str | None = None,
                       call_id: str | None = None, kind: str | None = None,
-                      disputed: bool | None = None) -> list[Evaluation]:
+                      disputed: bool | None = None, calibrations: bool = True,
+                      limit: int | None = None, offset: int = 0) -> list[Evaluation]:
+    """Newest first; `calibrations` False leaves the calibration evaluations out."""
     rows = await conn.fetch(
         _SELECT + " WHERE ($1::text IS NULL OR e.agent_id = $1)"
         " AND ($2::text IS NULL OR e.call_id = $2) AND ($3::text IS NULL OR e.kind = $3)"
         " AND ($4::bool IS NULL OR (d.evaluation_id IS NOT NULL) = $4)"
-        " ORDER BY e.created_at DESC, e.id DESC", agent_id, call_id, kind, disputed)
+        " AND ($5 OR e.kind <> 'calibration')"
+        " ORDER BY e.created_at DESC, e.id DESC LIMIT $6 OFFSET $7",
+        agent_id, call_id, kind, disputed, calibrations, limit, offset)
     return [_evaluation(r) for r in rows]
 
 
@@ -218,8 +264,17 @@ async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float
         "  AND l.state = 'after_call_work' AND l.ended_at IS NOT NULL)) AS acw_s"
         " FROM calls c WHERE c.agent_id = $1 AND c.answered_at >= $2"
         " AND c.answered_at < $3", agent_id, ts(since), ts(until))]
-    orders = await _orders(conn, "SELECT * FROM work_orders WHERE created_by = $1"
-                                 " OR callback_done_by = $1 ORDER BY created_at", agent_id)
+    # only the orders the period can count (qa.scorecard says which): those the agent
+    # answers for settled in it, and the callbacks it made in it
+    orders = await _orders(
+        conn, "SELECT * FROM work_orders WHERE (created_by = $1 AND callback_by IS NOT NULL"
+              " AND (CASE WHEN callback_done_at <= callback_by THEN callback_done_at"
+              "  ELSE callback_by END) >= $2"
+              " AND (CASE WHEN callback_done_at <= callback_by THEN callback_done_at"
+              "  ELSE callback_by END) < $3)"
+              " OR (coalesce(nullif(callback_done_by, ''), created_by) = $1"
+              " AND callback_done_at >= $2 AND callback_done_at < $3)"
+              " ORDER BY created_at, id", agent_id, ts(since), ts(until))
     rows = await conn.fetch(
         "SELECT coalesce(r.score, e.score) AS score, coalesce(r.fatal, e.fatal) AS fatal,"
         " coalesce(r.errors, e.errors) AS errors"
@@ -231,7 +286,6 @@ async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float
     return spans, calls, orders, evaluated
 
 
-__all__ = ["Evaluation", "add_dispute", "add_form_version", "evaluations", "form_json",
-           "get_evaluation", "get_form", "get_sample", "latest_forms", "sample_inputs",
-           "save_evaluation", "save_sample", "scorecard_inputs", "sections_from_json",
-           "set_agent_start"]
+__all__ = ["Evaluation", "add_dispute", "add_form_version", "draw_sample", "evaluations",
+           "form_json", "get_evaluation", "get_form", "get_sample", "latest_forms",
+           "save_evaluation", "scorecard_inputs", "sections_from_json", "set_agent_start"]

@@ -261,20 +261,23 @@ async def get_call(conn: asyncpg.Connection, call_id: str) -> CallRecord | None:
 
 
 async def agent_states(conn: asyncpg.Connection, agent_id: str, since: float = 0.0,
-                       until: float | None = None) -> list[AgentStateEntry]:
+                       until: float | None = None, *, limit: int | None = None,
+                       offset: int = 0) -> list[AgentStateEntry]:
     """The agent's state log from `since` (by start), oldest first."""
     rows = await conn.fetch(
         "SELECT * FROM agent_state_log WHERE agent_id = $1 AND started_at >= $2"
-        " AND ($3::timestamptz IS NULL OR started_at < $3) ORDER BY started_at",
-        agent_id, ts(since), ts(until))
-    return [AgentStateEntry(agent_id=r["agent_id"], state=r["state"],
-                            started_at=r["started_at"].timestamp(), reason=r["reason"],
-                            ended_at=epoch(r["ended_at"]), call_id=r["call_id"]) for r in rows]
+        " AND ($3::timestamptz IS NULL OR started_at < $3) ORDER BY started_at"
+        " LIMIT $4 OFFSET $5", agent_id, ts(since), ts(until), limit, offset)
+    return [AgentStateEntry.from_store(
+        agent_id=r["agent_id"], state=r["state"], started_at=r["started_at"].timestamp(),
+        reason=r["reason"], ended_at=epoch(r["ended_at"]), call_id=r["call_id"]) for r in rows]
 
 
-async def explanations(conn: asyncpg.Connection, call_id: str) -> list[RoutingExplanation]:
+async def explanations(conn: asyncpg.Connection, call_id: str, *,
+                       limit: int | None = None) -> list[RoutingExplanation]:
     rows = await conn.fetch(
-        "SELECT * FROM routing_explanations WHERE call_id = $1 ORDER BY at", call_id)
+        "SELECT * FROM routing_explanations WHERE call_id = $1 ORDER BY at LIMIT $2",
+        call_id, limit)
     return [RoutingExplanation(call_id=r["call_id"], at=r["at"].timestamp(), detail=r["detail"])
             for r in rows]
 
@@ -301,7 +304,7 @@ async def survey_of(conn: asyncpg.Connection, call_id: str) -> SurveyAnswer | No
 def _call_from_row(row: asyncpg.Record) -> CallRecord:
     values = {c: (epoch(row[c]) if c in _CALL_TIMES else row[c]) for c in _CALL_COLUMNS}
     values["ivr_path"] = list(values["ivr_path"])
-    return CallRecord(**values)
+    return CallRecord.from_store(**values)
 
 
 def _as_dict(record: Any) -> dict[str, Any]:

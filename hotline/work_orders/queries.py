@@ -153,26 +153,35 @@ async def get(conn: asyncpg.Connection, order_id: int,
     return found[0] if found else None
 
 
+def _page(first: int) -> str:
+    """LIMIT and OFFSET as parameters $first and $first+1 (a NULL limit: every row)."""
+    return f" LIMIT ${first} OFFSET ${first + 1}"
+
+
 async def open_for_caller(conn: asyncpg.Connection, caller: str,
-                          viewer: Viewer | None = None) -> list[WorkOrder]:
+                          viewer: Viewer | None = None, *, limit: int | None = None,
+                          offset: int = 0) -> list[WorkOrder]:
     """The caller's open orders that `viewer` may see, newest first: a repeat call links to
     the first."""
     scope, args = _scope(viewer, 2)
     return await _orders(conn, "SELECT o.* FROM work_orders o WHERE o.caller = $1"
                                f" AND o.state <> 'closed' AND {scope}"
-                               " ORDER BY o.created_at DESC", caller, *args)
+                               " ORDER BY o.created_at DESC, o.id DESC" + _page(2 + len(args)),
+                         caller, *args, limit, offset)
 
 
-async def for_call(conn: asyncpg.Connection, call_id: str) -> list[WorkOrder]:
+async def for_call(conn: asyncpg.Connection, call_id: str, *, limit: int | None = None,
+                   offset: int = 0) -> list[WorkOrder]:
     return await _orders(conn, "SELECT o.* FROM work_orders o JOIN work_order_calls c"
                                " ON c.order_id = o.id WHERE c.call_id = $1"
-                               " ORDER BY o.created_at", call_id)
+                               " ORDER BY o.created_at, o.id" + _page(2), call_id, limit, offset)
 
 
-async def unit_queue(conn: asyncpg.Connection, unit: str, now: float) -> list[WorkOrder]:
+async def unit_queue(conn: asyncpg.Connection, unit: str, now: float, *,
+                     limit: int | None = None, offset: int = 0) -> list[WorkOrder]:
     """A unit's open orders, overdue first, then by deadline (the back office's queue)."""
     return await _orders(
         conn, "SELECT * FROM work_orders WHERE unit = $1 AND state <> 'closed'"
               " ORDER BY (CASE WHEN state = 'callback_due' THEN callback_by ELSE resolve_by END)"
               " < $2 DESC, (CASE WHEN state = 'callback_due' THEN callback_by"
-              " ELSE resolve_by END), id", unit, ts(now))
+              " ELSE resolve_by END), id" + _page(3), unit, ts(now), limit, offset)

@@ -39,6 +39,11 @@ SEEDED = {"call_id": "c01", "agent_id": "agent1"}  # c01 has a recording
 CROSS_FIELD_RULES = {
     "POST /api/agents/{agent_id}/state": "not_ready needs a reason",
     "PUT /api/agents/{agent_id}/skills": "skill names must match a pattern the schema omits",
+    # the maximum span of [since, until) (api/limits.py, docs/security.md "Request bounds")
+    "GET /api/calls": "since..until spans at most a year",
+    "GET /api/agents/{agent_id}/states": "since..until spans at most a year",
+    "GET /api/qa/scorecard/{agent_id}": "since..until spans at most 31 days",
+    "POST /api/qa/samples": "since..until spans at most 31 days",
 }
 
 

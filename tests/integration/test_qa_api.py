@@ -13,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
+from hotline.api.limits import MAX_PAGE, MAX_REPORT_SPAN_S
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.store import db
@@ -237,3 +238,41 @@ async def test_calibration_reports_the_spread(client: httpx.AsyncClient) -> None
     r = await client.get("/api/qa/calibration/c5", headers=agent,
                          params={"form_id": "std", "version": 1})
     assert r.status_code == 403
+
+
+async def test_a_sample_or_scorecard_spans_at_most_a_month(client: httpx.AsyncClient) -> None:
+    """#14.6: the sample and the scorecard reduce a period to one answer: at most
+    MAX_REPORT_SPAN_S (31 days); beyond, 422 before any call is read."""
+    qa1 = await login(client, "qa1")
+    wide = {"since": T0, "until": T0 + MAX_REPORT_SPAN_S + 1, "percentage": 10, "seed": 1}
+    r = await client.post("/api/qa/samples", headers=qa1, json=wide)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"]["max_span_s"] == MAX_REPORT_SPAN_S
+    r = await client.post("/api/qa/samples", headers=qa1,
+                          json={**wide, "until": T0 + MAX_REPORT_SPAN_S})
+    assert r.status_code == 201, r.text
+    r = await client.get("/api/qa/scorecard/agent1", headers=qa1,
+                         params={"since": 0, "until": T0})
+    assert r.status_code == 422, r.text
+
+
+async def test_a_sample_is_read_a_page_at_a_time(client: httpx.AsyncClient) -> None:
+    """#14.6: the sample's calls page (total_calls, next_offset), drawn in SQL."""
+    qa1 = await login(client, "qa1")
+    r = await client.post("/api/qa/samples", headers=qa1, json={
+        "since": T0, "until": T0 + DAY, "percentage": 100, "seed": 3})
+    assert r.status_code == 201, r.text
+    sample = r.json()
+    assert sample["total_calls"] == 12 and len(sample["calls"]) == 12
+    assert sample["next_offset"] is None
+    pages, offset = [], 0
+    while offset is not None:
+        page = (await client.get(f"/api/qa/samples/{sample['id']}", headers=qa1,
+                                 params={"limit": 5, "offset": offset})).json()
+        assert len(page["calls"]) <= 5
+        pages += page["calls"]
+        offset = page["next_offset"]
+    assert pages == sample["calls"]
+    r = await client.get(f"/api/qa/samples/{sample['id']}", headers=qa1,
+                         params={"limit": MAX_PAGE + 1})
+    assert r.status_code == 422

@@ -17,6 +17,7 @@ import pytest
 from playwright.async_api import Browser
 
 from hotline.api import Services, create_app
+from hotline.api.limits import MAX_PAGE
 from hotline.api.security import Role
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
@@ -118,3 +119,30 @@ async def test_inspector_scores_a_fatal_call_and_the_scorecard_shows_it(
                              headers={"Authorization": f"Bearer {agent_token}"})
         card = r.json()
         assert (card["evaluations"], card["fatal_errors"], card["qa_score"]) == (1, 1, 0.0)
+
+
+async def test_a_large_sample_is_shown_a_page_at_a_time(
+        site: tuple[str, str, str], browser: Browser, conn: asyncpg.Connection) -> None:
+    """#14.6: the API answers a sample a page (MAX_PAGE calls) at a time; "more" loads on."""
+    base, qa_token, _agent = site
+    now = time.time()
+    await conn.execute(
+        "INSERT INTO calls (call_id, caller, queue, service, entered_at, answered_at, agent_id,"
+        " talk_s) SELECT 'p' || lpad(g::text, 4, '0'), '1380000' || lpad(g::text, 4, '0'),"
+        " 'q', 'billing', to_timestamp($1 - g), to_timestamp($1 - g), 'agent1', 60"
+        " FROM generate_series(1, $2) g", now - 600, MAX_PAGE + 20)
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{base}/qa?lang=en")
+    await page.evaluate(f"sessionStorage.setItem('qa.token', {qa_token!r})")
+    await page.reload()
+    await page.fill("#percentage", "100")
+    await page.click("#draw button[type=submit]")
+    await page.wait_for_selector("#more-calls")
+    assert await page.locator("tr[data-call]").count() == MAX_PAGE
+    assert await page.text_content("#more-calls") == f"more ({MAX_PAGE} / {MAX_PAGE + 20})"
+    await page.click("#more-calls")
+    await page.wait_for_selector("#more-calls", state="detached")
+    assert await page.locator("tr[data-call]").count() == MAX_PAGE + 20
+    assert errors == []

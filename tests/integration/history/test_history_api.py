@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from hotline.api.limits import MAX_LIST_SPAN_S, MAX_PAGE
 from hotline.core.events import CallQueued
 from hotline.core.values import ServiceType
 from hotline.store import queries
@@ -147,3 +148,34 @@ async def test_no_database_is_503(api: Api) -> None:
         assert r.status_code == 503 and r.json()["error"]["id"] == "history-unavailable"
     finally:
         api.services.db_pool = pool
+
+
+async def test_agent_states_page_with_a_maximum(api: Api) -> None:
+    """#14.6: the state log pages (limit at most MAX_PAGE, next_offset), as every list."""
+    for n in range(7):
+        await queries.log_agent_state(api.conn, AgentStateEntry(
+            "agent1", "ready" if n % 2 else "not_ready", T0 + 10 * n, ended_at=T0 + 10 * n + 5))
+    seen: list[float] = []
+    offset: int | None = 0
+    while offset is not None:
+        r = await api.get("boss", "/api/agents/agent1/states",
+                          params={"limit": 3, "offset": offset})
+        assert r.status_code == 200, r.text
+        assert len(r.json()["states"]) <= 3
+        seen += [s["started_at"] for s in r.json()["states"]]
+        offset = r.json()["next_offset"]
+    assert seen == [T0 + 10 * n for n in range(7)]
+    r = await api.get("boss", "/api/agents/agent1/states", params={"limit": MAX_PAGE + 1})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/api/calls", "/api/agents/agent1/states"])
+async def test_a_date_range_has_a_maximum_span(api: Api, path: str) -> None:
+    """#14.6: [since, until) spans at most MAX_LIST_SPAN_S; an open end is paged."""
+    wide = {"since": T0 - MAX_LIST_SPAN_S - 1, "until": T0}
+    r = await api.get("boss", path, params=wide)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"]["errors"][0]["loc"] == ["query", "until"]
+    ok = {"since": T0 - MAX_LIST_SPAN_S, "until": T0}
+    assert (await api.get("boss", path, params=ok)).status_code == 200
+    assert (await api.get("boss", path, params={"since": 0})).status_code == 200

@@ -39,6 +39,9 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     QA = "qa"
     PLANNER = "planner"
+    #: a responsible unit's staff (the repair crew, the billing office, ...): works the work
+    #: orders of its unit (User.unit), nothing else
+    BACK_OFFICE = "back_office"
     ADMIN = "admin"
 
 
@@ -49,7 +52,8 @@ FLOOR_WATCHERS = frozenset({Role.SUPERVISOR, Role.PLANNER})  # live agent states
 STEERING = frozenset({Role.SUPERVISOR})  # who changes the floor: agents, skills, reasons
 INSPECTORS = frozenset({Role.SUPERVISOR, Role.QA})  # routing explanations
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
-ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.AGENT)
+ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.BACK_OFFICE,
+              Role.AGENT)
 
 
 class InsecureSecret(RuntimeError):
@@ -172,6 +176,7 @@ class User:
     agent_id: str = ""  # the agent this login is, for role agent
     disabled: bool = False
     tokens_after: float = 0.0  # tokens issued before this are revoked (api/routes/users.py)
+    unit: str = ""  # the responsible unit a back-office user works for
 
 
 class UserRepository(Protocol):
@@ -208,7 +213,7 @@ class PostgresUserRepository:
             return None
         return User(row.username, row.password_hash, frozenset(Role(r) for r in row.roles),
                     display_name=row.display_name, agent_id=row.agent_id,
-                    disabled=not row.active, tokens_after=row.tokens_after)
+                    disabled=not row.active, tokens_after=row.tokens_after, unit=row.unit)
 
     async def add(self, user: User) -> None:
         from hotline.centre import queries as store
@@ -217,7 +222,7 @@ class PostgresUserRepository:
         async with self.pool.acquire() as conn:
             await store.insert_user(conn, store.UserRow(
                 user.username, user.password_hash, tuple(roles), user.display_name,
-                user.agent_id, not user.disabled))
+                user.agent_id, not user.disabled, unit=user.unit))
 
 
 def is_revoked(user: User | None, claims: Claims) -> bool:
@@ -260,17 +265,23 @@ class Authenticator:
             return False
 
 
-def parse_user_specs(text: str) -> list[tuple[str, str, frozenset[Role]]]:
-    """`name:password:role+role;...` (HOTLINE_API_USERS) -> (name, password, roles)."""
+def parse_user_specs(text: str) -> list[tuple[str, str, frozenset[Role], str]]:
+    """`name:password:role+role[@unit];...` (HOTLINE_API_USERS) -> (name, password, roles,
+    unit); the unit is a back-office user's."""
     out = []
     for item in filter(None, (s.strip() for s in text.split(";"))):
-        name, password, roles = item.split(":", 2)
-        out.append((name, password, frozenset(Role(r) for r in roles.split("+") if r)))
+        name, password, rest = item.split(":", 2)
+        roles, _, unit = rest.partition("@")
+        out.append((name, password, frozenset(Role(r) for r in roles.split("+") if r), unit))
     return out
 
 
-#: Development logins: one per role, password = user name. Refused outside development.
-DEV_USERS = ";".join(f"{r.value}:{r.value}:{r.value}" for r in Role)
+#: Development logins: one per role, password = user name (the back office's works the
+#: general service's unit). Refused outside development.
+DEV_BACK_OFFICE_UNIT = "service_office"
+DEV_USERS = ";".join(
+    f"{r.value}:{r.value}:{r.value}" + (f"@{DEV_BACK_OFFICE_UNIT}" if r is Role.BACK_OFFICE else "")
+    for r in Role)
 
 
 async def seed_users(settings: object, auth: Authenticator, agent_ids: Iterable[str] = ()) -> None:
@@ -280,10 +291,11 @@ async def seed_users(settings: object, auth: Authenticator, agent_ids: Iterable[
     users = parse_user_specs(spec)
     if not spec and environment(settings) == DEVELOPMENT:
         users = parse_user_specs(DEV_USERS)
-        users += [(a, a, frozenset({Role.AGENT})) for a in agent_ids]
-    for name, password, roles in users:
+        users += [(a, a, frozenset({Role.AGENT}), "") for a in agent_ids]
+    for name, password, roles, unit in users:
         agent_id = name if Role.AGENT in roles else ""
-        await auth.users.add(User(name, auth.hash(password), roles, agent_id=agent_id))
+        await auth.users.add(User(name, auth.hash(password), roles, agent_id=agent_id,
+                                  unit=unit))
 
 
 __all__ = [

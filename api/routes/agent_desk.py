@@ -295,7 +295,7 @@ async def open_orders(services: Services, caller: str, user: Claims) -> list[Ope
     from hotline.work_orders import queries as work_orders
 
     async with services.db_pool.acquire() as conn:
-        found = await work_orders.open_for_caller(conn, caller, viewer_of(user, services))
+        found = await work_orders.open_for_caller(conn, caller, await viewer_of(user, services))
     return [OpenOrder(id=o.id or 0, service=str(o.service), state=str(o.state),
                       description=o.description, created_at=o.created_at,
                       created_by=o.created_by, final_answer=o.final_answer) for o in found]

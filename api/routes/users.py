@@ -14,7 +14,7 @@ disable itself nor take its own admin role away: the centre is never left withou
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Path
@@ -26,6 +26,7 @@ from hotline.api.limits import MAX_PAGE, Limit, Offset
 from hotline.api.security import ROLE_ORDER, Authenticator, PostgresUserRepository, Role
 from hotline.api.services import Services
 from hotline.centre import queries as store
+from hotline.core import ids
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -48,6 +49,8 @@ class UserOut(BaseModel):
     #: the agent this login acts as (users with role agent: their own user name)
     agent_id: str
     active: bool
+    #: the responsible unit a back-office user works for ("" for other roles)
+    unit: str = ""
 
 
 class UserCreate(BaseModel):
@@ -59,12 +62,16 @@ class UserCreate(BaseModel):
     password: Password
     roles: Roles
     display_name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")] = ""
+    #: required with role back_office (the unit whose work orders it works), else ""
+    unit: ids.UnitId | Literal[""] = ""
 
 
 class RolesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"roles": ["supervisor", "qa"]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"roles": ["supervisor", "qa"]}, {"roles": ["back_office"], "unit": "repair_crew"}]})
     roles: Roles
+    #: required with role back_office, else ""
+    unit: ids.UnitId | Literal[""] = ""
 
 
 class PasswordIn(BaseModel):
@@ -86,10 +93,21 @@ def _roles(roles: list[Role]) -> tuple[str, ...]:
     return tuple(r.value for r in sorted(set(roles), key=ROLE_ORDER.index))
 
 
+def _unit(roles: tuple[str, ...], unit: str) -> str:
+    """The unit a user with these roles works for: a back-office user has one (422
+    `unit-required`); other users none (422 `unit-without-back-office`)."""
+    if Role.BACK_OFFICE.value in roles and not unit:
+        raise ApiError(422, "unit-required", "a back-office user works for a unit: give `unit`")
+    if unit and Role.BACK_OFFICE.value not in roles:
+        raise ApiError(422, "unit-without-back-office",
+                       "only a back-office user works for a unit", {"unit": unit})
+    return unit
+
+
 def _out(row: store.UserRow) -> UserOut:
     return UserOut(username=row.username, display_name=row.display_name,
                    roles=[Role(r) for r in row.roles], agent_id=row.agent_id,
-                   active=row.active)
+                   active=row.active, unit=row.unit)
 
 
 def _no_user(username: str) -> ApiError:
@@ -132,23 +150,27 @@ async def create_user(body: UserCreate, user: Admin, services: ServicesDep,
     A user with role agent acts as the agent of its own user name."""
     pool = _pool(services, auth)
     roles = _roles(body.roles)
+    unit = _unit(roles, body.unit)
     row = store.UserRow(body.username, await _hash(auth, body.password), roles,
-                        body.display_name, body.username if "agent" in roles else "", True)
+                        body.display_name, body.username if "agent" in roles else "", True,
+                        unit=unit)
     async with pool.acquire() as conn, conn.transaction():
         if not await store.insert_user(conn, row):
             raise ApiError(409, "user-exists", f"user {body.username!r} exists",
                            {"username": body.username})
         await store.audit(conn, user.username, "user.created", {
             "username": body.username, "roles": list(roles),
-            "display_name": body.display_name})
+            "display_name": body.display_name, "unit": unit})
     return _out(row)
 
 
 @router.put("/{username}/roles", responses=ERRORS)
 async def set_roles(username: Username, body: RolesIn, user: Admin,
                     services: ServicesDep, auth: AuthenticatorDep) -> UserOut:
-    """Replaces the user's roles; its current tokens stop working (it signs in again)."""
+    """Replaces the user's roles (and a back-office user's unit); its current tokens stop
+    working (it signs in again)."""
     roles = _roles(body.roles)
+    unit = _unit(roles, body.unit)
     if username == user.username and "admin" not in roles:
         raise ApiError(409, "own-admin-role", "you cannot take away your own admin role")
     async with _pool(services, auth).acquire() as conn:
@@ -156,8 +178,9 @@ async def set_roles(username: Username, body: RolesIn, user: Admin,
     if before is None:
         raise _no_user(username)
     return await _change(services, auth, user.username, username, "user.roles_changed",
-                         {"before": list(before.roles), "after": list(roles)}, roles=roles,
-                         agent_id=username if "agent" in roles else "")
+                         {"before": list(before.roles), "after": list(roles),
+                          "unit_before": before.unit, "unit": unit}, roles=roles,
+                         agent_id=username if "agent" in roles else "", unit=unit)
 
 
 @router.put("/{username}/password", status_code=204, responses=ERRORS)

@@ -45,8 +45,23 @@ from hotline.work_orders.model import (
 log = logging.getLogger("hotline.api.work_orders")
 router = APIRouter(prefix="/api", tags=["work orders"])
 
+#: who creates orders and rings customers back: the agents and their supervisors
 Desk = Annotated[Claims, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
-BackOffice = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR))]
+#: who reads orders and works them through their lifecycle: the desk and the back office
+#: (each within its scope: viewer_of)
+Worker = Annotated[Claims, Depends(require_roles(Role.AGENT, Role.SUPERVISOR,
+                                                 Role.BACK_OFFICE))]
+#: Which actions each role takes (on orders in its scope): the agent who called the
+#: customer back records its result; the back office moves its unit's orders to the reply;
+#: supervisors do everything, closing included (an admin passes every check).
+ACTIONS_BY_ROLE: dict[Role, frozenset[OrderAction]] = {
+    Role.AGENT: frozenset({OrderAction.CALLBACK_DONE}),
+    Role.BACK_OFFICE: frozenset({OrderAction.DISPATCH, OrderAction.ACCEPT,
+                                 OrderAction.PROGRESS, OrderAction.REPLY}),
+    Role.SUPERVISOR: frozenset(OrderAction),
+}
+#: who answers for a unit: supervisors (any unit) and the back office (its own)
+BackOffice = Annotated[Claims, Depends(require_roles(Role.SUPERVISOR, Role.BACK_OFFICE))]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
     404: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
@@ -162,11 +177,15 @@ def current_caller(controller: Acd | None, agent_id: str) -> str:
     return context.caller if context is not None else ""
 
 
-def viewer_of(user: Claims, services: Services) -> Viewer:
-    """Who asks, for the scope rule: supervisors (the back office), QA and admins see every
-    order; an agent its own, those of its calls, and its current caller's open ones."""
+async def viewer_of(user: Claims, services: Services) -> Viewer:
+    """Who asks, for the scope rule: supervisors, QA and admins see every order; the back
+    office its unit's (from the user's record); an agent its own, those of its calls, and its
+    current caller's open ones."""
     if user.has_any({Role.SUPERVISOR, Role.QA}):
         return Viewer(user.username, sees_all=True)
+    if Role.BACK_OFFICE in user.roles:
+        record = await services.users.get(user.username)
+        return Viewer(user.username, unit=record.unit if record is not None else "")
     return Viewer(user.username, talking_to=current_caller(services.controller, user.username))
 
 
@@ -198,7 +217,7 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
 
 @router.get("/work-orders", responses=ERRORS)
 async def open_orders(
-    user: Desk, services: ServicesDep,
+    user: Worker, services: ServicesDep,
     caller: Annotated[str, Query(max_length=CALLER_MAX_LEN, pattern=ids.PHONE_NUMBER_PATTERN)],
     limit: Limit = DEFAULT_PAGE, offset: Offset = 0,
 ) -> list[OrderOut]:
@@ -206,24 +225,24 @@ async def open_orders(
     a repeat call links to one). An agent gets those of the caller it is talking to now, and
     its own or its calls' ones; any other number: an empty list."""
     async with history_store(services) as conn:
-        orders = await store.open_for_caller(conn, caller, viewer_of(user, services),
+        orders = await store.open_for_caller(conn, caller, await viewer_of(user, services),
                                              limit=limit, offset=offset)
     now = services.clock()
     return [out(o, now) for o in orders]
 
 
 @router.get("/work-orders/{order_id}", responses=ERRORS)
-async def one_order(user: Desk, services: ServicesDep, order_id: OrderId) -> OrderOut:
+async def one_order(user: Worker, services: ServicesDep, order_id: OrderId) -> OrderOut:
     """One order, if it is in your scope (404 otherwise, as for no such order)."""
     async with history_store(services) as conn:
-        return out(await _load(conn, order_id, viewer_of(user, services)), services.clock())
+        return out(await _load(conn, order_id, await viewer_of(user, services)), services.clock())
 
 
 @router.post("/work-orders/{order_id}/calls", responses=ERRORS)
 async def link(user: Desk, services: ServicesDep, order_id: OrderId, body: LinkIn) -> OrderOut:
     """A repeat call on the same matter joins the order (only its list of calls changes)."""
     async with history_store(services) as conn:
-        await _load(conn, order_id, viewer_of(user, services))
+        await _load(conn, order_id, await viewer_of(user, services))
         return out(await store.link(conn, order_id, body.call_id), services.clock())
 
 
@@ -232,27 +251,27 @@ async def final_answer(user: BackOffice, services: ServicesDep, order_id: OrderI
                        body: FinalAnswerIn) -> OrderOut:
     """最终答复: recorded so that later calls on the same matter are recognised."""
     async with history_store(services) as conn:
-        order = await _load(conn, order_id, viewer_of(user, services))
+        order = await _load(conn, order_id, await viewer_of(user, services))
         changed = record_final_answer(order, body.text)  # WorkOrderError: 409, as above
         # StaleVersion: 409 stale-version (api/errors.py)
         return out(await store.update(conn, order, changed), services.clock())
 
 
 @router.post("/work-orders/{order_id}/actions", responses=ERRORS)
-async def order_action(user: Desk, services: ServicesDep, order_id: OrderId,
+async def order_action(user: Worker, services: ServicesDep, order_id: OrderId,
                        body: ActionIn) -> OrderOut:
     """dispatch (optionally to another unit), accept, progress, reply (text: read back to the
     caller; a callback becomes due), callback_done (text: the result), close (a complaint
-    needs `substantiated`). Illegal moves answer 409 naming state and action. The back office
-    does all of them; an agent only callback_done (the agent who made the callback records
-    its result), on an order in its scope. With `version`, the action is refused (409
-    stale-version) if the order changed since that version; without, if it changes while
-    this request runs."""
-    if body.action is not OrderAction.CALLBACK_DONE and not user.has_any({Role.SUPERVISOR}):
-        raise forbidden([Role.ADMIN, Role.SUPERVISOR])
+    needs `substantiated`). Illegal moves answer 409 naming state and action. Who may take
+    which action: ACTIONS_BY_ROLE, on an order in its scope. With `version`, the action is
+    refused (409 stale-version) if the order changed since that version; without, if it
+    changes while this request runs."""
+    allowed = [r for r, actions in ACTIONS_BY_ROLE.items() if body.action in actions]
+    if not user.has_any(set(allowed)):
+        raise forbidden([Role.ADMIN, *allowed])
     now = services.clock()
     async with history_store(services) as conn:
-        order = await _load(conn, order_id, viewer_of(user, services))
+        order = await _load(conn, order_id, await viewer_of(user, services))
         if body.version is not None and body.version != order.version:
             raise StaleVersion(order_id, body.version)
         try:
@@ -277,13 +296,13 @@ async def call_back(user: Desk, services: ServicesDep, settings: SettingsDep,
         raise ApiError(503, "controller-unavailable", "no controller on this API node")
     now, gap = services.clock(), settings.work_order_callback_gap_s
     async with history_store(services) as conn:
-        order = await _load(conn, order_id, viewer_of(user, services))
+        order = await _load(conn, order_id, await viewer_of(user, services))
         if order.state is not OrderState.CALLBACK_DUE:
             raise ApiError(409, "work-order-refused",
                            f"no callback is due for an order in state {str(order.state)!r}")
         # one statement decides between call-backs at once: only one is placed
         if not await store.claim_call_back(conn, order_id, now, gap):
-            order = await _load(conn, order_id, viewer_of(user, services))
+            order = await _load(conn, order_id, await viewer_of(user, services))
             if order.state is not OrderState.CALLBACK_DUE:  # changed meanwhile
                 raise ApiError(409, "work-order-refused", "no callback is due any more")
             placed = order.callback_placed_at
@@ -297,12 +316,17 @@ async def call_back(user: Desk, services: ServicesDep, settings: SettingsDep,
 
 @router.get("/units/{unit}/work-orders", responses=ERRORS)
 async def unit_queue(
-    _: BackOffice, services: ServicesDep,
+    user: BackOffice, services: ServicesDep,
     unit: Annotated[ids.UnitId, Path(examples=["repair_crew"])],
     limit: Limit = DEFAULT_PAGE, offset: Offset = 0,
 ) -> list[OrderOut]:
     """A unit's open orders, overdue first; an overdue order not yet escalated is escalated
-    as it is read (to its type's escalation target)."""
+    as it is read (to its type's escalation target). The back office reads its own unit's
+    queue only (403 `not-your-unit`)."""
+    viewer = await viewer_of(user, services)
+    if not viewer.sees_all and viewer.unit != unit:
+        raise ApiError(403, "not-your-unit", f"{user.username} works for "
+                       f"{viewer.unit or 'no unit'}, not {unit}", {"unit": unit})
     now = services.clock()
     async with history_store(services) as conn:
         orders = await store.unit_queue(conn, unit, now, limit=limit, offset=offset)

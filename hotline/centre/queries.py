@@ -171,6 +171,7 @@ class UserRow:
     agent_id: str
     active: bool
     tokens_after: float = 0.0  # tokens issued before this (epoch seconds) are revoked
+    unit: str = ""  # a back-office user's responsible unit
 
 
 async def get_user(conn: asyncpg.Connection, username: str) -> UserRow | None:
@@ -182,7 +183,8 @@ async def get_user(conn: asyncpg.Connection, username: str) -> UserRow | None:
 
 def _user(r: asyncpg.Record) -> UserRow:
     return UserRow(r["username"], r["password_hash"], (r["role"], *r["more_roles"]),
-                   r["display_name"], r["agent_id"] or "", r["active"], r["tokens_after"])
+                   r["display_name"], r["agent_id"] or "", r["active"], r["tokens_after"],
+                   r["unit"])
 
 
 async def insert_user(conn: asyncpg.Connection, user: UserRow) -> bool:
@@ -191,10 +193,10 @@ async def insert_user(conn: asyncpg.Connection, user: UserRow) -> bool:
     first, *more = user.roles
     return await conn.fetchval(
         "INSERT INTO users (username, display_name, role, more_roles, password_hash,"
-        " agent_id, active) VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7)"
+        " agent_id, active, unit) VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, $8)"
         " ON CONFLICT (username) DO NOTHING RETURNING id",
         user.username, user.display_name, first, more, user.password_hash, user.agent_id,
-        user.active) is not None
+        user.active, user.unit) is not None
 
 
 async def count_users(conn: asyncpg.Connection) -> int:
@@ -210,7 +212,7 @@ async def list_users(conn: asyncpg.Connection, *, limit: int | None = None,
 async def update_user(conn: asyncpg.Connection, username: str, *,
                       roles: tuple[str, ...] | None = None, password_hash: str | None = None,
                       active: bool | None = None, agent_id: str | None = None,
-                      tokens_after: float | None = None) -> bool:
+                      tokens_after: float | None = None, unit: str | None = None) -> bool:
     """Changes the given fields (roles: the first goes to `role`, the rest to more_roles);
     False when there is no such user."""
     first, more = (roles[0], list(roles[1:])) if roles else (None, None)
@@ -218,9 +220,9 @@ async def update_user(conn: asyncpg.Connection, username: str, *,
         "UPDATE users SET role = coalesce($2, role), more_roles = coalesce($3, more_roles),"
         " password_hash = coalesce($4, password_hash), active = coalesce($5, active),"
         " agent_id = CASE WHEN $6::text IS NULL THEN agent_id ELSE nullif($6, '') END,"
-        " tokens_after = coalesce($7, tokens_after)"
+        " tokens_after = coalesce($7, tokens_after), unit = coalesce($8, unit)"
         " WHERE username = $1 RETURNING id",
-        username, first, more, password_hash, active, agent_id, tokens_after)
+        username, first, more, password_hash, active, agent_id, tokens_after, unit)
     return found is not None
 
 

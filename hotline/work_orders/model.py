@@ -110,14 +110,16 @@ class Viewer:
     filter: hotline/work_orders/queries.py `_scope`; in words: docs/live-api.md, "Work
     orders: who sees what").
 
-    `sees_all`: supervisors (the back office for now: users carry no unit yet), QA and
-    admins. Otherwise an agent `username` sees the orders it created, the orders joined by a
-    call it handled, and the open orders of `talking_to`, the caller of its current call
-    ("" when it has none, or the API node has no controller)."""
+    `sees_all`: supervisors, QA and admins. `unit` (not None): a back-office user, who sees
+    the orders dispatched or escalated to its unit ("": none). Otherwise an agent `username`
+    sees the orders it created, the orders joined by a call it handled, and the open orders
+    of `talking_to`, the caller of its current call ("" when it has none, or the API node
+    has no controller)."""
 
     username: str
     sees_all: bool = False
     talking_to: str = ""
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ def _scope(viewer: Viewer | None, n: int) -> tuple[str, list[object]]:
     None: no viewer, the platform's own reads (repeat calls, QA, the scorecard)."""
     if viewer is None or viewer.sees_all:
         return "TRUE", []
+    if viewer.unit is not None:  # the back office: its unit's orders
+        return f"(${n} <> '' AND (o.unit = ${n} OR o.escalated_to = ${n}))", [viewer.unit]
     return (f"(o.created_by = ${n}"
             f" OR (o.state <> 'closed' AND ${n + 1} <> '' AND o.caller = ${n + 1})"
             " OR EXISTS (SELECT 1 FROM work_order_calls l JOIN calls c ON c.call_id = l.call_id"

@@ -332,9 +332,10 @@ def test_the_dev_secret_is_refused_outside_development(monkeypatch: pytest.Monke
 
 
 def test_user_specs() -> None:
-    assert parse_user_specs("a:p:agent+qa; b:q:admin;") == [
-        ("a", "p", frozenset({Role.AGENT, Role.QA})),
-        ("b", "q", frozenset({Role.ADMIN})),
+    assert parse_user_specs("a:p:agent+qa; b:q:admin; c:r:back_office@repair_crew") == [
+        ("a", "p", frozenset({Role.AGENT, Role.QA}), ""),
+        ("b", "q", frozenset({Role.ADMIN}), ""),
+        ("c", "r", frozenset({Role.BACK_OFFICE}), "repair_crew"),
     ]
     with pytest.raises(ValueError):
         parse_user_specs("a:p:emperor")

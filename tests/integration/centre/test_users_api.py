@@ -31,7 +31,8 @@ async def test_an_admin_manages_a_user_from_creation_to_disabling(api: Api) -> N
         "display_name": "Chen Jie"})
     assert r.status_code == 201, r.text
     assert r.json() == {"username": "chen.jie", "display_name": "Chen Jie",
-                        "roles": ["supervisor", "qa"], "agent_id": "", "active": True}
+                        "roles": ["supervisor", "qa"], "agent_id": "", "active": True,
+                        "unit": ""}
     async with api.pool.acquire() as conn:
         row = await store.get_user(conn, "chen.jie")
     assert row is not None and row.password_hash.startswith("$argon2id$")
@@ -75,7 +76,7 @@ async def test_an_admin_manages_a_user_from_creation_to_disabling(api: Api) -> N
         ("boss", "user.enabled"), ("boss", "user.disabled"), ("boss", "user.password_reset"),
         ("boss", "user.roles_changed"), ("boss", "user.created")]
     assert rows[3].details == {"username": "chen.jie", "before": ["supervisor", "qa"],
-                               "after": ["qa"]}
+                               "after": ["qa"], "unit_before": "", "unit": ""}
     assert not any("password" in str(x.details).replace("password_reset", "")
                    for x in rows)
 
@@ -126,3 +127,37 @@ async def test_refusals(api: Api) -> None:
                           json={"password": "long-enough"})):
         assert (r.status_code, r.json()["error"]["id"]) == (404, "no-such-user")
     assert await api.audit("user.") == []
+
+
+async def test_a_back_office_user_works_for_a_unit(api: Api) -> None:
+    """Issue #14.3: the back office's unit lives with the user (PostgreSQL) and scopes its
+    work orders; a back-office user without a unit, or a unit without the role, is refused."""
+    boss, c = api.headers["boss"], api.client
+    r = await c.post("/api/users", headers=boss, json={
+        "username": "wang.crew", "password": "crew-password", "roles": ["back_office"]})
+    assert (r.status_code, r.json()["error"]["id"]) == (422, "unit-required")
+    r = await c.post("/api/users", headers=boss, json={
+        "username": "wang.crew", "password": "crew-password", "roles": ["qa"],
+        "unit": "repair_crew"})
+    assert (r.status_code, r.json()["error"]["id"]) == (422, "unit-without-back-office")
+    r = await c.post("/api/users", headers=boss, json={
+        "username": "wang.crew", "password": "crew-password", "roles": ["back_office"],
+        "unit": "repair_crew"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["roles"], r.json()["unit"]) == (["back_office"], "repair_crew")
+    token = await sign_in(api, "wang.crew", "crew-password")
+    assert isinstance(token, dict)
+    r = await c.get("/api/units/repair_crew/work-orders", headers=token)
+    assert r.status_code == 200, r.text
+    r = await c.get("/api/units/billing_office/work-orders", headers=token)
+    assert (r.status_code, r.json()["error"]["id"]) == (403, "not-your-unit")
+    # moved to another unit: the new unit's queue is its own
+    r = await c.put("/api/users/wang.crew/roles", headers=boss,
+                    json={"roles": ["back_office"], "unit": "billing_office"})
+    assert (r.status_code, r.json()["unit"]) == (200, "billing_office"), r.text
+    token = await sign_in(api, "wang.crew", "crew-password")
+    assert isinstance(token, dict)
+    assert (await c.get("/api/units/billing_office/work-orders",
+                        headers=token)).status_code == 200
+    r = await c.put("/api/users/wang.crew/roles", headers=boss, json={"roles": ["qa"]})
+    assert (r.status_code, r.json()["unit"]) == (200, ""), r.text

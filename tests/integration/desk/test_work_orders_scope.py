@@ -203,3 +203,64 @@ async def test_orders_of_no_one_stay_hidden_without_a_controller(
     orders.services.controller = None
     assert (await orders.get("agent1", f"/api/work-orders/{order['id']}")).status_code == 200
     assert (await orders.get("agent2", f"/api/work-orders/{order['id']}")).status_code == 404
+
+
+async def test_the_back_office_works_the_orders_of_its_unit_only(orders: Desk) -> None:
+    """Issue #14.3: a back-office user belongs to a unit and sees, lists and acts on the
+    orders dispatched or escalated to that unit, and no others (404, as for none; another
+    unit's queue: 403)."""
+    from hotline.api.security import Role, User
+
+    await orders.services.users.add(User(  # the development logins' convention: password = name
+        "crew", orders.services.hasher.hash("crew"), frozenset({Role.BACK_OFFICE}),
+        unit="repair_crew"))
+    await orders.services.users.add(User(
+        "billing", orders.services.hasher.hash("billing"), frozenset({Role.BACK_OFFICE}),
+        unit="billing_office"))
+    fault = await new_order(orders)  # a fault: repair_crew's
+    r = await orders.post("agent1", "/api/work-orders", {
+        "service": "billing", "caller": CALLER, "call_id": "c9", "description": "bill"})
+    bill = r.json()
+    assert (fault["unit"], bill["unit"]) == ("repair_crew", "billing_office")
+
+    assert (await orders.get("crew", f"/api/work-orders/{fault['id']}")).status_code == 200
+    r = await orders.get("crew", f"/api/work-orders/{bill['id']}")
+    assert (r.status_code, error(r)["id"]) == (404, "no-such-work-order")
+    r = await orders.get("crew", "/api/units/repair_crew/work-orders")
+    assert [o["id"] for o in r.json()] == [fault["id"]]
+    r = await orders.get("crew", "/api/units/billing_office/work-orders")
+    assert r.status_code == 403, r.text
+    r = await orders.get("crew", f"/api/work-orders?caller={CALLER}")
+    assert [o["id"] for o in r.json()] == [fault["id"]]
+    # it works its own orders...
+    for action in ("dispatch", "accept"):
+        r = await orders.post("crew", f"/api/work-orders/{fault['id']}/actions",
+                              {"action": action})
+        assert r.status_code == 200, r.text
+    # ...and not another unit's
+    r = await orders.post("crew", f"/api/work-orders/{bill['id']}/actions",
+                          {"action": "dispatch"})
+    assert r.status_code == 404, r.text
+    # sent on to another unit, the order leaves its scope and enters that unit's
+    r = await orders.post("billing", f"/api/work-orders/{bill['id']}/actions",
+                          {"action": "dispatch", "unit": "repair_crew"})
+    assert r.status_code == 200, r.text
+    assert (await orders.get("crew", f"/api/work-orders/{bill['id']}")).status_code == 200
+    assert (await orders.get("billing", f"/api/work-orders/{bill['id']}")).status_code == 404
+    # the back office neither creates orders nor rings customers
+    r = await orders.post("crew", "/api/work-orders", {
+        "service": "fault", "caller": CALLER, "call_id": "c8", "description": "x"})
+    assert r.status_code == 403, r.text
+    r = await orders.post("crew", f"/api/work-orders/{fault['id']}/call-back")
+    assert r.status_code == 403, r.text
+
+
+async def test_a_back_office_user_without_a_unit_sees_nothing(orders: Desk) -> None:
+    from hotline.api.security import Role, User
+
+    await orders.services.users.add(User(
+        "nobody", orders.services.hasher.hash("nobody"), frozenset({Role.BACK_OFFICE})))
+    order = await new_order(orders)
+    assert (await orders.get("nobody", f"/api/work-orders/{order['id']}")).status_code == 404
+    r = await orders.get("nobody", f"/api/work-orders?caller={CALLER}")
+    assert r.json() == []

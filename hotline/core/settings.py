@@ -14,8 +14,12 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The environment that allows the built-in secrets below (hotline/core/deployment.py).
+DEVELOPMENT = "development"
 #: The FastAGI secret of a development set-up: refused at start-up outside development.
 DEV_AGI_SECRET = "hotline-dev-agi-secret"
+#: The AMI secret of a development set-up: refused at start-up outside development.
+DEV_AMI_SECRET = "hotline-dev-secret"
 
 
 class AsteriskNode(BaseModel):
@@ -25,7 +29,7 @@ class AsteriskNode(BaseModel):
     host: str = "127.0.0.1"
     ami_port: int
     ami_user: str = "hotline"
-    ami_secret: str = "hotline-dev-secret"
+    ami_secret: str = DEV_AMI_SECRET
     # FastAGI: the secret this node's dialplan passes (HL_AGI_KEY), and the addresses or
     # networks its connections come from (empty: `host`; docs/security.md)
     agi_secret: str = DEV_AGI_SECRET
@@ -57,7 +61,7 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_user: str = "hotline"
-    ami_secret: str = "hotline-dev-secret"
+    ami_secret: str = DEV_AMI_SECRET
     # The AMI user's write classes (manager.conf): what the controller's actions need, no more
     # (docs/security.md). The test bed and benches add `command` (pjsip show channelstats,
     # queue reload all); `config` and `user` (UpdateConfig, forged UserEvents) never.

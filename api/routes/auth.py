@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hotline.api.deps import AuthenticatorDep, CurrentUser, SignerDep
-from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.errors import ApiError, ErrorResponse, not_authenticated
 from hotline.api.schemas import Me, TokenRequest, TokenResponse
-from hotline.api.security import Claims
+from hotline.api.security import Claims, TokenError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -31,8 +31,13 @@ async def token(body: TokenRequest, auth: AuthenticatorDep, signer: SignerDep) -
 
 @router.post("/refresh", responses={401: {"model": ErrorResponse}})
 async def refresh(user: CurrentUser, signer: SignerDep) -> TokenResponse:
-    """A fresh token for the holder of a valid one (roles as in the old token)."""
-    return _response(*signer.issue(user.username, user.roles))
+    """A fresh token for the holder of a valid one (roles as in the old token), within the
+    chain's absolute lifetime (HOTLINE_API_SESSION_MAX_S after the password log-in; then
+    401 "session ended": log in again)."""
+    try:
+        return _response(*signer.renew(user))
+    except TokenError as exc:
+        raise not_authenticated(exc.reason) from None
 
 
 @router.get("/me", responses={401: {"model": ErrorResponse}})

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     environment: str = "development"
     api_secret: str = ""
     api_token_ttl_s: float = 900.0
+    # A refresh chain's absolute lifetime: no token renewed from a password log-in (refresh,
+    # or the live socket's renewal) outlives it; then the user logs in again
+    api_session_max_s: float = 12 * 3600.0
     # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
     api_users: str = ""
 

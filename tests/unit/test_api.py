@@ -115,7 +115,9 @@ async def test_bad_credentials(app_client, user: str, password: str) -> None:  #
 )
 @pytest.mark.parametrize(
     ("header", "reason"),
-    [(None, "missing"), ("Bearer nonsense", "malformed"), ("Bearer v1.e30.AAAA", "invalid")],
+    [(None, "missing"), ("Bearer nonsense", "malformed"), ("Bearer v1.e30.AAAA", "malformed"),
+     ("Bearer " + jwt.encode({"sub": "root", "roles": ["admin"]}, "not-the-secret" * 4,
+                             algorithm="HS256"), "invalid")],
 )
 async def test_every_endpoint_needs_a_valid_token(app_client, path, header, reason) -> None:  # type: ignore[no-untyped-def]
     client, _ = app_client
@@ -449,7 +451,7 @@ def signed_as(alg: str, body: dict[str, object], secret: str) -> str:
 
 def test_tokens_are_hs256_jwts_and_nothing_else_is_accepted() -> None:
     clock = Clock(T0)
-    secret = "k" * 40
+    secret = "k" * 64  # long enough for HS512 too (PyJWT warns below)
     signer = TokenSigner(secret, 60, clock)
     token, claims = signer.issue("ann", [Role.AGENT])
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
@@ -465,7 +467,7 @@ def test_tokens_are_hs256_jwts_and_nothing_else_is_accepted() -> None:
             signer.verify(forged)
         assert err.value.reason in ("invalid", "malformed"), forged
     head, payload_part, sig = token.split(".")
-    other = jwt.encode({**body, "sub": "ann", "roles": ["agent"]}, "x" * 40, algorithm="HS256")
+    other = jwt.encode({**body, "sub": "ann"}, "x" * 64, algorithm="HS256")  # ann as admin
     for bad in (f"{head}.{payload_part}.{other.split('.')[2]}",  # another key's signature
                 f"{head}.{other.split('.')[1]}.{sig}"):  # another body under this signature
         with pytest.raises(TokenError, match="invalid"):

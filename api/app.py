@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from hotline.api import errors
+from hotline.api.login_limits import LimitSettings, LoginLimits
 from hotline.api.routes import (
     agent_desk,
     agents,
@@ -70,6 +71,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.state.services = services
     app.state.signer = signer
     app.state.authenticator = authenticator
+    app.state.login_limits = LoginLimits(LimitSettings.of(settings), services.clock)
     errors.install(app)
     for module in (
         auth,

@@ -1,8 +1,8 @@
 """Users, roles, password hashes (argon2) and signed short-lived tokens (JWT, HS256).
 
-A token is a JWT (PyJWT) signed with HS256 and nothing else; its claims are
-{sub, roles, iat, exp, auth_time}. Tokens are stateless: the roles in a valid token are trusted until
-it expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
+A token is a JWT (PyJWT) signed with HS256 and nothing else; its claims are {sub, roles, iat,
+exp, auth_time}. Tokens are stateless: the roles in a valid token are trusted until it
+expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
 live socket); only a user an admin disabled, re-roled or gave a new password loses its older
 tokens at once (`User.tokens_after`; the rule is `is_revoked`, checked by api/deps.py on every
 HTTP request and by api/live_registry.py for every live socket).

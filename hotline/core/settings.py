@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     # A refresh chain's absolute lifetime: no token renewed from a password log-in (refresh,
     # or the live socket's renewal) outlives it; then the user logs in again
     api_session_max_s: float = 12 * 3600.0
+    # Log-in limits (api/login_limits.py, docs/security.md): password tries of one user name
+    # that did not succeed, and tries from one client address, per sliding window; over
+    # either the API answers 429 with Retry-After without checking the password. 0: no limit
+    login_max_failures_per_user: int = 5
+    login_user_window_s: float = 60.0
+    login_max_tries_per_address: int = 20
+    login_address_window_s: float = 60.0
     # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
     api_users: str = ""
 

@@ -289,7 +289,8 @@ async def test_fuzzed_requests_never_500(app_client, path: str, queues: str, tok
 async def test_fuzzed_logins_are_refused_cleanly(app_client, body: object) -> None:  # type: ignore[no-untyped-def]
     client, _ = app_client
     r = await client.post("/api/auth/token", json=body)
-    assert r.status_code in (401, 422) and error_id(r) in ("bad-credentials", "invalid-request")
+    assert r.status_code in (401, 422, 429)  # 429: the log-in limits of one address
+    assert error_id(r) in ("bad-credentials", "invalid-request", "too-many-logins")
 
 
 # ---- pure parts
@@ -356,7 +357,7 @@ class CountingHasher(PasswordHasher):
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
         self.verified = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.verified += 1
         return super().verify(hash, password)
 
@@ -453,7 +454,7 @@ def test_tokens_are_hs256_jwts_and_nothing_else_is_accepted() -> None:
     clock = Clock(T0)
     secret = "k" * 64  # long enough for HS512 too (PyJWT warns below)
     signer = TokenSigner(secret, 60, clock)
-    token, claims = signer.issue("ann", [Role.AGENT])
+    token, _ = signer.issue("ann", [Role.AGENT])
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     payload = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
     assert payload["sub"] == "ann" and payload["roles"] == ["agent"]

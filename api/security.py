@@ -114,7 +114,7 @@ class Claims:
 ALGORITHM = "HS256"
 #: Claims every token carries (auth_time: when the password log-in that began its chain was).
 REQUIRED_CLAIMS = ("sub", "roles", "iat", "exp", "auth_time")
-_DECODE_OPTIONS: jwt.types.Options = {
+_DECODE_OPTIONS: dict[str, Any] = {
     # expiry is checked against the signer's clock (tests and the live sockets inject one),
     # not PyJWT's wall clock; presence of every claim is PyJWT's check
     "verify_exp": False, "verify_iat": False, "verify_nbf": False,

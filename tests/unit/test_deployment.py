@@ -63,3 +63,18 @@ async def test_the_platform_refuses_to_start_before_anything_runs() -> None:
     with pytest.raises(UnsafeDeployment, match="loopback"):
         await platform.start()
     assert platform.services is None  # no database, no Redis started
+
+
+def test_hotline_asterisk_start_refuses_before_building(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotline.core.settings import get_settings
+    from hotline.process.cli import main
+
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")  # the AMI secret is the default
+    get_settings.cache_clear()
+    try:
+        assert main(["asterisk", "start"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "AMI secret" in capsys.readouterr().err

@@ -260,14 +260,22 @@ async def ensure_current(users: UserRepository, claims: Claims) -> None:
         raise TokenError("revoked")
 
 
+#: Password checks running at once (each an argon2 hash on a worker thread, 64 MiB by
+#: argon2-cffi's defaults); more wait their turn in the loop, so log-ins never take over the
+#: shared thread pool (file reads, DNS) however many arrive.
+HASH_SLOTS = 2
+
+
 class Authenticator:
     """Checks passwords against the repository without blocking the loop (argon2 is slow on
-    purpose) and without telling, by timing, whether the user exists."""
+    purpose), at most HASH_SLOTS at once, and without telling, by timing, whether the user
+    exists. The log-in limits (api/login_limits.py) refuse a flood before it gets here."""
 
     def __init__(self, users: UserRepository, hasher: PasswordHasher | None = None) -> None:
         self.users = users
         self.hasher = hasher or PasswordHasher()
         self._dummy = self.hasher.hash("not a password of anyone")
+        self._slots = asyncio.Semaphore(HASH_SLOTS)
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
@@ -275,7 +283,8 @@ class Authenticator:
     async def authenticate(self, username: str, password: str) -> User | None:
         user = await self.users.get(username)
         stored = user.password_hash if user is not None else self._dummy
-        ok = await asyncio.to_thread(self._verify, stored, password)
+        async with self._slots:
+            ok = await asyncio.to_thread(self._verify, stored, password)
         if user is None or user.disabled or not ok:
             return None
         return user

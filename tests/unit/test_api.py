@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -18,10 +20,14 @@ from hypothesis import strategies as st
 from hotline.api import Services, create_app
 from hotline.api.security import (
     DEV_SECRET,
+    HASH_SLOTS,
+    Authenticator,
+    InMemoryUserRepository,
     InsecureSecret,
     Role,
     TokenError,
     TokenSigner,
+    User,
     api_secret,
     parse_user_specs,
 )
@@ -478,3 +484,44 @@ def test_tokens_are_hs256_jwts_and_nothing_else_is_accepted() -> None:
     clock.t += 60
     with pytest.raises(TokenError, match="expired"):
         signer.verify(token)
+
+
+class GatedHasher(PasswordHasher):
+    """argon2 whose verifications wait at a gate, counting how many run at once."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.gate = threading.Event()
+        self.running = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            self.gate.wait(10)
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+async def test_password_checks_take_few_threads_at_once() -> None:
+    hasher = GatedHasher()
+    users = InMemoryUserRepository()
+    auth = Authenticator(users, hasher)
+    await users.add(User("ann", hasher.hash("pw"), frozenset({Role.AGENT})))
+    tries = [asyncio.create_task(auth.authenticate("ann", "guess")) for _ in range(12)]
+    async with asyncio.timeout(5):
+        while hasher.running < HASH_SLOTS:  # noqa: ASYNC110 (a count in another thread)
+            await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):  # a third never starts while two hold their slots
+        async with asyncio.timeout(0.3):
+            while hasher.running <= HASH_SLOTS:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    assert not any(t.done() for t in tries)
+    hasher.gate.set()
+    assert await asyncio.gather(*tries) == [None] * 12
+    assert hasher.most == HASH_SLOTS

@@ -23,6 +23,7 @@ from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
+from hotline.core.deployment import check_deployment
 from hotline.core.events import CallEntered
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import Services, start_services
@@ -74,6 +75,10 @@ class _HttpServer(uvicorn.Server):
         yield
 
 
+def _secrets(centre: Centre) -> list[tuple[str, str]]:
+    return [(a.id, a.secret) for a in centre.agents]
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -89,7 +94,9 @@ class Platform:
     _stopping: bool = field(init=False, default=False)
 
     async def start(self) -> None:
-        # an unfit FastAGI secret (outside development) stops the start before anything runs
+        # an unsafe deployment (a development set-up beyond loopback, a shipped secret outside
+        # development) or an unfit FastAGI secret stops the start before anything runs
+        check_deployment(self.settings, _secrets(self.centre))
         AgiGate(self.settings)
         self.services = await asyncio.to_thread(start_services, self.settings)
         if not self.settings.database_url:
@@ -111,6 +118,7 @@ class Platform:
         # the centre lives in the database (edited through the API); a fresh one is seeded
         # from centre.toml
         self.centre = await load_or_seed_centre(self.pool, self.centre)
+        check_deployment(self.settings, _secrets(self.centre))  # the agents of the database
         self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
         await self.writer.start()
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)

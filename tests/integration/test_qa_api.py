@@ -237,3 +237,14 @@ async def test_calibration_reports_the_spread(client: httpx.AsyncClient) -> None
     r = await client.get("/api/qa/calibration/c5", headers=agent,
                          params={"form_id": "std", "version": 1})
     assert r.status_code == 403
+
+
+async def test_a_form_id_longer_than_the_table_keeps_is_refused(
+        client: httpx.AsyncClient) -> None:
+    """The qa_forms CHECK keeps 64 characters; the schema once allowed 128, and a longer id
+    reached PostgreSQL: 500. Refused at the edge now (one limit, model.FORM_ID_MAX_LEN)."""
+    qa1 = await login(client, "qa1")
+    r = await client.post("/api/qa/forms", headers=qa1, json={**FORM, "form_id": "f" * 65})
+    assert r.status_code == 422, r.text
+    r = await client.post("/api/qa/forms", headers=qa1, json={**FORM, "form_id": "f" * 64})
+    assert r.status_code == 201, r.text

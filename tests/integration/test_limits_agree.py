@@ -13,10 +13,11 @@ import asyncpg
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from api.routes.centre import AgentCreate
-from api.routes.qa import DisputeIn, EvaluationIn, FormIn
-from api.routes.users import UserCreate
-from api.routes.work_orders import FinalAnswerIn, OrderIn
+from hotline.api.routes.centre import AgentCreate
+from hotline.api.routes.qa import DisputeIn, EvaluationIn, FormIn
+from hotline.api.routes.users import UserCreate
+from hotline.api.routes.work_orders import FinalAnswerIn, OrderIn
+from hotline.api.schemas import USERNAME_MAX_LEN, TokenRequest
 from hotline.qa import model as qa
 from hotline.work_orders import model as work_orders
 
@@ -28,7 +29,8 @@ LIMITS: dict[tuple[str, str], tuple[int | None, list[tuple[type[BaseModel], str,
     ("qa_forms", "form_id"): (qa.FORM_ID_MAX_LEN, [(FormIn, "form_id", "f"),
                                                    (EvaluationIn, "form_id", "f")]),
     ("qa_disputes", "reason"): (qa.DISPUTE_REASON_MAX_LEN, [(DisputeIn, "reason", "x")]),
-    ("users", "username"): (None, [(UserCreate, "username", "u")]),
+    ("users", "username"): (USERNAME_MAX_LEN, [(UserCreate, "username", "u"),
+                                               (TokenRequest, "username", "u")]),
     ("agents", "id"): (None, [(AgentCreate, "id", "a")]),
 }
 

@@ -21,9 +21,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from hotline.api.security import Role
 from hotline.devtools.embedded import EmbeddedPostgres, EmbeddedRedis
+from tests.helpers.authz import LOGINS, roles_by_operation
 from tests.helpers.store import fresh_database, store_tmpdir
 from tests.helpers.wired import CALLS, OWN, Wired, wired_api_in_thread
-from tests.integration.test_authz_walk import RULES
 
 #: Examples per operation: as admin (every operation), valid and invalid; as each other
 #: role, valid ones of the operations its role may call; besides schemathesis' coverage
@@ -43,8 +43,6 @@ CROSS_FIELD_RULES = {
     "PUT /api/agents/{agent_id}/skills": "skill names must match a pattern the schema omits",
     "PUT /api/config/agents/{agent_id}/skills": "as above",
 }
-#: Who signs in for each role (the agent: agent1, whose seeded rows are its own)
-LOGINS = {role.value: (OWN if role is Role.AGENT else role.value) for role in Role}
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +103,13 @@ def plan(api_schema: Any) -> list[tuple[str, Any, dict[str, str] | None, Generat
     its role may call, then admin on every operation (its changes last: it may deactivate
     the seeded agent)."""
     ops = operations(api_schema)
+    may_call = roles_by_operation()  # docs/security.md, "Who may call what"
     runs = []
     for role, login in LOGINS.items():
         if role == Role.ADMIN:
             continue
         for op in ops:
-            if RULES[op.label].allows(role):
+            if role in may_call[op.label]:
                 runs.append((login, op, seeded_path(op), GenerationMode.POSITIVE,
                              ROLE_EXAMPLES))
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

@@ -30,14 +30,11 @@ from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import Role
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import EmbeddedPostgres, EmbeddedRedis
+from tests.helpers.authz import EVERY_ROLE, LOGINS, NO_TOKEN, documented_table
 from tests.helpers.history import T0
 from tests.helpers.qa import marks
 from tests.helpers.store import fresh_database
 from tests.helpers.wired import CALLERS, CALLS, OTHER, OWN, Wired, wired_api
-
-DOC = Path(__file__).parents[2] / "docs" / "security.md"
-DOC_BEGIN = "<!-- walk table: begin (tests/integration/test_authz_walk.py RULES) -->"
-DOC_END = "<!-- walk table: end -->"
 
 
 @dataclass(frozen=True)
@@ -224,7 +221,7 @@ def render_rules() -> str:
     lines = ["| operation | roles | another's resource |", "|---|---|---|"]
     for key in sorted(RULES, key=lambda k: (k.split()[1], k.split()[0])):
         rule = RULES[key]
-        roles = {"public": "anyone, no token", "all": "every role signed in"}.get(
+        roles = {"public": NO_TOKEN, "all": EVERY_ROLE}.get(
             rule.roles, ", ".join(rule.roles.split()))
         other = ""
         if rule.own:
@@ -232,12 +229,6 @@ def render_rules() -> str:
             other = f"{' and '.join(rule.own.split())}: own only, else {hidden}"
         lines.append(f"| `{key}` | {roles} | {other} |")
     return "\n".join(lines)
-
-
-def documented_rules() -> str:
-    text = DOC.read_text()
-    assert DOC_BEGIN in text and DOC_END in text, f"{DOC} has no walk table markers"
-    return text.split(DOC_BEGIN, 1)[1].split(DOC_END, 1)[0].strip()
 
 
 def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -269,16 +260,12 @@ def test_every_route_has_a_rule_and_every_rule_a_route() -> None:
 
 
 def test_the_docs_table_is_the_rule_table() -> None:
-    assert documented_rules() == render_rules(), (
+    assert documented_table() == render_rules(), (
         f"docs/security.md 'Who may call what' differs from RULES; put this between the "
         f"markers:\n{render_rules()}")
 
 
 # ---- the walk
-
-#: Who signs in for each role: the agent is agent1, whose resources are "its own".
-LOGINS = {role.value: (OWN if role is Role.AGENT else role.value) for role in Role}
-
 
 def expected(rule: Rule, role: str | None, target: str) -> set[int] | None:
     """The statuses allowed for `role` (None: no token) on `target`; None: any 2xx or ok."""

@@ -7,8 +7,9 @@ walk (tests/integration/test_authz_walk.py) and the API fuzz (tests/fuzz/test_ap
 run against it.
 
     async with wired_api(db_url, redis_url, tmp) as w:   # on this loop
-        w.base, w.seeds["wo.own"], await w.headers("agent1")
-    with wired_api_in_thread(db_url, redis_url, tmp) as w: # a loop of its own (schemathesis)
+        w.base, w.seeds["wo.own"], await w.token(client, "agent1")
+    with wired_api_in_thread(db_url, redis_url, tmp) as w:  # a loop of its own (schemathesis)
+        w.login("qa")
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ class Rule:
 
 # Short names for the rows
 A, S, Q, P, ADM = "agent", "supervisor", "qa", "planner", "admin"
+BO = "back_office"  # its own resource: its unit's work orders (the seeded ones are others')
 STAFF = f"{S} {ADM}"  # api/deps.py Steering
 QA_STAFF = f"{Q} {S} {ADM}"
 READER = f"{Q} {S} {A} {ADM}"
@@ -89,13 +90,14 @@ RULES: dict[str, Rule] = {
     "POST /api/agents/{agent_id}/spy": Rule(STAFF, ok=(409,)),
     "GET /api/audit": Rule(STAFF),
     "POST /api/work-orders": Rule(DESK),
-    "GET /api/work-orders": Rule(DESK),
-    "GET /api/work-orders/{order_id}": Rule(DESK, own=A, other=404),
+    "GET /api/work-orders": Rule(f"{A} {S} {BO} {ADM}"),
+    "GET /api/work-orders/{order_id}": Rule(f"{A} {S} {BO} {ADM}", own=f"{A} {BO}", other=404),
     "POST /api/work-orders/{order_id}/calls": Rule(DESK, own=A, other=404),
-    "POST /api/work-orders/{order_id}/final-answer": Rule(STAFF, ok=(409,)),
+    "POST /api/work-orders/{order_id}/final-answer": Rule(f"{S} {BO} {ADM}", own=BO, other=404,
+                                                          ok=(409,)),
     "POST /api/work-orders/{order_id}/actions": Rule(DESK, own=A, other=404, ok=(409,)),
     "POST /api/work-orders/{order_id}/call-back": Rule(DESK, own=A, other=404, ok=(409,)),
-    "GET /api/units/{unit}/work-orders": Rule(STAFF),
+    "GET /api/units/{unit}/work-orders": Rule(f"{S} {BO} {ADM}", own=BO, other=403),
     "GET /api/config/agents": Rule(STAFF),
     "POST /api/config/agents": Rule(ADM, ok=(409,)),
     "PATCH /api/config/agents/{agent_id}": Rule(ADM),
@@ -168,8 +170,8 @@ REQUESTS: dict[str, Req] = {
     "POST /api/agents/{agent_id}/not-ready": Req(body={"reason": "break"}),
     "POST /api/agents/{agent_id}/state": Req(body={"command": "login"}),
     "PUT /api/agents/{agent_id}/skills": Req(body={"skills": {"general": 3, "billing": 5}}),
-    "POST /api/agents/{agent_id}/spy": Req(body={"mode": "listen",
-                                                 "supervisor_endpoint": "agent4"}),
+    # to the caller's own endpoint (api/spy_target.py): none is configured here (409)
+    "POST /api/agents/{agent_id}/spy": Req(body={"mode": "listen"}),
     "POST /api/work-orders": Req(body={"service": "fault", "caller": CALLERS[OWN],
                                        "call_id": CALLS[OWN], "description": "walk"}),
     "GET /api/work-orders": Req(query={"caller": CALLERS[OWN]}),

@@ -34,6 +34,13 @@ class Restored:
     rows_closed: int  # agent-state rows left open, now ended at `last_known`
     last_known: float | None
 
+    def describe(self) -> str:
+        saved = ("no checkpoint of today" if self.checkpoint_at is None else
+                 "checkpoint of " + time.strftime("%H:%M:%S", time.localtime(self.checkpoint_at)))
+        return (f"{saved}, {self.closed_intervals} closed intervals, {self.replayed} counts "
+                f"and state changes replayed from history, {self.rows_closed} agent-state "
+                "rows left open closed")
+
 
 class FiguresKeeper:
     def __init__(self, pool: asyncpg.Pool, metrics: Metrics, *,

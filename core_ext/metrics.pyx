@@ -495,6 +495,20 @@ cdef class Core:
         for i in range(NF):
             arr[g * NF + i] += <double>values[i]
 
+    def resume(self, Py_ssize_t slot, double t_enq, int gq, int gs):
+        self._check(slot)
+        if gq < 0 or gq >= self.n_groups or gs < 0 or gs >= self.n_groups:
+            raise IndexError("group out of range")
+        if self._phase[slot] == P_FREE:
+            self._phase[slot] = P_WAITING
+            self._gq[slot] = gq
+            self._gs[slot] = gs
+            self._ga[slot] = -1
+            self._t_enq[slot] = t_enq
+            self._hold[slot] = 0.0
+            self._xfer[slot] = 0
+        return self._phase[slot]
+
     def add_record(self, double t, int kind, int gq, int gs, int ga,
                    double a, double b, double c):
         for g in (gq, gs, ga):

@@ -352,6 +352,22 @@ class Core:
         for i in range(F):
             arr[g * F + i] += values[i]
 
+    def resume(self, slot: int, t_enq: float, gq: int, gs: int) -> int:
+        """A call a previous run counted offered (it queued at t_enq) and that still waits:
+        waiting again, nothing counted (queue() without its K_OFFERED)."""
+        self._check(slot)
+        if not (0 <= gq < self.n_groups and 0 <= gs < self.n_groups):
+            raise IndexError("group out of range")
+        if self._phase[slot] == FREE:
+            self._phase[slot] = WAITING
+            self._gq[slot] = gq
+            self._gs[slot] = gs
+            self._ga[slot] = -1
+            self._t_enq[slot] = t_enq
+            self._hold[slot] = 0.0
+            self._xfer[slot] = 0
+        return self._phase[slot]
+
     def add_record(
         self, t: float, kind: int, gq: int, gs: int, ga: int, a: float, b: float, c: float
     ) -> None:

@@ -91,6 +91,8 @@ class Metrics:
         self._day = 0
         self._closed: list[ClosedInterval] = []  # not yet handed out by close_due
         self._trend: list[ClosedInterval] = []  # today's closed intervals
+        #: calls a previous run counted offered and left waiting (restore): not offered again
+        self._offered_before: set[str] = set()
         self._handlers: dict[type[Event], Callable[[Any, float], None]] = {
             CallQueued: self._on_queued,
             CallOverflowed: self._on_overflowed,
@@ -143,6 +145,8 @@ class Metrics:
             "version": 1,
             "at": now,
             "queues": list(self._queues),
+            "waiting": [call_id for call_id, slot in self._calls.items()
+                        if self._core.phase(slot) == k.WAITING],
             "groups": {
                 name: {"interval": self._core.read(k.INTERVAL, g),
                        "today": self._core.read(k.TODAY, g)}
@@ -165,8 +169,9 @@ class Metrics:
         """Before any event: today's figures as the previous run left them. `saved`: its
         last checkpoint() of today, if any; `closed`: today's closed intervals as stored.
         Without a checkpoint, today's queue figures are the sum of the closed intervals and
-        the open interval starts empty. Returns the moment from which history must be
-        replayed (None: nothing is known of today)."""
+        the open interval starts empty. Calls the checkpoint saw waiting are not offered
+        again when they queue again (resync, their hold session). Returns the moment from
+        which history must be replayed (None: nothing is known of today)."""
         if self._calls or self._wrap or self._closed:
             raise RuntimeError("restore() is for a Metrics that has counted nothing")
         at = saved["at"] if saved else max((c.end for c in closed), default=None)
@@ -182,6 +187,7 @@ class Metrics:
             self._restore_trend(closed, start)
             return at
         self.declare_queues(saved["queues"])
+        self._offered_before = set(saved.get("waiting", ()))
         for name, rows in saved["groups"].items():
             if name == "*":
                 g = 0
@@ -214,6 +220,7 @@ class Metrics:
             if isinstance(item, StateSeen):
                 self._agents.change(item.agent_id, t, item.state, item.reason)
             else:
+                self._offered_before.discard(item.call_id)  # its end is in history
                 self._count(item, t)
 
     def _count(self, c: Counted, t: float) -> None:
@@ -347,6 +354,11 @@ class Metrics:
         slot = self._calls.get(e.call_id)
         if slot is None:
             slot = self._calls[e.call_id] = self._core.open_call()
+            if self._offered_before and e.call_id in self._offered_before:
+                self._offered_before.discard(e.call_id)  # waits on since it first queued
+                self._core.resume(slot, e.at, self._queue_group(e.queue),
+                                  self._group("s:" + str(e.service)))
+                return
         self._core.queue(slot, t, self._queue_group(e.queue), self._group("s:" + str(e.service)))
 
     def _on_overflowed(self, e: CallOverflowed, t: float) -> None:

@@ -27,6 +27,7 @@ class Counted:
     talk_s: float = 0.0
     hold_s: float = 0.0
     acw_s: float = 0.0
+    call_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

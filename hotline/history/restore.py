@@ -96,7 +96,7 @@ def _counts(r: asyncpg.Record, start: float,
     queued = epoch(r["queued_at"])
     if not queue or queued is None:
         return []  # never queued: in no figure
-    base: dict[str, Any] = {"queue": queue, "service": service or ""}
+    base: dict[str, Any] = {"queue": queue, "service": service or "", "call_id": r["call_id"]}
     out = []
     if queued > start:
         out.append(Counted(queued, "offered", **base))

@@ -12,9 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from hotline.core.events import CallEnded, CallQueued
 from hotline.core.values import ServiceType
 from hotline.store import queries
-from tests.helpers.desk import Clock
+from tests.helpers.desk import NODE, Clock
 from tests.helpers.restart import T0, Station, station, stop_cleanly
 
 BILLING, COMPLAINT, FAULT = ServiceType.BILLING, ServiceType.COMPLAINT, ServiceType.FAULT
@@ -185,3 +186,32 @@ async def test_configured_queues_are_listed_from_the_start(
         assert [q["name"] for q in queues] == QUEUES
         assert all(q["today"]["offered"] == 0 for q in queues)
         assert set((await s.get("/api/wallboard"))["queues"]) == set(QUEUES)
+
+
+async def test_a_caller_waiting_through_the_crash_is_offered_once(
+        empty_db_url: str, tmp_path: Path) -> None:
+    """A caller queued before the checkpoint still waits at the crash. The new controller
+    learns it again (resync, or its hold session: CallQueued with the original moment): it
+    was offered already; its wait runs from when it first queued."""
+    clock = Clock(T0)
+    async with station(empty_db_url, tmp_path, clock) as s:
+        first_calls(s)
+        queued_at = clock.t
+        s.controller.handle(CallQueued(queued_at, node=NODE, call_id="w1", queue="complaint",
+                                       service=COMPLAINT, caller="13800000003"))
+        clock.t += 10
+        await s.keeper.checkpoint()
+        before = (await s.figures())["queues"]["complaint"]["today"]
+        assert (before["offered"], before["waiting_now"]) == (2, 1)
+    clock.t += 20
+    async with station(empty_db_url, tmp_path, clock) as s:
+        s.controller.handle(CallQueued(queued_at, node=NODE, call_id="w1", queue="complaint",
+                                       service=COMPLAINT, caller="13800000003"))
+        today = (await s.figures())["queues"]["complaint"]["today"]
+        assert (today["offered"], today["waiting_now"]) == (2, 1)
+        assert today["longest_wait_s"] == pytest.approx(clock.t - queued_at)
+        clock.t += 5
+        s.controller.handle(CallEnded(clock.t, node=NODE, call_id="w1"))
+        today = (await s.figures())["queues"]["complaint"]["today"]
+        assert (today["offered"], today["abandoned"], today["waiting_now"]) == (2, 2, 0)
+        assert today["wait_abandoned_s"] == pytest.approx(30 + (clock.t - queued_at))

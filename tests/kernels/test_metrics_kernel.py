@@ -237,3 +237,19 @@ def test_restore_adds_saved_rows_and_replayed_records(kernel: ModuleType) -> Non
         core.add_record(1.0, kernel.K_OFFERED, 99, gs, -1, 0.0, 0.0, 0.0)
     with pytest.raises(ValueError):
         core.add_record(1.0, 42, gq, gs, -1, 0.0, 0.0, 0.0)
+
+
+def test_resume_waits_again_without_an_offer(kernel: ModuleType) -> None:
+    """A call a previous run counted offered, still waiting after a restart."""
+    core = kernel.Core(1800.0)
+    gq, gs, ga = core.add_group(), core.add_group(), core.add_group()
+    slot = core.open_call()
+    assert core.resume(slot, 100.0, gq, gs) == kernel.WAITING
+    assert core.read(kernel.TODAY, gq)[kernel.OFFERED] == 0.0
+    assert core.waiting(gq) == (1, 100.0)
+    assert core.resume(slot, 150.0, gq, gs) == kernel.WAITING  # no change once waiting
+    core.answer(slot, 130.0, ga, 20.0)
+    row = core.read(kernel.TODAY, gq)
+    assert (row[kernel.ANSWERED], row[kernel.WAIT_ANSWERED]) == (1.0, 30.0)
+    with pytest.raises(IndexError):
+        core.resume(core.open_call(), 1.0, 99, gs)

@@ -118,11 +118,14 @@ def _counts(r: asyncpg.Record, start: float,
             out.append(Counted(taken, "failsafe", **base))
     answered, agent, ended = epoch(r["answered_at"]), r["agent_id"], epoch(r["ended_at"])
     if answered is not None and agent and ended is not None and r["talk_s"] is not None:
-        # handled when the agent's after-call work on it ended (none: at the hang-up)
-        acw_start, acw_end = acw.get((r["call_id"], agent), (ended, ended))
+        # handled when the agent's after-call work on it ended (none: at the hang-up); the
+        # wrap-up runs from the end of talk (the agent's leg left, else the hang-up)
+        hold = r["hold_s"] or 0.0
+        talk_end = min(answered + r["talk_s"] + hold, ended)
+        acw_end = acw.get((r["call_id"], agent), (talk_end, talk_end))[1]
         if acw_end > start:
             out.append(Counted(acw_end, "handled", agent_id=agent, talk_s=r["talk_s"],
-                               hold_s=r["hold_s"] or 0.0, acw_s=acw_end - acw_start, **base))
+                               hold_s=hold, acw_s=max(acw_end - talk_end, 0.0), **base))
     return out
 
 

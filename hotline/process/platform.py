@@ -115,6 +115,7 @@ class Platform:
         # Today's figures as the last run left them (its checkpoint, then the history rows
         # written after it), before anything reads or feeds the metrics; checkpoints from now.
         metrics = Metrics(metrics_config(self.centre, self.settings))
+        metrics.declare_queues(q.name for q in self.centre.queues)  # in the centre's order
         self.keeper = FiguresKeeper(self.pool, metrics)
         try:
             restored = await self.keeper.restore()

@@ -121,6 +121,7 @@ async def station(url: str, data_dir: Path, clock: Clock) -> AsyncIterator[Stati
     controller = Controller(settings, centre, clock=clock, emit_line=lambda _: None)
     controller.links[NODE] = RecordingLink()  # type: ignore[assignment]
     metrics = Metrics(metrics_config(centre, settings))
+    metrics.declare_queues(q.name for q in centre.queues)
     keeper = FiguresKeeper(pool, metrics, clock=clock, every_s=3600.0)
     await keeper.restore()  # what Platform.start does before anything reads the metrics
     keeper.start()

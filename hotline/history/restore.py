@@ -53,8 +53,9 @@ async def closed_intervals(conn: asyncpg.Connection, since: float,
             for r in rows]
 
 
-async def since(conn: asyncpg.Connection, start: float) -> Since:
-    """What the rows show after `start` (see the module's docstring)."""
+async def since(conn: asyncpg.Connection, start: float, alive_at_start: bool = True) -> Since:
+    """What the rows show after `start` (see the module's docstring). `alive_at_start`: the
+    controller was running at `start` (a checkpoint's moment; not so for a day's start)."""
     states = await conn.fetch(
         "SELECT agent_id, state, reason, started_at, ended_at, call_id FROM agent_state_log"
         " WHERE started_at > $1 OR ended_at > $1 OR ended_at IS NULL ORDER BY started_at",
@@ -64,8 +65,11 @@ async def since(conn: asyncpg.Connection, start: float) -> Since:
         "SELECT call_id, queue, service, agent_id, outcome, queued_at, answered_at, ended_at,"
         " wait_s, talk_s, hold_s, timeline FROM calls"
         " WHERE ended_at > $1 OR call_id = ANY($2::text[])", ts(start), acw_calls)
-    last = max([start, *(r["started_at"].timestamp() for r in states),
-                *(r["ended_at"].timestamp() for r in calls if r["ended_at"] is not None)])
+    last = max([*(r["started_at"].timestamp() for r in states),
+                *(r["ended_at"].timestamp() for r in calls if r["ended_at"] is not None)],
+               default=start)
+    if alive_at_start:
+        last = max(last, start)
     out = Since(start, last)
     # each agent's after-call work on a call: (started, ended or last known)
     acw: dict[tuple[str, str], tuple[float, float]] = {}
@@ -82,8 +86,9 @@ async def since(conn: asyncpg.Connection, start: float) -> Since:
     for agent_id, r in last_row.items():
         if r["ended_at"] is None and r["state"] != AgentState.LOGGED_OUT.value:
             out.open_agents.append(agent_id)
-            out.states.append(StateSeen(max(last, r["started_at"].timestamp()), agent_id,
-                                        AgentState.LOGGED_OUT))
+            end = max(last, r["started_at"].timestamp())
+            if alive_at_start or end > start:  # (else before any figure restored)
+                out.states.append(StateSeen(end, agent_id, AgentState.LOGGED_OUT))
     for r in calls:
         out.counts += _counts(r, start, acw)
     return out

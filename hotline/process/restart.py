@@ -66,7 +66,8 @@ class FiguresKeeper:
                 if max(c.end for c in closed) > after:
                     saved = None
             at = self.metrics.restore(saved, closed)
-            seen = await history.since(conn, day if at is None else at)
+            seen = await (history.since(conn, day, alive_at_start=False) if at is None
+                          else history.since(conn, at))
             self.metrics.replay([*seen.counts, *seen.states])
             rows = await history.close_open_states(conn, seen.last_known)
         done = Restored(saved["at"] if saved else None, len(closed),

@@ -215,3 +215,16 @@ async def test_a_caller_waiting_through_the_crash_is_offered_once(
         today = (await s.figures())["queues"]["complaint"]["today"]
         assert (today["offered"], today["abandoned"], today["waiting_now"]) == (2, 2, 0)
         assert today["wait_abandoned_s"] == pytest.approx(30 + (clock.t - queued_at))
+
+
+async def test_figures_survive_a_crash_before_the_first_checkpoint(
+        empty_db_url: str, tmp_path: Path) -> None:
+    """No checkpoint of today yet: today's rows are replayed from the day's start."""
+    clock = Clock(T0)
+    async with station(empty_db_url, tmp_path, clock) as s:
+        first_calls(s)
+        later_calls(s)
+        assert await s.writer.flush(10)
+        before = await s.figures()
+    async with station(empty_db_url, tmp_path, clock) as s:
+        assert_same(shown(await s.figures()), shown(before))

@@ -20,6 +20,10 @@ now] count the same moments. close_due() hands out every closed interval, empty 
 except across a silence of more than a day (see _skip_to). An interval is [start, end): an
 event exactly at a boundary belongs to the interval that starts there. Agent state time is
 clock time split at interval boundaries (agent_clocks.py).
+
+A restarted controller restores today's figures before any event: restore() from a
+checkpoint() (or today's closed intervals), then replay() of what history holds since
+(docs/metrics.md, "Restart"); none of it is on the event path.
 """
 
 from __future__ import annotations

@@ -123,17 +123,19 @@ class Services:
         backend: Backend | None = None,
         *,
         metrics_config: MetricsConfig | None = None,
+        metrics: Metrics | None = None,
         explainer: Explainer | None = None,
         clock: Callable[[], float] = time.time,
         users: UserRepository | None = None,
         hasher: PasswordHasher | None = None,
     ) -> Services:
         """The usual wiring: one Metrics, a LiveFeed publishing through a Fanout over
-        `backend` (in memory when None)."""
+        `backend` (in memory when None). `metrics`: one already made (e.g. restored at
+        start), else a new one from `metrics_config`."""
         fanout = Fanout(
             backend or MemoryBackend(), (LIVE_CHANNEL, CONTROL_CHANNEL, REVOCATION_CHANNEL)
         )
-        metrics = Metrics(metrics_config)
+        metrics = metrics or Metrics(metrics_config)
         return cls(
             metrics=metrics,
             live=LiveFeed(metrics, fanout, clock),

@@ -33,10 +33,12 @@ from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
 from hotline.process.controller import Controller
 from hotline.process.gc_policy import settle_after_start
 from hotline.process.live_state_sync import LiveStateSync
+from hotline.process.restart import FiguresKeeper
 from hotline.process.wiring import (
     NodeAgentFiles,
     attach_controller,
     local_nodes,
+    metrics_config,
     services_for,
 )
 from hotline.realtime import Metrics
@@ -122,9 +124,25 @@ class Platform:
         self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
         await self.writer.start()
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
+        # Today's figures as the last run left them (its checkpoint, then the history rows
+        # written after it), before anything reads or feeds the metrics; checkpoints from now.
+        metrics = Metrics(metrics_config(self.centre, self.settings))
+        metrics.declare_queues(q.name for q in self.centre.queues)  # in the centre's order
+        self.keeper = FiguresKeeper(self.pool, metrics)
+        try:
+            restored = await self.keeper.restore()
+            if restored.last_known is not None:
+                self.emit_line(f"today's figures restored: {restored.describe()}")
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            # a checkpoint this code cannot read must not keep the ACD down: start from zero
+            log.error("today's figures not restored (unreadable checkpoint): %r", exc)
+            self.emit_line("today's figures NOT restored: unreadable checkpoint (see the log)")
+            metrics = Metrics(metrics_config(self.centre, self.settings))
+            self.keeper = FiguresKeeper(self.pool, metrics)
+        self.keeper.start()
         # The live side: metrics fed by every controller item, published through Redis.
         self.api = services_for(self.settings, self.centre,
-                                FanoutBackend(self.services.redis_url))
+                                FanoutBackend(self.services.redis_url), metrics=metrics)
         attach_controller(self.api, self.controller)
         self.api.db_pool = self.pool  # history reads
         self.api.users = PostgresUserRepository(self.pool)
@@ -262,6 +280,8 @@ class Platform:
                     f"{reason} {n}" for reason, n in sorted(refused.items())))
         with contextlib.suppress(AttributeError):
             await _bounded(self.controller.stop(), "controller")
+        with contextlib.suppress(AttributeError):  # no call moves a figure now: the last one
+            await _bounded(self.keeper.stop(), "metrics checkpoint")
         # no new call reaches the recorder now: what it spawned is all there is
         for task in [*self._tasks, *self._recording_tasks]:
             task.cancel()

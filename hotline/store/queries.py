@@ -250,13 +250,13 @@ async def calls_by(conn: asyncpg.Connection, filters: CallFilter) -> list[CallRe
         args.append(ts(filters.until))
         where.append(f"entered_at < ${len(args)}")
     args.append(filters.limit)
-    sql = (f"SELECT * FROM calls {'WHERE ' + ' AND '.join(where) if where else ''} "
+    sql = (f"{CALLS_SELECT} {'WHERE ' + ' AND '.join(where) if where else ''} "
            f"ORDER BY entered_at DESC NULLS LAST, call_id LIMIT ${len(args)}")
     return [_call_from_row(r) for r in await conn.fetch(sql, *args)]
 
 
 async def get_call(conn: asyncpg.Connection, call_id: str) -> CallRecord | None:
-    row = await conn.fetchrow("SELECT * FROM calls WHERE call_id = $1", call_id)
+    row = await conn.fetchrow(f"{CALLS_SELECT} WHERE call_id = $1", call_id)
     return None if row is None else _call_from_row(row)
 
 
@@ -301,8 +301,20 @@ async def survey_of(conn: asyncpg.Connection, call_id: str) -> SurveyAnswer | No
                         agent_id=r["agent_id"])
 
 
+#: How calls are read: every column, and the call's after-call work from agent_state_log.
+#: The row is written at the hang-up, before its agent's wrap-up ends, so its acw_s column
+#: stays empty; the finished after_call_work spans on the call hold it (null while none).
+CALLS_SELECT = (
+    "SELECT calls.*, (SELECT sum(extract(epoch FROM a.ended_at - a.started_at))::float8"
+    " FROM agent_state_log a WHERE a.call_id = calls.call_id AND a.call_id <> ''"
+    " AND a.state = 'after_call_work' AND a.ended_at IS NOT NULL) AS acw_logged FROM calls"
+)
+
+
 def _call_from_row(row: asyncpg.Record) -> CallRecord:
     values = {c: (epoch(row[c]) if c in _CALL_TIMES else row[c]) for c in _CALL_COLUMNS}
+    if values["acw_s"] is None:
+        values["acw_s"] = row.get("acw_logged")
     values["ivr_path"] = list(values["ivr_path"])
     return CallRecord.from_store(**values)
 

@@ -115,6 +115,7 @@ class Platform:
                                 FanoutBackend(self.services.redis_url))
         attach_controller(self.api, self.controller)
         self.api.db_pool = self.pool  # history reads
+        self.api.writer = self.writer  # audit rows of agent commands, through the outbox
         self.api.users = PostgresUserRepository(self.pool)
         self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
         self.controller.observe(self._check_repeat)

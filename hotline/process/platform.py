@@ -107,7 +107,11 @@ class Platform:
         # the centre lives in the database (edited through the API); a fresh one is seeded
         # from centre.toml
         self.centre = await load_or_seed_centre(self.pool, self.centre)
-        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
+        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer",
+                             sync_interval_s=self.settings.outbox_sync_interval_s)
+        if self.writer.pending:
+            self.emit_line(f"history outbox: {self.writer.pending} records from the last run"
+                           " replayed into PostgreSQL")
         await self.writer.start()
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
         # The live side: metrics fed by every controller item, published through Redis.

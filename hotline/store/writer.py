@@ -52,10 +52,12 @@ def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: cheaper
+
+
 def encode(record: Record) -> bytes:
     data = {name: getattr(record, name) for name in _names(type(record))}
-    return json.dumps({"kind": type(record).__name__, "data": data},
-                      ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _ENCODER.encode({"kind": type(record).__name__, "data": data}).encode() + b"\n"
 
 
 def decode(line: bytes) -> Record:

@@ -271,3 +271,54 @@ async def test_a_refused_record_is_quarantined_once_and_blocks_nothing(
     assert again.pending == 0
     await again.stop()
     assert os.listdir(tmp_path)  # the quarantine stays for an operator to read
+
+
+# ---- the outbox's own mechanics: a torn last line, segments rotated and dropped
+
+
+def segments(directory: Path) -> int:
+    return len(list(directory.glob("outbox-*.jsonl")))
+
+
+def append_torn_line(directory: Path) -> None:
+    [outbox] = list(directory.glob("outbox-*.jsonl"))
+    with outbox.open("ab") as f:
+        f.write(b'{"kind":"CallRecord","data":{"call_id":"tor')  # the crash hit mid-write
+
+
+async def test_a_torn_last_line_is_dropped_and_counted(url: str, tmp_path: Path) -> None:
+    first = Writer(closed_port_url(), tmp_path)
+    for i in range(5):
+        first.submit(CallRecord(call_id=f"t{i}", caller="1"))
+    await first.stop(grace_s=0.05)
+    append_torn_line(tmp_path)
+    writer = Writer(url, tmp_path)
+    assert (writer.pending, writer.stats.torn) == (5, 1)
+    writer.submit(CallRecord(call_id="t5", caller="1"))  # appended after the cut
+    await writer.start()
+    assert await writer.flush(10)
+    await writer.stop()
+    assert await count(url, "SELECT count(*) FROM calls") == 6
+
+
+async def test_segments_roll_over_and_drained_ones_go(url: str, tmp_path: Path) -> None:
+    """Small segments and a small memory: records come back from several segments, in
+    order, and the drained segments are deleted."""
+    writer = Writer(url, tmp_path, segment_bytes=4_000, max_memory=40, batch_size=25)
+    for i in range(400):
+        writer.submit(AgentStateEntry(agent_id="a1", state="ready", started_at=T0 + i))
+        writer.submit(AgentStateEntry(agent_id="a1", state="ready", started_at=T0 + i,
+                                      ended_at=T0 + i + 0.5))
+        if i % 20 == 0:
+            await asyncio.sleep(0)
+    await writer.start()
+    assert await writer.flush(20), f"{writer.pending} records never written"
+    assert writer.stats.read_back > 0
+    await writer.stop()
+    conn = await db.connect(url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM agent_state_log"
+                                   " WHERE ended_at IS NOT NULL") == 400
+    finally:
+        await conn.close()
+    assert segments(tmp_path) == 1  # only the current one is left

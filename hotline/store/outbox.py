@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import re
@@ -39,6 +40,10 @@ log = logging.getLogger("hotline.store.outbox")
 _SEGMENT = re.compile(r"^outbox-(\d{20})\.jsonl$")
 
 
+class OutboxBusy(RuntimeError):
+    """Another writer (in this process or another) holds the directory."""
+
+
 @dataclass(frozen=True)
 class Line:
     data: bytes  # with its newline
@@ -50,6 +55,14 @@ class Outbox:
                  segment_bytes: int = 16 << 20) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        # one writer per directory: a second one would interleave positions and drain twice
+        self._lock = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            raise OutboxBusy(f"the outbox in {directory} is in use by another writer "
+                             "(another hotline run on the same data directory?)") from None
         self.quarantine_path = directory / "quarantine.jsonl"
         self._drained_path = directory / "drained"
         self.sync_interval_s = sync_interval_s
@@ -292,10 +305,10 @@ class Outbox:
         with self._cond:
             self._thread = None
             self._cond.notify_all()
-        for fd in (*self._retired, self._fd):
+        for fd in (*self._retired, self._fd, self._lock):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._retired = []
 
 
-__all__ = ["Line", "Outbox"]
+__all__ = ["Line", "Outbox", "OutboxBusy"]

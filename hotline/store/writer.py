@@ -269,7 +269,13 @@ class Writer:
         delay = self.backoff[0]
         while True:
             if self._batch is None:
-                self._batch = self._next_batch()
+                try:
+                    self._batch = self._next_batch()
+                except Exception:  # the disk (full, failing): said loudly, never fatal
+                    log.exception("outbox unreadable; retry in %.2fs", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff[1])
+                    continue
             batch = self._batch
             if batch is None:
                 self._idle.set()

@@ -23,6 +23,7 @@ from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.devtools.embedded import EmbeddedPostgres
 from hotline.store import db
+from hotline.store.outbox import OutboxBusy
 from hotline.store.records import (
     AgentStateEntry,
     CallRecord,
@@ -70,6 +71,7 @@ import asyncio, sys
 from pathlib import Path
 from hotline.store.records import (AgentStateEntry, CallRecord, IntervalRecord,
                                    RoutingExplanation, SurveyAnswer)
+from hotline.store.outbox import OutboxBusy
 from hotline.store.writer import Writer
 
 T0, N = 1_763_900_000.0, int(sys.argv[3])
@@ -322,3 +324,11 @@ async def test_segments_roll_over_and_drained_ones_go(url: str, tmp_path: Path) 
     finally:
         await conn.close()
     assert segments(tmp_path) == 1  # only the current one is left
+
+
+def test_one_writer_per_directory(tmp_path: Path) -> None:
+    first = Writer(closed_port_url(), tmp_path)
+    with pytest.raises(OutboxBusy, match="in use by another writer"):
+        Writer(closed_port_url(), tmp_path)
+    asyncio.run(first.stop(grace_s=0))
+    Writer(closed_port_url(), tmp_path).outbox.close()  # free again once the first stopped

@@ -80,6 +80,7 @@ class Outbox:
         self._closing = False
         self._cond = threading.Condition()
         self._retired: list[int] = []  # fds of full segments, to fsync and close (the thread)
+        self._new_entry = False
         self._open_segment(self.end)
         self._drop_drained(self.drained)
         self._thread: threading.Thread | None = None
@@ -129,6 +130,8 @@ class Outbox:
     def append(self, line: bytes) -> int:
         """Buffers one line (ending in a newline); returns the position after it. Written at
         the end of this loop turn (at once when no loop runs), fsynced soon after."""
+        if self._closing:
+            raise RuntimeError("the outbox is closed: nothing more is accepted")
         self._buffer.append(line)
         self.end += len(line)
         if not self._scheduled:
@@ -161,6 +164,7 @@ class Outbox:
         self._fd = os.open(self._path(start), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         if not self._segments or self._segments[-1] != start:
             self._segments.append(start)
+        self._new_entry = True  # the directory is fsynced too, for the new file's name
 
     async def sync(self) -> None:
         """Everything appended so far is durable when this returns."""
@@ -240,6 +244,7 @@ class Outbox:
                 fd, target, retired = self._fd, self.written, self._retired
                 self._retired = []
                 drained = self.drained
+                new_entry, self._new_entry = self._new_entry, False
             started = time.monotonic()
             try:
                 while retired:  # full segments: all in them durable, then closed
@@ -247,6 +252,8 @@ class Outbox:
                     os.close(retired.pop(0))
                 if target > self.synced:
                     os.fdatasync(fd)
+                if new_entry:
+                    _fsync_directory(self.directory)
                 with self._cond:
                     self.synced = max(self.synced, target)
                     self._cond.notify_all()
@@ -256,6 +263,7 @@ class Outbox:
                 log.exception("outbox: fsync failed; retrying in 1 s")
                 with self._cond:
                     self._retired[:0] = retired
+                    self._new_entry = self._new_entry or new_entry
                 if not closing:
                     time.sleep(1.0)
                     continue
@@ -272,7 +280,7 @@ class Outbox:
             f.write(f"{drained}\n")
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self._drained_path)
+        os.replace(tmp, self._drained_path)  # not fsynced: a lagging `drained` is harmless
         self._persisted = drained
         self._drop_drained(drained)
 
@@ -291,6 +299,8 @@ class Outbox:
 
     def close(self) -> None:
         """Writes and fsyncs what is buffered, persists `drained`, stops the thread."""
+        if self._closing:
+            return
         self.write_out()
         thread = self._thread
         with self._cond:
@@ -300,6 +310,8 @@ class Outbox:
             thread.join()
         else:  # nothing was ever written or drained through the thread
             os.fsync(self._fd)
+            if self._new_entry:
+                _fsync_directory(self.directory)
             if self.drained > self._persisted:
                 self._persist_drained(self.drained)
         with self._cond:
@@ -309,6 +321,14 @@ class Outbox:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._retired = []
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 __all__ = ["Line", "Outbox", "OutboxBusy"]

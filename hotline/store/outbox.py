@@ -77,7 +77,8 @@ class Outbox:
         self._persisted = self.drained
         self._buffer: list[bytes] = []
         self._scheduled = False
-        self._closing = False
+        self._closing = False  # sealed: nothing more is accepted
+        self._closed = False
         self._cond = threading.Condition()
         self._retired: list[int] = []  # fds of full segments, to fsync and close (the thread)
         self._new_entry = False
@@ -297,15 +298,24 @@ class Outbox:
 
     # ---------------------------------------------------------------- closing
 
-    def close(self) -> None:
-        """Writes and fsyncs what is buffered, persists `drained`, stops the thread."""
+    def seal(self) -> None:
+        """Accepts nothing more and writes what is buffered. Call it on the loop's thread
+        (like append and write_out) before `close`, which may then run in another thread."""
         if self._closing:
             return
         self.write_out()
-        thread = self._thread
         with self._cond:
-            self._closing = True
+            self._closing = True  # the thread's last pass fsyncs all that was written
             self._cond.notify_all()
+
+    def close(self) -> None:
+        """Seals, fsyncs what was written, persists `drained`, stops the thread (blocks
+        for up to one fsync)."""
+        self.seal()
+        if self._closed:
+            return
+        self._closed = True
+        thread = self._thread
         if thread is not None:
             thread.join()
         else:  # nothing was ever written or drained through the thread

@@ -213,6 +213,7 @@ class Writer:
             await cancel_and_wait(self._task)
             self._task = None
         self._closed = True
+        self.outbox.seal()  # here, on the loop: the buffer is the loop's alone
         await asyncio.to_thread(self.outbox.close)
         if self._conn is not None:
             with contextlib.suppress(Exception):

@@ -111,15 +111,17 @@ class Outbox:
                         if (m := _SEGMENT.match(p.name)))
         for start in starts:
             path = self._path(start)
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                keep = data.rfind(b"\n") + 1
-                with path.open("r+b") as f:
-                    f.truncate(keep)
-                    os.fsync(f.fileno())
-                self.torn += 1
-                log.warning("outbox %s: a torn last line (%d bytes) dropped", path.name,
-                            len(data) - keep)
+            with path.open("r+b") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size == 0 or (f.seek(size - 1), f.read(1))[1] == b"\n":
+                    continue
+                f.seek(0)
+                keep = f.read().rfind(b"\n") + 1
+                f.truncate(keep)
+                os.fsync(f.fileno())
+            self.torn += 1
+            log.warning("outbox %s: a torn last line (%d bytes) dropped", path.name,
+                        size - keep)
         return starts
 
     def undrained_lines(self) -> int:

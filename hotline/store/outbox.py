@@ -82,6 +82,7 @@ class Outbox:
         self._cond = threading.Condition()
         self._retired: list[int] = []  # fds of full segments, to fsync and close (the thread)
         self._new_entry = False
+        self._urgent = False
         self._open_segment(self.end)
         self._drop_drained(self.drained)
         self._thread: threading.Thread | None = None
@@ -178,7 +179,8 @@ class Outbox:
 
     def _wait_synced(self, target: int) -> None:
         with self._cond:
-            self._cond.notify()
+            self._urgent = True  # someone waits: the thread skips its group-commit pause
+            self._cond.notify_all()
             while self.synced < target and self._thread is not None:
                 self._cond.wait()
 
@@ -272,10 +274,13 @@ class Outbox:
                     continue
             if closing:
                 return
-            # group commit: whatever arrives meanwhile shares the next fsync
+            # group commit: whatever arrives meanwhile shares the next fsync (unless a
+            # sync() waits for it)
             pause = self.sync_interval_s - (time.monotonic() - started)
-            if pause > 0:
-                time.sleep(pause)
+            with self._cond:
+                if pause > 0 and not self._urgent:
+                    self._cond.wait_for(lambda: self._urgent or self._closing, pause)
+                self._urgent = False
 
     def _persist_drained(self, drained: int) -> None:
         tmp = self._drained_path.with_suffix(".tmp")

@@ -226,10 +226,12 @@ class Outbox:
 
     def quarantine(self, entry: bytes) -> None:
         """One line kept aside for good (durable before it counts as drained)."""
-        with self.quarantine_path.open("ab") as f:
-            f.write(entry)
-            f.flush()
-            os.fsync(f.fileno())
+        fd = os.open(self.quarantine_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, entry)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # ---------------------------------------------------------------- the sync thread
 
@@ -284,10 +286,12 @@ class Outbox:
 
     def _persist_drained(self, drained: int) -> None:
         tmp = self._drained_path.with_suffix(".tmp")
-        with tmp.open("w") as f:
-            f.write(f"{drained}\n")
-            f.flush()
-            os.fsync(f.fileno())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, f"{drained}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, self._drained_path)  # not fsynced: a lagging `drained` is harmless
         self._persisted = drained
         self._drop_drained(drained)

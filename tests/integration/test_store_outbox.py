@@ -332,3 +332,24 @@ def test_one_writer_per_directory(tmp_path: Path) -> None:
         Writer(closed_port_url(), tmp_path)
     asyncio.run(first.stop(grace_s=0))
     Writer(closed_port_url(), tmp_path).outbox.close()  # free again once the first stopped
+
+
+async def test_postgres_unfit_for_every_row_is_waited_for_not_quarantined(
+        pg_server: EmbeddedPostgres, tmp_path: Path) -> None:
+    """A missing table is PostgreSQL's state, not the rows' fault: the records wait (retried)
+    instead of being refused one by one, and land once the table is there."""
+    url = await fresh_database(pg_server)  # not migrated yet: no calls table
+    writer = Writer(url, tmp_path, backoff=(0.02, 0.1))
+    await writer.start()
+    for i in range(5):
+        writer.submit(CallRecord(call_id=f"m{i}", caller="1"))
+    await wait_for(lambda: writer.stats.retries >= 2, 10, "the writer retrying")
+    conn = await db.connect(url)
+    try:
+        await db.migrate(conn)
+        assert await writer.flush(15), f"{writer.pending} records never written"
+        assert await conn.fetchval("SELECT count(*) FROM calls") == 5
+    finally:
+        await conn.close()
+        await writer.stop()
+    assert writer.stats.quarantined == 0

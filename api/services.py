@@ -67,6 +67,9 @@ class Services:
     controller: Acd | None = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
+    #: hotline.store.writer.Writer: history and audit rows through its on-disk outbox (None:
+    #: an API node without it; audit rows are then written directly, when db_pool is set)
+    writer: Any = None
     #: hotline.centre.service.Configuration: config changes to the database, router and nodes
     configuration: Any = None
     clock: Callable[[], float] = time.time

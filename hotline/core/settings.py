@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     data_dir: Path = Path("/var/lib/hotline/data")
+    # History records wait in an on-disk outbox (data_dir/writer, docs/outbox.md) fsynced at
+    # most this often (group commit): a record is durable within one loop turn plus this
+    outbox_sync_interval_s: float = Field(default=0.005, ge=0.0, le=1.0)
 
     # A supervisor's own phone for listen / whisper / barge: user name -> PJSIP endpoint (an
     # endpoint of the agent set). A user who is also an agent has its agent's endpoint. A

@@ -121,7 +121,11 @@ class Platform:
         # from centre.toml
         self.centre = await load_or_seed_centre(self.pool, self.centre)
         check_deployment(self.settings, _secrets(self.centre))  # the agents of the database
-        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
+        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer",
+                             sync_interval_s=self.settings.outbox_sync_interval_s)
+        if self.writer.pending:
+            self.emit_line(f"history outbox: {self.writer.pending} records from the last run"
+                           " replayed into PostgreSQL")
         await self.writer.start()
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
         # Today's figures as the last run left them (its checkpoint, then the history rows
@@ -145,6 +149,7 @@ class Platform:
                                 FanoutBackend(self.services.redis_url), metrics=metrics)
         attach_controller(self.api, self.controller)
         self.api.db_pool = self.pool  # history reads
+        self.api.writer = self.writer  # audit rows of agent commands, through the outbox
         self.api.users = PostgresUserRepository(self.pool)
         self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
         self.controller.observe(self._check_repeat)

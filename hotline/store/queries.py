@@ -17,6 +17,7 @@ import asyncpg
 
 from hotline.store.records import (
     AgentStateEntry,
+    AuditRecord,
     CallFilter,
     CallRecord,
     IntervalRecord,
@@ -25,7 +26,8 @@ from hotline.store.records import (
     SurveyAnswer,
 )
 
-Record = CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
+Record = (CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
+          | AuditRecord)
 
 
 def ts(value: float | None) -> datetime | None:
@@ -46,6 +48,9 @@ class Upsert:
     row: Callable[[Any], tuple[Any, ...]]
     #: column -> SQL of its new value on conflict (EXCLUDED.c when not listed)
     merge: dict[str, str]
+    #: whether upsert_copy may write it (its staging table is `LIKE table`, which keeps
+    #: NOT NULL but not defaults: a table with a serial column the rows leave out cannot)
+    copy: bool = True
 
     def assignments(self) -> str:
         return ", ".join(f"{c} = {self.merge.get(c, f'EXCLUDED.{c}')}"
@@ -105,6 +110,12 @@ UPSERTS: dict[type, Upsert] = {
     SurveyAnswer: Upsert(
         "survey_answers", ("call_id", "agent_id", "score", "at"), ("call_id",),
         lambda r: (r.call_id, r.agent_id, r.score, ts(r.at)), {},
+    ),
+    # an audit row is written once: a replay leaves the stored row as it is
+    AuditRecord: Upsert(
+        "audit_log", ("entry_key", "who", "at", "what", "details"), ("entry_key",),
+        lambda r: (r.key, r.who, ts(r.at), r.what, r.details),
+        {c: f"audit_log.{c}" for c in ("who", "at", "what", "details")}, copy=False,
     ),
 }
 

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from hotline.api import errors
+from hotline.api.login_limits import LimitSettings, LoginLimits
 from hotline.api.routes import (
     agent_desk,
     agents,
@@ -27,7 +28,14 @@ from hotline.api.routes import (
     wallboard,
     work_orders,
 )
-from hotline.api.security import Authenticator, TokenSigner, api_secret, seed_users, token_ttl_s
+from hotline.api.security import (
+    Authenticator,
+    TokenSigner,
+    api_secret,
+    seed_users,
+    session_max_s,
+    token_ttl_s,
+)
 from hotline.api.services import Services
 from hotline.core.settings import Settings
 
@@ -37,7 +45,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings, services: Services) -> FastAPI:
     """The API over `services`. Raises InsecureSecret outside development without a proper
     secret. The lifespan starts the fan-out (and the live feed unless own_live_feed=False)."""
-    signer = TokenSigner(api_secret(settings), token_ttl_s(settings), services.clock)
+    signer = TokenSigner(api_secret(settings), token_ttl_s(settings), services.clock,
+                         session_max_s(settings))
     authenticator = Authenticator(services.users, services.hasher)
 
     @asynccontextmanager
@@ -62,6 +71,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.state.services = services
     app.state.signer = signer
     app.state.authenticator = authenticator
+    app.state.login_limits = LoginLimits(LimitSettings.of(settings), services.clock)
     errors.install(app)
     for module in (
         auth,

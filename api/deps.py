@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from hotline.api.errors import forbidden, not_authenticated
+from hotline.api.login_limits import LoginLimits
 from hotline.api.security import (
     ALL_ROLES,
     FLOOR_WATCHERS,
@@ -42,10 +43,15 @@ def get_authenticator(conn: HTTPConnection) -> Authenticator:
     return conn.app.state.authenticator  # type: ignore[no-any-return]
 
 
+def get_login_limits(conn: HTTPConnection) -> LoginLimits:
+    return conn.app.state.login_limits  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
 AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+LoginLimitsDep = Annotated[LoginLimits, Depends(get_login_limits)]
 
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/token")
 
@@ -99,6 +105,7 @@ __all__ = [
     "CurrentUser",
     "FloorWatcher",
     "Inspector",
+    "LoginLimitsDep",
     "ServicesDep",
     "SettingsDep",
     "SignerDep",

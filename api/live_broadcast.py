@@ -208,7 +208,8 @@ class LiveBroadcaster:
         self._arm_expiry(client)
         try:
             async for text in conn:
-                request = read_client_message(text, self.signer, client.budget)
+                request = read_client_message(text, self.signer, client.budget,
+                                              client.claims.username)
                 if isinstance(request, Subscribe):
                     self._leave(client)
                     client.queues = request.queues

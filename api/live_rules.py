@@ -3,7 +3,8 @@ api/routes/live.py and api/live_socket.py, or the dedicated server of api/live_b
 who may connect, with which close code a refusal ends, and what a client may say.
 
 Client messages (JSON): {"type": "subscribe", "queues": [..] | null} to change the queues it
-sees (answered with a snapshot); {"type": "token", "token": ".."} to renew its token;
+sees (answered with a snapshot); {"type": "token", "token": ".."} to renew its token (its
+own user's only: another user's closes the socket with FORBIDDEN);
 {"type": "ping"}. Anything else closes the socket with BAD_REQUEST. A socket may send
 `MESSAGE_BURST` messages at once and `MESSAGE_RATE` a second after that (a token bucket per
 socket, `MessageBudget`); one more closes it with TOO_MANY.
@@ -43,6 +44,10 @@ MAX_QUEUES = 200
 #: token renewal every few minutes; a screen's reconnection starts a new budget.
 MESSAGE_BURST = 20
 MESSAGE_RATE = 2.0
+
+
+#: The close reason of a renewal with another user's token (code FORBIDDEN).
+OTHER_USER = "a token of another user: a socket renews with its own user's token only"
 
 
 class Refusal(Exception):
@@ -189,10 +194,10 @@ def admit(
 
 
 def read_client_message(
-    text: str | bytes, signer: TokenSigner, budget: MessageBudget
+    text: str | bytes, signer: TokenSigner, budget: MessageBudget, user: str
 ) -> Subscribe | Renew | None:
-    """What a client asked for (None: a ping), or a Refusal (also when the message is over
-    the socket's budget)."""
+    """What the client of `user`'s socket asked for (None: a ping), or a Refusal (also when
+    the message is over the socket's budget, or renews with another user's token)."""
     budget.spend()
     try:
         msg = json.loads(text)
@@ -201,7 +206,10 @@ def read_client_message(
             return Subscribe(parse_queues(msg.get("queues")))
         if kind == "token":
             token = msg.get("token")
-            return Renew(signer.verify(token if isinstance(token, str) else None))
+            claims = signer.verify(token if isinstance(token, str) else None)
+            if claims.username != user:  # a socket's user never changes: no borrowed sight
+                raise Refusal(FORBIDDEN, OTHER_USER)
+            return Renew(claims)
         if kind != "ping":
             raise ValueError(f"unknown message type {kind!r}")
         return None
@@ -219,6 +227,7 @@ __all__ = [
     "MESSAGE_BURST",
     "MESSAGE_RATE",
     "NO_AGENTS",
+    "OTHER_USER",
     "TOO_MANY",
     "UNAUTHORIZED",
     "MessageBudget",

@@ -152,7 +152,8 @@ class LiveSession:
         while True:
             text = await self.ws.receive_text()
             try:
-                request = read_client_message(text, self.signer, self.budget)
+                request = read_client_message(text, self.signer, self.budget,
+                                              self.claims.username)
                 if isinstance(request, Renew):  # a token revoked meanwhile is refused
                     await self.services.live_sockets.check(request.claims)
             except Refusal as refusal:

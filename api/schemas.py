@@ -16,13 +16,21 @@ from hotline.router import Considered, Explanation
 # U+0085 and U+FEFF, so "\u0085" passed the schema and failed validation.
 _SPACE = r"\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 SOME_TEXT = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+#: A login name: at most what the users table keeps (CHECK length(username) <= 128,
+#: migration 001). A new user's name is drawn from USERNAME_PATTERN; a login may name any
+#: user without a control character (users seeded from HOTLINE_API_USERS may be named
+#: otherwise), and PostgreSQL text holds no NUL.
+USERNAME_MAX_LEN = 128
+USERNAME_PATTERN = rf"^[A-Za-z0-9_.@-]{{1,{USERNAME_MAX_LEN}}}$"
+LOGIN_NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"username": "supervisor", "password": "s3cret"}]}
     )
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=USERNAME_MAX_LEN,
+                          pattern=LOGIN_NAME_PATTERN)
     password: str = Field(min_length=1, max_length=256)
 
 

@@ -1,8 +1,8 @@
-"""Users, roles, password hashes (argon2) and signed short-lived tokens (HMAC-SHA256).
+"""Users, roles, password hashes (argon2) and signed short-lived tokens (JWT, HS256).
 
-A token is `v1.<payload>.<signature>`, both parts base64url without padding; the payload is
-JSON {sub, roles, iat, exp}. Tokens are stateless: the roles in a valid token are trusted until
-it expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
+A token is a JWT (PyJWT) signed with HS256 and nothing else; its claims are {sub, roles, iat,
+exp, auth_time}. Tokens are stateless: the roles in a valid token are trusted until it
+expires, which is why tokens are short-lived (renewed by /api/auth/refresh or over the
 live socket); only a user an admin disabled, re-roled or gave a new password loses its older
 tokens at once (`User.tokens_after`; the rule is `is_revoked`, checked by api/deps.py on every
 HTTP request and by api/live_registry.py for every live socket).
@@ -15,17 +15,13 @@ Outside development a missing, default or short secret is refused at start-up.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import enum
-import hashlib
-import hmac
-import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -85,6 +81,15 @@ def token_ttl_s(settings: object) -> float:
     )
 
 
+#: A refresh chain's absolute lifetime by default (HOTLINE_API_SESSION_MAX_S): a working day.
+SESSION_MAX_S = 12 * 3600.0
+
+
+def session_max_s(settings: object) -> float:
+    return float(getattr(settings, "api_session_max_s", 0)
+                 or os.environ.get("HOTLINE_API_SESSION_MAX_S", SESSION_MAX_S))
+
+
 # ---- tokens
 
 
@@ -102,66 +107,88 @@ class Claims:
     roles: frozenset[Role]
     issued_at: float
     expires_at: float
+    auth_time: float = 0.0  # the password log-in that began this token's chain (0: unknown)
 
     def has_any(self, roles: Iterable[Role]) -> bool:
         return Role.ADMIN in self.roles or not self.roles.isdisjoint(roles)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+#: The only algorithm a token may name: HMAC-SHA256 with the API secret. `alg: none`, other
+#: HMACs and public-key algorithms are refused whatever the token's header says.
+ALGORITHM = "HS256"
+#: Claims every token carries (auth_time: when the password log-in that began its chain was).
+REQUIRED_CLAIMS = ("sub", "roles", "iat", "exp", "auth_time")
+_DECODE_OPTIONS: dict[str, Any] = {
+    # expiry is checked against the signer's clock (tests and the live sockets inject one),
+    # not PyJWT's wall clock; presence of every claim is PyJWT's check
+    "verify_exp": False, "verify_iat": False, "verify_nbf": False,
+    "require": list(REQUIRED_CLAIMS),
+}
 
 
 class TokenSigner:
-    PREFIX = "v1"
+    """Issues and verifies the API's tokens: JWTs (RFC 7519, PyJWT) signed with HS256.
 
-    def __init__(self, secret: str, ttl_s: float, clock: Callable[[], float]) -> None:
-        self._key = secret.encode()
+    A token lives `ttl_s`; renewing it (/api/auth/refresh, the live socket's "token" message)
+    gives a new token of the same chain, which keeps the `auth_time` of the password log-in
+    that began it: no token of a chain expires later than `session_max_s` after that log-in,
+    and a chain that has reached it is not renewed ("session ended": log in again)."""
+
+    def __init__(self, secret: str, ttl_s: float, clock: Callable[[], float],
+                 session_max_s: float = SESSION_MAX_S) -> None:
+        self._key = secret
         self.ttl_s = ttl_s
+        self.session_max_s = session_max_s
         self.clock = clock
 
-    def issue(self, username: str, roles: Iterable[Role]) -> tuple[str, Claims]:
+    def issue(self, username: str, roles: Iterable[Role],
+              auth_time: float | None = None) -> tuple[str, Claims]:
+        """A token for a fresh log-in, or (with `auth_time`) one more of an existing chain."""
         now = self.clock()
-        claims = Claims(username, frozenset(roles), now, now + self.ttl_s)
+        start = now if auth_time is None else auth_time
+        end = start + self.session_max_s
+        if now >= end:
+            raise TokenError("session ended")
+        claims = Claims(username, frozenset(roles), now, min(now + self.ttl_s, end), start)
         payload = {
             "sub": username,
             "roles": sorted(claims.roles),
             "iat": now,
             "exp": claims.expires_at,
+            "auth_time": start,
         }
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        return f"{self.PREFIX}.{body}.{self._sign(body)}", claims
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
+
+    def renew(self, claims: Claims) -> tuple[str, Claims]:
+        """The next token of `claims`' chain (roles as in the old token), or
+        TokenError("session ended")."""
+        return self.issue(claims.username, claims.roles, claims.auth_time or claims.issued_at)
 
     def verify(self, token: str | None) -> Claims:
         if not token:
             raise TokenError("missing")
-        if not token.isascii():  # compare_digest refuses non-ASCII str (TypeError, a 500)
+        if not token.isascii():  # a header may carry latin-1: malformed, never a 500
             raise TokenError("malformed")
-        parts = token.split(".")
-        if len(parts) != 3 or parts[0] != self.PREFIX:
-            raise TokenError("malformed")
-        _, body, signature = parts
-        if not hmac.compare_digest(signature, self._sign(body)):
-            raise TokenError("invalid")
         try:
-            payload: dict[str, Any] = json.loads(_unb64(body))
+            payload: dict[str, Any] = jwt.decode(
+                token, self._key, algorithms=[ALGORITHM], options=_DECODE_OPTIONS)
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+            raise TokenError("invalid") from None
+        except jwt.InvalidTokenError:  # not a JWT, a claim missing or of the wrong type
+            raise TokenError("malformed") from None
+        try:
             claims = Claims(
                 str(payload["sub"]),
                 frozenset(Role(r) for r in payload["roles"]),
                 float(payload["iat"]),
                 float(payload["exp"]),
+                float(payload["auth_time"]),
             )
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError):
             raise TokenError("malformed") from None
         if claims.expires_at <= self.clock():
             raise TokenError("expired")
         return claims
-
-    def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, f"{self.PREFIX}.{body}".encode(), hashlib.sha256).digest())
 
 
 # ---- users
@@ -238,14 +265,22 @@ async def ensure_current(users: UserRepository, claims: Claims) -> None:
         raise TokenError("revoked")
 
 
+#: Password checks running at once (each an argon2 hash on a worker thread, 64 MiB by
+#: argon2-cffi's defaults); more wait their turn in the loop, so log-ins never take over the
+#: shared thread pool (file reads, DNS) however many arrive.
+HASH_SLOTS = 2
+
+
 class Authenticator:
     """Checks passwords against the repository without blocking the loop (argon2 is slow on
-    purpose) and without telling, by timing, whether the user exists."""
+    purpose), at most HASH_SLOTS at once, and without telling, by timing, whether the user
+    exists. The log-in limits (api/login_limits.py) refuse a flood before it gets here."""
 
     def __init__(self, users: UserRepository, hasher: PasswordHasher | None = None) -> None:
         self.users = users
         self.hasher = hasher or PasswordHasher()
         self._dummy = self.hasher.hash("not a password of anyone")
+        self._slots = asyncio.Semaphore(HASH_SLOTS)
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
@@ -253,7 +288,8 @@ class Authenticator:
     async def authenticate(self, username: str, password: str) -> User | None:
         user = await self.users.get(username)
         stored = user.password_hash if user is not None else self._dummy
-        ok = await asyncio.to_thread(self._verify, stored, password)
+        async with self._slots:
+            ok = await asyncio.to_thread(self._verify, stored, password)
         if user is None or user.disabled or not ok:
             return None
         return user
@@ -299,12 +335,14 @@ async def seed_users(settings: object, auth: Authenticator, agent_ids: Iterable[
 
 
 __all__ = [
+    "ALGORITHM",
     "ALL_ROLES",
     "DEV_SECRET",
     "DEV_USERS",
     "FLOOR_WATCHERS",
     "INSPECTORS",
     "ROLE_ORDER",
+    "SESSION_MAX_S",
     "STEERING",
     "Authenticator",
     "Claims",
@@ -322,5 +360,6 @@ __all__ = [
     "is_revoked",
     "parse_user_specs",
     "seed_users",
+    "session_max_s",
     "token_ttl_s",
 ]

@@ -67,6 +67,9 @@ class Services:
     controller: Acd | None = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
+    #: hotline.store.writer.Writer: history and audit rows through its on-disk outbox (None:
+    #: an API node without it; audit rows are then written directly, when db_pool is set)
+    writer: Any = None
     #: hotline.centre.service.Configuration: config changes to the database, router and nodes
     configuration: Any = None
     clock: Callable[[], float] = time.time
@@ -123,17 +126,19 @@ class Services:
         backend: Backend | None = None,
         *,
         metrics_config: MetricsConfig | None = None,
+        metrics: Metrics | None = None,
         explainer: Explainer | None = None,
         clock: Callable[[], float] = time.time,
         users: UserRepository | None = None,
         hasher: PasswordHasher | None = None,
     ) -> Services:
         """The usual wiring: one Metrics, a LiveFeed publishing through a Fanout over
-        `backend` (in memory when None)."""
+        `backend` (in memory when None). `metrics`: one already made (e.g. restored at
+        start), else a new one from `metrics_config`."""
         fanout = Fanout(
             backend or MemoryBackend(), (LIVE_CHANNEL, CONTROL_CHANNEL, REVOCATION_CHANNEL)
         )
-        metrics = Metrics(metrics_config)
+        metrics = metrics or Metrics(metrics_config)
         return cls(
             metrics=metrics,
             live=LiveFeed(metrics, fanout, clock),

@@ -6,8 +6,10 @@
 Measured, side by side on one server: the idempotent upsert of complete CallRecords in batches
 of --batch rows, one transaction per batch, through executemany and through COPY into a staging
 table (queries.upsert / queries.upsert_copy); then the write-behind Writer end to end (submit
-every record, then flush) with its default COPY threshold, and the cost of one submit() call,
-which is all the call path pays. The last line is one JSON object of the figures.
+every record, then flush) with its default COPY threshold; the cost of one submit() call (the
+record encoded and appended to the outbox's buffer); the same with the outbox's one write(2)
+per loop turn counted in, ten records a turn, which is all the call path pays; and the time
+one sync() (the outbox's fsync) takes. The last line is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -81,10 +83,33 @@ async def run(n: int, batch: int, base: Path) -> dict[str, Any]:
         submitted = time.perf_counter()
         assert await writer.flush(120)
         done = time.perf_counter()
-        await writer.stop()
         figures["writer_rows_per_s"] = round(n / (done - started))
         figures["submit_us"] = round((submitted - started) / n * 1e6, 2)
-        assert await conn.fetchval("SELECT count(*) FROM calls") == 3 * n
+        await writer.stop()
+        # as the routing loop submits: ten records per loop turn, each turn ending with the
+        # outbox's one write(2) of what the turn submitted (its share counted here too); the
+        # drain not started, so its work is not counted
+        writer = Writer(server.url, base / "writer-turns", batch_size=batch)
+        records = calls("turns", n)
+        started = time.perf_counter()
+        for i in range(0, n, 10):
+            for record in records[i:i + 10]:
+                writer.submit(record)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        figures["submit_per_turn_us"] = round((time.perf_counter() - started) / n * 1e6, 2)
+        # the durability window's tail: one record submitted, then made durable (fsync)
+        waits = []
+        for i in range(50):
+            writer.submit(calls(f"sync{i}-", 1)[0])
+            t = time.perf_counter()
+            await writer.sync()
+            waits.append(time.perf_counter() - t)
+        figures["sync_ms_median"] = round(sorted(waits)[len(waits) // 2] * 1e3, 2)
+        await writer.start()
+        assert await writer.flush(120)
+        await writer.stop()
+        assert await conn.fetchval("SELECT count(*) FROM calls") == 4 * n + 50
         await conn.close()
         return figures
     finally:
@@ -111,7 +136,9 @@ def main() -> None:
     print(f"  COPY / executemany: insert x{figures['copy_vs_executemany']}, "
           f"update x{figures['copy_vs_executemany_update']}")
     print(f"  Writer end to end: {figures['writer_rows_per_s']:,} rows/s; "
-          f"submit() {figures['submit_us']} us per record")
+          f"submit() {figures['submit_us']} us per record, "
+          f"{figures['submit_per_turn_us']} us with its share of the loop turn's write; "
+          f"a sync (fsync) {figures['sync_ms_median']} ms")
     print(json.dumps(figures))
 
 

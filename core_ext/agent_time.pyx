@@ -153,6 +153,17 @@ cdef class Clocks:
     def clear_today(self):
         memset(self._today, 0, <Py_ssize_t>self.n_agents * self.stride * sizeof(double))
 
+    def add_seconds(self, int a, int scope, int key, double seconds):
+        """See agent_time_py.py."""
+        if scope != INTERVAL and scope != TODAY:
+            raise ValueError("scope must be 0 or 1")
+        if a < 0 or a >= self.n_agents or key < 0 or key >= self.n_keys:
+            raise IndexError("agent or key out of range")
+        if scope == INTERVAL:
+            self._interval[<Py_ssize_t>a * self.stride + key] += seconds
+        else:
+            self._today[<Py_ssize_t>a * self.stride + key] += seconds
+
     def read(self, int a, int scope, double now, double window_s):
         cdef list out = [0.0] * self.n_keys
         cdef double* row

@@ -105,6 +105,15 @@ class Clocks:
         for row in self._today:
             row[:] = [0.0] * self.n_keys
 
+    def add_seconds(self, a: int, scope: int, key: int, seconds: float) -> None:
+        """Adds saved seconds in `key` to the agent's interval or today scope (a restore at
+        start; the window is not restored)."""
+        if scope not in (INTERVAL, TODAY):
+            raise ValueError("scope must be 0 or 1")
+        if not 0 <= a < self.n_agents or not 0 <= key < self.n_keys:
+            raise IndexError("agent or key out of range")
+        (self._interval if scope == INTERVAL else self._today)[a][key] += seconds
+
     def read(self, a: int, scope: int, now: float, window_s: float) -> list[float]:
         """Seconds per key in scope, the open stretch up to `now` included."""
         out = [0.0] * self.n_keys

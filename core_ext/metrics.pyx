@@ -480,6 +480,44 @@ cdef class Core:
     def close_interval(self):
         memset(self._interval, 0, self.g_cap * NF * sizeof(double))
 
+    # ---- restore at start (never on the event path): see metrics_py.py
+
+    def add_row(self, int scope, int g, values):
+        cdef double* arr
+        cdef int i
+        if scope != 0 and scope != 1:
+            raise ValueError("scope must be 0 or 1")
+        if g < 0 or g >= self.n_groups:
+            raise IndexError("group out of range")
+        if len(values) != NF:
+            raise ValueError("a row has F values")
+        arr = self._interval if scope == 0 else self._today
+        for i in range(NF):
+            arr[g * NF + i] += <double>values[i]
+
+    def resume(self, Py_ssize_t slot, double t_enq, int gq, int gs):
+        self._check(slot)
+        if gq < 0 or gq >= self.n_groups or gs < 0 or gs >= self.n_groups:
+            raise IndexError("group out of range")
+        if self._phase[slot] == P_FREE:
+            self._phase[slot] = P_WAITING
+            self._gq[slot] = gq
+            self._gs[slot] = gs
+            self._ga[slot] = -1
+            self._t_enq[slot] = t_enq
+            self._hold[slot] = 0.0
+            self._xfer[slot] = 0
+        return self._phase[slot]
+
+    def add_record(self, double t, int kind, int gq, int gs, int ga,
+                   double a, double b, double c):
+        for g in (gq, gs, ga):
+            if g < -1 or g >= self.n_groups:
+                raise IndexError("group out of range")
+        if kind < 0 or kind > C_REANSWERED:
+            raise ValueError("unknown record kind")
+        self._record(t, kind, gq, gs, ga, a, b, c)
+
     def reset_today(self):
         memset(self._today, 0, self.g_cap * NF * sizeof(double))
 

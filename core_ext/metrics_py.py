@@ -336,6 +336,50 @@ class Core:
     def close_interval(self) -> None:
         self._interval = [0.0] * (self.n_groups * F)
 
+    # ---- restore at start (never on the event path)
+
+    def add_row(self, scope: int, g: int, values: list[float]) -> None:
+        """Adds a saved counter row (F values) to group g in the interval or today scope:
+        figures a previous run counted (hotline.realtime's restore). The window is not
+        restored this way (it has no record to expire)."""
+        if scope not in (INTERVAL, TODAY):
+            raise ValueError("scope must be 0 or 1")
+        if not 0 <= g < self.n_groups:
+            raise IndexError("group out of range")
+        if len(values) != F:
+            raise ValueError("a row has F values")
+        arr = self._interval if scope == INTERVAL else self._today
+        for i in range(F):
+            arr[g * F + i] += values[i]
+
+    def resume(self, slot: int, t_enq: float, gq: int, gs: int) -> int:
+        """A call a previous run counted offered (it queued at t_enq) and that still waits:
+        waiting again, nothing counted (queue() without its K_OFFERED)."""
+        self._check(slot)
+        if not (0 <= gq < self.n_groups and 0 <= gs < self.n_groups):
+            raise IndexError("group out of range")
+        if self._phase[slot] == FREE:
+            self._phase[slot] = WAITING
+            self._gq[slot] = gq
+            self._gs[slot] = gs
+            self._ga[slot] = -1
+            self._t_enq[slot] = t_enq
+            self._hold[slot] = 0.0
+            self._xfer[slot] = 0
+        return self._phase[slot]
+
+    def add_record(
+        self, t: float, kind: int, gq: int, gs: int, ga: int, a: float, b: float, c: float
+    ) -> None:
+        """One count of kind K_* made at t, as the call's life would have made it (a
+        restore replaying what history holds of the time after a checkpoint)."""
+        for g in (gq, gs, ga):
+            if not -1 <= g < self.n_groups:
+                raise IndexError("group out of range")
+        if not 0 <= kind <= K_REANSWERED:
+            raise ValueError("unknown record kind")
+        self._record(t, kind, gq, gs, ga, a, b, c)
+
     def reset_today(self) -> None:
         self._today = [0.0] * (self.n_groups * F)
 

@@ -79,6 +79,14 @@ class AgentClocks:
     def clear_today(self) -> None:
         self._clocks.clear_today()
 
+    def add(self, agent_id: str, scope: str, state: AgentState, reason: str,
+            seconds: float) -> None:
+        """Saved seconds in (state, reason) added to the agent's interval or today scope (a
+        restore at start)."""
+        self.ensure(agent_id, 0.0)
+        key = self._key_number(_key(state, reason))
+        self._clocks.add_seconds(self._index[agent_id], _SCOPES[scope], key, seconds)
+
     def times(self, agent_id: str, scope: str, now: float, window_s: float) -> dict[Key, float]:
         """Seconds per state key in scope, the open stretch up to now included."""
         a = self._index.get(agent_id)

@@ -102,6 +102,19 @@ def queue_figures(
     )
 
 
+#: QueueFigures' field for each field of a kernel counter row (metrics_py.FIELD_NAMES).
+_ROW_FIELDS = tuple(
+    {"wait_answered": "wait_answered_s", "wait_abandoned": "wait_abandoned_s", "talk": "talk_s",
+     "hold": "hold_s", "acw": "acw_s"}.get(name, name)
+    for name in k.FIELD_NAMES
+)
+
+
+def counter_row(figures: QueueFigures) -> list[float]:
+    """The kernel counter row behind `figures` (the inverse of queue_figures' counts)."""
+    return [float(getattr(figures, name)) for name in _ROW_FIELDS]
+
+
 @dataclass(frozen=True, slots=True)
 class AgentFigures:
     """One agent in one scope. talk/hold/acw follow the call attribution rule (counted when

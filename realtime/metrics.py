@@ -20,11 +20,15 @@ now] count the same moments. close_due() hands out every closed interval, empty 
 except across a silence of more than a day (see _skip_to). An interval is [start, end): an
 event exactly at a boundary belongs to the interval that starts there. Agent state time is
 clock time split at interval boundaries (agent_clocks.py).
+
+A restarted controller restores today's figures before any event: restore() from a
+checkpoint() (or today's closed intervals), then replay() of what history holds since
+(docs/metrics.md, "Restart"); none of it is on the event path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, Literal
 
@@ -43,7 +47,7 @@ from hotline.core.events import (
     RingNoAnswer,
     TalkEnded,
 )
-from hotline.core.lifecycle import AgentState
+from hotline.core.lifecycle import AgentState, is_short_abandon
 from hotline.core_ext import metrics_py as k
 from hotline.core_ext.select import load
 from hotline.realtime.agent_clocks import AgentClocks
@@ -51,9 +55,11 @@ from hotline.realtime.figures import (
     AgentFigures,
     ClosedInterval,
     QueueFigures,
+    counter_row,
     queue_figures,
     ratio,
 )
+from hotline.realtime.replay import Counted, StateSeen
 from hotline.realtime.targets import DAY_S, MetricsConfig
 
 # Members as module constants: `AgentState.X` goes through EnumType's __getattr__ hook.
@@ -89,6 +95,8 @@ class Metrics:
         self._day = 0
         self._closed: list[ClosedInterval] = []  # not yet handed out by close_due
         self._trend: list[ClosedInterval] = []  # today's closed intervals
+        #: calls a previous run counted offered and left waiting (restore): not offered again
+        self._offered_before: set[str] = set()
         self._handlers: dict[type[Event], Callable[[Any, float], None]] = {
             CallQueued: self._on_queued,
             CallOverflowed: self._on_overflowed,
@@ -122,6 +130,121 @@ class Metrics:
         agents_by_state(queue)."""
         self._agents.ensure(agent_id, self._time())
         self._agents.queues[agent_id] = frozenset(queues)
+
+    def declare_queues(self, names: Iterable[str]) -> None:
+        """Queues shown (and written per interval) before their first call: the centre's."""
+        for name in names:
+            self._queue_group(name)
+
+    # ---- restart (docs/metrics.md, "Restart: what is restored and from where")
+
+    def checkpoint(self, now: float) -> dict[str, Any]:
+        """JSON-ready figures as of `now` (the clock moves there first): every group's
+        interval and today counters, the queues, each agent's state and its state time in
+        both scopes."""
+        self._advance(now)
+        now = self._time()
+        groups = {"*": 0, **self._groups}
+        return {
+            "version": 1,
+            "at": now,
+            "queues": list(self._queues),
+            "waiting": [call_id for call_id, slot in self._calls.items()
+                        if self._core.phase(slot) == k.WAITING],
+            "groups": {
+                name: {"interval": self._core.read(k.INTERVAL, g),
+                       "today": self._core.read(k.TODAY, g)}
+                for name, g in groups.items()
+            },
+            "agents": {
+                agent_id: {
+                    "state": self._agents.state[agent_id].value,
+                    "reason": self._agents.reason[agent_id],
+                    **{scope: [[state.value, reason, secs] for (state, reason), secs
+                               in self._agents.times(agent_id, scope, now, 0.0).items()]
+                       for scope in ("interval", "today")},
+                }
+                for agent_id in self._agents.ids()
+            },
+        }
+
+    def restore(self, saved: Mapping[str, Any] | None,
+                closed: Sequence[ClosedInterval]) -> float | None:
+        """Before any event: today's figures as the previous run left them. `saved`: its
+        last checkpoint() of today, if any; `closed`: today's closed intervals as stored.
+        Without a checkpoint, today's queue figures are the sum of the closed intervals and
+        the open interval starts empty. Calls the checkpoint saw waiting are not offered
+        again when they queue again (resync, their hold session). Returns the moment from
+        which history must be replayed (None: nothing is known of today)."""
+        if self._calls or self._wrap or self._closed:
+            raise RuntimeError("restore() is for a Metrics that has counted nothing")
+        at = saved["at"] if saved else max((c.end for c in closed), default=None)
+        if at is None:
+            return None
+        self._now = None  # a read-out may have set the clock; nothing was counted since
+        self._advance(at)
+        start = self.config.interval_start(self._interval)
+        if saved is None:
+            for c in closed:
+                g = 0 if c.queue is None else self._queue_group(c.queue)
+                self._core.add_row(k.TODAY, g, counter_row(c.figures))
+            self._restore_trend(closed, start)
+            return at
+        self.declare_queues(saved["queues"])
+        self._offered_before = set(saved.get("waiting", ()))
+        for name, rows in saved["groups"].items():
+            if name == "*":
+                g = 0
+            elif name.startswith("q:"):
+                g = self._queue_group(name[2:])
+            else:
+                g = self._group(name)
+            self._core.add_row(k.INTERVAL, g, rows["interval"])
+            self._core.add_row(k.TODAY, g, rows["today"])
+        for agent_id, agent in saved["agents"].items():
+            self._agents.change(agent_id, at, AgentState(agent["state"]), agent["reason"])
+            for scope in ("interval", "today"):
+                for state, reason, secs in agent[scope]:
+                    self._agents.add(agent_id, scope, AgentState(state), reason, secs)
+        self._restore_trend(closed, start)
+        return at
+
+    def _restore_trend(self, closed: Sequence[ClosedInterval], start: float) -> None:
+        """Today's closed intervals before the open one, in the order they were closed."""
+        order = {q: i for i, q in enumerate(self._queues)}
+        self._trend = sorted(
+            (c for c in closed if c.end <= start),
+            key=lambda c: (c.start, -1 if c.queue is None else order.get(c.queue, len(order))))
+
+    def replay(self, items: Iterable[Counted | StateSeen]) -> None:
+        """What history holds of the time since the restored moment, in time order: each
+        count made at its moment (intervals close on the way, as they would have)."""
+        for item in sorted(items, key=lambda i: i.at):
+            t = self._advance(item.at)
+            if isinstance(item, StateSeen):
+                self._agents.change(item.agent_id, t, item.state, item.reason)
+            else:
+                self._offered_before.discard(item.call_id)  # its end is in history
+                self._count(item, t)
+
+    def _count(self, c: Counted, t: float) -> None:
+        gq, gs = self._queue_group(c.queue), self._group("s:" + c.service)
+        ga = self._group("a:" + c.agent_id) if c.agent_id else -1
+        add = self._core.add_record
+        if c.what == "offered":
+            add(t, k.K_OFFERED, gq, gs, -1, 0.0, 0.0, 0.0)
+        elif c.what == "answered":
+            within = 1.0 if c.wait_s <= self._sl_seconds[gq] else 0.0
+            add(t, k.K_ANSWERED, gq, gs, ga, c.wait_s, within, 0.0)
+        elif c.what == "abandoned":
+            short = 1.0 if is_short_abandon(c.wait_s, self.config.short_abandon_s) else 0.0
+            add(t, k.K_ABANDONED, gq, gs, -1, c.wait_s, short, 0.0)
+        elif c.what == "callback":
+            add(t, k.K_CALLBACK, gq, gs, -1, c.wait_s, 0.0, 0.0)
+        elif c.what == "failsafe":
+            add(t, k.K_FAILSAFE, gq, gs, -1, 0.0, 0.0, 0.0)
+        elif c.what == "handled":
+            add(t, k.K_HANDLED, gq, gs, ga, c.talk_s, c.hold_s, c.acw_s)
 
     # ---- output
 
@@ -235,6 +358,11 @@ class Metrics:
         slot = self._calls.get(e.call_id)
         if slot is None:
             slot = self._calls[e.call_id] = self._core.open_call()
+            if self._offered_before and e.call_id in self._offered_before:
+                self._offered_before.discard(e.call_id)  # waits on since it first queued
+                self._core.resume(slot, e.at, self._queue_group(e.queue),
+                                  self._group("s:" + str(e.service)))
+                return
         self._core.queue(slot, t, self._queue_group(e.queue), self._group("s:" + str(e.service)))
 
     def _on_overflowed(self, e: CallOverflowed, t: float) -> None:

@@ -8,7 +8,9 @@ may act on anyone. Every command goes through the controller's own command path
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +37,7 @@ from hotline.core import ids
 from hotline.core.lifecycle import AgentState, AgentTrigger, IllegalTransition
 from hotline.history.desk import CallContext
 from hotline.router.errors import UnknownAgent
+from hotline.store.records import AuditRecord
 
 log = logging.getLogger("hotline.api.audit")
 router = APIRouter(prefix="/api/agents", tags=["agent desk"])
@@ -74,22 +77,31 @@ Reasons = Annotated[dict[str, str], Depends(configured_reasons)]
 
 @dataclass
 class AuditLog:
-    """Who changed what, newest last, in memory (GET /api/audit); with a database pool each
-    entry is also written to the store's audit_log (what = "agent_desk.<action>")."""
+    """Who changed what, newest last, in memory (GET /api/audit); each entry is also written
+    to the store's audit_log (what = "agent_desk.<action>"). With the store's writer (the
+    controller's node) it goes through the writer's on-disk outbox: accepted at once, never
+    lost while PostgreSQL is down, written once it is back (docs/outbox.md). Without one but
+    with a pool (an API node built without the writer) it is written directly, and a failure
+    is logged."""
 
     entries: deque[AuditEntry]
-    pool: Any = None  # an asyncpg pool, or None: memory only
+    pool: Any = None  # an asyncpg pool, or None
+    writer: Any = None  # hotline.store.writer.Writer, or None
     _writes: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @classmethod
-    def empty(cls, limit: int = 10_000, pool: Any = None) -> AuditLog:
-        return cls(deque(maxlen=limit), pool)
+    def empty(cls, limit: int = 10_000, pool: Any = None, writer: Any = None) -> AuditLog:
+        return cls(deque(maxlen=limit), pool, writer)
 
     def add(self, at: float, actor: str, agent_id: str, action: str, **detail: Any) -> None:
         self.entries.append(
             AuditEntry(at=at, actor=actor, agent_id=agent_id, action=action, detail=detail)
         )
-        if self.pool is not None:  # the command has happened: do not make it wait
+        if self.writer is not None:  # the command has happened: do not make it wait
+            self.writer.submit(AuditRecord(
+                key=uuid.uuid4().hex, who=actor, at=at, what=f"agent_desk.{action}",
+                details=json.loads(json.dumps({"agent_id": agent_id, **detail}, default=str))))
+        elif self.pool is not None:
             task = asyncio.get_running_loop().create_task(
                 self._write(at, actor, agent_id, action, detail))
             self._writes.add(task)
@@ -108,7 +120,9 @@ class AuditLog:
             log.exception("audit row not written: %s %s %s", actor, action, agent_id)
 
     async def flush(self) -> None:
-        """Waits for the pending database writes (tests, shutdown)."""
+        """Waits until every entry is durable: in the outbox, or written (tests, shutdown)."""
+        if self.writer is not None:
+            await self.writer.sync()
         while self._writes:
             await asyncio.gather(*list(self._writes))
 
@@ -116,7 +130,9 @@ class AuditLog:
 def get_audit(conn: HTTPConnection) -> AuditLog:
     state = conn.app.state
     if getattr(state, "audit", None) is None:  # one per app, made on first use
-        state.audit = AuditLog.empty(pool=getattr(state.services, "db_pool", None))
+        services = state.services
+        state.audit = AuditLog.empty(pool=getattr(services, "db_pool", None),
+                                     writer=getattr(services, "writer", None))
     return state.audit  # type: ignore[no-any-return]
 
 

@@ -43,6 +43,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 NO_NUL = r"^[^\x00]*$"
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: A form id: within what qa_forms keeps (model.FORM_ID_MAX_LEN, its CHECK)
+FORM_ID: dict[str, Any] = {"min_length": 1, "max_length": qa.FORM_ID_MAX_LEN,
+                           "pattern": r"^[^\x00-\x1f\x7f]+$"}
+FormId = Annotated[str, Field(**FORM_ID)]
 Text = Annotated[str, Field(max_length=4000, pattern=NO_NUL)]
 Epoch = Annotated[float, Field(ge=0, le=MAX_EPOCH)]
 Score = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
@@ -70,7 +74,7 @@ class SectionIn(BaseModel):
 
 
 class FormIn(BaseModel):
-    form_id: Id
+    form_id: FormId
     name: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
     sections: Annotated[list[SectionIn], Field(min_length=1, max_length=50)]
 
@@ -97,7 +101,8 @@ async def forms(_: Reader, services: ServicesDep, limit: Limit = DEFAULT_PAGE,
 
 
 @router.get("/forms/{form_id}", responses=ERRORS)
-async def one_form(_: Reader, services: ServicesDep, form_id: PathId,
+async def one_form(_: Reader, services: ServicesDep,
+                   form_id: Annotated[str, Path(**FORM_ID)],
                    version: Annotated[int | None, Query(ge=1, le=INT4)] = None) -> FormOut:
     async with history_store(services) as conn:
         form = await store.get_form(conn, form_id, version)
@@ -248,7 +253,7 @@ class MarkIn(BaseModel):
 
 class EvaluationIn(BaseModel):
     call_id: Id
-    form_id: Id
+    form_id: FormId
     form_version: Annotated[int | None, Field(ge=1, le=INT4)] = None  # None: the latest
     kind: Literal["sample", "calibration"] = "sample"
     marks: Annotated[list[MarkIn], Field(max_length=500)]
@@ -261,7 +266,8 @@ class RecheckIn(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=4000, pattern=SOME_TEXT)]
+    reason: Annotated[str, Field(min_length=1, max_length=qa.DISPUTE_REASON_MAX_LEN,
+                                 pattern=SOME_TEXT)]
 
 
 class EvaluationOut(BaseModel):
@@ -433,8 +439,7 @@ def _spread(s: qa.Spread) -> SpreadOut:
 
 @router.get("/calibration/{call_id}", responses=ERRORS)
 async def calibration(_: QaStaff, services: ServicesDep, call_id: PathId,
-                      form_id: Annotated[str, Query(min_length=1, max_length=128,
-                                                    pattern=r"^[^\x00-\x1f\x7f]+$")],
+                      form_id: Annotated[str, Query(**FORM_ID)],
                       version: Annotated[int, Query(ge=1, le=INT4)]) -> CalibrationOut:
     """The spread of every inspector's score of the call (sample and calibration
     evaluations with that form version), per item (as % of the item) and in total."""

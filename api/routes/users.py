@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.api.deps import Admin, AuthenticatorDep, ServicesDep
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.limits import MAX_PAGE, Limit, Offset
+from hotline.api.schemas import USERNAME_PATTERN
 from hotline.api.security import ROLE_ORDER, Authenticator, PostgresUserRepository, Role
 from hotline.api.services import Services
 from hotline.centre import queries as store
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 503)}
-_NAME = r"^[A-Za-z0-9_.@-]{1,128}$"
+_NAME = USERNAME_PATTERN  # within the users table's CHECK (api/schemas.py)
 Username = Annotated[str, Path(pattern=_NAME, examples=["chen.jie"])]
 Roles = Annotated[list[Role], Field(min_length=1, max_length=5)]
 Password = Annotated[str, Field(min_length=8, max_length=256)]

@@ -30,6 +30,7 @@ from hotline.router.errors import UnknownAgent
 from hotline.work_orders import queries as store
 from hotline.work_orders.model import (
     CALLER_MAX_LEN,
+    DESCRIPTION_MAX_LEN,
     OrderAction,
     OrderState,
     StaleVersion,
@@ -69,7 +70,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 # PostgreSQL text holds no NUL: refuse it at the edge, with the schema saying so
 NO_NUL = r"^[^\x00]*$"
-Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
+Text = Annotated[str, Field(max_length=DESCRIPTION_MAX_LEN, pattern=NO_NUL)]
+#: Text that must say something: a description, a final answer
+Said = Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX_LEN, pattern=SOME_TEXT)]
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -85,7 +88,7 @@ class OrderIn(BaseModel):
     service: ServiceType
     caller: Caller  # a callback dials it (PJSIP/{number}@caller)
     call_id: Id
-    description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=SOME_TEXT)]
+    description: Said
     account: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
     area: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
     priority: Annotated[int, Field(ge=0, le=100)] = 0
@@ -108,7 +111,7 @@ class LinkIn(BaseModel):
 
 
 class FinalAnswerIn(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=SOME_TEXT)]
+    text: Said
 
 
 class OrderOut(BaseModel):

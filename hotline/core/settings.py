@@ -14,8 +14,12 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The environment that allows the built-in secrets below (hotline/core/deployment.py).
+DEVELOPMENT = "development"
 #: The FastAGI secret of a development set-up: refused at start-up outside development.
 DEV_AGI_SECRET = "hotline-dev-agi-secret"
+#: The AMI secret of a development set-up: refused at start-up outside development.
+DEV_AMI_SECRET = "hotline-dev-secret"
 
 
 class AsteriskNode(BaseModel):
@@ -25,7 +29,7 @@ class AsteriskNode(BaseModel):
     host: str = "127.0.0.1"
     ami_port: int
     ami_user: str = "hotline"
-    ami_secret: str = "hotline-dev-secret"
+    ami_secret: str = DEV_AMI_SECRET
     # FastAGI: the secret this node's dialplan passes (HL_AGI_KEY), and the addresses or
     # networks its connections come from (empty: `host`; docs/security.md)
     agi_secret: str = DEV_AGI_SECRET
@@ -57,7 +61,7 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_user: str = "hotline"
-    ami_secret: str = "hotline-dev-secret"
+    ami_secret: str = DEV_AMI_SECRET
     # The AMI user's write classes (manager.conf): what the controller's actions need, no more
     # (docs/security.md). The test bed and benches add `command` (pjsip show channelstats,
     # queue reload all); `config` and `user` (UpdateConfig, forged UserEvents) never.
@@ -128,6 +132,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     data_dir: Path = Path("/var/lib/hotline/data")
+    # History records wait in an on-disk outbox (data_dir/writer, docs/outbox.md) fsynced at
+    # most this often (group commit): a record is durable within one loop turn plus this
+    outbox_sync_interval_s: float = Field(default=0.005, ge=0.0, le=1.0)
 
     # A supervisor's own phone for listen / whisper / barge: user name -> PJSIP endpoint (an
     # endpoint of the agent set). A user who is also an agent has its agent's endpoint. A
@@ -149,6 +156,16 @@ class Settings(BaseSettings):
     environment: str = "development"
     api_secret: str = ""
     api_token_ttl_s: float = 900.0
+    # A refresh chain's absolute lifetime: no token renewed from a password log-in (refresh,
+    # or the live socket's renewal) outlives it; then the user logs in again
+    api_session_max_s: float = 12 * 3600.0
+    # Log-in limits (api/login_limits.py, docs/security.md): password tries of one user name
+    # that did not succeed, and tries from one client address, per sliding window; over
+    # either the API answers 429 with Retry-After without checking the password. 0: no limit
+    login_max_failures_per_user: int = 5
+    login_user_window_s: float = 60.0
+    login_max_tries_per_address: int = 20
+    login_address_window_s: float = 60.0
     # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
     api_users: str = ""
 

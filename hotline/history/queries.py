@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from hotline.core.errors import InvalidRequest
-from hotline.store.queries import _call_from_row, epoch, ts
+from hotline.store.queries import CALLS_SELECT, _call_from_row, epoch, ts
 from hotline.store.records import CallFilter, CallRecord
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -93,7 +93,7 @@ async def calls_page(conn: asyncpg.Connection, filters: CallFilter,
             a, c = arg(at), arg(after.call_id)
             where.append(f"(entered_at < {a} OR (entered_at = {a} AND call_id > {c})"
                          " OR entered_at IS NULL)")
-    sql = (f"SELECT * FROM calls {'WHERE ' + ' AND '.join(where) if where else ''} "
+    sql = (f"{CALLS_SELECT} {'WHERE ' + ' AND '.join(where) if where else ''} "
            f"ORDER BY entered_at DESC NULLS LAST, call_id LIMIT {arg(filters.limit + 1)}")
     rows = await conn.fetch(sql, *args)
     more = len(rows) > filters.limit

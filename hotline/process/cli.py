@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.centre.model import CentreFileError, load_centre
+from hotline.core.deployment import check_deployment
 from hotline.core.settings import Settings, get_settings
 from hotline.process import event_loop
 
@@ -23,9 +24,10 @@ def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
         rootfs.build(settings, progress=rootfs.main_progress)
         return 0
     if args.action == "start":
+        centre = load_centre(settings.centre_file)
+        check_deployment(settings, [(a.id, a.secret) for a in centre.agents])
         if not rootfs.is_built(settings):
             rootfs.build(settings, progress=rootfs.main_progress)
-        centre = load_centre(settings.centre_file)
         st = asterisk_box.start(settings, centre.agents)
         print(f"Asterisk node {st.node} running (pid {st.pid})\n  AMI  {st.ami}\n"
               f"  SIP  {st.sip}\n  hotline number {settings.hotline_number}\n"

@@ -23,6 +23,7 @@ from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
+from hotline.core.deployment import check_deployment
 from hotline.core.events import CallEntered
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import Services, start_services
@@ -32,10 +33,12 @@ from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
 from hotline.process.controller import Controller
 from hotline.process.gc_policy import settle_after_start
 from hotline.process.live_state_sync import LiveStateSync
+from hotline.process.restart import FiguresKeeper
 from hotline.process.wiring import (
     NodeAgentFiles,
     attach_controller,
     local_nodes,
+    metrics_config,
     services_for,
 )
 from hotline.realtime import Metrics
@@ -74,6 +77,10 @@ class _HttpServer(uvicorn.Server):
         yield
 
 
+def _secrets(centre: Centre) -> list[tuple[str, str]]:
+    return [(a.id, a.secret) for a in centre.agents]
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -89,7 +96,9 @@ class Platform:
     _stopping: bool = field(init=False, default=False)
 
     async def start(self) -> None:
-        # an unfit FastAGI secret (outside development) stops the start before anything runs
+        # an unsafe deployment (a development set-up beyond loopback, a shipped secret outside
+        # development) or an unfit FastAGI secret stops the start before anything runs
+        check_deployment(self.settings, _secrets(self.centre))
         AgiGate(self.settings)
         self.services = await asyncio.to_thread(start_services, self.settings)
         if not self.settings.database_url:
@@ -111,14 +120,36 @@ class Platform:
         # the centre lives in the database (edited through the API); a fresh one is seeded
         # from centre.toml
         self.centre = await load_or_seed_centre(self.pool, self.centre)
-        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer")
+        check_deployment(self.settings, _secrets(self.centre))  # the agents of the database
+        self.writer = Writer(self.services.database_url, self.settings.data_dir / "writer",
+                             sync_interval_s=self.settings.outbox_sync_interval_s)
+        if self.writer.pending:
+            self.emit_line(f"history outbox: {self.writer.pending} records from the last run"
+                           " replayed into PostgreSQL")
         await self.writer.start()
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
+        # Today's figures as the last run left them (its checkpoint, then the history rows
+        # written after it), before anything reads or feeds the metrics; checkpoints from now.
+        metrics = Metrics(metrics_config(self.centre, self.settings))
+        metrics.declare_queues(q.name for q in self.centre.queues)  # in the centre's order
+        self.keeper = FiguresKeeper(self.pool, metrics)
+        try:
+            restored = await self.keeper.restore()
+            if restored.last_known is not None:
+                self.emit_line(f"today's figures restored: {restored.describe()}")
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            # a checkpoint this code cannot read must not keep the ACD down: start from zero
+            log.error("today's figures not restored (unreadable checkpoint): %r", exc)
+            self.emit_line("today's figures NOT restored: unreadable checkpoint (see the log)")
+            metrics = Metrics(metrics_config(self.centre, self.settings))
+            self.keeper = FiguresKeeper(self.pool, metrics)
+        self.keeper.start()
         # The live side: metrics fed by every controller item, published through Redis.
         self.api = services_for(self.settings, self.centre,
-                                FanoutBackend(self.services.redis_url))
+                                FanoutBackend(self.services.redis_url), metrics=metrics)
         attach_controller(self.api, self.controller)
         self.api.db_pool = self.pool  # history reads
+        self.api.writer = self.writer  # audit rows of agent commands, through the outbox
         self.api.users = PostgresUserRepository(self.pool)
         self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
         self.controller.observe(self._check_repeat)
@@ -254,6 +285,8 @@ class Platform:
                     f"{reason} {n}" for reason, n in sorted(refused.items())))
         with contextlib.suppress(AttributeError):
             await _bounded(self.controller.stop(), "controller")
+        with contextlib.suppress(AttributeError):  # no call moves a figure now: the last one
+            await _bounded(self.keeper.stop(), "metrics checkpoint")
         # no new call reaches the recorder now: what it spawned is all there is
         for task in [*self._tasks, *self._recording_tasks]:
             task.cancel()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from hotline.api.services import Services
 from hotline.centre.model import AgentSpec, Centre
 from hotline.centre.service import FAILSAFE_QUEUE
 from hotline.core.settings import Settings
-from hotline.realtime import MetricsConfig, QueueTargets
+from hotline.realtime import Metrics, MetricsConfig, QueueTargets
 from hotline.realtime.fanout import Backend
 from hotline.router import agent_queues as router_agent_queues
 from hotline.telephony.ami.errors import AmiError
@@ -100,8 +101,14 @@ class NodeAgentFiles:
         return results
 
 
-def services_for(settings: Settings, centre: Centre, backend: Backend | None = None) -> Services:
-    services = Services.build(backend, metrics_config=metrics_config(centre, settings))
+def services_for(settings: Settings, centre: Centre, backend: Backend | None = None, *,
+                 metrics: Metrics | None = None,
+                 clock: Callable[[], float] = time.time) -> Services:
+    """`metrics`: one already restored (hotline.process.restart), else a new one. The
+    centre's queues are shown (and written per interval) from the start, before any call."""
+    services = Services.build(backend, metrics_config=metrics_config(centre, settings),
+                              metrics=metrics, clock=clock)
+    services.metrics.declare_queues(q.name for q in centre.queues)
     services.live.declare_queues(q.name for q in centre.queues)
     for agent_id, queues in agent_queues(centre).items():
         services.live.set_agent_queues(agent_id, queues)

@@ -22,6 +22,10 @@ from hotline.core.lifecycle import AgentState
 from hotline.work_orders.model import WorkOrder, callback_timeliness
 
 REPEAT_WINDOW_S = 24 * 3600.0
+#: A form id's length: the CHECK of qa_forms.form_id (migration 003) and the API's schema.
+FORM_ID_MAX_LEN = 64
+#: A dispute's reason: the CHECK of qa_disputes.reason and the API's schema.
+DISPUTE_REASON_MAX_LEN = 4000
 
 
 class QaError(Conflict, ValueError):

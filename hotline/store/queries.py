@@ -17,6 +17,7 @@ import asyncpg
 
 from hotline.store.records import (
     AgentStateEntry,
+    AuditRecord,
     CallFilter,
     CallRecord,
     IntervalRecord,
@@ -25,7 +26,8 @@ from hotline.store.records import (
     SurveyAnswer,
 )
 
-Record = CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
+Record = (CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
+          | AuditRecord)
 
 
 def ts(value: float | None) -> datetime | None:
@@ -46,6 +48,9 @@ class Upsert:
     row: Callable[[Any], tuple[Any, ...]]
     #: column -> SQL of its new value on conflict (EXCLUDED.c when not listed)
     merge: dict[str, str]
+    #: whether upsert_copy may write it (its staging table is `LIKE table`, which keeps
+    #: NOT NULL but not defaults: a table with a serial column the rows leave out cannot)
+    copy: bool = True
 
     def assignments(self) -> str:
         return ", ".join(f"{c} = {self.merge.get(c, f'EXCLUDED.{c}')}"
@@ -105,6 +110,12 @@ UPSERTS: dict[type, Upsert] = {
     SurveyAnswer: Upsert(
         "survey_answers", ("call_id", "agent_id", "score", "at"), ("call_id",),
         lambda r: (r.call_id, r.agent_id, r.score, ts(r.at)), {},
+    ),
+    # an audit row is written once: a replay leaves the stored row as it is
+    AuditRecord: Upsert(
+        "audit_log", ("entry_key", "who", "at", "what", "details"), ("entry_key",),
+        lambda r: (r.key, r.who, ts(r.at), r.what, r.details),
+        {c: f"audit_log.{c}" for c in ("who", "at", "what", "details")}, copy=False,
     ),
 }
 
@@ -250,13 +261,13 @@ async def calls_by(conn: asyncpg.Connection, filters: CallFilter) -> list[CallRe
         args.append(ts(filters.until))
         where.append(f"entered_at < ${len(args)}")
     args.append(filters.limit)
-    sql = (f"SELECT * FROM calls {'WHERE ' + ' AND '.join(where) if where else ''} "
+    sql = (f"{CALLS_SELECT} {'WHERE ' + ' AND '.join(where) if where else ''} "
            f"ORDER BY entered_at DESC NULLS LAST, call_id LIMIT ${len(args)}")
     return [_call_from_row(r) for r in await conn.fetch(sql, *args)]
 
 
 async def get_call(conn: asyncpg.Connection, call_id: str) -> CallRecord | None:
-    row = await conn.fetchrow("SELECT * FROM calls WHERE call_id = $1", call_id)
+    row = await conn.fetchrow(f"{CALLS_SELECT} WHERE call_id = $1", call_id)
     return None if row is None else _call_from_row(row)
 
 
@@ -301,8 +312,20 @@ async def survey_of(conn: asyncpg.Connection, call_id: str) -> SurveyAnswer | No
                         agent_id=r["agent_id"])
 
 
+#: How calls are read: every column, and the call's after-call work from agent_state_log.
+#: The row is written at the hang-up, before its agent's wrap-up ends, so its acw_s column
+#: stays empty; the finished after_call_work spans on the call hold it (null while none).
+CALLS_SELECT = (
+    "SELECT calls.*, (SELECT sum(extract(epoch FROM a.ended_at - a.started_at))::float8"
+    " FROM agent_state_log a WHERE a.call_id = calls.call_id AND a.call_id <> ''"
+    " AND a.state = 'after_call_work' AND a.ended_at IS NOT NULL) AS acw_logged FROM calls"
+)
+
+
 def _call_from_row(row: asyncpg.Record) -> CallRecord:
     values = {c: (epoch(row[c]) if c in _CALL_TIMES else row[c]) for c in _CALL_COLUMNS}
+    if values["acw_s"] is None:
+        values["acw_s"] = row.get("acw_logged")
     values["ivr_path"] = list(values["ivr_path"])
     return CallRecord.from_store(**values)
 

@@ -213,6 +213,23 @@ class IntervalRecord(Validated):
 
 
 @dataclass(frozen=True, slots=True)
+class AuditRecord(Validated):
+    """One audit_log row written through the writer's outbox (never lost while PostgreSQL
+    is down). `key` is unique (audit_log.entry_key): a replayed row is written once."""
+
+    key: str
+    who: str
+    at: float
+    what: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)
+        if not self.key:
+            raise RecordError("AuditRecord", "key", "must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyAnswer(Validated):
     call_id: str
     score: int
@@ -276,6 +293,7 @@ class CallFilter(Validated):
 
 __all__ = [
     "AgentStateEntry",
+    "AuditRecord",
     "CallFilter",
     "CallRecord",
     "IntervalRecord",

@@ -1,20 +1,25 @@
 """Write-behind to PostgreSQL: the call path hands records over and never waits for the database.
 
-`Writer.submit(record)` is synchronous and returns at once: the record goes to a bounded
-in-memory deque, or, beyond that bound (PostgreSQL slow or down), to an append-only spill file
-of JSON lines in the data directory. One task drains them, oldest first, in batches, each in
-one transaction: a batch's records of one type (one table) go through executemany, or through
-COPY when there are many (see queries.upsert_copy). Every write is an upsert by natural key,
-so a batch retried after a lost connection, or a spill file replayed after a crash, never
-doubles a row.
+`Writer.submit(record)` is synchronous and cheap: the record is encoded as one JSON line and
+appended to the on-disk outbox (hotline/store/outbox.py, docs/outbox.md), where it counts as
+accepted; the outbox writes its buffer once per event-loop turn and fsyncs in a background
+thread (group commit), so a record is durable moments after submit(), and `flush()`/`stop()`
+make everything durable at once. The newest records are also kept in memory (up to
+`max_memory`) so the drain need not read them back; beyond that, and after a restart, the
+drain reads the outbox itself.
 
-Order is kept across the two stores: once anything is spilled, new records go to the file too
-until the file has been replayed, so the file always holds the newest records.
+One task drains the outbox in order, in batches, each in one transaction: a batch's records
+of one type (one table) go through executemany, or through COPY when there are many (see
+queries.upsert_copy). Every write is an upsert by natural key, so a batch retried after a lost
+connection, or replayed after a crash (the drained position is persisted after the commit,
+lazily), never doubles a row. At start, whatever was not drained is replayed.
 
-Failures are sorted the way they are meant: a lost connection (PostgreSQL stopped, restarted,
-unreachable) keeps the batch and retries with exponential backoff; a row the database refuses
-(a constraint) is retried alone, and if it still fails it is written with the error to the
-reject file and logged, so one bad row never holds up or loses the others.
+Failures are sorted the way they are meant: a lost connection, or PostgreSQL unusable for any
+reason that is not the row itself, keeps the batch and retries with exponential backoff; a
+row the database refuses for good (`is_refused`: SQLSTATE class 22 or 23, a program limit, a
+value the driver cannot encode) is retried alone, and if it still fails it is quarantined
+with its error, so one bad row never holds up or loses the others. A line of the outbox that
+cannot be decoded is quarantined the same way; neither is ever fatal to the drain task.
 """
 
 from __future__ import annotations
@@ -24,17 +29,17 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 from hotline.core.tasks import cancel_and_wait
 from hotline.store import db
+from hotline.store.outbox import Outbox
 from hotline.store.queries import UPSERTS, Record, spec_for, upsert, upsert_copy
 
 log = logging.getLogger("hotline.store.writer")
@@ -42,13 +47,22 @@ log = logging.getLogger("hotline.store.writer")
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in UPSERTS}
 
 
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: cheaper
+
+
 def encode(record: Record) -> bytes:
-    data = {f.name: getattr(record, f.name) for f in fields(record)}
-    return json.dumps({"kind": type(record).__name__, "data": data},
-                      ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    data = {name: getattr(record, name) for name in _names(type(record))}
+    return _ENCODER.encode({"kind": type(record).__name__, "data": data}).encode() + b"\n"
 
 
 def decode(line: bytes) -> Record:
+    """The record of one outbox line; raises (ValueError, KeyError, TypeError, RecordError)
+    for a line that is not one."""
     obj = json.loads(line)
     return _BY_NAME[obj["kind"]](**obj["data"])  # type: ignore[no-any-return]
 
@@ -63,13 +77,41 @@ def is_transient(exc: BaseException) -> bool:
         isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, ValueError))
 
 
+def is_refused(exc: BaseException) -> bool:
+    """True when the row itself is at fault, so writing it again can never succeed: bad data
+    (class 22), a constraint (class 23), a program limit (class 54, e.g. a key too long for
+    its index), or a value the driver cannot encode (asyncpg's client-side DataError is a
+    ValueError; so is a time beyond datetime's range). Anything else (a missing table, a
+    permission, a lost connection) is PostgreSQL's state, not the row's: retried."""
+    return isinstance(exc, asyncpg.exceptions.DataError
+                      | asyncpg.exceptions.IntegrityConstraintViolationError
+                      | asyncpg.exceptions.ProgramLimitExceededError
+                      | ValueError | OverflowError | TypeError) and not is_transient(exc)
+
+
 @dataclass
 class WriterStats:
     written: int = 0  # records committed
-    spilled: int = 0  # records that went through the spill file
-    rejected: int = 0  # records the database refused (in the reject file)
+    replayed: int = 0  # records found undrained in the outbox at start
+    read_back: int = 0  # lines read back from the outbox (after a restart, or memory full)
+    quarantined: int = 0  # lines kept aside for good (undecodable + refused)
+    undecodable: int = 0  # outbox lines that were no record
+    refused: int = 0  # records PostgreSQL refused for good
+    torn: int = 0  # torn last lines cut off at start (a crash mid-write)
     retries: int = 0  # batches retried after a lost connection
     copies: int = 0  # runs written with COPY
+
+
+@dataclass
+class _Batch:
+    """The oldest records not yet written: (record, its line's end) in order; `end`: the
+    outbox position after the batch (past quarantined lines too); `from_memory`: how many
+    to pop from the in-memory queue once written."""
+
+    items: list[tuple[Record, int]]
+    end: int
+    from_memory: int
+    quarantined: set[int]  # indexes in items already quarantined (a retry skips them)
 
 
 class Writer:
@@ -82,55 +124,78 @@ class Writer:
         batch_size: int = 1_000,
         copy_threshold: int = 200,
         backoff: tuple[float, float] = (0.05, 2.0),
+        sync_interval_s: float = 0.005,
+        segment_bytes: int = 16 << 20,
         connect: Callable[[str], Awaitable[asyncpg.Connection]] = db.connect,
     ) -> None:
         self.url = url
-        self.spill_path = data_dir / "writer-spill.jsonl"
-        self.reject_path = data_dir / "writer-rejected.jsonl"
         self.max_memory = max_memory
         self.batch_size = batch_size
         self.copy_threshold = copy_threshold
         self.backoff = backoff
         self.stats = WriterStats()
         self._connect = connect
-        self._memory: deque[Record] = deque()
-        self._spill: Any = None  # append handle while spilling
-        self._spill_offset = 0  # bytes of the spill file already written to the database
-        self._spill_pending = 0
+        self.outbox = Outbox(data_dir, sync_interval_s=sync_interval_s,
+                             segment_bytes=segment_bytes)
+        self.quarantine_path = self.outbox.quarantine_path
+        # The newest records, in order, with the outbox position after each; those before
+        # `_disk_until` are only on disk (replayed, or submitted while memory was full).
+        self._memory: deque[tuple[Record, int]] = deque()
+        self._disk_until = self.outbox.end
+        self._pending = self.outbox.undrained_lines()
+        self.stats.replayed = self._pending
+        self.stats.torn = self.outbox.torn
+        if self._pending:
+            log.warning("outbox: replaying %d records not yet in PostgreSQL", self._pending)
+        self._batch: _Batch | None = None
         self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._recover_spill()
+        self._closed = False
 
     # ---------------------------------------------------------------- the call path (sync)
 
     def submit(self, record: Record) -> None:
-        """Queues a record for writing; never waits. Raises TypeError for a type the store
-        cannot write (records validate their own fields when they are built)."""
+        """Accepts a record for writing; never waits. It is in the outbox (written at the end
+        of this loop turn, durable after the next fsync) and will reach PostgreSQL. Raises
+        TypeError for a type the store cannot write (records validate their own fields when
+        they are built)."""
         spec_for(record)
-        if self._spill is not None or len(self._memory) >= self.max_memory:
-            self._to_spill([record])
-        else:
-            self._memory.append(record)
+        line = encode(record)
+        before = self.outbox.end
+        end = self.outbox.append(line)
+        memory = self._memory
+        if not memory:
+            if self.max_memory > 0:
+                self._disk_until = before  # what precedes is read back from disk
+                memory.append((record, end))
+        elif memory[-1][1] == before and len(memory) < self.max_memory:
+            memory.append((record, end))
+        # else: memory is full (or was, and has not emptied yet): this one is read back
+        self._pending += 1
         self._idle.clear()
         self._wake.set()
 
     @property
     def pending(self) -> int:
-        return len(self._memory) + self._spill_pending
+        """Records accepted and not yet written (or quarantined)."""
+        return self._pending
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
+    async def sync(self) -> None:
+        """Everything submitted so far is durable in the outbox when this returns."""
+        await self.outbox.sync()
+
     async def flush(self, wait_s: float | None = None) -> bool:
-        """Waits until everything submitted so far is written; False after `wait_s`."""
-        if self.pending == 0:
+        """Makes everything submitted so far durable at once, then waits until it is written
+        to PostgreSQL; False after `wait_s` (it stays in the outbox)."""
+        await self.outbox.sync()
+        if self._pending == 0:
             return True
         try:
             await asyncio.wait_for(self._idle.wait(), wait_s)
@@ -139,129 +204,105 @@ class Writer:
         return True
 
     async def stop(self, grace_s: float = 5.0) -> None:
-        """Writes what it can within `grace_s`; whatever is left goes to the spill file, to be
+        """Writes what it can within `grace_s`; the rest stays in the outbox, durable, to be
         replayed by the next Writer on the same data directory."""
-        await self.flush(grace_s)
-        self._stopping = True
+        if self._closed:
+            return
         if self._task is not None:
+            await self.flush(grace_s)
             await cancel_and_wait(self._task)
             self._task = None
-        if self._memory:
-            self._prepend_to_spill(list(self._memory))
-            self._memory.clear()
-        if self._spill is not None:
-            self._spill.close()
-            self._spill = None
+        self._closed = True
+        self.outbox.seal()  # here, on the loop: the buffer is the loop's alone
+        await asyncio.to_thread(self.outbox.close)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), 2.0)
             self._conn = None
 
-    # ---------------------------------------------------------------- the spill file
-
-    def _recover_spill(self) -> None:
-        """A spill file left by a previous run is replayed first; a torn last line (a crash
-        mid-write) is cut off."""
-        if not self.spill_path.exists():
-            return
-        data = self.spill_path.read_bytes()
-        if not data:
-            self.spill_path.unlink()
-            return
-        if not data.endswith(b"\n"):
-            data = data[: data.rfind(b"\n") + 1]
-            self.spill_path.write_bytes(data)
-        self._spill_pending = data.count(b"\n")
-        self._spill = self.spill_path.open("ab")
-        log.warning("replaying %d records from %s", self._spill_pending, self.spill_path)
-
-    def _to_spill(self, records: Sequence[Record]) -> None:
-        if self._spill is None:
-            self._spill = self.spill_path.open("ab")
-            self._spill_offset = 0
-            log.warning("write-behind queue full (%d); spilling to %s", len(self._memory),
-                        self.spill_path)
-        self._spill.write(b"".join(encode(r) for r in records))
-        self._spill.flush()
-        self._spill_pending += len(records)
-        self.stats.spilled += len(records)
-
-    def _prepend_to_spill(self, records: list[Record]) -> None:
-        """Puts `records` (older than anything spilled) before the unreplayed part of the file."""
-        rest = b""
-        if self.spill_path.exists():
-            with self.spill_path.open("rb") as f:
-                f.seek(self._spill_offset)
-                rest = f.read()
-        if self._spill is not None:
-            self._spill.close()
-            self._spill = None
-        tmp = self.spill_path.with_suffix(".tmp")
-        tmp.write_bytes(b"".join(encode(r) for r in records) + rest)
-        os.replace(tmp, self.spill_path)
-        self._spill_offset = 0
-        self._spill_pending += len(records)
-        self.stats.spilled += len(records)
-
-    def _read_spill(self) -> tuple[list[Record], int]:
-        with self.spill_path.open("rb") as f:
-            f.seek(self._spill_offset)
-            lines = list(itertools.islice(f, self.batch_size))
-            return [decode(line) for line in lines], f.tell()
-
     # ---------------------------------------------------------------- the drain task
 
-    def _next_batch(self) -> tuple[list[Record], int | None]:
-        """The oldest records not yet written, and the spill offset after them (None: memory)."""
+    def _next_batch(self) -> _Batch | None:
+        """The oldest records not yet written: read back from the outbox while the drained
+        position is before `_disk_until`, else from memory."""
+        drained = self.outbox.drained
+        if not self._memory:  # all of the log not yet drained is on disk only
+            self._disk_until = self.outbox.end
+        if drained < self._disk_until:
+            lines = self.outbox.read(drained, self._disk_until, self.batch_size)
+            if not lines:  # nothing there (cut off at a crash): memory takes over
+                self.outbox.mark_drained(self._disk_until)
+                return self._next_batch()
+            self.stats.read_back += len(lines)
+            items: list[tuple[Record, int]] = []
+            bad = 0
+            for line in lines:
+                try:
+                    items.append((decode(line.data), line.end))
+                except Exception as exc:
+                    bad += 1
+                    self._quarantine_line(line.data, exc)
+            self._pending -= bad
+            return _Batch(items, lines[-1].end, 0, set())
         if self._memory:
-            return list(itertools.islice(self._memory, self.batch_size)), None
-        if self._spill is not None:
-            return self._read_spill()
-        return [], None
+            items = _take(self._memory, self.batch_size)
+            return _Batch(items, items[-1][1], len(items), set())
+        return None
 
-    def _done(self, count: int, offset: int | None) -> None:
-        self.stats.written += count
-        if offset is None:
-            for _ in range(count):
-                self._memory.popleft()
-            return
-        self._spill_offset = offset
-        self._spill_pending -= count
-        if self._spill_offset >= self.spill_path.stat().st_size:
-            # replayed to the end: back to memory (no await since the read, so nothing new
-            # can have been appended unseen)
-            self._spill.close()
-            self._spill = None
-            self.spill_path.unlink()
-            self._spill_offset = self._spill_pending = 0
-            log.warning("spill file replayed; back to the in-memory queue")
+    def _quarantine_line(self, data: bytes, exc: BaseException) -> None:
+        self.stats.undecodable += 1
+        self.stats.quarantined += 1
+        text = data.rstrip(b"\n").decode("utf-8", "backslashreplace")
+        log.error("outbox: an undecodable line quarantined to %s (%s: %s): %.200s",
+                  self.quarantine_path, type(exc).__name__, exc, text)
+        self.outbox.quarantine(json.dumps(
+            {"line": text, "error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+
+    def _done(self, batch: _Batch) -> None:
+        written = len(batch.items) - len(batch.quarantined)
+        self.stats.written += written
+        self._pending -= len(batch.items)
+        for _ in range(batch.from_memory):
+            self._memory.popleft()
+        self.outbox.mark_drained(batch.end)
 
     async def _run(self) -> None:
         delay = self.backoff[0]
         while True:
-            batch, offset = self._next_batch()
-            if not batch:
+            if self._batch is None:
+                try:
+                    self._batch = self._next_batch()
+                except Exception:  # the disk (full, failing): said loudly, never fatal
+                    log.exception("outbox unreadable; retry in %.2fs", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff[1])
+                    continue
+            batch = self._batch
+            if batch is None:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             try:
-                await self._write(batch)
+                if batch.items:
+                    await self._write(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # A lost connection, or one refused (auth, missing database): the records
-                # stay queued and the writer keeps trying, whatever the cause.
+                # A lost connection, or PostgreSQL refusing for reasons not of the rows
+                # (auth, a missing database or table): the records stay in the outbox and
+                # the writer keeps trying, whatever the cause.
                 await self._drop_connection()
                 self.stats.retries += 1
                 log.log(logging.WARNING if is_transient(exc) else logging.ERROR,
                         "PostgreSQL unavailable (%s: %s); %d records wait, retry in %.2fs",
-                        type(exc).__name__, exc, self.pending, delay)
+                        type(exc).__name__, exc, self._pending, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff[1])
                 continue
             delay = self.backoff[0]
-            self._done(len(batch), offset)
+            self._batch = None
+            self._done(batch)
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -273,44 +314,53 @@ class Writer:
             self._conn = await self._connect(self.url)
         return self._conn
 
-    async def _write(self, batch: list[Record]) -> None:
+    async def _write(self, batch: _Batch) -> None:
         conn = await self._connection()
+        records = [r for i, (r, _) in enumerate(batch.items) if i not in batch.quarantined]
         try:
             async with conn.transaction():
-                for run in _runs(batch):
+                for run in _runs(records):
                     await self._write_run(conn, run)
         except Exception as exc:
-            if is_transient(exc) or conn.is_closed():
+            if not is_refused(exc) or conn.is_closed():
                 raise
             log.error("batch refused (%s: %s); writing its %d records one by one",
-                      type(exc).__name__, exc, len(batch))
+                      type(exc).__name__, exc, len(records))
             await self._write_singly(conn, batch)
 
     async def _write_run(self, conn: asyncpg.Connection, run: list[Record]) -> None:
-        if len(run) >= self.copy_threshold:
+        if len(run) >= self.copy_threshold and spec_for(run[0]).copy:
             await upsert_copy(conn, run)
             self.stats.copies += 1
         else:
             await upsert(conn, run)
 
-    async def _write_singly(self, conn: asyncpg.Connection, batch: list[Record]) -> None:
-        for record in batch:
+    async def _write_singly(self, conn: asyncpg.Connection, batch: _Batch) -> None:
+        for i, (record, _) in enumerate(batch.items):
+            if i in batch.quarantined:
+                continue
             try:
                 async with conn.transaction():
                     await upsert(conn, [record])
             except Exception as exc:
-                if is_transient(exc) or conn.is_closed():
+                if not is_refused(exc) or conn.is_closed():
                     raise
-                self._reject(record, exc)
+                batch.quarantined.add(i)
+                self._refuse(record, exc)
 
-    def _reject(self, record: Record, exc: Exception) -> None:
-        self.stats.rejected += 1
-        log.error("PostgreSQL refused %s: %s: %s", type(record).__name__,
-                  type(exc).__name__, exc)
+    def _refuse(self, record: Record, exc: Exception) -> None:
+        self.stats.refused += 1
+        self.stats.quarantined += 1
+        log.error("PostgreSQL refused %s (quarantined to %s): %s: %s", type(record).__name__,
+                  self.quarantine_path, type(exc).__name__, exc)
         entry = json.loads(encode(record))
         entry["error"] = f"{type(exc).__name__}: {exc}"
-        with self.reject_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")  # ASCII: the record may hold lone surrogates
+        # ASCII: the record may hold lone surrogates
+        self.outbox.quarantine(json.dumps(entry).encode() + b"\n")
+
+
+def _take(memory: deque[tuple[Record, int]], n: int) -> list[tuple[Record, int]]:
+    return list(itertools.islice(memory, n))
 
 
 def _runs(batch: list[Record]) -> list[list[Record]]:
@@ -323,4 +373,4 @@ def _runs(batch: list[Record]) -> list[list[Record]]:
     return list(runs.values())
 
 
-__all__ = ["Writer", "WriterStats", "decode", "encode", "is_transient"]
+__all__ = ["Writer", "WriterStats", "decode", "encode", "is_refused", "is_transient"]

@@ -81,6 +81,9 @@ DEFAULT_POLICIES: dict[ServiceType, TypePolicy] = {
 #: and the CHECK of work_orders.caller (migrations/002_work_orders.sql) both say 64;
 #: tests/integration/desk/test_work_orders_scope.py reads the CHECK back from PostgreSQL.
 CALLER_MAX_LEN = 64
+#: The longest description (and reply, final answer) an order keeps: the CHECK of
+#: work_orders.description and the API's schema.
+DESCRIPTION_MAX_LEN = 10_000
 
 #: A call this soon after an earlier one from the same number is a repeat call
 #: (docs/metrics.md, "Repeat calls").

@@ -32,6 +32,7 @@ class RecordingLink:
     node: str = NODE
     redirects: list[tuple[str, str, str]] = field(default_factory=list)
     spies: list[tuple[str, str, str]] = field(default_factory=list)
+    reloads: list[str] = field(default_factory=list)  # modules, and "members:<queue>"
 
     async def redirect(self, channel: str, context: str, exten: str) -> None:
         self.redirects.append((channel, context, exten))
@@ -41,6 +42,15 @@ class RecordingLink:
 
     async def spy(self, endpoint: str, agent_id: str, mode: str) -> None:
         self.spies.append((endpoint, agent_id, mode))
+
+    async def reload_module(self, module: str) -> None:  # an agent change (NodeAgentFiles)
+        self.reloads.append(module)
+
+    async def queue_reload_members(self, queue: str) -> None:
+        self.reloads.append(f"members:{queue}")
+
+    async def channels(self) -> list[Any]:
+        return []  # no live channel: an offer for a call that has ended meanwhile finds none
 
 
 @dataclass

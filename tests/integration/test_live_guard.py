@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from hotline.api import Services
-from hotline.api.live_rules import TOO_MANY, UNAUTHORIZED
+from hotline.api.live_rules import FORBIDDEN, TOO_MANY, UNAUTHORIZED
 from hotline.api.security import Role
 from hotline.core.events import AgentStateChanged, CallQueued
 from hotline.core.lifecycle import AgentState
@@ -222,3 +222,24 @@ async def test_a_non_ascii_bearer_token_gets_401(server: Server) -> None:
             assert response.status_code == 401, (path, response.text)
             assert response.json()["error"]["details"]["reason"] == "malformed"
 
+
+
+# ---- issue #14 item 7: a socket renews with its own user's token only
+
+
+async def test_a_renewal_with_another_users_token_closes_the_socket(server: Server) -> None:
+    async with connect(f"{server.url}/ws/live?token={server.token(user='ann')}") as ws:
+        snap = await recv(ws)
+        assert "agents" not in snap["data"] or set(snap["data"]["agents"]) <= {"ann"}
+        # its own user's fresh token is taken ...
+        await ws.send(json.dumps({"type": "token", "token": server.token(user="ann")}))
+        await ws.send(json.dumps({"type": "ping"}))
+        # ... another user's (a supervisor's, who would see every agent) is not
+        boss = server.token(Role.SUPERVISOR, user="boss")
+        await ws.send(json.dumps({"type": "token", "token": boss}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await recv(ws)
+    assert closed.value.rcvd is not None, closed.value
+    assert closed.value.rcvd.code == FORBIDDEN
+    assert "another user" in closed.value.rcvd.reason

@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jwt
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -45,7 +46,9 @@ def queued(call: str, queue: str = "billing") -> CallQueued:
     [
         ("", "token missing"),
         ("?token=abc", "token malformed"),
-        ("?token=v1.e30.AAAA", "token invalid"),
+        ("?token=v1.e30.AAAA", "token malformed"),  # the hand-rolled format before JWTs
+        ("?token=" + jwt.encode({"sub": "x", "roles": ["admin"]}, "not-the-secret" * 4,
+                                algorithm="HS256"), "token invalid"),
     ],
 )
 async def test_bad_token_closes_with_4401(server: Server, query: str, reason: str) -> None:

@@ -276,3 +276,14 @@ async def test_a_sample_is_read_a_page_at_a_time(client: httpx.AsyncClient) -> N
     r = await client.get(f"/api/qa/samples/{sample['id']}", headers=qa1,
                          params={"limit": MAX_PAGE + 1})
     assert r.status_code == 422
+
+
+async def test_a_form_id_longer_than_the_table_keeps_is_refused(
+        client: httpx.AsyncClient) -> None:
+    """The qa_forms CHECK keeps 64 characters; the schema once allowed 128, and a longer id
+    reached PostgreSQL: 500. Refused at the edge now (one limit, model.FORM_ID_MAX_LEN)."""
+    qa1 = await login(client, "qa1")
+    r = await client.post("/api/qa/forms", headers=qa1, json={**FORM, "form_id": "f" * 65})
+    assert r.status_code == 422, r.text
+    r = await client.post("/api/qa/forms", headers=qa1, json={**FORM, "form_id": "f" * 64})
+    assert r.status_code == 201, r.text

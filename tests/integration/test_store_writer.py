@@ -68,7 +68,7 @@ async def test_writer_writes_everything_once(writer_db: tuple[str, asyncpg.Conne
     assert await writer.flush(20)
     await writer.stop()
     await assert_traffic_stored(conn, 1000)
-    assert writer.stats.copies > 0 and writer.stats.spilled == 0 and writer.stats.rejected == 0
+    assert writer.stats.copies > 0 and writer.stats.read_back == 0 and writer.stats.quarantined == 0
 
 
 async def test_copy_and_executemany_agree(writer_db: tuple[str, asyncpg.Connection]) -> None:
@@ -91,7 +91,7 @@ async def test_copy_and_executemany_agree(writer_db: tuple[str, asyncpg.Connecti
         assert [dict(r) for r in tables[0]] == [dict(r) for r in tables[1]]
 
 
-async def test_refused_rows_go_to_the_reject_file_and_lose_nothing_else(
+async def test_refused_rows_are_quarantined_and_lose_nothing_else(
         writer_db: tuple[str, asyncpg.Connection], tmp_path: Path) -> None:
     url, conn = writer_db
     writer = Writer(url, tmp_path)
@@ -105,8 +105,8 @@ async def test_refused_rows_go_to_the_reject_file_and_lose_nothing_else(
     assert await writer.flush(10)
     await writer.stop()
     assert await conn.fetchval("SELECT count(*) FROM calls") == 5
-    assert writer.stats.rejected == 2
-    rejected = [json.loads(line) for line in writer.reject_path.read_text().splitlines()]
+    assert writer.stats.refused == 2 and writer.stats.quarantined == 2
+    rejected = [json.loads(line) for line in writer.quarantine_path.read_text().splitlines()]
     assert [r["kind"] for r in rejected] == ["IntervalRecord", "AgentStateEntry"]
     assert all(r["error"] for r in rejected)
 
@@ -118,7 +118,7 @@ def test_submit_refuses_what_it_cannot_write(tmp_path: Path) -> None:
     assert writer.pending == 0
 
 
-def test_spill_lines_round_trip() -> None:
+def test_outbox_lines_round_trip() -> None:
     record = CallRecord(call_id="c", caller="12", entered_at=T0 + 0.1, wait_s=1 / 3,
                         ivr_path=["a"], timeline=[{"at": 1.5, "what": "排队"}])
     assert decode(encode(record)) == record
@@ -157,21 +157,20 @@ async def test_postgres_outage_mid_traffic_loses_and_doubles_nothing(
     await asyncio.to_thread(own_pg.stop, "immediate")  # a crash, mid-traffic
     await produce(records[third:2 * third])
     await wait_for(lambda: writer.stats.retries > 0, 5, "the writer noticing the outage")
-    await wait_for(lambda: writer.stats.spilled > 0 and writer.spill_path.exists(), 5,
-                   "records spilled to disk")
+    await wait_for(lambda: writer.pending > writer.max_memory, 5,
+                   "more records waiting than memory holds")
     await asyncio.to_thread(own_pg.start)
     await produce(records[2 * third:])
     assert await writer.flush(30), f"{writer.pending} records never written"
-    assert not writer.spill_path.exists()
+    assert writer.stats.read_back > 0  # those beyond memory came back from the outbox
 
     # a second outage, this time with the writer stopped while PostgreSQL is down: what is
-    # left must survive in the spill file and be replayed by the next writer
+    # left must survive in the outbox and be replayed by the next writer
     await asyncio.to_thread(own_pg.stop, "fast")
     extra = [CallRecord(call_id=f"late{i}", caller="9") for i in range(50)]
     for record in extra:
         writer.submit(record)
     await writer.stop(grace_s=0.3)
-    assert len(writer.spill_path.read_bytes().splitlines()) == 50
     await asyncio.to_thread(own_pg.start)
     second = Writer(own_pg.url, tmp_path)
     assert second.pending == 50

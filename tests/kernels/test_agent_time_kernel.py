@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +110,20 @@ def _run(kernel: ModuleType, ops: list[tuple[str, int, int, float]]) -> list[obj
 @given(OPS)
 def test_compiled_and_twin_agree(ops: list[tuple[str, int, int, float]]) -> None:
     assert _run(load_compiled("agent_time"), ops) == _run(agent_time_py, ops)
+
+
+def test_saved_seconds_add_to_one_scope(kernel: ModuleType) -> None:
+    """A restart: an agent's saved state time goes on counting from where it was."""
+    c = kernel.Clocks()
+    a = c.add_agent(1000.0)
+    ready = c.add_key()
+    c.add_seconds(a, TODAY, ready, 600.0)
+    c.add_seconds(a, INTERVAL, ready, 60.0)
+    c.change(a, 1000.0, ready)
+    assert c.read(a, TODAY, 1030.0, 600.0) == [630.0]
+    assert c.read(a, INTERVAL, 1030.0, 600.0) == [90.0]
+    assert c.read(a, WINDOW, 1030.0, 600.0) == [30.0]
+    with pytest.raises(ValueError):
+        c.add_seconds(a, WINDOW, ready, 1.0)
+    with pytest.raises(IndexError):
+        c.add_seconds(a, TODAY, 5, 1.0)

@@ -208,3 +208,48 @@ def _run(kernel: ModuleType, ops: list[tuple[str, int, int, float]]) -> list[obj
 @given(OPS)
 def test_compiled_equals_twin_on_random_ops(ops: list[tuple[str, int, int, float]]) -> None:
     assert _run(load_compiled("metrics"), ops) == _run(metrics_py, ops)
+
+
+def test_restore_adds_saved_rows_and_replayed_records(kernel: ModuleType) -> None:
+    """A restart (realtime restore): a saved row adds to one scope of one group; a replayed
+    record counts as the call's life would have (all scopes, the window's log too)."""
+    core = kernel.Core(1800.0)
+    gq, gs, ga = core.add_group(), core.add_group(), core.add_group()
+    saved = [float(i) for i in range(kernel.F)]
+    core.add_row(kernel.TODAY, gq, saved)
+    assert core.read(kernel.TODAY, gq) == saved
+    assert core.read(kernel.INTERVAL, gq) == [0.0] * kernel.F
+    core.add_record(100.0, kernel.K_ANSWERED, gq, gs, ga, 12.0, 1.0, 0.0)
+    for g in (0, gq, gs, ga):
+        row = core.read(kernel.WINDOW, g)
+        assert (row[kernel.ANSWERED], row[kernel.WAIT_ANSWERED]) == (1.0, 12.0)
+    assert core.read(kernel.TODAY, gq)[kernel.ANSWERED] == saved[kernel.ANSWERED] + 1
+    assert core.window_records() == 1
+    core.expire(100.0)
+    assert core.read(kernel.WINDOW, 0) == [0.0] * kernel.F
+    with pytest.raises(ValueError):
+        core.add_row(kernel.WINDOW, gq, saved)  # the window has no record to expire
+    with pytest.raises(ValueError):
+        core.add_row(kernel.TODAY, gq, saved[:3])
+    with pytest.raises(IndexError):
+        core.add_row(kernel.TODAY, 99, saved)
+    with pytest.raises(IndexError):
+        core.add_record(1.0, kernel.K_OFFERED, 99, gs, -1, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError):
+        core.add_record(1.0, 42, gq, gs, -1, 0.0, 0.0, 0.0)
+
+
+def test_resume_waits_again_without_an_offer(kernel: ModuleType) -> None:
+    """A call a previous run counted offered, still waiting after a restart."""
+    core = kernel.Core(1800.0)
+    gq, gs, ga = core.add_group(), core.add_group(), core.add_group()
+    slot = core.open_call()
+    assert core.resume(slot, 100.0, gq, gs) == kernel.WAITING
+    assert core.read(kernel.TODAY, gq)[kernel.OFFERED] == 0.0
+    assert core.waiting(gq) == (1, 100.0)
+    assert core.resume(slot, 150.0, gq, gs) == kernel.WAITING  # no change once waiting
+    core.answer(slot, 130.0, ga, 20.0)
+    row = core.read(kernel.TODAY, gq)
+    assert (row[kernel.ANSWERED], row[kernel.WAIT_ANSWERED]) == (1.0, 30.0)
+    with pytest.raises(IndexError):
+        core.resume(core.open_call(), 1.0, 99, gs)

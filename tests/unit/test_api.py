@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 
 import httpx
+import jwt
 import pytest
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
@@ -14,10 +20,14 @@ from hypothesis import strategies as st
 from hotline.api import Services, create_app
 from hotline.api.security import (
     DEV_SECRET,
+    HASH_SLOTS,
+    Authenticator,
+    InMemoryUserRepository,
     InsecureSecret,
     Role,
     TokenError,
     TokenSigner,
+    User,
     api_secret,
     parse_user_specs,
 )
@@ -111,7 +121,9 @@ async def test_bad_credentials(app_client, user: str, password: str) -> None:  #
 )
 @pytest.mark.parametrize(
     ("header", "reason"),
-    [(None, "missing"), ("Bearer nonsense", "malformed"), ("Bearer v1.e30.AAAA", "invalid")],
+    [(None, "missing"), ("Bearer nonsense", "malformed"), ("Bearer v1.e30.AAAA", "malformed"),
+     ("Bearer " + jwt.encode({"sub": "root", "roles": ["admin"]}, "not-the-secret" * 4,
+                             algorithm="HS256"), "invalid")],
 )
 async def test_every_endpoint_needs_a_valid_token(app_client, path, header, reason) -> None:  # type: ignore[no-untyped-def]
     client, _ = app_client
@@ -283,7 +295,8 @@ async def test_fuzzed_requests_never_500(app_client, path: str, queues: str, tok
 async def test_fuzzed_logins_are_refused_cleanly(app_client, body: object) -> None:  # type: ignore[no-untyped-def]
     client, _ = app_client
     r = await client.post("/api/auth/token", json=body)
-    assert r.status_code in (401, 422) and error_id(r) in ("bad-credentials", "invalid-request")
+    assert r.status_code in (401, 422, 429)  # 429: the log-in limits of one address
+    assert error_id(r) in ("bad-credentials", "invalid-request", "too-many-logins")
 
 
 # ---- pure parts
@@ -339,3 +352,177 @@ def test_user_specs() -> None:
     ]
     with pytest.raises(ValueError):
         parse_user_specs("a:p:emperor")
+
+
+# ---- issue #14 item 7: log-in limits, refresh chains, the token format
+
+
+class CountingHasher(PasswordHasher):
+    """argon2 as the app uses it, counting the hashes it computes (a verify is one)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+async def limited(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Callable[[str], httpx.AsyncClient], CountingHasher]]:
+    """The app with the default log-in limits; `client(address)` speaks from that address."""
+    monkeypatch.setenv("HOTLINE_API_USERS", "boss:pw-boss:supervisor;ann:pw-ann:agent")
+    hasher = CountingHasher()
+    services = Services.build(clock=clock, hasher=hasher)
+    app = create_app(Settings(), services)
+    clients: list[httpx.AsyncClient] = []
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://t"))
+        return clients[-1]
+
+    async with app.router.lifespan_context(app):
+        yield client, hasher
+        for c in clients:
+            await c.aclose()
+
+
+async def try_login(client: httpx.AsyncClient, user: str, password: str) -> httpx.Response:
+    return await client.post("/api/auth/token", json={"username": user, "password": password})
+
+
+async def test_failed_logins_of_a_user_are_limited_without_hashing(limited, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    client, hasher = limited
+    attacker = client("10.0.0.66")
+    for _ in range(5):  # the default: 5 failures of one user name a minute
+        assert (await try_login(attacker, "boss", "guess")).status_code == 401
+    hashed = hasher.verified
+    r = await try_login(attacker, "boss", "pw-boss")  # even the right password: not tried
+    assert r.status_code == 429 and error_id(r) == "too-many-logins"
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert hasher.verified == hashed  # a refused try computes no hash
+    # another address is refused for that user too (the limit is per user name) ...
+    assert (await try_login(client("10.0.0.67"), "boss", "pw-boss")).status_code == 429
+    # ... but not another user, from another address
+    assert (await try_login(client("10.0.0.8"), "ann", "pw-ann")).status_code == 200
+    clock.t += 61  # the window slides past the failures
+    assert (await try_login(attacker, "boss", "pw-boss")).status_code == 200
+
+
+async def test_tries_from_one_address_are_limited(limited, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    client, hasher = limited
+    spray = client("10.0.0.66")
+    for n in range(20):  # the default: 20 tries from one address a minute, any user names
+        assert (await try_login(spray, f"user{n}", "guess")).status_code == 401
+    hashed = hasher.verified
+    r = await try_login(spray, "ann", "pw-ann")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert hasher.verified == hashed
+    assert (await try_login(client("10.0.0.8"), "ann", "pw-ann")).status_code == 200
+    clock.t += 61
+    assert (await try_login(spray, "ann", "pw-ann")).status_code == 200
+
+
+async def test_a_refresh_chain_ends_after_its_absolute_lifetime(app_client, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_client
+    headers = await login(client, "ann", "pw-ann")
+    start = clock.t
+    while clock.t + 600 < start + 12 * 3600:  # renewed every 10 minutes for 12 hours
+        clock.t += 600
+        r = await client.post("/api/auth/refresh", headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["expires_at"] <= start + 12 * 3600  # never past the chain's end
+        headers = {"Authorization": "Bearer " + r.json()["access_token"]}
+    clock.t = start + 12 * 3600
+    r = await client.post("/api/auth/refresh", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["details"]["reason"] in ("expired",
+                                                                                "session ended")
+    # a password login starts a new chain
+    assert (await client.post("/api/auth/token", json={"username": "ann",
+                                                       "password": "pw-ann"})).status_code == 200
+
+
+def signed_as(alg: str, body: dict[str, object], secret: str) -> str:
+    """A token whose header says `alg`, signed with HMAC-SHA256 all the same."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode()) + "." + b64(
+        json.dumps(body).encode())
+    mac = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(mac)
+
+
+def test_tokens_are_hs256_jwts_and_nothing_else_is_accepted() -> None:
+    clock = Clock(T0)
+    secret = "k" * 64  # long enough for HS512 too (PyJWT warns below)
+    signer = TokenSigner(secret, 60, clock)
+    token, _ = signer.issue("ann", [Role.AGENT])
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    payload = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
+    assert payload["sub"] == "ann" and payload["roles"] == ["agent"]
+    body = {"sub": "root", "roles": ["admin"], "iat": T0, "exp": T0 + 60, "auth_time": T0}
+    for forged in (
+        jwt.encode(body, None, algorithm="none"),  # alg none: no signature at all
+        jwt.encode(body, secret, algorithm="HS512"),  # another algorithm with the same key
+        signed_as("none", body, secret),  # "none" in the header, a good HS256 signature
+    ):
+        with pytest.raises(TokenError) as err:
+            signer.verify(forged)
+        assert err.value.reason in ("invalid", "malformed"), forged
+    head, payload_part, sig = token.split(".")
+    other = jwt.encode({**body, "sub": "ann"}, "x" * 64, algorithm="HS256")  # ann as admin
+    for bad in (f"{head}.{payload_part}.{other.split('.')[2]}",  # another key's signature
+                f"{head}.{other.split('.')[1]}.{sig}"):  # another body under this signature
+        with pytest.raises(TokenError, match="invalid"):
+            signer.verify(bad)
+    with pytest.raises(TokenError, match="malformed"):
+        signer.verify(token[:-3] + "\u00e9\u00e9\u00e9")
+    clock.t += 60
+    with pytest.raises(TokenError, match="expired"):
+        signer.verify(token)
+
+
+class GatedHasher(PasswordHasher):
+    """argon2 whose verifications wait at a gate, counting how many run at once."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.gate = threading.Event()
+        self.running = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            self.gate.wait(10)
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+async def test_password_checks_take_few_threads_at_once() -> None:
+    hasher = GatedHasher()
+    users = InMemoryUserRepository()
+    auth = Authenticator(users, hasher)
+    await users.add(User("ann", hasher.hash("pw"), frozenset({Role.AGENT})))
+    tries = [asyncio.create_task(auth.authenticate("ann", "guess")) for _ in range(12)]
+    async with asyncio.timeout(5):
+        while hasher.running < HASH_SLOTS:  # noqa: ASYNC110 (a count in another thread)
+            await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):  # a third never starts while two hold their slots
+        async with asyncio.timeout(0.3):
+            while hasher.running <= HASH_SLOTS:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    assert not any(t.done() for t in tries)
+    hasher.gate.set()
+    assert await asyncio.gather(*tries) == [None] * 12
+    assert hasher.most == HASH_SLOTS

@@ -180,7 +180,7 @@ def test_compose_shares_the_folders_each_side_expects(
     out = compose["config"]["command"][compose["config"]["command"].index("--out") + 1]
     etc = str(root_dir(settings) / "etc/asterisk")
     assert ast["/etc/asterisk"] == cfg[out] == ctl[etc] == "asterisk-etc"
-    assert ctl[str(settings.data_dir)] == "hotline-data"  # the history writer's spill file
+    assert ctl[str(settings.data_dir)] == "hotline-data"  # the history writer's outbox
     # asterisk-config/ where the code looks for it: the image's editable install at WORKDIR
     dockerfile = (REPO_ROOT / "docker/app.Dockerfile").read_text()
     workdir = re.search(r"^WORKDIR (\S+)", dockerfile, re.M)

@@ -179,3 +179,51 @@ async def test_a_date_range_has_a_maximum_span(api: Api, path: str) -> None:
     ok = {"since": T0 - MAX_LIST_SPAN_S, "until": T0}
     assert (await api.get("boss", path, params=ok)).status_code == 200
     assert (await api.get("boss", path, params={"since": 0})).status_code == 200
+
+
+async def test_a_call_row_carries_its_after_call_work(api: Api) -> None:
+    """#15.7: acw_s was null in every /api/calls row. The recorder writes the call's row at
+    the hang-up, before its agent's wrap-up ends; the wrap-up is in agent_state_log."""
+    from pathlib import Path
+
+    from hotline.core.events import (
+        AgentRinging,
+        AgentStateChanged,
+        CallAnswered,
+        CallEnded,
+        CallEntered,
+    )
+    from hotline.core.lifecycle import AgentState as S
+    from hotline.history.service import Recorder
+
+    rows: list[object] = []
+    recorder = Recorder(type("Sink", (), {"submit": staticmethod(rows.append)})(),
+                        Path("/rec"), "/var/spool/asterisk/hotline", 5.0)
+    t = T0 + 300
+    for item in (
+        CallEntered(t - 5, call_id="w1", caller="13800000009", dialed="95598",
+                    channel="PJSIP/caller-w1"),
+        CallQueued(t, call_id="w1", queue="billing", service=ServiceType.BILLING),
+        AgentRinging(t + 2, call_id="w1", agent_id="agent1"),
+        AgentStateChanged(t + 4, agent_id="agent1", old=S.RINGING, new=S.ON_CALL,
+                          call_id="w1"),
+        CallAnswered(t + 4, call_id="w1", agent_id="agent1"),
+        CallEnded(t + 64, call_id="w1"),
+        AgentStateChanged(t + 64, agent_id="agent1", old=S.ON_CALL, new=S.AFTER_CALL_WORK,
+                          call_id="w1"),
+        AgentStateChanged(t + 94.5, agent_id="agent1", old=S.AFTER_CALL_WORK, new=S.READY),
+    ):
+        recorder.observe(item)
+    for record in rows:  # in order, as the writer would
+        await queries.upsert(api.conn, [record])  # type: ignore[list-item]
+    r = await api.get("boss", "/api/calls", params={"since": t - 10})
+    assert r.status_code == 200, r.text
+    [row] = r.json()["calls"]
+    assert row["talk_s"] == 60.0
+    assert row["acw_s"] == 30.5
+    full = await api.get("boss", "/api/calls/w1")
+    assert full.json()["acw_s"] == 30.5
+    # a call with no wrap-up recorded says so: null, not 0
+    [other] = [c for c in (await api.get("boss", "/api/calls")).json()["calls"]
+               if c["call_id"] == "c01"]
+    assert other["acw_s"] is None

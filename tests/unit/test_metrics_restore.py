@@ -1,0 +1,92 @@
+"""A checkpoint of the metrics, restored into a fresh Metrics (a restart, docs/metrics.md
+"Restart"), shows the same figures at the same moment, on both kernels; replayed counts then
+add as the events would have. The paper day of test_realtime_metrics.py, cut at moments
+inside and between its intervals."""
+
+from __future__ import annotations
+
+import json
+from types import ModuleType
+
+import pytest
+
+from hotline.core.lifecycle import AgentState
+from hotline.realtime import Metrics, MetricsConfig
+from hotline.realtime.replay import Counted, StateSeen
+from tests.unit.test_realtime_metrics import DAY, KERNELS
+
+CONFIG = dict(interval_s=900, day_start_offset_s=0)
+
+
+@pytest.fixture(params=["c", "py"])
+def kernel(request: pytest.FixtureRequest) -> ModuleType:
+    return KERNELS[request.param]()
+
+
+def figures(m: Metrics, now: float) -> dict[str, object]:
+    """Every figure but what lives only while the process does (waiting calls, the window)."""
+    out: dict[str, object] = {}
+    for scope in ("interval", "today"):
+        for queue in (None, "billing", "fault", "service"):
+            f = (m.service_figures("billing", scope, now) if queue == "service"  # type: ignore[arg-type]
+                 else m.queue_figures(queue, scope, now)).as_dict()  # type: ignore[arg-type]
+            del f["waiting_now"], f["longest_wait_s"]
+            out[f"{queue}/{scope}"] = f
+        for agent in ("a1", "a2"):
+            a = m.agent_figures(agent, scope, now)  # type: ignore[arg-type]
+            out[f"{agent}/{scope}"] = {k: v for k, v in a.as_dict().items() if k != "state"}
+        out[f"occupancy/{scope}"] = m.occupancy(now, scope)  # type: ignore[arg-type]
+    snap = m.snapshot(now)
+    out["trend"], out["interval"] = snap["sl_trend"], snap["interval"]
+    return out
+
+
+@pytest.mark.parametrize("cut", [460.0, 905.0, 1010.0, 1850.0, 2100.0])
+def test_a_checkpoint_restores_every_figure(kernel: ModuleType, cut: float) -> None:
+    before = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    for e in DAY:
+        if e.at <= cut:
+            before.apply(e)
+    saved = json.loads(json.dumps(before.checkpoint(cut)))  # as stored (jsonb)
+    closed = before.close_due(cut)
+    after = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    assert after.restore(saved, closed) == cut
+    assert after.queues() == before.queues()
+    assert figures(after, cut) == figures(before, cut)
+
+
+def test_without_a_checkpoint_today_is_the_closed_intervals(kernel: ModuleType) -> None:
+    before = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    for e in DAY:
+        before.apply(e)
+    closed = before.close_due(1800.0)  # two intervals closed
+    after = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    assert after.restore(None, closed) == 1800.0
+    for queue in (None, "billing", "fault"):
+        restored = after.queue_figures(queue, "today", 1800.0)
+        whole = [c.figures for c in closed if c.queue == queue]
+        assert restored.offered == sum(f.offered for f in whole)
+        assert restored.talk_s == sum(f.talk_s for f in whole)
+    assert after.queue_figures(None, "interval", 1800.0).offered == 0
+    assert len(after.snapshot(1800.0)["sl_trend"]) == len(closed)
+
+
+def test_replayed_counts_and_states_add_as_events_would(kernel: ModuleType) -> None:
+    m = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    m.restore({"version": 1, "at": 100.0, "queues": ["billing"], "groups": {},
+               "agents": {}}, [])
+    m.replay([
+        Counted(950.0, "handled", "billing", "billing", "a1", talk_s=60, hold_s=5, acw_s=10),
+        Counted(110.0, "offered", "billing", "billing"),
+        Counted(130.0, "answered", "billing", "billing", "a1", wait_s=20.0),  # T: within
+        Counted(200.0, "offered", "billing", "billing"),
+        Counted(205.0, "abandoned", "billing", "billing", wait_s=5.0),  # short
+        StateSeen(120.0, "a1", AgentState.READY),
+        StateSeen(130.0, "a1", AgentState.ON_CALL),
+    ])
+    assert [c.figures.offered for c in m.close_due(1000.0) if c.queue == "billing"] == [2]
+    today = m.queue_figures("billing", "today", 1000.0)
+    assert (today.offered, today.answered, today.abandoned, today.short_abandoned,
+            today.answered_within_t, today.handled) == (2, 1, 1, 1, 1, 1)
+    assert today.service_level == 1.0 and today.aht == 75.0
+    assert m.agent_figures("a1", "today", 1000.0).ready_idle_s == 10.0

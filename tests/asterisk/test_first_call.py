@@ -195,8 +195,11 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
         # answers. agi-down: the IVR fails at once and the dialplan sends the caller to the
         # general queue itself, where the keys meant for the IVR must not be taken for the
         # callback key (issue #15.2: nobody would record that callback).
-        callers = [phones.dtmf_caller(number, [(1500, "1"), (1200, "0")], talk_ms=1_000,
-                                      voice_s=30) for number in numbers]
+        # agi-down: the keys come once the controller is gone (a live controller hears the
+        # callback key over AMI and honours it: callbacks.on_key).
+        first_key_ms = 1_500 if held else 6_000
+        callers = [phones.dtmf_caller(number, [(first_key_ms, "1"), (1200, "0")],
+                                      talk_ms=1_000, voice_s=30) for number in numbers]
         call_ids = []
         for number in numbers:
             queued = await next_event(  # the IVR's two menus first when held
@@ -258,7 +261,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
 
         for call_id in call_ids:
             await next_event(lambda e, c=call_id: isinstance(e, CallEnded)
-                             and e.call_id == c, 35)
+                             and e.call_id == c, 45)  # keys, ~34 s of voice, then the end
             await assert_recording(asterisk_node, call_id, min_seconds=0.5)
         # The controller that was away writes each app_queue call whole, with its true times
         # (#15.1): queued and answered when the watcher saw it, not at the resync.
@@ -266,7 +269,7 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
         for call_id in call_ids:
             call, seen_at = ended[call_id], {type(e): e.at for e in seen
                                              if getattr(e, "call_id", None) == call_id}
-            assert call.outcome is CallOutcome.FAILSAFE, call
+            assert call.outcome is CallOutcome.FAILSAFE, (call.timeline, call.answered_at)
             assert call.queued_at == pytest.approx(seen_at[CallQueued], abs=0.5), call
             assert call.answered_at == pytest.approx(seen_at[CallAnswered], abs=0.5), call
             assert call.entered_at <= call.queued_at and call.agent_id in busy, call

@@ -147,6 +147,7 @@ class CallTransferred(Event):
 class DtmfReceived(Event):
     call_id: str
     digit: str
+    context: str = ""  # the dialplan context the caller's channel was in
 
 
 @dataclass(frozen=True, slots=True)

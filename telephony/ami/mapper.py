@@ -405,7 +405,8 @@ class EventMapper:
         if msg.get_str("Direction") != "Received" or msg.get_str("Uniqueid") != call_id:
             self._ignore("DTMFEnd:not-caller")
             return None
-        return DtmfReceived(at, node=self.node, call_id=call_id, digit=msg.get_str("Digit"))
+        return DtmfReceived(at, node=self.node, call_id=call_id, digit=msg.get_str("Digit"),
+                            context=msg.get_str("Context"))
 
     def _on_hangup(self, msg: AmiMessage, at: float) -> Event | None:
         call_id = self._call_id(msg)

@@ -23,10 +23,11 @@ from hotline.core.events import (
     RecordingStarted,
     RingNoAnswer,
 )
-from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.lifecycle import AgentState, AgentTrigger, CallOutcome
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import EmbeddedRedis
 from hotline.router import Offer
+from hotline.telephony.ami.call_model import CallModel
 from hotline.telephony.ami.link import AmiLink
 from tests.helpers import testbed
 from tests.helpers.calls import (
@@ -39,6 +40,7 @@ from tests.helpers.calls import (
 )
 from tests.helpers.observed import ObservedController
 from tests.helpers.phones import Phones
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.asterisk
 
@@ -193,8 +195,11 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
         # answers. agi-down: the IVR fails at once and the dialplan sends the caller to the
         # general queue itself, where the keys meant for the IVR must not be taken for the
         # callback key (issue #15.2: nobody would record that callback).
-        callers = [phones.dtmf_caller(number, [(1500, "1"), (1200, "0")], talk_ms=1_000,
-                                      voice_s=30) for number in numbers]
+        # agi-down: the keys come once the controller is gone (a live controller hears the
+        # callback key over AMI and honours it: callbacks.on_key).
+        first_key_ms = 1_500 if held else 6_000
+        callers = [phones.dtmf_caller(number, [(first_key_ms, "1"), (1200, "0")],
+                                      talk_ms=1_000, voice_s=30) for number in numbers]
         call_ids = []
         for number in numbers:
             queued = await next_event(  # the IVR's two menus first when held
@@ -232,6 +237,14 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
 
         # The controller is back: the agents app_queue gave calls to are not offered anything.
         back = ObservedController(asterisk_node, centre, emit_line=lambda _: None)
+        # what the history recorder makes of the calls (the call model), from start to end
+        model, ended = CallModel(), {}
+
+        def to_model(item: object) -> None:
+            if isinstance(item, Event) and (call := model.apply(item)) is not None:
+                ended[call.call_id] = call
+
+        back.observe(to_model)
         await back.start()
         for call_id in call_ids:
             await back.wait_for(lambda e, c=call_id: isinstance(e, FailsafeTaken)
@@ -248,8 +261,18 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
 
         for call_id in call_ids:
             await next_event(lambda e, c=call_id: isinstance(e, CallEnded)
-                             and e.call_id == c, 35)
+                             and e.call_id == c, 45)  # keys, ~34 s of voice, then the end
             await assert_recording(asterisk_node, call_id, min_seconds=0.5)
+        # The controller that was away writes each app_queue call whole, with its true times
+        # (#15.1): queued and answered when the watcher saw it, not at the resync.
+        await wait_for(lambda: set(call_ids) <= set(ended), 10, "every call ended in history")
+        for call_id in call_ids:
+            call, seen_at = ended[call_id], {type(e): e.at for e in seen
+                                             if getattr(e, "call_id", None) == call_id}
+            assert call.outcome is CallOutcome.FAILSAFE, (call.timeline, call.answered_at)
+            assert call.queued_at == pytest.approx(seen_at[CallQueued], abs=0.5), call
+            assert call.answered_at == pytest.approx(seen_at[CallAnswered], abs=0.5), call
+            assert call.entered_at <= call.queued_at and call.agent_id in busy, call
         for phone in [*callers, newcomer]:
             assert await asyncio.to_thread(phone.wait, 15) == 0, phone.errors()
         for agent_id in busy:  # their failsafe calls are over: ready for the controller

@@ -243,7 +243,8 @@ def test_transfers(mapper: EventMapper) -> None:
 
 def test_dtmf_only_received_on_the_caller_leg(mapper: EventMapper) -> None:
     ev = mapper.map(ami("DTMFEnd", CALLER, Digit="5", DurationMs="120", Direction="Received"))
-    assert ev == DtmfReceived(1700000100.25, node="pbx1", call_id="1700000000.1", digit="5")
+    assert ev == DtmfReceived(1700000100.25, node="pbx1", call_id="1700000000.1", digit="5",
+                             context="hotline")
     assert mapper.map(ami("DTMFEnd", CALLER, Digit="5", Direction="Sent")) is None
     assert mapper.map(ami("DTMFEnd", AGENT, Digit="5", Direction="Received")) is None
     assert mapper.stats.ignored == {"DTMFEnd:not-caller": 2}

@@ -16,6 +16,7 @@ from hotline.core.errors import InvalidRequest
 from hotline.core.events import CallbackRequested, CallEnded, CallQueued, DtmfReceived, Event
 from hotline.core.values import ServiceType
 from hotline.process.controller.delivery import CONNECT_CONTEXT
+from hotline.process.controller.reconcile import HOLD_CONTEXT
 from hotline.process.controller.state import ControllerState
 from hotline.router import Offer
 from hotline.router.decisions import CallbackDue
@@ -52,9 +53,30 @@ def outbound_due(state: ControllerState, offer: Offer) -> CallbackDue | None:
 
 
 def on_key(state: ControllerState, event: DtmfReceived) -> bool:
-    """The callback key while the caller holds a session: the dialplan takes them to the key's
-    extension (True: nothing else to do)."""
-    return event.digit == state.settings.callback_key and state.holds.callback(event.call_id)
+    """The callback key of a waiting caller: the dialplan takes them to the key's extension
+    (True: nothing else to do). Held in a session, the session ends with it; waiting in the
+    dialplan's own loop (no session: the FastAGI side is away), which is deaf to keys, the
+    controller that heard it sends the caller there. A controller that is away hears nothing,
+    so no key ends a call that nobody would call back (#15.2)."""
+    if event.digit != state.settings.callback_key:
+        return False
+    if state.holds.callback(event.call_id):
+        return True
+    leg = state.callers.get(event.call_id)
+    if event.context != HOLD_CONTEXT or leg is None or not state.router.knows(event.call_id):
+        return False
+    state.spawn(_to_callback_key(state, leg.node, leg.channel, event.digit))
+    return True
+
+
+async def _to_callback_key(state: ControllerState, node: str, channel: str, key: str) -> None:
+    link = state.links.get(node)
+    if link is None:
+        return
+    try:
+        await link.redirect(channel, HOLD_CONTEXT, key)
+    except AmiError as exc:  # hung up meanwhile, or the link dropped: nothing to take
+        log.warning("callback key of %s not taken: %s", channel, exc)
 
 
 def on_requested(state: ControllerState, event: CallbackRequested) -> bool:

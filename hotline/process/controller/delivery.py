@@ -132,7 +132,10 @@ def on_offer(state: ControllerState, offer: Offer) -> bool:
 
 
 def on_caller(state: ControllerState, event: CallEntered | CallQueued) -> bool:
-    """Where the call's caller is: where its offers go."""
+    """Where the call's caller is: where its offers go. A call app_queue holds (replayed by a
+    resync for its history) is not routed (True)."""
+    if event.call_id in state.failsafe_calls:
+        return True
     state.callers.setdefault(event.call_id, CallLeg(event.node, event.channel))
     state.holds.caller_seen(event.call_id)
     return False

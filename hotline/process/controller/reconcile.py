@@ -25,6 +25,7 @@ from hotline.core.events import (
     AgentRinging,
     CallAnswered,
     CallEnded,
+    CallEntered,
     CallQueued,
     EndpointStatus,
     Event,
@@ -69,14 +70,19 @@ class QueueVars:
     service: ServiceType
     priority: int = 0
     queued_at: float | None = None  # HL_QUEUED_AT: when the caller first entered the hold
+    failsafe_at: float | None = None  # HL_FAILSAFE_AT: when app_queue took the caller
+    answered_at: float | None = None  # HL_ANSWERED_AT: when app_queue connected an agent
 
 
 def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
               waiting_vars: dict[str, QueueVars], now: float) -> list[Event]:
     """The events that bring the router's view of `node` in line with its live channels.
 
-    `waiting_vars` holds, for callers found in the holding context that the router does not
-    know, the queue variables read from their channels.
+    `waiting_vars` holds, for callers found in the holding context or in app_queue that the
+    router does not know, the variables read from their channels. A caller found in app_queue
+    with them is replayed from its start (entered, queued, taken by the failsafe, answered,
+    at the times the dialplan kept), so that its history row is whole and true; the
+    controller routes none of it (failsafe_found).
     """
     callers = {c.linkedid: c for c in channels if c.uniqueid == c.linkedid}
     legs: dict[str, list[ChannelView]] = {}
@@ -106,15 +112,33 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
             continue
         if caller.context == FAILSAFE_CONTEXT:
             # Served by app_queue while we were away: its agent is busy, whatever we thought.
-            events.append(FailsafeTaken(now, node=node, call_id=call_id, queue=""))
+            qv = waiting_vars.get(call_id)
+            if qv is not None:  # the call from its start, for its history (#15.1)
+                # the channel's age is whole seconds: never after the queue's own stamp
+                entered = min(now - caller.duration_s, qv.queued_at or now)
+                events.append(CallEntered(entered, node=node, call_id=call_id,
+                                          caller=ids.phone_or_withheld(caller.caller),
+                                          dialed="", channel=caller.channel))
+                events.append(CallQueued(qv.queued_at or entered, node=node, call_id=call_id,
+                                         queue=qv.queue, service=qv.service,
+                                         caller=ids.phone_or_withheld(caller.caller),
+                                         priority=qv.priority, channel=caller.channel))
+            events.append(FailsafeTaken(qv.failsafe_at or now if qv else now, node=node,
+                                        call_id=call_id, queue=qv.queue if qv else ""))
             # Its agent legs: the one talking, or the ones app_queue is ringing (#15.3).
             for leg in legs.get(call_id, []):
                 if leg is caller or not leg.channel.startswith("PJSIP/"):
                     continue
                 agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
-                found = CallAnswered if leg.bridged else AgentRinging
-                events.append(found(now, node=node, call_id=call_id, agent_id=agent,
-                                    channel=leg.channel))
+                if leg.bridged:  # rung, then answered (the call's timeline needs both)
+                    at = qv.answered_at or now if qv else now
+                    events.append(AgentRinging(at, node=node, call_id=call_id,
+                                               agent_id=agent, channel=leg.channel))
+                    events.append(CallAnswered(at, node=node, call_id=call_id,
+                                               agent_id=agent, channel=leg.channel))
+                else:
+                    events.append(AgentRinging(now, node=node, call_id=call_id,
+                                               agent_id=agent, channel=leg.channel))
             continue
         if caller.context != HOLD_CONTEXT:
             continue
@@ -127,6 +151,15 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
                                  caller=ids.phone_or_withheld(caller.caller),
                                  priority=qv.priority, channel=caller.channel))
     return events
+
+
+def failsafe_found(node: str, known: list[KnownCall],
+                   channels: list[ChannelView]) -> set[str]:
+    """The calls on `node` app_queue holds that the router does not know: the controller
+    must route none of the events that replay them."""
+    known_ids = {k.call_id for k in known}
+    return {c.linkedid for c in channels if c.uniqueid == c.linkedid
+            and c.context == FAILSAFE_CONTEXT and c.linkedid not in known_ids}
 
 
 def endpoint_events(node: str, live: Mapping[str, bool], known: Mapping[str, bool],

@@ -14,12 +14,14 @@ from hotline.core.events import Event
 from hotline.core.lifecycle import AgentState
 from hotline.core.values import ServiceType
 from hotline.process.controller.reconcile import (
+    FAILSAFE_CONTEXT,
     HEARTBEAT_FAMILY,
     HEARTBEAT_KEY,
     HOLD_CONTEXT,
     KnownCall,
     QueueVars,
     endpoint_events,
+    failsafe_found,
     heartbeat_age,
     reconcile,
 )
@@ -51,10 +53,13 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     known_ids = {k.call_id for k in known}
     waiting_vars: dict[str, QueueVars] = {}
     for ch in channels:
-        if ch.is_caller_leg and ch.context == HOLD_CONTEXT and ch.linkedid not in known_ids:
-            qv = await queue_vars(link, ch.channel)
+        if (ch.is_caller_leg and ch.context in (HOLD_CONTEXT, FAILSAFE_CONTEXT)
+                and ch.linkedid not in known_ids):
+            qv = await queue_vars(link, ch.channel, failsafe=ch.context == FAILSAFE_CONTEXT)
             if qv is not None:
                 waiting_vars[ch.linkedid] = qv
+    # app_queue's calls are replayed from their start for history, routed by nobody
+    state.failsafe_calls.update(failsafe_found(link.node, known, channels))
     events = reconcile(link.node, known, channels, waiting_vars, state.clock())
     if events:
         state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
@@ -77,16 +82,20 @@ async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
                         f"{guard}s): app_queue may have taken callers meanwhile")
 
 
-async def queue_vars(link: AmiLink, channel: str) -> QueueVars | None:
+async def queue_vars(link: AmiLink, channel: str, failsafe: bool = False) -> QueueVars | None:
+    """The call's variables the dialplan keeps on the caller's channel (with `failsafe`,
+    also when app_queue took it and connected an agent)."""
     queue = await link.getvar(channel, "HL_QUEUE")
     if not queue:
         return None
     service = await link.getvar(channel, "HL_SERVICE") or "general"
     priority = await link.getvar(channel, "HL_PRIORITY") or "0"
-    queued_at = await link.getvar(channel, "HL_QUEUED_AT")
+    times = ["HL_QUEUED_AT", *(("HL_FAILSAFE_AT", "HL_ANSWERED_AT") if failsafe else ())]
+    stamps = [await link.getvar(channel, name) for name in times] + ["", ""]
     try:
+        at = [float(v) if v else None for v in stamps[:3]]
         return QueueVars(queue=queue, service=ServiceType(service), priority=int(priority),
-                         queued_at=float(queued_at) if queued_at else None)
+                         queued_at=at[0], failsafe_at=at[1], answered_at=at[2])
     except ValueError:
         log.warning("resync: channel %s has unusable queue variables", channel)
         return None

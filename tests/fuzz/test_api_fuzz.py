@@ -41,6 +41,9 @@ SEEDED = {"call_id": CALLS[OWN], "agent_id": OWN, "form_id": "std"}
 CROSS_FIELD_RULES = {
     "POST /api/agents/{agent_id}/state": "not_ready needs a reason",
     "PUT /api/agents/{agent_id}/skills": "skill names must match a pattern the schema omits",
+    # a back-office user works for a unit, and only a back-office user has one
+    "POST /api/users": "role back_office needs a unit, a unit needs role back_office",
+    "PUT /api/users/{username}/roles": "role back_office needs a unit, a unit needs it",
     # the maximum span of [since, until) (api/limits.py, docs/security.md "Request bounds")
     "GET /api/calls": "since..until spans at most a year",
     "GET /api/agents/{agent_id}/states": "since..until spans at most a year",

@@ -67,6 +67,8 @@ def test_calls_served_by_the_failsafe_meanwhile_make_their_agents_busy() -> None
     events = reconcile("n1", [], live, {}, NOW)
     assert events == [
         FailsafeTaken(NOW, node="n1", call_id="f", queue=""),
+        AgentRinging(NOW, node="n1", call_id="f", agent_id="agent3",
+                     channel="PJSIP/agent3-0001"),
         CallAnswered(NOW, node="n1", call_id="f", agent_id="agent3",
                      channel="PJSIP/agent3-0001"),
         FailsafeTaken(NOW, node="n1", call_id="g", queue=""),

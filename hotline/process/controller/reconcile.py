@@ -126,11 +126,15 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
             events.append(FailsafeTaken(qv.failsafe_at or now if qv else now, node=node,
                                         call_id=call_id, queue=qv.queue if qv else ""))
             # Its agent legs: the one talking, or the ones app_queue is ringing (#15.3).
-            for leg in legs.get(call_id, []):
-                if leg is caller or not leg.channel.startswith("PJSIP/"):
-                    continue
+            agent_legs = [leg for leg in legs.get(call_id, [])
+                          if leg is not caller and leg.channel.startswith("PJSIP/")]
+            talking = {leg.channel for leg in agent_legs if leg.bridged}
+            if not talking and qv and qv.answered_at is not None and len(agent_legs) == 1:
+                # connected (HL_ANSWERED_AT) a moment before the two join their bridge
+                talking = {agent_legs[0].channel}
+            for leg in agent_legs:
                 agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
-                if leg.bridged:  # rung, then answered (the call's timeline needs both)
+                if leg.channel in talking:  # rung, then answered (the timeline needs both)
                     at = qv.answered_at or now if qv else now
                     events.append(AgentRinging(at, node=node, call_id=call_id,
                                                agent_id=agent, channel=leg.channel))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hotline.centre.model import Centre
-from hotline.core.events import CallAnswered, CallEnded, CallQueued, Event, FailsafeTaken
+from hotline.core.events import CallAnswered, CallEnded, CallQueued, FailsafeTaken
 from hotline.core.settings import Settings
 from hotline.process.controller.hold_desk import HoldRequest
 from hotline.router import Offer
@@ -23,26 +23,9 @@ from tests.helpers.calls import held, logout, of_caller, ready
 from tests.helpers.observed import ObservedController
 from tests.helpers.phones import Phones
 from tests.helpers.waiting import wait_for_sync
+from tests.helpers.watcher import Watcher
 
 pytestmark = pytest.mark.asterisk
-
-
-class Watcher:
-    """An AMI link of its own: sees the node's events whatever the controller does."""
-
-    def __init__(self, link: AmiLink) -> None:
-        self.link, self.seen = link, []  # type: ignore[var-annotated]
-
-    async def next(self, pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
-        for event in self.seen:
-            if pred(event):
-                return event  # type: ignore[no-any-return]
-        async with asyncio.timeout(deadline_s):
-            while True:
-                event = await self.link.events.get()
-                self.seen.append(event)
-                if pred(event):
-                    return event
 
 
 def in_failsafe_queue(settings: Settings, caller: str) -> bool:

@@ -15,7 +15,6 @@ from hotline.core.events import (
     CallAnswered,
     CallEnded,
     CallQueued,
-    Event,
     FailsafeTaken,
 )
 from hotline.core.lifecycle import AgentState, AgentTrigger
@@ -26,6 +25,7 @@ from hotline.telephony.node import box as asterisk_box
 from tests.helpers.calls import logout, ready
 from tests.helpers.observed import ObservedController
 from tests.helpers.phones import Phones
+from tests.helpers.watcher import Watcher
 
 pytestmark = pytest.mark.asterisk
 
@@ -108,20 +108,10 @@ async def test_a_controller_back_offers_nothing_to_an_agent_app_queue_is_ringing
     who app_queue is ringing before offering anyone: X, made ready first, gets no offer of B
     (it would have had two calls at once); B goes to another agent, and X is the
     controller's again once A's failsafe call is over."""
-    watcher = AmiLink(asterisk_node)
-    await watcher.connect()
-    seen: list[Event] = []
-
-    async def next_event(pred, deadline_s: float) -> Event:  # type: ignore[no-untyped-def]
-        for event in seen:
-            if pred(event):
-                return event
-        async with asyncio.timeout(deadline_s):
-            while True:
-                event = await watcher.events.get()
-                seen.append(event)
-                if pred(event):
-                    return event
+    link = AmiLink(asterisk_node)
+    await link.connect()
+    watcher = Watcher(link)
+    next_event, seen = watcher.next, watcher.seen
 
     back: ObservedController | None = None
     lines: list[str] = []
@@ -164,6 +154,6 @@ async def test_a_controller_back_offers_nothing_to_an_agent_app_queue_is_ringing
     finally:
         if back is not None:
             await back.stop()
-        await watcher.close()
+        await link.close()
         print("\n".join(lines))
         print("\n".join(map(repr, seen)))

@@ -59,6 +59,8 @@ class Me(BaseModel):
     username: str
     roles: list[str]
     expires_at: float
+    #: the back office's unit (the one whose orders it works); "" for every other role
+    unit: str = ""
 
 
 class QueueSummary(BaseModel):

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from hotline.api.deps import AuthenticatorDep, CurrentUser, LoginLimitsDep, SignerDep
+from hotline.api.deps import (
+    AuthenticatorDep,
+    CurrentUser,
+    LoginLimitsDep,
+    ServicesDep,
+    SignerDep,
+)
 from hotline.api.errors import ApiError, ErrorResponse, not_authenticated
 from hotline.api.login_limits import TooManyLogins
 from hotline.api.schemas import Me, TokenRequest, TokenResponse
-from hotline.api.security import Claims, TokenError
+from hotline.api.security import Claims, Role, TokenError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -57,5 +63,11 @@ async def refresh(user: CurrentUser, signer: SignerDep) -> TokenResponse:
 
 
 @router.get("/me", responses={401: {"model": ErrorResponse}})
-async def me(user: CurrentUser) -> Me:
-    return Me(username=user.username, roles=sorted(user.roles), expires_at=user.expires_at)
+async def me(user: CurrentUser, services: ServicesDep) -> Me:
+    """Who the token is for; a back office user's unit too (its pages open on that unit)."""
+    unit = ""
+    if Role.BACK_OFFICE in user.roles:
+        record = await services.users.get(user.username)
+        unit = record.unit if record is not None else ""
+    return Me(username=user.username, roles=sorted(user.roles), expires_at=user.expires_at,
+              unit=unit)

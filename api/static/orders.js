@@ -117,7 +117,15 @@ function signOut() {
   $("board").hidden = true; $("login").hidden = false;
 }
 
-function show() { $("login").hidden = true; $("board").hidden = false; load(); }
+// A back office user works its own unit's queue only: the page opens on it, fixed.
+async function show() {
+  $("login").hidden = true; $("board").hidden = false;
+  try {
+    const me = await api("GET", "/api/auth/me");
+    if (me.unit) { $("unit").value = me.unit; $("unit").disabled = true; }
+  } catch (err) { $("message").textContent = err.message; return; }
+  load();
+}
 
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();

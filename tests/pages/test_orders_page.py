@@ -69,3 +69,31 @@ async def test_back_office_works_its_queue_from_the_page(
     shot = await page.screenshot()
     await asyncio.to_thread(lambda: (ARTIFACTS.mkdir(exist_ok=True),
                                      (ARTIFACTS / "orders-page.png").write_bytes(shot)))
+
+
+async def test_the_page_opens_on_the_back_office_users_own_unit(
+        conn: asyncpg.Connection, empty_db_url: str, browser: Browser,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A back office user signs in on the bare page (no ?unit=): it shows its own unit's
+    queue, and the unit list is fixed to it (another unit's queue is not its to read)."""
+    monkeypatch.setenv("HOTLINE_API_USERS", "li.billing:pw-billing:back_office@billing_office")
+    services = Services.build(hasher=fast_hasher())
+    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
+    now = time.time()
+    billing = await store.save(conn, act(create(
+        ServiceType.BILLING, "13900000003", "charged twice", "c3", "agent1", now - H),
+        OrderAction.DISPATCH, now - H))
+    assert billing.unit == "billing_office"
+    try:
+        async with serve_app(create_app(Settings(), services)) as base:
+            page = await browser.new_page()
+            await page.goto(f"{base}/static/orders.html?lang=en")
+            await page.fill("input[name=username]", "li.billing")
+            await page.fill("input[name=password]", "pw-billing")
+            await page.click("#login button[type=submit]")
+            await page.wait_for_selector(f'tr[data-order="{billing.id}"]')
+            assert await page.input_value("#unit") == "billing_office"
+            assert await page.is_disabled("#unit")
+            assert await page.text_content("#message") == ""
+    finally:
+        await services.db_pool.close()

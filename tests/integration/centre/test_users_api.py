@@ -147,6 +147,7 @@ async def test_a_back_office_user_works_for_a_unit(api: Api) -> None:
     assert (r.json()["roles"], r.json()["unit"]) == (["back_office"], "repair_crew")
     token = await sign_in(api, "wang.crew", "crew-password")
     assert isinstance(token, dict)
+    assert (await c.get("/api/auth/me", headers=token)).json()["unit"] == "repair_crew"
     r = await c.get("/api/units/repair_crew/work-orders", headers=token)
     assert r.status_code == 200, r.text
     r = await c.get("/api/units/billing_office/work-orders", headers=token)

@@ -42,6 +42,10 @@ def _hold_seconds(call: Call) -> float:
     return total
 
 
+#: timestamptz's resolution: the smallest step between two rows of one agent's log
+_ROW_KEY_STEP_S = 1e-6
+
+
 class Recorder:
     def __init__(self, sink: Sink, recordings_dir: Path, recordings_dir_in_root: str,
                  short_abandon_s: float, metrics: Metrics | None = None,
@@ -86,10 +90,14 @@ class Recorder:
 
     def _agent_state(self, change: AgentStateChanged) -> None:
         previous = self._open_states.get(change.agent_id)
+        started = change.at
         if previous is not None:
-            self.sink.submit(dataclasses.replace(previous, ended_at=change.at))
+            # (agent, started_at) keys a row: a state begun in the very instant the previous
+            # one began (it lasted no time) starts a microsecond later, so both rows stay
+            started = max(started, previous.started_at + _ROW_KEY_STEP_S)
+            self.sink.submit(dataclasses.replace(previous, ended_at=started))
         entry = AgentStateEntry(agent_id=change.agent_id, state=str(change.new),
-                                started_at=change.at, reason=change.reason,
+                                started_at=started, reason=change.reason,
                                 call_id=change.call_id)
         self._open_states[change.agent_id] = entry
         self.sink.submit(entry)

@@ -12,7 +12,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from hotline.core.events import AgentStateChanged
+from hotline.core.lifecycle import AgentState
 from hotline.devtools.embedded import EmbeddedPostgres
+from hotline.history.service import Recorder
 from hotline.store import db, queries
 from hotline.store.records import (
     AgentStateEntry,
@@ -186,3 +189,24 @@ async def test_postgres_outage_mid_traffic_loses_and_doubles_nothing(
         await assert_traffic_stored(conn, n)
     finally:
         await conn.close()
+
+
+async def test_two_agent_states_begun_in_the_same_instant_are_both_kept(
+        writer_db: tuple[str, asyncpg.Connection], tmp_path: Path) -> None:
+    """An agent passing through a state that lasts no time at all (two changes stamped with
+    the same instant, as a replay can give) keeps both rows, in order: the second does not
+    overwrite the first, and the first does not take the second's time."""
+    url, conn = writer_db
+    writer = Writer(url, tmp_path, batch_size=500, copy_threshold=50)
+    await writer.start()
+    recorder = Recorder(writer, tmp_path, "/rec", short_abandon_s=5.0)
+    S = AgentState
+    for at, old, new in [(T0, S.LOGGED_OUT, S.READY), (T0 + 5, S.READY, S.RESERVED),
+                         (T0 + 5, S.RESERVED, S.RINGING), (T0 + 7, S.RINGING, S.ON_CALL)]:
+        recorder.observe(AgentStateChanged(at, node="n1", agent_id="a1", old=old, new=new))
+    assert await writer.flush(20)
+    await writer.stop()
+    rows = await conn.fetch("SELECT state, extract(epoch FROM ended_at - started_at) AS s "
+                            "FROM agent_state_log ORDER BY started_at")
+    assert [(r["state"], round(float(r["s"] or -1), 3)) for r in rows] == [
+        ("ready", 5.0), ("reserved", 0.0), ("ringing", 2.0), ("on_call", -1)]

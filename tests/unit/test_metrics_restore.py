@@ -106,3 +106,21 @@ def test_a_node_failure_replays_apart_and_an_older_checkpoint_still_restores(
     today = m.queue_figures("billing", "today", 200.0)
     assert (today.offered, today.abandoned, today.lost_node_failure) == (3, 1, 1)
     assert today.abandon_rate == 0.5  # 1 abandoned / (3 offered - 1 lost to the node)
+
+
+def test_a_history_row_lost_to_a_node_failure_counts_as_such() -> None:
+    """The replay reads a `node_failure` row's end of wait as lost, not abandoned."""
+    from datetime import UTC, datetime
+
+    from hotline.history.restore import _counts
+
+    def at(t: float) -> datetime:
+        return datetime.fromtimestamp(t, UTC)
+
+    row = {"call_id": "c1", "queue": "billing", "service": "billing", "agent_id": None,
+           "outcome": "node_failure", "queued_at": at(110.0), "answered_at": None,
+           "ended_at": at(140.0), "wait_s": 30.0, "talk_s": None, "hold_s": None,
+           "timeline": []}
+    counts = _counts(row, 100.0, {})  # type: ignore[arg-type]
+    assert [(c.what, c.at, c.wait_s) for c in counts] == [("offered", 110.0, 0.0),
+                                                           ("node_failure", 140.0, 30.0)]

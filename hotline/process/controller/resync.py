@@ -47,12 +47,17 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
         feed(status)
     try:
         started = await link.started()
+    except AmiError as exc:  # unknown: calls found gone count as ended, not lost to the node
+        log.warning("resync of %s: no start time (CoreStatus): %s", link.node, exc)
+        started = ""
+    try:
         channels = await link.channels()
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
         return
     restarted = node_restarted(state.node_started.get(link.node), started)
-    state.node_started[link.node] = started
+    if started:
+        state.node_started[link.node] = started
     if restarted:
         state.emit_line(f"resync {link.node}: Asterisk restarted (up since {started}): the "
                         f"calls it dropped are lost to a node failure")

@@ -25,7 +25,8 @@ HOLD = 11
 ACW = 12
 FAILSAFE = 13
 MISSED_RINGS = 14
-F = 15
+LOST_NODE_FAILURE = 15
+F = 16
 
 FIELD_NAMES = (
     "offered",
@@ -43,6 +44,7 @@ FIELD_NAMES = (
     "acw",
     "failsafe",
     "missed_rings",
+    "lost_node_failure",
 )
 
 INTERVAL = 0
@@ -66,9 +68,10 @@ K_HANDLED = 6
 K_MISSED = 7
 K_PART = 8
 K_REANSWERED = 9
+K_NODE_FAILURE = 10
 
 cdef enum:
-    NF = 15
+    NF = 16
     P_FREE = 0
     P_WAITING = 1
     P_TALKING = 2
@@ -85,6 +88,7 @@ cdef enum:
     C_MISSED = 7
     C_PART = 8
     C_REANSWERED = 9
+    C_NODE_FAILURE = 10
 
 
 cdef struct Rec:
@@ -156,6 +160,8 @@ cdef inline void _apply(double* arr, int kind, int gq, int gs, int ga,
             arr[o + 12] += sign * c
         elif kind == C_MISSED:
             arr[o + 14] += sign
+        elif kind == C_NODE_FAILURE:
+            arr[o + 15] += sign
 
 
 cdef class Core:
@@ -378,6 +384,16 @@ cdef class Core:
             self._phase[slot] = P_FREE
         return self._phase[slot]
 
+    def lost(self, Py_ssize_t slot, double t):
+        cdef double wait
+        self._check(slot)
+        if self._phase[slot] == P_WAITING:
+            wait = t - self._t_enq[slot]
+            self._record(t, C_NODE_FAILURE, self._gq[slot], self._gs[slot], -1, wait, 0.0, 0.0)
+            self._phase[slot] = P_FREE
+            return P_FREE
+        return self.end(slot, t, 0.0)
+
     def requeue(self, Py_ssize_t slot, double t, int g_wait):
         cdef int phase
         cdef Py_ssize_t part
@@ -514,7 +530,7 @@ cdef class Core:
         for g in (gq, gs, ga):
             if g < -1 or g >= self.n_groups:
                 raise IndexError("group out of range")
-        if kind < 0 or kind > C_REANSWERED:
+        if kind < 0 or kind > C_NODE_FAILURE:
             raise ValueError("unknown record kind")
         self._record(t, kind, gq, gs, ga, a, b, c)
 

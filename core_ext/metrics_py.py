@@ -49,7 +49,8 @@ HOLD = 11
 ACW = 12
 FAILSAFE = 13
 MISSED_RINGS = 14
-F = 15
+LOST_NODE_FAILURE = 15  # waiting callers lost to a node failure (not abandoned)
+F = 16
 
 FIELD_NAMES = (
     "offered",
@@ -67,6 +68,7 @@ FIELD_NAMES = (
     "acw",
     "failsafe",
     "missed_rings",
+    "lost_node_failure",
 )
 
 # Scopes for read().
@@ -93,6 +95,7 @@ K_HANDLED = 6
 K_MISSED = 7
 K_PART = 8  # a later part of a transferred call: handled for its agent, time for all groups
 K_REANSWERED = 9  # answered again after a transfer: counts for the agent only
+K_NODE_FAILURE = 10  # the waiting caller was lost to a node failure
 
 
 class Core:
@@ -231,6 +234,17 @@ class Core:
         elif phase == REQUEUED:
             self._phase[slot] = FREE
         return self._phase[slot]
+
+    def lost(self, slot: int, t: float) -> int:
+        """The node failed under the call (its Asterisk stopped or crashed). Waiting: lost
+        to a node failure, counted as such only (not abandoned, not in the service level);
+        otherwise as end(): a connected call was answered and its handling runs on."""
+        if self._phase[slot] == WAITING:
+            wait = t - self._t_enq[slot]
+            self._record(t, K_NODE_FAILURE, self._gq[slot], self._gs[slot], -1, wait, 0.0, 0.0)
+            self._phase[slot] = FREE
+            return FREE
+        return self.end(slot, t, 0.0)
 
     def requeue(self, slot: int, t: float, g_wait: int) -> int:
         """The connected agent transferred the call to queue g_wait. Its part moves to a new
@@ -376,7 +390,7 @@ class Core:
         for g in (gq, gs, ga):
             if not -1 <= g < self.n_groups:
                 raise IndexError("group out of range")
-        if not 0 <= kind <= K_REANSWERED:
+        if not 0 <= kind <= K_NODE_FAILURE:
             raise ValueError("unknown record kind")
         self._record(t, kind, gq, gs, ga, a, b, c)
 
@@ -465,3 +479,5 @@ def _apply(
             arr[o + ACW] += sign * c
         elif kind == K_MISSED:
             arr[o + MISSED_RINGS] += sign
+        elif kind == K_NODE_FAILURE:
+            arr[o + LOST_NODE_FAILURE] += sign

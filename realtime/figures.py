@@ -23,8 +23,10 @@ class QueueFigures:
     """Figures of one queue (or all queues, or one service type) in one scope.
 
     abandoned counts every abandon; short_abandoned is the subset with wait <= the threshold.
+    lost_node_failure: waiting callers the node dropped (its Asterisk stopped or crashed):
+    neither abandoned nor in the service level, and out of the abandon rate's offered.
     service_level = answered_within_t / (answered + abandoned - short_abandoned);
-    abandon_rate = abandoned / offered; asa = wait_answered_s / answered;
+    abandon_rate = abandoned / (offered - lost_node_failure); asa = wait_answered_s / answered;
     aht = (talk_s + hold_s + acw_s) / handled.
     """
 
@@ -35,6 +37,7 @@ class QueueFigures:
     overflowed: int
     callbacks: int
     failsafe: int
+    lost_node_failure: int
     missed_rings: int
     answered_within_t: int
     service_level: float | None
@@ -78,6 +81,7 @@ def queue_figures(
         overflowed=round(row[k.OVERFLOWED]),
         callbacks=round(row[k.CALLBACKS]),
         failsafe=round(row[k.FAILSAFE]),
+        lost_node_failure=round(row[k.LOST_NODE_FAILURE]),
         missed_rings=round(row[k.MISSED_RINGS]),
         answered_within_t=round(row[k.ANSWERED_WITHIN_T]),
         service_level=ratio(
@@ -86,7 +90,7 @@ def queue_figures(
         sl_target=sl_target,
         sl_seconds=sl_seconds,
         asa=ratio(row[k.WAIT_ANSWERED], answered),
-        abandon_rate=ratio(abandoned, row[k.OFFERED]),
+        abandon_rate=ratio(abandoned, row[k.OFFERED] - row[k.LOST_NODE_FAILURE]),
         waiting_now=waiting_now,
         longest_wait_s=longest_wait_s,
         handled=round(handled),

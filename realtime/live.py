@@ -63,6 +63,7 @@ BOARD_FIELDS = (
     "service_level",
     "asa",
     "abandon_rate",
+    "lost_node_failure",
     "handled",
     "aht",
 )

@@ -199,8 +199,8 @@ class Metrics:
                 g = self._queue_group(name[2:])
             else:
                 g = self._group(name)
-            self._core.add_row(k.INTERVAL, g, rows["interval"])
-            self._core.add_row(k.TODAY, g, rows["today"])
+            self._core.add_row(k.INTERVAL, g, _row(rows["interval"]))
+            self._core.add_row(k.TODAY, g, _row(rows["today"]))
         for agent_id, agent in saved["agents"].items():
             self._agents.change(agent_id, at, AgentState(agent["state"]), agent["reason"])
             for scope in ("interval", "today"):
@@ -243,6 +243,8 @@ class Metrics:
             add(t, k.K_CALLBACK, gq, gs, -1, c.wait_s, 0.0, 0.0)
         elif c.what == "failsafe":
             add(t, k.K_FAILSAFE, gq, gs, -1, 0.0, 0.0, 0.0)
+        elif c.what == "node_failure":
+            add(t, k.K_NODE_FAILURE, gq, gs, -1, c.wait_s, 0.0, 0.0)
         elif c.what == "handled":
             add(t, k.K_HANDLED, gq, gs, ga, c.talk_s, c.hold_s, c.acw_s)
 
@@ -405,7 +407,10 @@ class Metrics:
         if isinstance(e, TalkEnded) and self._slot_agent.get(slot) != e.agent_id:
             return  # not the leg connected now (e.g. the agent who transferred it)
         del self._calls[e.call_id]
-        phase = self._core.end(slot, t, self.config.short_abandon_s)
+        if isinstance(e, CallEnded) and e.node_failure:  # not abandoned: lost to the node
+            phase = self._core.lost(slot, t)
+        else:
+            phase = self._core.end(slot, t, self.config.short_abandon_s)
         if phase == k.WRAP_UP:
             self._start_wrap(self._slot_agent.pop(slot), slot, t)
         else:  # abandoned, or gone while waiting after a transfer
@@ -547,6 +552,12 @@ class Metrics:
                 if state is AgentState.READY:
                     ready += secs
         return work, ready, logged_in
+
+
+def _row(saved: Sequence[float]) -> list[float]:
+    """A checkpoint's counter row at the kernel's width: a row saved before a field was
+    added (fields are only ever appended, e.g. lost_node_failure) has zeros for it."""
+    return [*saved, *[0.0] * (k.F - len(saved))]
 
 
 __all__ = ["Metrics", "Scope"]

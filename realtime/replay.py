@@ -12,8 +12,10 @@ from typing import Literal
 from hotline.core.lifecycle import AgentState
 
 #: offered: the call entered the queue; answered / abandoned / callback: its wait ended so
-#: (`wait_s`); failsafe: app_queue took it; handled: its handling ended (talk, hold, acw).
-What = Literal["offered", "answered", "abandoned", "callback", "failsafe", "handled"]
+#: (`wait_s`); node_failure: its wait ended lost to a node failure; failsafe: app_queue took
+#: it; handled: its handling ended (talk, hold, acw).
+What = Literal["offered", "answered", "abandoned", "callback", "node_failure", "failsafe",
+               "handled"]
 
 
 @dataclass(frozen=True, slots=True)

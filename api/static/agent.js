@@ -26,7 +26,7 @@ const I18N = {
     complaint: "投诉", ev: "电动汽车", outage_info: "停电信息", report: "举报",
     opinion: "意见建议", praise: "表扬",
     answered: "已接", abandoned: "放弃", short_abandoned: "短放弃", self_served: "自助",
-    failsafe: "应急",
+    failsafe: "应急", node_failure: "节点故障",
   },
   en: {
     title: "Agent desk", offline: "offline", online: "online", signout: "Sign out",

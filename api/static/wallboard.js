@@ -11,6 +11,7 @@ const I18N = {
     bad_login: "用户名或密码错误", all: "全部队列", sl: "服务水平", target: "目标",
     waiting: "排队", longest: "最长等待", asa: "平均应答", abandon: "放弃率",
     offered: "呼入", answered: "接通", interval: "本时段", today: "今日",
+    lost_node_failure: "节点故障掉线",
     ready: "空闲", on_call: "通话", after_call_work: "话后", not_ready: "示忙",
     ringing: "振铃", reserved: "预占", logged_out: "离线", occupancy: "占用率",
     fault: "故障报修", outage_info: "停电信息", billing: "电量电费", business: "业务咨询",
@@ -23,6 +24,7 @@ const I18N = {
     bad_login: "unknown user or wrong password", all: "All queues", sl: "Service level",
     target: "target", waiting: "Waiting", longest: "Longest wait", asa: "ASA",
     abandon: "Abandon rate", offered: "Offered", answered: "Answered", interval: "interval",
+    lost_node_failure: "Lost to node failure",
     today: "today", ready: "Ready", on_call: "On call", after_call_work: "Wrap-up",
     not_ready: "Not ready", ringing: "Ringing", reserved: "Reserved", logged_out: "Logged out",
     occupancy: "Occupancy", fault: "Fault repair", outage_info: "Outage info",
@@ -136,6 +138,9 @@ function render() {
     kpi("longest", "longest", all.oldest_since ? mmss(serverNow() - all.oldest_since) : "00:00") +
     kpi("offered", "offered", all.today?.offered ?? 0) +
     kpi("abandon", "abandon_rate", pct(all.today?.abandon_rate)) +
+    // callers the platform dropped (an Asterisk node stopped or crashed): not abandons
+    kpi("lost_node_failure", "lost_node_failure", all.today?.lost_node_failure ?? 0,
+        (all.today?.lost_node_failure ?? 0) > 0) +
     kpi("occupancy", "occupancy", pct(state.occupancy?.today));
   const names = Object.keys(state.queues || {}).sort();
   document.getElementById("board").innerHTML =

@@ -192,11 +192,14 @@ class CallRequeued(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallEnded(Event):
-    """The caller's channel hung up: the call is over, whatever phase it was in."""
+    """The caller's channel hung up: the call is over, whatever phase it was in.
+    `node_failure`: the platform dropped it, not a party: its Asterisk was shutting down
+    (a soft hangup for shutdown) or restarted while the controller was away (resync)."""
 
     call_id: str
     cause: int = 16
     cause_text: str = ""
+    node_failure: bool = False
 
 
 @dataclass(frozen=True, slots=True)

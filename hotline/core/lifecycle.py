@@ -101,6 +101,7 @@ class CallOutcome(enum.StrEnum):
     CALLBACK = "callback"  # called back (virtual hold) and reached
     CALLBACK_FAILED = "callback_failed"  # every callback attempt failed: never reached
     FAILSAFE = "failsafe"  # served by app_queue because the controller was gone
+    NODE_FAILURE = "node_failure"  # lost to a node failure: its Asterisk stopped or crashed
 
 
 #: A caller who gives up within this many seconds of queueing abandoned "short" (Settings'
@@ -114,12 +115,17 @@ def is_short_abandon(wait_s: float, short_abandon_s: float) -> bool:
 
 
 def call_outcome(*, answered: bool, queued: bool, wait_s: float, short_abandon_s: float,
-                 failsafe: bool = False, callback: bool = False) -> CallOutcome:
+                 failsafe: bool = False, callback: bool = False,
+                 node_failure: bool = False) -> CallOutcome:
     """How a call ended, from the facts at its end: the one rule (the call model, the
     metrics kernel's twin and the call log all ask it).
 
     - the caller asked to be called back (virtual hold): CALLBACK;
-    - answered by an agent: ANSWERED, or FAILSAFE when app_queue served it;
+    - answered by an agent: ANSWERED, or FAILSAFE when app_queue served it (a talk cut by
+      a node failure stays answered: its wait was served and judged when it ended);
+    - cut off unanswered by its node going down (`node_failure`: Asterisk stopped or
+      crashed under it): NODE_FAILURE, whatever the wait, in the IVR or queued; the
+      platform dropped it, the caller did not give up;
     - never queued (left in the IVR): SELF_SERVED;
     - queued, never answered: SHORT_ABANDONED when the wait was at most `short_abandon_s`,
       else ABANDONED.
@@ -129,6 +135,8 @@ def call_outcome(*, answered: bool, queued: bool, wait_s: float, short_abandon_s
         return CallOutcome.CALLBACK
     if answered:
         return CallOutcome.FAILSAFE if failsafe else CallOutcome.ANSWERED
+    if node_failure:
+        return CallOutcome.NODE_FAILURE
     if not queued:
         return CallOutcome.SELF_SERVED
     if is_short_abandon(wait_s, short_abandon_s):

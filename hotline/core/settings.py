@@ -84,9 +84,11 @@ class Settings(BaseSettings):
     # Further nodes the controller serves besides this one, e.g.
     # HOTLINE_OTHER_NODES='[{"name": "ast2", "host": "10.0.0.2", "ami_port": 5038}]'
     other_nodes: list[AsteriskNode] = Field(default_factory=list)
-    # AMI link: reconnect backoff (doubling from base to max) and the dead-link Ping
+    # AMI link: reconnect backoff (doubling from base to max) and the dead-link Ping. The max
+    # bounds how long a node that is back waits for its controller: a restarted Asterisk is
+    # resynced within about 2 s of being up (a connect attempt every 2 s costs nothing).
     ami_reconnect_base_s: float = 0.5
-    ami_reconnect_max_s: float = 30.0
+    ami_reconnect_max_s: float = 2.0
     ami_ping_interval_s: float = 2.0
     ami_ping_timeout_s: float = 3.0
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.

@@ -103,11 +103,11 @@ class CallLog:
                 self._callback.setdefault(call, item.at)
                 return None
             case CallEnded():
-                how = self._ended(call, item.at)
+                how = self._ended(call, item.at, item.node_failure)
                 return f"{head}  ended: {how} (cause {item.cause} {item.cause_text})".rstrip()
         return None
 
-    def _ended(self, call: str, at: float) -> str:
+    def _ended(self, call: str, at: float, node_failure: bool = False) -> str:
         """How the call ended, in words: the outcome as hotline.core.lifecycle decides it."""
         queued = self._queued_at.pop(call, None)
         answered = self._answered_at.pop(call, None)
@@ -119,7 +119,8 @@ class CallLog:
         wait = 0.0 if queued is None else (callback or answered or at) - queued
         outcome = call_outcome(answered=answered is not None, queued=queued is not None,
                                wait_s=wait, short_abandon_s=self.short_abandon_s,
-                               failsafe=failsafe, callback=callback is not None)
+                               failsafe=failsafe, callback=callback is not None,
+                               node_failure=node_failure)
         match outcome:
             case CallOutcome.CALLBACK:
                 return f"to be called back after {wait:.1f}s wait"
@@ -127,6 +128,9 @@ class CallLog:
                 return f"answered, talk {talk_end - (answered or at):.1f}s"
             case CallOutcome.FAILSAFE:
                 return f"answered by the failsafe queue, talk {talk_end - (answered or at):.1f}s"
+            case CallOutcome.NODE_FAILURE:
+                return (f"lost to a node failure after {wait:.1f}s wait" if queued is not None
+                        else "lost to a node failure before queueing")
             case CallOutcome.SHORT_ABANDONED:
                 return f"abandoned after {wait:.1f}s wait (short)"
             case CallOutcome.ABANDONED:

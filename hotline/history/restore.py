@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from hotline.core.lifecycle import AgentState
+from hotline.core.lifecycle import AgentState, CallOutcome
 from hotline.realtime import ClosedInterval, QueueFigures
 from hotline.realtime.replay import Counted, StateSeen
 from hotline.store.queries import epoch, ts
@@ -25,6 +25,9 @@ _ACW = AgentState.AFTER_CALL_WORK.value
 _ANSWERED = ("answered", "failsafe")
 _CALLBACK = ("callback", "callback_failed")
 _ABANDONED = ("abandoned", "short_abandoned")
+_NODE_FAILURE = CallOutcome.NODE_FAILURE.value
+#: figures added since rows were first stored: an older row has none of them
+_ADDED_FIGURES = {"lost_node_failure": 0}
 
 
 @dataclass
@@ -49,7 +52,8 @@ async def closed_intervals(conn: asyncpg.Connection, since: float,
     fields = set(QueueFigures.__slots__)
     return [ClosedInterval(None if r["queue"] == "*" else r["queue"],
                            r["interval_start"].timestamp(), r["interval_end"].timestamp(),
-                           QueueFigures(**{k: v for k, v in r["figures"].items() if k in fields}))
+                           QueueFigures(**{**_ADDED_FIGURES, **{
+                               k: v for k, v in r["figures"].items() if k in fields}}))
             for r in rows]
 
 
@@ -116,6 +120,8 @@ def _counts(r: asyncpg.Record, start: float,
             out.append(Counted(end_of_wait, "callback", wait_s=wait, **base))
         elif outcome in _ABANDONED:
             out.append(Counted(end_of_wait, "abandoned", wait_s=wait, **base))
+        elif outcome == _NODE_FAILURE:
+            out.append(Counted(end_of_wait, "node_failure", wait_s=wait, **base))
     if outcome == "failsafe":
         taken = next((e["at"] for e in r["timeline"] if str(e["what"]).startswith("failsafe")),
                      None)

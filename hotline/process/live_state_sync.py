@@ -19,7 +19,7 @@ from hotline.store.live import LiveState, LiveUnavailable
 log = logging.getLogger(__name__)
 
 TODAY_FIELDS = ("offered", "answered", "abandoned", "short_abandoned", "service_level",
-                "sl_target", "asa", "abandon_rate", "aht")
+                "sl_target", "asa", "abandon_rate", "lost_node_failure", "aht")
 
 
 def _clean(value: Any) -> Any:

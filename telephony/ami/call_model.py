@@ -14,6 +14,7 @@ Outcome at CallEnded (decided by hotline.core.lifecycle.call_outcome, the one ru
   then a callback leg's end is not the call's end: the router retries, and its CallbackFailed
   ends the call as CALLBACK_FAILED;
 - answered by an agent: ANSWERED, or FAILSAFE when app_queue served it (FailsafeTaken seen);
+- cut off unanswered by its node's failure (CallEnded.node_failure): NODE_FAILURE;
 - never queued (left in the IVR): SELF_SERVED;
 - queued, never answered: SHORT_ABANDONED when the wait from the first CallQueued is at most
   `short_abandon_s`, else ABANDONED.
@@ -100,6 +101,7 @@ class Call:
     ended_at: float | None = None
     talk_ended_at: float | None = None  # the agent left (the caller may stay for the survey)
     cause: int = 0
+    node_failure: bool = False  # its node went down under it (CallEnded.node_failure)
     callback_at: float | None = None  # the caller chose a callback: the wait ended here
     callback_attempts: int = 0  # callback legs that did not reach the caller
     left_for_callback: bool = False  # the caller's own leg ended after the request
@@ -317,14 +319,15 @@ class CallModel:
             return
         if not self._move(call, _HANGUP, e.at, "ended"):
             return
-        call.ended_at, call.cause = e.at, e.cause
+        call.ended_at, call.cause, call.node_failure = e.at, e.cause, e.node_failure
         call.outcome = self._outcome(call)
 
     def _outcome(self, call: Call) -> CallOutcome:
         return call_outcome(answered=call.answered_at is not None,
                             queued=call.queued_at is not None, wait_s=call.wait_s or 0.0,
                             short_abandon_s=self.short_abandon_s, failsafe=call.failsafe,
-                            callback=call.callback_at is not None)
+                            callback=call.callback_at is not None,
+                            node_failure=call.node_failure)
 
 
 # Only the hotline's own UserEvents open a call: HotlineEntered, or HotlineQueued when the

@@ -354,6 +354,10 @@ class AmiLink:
     async def stop_recording(self, channel: str) -> None:
         await self.action("StopMixMonitor", Channel=channel)
 
+    async def started(self) -> str:
+        """When the node's Asterisk process started (CoreStatus): changes when it restarts."""
+        return replies.started(await self._ask("CoreStatus"))
+
     async def device_states(self) -> dict[str, str]:
         """Device -> state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ...) of every device the
         node knows, e.g. {"PJSIP/agent1": "INUSE"}."""

@@ -87,6 +87,10 @@ PEER_REACHABLE: dict[str, bool] = {
 RECORDING_VAR = "HL_RECORDING"
 #: HL_RECDIR in asterisk-config/extensions.conf: MixMonitor writes <call id>.wav there.
 DEFAULT_RECORDING_DIR = "/var/spool/asterisk/hotline"
+#: SoftHangupRequest's Cause when Asterisk hangs up every channel to shut down (channel.h,
+#: AST_SOFTHANGUP_SHUTDOWN; manager.conf lets only this cause through)
+SOFTHANGUP_SHUTDOWN = 4
+NODE_SHUTDOWN_CAUSE_TEXT = "lost to a node failure: Asterisk shut down under the call"
 
 
 class Malformed(ValueError):
@@ -170,6 +174,9 @@ class EventMapper:
         self.clock = clock
         self.recording_dir = recording_dir.rstrip("/") if recording_dir else None
         self.stats = MapperStats()
+        #: calls Asterisk is hanging up for its shutdown (SoftHangupRequest, cause 4), until
+        #: their caller's Hangup: those end lost to a node failure
+        self._shutting_down: set[str] = set()
 
     @property
     def consumes(self) -> frozenset[str]:
@@ -408,18 +415,34 @@ class EventMapper:
         return DtmfReceived(at, node=self.node, call_id=call_id, digit=msg.get_str("Digit"),
                             context=msg.get_str("Context"))
 
+    def _on_soft_hangup_request(self, msg: AmiMessage, at: float) -> Event | None:
+        """Asterisk asks a channel to hang up. For its shutdown (`core stop now`, `core
+        restart now`: cause 4, AST_SOFTHANGUP_SHUTDOWN) it asks every channel, each before
+        its Hangup and all before the Shutdown event (which comes a second later, when the
+        link is about to drop): the call's end is then the node's failure, not a party's."""
+        if msg.get_int("Cause") != SOFTHANGUP_SHUTDOWN:
+            self._ignore("SoftHangupRequest:other")
+            return None
+        self._shutting_down.add(self._call_id(msg))
+        self._ignore("SoftHangupRequest:shutdown")  # noted; the Hangup carries it
+        return None
+
     def _on_hangup(self, msg: AmiMessage, at: float) -> Event | None:
         call_id = self._call_id(msg)
         if msg.get_str("Uniqueid") != call_id:
             return ChannelHungUp(at, node=self.node, call_id=call_id,
                                  channel=msg.get_str("Channel"),
                                  cause=msg.get_int("Cause"), cause_text=msg.get("Cause-txt", ""))
+        node_failure = call_id in self._shutting_down
+        self._shutting_down.discard(call_id)
         return CallEnded(
             at,
             node=self.node,
             call_id=call_id,
             cause=msg.get_int("Cause"),
-            cause_text=msg.get("Cause-txt", ""),
+            cause_text=(NODE_SHUTDOWN_CAUSE_TEXT if node_failure
+                        else msg.get("Cause-txt", "")),
+            node_failure=node_failure,
         )
 
     def _on_newchannel(self, msg: AmiMessage, at: float) -> Event:
@@ -451,6 +474,7 @@ class EventMapper:
         return EndpointStatus(at, node=self.node, endpoint=endpoint, reachable=reachable)
 
     def _on_fully_booted(self, msg: AmiMessage, at: float) -> Event:
+        self._shutting_down.clear()  # (a Hangup the dropped link never brought)
         return AsteriskBooted(at, node=self.node)
 
     def _on_shutdown(self, msg: AmiMessage, at: float) -> Event:
@@ -470,6 +494,7 @@ class EventMapper:
         "AttendedTransfer": _on_attended_transfer,
         "DTMFEnd": _on_dtmf_end,
         "Hangup": _on_hangup,
+        "SoftHangupRequest": _on_soft_hangup_request,
         "ContactStatus": _on_contact_status,
         "PeerStatus": _on_peer_status,
         "FullyBooted": _on_fully_booted,
@@ -490,8 +515,10 @@ __all__ = [
     "CONTACT_REACHABLE",
     "DEFAULT_RECORDING_DIR",
     "MAX_NAMES",
+    "NODE_SHUTDOWN_CAUSE_TEXT",
     "PEER_REACHABLE",
     "RING_FAILED_CAUSES",
+    "SOFTHANGUP_SHUTDOWN",
     "EventMapper",
     "Malformed",
     "MapperStats",

@@ -199,6 +199,13 @@ def db_value(reply: Reply) -> str | None:
     return None
 
 
+def started(reply: Reply) -> str:
+    """CoreStatus: when this Asterisk process started ("CoreStartupDate CoreStartupTime", the
+    node's own clock, whole seconds): another value than before means the node restarted."""
+    reply = checked(reply)
+    return f"{reply.get('CoreStartupDate')} {reply.get('CoreStartupTime')}".strip()
+
+
 def device_states(reply: Reply) -> dict[str, str]:
     """DeviceStateList: device -> state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ...),
     e.g. {"PJSIP/agent1": "INUSE"}."""
@@ -381,5 +388,6 @@ __all__ = [
     "queue_members",
     "read_reply",
     "rtp_stats",
+    "started",
     "variable",
 ]

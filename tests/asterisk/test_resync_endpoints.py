@@ -201,7 +201,8 @@ async def test_reachability_changed_while_disconnected_is_resynced(
     loop_errors: list[dict[str, Any]],
 ) -> None:
     # A slow reconnect, so that the phone's change surely falls while the link is down.
-    settings = asterisk_node.model_copy(update={"ami_reconnect_base_s": 6.0})
+    settings = asterisk_node.model_copy(update={"ami_reconnect_base_s": 6.0,
+                                                "ami_reconnect_max_s": 6.0})
     lines: list[str] = []
     ctl = ObservedController(settings, centre, emit_line=lines.append)
     phone = agent_phone(phones, 1)

@@ -18,7 +18,8 @@ KERNEL = "metrics"  # the `kernel` fixture (kernels/conftest.py): compiled and t
 def test_same_constants() -> None:
     c = load_compiled("metrics")
     for name in ("F", "FIELD_NAMES", "OFFERED", "MISSED_RINGS", "WAITING", "WRAP_UP", "REQUEUED",
-                 "WINDOW", "K_PART", "K_REANSWERED"):  # fmt: skip
+                 "WINDOW", "K_PART", "K_REANSWERED", "LOST_NODE_FAILURE",
+                 "K_NODE_FAILURE"):  # fmt: skip
         assert getattr(c, name) == getattr(metrics_py, name), name
 
 
@@ -92,6 +93,31 @@ def test_gone_while_waiting_after_a_transfer(kernel: ModuleType) -> None:
     assert [row[f] for f in fields] == [2, 20.0, 40.0, 2]
 
 
+def test_a_waiting_call_lost_to_a_node_failure_is_neither_abandoned_nor_in_sl(
+        kernel: ModuleType) -> None:
+    """#15.5: the node dropped the waiting caller (lost()); a connected call it cut ends as
+    usual (answered already: its wrap-up runs); after a transfer, it ends uncounted."""
+    core = kernel.Core(1800.0)
+    gq, gs, ga = core.add_group(), core.add_group(), core.add_group()
+    waiting, talking, moved = core.open_call(), core.open_call(), core.open_call()
+    for slot in (waiting, talking, moved):
+        core.queue(slot, 10.0, gq, gs)
+    core.answer(talking, 12.0, ga, 20.0)
+    core.answer(moved, 13.0, ga, 20.0)
+    core.requeue(moved, 14.0, gq)
+    assert core.lost(waiting, 40.0) == kernel.FREE
+    assert core.lost(talking, 40.0) == kernel.WRAP_UP
+    assert core.lost(moved, 40.0) == kernel.FREE
+    for g in (0, gq, gs):
+        row = core.read(kernel.TODAY, g)
+        assert row[kernel.LOST_NODE_FAILURE] == 1.0
+        assert (row[kernel.OFFERED], row[kernel.ANSWERED]) == (3.0, 2.0)
+        assert (row[kernel.ABANDONED], row[kernel.SHORT_ABANDONED]) == (0.0, 0.0)
+        assert row[kernel.WAIT_ABANDONED] == 0.0
+    assert core.read(kernel.TODAY, ga)[kernel.LOST_NODE_FAILURE] == 0.0
+    assert core.waiting(0) == (0, float("inf"))
+
+
 def test_window_expires_records(kernel: ModuleType) -> None:
     core = kernel.Core(100.0)
     gq, gs = core.add_group(), core.add_group()
@@ -136,6 +162,7 @@ OPS = st.lists(
                 "wrap",
                 "callback",
                 "failsafe",
+                "lost",
                 "missed",
                 "close",
                 "today",
@@ -174,7 +201,7 @@ def _run(kernel: ModuleType, ops: list[tuple[str, int, int, float]]) -> list[obj
             out.append(core.overflow(s, t, queues[pick % 3]))
         elif op == "answer":
             out.append(core.answer(s, t, agents[pick], 20.0))
-        elif op in ("hold", "unhold", "wrap_end", "callback", "failsafe"):
+        elif op in ("hold", "unhold", "wrap_end", "callback", "failsafe", "lost"):
             out.append(getattr(core, op)(s, t))
         elif op == "wrap":
             out.append(core.wrap_end(s, t))

@@ -82,6 +82,12 @@ async def test_wallboard_follows_the_events(site, browser: Browser) -> None:  # 
     await text_becomes(page, cell("billing", "service_level"), "0.0%", 1000)
     assert "under" in (await page.get_attribute('[data-queue="billing"]', "class") or "")
     assert "under" not in (await page.get_attribute('[data-queue="fault"]', "class") or "")
+    # A caller its node dropped (#15.5): shown apart, no abandon, the rate's offered less.
+    assert await page.text_content(cell("__all", "lost_node_failure")) == "0"
+    services.live.on_item(CallEnded(time.time(), call_id="b1", cause=0, node_failure=True))
+    await text_becomes(page, cell("__all", "lost_node_failure"), "1", 1000)
+    await text_becomes(page, cell("billing", "waiting"), "1", 1000)
+    assert await page.text_content(cell("billing", "abandon_rate")) == "50.0%"  # 1 / (3 - 1)
     await page.wait_for_selector(
         '[data-queue="billing"] svg.trend polyline', state="attached", timeout=4000
     )

@@ -292,6 +292,29 @@ def test_endpoint_status(mapper: EventMapper) -> None:
     assert mapper.map(ami("ContactStatus", ContactStatus="Unknown", AOR="agent1")) is None
 
 
+def test_a_hangup_for_shutdown_is_a_node_failure(mapper: EventMapper) -> None:
+    """#15.5: `core stop now` soft-hangs-up every channel (cause 4, before each Hangup and a
+    second before the Shutdown event): the call's end is the node's failure. Another soft
+    hangup (a Redirect's, 2) or a plain Hangup is not."""
+    assert mapper.map(ami("SoftHangupRequest", AGENT, Cause="4")) is None  # the agent's leg
+    assert mapper.map(ami("SoftHangupRequest", CALLER, Cause="4")) is None
+    ended = mapper.map(ami("Hangup", CALLER, **{"Cause": "0", "Cause-txt": "Unknown"}))
+    assert isinstance(ended, CallEnded) and ended.node_failure and ended.cause == 0
+    assert "node failure" in ended.cause_text
+    # the mark lasts until that call's Hangup only
+    again = mapper.map(ami("Hangup", CALLER, Cause="16"))
+    assert isinstance(again, CallEnded) and not again.node_failure
+    assert mapper.map(ami("SoftHangupRequest", CALLER, Cause="2")) is None
+    other = mapper.map(ami("Hangup", CALLER, Cause="16"))
+    assert isinstance(other, CallEnded) and not other.node_failure
+    assert mapper.stats.ignored["SoftHangupRequest:shutdown"] == 2
+    # a boot forgets marks whose Hangup the dropped link never brought
+    mapper.map(ami("SoftHangupRequest", CALLER, Cause="4"))
+    mapper.map(ami("FullyBooted", Status="Fully Booted"))
+    late = mapper.map(ami("Hangup", CALLER, Cause="16"))
+    assert isinstance(late, CallEnded) and not late.node_failure
+
+
 def test_boot_and_shutdown(mapper: EventMapper) -> None:
     assert mapper.map(ami("FullyBooted", Status="Fully Booted", Uptime="5")) == AsteriskBooted(
         1700000100.25, node="pbx1"

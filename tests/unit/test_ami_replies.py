@@ -355,3 +355,15 @@ def test_one_error_root_with_the_kinds_an_edge_answers_by() -> None:
     assert late.details == {"action": "Ping", "timeout_s": 0.5}
     assert str(refused) == "AMI Redirect refused: No such channel"
     assert refused.details == {"action": "Redirect", "message": "No such channel"}
+
+
+def test_started_is_the_nodes_start_time() -> None:
+    """CoreStatus (Asterisk 22's headers): what tells a restarted node at the resync."""
+    response = AmiMessage.from_headers([
+        ("Response", "Success"), ("ActionID", "hl-1"), ("CoreStartupDate", "2026-12-07"),
+        ("CoreStartupTime", "03:19:32"), ("CoreReloadDate", "2026-12-07"),
+        ("CoreReloadTime", "03:19:32"), ("CoreCurrentCalls", "0")])
+    assert replies.started(Reply("CoreStatus", response)) == "2026-12-07 03:19:32"
+    refused = AmiMessage.from_headers([("Response", "Error"), ("Message", "Permission denied")])
+    with pytest.raises(AmiActionError):
+        replies.started(Reply("CoreStatus", refused))

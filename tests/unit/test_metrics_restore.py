@@ -90,3 +90,37 @@ def test_replayed_counts_and_states_add_as_events_would(kernel: ModuleType) -> N
             today.answered_within_t, today.handled) == (2, 1, 1, 1, 1, 1)
     assert today.service_level == 1.0 and today.aht == 75.0
     assert m.agent_figures("a1", "today", 1000.0).ready_idle_s == 10.0
+
+
+def test_a_node_failure_replays_apart_and_an_older_checkpoint_still_restores(
+        kernel: ModuleType) -> None:
+    """#15.5: a row lost to a node failure replays as such (not abandoned); a checkpoint saved
+    before lost_node_failure existed (rows one field shorter) restores with it at 0."""
+    m = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    old_row = [2.0, 1.0, 1.0, 0.0] + [0.0] * (kernel.F - 5)  # F - 1 fields
+    m.restore({"version": 1, "at": 100.0, "queues": ["billing"],
+               "groups": {"q:billing": {"interval": old_row, "today": old_row}},
+               "agents": {}}, [])
+    m.replay([Counted(110.0, "offered", "billing", "billing"),
+              Counted(140.0, "node_failure", "billing", "billing", wait_s=30.0)])
+    today = m.queue_figures("billing", "today", 200.0)
+    assert (today.offered, today.abandoned, today.lost_node_failure) == (3, 1, 1)
+    assert today.abandon_rate == 0.5  # 1 abandoned / (3 offered - 1 lost to the node)
+
+
+def test_a_history_row_lost_to_a_node_failure_counts_as_such() -> None:
+    """The replay reads a `node_failure` row's end of wait as lost, not abandoned."""
+    from datetime import UTC, datetime
+
+    from hotline.history.restore import _counts
+
+    def at(t: float) -> datetime:
+        return datetime.fromtimestamp(t, UTC)
+
+    row = {"call_id": "c1", "queue": "billing", "service": "billing", "agent_id": None,
+           "outcome": "node_failure", "queued_at": at(110.0), "answered_at": None,
+           "ended_at": at(140.0), "wait_s": 30.0, "talk_s": None, "hold_s": None,
+           "timeline": []}
+    counts = _counts(row, 100.0, {})  # type: ignore[arg-type]
+    assert [(c.what, c.at, c.wait_s) for c in counts] == [("offered", 110.0, 0.0),
+                                                           ("node_failure", 140.0, 30.0)]

@@ -104,6 +104,12 @@ def test_call_outcome() -> None:
     assert outcome(queued=False, wait_s=0.0) is CallOutcome.SELF_SERVED
     assert outcome(wait_s=5.0) is CallOutcome.SHORT_ABANDONED  # at the threshold: short
     assert outcome(wait_s=5.001) is CallOutcome.ABANDONED
+    # #15.5: dropped by its node, not given up: whatever the wait, in the IVR or queued
+    assert outcome(node_failure=True, wait_s=1.0) is CallOutcome.NODE_FAILURE
+    assert outcome(node_failure=True, wait_s=60.0) is CallOutcome.NODE_FAILURE
+    assert outcome(node_failure=True, queued=False) is CallOutcome.NODE_FAILURE
+    assert outcome(node_failure=True, answered=True) is CallOutcome.ANSWERED  # served
+    assert outcome(node_failure=True, callback=True) is CallOutcome.CALLBACK
 
 
 @pytest.mark.parametrize("kernel", ["c", "py"])
@@ -123,7 +129,7 @@ def test_the_metrics_kernels_count_an_abandon_as_the_rule_decides(kernel: str,
 
 
 def _call(call_id: str, wait: float, *, answered: bool = False, failsafe: bool = False,
-          callback: bool = False, queued: bool = True) -> list[Any]:
+          callback: bool = False, queued: bool = True, node_failure: bool = False) -> list[Any]:
     t0 = 1000.0
     out: list[Any] = [CallEntered(t0, node="n1", call_id=call_id, channel=f"PJSIP/c-{call_id}",
                                   caller="139", dialed="95598")]
@@ -141,7 +147,8 @@ def _call(call_id: str, wait: float, *, answered: bool = False, failsafe: bool =
                                 agent_id="agent1", channel="PJSIP/agent1-1"))
         out.append(CallAnswered(t0 + 1 + wait, node="n1", call_id=call_id, agent_id="agent1",
                                 channel="PJSIP/agent1-1"))
-    out.append(CallEnded(t0 + 30, node="n1", call_id=call_id, cause=16))
+    out.append(CallEnded(t0 + 30, node="n1", call_id=call_id, cause=0 if node_failure else 16,
+                         node_failure=node_failure))
     return out
 
 
@@ -150,6 +157,12 @@ def _call(call_id: str, wait: float, *, answered: bool = False, failsafe: bool =
     ({"wait": 3.0, "answered": True, "failsafe": True}, CallOutcome.FAILSAFE, "failsafe"),
     ({"wait": 3.0}, CallOutcome.SHORT_ABANDONED, "abandoned after 29.0s wait (short)"),
     ({"wait": 0.0, "queued": False}, CallOutcome.SELF_SERVED, "left before queueing"),
+    ({"wait": 3.0, "node_failure": True}, CallOutcome.NODE_FAILURE,
+     "lost to a node failure after 29.0s wait"),
+    ({"wait": 0.0, "queued": False, "node_failure": True}, CallOutcome.NODE_FAILURE,
+     "lost to a node failure before queueing"),
+    ({"wait": 3.0, "answered": True, "node_failure": True}, CallOutcome.ANSWERED,
+     "answered, talk"),
 ])
 def test_the_call_model_and_the_call_log_say_the_same_outcome(
         facts: dict[str, Any], outcome: CallOutcome, said: str) -> None:
@@ -171,6 +184,23 @@ def test_the_call_log_says_a_caller_waits_for_a_callback() -> None:
     for e in _call("c1", 3.0, callback=True):
         log.line(e)
     assert "ended: to be called back after 3.0s wait" in lines[-1], lines[-1]
+
+
+@pytest.mark.parametrize("kernel", ["c", "py"])
+@pytest.mark.parametrize("wait", [0.0, 5.0, 60.0])
+def test_the_metrics_kernels_count_a_node_failure_as_the_rule_decides(kernel: str,
+                                                                      wait: float) -> None:
+    module: ModuleType = load_compiled("metrics") if kernel == "c" else metrics_py
+    core = module.Core(1800.0)
+    gq, gs = core.add_group(), core.add_group()
+    slot = core.open_call()
+    core.queue(slot, 100.0, gq, gs)
+    core.lost(slot, 100.0 + wait)
+    row = core.read(module.TODAY, 0)
+    assert call_outcome(answered=False, queued=True, wait_s=wait, short_abandon_s=5.0,
+                        node_failure=True) is CallOutcome.NODE_FAILURE
+    assert (row[module.LOST_NODE_FAILURE], row[module.ABANDONED],
+            row[module.SHORT_ABANDONED]) == (1.0, 0.0, 0.0)
 
 
 # ---- the error kinds and their statuses

@@ -621,3 +621,23 @@ def test_repeated_answer_does_not_take_the_call(kernel: ModuleType) -> None:
     assert m.agent_figures("a1", "today", 80.0).talk_s == 60.0
     assert (m.agent_figures("a2", "today", 80.0).answered,
             m.agent_figures("a2", "today", 80.0).handled) == (0, 0)  # fmt: skip
+
+
+def test_callers_lost_to_a_node_failure_stay_out_of_sl_and_abandons(kernel: ModuleType) -> None:
+    """#15.5: CallEnded.node_failure while waiting counts in lost_node_failure only: not
+    abandoned (short or not), not in the service level, out of the abandon rate's offered;
+    a talking call it cut was answered and is handled as usual."""
+    m = Metrics(kernel=kernel)
+    for e in (q(10, "talk"), CallAnswered(at=12, call_id="talk", agent_id="a1"),
+              q(20, "w1"), q(21, "w2"), q(22, "w3"), CallEnded(at=23, call_id="gone", cause=16),
+              CallEnded(at=40, call_id="w1", cause=0, node_failure=True),
+              CallEnded(at=40, call_id="w2", cause=0, node_failure=True),
+              CallEnded(at=41, call_id="talk", cause=16, node_failure=True),
+              CallEnded(at=60, call_id="w3", cause=16)):  # w3 hung up itself: abandoned
+        m.apply(e)
+    f = m.queue_figures("billing", "today", 100.0)
+    assert (f.offered, f.answered, f.abandoned, f.short_abandoned) == (4, 1, 1, 0)
+    assert f.lost_node_failure == 2 and f.waiting_now == 0
+    assert f.service_level == 0.5  # 1 within T / (1 answered + 1 abandoned)
+    assert f.abandon_rate == 0.5  # 1 abandoned / (4 offered - 2 lost to the node)
+    assert m.snapshot(100.0)["all"]["today"]["lost_node_failure"] == 2

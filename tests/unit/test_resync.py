@@ -11,7 +11,13 @@ from hotline.core.events import (
     RingNoAnswer,
 )
 from hotline.core.values import ServiceType
-from hotline.process.controller.reconcile import ChannelView, KnownCall, QueueVars, reconcile
+from hotline.process.controller.reconcile import (
+    ChannelView,
+    KnownCall,
+    QueueVars,
+    node_restarted,
+    reconcile,
+)
 
 NOW = 1_000.0
 
@@ -38,6 +44,25 @@ def test_a_call_gone_while_away_ends_once() -> None:
     events = reconcile("n1", [KnownCall("a", "talking", "agent1")], [], {}, NOW)
     assert events == [CallEnded(NOW, node="n1", call_id="a", cause=0,
                                 cause_text="ended while the controller was not connected")]
+    assert not events[0].node_failure  # the node did not restart: the caller hung up
+
+
+def test_calls_gone_while_away_from_a_restarted_node_are_lost_to_its_failure() -> None:
+    """#15.5: the node restarted meanwhile (its start time changed): every known call it no
+    longer has was dropped by it; a call still there is left alone."""
+    known = [KnownCall("a", "queued"), KnownCall("b", "talking", "agent1"),
+             KnownCall("c", "queued")]
+    events = reconcile("n1", known, [caller("c", "hotline-hold")], {}, NOW, restarted=True)
+    assert [(e.call_id, e.node_failure) for e in events
+            if isinstance(e, CallEnded)] == [("a", True), ("b", True)]
+    assert all("node failure" in e.cause_text for e in events)  # type: ignore[attr-defined]
+
+
+def test_only_another_start_time_means_the_node_restarted() -> None:
+    assert node_restarted("2026-12-07 03:00:01", "2026-12-07 03:19:32")
+    assert not node_restarted("2026-12-07 03:00:01", "2026-12-07 03:00:01")  # link blip
+    assert not node_restarted(None, "2026-12-07 03:00:01")  # the first login
+    assert not node_restarted("2026-12-07 03:00:01", "")  # unknown now
 
 
 def test_offered_call_answered_or_back_in_hold() -> None:

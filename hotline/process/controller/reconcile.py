@@ -38,6 +38,8 @@ HOLD_CONTEXT = "hotline-hold"
 FAILSAFE_CONTEXT = "hotline-failsafe"
 CONNECT_CONTEXT = "hotline-connect"
 LOST_CAUSE_TEXT = "ended while the controller was not connected"
+NODE_RESTARTED_CAUSE_TEXT = ("lost to a node failure: Asterisk restarted while the controller "
+                             "was not connected")
 #: The AstDB key the controller beats and hotline-hold reads (${DB(hotline/heartbeat)}).
 HEARTBEAT_FAMILY, HEARTBEAT_KEY = "hotline", "heartbeat"
 
@@ -74,9 +76,21 @@ class QueueVars:
     answered_at: float | None = None  # HL_ANSWERED_AT: when app_queue connected an agent
 
 
+def node_restarted(before: str | None, now: str | None) -> bool:
+    """The node's Asterisk started anew between two resyncs (its start time, CoreStatus,
+    changed). Unknown on either side (the first login, a refused CoreStatus): not known to
+    have restarted."""
+    return bool(before) and bool(now) and before != now
+
+
 def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
-              waiting_vars: dict[str, QueueVars], now: float) -> list[Event]:
+              waiting_vars: dict[str, QueueVars], now: float,
+              restarted: bool = False) -> list[Event]:
     """The events that bring the router's view of `node` in line with its live channels.
+
+    A known call the node no longer has ended while we were away: lost to a node failure
+    when the node restarted meanwhile (`restarted`: its Asterisk dropped every call), else
+    it simply ended (the caller hung up, unheard).
 
     `waiting_vars` holds, for callers found in the holding context or in app_queue that the
     router does not know, the variables read from their channels. A caller found in app_queue
@@ -95,7 +109,8 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
         caller = callers.get(call.call_id)
         if caller is None:
             events.append(CallEnded(now, node=node, call_id=call.call_id, cause=0,
-                                    cause_text=LOST_CAUSE_TEXT))
+                                    cause_text=NODE_RESTARTED_CAUSE_TEXT if restarted
+                                    else LOST_CAUSE_TEXT, node_failure=restarted))
             continue
         if call.phase != "offered":
             continue

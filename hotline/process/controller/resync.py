@@ -23,6 +23,7 @@ from hotline.process.controller.reconcile import (
     endpoint_events,
     failsafe_found,
     heartbeat_age,
+    node_restarted,
     reconcile,
 )
 from hotline.process.controller.state import ControllerState
@@ -45,10 +46,21 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                                   agents, state.clock()):
         feed(status)
     try:
+        started = await link.started()
+    except AmiError as exc:  # unknown: calls found gone count as ended, not lost to the node
+        log.warning("resync of %s: no start time (CoreStatus): %s", link.node, exc)
+        started = ""
+    try:
         channels = await link.channels()
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
         return
+    restarted = node_restarted(state.node_started.get(link.node), started)
+    if started:
+        state.node_started[link.node] = started
+    if restarted:
+        state.emit_line(f"resync {link.node}: Asterisk restarted (up since {started}): the "
+                        f"calls it dropped are lost to a node failure")
     known = known_calls(state, link.node)
     known_ids = {k.call_id for k in known}
     waiting_vars: dict[str, QueueVars] = {}
@@ -60,7 +72,7 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                 waiting_vars[ch.linkedid] = qv
     # app_queue's calls are replayed from their start for history, routed by nobody
     state.failsafe_calls.update(failsafe_found(link.node, known, channels))
-    events = reconcile(link.node, known, channels, waiting_vars, state.clock())
+    events = reconcile(link.node, known, channels, waiting_vars, state.clock(), restarted)
     if events:
         state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
                         f"{len(events)} missed events replayed")

@@ -63,6 +63,9 @@ class ControllerState:
     #: Calls app_queue serves (the failsafe) and the agents on them: the router must not
     #: offer those agents anything until their failsafe call ends.
     failsafe_calls: set[str] = field(default_factory=set)
+    #: node -> when its Asterisk started, as read at the last resync (CoreStatus): another
+    #: value at the next one means the node restarted meanwhile (a node failure)
+    node_started: dict[str, str] = field(default_factory=dict)
     busy_elsewhere: dict[str, str] = field(default_factory=dict)  # agent id -> call id
     duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
     #: how offers reached their callers: through the hold session, or by AMI Redirect

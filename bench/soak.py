@@ -21,11 +21,15 @@ Measured:
 - accounting: every call SIPp created looked up in PostgreSQL's `calls` (by caller number):
   each present exactly once, with an outcome; each answered call with its `recordings` row and
   the WAV file on disk. `lost` = no history row + more than one row + no outcome + answered
-  without a recording (each counted apart in `lost_by`);
+  without a recordings row + a row whose file is not on disk (each counted apart in `lost_by`);
 - memory: VmRSS of the controller process and of Asterisk every ~10 s (more often in short
   runs); growth = least-squares slope from the end of a warm-up (10% of the calls period, and
   at least a quarter of it up to 1 minute) to the last new call, in MB per hour. A run of a
-  few minutes mostly shows the channels and caches filling up: only the hour says much.
+  few minutes mostly shows the channels and caches filling up: only the hour says much. The
+  controller keeps the last 10,000 calls' context in memory on purpose (the history desk's
+  KEEP_CALLS, the router's explain_keep), about 8 KB a call: at 5 calls/s that fills for the
+  first ~33 minutes and then stays flat, so the second half's slope
+  (`rss_growth_second_half_mb_per_hour`) tells a leak from that filling.
 Targets: lost 0; controller and Asterisk RSS growth under 20 MB/hour each.
 The last line is one JSON object with the figures. Set-up (node boot, initdb of the embedded
 PostgreSQL) takes about half a minute; the history check after the calls up to a minute.
@@ -132,13 +136,15 @@ class Accounting:
     no_row: list[str] = field(default_factory=list)  # caller numbers
     duplicated: list[str] = field(default_factory=list)
     no_outcome: list[str] = field(default_factory=list)
-    no_recording: list[str] = field(default_factory=list)  # answered, no row or no file
+    no_recording: list[str] = field(default_factory=list)  # answered, no recordings row
+    file_missing: list[str] = field(default_factory=list)  # answered, row but no file
     strays: int = 0  # history rows of a bench number SIPp never placed
 
     @property
     def lost_by(self) -> dict[str, int]:
         return {"no_history_row": len(self.no_row), "duplicated": len(self.duplicated),
-                "no_outcome": len(self.no_outcome), "no_recording": len(self.no_recording)}
+                "no_outcome": len(self.no_outcome), "no_recording": len(self.no_recording),
+                "recording_file_missing": len(self.file_missing)}
 
     @property
     def lost(self) -> int:
@@ -170,8 +176,10 @@ def account(placed: list[str], rows: list[HistoryRow],
         out.outcomes[row.outcome] += 1
         if row.answered:
             out.answered += 1
-            if row.recording is None or not check(row.recording):
+            if row.recording is None:
                 out.no_recording.append(number)
+            elif not check(row.recording):
+                out.file_missing.append(number)
     return out
 
 
@@ -210,9 +218,13 @@ class HotlineRun:
     """A `hotline run --ready` subprocess on the embedded PostgreSQL and Redis; its output is
     drained all along (the call log) and its tail kept."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, trace_out: Path | None = None) -> None:
         self.env = settings_env(settings)
         self.env["HOTLINE_DATABASE_URL"] = self.env["HOTLINE_REDIS_URL"] = ""
+        # --tracemalloc: the same command under bench/soak_trace.py
+        self.module = "hotline.process.cli" if trace_out is None else "bench.soak_trace"
+        if trace_out is not None:
+            self.env["HOTLINE_SOAK_TRACE_OUT"] = str(trace_out)
         self.proc: asyncio.subprocess.Process | None = None
         self.tail: deque[str] = deque(maxlen=200)
         self.lines = 0
@@ -228,7 +240,7 @@ class HotlineRun:
 
     async def start(self, deadline_s: float = 120) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotline.process.cli", "run", "--ready", env=self.env,
+            sys.executable, "-m", self.module, "run", "--ready", env=self.env,
             start_new_session=True, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT)
         self._reader = asyncio.create_task(self._read(), name="hotline-run-output")
@@ -272,6 +284,10 @@ class HotlineRun:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(self._reader, 5)
 
+    def signal(self, sig: signal.Signals) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(sig)
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -293,6 +309,7 @@ class Load:
     ring_ms: int = 200
     caller_stay_ms: int = 15_000  # after the hotline answered, unless hung up on first
     sample_s: float = 10.0
+    trace: bool = False  # the controller under tracemalloc (bench/soak_trace.py)
 
     @property
     def calls(self) -> int:
@@ -361,7 +378,8 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
     media = iter(ports.media)
     phones = [start_agent_phones(port, next(media), load.ring_ms, load.talk_ms)
               for port in phone_ports(centre)]
-    run = HotlineRun(settings)
+    trace_out = Path(tempfile.mkdtemp(prefix="soak-trace-")) / "growth.txt"
+    run = HotlineRun(settings, trace_out if load.trace else None)
     caller: SippProcess | None = None
     sampler: asyncio.Task[None] | None = None
     figures: dict[str, object] = {}
@@ -383,6 +401,10 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
             start = time.monotonic()
             sampler = asyncio.create_task(
                 _sample(samples, run.pid, asterisk_pid, start, every), name="soak-rss")
+            baseline: asyncio.TimerHandle | None = None
+            if load.trace:  # tracemalloc's baseline once warm
+                baseline = asyncio.get_running_loop().call_later(
+                    warm_up_s(load.calls / load.rate), run.signal, signal.SIGUSR1)
             caller = start_callers(numbers, f"127.0.0.1:{settings.sip_port}",
                                    BENCH_HOLD_NUMBER, load.rate, load.caller_stay_ms,
                                    ports.caller, next(media))
@@ -392,6 +414,9 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
                 await asyncio.wait_for(asyncio.shield(done), limit)
             calls_s = time.monotonic() - start
             sampler.cancel()
+            if baseline is not None:
+                baseline.cancel()
+                run.signal(signal.SIGUSR1)  # the growth since the baseline, to trace_out
             if caller.running():
                 caller.proc.terminate()  # ends the waiting thread too
             await done
@@ -414,6 +439,11 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
                                                                 placing_s)),
             "asterisk_rss_growth_mb_per_hour": _round(growth_mb_per_hour(samples.asterisk,
                                                                          warm, placing_s)),
+            # a leak keeps growing; the bounded per-call caches stop once full
+            "rss_growth_second_half_mb_per_hour": _round(growth_mb_per_hour(
+                samples.controller, placing_s / 2, placing_s)),
+            "asterisk_rss_growth_second_half_mb_per_hour": _round(growth_mb_per_hour(
+                samples.asterisk, placing_s / 2, placing_s)),
             "minutes": load.minutes,
             "rate": load.rate,
             "lost_by": acc.lost_by,
@@ -438,6 +468,14 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
             for g in (figures["rss_growth_mb_per_hour"],
                       figures["asterisk_rss_growth_mb_per_hour"]))
         _report(figures, acc, samples, errors, run)
+        if load.trace:
+            end = time.monotonic() + 60  # the child writes it from its signal handler
+            while not trace_out.exists() and time.monotonic() < end:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # written whole: a few KB
+            text = trace_out.read_text() if trace_out.exists() else "(not written)\n"
+            print("controller: allocation sites that grew most after the warm-up "
+                  "(tracemalloc):\n" + text, end="")
     finally:
         if sampler is not None:
             sampler.cancel()
@@ -447,6 +485,7 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
         figures["controller_exit"] = status
         for phone in phones:
             phone.stop()
+        shutil.rmtree(trace_out.parent, ignore_errors=True)
     return figures
 
 
@@ -463,7 +502,8 @@ def _report(f: dict[str, object], acc: Accounting, samples: Samples, sipp_errors
           f"({', '.join(f'{k} {v}' for k, v in acc.lost_by.items())}); "
           f"rows of numbers never placed {acc.strays}")
     for name, numbers in (("no history row", acc.no_row), ("duplicated", acc.duplicated),
-                          ("no outcome", acc.no_outcome), ("no recording", acc.no_recording)):
+                          ("no outcome", acc.no_outcome), ("no recording", acc.no_recording),
+                          ("recording file missing", acc.file_missing)):
         if numbers:
             print(f"  {name}: {', '.join(numbers[:10])}{' ...' if len(numbers) > 10 else ''}")
     for name, key, series in (("controller", "rss_growth_mb_per_hour", samples.controller),
@@ -473,9 +513,11 @@ def _report(f: dict[str, object], acc: Accounting, samples: Samples, sipp_errors
         step = max(1, len(series) // 12)  # the curve's shape: filling up, or still climbing
         print(f"{name} RSS (s: MB): " + ", ".join(f"{t:.0f}: {v:.1f}"
                                                  for t, v in series[::step]))
+        half = key.replace("rss_growth", "rss_growth_second_half")
         print(f"{name} RSS: {mb['first']} -> {mb['last']} MB (max {mb['max']}), "
               f"{len(series)} samples; growth from {f['warm_up_s']} s to {f['fit_until_s']} s: "
-              f"{f[key]} MB/hour (target < {GROWTH_TARGET_MB_PER_HOUR:g})")
+              f"{f[key]} MB/hour (target < {GROWTH_TARGET_MB_PER_HOUR:g}); over the second "
+              f"half: {f[half]} MB/hour")
     if run.errors:
         print(f"controller output: {run.errors} error lines; tail:\n  " +
               "\n  ".join(list(run.tail)[-20:]))
@@ -527,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="SIPp processes serving the agents' phones")
     ap.add_argument("--talk-ms", type=int, default=3000, help="agent ends the call after")
     ap.add_argument("--wrap-up", type=float, default=1.0, help="after-call work, seconds")
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="run the controller under tracemalloc and print where its memory "
+                         "grew after the warm-up (slower: for finding a leak)")
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("bench.soak starts its own Asterisk node (mount, chroot): run it as root",
@@ -545,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.centre_file.write_text(_centre_toml(centre))
     settings.data_dir.mkdir(parents=True)
     settings.data_dir.chmod(0o755)
-    load = Load(minutes=a.minutes, rate=a.rate, talk_ms=a.talk_ms)
+    load = Load(minutes=a.minutes, rate=a.rate, talk_ms=a.talk_ms, trace=a.tracemalloc)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         rootfs.build(settings, progress=rootfs.main_progress)

@@ -22,7 +22,7 @@ def test_each_placed_call_once_with_an_outcome_and_a_recording_when_answered() -
     acc = account(placed, rows, file_ok=lambda path: True)
     assert acc.calls == 6
     assert acc.lost_by == {"no_history_row": 1, "duplicated": 1, "no_outcome": 1,
-                           "no_recording": 1}
+                           "no_recording": 1, "recording_file_missing": 0}
     assert acc.no_row == ["6"] and acc.duplicated == ["3"] and acc.no_outcome == ["4"]
     assert acc.no_recording == ["5"]
     assert acc.lost == 4
@@ -33,7 +33,7 @@ def test_each_placed_call_once_with_an_outcome_and_a_recording_when_answered() -
 
 def test_an_answered_call_whose_file_is_gone_is_lost() -> None:
     acc = account(["1"], [row("1", recording="/nowhere/1.wav")])
-    assert acc.no_recording == ["1"] and acc.lost == 1
+    assert acc.file_missing == ["1"] and acc.no_recording == [] and acc.lost == 1
 
 
 def test_growth_is_the_least_squares_slope_after_the_warm_up_in_mb_per_hour() -> None:

@@ -322,16 +322,24 @@ DEV_USERS = ";".join(
 
 async def seed_users(settings: object, auth: Authenticator, agent_ids: Iterable[str] = ()) -> None:
     """Adds the users of HOTLINE_API_USERS, or the development logins in development: one
-    per role and one per agent of `agent_ids` (role agent, password = its id)."""
+    per role and one per agent of `agent_ids` (role agent, password = its id). A user the
+    repository holds already is left as it is."""
     spec = getattr(settings, "api_users", "") or os.environ.get("HOTLINE_API_USERS", "")
     users = parse_user_specs(spec)
     if not spec and environment(settings) == DEVELOPMENT:
         users = parse_user_specs(DEV_USERS)
         users += [(a, a, frozenset({Role.AGENT}), "") for a in agent_ids]
-    for name, password, roles, unit in users:
+    slots = asyncio.Semaphore(HASH_SLOTS)
+
+    async def add(name: str, password: str, roles: frozenset[Role], unit: str) -> None:
+        if await auth.users.get(name) is not None:
+            return  # stored already (a password changed since stays): nothing to hash
+        async with slots:  # argon2 is slow on purpose: on worker threads, never the loop
+            password_hash = await asyncio.to_thread(auth.hash, password)
         agent_id = name if Role.AGENT in roles else ""
-        await auth.users.add(User(name, auth.hash(password), roles, agent_id=agent_id,
-                                  unit=unit))
+        await auth.users.add(User(name, password_hash, roles, agent_id=agent_id, unit=unit))
+
+    await asyncio.gather(*(add(*user) for user in users))
 
 
 __all__ = [

@@ -55,6 +55,8 @@ log = logging.getLogger("hotline.process.platform")
 #: Open HTTP requests and sockets get this long to finish when the platform stops; then
 #: uvicorn cancels them and runs the lifespan's shutdown (the live feed, the fan-out).
 HTTP_GRACE_S = 3.0
+#: How far back the recordings catch-up looks for calls whose recording row was lost
+RECORDINGS_CATCH_UP_S = 2 * 86400.0
 
 
 async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
@@ -173,6 +175,8 @@ class Platform:
             default_days=self.settings.recording_retention_days,
             by_service=tuple(self.settings.recording_retention_by_service.items()))
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
+        self._tasks.append(asyncio.create_task(self._catch_up_recordings(),
+                                               name="recordings catch-up"))
         # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
         self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
@@ -258,6 +262,25 @@ class Platform:
                                    f"{len(missing)} missing")
             except (OSError, asyncpg.PostgresError) as exc:
                 log.error("retention run failed: %r", exc)
+
+    async def _catch_up_recordings(self) -> None:
+        """At start and once a minute: the recording rows the call path lost (a crash, a
+        stall past the wait for the file, a PostgreSQL outage) stored from the calls' rows
+        of the last two days; a missing file is reported once."""
+        reported: set[str] = set()
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    report = await recordings.catch_up(
+                        conn, since=time.time() - RECORDINGS_CATCH_UP_S)
+                if report.stored:
+                    self.emit_line(f"recordings: {len(report.stored)} caught up")
+                for call_id in set(report.missing) - reported:
+                    log.error("recording of %s is missing", call_id)
+                reported.update(report.missing)
+            except (OSError, wave.Error, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("recordings catch-up failed (tried again in a minute): %r", exc)
+            await asyncio.sleep(60)
 
     async def _close_intervals(self) -> None:
         """Intervals close on time even when no call comes: one check a second."""

@@ -43,3 +43,15 @@ async def live_paths(conn: asyncpg.Connection) -> list[tuple[str, str]]:
     rows = await conn.fetch("SELECT call_id, path FROM recordings WHERE deleted_at IS NULL"
                             " ORDER BY call_id")
     return [(r["call_id"], r["path"]) for r in rows]
+
+
+async def unrecorded(conn: asyncpg.Connection, since: float,
+                     limit: int = 1000) -> list[tuple[str, str]]:
+    """(call id, path) of calls entered since `since` that ended with a recording path and
+    have no recordings row (its store was lost: a crash, a stall, an outage), oldest first."""
+    rows = await conn.fetch(
+        "SELECT c.call_id, c.recording_path FROM calls c"
+        " WHERE c.entered_at >= $1 AND c.ended_at IS NOT NULL AND c.recording_path IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.call_id)"
+        " ORDER BY c.entered_at LIMIT $2", ts(since), limit)
+    return [(r["call_id"], r["recording_path"]) for r in rows]

@@ -103,6 +103,30 @@ async def record(conn: asyncpg.Connection, call_id: str, path: Path) -> Recordin
     return facts
 
 
+@dataclass
+class CatchUpReport:
+    stored: list[str]  # call ids whose recording row was stored now
+    not_closed: list[str]  # files still being written: the next catch-up looks again
+    missing: list[str]  # files that are not there: for the caller to report
+
+
+async def catch_up(conn: asyncpg.Connection, since: float, limit: int = 1000) -> CatchUpReport:
+    """Stores the recording rows the call path lost (calls entered since `since`, ended,
+    with a recording path and no row): the closed files now, open ones later, a missing one
+    reported. Idempotent: a stored row is never looked at again."""
+    report = CatchUpReport(stored=[], not_closed=[], missing=[])
+    for call_id, path in await rows.unrecorded(conn, since, limit):
+        file = Path(path)
+        if not await asyncio.to_thread(file.exists):
+            report.missing.append(call_id)
+        elif not await asyncio.to_thread(is_closed, file):
+            report.not_closed.append(call_id)
+        else:
+            await record(conn, call_id, file)
+            report.stored.append(call_id)
+    return report
+
+
 async def enforce_retention(conn: asyncpg.Connection, policy: RetentionPolicy,
                             now: float) -> RetentionReport:
     """Deletes the files past retention, then marks their rows (a crash between the two

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import asyncpg
 
-from hotline.recordings.service import RetentionPolicy, enforce_retention, find_missing, record
+from hotline.recordings.service import (
+    RetentionPolicy,
+    catch_up,
+    enforce_retention,
+    find_missing,
+    record,
+)
 from hotline.store import queries
 from hotline.store.records import CallRecord
 
@@ -58,3 +64,39 @@ async def test_rows_retention_and_missing_files(conn: asyncpg.Connection, tmp_pa
     # a second run has nothing more to do
     again = await enforce_retention(conn, RetentionPolicy(), NOW)
     assert (again.deleted, again.missing) == ([], [])
+
+
+async def test_recordings_the_call_path_never_stored_are_caught_up(
+        conn: asyncpg.Connection, tmp_path: Path) -> None:
+    """A call's recording row is stored by a task that waits for MixMonitor to close the
+    file: a crash, a stall past its deadline or a PostgreSQL outage loses that task, never the
+    call row (the outbox keeps it). The catch-up finds ended calls with a recording path and
+    no row, stores the closed ones, leaves a file still being written for later and reports a
+    missing one; what it stored is not done twice."""
+    now = NOW
+    closed = write_wav(tmp_path / "closed.wav", 2.0)
+    write_wav(tmp_path / "open.wav", 1.0)
+    with (tmp_path / "open.wav").open("ab") as f:  # still being written: more than the header says
+        f.write(b"\x02\x00" * 4000)
+    cases = {"closed": now - 120, "open": now - 60, "gone": now - 60, "talking": None,
+             "too-old": now - 3 * DAY}
+    for call_id, ended in cases.items():
+        await queries.upsert_call(conn, CallRecord(
+            call_id=call_id, service="billing", entered_at=(ended or now) - 30,
+            ended_at=ended, outcome="answered" if ended else None,
+            recording_path=str(tmp_path / f"{call_id}.wav")))
+    write_wav(tmp_path / "talking.wav", 1.0)
+    write_wav(tmp_path / "too-old.wav", 1.0)
+    await queries.upsert_call(conn, CallRecord(  # no recording at all: not its business
+        call_id="ivr-only", entered_at=now - 50, ended_at=now - 40, outcome="self_served"))
+
+    report = await catch_up(conn, since=now - DAY)
+    assert (report.stored, report.not_closed, report.missing) == (["closed"], ["open"], ["gone"])
+    row = await conn.fetchrow("SELECT sha256, duration_s FROM recordings WHERE call_id = 'closed'")
+    assert (row["sha256"], row["duration_s"]) == (hashlib.sha256(closed).hexdigest(), 2.0)
+
+    with (tmp_path / "open.wav").open("r+b") as f:  # MixMonitor closes it: lengths written
+        f.truncate(len(write_wav(tmp_path / "scratch.wav", 1.0)))
+    again = await catch_up(conn, since=now - DAY)
+    assert (again.stored, again.not_closed, again.missing) == (["open"], [], ["gone"])
+    assert await conn.fetchval("SELECT count(*) FROM recordings") == 2

@@ -13,7 +13,7 @@ from hotline.core.lifecycle import AgentState, AgentTrigger, CallTrigger, next_c
 from hotline.router import roster
 from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
-from hotline.router.decisions import CallbackDue, Decision, Offer
+from hotline.router.decisions import CallbackDue, Decision, Explanation, Offer
 from hotline.router.definitions import QueueConfig, qualifies
 from hotline.router.explain import PREFERRED, explain_offer
 from hotline.router.state import Output, RouterState
@@ -151,11 +151,16 @@ def offer(
     reason: str,
     now: float,
 ) -> Output:
-    why = explain_offer(state, call, agent, q, req, reason, now)  # before the agent leaves ready
     calling_back = call.on_hold
-    if calling_back:
-        why = replace(why, callback_attempt=len(call.callback_tries) + 1)
-    state.explanations.add(why)
+    if state.config.explain:
+        why = explain_offer(state, call, agent, q, req, reason, now)  # before it leaves ready
+        if calling_back:
+            why = replace(why, callback_attempt=len(call.callback_tries) + 1)
+        state.explanations.add(why)
+    else:
+        why = Explanation(call.call_id, now, q.name, q.policy, (), reason, agent.agent_id,
+                          (agent.agent_id,), (),
+                          callback_attempt=len(call.callback_tries) + 1 if calling_back else 0)
     if reason != PREFERRED:
         state.rr_cursor[q.name] = agent.index
     moved = roster.move(state, agent, _RESERVE, now, call_id=call.call_id)

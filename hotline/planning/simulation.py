@@ -18,6 +18,7 @@ answered at once never schedules its abandon.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from hotline.planning.scenario import Day, Scenario, generate_day
 from hotline.realtime.figures import QueueFigures, counter_row, queue_figures
 from hotline.realtime.metrics import Metrics
 from hotline.realtime.targets import MetricsConfig, QueueTargets
-from hotline.router import CallbackDue, Offer, Router, RouterConfig
+from hotline.router import Offer, Router, RouterConfig
 
 # heap event kinds
 _ANSWER, _TALK_END, _WRAP_END, _ABANDON, _SHIFT_START, _SHIFT_END, _TICK, _BOUNDARY = range(8)
@@ -109,18 +110,20 @@ class _Run:
         ))
         self.metrics.declare_queues(q.name for q in scenario.queues)
         self.heap: list[tuple[float, int, int, int]] = []
-        self.seq = 0
+        self.seq = itertools.count()
         self.intervals: list[IntervalResult] = []
         self._pending: dict[float, dict[str | None, QueueFigures]] = {}
 
     def push(self, t: float, kind: int, ref: int) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (t, self.seq, kind, ref))
+        heapq.heappush(self.heap, (t, next(self.seq), kind, ref))
 
     def run(self) -> SimResult:
         sc, day, router, metrics = self.sc, self.day, self.router, self.metrics
-        heap, push, pop, now = self.heap, self.push, heapq.heappop, self.now
+        heap, pop, heappush, now = self.heap, heapq.heappop, heapq.heappush, self.now
+        seq = self.seq  # ties in time keep the order of scheduling
+        push = self.push
         m_apply, r_handle, command = metrics.apply, router.handle, router.agent_command
+        counted = metrics.handled_types()  # CallOffered, say, moves no figure
         n = len(day)
         arrival, talk, patience = day.arrival, day.talk, day.patience
         qidx = day.queue
@@ -133,6 +136,7 @@ class _Run:
         cut = len(prefix)
         phase = bytearray(n)
         call_agent: list[int] = [0] * n
+        call_ids = [""] * n
         agent_ids = [a.config.agent_id for a in sc.agents]
         agent_index = {aid: i for i, aid in enumerate(agent_ids)}
         leaving = [False] * len(agent_ids)
@@ -143,11 +147,11 @@ class _Run:
             nonlocal events
             phase[i] = _ANSWERED
             call_agent[i] = a
-            ev = CallAnswered(t, prefix + str(i), agent_ids[a])
+            ev = CallAnswered(t, call_ids[i], agent_ids[a])
             m_apply(ev)
             apply(r_handle(ev))
             events += 1
-            push(t + talk[i], _TALK_END, i)
+            heappush(heap, (t + talk[i], next(seq), _TALK_END, i))
 
         def apply(out: list) -> None:
             for item in out:
@@ -159,7 +163,7 @@ class _Run:
                         push(now[0] + delay, _ANSWER, i * len(agent_ids) + a)
                     else:
                         answer(i, a, now[0])
-                elif tp is not CallbackDue:  # events: agent states, offers, overflows
+                elif tp in counted:  # agent states, overflows
                     m_apply(item)
 
         def wrap_up_over(a: int) -> None:
@@ -192,20 +196,21 @@ class _Run:
                 ai += 1
                 t = now[0] = arrival[i]
                 q = qidx[i]
-                ev = CallQueued(t, prefix + str(i), queue_name[q], queue_service[q])
+                call_ids[i] = call_id = prefix + str(i)
+                ev = CallQueued(t, call_id, queue_name[q], queue_service[q])
                 m_apply(ev)
                 apply(r_handle(ev))
                 events += 1
                 active += 1
                 if phase[i] == _WAITING and patience[i] != math.inf:
-                    push(t + patience[i], _ABANDON, i)
+                    heappush(heap, (t + patience[i], next(seq), _ABANDON, i))
                 continue
             if not heap or (ai == n and not active):
                 break  # what is left are shift ends and boundaries after the last call
             t, _, kind, ref = pop(heap)
             now[0] = t
             if kind == _TALK_END:
-                ev = CallEnded(t, prefix + str(ref))
+                ev = CallEnded(t, call_ids[ref])
                 m_apply(ev)
                 apply(r_handle(ev))
                 events += 1
@@ -213,7 +218,7 @@ class _Run:
                 a = call_agent[ref]
                 wait = acw[qidx[ref]]
                 if wait > 0:
-                    push(t + wait, _WRAP_END, a)
+                    heappush(heap, (t + wait, next(seq), _WRAP_END, a))
                 else:
                     wrap_up_over(a)
             elif kind == _WRAP_END:
@@ -221,7 +226,7 @@ class _Run:
             elif kind == _ABANDON:
                 if phase[ref] == _WAITING:
                     phase[ref] = _GONE
-                    ev = CallEnded(t, prefix + str(ref))
+                    ev = CallEnded(t, call_ids[ref])
                     m_apply(ev)
                     apply(r_handle(ev))
                     events += 1

@@ -18,6 +18,8 @@ import numpy as np
 
 #: the largest number of agents the search tries (a guard against an impossible target)
 MAX_AGENTS = 100_000
+#: Erlang A: the longest queue its distribution is summed over
+_MAX_QUEUE = 1_000_000
 
 
 def traffic(calls: float, aht_s: float, interval_s: float) -> float:
@@ -86,11 +88,16 @@ def erlang_a_staffing(agents: int, calls: float, aht_s: float, interval_s: float
         return Staffing(agents, 0.0, 0.0, 1.0, 0.0, 0.0)
     if agents == 0:
         return Staffing(0, a, 1.0, 0.0, math.inf, 0.0, 1.0)
+    n_mu = agents * mu
+    if lam > n_mu and (lam - n_mu) / theta > _MAX_QUEUE:
+        # Overloaded and almost never hanging up: the queue grows to (lam - n mu) / theta
+        # callers (more than _MAX_QUEUE) before abandons balance it. In the limit everyone
+        # waits, nobody within T, and what the agents cannot carry is abandoned.
+        return Staffing(agents, a, 1.0, 0.0, math.inf, 1.0, 1.0 - n_mu / lam)
     # Stationary distribution: states 0..n as M/M/n/n scaled so that sum_{k<=n} = 1 (so
     # pi_n = Erlang B), then queue states n+j with ratio lam / (n mu + j theta); in log space.
     b = erlang_b(agents, a)
     log_pn = math.log(b)
-    n_mu = agents * mu
     logs: list[float] = []  # log pi_{n+j}, j = 1..J
     log_p, peak = log_pn, log_pn
     j = 0
@@ -100,6 +107,8 @@ def erlang_a_staffing(agents: int, calls: float, aht_s: float, interval_s: float
         logs.append(log_p)
         peak = max(peak, log_p)
         if lam < n_mu + j * theta and log_p < peak - 40.0:  # falling, and negligible
+            break
+        if j >= _MAX_QUEUE:  # a tail this long only near n mu = lam with no patience
             break
     scale = max(peak, 0.0)
     below = (1.0 - b) * math.exp(-scale)  # states 0..n-1: a caller is answered at once

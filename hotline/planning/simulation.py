@@ -22,6 +22,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hotline.core.events import CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentState, AgentTrigger
@@ -61,6 +62,13 @@ class SimResult:
     totals: dict[str | None, QueueFigures]  # the whole day, per queue and None: all
     events: int  # events and commands the router took
     rank_mismatches: int  # the router's own consistency counter (must stay 0)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """JSON-ready: one row per interval and queue (queue None: all queues), with the
+        interval's figures (metrics.md) and the centre's occupancy."""
+        return [{"start": iv.start, "end": iv.end, "queue": name, "occupancy": iv.occupancy,
+                 **f.as_dict()}
+                for iv in self.intervals for name, f in iv.queues.items()]
 
 
 def simulate(scenario: Scenario, day: Day | None = None) -> SimResult:

@@ -86,6 +86,9 @@ def test_figures_per_interval_follow_the_metrics_definitions() -> None:
     assert first.occupancy == pytest.approx(300.0 / 900.0)
     assert second.occupancy == 0.0
     assert first.queues[None].offered == 2  # all queues
+    rows = result.rows()
+    assert rows[0]["queue"] is None and rows[1]["queue"] == "q"
+    assert rows[1]["service_level"] == 0.5 and rows[1]["occupancy"] == first.occupancy
 
 
 def test_shift_end_lets_the_call_finish() -> None:

@@ -165,3 +165,11 @@ def test_erlang_a_improves_with_every_agent(a: float, patience: float) -> None:
         assert better.asa_s <= worse.asa_s + 1e-9
     assert 0.0 <= figures[0].p_abandon <= 1.0
     assert figures[-1].service_level > 0.99
+
+
+def test_erlang_a_overloaded_with_endless_patience_ends() -> None:
+    """5 agents for 10 Erlangs and callers who (almost) never hang up: no queue length
+    balances it within reach; the figures are the limit (nobody within T, half the
+    calls abandoned) rather than a billion-term sum."""
+    f = erlang_a_staffing(5, 100, 180, 1800, 20, patience_s=1e9)
+    assert f.service_level == 0.0 and f.p_abandon == pytest.approx(0.5)

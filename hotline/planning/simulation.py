@@ -32,8 +32,9 @@ from hotline.realtime.metrics import Metrics
 from hotline.realtime.targets import MetricsConfig, QueueTargets
 from hotline.router import Offer, Router, RouterConfig
 
-# heap event kinds
-_ANSWER, _TALK_END, _WRAP_END, _ABANDON, _SHIFT_START, _SHIFT_END, _TICK, _BOUNDARY = range(8)
+# event kinds: on the heap (what calls schedule, and ticks) and in the day's frame
+_ANSWER, _TALK_END, _WRAP_END, _ABANDON, _TICK = range(5)
+_SHIFT_START, _SHIFT_END, _BOUNDARY = range(5, 8)
 # call phases
 _WAITING, _ANSWERED, _GONE = 0, 1, 2
 #: an interval's occupancy is read this long before its end (the events are continuous
@@ -183,23 +184,47 @@ class _Run:
                 apply(command(agent_ids[a], end_wrap_up))
             events += 1
 
-        # the day's frame: shifts, interval boundaries, ticks where a queue needs them
+        # The day's frame, known up front: shifts and interval boundaries, in a sorted list
+        # of their own (like the arrivals) rather than on the heap, which then holds only
+        # what calls schedule (a heap of thousands of shift ends makes every push dearer).
         horizon = max((len(d.calls) for d in sc.demand), default=0) * sc.interval_s
+        frame: list[tuple[float, int, int]] = []
         for a, agent in enumerate(sc.agents):
             for shift in agent.shifts:
-                push(shift.start_s, _SHIFT_START, a)
-                push(shift.end_s, _SHIFT_END, a)
+                frame.append((shift.start_s, _SHIFT_START, a))
+                frame.append((shift.end_s, _SHIFT_END, a))
         for k in range(1, horizon // sc.interval_s + 1):
-            push(k * sc.interval_s - _READ_BEFORE_S, _BOUNDARY, k)
-        ticking = any(q.overflow_to or q.expand_after for q in sc.queues)
-        if ticking:
+            frame.append((k * sc.interval_s - _READ_BEFORE_S, _BOUNDARY, k))
+        frame.sort()
+        frame.append((math.inf, _BOUNDARY, 0))  # sentinel
+        frame_t = [f[0] for f in frame]
+        arrival = [*arrival, math.inf]  # sentinel
+        if any(q.overflow_to or q.expand_after for q in sc.queues):
             push(sc.tick_s, _TICK, 0)
 
-        ai = 0
+        ai = fi = 0
         t = 0.0
         active = 0  # calls arrived and not over (answered and ended, or abandoned)
+        inf = math.inf
         while True:
-            if ai < n and (not heap or arrival[ai] < heap[0][0]):
+            if ai == n and not active:
+                break  # what is left are shift ends and boundaries after the last call
+            ta, tf = arrival[ai], frame_t[fi]
+            th = heap[0][0] if heap else inf
+            if tf <= ta and tf <= th:
+                if tf == inf:
+                    break
+                t = now[0] = tf
+                _, kind, ref = frame[fi]
+                fi += 1
+                if kind == _BOUNDARY:
+                    self._close(ref * sc.interval_s)
+                elif kind == _SHIFT_START:
+                    events += self._shift_start(ref, apply, leaving)
+                else:
+                    events += self._shift_end(ref, apply, leaving)
+                continue
+            if ta < th:
                 i = ai
                 ai += 1
                 t = now[0] = arrival[i]
@@ -213,8 +238,6 @@ class _Run:
                 if phase[i] == _WAITING and patience[i] != math.inf:
                     heappush(heap, (t + patience[i], next(seq), _ABANDON, i))
                 continue
-            if not heap or (ai == n and not active):
-                break  # what is left are shift ends and boundaries after the last call
             t, _, kind, ref = pop(heap)
             now[0] = t
             if kind == _TALK_END:
@@ -243,16 +266,9 @@ class _Run:
                 i, a = divmod(ref, len(agent_ids))
                 if phase[i] == _WAITING:  # the caller may have hung up while it rang
                     answer(i, a, t)
-            elif kind == _BOUNDARY:
-                self._close(ref * sc.interval_s)
-            elif kind == _TICK:
+            else:  # _TICK
                 apply(router.tick())
-                if heap or ai < n:
-                    push(t + sc.tick_s, _TICK, 0)
-            elif kind == _SHIFT_START:
-                events += self._shift_start(ref, apply, leaving)
-            else:
-                events += self._shift_end(ref, apply, leaving)
+                push(t + sc.tick_s, _TICK, 0)
 
         # the intervals left, and those the last calls ran into
         end = max(horizon, math.ceil(t / sc.interval_s) * sc.interval_s)

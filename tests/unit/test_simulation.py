@@ -143,3 +143,21 @@ def test_generated_day_follows_the_demand() -> None:
     assert day.arrival == sorted(day.arrival)
     mean_talk = sum(day.talk) / len(day)
     assert 170 < mean_talk < 230  # lognormal of mean 200 s
+
+
+def test_ring_time_and_a_caller_who_leaves_while_it_rings() -> None:
+    """answer_delay_s 5: an offer is answered 5 s later, so call 0 (at 10 s) waits 5 s; call
+    1 (at 20 s, agent a0 busy) rings a1 and its caller hangs up after 3 s, before the answer:
+    an abandon, and a1 is free again for call 2 (at 30 s, answered at 35 s)."""
+    scenario = Scenario(
+        [QueueConfig("q", ServiceType.BILLING, {"s": 1})],
+        [SimAgent(AgentConfig(f"a{i}", {"s": 1}), ALL_DAY) for i in range(2)],
+        [Demand("q", [0.0], 180.0)],
+        answer_delay_s=5.0,
+    )
+    day = Day(arrival=[10.0, 20.0, 30.0], queue=[0, 0, 0], talk=[100.0, 100.0, 50.0],
+              patience=[math.inf, 3.0, math.inf])
+    f = simulate(scenario, day).totals["q"]
+    assert (f.offered, f.answered, f.abandoned, f.short_abandoned) == (3, 2, 1, 1)
+    assert f.wait_answered_s == pytest.approx(10.0)  # 5 s ring each
+    assert f.handled == 2 and f.talk_s == pytest.approx(150.0)

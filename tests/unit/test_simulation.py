@@ -29,9 +29,9 @@ def one_queue(agents: int, calls: float, intervals: int, patience_s: float = mat
 def test_service_level_matches_erlang_c() -> None:
     """One queue, Poisson arrivals, exponential talk time, nobody hangs up: M/M/n. 5 agents,
     15 calls a quarter hour of AHT 180 s (3 Erlangs), 4,000 quarter hours (about 60,000
-    calls, seed 1): Erlang C gives 81.09 % within 20 s and an ASA of 21.25 s; the simulated
-    day through the router and the metrics must be within one point (seeds 1-6 fall within
-    0.73 point: 81.62, 80.97, 80.46, 81.51, 81.53, 81.82 %)."""
+    calls, seed 1): Erlang C gives 81.09 % within 20 s, an ASA of 21.25 s and an occupancy of
+    60 %; the simulated day through the router and the metrics must be within one point
+    (seeds 1-6 fall within 0.73 point: 81.62, 80.97, 80.46, 81.51, 81.53, 81.82 %)."""
     result = simulate(one_queue(agents=5, calls=15.0, intervals=4000))
     expected = erlang_c_staffing(5, 15.0, 180.0, 900.0, 20.0)
     day = result.totals["q"]
@@ -40,6 +40,9 @@ def test_service_level_matches_erlang_c() -> None:
     assert day.service_level == pytest.approx(expected.service_level, abs=0.01)
     assert day.asa == pytest.approx(expected.asa_s, rel=0.1)
     assert result.rank_mismatches == 0
+    # the wallboard's occupancy (metrics.md), interval by interval, is Erlang C's A / n
+    busy = [iv.occupancy for iv in result.intervals[1:-1] if iv.occupancy is not None]
+    assert sum(busy) / len(busy) == pytest.approx(expected.occupancy, abs=0.01)
 
 
 def test_abandons_match_erlang_a() -> None:

@@ -121,7 +121,6 @@ class _Run:
         self.heap: list[tuple[float, int, int, int]] = []
         self.seq = itertools.count()
         self.intervals: list[IntervalResult] = []
-        self._pending: dict[float, dict[str | None, QueueFigures]] = {}
 
     def push(self, t: float, kind: int, ref: int) -> None:
         heapq.heappush(self.heap, (t, next(self.seq), kind, ref))

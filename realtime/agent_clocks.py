@@ -58,10 +58,21 @@ class AgentClocks:
             self.queues[agent_id] = frozenset()
 
     def change(self, agent_id: str, t: float, state: AgentState, reason: str) -> None:
-        self.ensure(agent_id, t)
-        key = -1 if state is _LOGGED_OUT else self._key_number(_key(state, reason))
-        self._clocks.change(self._index[agent_id], t, key)
-        self.state[agent_id], self.reason[agent_id] = state, reason
+        # on every agent state change (four a call): the helpers inlined
+        a = self._index.get(agent_id)
+        if a is None:
+            self.ensure(agent_id, t)
+            a = self._index[agent_id]
+        if state is _LOGGED_OUT:
+            key = -1
+        else:
+            pair = (state, reason if state is _NOT_READY else "")
+            key = self._key_index.get(pair)
+            if key is None:
+                key = self._key_number(pair)
+        self._clocks.change(a, t, key)
+        self.state[agent_id] = state
+        self.reason[agent_id] = reason
 
     def flush_all(self, t: float) -> None:
         """Books every open stretch up to t (an interval boundary)."""

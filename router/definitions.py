@@ -88,6 +88,10 @@ class RouterConfig:
     explain_limit: int = 20
     #: explanations are kept for this many most recent calls
     explain_keep: int = 10_000
+    #: False: offers carry one shared empty explanation (dispatch.UNEXPLAINED) and none is
+    #: kept: for the what-if simulator, where nobody reads them. The decision is the same
+    #: (the kernel's select); only the record after it is skipped.
+    explain: bool = True
     #: virtual hold: tries to reach a caller, and the pause between them (the agent is free)
     callback_attempts: int = 3
     callback_retry_s: float = 120.0

@@ -10,7 +10,7 @@ from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase
 from hotline.router import dispatch, roster
 from hotline.router.definitions import AgentConfig, QueueConfig
 from hotline.router.errors import AgentBusy, DuplicateAgent, QueueInUse, UnknownQueue
-from hotline.router.state import Output, RouterState
+from hotline.router.state import Output, RouterState, timed_queue
 
 _REMOVABLE = frozenset({AgentState.LOGGED_OUT, AgentState.NOT_READY, AgentState.READY})
 
@@ -25,6 +25,7 @@ def put_queue(state: RouterState, config: QueueConfig, now: float) -> None:
         state.skills.register(req)  # may raise TooManySkills: before any change
     old = state.queues.get(config.name)
     state.queues[config.name] = config
+    state.timed = state.timed or timed_queue(config)  # stays on: cheap and always right
     shift = config.priority - old.priority if old is not None else 0
     for call in state.line.calls():
         if call.queue != config.name:

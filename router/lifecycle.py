@@ -157,6 +157,7 @@ def _apply_repeat(
         call.repeat = True
         call.priority += REPEAT_BOOST
     if preferred is not None:
+        state.timed = True  # the preferred agent's turn runs out with time
         call.preferred_agent = preferred
         call.preferred_until = now + state.queues[call.queue].preferred_agent_s
 

@@ -321,6 +321,6 @@ class Router:
         out = lifecycle.expire_offers(s, now) if s.offered else []
         if s.retrying:
             out += callbacks.retry_due(s, now)
-        if len(s.line):
+        if s.timed and len(s.line):
             out += dispatch.restage(s, now)
         return out

@@ -27,6 +27,11 @@ from hotline.router.skills import SkillRegistry
 Output = list[Event | Decision]
 
 
+def timed_queue(q: QueueConfig) -> bool:
+    """Whether the queue's requirements for a call change with its wait."""
+    return q.overflow_to is not None or bool(q.expand_after)
+
+
 @dataclass(slots=True, eq=False)
 class RouterState:
     config: RouterConfig
@@ -51,6 +56,10 @@ class RouterState:
     ignored: int = 0
     #: decisions where the kernel's ranking did not put the chosen agent first (a bug)
     rank_mismatches: int = 0
+    #: whether a waiting call's requirements can change with time alone: a queue overflows
+    #: or widens them (bullseye), or a call was ever held for a preferred agent. False: the
+    #: restage pass over the line on every event is skipped (it could change nothing).
+    timed: bool = True
 
     @classmethod
     def create(cls, config: RouterConfig, kernel: ModuleType) -> RouterState:
@@ -74,6 +83,7 @@ class RouterState:
             state.skills.register(q.required)
             for _, req in q.expand_after:
                 state.skills.register(req)
+        state.timed = any(timed_queue(q) for q in config.queues)
         return state
 
     def agent(self, agent_id: str) -> AgentRecord:

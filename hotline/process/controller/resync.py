@@ -1,6 +1,7 @@
 """After the AMI link to a node comes back (every login): the heartbeat rewritten at once,
 then the router brought in line with the node's agent phones and live channels by replaying
-the events missed meanwhile (reconcile.py decides which, from what is read here). Also the
+the events missed meanwhile (reconcile.py decides which, from what is read here), then the
+calls that ended meanwhile written from the node's ledger (ledger_pass.py). Also the
 heartbeat itself: the dialplan's failsafe reads it."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from hotline.core.events import Event
 from hotline.core.lifecycle import AgentState
 from hotline.core.values import ServiceType
+from hotline.process.controller import ledger_pass
+from hotline.process.controller.ledger import SESSION_KEY
 from hotline.process.controller.reconcile import (
     FAILSAFE_CONTEXT,
     HEARTBEAT_FAMILY,
@@ -45,6 +48,8 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                                   agents, state.clock()):
         feed(status)
     try:
+        # the ledger first: a call that ends from now on is in it or heard live
+        ledger = await ledger_pass.read(link)
         channels = await link.channels()
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
@@ -60,12 +65,15 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                 waiting_vars[ch.linkedid] = qv
     # app_queue's calls are replayed from their start for history, routed by nobody
     state.failsafe_calls.update(failsafe_found(link.node, known, channels))
-    events = reconcile(link.node, known, channels, waiting_vars, state.clock())
+    ended = {cid: (e.ended_at, e.cause) for cid, e in ledger.entries.items()}
+    events = reconcile(link.node, known, channels, waiting_vars, state.clock(), ended)
     if events:
         state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
                         f"{len(events)} missed events replayed")
     for event in events:
         feed(event)
+    await ledger_pass.settle(state, link, ledger)
+    state.resyncs += 1
 
 
 async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
@@ -75,6 +83,8 @@ async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
     last = await link.db_get(HEARTBEAT_FAMILY, HEARTBEAT_KEY)
     now = state.clock()
     await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(now)))
+    # a call that entered before this puts itself in the ledger at its end (hotline-hangup)
+    await link.db_put(HEARTBEAT_FAMILY, SESSION_KEY, f"{now:.6f}")
     age = heartbeat_age(last, now)
     guard = state.settings.failsafe_guard_s
     if age is not None and age > guard:

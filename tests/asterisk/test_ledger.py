@@ -1,0 +1,167 @@
+"""Issue #15.10 on the real Asterisk: calls that began and ended while no controller was
+there reach history once, with their true outcome, times, agent and recording, from the
+node's ledger (hotline-hangup writes it; the controller's resync reads and clears it)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from hotline.centre.model import Centre
+from hotline.core.events import CallAnswered, CallEnded, CallEntered, CallQueued, FailsafeTaken
+from hotline.core.settings import Settings
+from hotline.history.recorded import StoreHistory
+from hotline.history.service import Recorder
+from hotline.process.controller.ledger import LEDGER_FAMILY
+from hotline.process.controller.reconcile import HEARTBEAT_FAMILY, HEARTBEAT_KEY
+from hotline.store import db, queries
+from hotline.store.writer import Writer
+from hotline.telephony.ami.link import AmiLink
+from hotline.telephony.node import box as asterisk_box
+from tests.helpers.observed import ObservedController
+from tests.helpers.phones import Phones
+from tests.helpers.store import store_tmpdir
+from tests.helpers.watcher import Watcher
+
+pytestmark = pytest.mark.asterisk
+
+OTHERS = (2, 3, 4)
+
+
+def pause(settings: Settings, n: int, paused: bool) -> None:
+    """agentN's static member of the failsafe queue (un)paused, through Asterisk's CLI."""
+    what = "pause" if paused else "unpause"
+    root = asterisk_box.root_dir(settings)
+    out = subprocess.run(
+        ["chroot", str(root), "/usr/sbin/asterisk", "-rx",
+         f"queue {what} member PJSIP/agent{n} queue hotline-failsafe"],
+        capture_output=True, text=True, timeout=10).stdout
+    assert f"{what}d interface" in out, out
+
+
+class History:
+    """History as the platform keeps it: a Recorder on the outbox writer into PostgreSQL."""
+
+    def __init__(self, settings: Settings, writer: Writer, pool: asyncpg.Pool) -> None:
+        self.settings, self.writer, self.pool = settings, writer, pool
+
+    def controller(self, centre: Centre, lines: list[str]) -> ObservedController:
+        ctl = ObservedController(self.settings, centre, emit_line=lines.append)
+        recorder = Recorder(self.writer, self.settings.recordings_dir,
+                            self.settings.recordings_dir_in_root, self.settings.short_abandon_s)
+        ctl.observe(recorder.observe)
+        ctl.use_history(StoreHistory(self.writer, self.pool))
+        return ctl
+
+
+@pytest.fixture
+async def history(asterisk_node: Settings, empty_db_url: str) -> AsyncIterator[History]:
+    writer = Writer(empty_db_url, Path(store_tmpdir("ledger-writer")))
+    await writer.start()
+    pool = await db.create_pool(empty_db_url, max_size=2)
+    try:
+        yield History(asterisk_node, writer, pool)
+    finally:
+        await writer.stop()
+        await pool.close()
+
+
+async def resynced(ctl: ObservedController, deadline_s: float = 10) -> None:
+    """Until the controller's first resync (its ledger pass included) is over."""
+    async with asyncio.timeout(deadline_s):
+        while ctl.resyncs < 1:  # noqa: ASYNC110 (a counter: the controller has no event)
+            await asyncio.sleep(0.05)
+
+
+async def test_calls_of_an_outage_reach_history_once_from_the_ledger(
+        asterisk_node: Settings, centre: Centre, phones: Phones, history: History,
+        conn: asyncpg.Connection) -> None:
+    link = AmiLink(asterisk_node)
+    await link.connect()
+    watcher = Watcher(link)
+    seen = watcher.next
+    lines: list[str] = []
+    back: ObservedController | None = None
+    again: ObservedController | None = None
+    try:
+        # No controller, gone for long: its heartbeat is old. app_queue may ring agent1
+        # only (the others paused), so that C finds nobody free.
+        await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, "1")
+        for n in OTHERS:
+            pause(asterisk_node, n, True)
+        phones.agent(1, ring_ms=300, talk_ms=8_000)
+        served = phones.caller("13800000101", talk_ms=30_000)  # app_queue: agent1 answers
+        gone = phones.caller("13800000102", talk_ms=2_000)  # hangs up while held
+        a = await seen(lambda e: isinstance(e, CallEntered) and e.caller == "13800000101", 10)
+        b = await seen(lambda e: isinstance(e, CallEntered) and e.caller == "13800000102", 10)
+        a_id, b_id = a.call_id, b.call_id  # type: ignore[attr-defined]
+        await seen(lambda e: isinstance(e, CallAnswered) and e.call_id == a_id, 15)
+        # agent1 is busy with A: C waits in app_queue and gives up there
+        left = phones.caller("13800000103", talk_ms=6_500)
+        c = await seen(lambda e: isinstance(e, CallEntered) and e.caller == "13800000103", 10)
+        c_id = c.call_id  # type: ignore[attr-defined]
+        await seen(lambda e: isinstance(e, FailsafeTaken) and e.call_id == c_id, 10)
+        ends = {}
+        for cid in (a_id, b_id, c_id):
+            ends[cid] = await seen(lambda e, cid=cid: isinstance(e, CallEnded)
+                                   and e.call_id == cid, 20)
+        for phone in (served, gone, left):
+            assert await asyncio.to_thread(phone.wait, 10) == 0, phone.errors()
+        truth = {type(e).__name__ + ":" + e.call_id: e.at  # type: ignore[attr-defined]
+                 for e in watcher.seen if hasattr(e, "call_id")}
+
+        back = history.controller(centre, lines)
+        await back.start()
+        await resynced(back)
+        assert await history.writer.flush(10)
+        rows = {cid: await queries.get_call(conn, cid) for cid in (a_id, b_id, c_id)}
+        assert all(rows.values()), (rows, history.writer.stats, lines)
+        ra, rb, rc = rows[a_id], rows[b_id], rows[c_id]
+        assert ra is not None and rb is not None and rc is not None
+        assert (ra.outcome, ra.agent_id, ra.queue) == ("failsafe", "agent1", "general")
+        assert (rb.outcome, rb.agent_id) == ("short_abandoned", None)
+        assert (rc.outcome, rc.agent_id) == ("abandoned", None)
+        for row in (ra, rb, rc):
+            cid = row.call_id
+            assert row.entered_at == pytest.approx(truth[f"CallEntered:{cid}"], abs=1.0)
+            assert row.queued_at == pytest.approx(truth[f"CallQueued:{cid}"], abs=1.0)
+            assert row.ended_at == pytest.approx(ends[cid].at, abs=1.0)
+        assert ra.answered_at == pytest.approx(truth[f"CallAnswered:{a_id}"], abs=1.0)
+        assert ra.talk_s is not None and 6 < ra.talk_s < 10
+        assert ra.recording_path is not None
+        assert await asyncio.to_thread(Path(ra.recording_path).exists)
+        assert rc.recording_path is not None  # app_queue records from its start
+        for cid in (a_id, b_id, c_id):  # once in the controller's record
+            assert sum(isinstance(e, CallEnded) and e.call_id == cid
+                       for e in back.history) == 1
+        assert not any(isinstance(e, CallQueued) and e.call_id in (a_id, b_id, c_id)
+                       and back.router.knows(e.call_id) for e in back.history)
+        assert back.ledger_replayed == 3 and back.ledger_bad == 0
+        assert await link.db_tree(LEDGER_FAMILY) == {}
+        await back.stop()
+        back = None
+
+        # a second restart adds nothing
+        again = history.controller(centre, lines)
+        await again.start()
+        await resynced(again)
+        assert again.ledger_replayed == 0
+        assert not any(getattr(e, "call_id", None) in (a_id, b_id, c_id)
+                       for e in again.history)
+        assert await history.writer.flush(10)
+        for cid in (a_id, b_id, c_id):
+            assert await queries.get_call(conn, cid) == rows[cid]
+    finally:
+        for n in OTHERS:
+            pause(asterisk_node, n, False)
+        for ctl in (back, again):
+            if ctl is not None:
+                await ctl.stop()
+        await link.close()
+        print("\n".join(lines))
+        print("\n".join(map(repr, watcher.seen)))

@@ -17,12 +17,13 @@ from hotline.core.events import CallAnswered, CallEnded, CallEntered, CallQueued
 from hotline.core.settings import Settings
 from hotline.history.recorded import StoreHistory
 from hotline.history.service import Recorder
-from hotline.process.controller.ledger import BAD_FAMILY, LEDGER_FAMILY
+from hotline.process.controller.ledger import BAD_FAMILY, CAUSE_TEXT, LEDGER_FAMILY
 from hotline.process.controller.reconcile import HEARTBEAT_FAMILY, HEARTBEAT_KEY
 from hotline.store import db, queries
 from hotline.store.writer import Writer
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
+from tests.helpers.calls import logout, ready
 from tests.helpers.observed import ObservedController
 from tests.helpers.phones import Phones
 from tests.helpers.store import store_tmpdir
@@ -171,6 +172,76 @@ async def test_calls_of_an_outage_reach_history_once_from_the_ledger(
         for n in OTHERS:
             pause(asterisk_node, n, False)
         for ctl in (back, again):
+            if ctl is not None:
+                await ctl.stop()
+        await link.close()
+        print("\n".join(lines))
+        print("\n".join(map(repr, watcher.seen)))
+
+
+async def test_calls_the_last_controller_connected_reach_history_after_it_is_gone(
+        asterisk_node: Settings, centre: Centre, phones: Phones, history: History,
+        conn: asyncpg.Connection) -> None:
+    """Finding #15.1: calls answered before the controller went were lost with it (history
+    is written at a call's end). X ends while no controller is there: written at the next
+    start. Z ends after it: written as soon as the new controller hears it end."""
+    link = AmiLink(asterisk_node)
+    await link.connect()
+    watcher = Watcher(link)
+    seen = watcher.next
+    lines: list[str] = []
+    first: ObservedController | None = history.controller(centre, lines)
+    back: ObservedController | None = None
+    try:
+        assert first is not None
+        await first.start()
+        phones.agent(3, ring_ms=200, talk_ms=60_000)
+        phones.agent(2, ring_ms=200, talk_ms=6_000)  # hangs up on X
+        ready(first, "agent3")
+        z_phone = phones.caller("13800000202", talk_ms=14_000)
+        z = await first.wait_for(lambda e: isinstance(e, CallAnswered), 10)
+        ready(first, "agent2")
+        x_phone = phones.caller("13800000201", talk_ms=60_000)
+        x = await first.wait_for(lambda e: isinstance(e, CallAnswered)
+                                 and e.call_id != z.call_id, 10)
+        assert (x.agent_id, z.agent_id) == ("agent2", "agent3")
+        await first.stop()  # as a kill would: nothing of X or Z is written yet
+        first = None
+        assert await history.writer.flush(10)
+        assert await queries.get_call(conn, x.call_id) is None
+
+        x_end = await seen(lambda e: isinstance(e, CallEnded) and e.call_id == x.call_id, 15)
+        back = history.controller(centre, lines)
+        await back.start()
+        await resynced(back)
+        assert await history.writer.flush(10)
+        assert await queries.get_call(conn, x.call_id) is not None, "X is not in history"
+        assert back.ledger_replayed == 1  # X
+        z_end = await seen(lambda e: isinstance(e, CallEnded) and e.call_id == z.call_id, 20)
+        await back.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == z.call_id
+                            and e.cause_text == CAUSE_TEXT, 10)
+        for phone in (x_phone, z_phone):
+            assert await asyncio.to_thread(phone.wait, 10) == 0, phone.errors()
+        assert await history.writer.flush(10)
+        truth = {type(e).__name__ + ":" + e.call_id: e.at  # type: ignore[attr-defined]
+                 for e in watcher.seen if hasattr(e, "call_id")}
+        for call, end, agent in ((x, x_end, "agent2"), (z, z_end, "agent3")):
+            row = await queries.get_call(conn, call.call_id)
+            assert row is not None, lines
+            assert (row.outcome, row.agent_id, row.queue) == ("answered", agent, "general")
+            assert row.answered_at == pytest.approx(call.at, abs=1.0)
+            assert row.ended_at == pytest.approx(end.at, abs=1.0)
+            assert row.queued_at == pytest.approx(truth.get(f"CallQueued:{call.call_id}",
+                                                            row.queued_at), abs=1.0)
+            assert row.recording_path is not None
+            assert await asyncio.to_thread(Path(row.recording_path).exists)
+        row = await queries.get_call(conn, x.call_id)
+        assert row is not None and row.talk_s is not None and 5 < row.talk_s < 7  # agent left
+        assert await link.db_tree(LEDGER_FAMILY) == {}
+        assert back.ledger_replayed == 2
+        logout(back, "agent2", "agent3")
+    finally:
+        for ctl in (first, back):
             if ctl is not None:
                 await ctl.stop()
         await link.close()

@@ -34,7 +34,15 @@ from hotline.core.settings import Settings
 from hotline.core.tasks import cancel_and_wait
 from hotline.core.values import ServiceType
 from hotline.history.call_log import CallLog
-from hotline.process.controller import callbacks, config, delivery, failsafe, resync, wrap_up
+from hotline.process.controller import (
+    callbacks,
+    config,
+    delivery,
+    failsafe,
+    ledger_pass,
+    resync,
+    wrap_up,
+)
 from hotline.process.controller.delivery import Deliveries
 from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
 from hotline.process.controller.state import ControllerState, HistoryGate, Item, Observer
@@ -199,9 +207,12 @@ class Controller:
             # Its hold session queued it first (or a resync did): counted once everywhere.
             s.duplicate_queued += 1
             return
-        if isinstance(event, CallEnded) and (event.call_id in s.callers
-                                             or event.call_id in s.failsafe_calls):
-            s.ended(event.call_id)  # its start was recorded too: the ledger's entry is ours
+        if isinstance(event, CallEnded):
+            if event.call_id in s.callers or event.call_id in s.failsafe_calls:
+                s.ended(event.call_id)  # its start was recorded too: a ledger entry is ours
+            elif not s.router.knows(event.call_id) and event.node in s.links:
+                # begun before this controller: its ledger entry, if the dialplan wrote one
+                s.spawn(ledger_pass.on_unknown_end(s, s.links[event.node], event.call_id))
         s.record(event)
         arriving = _ARRIVING.get(type(event))
         if arriving is not None and arriving(s, event):

@@ -11,6 +11,10 @@ calls are replayed:
   call log, history; the router routes nothing of a call that is over), and once history has
   accepted them (`HistoryGate.sync`: the outbox is on disk) the entry is deleted.
 
+A live controller also reads one entry when a call it never saw begin ends (on_unknown_end):
+a call that straddled its start. Two passes never settle the same entry at once
+(`ledger_claimed`).
+
 Exactly once: the entry goes only after its record is accepted; a controller that dies in
 between finds the entry again, and history then already has the call (the outbox is replayed
 into PostgreSQL, whose writes are upserts by call id). When history cannot tell (PostgreSQL
@@ -99,6 +103,19 @@ class HistoryUnavailable(RuntimeError):
     pass
 
 
+async def on_unknown_end(state: ControllerState, link: AmiLink, call_id: str) -> None:
+    """A call this controller never saw begin has ended (one that straddled its start: an
+    agent talking with a caller the last controller connected). Its hangup handler wrote its
+    entry before Asterisk reported the hangup: written to history now, not at the next
+    resync. AMI traffic only for such calls (and agents' own calls: no entry)."""
+    try:
+        value = await link.db_get(LEDGER_FAMILY, call_id)
+    except AmiError:
+        return  # the next resync reads it
+    if value is not None:
+        await settle(state, link, sort({call_id: value}))
+
+
 async def _settle_once(state: ControllerState, link: AmiLink, ledger: Ledger) -> None:
     for key, (value, why) in ledger.bad.items():
         state.ledger_bad += 1
@@ -110,8 +127,22 @@ async def _settle_once(state: ControllerState, link: AmiLink, ledger: Ledger) ->
         except AmiError as exc:
             log.warning("ledger of %s: could not quarantine %r: %s", link.node, key[:80], exc)
     ledger.bad.clear()
-    if not ledger.entries:
+    # an entry another pass is settling now is left to it (or both would replay it)
+    mine = {k: e for k, e in ledger.entries.items() if k not in state.ledger_claimed}
+    if not mine:
         return
+    sub = Ledger(mine)
+    state.ledger_claimed.update(mine)
+    try:
+        await _settle_claimed(state, link, sub)
+    finally:
+        state.ledger_claimed.difference_update(mine)
+        for key in mine:
+            if key not in sub.entries:  # deleted: a retry has nothing more to do with it
+                ledger.entries.pop(key, None)
+
+
+async def _settle_claimed(state: ControllerState, link: AmiLink, ledger: Ledger) -> None:
     unknown = [cid for cid in ledger.entries
                if cid not in state.ended_calls and not state.router.knows(cid)]
     recorded: set[str] = set()
@@ -143,4 +174,5 @@ async def _settle_once(state: ControllerState, link: AmiLink, ledger: Ledger) ->
                         "cleared")
 
 
-__all__ = ["RETRY_S", "HistoryUnavailable", "Ledger", "read", "replays", "settle", "sort"]
+__all__ = ["RETRY_S", "HistoryUnavailable", "Ledger", "on_unknown_end", "read", "replays",
+           "settle", "sort"]

@@ -86,6 +86,7 @@ class ControllerState:
     ended_calls: OrderedDict[str, None] = field(default_factory=OrderedDict)
     #: the ledger: calls replayed from it, entries quarantined as malformed
     ledger_replayed: int = 0
+    ledger_claimed: set[str] = field(default_factory=set)  # entries a pass is settling now
     ledger_bad: int = 0
     resyncs: int = 0  # resyncs finished (ledger pass included), for tests and operators
     #: how offers reached their callers: through the hold session, or by AMI Redirect

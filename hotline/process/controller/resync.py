@@ -47,9 +47,14 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     for status in endpoint_events(link.node, live, state.router.reachability(link.node),
                                   agents, state.clock()):
         feed(status)
+    # the ledger first: a call that ends from now on is in it or heard live
+    ledger: ledger_pass.Ledger | None = None
     try:
-        # the ledger first: a call that ends from now on is in it or heard live
         ledger = await ledger_pass.read(link)
+    except AmiError as exc:  # the live calls are resynced all the same
+        log.warning("resync of %s: its ledger could not be read (read again at the next "
+                    "login): %s", link.node, exc)
+    try:
         channels = await link.channels()
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
@@ -65,14 +70,15 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                 waiting_vars[ch.linkedid] = qv
     # app_queue's calls are replayed from their start for history, routed by nobody
     state.failsafe_calls.update(failsafe_found(link.node, known, channels))
-    ended = {cid: (e.ended_at, e.cause) for cid, e in ledger.entries.items()}
+    ended = {cid: (e.ended_at, e.cause) for cid, e in (ledger.entries if ledger else {}).items()}
     events = reconcile(link.node, known, channels, waiting_vars, state.clock(), ended)
     if events:
         state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
                         f"{len(events)} missed events replayed")
     for event in events:
         feed(event)
-    await ledger_pass.settle(state, link, ledger)
+    if ledger is not None:
+        await ledger_pass.settle(state, link, ledger)
     state.resyncs += 1
 
 

@@ -8,8 +8,10 @@ import asyncio
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from hotline.centre.model import Centre
@@ -19,6 +21,7 @@ from hotline.history.recorded import StoreHistory
 from hotline.history.service import Recorder
 from hotline.process.controller.ledger import BAD_FAMILY, CAUSE_TEXT, LEDGER_FAMILY
 from hotline.process.controller.reconcile import HEARTBEAT_FAMILY, HEARTBEAT_KEY
+from hotline.process.platform import Platform
 from hotline.store import db, queries
 from hotline.store.writer import Writer
 from hotline.telephony.ami.link import AmiLink
@@ -247,3 +250,61 @@ async def test_calls_the_last_controller_connected_reach_history_after_it_is_gon
         await link.close()
         print("\n".join(lines))
         print("\n".join(map(repr, watcher.seen)))
+
+
+async def api(settings: Settings, path: str) -> Any:
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        token = (await http.post("/api/auth/token", json={
+            "username": "supervisor", "password": "supervisor"})).json()["access_token"]
+        r = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+        return r.status_code, r.json()
+
+
+async def test_hotline_run_back_from_an_outage_writes_and_counts_its_calls(
+        asterisk_node: Settings, centre: Centre, phones: Phones) -> None:
+    """The platform as `hotline run` wires it: a failsafe call of the outage is in /api/calls
+    and in today's figures once the platform is back."""
+    link = AmiLink(asterisk_node)
+    await link.connect()
+    watcher = Watcher(link)
+    platform: Platform | None = Platform(asterisk_node, centre, emit_line=lambda _: None)
+    again: Platform | None = None
+    try:
+        assert platform is not None
+        await platform.start()
+        _, board = await api(asterisk_node, "/api/wallboard")
+        before = board["all"]["today"]
+        await platform.stop()
+        platform = None
+        await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, "1")  # gone for long
+        for n in OTHERS:
+            pause(asterisk_node, n, True)
+        phones.agent(1, ring_ms=300, talk_ms=3_000)
+        caller = phones.caller("13800000301", talk_ms=30_000)
+        entered = await watcher.next(lambda e: isinstance(e, CallEntered)
+                                     and e.caller == "13800000301", 10)
+        call_id = entered.call_id  # type: ignore[attr-defined]
+        await watcher.next(lambda e: isinstance(e, CallEnded) and e.call_id == call_id, 20)
+        assert await asyncio.to_thread(caller.wait, 10) == 0, caller.errors()
+
+        again = Platform(asterisk_node, centre, emit_line=lambda _: None)
+        await again.start()
+        async with asyncio.timeout(10):
+            while again.controller.resyncs < 1:  # noqa: ASYNC110 (a counter)
+                await asyncio.sleep(0.05)
+        assert await again.writer.flush(10)
+        status, row = await api(asterisk_node, f"/api/calls/{call_id}")
+        assert status == 200, row
+        assert (row["outcome"], row["agent_id"]) == ("failsafe", "agent1")
+        _, board = await api(asterisk_node, "/api/wallboard")
+        after = board["all"]["today"]
+        assert after["offered"] == before["offered"] + 1
+        assert after["failsafe"] == before["failsafe"] + 1
+    finally:
+        for n in OTHERS:
+            pause(asterisk_node, n, False)
+        for p in (platform, again):
+            if p is not None:
+                await p.stop()
+        await link.close()

@@ -97,6 +97,9 @@ class Metrics:
         self._trend: list[ClosedInterval] = []  # today's closed intervals
         #: calls a previous run counted offered and left waiting (restore): not offered again
         self._offered_before: set[str] = set()
+        #: calls a previous run counted answered and left connected (restore): a replay of
+        #: one from the ledger (#15.10) counts nothing again
+        self._connected_before: set[str] = set()
         self._handlers: dict[type[Event], Callable[[Any, float], None]] = {
             CallQueued: self._on_queued,
             CallOverflowed: self._on_overflowed,
@@ -151,6 +154,8 @@ class Metrics:
             "queues": list(self._queues),
             "waiting": [call_id for call_id, slot in self._calls.items()
                         if self._core.phase(slot) == k.WAITING],
+            "connected": [call_id for call_id, slot in self._calls.items()
+                          if self._core.phase(slot) in (k.TALKING, k.HELD)],
             "groups": {
                 name: {"interval": self._core.read(k.INTERVAL, g),
                        "today": self._core.read(k.TODAY, g)}
@@ -174,8 +179,9 @@ class Metrics:
         last checkpoint() of today, if any; `closed`: today's closed intervals as stored.
         Without a checkpoint, today's queue figures are the sum of the closed intervals and
         the open interval starts empty. Calls the checkpoint saw waiting are not offered
-        again when they queue again (resync, their hold session). Returns the moment from
-        which history must be replayed (None: nothing is known of today)."""
+        again when they queue again (resync, their hold session); calls it saw connected
+        count nothing again (replayed from the node's ledger when they ended). Returns the
+        moment from which history must be replayed (None: nothing is known of today)."""
         if self._calls or self._wrap or self._closed:
             raise RuntimeError("restore() is for a Metrics that has counted nothing")
         at = saved["at"] if saved else max((c.end for c in closed), default=None)
@@ -192,6 +198,7 @@ class Metrics:
             return at
         self.declare_queues(saved["queues"])
         self._offered_before = set(saved.get("waiting", ()))
+        self._connected_before = set(saved.get("connected", ()))
         for name, rows in saved["groups"].items():
             if name == "*":
                 g = 0
@@ -359,6 +366,10 @@ class Metrics:
     def _on_queued(self, e: CallQueued, t: float) -> None:
         slot = self._calls.get(e.call_id)
         if slot is None:
+            if self._connected_before and e.call_id in self._connected_before:
+                # offered and answered in the checkpoint; its handling since is not followed
+                self._connected_before.discard(e.call_id)
+                return
             slot = self._calls[e.call_id] = self._core.open_call()
             if self._offered_before and e.call_id in self._offered_before:
                 self._offered_before.discard(e.call_id)  # waits on since it first queued

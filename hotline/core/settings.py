@@ -183,6 +183,14 @@ class Settings(BaseSettings):
         """Where Asterisk writes recordings inside its chroot (bind-mounted from recordings_dir)."""
         return "/var/spool/asterisk/hotline"
 
+    @property
+    def heartbeat_stale_s(self) -> int:
+        """A heartbeat older than this (whole seconds, as the dialplan's EPOCH counts; the
+        beat is written truncated) at a call's end puts the call in the ledger: about two
+        beats missed (docs/dialplan-contract.md, "The ledger"). A false alarm costs one entry
+        that the next resync deletes."""
+        return max(2, int(-(-2 * self.heartbeat_interval_s // 1)))
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -27,6 +27,7 @@ from hotline.core.deployment import check_deployment
 from hotline.core.events import CallEntered
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import Services, start_services
+from hotline.history.recorded import StoreHistory
 from hotline.history.repeat_calls import RepeatDetector
 from hotline.history.service import Recorder
 from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
@@ -161,6 +162,8 @@ class Platform:
                             metrics=self.metrics, on_recorded_call=self._recorded)
         self.recorder = recorder
         self.controller.observe(recorder.observe)
+        # calls that ended while no controller listened: the node's ledger, at every resync
+        self.controller.use_history(StoreHistory(self.writer, self.pool))
         await self.controller.start()
         # configuration changes reach the database, the router and the node's files at once;
         # the node may have been started from centre.toml: bring its agent files in line

@@ -324,6 +324,18 @@ class AmiLink:
     async def db_get(self, family: str, key: str) -> str | None:
         return replies.db_value(await self._ask("DBGet", Family=family, Key=key))
 
+    async def db_tree(self, family: str) -> dict[str, str]:
+        """Every key of an AstDB family and its value (DBGetTree), e.g. the ledger."""
+        return replies.db_tree(await self._ask("DBGetTree", timeout_s=10.0, Family=family),
+                               family)
+
+    async def db_del(self, family: str, key: str) -> None:
+        """Deletes one key; a key that is not there is no error (Asterisk says "could not
+        be deleted" for both; the next read tells)."""
+        reply = await self._ask("DBDel", Family=family, Key=key)
+        if reply.refused and "could not be deleted" not in reply.message.lower():
+            replies.checked(reply)
+
     async def originate(self, dial: str, context: str, exten: str, channel_id: str,
                         variables: dict[str, str], caller_id: str, timeout_s: int) -> None:
         """Places a call (async: Asterisk queues it; the reply ends with its

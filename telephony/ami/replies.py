@@ -206,6 +206,30 @@ def started(reply: Reply) -> str:
     return f"{reply.get('CoreStartupDate')} {reply.get('CoreStartupTime')}".strip()
 
 
+def db_tree(reply: Reply, family: str) -> dict[str, str]:
+    """DBGetTree of `family`: key -> value (Asterisk answers Error for an empty family).
+    Keys come as `/<family>/<key>` or `<key>`; deeper keys (another family under it) are left
+    out."""
+    if reply.refused:
+        if "not found" in reply.message.lower():
+            return {}
+        checked(reply)
+    out: dict[str, str] = {}
+    prefix = f"/{family}/"
+    for msg in reply.events:
+        if msg.name != "DBGetTreeResponse":
+            continue
+        key = msg.get("Key") or ""
+        fam = msg.get("Family") or ""
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+        elif fam.strip("/") not in ("", family):
+            continue
+        if key and "/" not in key:
+            out[key] = msg.get("Val") or ""
+    return out
+
+
 def device_states(reply: Reply) -> dict[str, str]:
     """DeviceStateList: device -> state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ...),
     e.g. {"PJSIP/agent1": "INUSE"}."""

@@ -10,10 +10,13 @@ from types import ModuleType
 
 import pytest
 
+from hotline.core.events import AgentRinging, CallAnswered, CallEntered
 from hotline.core.lifecycle import AgentState
+from hotline.core.values import ServiceType
+from hotline.process.controller.ledger import LedgerEntry, replay
 from hotline.realtime import Metrics, MetricsConfig
 from hotline.realtime.replay import Counted, StateSeen
-from tests.unit.test_realtime_metrics import DAY, KERNELS
+from tests.unit.test_realtime_metrics import DAY, KERNELS, q
 
 CONFIG = dict(interval_s=900, day_start_offset_s=0)
 
@@ -124,3 +127,37 @@ def test_a_history_row_lost_to_a_node_failure_counts_as_such() -> None:
     counts = _counts(row, 100.0, {})  # type: ignore[arg-type]
     assert [(c.what, c.at, c.wait_s) for c in counts] == [("offered", 110.0, 0.0),
                                                            ("node_failure", 140.0, 30.0)]
+
+
+def test_a_call_connected_at_the_checkpoint_replayed_from_the_ledger_counts_once(
+        kernel: ModuleType) -> None:
+    """Issue #15.10: a call answered before the crash that ended while no controller was
+    there comes back from the node's ledger as its events at their true times; the
+    checkpoint counted its offer and answer already."""
+    before = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    for e in (CallEntered(100.0, call_id="c1", caller="", dialed="", channel=""),
+              q(101.0, "c1"),
+              AgentRinging(105.0, call_id="c1", agent_id="a1"),
+              CallAnswered(106.0, call_id="c1", agent_id="a1"),
+              q(110.0, "c2")):  # waiting at the checkpoint: resumes, as before
+        before.apply(e)
+    saved = json.loads(json.dumps(before.checkpoint(120.0)))
+    after = Metrics(MetricsConfig(**CONFIG), kernel=kernel)  # type: ignore[arg-type]
+    after.restore(saved, [])
+    c1 = LedgerEntry(call_id="c1", entered_at=100.0, ended_at=300.0, cause=16,
+                     queued_at=101.0, queue="billing", service=ServiceType.BILLING,
+                     answered_at=106.0, agent="a1")
+    c2 = LedgerEntry(call_id="c2", entered_at=109.0, ended_at=150.0, cause=16,
+                     queued_at=110.0, queue="billing", service=ServiceType.BILLING)
+    for e in [*replay(c1, ""), *replay(c2, "")]:
+        after.apply(e)
+    today = after.queue_figures("billing", "today", 400.0)
+    assert (today.offered, today.answered, today.abandoned) == (2, 1, 1)
+    # a call the checkpoint never saw counts in full
+    for e in replay(LedgerEntry(call_id="c3", entered_at=200.0, ended_at=260.0, cause=16,
+                                queued_at=201.0, queue="billing",
+                                service=ServiceType.BILLING, answered_at=210.0,
+                                agent="a2"), ""):
+        after.apply(e)
+    today = after.queue_figures("billing", "today", 400.0)
+    assert (today.offered, today.answered) == (3, 2)

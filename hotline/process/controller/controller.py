@@ -34,10 +34,18 @@ from hotline.core.settings import Settings
 from hotline.core.tasks import cancel_and_wait
 from hotline.core.values import ServiceType
 from hotline.history.call_log import CallLog
-from hotline.process.controller import callbacks, config, delivery, failsafe, resync, wrap_up
+from hotline.process.controller import (
+    callbacks,
+    config,
+    delivery,
+    failsafe,
+    ledger_pass,
+    resync,
+    wrap_up,
+)
 from hotline.process.controller.delivery import Deliveries
 from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
-from hotline.process.controller.state import ControllerState, Item, Observer
+from hotline.process.controller.state import ControllerState, HistoryGate, Item, Observer
 from hotline.router import AgentConfig, Offer, Router
 from hotline.router.decisions import CallbackDue
 from hotline.telephony.ami.link import AmiLink, SpyMode
@@ -89,6 +97,10 @@ class Controller:
     delivered = property(lambda self: self._state.delivered)
     #: CallQueued for a call already queued (its hold session queued it first): dropped
     duplicate_queued = property(lambda self: self._state.duplicate_queued)
+    #: resyncs finished; calls written from the nodes' ledgers; malformed entries set aside
+    resyncs = property(lambda self: self._state.resyncs)
+    ledger_replayed = property(lambda self: self._state.ledger_replayed)
+    ledger_bad = property(lambda self: self._state.ledger_bad)
 
     # -- life
 
@@ -124,6 +136,11 @@ class Controller:
         wrap_up.cancel_all(s)
         for link in s.links.values():
             await link.close()
+
+    def use_history(self, history: HistoryGate) -> None:
+        """History as the ledger pass asks it (calls recorded already; accepted), from the
+        next resync on; without one, only the calls this controller recorded count."""
+        self._state.history = history
 
     def observe(self, observer: Observer) -> None:
         """`observer` receives every item recorded from now on, as it is recorded."""
@@ -190,6 +207,12 @@ class Controller:
             # Its hold session queued it first (or a resync did): counted once everywhere.
             s.duplicate_queued += 1
             return
+        if isinstance(event, CallEnded):
+            if event.call_id in s.callers or event.call_id in s.failsafe_calls:
+                s.ended(event.call_id)  # its start was recorded too: a ledger entry is ours
+            elif not s.router.knows(event.call_id) and event.node in s.links:
+                # begun before this controller: its ledger entry, if the dialplan wrote one
+                s.spawn(ledger_pass.on_unknown_end(s, s.links[event.node], event.call_id))
         s.record(event)
         arriving = _ARRIVING.get(type(event))
         if arriving is not None and arriving(s, event):

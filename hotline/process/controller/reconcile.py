@@ -7,10 +7,12 @@ knows is never queued again; a call that ended is ended once). The same for the 
 phones: a reachability that changed meanwhile is replayed as EndpointStatus, before the calls,
 so that a caller found waiting is never offered to a phone that is gone.
 
-AstDB holds one key of ours, the controller's heartbeat (hotline/heartbeat), which the holding
-context reads to decide on the failsafe; per-call state lives in channel variables (HL_QUEUE,
-HL_QUEUED_AT, ...), read from the channels. A resync reads the heartbeat (how long the dialplan
-saw no controller) and rewrites it at once.
+AstDB holds the controller's heartbeat (hotline/heartbeat), which the holding context reads to
+decide on the failsafe, and its login time (hotline/session); per-call state lives in channel
+variables (HL_QUEUE, HL_QUEUED_AT, ...), read from the channels. A resync reads the heartbeat
+(how long the dialplan saw no controller) and rewrites both at once. Calls that ended while
+no controller listened are in the ledger (ledger.py), which gives a known call that is gone
+its true end here.
 
 Pure: channels, endpoint states and the router's view in, events out.
 """
@@ -85,7 +87,8 @@ def node_restarted(before: str | None, now: str | None) -> bool:
 
 def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
               waiting_vars: dict[str, QueueVars], now: float,
-              restarted: bool = False) -> list[Event]:
+              restarted: bool = False,
+              ended: Mapping[str, tuple[float, int]] | None = None) -> list[Event]:
     """The events that bring the router's view of `node` in line with its live channels.
 
     A known call the node no longer has ended while we were away: lost to a node failure
@@ -96,7 +99,8 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
     router does not know, the variables read from their channels. A caller found in app_queue
     with them is replayed from its start (entered, queued, taken by the failsafe, answered,
     at the times the dialplan kept), so that its history row is whole and true; the
-    controller routes none of it (failsafe_found).
+    controller routes none of it (failsafe_found). `ended`: the calls the ledger holds (call
+    id -> (end time, hangup cause)): a known call that is gone ends at its true time.
     """
     callers = {c.linkedid: c for c in channels if c.uniqueid == c.linkedid}
     legs: dict[str, list[ChannelView]] = {}
@@ -108,9 +112,14 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
         known_ids.add(call.call_id)
         caller = callers.get(call.call_id)
         if caller is None:
-            events.append(CallEnded(now, node=node, call_id=call.call_id, cause=0,
-                                    cause_text=NODE_RESTARTED_CAUSE_TEXT if restarted
-                                    else LOST_CAUSE_TEXT, node_failure=restarted))
+            if ended and call.call_id in ended:  # its end is in the ledger: heard late
+                at, cause = ended[call.call_id]
+                events.append(CallEnded(min(at, now), node=node, call_id=call.call_id,
+                                        cause=cause, cause_text=LOST_CAUSE_TEXT))
+            else:
+                events.append(CallEnded(now, node=node, call_id=call.call_id, cause=0,
+                                        cause_text=NODE_RESTARTED_CAUSE_TEXT if restarted
+                                        else LOST_CAUSE_TEXT, node_failure=restarted))
             continue
         if call.phase != "offered":
             continue

@@ -1,6 +1,7 @@
 """After the AMI link to a node comes back (every login): the heartbeat rewritten at once,
 then the router brought in line with the node's agent phones and live channels by replaying
-the events missed meanwhile (reconcile.py decides which, from what is read here). Also the
+the events missed meanwhile (reconcile.py decides which, from what is read here), then the
+calls that ended meanwhile written from the node's ledger (ledger_pass.py). Also the
 heartbeat itself: the dialplan's failsafe reads it."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from hotline.core.events import Event
 from hotline.core.lifecycle import AgentState
 from hotline.core.values import ServiceType
+from hotline.process.controller import ledger_pass
+from hotline.process.controller.ledger import SESSION_KEY
 from hotline.process.controller.reconcile import (
     FAILSAFE_CONTEXT,
     HEARTBEAT_FAMILY,
@@ -45,6 +48,13 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     for status in endpoint_events(link.node, live, state.router.reachability(link.node),
                                   agents, state.clock()):
         feed(status)
+    # the ledger first: a call that ends from now on is in it or heard live
+    ledger: ledger_pass.Ledger | None = None
+    try:
+        ledger = await ledger_pass.read(link)
+    except AmiError as exc:  # the live calls are resynced all the same
+        log.warning("resync of %s: its ledger could not be read (read again at the next "
+                    "login): %s", link.node, exc)
     try:
         started = await link.started()
     except AmiError as exc:  # unknown: calls found gone count as ended, not lost to the node
@@ -72,12 +82,17 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                 waiting_vars[ch.linkedid] = qv
     # app_queue's calls are replayed from their start for history, routed by nobody
     state.failsafe_calls.update(failsafe_found(link.node, known, channels))
-    events = reconcile(link.node, known, channels, waiting_vars, state.clock(), restarted)
+    ended = {cid: (e.ended_at, e.cause) for cid, e in (ledger.entries if ledger else {}).items()}
+    events = reconcile(link.node, known, channels, waiting_vars, state.clock(), restarted,
+                       ended)
     if events:
         state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
                         f"{len(events)} missed events replayed")
     for event in events:
         feed(event)
+    if ledger is not None:
+        await ledger_pass.settle(state, link, ledger)
+    state.resyncs += 1
 
 
 async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
@@ -87,6 +102,8 @@ async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
     last = await link.db_get(HEARTBEAT_FAMILY, HEARTBEAT_KEY)
     now = state.clock()
     await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(now)))
+    # a call that entered before this puts itself in the ledger at its end (hotline-hangup)
+    await link.db_put(HEARTBEAT_FAMILY, SESSION_KEY, f"{now:.6f}")
     age = heartbeat_age(last, now)
     guard = state.settings.failsafe_guard_s
     if age is not None and age > guard:

@@ -4,9 +4,10 @@ callbacks, wrap_up, resync) read and change, each taking it as their first argum
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hotline.centre.model import Centre
 from hotline.core.events import Event
@@ -24,6 +25,20 @@ if TYPE_CHECKING:
 #: What the controller records, and observers receive.
 Item = Event | Offer | CallbackDue
 Observer = Callable[[Item], None]
+#: How many ended call ids the controller remembers (the ledger's "recorded it myself")
+ENDED_KEPT = 100_000
+
+
+class HistoryGate(Protocol):
+    """History as the ledger needs it (the platform's: hotline/history/recorded.py)."""
+
+    async def recorded(self, call_ids: Sequence[str]) -> set[str]:
+        """Which of `call_ids` history holds already; raises when it cannot tell now."""
+        ...
+
+    async def sync(self) -> None:
+        """Everything recorded so far is accepted (on disk in the outbox)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -68,6 +83,15 @@ class ControllerState:
     node_started: dict[str, str] = field(default_factory=dict)
     busy_elsewhere: dict[str, str] = field(default_factory=dict)  # agent id -> call id
     duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
+    #: history's view for the ledger (None: no history; only `ended_calls` tells)
+    history: HistoryGate | None = None
+    #: calls whose start and end this controller recorded (the newest ENDED_KEPT)
+    ended_calls: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    #: the ledger: calls replayed from it, entries quarantined as malformed
+    ledger_replayed: int = 0
+    ledger_claimed: set[str] = field(default_factory=set)  # entries a pass is settling now
+    ledger_bad: int = 0
+    resyncs: int = 0  # resyncs finished (ledger pass included), for tests and operators
     #: how offers reached their callers: through the hold session, or by AMI Redirect
     delivered: dict[str, int] = field(default_factory=lambda: {"hold": 0, "redirect": 0})
 
@@ -75,6 +99,12 @@ class ControllerState:
         task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def ended(self, call_id: str) -> None:
+        """This controller recorded `call_id` from its start to its end."""
+        self.ended_calls[call_id] = None
+        if len(self.ended_calls) > ENDED_KEPT:
+            self.ended_calls.popitem(last=False)
 
     def record(self, item: Item) -> None:
         """What happened: the desk's projection, the call log, every observer."""
@@ -84,4 +114,4 @@ class ControllerState:
             observer(item)
 
 
-__all__ = ["CallLeg", "ControllerState", "Item", "Observer"]
+__all__ = ["ENDED_KEPT", "CallLeg", "ControllerState", "HistoryGate", "Item", "Observer"]

@@ -205,6 +205,8 @@ class Controller:
             return
         self._apply(results)
         if isinstance(event, CallEnded):
+            if (heard := s.ended_while_resyncing.get(event.node)) is not None:
+                heard[event.call_id] = event
             s.callers.pop(event.call_id, None)
             delivery.on_end(s, event.call_id)
             if not s.router.knows(event.call_id):  # a retry still needs its node

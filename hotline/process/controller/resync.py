@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from hotline.core.events import Event
+from hotline.core.events import CallEntered, CallQueued, Event
 from hotline.core.lifecycle import AgentState
 from hotline.core.values import ServiceType
 from hotline.process.controller.reconcile import (
@@ -44,11 +44,30 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     for status in endpoint_events(link.node, live, state.router.reachability(link.node),
                                   agents, state.clock()):
         feed(status)
+    # A caller may hang up while the channels and their variables are read: its hang-up
+    # reaches the router before the replay that opens its call, so it is fed again after it.
+    heard = state.ended_while_resyncing[link.node] = {}
+    try:
+        count, events = await _missed(state, link)
+    finally:
+        del state.ended_while_resyncing[link.node]
+    if events:
+        state.emit_line(f"resync {link.node}: {count} live channels, {len(events)} missed "
+                        "events replayed")
+    opened = {e.call_id for e in events if isinstance(e, CallEntered | CallQueued)}
+    events += [end for call_id, end in heard.items() if call_id in opened]
+    for event in events:
+        feed(event)
+
+
+async def _missed(state: ControllerState, link: AmiLink) -> tuple[int, list[Event]]:
+    """The node's live channels against the router's view: how many channels, and the
+    events to replay."""
     try:
         channels = await link.channels()
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
-        return
+        return 0, []
     known = known_calls(state, link.node)
     known_ids = {k.call_id for k in known}
     waiting_vars: dict[str, QueueVars] = {}
@@ -60,12 +79,7 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
                 waiting_vars[ch.linkedid] = qv
     # app_queue's calls are replayed from their start for history, routed by nobody
     state.failsafe_calls.update(failsafe_found(link.node, known, channels))
-    events = reconcile(link.node, known, channels, waiting_vars, state.clock())
-    if events:
-        state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
-                        f"{len(events)} missed events replayed")
-    for event in events:
-        feed(event)
+    return len(channels), reconcile(link.node, known, channels, waiting_vars, state.clock())
 
 
 async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:

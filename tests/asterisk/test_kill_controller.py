@@ -310,10 +310,11 @@ def history_faults(day: Day, calls: set[str]) -> list[str]:
     faults = []
     for call_id in sorted(calls):
         found, name = rows.get(call_id, []), f"{call_id} ({day.phase(call_id)})"
+        steps = [f"{type(e).__name__}@{e.at - day.killed_at:+.1f}" for e in day.seen
+                 if getattr(e, "call_id", "") == call_id]
+        name += f" [the node, s from the kill: {' '.join(steps)}]"
         if len(found) != 1:
-            steps = [f"{type(e).__name__}@{e.at - day.killed_at:+.1f}" for e in day.seen
-                     if getattr(e, "call_id", "") == call_id]
-            faults.append(f"{name}: {len(found)} rows; the node (s from the kill): {steps}")
+            faults.append(f"{name}: {len(found)} rows")
             continue
         row = found[0]
         outcome = "failsafe" if call_id in failsafe else "answered"

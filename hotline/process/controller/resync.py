@@ -106,10 +106,12 @@ async def queue_vars(link: AmiLink, channel: str, failsafe: bool = False) -> Que
     priority = await link.getvar(channel, "HL_PRIORITY") or "0"
     times = ["HL_QUEUED_AT", *(("HL_FAILSAFE_AT", "HL_ANSWERED_AT") if failsafe else ())]
     stamps = [await link.getvar(channel, name) for name in times] + ["", ""]
+    recording = await link.getvar(channel, "HL_RECORDING") if failsafe else ""
     try:
         at = [float(v) if v else None for v in stamps[:3]]
         return QueueVars(queue=queue, service=ServiceType(service), priority=int(priority),
-                         queued_at=at[0], failsafe_at=at[1], answered_at=at[2])
+                         queued_at=at[0], failsafe_at=at[1], answered_at=at[2],
+                         recording=recording or "")
     except ValueError:
         log.warning("resync: channel %s has unusable queue variables", channel)
         return None

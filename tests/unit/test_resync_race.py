@@ -7,10 +7,11 @@ never written to history, and its agent held not ready ("failsafe call") for goo
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from hotline.core.events import CallEnded, Event, FailsafeTaken
+from hotline.core.events import CallAnswered, CallEnded, Event, FailsafeTaken
 from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.core.settings import Settings
 from hotline.history.service import Recorder
@@ -95,3 +96,42 @@ async def test_a_call_that_ends_while_a_resync_reads_the_node_ends_once_replayed
     assert [(c.outcome, c.agent_id, c.ended_at) for c in calls] == [
         ("failsafe", "agent3", T0 + 20)]
     assert controller.router.agent("agent3").state is AgentState.READY  # not held for good
+
+
+class NodeWhoseAgentAnswers(NodeWhoseCallerHangsUp):
+    """app_queue rings agent1 when the resync reads the channels; agent1 answers (the
+    controller hears it) while the resync reads the caller's variables (not yet answered
+    when read), then the caller hangs up."""
+
+    def __init__(self, hear: Any) -> None:
+        super().__init__(hear)
+        del self.vars["HL_ANSWERED_AT"]
+
+    async def channels(self) -> list[LiveChannel]:
+        ringing = channel("PJSIP/agent1-00000002", "n1-1000.2", "hotline-failsafe-answered")
+        return [channel("PJSIP/caller-00000001", CALL, "hotline-failsafe"),
+                dataclasses.replace(ringing, bridged=False)]
+
+    async def getvar(self, channel: str, name: str) -> str:
+        if not self.hung_up:
+            self.hung_up = True
+            self.hang_up(CallAnswered(T0 + 12, node=self.node, call_id=CALL,
+                                      agent_id="agent1", channel="PJSIP/agent1-00000002"))
+        return self.vars.get(name, "")
+
+
+async def test_an_answer_heard_while_a_resync_reads_the_node_counts(tmp_path: Path) -> None:
+    """The same race, with app_queue's answer: the replay said ringing, the call ended
+    unanswered and was written as abandoned (short), though agent1 talked to the caller."""
+    settings = Settings(node_name="n1")
+    controller = Controller(settings, testbed.test_centre(), clock=lambda: T0 + 13,
+                            emit_line=lambda _: None)
+    rows = Rows()
+    controller.observe(Recorder(rows, tmp_path, "/var/spool/asterisk/hotline",
+                                settings.short_abandon_s).observe)
+    link = NodeWhoseAgentAnswers(controller.handle)
+    await resync_mod.resync(controller._state, link, controller.handle)  # type: ignore[arg-type]
+    controller.handle(CallEnded(T0 + 20, node="n1", call_id=CALL, cause=16))
+    calls = [r for r in rows.rows if isinstance(r, CallRecord) and r.call_id == CALL]
+    assert [(c.outcome, c.agent_id, c.answered_at) for c in calls] == [
+        ("failsafe", "agent1", T0 + 12)]

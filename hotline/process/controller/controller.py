@@ -190,6 +190,9 @@ class Controller:
             # Its hold session queued it first (or a resync did): counted once everywhere.
             s.duplicate_queued += 1
             return
+        if (heard := s.heard_while_resyncing.get(event.node)) is not None \
+                and getattr(event, "call_id", ""):
+            heard.append(event)
         s.record(event)
         arriving = _ARRIVING.get(type(event))
         if arriving is not None and arriving(s, event):
@@ -205,8 +208,6 @@ class Controller:
             return
         self._apply(results)
         if isinstance(event, CallEnded):
-            if (heard := s.ended_while_resyncing.get(event.node)) is not None:
-                heard[event.call_id] = event
             s.callers.pop(event.call_id, None)
             delivery.on_end(s, event.call_id)
             if not s.router.knows(event.call_id):  # a retry still needs its node

@@ -44,20 +44,30 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     for status in endpoint_events(link.node, live, state.router.reachability(link.node),
                                   agents, state.clock()):
         feed(status)
-    # A caller may hang up while the channels and their variables are read: its hang-up
-    # reaches the router before the replay that opens its call, so it is fed again after it.
-    heard = state.ended_while_resyncing[link.node] = {}
+    # Events of a call keep coming while the channels and their variables are read (an
+    # answer, a hang-up): they reach the router before the replay that opens the call, for a
+    # call it does not know yet, so they are fed again after it.
+    heard = state.heard_while_resyncing[link.node] = []
     try:
         count, events = await _missed(state, link)
     finally:
-        del state.ended_while_resyncing[link.node]
+        del state.heard_while_resyncing[link.node]
     if events:
         state.emit_line(f"resync {link.node}: {count} live channels, {len(events)} missed "
                         "events replayed")
-    opened = {e.call_id for e in events if isinstance(e, CallEntered | CallQueued)}
-    events += [end for call_id, end in heard.items() if call_id in opened]
-    for event in events:
+    for event in [*events, *heard_after(events, heard)]:
         feed(event)
+
+
+def heard_after(replay: list[Event], heard: list[Event]) -> list[Event]:
+    """Of the events heard during a resync, those to feed after its `replay`: of the calls
+    it opens, each one the replay does not hold already (same kind, call and agent)."""
+    opened = {e.call_id for e in replay if isinstance(e, CallEntered | CallQueued)}
+    def kind(e: Event) -> tuple[type, str, str]:
+        return type(e), getattr(e, "call_id", ""), getattr(e, "agent_id", "")
+
+    held = {kind(e) for e in replay}
+    return [e for e in heard if kind(e)[1] in opened and kind(e) not in held]
 
 
 async def _missed(state: ControllerState, link: AmiLink) -> tuple[int, list[Event]]:
@@ -152,5 +162,5 @@ def release_node(state: ControllerState, node: str) -> None:
                         f"(failsafe after {state.settings.failsafe_guard_s}s)")
 
 
-__all__ = ["beat_once", "heartbeat", "known_calls", "queue_vars", "release_node", "resync",
-           "resync_heartbeat"]
+__all__ = ["beat_once", "heard_after", "heartbeat", "known_calls", "queue_vars", "release_node",
+           "resync", "resync_heartbeat"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hotline.centre.model import Centre
-from hotline.core.events import CallEnded, Event
+from hotline.core.events import Event
 from hotline.core.settings import Settings
 from hotline.history.call_log import CallLog
 from hotline.history.desk import DeskProjection
@@ -64,9 +64,9 @@ class ControllerState:
     #: offer those agents anything until their failsafe call ends.
     failsafe_calls: set[str] = field(default_factory=set)
     busy_elsewhere: dict[str, str] = field(default_factory=dict)  # agent id -> call id
-    #: node -> the hang-ups heard while that node's resync reads it (call id -> its end): a
-    #: call replayed after its hang-up was heard is ended again after its replay
-    ended_while_resyncing: dict[str, dict[str, CallEnded]] = field(default_factory=dict)
+    #: node -> the call events heard while that node's resync reads it: those of a call the
+    #: replay then opens are fed again after it (they came before the router knew the call)
+    heard_while_resyncing: dict[str, list[Event]] = field(default_factory=dict)
     duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
     #: how offers reached their callers: through the hold session, or by AMI Redirect
     delivered: dict[str, int] = field(default_factory=lambda: {"hold": 0, "redirect": 0})

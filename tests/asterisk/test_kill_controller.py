@@ -355,12 +355,14 @@ async def test_every_call_the_controller_routed_is_recorded(day: Day) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="a call app_queue serves is recorded without the "
-                                       "agent's voice (MixMonitor b in hotline-failsafe): "
-                                       "not root-caused yet")
+                                       "agent's voice: MixMonitor's b option in "
+                                       "hotline-failsafe (without it the audio is there)")
 async def test_every_call_the_failsafe_served_is_recorded(day: Day) -> None:
     """Only the agent speaks here (the callers send their keys): every failsafe call's file
     is a bare WAV header, where the controller's calls with the same phones are not. With a
-    caller who speaks, app_queue's calls are recorded (asterisk/test_first_call.py)."""
+    caller who speaks, app_queue's calls are recorded (asterisk/test_first_call.py). The same
+    run with hotline-failsafe's MixMonitor started without `b` (record only while bridged)
+    passes: app_queue's bridge is not one that option records the agent's side of."""
     empty = unrecorded(day, failsafe=True)
     assert not empty, "\n".join([in_the_outage(day), *empty])
 

@@ -2,6 +2,9 @@
 writer (so the call path never waits on the database).
 
 - each call, when it ends: one `calls` row with its timeline and outcome (the call model);
+- each call an agent answered, at the answer and at the end of talk: an `open_calls` row of
+  it as known so far, so that a start after a crash closes it if it ended meanwhile
+  (hotline/history/unfinished.py);
 - each agent state change: an `agent_state_log` row (the previous one gets its end);
 - each routing decision: its explanation, readable later through the API;
 - each closed metrics interval: an `interval_stats` row.
@@ -14,13 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from hotline.core.events import AgentStateChanged, Event
+from hotline.core.events import AgentStateChanged, CallAnswered, Event, TalkEnded
 from hotline.realtime import Metrics
 from hotline.router.decisions import CallbackDue, Offer
 from hotline.store.records import (
     AgentStateEntry,
     CallRecord,
     IntervalRecord,
+    OpenCall,
     RoutingExplanation,
 )
 from hotline.telephony.ami.call_model import Call, CallModel
@@ -71,11 +75,23 @@ class Recorder:
             return
         if isinstance(item, Event):
             ended = self.model.apply(item)
+            if ended is None and isinstance(item, CallAnswered | TalkEnded):
+                self._journal(item)
             if ended is not None:
                 row = self.call_record(ended)
                 self.sink.submit(row)
                 if row.recording_path and self.on_recorded_call is not None:
                     self.on_recorded_call(row.call_id, row.recording_path)
+
+    def _journal(self, event: CallAnswered | TalkEnded) -> None:
+        """The answered call as known now, for a start after a crash (a kill -9 loses the
+        model, and a call that ends while no controller runs leaves no trace of its own)."""
+        call = self.model.get(event.call_id, event.node)
+        if call is None or call.answered_at is None:
+            return
+        row = self.call_record(call)
+        self.sink.submit(OpenCall(call_id=call.call_id, at=event.at,
+                                  record=_jsonable(dataclasses.asdict(row))))
 
     def close_intervals(self, now: float) -> int:
         """Writes every metrics interval that ended by `now`; returns how many."""

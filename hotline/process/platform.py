@@ -27,6 +27,7 @@ from hotline.core.deployment import check_deployment
 from hotline.core.events import CallEntered
 from hotline.core.settings import Settings
 from hotline.devtools.embedded import Services, start_services
+from hotline.history import unfinished
 from hotline.history.recorded import StoreHistory
 from hotline.history.repeat_calls import RepeatDetector
 from hotline.history.service import Recorder
@@ -58,6 +59,8 @@ log = logging.getLogger("hotline.process.platform")
 HTTP_GRACE_S = 3.0
 #: How far back the recordings catch-up looks for calls whose recording row was lost
 RECORDINGS_CATCH_UP_S = 2 * 86400.0
+# how long a start waits for the last run's outbox to reach PostgreSQL before it reads history
+UNFINISHED_FLUSH_S = 30.0
 
 
 async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
@@ -130,6 +133,15 @@ class Platform:
             self.emit_line(f"history outbox: {self.writer.pending} records from the last run"
                            " replayed into PostgreSQL")
         await self.writer.start()
+        # Calls a crash left on the line: closed in history before the figures are restored
+        # from it (the outbox's replay first: their rows may still be in it).
+        if not await self.writer.flush(UNFINISHED_FLUSH_S):
+            log.warning("history outbox not drained within %.0f s: unfinished calls may be"
+                        " missed", UNFINISHED_FLUSH_S)
+        async with self.pool.acquire() as conn:
+            if closed := await unfinished.close(conn):
+                self.emit_line(f"history: {len(closed)} calls left on the line by the last run"
+                               " closed (ended while no controller ran)")
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
         # Today's figures as the last run left them (its checkpoint, then the history rows
         # written after it), before anything reads or feeds the metrics; checkpoints from now.

@@ -18,6 +18,7 @@ import asyncpg
 
 from hotline.core.tasks import cancel_and_wait
 from hotline.history import restore as history
+from hotline.history import unfinished
 from hotline.realtime import Metrics
 from hotline.store import checkpoint
 
@@ -83,6 +84,7 @@ class FiguresKeeper:
     async def checkpoint(self) -> None:
         state = self.metrics.checkpoint(self.clock())
         await checkpoint.save(self.pool, self.name, state["at"], state)
+        await unfinished.purge(self.pool)  # (the open rows a next start would not need)
 
     async def stop(self) -> None:
         """The periodic checkpoint ends; a last one is written."""

@@ -21,13 +21,14 @@ from hotline.store.records import (
     CallFilter,
     CallRecord,
     IntervalRecord,
+    OpenCall,
     Outage,
     RoutingExplanation,
     SurveyAnswer,
 )
 
 Record = (CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
-          | AuditRecord)
+          | AuditRecord | OpenCall)
 
 
 def ts(value: float | None) -> datetime | None:
@@ -85,6 +86,10 @@ UPSERTS: dict[type, Upsert] = {
     CallRecord: Upsert(
         "calls", _CALL_COLUMNS, ("call_id",), _call_row,
         {c: _keep("calls", c, _CALL_EMPTY.get(c, "NULL")) for c in _CALL_COLUMNS},
+    ),
+    OpenCall: Upsert(
+        "open_calls", ("call_id", "at", "record"), ("call_id",),
+        lambda r: (r.call_id, ts(r.at), r.record), {},
     ),
     AgentStateEntry: Upsert(
         "agent_state_log",

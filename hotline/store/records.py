@@ -160,6 +160,17 @@ class CallRecord(Validated):
 
 
 @dataclass(frozen=True, slots=True)
+class OpenCall(Validated):
+    """A call an agent answered that has not ended yet: `record` is its CallRecord as known
+    at `at` (dataclasses.asdict). Read at the next start: a call that ended while no
+    controller ran still reaches history (hotline/history/unfinished.py)."""
+
+    call_id: str
+    at: float
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class AgentStateEntry(Validated):
     """An agent's stay in one state; (agent_id, started_at) identifies it."""
 
@@ -297,6 +308,7 @@ __all__ = [
     "CallFilter",
     "CallRecord",
     "IntervalRecord",
+    "OpenCall",
     "Outage",
     "RecordError",
     "RoutingExplanation",

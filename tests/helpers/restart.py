@@ -27,6 +27,7 @@ from hotline.core.events import (
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
+from hotline.history import unfinished
 from hotline.history.service import Recorder
 from hotline.process.controller import Controller
 from hotline.process.restart import FiguresKeeper
@@ -117,6 +118,9 @@ async def station(url: str, data_dir: Path, clock: Clock) -> AsyncIterator[Stati
     pool = await db.create_pool(url, max_size=3)
     writer = Writer(url, data_dir / "writer")
     await writer.start()
+    assert await writer.flush(10)  # then calls a crash left on the line, as Platform.start
+    async with pool.acquire() as conn:
+        await unfinished.close(conn)
     centre = testbed.test_centre()
     controller = Controller(settings, centre, clock=clock, emit_line=lambda _: None)
     controller.links[NODE] = RecordingLink()  # type: ignore[assignment]

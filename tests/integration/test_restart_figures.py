@@ -12,7 +12,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from hotline.core.events import CallEnded, CallQueued
+from hotline.core.events import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    CallEntered,
+    CallQueued,
+    TalkEnded,
+)
 from hotline.core.values import ServiceType
 from hotline.store import queries
 from tests.helpers.desk import NODE, Clock
@@ -228,3 +235,43 @@ async def test_figures_survive_a_crash_before_the_first_checkpoint(
         before = await s.figures()
     async with station(empty_db_url, tmp_path, clock) as s:
         assert_same(shown(await s.figures()), shown(before))
+
+
+async def test_a_call_on_the_line_at_a_crash_is_written_and_counted(
+        empty_db_url: str, tmp_path: Path) -> None:
+    """Found by the kill -9 proof (asterisk/test_kill_controller.py): a call an agent had
+    answered when the controller was killed, which ended while none ran, never reached
+    history, and today's figures lost its answer (offered 9, answered 9 before the kill;
+    5 and 3 after the restart). It is written as answered, ended at the last moment history
+    knows the controller alive, and counted."""
+    clock = Clock(T0)
+    async with station(empty_db_url, tmp_path, clock) as s:
+        s.login("agent2")
+        c, t = s.controller, clock.t
+        c.handle(CallEntered(t, node=NODE, call_id="c1", caller="13800000001",
+                             dialed="95598", channel="PJSIP/caller-c1"))
+        c.handle(CallQueued(t, node=NODE, call_id="c1", queue="billing", service=BILLING,
+                            caller="13800000001"))
+        clock.t = t + 3
+        c.handle(AgentRinging(clock.t, node=NODE, call_id="c1", agent_id="agent2"))
+        clock.t = t + 4
+        c.handle(CallAnswered(clock.t, node=NODE, call_id="c1", agent_id="agent2"))
+        clock.t = t + 30
+        c.handle(TalkEnded(clock.t, node=NODE, call_id="c1", agent_id="agent2"))
+        assert await s.writer.flush(10)
+        before = (await s.figures())["queues"]["billing"]["today"]
+        assert (before["offered"], before["answered"]) == (1, 1)
+        # the crash, the caller hangs up meanwhile (in the survey)
+    clock.t += 60
+    async with station(empty_db_url, tmp_path, clock) as s:
+        call = await s.pool.fetchrow("SELECT outcome, agent_id, talk_s,"
+                                     " extract(epoch FROM answered_at) AS answered,"
+                                     " extract(epoch FROM ended_at) AS ended FROM calls"
+                                     " WHERE call_id = 'c1'")
+        assert (call["outcome"], call["agent_id"], float(call["answered"])) == (
+            "answered", "agent2", pytest.approx(T0 + 4))
+        assert call["talk_s"] == pytest.approx(26.0)
+        assert T0 + 30 <= float(call["ended"]) < clock.t
+        after = (await s.figures())["queues"]["billing"]["today"]
+        assert (after["offered"], after["answered"], after["handled"]) == (1, 1, 1)
+        assert await s.pool.fetchval("SELECT count(*) FROM open_calls") == 0

@@ -8,6 +8,7 @@ from hotline.core.events import (
     CallEnded,
     CallQueued,
     FailsafeTaken,
+    RecordingStarted,
     RingNoAnswer,
 )
 from hotline.core.values import ServiceType
@@ -116,3 +117,17 @@ def test_known_callers_are_never_queued_twice_and_other_contexts_are_left() -> N
     vars_ = {"a": QueueVars("general", ServiceType.GENERAL),
              "d": QueueVars("general", ServiceType.GENERAL)}
     assert reconcile("n1", [KnownCall("a", "queued")], live, vars_, NOW) == []
+
+
+def test_a_call_app_queue_serves_is_replayed_with_its_recording() -> None:
+    """Found by the kill -9 proof (asterisk/test_kill_controller.py): a caller app_queue took
+    while the controller was away, still talking when it came back, was written to history
+    without its recording (the dialplan's MixMonitor had started it in hotline-failsafe)."""
+    live = [caller("f", "hotline-failsafe", bridged=True), agent_leg("f", "agent3")]
+    path = "/var/spool/asterisk/hotline/f.wav"
+    qv = QueueVars("general", ServiceType.GENERAL, queued_at=990.0, failsafe_at=994.0,
+                   answered_at=995.0, recording=path)
+    events = reconcile("n1", [], live, {"f": qv}, NOW)
+    assert RecordingStarted(994.0, node="n1", call_id="f", path=path) in events
+    assert events.index(RecordingStarted(994.0, node="n1", call_id="f", path=path)) \
+        < next(i for i, e in enumerate(events) if isinstance(e, CallAnswered))

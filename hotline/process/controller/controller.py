@@ -207,6 +207,9 @@ class Controller:
             # Its hold session queued it first (or a resync did): counted once everywhere.
             s.duplicate_queued += 1
             return
+        if (heard := s.heard_while_resyncing.get(event.node)) is not None \
+                and getattr(event, "call_id", ""):
+            heard.append(event)
         if isinstance(event, CallEnded):
             if event.call_id in s.callers or event.call_id in s.failsafe_calls:
                 s.ended(event.call_id)  # its start was recorded too: a ledger entry is ours

@@ -32,6 +32,7 @@ from hotline.core.events import (
     EndpointStatus,
     Event,
     FailsafeTaken,
+    RecordingStarted,
     RingNoAnswer,
 )
 from hotline.core.values import ServiceType
@@ -76,6 +77,7 @@ class QueueVars:
     queued_at: float | None = None  # HL_QUEUED_AT: when the caller first entered the hold
     failsafe_at: float | None = None  # HL_FAILSAFE_AT: when app_queue took the caller
     answered_at: float | None = None  # HL_ANSWERED_AT: when app_queue connected an agent
+    recording: str = ""  # HL_RECORDING: the file the failsafe's MixMonitor writes
 
 
 def node_restarted(before: str | None, now: str | None) -> bool:
@@ -149,6 +151,9 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
                                          priority=qv.priority, channel=caller.channel))
             events.append(FailsafeTaken(qv.failsafe_at or now if qv else now, node=node,
                                         call_id=call_id, queue=qv.queue if qv else ""))
+            if qv is not None and qv.recording:  # (its row's recording)
+                events.append(RecordingStarted(qv.failsafe_at or now, node=node,
+                                               call_id=call_id, path=qv.recording))
             # Its agent legs: the one talking, or the ones app_queue is ringing (#15.3).
             agent_legs = [leg for leg in legs.get(call_id, [])
                           if leg is not caller and leg.channel.startswith("PJSIP/")]

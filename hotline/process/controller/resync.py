@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from hotline.core.events import Event
+from hotline.core.events import CallEntered, CallQueued, Event
 from hotline.core.lifecycle import AgentState
 from hotline.core.values import ServiceType
 from hotline.process.controller import ledger_pass
@@ -48,6 +48,39 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     for status in endpoint_events(link.node, live, state.router.reachability(link.node),
                                   agents, state.clock()):
         feed(status)
+    # Events of a call keep coming while the ledger, the channels and their variables are
+    # read (an answer, a hang-up): they reach the router before the replay that opens the
+    # call, for a call it does not know yet, so they are fed again after it.
+    heard = state.heard_while_resyncing[link.node] = []
+    try:
+        count, events, ledger = await _missed(state, link)
+    finally:
+        del state.heard_while_resyncing[link.node]
+    if events:
+        state.emit_line(f"resync {link.node}: {count} live channels, {len(events)} missed "
+                        "events replayed")
+    for event in [*events, *heard_after(events, heard)]:
+        feed(event)
+    if ledger is not None:
+        await ledger_pass.settle(state, link, ledger)
+    state.resyncs += 1
+
+
+def heard_after(replay: list[Event], heard: list[Event]) -> list[Event]:
+    """Of the events heard during a resync, those to feed after its `replay`: of the calls
+    it opens, each one the replay does not hold already (same kind, call and agent)."""
+    opened = {e.call_id for e in replay if isinstance(e, CallEntered | CallQueued)}
+    def kind(e: Event) -> tuple[type, str, str]:
+        return type(e), getattr(e, "call_id", ""), getattr(e, "agent_id", "")
+
+    held = {kind(e) for e in replay}
+    return [e for e in heard if kind(e)[1] in opened and kind(e) not in held]
+
+
+async def _missed(state: ControllerState,
+                  link: AmiLink) -> tuple[int, list[Event], ledger_pass.Ledger | None]:
+    """The node's ledger and live channels against the router's view: how many channels,
+    the events to replay, and the ledger to settle after them."""
     # the ledger first: a call that ends from now on is in it or heard live
     ledger: ledger_pass.Ledger | None = None
     try:
@@ -64,7 +97,7 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
         channels = await link.channels()
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
-        return
+        return 0, [], ledger
     restarted = node_restarted(state.node_started.get(link.node), started)
     if started:
         state.node_started[link.node] = started
@@ -85,14 +118,7 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     ended = {cid: (e.ended_at, e.cause) for cid, e in (ledger.entries if ledger else {}).items()}
     events = reconcile(link.node, known, channels, waiting_vars, state.clock(), restarted,
                        ended)
-    if events:
-        state.emit_line(f"resync {link.node}: {len(channels)} live channels, "
-                        f"{len(events)} missed events replayed")
-    for event in events:
-        feed(event)
-    if ledger is not None:
-        await ledger_pass.settle(state, link, ledger)
-    state.resyncs += 1
+    return len(channels), events, ledger
 
 
 async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
@@ -121,10 +147,12 @@ async def queue_vars(link: AmiLink, channel: str, failsafe: bool = False) -> Que
     priority = await link.getvar(channel, "HL_PRIORITY") or "0"
     times = ["HL_QUEUED_AT", *(("HL_FAILSAFE_AT", "HL_ANSWERED_AT") if failsafe else ())]
     stamps = [await link.getvar(channel, name) for name in times] + ["", ""]
+    recording = await link.getvar(channel, "HL_RECORDING") if failsafe else ""
     try:
         at = [float(v) if v else None for v in stamps[:3]]
         return QueueVars(queue=queue, service=ServiceType(service), priority=int(priority),
-                         queued_at=at[0], failsafe_at=at[1], answered_at=at[2])
+                         queued_at=at[0], failsafe_at=at[1], answered_at=at[2],
+                         recording=recording or "")
     except ValueError:
         log.warning("resync: channel %s has unusable queue variables", channel)
         return None
@@ -165,5 +193,5 @@ def release_node(state: ControllerState, node: str) -> None:
                         f"(failsafe after {state.settings.failsafe_guard_s}s)")
 
 
-__all__ = ["beat_once", "heartbeat", "known_calls", "queue_vars", "release_node", "resync",
-           "resync_heartbeat"]
+__all__ = ["beat_once", "heard_after", "heartbeat", "known_calls", "queue_vars", "release_node",
+           "resync", "resync_heartbeat"]

@@ -82,6 +82,9 @@ class ControllerState:
     #: value at the next one means the node restarted meanwhile (a node failure)
     node_started: dict[str, str] = field(default_factory=dict)
     busy_elsewhere: dict[str, str] = field(default_factory=dict)  # agent id -> call id
+    #: node -> the call events heard while that node's resync reads it: those of a call the
+    #: replay then opens are fed again after it (they came before the router knew the call)
+    heard_while_resyncing: dict[str, list[Event]] = field(default_factory=dict)
     duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
     #: history's view for the ledger (None: no history; only `ended_calls` tells)
     history: HistoryGate | None = None

@@ -1,0 +1,92 @@
+"""Calls a crash left unfinished (#15; docs/metrics.md, "Restart").
+
+The recorder writes an `open_calls` row for each call an agent answered, at the answer and at
+the end of talk (history/service.py). A controller killed with such calls on the line loses
+them with its memory; one that ends while no controller runs (the caller hung up, or was hung
+up when the survey's FastAGI went away with the controller) leaves no other trace the next
+start could read. So, at start, before today's figures are restored: each open row without an
+ended `calls` row is written as a call that ended while the controller was away, at the last
+moment history knows it was alive (the checkpoint, the latest row), never before what the row
+itself shows; its talk runs to the end of talk if that was seen, else to that end. The figures'
+replay then counts it like any call written after the checkpoint.
+
+A call still on the line at the start is closed the same way: the restarted controller learns
+of no call an agent is talking on (resync replays waiting and app_queue's callers only), so
+this row is the only one it will get.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+
+from hotline.store import queries
+from hotline.store.records import CallRecord
+
+log = logging.getLogger("hotline.history.unfinished")
+
+#: the timeline step of a call closed at start
+ENDED_AWAY = "ended:controller_away"
+
+_LAST_ALIVE = """
+SELECT greatest(
+    (SELECT max(at) FROM metrics_checkpoint),
+    (SELECT max(at) FROM open_calls),
+    (SELECT max(started_at) FROM agent_state_log),
+    (SELECT max(ended_at) FROM calls))
+"""
+
+
+async def close(conn: asyncpg.Connection) -> list[str]:
+    """Writes every unfinished call as ended (see the module's docstring), empties
+    `open_calls`; returns the ids closed."""
+    rows = await conn.fetch(
+        "SELECT o.record FROM open_calls o WHERE NOT EXISTS (SELECT 1 FROM calls c"
+        " WHERE c.call_id = o.call_id AND c.ended_at IS NOT NULL) ORDER BY o.at")
+    closed: list[str] = []
+    if rows:
+        last = await conn.fetchval(_LAST_ALIVE)
+        last_alive = last.timestamp() if last is not None else 0.0
+        for row in rows:
+            try:
+                record = ended(CallRecord(**row["record"]), last_alive)
+            except (TypeError, ValueError) as exc:  # RecordError is a ValueError
+                log.warning("unfinished call not closed (unreadable row): %r", exc)
+                continue
+            await queries.upsert_call(conn, record)
+            closed.append(record.call_id)
+    await conn.execute("DELETE FROM open_calls")
+    return closed
+
+
+def ended(call: CallRecord, last_alive: float) -> CallRecord:
+    """`call` (answered, not ended) as ended at `last_alive`, or at the latest moment it shows
+    itself if that is later."""
+    steps: list[dict[str, Any]] = list(call.timeline)
+    shown = [float(s["at"]) for s in steps if isinstance(s.get("at"), int | float)]
+    end = max([last_alive, *(t for t in (call.answered_at, call.entered_at) if t), *shown])
+    talk_end = next((float(s["at"]) for s in reversed(steps)
+                     if str(s.get("what", "")).startswith("talk_ended")), end)
+    hold = call.hold_s or 0.0
+    talk = (max(0.0, talk_end - call.answered_at - hold)
+            if call.answered_at is not None else None)
+    failsafe = any(str(s.get("what", "")).startswith("failsafe") for s in steps)
+    return CallRecord(**{
+        **{f: getattr(call, f) for f in CallRecord.__dataclass_fields__},
+        "ended_at": end,
+        "outcome": "failsafe" if failsafe else "answered",
+        "talk_s": call.talk_s if call.talk_s is not None else talk,
+        "hold_s": hold,
+        "timeline": [*steps, {"at": end, "what": ENDED_AWAY}],
+    })
+
+
+async def purge(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """Drops the open rows of calls history has written whole."""
+    await conn.execute("DELETE FROM open_calls o USING calls c"
+                       " WHERE c.call_id = o.call_id AND c.ended_at IS NOT NULL")
+
+
+__all__ = ["ENDED_AWAY", "close", "ended", "purge"]

@@ -7,10 +7,9 @@ with callers in the IVR and callers waiting; callers go on arriving through an o
 `hotline run` starts again and calls go on a while. Everything is judged from outside: the
 SIPp phones, an AMI link of the test's own, and the API once it is all over.
 
-One scenario (the module's `day` fixture, about 2 min) and a test per claim. Two are expected
-to fail until their fix lands (strict xfail, so they say when it has): calls served and ended
-wholly within the outage are not in history yet (the AstDB ledger, branch ledger), and a call
-app_queue serves is recorded without the agent's voice.
+One scenario (the module's `day` fixture, about 2 min) and a test per claim: calls served and
+ended wholly within the outage reach history through the node's AstDB ledger; a call app_queue
+serves is recorded from the agent's channel (with both voices).
 """
 
 from __future__ import annotations
@@ -354,9 +353,6 @@ async def test_every_call_the_controller_routed_is_recorded(day: Day) -> None:
     assert not empty, "\n".join([in_the_outage(day), *empty])
 
 
-@pytest.mark.xfail(strict=True, reason="a call app_queue serves is recorded without the "
-                                       "agent's voice: MixMonitor's b option in "
-                                       "hotline-failsafe (without it the audio is there)")
 async def test_every_call_the_failsafe_served_is_recorded(day: Day) -> None:
     """Only the agent speaks here (the callers send their keys): every failsafe call's file
     is a bare WAV header, where the controller's calls with the same phones are not. With a
@@ -377,8 +373,6 @@ async def test_every_call_is_in_history_once_with_its_outcome_and_recording(
     assert not strangers, strangers
 
 
-@pytest.mark.xfail(strict=True, reason="calls wholly within the outage: AstDB ledger, "
-                                       "branch ledger")
 async def test_calls_wholly_within_the_outage_are_in_history(day: Day) -> None:
     """Those served and ended while no controller ran (Day.left_to_the_ledger)."""
     faults = history_faults(day, day.left_to_the_ledger())

@@ -65,6 +65,9 @@ class Services:
     #: The ACD's command path (see Acd): the API changes the world only through it. None on an
     #: API node without the controller.
     controller: Acd | None = None
+    #: On an API process without the controller (`hotline api`): the ACD over the Redis
+    #: command bus (hotline.api.acd.RemoteAcd); the routes reach either through acd_of
+    remote: Any = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
     #: hotline.store.writer.Writer: history and audit rows through its on-disk outbox (None:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import wave
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +30,12 @@ from hotline.devtools.embedded import Services, start_services
 from hotline.history.repeat_calls import RepeatDetector
 from hotline.history.service import Recorder
 from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
+from hotline.process.acd_server import AcdServer
 from hotline.process.controller import Controller
 from hotline.process.gc_policy import settle_after_start
 from hotline.process.live_state_sync import LiveStateSync
 from hotline.process.restart import FiguresKeeper
+from hotline.process.serving import HTTP_GRACE_S, HttpServer, bounded
 from hotline.process.wiring import (
     NodeAgentFiles,
     attach_controller,
@@ -52,29 +54,7 @@ from hotline.telephony.ivr.session import IvrApp
 
 log = logging.getLogger("hotline.process.platform")
 
-#: Open HTTP requests and sockets get this long to finish when the platform stops; then
-#: uvicorn cancels them and runs the lifespan's shutdown (the live feed, the fan-out).
-HTTP_GRACE_S = 3.0
-
-
-async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
-    """Awaits a stop step with a deadline; False (and an error logged) if it did not end."""
-    try:
-        await asyncio.wait_for(awaitable, seconds)
-        return True
-    except TimeoutError:
-        log.error("stopping the %s took over %.0f s; left behind", what, seconds)
-        return False
-
-
-class _HttpServer(uvicorn.Server):
-    """uvicorn in a process that owns its signals: Ctrl-C and SIGTERM stop the whole platform
-    in order (Platform.stop, which ends this server too). uvicorn's own handlers would stop
-    the HTTP side alone, then raise the signal again behind the platform's back."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+_bounded, _HttpServer = bounded, HttpServer  # (their old names here)
 
 
 def _secrets(centre: Centre) -> list[tuple[str, str]]:
@@ -86,6 +66,9 @@ class Platform:
     settings: Settings
     centre: Centre
     emit_line: Callable[[str], None] = print
+    #: False: `hotline controller`, no HTTP side here (API processes, `hotline api`, serve it
+    #: and send commands over the bus); the live feed still publishes through Redis
+    serve_http: bool = True
 
     services: Services | None = field(init=False, default=None)
     controller: Controller = field(init=False)
@@ -177,6 +160,9 @@ class Platform:
         self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
                                          [q.name for q in self.centre.queues]).start())
+        # Commands from API processes over Redis Streams, and the agent records they read
+        self.acd_server = AcdServer(self.controller, self.redis, self.configuration)
+        await self.acd_server.start()
         # The IVR over FastAGI: the menu tree from the database (seeded from
         # asterisk-config/ivr.toml, changed through the API), prompts built at start.
         menu, version = await load_or_seed_ivr(self.pool)
@@ -193,6 +179,12 @@ class Platform:
         await self.agi.start()
         self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
                        "survey and the hold (waiting callers)")
+        if not self.serve_http:  # the live feed runs without an app's lifespan
+            await self.api.start()
+            self.emit_line("controller only: API processes (`hotline api`) serve HTTP and send "
+                           "commands over Redis")
+            settle_after_start()
+            return
         # The HTTP side in this process: REST, websockets, the wallboard.
         app = create_app(self.settings, self.api)
         config = uvicorn.Config(app, host=self.settings.api_host,
@@ -277,6 +269,11 @@ class Platform:
             self.http.should_exit = True  # its lifespan stops the live feed and fan-out
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._http_task), HTTP_GRACE_S + 2)
+        if not self.serve_http:
+            with contextlib.suppress(AttributeError):
+                await _bounded(self.api.stop(), "live feed")
+        with contextlib.suppress(AttributeError):  # API processes get 503 from now on
+            await _bounded(self.acd_server.stop(), "command bus")
         with contextlib.suppress(AttributeError):
             await _bounded(self.agi.stop(), "FastAGI server")
             refused = self.agi.refused + self.controller.holds.refused

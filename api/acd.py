@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.api.errors import ApiError, status_of
+from hotline.api.remote_config import ConfigureArgs
 from hotline.api.schemas import AgentOut, DeskCall, Skills
 from hotline.api.services import Acd, Services
 from hotline.core import ids
@@ -106,9 +107,9 @@ class SkillsArgs(_Args):
     skills: Skills
 
 
-COMMANDS: dict[str, type[_Args]] = {
+COMMANDS: dict[str, type[BaseModel]] = {
     "agent_command": AgentCommandArgs, "spy": SpyArgs, "queue_callback": CallbackArgs,
-    "set_skills": SkillsArgs,
+    "set_skills": SkillsArgs, "configure": ConfigureArgs,  # (api/remote_config.py)
 }
 
 

@@ -19,7 +19,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from hotline.api.acd import COMMANDS, LocalAcd, command_error
+from hotline.api.remote_config import apply_configure
 from hotline.api.routes.centre import agent_out as stored_agent
+from hotline.api.routes.centre import queues_changed
+from hotline.api.services import Services
 from hotline.centre.service import Configuration
 from hotline.core.tasks import cancel_and_wait
 from hotline.process.controller import Controller
@@ -43,6 +46,9 @@ class AcdServer:
     client: Any  # a redis.asyncio client (hotline.store.live.connect_redis)
     #: the skill edit's service (database, router, live view); None: the router alone
     configuration: Configuration | None = None
+    #: the controller's live feed and metrics: they follow a queue change made over the bus
+    #: as the route makes them follow one in-process
+    live_side: Services | None = None
     flush_s: float = 0.1
     full_every_s: float = 2.0
     claim_idle_s: float = 5.0
@@ -89,6 +95,13 @@ class AcdServer:
         if command == "queue_callback":
             return await self._acd.queue_callback(args.service, args.number)
         assert self.configuration is not None
+        if command == "configure":  # agents, queues, the IVR: as an in-process change does
+            done = await apply_configure(self.configuration, args)
+            if self.live_side is not None and args.change.method in ("put_queue",
+                                                                     "delete_queue"):
+                await queues_changed(self.configuration, self.live_side)
+            await self.publish()  # agents may have come or gone
+            return done
         change = await self.configuration.set_skills(args.who, args.agent_id, args.skills)
         await self.publish([args.agent_id])
         stored = stored_agent(change.row)

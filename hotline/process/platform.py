@@ -161,7 +161,8 @@ class Platform:
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
                                          [q.name for q in self.centre.queues]).start())
         # Commands from API processes over Redis Streams, and the agent records they read
-        self.acd_server = AcdServer(self.controller, self.redis, self.configuration)
+        self.acd_server = AcdServer(self.controller, self.redis, self.configuration,
+                                    live_side=self.api)
         await self.acd_server.start()
         # The IVR over FastAGI: the menu tree from the database (seeded from
         # asterisk-config/ivr.toml, changed through the API), prompts built at start.

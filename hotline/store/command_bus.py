@@ -6,11 +6,12 @@
   "message", "details"}}: `CommandRefused` carries the latter. No controller active (its lease
   key `hl:cmd:active` is gone) or no reply by the deadline: `ControllerUnavailable` (503).
 - `CommandServer.run` (the controller): reads the stream through the consumer group
-  `controllers` (XREADGROUP, XACK), and reclaims the pending entries of a consumer that died
-  holding them (XAUTOCLAIM). Each entry is checked where it enters: a malformed one is
-  answered with 422 `invalid-command` (when its id allows a reply) and acked; one past its
-  deadline is dropped unexecuted; a request id is executed at most once (a `done` marker set
-  before executing, so a reclaimed entry already begun is not run twice).
+  `controllers` (XREADGROUP; the reply and XACK in one transaction), and reclaims the
+  pending entries of a consumer that died holding them (XAUTOCLAIM). Each entry is checked
+  where it enters: a malformed one is answered with 422 `invalid-command` (when its id
+  allows a reply) and acked; one past its deadline is dropped unexecuted; a request id is
+  executed at most once (a `done` marker set before executing, so a reclaimed entry already
+  begun is not run twice).
 """
 
 from __future__ import annotations
@@ -199,6 +200,7 @@ class CommandServer:
     refused: int = 0
     duplicates: int = 0
     _last_claim: float = field(default=0.0, init=False)
+    _last_renew: float = field(default=0.0, init=False)
 
     async def ensure_group(self) -> None:
         try:
@@ -231,12 +233,14 @@ class CommandServer:
                 await asyncio.sleep(0.5)
 
     async def serve_once(self) -> int:
-        """One round: renew the lease, reclaim a dead consumer's entries (at most once per
-        `claim_idle_s / 2`), read new ones (blocking up to `block_s`). Returns how many
-        entries were handled."""
-        await self.renew_lease()
-        handled = 0
+        """One round: renew the lease (at most every third of it), reclaim a dead consumer's
+        entries (at most once per `claim_idle_s / 2`), read new ones (blocking up to
+        `block_s`). Returns how many entries were handled."""
         now = self.clock()
+        if now - self._last_renew >= self.lease_s / 3:
+            await self.renew_lease()
+            self._last_renew = now
+        handled = 0
         if now - self._last_claim >= self.claim_idle_s / 2:
             self._last_claim = now
             _next, claimed, *_ = await self.client.xautoclaim(
@@ -268,9 +272,10 @@ class CommandServer:
             log.warning("command bus: entry %s refused: %s", entry_id, exc)
             request_id = fields.get("id", "")
             if ID_PATTERN.fullmatch(request_id):  # the asker can be told
-                await self._reply(request_id, _error(422, exc.error_id, exc.message,
-                                                     exc.details))
-            await self.client.xack(STREAM, GROUP, entry_id)
+                await self._reply(entry_id, request_id,
+                                  _error(422, exc.error_id, exc.message, exc.details))
+            else:
+                await self.client.xack(STREAM, GROUP, entry_id)
             return
         if self.clock() > request.deadline:  # the asker gave up: never executed late
             self.expired += 1
@@ -295,14 +300,15 @@ class CommandServer:
                 refused = CommandRefused(500, "internal-error",
                                          f"the controller failed on {request.command!r}")
             reply = _error(refused.status, refused.error_id, refused.message, refused.details)
-        await self._reply(request.request_id, reply)
-        await self.client.xack(STREAM, GROUP, entry_id)
+        await self._reply(entry_id, request.request_id, reply)
 
-    async def _reply(self, request_id: str, reply: Mapping[str, Any]) -> None:
+    async def _reply(self, entry_id: str, request_id: str, reply: Mapping[str, Any]) -> None:
+        """The reply and the entry's ack in one round trip (one transaction)."""
         key = reply_key(request_id)
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.rpush(key, json.dumps(reply, default=str))
             pipe.expire(key, REPLY_TTL_S)
+            pipe.xack(STREAM, GROUP, entry_id)
             await pipe.execute()
 
 

@@ -267,6 +267,17 @@ class RemoteAcd:
             raise _unavailable("no controller is active: the agents' state is not known")
         return [_agent_of(r) for r in records]
 
+    async def published(self, name: str) -> Any:
+        """One of the controller's REST figures (hotline.api.figures), as of its last
+        second."""
+        try:
+            active, value = await self.views.figures(name)
+        except ViewsUnavailable as exc:
+            raise _unavailable(f"Redis unreachable: {exc}") from None
+        if not active or value is None:
+            raise _unavailable("no controller is active: the figures are not known")
+        return value
+
     async def desk(self, agent_id: str) -> DeskState:
         record = await self._record(agent_id)
         call = record.get("call")

@@ -34,7 +34,10 @@ async def wallboard(
 ) -> dict[str, Any]:
     """Every figure of every queue in three scopes (interval, today, window), agents by
     state, occupancy and today's service-level trend."""
-    snap = services.metrics.snapshot(services.clock())
+    if services.controller is None and services.remote is not None:  # an API process
+        snap = await services.remote.published("wallboard")
+    else:
+        snap = services.metrics.snapshot(services.clock())
     chosen = parse_queues(queues)
     if chosen is not None:
         snap["queues"] = {q: v for q, v in snap["queues"].items() if q in chosen}

@@ -6,7 +6,8 @@ A command runs through `hotline.api.acd.LocalAcd`, the very port the in-process 
 so an agent command answers the same over HTTP in either kind of process. An agent's record
 is written again before the reply of a command that changed it (a read after the reply shows
 the change), within `flush_s` of any controller item that names the agent, and all of them
-every `full_every_s` (skills, names, agents added or removed).
+every `full_every_s` (skills, names, agents added or removed). With the controller's live side
+(`live_side`: its metrics and feed), the REST figures too, every `figures_every_s`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from pydantic import ValidationError
 
 from hotline.api.acd import COMMANDS, LocalAcd, command_error
 from hotline.api.remote_config import apply_configure
+from hotline.api.routes.agents import all_agents
 from hotline.api.routes.centre import agent_out as stored_agent
 from hotline.api.routes.centre import queues_changed
+from hotline.api.routes.queues import queue_summaries
 from hotline.api.services import Services
 from hotline.centre.service import Configuration
 from hotline.core.tasks import cancel_and_wait
@@ -51,6 +55,7 @@ class AcdServer:
     live_side: Services | None = None
     flush_s: float = 0.1
     full_every_s: float = 2.0
+    figures_every_s: float = 1.0
     claim_idle_s: float = 5.0
     server: CommandServer = field(init=False)
     views: AcdViews = field(init=False)
@@ -123,11 +128,25 @@ class AcdServer:
             gone = [a for a in agent_ids if a not in order]
         await self.views.publish(records, gone)
 
+    async def publish_figures(self) -> None:
+        """The REST figures an API process answers with (/api/wallboard, /api/queues,
+        /api/agents), computed here as the routes compute them in one process."""
+        if self.live_side is None:
+            return
+        side = self.live_side
+        await self.views.publish_figures(jsonable_encoder({
+            "wallboard": side.metrics.snapshot(side.clock()),
+            "queues": queue_summaries(side),
+            "agents": all_agents(side)}))
+
     async def _publish_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        last_full = 0.0
+        last_full = last_figures = 0.0
         while True:
             try:
+                if loop.time() - last_figures >= self.figures_every_s:
+                    last_figures = loop.time()
+                    await self.publish_figures()
                 if loop.time() - last_full >= self.full_every_s:
                     self._dirty.clear()
                     await self.publish()
@@ -143,6 +162,7 @@ class AcdServer:
     async def start(self) -> None:
         await self.server.ensure_group()
         await self.publish()
+        await self.publish_figures()
         self._tasks = [asyncio.create_task(self.server.run(), name="command-bus"),
                        asyncio.create_task(self._publish_loop(), name="acd-records")]
 

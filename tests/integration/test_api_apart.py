@@ -24,6 +24,7 @@ from hotline.core.values import ServiceType
 from hotline.devtools.embedded import EmbeddedRedis
 from hotline.process.acd_server import AcdServer
 from hotline.process.controller import Controller
+from hotline.process.wiring import attach_controller, services_for
 from hotline.store.acd_views import AcdViews
 from hotline.store.command_bus import CommandBus
 from hotline.store.live import connect_redis
@@ -159,6 +160,45 @@ async def test_no_controller_ever_answers_503(api: ApiNode) -> None:
     assert "no controller is active" in error(r)["message"]
     r = await api.get("supervisor", "/api/agents/agent1/desk")
     assert r.status_code == 503 and error(r)["id"] == "controller-unavailable"
+    for path in ("/api/wallboard", "/api/queues", "/api/agents"):
+        r = await api.get("supervisor", path)
+        assert r.status_code == 503 and error(r)["id"] == "controller-unavailable", path
+
+
+async def test_rest_figures_come_from_the_controllers_metrics(
+        api: ApiNode, redis_server: EmbeddedRedis) -> None:
+    """/api/wallboard, /api/queues and /api/agents on an API process: the controller's
+    figures, published once a second (the API process has no metrics of its own)."""
+    centre = testbed.test_centre()
+    controller = Controller(Settings(), centre, emit_line=lambda _: None)
+    controller.links[NODE] = RecordingLink()  # type: ignore[assignment]
+    live_side = services_for(Settings(), centre)  # the controller's metrics and feed
+    attach_controller(live_side, controller)
+    redis = connect_redis(redis_server.url)
+    server = AcdServer(controller, redis, live_side=live_side, figures_every_s=0.1)
+    await server.start()
+    try:
+        for step in ("login", "ready"):
+            r = await api.post("supervisor", "/api/agents/agent1/state", {"command": step})
+            assert r.status_code == 200, r.text
+        controller.handle(CallQueued(time.time(), node=NODE, call_id="c1", queue="general",
+                                     service=ServiceType.GENERAL, caller="13800000001"))
+
+        async def offered_on_the_wallboard() -> bool:
+            board = (await api.get("supervisor", "/api/wallboard?queues=general")).json()
+            return board["queues"]["general"]["today"]["offered"] == 1  # type: ignore[no-any-return]
+
+        await wait_for(offered_on_the_wallboard, 3, "the controller's figures on the API")
+        queues = {q["name"]: q for q in (await api.get("supervisor", "/api/queues")).json()}
+        assert queues["general"]["today"]["offered"] == 1
+        assert list(queues) == live_side.metrics.queues()
+        agents = {a["agent_id"]: a for a in (await api.get("supervisor", "/api/agents")).json()}
+        assert agents["agent1"]["state"] == controller.router.agent("agent1").state.value
+        assert set(agents) == set(live_side.live.agents())
+    finally:
+        await server.stop()
+        await controller.stop()
+        await redis.aclose()
 
 
 async def test_the_desk_follows_the_controllers_calls_without_a_command(

@@ -101,6 +101,19 @@ class CallbackArgs(_Args):
     number: Annotated[str, Field(min_length=1, max_length=64)]
 
 
+FigureView = Literal["wallboard", "queues", "agents"]
+
+
+class FiguresArgs(_Args):
+    """A read of the controller's figures: /api/wallboard (`queues`: only these),
+    /api/queues and /api/agents (a page)."""
+
+    view: FigureView
+    limit: Annotated[int, Field(ge=1, le=500)] = 500
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    queues: Annotated[list[ids.QueueName], Field(max_length=200)] | None = None
+
+
 class SkillsArgs(_Args):
     who: Annotated[str, Field(min_length=1, max_length=64)]
     agent_id: ids.AgentId
@@ -110,6 +123,7 @@ class SkillsArgs(_Args):
 COMMANDS: dict[str, type[BaseModel]] = {
     "agent_command": AgentCommandArgs, "spy": SpyArgs, "queue_callback": CallbackArgs,
     "set_skills": SkillsArgs, "configure": ConfigureArgs,  # (api/remote_config.py)
+    "figures": FiguresArgs,
 }
 
 
@@ -267,16 +281,12 @@ class RemoteAcd:
             raise _unavailable("no controller is active: the agents' state is not known")
         return [_agent_of(r) for r in records]
 
-    async def published(self, name: str) -> Any:
-        """One of the controller's REST figures (hotline.api.figures), as of its last
-        second."""
-        try:
-            active, value = await self.views.figures(name)
-        except ViewsUnavailable as exc:
-            raise _unavailable(f"Redis unreachable: {exc}") from None
-        if not active or value is None:
-            raise _unavailable("no controller is active: the figures are not known")
-        return value
+    async def figures(self, view: FigureView, *, limit: int = 500, offset: int = 0,
+                      queues: list[str] | None = None) -> Any:
+        """The controller's REST figures, computed there on demand as the routes compute
+        them in one process (a page of them, as asked)."""
+        return await self._call("figures", FiguresArgs(view=view, limit=limit, offset=offset,
+                                                       queues=queues))
 
     async def desk(self, agent_id: str) -> DeskState:
         record = await self._record(agent_id)

@@ -22,15 +22,16 @@ def agent_rows(services: Services, rows: list[tuple[str, dict[str, Any]]]) -> li
             for agent_id, row in rows]
 
 
-def all_agents(services: Services) -> list[AgentLive]:
-    return agent_rows(services, sorted(services.live.agents().items()))
-
-
 @router.get("/agents", responses=ERRORS)
 async def agents(_: FloorWatcher, services: ServicesDep, limit: Limit = MAX_PAGE,
                  offset: Offset = 0) -> list[AgentLive]:
     """Agents by id, a page of them (the figures are computed for the page only)."""
     if services.controller is None and services.remote is not None:  # an API process
         return [AgentLive.model_validate(a) for a in
-                page(await services.remote.published("agents"), limit, offset)]
+                await services.remote.figures("agents", limit=limit, offset=offset)]
+    return agent_page(services, limit, offset)
+
+
+def agent_page(services: Services, limit: int, offset: int) -> list[AgentLive]:
+    """A page of agents with their figures (computed for the page only)."""
     return agent_rows(services, page(sorted(services.live.agents().items()), limit, offset))

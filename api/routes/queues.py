@@ -39,5 +39,9 @@ async def queues(_: Viewer, services: ServicesDep, limit: Limit = MAX_PAGE,
                  offset: Offset = 0) -> list[QueueSummary]:
     if services.controller is None and services.remote is not None:  # an API process
         return [QueueSummary.model_validate(q) for q in
-                (await services.remote.published("queues"))[offset:offset + limit]]
+                await services.remote.figures("queues", limit=limit, offset=offset)]
+    return queue_page(services, limit, offset)
+
+
+def queue_page(services: Services, limit: int, offset: int) -> list[QueueSummary]:
     return queue_summaries(services, services.metrics.queues()[offset:offset + limit])

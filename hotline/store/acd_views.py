@@ -19,8 +19,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from hotline.store.command_bus import ACTIVE_KEY
 
 AGENTS_KEY = "hl:acd:agents"
-#: the controller's REST figures (wallboard, queues, agents), written once a second
-FIGURES_KEY = "hl:acd:figures"
 _LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
@@ -48,25 +46,6 @@ class AcdViews:
                 await pipe.execute()
         except _LOST as exc:
             raise ViewsUnavailable(str(exc)) from None
-
-    async def publish_figures(self, figures: Mapping[str, Any]) -> None:
-        """name -> a JSON-able view (NaN kept: the API answers it as one process would)."""
-        try:
-            await self.client.hset(FIGURES_KEY, mapping={k: json.dumps(v)
-                                                         for k, v in figures.items()})
-        except _LOST as exc:
-            raise ViewsUnavailable(str(exc)) from None
-
-    async def figures(self, name: str) -> tuple[bool, Any]:
-        """(a controller is active, the named view or None)."""
-        try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.exists(ACTIVE_KEY)
-                pipe.hget(FIGURES_KEY, name)
-                active, raw = await pipe.execute()
-        except _LOST as exc:
-            raise ViewsUnavailable(str(exc)) from None
-        return bool(active), (json.loads(raw) if raw is not None else None)
 
     async def known(self) -> list[str]:
         try:
@@ -99,4 +78,4 @@ class AcdViews:
         return bool(active), records
 
 
-__all__ = ["AGENTS_KEY", "FIGURES_KEY", "AcdViews", "ViewsUnavailable"]
+__all__ = ["AGENTS_KEY", "AcdViews", "ViewsUnavailable"]

@@ -114,6 +114,12 @@ class FiguresArgs(_Args):
     queues: Annotated[list[ids.QueueName], Field(max_length=200)] | None = None
 
 
+class ExplainArgs(_Args):
+    call_id: Annotated[str, Field(min_length=1, max_length=128)]
+    limit: Annotated[int, Field(ge=1, le=500)] = 500
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
 class SkillsArgs(_Args):
     who: Annotated[str, Field(min_length=1, max_length=64)]
     agent_id: ids.AgentId
@@ -123,7 +129,7 @@ class SkillsArgs(_Args):
 COMMANDS: dict[str, type[BaseModel]] = {
     "agent_command": AgentCommandArgs, "spy": SpyArgs, "queue_callback": CallbackArgs,
     "set_skills": SkillsArgs, "configure": ConfigureArgs,  # (api/remote_config.py)
-    "figures": FiguresArgs,
+    "figures": FiguresArgs, "explain": ExplainArgs,
 }
 
 
@@ -287,6 +293,11 @@ class RemoteAcd:
         them in one process (a page of them, as asked)."""
         return await self._call("figures", FiguresArgs(view=view, limit=limit, offset=offset,
                                                        queues=queues))
+
+    async def explain(self, call_id: str, *, limit: int = 500, offset: int = 0) -> Any:
+        """The router's explanations of the call's offers (404 `no-such-call`)."""
+        return await self._call("explain", ExplainArgs(call_id=call_id, limit=limit,
+                                                       offset=offset))
 
     async def desk(self, agent_id: str) -> DeskState:
         record = await self._record(agent_id)

@@ -24,11 +24,12 @@ from pydantic import TypeAdapter, ValidationError
 from hotline.api.acd import COMMANDS, FiguresArgs, LocalAcd, command_error
 from hotline.api.remote_config import apply_configure
 from hotline.api.routes.agents import agent_page
+from hotline.api.routes.calls import explanations
 from hotline.api.routes.centre import agent_out as stored_agent
 from hotline.api.routes.centre import queues_changed
 from hotline.api.routes.queues import queue_page
 from hotline.api.routes.wallboard import wallboard_view
-from hotline.api.schemas import AgentLive, QueueSummary
+from hotline.api.schemas import AgentLive, ExplanationOut, QueueSummary
 from hotline.api.services import Services
 from hotline.centre.service import Configuration
 from hotline.core.tasks import cancel_and_wait
@@ -38,6 +39,7 @@ from hotline.store.command_bus import CommandRefused, CommandServer
 
 log = logging.getLogger("hotline.process.acd_server")
 _QUEUES, _AGENTS = TypeAdapter(list[QueueSummary]), TypeAdapter(list[AgentLive])
+_EXPLAINED = TypeAdapter(list[ExplanationOut])
 
 
 def _refused(exc: Exception, args: dict[str, Any]) -> CommandRefused | None:
@@ -106,6 +108,9 @@ class AcdServer:
             return await self._acd.queue_callback(args.service, args.number)
         if command == "figures":
             return self._figures(args)
+        if command == "explain":
+            return _EXPLAINED.dump_python(explanations(
+                self.controller.router, args.call_id, args.limit, args.offset), mode="json")
         assert self.configuration is not None
         if command == "configure":  # agents, queues, the IVR: as an in-process change does
             done = await apply_configure(self.configuration, args)

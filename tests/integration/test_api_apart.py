@@ -18,6 +18,7 @@ import pytest
 
 from hotline.api import Services, create_app
 from hotline.api.acd import RemoteAcd
+from hotline.api.schemas import ExplanationOut
 from hotline.core.events import CallQueued
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
@@ -165,10 +166,11 @@ async def test_no_controller_ever_answers_503(api: ApiNode) -> None:
         assert r.status_code == 503 and error(r)["id"] == "controller-unavailable", path
 
 
-async def test_rest_figures_come_from_the_controllers_metrics(
+async def test_rest_figures_and_explanations_come_from_the_controller(
         api: ApiNode, redis_server: EmbeddedRedis) -> None:
-    """/api/wallboard, /api/queues and /api/agents on an API process: the controller's
-    figures, computed there on demand (the API process has no metrics of its own)."""
+    """/api/wallboard, /api/queues, /api/agents and a call's explanation on an API process:
+    the controller's, computed there on demand (the API process has no metrics and no
+    router of its own)."""
     centre = testbed.test_centre()
     controller = Controller(Settings(), centre, emit_line=lambda _: None)
     controller.links[NODE] = RecordingLink()  # type: ignore[assignment]
@@ -195,6 +197,13 @@ async def test_rest_figures_come_from_the_controllers_metrics(
         assert set(agents) == set(live_side.live.agents())
         r = await api.get("supervisor", "/api/agents?limit=2&offset=1")  # a page, as asked
         assert [a["agent_id"] for a in r.json()] == sorted(live_side.live.agents())[1:3]
+        # why the call went where it went: the controller's router explains
+        r = await api.get("supervisor", "/api/calls/c1/explanation")
+        assert r.status_code == 200 and r.json()[0]["chosen"] == "agent1", r.text
+        assert r.json() == [ExplanationOut.of(e).model_dump(mode="json")
+                            for e in controller.router.explain("c1")]
+        r = await api.get("supervisor", "/api/calls/nope/explanation")
+        assert r.status_code == 404 and error(r)["id"] == "no-such-call"
     finally:
         await server.stop()
         await controller.stop()

@@ -68,6 +68,7 @@ class AcdServer:
     views: AcdViews = field(init=False)
     _acd: LocalAcd = field(init=False)
     _dirty: set[str] = field(default_factory=set, init=False)
+    _full_due: bool = field(default=False, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -100,7 +101,7 @@ class AcdServer:
                                                        include_context=False)}) from None
         if command == "agent_command":
             moved = await self._acd.agent_command(args.agent_id, args.trigger, args.reason)
-            await self.publish([args.agent_id])
+            await self._written([args.agent_id])
             return {"before": moved.before.model_dump(), "after": moved.after.model_dump()}
         if command == "spy":
             return await self._acd.spy(args.supervisor_endpoint, args.agent_id, args.mode)
@@ -117,10 +118,10 @@ class AcdServer:
             if self.live_side is not None and args.change.method in ("put_queue",
                                                                      "delete_queue"):
                 await queues_changed(self.configuration, self.live_side)
-            await self.publish()  # agents may have come or gone
+            await self._written(None)  # agents may have come or gone
             return done
         change = await self.configuration.set_skills(args.who, args.agent_id, args.skills)
-        await self.publish([args.agent_id])
+        await self._written([args.agent_id])
         stored = stored_agent(change.row)
         return {"before": change.before, "after": change.after,
                 "stored": stored.model_dump() if stored is not None else None,
@@ -140,6 +141,19 @@ class AcdServer:
 
     # ---- the records
 
+    async def _written(self, agent_ids: list[str] | None) -> None:
+        """The records a command changed, before its reply. The command is done whatever
+        happens here: Redis away, they are left to the next rounds (and the reply, over the
+        same Redis, will likely not arrive either: the asker answers 503)."""
+        try:
+            await self.publish(agent_ids)
+        except ViewsUnavailable as exc:
+            log.warning("agent records after a command not written: %s", exc)
+            if agent_ids is None:
+                self._full_due = True
+            else:
+                self._dirty.update(agent_ids)
+
     async def publish(self, agent_ids: list[str] | None = None) -> None:
         """These agents' records (None: every agent's, and the gone ones removed)."""
         order = {a: i for i, a in enumerate(self._acd.agent_ids())}
@@ -157,8 +171,9 @@ class AcdServer:
         last_full = 0.0
         while True:
             try:
-                if loop.time() - last_full >= self.full_every_s:
+                if self._full_due or loop.time() - last_full >= self.full_every_s:
                     self._dirty.clear()
+                    self._full_due = False
                     await self.publish()
                     last_full = loop.time()
                 elif self._dirty:
@@ -167,6 +182,7 @@ class AcdServer:
             except ViewsUnavailable as exc:  # Redis away: the next full round catches up
                 log.warning("agent records not published: %s", exc)
                 last_full = 0.0
+                await asyncio.sleep(1.0)  # and not a warning every flush while it is away
             await asyncio.sleep(self.flush_s)
 
     async def start(self) -> None:

@@ -218,3 +218,31 @@ def test_call_refuses_bad_values_before_sending() -> None:
         asyncio.run(bus.call("agent_command", deadline_s=0))
     with pytest.raises(ValueError, match="command name"):
         asyncio.run(bus.call("Bad Name"))
+
+
+async def test_the_consumer_outlives_a_redis_restart(
+        client: aioredis.Redis, redis_server: EmbeddedRedis) -> None:
+    """Redis restarts under a serving consumer: while it is away commands answer 503; once
+    it is back (same port, its AOF) the consumer serves again by itself."""
+    executor = Executor()
+    server = CommandServer(client, executor, lease_s=3)
+    task = await serving(server)
+    try:
+        bus = CommandBus(client, deadline_s=2)
+        assert await bus.call("agent_command", {"n": 1}) == {"echo": {"n": 1}}
+        await asyncio.to_thread(redis_server.stop)
+        with pytest.raises(ControllerUnavailable) as away:
+            await bus.call("agent_command", {"n": 2})
+        assert "Redis unreachable" in away.value.message
+        await asyncio.to_thread(redis_server.start)
+
+        async def served_again() -> bool:
+            try:
+                return await bus.call("agent_command", {"n": 3}) == {"echo": {"n": 3}}
+            except ControllerUnavailable:
+                return False
+
+        assert await wait_for(served_again, 15, "the consumer serving after the restart")
+        assert ("agent_command", {"n": 2}) not in executor.done
+    finally:
+        await cancel_and_wait(task)

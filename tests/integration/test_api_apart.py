@@ -59,13 +59,9 @@ class ApiNode:
         return await self.client.get(path, headers=await self.auth(user))
 
 
-@pytest.fixture
-async def api(redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
-              ) -> AsyncIterator[ApiNode]:
+async def api_node(url: str) -> AsyncIterator[ApiNode]:
     """An API node as `hotline api` builds it: no controller, the bus and the records."""
-    monkeypatch.delenv("HOTLINE_API_USERS", raising=False)
-    monkeypatch.delenv("HOTLINE_ENVIRONMENT", raising=False)
-    redis = connect_redis(redis_server.url)
+    redis = connect_redis(url)
     services = Services.build(hasher=fast_hasher())
     services.remote = RemoteAcd(CommandBus(redis, deadline_s=DEADLINE_S), AcdViews(redis))
     app = create_app(Settings(), services)
@@ -74,6 +70,22 @@ async def api(redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             yield ApiNode(client, services, {})
     await redis.aclose()
+
+
+@pytest.fixture
+async def api(redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+              ) -> AsyncIterator[ApiNode]:
+    monkeypatch.delenv("HOTLINE_API_USERS", raising=False)
+    monkeypatch.delenv("HOTLINE_ENVIRONMENT", raising=False)
+    async for node in api_node(redis_server.url):
+        yield node
+
+
+@pytest.fixture
+async def other_api(api: ApiNode, redis_server: EmbeddedRedis) -> AsyncIterator[ApiNode]:
+    """A second API node beside `api`, sharing nothing with it but Redis."""
+    async for node in api_node(redis_server.url):
+        yield node
 
 
 class ControllerProcess:
@@ -126,6 +138,28 @@ async def test_an_agent_command_over_http_moves_the_agent_in_the_controllers_pro
     audit = (await api.get("admin", "/api/audit")).json()
     assert [(e["action"], e["detail"]["state_before"]) for e in audit] == [
         ("ready", "not_ready"), ("login", "logged_out")]
+
+
+async def test_two_api_nodes_command_one_controller_and_see_each_others_changes(
+        api: ApiNode, other_api: ApiNode, controller_process: ControllerProcess) -> None:
+    r = await api.post("supervisor", "/api/agents/agent3/state", {"command": "login"})
+    assert r.status_code == 200, r.text
+    r = await other_api.post("supervisor", "/api/agents/agent3/state", {"command": "ready"})
+    assert r.status_code == 200 and r.json()["state"] == "ready", r.text
+    assert [await controller_process.line() for _ in range(2)] == [
+        "state agent3 not_ready", "state agent3 ready"]
+    desk = (await api.get("supervisor", "/api/agents/agent3/desk")).json()
+    assert desk["state"] == "ready"
+    # at once from both: each command runs once, in the order the controller reads them
+    replies = await asyncio.gather(
+        api.post("supervisor", "/api/agents/agent3/state",
+                 {"command": "not_ready", "reason": "break"}),
+        other_api.post("supervisor", "/api/agents/agent3/state", {"command": "logout"}))
+    assert sorted(r.status_code for r in replies) in ([200, 200], [200, 409])
+    moves = [await controller_process.line()
+             for r in replies if r.status_code == 200]  # the controller's own account
+    final = (await other_api.get("supervisor", "/api/agents/agent3/desk")).json()["state"]
+    assert moves[-1] == f"state agent3 {final}"
 
 
 async def test_a_killed_controller_answers_503_within_the_deadline(

@@ -31,9 +31,11 @@ class Explainer(Protocol):
 
 
 class Acd(Protocol):
-    """What the API needs of the ACD: its command path and what it shows. The controller
-    (hotline.process.controller.Controller) is attached by hotline.process.wiring; the API
-    never imports the process layer."""
+    """What the API needs of the ACD in its own process: its command path and what it shows.
+    The controller (hotline.process.controller.Controller) is attached by
+    hotline.process.wiring; the API never imports the process layer. The routes reach it
+    through hotline.api.acd (`acd_of`): this one in-process, or the command bus from an API
+    process without it (`remote`, docs/command-bus.md)."""
 
     @property
     def router(self) -> Router:

@@ -1,8 +1,9 @@
 """#16.1 end to end: `hotline controller` (the Platform without HTTP) against the real
 Asterisk, and `hotline api` in a process of its own (the real CLI), meeting only in
 PostgreSQL and Redis: an agent logs in and gets ready over the API process's HTTP, the
-controller routes a real call to it, the API process's desk shows the call, and once the
-controller stops the API process answers 503 at once (docs/command-bus.md)."""
+controller routes a real call to it, the API process's desk, wallboard and explanation show
+the call, and once the controller stops the API process answers 503 at once
+(docs/command-bus.md)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,13 @@ async def test_the_api_apart_from_the_controller_end_to_end(
             call = await wait_for(call_on_the_desk, 3, "the call on the API process's desk")
             assert (call["call_id"], call["caller"], call["queue"]) == (
                 queued.call_id, "13000000002", "billing")
+            # the controller's figures and explanation, answered by the API process
+            boss = await auth("supervisor")
+            board = (await http.get("/api/wallboard?queues=billing", headers=boss)).json()
+            assert board["queues"]["billing"]["today"]["answered"] == 1
+            why = (await http.get(f"/api/calls/{queued.call_id}/explanation",
+                                  headers=boss)).json()
+            assert why[0]["chosen"] == "agent2"
 
             await controller.acd_server.stop()  # the controller leaves the bus: lease given up
             began = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ from hotline.api.security import (
     token_ttl_s,
 )
 from hotline.api.services import Services
+from hotline.core.errors import HotlineError
 from hotline.core.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,6 +56,9 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         if services.seed_users:
             ctl = services.controller  # development: each agent logs in as itself
             agents = [a.agent_id for a in ctl.router.agents()] if ctl is not None else []
+            if ctl is None and services.remote is not None:  # an API process
+                with contextlib.suppress(HotlineError):  # no controller yet: no agent logins
+                    agents = [a.agent_id for a in await services.remote.agents()]
             await seed_users(settings, authenticator, agents)
         await services.start()
         try:

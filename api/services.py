@@ -31,9 +31,11 @@ class Explainer(Protocol):
 
 
 class Acd(Protocol):
-    """What the API needs of the ACD: its command path and what it shows. The controller
-    (hotline.process.controller.Controller) is attached by hotline.process.wiring; the API
-    never imports the process layer."""
+    """What the API needs of the ACD in its own process: its command path and what it shows.
+    The controller (hotline.process.controller.Controller) is attached by
+    hotline.process.wiring; the API never imports the process layer. The routes reach it
+    through hotline.api.acd (`acd_of`): this one in-process, or the command bus from an API
+    process without it (`remote`, docs/command-bus.md)."""
 
     @property
     def router(self) -> Router:
@@ -65,6 +67,9 @@ class Services:
     #: The ACD's command path (see Acd): the API changes the world only through it. None on an
     #: API node without the controller.
     controller: Acd | None = None
+    #: On an API process without the controller (`hotline api`): the ACD over the Redis
+    #: command bus (hotline.api.acd.RemoteAcd); the routes reach either through acd_of
+    remote: Any = None
     #: PostgreSQL for history reads (an asyncpg pool opened by hotline.store); None: no history
     db_pool: Any = None
     #: hotline.store.writer.Writer: history and audit rows through its on-disk outbox (None:

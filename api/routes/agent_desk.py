@@ -20,23 +20,23 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
+from hotline.api.acd import WITH_CALL as WITH_CALL  # re-exported: the work orders' scope
+from hotline.api.acd import AcdPort, acd_of
+from hotline.api.acd import desk_call as desk_call
 from hotline.api.deps import ServicesDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.schemas import (
     AgentOut,
     AuditEntry,
-    DeskCall,
     DeskOut,
     OpenOrder,
     RecentCall,
 )
 from hotline.api.security import Claims, Role
-from hotline.api.services import Acd, Services
+from hotline.api.services import Services
 from hotline.centre.service import DEFAULT_REASONS
 from hotline.core import ids
-from hotline.core.lifecycle import AgentState, AgentTrigger, IllegalTransition
-from hotline.history.desk import CallContext
-from hotline.router.errors import UnknownAgent
+from hotline.core.lifecycle import AgentTrigger
 from hotline.store.records import AuditRecord
 
 log = logging.getLogger("hotline.api.audit")
@@ -164,30 +164,16 @@ SelfOrSupervisor = Annotated[Claims, Depends(_self_or_supervisor)]
 # ---- the command path
 
 
-def controller_of(services: Services) -> Acd:
-    if services.controller is None:
-        raise ApiError(503, "controller-unavailable", "this API node has no controller")
-    return services.controller
+def controller_of(services: Services) -> AcdPort:
+    """This node's way to the ACD (in-process or over the command bus); 503 without one."""
+    return acd_of(services)
 
 
-def agent_out(controller: Acd, agent_id: str) -> AgentOut:
-    try:
-        view = controller.router.agent(agent_id)
-    except UnknownAgent:
-        raise ApiError(
-            404, "no-such-agent", f"unknown agent {agent_id!r}", {"agent_id": agent_id}
-        ) from None
-    return AgentOut(
-        agent_id=view.agent_id,
-        name=view.name,
-        state=view.state.value,
-        reason=view.reason,
-        call_id=view.call_id,
-        skills=dict(view.skills),
-    )
+async def agent_out(controller: AcdPort, agent_id: str) -> AgentOut:
+    return await controller.agent(agent_id)
 
 
-def run_command(
+async def run_command(
     services: Services,
     audit: AuditLog,
     actor: str,
@@ -195,29 +181,21 @@ def run_command(
     trigger: AgentTrigger,
     reason: str = "",
 ) -> AgentOut:
-    """One agent command through the controller; 404 unknown agent, 409 illegal move."""
-    controller = controller_of(services)
-    before = agent_out(controller, agent_id)
-    try:
-        controller.agent_command(agent_id, trigger, reason)
-    except IllegalTransition as exc:
-        raise ApiError(
-            409,
-            "illegal-transition",
-            f"agent {agent_id} is {exc.state}: cannot {exc.trigger}",
-            {"agent_id": agent_id, "state": str(exc.state), "command": str(exc.trigger)},
-        ) from None
+    """One agent command through the controller; 404 unknown agent, 409 illegal move (503
+    `controller-unavailable` when it goes over the bus and no controller takes it)."""
+    moved = await controller_of(services).agent_command(agent_id, trigger, reason)
     audit.add(
-        services.clock(), actor, agent_id, trigger.value, reason=reason, state_before=before.state
+        services.clock(), actor, agent_id, trigger.value, reason=reason,
+        state_before=moved.before.state
     )
-    return agent_out(controller, agent_id)
+    return moved.after
 
 
 def _command_route(trigger: AgentTrigger) -> None:
     async def command(
         agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep, audit: Audit
     ) -> AgentOut:
-        return run_command(services, audit, user.username, agent_id, trigger)
+        return await run_command(services, audit, user.username, agent_id, trigger)
 
     command.__doc__ = f"The agent's {trigger.value} command."
     router.add_api_route(
@@ -256,27 +234,12 @@ async def not_ready(
                        + (f" (one of {', '.join(reasons)})" if reasons else
                           " (none are configured)"),
                        {"reason": body.reason, "reasons": list(reasons)})
-    return run_command(
+    return await run_command(
         services, audit, user.username, agent_id, AgentTrigger.NOT_READY, body.reason
     )
 
 
 # ---- the desk: read-only views of the controller's desk projection
-
-
-def desk_call(context: CallContext) -> DeskCall:
-    """The call as the controller saw it: caller, queue, service, IVR path, times."""
-    entered, queued, answered = context.entered, context.queued, context.answered
-    return DeskCall(
-        call_id=context.call_id,
-        caller=context.caller,
-        queue=queued.queue if queued else "",
-        service=queued.service.value if queued else "",
-        ivr_path=list(context.ivr_path),
-        entered_at=entered.at if entered else None,
-        queued_at=queued.at if queued else None,
-        answered_at=answered.at if answered else None,
-    )
 
 
 async def recent_calls(services: Services, caller: str, skip: str) -> list[RecentCall]:
@@ -317,32 +280,13 @@ async def open_orders(services: Services, caller: str, user: Claims) -> list[Ope
                       created_by=o.created_by, final_answer=o.final_answer) for o in found]
 
 
-#: States in which the desk shows a call: offered, ringing, talking, wrapping up (and in which
-#: the agent is "talking to" the call's caller for the work-order scope).
-WITH_CALL = {
-    AgentState.RESERVED,
-    AgentState.RINGING,
-    AgentState.ON_CALL,
-    AgentState.AFTER_CALL_WORK,
-}
-
-
 @router.get("/{agent_id}/desk", responses=ERRORS)
 async def desk(agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep,
                reasons: Reasons) -> DeskOut:
     """The agent's state and time in it, its current call and the caller's recent calls."""
-    controller = controller_of(services)
-    agent = agent_out(controller, agent_id)
-    change = controller.desk.last_change(agent_id)
+    state = await controller_of(services).desk(agent_id)
+    agent, call, since = state.agent, state.call, state.since
     now = services.clock()
-    call_id = agent.call_id or (change.call_id if change else "")
-    context = (
-        controller.desk.call(agent_id, call_id)
-        if call_id and AgentState(agent.state) in WITH_CALL
-        else None
-    )
-    call = desk_call(context) if context is not None else None
-    since = change.at if change else None
     return DeskOut(
         agent_id=agent.agent_id,
         name=agent.name,

@@ -11,6 +11,7 @@ from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.limits import MAX_PAGE, Limit, Offset, page
 from hotline.api.routes.wallboard import ERRORS
 from hotline.api.schemas import ExplanationOut
+from hotline.api.services import Explainer
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
@@ -24,9 +25,18 @@ async def explanation(
     offset: Offset = 0,
 ) -> list[ExplanationOut]:
     """Every offer decision for the call, oldest first (a ring with no answer makes another)."""
+    if services.explainer is None and services.remote is not None:  # an API process
+        return [ExplanationOut.model_validate(e) for e in
+                await services.remote.explain(call_id, limit=limit, offset=offset)]
     if services.explainer is None:
         raise ApiError(503, "router-unavailable", "no router is attached to this API node")
-    found = services.explainer.explain(call_id)
+    return explanations(services.explainer, call_id, limit, offset)
+
+
+def explanations(explainer: Explainer, call_id: str, limit: int, offset: int
+                 ) -> list[ExplanationOut]:
+    """A page of the call's offer decisions; 404 `no-such-call` when none is known."""
+    found = explainer.explain(call_id)
     if not found:
         raise ApiError(
             404, "no-such-call", "no routing decision is known for this call", {"call_id": call_id}

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from hotline.api.deps import Admin, ServicesDep, Steering, Viewer
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.limits import DAY_S, MAX_LIST_SPAN_S, MAX_PAGE, Limit, Offset, page
+from hotline.api.remote_config import RemoteConfiguration
 from hotline.api.schemas import Skills
 from hotline.api.services import Services
 from hotline.centre.model import AgentSpec, QueueSpec
@@ -67,8 +68,14 @@ def get_configuration(conn: HTTPConnection) -> Configuration:
         raise ApiError(503, "no-database", "configuration needs the database")
     made = getattr(state, "configuration", None)
     if made is None or made.pool is not services.db_pool:  # (a test may swap the pool)
-        made = state.configuration = Configuration(
-            services.db_pool, services.controller, clock=services.clock, live=services.live)
+        if services.remote is not None:  # an API process: live changes over the bus
+            made = state.configuration = RemoteConfiguration(
+                services.db_pool, None, clock=services.clock, live=services.live,
+                bus=services.remote.bus)
+        else:
+            made = state.configuration = Configuration(
+                services.db_pool, services.controller, clock=services.clock,
+                live=services.live)
     return made  # type: ignore[no-any-return]
 
 
@@ -261,7 +268,7 @@ def _queue(q: QueueSpec) -> QueueOut:
                     Overflow(to=q.overflow_to, after_s=q.overflow_wait_s))
 
 
-async def _queues_changed(config: Configuration, services: Services) -> None:
+async def queues_changed(config: Configuration, services: Services) -> None:
     """The live panels follow a queue change: the queue is shown and its service-level
     target used (the service has shown which queues every agent serves)."""
     queues = await config.queues()
@@ -292,7 +299,7 @@ async def put_queue(name: QueueName, body: QueueIn, user: Admin, config: ConfigD
                      overflow_to=body.overflow.to if body.overflow else None,
                      overflow_wait_s=body.overflow.after_s if body.overflow else None)
     created = await config.put_queue(user.username, spec)
-    await _queues_changed(config, services)
+    await queues_changed(config, services)
     return QueueChange(queue=_queue(spec), created=created)
 
 
@@ -304,7 +311,7 @@ async def delete_queue(name: QueueName, user: Admin, config: ConfigDep,
     always for `general` (the IVR's fallback): a queue is drained and unhooked before it is
     closed, callers are never moved silently to requirements they did not choose."""
     await config.delete_queue(user.username, name)
-    await _queues_changed(config, services)
+    await queues_changed(config, services)
 
 
 # ---- not-ready reasons

@@ -8,16 +8,16 @@ from hotline.api.deps import ServicesDep, Viewer
 from hotline.api.limits import MAX_PAGE, Limit, Offset
 from hotline.api.routes.wallboard import ERRORS
 from hotline.api.schemas import QueueSummary
+from hotline.api.services import Services
 
 router = APIRouter(prefix="/api", tags=["queues"])
 
 
-@router.get("/queues", responses=ERRORS)
-async def queues(_: Viewer, services: ServicesDep, limit: Limit = MAX_PAGE,
-                 offset: Offset = 0) -> list[QueueSummary]:
+def queue_summaries(services: Services, names: list[str] | None = None) -> list[QueueSummary]:
+    """The queues now (`names`: these only, else every one)."""
     m, now = services.metrics, services.clock()
     out = []
-    for name in m.queues()[offset:offset + limit]:
+    for name in m.queues() if names is None else names:
         today = m.queue_figures(name, "today", now)
         out.append(
             QueueSummary(
@@ -32,3 +32,16 @@ async def queues(_: Viewer, services: ServicesDep, limit: Limit = MAX_PAGE,
             )
         )
     return out
+
+
+@router.get("/queues", responses=ERRORS)
+async def queues(_: Viewer, services: ServicesDep, limit: Limit = MAX_PAGE,
+                 offset: Offset = 0) -> list[QueueSummary]:
+    if services.controller is None and services.remote is not None:  # an API process
+        return [QueueSummary.model_validate(q) for q in
+                await services.remote.figures("queues", limit=limit, offset=offset)]
+    return queue_page(services, limit, offset)
+
+
+def queue_page(services: Services, limit: int, offset: int) -> list[QueueSummary]:
+    return queue_summaries(services, services.metrics.queues()[offset:offset + limit])

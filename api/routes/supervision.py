@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
+from starlette.requests import HTTPConnection
 
 from hotline.api.deps import AuthenticatorDep, ServicesDep, SettingsDep, Steering
 from hotline.api.errors import ApiError
@@ -37,7 +38,6 @@ from hotline.api.schemas import (
 from hotline.api.spy_target import spy_endpoint
 from hotline.centre.service import Configuration
 from hotline.core import ids
-from hotline.core.errors import PeerRefused, Unavailable
 from hotline.core.lifecycle import AgentTrigger
 
 router = APIRouter(prefix="/api", tags=["supervision"])
@@ -59,9 +59,7 @@ async def roster(_: Steering, services: ServicesDep, limit: Limit = MAX_PAGE,
                  offset: Offset = 0) -> list[AgentOut]:
     """The agents as the router sees them now, with their skills (for the skill editor), a
     page of them."""
-    controller = controller_of(services)
-    return [agent_out(controller, v.agent_id)
-            for v in page(list(controller.router.agents()), limit, offset)]
+    return page(await controller_of(services).agents(), limit, offset)
 
 
 @router.post("/agents/{agent_id}/state", responses=ERRORS)
@@ -89,7 +87,7 @@ async def change_state(
                        + (f" (one of {', '.join(reasons)})" if reasons else
                           " (none are configured)"),
                        {"reason": body.reason, "reasons": list(reasons)})
-    return run_command(
+    return await run_command(
         services, audit, user.username, agent_id, AgentTrigger(body.command), body.reason or ""
     )
 
@@ -110,7 +108,16 @@ class SkillsOut(BaseModel):
     asterisk: dict[str, str] = {}
 
 
-SkillEditor = Annotated[Configuration, Depends(centre.skill_editor)]
+def _skill_editor(conn: HTTPConnection) -> Configuration | None:
+    """None on an API process without the controller: the edit goes over the command bus to
+    the controller's configuration service."""
+    services = conn.app.state.services
+    if services.remote is not None and services.configuration is None:
+        return None
+    return centre.skill_editor(conn)
+
+
+SkillEditor = Annotated[Configuration | None, Depends(_skill_editor)]
 
 
 @router.put("/agents/{agent_id}/skills", responses={**ERRORS, 422: ERRORS[409]})
@@ -121,12 +128,19 @@ async def set_skills(agent_id: AgentId, body: SkillsRequest, user: Steering,
     database, and the next routing decision uses them (a waiting call may be offered at once
     to an agent who now qualifies); the live view shows the queues the agent now serves.
     The one skill edit, also at PUT /api/config/agents/{agent_id}/skills."""
+    if editor is None:
+        done = await services.remote.set_skills(user.username, agent_id, dict(body.skills))
+        audit.add(services.clock(), user.username, agent_id, "set_skills",
+                  before=done["before"], after=done["after"])
+        stored = done["stored"]
+        return SkillsOut(**done["agent"],
+                         agent=centre.AgentOut.model_validate(stored) if stored else None)
     change = await editor.set_skills(user.username, agent_id, dict(body.skills))
     audit.add(services.clock(), user.username, agent_id, "set_skills",
               before=change.before, after=change.after)
     stored = centre.agent_out(change.row)
-    if services.controller is not None:
-        now = agent_out(services.controller, agent_id)
+    if services.controller is not None or services.remote is not None:
+        now = await agent_out(controller_of(services), agent_id)
         return SkillsOut(**now.model_dump(), agent=stored)
     assert stored is not None  # no router: the service went to the database
     return SkillsOut(agent_id=agent_id, name=stored.name, state=None, reason="", call_id="",
@@ -142,19 +156,10 @@ async def spy(
     barge. Another endpoint only for an admin (403 `not-your-endpoint`; 409 `no-own-endpoint`
     when the supervisor has none: api/spy_target.py). 409 when the agent is on no call."""
     controller = controller_of(services)
-    agent_out(controller, agent_id)  # 404 first: UnknownAgent is a LookupError too
+    await agent_out(controller, agent_id)  # 404 first: UnknownAgent is a LookupError too
     endpoint = spy_endpoint(settings, user, await auth.users.get(user.username),
                             body.supervisor_endpoint)
-    try:
-        call_id = await controller.spy(endpoint, agent_id, body.mode)
-    except LookupError:
-        raise ApiError(
-            409, "agent-not-on-call", f"agent {agent_id} is on no call", {"agent_id": agent_id}
-        ) from None
-    except (PeerRefused, Unavailable) as exc:  # Asterisk said no, or was not there to ask
-        raise ApiError(
-            502, "telephony-failed", f"Asterisk refused the spy: {exc}", {"agent_id": agent_id}
-        ) from None
+    call_id = await controller.spy(endpoint, agent_id, body.mode)
     audit.add(
         services.clock(),
         user.username,

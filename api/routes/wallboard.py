@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from hotline.api.deps import ServicesDep, Viewer
 from hotline.api.errors import ErrorResponse
 from hotline.api.schemas import WALLBOARD_EXAMPLE
+from hotline.api.services import Services
 
 router = APIRouter(prefix="/api", tags=["wallboard"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -34,8 +35,16 @@ async def wallboard(
 ) -> dict[str, Any]:
     """Every figure of every queue in three scopes (interval, today, window), agents by
     state, occupancy and today's service-level trend."""
-    snap = services.metrics.snapshot(services.clock())
     chosen = parse_queues(queues)
+    if services.controller is None and services.remote is not None:  # an API process
+        return await services.remote.figures(  # type: ignore[no-any-return]
+            "wallboard", queues=sorted(chosen) if chosen is not None else None)
+    return wallboard_view(services, chosen)
+
+
+def wallboard_view(services: Services, chosen: frozenset[str] | None) -> dict[str, Any]:
+    """The metrics' snapshot now, of the `chosen` queues only (None: every one)."""
+    snap = services.metrics.snapshot(services.clock())
     if chosen is not None:
         snap["queues"] = {q: v for q, v in snap["queues"].items() if q in chosen}
         snap["agents_by_state"] = {

@@ -15,18 +15,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.api.acd import acd_of
 from hotline.api.deps import ServicesDep, SettingsDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse, forbidden
 from hotline.api.limits import DEFAULT_PAGE, Limit, Offset
-from hotline.api.routes.agent_desk import WITH_CALL
 from hotline.api.routes.history import store as history_store
 from hotline.api.schemas import SOME_TEXT
 from hotline.api.security import Claims, Role
-from hotline.api.services import Acd, Services
+from hotline.api.services import Services
 from hotline.core import ids
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
-from hotline.router.errors import UnknownAgent
 from hotline.work_orders import queries as store
 from hotline.work_orders.model import (
     CALLER_MAX_LEN,
@@ -163,21 +162,16 @@ def _refused(exc: Exception) -> ApiError:
     return ApiError(409, "work-order-refused", str(exc))
 
 
-def current_caller(controller: Acd | None, agent_id: str) -> str:
+async def current_caller(services: Services, agent_id: str) -> str:
     """The caller of the agent's current call, as the controller knows it ("" when it has
-    none or this API node has no controller)."""
-    if controller is None:
+    none, or this API node cannot reach a controller now)."""
+    if services.controller is None and services.remote is None:
         return ""
     try:
-        view = controller.router.agent(agent_id)
-    except UnknownAgent:
+        call = (await acd_of(services).desk(agent_id)).call
+    except ApiError:  # an unknown agent, or no controller active
         return ""
-    change = controller.desk.last_change(agent_id)
-    call_id = view.call_id or (change.call_id if change else "")
-    if not call_id or view.state not in WITH_CALL:
-        return ""
-    context = controller.desk.call(agent_id, call_id)
-    return context.caller if context is not None else ""
+    return call.caller if call is not None else ""
 
 
 async def viewer_of(user: Claims, services: Services) -> Viewer:
@@ -189,7 +183,7 @@ async def viewer_of(user: Claims, services: Services) -> Viewer:
     if Role.BACK_OFFICE in user.roles:
         record = await services.users.get(user.username)
         return Viewer(user.username, unit=record.unit if record is not None else "")
-    return Viewer(user.username, talking_to=current_caller(services.controller, user.username))
+    return Viewer(user.username, talking_to=await current_caller(services, user.username))
 
 
 async def _load(conn: Any, order_id: int, viewer: Viewer) -> WorkOrder:
@@ -294,9 +288,7 @@ async def call_back(user: Desk, services: ServicesDep, settings: SettingsDep,
     then records the result with the callback_done action. One call-back at a time: the next
     waits `work_order_callback_gap_s` after the last was placed (409 call-back-too-soon, with
     `retry_after_s`)."""
-    controller = services.controller
-    if controller is None:
-        raise ApiError(503, "controller-unavailable", "no controller on this API node")
+    controller = acd_of(services)  # 503 controller-unavailable without one
     now, gap = services.clock(), settings.work_order_callback_gap_s
     async with history_store(services) as conn:
         order = await _load(conn, order_id, await viewer_of(user, services))
@@ -313,7 +305,7 @@ async def call_back(user: Desk, services: ServicesDep, settings: SettingsDep,
             raise ApiError(409, "call-back-too-soon",
                            f"a call-back of this order was placed less than {gap:g} s ago",
                            {"id": order_id, "retry_after_s": wait})
-        call_id = controller.queue_callback(order.service, order.caller)
+        call_id = await controller.queue_callback(order.service, order.caller)
         return out(await store.link(conn, order_id, call_id), services.clock())
 
 

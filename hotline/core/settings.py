@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     # (api/spy_target.py, docs/security.md). E.g. HOTLINE_SUPERVISOR_ENDPOINTS='{"chen": "desk7"}'
     supervisor_endpoints: dict[str, str] = Field(default_factory=dict)
 
+    # An API process apart from the controller (`hotline api`) sends agent, supervisor and
+    # configuration commands over Redis Streams (docs/command-bus.md): no reply within this
+    # is a 503 controller-unavailable, and a command the controller reads later is dropped
+    command_deadline_s: float = Field(default=5.0, gt=0.0, le=60.0)
+
     # --- HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000

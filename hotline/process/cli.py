@@ -51,13 +51,14 @@ def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if st.running else 3
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings, *, serve_http: bool = True) -> int:
     from hotline.process.platform import Platform
 
     centre = load_centre(settings.centre_file)
 
     async def main() -> None:
-        platform = Platform(settings, centre, emit_line=lambda line: print(line, flush=True))
+        platform = Platform(settings, centre, emit_line=lambda line: print(line, flush=True),
+                            serve_http=serve_http)
         try:
             await platform.start()
             if args.ready:
@@ -79,7 +80,36 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     except AmiNotConnected as exc:
-        print(f"hotline run: {exc}", file=sys.stderr)
+        print(f"hotline {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _controller(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, serve_http=False)
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.process.api_node import ApiNode, ApiNodeRefused
+
+    update = {k: v for k, v in (("api_host", args.host), ("api_port", args.port),
+                                ("live_port", args.live_port)) if v is not None}
+    settings = settings.model_copy(update=update)
+
+    async def main() -> None:
+        node = ApiNode(settings, emit_line=lambda line: print(line, flush=True))
+        try:
+            await node.start()
+            await asyncio.Event().wait()
+        finally:
+            await node.stop()
+
+    try:
+        event_loop.run(main(), settings.event_loop, sigterm_as_interrupt=True)
+    except KeyboardInterrupt:
+        pass
+    except ApiNodeRefused as exc:
+        print(f"hotline api: {exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -122,6 +152,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ready", action="store_true",
                      help="log every configured agent in and make them ready at start")
 
+    ctl = sub.add_parser("controller", help="the controller alone: AMI links, FastAGI, router, "
+                                             "metrics, history; no HTTP",
+                         description="As `run`, without the HTTP side: API processes "
+                                     "(`hotline api`) serve it and send their commands over "
+                                     "Redis (docs/command-bus.md).")
+    ctl.add_argument("--ready", action="store_true",
+                     help="log every configured agent in and make them ready at start")
+
+    api = sub.add_parser("api", help="an API process: HTTP, websockets, pages; commands to "
+                                     "the controller over Redis",
+                         description="Serves REST, the pages and the live sockets over the "
+                                     "controller's PostgreSQL and Redis "
+                                     "(HOTLINE_DATABASE_URL, HOTLINE_REDIS_URL); run as many "
+                                     "as needed, each on its own ports.")
+    api.add_argument("--host", help="listen here (default HOTLINE_API_HOST)")
+    api.add_argument("--port", type=int, help="the API's port (default HOTLINE_API_PORT)")
+    api.add_argument("--live-port", type=int,
+                     help="the live socket server's port (default HOTLINE_LIVE_PORT, else "
+                          "the API's port + 1)")
+
     demo = sub.add_parser("demo", help="a first look: Asterisk, the controller, SIPp agents "
                                        "and callers, calls being routed",
                           description="Builds and starts Asterisk, starts the controller, "
@@ -140,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    handlers = {"asterisk": _asterisk, "run": _run, "demo": _demo}
+    handlers = {"asterisk": _asterisk, "run": _run, "controller": _controller, "api": _api,
+                "demo": _demo}
     try:
         return handlers[args.command](args, settings)
     except (CentreFileError, RuntimeError) as exc:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import wave
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +32,12 @@ from hotline.history.recorded import StoreHistory
 from hotline.history.repeat_calls import RepeatDetector
 from hotline.history.service import Recorder
 from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
+from hotline.process.acd_server import AcdServer
 from hotline.process.controller import Controller
 from hotline.process.gc_policy import settle_after_start
 from hotline.process.live_state_sync import LiveStateSync
 from hotline.process.restart import FiguresKeeper
+from hotline.process.serving import HTTP_GRACE_S, HttpServer, bounded
 from hotline.process.wiring import (
     NodeAgentFiles,
     attach_controller,
@@ -54,33 +56,10 @@ from hotline.telephony.ivr.session import IvrApp
 
 log = logging.getLogger("hotline.process.platform")
 
-#: Open HTTP requests and sockets get this long to finish when the platform stops; then
-#: uvicorn cancels them and runs the lifespan's shutdown (the live feed, the fan-out).
-HTTP_GRACE_S = 3.0
 #: How far back the recordings catch-up looks for calls whose recording row was lost
 RECORDINGS_CATCH_UP_S = 2 * 86400.0
 # how long a start waits for the last run's outbox to reach PostgreSQL before it reads history
 UNFINISHED_FLUSH_S = 30.0
-
-
-async def _bounded(awaitable: Awaitable[object], what: str, seconds: float = 10.0) -> bool:
-    """Awaits a stop step with a deadline; False (and an error logged) if it did not end."""
-    try:
-        await asyncio.wait_for(awaitable, seconds)
-        return True
-    except TimeoutError:
-        log.error("stopping the %s took over %.0f s; left behind", what, seconds)
-        return False
-
-
-class _HttpServer(uvicorn.Server):
-    """uvicorn in a process that owns its signals: Ctrl-C and SIGTERM stop the whole platform
-    in order (Platform.stop, which ends this server too). uvicorn's own handlers would stop
-    the HTTP side alone, then raise the signal again behind the platform's back."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def _secrets(centre: Centre) -> list[tuple[str, str]]:
@@ -92,6 +71,9 @@ class Platform:
     settings: Settings
     centre: Centre
     emit_line: Callable[[str], None] = print
+    #: False: `hotline controller`, no HTTP side here (API processes, `hotline api`, serve it
+    #: and send commands over the bus); the live feed still publishes through Redis
+    serve_http: bool = True
 
     services: Services | None = field(init=False, default=None)
     controller: Controller = field(init=False)
@@ -196,6 +178,10 @@ class Platform:
         self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
                                          [q.name for q in self.centre.queues]).start())
+        # Commands from API processes over Redis Streams, and the agent records they read
+        self.acd_server = AcdServer(self.controller, self.redis, self.configuration,
+                                    live_side=self.api)
+        await self.acd_server.start()
         # The IVR over FastAGI: the menu tree from the database (seeded from
         # asterisk-config/ivr.toml, changed through the API), prompts built at start.
         menu, version = await load_or_seed_ivr(self.pool)
@@ -212,13 +198,19 @@ class Platform:
         await self.agi.start()
         self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
                        "survey and the hold (waiting callers)")
+        if not self.serve_http:  # the live feed runs without an app's lifespan
+            await self.api.start()
+            self.emit_line("controller only: API processes (`hotline api`) serve HTTP and send "
+                           "commands over Redis")
+            settle_after_start()
+            return
         # The HTTP side in this process: REST, websockets, the wallboard.
         app = create_app(self.settings, self.api)
         config = uvicorn.Config(app, host=self.settings.api_host,
                                 port=self.settings.api_port, ws="websockets-sansio",
                                 log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=HTTP_GRACE_S)
-        self.http = _HttpServer(config)
+        self.http = HttpServer(config)
         self._http_task = asyncio.create_task(self.http.serve(), name="http")
         self._tasks.append(self._http_task)
         async with asyncio.timeout(10):
@@ -310,32 +302,37 @@ class Platform:
         the tasks they spawned, then the stores those tasks write to."""
         self._stopping = True
         with contextlib.suppress(AttributeError):
-            await _bounded(self.live_server.stop(), "live socket")
+            await bounded(self.live_server.stop(), "live socket")
         with contextlib.suppress(AttributeError):
             self.http.should_exit = True  # its lifespan stops the live feed and fan-out
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._http_task), HTTP_GRACE_S + 2)
+        if not self.serve_http:
+            with contextlib.suppress(AttributeError):
+                await bounded(self.api.stop(), "live feed")
+        with contextlib.suppress(AttributeError):  # API processes get 503 from now on
+            await bounded(self.acd_server.stop(), "command bus")
         with contextlib.suppress(AttributeError):
-            await _bounded(self.agi.stop(), "FastAGI server")
+            await bounded(self.agi.stop(), "FastAGI server")
             refused = self.agi.refused + self.controller.holds.refused
             if refused:  # each was logged as it came (docs/security.md)
                 self.emit_line("FastAGI refused: " + ", ".join(
                     f"{reason} {n}" for reason, n in sorted(refused.items())))
         with contextlib.suppress(AttributeError):
-            await _bounded(self.controller.stop(), "controller")
+            await bounded(self.controller.stop(), "controller")
         with contextlib.suppress(AttributeError):  # no call moves a figure now: the last one
-            await _bounded(self.keeper.stop(), "metrics checkpoint")
+            await bounded(self.keeper.stop(), "metrics checkpoint")
         # no new call reaches the recorder now: what it spawned is all there is
         for task in [*self._tasks, *self._recording_tasks]:
             task.cancel()
-        await _bounded(asyncio.gather(*self._tasks, *self._recording_tasks,
+        await bounded(asyncio.gather(*self._tasks, *self._recording_tasks,
                                       return_exceptions=True), "background tasks")
         with contextlib.suppress(AttributeError):
-            if not await _bounded(self.pool.close(), "PostgreSQL pool"):
+            if not await bounded(self.pool.close(), "PostgreSQL pool"):
                 self.pool.terminate()  # a connection was never released: drop them all
         with contextlib.suppress(AttributeError):
-            await _bounded(self.writer.stop(), "history writer")
+            await bounded(self.writer.stop(), "history writer")
         with contextlib.suppress(AttributeError):
-            await _bounded(self.redis.aclose(), "Redis client")
+            await bounded(self.redis.aclose(), "Redis client")
         if self.services is not None:
             await asyncio.to_thread(self.services.stop)

@@ -8,8 +8,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from hotline.api import Services
 from hotline.centre import queries as store
 from hotline.centre.model import QueueSpec
+from hotline.centre.service import Configuration
 from hotline.process.controller import Controller
 
 
@@ -20,6 +22,11 @@ class Api:
     controller: Controller
     etc: Path
     headers: dict[str, dict[str, str]]
+    #: the services of the process with the controller (its live feed and metrics: the app's
+    #: own in one process, the controller's side over the bus)
+    live_side: Services
+    #: the configuration service that applies changes (the wired one, or the controller's)
+    configuration: Configuration
 
     async def audit(self, what: str) -> list[store.AuditRow]:
         async with self.pool.acquire() as conn:

@@ -3,6 +3,7 @@ tests/integration/desk/): its AMI link is a recording stand-in, its clock is set
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,23 @@ class Desk:
     link: RecordingLink
     clock: Clock
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: over the bus: writes the controller's agent records now, before each request (they
+    #: are otherwise written within AcdServer.flush_s of a change: tests step the clock)
+    publish: Callable[[], Awaitable[None]] | None = None
+    #: over the bus: stops the controller's side of the bus (a clean stop: lease released)
+    stop_bus: Callable[[], Awaitable[None]] | None = None
+
+    async def lose_controller(self) -> None:
+        """This API node has no controller any more: none attached, or none serving the bus."""
+        if self.stop_bus is None:
+            self.services.controller = None
+        else:
+            await self.stop_bus()
+            self.publish = None
+
+    async def _settle(self) -> None:
+        if self.publish is not None:
+            await self.publish()
 
     async def auth(self, user: str) -> dict[str, str]:
         """Development logins: every role and every agent, password = name."""
@@ -71,12 +89,15 @@ class Desk:
         return self.tokens[user]
 
     async def post(self, user: str, path: str, body: Any = None) -> httpx.Response:
+        await self._settle()
         return await self.client.post(path, json=body, headers=await self.auth(user))
 
     async def put(self, user: str, path: str, body: Any) -> httpx.Response:
+        await self._settle()
         return await self.client.put(path, json=body, headers=await self.auth(user))
 
     async def get(self, user: str, path: str) -> httpx.Response:
+        await self._settle()
         return await self.client.get(path, headers=await self.auth(user))
 
     def state(self, agent_id: str) -> str:

@@ -4,6 +4,7 @@ Configuration to a LiveMenu that notes each switch, and the change the tests mak
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,15 +12,21 @@ from typing import Any
 
 import asyncpg
 import httpx
+from fastapi import FastAPI
 
 from hotline.api import Services, create_app
+from hotline.api.acd import RemoteAcd
 from hotline.api.security import PostgresUserRepository
 from hotline.centre import queries as store
 from hotline.centre.service import Configuration
 from hotline.core.settings import Settings
 from hotline.ivr_menu.model import IvrMenu
 from hotline.ivr_menu.service import LiveMenu
+from hotline.process.acd_server import AcdServer
 from hotline.process.controller import Controller
+from hotline.store.acd_views import AcdViews
+from hotline.store.command_bus import CommandBus
+from hotline.store.live import connect_redis
 from hotline.telephony.ivr.prompts import PromptStore
 from hotline.telephony.ivr.session import IvrApp
 from tests.helpers.servers import fast_hasher
@@ -66,16 +73,36 @@ class Api:
 
 async def config_api(pool: asyncpg.Pool, controller: Controller, app_ivr: IvrApp,
                      version: int, prompts: PromptStore, settings: Settings,
-                     users: tuple[str, ...]) -> AsyncIterator[Api]:
+                     users: tuple[str, ...], redis_url: str | None = None
+                     ) -> AsyncIterator[Api]:
     """The API over `pool` and `controller` with the IVR tree wired to a CheckedLiveMenu over
-    `app_ivr`; each of `users` (password "pw") signed in."""
+    `app_ivr`; each of `users` (password "pw") signed in. With `redis_url`: the API built
+    without the controller, its changes sent over the command bus to the controller's
+    configuration service (docs/command-bus.md)."""
     live = CheckedLiveMenu(app_ivr, prompts, version)
     live.switched = []
     services = Services.build(users=PostgresUserRepository(pool), hasher=fast_hasher())
-    services.db_pool, services.controller = pool, controller
-    services.configuration = Configuration(  # type: ignore[attr-defined]
-        pool, controller, ivr=live, ivr_queues=live.used_queues)
-    app = create_app(settings, services)
+    configuration = Configuration(pool, controller, ivr=live, ivr_queues=live.used_queues)
+    async with contextlib.AsyncExitStack() as stack:
+        if redis_url is None:
+            services.db_pool, services.controller = pool, controller
+            services.configuration = configuration  # type: ignore[attr-defined]
+        else:
+            ctl_redis, api_redis = connect_redis(redis_url), connect_redis(redis_url)
+            stack.push_async_callback(ctl_redis.aclose)
+            stack.push_async_callback(api_redis.aclose)
+            server = AcdServer(controller, ctl_redis, configuration)
+            await server.start()
+            stack.push_async_callback(server.stop)
+            services.db_pool = pool
+            services.remote = RemoteAcd(CommandBus(api_redis, deadline_s=10),
+                                        AcdViews(api_redis))
+        async for api in _signed_in(create_app(settings, services), pool, live, users):
+            yield api
+
+
+async def _signed_in(app: FastAPI, pool: asyncpg.Pool, live: CheckedLiveMenu,
+                     users: tuple[str, ...]) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -33,12 +33,15 @@ def prompt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("prompts")
 
 
-@pytest.fixture
+@pytest.fixture(params=["in-process", "over-the-bus"])
 async def api(conn: asyncpg.Connection, empty_db_url: str, prompt_dir: Path,
-              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
+              monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+              ) -> AsyncIterator[Api]:
     """The platform's wiring without Asterisk: the test bed's queues and the IVR menu tree
     seeded into a fresh database, a real (unstarted) controller, the IvrApp the AGI server
-    would run."""
+    would run; the API with the controller, or apart from it over the command bus."""
+    redis_url = (request.getfixturevalue("redis_server").url
+                 if request.param == "over-the-bus" else None)
     monkeypatch.setenv("HOTLINE_API_USERS",
                        "boss:pw:admin;sup:pw:supervisor;agent1:pw:agent;qa:pw:qa")
     pool = await db.create_pool(empty_db_url, max_size=3)
@@ -50,7 +53,7 @@ async def api(conn: asyncpg.Connection, empty_db_url: str, prompt_dir: Path,
         await asyncio.to_thread(prompts.build, menu)
         app_ivr = IvrApp(menu, prompts, StoreOutages(pool), no_survey, time.time)
         async for api in config_api(pool, controller, app_ivr, version, prompts, Settings(),
-                                    ("boss", "sup", "agent1", "qa")):
+                                    ("boss", "sup", "agent1", "qa"), redis_url):
             yield api
     finally:
         await pool.close()

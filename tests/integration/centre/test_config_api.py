@@ -32,7 +32,7 @@ async def test_an_admin_creates_an_agent_everywhere_and_it_is_audited(api: Api) 
     assert view.skills == {"general": 4, "billing": 2}
     api.controller.agent_command("agent7", AgentTrigger.LOGIN)
     # the live panels know which queues it serves (general needs general >= 1)
-    live = api.client._transport.app.state.services.live  # type: ignore[attr-defined]
+    live = api.live_side.live
     assert live._agent_queues["agent7"] == ("general",)
     # the node's files: endpoint, auth with the secret, AOR with the contact, failsafe member
     pjsip = (api.etc / "pjsip_agents.conf").read_text()
@@ -265,7 +265,7 @@ async def test_a_queue_change_reaches_the_running_router_at_once(api: Api) -> No
     offer = next(x for x in api.controller.history if isinstance(x, Offer))
     assert (offer.call_id, offer.agent_id) == ("b1", "agent1")
     assert dict(offer.explanation.requirements) == {"general": 3}
-    services = api.client._transport.app.state.services  # type: ignore[attr-defined]
+    services = api.live_side
     assert services.metrics.config.targets["billing"].sl_target == 0.9
     assert "billing" in services.live._agent_queues["agent1"]
     # queue_callback finds the new queue by its service
@@ -324,7 +324,7 @@ async def test_removing_queues(api: Api) -> None:
     assert [q.name for q in await api.client_queues()] == ["billing", "general"]
     assert [x.what for x in await api.audit("queue.deleted")] == ["queue.deleted"]
     # the IVR's queues are kept
-    configuration = api.client._transport.app.state.services.configuration  # type: ignore
+    configuration = api.configuration
     configuration.ivr_queues = lambda: {"billing"}
     r = await api.client.delete("/api/config/queues/billing", headers=h)
     assert (r.status_code, r.json()["error"]["id"]) == (409, "queue-in-use")

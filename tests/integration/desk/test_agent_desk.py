@@ -196,8 +196,10 @@ async def test_the_desk_shows_the_call_and_the_callers_history(
 
 
 async def test_no_controller_answers_503(desk: Desk) -> None:
-    desk.services.controller = None
+    await desk.lose_controller()
     r = await desk.post("agent1", "/api/agents/agent1/login")
+    assert r.status_code == 503 and error(r)["id"] == "controller-unavailable"
+    r = await desk.get("agent1", "/api/agents/agent1/desk")  # no state to show either
     assert r.status_code == 503 and error(r)["id"] == "controller-unavailable"
 
 

@@ -53,6 +53,12 @@ class NodeWhoseCallerHangsUp:
     async def endpoint_reachability(self) -> dict[str, bool]:
         return {}
 
+    async def db_tree(self, family: str) -> dict[str, str]:
+        return {}  # an empty ledger
+
+    async def started(self) -> str:
+        return "2026-12-07 08:00:00"
+
     async def channels(self) -> list[LiveChannel]:
         return [channel("PJSIP/caller-00000001", CALL, "hotline-failsafe"),
                 channel("PJSIP/agent3-00000002", "n1-1000.2", "hotline-failsafe-answered")]

@@ -230,6 +230,17 @@ class AuditRecord(Validated):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingRecord(Validated):
+    """A finished recording's row (hotline/recordings/service.py): written through the
+    outbox, so a call recorded while PostgreSQL is down keeps its checksum and duration."""
+
+    call_id: str
+    path: str
+    duration_s: float
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyAnswer(Validated):
     call_id: str
     score: int
@@ -299,6 +310,7 @@ __all__ = [
     "IntervalRecord",
     "Outage",
     "RecordError",
+    "RecordingRecord",
     "RoutingExplanation",
     "SurveyAnswer",
 ]

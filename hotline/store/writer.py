@@ -53,8 +53,8 @@ def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-# orjson: the line in one call, straight to UTF-8 bytes with its newline, about 1 us for a
-# call record against json's 6 (submit() runs on the routing loop; python -m bench.store).
+# orjson: the line in one call, straight to UTF-8 bytes with its newline: a call record's
+# encode() about 2.4 us against 7.7 with json (submit() runs on the routing loop).
 # Records hold no NaN (orjson would write null) nor lone surrogates: they validate that.
 _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 

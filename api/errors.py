@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -103,6 +104,18 @@ _STATUS_IDS = {
 }
 
 
+DATABASE_UNAVAILABLE = "database-unavailable"
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """PostgreSQL refused or lost the connection (it is down, restarting, out of slots):
+    what a route that reads or writes the database meets during an outage."""
+    return isinstance(exc, ConnectionError | asyncpg.PostgresConnectionError
+                      | asyncpg.exceptions.OperatorInterventionError
+                      | asyncpg.exceptions.InsufficientResourcesError) or (
+        isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, ValueError))
+
+
 def _body(error_id: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
     return {"error": {"id": error_id, "message": message, "details": jsonable_encoder(details)}}
 
@@ -136,9 +149,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(exc):  # an outage, not a bug: said plainly, at once
+            log.warning("%s: %s", DATABASE_UNAVAILABLE, exc)
+            return JSONResponse(_body(DATABASE_UNAVAILABLE, "the database cannot be reached "
+                                      "now; try again shortly", {}), 503,
+                                headers={"Retry-After": "5"})
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(_body("internal-error", "internal error", {}), 500)
 
 
-__all__ = ["STATUS_OF_KIND", "ApiError", "ErrorResponse", "forbidden", "install",
-           "not_authenticated", "status_of"]
+__all__ = [
+    "DATABASE_UNAVAILABLE",
+    "STATUS_OF_KIND",
+    "ApiError",
+    "ErrorResponse",
+    "database_unreachable",
+    "forbidden",
+    "install",
+    "not_authenticated",
+    "status_of",
+]

@@ -25,6 +25,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from hotline.core.errors import Unavailable
+
 DEV_SECRET = "hotline-dev-api-secret-do-not-deploy"
 DEVELOPMENT = "development"
 MIN_SECRET_LEN = 32
@@ -227,20 +229,39 @@ class InMemoryUserRepository:
 @dataclass
 class PostgresUserRepository:
     """Users in the store's users table (an asyncpg pool). `add` never overwrites: seeding
-    the development logins at every start keeps a password someone changed."""
+    the development logins at every start keeps a password someone changed.
+
+    While PostgreSQL cannot be reached, `get` answers from the last record it read of that
+    user (docs/outages.md): every request checks its token against the user's record, and
+    screens that serve figures from memory must keep working through a database outage.
+    Nothing can change a user meanwhile (that needs the database), so the record is as old
+    as the outage at most. A user not read since the start gets `Unavailable` (503)."""
 
     pool: Any
+    _last_known: dict[str, User | None] = field(default_factory=dict, repr=False)
 
     async def get(self, username: str) -> User | None:
         from hotline.centre import queries as store
+        from hotline.store.db import is_unreachable
 
-        async with self.pool.acquire() as conn:
-            row = await store.get_user(conn, username)
-        if row is None:
-            return None
-        return User(row.username, row.password_hash, frozenset(Role(r) for r in row.roles),
-                    display_name=row.display_name, agent_id=row.agent_id,
-                    disabled=not row.active, tokens_after=row.tokens_after, unit=row.unit)
+        try:
+            async with self.pool.acquire() as conn:
+                row = await store.get_user(conn, username)
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise
+            if username in self._last_known:
+                return self._last_known[username]
+            raise Unavailable("the users' database cannot be reached now",
+                              error_id="database-unavailable") from exc
+        user = None if row is None else User(
+            row.username, row.password_hash, frozenset(Role(r) for r in row.roles),
+            display_name=row.display_name, agent_id=row.agent_id, disabled=not row.active,
+            tokens_after=row.tokens_after, unit=row.unit)
+        if len(self._last_known) >= 10_000 and username not in self._last_known:
+            self._last_known.clear()  # bounded: names that do not exist are read too
+        self._last_known[username] = user
+        return user
 
     async def add(self, user: User) -> None:
         from hotline.centre import queries as store

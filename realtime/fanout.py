@@ -7,6 +7,11 @@ message of the subscribed channels once per process; the listener hands it to ea
 subscriber without blocking. A subscriber whose queue is full is not allowed to grow: its
 queue is emptied and it is marked `overflowed`, so its reader drops back to a fresh snapshot.
 
+When the backend cannot take a message (Redis away), `publish` hands it to this process's own
+subscribers itself, so the screens served by the node that runs the live feed keep moving
+through a Redis outage; other nodes miss those messages, and resynchronise when their
+subscription is back (the backend's RESYNC).
+
 Messages are text (JSON): the same bytes travel through Redis, so the in-memory backend
 carries text too and tests exercise the same parsing as production.
 """
@@ -115,6 +120,8 @@ class Fanout:
         self.channels = channels
         self._subscribers: dict[str, set[Subscriber]] = {c: set() for c in channels}
         self._listener: asyncio.Task[None] | None = None
+        self.local_only = 0  # messages only this process's subscribers got (backend away)
+        self._backend_away = False
 
     async def start(self) -> None:
         await self.backend.connect()
@@ -136,7 +143,24 @@ class Fanout:
         await self.stop()
 
     async def publish(self, channel: str, message: str) -> None:
-        await self.backend.publish(channel, message)
+        """To every process through the backend; if the backend cannot take it, to this
+        process's subscribers at least (never an error: the caller's loop goes on)."""
+        try:
+            await self.backend.publish(channel, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not self._backend_away:
+                self._backend_away = True
+                log.warning("fan-out cannot publish (%s); delivering to this node's "
+                            "subscribers only until the backend is back", exc)
+            self.local_only += 1
+            self._deliver(channel, message)
+            return
+        if self._backend_away:
+            self._backend_away = False
+            log.warning("fan-out publishes through the backend again (%d messages were "
+                        "delivered on this node only)", self.local_only)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str, maxsize: int = 64) -> AsyncIterator[Subscriber]:
@@ -162,8 +186,11 @@ class Fanout:
                 log.exception("fan-out backend failed; retrying in 1 s")
                 await asyncio.sleep(1.0)
                 continue
-            for sub in tuple(self._subscribers.get(channel, ())):
-                sub.offer(message)
+            self._deliver(channel, message)
+
+    def _deliver(self, channel: str, message: str) -> None:
+        for sub in tuple(self._subscribers.get(channel, ())):
+            sub.offer(message)
 
 
 __all__ = ["Backend", "Fanout", "MemoryBackend", "Subscriber"]

@@ -51,12 +51,21 @@ class LiveStateSync:
                                                   "updated_at": now})
 
     async def run(self, every_s: float = 1.0) -> None:
+        away = 0  # rounds failed in a row
         while True:
             try:
                 await self.sync_once()
             except LiveUnavailable as exc:  # Redis away: the next round catches up
                 self.failures += 1
-                log.warning("live state not written: %s", exc)
+                if not away:  # once per outage, not every second
+                    log.warning("live state not written: %s; retrying every %.0f s", exc,
+                                every_s)
+                away += 1
+            else:
+                if away:
+                    log.warning("live state: Redis reachable again after %d failed rounds; "
+                                "hashes rewritten", away)
+                away = 0
             await asyncio.sleep(every_s)
 
     def start(self) -> asyncio.Task[None]:

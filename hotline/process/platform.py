@@ -233,7 +233,7 @@ class Platform:
     async def _repeat(self, entered: CallEntered) -> None:
         try:
             verdict = await self.repeats.check(entered.call_id, entered.caller, entered.at)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("repeat check of %s failed: %r", entered.call_id, exc)
             return
         if verdict.repeat:
@@ -241,7 +241,7 @@ class Platform:
             self.emit_line(f"call {entered.call_id}  repeat caller {entered.caller}{order}")
 
     def _recorded(self, call_id: str, host_path: str) -> None:
-        if self._stopping:  # the pool closes: the file stays, its checksum is not stored
+        if self._stopping:  # the writer closes: the file stays, its checksum is not stored
             return
         task = asyncio.create_task(self._keep_recording(call_id, host_path))
         self._recording_tasks.add(task)
@@ -249,10 +249,10 @@ class Platform:
 
     async def _keep_recording(self, call_id: str, host_path: str) -> None:
         """Checksum and duration once MixMonitor has closed the file (a moment after the
-        hang-up)."""
+        hang-up), through the outbox: kept even while PostgreSQL is down."""
         try:
-            await recordings.record_when_closed(self.pool, call_id, Path(host_path))
-        except (OSError, wave.Error, asyncpg.PostgresError, TimeoutError) as exc:
+            await recordings.submit_when_closed(self.writer.submit, call_id, Path(host_path))
+        except (OSError, wave.Error, TimeoutError, ValueError) as exc:
             log.error("recording of %s not stored: %r", call_id, exc)
 
     async def _retention(self) -> None:
@@ -267,7 +267,7 @@ class Platform:
                 if done.deleted or missing:
                     self.emit_line(f"recordings: {len(done.deleted)} past retention deleted, "
                                    f"{len(missing)} missing")
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.error("retention run failed: %r", exc)
 
     async def _catch_up_recordings(self) -> None:

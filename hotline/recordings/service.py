@@ -9,12 +9,14 @@ import asyncio
 import hashlib
 import logging
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
 from hotline.recordings import queries as rows
+from hotline.store.records import RecordingRecord
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,17 @@ async def record_when_closed(pool: asyncpg.Pool, call_id: str, path: Path,
     await wait_closed(path, deadline_s, poll_s)
     async with pool.acquire() as conn:
         return await record(conn, call_id, path)
+
+
+async def submit_when_closed(submit: Callable[[RecordingRecord], None], call_id: str,
+                             path: Path, deadline_s: float = 30.0,
+                             poll_s: float = 0.1) -> RecordingFacts:
+    """As `record_when_closed`, but the row goes through the history writer's outbox
+    (`submit`: Writer.submit), so it is written even if PostgreSQL is down right now."""
+    await wait_closed(path, deadline_s, poll_s)
+    facts = await asyncio.to_thread(inspect, path)
+    submit(RecordingRecord(call_id, facts.path, facts.duration_s, facts.sha256))
+    return facts
 
 
 async def record(conn: asyncpg.Connection, call_id: str, path: Path) -> RecordingFacts:

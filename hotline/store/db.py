@@ -45,6 +45,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               decoder=json.loads, format="text")
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """True when PostgreSQL could not be reached or went away (a refused or lost connection,
+    a server starting or shutting down, out of connections): its state, not the request's;
+    False for an error of the statement or its data."""
+    if isinstance(exc, asyncpg.exceptions.DataError):  # SQLSTATE class 22: the row is bad
+        return False
+    return isinstance(exc, OSError | TimeoutError | asyncpg.PostgresConnectionError
+                      | asyncpg.exceptions.OperatorInterventionError
+                      | asyncpg.exceptions.InsufficientResourcesError) or (
+        isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, ValueError))
+
+
 async def connect(url: str, connect_timeout: float = 5.0) -> asyncpg.Connection:
     """One connection with the project's codecs (JSON as Python values)."""
     conn = await asyncpg.connect(url, timeout=connect_timeout)
@@ -52,8 +64,12 @@ async def connect(url: str, connect_timeout: float = 5.0) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(url: str, min_size: int = 1, max_size: int = 10,
+                      connect_timeout: float = 5.0) -> asyncpg.Pool:
+    # (asyncpg's default connect timeout is 60 s: a request would hang that long on a
+    # PostgreSQL that does not answer)
     pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
+                                     timeout=connect_timeout,
                                      init=_init_connection)
     assert pool is not None
     return pool
@@ -118,5 +134,5 @@ async def _migrate(conn: Any, files: list[Path]) -> list[str]:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
 
 
-__all__ = ["MIGRATIONS_DIR", "MigrationError", "connect", "create_pool", "migrate",
-           "migration_files"]
+__all__ = ["MIGRATIONS_DIR", "MigrationError", "connect", "create_pool", "is_unreachable",
+           "migrate", "migration_files"]

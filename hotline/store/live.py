@@ -26,7 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -51,12 +51,12 @@ def agent_key(agent_id: str) -> str:
 
 
 def connect_redis(url: str, *, retries: int = 3) -> aioredis.Redis:
-    """A client (it connects lazily). `retries` 0: every lost connection surfaces at once."""
-    retry = Retry(NoBackoff(), retries) if retries == 0 else None
-    kwargs: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2.0}
-    if retry is not None:
-        kwargs["retry"] = retry
-    return aioredis.Redis.from_url(url, **kwargs)  # type: ignore[no-any-return]
+    """A client (it connects lazily) that retries a command `retries` times, backing off
+    10 ms to 200 ms (redis-py's default, 10 retries up to 1 s apart, would hold every caller
+    for seconds while Redis is away). `retries` 0: every lost connection surfaces at once."""
+    backoff = NoBackoff() if retries == 0 else ExponentialBackoff(cap=0.2, base=0.01)
+    return aioredis.Redis.from_url(  # type: ignore[no-any-return]
+        url, decode_responses=True, socket_connect_timeout=2.0, retry=Retry(backoff, retries))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +195,11 @@ class FanoutBackend:
 
     def __init__(self, url: str, backoff: tuple[float, float] = (0.05, 2.0)) -> None:
         self.backoff = backoff
-        self._publisher = connect_redis(url)
+        # one retry: a connection Redis dropped (a restart) is replaced at once; beyond
+        # that the Fanout delivers locally rather than wait (realtime/fanout.py)
+        self._publisher = connect_redis(url, retries=1)
         self._listener = connect_redis(url, retries=0)
+        self._lost = False  # the subscription was lost and is not back yet
         self._pubsub: Any = None
         self._channels: list[str] = []
         self._pending: list[tuple[str, str]] = []
@@ -233,6 +236,9 @@ class FanoutBackend:
                 if self._pubsub is None:
                     self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
                     await self._pubsub.subscribe(*self._channels)
+                    if self._lost:
+                        self._lost = False
+                        log.warning("fan-out: Redis reachable again, resubscribed")
                     resync = json.dumps(RESYNC)
                     self._pending.extend((c, resync) for c in self._channels)
                     continue
@@ -241,7 +247,10 @@ class FanoutBackend:
                 if msg is not None and msg["type"] == "message":
                     return msg["channel"], msg["data"]
             except _LOST as exc:
-                log.warning("fan-out lost Redis (%s); retry in %.2fs", exc, delay)
+                if not self._lost:  # once per outage, not at every retry
+                    log.warning("fan-out lost Redis (%s); retrying every %.2f-%.2f s", exc,
+                                *self.backoff)
+                self._lost = True
                 pubsub, self._pubsub = self._pubsub, None
                 if pubsub is not None:
                     with contextlib.suppress(Exception):

@@ -23,12 +23,13 @@ from hotline.store.records import (
     IntervalRecord,
     OpenCall,
     Outage,
+    RecordingRecord,
     RoutingExplanation,
     SurveyAnswer,
 )
 
 Record = (CallRecord | AgentStateEntry | RoutingExplanation | IntervalRecord | SurveyAnswer
-          | AuditRecord | OpenCall)
+          | AuditRecord | OpenCall | RecordingRecord)
 
 
 def ts(value: float | None) -> datetime | None:
@@ -115,6 +116,11 @@ UPSERTS: dict[type, Upsert] = {
     SurveyAnswer: Upsert(
         "survey_answers", ("call_id", "agent_id", "score", "at"), ("call_id",),
         lambda r: (r.call_id, r.agent_id, r.score, ts(r.at)), {},
+    ),
+    # deleted_at is retention's (set once the file is gone): a replay leaves it as it is
+    RecordingRecord: Upsert(
+        "recordings", ("call_id", "path", "duration_s", "sha256"), ("call_id",),
+        lambda r: (r.call_id, r.path, r.duration_s, r.sha256), {},
     ),
     # an audit row is written once: a replay leaves the stored row as it is
     AuditRecord: Upsert(

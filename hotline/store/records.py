@@ -241,6 +241,17 @@ class AuditRecord(Validated):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingRecord(Validated):
+    """A finished recording's row (hotline/recordings/service.py): written through the
+    outbox, so a call recorded while PostgreSQL is down keeps its checksum and duration."""
+
+    call_id: str
+    path: str
+    duration_s: float
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyAnswer(Validated):
     call_id: str
     score: int
@@ -311,6 +322,7 @@ __all__ = [
     "OpenCall",
     "Outage",
     "RecordError",
+    "RecordingRecord",
     "RoutingExplanation",
     "SurveyAnswer",
 ]

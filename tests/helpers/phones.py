@@ -56,6 +56,37 @@ class Phones:
         self.started.append(phone)
         return phone
 
+    def caller_stream(self, prefix: str, calls: int, rate: float, steps: list[tuple[int, str]],
+                      talk_ms: int) -> SippProcess:
+        """One SIPp process placing `calls` callers at `rate` a second, each walking the IVR
+        with `steps` (as `dtmf_caller`) from its own number: `prefix` followed by SIPp's call
+        number (1, 2, ...), so every call placed can be found in history by its caller
+        (`stream_numbers`)."""
+        workdir = Path(tempfile.mkdtemp(prefix=f"sipp-stream-{prefix}-"))
+        blocks = []
+        for i, (pause_ms, digit) in enumerate(steps):
+            pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
+            blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
+                          f'<exec play_pcap_audio="{pcap}"/></action></nop>')
+        text = (SCENARIOS / "caller_dtmf.xml").read_text()
+        text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks))
+        text = text.replace("@TALK_MS@", str(talk_ms))
+        text = text.replace("sip:[number]@", "sip:[number][call_number]@")
+        scenario = workdir / "caller_stream.xml"
+        scenario.write_text(text)
+        target = f"127.0.0.1:{self.settings.sip_port}"
+        args = [sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1",
+                "-p", str(testbed.next_caller_port()), "-mi", "127.0.0.1",
+                "-mp", str(testbed.next_media_port()), "-s", self.settings.hotline_number,
+                "-key", "number", prefix, "-m", str(calls), "-r", str(rate),
+                "-l", str(calls), target, "-nostdin", "-trace_err", "-error_file",
+                str(workdir / "stream_errors.log")]
+        proc = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        phone = SippProcess(proc=proc, workdir=workdir, name=f"stream-{prefix}")
+        self.started.append(phone)
+        return phone
+
     def agent_dial(self, agent_id: str, password: str, dial: str, final: int,
                    host: str = "127.0.0.1") -> SippProcess:
         """agent_id's softphone placing one call (authenticated), expecting `final`."""
@@ -138,8 +169,13 @@ def _start_dtmf_voice_caller(number: str, target: str, steps: list[tuple[int, st
     return SippProcess(proc=proc, workdir=workdir, name=f"caller-{number}")
 
 
+def stream_numbers(prefix: str, calls: int) -> list[str]:
+    """The caller numbers of `Phones.caller_stream(prefix, calls, ...)`, in order."""
+    return [f"{prefix}{n}" for n in range(1, calls + 1)]
+
+
 def recording_of(settings: Settings, call_id: str) -> Path:
     return settings.recordings_dir / f"{call_id}.wav"
 
 
-__all__ = ["Phones", "recording_of"]
+__all__ = ["Phones", "recording_of", "stream_numbers"]

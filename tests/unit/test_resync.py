@@ -113,9 +113,11 @@ def test_an_agent_app_queue_is_ringing_is_busy_too() -> None:
 
 
 def test_known_callers_are_never_queued_twice_and_other_contexts_are_left() -> None:
-    live = [caller("a", "hotline-hold"), caller("d", "hotline-connect")]
+    live = [caller("a", "hotline-hold"), caller("d", "hotline-connect"),
+            caller("e", "hotline-ivr")]
     vars_ = {"a": QueueVars("general", ServiceType.GENERAL),
-             "d": QueueVars("general", ServiceType.GENERAL)}
+             "e": QueueVars("general", ServiceType.GENERAL)}
+    # (d: in hotline-connect without the hold's variables: nothing to replay it from)
     assert reconcile("n1", [KnownCall("a", "queued")], live, vars_, NOW) == []
 
 
@@ -131,3 +133,29 @@ def test_a_call_app_queue_serves_is_replayed_with_its_recording() -> None:
     assert RecordingStarted(994.0, node="n1", call_id="f", path=path) in events
     assert events.index(RecordingStarted(994.0, node="n1", call_id="f", path=path)) \
         < next(i for i, e in enumerate(events) if isinstance(e, CallAnswered))
+
+
+def test_a_call_a_dead_controller_put_through_is_replayed_from_its_start() -> None:
+    """Killed (-9) while the caller talked to the agent it chose: the next controller finds
+    the caller in hotline-connect and writes the call whole, with the dialplan's times."""
+    live = [caller("d", "hotline-connect", bridged=True, duration=40.0, number="13800000004"),
+            agent_leg("d", "agent3")]
+    vars_ = {"d": QueueVars("general", ServiceType.GENERAL, queued_at=962.5,
+                            answered_at=963.0)}
+    events = reconcile("n1", [], live, vars_, NOW)
+    assert [type(e).__name__ for e in events] == [
+        "CallEntered", "CallQueued", "AgentRinging", "CallAnswered"]
+    entered, queued, rung, answered = events
+    assert (entered.at, entered.caller, queued.at, queued.queue) == (
+        960.0, "13800000004", 962.5, "general")
+    assert (rung.agent_id, rung.at) == ("agent3", 963.0)
+    assert answered == CallAnswered(963.0, node="n1", call_id="d", agent_id="agent3",
+                                    channel="PJSIP/agent3-0001")
+    # still ringing: rung when its leg was made, not answered
+    ringing = [caller("f", "hotline-connect", duration=3.0), agent_leg("f", "agent1", False)]
+    events = reconcile("n1", [], ringing, {"f": QueueVars("general", ServiceType.GENERAL,
+                                                          queued_at=998.0)}, NOW)
+    assert [type(e).__name__ for e in events] == ["CallEntered", "CallQueued", "AgentRinging"]
+    assert events[2].at == 998.0  # (the leg's age, 5 s, is older than the queueing)
+
+

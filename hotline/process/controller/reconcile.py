@@ -173,6 +173,14 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
                     events.append(AgentRinging(now, node=node, call_id=call_id,
                                                agent_id=agent, channel=leg.channel))
             continue
+        if caller.context == CONNECT_CONTEXT:
+            # Put through to an agent by a controller that died (kill -9) before the call
+            # ended: the call from its start, so its history row is whole (#15).
+            qv = waiting_vars.get(call_id)
+            if qv is not None:
+                events.extend(_connected(node, call_id, caller, legs.get(call_id, []), qv,
+                                         now))
+            continue
         if caller.context != HOLD_CONTEXT:
             continue
         qv = waiting_vars.get(call_id)
@@ -183,6 +191,34 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
                                  queue=qv.queue, service=qv.service,
                                  caller=ids.phone_or_withheld(caller.caller),
                                  priority=qv.priority, channel=caller.channel))
+    return events
+
+
+def _connected(node: str, call_id: str, caller: ChannelView, legs: list[ChannelView],
+               qv: QueueVars, now: float) -> list[Event]:
+    """A caller the router does not know, found in hotline-connect (ringing or talking to
+    the agent a dead controller chose): entered, queued, rung and, if the agent answered
+    (HL_ANSWERED_AT, or the two bridged), answered, at the times the dialplan kept."""
+    entered = min(now - caller.duration_s, qv.queued_at or now)
+    who = ids.phone_or_withheld(caller.caller)
+    events: list[Event] = [
+        CallEntered(entered, node=node, call_id=call_id, caller=who, dialed="",
+                    channel=caller.channel),
+        CallQueued(qv.queued_at or entered, node=node, call_id=call_id, queue=qv.queue,
+                   service=qv.service, caller=who, priority=qv.priority,
+                   channel=caller.channel)]
+    agent_legs = [leg for leg in legs
+                  if leg is not caller and leg.channel.startswith("PJSIP/")]
+    for leg in agent_legs[:1]:  # Dial rings one agent
+        agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
+        rung = max(now - leg.duration_s, qv.queued_at or entered)
+        answered = qv.answered_at if qv.answered_at is not None else (
+            now if leg.bridged else None)
+        events.append(AgentRinging(min(rung, answered or rung), node=node, call_id=call_id,
+                                   agent_id=agent, channel=leg.channel))
+        if answered is not None:
+            events.append(CallAnswered(answered, node=node, call_id=call_id, agent_id=agent,
+                                       channel=leg.channel))
     return events
 
 

@@ -17,6 +17,7 @@ from hotline.core.values import ServiceType
 from hotline.process.controller import ledger_pass
 from hotline.process.controller.ledger import SESSION_KEY
 from hotline.process.controller.reconcile import (
+    CONNECT_CONTEXT,
     FAILSAFE_CONTEXT,
     HEARTBEAT_FAMILY,
     HEARTBEAT_KEY,
@@ -108,9 +109,9 @@ async def _missed(state: ControllerState,
     known_ids = {k.call_id for k in known}
     waiting_vars: dict[str, QueueVars] = {}
     for ch in channels:
-        if (ch.is_caller_leg and ch.context in (HOLD_CONTEXT, FAILSAFE_CONTEXT)
+        if (ch.is_caller_leg and ch.context in (HOLD_CONTEXT, FAILSAFE_CONTEXT, CONNECT_CONTEXT)
                 and ch.linkedid not in known_ids):
-            qv = await queue_vars(link, ch.channel, failsafe=ch.context == FAILSAFE_CONTEXT)
+            qv = await queue_vars(link, ch.channel, failsafe=ch.context != HOLD_CONTEXT)
             if qv is not None:
                 waiting_vars[ch.linkedid] = qv
     # app_queue's calls are replayed from their start for history, routed by nobody
@@ -139,7 +140,8 @@ async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
 
 async def queue_vars(link: AmiLink, channel: str, failsafe: bool = False) -> QueueVars | None:
     """The call's variables the dialplan keeps on the caller's channel (with `failsafe`,
-    also when app_queue took it and connected an agent)."""
+    also when app_queue took it, and when an agent answered: app_queue's or the
+    controller's Dial in hotline-connect)."""
     queue = await link.getvar(channel, "HL_QUEUE")
     if not queue:
         return None

@@ -10,9 +10,12 @@ moment history knows it was alive (the checkpoint, the latest row), never before
 itself shows; its talk runs to the end of talk if that was seen, else to that end. The figures'
 replay then counts it like any call written after the checkpoint.
 
-A call still on the line at the start is closed the same way: the restarted controller learns
-of no call an agent is talking on (resync replays waiting and app_queue's callers only), so
-this row is the only one it will get.
+Only calls whose talk had ended are closed so (the caller was in the survey, which ends with
+the controller's FastAGI). A call an agent was still talking on is left: if it is still on the
+line, the restarted controller's resync finds the caller in hotline-connect and writes it whole;
+if it ended after the dialplan saw the heartbeat go stale, the node's ledger has it with its
+true end. Closing it here too counted it twice. Left unwritten: a call whose talk ended within
+the heartbeat's stale time (2 s) of the crash.
 """
 
 from __future__ import annotations
@@ -51,14 +54,23 @@ async def close(conn: asyncpg.Connection) -> list[str]:
         last_alive = last.timestamp() if last is not None else 0.0
         for row in rows:
             try:
-                record = ended(CallRecord(**row["record"]), last_alive)
+                call = CallRecord(**row["record"])
             except (TypeError, ValueError) as exc:  # RecordError is a ValueError
                 log.warning("unfinished call not closed (unreadable row): %r", exc)
                 continue
+            if not talk_over(call):
+                continue  # still talking: the resync or the node's ledger writes it
+            record = ended(call, last_alive)
             await queries.upsert_call(conn, record)
             closed.append(record.call_id)
     await conn.execute("DELETE FROM open_calls")
     return closed
+
+
+def talk_over(call: CallRecord) -> bool:
+    """The agent's talk had ended (the caller was in the survey, whose FastAGI session ends
+    with the controller)."""
+    return any(str(s.get("what", "")).startswith("talk_ended") for s in call.timeline)
 
 
 def ended(call: CallRecord, last_alive: float) -> CallRecord:
@@ -89,4 +101,4 @@ async def purge(conn: asyncpg.Connection | asyncpg.Pool) -> None:
                        " WHERE c.call_id = o.call_id AND c.ended_at IS NOT NULL")
 
 
-__all__ = ["ENDED_AWAY", "close", "ended", "purge"]
+__all__ = ["ENDED_AWAY", "close", "ended", "purge", "talk_over"]

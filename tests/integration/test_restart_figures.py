@@ -275,3 +275,31 @@ async def test_a_call_on_the_line_at_a_crash_is_written_and_counted(
         after = (await s.figures())["queues"]["billing"]["today"]
         assert (after["offered"], after["answered"], after["handled"]) == (1, 1, 1)
         assert await s.pool.fetchval("SELECT count(*) FROM open_calls") == 0
+
+
+async def test_a_call_still_talking_at_a_crash_is_left_to_the_resync_and_the_ledger(
+        empty_db_url: str, tmp_path: Path) -> None:
+    """A call whose agent was still talking when the controller died is not closed at the
+    next start: most outlive the outage, and the restarted controller's resync writes them
+    whole (found in hotline-connect); one that ended meanwhile is in the node's ledger with
+    its true end. Closed here too, it was written and counted twice (offered and answered
+    again when the resync replays it)."""
+    clock = Clock(T0)
+    async with station(empty_db_url, tmp_path, clock) as s:
+        s.login("agent2")
+        c, t = s.controller, clock.t
+        c.handle(CallEntered(t, node=NODE, call_id="c2", caller="13800000002",
+                             dialed="95598", channel="PJSIP/caller-c2"))
+        c.handle(CallQueued(t, node=NODE, call_id="c2", queue="billing", service=BILLING,
+                            caller="13800000002"))
+        clock.t = t + 3
+        c.handle(AgentRinging(clock.t, node=NODE, call_id="c2", agent_id="agent2"))
+        clock.t = t + 4
+        c.handle(CallAnswered(clock.t, node=NODE, call_id="c2", agent_id="agent2"))
+        assert await s.writer.flush(10)
+        # the crash, with agent2 still talking
+    clock.t += 60
+    async with station(empty_db_url, tmp_path, clock) as s:
+        ended = await s.pool.fetchval("SELECT ended_at FROM calls WHERE call_id = 'c2'")
+        assert ended is None
+        assert await s.pool.fetchval("SELECT count(*) FROM open_calls") == 0

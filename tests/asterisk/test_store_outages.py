@@ -43,8 +43,8 @@ from hotline.core.settings import Settings
 from hotline.process.platform import Platform
 from hotline.realtime.live import merge
 from hotline.store import db
-from tests.asterisk.test_run_signals import UP, Run, postmaster_pid
 from tests.helpers.phones import Phones, stream_numbers
+from tests.helpers.run import UP, Run, postmaster_pid
 
 pytestmark = pytest.mark.asterisk
 

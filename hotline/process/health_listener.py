@@ -41,6 +41,7 @@ class HealthListener:
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        path = ""
         try:
             async with asyncio.timeout(_READ_TIMEOUT_S):
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -58,15 +59,22 @@ class HealthListener:
                 body = render_metrics(self.registry)
             else:
                 status, ctype, body = 404, "application/json", b'{"error":"not found"}'
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                ValueError, ConnectionError):
+            writer.close()  # a bad or slow request gets the connection closed
+            return
+        except Exception:  # a collector's fault: said, and the listener goes on
+            log.exception("health listener: %s failed", path)
+            status, ctype, body = 500, "application/json", b'{"error":"internal"}'
+        try:
             reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed",
-                      503: "Service Unavailable"}[status]
+                      500: "Internal Server Error", 503: "Service Unavailable"}[status]
             writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
                          f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
                          .encode() + body)
             await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ValueError, ConnectionError):
-            pass  # a bad or slow request gets the connection closed
+        except ConnectionError:
+            pass
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):

@@ -69,8 +69,7 @@ def ami(links: Callable[[], dict[str, Any]]) -> Check:
 
 def agi(server: Any) -> Check:
     async def check() -> str | None:
-        listening = server._server is not None and server._server.is_serving()
-        return None if listening else "the FastAGI server is not listening"
+        return None if server.listening else "the FastAGI server is not listening"
     return check
 
 

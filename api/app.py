@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from hotline.api import errors
+from hotline.api import errors, health
 from hotline.api.login_limits import LimitSettings, LoginLimits
 from hotline.api.routes import (
     agent_desk,
@@ -93,6 +93,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         centre,
         users,
         qa,
+        health,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -90,6 +90,10 @@ class Services:
     #: Every open live socket's user is read again this often, in case an announced
     #: revocation was lost (api/live_registry.py).
     live_recheck_s: float = 30.0
+    #: /readyz's checks (hotline.api.health.Readiness); None: 503 "no readiness checks wired"
+    readiness: Any = None
+    #: /metrics's prometheus_client registry; None: an empty exposition
+    prometheus: Any = None
     live_sockets: LiveSocketRegistry = field(init=False, repr=False)
     _requests: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 

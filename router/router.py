@@ -233,6 +233,11 @@ class Router:
     def has_queue(self, name: str) -> bool:
         return name in self._state.queues
 
+    @property
+    def calls_in_system(self) -> int:
+        """Calls the router holds now: waiting, offered or talking."""
+        return len(self._state.calls)
+
     def knows(self, call_id: str) -> bool:
         """Whether the call is still the router's: waiting, offered, talking or between
         callback attempts."""

@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     # is a 503 controller-unavailable, and a command the controller reads later is dropped
     command_deadline_s: float = Field(default=5.0, gt=0.0, le=60.0)
 
+    # `hotline controller`'s health listener (/healthz, /readyz, /metrics; no HTTP API
+    # there): loopback by default (unauthenticated; scrape it from this host or open it);
+    # 0 = no listener
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=9100, ge=0, le=65535)
+
     # --- HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -21,6 +21,7 @@ from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.core.deployment import check_deployment
 from hotline.core.settings import Settings
+from hotline.process import prom, readiness
 from hotline.process.serving import HTTP_GRACE_S, HttpServer, bounded
 from hotline.store import db
 from hotline.store.acd_views import AcdViews
@@ -52,6 +53,8 @@ class ApiNode:
         services.remote = RemoteAcd(
             CommandBus(self.redis, deadline_s=self.settings.command_deadline_s),
             AcdViews(self.redis))
+        services.readiness = readiness.api_node(self.pool, self.redis)
+        services.prometheus = prom.registry()  # this process's own CPU, memory, descriptors
         self.services = services
         app = create_app(self.settings, services)
         config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,

@@ -19,6 +19,7 @@ import asyncpg
 import uvicorn
 
 from hotline.api import create_app
+from hotline.api.health import Readiness
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
@@ -32,9 +33,11 @@ from hotline.history.recorded import StoreHistory
 from hotline.history.repeat_calls import RepeatDetector
 from hotline.history.service import Recorder
 from hotline.ivr_menu.service import LiveMenu, StoreOutages, SurveyToStore
+from hotline.process import prom, readiness
 from hotline.process.acd_server import AcdServer
 from hotline.process.controller import Controller
 from hotline.process.gc_policy import settle_after_start
+from hotline.process.health_listener import HealthListener
 from hotline.process.live_state_sync import LiveStateSync
 from hotline.process.restart import FiguresKeeper
 from hotline.process.serving import HTTP_GRACE_S, HttpServer, bounded
@@ -198,13 +201,31 @@ class Platform:
         await self.agi.start()
         self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
                        "survey and the hold (waiting callers)")
+        # /readyz and /metrics: on the HTTP side here, else on the health listener
+        self.prometheus = prom.registry(prom.PlatformCollector(
+            self.controller, self.writer, self.acd_server.server))
+        links = lambda: self.controller.links  # noqa: E731
         if not self.serve_http:  # the live feed runs without an app's lifespan
+            await self._listen_health(Readiness({
+                "ami": readiness.ami(links),
+                "postgres": readiness.postgres_or_outbox(self.pool, self.writer),
+                "redis": readiness.redis(self.redis),
+                "lease": readiness.lease_held(self.redis, lambda: self.acd_server.server.name),
+            }))
             await self.api.start()
             self.emit_line("controller only: API processes (`hotline api`) serve HTTP and send "
                            "commands over Redis")
             settle_after_start()
             return
         # The HTTP side in this process: REST, websockets, the wallboard.
+        self.api.prometheus = self.prometheus
+        self.api.readiness = Readiness({
+            "postgres": readiness.postgres(self.pool),
+            "redis": readiness.redis(self.redis),
+            "controller": readiness.lease_held(self.redis, lambda: self.acd_server.server.name),
+            "ami": readiness.ami(links),
+            "agi": readiness.agi(self.agi),
+        })
         app = create_app(self.settings, self.api)
         config = uvicorn.Config(app, host=self.settings.api_host,
                                 port=self.settings.api_port, ws="websockets-sansio",
@@ -223,6 +244,15 @@ class Platform:
         await self.live_server.start()
         self.emit_line(f"live socket at ws://{self.live_server.host}:{self.live_server.port}/ws/live")
         settle_after_start()  # the collector no longer walks what start-up built
+
+    async def _listen_health(self, checks: Readiness) -> None:
+        if not self.settings.health_port:
+            return
+        self.health = HealthListener(self.settings.health_host, self.settings.health_port,
+                                     checks, self.prometheus)
+        await self.health.start()
+        self.emit_line(f"health at http://{self.settings.health_host}:"
+                       f"{self.health.bound_port}/readyz (and /healthz, /metrics)")
 
     def _check_repeat(self, item: object) -> None:
         if isinstance(item, CallEntered) and not self._stopping:
@@ -310,6 +340,8 @@ class Platform:
         if not self.serve_http:
             with contextlib.suppress(AttributeError):
                 await bounded(self.api.stop(), "live feed")
+        with contextlib.suppress(AttributeError):
+            await bounded(self.health.stop(), "health listener")
         with contextlib.suppress(AttributeError):  # API processes get 503 from now on
             await bounded(self.acd_server.stop(), "command bus")
         with contextlib.suppress(AttributeError):

@@ -213,6 +213,11 @@ class CommandServer:
         """Says a controller is active (API processes refuse commands at once without it)."""
         await self.client.set(ACTIVE_KEY, self.name, px=int(self.lease_s * 1000))
 
+    def holds_lease(self) -> bool:
+        """Whether this consumer renewed the lease within its lifetime (no Redis call: for
+        /metrics on scrape)."""
+        return self.clock() - self._last_renew < self.lease_s
+
     async def release_lease(self) -> None:
         """Gives the lease up at a clean stop (only if it is still this consumer's), so API
         processes refuse commands at once rather than wait for its expiry."""

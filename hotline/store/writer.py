@@ -177,6 +177,12 @@ class Writer:
         self._wake.set()
 
     @property
+    def accepting(self) -> bool:
+        """Whether `submit` takes records (the outbox is open): history survives a
+        PostgreSQL outage while it does."""
+        return not self._closed and not self.outbox._closed
+
+    @property
     def pending(self) -> int:
         """Records accepted and not yet written (or quarantined)."""
         return self._pending

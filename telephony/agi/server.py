@@ -572,6 +572,11 @@ class AgiServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     @property
+    def listening(self) -> bool:
+        """Whether the server accepts FastAGI connections (/readyz)."""
+        return self._server is not None and self._server.is_serving()
+
+    @property
     def open_connections(self) -> int:
         return self._per_peer.total()
 

@@ -59,6 +59,13 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
             why = (await http.get(f"/api/calls/{queued.call_id}/explanation",
                                   headers=auth)).json()
             assert why[0]["chosen"] == "agent2"
+            # `hotline run`: ready with every part (docs/operations.md), and its series
+            r = await http.get("/readyz")
+            assert r.status_code == 200 and r.json()["checks"] == {
+                "postgres": True, "redis": True, "controller": True, "ami": True,
+                "agi": True}, r.text
+            metrics = (await http.get("/metrics")).text
+            assert "hotline_offers_total" in metrics and "hotline_decision_seconds_count" in metrics
 
         client = connect_redis(platform.services.redis_url)
         try:

@@ -85,6 +85,15 @@ async def test_the_api_apart_from_the_controller_end_to_end(
                 assert r.status_code == 200, r.text
                 return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+            # both processes ready: the API's stores and the controller's lease; the
+            # controller's AMI link, its stores and its lease on its health listener
+            r = await http.get("/readyz")
+            assert r.status_code == 200, r.text
+            health = f"http://127.0.0.1:{controller.health.bound_port}"
+            r = await http.get(f"{health}/readyz")
+            assert r.status_code == 200 and r.json()["checks"] == {
+                "ami": True, "postgres": True, "redis": True, "lease": True}, r.text
+
             agent = await auth("agent2")
             phones.agent(2, ring_ms=300, talk_ms=8_000)
             for step, state in (("login", "not_ready"), ("ready", "ready")):
@@ -117,6 +126,11 @@ async def test_the_api_apart_from_the_controller_end_to_end(
             why = (await http.get(f"/api/calls/{queued.call_id}/explanation",
                                   headers=boss)).json()
             assert why[0]["chosen"] == "agent2"
+            metrics = (await http.get(f"{health}/metrics")).text
+            assert "hotline_offers_total 1.0" in metrics
+            assert f'hotline_ami_link_up{{node="{asterisk_node.node_name}"}} 1.0' in metrics
+            assert f'hotline_ami_lag_seconds{{node="{asterisk_node.node_name}"}}' in metrics
+            assert "hotline_lease_held 1.0" in metrics
 
             await controller.acd_server.stop()  # the controller leaves the bus: lease given up
             began = time.monotonic()
@@ -124,6 +138,8 @@ async def test_the_api_apart_from_the_controller_end_to_end(
                                 headers=agent)
             assert r.status_code == 503 and r.json()["error"]["id"] == "controller-unavailable"
             assert time.monotonic() - began < 1
+            r = await http.get("/readyz")  # no controller: this API process is not ready
+            assert r.status_code == 503 and list(r.json()["not_ready"]) == ["controller"]
     finally:
         api.terminate()
         await asyncio.wait_for(api.wait(), 15)

@@ -27,6 +27,7 @@ API_PORT = _BASE + 80
 AGENT_SIP_BASE = _BASE + 100  # agentN's phone listens on AGENT_SIP_BASE + N
 DEMO_AGENT_SIP_BASE = _BASE + 200  # the same on `hotline demo`'s node (asterisk/test_demo.py)
 CALLBACK_PORT = _BASE + 90  # the SIPp phone that callbacks reach, whatever the number
+HEALTH_PORT = _BASE + 95  # `hotline controller`'s health listener
 CALLER_SIP_BASE = _BASE + 300
 MEDIA_BASE = _BASE + 500  # media ports step by 4 up to _BASE + 999
 RTP_START = 40000 + SLOT * 2000
@@ -109,6 +110,7 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         caller_match=TRUNK_ADDRESS,
         agi_port=AGI_PORT,
         api_port=API_PORT,
+        health_port=HEALTH_PORT,
         rtp_start=RTP_START,
         rtp_end=RTP_START + 999,
         ring_timeout_s=3,

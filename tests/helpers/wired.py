@@ -27,9 +27,11 @@ from typing import Any
 import httpx
 
 from hotline.api import create_app
+from hotline.api.health import Readiness
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
 from hotline.core.settings import Settings
+from hotline.process import prom, readiness
 from hotline.process.controller import Controller
 from hotline.process.wiring import NodeAgentFiles, NodeFiles, attach_controller, services_for
 from hotline.store import db, queries
@@ -150,6 +152,8 @@ async def wired_api(db_url: str, redis_url: str, tmp: Path) -> AsyncIterator[Wir
         attach_controller(services, controller)
         services.db_pool = pool
         services.users = PostgresUserRepository(pool)
+        services.readiness = Readiness({"postgres": readiness.postgres(pool)})
+        services.prometheus = prom.registry()
         services.configuration = Configuration(
             pool, controller, live=services.live,
             agent_files=NodeAgentFiles([NodeFiles(NODE, tmp / "etc")], controller.links))

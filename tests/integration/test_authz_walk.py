@@ -65,6 +65,10 @@ DESK = f"{A} {S} {ADM}"
 #: One row per operation, keyed "METHOD path" (websocket routes: "WS path").
 RULES: dict[str, Rule] = {
     "POST /api/auth/token": Rule("public"),
+    # operations: booleans and reasons only (/readyz is 503 while something is not ready)
+    "GET /healthz": Rule("public"),
+    "GET /readyz": Rule("public", ok=(503,)),
+    "GET /metrics": Rule("public"),
     "POST /api/auth/refresh": Rule("all"),
     "GET /api/auth/me": Rule("all"),
     "GET /api/wallboard": Rule("all"),

@@ -128,9 +128,21 @@ def test_compose_refuses_to_start_without_what_the_operator_sets(tmp_path: Path)
 
 
 def test_compose_services_and_commands(compose: dict[str, Any]) -> None:
-    assert set(compose) == {"config", "asterisk", "postgres", "redis", "controller"}
-    for name in ("config", "controller"):
+    assert set(compose) == {"config", "asterisk", "postgres", "redis", "controller", "api-1",
+                            "api-2"}
+    for name in ("config", "controller", "api-1", "api-2"):
         build_parser().parse_args(compose[name]["command"])  # a real subcommand
+    assert compose["controller"]["command"] == ["controller"]  # no HTTP API there
+    ports = set()
+    for name in ("api-1", "api-2"):  # two API processes apart from the controller
+        api = compose[name]
+        assert api["command"][0] == "api" and api["network_mode"] == "host"
+        assert api["environment"] == compose["controller"]["environment"]
+        assert api["depends_on"]["controller"]["condition"] == "service_healthy"
+        port = int(api["command"][api["command"].index("--port") + 1])
+        assert f"127.0.0.1:{port}/healthz" in " ".join(api["healthcheck"]["test"])
+        ports |= {port, port + 1}  # and its live socket
+    assert len(ports) == 4
     assert compose["config"]["environment"] == compose["controller"]["environment"]
     depends = compose["controller"]["depends_on"]
     assert {s: d["condition"] for s, d in depends.items()} == dict.fromkeys(

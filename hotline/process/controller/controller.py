@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from hotline.centre.model import Centre, QueueSpec
@@ -95,6 +96,9 @@ class Controller:
     desk = property(lambda self: self._state.desk)
     #: how offers reached their callers: {"hold": n, "redirect": n}
     delivered = property(lambda self: self._state.delivered)
+    offers = property(lambda self: self._state.offers)  # Offers the router made
+    decide = property(lambda self: self._state.decide)  # the router's time per event
+    ami_lag_s = property(lambda self: self._state.ami_lag_s)  # node -> last event's lag
     #: CallQueued for a call already queued (its hold session queued it first): dropped
     duplicate_queued = property(lambda self: self._state.duplicate_queued)
     #: resyncs finished; calls written from the nodes' ledgers; malformed entries set aside
@@ -225,7 +229,9 @@ class Controller:
             if isinstance(event, CallbackRequested):
                 results = s.router.request_callback(event.call_id, event.number)
             else:
+                started = perf_counter()
                 results = s.router.handle(event)
+                s.decide.observe(perf_counter() - started)
         except Exception:  # a router bug must not stop the ACD for every other call
             log.exception("router failed on %r", event)
             return
@@ -246,6 +252,7 @@ class Controller:
 
     def _offer(self, offer: Offer) -> None:
         s = self._state
+        s.offers += 1
         due = callbacks.outbound_due(s, offer)
         if due is not None:  # a queued outbound call: the customer is called first
             s.record(due)
@@ -265,8 +272,11 @@ class Controller:
             self.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
 
     async def _pump(self, link: AmiLink) -> None:
+        lag, node = self._state.ami_lag_s, link.node
         while True:
-            self.handle(await link.events.get())
+            event = await link.events.get()
+            lag[node] = time.time() - event.at  # the node's clock vs ours, plus the queue
+            self.handle(event)
 
     async def _ticker(self) -> None:
         while True:

@@ -15,6 +15,7 @@ from hotline.core.settings import Settings
 from hotline.history.call_log import CallLog
 from hotline.history.desk import DeskProjection
 from hotline.process.controller.hold_desk import HoldDesk
+from hotline.process.controller.timings import Timings
 from hotline.router import Offer, Router
 from hotline.router.decisions import CallbackDue
 from hotline.telephony.ami.link import AmiLink
@@ -97,6 +98,11 @@ class ControllerState:
     resyncs: int = 0  # resyncs finished (ledger pass included), for tests and operators
     #: how offers reached their callers: through the hold session, or by AMI Redirect
     delivered: dict[str, int] = field(default_factory=lambda: {"hold": 0, "redirect": 0})
+    offers: int = 0  # Offers the router made (/metrics)
+    #: how long the router took per event (/metrics: hotline_decision_seconds)
+    decide: Timings = field(default_factory=Timings)
+    #: node -> receive time minus the Timestamp of the last event its link delivered
+    ami_lag_s: dict[str, float] = field(default_factory=dict)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

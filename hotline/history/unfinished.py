@@ -11,11 +11,12 @@ itself shows; its talk runs to the end of talk if that was seen, else to that en
 replay then counts it like any call written after the checkpoint.
 
 Only calls whose talk had ended are closed so (the caller was in the survey, which ends with
-the controller's FastAGI). A call an agent was still talking on is left: if it is still on the
-line, the restarted controller's resync finds the caller in hotline-connect and writes it whole;
-if it ended after the dialplan saw the heartbeat go stale, the node's ledger has it with its
-true end. Closing it here too counted it twice. Left unwritten: a call whose talk ended within
-the heartbeat's stale time (2 s) of the crash.
+the controller's FastAGI). A call an agent was still talking on is settled by the controller
+after its first resync (controller/left_on_line.py): if it is still on the line, the resync
+found the caller in hotline-connect and writes it whole; if it ended after the dialplan saw the
+heartbeat go stale, the node's ledger has it with its true end; only one that is in neither
+(it ended within the heartbeat's stale time of the crash) is written as ended then, as above.
+Closing every one here counted a call still on the line twice.
 """
 
 from __future__ import annotations
@@ -42,13 +43,17 @@ SELECT greatest(
 """
 
 
-async def close(conn: asyncpg.Connection) -> list[str]:
-    """Writes every unfinished call as ended (see the module's docstring), empties
-    `open_calls`; returns the ids closed."""
+async def close(conn: asyncpg.Connection) -> tuple[list[str], list[CallRecord]]:
+    """Writes every unfinished call whose talk had ended as ended (see the module's
+    docstring) and drops its open row; returns the ids closed, and the calls still talking
+    at the crash as they would be closed (ended at the last moment history knows the
+    controller alive), for the controller to settle after its first resync (their rows stay
+    until history has them)."""
     rows = await conn.fetch(
         "SELECT o.record FROM open_calls o WHERE NOT EXISTS (SELECT 1 FROM calls c"
         " WHERE c.call_id = o.call_id AND c.ended_at IS NOT NULL) ORDER BY o.at")
     closed: list[str] = []
+    talking: list[CallRecord] = []
     if rows:
         last = await conn.fetchval(_LAST_ALIVE)
         last_alive = last.timestamp() if last is not None else 0.0
@@ -58,13 +63,15 @@ async def close(conn: asyncpg.Connection) -> list[str]:
             except (TypeError, ValueError) as exc:  # RecordError is a ValueError
                 log.warning("unfinished call not closed (unreadable row): %r", exc)
                 continue
-            if not talk_over(call):
-                continue  # still talking: the resync or the node's ledger writes it
             record = ended(call, last_alive)
+            if not talk_over(call):
+                talking.append(record)  # still on the line, or ended since: settled later
+                continue
             await queries.upsert_call(conn, record)
             closed.append(record.call_id)
-    await conn.execute("DELETE FROM open_calls")
-    return closed
+    await conn.execute("DELETE FROM open_calls WHERE NOT call_id = ANY($1::text[])",
+                       [t.call_id for t in talking])
+    return closed, talking
 
 
 def talk_over(call: CallRecord) -> bool:

@@ -52,6 +52,7 @@ from hotline.realtime import Metrics
 from hotline.recordings import service as recordings
 from hotline.store import db
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
+from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
 from hotline.telephony.agi.server import AgiGate, AgiServer, by_script
 from hotline.telephony.ivr.prompts import PromptStore
@@ -63,6 +64,8 @@ log = logging.getLogger("hotline.process.platform")
 RECORDINGS_CATCH_UP_S = 2 * 86400.0
 # how long a start waits for the last run's outbox to reach PostgreSQL before it reads history
 UNFINISHED_FLUSH_S = 30.0
+# how long the calls left on the line wait for every node's first resync before they settle
+LEFT_ON_LINE_WAIT_S = 60.0
 
 
 def _secrets(centre: Centre) -> list[tuple[str, str]]:
@@ -124,9 +127,10 @@ class Platform:
             log.warning("history outbox not drained within %.0f s: unfinished calls may be"
                         " missed", UNFINISHED_FLUSH_S)
         async with self.pool.acquire() as conn:
-            if closed := await unfinished.close(conn):
-                self.emit_line(f"history: {len(closed)} calls left on the line by the last run"
-                               " closed (ended while no controller ran)")
+            closed, talking = await unfinished.close(conn)
+        if closed:
+            self.emit_line(f"history: {len(closed)} calls left on the line by the last run"
+                           " closed (ended while no controller ran)")
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
         # Today's figures as the last run left them (its checkpoint, then the history rows
         # written after it), before anything reads or feeds the metrics; checkpoints from now.
@@ -162,6 +166,9 @@ class Platform:
         # calls that ended while no controller listened: the node's ledger, at every resync
         self.controller.use_history(StoreHistory(self.writer, self.pool))
         await self.controller.start()
+        if talking:  # still on the line, in a ledger, or neither: known after the resyncs
+            self._tasks.append(asyncio.create_task(self._settle_left_on_line(talking),
+                                                   name="calls left on the line"))
         # configuration changes reach the database, the router and the node's files at once;
         # the node may have been started from centre.toml: bring its agent files in line
         self.configuration = Configuration(
@@ -299,6 +306,24 @@ class Platform:
                                    f"{len(missing)} missing")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.error("retention run failed: %r", exc)
+
+    async def _settle_left_on_line(self, calls: list[CallRecord]) -> None:
+        """Once every node has been resynced (or LEFT_ON_LINE_WAIT_S passed: a node that is
+        down lost its calls anyway), the calls an agent was talking on at the last run's
+        crash that neither the resync nor a node's ledger accounted for are written."""
+        deadline = time.monotonic() + LEFT_ON_LINE_WAIT_S
+        while (self.controller.resyncs < len(self.controller.links)  # noqa: ASYNC110 (a count)
+               and time.monotonic() < deadline):
+            await asyncio.sleep(0.2)
+        try:
+            written = await self.controller.settle_left_on_line(calls)
+        except Exception as exc:  # PostgreSQL away: the open rows stay for the next start
+            log.warning("calls left on the line not settled (tried at the next start): %r",
+                        exc)
+            return
+        if written:
+            self.emit_line(f"history: {len(written)} calls on the line at the last run's crash"
+                           " ended while no controller ran: written")
 
     async def _catch_up_recordings(self) -> None:
         """At start and once a minute: the recording rows the call path lost (a crash, a

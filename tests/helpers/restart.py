@@ -28,12 +28,14 @@ from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.history import unfinished
+from hotline.history.recorded import StoreHistory
 from hotline.history.service import Recorder
 from hotline.process.controller import Controller
 from hotline.process.restart import FiguresKeeper
 from hotline.process.wiring import attach_controller, metrics_config, services_for
 from hotline.realtime import Metrics
 from hotline.store import db
+from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
 from tests.helpers import testbed
 from tests.helpers.desk import NODE, Clock, RecordingLink
@@ -55,6 +57,14 @@ class Station:
     keeper: FiguresKeeper
     client: httpx.AsyncClient
     headers: dict[str, str]
+    #: calls an agent was talking on at the last crash (history/unfinished.py), for
+    #: `settle_left_on_line` (what Platform.start does after the nodes' first resync)
+    left_on_line: list[CallRecord]
+
+    async def settle_left_on_line(self) -> list[str]:
+        written = await self.controller.settle_left_on_line(self.left_on_line)
+        assert await self.writer.flush(10)
+        return written
 
     async def get(self, path: str) -> Any:
         r = await self.client.get(path, headers=self.headers)
@@ -120,7 +130,7 @@ async def station(url: str, data_dir: Path, clock: Clock) -> AsyncIterator[Stati
     await writer.start()
     assert await writer.flush(10)  # then calls a crash left on the line, as Platform.start
     async with pool.acquire() as conn:
-        await unfinished.close(conn)
+        _, talking = await unfinished.close(conn)
     centre = testbed.test_centre()
     controller = Controller(settings, centre, clock=clock, emit_line=lambda _: None)
     controller.links[NODE] = RecordingLink()  # type: ignore[assignment]
@@ -135,6 +145,7 @@ async def station(url: str, data_dir: Path, clock: Clock) -> AsyncIterator[Stati
     recorder = Recorder(writer, data_dir / "recordings", "/var/spool/asterisk/hotline",
                         settings.short_abandon_s, metrics=services.metrics)
     controller.observe(recorder.observe)
+    controller.use_history(StoreHistory(writer, pool))
     app = create_app(settings, services)
     try:
         async with app.router.lifespan_context(app):
@@ -145,7 +156,7 @@ async def station(url: str, data_dir: Path, clock: Clock) -> AsyncIterator[Stati
                 assert r.status_code == 200, r.text
                 headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
                 yield Station(settings, clock, pool, writer, services, controller, recorder,
-                              keeper, client, headers)
+                              keeper, client, headers, talking)
     finally:
         await keeper.abandon()  # no last checkpoint: a crash writes nothing more
         await writer.stop(0.0)  # flushed before a crash (the outbox's part), else stopped

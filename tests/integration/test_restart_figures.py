@@ -277,29 +277,50 @@ async def test_a_call_on_the_line_at_a_crash_is_written_and_counted(
         assert await s.pool.fetchval("SELECT count(*) FROM open_calls") == 0
 
 
-async def test_a_call_still_talking_at_a_crash_is_left_to_the_resync_and_the_ledger(
+async def test_a_call_still_talking_at_a_crash_is_written_once_after_the_resyncs(
         empty_db_url: str, tmp_path: Path) -> None:
-    """A call whose agent was still talking when the controller died is not closed at the
-    next start: most outlive the outage, and the restarted controller's resync writes them
-    whole (found in hotline-connect); one that ended meanwhile is in the node's ledger with
-    its true end. Closed here too, it was written and counted twice (offered and answered
-    again when the resync replays it)."""
+    """A call an agent was still talking on when the controller died is settled after the
+    restarted controller's resyncs. Still on the line, the resync replays it (found in
+    hotline-connect) and nothing more is written: closed at start as well, it was counted
+    twice (offered and answered again by the replay). In neither a resync nor a ledger (it
+    ended within the heartbeat's stale time of the crash), it is written then, once."""
     clock = Clock(T0)
     async with station(empty_db_url, tmp_path, clock) as s:
         s.login("agent2")
+        s.login("agent3")
         c, t = s.controller, clock.t
-        c.handle(CallEntered(t, node=NODE, call_id="c2", caller="13800000002",
-                             dialed="95598", channel="PJSIP/caller-c2"))
-        c.handle(CallQueued(t, node=NODE, call_id="c2", queue="billing", service=BILLING,
-                            caller="13800000002"))
-        clock.t = t + 3
-        c.handle(AgentRinging(clock.t, node=NODE, call_id="c2", agent_id="agent2"))
-        clock.t = t + 4
-        c.handle(CallAnswered(clock.t, node=NODE, call_id="c2", agent_id="agent2"))
+        for cid, agent in (("c2", "agent2"), ("c3", "agent3")):
+            c.handle(CallEntered(t, node=NODE, call_id=cid, caller="13800000002",
+                                 dialed="95598", channel=f"PJSIP/caller-{cid}"))
+            c.handle(CallQueued(t, node=NODE, call_id=cid, queue="billing", service=BILLING,
+                                caller="13800000002"))
+            c.handle(AgentRinging(t + 3, node=NODE, call_id=cid, agent_id=agent))
+            c.handle(CallAnswered(t + 4, node=NODE, call_id=cid, agent_id=agent))
+        clock.t = t + 10
         assert await s.writer.flush(10)
-        # the crash, with agent2 still talking
+        # the crash, both agents talking; c2 goes on, c3 ends a moment later
     clock.t += 60
     async with station(empty_db_url, tmp_path, clock) as s:
-        ended = await s.pool.fetchval("SELECT ended_at FROM calls WHERE call_id = 'c2'")
-        assert ended is None
-        assert await s.pool.fetchval("SELECT count(*) FROM open_calls") == 0
+        assert {c.call_id for c in s.left_on_line} == {"c2", "c3"}
+        c = s.controller
+        # the resync finds c2's caller in hotline-connect: replayed from its start
+        c.handle(CallEntered(T0, node=NODE, call_id="c2", caller="13800000002",
+                             dialed="", channel="PJSIP/caller-c2"))
+        c.handle(CallQueued(T0, node=NODE, call_id="c2", queue="billing", service=BILLING,
+                            caller="13800000002"))
+        c.handle(AgentRinging(T0 + 4, node=NODE, call_id="c2", agent_id="agent2"))
+        c.handle(CallAnswered(T0 + 4, node=NODE, call_id="c2", agent_id="agent2"))
+        assert await s.settle_left_on_line() == ["c3"]
+        rows = {r["call_id"]: r for r in await s.pool.fetch(
+            "SELECT call_id, outcome, agent_id, extract(epoch FROM ended_at) AS ended"
+            " FROM calls")}
+        assert "c2" not in rows  # still talking: written when it ends
+        assert (rows["c3"]["outcome"], rows["c3"]["agent_id"]) == ("answered", "agent3")
+        assert T0 + 4 <= float(rows["c3"]["ended"]) < clock.t
+        today = (await s.figures())["queues"]["billing"]["today"]
+        assert (today["offered"], today["answered"]) == (2, 2)
+        assert await s.settle_left_on_line() == []  # once
+        c.handle(CallEnded(clock.t, node=NODE, call_id="c2"))
+        assert await s.writer.flush(10)
+        today = (await s.figures())["queues"]["billing"]["today"]
+        assert (today["offered"], today["answered"]) == (2, 2)

@@ -41,6 +41,7 @@ from hotline.process.controller import (
     delivery,
     failsafe,
     ledger_pass,
+    left_on_line,
     resync,
     wrap_up,
 )
@@ -49,6 +50,7 @@ from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
 from hotline.process.controller.state import ControllerState, HistoryGate, Item, Observer
 from hotline.router import AgentConfig, Offer, Router
 from hotline.router.decisions import CallbackDue
+from hotline.store.records import CallRecord
 from hotline.telephony.ami.link import AmiLink, SpyMode
 
 log = logging.getLogger("hotline.process.controller")
@@ -145,6 +147,11 @@ class Controller:
         """History as the ledger pass asks it (calls recorded already; accepted), from the
         next resync on; without one, only the calls this controller recorded count."""
         self._state.history = history
+
+    async def settle_left_on_line(self, calls: list[CallRecord]) -> list[str]:
+        """The calls the last run left on the line (history/unfinished.py) that neither a
+        resync nor a ledger accounted for, written now (left_on_line.py); their ids."""
+        return await left_on_line.settle(self._state, calls)
 
     def observe(self, observer: Observer) -> None:
         """`observer` receives every item recorded from now on, as it is recorded."""

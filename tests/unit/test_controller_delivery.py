@@ -20,6 +20,7 @@ from hotline.core.events import (
     CallEnded,
     CallEntered,
     CallQueued,
+    DtmfReceived,
     IvrChoice,
     RingNoAnswer,
 )
@@ -265,3 +266,21 @@ async def test_a_due_callback_to_anything_but_a_phone_number_is_never_dialled(
     good = CallbackDue("c-2", "agent1", "13500000001", "general", 1.0, None)  # type: ignore[arg-type]
     await callbacks.call_back(bed.controller._state, good, fed.append)
     assert bed.link.originates == ["PJSIP/13500000001@caller"]
+
+
+async def test_the_callback_key_of_a_caller_who_never_had_the_ivr_is_a_menu_key(
+        bed: Bed) -> None:
+    """Found by the store outages' kill -9 proof: a caller whose IVR was away (the controller
+    restarting) presses the keys meant for the menus (1 for Mandarin) while it waits; the
+    controller back took the 1 for the callback key and hung the caller up to call back a
+    phone that does not answer calls. Its CallQueued says so (Ivr: FAILURE, or a resync found
+    it): its keys never ask for a callback; a caller who had the IVR still may."""
+    c = bed.controller
+    for call_id, ivr in (("c1", False), ("c2", True)):
+        c.handle(CallQueued(c.clock(), node=NODE, call_id=call_id, queue="general",
+                            service=ServiceType.GENERAL, caller="13900000001",
+                            channel=f"PJSIP/caller-{call_id}", takes_callback_key=ivr))
+        c.handle(DtmfReceived(c.clock(), node=NODE, call_id=call_id, digit="1",
+                              context="hotline-hold"))
+    await wait_until(lambda: len(bed.link.redirects) == 1)
+    assert bed.link.redirects == [("PJSIP/caller-c2", "hotline-hold", "1")]

@@ -60,6 +60,10 @@ def on_key(state: ControllerState, event: DtmfReceived) -> bool:
     so no key ends a call that nobody would call back (#15.2)."""
     if event.digit != state.settings.callback_key:
         return False
+    if event.call_id in state.menu_keys:  # a menu's key: this caller never came by the IVR
+        log.info("call %s: key %s while waiting not taken for a callback (no IVR before)",
+                 event.call_id, event.digit)
+        return False
     if state.holds.callback(event.call_id):
         return True
     leg = state.callers.get(event.call_id)

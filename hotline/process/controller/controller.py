@@ -245,6 +245,7 @@ class Controller:
         self._apply(results)
         if isinstance(event, CallEnded):
             s.callers.pop(event.call_id, None)
+            s.menu_keys.discard(event.call_id)
             delivery.on_end(s, event.call_id)
             if not s.router.knows(event.call_id):  # a retry still needs its node
                 callbacks.forget(s, event.call_id)

@@ -137,6 +137,8 @@ def on_caller(state: ControllerState, event: CallEntered | CallQueued) -> bool:
     if event.call_id in state.failsafe_calls:
         return True
     state.callers.setdefault(event.call_id, CallLeg(event.node, event.channel))
+    if isinstance(event, CallQueued) and not event.takes_callback_key:
+        state.menu_keys.add(event.call_id)
     state.holds.caller_seen(event.call_id)
     return False
 

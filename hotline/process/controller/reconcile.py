@@ -148,7 +148,8 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
                 events.append(CallQueued(qv.queued_at or entered, node=node, call_id=call_id,
                                          queue=qv.queue, service=qv.service,
                                          caller=ids.phone_or_withheld(caller.caller),
-                                         priority=qv.priority, channel=caller.channel))
+                                         priority=qv.priority, channel=caller.channel,
+                                 takes_callback_key=False))
             events.append(FailsafeTaken(qv.failsafe_at or now if qv else now, node=node,
                                         call_id=call_id, queue=qv.queue if qv else ""))
             if qv is not None and qv.recording:  # (its row's recording)
@@ -190,7 +191,8 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
         events.append(CallQueued(at, node=node, call_id=call_id,
                                  queue=qv.queue, service=qv.service,
                                  caller=ids.phone_or_withheld(caller.caller),
-                                 priority=qv.priority, channel=caller.channel))
+                                 priority=qv.priority, channel=caller.channel,
+                                 takes_callback_key=False))
     return events
 
 

@@ -87,6 +87,9 @@ class ControllerState:
     #: replay then opens are fed again after it (they came before the router knew the call)
     heard_while_resyncing: dict[str, list[Event]] = field(default_factory=dict)
     duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
+    #: waiting callers whose keys are the menus', never the callback key (CallQueued's
+    #: takes_callback_key: their IVR did not run, or a resync found them)
+    menu_keys: set[str] = field(default_factory=set)
     #: history's view for the ledger (None: no history; only `ended_calls` tells)
     history: HistoryGate | None = None
     #: calls whose start and end this controller recorded (the newest ENDED_KEPT)

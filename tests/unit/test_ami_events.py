@@ -116,7 +116,8 @@ def test_queued_says_whether_the_ivr_ran() -> None:
     """HotlineQueued's Ivr header is the IVR's AGISTATUS: a caller without it (FAILURE: the
     FastAGI side was away) presses the menus' keys, not the callback key."""
     for ivr, takes in (("SUCCESS", True), ("FAILURE", False), ("", True)):
-        ev = EventMapper("pbx1", clock=lambda: 42.0).map(user("HotlineQueued", Queue="fault", Service="fault", Ivr=ivr))
+        mapper = EventMapper("pbx1", clock=lambda: 42.0)
+        ev = mapper.map(user("HotlineQueued", Queue="fault", Service="fault", Ivr=ivr))
         assert isinstance(ev, CallQueued) and ev.takes_callback_key is takes, ivr
 
 

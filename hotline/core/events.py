@@ -91,9 +91,9 @@ class CallQueued(Event):
     caller: str = ""
     priority: int = 0
     channel: str = ""
-    #: the caller's keys while waiting may ask for a callback: False when its IVR did not run
-    #: (the FastAGI side was away: it presses the keys meant for the menus, 1 for Mandarin)
-    #: or a resync found it waiting (where it came from is unknown)
+    #: the caller's keys while waiting may ask for a callback: False when a resync found it
+    #: waiting (the controller was away, so was the IVR: it may be pressing the keys meant
+    #: for the menus, 1 for Mandarin)
     takes_callback_key: bool = True
 
 

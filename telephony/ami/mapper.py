@@ -283,8 +283,6 @@ class EventMapper:
             caller=ids.phone_or_withheld(msg.get("CallerIDNum", "")),
             priority=user.get_int("Priority", 0),
             channel=msg.get_str("Channel"),
-            # the IVR's AGISTATUS (docs/dialplan-contract.md); none: an entry without the IVR
-            takes_callback_key=(user.get("Ivr", "") or "") in ("", "SUCCESS"),
         )
 
     def _on_requeued(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:

@@ -19,7 +19,7 @@ from hotline.core.events import CallAnswered, CallEnded, CallEntered, CallQueued
 from hotline.core.settings import Settings
 from hotline.history.recorded import StoreHistory
 from hotline.history.service import Recorder
-from hotline.process.controller.ledger import BAD_FAMILY, CAUSE_TEXT, LEDGER_FAMILY
+from hotline.process.controller.ledger import BAD_FAMILY, LEDGER_FAMILY
 from hotline.process.controller.reconcile import HEARTBEAT_FAMILY, HEARTBEAT_KEY
 from hotline.process.platform import Platform
 from hotline.store import db, queries
@@ -143,7 +143,7 @@ async def test_calls_of_an_outage_reach_history_once_from_the_ledger(
         assert ra.talk_s is not None and 6 < ra.talk_s < 10
         assert ra.recording_path is not None
         assert await asyncio.to_thread(Path(ra.recording_path).exists)
-        assert rc.recording_path is not None  # app_queue records from its start
+        assert rc.recording_path is None  # app_queue records from the answer: never
         for cid in (a_id, b_id, c_id):  # once in the controller's record
             assert sum(isinstance(e, CallEnded) and e.call_id == cid
                        for e in back.history) == 1
@@ -221,8 +221,11 @@ async def test_calls_the_last_controller_connected_reach_history_after_it_is_gon
         assert await queries.get_call(conn, x.call_id) is not None, "X is not in history"
         assert back.ledger_replayed == 1  # X
         z_end = await seen(lambda e: isinstance(e, CallEnded) and e.call_id == z.call_id, 20)
-        await back.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == z.call_id
-                            and e.cause_text == CAUSE_TEXT, 10)
+        # Z was still on the line at the restart: the resync replayed it (found in
+        # hotline-connect), so its end is heard live, once
+        await back.wait_for(lambda e: isinstance(e, CallEnded) and e.call_id == z.call_id, 10)
+        assert sum(isinstance(e, CallEnded) and e.call_id == z.call_id
+                   for e in back.history) == 1
         for phone in (x_phone, z_phone):
             assert await asyncio.to_thread(phone.wait, 10) == 0, phone.errors()
         assert await history.writer.flush(10)
@@ -240,8 +243,10 @@ async def test_calls_the_last_controller_connected_reach_history_after_it_is_gon
             assert await asyncio.to_thread(Path(row.recording_path).exists)
         row = await queries.get_call(conn, x.call_id)
         assert row is not None and row.talk_s is not None and 5 < row.talk_s < 7  # agent left
-        assert await link.db_tree(LEDGER_FAMILY) == {}
-        assert back.ledger_replayed == 2
+        # X's entry is settled; Z's (a call this controller recorded itself, live) stays until
+        # the next resync clears it without replaying it (dialplan-contract.md, the ledger)
+        assert set(await link.db_tree(LEDGER_FAMILY)) <= {z.call_id}
+        assert back.ledger_replayed == 1  # X (Z was still on the line: the resync's)
         logout(back, "agent2", "agent3")
     finally:
         for ctl in (first, back):

@@ -112,15 +112,6 @@ def test_requeued_by_a_transfer(mapper: EventMapper) -> None:
     assert mapper.stats.malformed["UserEvent:HotlineRequeued"] == 1
 
 
-def test_queued_says_whether_the_ivr_ran() -> None:
-    """HotlineQueued's Ivr header is the IVR's AGISTATUS: a caller without it (FAILURE: the
-    FastAGI side was away) presses the menus' keys, not the callback key."""
-    for ivr, takes in (("SUCCESS", True), ("FAILURE", False), ("", True)):
-        mapper = EventMapper("pbx1", clock=lambda: 42.0)
-        ev = mapper.map(user("HotlineQueued", Queue="fault", Service="fault", Ivr=ivr))
-        assert isinstance(ev, CallQueued) and ev.takes_callback_key is takes, ivr
-
-
 def test_queued(mapper: EventMapper) -> None:
     ev = mapper.map(user("HotlineQueued", Queue="fault", Service="fault", Priority="5"))
     assert ev == CallQueued(

@@ -102,7 +102,7 @@ REAL: dict[str, tuple[str, str, list[str]]] = {
         "answered:agent1", "held", "unheld", "talk_ended:agent1", "ended"]),
     "real_failsafe_app_queue": ("failsafe", "complaint", [
         "entered", "ivr:language=2", "ivr:main=5", "queued:complaint", "failsafe:complaint",
-        "recording", f"offered:{A}", f"ringing:{A}", f"answered:{A}", "ended"]),
+        f"offered:{A}", f"ringing:{A}", f"answered:{A}", "recording", "ended"]),
     "real_transfer_to_queue": ("answered", "billing", [
         "entered", "queued:general", "recording", "offered:agent1", "ringing:agent1",
         "answered:agent1", "transferred:*8billing@hotline-agent", "requeued:billing",

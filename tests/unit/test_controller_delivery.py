@@ -272,9 +272,9 @@ async def test_the_callback_key_of_a_caller_who_never_had_the_ivr_is_a_menu_key(
         bed: Bed) -> None:
     """Found by the store outages' kill -9 proof: a caller whose IVR was away (the controller
     restarting) presses the keys meant for the menus (1 for Mandarin) while it waits; the
-    controller back took the 1 for the callback key and hung the caller up to call back a
-    phone that does not answer calls. Its CallQueued says so (Ivr: FAILURE, or a resync found
-    it): its keys never ask for a callback; a caller who had the IVR still may."""
+    controller back found it waiting (resync), took the 1 for the callback key and hung the
+    caller up to call back a phone that does not answer calls. A caller a resync queues has
+    takes_callback_key False: its keys never ask for a callback; any other caller's may."""
     c = bed.controller
     for call_id, ivr in (("c1", False), ("c2", True)):
         c.handle(CallQueued(c.clock(), node=NODE, call_id=call_id, queue="general",

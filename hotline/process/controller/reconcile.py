@@ -211,6 +211,10 @@ def _connected(node: str, call_id: str, caller: ChannelView, legs: list[ChannelV
                    channel=caller.channel)]
     agent_legs = [leg for leg in legs
                   if leg is not caller and leg.channel.startswith("PJSIP/")]
+    if qv.recording:  # hotline-connect starts MixMonitor before it dials the agent
+        rung_at = max([now - leg.duration_s for leg in agent_legs[:1]] or [now])
+        events.append(RecordingStarted(max(rung_at, qv.queued_at or entered), node=node,
+                                       call_id=call_id, path=qv.recording))
     for leg in agent_legs[:1]:  # Dial rings one agent
         agent = leg.channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
         rung = max(now - leg.duration_s, qv.queued_at or entered)

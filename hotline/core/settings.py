@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     # The event loop of `hotline run` and the demo: uvloop (libuv; the live server writes to
     # thousands of sockets per second) or Python's own asyncio loop
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # The console's lines and log records: text for a person, or one JSON object a line for a
+    # log shipper (hotline/process/console.py; docs/operations.md, "Logs")
+    log_format: Literal["text", "json"] = "text"
     # "development" allows a built-in token secret and one login per role (password = name);
     # anything else refuses to start without a real api_secret
     environment: str = "development"

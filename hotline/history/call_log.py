@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -36,6 +37,17 @@ def _hms(second: int) -> str:
 
 def _clock(at: float) -> str:
     return f"{_hms(int(at))}.{int(at * 1000) % 1000:03d}"
+
+
+# A line is "<clock> call <id>  <what>" or "<clock> agent <id>  <what>": who it is about, for
+# a JSON log record's call_id or agent_id (hotline/process/console.py)
+_SUBJECT = re.compile(r"^\S+ (call|agent) (\S+)  ")
+
+
+def line_subject(line: str) -> dict[str, str]:
+    """{"call_id": ...} or {"agent_id": ...} of one of CallLog's lines; {} of any other."""
+    m = _SUBJECT.match(line)
+    return {f"{m.group(1)}_id": m.group(2)} if m else {}
 
 
 class CallLog:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from hotline.centre.model import CentreFileError, load_centre
 from hotline.core.deployment import check_deployment
 from hotline.core.settings import Settings, get_settings
-from hotline.process import event_loop
+from hotline.process import console, event_loop
 
 
 def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
@@ -57,7 +56,7 @@ def _run(args: argparse.Namespace, settings: Settings, *, serve_http: bool = Tru
     centre = load_centre(settings.centre_file)
 
     async def main() -> None:
-        platform = Platform(settings, centre, emit_line=lambda line: print(line, flush=True),
+        platform = Platform(settings, centre, emit_line=console.line_printer(settings.log_format),
                             serve_http=serve_http)
         try:
             await platform.start()
@@ -97,7 +96,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update=update)
 
     async def main() -> None:
-        node = ApiNode(settings, emit_line=lambda line: print(line, flush=True))
+        node = ApiNode(settings, emit_line=console.line_printer(settings.log_format))
         try:
             await node.start()
             await asyncio.Event().wait()
@@ -134,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "Settings come from HOTLINE_* environment variables (see README).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=["text", "json"],
+                        help="text (default HOTLINE_LOG_FORMAT, else text) or one JSON "
+                             "object a line: the call log and log records, for a log shipper")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ast = sub.add_parser("asterisk", help="build, start, stop or inspect the Asterisk node",
@@ -187,9 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    if args.log_format:
+        settings = settings.model_copy(update={"log_format": args.log_format})
+    console.configure_logging(settings.log_format, verbose=args.verbose)
     handlers = {"asterisk": _asterisk, "run": _run, "controller": _controller, "api": _api,
                 "demo": _demo}
     try:

@@ -68,6 +68,7 @@ from bench.wire_node import (
     wire_settings,
 )
 from bench.wire_sipp import caller_counts, start_agent_phones, start_callers
+from hotline.centre.centre_file import centre_toml
 from hotline.centre.model import Centre
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import SippProcess
@@ -528,20 +529,6 @@ def _report(f: dict[str, object], acc: Accounting, samples: Samples, sipp_errors
 # ---- the command
 
 
-def _centre_toml(centre: Centre) -> str:
-    def table(d: dict[str, int]) -> str:
-        return "{ " + ", ".join(f"{k} = {v}" for k, v in d.items()) + " }"
-
-    out: list[str] = []
-    for q in centre.queues:
-        out += ["[[queues]]", f'name = "{q.name}"', f'service = "{q.service}"',
-                f"required = {table(q.required)}", f'policy = "{q.policy}"', ""]
-    for a in centre.agents:
-        out += ["[[agents]]", f'id = "{a.id}"', f'name = "{a.name}"', f'secret = "{a.secret}"',
-                f'contact = "{a.contact}"', f"skills = {table(a.skills)}", ""]
-    return "\n".join(out)
-
-
 def _check_ports(udp: list[int], tcp: list[int]) -> None:
     for kind, group in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, tcp)):
         for port in group:
@@ -587,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = wire_settings(base, wrap_up_s=a.wrap_up).model_copy(
         update={"api_port": API_PORT, "api_users": "supervisor:supervisor:supervisor"})
     centre = wire_centre(plan)
-    settings.centre_file.write_text(_centre_toml(centre))
+    settings.centre_file.write_text(centre_toml(centre))
     settings.data_dir.mkdir(parents=True)
     settings.data_dir.chmod(0o755)
     load = Load(minutes=a.minutes, rate=a.rate, talk_ms=a.talk_ms, trace=a.tracemalloc)

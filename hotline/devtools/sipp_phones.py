@@ -243,6 +243,21 @@ def renumbered_pcap(digit: str, index: int, out: Path) -> Path:
     return out
 
 
+def dtmf_scenario(workdir: Path, steps: list[tuple[int, str]], talk_ms: int,
+                  then: list[str] | None = None) -> str:
+    """The caller_dtmf scenario that, once answered, presses each (pause_ms, digit) in turn
+    (each digit's RTP renumbered into `workdir`), then plays the scenario blocks `then`, then
+    stays on the line `talk_ms`."""
+    blocks = []
+    for i, (pause_ms, digit) in enumerate(steps):
+        pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
+        blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
+                      f'<exec play_pcap_audio="{pcap}"/></action></nop>')
+    text = (SCENARIOS / "caller_dtmf.xml").read_text()
+    text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks + (then or [])))
+    return text.replace("@TALK_MS@", str(talk_ms))
+
+
 def start_dtmf_caller(number: str, target: str, steps: list[tuple[int, str]], talk_ms: int,
                       local_port: int, media_port: int, service: str = "95598",
                       host: str = "127.0.0.1") -> SippProcess:
@@ -250,16 +265,8 @@ def start_dtmf_caller(number: str, target: str, steps: list[tuple[int, str]], ta
     (RFC 2833), then stays on the line `talk_ms` unless the far end hangs up first."""
     _check_free(host, local_port)
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-dtmf-{number}-"))
-    blocks = []
-    for i, (pause_ms, digit) in enumerate(steps):
-        pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
-        blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
-                      f'<exec play_pcap_audio="{pcap}"/></action></nop>')
-    text = (SCENARIOS / "caller_dtmf.xml").read_text()
-    text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks))
-    text = text.replace("@TALK_MS@", str(talk_ms))
     scenario = workdir / "caller_dtmf.xml"
-    scenario.write_text(text)
+    scenario.write_text(dtmf_scenario(workdir, steps, talk_ms))
     args = ["-sf", str(scenario), "-i", host, "-p", str(local_port), "-mi", host,
             "-mp", str(media_port), "-s", service, "-key", "number", number,
             "-m", "1", "-l", "1", target]

@@ -16,12 +16,10 @@ from hotline.core.events import CallEnded, CallQueued, TalkEnded
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.devtools.observer import ControllerObserver
-from hotline.devtools.sipp_phones import start_dtmf_caller
 from hotline.process.platform import Platform
 from hotline.store import db, queries
 from hotline.store.live import LiveState, connect_redis
 from hotline.store.records import CallFilter
-from tests.helpers import testbed
 from tests.helpers.phones import Phones
 
 pytestmark = pytest.mark.asterisk
@@ -38,11 +36,7 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
         phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5
         platform.controller.agent_command("agent2", AgentTrigger.LOGIN)
         platform.controller.agent_command("agent2", AgentTrigger.READY)
-        caller = start_dtmf_caller("13000000001", f"127.0.0.1:{asterisk_node.sip_port}",
-                                   [(1500, "2"), (1200, "3")], talk_ms=10_000,
-                                   local_port=testbed.next_caller_port(),
-                                   media_port=testbed.next_media_port())
-        phones.started.append(caller)
+        phones.dtmf_caller("13000000001", [(1500, "2"), (1200, "3")], talk_ms=10_000)
         queued = await seen.wait_for(
             lambda e: isinstance(e, CallQueued) and e.caller == "13000000001", 25)
         assert queued.queue == "billing"

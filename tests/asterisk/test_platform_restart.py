@@ -15,10 +15,8 @@ from hotline.core.events import AgentStateChanged, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.core.settings import Settings
 from hotline.devtools.observer import ControllerObserver
-from hotline.devtools.sipp_phones import start_dtmf_caller
 from hotline.process.platform import Platform
 from hotline.store import db
-from tests.helpers import testbed
 from tests.helpers.phones import Phones
 
 pytestmark = pytest.mark.asterisk
@@ -45,11 +43,7 @@ async def test_a_platform_back_from_a_crash_shows_todays_figures(
         phones.agent(2, ring_ms=300, talk_ms=1_000)  # billing 5
         platform.controller.agent_command("agent2", AgentTrigger.LOGIN)
         platform.controller.agent_command("agent2", AgentTrigger.READY)
-        caller = start_dtmf_caller("13000000002", f"127.0.0.1:{asterisk_node.sip_port}",
-                                   [(1500, "2"), (1200, "3")], talk_ms=3_000,
-                                   local_port=testbed.next_caller_port(),
-                                   media_port=testbed.next_media_port())
-        phones.started.append(caller)
+        phones.dtmf_caller("13000000002", [(1500, "2"), (1200, "3")], talk_ms=3_000)
         queued = await seen.wait_for(
             lambda e: isinstance(e, CallQueued) and e.caller == "13000000002", 25)
         await seen.wait_for(

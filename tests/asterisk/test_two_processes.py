@@ -24,9 +24,7 @@ from hotline.core.events import CallAnswered, CallQueued
 from hotline.core.lifecycle import AgentState
 from hotline.core.settings import Settings
 from hotline.devtools.observer import ControllerObserver
-from hotline.devtools.sipp_phones import start_dtmf_caller
 from hotline.process.platform import Platform
-from tests.helpers import testbed
 from tests.helpers.phones import Phones
 from tests.helpers.waiting import wait_for
 
@@ -101,11 +99,7 @@ async def test_the_api_apart_from_the_controller_end_to_end(
                 assert r.status_code == 200 and r.json()["state"] == state, r.text
             assert controller.controller.router.agent("agent2").state is AgentState.READY
 
-            caller = start_dtmf_caller("13000000002", f"127.0.0.1:{asterisk_node.sip_port}",
-                                       [(1500, "2"), (1200, "3")], talk_ms=10_000,
-                                       local_port=testbed.next_caller_port(),
-                                       media_port=testbed.next_media_port())
-            phones.started.append(caller)
+            phones.dtmf_caller("13000000002", [(1500, "2"), (1200, "3")], talk_ms=10_000)
             queued = await seen.wait_for(
                 lambda e: isinstance(e, CallQueued) and e.caller == "13000000002", 25)
             await seen.wait_for(

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from hotline.core.settings import Settings
 from hotline.devtools.sipp_phones import (
-    SCENARIOS,
     SippProcess,
     _die_with_parent,
-    renumbered_pcap,
+    dtmf_scenario,
     sipp_binary,
     start_agent,
     start_agent_dial,
@@ -63,14 +62,7 @@ class Phones:
         number (1, 2, ...), so every call placed can be found in history by its caller
         (`stream_numbers`)."""
         workdir = Path(tempfile.mkdtemp(prefix=f"sipp-stream-{prefix}-"))
-        blocks = []
-        for i, (pause_ms, digit) in enumerate(steps):
-            pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
-            blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
-                          f'<exec play_pcap_audio="{pcap}"/></action></nop>')
-        text = (SCENARIOS / "caller_dtmf.xml").read_text()
-        text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks))
-        text = text.replace("@TALK_MS@", str(talk_ms))
+        text = dtmf_scenario(workdir, steps, talk_ms)
         text = text.replace("sip:[number]@", "sip:[number][call_number]@")
         scenario = workdir / "caller_stream.xml"
         scenario.write_text(text)
@@ -145,20 +137,12 @@ def _start_dtmf_voice_caller(number: str, target: str, steps: list[tuple[int, st
     """start_dtmf_caller's scenario with the voice sample played back to back after the
     digits, for about `voice_s` seconds."""
     workdir = Path(tempfile.mkdtemp(prefix=f"sipp-dtmf-voice-{number}-"))
-    blocks = []
-    for i, (pause_ms, digit) in enumerate(steps):
-        pcap = renumbered_pcap(digit, i, workdir / f"dtmf_{i}.pcap")
-        blocks.append(f'<pause milliseconds="{pause_ms}"/>\n  <nop><action>'
-                      f'<exec play_pcap_audio="{pcap}"/></action></nop>')
-    blocks.append('<pause milliseconds="1000"/>')  # the last digit's pcap plays out first
+    voice = ['<pause milliseconds="1000"/>']  # the last digit's pcap plays out first
     for _ in range(max(1, math.ceil(voice_s * 1000 / VOICE_SAMPLE_MS))):
-        blocks.append(f'<nop><action><exec play_pcap_audio="{VOICE_SAMPLE}"/></action></nop>'
-                      f'\n  <pause milliseconds="{VOICE_SAMPLE_MS}"/>')
-    text = (SCENARIOS / "caller_dtmf.xml").read_text()
-    text = text.replace("<!-- @DTMF@ -->", "\n  ".join(blocks))
-    text = text.replace("@TALK_MS@", str(talk_ms))
+        voice.append(f'<nop><action><exec play_pcap_audio="{VOICE_SAMPLE}"/></action></nop>'
+                     f'\n  <pause milliseconds="{VOICE_SAMPLE_MS}"/>')
     scenario = workdir / "caller_dtmf_voice.xml"
-    scenario.write_text(text)
+    scenario.write_text(dtmf_scenario(workdir, steps, talk_ms, then=voice))
     args = [sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(local_port),
             "-mi", "127.0.0.1", "-mp", str(media_port), "-s", service, "-key", "number",
             number, "-m", "1", "-l", "1", target, "-nostdin", "-trace_err", "-error_file",

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from hotline.centre import centre_file
 from hotline.centre.model import AgentSpec, Centre, QueueSpec
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
@@ -81,18 +82,7 @@ def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
     return Centre(queues=queues, agents=agents)
 
 
-def centre_toml(centre: Centre) -> str:
-    def table(d: dict[str, int]) -> str:
-        return "{ " + ", ".join(f"{k} = {v}" for k, v in d.items()) + " }"
-
-    out: list[str] = []
-    for q in centre.queues:
-        out += ["[[queues]]", f'name = "{q.name}"', f'service = "{q.service}"',
-                f"required = {table(q.required)}", f"priority = {q.priority}", ""]
-    for a in centre.agents:
-        out += ["[[agents]]", f'id = "{a.id}"', f'name = "{a.name}"', f'secret = "{a.secret}"',
-                f'contact = "{a.contact}"', f"skills = {table(a.skills)}", ""]
-    return "\n".join(out)
+centre_toml = centre_file.centre_toml  # the test bed's centre as `hotline run` reads it
 
 
 def test_settings(base: Path, centre_file: Path) -> Settings:

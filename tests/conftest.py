@@ -105,6 +105,18 @@ def asterisk_node(tmp_path_factory: pytest.TempPathFactory, centre: Centre) -> I
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def clean_node(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the node starts on a quiet one: no channel an earlier test left (a
+    SIPp phone stopped mid-call sends no BYE, so Asterisk keeps its side of the call, and the
+    next test's controller finds it at resync and routes it), and an empty ledger (an earlier
+    test's controller left entries for calls that straddled its start or stop; this test's
+    controller would replay them as missed: docs/dialplan-contract.md, "The ledger")."""
+    if "asterisk_node" not in request.fixturenames:
+        return
+    testbed.quiet_node(request.getfixturevalue("asterisk_node"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
     outcome = yield

@@ -4,7 +4,6 @@ the configuration API over the live controller."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,23 +32,6 @@ from tests.helpers import testbed
 from tests.helpers.ivr_bed import SEEDED, TEST_EXTENSIONS, IvrBed, Recorder, cli
 from tests.helpers.servers import fast_hasher
 from tests.helpers.store import store_tmpdir
-
-
-@pytest.fixture(autouse=True)
-def empty_ledger(request: pytest.FixtureRequest) -> None:
-    """Each test starts with the node's ledger empty: the test bed's controllers keep no
-    history between tests, so a call an earlier test's controller recorded (and left an entry
-    for: it straddled a controller's start or stop) would be replayed into this test's
-    controller as missed (docs/dialplan-contract.md, "The ledger")."""
-    if "asterisk_node" not in request.fixturenames:
-        return
-    settings: Settings = request.getfixturevalue("asterisk_node")
-    root = asterisk_box.root_dir(settings)
-    for family in ("hotline-ledger", "hotline-ledger-bad"):
-        # a node a test left stopped has no ledger to clear
-        subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx",
-                        f"database deltree {family}"], capture_output=True, timeout=10,
-                       check=False)
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,16 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
+import subprocess
+import time
 from pathlib import Path
 
 from hotline.centre import centre_file
 from hotline.centre.model import AgentSpec, Centre, QueueSpec
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
+from hotline.telephony.node import box as asterisk_box
 
 # Several test runs may share a machine (developers working side by side): each picks its own
 # port block and node name with HOTLINE_TEST_SLOT=0..9.
@@ -148,3 +152,34 @@ def settings_env(settings: Settings) -> dict[str, str]:
         text = json.dumps(value) if isinstance(value, list | dict) else str(value)
         env[f"HOTLINE_{name.upper()}"] = text
     return env
+
+
+def _node_cli(settings: Settings, command: str) -> str | None:
+    """One CLI command on the node (`asterisk -rx`): its output, None when the node is down."""
+    root = asterisk_box.root_dir(settings)
+    proc = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx", command],
+                          capture_output=True, text=True, timeout=10, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _active_channels(settings: Settings) -> int:
+    out = _node_cli(settings, "core show channels count") or ""
+    match = re.search(r"^(\d+) active channels?", out, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def quiet_node(settings: Settings, deadline_s: float = 10.0) -> None:
+    """The node with no channel and an empty ledger (tests/conftest.py's clean_node): every
+    channel left is hung up, then the ledger families are emptied (a call hung up here while
+    no controller is connected leaves an entry). A node a test left stopped is left so."""
+    if not asterisk_box.status(settings).running:
+        return
+    if found := _active_channels(settings):
+        print(f"quiet_node: hanging up {found} channels an earlier test left")
+        _node_cli(settings, "channel request hangup all")
+        give_up = time.monotonic() + deadline_s
+        while (left := _active_channels(settings)) and time.monotonic() < give_up:
+            time.sleep(0.05)  # polled with a deadline: hang-ups take a few ms each
+        assert not left, f"{left} channels still up on node {settings.node_name}"
+    for family in ("hotline-ledger", "hotline-ledger-bad"):
+        _node_cli(settings, f"database deltree {family}")

@@ -4,6 +4,7 @@ typhoons) that scale a day's forecast. Method: docs/planning.md, "Forecast"."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from hotline.api.deps import Planner, ServicesDep, SettingsDep
 from hotline.api.errors import ApiError, ErrorResponse
+from hotline.api.limits import FIRST_DAY, LAST_DAY, MAX_ACCURACY_DAYS
 from hotline.api.routes.history import ID_PATTERN
 from hotline.api.routes.history import store as history_store
 from hotline.planning import queries
@@ -29,8 +31,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
     503: {"model": ErrorResponse},
 }
-#: The accuracy report covers at most this many days (each is one fit).
-MAX_ACCURACY_DAYS = 62
 MAX_WEEKS = 52
 
 Queue = Annotated[str, Query(min_length=1, max_length=128, pattern=ID_PATTERN,
@@ -89,6 +89,15 @@ class ForecastOut(BaseModel):
     intervals: list[IntervalOut]
 
 
+def check_days(**days: date) -> None:
+    """422 for a day outside FIRST_DAY..LAST_DAY."""
+    for name, d in days.items():
+        if not FIRST_DAY <= d <= LAST_DAY:
+            raise ApiError(422, "invalid-request", "the request is not valid", {"errors": [
+                {"loc": ["query", name], "msg": f"must be within {FIRST_DAY}..{LAST_DAY}",
+                 "type": "value_error"}]})
+
+
 def no_history(exc: NoHistory) -> ApiError:
     return ApiError(404, "forecast-no-history", str(exc))
 
@@ -105,6 +114,7 @@ async def forecast(
                                                "patience measured in the history")] = "a",
 ) -> ForecastOut:
     """`day`'s calls and AHT per 15-minute interval and the agents each needs."""
+    check_days(day=day)
     offset = settings.utc_offset_s
     async with history_store(services) as conn:
         try:
@@ -118,8 +128,9 @@ async def forecast(
     secs = sl_seconds if sl_seconds is not None else (target[1] if target
                                                       else default.sl_seconds)
     patience = patience_estimate(w.wait_answered_s, w.wait_abandoned_s, w.abandoned)
-    needs = required_agents(f.forecast, sl, secs, patience if erlang == "a" else math.inf,
-                            shrinkage)
+    # Erlang A per interval is CPU work: off the event loop, which also routes calls
+    needs = await asyncio.to_thread(required_agents, f.forecast, sl, secs,
+                                    patience if erlang == "a" else math.inf, shrinkage)
     midnight = queries.day_start(day, offset)
     intervals = []
     for n in needs:
@@ -169,6 +180,7 @@ async def accuracy(
     weeks: Weeks = DEFAULT_WEEKS,
 ) -> AccuracyOut:
     """Each day of [since, until) forecast as on its eve, against its interval rows."""
+    check_days(since=since, until=until)
     if (until - since).days > MAX_ACCURACY_DAYS:
         raise ApiError(422, "span-too-long", f"at most {MAX_ACCURACY_DAYS} days",
                        {"max_days": MAX_ACCURACY_DAYS})
@@ -199,6 +211,7 @@ async def event_days(
                                        description="this queue's and all queues' only")] = None,
 ) -> list[EventDayOut]:
     """Event days in [since, until), by day."""
+    check_days(since=since, until=until)
     if (until - since).days > 366:
         raise ApiError(422, "span-too-long", "at most 366 days", {"max_days": 366})
     async with history_store(services) as conn:
@@ -206,11 +219,13 @@ async def event_days(
     return [event_out(e) for e in rows.values()]
 
 
-@router.put("/event-days/{day}", responses=ERRORS)
+@router.put("/event-days/{day}", status_code=200,
+            responses={**ERRORS, 201: {"model": EventDayOut, "description": "a new event day"}})
 async def set_event_day(user: Planner, services: ServicesDep, response: Response,
                         day: Annotated[date, Path()], body: EventDayIn) -> EventDayOut:
     """Sets the day's factor for one queue ('' for all); 201 when new, 200 when replaced.
     Audited ("forecast.event_day.set")."""
+    check_days(day=day)
     event = EventDay(day, body.queue, body.kind, body.factor, body.note)
     async with history_store(services) as conn:
         new = await queries.set_event_day(conn, event, user.username, services.clock())

@@ -4,6 +4,7 @@ would have been on its eve: from the history before it only)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -55,7 +56,7 @@ async def day_forecast(conn: asyncpg.Connection, queue: str, day: date, utc_offs
     first = day - timedelta(weeks=weeks)
     days = await queries.history(conn, queue, first, day, utc_offset_s)
     events = await queries.event_days(conn, first, day + timedelta(days=1), queue)
-    return _forecast(days, events, queue, day)
+    return await asyncio.to_thread(_forecast, days, events, queue, day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +70,25 @@ class DayAccuracy:
 
 async def accuracy_days(conn: asyncpg.Connection, queue: str, first: date, end: date,
                         utc_offset_s: int, weeks: int = DEFAULT_WEEKS) -> list[DayAccuracy]:
-    """Each day in [first, end): its eve's forecast against its interval rows."""
+    """Each day in [first, end): its eve's forecast against its interval rows. The fits run
+    in a worker thread: the API shares its event loop with the routing of calls."""
     start = first - timedelta(weeks=weeks)
     days = await queries.history(conn, queue, start, end, utc_offset_s)
     events = await queries.event_days(conn, start, end, queue)
+    return await asyncio.to_thread(_accuracy_days, days, events, queue, first, end, weeks)
+
+
+def _accuracy_days(days: list[DayHistory], events: dict[tuple[date, str], EventDay],
+                   queue: str, first: date, end: date, weeks: int) -> list[DayAccuracy]:
     by_day = {h.day: h for h in days}
     out: list[DayAccuracy] = []
     day = first
     while day < end:
         actual = by_day.get(day)
-        window = [h for h in days if day - timedelta(weeks=weeks) <= h.day < day]
         event = event_factor(events, day, queue)
         result = observed = None
         if actual is not None:
+            window = [h for h in days if day - timedelta(weeks=weeks) <= h.day < day]
             try:
                 f = _forecast(window, events, queue, day)
             except NoHistory:

@@ -232,3 +232,16 @@ async def test_accuracy_per_day_against_what_happened(client: httpx.AsyncClient)
                                 headers=plan)).status_code == 204
     r = await client.delete("/api/planning/event-days/2026-06-16", headers=plan)
     assert (r.status_code, r.json()["error"]["id"]) == (404, "event-day-not-found")
+
+
+async def test_days_out_of_range_are_refused(client: httpx.AsyncClient) -> None:
+    """A day whose weeks of history or next day leave the calendar is a 422, not a 500."""
+    plan = await login(client, "plan")
+    for path, params in (("/api/planning/forecast", {"queue": "billing", "day": "0001-01-03"}),
+                         ("/api/planning/forecast", {"queue": "billing", "day": "9999-12-31"}),
+                         ("/api/planning/accuracy", {"queue": "billing", "since": "0001-01-01",
+                                                     "until": "0001-01-09"}),
+                         ("/api/planning/event-days", {"since": "9999-12-01",
+                                                       "until": "9999-12-31"})):
+        r = await client.get(path, params=params, headers=plan)
+        assert r.status_code == 422, (path, params, r.status_code)

@@ -45,7 +45,7 @@ class EventDayIn(BaseModel):
                        description="'' for every queue")
     kind: Literal[EVENT_KINDS]  # type: ignore[valid-type]
     factor: float = Field(ge=0, le=100, description="the day's calls / a normal day's")
-    note: str = Field("", max_length=500)
+    note: str = Field("", max_length=500, pattern=r"^[^\x00]*$")  # PostgreSQL holds no NUL
 
 
 class EventDayOut(BaseModel):

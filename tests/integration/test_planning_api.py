@@ -245,3 +245,10 @@ async def test_days_out_of_range_are_refused(client: httpx.AsyncClient) -> None:
                                                        "until": "9999-12-31"})):
         r = await client.get(path, params=params, headers=plan)
         assert r.status_code == 422, (path, params, r.status_code)
+
+
+async def test_a_note_postgresql_cannot_hold_is_refused(client: httpx.AsyncClient) -> None:
+    """Found by the API fuzz: a NUL in the note was a 500 (PostgreSQL text holds none)."""
+    r = await client.put("/api/planning/event-days/2026-06-20", headers=await login(
+        client, "plan"), json={"kind": "holiday", "factor": 0.5, "note": "a\x00b"})
+    assert r.status_code == 422, r.text

@@ -21,6 +21,7 @@ from hotline.api.routes import (
     centre,
     history,
     live,
+    planning,
     qa,
     queues,
     recordings,
@@ -93,6 +94,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         centre,
         users,
         qa,
+        planning,
         health,
     ):
         app.include_router(module.router)

@@ -15,6 +15,7 @@ from hotline.api.security import (
     ALL_ROLES,
     FLOOR_WATCHERS,
     INSPECTORS,
+    PLANNERS,
     STEERING,
     Authenticator,
     Claims,
@@ -96,6 +97,8 @@ FloorWatcher = Annotated[Claims, Depends(require_roles(*FLOOR_WATCHERS))]
 Steering = Annotated[Claims, Depends(require_roles(*STEERING))]
 #: Routing explanations: supervisors and quality inspectors.
 Inspector = Annotated[Claims, Depends(require_roles(*INSPECTORS))]
+#: Workforce planning (the forecast, event days, required agents): planners.
+Planner = Annotated[Claims, Depends(require_roles(*PLANNERS))]
 #: Users and the centre's configuration: admins only.
 Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
@@ -106,6 +109,7 @@ __all__ = [
     "FloorWatcher",
     "Inspector",
     "LoginLimitsDep",
+    "Planner",
     "ServicesDep",
     "SettingsDep",
     "SignerDep",

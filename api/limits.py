@@ -9,6 +9,7 @@ by PostgreSQL, which hands Python only what the answer holds.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, TypeVar
 
 from fastapi import Query
@@ -33,6 +34,11 @@ MAX_REPORT_SPAN_S = 31 * DAY_S
 #: Paged lists filtered by time (calls, agent states): a range with both ends is at most a
 #: year; an open end is allowed, as the page bounds what is read.
 MAX_LIST_SPAN_S = 366 * DAY_S
+
+#: The forecast's accuracy report: at most this many days (one fit each).
+MAX_ACCURACY_DAYS = 62
+#: Days the planning routes take: their weeks of history and the next day stay in the calendar.
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
@@ -59,5 +65,6 @@ def page(rows: list[T], limit: int, offset: int) -> list[T]:
     return rows[offset:offset + limit]
 
 
-__all__ = ["DAY_S", "DEFAULT_PAGE", "MAX_EPOCH", "MAX_LIST_SPAN_S", "MAX_OFFSET", "MAX_PAGE",
+__all__ = ["DAY_S", "DEFAULT_PAGE", "FIRST_DAY", "LAST_DAY", "MAX_ACCURACY_DAYS",
+           "MAX_EPOCH", "MAX_LIST_SPAN_S", "MAX_OFFSET", "MAX_PAGE",
            "MAX_REPORT_SPAN_S", "Limit", "Offset", "SpanTooLong", "check_span", "page"]

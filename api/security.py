@@ -49,6 +49,7 @@ ALL_ROLES = frozenset(Role)
 FLOOR_WATCHERS = frozenset({Role.SUPERVISOR, Role.PLANNER})  # live agent states
 STEERING = frozenset({Role.SUPERVISOR})  # who changes the floor: agents, skills, reasons
 INSPECTORS = frozenset({Role.SUPERVISOR, Role.QA})  # routing explanations
+PLANNERS = frozenset({Role.PLANNER})  # the forecast, its event days and its staffing
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
 ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.BACK_OFFICE,
               Role.AGENT)

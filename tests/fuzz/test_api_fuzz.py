@@ -50,6 +50,12 @@ CROSS_FIELD_RULES = {
     "GET /api/qa/scorecard/{agent_id}": "since..until spans at most 31 days",
     "POST /api/qa/samples": "since..until spans at most 31 days",
     "PUT /api/config/agents/{agent_id}/skills": "as above",
+    # planning: days within api/limits.py FIRST_DAY..LAST_DAY, the accuracy over 62 days at
+    # most, the event days listed over a year at most
+    "GET /api/planning/forecast": "day within 1971..9998",
+    "GET /api/planning/accuracy": "since..until spans at most 62 days, within 1971..9998",
+    "GET /api/planning/event-days": "since..until spans at most 366 days, within 1971..9998",
+    "PUT /api/planning/event-days/{day}": "day within 1971..9998",
 }
 
 

@@ -36,6 +36,7 @@ from hotline.process.controller import Controller
 from hotline.process.wiring import NodeAgentFiles, NodeFiles, attach_controller, services_for
 from hotline.store import db, queries
 from hotline.store.live import FanoutBackend
+from hotline.store.records import IntervalRecord
 from tests.helpers import testbed
 from tests.helpers.desk import NODE, RecordingLink
 from tests.helpers.history import T0, WAV, seeded_calls
@@ -74,6 +75,9 @@ class Wired:
         return self._tokens[user]
 
 
+FORECAST_HISTORY_AT = 1_780_970_400.0  # 2026-06-09 10:00 UTC+8
+
+
 async def _seed_store(db_url: str, recordings: Path) -> None:
     conn = await db.connect(db_url)
     try:
@@ -84,6 +88,11 @@ async def _seed_store(db_url: str, recordings: Path) -> None:
         calls = [dataclasses.replace(c, recording_path=str(recordings / f"{c.call_id}.wav"))
                  if c.call_id in CALLS.values() else c for c in calls]
         await queries.upsert(conn, calls)
+        # one quarter hour of interval history, so the planner's forecast has a day to learn
+        # from (the walk forecasts 16 June 2026: this is the Tuesday a week before)
+        await queries.upsert(conn, [IntervalRecord("general", FORECAST_HISTORY_AT,
+                                                   FORECAST_HISTORY_AT + 900, {
+            "offered": 12, "answered": 12, "handled": 12, "talk_s": 1800.0})])
     finally:
         await conn.close()
 

@@ -61,6 +61,7 @@ STAFF = f"{S} {ADM}"  # api/deps.py Steering
 QA_STAFF = f"{Q} {S} {ADM}"
 READER = f"{Q} {S} {A} {ADM}"
 DESK = f"{A} {S} {ADM}"
+PLAN = f"{P} {ADM}"  # api/deps.py Planner
 
 #: One row per operation, keyed "METHOD path" (websocket routes: "WS path").
 RULES: dict[str, Rule] = {
@@ -143,6 +144,11 @@ RULES: dict[str, Rule] = {
     "POST /api/qa/evaluations/{eval_id}/recheck": Rule(QA_STAFF, ok=(409,)),
     "GET /api/qa/calibration/{call_id}": Rule(QA_STAFF),
     "GET /api/qa/scorecard/{agent_id}": Rule(READER, own=A, other=403),
+    "GET /api/planning/forecast": Rule(PLAN),
+    "GET /api/planning/accuracy": Rule(PLAN),
+    "GET /api/planning/event-days": Rule(PLAN),
+    "PUT /api/planning/event-days/{day}": Rule(PLAN),
+    "DELETE /api/planning/event-days/{day}": Rule(PLAN, ok=(404,)),
 }
 
 # ---- how the walk calls each operation (not the contract: the requests that exercise it)
@@ -165,7 +171,7 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "call_id": {"own": CALLS[OWN], "other": CALLS[OTHER]},
                 "order_id": "@wo", "eval_id": "@ev", "username": "walker", "name": "walkq",
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
-                "sample_id": "@sample"}
+                "sample_id": "@sample", "day": "2026-06-16"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -217,6 +223,11 @@ REQUESTS: dict[str, Req] = {
                                                       body={"marks": marks(9, 5, 9, 4)}),
     "GET /api/qa/calibration/{call_id}": Req(query={"form_id": "std", "version": 1}),
     "GET /api/qa/scorecard/{agent_id}": Req(query={"since": T0, "until": T0 + 86400}),
+    "GET /api/planning/forecast": Req(query={"queue": "general", "day": "2026-06-16"}),
+    "GET /api/planning/accuracy": Req(query={"queue": "general", "since": "2026-06-15",
+                                             "until": "2026-06-17"}),
+    "GET /api/planning/event-days": Req(query={"since": "2026-06-01", "until": "2026-07-01"}),
+    "PUT /api/planning/event-days/{day}": Req(body={"kind": "holiday", "factor": 0.6}),
 }
 
 # ---- the table's other form: docs/security.md

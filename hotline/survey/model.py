@@ -18,15 +18,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hotline.core.values import ServiceType
-from hotline.work_orders.model import DEFAULT_POLICIES, OrderState, TypePolicy, WorkOrder
+from hotline.work_orders.model import (
+    DEFAULT_POLICIES,
+    SURVEY_CREATOR,
+    OrderState,
+    TypePolicy,
+    WorkOrder,
+)
 
 PROMOTER_FROM = 9  # 9-10: promoters
 DETRACTOR_TO = 6  # 0-6: detractors
-#: who "created" a callback order the survey made (an agent id never looks like this)
-SURVEY_CREATOR = "(survey)"
 
 Grouping = Literal["agent", "queue", "service", "unit"]
 GROUPINGS: tuple[Grouping, ...] = ("agent", "queue", "service", "unit")
+__all__ = ["GROUPINGS", "SURVEY_CREATOR", "Answer", "Grouping", "SurveyFigures",
+           "callback_order", "survey_figures", "survey_figures_by", "unit_of"]
 _SERVICES = frozenset(s.value for s in ServiceType)
 
 

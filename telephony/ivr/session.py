@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.core.values import Outage, ServiceType
 from hotline.ivr_menu.model import ActionTarget, GotoTarget, IvrMenu, QueueTarget, Target
-from hotline.telephony.agi.server import Agi
+from hotline.telephony.agi.server import Agi, AgiHangup
 
 log = logging.getLogger(__name__)
 
@@ -302,22 +302,31 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
     lang = await agi.get_variable("HL_LANGUAGE") or menu.default_language
     if lang not in menu.languages:
         lang = menu.default_language
+    # what the channel knows of the call, read while it is up (a hang-up ends all reads)
+    service = await agi.get_variable("HL_SERVICE") or ""
+    queue = await _channel(agi, "HL_QUEUE", _SURVEY_ID)
+    caller = await _channel(agi, "HL_CALLER", _CALLER)
     satisfaction = await _ask(agi, voice, menu, lang, cfg.prompt, 1,
                               lambda d: parse_satisfaction(d, cfg.scale))
-    nps = await _ask(agi, voice, menu, lang, cfg.nps_prompt, 2, parse_score)
+    hung_up = False
+    try:
+        nps = await _ask(agi, voice, menu, lang, cfg.nps_prompt, 2, parse_score)
+    except AgiHangup:
+        if satisfaction is None:
+            raise
+        nps, hung_up = None, True  # gone after the first answer: it is kept
     if satisfaction is None and nps is None:
         return None
-    service = await agi.get_variable("HL_SERVICE") or ""
     response = SurveyResponse(
         call_id=call_id, agent_id=agent_id, satisfaction=satisfaction, nps=nps,
-        scale=cfg.scale, low=cfg.is_low(satisfaction, nps),
-        queue=await _channel(agi, "HL_QUEUE", _SURVEY_ID),
-        service=service if service in _SERVICES else "",
-        caller=await _channel(agi, "HL_CALLER", _CALLER),
+        scale=cfg.scale, low=cfg.is_low(satisfaction, nps), queue=queue,
+        service=service if service in _SERVICES else "", caller=caller,
         callback_within_s=cfg.callback_within_s)
     await on_survey(response)
-    await agi.set_variable("HL_SURVEY", f"{satisfaction or ''}/{'' if nps is None else nps}")
-    await agi.stream_file(voice.menu_prompt(menu, lang, cfg.thanks))
+    if not hung_up:
+        await agi.set_variable("HL_SURVEY",
+                               f"{satisfaction or ''}/{'' if nps is None else nps}")
+        await agi.stream_file(voice.menu_prompt(menu, lang, cfg.thanks))
     return response
 
 

@@ -286,3 +286,11 @@ async def test_app_dispatches_by_script() -> None:
     fake = ScriptedAgi(["1", "1"])
     await app(Agi(fake, AgiEnvironment({"network_script": "ivr"})))
     assert fake.variables["HL_QUEUE"] == "fault"
+
+
+async def test_a_caller_who_hangs_up_after_the_first_answer_keeps_it() -> None:
+    fake, got, r = await survey(["4"], CALL)  # no more input: hung up in the NPS question
+    assert r is not None and got == [r]
+    assert (r.satisfaction, r.nps, r.low, r.queue, r.service) == (4, None, True, "billing",
+                                                                   "billing")
+    assert fake.played == ["en/survey-satisfaction", "en/survey-nps"]  # no thanks: gone

@@ -410,7 +410,8 @@ class RecentCall(BaseModel):
 
 
 class OpenOrder(BaseModel):
-    """A work order of the caller still open: the agent sees what the repeat call is about."""
+    """A work order of the caller still open, or closed with a final answer (最终答复): the
+    agent sees what the repeat call is about."""
 
     id: int
     service: str
@@ -464,6 +465,14 @@ class DeskOut(BaseModel):
     recent_calls: list[RecentCall] = Field(description="the caller's earlier calls, newest first")
     open_orders: list[OpenOrder] = Field(
         default_factory=list, description="the caller's open work orders, newest first")
+    answered_orders: list[OpenOrder] = Field(
+        default_factory=list,
+        description="the caller's closed work orders with a final answer (最终答复), last "
+                    "moved first (at most 10)")
+    final_answer_repeat: int | None = Field(
+        None, description="the answered order this call repeats: closed with a final answer "
+                          "and last moved within the repeat window (docs/metrics.md, "
+                          "\"Repeat calls\"); null: none")
     reasons: list[str] = Field(description="the not-ready reason codes")
 
 

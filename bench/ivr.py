@@ -25,7 +25,7 @@ from hotline.core.values import Outage
 from hotline.ivr_menu import model as ivr_menu
 from hotline.ivr_menu.model import IvrMenu
 from hotline.telephony.agi.server import NEED_DATA, AgiConnection, AgiServer
-from hotline.telephony.ivr.session import IvrApp
+from hotline.telephony.ivr.session import IvrApp, SurveyResponse
 
 ENV = (b"agi_network: yes\nagi_network_script: ivr?key=" + DEV_AGI_SECRET.encode() + b"\n"
        b"agi_request: agi://127.0.0.1/ivr\n"
@@ -91,7 +91,7 @@ async def fake_asterisk(port: int) -> float:
 
 
 async def sessions(n: int, concurrency: int) -> tuple[float, list[float]]:
-    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
+    async def on_survey(response: SurveyResponse) -> None:
         pass
 
     app = IvrApp(ivr_menu.load(), Names(), NoOutages(), on_survey, time.time)

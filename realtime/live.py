@@ -12,7 +12,9 @@ The live view (one JSON object; deltas have the same shape with only the changed
     all / queues[q]: {waiting, oldest_since, sl_target, sl_seconds,
                       today {...BOARD_FIELDS}, interval {...BOARD_FIELDS}},
     agents_by_state {all | q: {state: n}}, agents {id: {state, reason, since, call_id, queues}},
-    occupancy {today, interval}, sl_trend [{queue, start, end, service_level, sl_target}]
+    occupancy {today, interval}, sl_trend [{queue, start, end, service_level, sl_target}],
+    survey_alerts [{at, call_id, agent_id, queue, service, satisfaction, scale, nps,
+                    order_id}]: the latest low survey answers, newest first (`survey_alert`)
 `oldest_since` is when the longest-waiting call queued (None when nobody waits), so a screen
 ticks the longest wait itself instead of receiving it every second.
 Agent rows are replaced whole (a delta row is complete), so rows can be filtered by queue.
@@ -68,6 +70,9 @@ BOARD_FIELDS = (
     "aht",
 )
 View = dict[str, Any]
+#: the view's list of low survey answers, and how many it keeps (newest first)
+SURVEY_ALERTS = "survey_alerts"
+SURVEY_ALERTS_KEPT = 20
 
 
 class Publisher(Protocol):
@@ -214,6 +219,8 @@ class LiveFeed:
         self._task: asyncio.Task[None] | None = None
         self._snapshots: dict[frozenset[str] | None, str] = {}
         self._snapshots_seq = -1
+        self._alerts: list[View] = []
+        self._alerts_dirty = False
         self._state: View = self._build_full(self._now())
         # the event types that move a figure or a row: the metrics' and _mark's
         self._moving = frozenset(metrics.handled_types()) | _MARKED
@@ -248,6 +255,13 @@ class LiveFeed:
         row = self._agents.setdefault(agent_id, _agent_row(AgentState.LOGGED_OUT, "", 0.0, ""))
         row["queues"] = list(qs)
         self._dirty_agents.add(agent_id)
+        self._dirty.set()
+
+    def survey_alert(self, alert: View) -> None:
+        """A low survey answer (hotline/ivr_menu/service.py SurveyToStore) for the supervisor
+        page: published with the next change, newest first, the latest SURVEY_ALERTS_KEPT."""
+        self._alerts = [dict(alert), *self._alerts][:SURVEY_ALERTS_KEPT]
+        self._alerts_dirty = True
         self._dirty.set()
 
     def declare_queues(self, names: Iterable[str]) -> None:
@@ -419,6 +433,7 @@ class LiveFeed:
             "agents": {a: dict(row) for a, row in self._agents.items()},
             "occupancy": self._occupancy(now),
             "sl_trend": [{**p, "service_level": _r(p["service_level"])} for p in trend],
+            SURVEY_ALERTS: [dict(a) for a in self._alerts],
         }
 
     def _build_parts(self, now: float, tick: bool) -> View:
@@ -428,6 +443,9 @@ class LiveFeed:
         agents = self._dirty_agents
         self._dirty_queues, self._dirty_agents = set(), set()
         parts: View = {"now": now}
+        if self._alerts_dirty:  # a list: replaced whole by merge
+            self._alerts_dirty = False
+            parts[SURVEY_ALERTS] = [dict(a) for a in self._alerts]
         if queues or agents or tick:
             parts["all"] = self._board(None, now)
         if queues:  # in the order of _queue_names: configured first, then first seen

@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,9 +39,13 @@ from hotline.core import ids
 from hotline.core.lifecycle import AgentTrigger
 from hotline.store.records import AuditRecord
 
+if TYPE_CHECKING:
+    from hotline.work_orders.model import WorkOrder
+
 log = logging.getLogger("hotline.api.audit")
 router = APIRouter(prefix="/api/agents", tags=["agent desk"])
 RECENT_CALLS = 10
+ANSWERED_ORDERS = 10  # the caller's answered orders the desk shows, last moved first
 AgentId = Annotated[ids.AgentId, Path(examples=["agent1"])]
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 503)
@@ -265,19 +269,39 @@ async def recent_calls(services: Services, caller: str, skip: str) -> list[Recen
     ][:RECENT_CALLS]
 
 
-async def open_orders(services: Services, caller: str, user: Claims) -> list[OpenOrder]:
-    """The caller's open orders that `user` may see (the work-order scope rule)."""
+@dataclass(frozen=True, slots=True)
+class CallerOrders:
+    open: list[OpenOrder]
+    answered: list[OpenOrder]  # closed with a final answer
+    final_answer_repeat: int | None  # the answered matter this call repeats
+
+
+async def caller_orders(services: Services, caller: str, user: Claims) -> CallerOrders:
+    """The caller's open orders, and its closed ones with a final answer (最终答复), that
+    `user` may see (the work-order scope rule); which answered one this call repeats
+    (model.answered_matter, the rule repeat detection uses)."""
     if services.db_pool is None or not caller:
-        return []
+        return CallerOrders([], [], None)
     # asyncpg only where a store is wired; the routes of work orders own the scope
     from hotline.api.routes.work_orders import viewer_of
     from hotline.work_orders import queries as work_orders
+    from hotline.work_orders.model import answered_matter
 
+    viewer = await viewer_of(user, services)
     async with services.db_pool.acquire() as conn:
-        found = await work_orders.open_for_caller(conn, caller, await viewer_of(user, services))
-    return [OpenOrder(id=o.id or 0, service=str(o.service), state=str(o.state),
-                      description=o.description, created_at=o.created_at,
-                      created_by=o.created_by, final_answer=o.final_answer) for o in found]
+        found = await work_orders.open_for_caller(conn, caller, viewer)
+        answered = await work_orders.answered_for_caller(conn, caller, viewer,
+                                                         limit=ANSWERED_ORDERS)
+    matter = answered_matter(services.clock(), answered)
+    return CallerOrders(
+        [_order_out(o) for o in found], [_order_out(o) for o in answered],
+        matter.id if matter is not None else None)
+
+
+def _order_out(o: WorkOrder) -> OpenOrder:
+    return OpenOrder(id=o.id or 0, service=str(o.service), state=str(o.state),
+                     description=o.description, created_at=o.created_at,
+                     created_by=o.created_by, final_answer=o.final_answer)
 
 
 @router.get("/{agent_id}/desk", responses=ERRORS)
@@ -287,6 +311,8 @@ async def desk(agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep,
     state = await controller_of(services).desk(agent_id)
     agent, call, since = state.agent, state.call, state.since
     now = services.clock()
+    orders = (await caller_orders(services, call.caller, user) if call
+              else CallerOrders([], [], None))
     return DeskOut(
         agent_id=agent.agent_id,
         name=agent.name,
@@ -298,6 +324,8 @@ async def desk(agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep,
         skills=agent.skills,
         call=call,
         recent_calls=await recent_calls(services, call.caller, call.call_id) if call else [],
-        open_orders=await open_orders(services, call.caller, user) if call else [],
+        open_orders=orders.open,
+        answered_orders=orders.answered,
+        final_answer_repeat=orders.final_answer_repeat,
         reasons=list(reasons),
     )

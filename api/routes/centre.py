@@ -448,11 +448,21 @@ class IvrSettings(_In):
 
 
 class IvrSurvey(_In):
-    prompt: MenuKey = "survey"
+    """The two questions (docs/metrics.md, "Survey"); the scale and thresholds are checked
+    with the tree (hotline/ivr_menu/model.py SurveyConfig.faults)."""
+
+    prompt: MenuKey = "survey-satisfaction"
+    nps_prompt: MenuKey = "survey-nps"
     thanks: MenuKey = "survey-thanks"
     invalid: MenuKey = "invalid"
     timeout_s: Seconds = 6.0
     attempts: int = Field(2, ge=1, le=5)
+    scale: int = Field(5, ge=2, le=9)
+    satisfied_to: int = Field(2, ge=1, le=9)
+    dissatisfied_from: int = Field(4, ge=1, le=9)
+    low_satisfaction_from: int = Field(4, ge=1, le=10)
+    low_nps_to: int = Field(6, ge=-1, le=10)
+    callback_within_s: float = Field(86400.0, gt=0, le=30 * 86400)
 
 
 class IvrOutageLookup(_In):
@@ -490,7 +500,9 @@ class IvrIn(_In):
             "prompts": {"en": {
                 "main": "For billing, press 1. For an agent, press 0.",
                 "invalid": "Sorry, that is not a valid choice.",
-                "survey": "Please rate our service from 0 to 10, then press the pound key.",
+                "survey-satisfaction": "How satisfied are you? 1 very satisfied .. 5 very"
+                                       " dissatisfied.",
+                "survey-nps": "How likely are you to recommend us? 0 to 10, then pound.",
                 "survey-thanks": "Thank you. Goodbye."}}}}]})
 
     version: int = Field(ge=0, le=2**31 - 1)

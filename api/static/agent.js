@@ -12,6 +12,7 @@ const I18N = {
     cmd_end_wrap_up: "结束话后处理", acw: "话后处理", current_call: "当前来电",
     caller: "来电号码", service: "业务类型", queue: "队列", ivr_path: "IVR 路径",
     open_orders: "未结工单", final_answer: "最终答复", new_order: "新建工单",
+    answered_orders: "已答复工单", answered_repeat: "重复来电：该事项已有最终答复，工单",
     create_order: "创建工单", account: "户号", area: "区域", description: "问题描述",
     order_created: "已创建工单", link_call: "关联本次来电",
     call_id: "呼叫编号", recent_calls: "近期来电", when: "时间", agent: "坐席", outcome: "结果",
@@ -34,6 +35,8 @@ const I18N = {
     cmd_end_wrap_up: "End wrap-up", acw: "After-call work", current_call: "Current call",
     caller: "Caller", service: "Service", queue: "Queue", ivr_path: "IVR path",
     open_orders: "Open work orders", final_answer: "final answer", new_order: "New work order",
+    answered_orders: "Answered work orders",
+    answered_repeat: "Repeat call: this matter already has a final answer, order",
     create_order: "Create", account: "Account", area: "Area", description: "What happened",
     order_created: "work order created", link_call: "link this call",
     call_id: "Call id", recent_calls: "Recent calls", when: "When", agent: "Agent",
@@ -183,6 +186,21 @@ function render() {
         } catch (err) { $("message").textContent = err.message; }
       });
       li.append(link);
+      return li;
+    }));
+    // closed orders with a final answer (最终答复); the one this call repeats is flagged
+    const answered = desk.answered_orders || [];
+    const flag = $("answered-repeat");
+    flag.hidden = desk.final_answer_repeat == null;
+    flag.textContent = flag.hidden ? "" : `${t("answered_repeat")} #${desk.final_answer_repeat}`;
+    const noAnswer = document.createElement("li");
+    noAnswer.textContent = t("none");
+    $("answered").replaceChildren(...(answered.length ? [] : [noAnswer]), ...answered.map((o) => {
+      const li = document.createElement("li");
+      li.dataset.order = o.id;
+      if (o.id === desk.final_answer_repeat) li.className = "repeat";
+      li.textContent = `#${o.id} ${t(o.service)} · ${o.description} — ${t("final_answer")}: ` +
+        o.final_answer;
       return li;
     }));
   }

@@ -22,6 +22,8 @@ const I18N = {
     cmd_end_wrap_up: "结束话后",
     general: "综合", billing: "电量电费", fault: "故障报修", business: "业务咨询",
     complaint: "投诉", ev: "电动汽车", outage_info: "停电信息",
+    survey_alerts: "满意度预警", when: "时间", satisfaction: "满意度", nps: "推荐度",
+    callback_order: "回访工单", none: "无",
   },
   en: {
     title: "Supervisor", my_phone: "My phone", offline: "offline", online: "online",
@@ -37,6 +39,8 @@ const I18N = {
     ringing: "Ringing", on_call: "On call", after_call_work: "Wrap-up",
     cmd_login: "Log in", cmd_ready: "Ready", cmd_not_ready: "Not ready (meeting)",
     cmd_logout: "Log out", cmd_end_wrap_up: "End wrap-up",
+    survey_alerts: "Low survey answers", when: "When", satisfaction: "Satisfaction",
+    nps: "NPS", callback_order: "Callback order", none: "none",
   },
 };
 const COMMANDS = ["login", "ready", "not_ready", "end_wrap_up", "logout"];
@@ -211,7 +215,22 @@ function renderAgents() {
   }
 }
 
-function render() { renderQueues(); renderAgents(); }
+// low survey answers (view.survey_alerts, newest first): satisfaction as n/scale (1 = very
+// satisfied), the NPS answer, and the callback order (回访) made for it
+function renderAlerts() {
+  const alerts = view && Array.isArray(view.survey_alerts) ? view.survey_alerts : [];
+  const when = (at) => new Date(at * 1000).toLocaleTimeString(
+    lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  $("survey-alerts").replaceChildren(...alerts.map((a) => el("tr", { dataset: { call: a.call_id } },
+    el("td", {}, when(a.at)),
+    el("td", {}, a.agent_id || "—"),
+    el("td", {}, a.queue ? t(a.queue) : "—"),
+    el("td", {}, a.satisfaction != null ? `${a.satisfaction}/${a.scale}` : "—"),
+    el("td", {}, a.nps != null ? String(a.nps) : "—"),
+    el("td", {}, a.order_id != null ? `#${a.order_id}` : t("none")))));
+}
+
+function render() { renderQueues(); renderAgents(); renderAlerts(); }
 
 function tick() {
   const now = Date.now() / 1000 + clockOffset;

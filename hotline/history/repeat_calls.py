@@ -1,6 +1,8 @@
 """Repeat-call detection at IVR time: a call from a number with an open work order, or within
-24 h of an earlier call from that number, is a repeat call (docs/metrics.md, "Repeat calls").
-The router then raises it, and offers it first to the agent who created the open order.
+24 h of an earlier call from that number, or within 24 h of the last move of its closed order
+with a final answer (最终答复), is a repeat call (docs/metrics.md, "Repeat calls"). The router
+then raises it, and offers it first to the agent who created the open order (else the
+answered one).
 
 The look-up runs while the caller walks the IVR (seconds), so it never delays routing.
 """
@@ -16,7 +18,13 @@ import asyncpg
 from hotline.store.queries import calls_by
 from hotline.store.records import CallFilter
 from hotline.work_orders import queries as work_orders
-from hotline.work_orders.model import REPEAT_WINDOW_S, is_repeat_call
+from hotline.work_orders.model import (
+    REPEAT_WINDOW_S,
+    SURVEY_CREATOR,
+    WorkOrder,
+    answered_matter,
+    is_repeat_call,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +35,7 @@ class RepeatVerdict:
     repeat: bool
     preferred_agent: str | None  # the agent who created the caller's open order
     open_order: int | None
+    answered_order: int | None = None  # the closed order with a final answer it is about
 
 
 class RepeatDetector:
@@ -38,16 +47,23 @@ class RepeatDetector:
     async def check(self, call_id: str, caller: str, at: float) -> RepeatVerdict:
         if not caller:
             return RepeatVerdict(call_id, False, None, None)
+        since = at - REPEAT_WINDOW_S
         async with self.pool.acquire() as conn:
             orders = await work_orders.open_for_caller(conn, caller)
-            earlier = await calls_by(conn, CallFilter(caller=caller,
-                                                      since=at - REPEAT_WINDOW_S, until=at))
+            answered = await work_orders.answered_for_caller(conn, caller, since=since)
+            earlier = await calls_by(conn, CallFilter(caller=caller, since=since, until=at))
         times = [c.entered_at for c in earlier if c.entered_at is not None
                  and c.call_id != call_id]
-        repeat = is_repeat_call(caller, at, times, orders)
-        preferred = orders[0].created_by if orders else None
-        verdict = RepeatVerdict(call_id, repeat, preferred,
-                                orders[0].id if orders else None)
+        matter = answered_matter(at, answered)
+        repeat = is_repeat_call(caller, at, times, orders) or matter is not None
+        verdict = RepeatVerdict(call_id, repeat, _preferred([*orders, *answered]),
+                                orders[0].id if orders else None,
+                                matter.id if matter is not None else None)
         if repeat:
-            self.mark(call_id, preferred)
+            self.mark(call_id, verdict.preferred_agent)
         return verdict
+
+
+def _preferred(orders: list[WorkOrder]) -> str | None:
+    """The creator of the first order an agent created (an order the survey made has none)."""
+    return next((o.created_by for o in orders if o.created_by != SURVEY_CREATOR), None)

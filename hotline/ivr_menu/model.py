@@ -71,11 +71,73 @@ class Menu:
 
 @dataclass(frozen=True, slots=True)
 class SurveyConfig:
-    prompt: str = "survey"
+    """The post-call survey (docs/metrics.md, "Survey"): two questions, satisfaction on the
+    centre's scale (1 = very satisfied .. `scale` = very dissatisfied, one digit), then the
+    fixed NPS question (0-10, two digits). An answer is low when its satisfaction is
+    `low_satisfaction_from` or worse, or its NPS `low_nps_to` or less: the supervisor page is
+    alerted and a callback order (回访) is made, due `callback_within_s` later."""
+
+    prompt: str = "survey-satisfaction"
+    nps_prompt: str = "survey-nps"
     thanks: str = "survey-thanks"
     invalid: str = "invalid"
     timeout_s: float = 6.0
     attempts: int = 2
+    scale: int = 5
+    satisfied_to: int = 2  # 1..satisfied_to: satisfied (满意)
+    dissatisfied_from: int = 4  # dissatisfied_from..scale: dissatisfied (不满意)
+    low_satisfaction_from: int = 4
+    low_nps_to: int = 6
+    callback_within_s: float = 24 * 3600
+
+    def is_low(self, satisfaction: int | None, nps: int | None) -> bool:
+        return ((satisfaction is not None and satisfaction >= self.low_satisfaction_from)
+                or (nps is not None and nps <= self.low_nps_to))
+
+    def faults(self) -> list[str]:
+        out = []
+        if not 2 <= self.scale <= 9:  # one DTMF digit, 1..scale
+            out.append(f"survey.scale must be 2..9, not {self.scale}")
+        if not 1 <= self.satisfied_to < self.dissatisfied_from <= self.scale:
+            out.append("survey: need 1 <= satisfied_to < dissatisfied_from <= scale")
+        if not 1 <= self.low_satisfaction_from <= self.scale + 1:
+            out.append("survey.low_satisfaction_from must be 1..scale+1 (scale+1: never)")
+        if not -1 <= self.low_nps_to <= 10:
+            out.append("survey.low_nps_to must be -1..10 (-1: never)")
+        if self.callback_within_s <= 0 or self.attempts < 1 or self.timeout_s <= 0:
+            out.append("survey: callback_within_s, attempts and timeout_s must be > 0")
+        return out
+
+
+def _seed_survey_texts() -> dict[str, dict[str, str]]:
+    """The survey questions of the seed file (asterisk-config/ivr.toml), by language."""
+    with DEFAULT_PATH.open("rb") as f:
+        prompts = tomllib.load(f).get("prompts", {})
+    keys = (SurveyConfig().prompt, SurveyConfig().nps_prompt)
+    return {lang: {k: t[k] for k in keys if k in t} for lang, t in prompts.items()}
+
+
+def _survey(raw: Mapping[str, Any]) -> SurveyConfig:
+    if "nps_prompt" not in raw:  # the one-question survey (0-10): keep its timing only
+        raw = {k: v for k, v in raw.items() if k in ("thanks", "invalid", "timeout_s",
+                                                     "attempts")}
+    return SurveyConfig(**raw)
+
+
+def _with_survey_texts(prompts: Mapping[str, Mapping[str, str]],
+                       survey: SurveyConfig) -> dict[str, dict[str, str]]:
+    """A tree saved before the two-question survey (no texts for its questions) gets the
+    seed file's."""
+    out = {lang: dict(texts) for lang, texts in prompts.items()}
+    keys = (survey.prompt, survey.nps_prompt)
+    if all(k in texts for texts in out.values() for k in keys):
+        return out
+    seed = _seed_survey_texts()
+    for lang, texts in out.items():
+        for key in keys:
+            if key not in texts and key in seed.get(lang, {}):
+                texts[key] = seed[lang][key]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +204,8 @@ class IvrMenu:
 
     def used_prompts(self) -> set[str]:
         keys = {m.prompt for m in self.menus.values()} | {self.invalid_prompt}
-        keys |= {self.survey.prompt, self.survey.thanks, self.survey.invalid}
+        keys |= {self.survey.prompt, self.survey.nps_prompt, self.survey.thanks,
+                 self.survey.invalid}
         if any(isinstance(t, ActionTarget) for m in self.menus.values()
                for t in _targets(m)):
             o = self.outage
@@ -231,6 +294,7 @@ def parse(data: Mapping[str, Any], source: str = "ivr.toml") -> IvrMenu:
         ivr = data["ivr"]
         languages = tuple(ivr["languages"])
         repeat = str(ivr.get("repeat_digit", "*"))
+        survey = _survey(data.get("survey", {}))
         menu = IvrMenu(
             start=ivr["start"],
             languages=languages,
@@ -241,10 +305,10 @@ def parse(data: Mapping[str, Any], source: str = "ivr.toml") -> IvrMenu:
             invalid_prompt=ivr.get("invalid_prompt", "invalid"),
             fallback=_queue("ivr.fallback", ivr.get("fallback", {"queue": "general"})),
             menus={n: _menu(n, m, repeat) for n, m in data.get("menus", {}).items()},
-            prompts={lang: dict(texts) for lang, texts in data.get("prompts", {}).items()},
+            prompts=_with_survey_texts(data.get("prompts", {}), survey),
             templates={lang: dict(t) for lang, t in data.get("templates", {}).items()},
             timezone=str(ivr.get("timezone", "Asia/Shanghai")),
-            survey=SurveyConfig(**data.get("survey", {})),
+            survey=survey,
             outage=OutageConfig(**data.get("outage", {})),
         )
     except MenuError as exc:
@@ -307,6 +371,7 @@ def validate(menu: IvrMenu, source: str = "ivr.toml") -> None:
         errors.append(f"repeat_digit must be one of 0-9 *, not {menu.repeat_digit!r}")
     if menu.max_misses < 1 or menu.timeout_s <= 0:
         errors.append("max_misses must be >= 1 and timeout_s > 0")
+    errors += menu.survey.faults()
     try:
         ZoneInfo(menu.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):

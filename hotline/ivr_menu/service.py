@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
@@ -15,8 +17,10 @@ from hotline.ivr_menu.model import IvrMenu
 from hotline.store import queries
 from hotline.store.records import SurveyAnswer
 from hotline.store.writer import Writer
+from hotline.survey.model import callback_order, unit_of
 from hotline.telephony.ivr.prompts import PromptStore
-from hotline.telephony.ivr.session import IvrApp
+from hotline.telephony.ivr.session import IvrApp, SurveyResponse
+from hotline.work_orders import queries as work_orders
 
 log = logging.getLogger("hotline.ivr")
 
@@ -66,13 +70,48 @@ class StoreOutages:
 
 
 class SurveyToStore:
-    """`OnSurvey`: each answer becomes a survey_answers row, without waiting on the database."""
+    """`OnSurvey`: each answer becomes a survey_answers row, without waiting on the database
+    (the write-behind writer), with the responsible unit of its service type. A low answer
+    (SurveyConfig.is_low) also becomes a callback order (回访, due the survey's
+    callback_within_s later) and an alert on the supervisor page (`alert`: the live feed's
+    survey_alert), in a task of its own: the caller hears the thanks at once."""
 
-    def __init__(self, writer: Writer) -> None:
-        self.writer = writer
+    def __init__(self, writer: Writer, pool: asyncpg.Pool | None = None,
+                 alert: Callable[[dict[str, Any]], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.writer, self.pool, self.alert, self.clock = writer, pool, alert, clock
         self.received = 0
+        self.pending: set[asyncio.Task[int | None]] = set()
 
-    async def __call__(self, call_id: str, agent_id: str, score: int) -> None:
+    async def __call__(self, response: SurveyResponse) -> None:
         self.received += 1
-        self.writer.submit(SurveyAnswer(call_id=call_id, score=score, at=time.time(),
-                                        agent_id=agent_id))
+        at = self.clock()
+        self.writer.submit(SurveyAnswer(
+            call_id=response.call_id, at=at, agent_id=response.agent_id,
+            satisfaction=response.satisfaction,
+            scale=response.scale if response.satisfaction is not None else None,
+            nps=response.nps, queue=response.queue, service=response.service,
+            unit=unit_of(response.service)))
+        if response.low:
+            task = asyncio.create_task(self._low(response, at), name="survey callback order")
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    async def _low(self, r: SurveyResponse, at: float) -> int | None:
+        """Makes the callback order (its id; None without a store or when it failed), then
+        alerts the supervisor page either way."""
+        order_id: int | None = None
+        if self.pool is not None:
+            order = callback_order(r.call_id, r.caller, r.agent_id, r.service, r.satisfaction,
+                                   r.scale, r.nps, at, r.callback_within_s)
+            try:
+                async with self.pool.acquire() as conn:
+                    order_id = (await work_orders.save(conn, order)).id
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("survey of %s: no callback order (%r)", r.call_id, exc)
+        if self.alert is not None:
+            self.alert({"at": at, "call_id": r.call_id, "agent_id": r.agent_id,
+                        "queue": r.queue, "service": r.service,
+                        "satisfaction": r.satisfaction, "scale": r.scale, "nps": r.nps,
+                        "order_id": order_id})
+        return order_id

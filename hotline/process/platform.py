@@ -197,7 +197,7 @@ class Platform:
         menu, version = await load_or_seed_ivr(self.pool)
         prompts = PromptStore.for_settings(self.settings)
         await asyncio.to_thread(prompts.build, menu)
-        self.survey = SurveyToStore(self.writer)
+        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert)
         ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
         live_menu = LiveMenu(ivr_app, prompts, version)
         self.configuration.ivr = live_menu

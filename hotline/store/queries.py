@@ -114,8 +114,10 @@ UPSERTS: dict[type, Upsert] = {
         {},
     ),
     SurveyAnswer: Upsert(
-        "survey_answers", ("call_id", "agent_id", "score", "at"), ("call_id",),
-        lambda r: (r.call_id, r.agent_id, r.score, ts(r.at)), {},
+        "survey_answers", ("call_id", "agent_id", "score", "at", "satisfaction", "scale", "nps",
+                           "queue", "service", "unit"), ("call_id",),
+        lambda r: (r.call_id, r.agent_id, r.score, ts(r.at), r.satisfaction, r.scale, r.nps,
+                   r.queue, r.service, r.unit), {},
     ),
     # deleted_at is retention's (set once the file is gone): a replay leaves it as it is
     RecordingRecord: Upsert(
@@ -320,7 +322,9 @@ async def survey_of(conn: asyncpg.Connection, call_id: str) -> SurveyAnswer | No
     if r is None:
         return None
     return SurveyAnswer(call_id=r["call_id"], score=r["score"], at=r["at"].timestamp(),
-                        agent_id=r["agent_id"])
+                        agent_id=r["agent_id"], satisfaction=r["satisfaction"],
+                        scale=r["scale"], nps=r["nps"], queue=r["queue"],
+                        service=r["service"], unit=r["unit"])
 
 
 #: How calls are read: every column, and the call's after-call work from agent_state_log.

@@ -253,15 +253,34 @@ class RecordingRecord(Validated):
 
 @dataclass(frozen=True, slots=True)
 class SurveyAnswer(Validated):
+    """One call's survey (migration 015): satisfaction on the centre's scale (1 = very
+    satisfied .. `scale`), the NPS answer (0-10), with the call's agent, queue, service type
+    and responsible unit. `score`: the one 0-10 rating of the survey before it (rows written
+    then, and outbox lines from then); new answers leave it None."""
+
     call_id: str
-    score: int
     at: float
+    score: int | None = None
     agent_id: str = ""
+    satisfaction: int | None = None
+    scale: int | None = None
+    nps: int | None = None
+    queue: str = ""
+    service: str = ""
+    unit: str = ""
 
     def __post_init__(self) -> None:
         Validated.__post_init__(self)
-        if not 0 <= self.score <= 10:
+        if self.score is not None and not 0 <= self.score <= 10:
             raise RecordError("SurveyAnswer", "score", f"must be 0..10, got {self.score}")
+        if self.nps is not None and not 0 <= self.nps <= 10:
+            raise RecordError("SurveyAnswer", "nps", f"must be 0..10, got {self.nps}")
+        if self.satisfaction is not None and (
+                self.scale is None or not 1 <= self.satisfaction <= self.scale):
+            raise RecordError("SurveyAnswer", "satisfaction",
+                              f"must be 1..scale ({self.scale}), got {self.satisfaction}")
+        if self.score is None and self.nps is None and self.satisfaction is None:
+            raise RecordError("SurveyAnswer", "nps", "an answer needs at least one score")
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,9 @@ DESCRIPTION_MAX_LEN = 10_000
 #: A call this soon after an earlier one from the same number is a repeat call
 #: (docs/metrics.md, "Repeat calls").
 REPEAT_WINDOW_S = 24 * 3600
+#: who "created" an order the platform made by itself (a low survey answer's callback order):
+#: no agent, so no repeat call is offered first to it
+SURVEY_CREATOR = "(survey)"
 
 
 class WorkOrderError(Conflict, ValueError):
@@ -232,6 +235,22 @@ def is_repeat_call(caller: str, at: float, earlier_calls: list[float],
     if any(o.caller == caller and o.state is not OrderState.CLOSED for o in open_orders):
         return True
     return any(0 <= at - t <= REPEAT_WINDOW_S for t in earlier_calls)
+
+
+def last_touched(order: WorkOrder) -> float:
+    """When the order last moved: created, replied, called back or closed."""
+    return max(t for t in (order.created_at, order.replied_at, order.callback_done_at,
+                           order.closed_at) if t is not None)
+
+
+def answered_matter(at: float, orders: list[WorkOrder],
+                    window_s: float = REPEAT_WINDOW_S) -> WorkOrder | None:
+    """The matter a call at `at` is most likely about when its number's order was closed with
+    a final answer (最终答复) last touched at most `window_s` before: the latest such order,
+    or None (docs/metrics.md, "Repeat calls"). An open order is is_repeat_call's."""
+    found = [o for o in orders if o.state is OrderState.CLOSED and o.final_answer
+             and at - last_touched(o) <= window_s]
+    return max(found, key=last_touched, default=None)
 
 
 def callback_timeliness(orders: list[WorkOrder], now: float) -> float | None:

@@ -39,13 +39,16 @@ def _from_row(row: asyncpg.Record, call_ids: list[str]) -> WorkOrder:
 def _scope(viewer: Viewer | None, n: int) -> tuple[str, list[object]]:
     """THE rule of who sees which order, as a filter on `o` (work_orders) whose parameters
     start at $n (docs/live-api.md, "Work orders: who sees what"; Viewer says who asks).
-    None: no viewer, the platform's own reads (repeat calls, QA, the scorecard)."""
+    None: no viewer, the platform's own reads (repeat calls, QA, the scorecard). The caller on
+    an agent's line opens its open orders and its closed ones with a final answer (最终答复:
+    what a repeat call is most likely about)."""
     if viewer is None or viewer.sees_all:
         return "TRUE", []
     if viewer.unit is not None:  # the back office: its unit's orders
         return f"(${n} <> '' AND (o.unit = ${n} OR o.escalated_to = ${n}))", [viewer.unit]
     return (f"(o.created_by = ${n}"
-            f" OR (o.state <> 'closed' AND ${n + 1} <> '' AND o.caller = ${n + 1})"
+            f" OR ((o.state <> 'closed' OR o.final_answer <> '') AND ${n + 1} <> ''"
+            f" AND o.caller = ${n + 1})"
             " OR EXISTS (SELECT 1 FROM work_order_calls l JOIN calls c ON c.call_id = l.call_id"
             f" WHERE l.order_id = o.id AND c.agent_id = ${n}))",
             [viewer.username, viewer.talking_to])
@@ -170,6 +173,24 @@ async def open_for_caller(conn: asyncpg.Connection, caller: str,
                                f" AND o.state <> 'closed' AND {scope}"
                                " ORDER BY o.created_at DESC, o.id DESC" + _page(2 + len(args)),
                          caller, *args, limit, offset)
+
+
+#: when an order last moved (model.last_touched; greatest() skips the NULLs)
+_TOUCHED = "greatest(o.created_at, o.replied_at, o.callback_done_at, o.closed_at)"
+
+
+async def answered_for_caller(conn: asyncpg.Connection, caller: str,
+                              viewer: Viewer | None = None, *, since: float | None = None,
+                              limit: int | None = None, offset: int = 0) -> list[WorkOrder]:
+    """The caller's closed orders with a final answer that `viewer` may see, last touched
+    first (`since`: only those touched at or after it)."""
+    scope, args = _scope(viewer, 3)
+    return await _orders(conn, "SELECT o.* FROM work_orders o WHERE o.caller = $1"
+                               " AND o.state = 'closed' AND o.final_answer <> ''"
+                               f" AND ($2::timestamptz IS NULL OR {_TOUCHED} >= $2) AND {scope}"
+                               f" ORDER BY {_TOUCHED} DESC, o.id DESC" + _page(3 + len(args)),
+                         caller, ts(since), *args, limit,
+                         offset)
 
 
 async def for_call(conn: asyncpg.Connection, call_id: str, *, limit: int | None = None,

@@ -7,9 +7,12 @@ HL_PRIORITY, HL_LANGUAGE, HL_IVR_PATH) and tells the controller every choice wit
 self-service and does not ask for an agent hears goodbye and is hung up (HL_IVR_RESULT =
 self_served). If this server is down or fails, the dialplan's defaults (general) apply.
 
-Survey scores: 0-10 by DTMF, GET DATA with two digits. 10 is "1" then "0"; '#' ends the input
-early (a single digit then '#'), otherwise a single digit is taken when the timeout runs out.
-Anything else ('*', "11", "05", nothing) is invalid and asked again.
+The survey asks two questions (docs/metrics.md, "Survey"): satisfaction on the centre's scale,
+one digit 1..scale; then the NPS question, 0-10 by GET DATA with two digits: 10 is "1" then
+"0"; '#' ends the input early (a single digit then '#'), otherwise a single digit is taken
+when the timeout runs out. Anything else ('*', "11", "05", 0 or 6 on a 1-5 scale, nothing) is
+invalid and asked again. A caller who answers one question and not the other is kept with
+that one answer.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.core.values import Outage, ServiceType
 from hotline.ivr_menu.model import ActionTarget, GotoTarget, IvrMenu, QueueTarget, Target
-from hotline.telephony.agi.server import Agi
+from hotline.telephony.agi.server import Agi, AgiHangup
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,25 @@ class Voice(Protocol):
     async def speak(self, lang: str, text: str) -> str: ...
 
 
-#: on_survey(call_id, agent_id, score): where a score goes (the store, elsewhere)
-OnSurvey = Callable[[str, str, int], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class SurveyResponse:
+    """One caller's answers, with what the channel knew of the call; `low`: the centre's
+    thresholds say so (SurveyConfig.is_low)."""
+
+    call_id: str
+    agent_id: str
+    satisfaction: int | None
+    nps: int | None
+    scale: int
+    low: bool
+    queue: str = ""
+    service: str = ""
+    caller: str = ""
+    callback_within_s: float = 24 * 3600  # a low answer's callback order is due this soon
+
+
+#: on_survey(response): where the answers go (the store, elsewhere)
+OnSurvey = Callable[[SurveyResponse], Awaitable[None]]
 
 
 @dataclass
@@ -234,13 +254,44 @@ def _service_of(target: Target) -> ServiceType | None:
     return None
 
 
-#: What a survey's call id and agent id may be (the channel's HL_CALLID / HL_AGENT): the
-#: hold session's call id shape (docs/security.md); anything else is not asked nor stored.
+#: What a survey's call id, agent id and queue may be (the channel's HL_CALLID / HL_AGENT /
+#: HL_QUEUE): the hold session's call id shape (docs/security.md); a call id or agent out of
+#: shape is not asked nor stored, a queue out of shape is left out.
 _SURVEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SERVICES = frozenset(s.value for s in ServiceType)
+_CALLER = re.compile(r"\+?[0-9]{1,32}")  # the dialplan's FILTER(0-9+) of the caller id
 
 
-async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi, on_survey: OnSurvey) -> int | None:
-    """Asks the caller for a 0-10 score after the agent hung up; hands it to on_survey."""
+def parse_satisfaction(digits: str, scale: int) -> int | None:
+    """'1'..str(scale) are answers; everything else is not."""
+    if len(digits) == 1 and digits.isdigit() and 1 <= int(digits) <= scale:
+        return int(digits)
+    return None
+
+
+async def _ask(agi: Agi, voice: Voice, menu: IvrMenu, lang: str, prompt: str, max_digits: int,
+               parse: Callable[[str], int | None]) -> int | None:
+    cfg = menu.survey
+    for attempt in range(cfg.attempts):
+        digits, _ = await agi.get_data(voice.menu_prompt(menu, lang, prompt),
+                                       int(cfg.timeout_s * 1000), max_digits)
+        answer = parse(digits)
+        if answer is not None:
+            return answer
+        if digits and attempt + 1 < cfg.attempts:
+            await agi.stream_file(voice.menu_prompt(menu, lang, cfg.invalid))
+    return None
+
+
+async def _channel(agi: Agi, name: str, shape: re.Pattern[str]) -> str:
+    value = await agi.get_variable(name) or ""
+    return value if shape.fullmatch(value) else ""
+
+
+async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
+                     on_survey: OnSurvey) -> SurveyResponse | None:
+    """Asks the caller the two questions after the agent hung up; hands the answers to
+    on_survey (None: neither question was answered, or the call is out of shape)."""
     cfg = menu.survey
     call_id = await agi.get_variable("HL_CALLID") or agi.env.uniqueid
     agent_id = await agi.get_variable("HL_AGENT") or ""
@@ -251,21 +302,32 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi, on_survey: OnSurvey)
     lang = await agi.get_variable("HL_LANGUAGE") or menu.default_language
     if lang not in menu.languages:
         lang = menu.default_language
-    score: int | None = None
-    for attempt in range(cfg.attempts):
-        digits, _ = await agi.get_data(voice.menu_prompt(menu, lang, cfg.prompt),
-                                       int(cfg.timeout_s * 1000), 2)
-        score = parse_score(digits)
-        if score is not None:
-            break
-        if digits and attempt + 1 < cfg.attempts:
-            await agi.stream_file(voice.menu_prompt(menu, lang, cfg.invalid))
-    if score is None:
+    # what the channel knows of the call, read while it is up (a hang-up ends all reads)
+    service = await agi.get_variable("HL_SERVICE") or ""
+    queue = await _channel(agi, "HL_QUEUE", _SURVEY_ID)
+    caller = await _channel(agi, "HL_CALLER", _CALLER)
+    satisfaction = await _ask(agi, voice, menu, lang, cfg.prompt, 1,
+                              lambda d: parse_satisfaction(d, cfg.scale))
+    hung_up = False
+    try:
+        nps = await _ask(agi, voice, menu, lang, cfg.nps_prompt, 2, parse_score)
+    except AgiHangup:
+        if satisfaction is None:
+            raise
+        nps, hung_up = None, True  # gone after the first answer: it is kept
+    if satisfaction is None and nps is None:
         return None
-    await on_survey(call_id, agent_id, score)
-    await agi.set_variable("HL_SURVEY", str(score))
-    await agi.stream_file(voice.menu_prompt(menu, lang, cfg.thanks))
-    return score
+    response = SurveyResponse(
+        call_id=call_id, agent_id=agent_id, satisfaction=satisfaction, nps=nps,
+        scale=cfg.scale, low=cfg.is_low(satisfaction, nps), queue=queue,
+        service=service if service in _SERVICES else "", caller=caller,
+        callback_within_s=cfg.callback_within_s)
+    await on_survey(response)
+    if not hung_up:
+        await agi.set_variable("HL_SURVEY",
+                               f"{satisfaction or ''}/{'' if nps is None else nps}")
+        await agi.stream_file(voice.menu_prompt(menu, lang, cfg.thanks))
+    return response
 
 
 class IvrApp:

@@ -26,7 +26,7 @@ from hotline.store.records import Outage as StoredOutage
 from hotline.store.writer import Writer
 from hotline.telephony.agi.server import Agi, Handler
 from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, PromptStore
-from hotline.telephony.ivr.session import IvrApp
+from hotline.telephony.ivr.session import IvrApp, SurveyResponse
 from hotline.telephony.node import box as asterisk_box
 from tests.helpers import testbed
 from tests.helpers.ivr_bed import SEEDED, TEST_EXTENSIONS, IvrBed, Recorder, cli
@@ -52,7 +52,8 @@ def ivr_node(asterisk_node: Settings) -> Iterator[tuple[Settings, PromptStore]]:
 async def ivr(ivr_node: tuple[Settings, PromptStore], conn: asyncpg.Connection,
               empty_db_url: str, agi_scripts: dict[str, Handler]) -> AsyncIterator[IvrBed]:
     """The IVR as the platform runs it: outages read from the real PostgreSQL (seeded with
-    SEEDED), survey answers written to it through the write-behind writer."""
+    SEEDED), survey answers written to it through the write-behind writer, a low answer's
+    callback order through the pool and its alert kept in `bed.alerts`."""
     settings, store = ivr_node
     bed = IvrBed(settings, store)
     await queries.add_outage(conn, StoredOutage(
@@ -61,13 +62,13 @@ async def ivr(ivr_node: tuple[Settings, PromptStore], conn: asyncpg.Connection,
     pool = await db.create_pool(empty_db_url, max_size=2)
     writer = Writer(empty_db_url, Path(store_tmpdir("ivr-writer")))
     await writer.start()
-    to_store = SurveyToStore(writer)
+    to_store = SurveyToStore(writer, pool, bed.alerts.append)
 
-    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
-        bed.scores.append((call_id, agent_id, score))
-        await to_store(call_id, agent_id, score)
+    async def on_survey(response: SurveyResponse) -> None:
+        bed.scores.append(response)
+        await to_store(response)
 
-    bed.writer, bed.conn = writer, conn  # type: ignore[attr-defined]
+    bed.writer, bed.conn, bed.survey = writer, conn, to_store  # type: ignore[attr-defined]
     app = IvrApp(ivr_menu.load(), store, StoreOutages(pool), on_survey, time.time)
 
     async def handler(agi: Agi) -> None:

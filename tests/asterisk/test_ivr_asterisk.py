@@ -101,18 +101,19 @@ async def test_outage_lookup_reads_the_seeded_outage(ivr: IvrBed,
     assert await asyncio.to_thread(audio.exists)
 
 
-async def test_survey_score_reaches_the_callback(ivr: IvrBed) -> None:
-    phone = caller_dtmf(ivr.settings, "13922220000", SURVEY_NUMBER, [(1500, "1"), (300, "0")],
-                        talk_ms=15000)
+async def test_survey_answers_reach_the_callback(ivr: IvrBed) -> None:
+    """Satisfied (2), then 10 for the NPS question ("1" then "0"): not low."""
+    phone = caller_dtmf(ivr.settings, "13922220000", SURVEY_NUMBER,
+                        [(1500, "2"), (1500, "1"), (300, "0")], talk_ms=20000)
     try:
-        assert await finished(phone, 25) == 0, phone.errors()  # the survey hangs up
+        assert await finished(phone, 30) == 0, phone.errors()  # the survey hangs up
     finally:
         phone.stop()
-    assert len(ivr.scores) == 1
-    call_id, agent_id, score = ivr.scores[0]
-    assert (agent_id, score) == ("agent2", 10)
+    [r] = ivr.scores
+    assert (r.agent_id, r.satisfaction, r.nps, r.low) == ("agent2", 2, 10, False)
     # the linkedid the dialplan put in HL_CALLID: "<system name>-<epoch>.<n>"
-    assert call_id.startswith(f"{ivr.settings.node_name}-"), call_id
+    assert r.call_id.startswith(f"{ivr.settings.node_name}-"), r.call_id
+    assert ivr.alerts == []
 
 
 async def test_ivr_server_down_caller_still_reaches_general(
@@ -132,7 +133,8 @@ async def test_ivr_server_down_caller_still_reaches_general(
 async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
         ivr: IvrBed, controller: ObservedController, phones: Phones) -> None:
     """The whole path: IVR (English, billing) -> billing queue -> the most skilled billing
-    agent -> the agent hangs up -> after-call work -> the caller scores 9 in the survey."""
+    agent -> the agent hangs up -> after-call work -> the caller answers the survey: very
+    satisfied (1), and 9 to the NPS question."""
     phones.agent(1, ring_ms=300, talk_ms=2_000)  # billing 2
     phones.agent(2, ring_ms=300, talk_ms=2_000)  # billing 5: the most skilled
     for agent_id in ("agent1", "agent2"):
@@ -140,7 +142,8 @@ async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
         controller.agent_command(agent_id, AgentTrigger.READY)
     number = "13933330000"
     phone = caller_dtmf(ivr.settings, number, IVR_NUMBER,
-                        [(1500, "2"), (1200, "3"), (6000, "9"), (300, "#")], talk_ms=15_000)
+                        [(1500, "2"), (1200, "3"), (6000, "1"), (1500, "9"), (300, "#")],
+                        talk_ms=20_000)
     try:
         event = await controller.wait_for(queued(number), 20)
         assert isinstance(event, CallQueued)
@@ -167,10 +170,13 @@ async def test_billing_caller_reaches_the_billing_agent_then_answers_the_survey(
                 controller.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
             controller.agent_command(agent_id, AgentTrigger.NOT_READY)
             controller.agent_command(agent_id, AgentTrigger.LOGOUT)
-    assert ivr.scores == [(event.call_id, "agent2", 9)]
+    assert [(r.call_id, r.agent_id, r.satisfaction, r.nps) for r in ivr.scores] == [
+        (event.call_id, "agent2", 1, 9)]
     assert await ivr.writer.flush(10)  # type: ignore[attr-defined]
     stored = await queries.survey_of(ivr.conn, event.call_id)  # type: ignore[attr-defined]
-    assert stored is not None and (stored.score, stored.agent_id) == (9, "agent2")
+    assert stored is not None
+    assert (stored.agent_id, stored.satisfaction, stored.nps, stored.queue, stored.service,
+            stored.unit) == ("agent2", 1, 9, "billing", "billing", "billing_office")
 
 
 async def test_fault_caller_jumps_ahead_of_an_earlier_general_caller(

@@ -3,7 +3,8 @@ seeded outage, a caller who presses digits, and what the IVR fixtures (tests/ast
 conftest.py: ivr_node, ivr) record.
 
 One test-only extension is added to the running node's `hotline` context through the CLI:
-95596, a caller whose agent (agent2) just hung up and who gets the survey on its own."""
+95596, a caller of the billing queue whose agent (agent2) just hung up and who gets the survey
+on its own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from hotline.core.events import CallQueued
 from hotline.core.settings import Settings
@@ -18,6 +20,7 @@ from hotline.core.values import Outage
 from hotline.devtools.sipp_phones import SippProcess, start_dtmf_caller
 from hotline.telephony.agi.server import AgiCommands, AgiReply
 from hotline.telephony.ivr.prompts import PromptStore
+from hotline.telephony.ivr.session import SurveyResponse
 from hotline.telephony.node import box as asterisk_box
 from tests.helpers import testbed
 
@@ -28,6 +31,9 @@ TEST_EXTENSIONS = {
         "Set(HL_CALLID=${CHANNEL(linkedid)})",
         "Set(HL_AGENT=agent2)",
         "Set(HL_LANGUAGE=en)",
+        "Set(HL_QUEUE=billing)",
+        "Set(HL_SERVICE=billing)",
+        "Set(HL_CALLER=${CALLERID(num)})",
         "AGI(${HL_AGI}/survey?key=${HL_AGI_KEY})",
         "Hangup()",
     ],
@@ -78,7 +84,8 @@ class IvrBed:
     settings: Settings
     store: PromptStore
     commands: list[tuple[str, tuple[str, ...], AgiReply]] = field(default_factory=list)
-    scores: list[tuple[str, str, int]] = field(default_factory=list)
+    scores: list[SurveyResponse] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # low answers' live alerts
 
 
 async def finished(phone: SippProcess, deadline_s: float) -> int:

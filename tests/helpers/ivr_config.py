@@ -28,7 +28,7 @@ from hotline.store.acd_views import AcdViews
 from hotline.store.command_bus import CommandBus
 from hotline.store.live import connect_redis
 from hotline.telephony.ivr.prompts import PromptStore
-from hotline.telephony.ivr.session import IvrApp
+from hotline.telephony.ivr.session import IvrApp, SurveyResponse
 from tests.helpers.servers import fast_hasher
 
 NEW_EN_MAIN = "For billing, press 3. For electric vehicles, press 9. For an agent, press 0."
@@ -47,7 +47,7 @@ class CheckedLiveMenu(LiveMenu):
         super().go_live(menu, version)
 
 
-async def no_survey(call_id: str, agent_id: str, score: int) -> None:
+async def no_survey(response: SurveyResponse) -> None:
     raise AssertionError("no survey in these tests")
 
 

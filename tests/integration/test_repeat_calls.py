@@ -4,6 +4,8 @@ a first-time caller is left alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 
 from hotline.core.events import CallQueued
@@ -14,7 +16,7 @@ from hotline.router import AgentConfig, QueueConfig, Router, RouterConfig
 from hotline.store import db, queries
 from hotline.store.records import CallRecord
 from hotline.work_orders import queries as orders
-from hotline.work_orders.model import create
+from hotline.work_orders.model import OrderState, create
 
 T0 = 1_800_000_000.0
 
@@ -63,3 +65,34 @@ async def test_repeat_callers_are_marked_for_the_router(conn: asyncpg.Connection
     offers = [o for o in out if type(o).__name__ == "Offer"]
     assert [(o.call_id, o.agent_id, o.explanation.reason) for o in offers] == [
         ("new-1", "agent2", "preferred_agent")]
+
+
+async def test_a_caller_back_about_an_answered_matter_is_flagged(conn: asyncpg.Connection,
+                                                                 empty_db_url: str) -> None:
+    """最终答复 (#17.8): a closed order with a final answer, settled within the repeat window,
+    makes the next call a repeat of that matter; one settled earlier, or closed without a
+    final answer, does not."""
+    answered = create(ServiceType.BILLING, "13900000011", "bill too high", "a-1", "agent2",
+                      T0 - 2 * 86400)
+    answered = await orders.save(conn, replace(
+        answered, state=OrderState.CLOSED, closed_at=T0 - 3600,
+        final_answer="the meter was read wrong; refunded"))
+    old = create(ServiceType.BILLING, "13900000012", "bill", "b-1", "agent3", T0 - 9 * 86400)
+    await orders.save(conn, replace(old, state=OrderState.CLOSED, closed_at=T0 - 5 * 86400,
+                                    final_answer="explained the tariff"))
+    plain = create(ServiceType.BILLING, "13900000013", "bill", "c-1", "agent3", T0 - 7200)
+    await orders.save(conn, replace(plain, state=OrderState.CLOSED, closed_at=T0 - 3600))
+    marked: list[tuple[str, str | None]] = []
+    pool = await db.create_pool(empty_db_url, max_size=2)
+    try:
+        detector = RepeatDetector(pool, lambda c, p: marked.append((c, p)))
+        back = await detector.check("new-11", "13900000011", T0)
+        long_ago = await detector.check("new-12", "13900000012", T0)
+        no_answer = await detector.check("new-13", "13900000013", T0)
+    finally:
+        await pool.close()
+    assert (back.repeat, back.answered_order, back.preferred_agent) == (
+        True, answered.id, "agent2")
+    assert (long_ago.repeat, long_ago.answered_order) == (False, None)
+    assert (no_answer.repeat, no_answer.answered_order) == (False, None)
+    assert marked == [("new-11", "agent2")]

@@ -7,6 +7,7 @@ typed commands and the runner are exercised together; only the socket is missing
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,8 +20,10 @@ from hotline.telephony.ivr.session import (
     IvrApp,
     IvrResult,
     IvrSession,
+    SurveyResponse,
     format_time,
     outage_text,
+    parse_satisfaction,
     parse_score,
     run_survey,
 )
@@ -189,58 +192,105 @@ def test_parse_score(digits: str, score: int | None) -> None:
     assert parse_score(digits) == score
 
 
-async def survey(inputs: list[str | None], variables: dict[str, str]) -> tuple[
-        ScriptedAgi, list[tuple[str, str, int]], int | None]:
+async def survey(inputs: list[str | None], variables: dict[str, str],
+                 menu: ivr_menu.IvrMenu = MENU) -> tuple[
+        ScriptedAgi, list[SurveyResponse], SurveyResponse | None]:
     fake = ScriptedAgi(list(inputs), variables=dict(variables))
-    got: list[tuple[str, str, int]] = []
+    got: list[SurveyResponse] = []
 
-    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
-        got.append((call_id, agent_id, score))
+    async def on_survey(response: SurveyResponse) -> None:
+        got.append(response)
 
-    score = await run_survey(MENU, FakeVoice(), Agi(fake, AgiEnvironment({"uniqueid": "u1"})),
-                             on_survey)
-    return fake, got, score
-
-
-async def test_survey_ten_is_one_then_zero() -> None:
-    fake, got, score = await survey(["10"], {"HL_CALLID": "c1", "HL_AGENT": "agent2",
-                                             "HL_LANGUAGE": "en"})
-    assert (score, got) == (10, [("c1", "agent2", 10)])
-    assert fake.played == ["en/survey", "en/survey-thanks"]
-    assert fake.variables["HL_SURVEY"] == "10"
+    response = await run_survey(menu, FakeVoice(),
+                                Agi(fake, AgiEnvironment({"uniqueid": "u1"})), on_survey)
+    return fake, got, response
 
 
-async def test_survey_retries_once_then_gives_up() -> None:
-    fake, got, score = await survey(["*", "99"], {"HL_CALLID": "c1", "HL_AGENT": "a"})
-    assert (score, got) == (None, [])
-    assert fake.played == ["zh/survey", "zh/invalid", "zh/survey"]
+CALL = {"HL_CALLID": "c1", "HL_AGENT": "agent2", "HL_LANGUAGE": "en", "HL_QUEUE": "billing",
+        "HL_SERVICE": "billing", "HL_CALLER": "13900001111"}
+
+
+@pytest.mark.parametrize(("digits", "scale", "answer"), [
+    ("1", 5, 1), ("5", 5, 5), ("0", 5, None), ("6", 5, None), ("", 5, None), ("*", 5, None),
+    ("12", 5, None), ("7", 7, 7), ("3", 3, 3), ("4", 3, None)])
+def test_parse_satisfaction(digits: str, scale: int, answer: int | None) -> None:
+    assert parse_satisfaction(digits, scale) == answer
+
+
+async def test_survey_asks_satisfaction_then_nps() -> None:
+    fake, got, r = await survey(["2", "10"], CALL)
+    assert got == [r]
+    assert r == SurveyResponse(call_id="c1", agent_id="agent2", satisfaction=2, nps=10,
+                               scale=5, low=False, queue="billing", service="billing",
+                               caller="13900001111", callback_within_s=86400)
+    assert fake.played == ["en/survey-satisfaction", "en/survey-nps", "en/survey-thanks"]
+    assert fake.variables["HL_SURVEY"] == "2/10"
+
+
+@pytest.mark.parametrize(("inputs", "low"), [
+    (["3", "7"], False),  # neutral, passive
+    (["4", "9"], True),  # dissatisfied: low whatever the NPS
+    (["1", "6"], True),  # a detractor: low whatever the satisfaction
+    (["5", TIMEOUT, TIMEOUT], True),  # only the satisfaction answered
+])
+async def test_low_answers_by_the_centre_thresholds(inputs: list[str | None], low: bool) -> None:
+    _, [r], _ = await survey(inputs, CALL)
+    assert r.low is low
+
+
+async def test_a_stricter_centre_calls_more_answers_low() -> None:
+    strict = replace(MENU, survey=replace(MENU.survey, low_satisfaction_from=3, low_nps_to=7))
+    _, [r], _ = await survey(["3", "8"], CALL, strict)
+    assert (r.satisfaction, r.nps, r.low) == (3, 8, True)
+
+
+async def test_survey_retries_each_question_once() -> None:
+    fake, _got, r = await survey(["6", "5", "*", "99"], {"HL_CALLID": "c1", "HL_AGENT": "a"})
+    assert r is not None and (r.satisfaction, r.nps) == (5, None)
+    assert fake.played == ["zh/survey-satisfaction", "zh/invalid", "zh/survey-satisfaction",
+                           "zh/survey-nps", "zh/invalid", "zh/survey-nps", "zh/survey-thanks"]
+
+
+async def test_survey_without_any_answer_stores_nothing() -> None:
+    fake, got, r = await survey([TIMEOUT, TIMEOUT, TIMEOUT, TIMEOUT], {"HL_CALLID": "c1"})
+    assert (r, got) == (None, [])
+    assert "zh/survey-thanks" not in fake.played
 
 
 async def test_survey_second_try_and_defaults() -> None:
-    _, got, score = await survey([TIMEOUT, "8"], {})
-    assert score == 8
-    assert got == [("u1", "", 8)]  # no HL_CALLID: the channel's uniqueid
+    _, _got, r = await survey([TIMEOUT, "1", "8"], {"HL_SERVICE": "nonsense",
+                                                   "HL_QUEUE": "a b", "HL_CALLER": "x1"})
+    assert r is not None and (r.call_id, r.agent_id, r.satisfaction, r.nps) == ("u1", "", 1, 8)
+    assert (r.queue, r.service, r.caller) == ("", "", "")  # out of shape: left out
 
 
 @pytest.mark.parametrize("variables", [{"HL_CALLID": "c1,x"}, {"HL_CALLID": "c" * 65},
                                        {"HL_CALLID": "c1", "HL_AGENT": "agent 2"}])
 async def test_survey_with_an_id_out_of_shape_stores_nothing(variables: dict[str, str]) -> None:
-    fake, got, score = await survey(["9"], variables)
-    assert (score, got) == (None, [])
+    fake, got, r = await survey(["1", "9"], variables)
+    assert (r, got) == (None, [])
     assert fake.played == []
 
 
 async def test_app_dispatches_by_script() -> None:
-    got: list[int] = []
+    got: list[tuple[int | None, int | None]] = []
 
-    async def on_survey(call_id: str, agent_id: str, score: int) -> None:
-        got.append(score)
+    async def on_survey(r: SurveyResponse) -> None:
+        got.append((r.satisfaction, r.nps))
 
     app = IvrApp(MENU, FakeVoice(), Outages({}), on_survey, lambda: NOW)
-    fake = ScriptedAgi(["6"])
+    fake = ScriptedAgi(["1", "6"])
     await app(Agi(fake, AgiEnvironment({"network_script": "survey",
                                         "uniqueid": "1700000000.1"})))
-    assert got == [6]
+    assert got == [(1, 6)]
     fake = ScriptedAgi(["1", "1"])
     await app(Agi(fake, AgiEnvironment({"network_script": "ivr"})))
     assert fake.variables["HL_QUEUE"] == "fault"
+
+
+async def test_a_caller_who_hangs_up_after_the_first_answer_keeps_it() -> None:
+    fake, got, r = await survey(["4"], CALL)  # no more input: hung up in the NPS question
+    assert r is not None and got == [r]
+    assert (r.satisfaction, r.nps, r.low, r.queue, r.service) == (4, None, True, "billing",
+                                                                   "billing")
+    assert fake.played == ["en/survey-satisfaction", "en/survey-nps"]  # no thanks: gone

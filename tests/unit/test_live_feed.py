@@ -198,3 +198,24 @@ def test_filter_keeps_agents_of_chosen_or_unknown_queues() -> None:
     assert set(out["agents"]) == {"a", "c"}
     assert out["sl_trend"] == [{"queue": None}, {"queue": "billing"}]
     assert filter_view(view, None) is view
+
+
+async def test_a_low_survey_answer_is_published_newest_first_and_kept_in_snapshots() -> None:
+    bus, clock = Recorder(), Clock(T0)
+    feed = LiveFeed(Metrics(), bus, clock)
+    assert feed.view()["survey_alerts"] == []
+    feed.survey_alert({"call_id": "c1", "agent_id": "a1", "nps": 3, "order_id": 7})
+    await feed.flush()
+    assert bus.messages[-1]["data"]["survey_alerts"] == [
+        {"call_id": "c1", "agent_id": "a1", "nps": 3, "order_id": 7}]
+    feed.survey_alert({"call_id": "c2", "agent_id": "a2", "nps": 0, "order_id": 8})
+    await feed.flush()
+    assert [a["call_id"] for a in bus.messages[-1]["data"]["survey_alerts"]] == ["c2", "c1"]
+    await feed.flush()  # nothing new: not sent again
+    assert "survey_alerts" not in bus.messages[-1]["data"]
+    assert [a["call_id"] for a in json.loads(feed.snapshot())["data"]["survey_alerts"]] == [
+        "c2", "c1"]
+    for n in range(30):
+        feed.survey_alert({"call_id": f"x{n}"})
+    await feed.flush()
+    assert len(feed.view()["survey_alerts"]) == 20  # the latest SURVEY_ALERTS_KEPT

@@ -64,3 +64,15 @@ def test_a_message_as_each_sight_sees_it() -> None:
     assert Sight("own", "a9").scoped(text) is NO_AGENTS.scoped(text)  # shared text
     queue_named_agents = encode("delta", 6, 1.0, {"queues": {"agents": {"waiting": 1}}})
     assert NO_AGENTS.scoped(queue_named_agents) == queue_named_agents
+
+
+def test_low_survey_answers_are_the_floor_watchers_only() -> None:
+    alerts = [{"call_id": "c1", "agent_id": "a1", "satisfaction": 5, "nps": 2}]
+    text = encode("delta", 7, 1.0, {"now": 2, "survey_alerts": alerts})
+    assert json.loads(ALL_AGENTS.scoped(text))["data"]["survey_alerts"] == alerts
+    for sight in (NO_AGENTS, Sight("own", "a1")):
+        assert json.loads(sight.scoped(text))["data"] == {"now": 2}
+    both = encode("snapshot", 8, None, {"agents": {"a1": {"state": "ready"}},
+                                         "survey_alerts": alerts})
+    assert json.loads(Sight("own", "a1").scoped(both))["data"] == {
+        "agents": {"a1": {"state": "ready"}}}

@@ -4,6 +4,8 @@ cases."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from hotline.core.lifecycle import IllegalTransition
@@ -14,6 +16,7 @@ from hotline.work_orders.model import (
     OrderState,
     WorkOrderError,
     act,
+    answered_matter,
     callback_timeliness,
     create,
     escalate,
@@ -118,3 +121,19 @@ def test_callback_timeliness_and_substantiation_rate_worked_by_hand() -> None:
     assert rate == pytest.approx(1 / 3)
     assert substantiation_rate([]) is None
     assert set(DEFAULT_POLICIES) == set(ServiceType)
+
+
+def test_an_answered_matter_within_the_window_is_the_calls_subject() -> None:
+    """最终答复: the latest closed order with a final answer last touched (created, replied,
+    called back or closed) at most the repeat window before the call."""
+    o = create(ServiceType.BILLING, "1", "bill", "c1", "agent1", T0)
+    closed = replace(o, id=1, state=OrderState.CLOSED, closed_at=T0 + 2 * H,
+                     final_answer="refunded")
+    assert answered_matter(T0 + 26 * H, [closed]) is closed  # 24 h after closing
+    assert answered_matter(T0 + 26 * H + 1, [closed]) is None  # a second later: no
+    assert answered_matter(T0 + 3 * H, [replace(closed, final_answer="")]) is None
+    newer = replace(closed, id=2, closed_at=T0 + 5 * H)
+    assert answered_matter(T0 + 6 * H, [closed, newer]) is newer
+    # an open order with an answer is the open order's business (is_repeat_call), not this
+    assert answered_matter(T0 + H, [replace(closed, state=OrderState.REPLIED)]) is None
+    assert answered_matter(T0 + 6 * H, [closed], window_s=3 * H) is None  # a shorter window

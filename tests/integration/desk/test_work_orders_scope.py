@@ -264,3 +264,65 @@ async def test_a_back_office_user_without_a_unit_sees_nothing(orders: Desk) -> N
     assert (await orders.get("nobody", f"/api/work-orders/{order['id']}")).status_code == 404
     r = await orders.get("nobody", f"/api/work-orders?caller={CALLER}")
     assert r.json() == []
+
+
+async def test_a_closed_orders_final_answer_stays_with_the_callers_next_agent(
+        orders: Desk) -> None:
+    """最终答复 (#17.8): once its order is closed, the final answer is what the caller's next
+    call is most likely about: the agent on the line sees the order, and the desk flags the
+    call as a repeat of an answered matter while within the repeat window."""
+    oid = (await new_order(orders))["id"]
+    await to_callback_due(orders, oid)
+    r = await orders.post("supervisor", f"/api/work-orders/{oid}/final-answer",
+                          {"text": "the meter was replaced; the bill is corrected"})
+    assert r.status_code == 200, r.text
+    for action in ("callback_done", "close"):
+        r = await orders.post("supervisor", f"/api/work-orders/{oid}/actions",
+                              {"action": action, "text": "told"})
+        assert r.status_code == 200 and r.json()["state"] in ("replied", "closed"), r.text
+    orders.clock.t += 3600  # the caller calls again an hour later
+    orders.tokens.clear()  # (everyone's tokens expired meanwhile: signed in again)
+    await orders.post("agent2", "/api/agents/agent2/login")
+    await orders.post("agent2", "/api/agents/agent2/ready")
+    ring_a_call(orders, "c2", CALLER)
+    orders.clock.t += 5
+    orders.controller.handle(AgentRinging(orders.clock.t, node=NODE, call_id="c2",
+                                          agent_id="agent2"))
+    orders.controller.handle(CallAnswered(orders.clock.t + 1, node=NODE, call_id="c2",
+                                          agent_id="agent2"))
+    r = await orders.get("agent2", f"/api/work-orders/{oid}")
+    assert r.status_code == 200, r.text
+    assert r.json()["final_answer"] == "the meter was replaced; the bill is corrected"
+    desk = (await orders.get("agent2", "/api/agents/agent2/desk")).json()
+    assert desk["open_orders"] == []
+    [answered] = desk["answered_orders"]
+    assert (answered["id"], answered["state"], answered["final_answer"]) == (
+        oid, "closed", "the meter was replaced; the bill is corrected")
+    assert desk["final_answer_repeat"] == oid
+    # a closed order without a final answer stays out of sight
+    plain = (await new_order(orders, agent="agent1", call_id="c9"))["id"]
+    r = await orders.post("supervisor", f"/api/work-orders/{plain}/actions",
+                          {"action": "close"})
+    assert r.status_code == 200, r.text
+    assert (await orders.get("agent2", f"/api/work-orders/{plain}")).status_code == 404
+
+
+async def test_an_answered_matter_long_ago_is_shown_but_not_flagged(orders: Desk) -> None:
+    oid = (await new_order(orders))["id"]
+    r = await orders.post("supervisor", f"/api/work-orders/{oid}/final-answer",
+                          {"text": "no outage planned"})
+    assert r.status_code == 200, r.text
+    r = await orders.post("supervisor", f"/api/work-orders/{oid}/actions", {"action": "close"})
+    assert r.status_code == 200, r.text
+    orders.clock.t += 3 * 86400  # beyond the 24 h window
+    orders.tokens.clear()
+    await orders.post("agent2", "/api/agents/agent2/login")
+    await orders.post("agent2", "/api/agents/agent2/ready")
+    ring_a_call(orders, "c2", CALLER)
+    orders.controller.handle(AgentRinging(orders.clock.t, node=NODE, call_id="c2",
+                                          agent_id="agent2"))
+    orders.controller.handle(CallAnswered(orders.clock.t + 1, node=NODE, call_id="c2",
+                                          agent_id="agent2"))
+    desk = (await orders.get("agent2", "/api/agents/agent2/desk")).json()
+    assert [o["id"] for o in desk["answered_orders"]] == [oid]
+    assert desk["final_answer_repeat"] is None

@@ -54,7 +54,7 @@ from hotline.store import db
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
-from hotline.telephony.agi.server import AgiGate, AgiServer, by_script
+from hotline.telephony.agi.server import Agi, AgiGate, AgiServer, by_script
 from hotline.telephony.ivr.prompts import PromptStore
 from hotline.telephony.ivr.session import IvrApp
 
@@ -87,6 +87,7 @@ class Platform:
     writer: Writer = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _recording_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _routing: bool = field(init=False, default=False)  # the controller is up (its resync run)
     _stopping: bool = field(init=False, default=False)
 
     async def start(self) -> None:
@@ -165,7 +166,25 @@ class Platform:
         self.controller.observe(recorder.observe)
         # calls that ended while no controller listened: the node's ledger, at every resync
         self.controller.use_history(StoreHistory(self.writer, self.pool))
+        # The IVR over FastAGI: the menu tree from the database (seeded from
+        # asterisk-config/ivr.toml, changed through the API), prompts built at start. It
+        # listens before the controller's heartbeat tells the dialplan it is back: a caller
+        # arriving in between would find no IVR and press the keys meant for its menus (1 for
+        # Mandarin) while waiting, where they would be taken for the callback key (#15.2).
+        menu, version = await load_or_seed_ivr(self.pool)
+        prompts = PromptStore.for_settings(self.settings)
+        await asyncio.to_thread(prompts.build, menu)
+        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert)
+        ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
+        live_menu = LiveMenu(ivr_app, prompts, version)
+        # one FastAGI port: the menus and the survey, and the callers held for the router
+        self.agi = AgiServer(self.settings, by_script(
+            {"ivr": ivr_app, "survey": ivr_app, "hold": self._hold}))
+        await self.agi.start()
+        self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
+                       "survey and the hold (waiting callers)")
         await self.controller.start()
+        self._routing = True
         if talking:  # still on the line, in a ledger, or neither: known after the resyncs
             self._tasks.append(asyncio.create_task(self._settle_left_on_line(talking),
                                                    name="calls left on the line"))
@@ -192,22 +211,8 @@ class Platform:
         self.acd_server = AcdServer(self.controller, self.redis, self.configuration,
                                     live_side=self.api)
         await self.acd_server.start()
-        # The IVR over FastAGI: the menu tree from the database (seeded from
-        # asterisk-config/ivr.toml, changed through the API), prompts built at start.
-        menu, version = await load_or_seed_ivr(self.pool)
-        prompts = PromptStore.for_settings(self.settings)
-        await asyncio.to_thread(prompts.build, menu)
-        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert)
-        ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
-        live_menu = LiveMenu(ivr_app, prompts, version)
         self.configuration.ivr = live_menu
         self.configuration.ivr_queues = live_menu.used_queues  # those cannot be removed
-        # one FastAGI port: the menus and the survey, and the callers held for the router
-        self.agi = AgiServer(self.settings, by_script(
-            {"ivr": ivr_app, "survey": ivr_app, "hold": self.controller.holds.serve}))
-        await self.agi.start()
-        self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
-                       "survey and the hold (waiting callers)")
         # /readyz and /metrics: on the HTTP side here, else on the health listener
         self.prometheus = prom.registry(prom.PlatformCollector(
             self.controller, self.writer, self.acd_server.server))
@@ -260,6 +265,13 @@ class Platform:
         await self.health.start()
         self.emit_line(f"health at http://{self.settings.health_host}:"
                        f"{self.health.bound_port}/readyz (and /healthz, /metrics)")
+
+    async def _hold(self, agi: Agi) -> None:
+        """A waiting caller's hold session, once the controller routes. Before that the session
+        ends at once: the dialplan asks again a second later (and hands the caller to the
+        failsafe if no controller comes back within its guard, docs/dialplan-contract.md)."""
+        if self._routing:
+            await self.controller.holds.serve(agi)
 
     def _check_repeat(self, item: object) -> None:
         if isinstance(item, CallEntered) and not self._stopping:

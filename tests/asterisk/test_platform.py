@@ -16,6 +16,7 @@ from hotline.core.events import CallEnded, CallQueued, TalkEnded
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.devtools.observer import ControllerObserver
+from hotline.process.controller import Controller
 from hotline.process.platform import Platform
 from hotline.store import db, queries
 from hotline.store.live import LiveState, connect_redis
@@ -102,5 +103,34 @@ async def test_platform_routes_a_call_and_every_store_shows_it(
         platform.controller.agent_command("agent2", AgentTrigger.END_WRAP_UP)
         platform.controller.agent_command("agent2", AgentTrigger.NOT_READY)
         platform.controller.agent_command("agent2", AgentTrigger.LOGOUT)
+    finally:
+        await platform.stop()
+
+
+async def test_the_ivr_listens_before_the_controller_tells_the_dialplan_it_is_back(
+        asterisk_node: Settings, centre: Centre, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The controller's start writes its heartbeat: from then on the dialplan holds callers for
+    it. A caller arriving before the IVR listened found none, went to the general queue and
+    pressed the keys meant for the menus while waiting, 1 for Mandarin, which was taken for
+    the callback key (#15.2: found by the kill -9 proof with PostgreSQL away, where building
+    the prompts on a busy machine kept the IVR away for seconds after the controller)."""
+    ivr_listening: list[bool] = []
+    controller_start = Controller.start
+
+    async def start(self: Controller) -> None:
+        try:
+            _, writer = await asyncio.open_connection(asterisk_node.bind_host,
+                                                      asterisk_node.agi_port)
+            writer.close()
+            ivr_listening.append(True)
+        except OSError:
+            ivr_listening.append(False)
+        await controller_start(self)
+
+    monkeypatch.setattr(Controller, "start", start)
+    platform = Platform(asterisk_node, centre, emit_line=lambda _: None)
+    await platform.start()
+    try:
+        assert ivr_listening == [True]
     finally:
         await platform.stop()

@@ -160,3 +160,16 @@ def test_a_call_a_dead_controller_put_through_is_replayed_from_its_start() -> No
     assert events[2].at == 998.0  # (the leg's age, 5 s, is older than the queueing)
 
 
+
+
+def test_a_call_opened_while_resyncing_is_left_to_its_live_events() -> None:
+    """A call first heard during the resync entered after the channel snapshot was taken (the
+    snapshot's reply comes behind the node's event backlog) or ends in events still to come:
+    either way the live events tell its life. Ended or rung again from the older snapshot, a
+    caller who had just pressed for a callback was taken for gone, and its callback rang while
+    its own channel still held the call id (found by the kill -9 proof with PostgreSQL away)."""
+    known = [KnownCall("new", "offered", "agent1"), KnownCall("old", "queued"),
+             KnownCall("seen", "offered", "agent2")]
+    live = [caller("seen", "hotline-hold")]
+    events = reconcile("n1", known, live, {}, NOW, fresh={"new", "seen"})
+    assert [(type(e).__name__, e.call_id) for e in events] == [("CallEnded", "old")]

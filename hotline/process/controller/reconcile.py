@@ -19,7 +19,7 @@ Pure: channels, endpoint states and the router's view in, events out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from hotline.core import ids
@@ -90,7 +90,8 @@ def node_restarted(before: str | None, now: str | None) -> bool:
 def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
               waiting_vars: dict[str, QueueVars], now: float,
               restarted: bool = False,
-              ended: Mapping[str, tuple[float, int]] | None = None) -> list[Event]:
+              ended: Mapping[str, tuple[float, int]] | None = None,
+              fresh: Set[str] = frozenset()) -> list[Event]:
     """The events that bring the router's view of `node` in line with its live channels.
 
     A known call the node no longer has ended while we were away: lost to a node failure
@@ -103,6 +104,9 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
     at the times the dialplan kept), so that its history row is whole and true; the
     controller routes none of it (failsafe_found). `ended`: the calls the ledger holds (call
     id -> (end time, hangup cause)): a known call that is gone ends at its true time.
+    `fresh`: known calls first heard while resyncing, left to their live events: the
+    snapshot may predate them (its reply comes behind the node's event backlog), and what
+    happens to them from now on is heard.
     """
     callers = {c.linkedid: c for c in channels if c.uniqueid == c.linkedid}
     legs: dict[str, list[ChannelView]] = {}
@@ -112,6 +116,8 @@ def reconcile(node: str, known: list[KnownCall], channels: list[ChannelView],
     known_ids = set()
     for call in known:
         known_ids.add(call.call_id)
+        if call.call_id in fresh:
+            continue
         caller = callers.get(call.call_id)
         if caller is None:
             if ended and call.call_id in ended:  # its end is in the ledger: heard late

@@ -107,6 +107,8 @@ async def _missed(state: ControllerState,
                         f"calls it dropped are lost to a node failure")
     known = known_calls(state, link.node)
     known_ids = {k.call_id for k in known}
+    fresh = {e.call_id for e in state.heard_while_resyncing.get(link.node, ())
+             if isinstance(e, CallEntered | CallQueued)}
     waiting_vars: dict[str, QueueVars] = {}
     for ch in channels:
         if (ch.is_caller_leg and ch.context in (HOLD_CONTEXT, FAILSAFE_CONTEXT, CONNECT_CONTEXT)
@@ -118,7 +120,7 @@ async def _missed(state: ControllerState,
     state.failsafe_calls.update(failsafe_found(link.node, known, channels))
     ended = {cid: (e.ended_at, e.cause) for cid, e in (ledger.entries if ledger else {}).items()}
     events = reconcile(link.node, known, channels, waiting_vars, state.clock(), restarted,
-                       ended)
+                       ended, fresh)
     return len(channels), events, ledger
 
 

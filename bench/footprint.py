@@ -269,6 +269,7 @@ async def retained(args: argparse.Namespace) -> dict[str, Any]:
         # explanations pass over the not-ready half as on a busy floor
         bed.log_in(args.agents // 2)
         n = 0
+        explanations = bed.controller.router._state.explanations
         fds, tasks = len(os.listdir("/proc/self/fd")), len(asyncio.all_tasks())
 
         async def run(calls: int) -> None:
@@ -281,6 +282,8 @@ async def retained(args: argparse.Namespace) -> dict[str, Any]:
                 bed.end(bed.answer())
                 n, calls = n + size, calls - size
             bed.close_clients()  # every session of theirs ended already
+            if hasattr(explanations, "compact"):  # what the controller's ticker did by then
+                explanations.compact()
             # every session's socket closed and its task over (they let go of the stream)
             await bed.until("closed", lambda: len(os.listdir("/proc/self/fd")) <= fds
                             and len(asyncio.all_tasks()) <= tasks)
@@ -304,12 +307,15 @@ async def retained(args: argparse.Namespace) -> dict[str, Any]:
         as_objects = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(
             mark, "filename"))
         explained = sum(len(x) for x in objects)
+        log_bytes = getattr(explanations, "bytes", None)  # encoded (absent before: objects)
         tracemalloc.stop()
         return {
             "finished": args.finished, "explanations": explained,
             "retained_bytes_per_call": round(total / args.finished),
             "retained_by_file": by_file,
             "explain_objects_bytes_per_call": round(as_objects / args.finished),
+            "explain_encoded_bytes_per_call": (round(log_bytes / n) if log_bytes is not None
+                                               else None),
         }
     finally:
         await bed.stop()
@@ -318,7 +324,7 @@ async def retained(args: argparse.Namespace) -> dict[str, Any]:
 def child(phase: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.footprint", "--phase", phase, "--agents",
            str(args.agents), "--calls", str(args.calls), "--finished", str(args.finished)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True,
                          env={**os.environ, "PYTHONHASHSEED": "0"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -5,7 +5,8 @@ the order the decision used. Agents passed over for their state or their skills 
 walking the holders of the decision's primary skill, highest level first (every agent when the
 queue requires no skill), and stop after `limit` of them or after looking at 3 x `limit`
 more agents; the rest are counted in `omitted`.
-`explain_offer` gathers both from the router's state; `ExplanationLog` keeps them per call.
+`explain_offer` gathers both from the router's state; `ExplanationLog` keeps them per call
+(encoded: explain_codec).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hotline.router.decisions import (
     Considered,
     Explanation,
 )
+from hotline.router.explain_codec import decode, encode
 
 if TYPE_CHECKING:  # state.py imports ExplanationLog from here
     from hotline.router.calls import RoutedCall
@@ -139,20 +141,52 @@ def explain_offer(
     )
 
 
-class ExplanationLog:
-    """Every offer decision per call, oldest first, for the `keep` most recent calls."""
+#: New explanations stay objects until this many wait: then (or at the router's tick, every
+#: 0.2 s in the controller) they are encoded, off the decision that built them.
+FRESH_MAX = 64
+#: What the kept explanations may weigh encoded, whatever their count (a call offered again
+#: and again keeps one per offer): ~500 bytes each, so explain_keep's 10,000 calls fit.
+KEEP_BYTES = 16 * 2**20
 
-    def __init__(self, keep: int) -> None:
-        self._keep = keep
-        self._by_call: OrderedDict[str, list[Explanation]] = OrderedDict()
+
+class ExplanationLog:
+    """Every offer decision per call, oldest first, for the `keep` most recent calls and
+    within `keep_bytes` once encoded (explain_codec). A new explanation is kept as it is
+    until `compact` encodes it: the decision never waits for the encoding."""
+
+    def __init__(self, keep: int, keep_bytes: int = KEEP_BYTES) -> None:
+        self._keep, self._keep_bytes = keep, keep_bytes
+        self._by_call: OrderedDict[str, list[Explanation | bytes]] = OrderedDict()
+        self._fresh: list[tuple[str, list[Explanation | bytes], int]] = []
+        self.bytes = 0  # the encoded explanations kept
 
     def add(self, why: Explanation) -> None:
         kept = self._by_call.get(why.call_id)
         if kept is None:
             kept = self._by_call[why.call_id] = []
-            while len(self._by_call) > self._keep:
-                self._by_call.popitem(last=False)
+            self._trim()
+        self._fresh.append((why.call_id, kept, len(kept)))
         kept.append(why)
+        if len(self._fresh) >= FRESH_MAX:
+            self.compact()
+
+    def compact(self) -> None:
+        """Encodes the explanations added since the last compaction."""
+        by_call = self._by_call
+        for call_id, kept, at in self._fresh:
+            if by_call.get(call_id) is kept:  # not dropped meanwhile
+                blob = kept[at] = encode(kept[at])  # type: ignore[arg-type]
+                self.bytes += len(blob)
+        self._fresh.clear()
+        self._trim()
 
     def of(self, call_id: str) -> list[Explanation]:
-        return list(self._by_call.get(call_id, ()))
+        return [decode(x) if type(x) is bytes else x  # type: ignore[misc]
+                for x in self._by_call.get(call_id, ())]
+
+    def _trim(self) -> None:
+        """The oldest calls out, beyond the count or the bytes (the newest call stays)."""
+        by_call = self._by_call
+        while len(by_call) > self._keep or (self.bytes > self._keep_bytes and len(by_call) > 1):
+            _, dropped = by_call.popitem(last=False)
+            self.bytes -= sum(len(x) for x in dropped if type(x) is bytes)  # type: ignore[arg-type]

@@ -21,9 +21,8 @@ Three passes, each in a fresh process:
 - `retained`: after a warm-up, `--finished` calls go through the whole life (entered, held,
   offered, rung, answered, ended, after-call work ended); tracemalloc's growth over them per
   call, by file, is what each finished call leaves in the controller's bounded caches (the
-  router's explanations, the desk's recent calls, the ended-call ids). `explain_objects_bytes`
-  is what the same explanations cost as the Explanation/Considered objects the router builds
-  (the log's form before it stored them encoded): both in this one run.
+  router's explanations, the desk's recent calls, the ended-call ids); the explanation log's
+  encoded bytes per call, and what decoding them all allocates (docs/metrics.md).
 The last line is one JSON object: agents, calls, rss_mb (target: 300), and the figures above.
 """
 
@@ -313,7 +312,7 @@ async def retained(args: argparse.Namespace) -> dict[str, Any]:
             "finished": args.finished, "explanations": explained,
             "retained_bytes_per_call": round(total / args.finished),
             "retained_by_file": by_file,
-            "explain_objects_bytes_per_call": round(as_objects / args.finished),
+            "explain_decoded_bytes_per_call": round(as_objects / args.finished),
             "explain_encoded_bytes_per_call": (round(log_bytes / n) if log_bytes is not None
                                                else None),
         }
@@ -369,8 +368,9 @@ def main() -> None:
         figures["top"] = traced["top"][:5]
     kept = child("retained", args)
     print(f"  {kept['finished']} finished calls leave {kept['retained_bytes_per_call']} B each "
-          f"(by file: {kept['retained_by_file']}); their explanations as objects: "
-          f"{kept['explain_objects_bytes_per_call']} B per call")
+          f"(by file: {kept['retained_by_file']}); explanations encoded "
+          f"{kept['explain_encoded_bytes_per_call']} B per call, decoded all at once "
+          f"{kept['explain_decoded_bytes_per_call']} B per call")
     figures.update(kept)
     figures["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(figures))

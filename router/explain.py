@@ -11,7 +11,7 @@ more agents; the rest are counted in `omitted`.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from types import ModuleType
@@ -141,8 +141,8 @@ def explain_offer(
     )
 
 
-#: New explanations stay objects until this many wait: then (or at the router's tick, every
-#: 0.2 s in the controller) they are encoded, off the decision that built them.
+#: New explanations stay objects until the router's tick (every 0.2 s in the controller)
+#: encodes them, off the decision that built them; beyond this many, one per new one.
 FRESH_MAX = 64
 #: What the kept explanations may weigh encoded, whatever their count (a call offered again
 #: and again keeps one per offer): ~500 bytes each, so explain_keep's 10,000 calls fit.
@@ -152,12 +152,12 @@ KEEP_BYTES = 16 * 2**20
 class ExplanationLog:
     """Every offer decision per call, oldest first, for the `keep` most recent calls and
     within `keep_bytes` once encoded (explain_codec). A new explanation is kept as it is
-    until `compact` encodes it: the decision never waits for the encoding."""
+    until `compact` encodes it: with the router ticking, no decision waits for an encoding."""
 
     def __init__(self, keep: int, keep_bytes: int = KEEP_BYTES) -> None:
         self._keep, self._keep_bytes = keep, keep_bytes
         self._by_call: OrderedDict[str, list[Explanation | bytes]] = OrderedDict()
-        self._fresh: list[tuple[str, list[Explanation | bytes], int]] = []
+        self._fresh: deque[tuple[str, list[Explanation | bytes], int]] = deque()
         self.bytes = 0  # the encoded explanations kept
 
     def add(self, why: Explanation) -> None:
@@ -167,18 +167,22 @@ class ExplanationLog:
             self._trim()
         self._fresh.append((why.call_id, kept, len(kept)))
         kept.append(why)
-        if len(self._fresh) >= FRESH_MAX:
-            self.compact()
+        if len(self._fresh) > FRESH_MAX:
+            # no tick for a while (a burst, or a router without a ticker): the oldest one
+            # now, one per decision rather than a pause every FRESH_MAX decisions
+            self._encode(*self._fresh.popleft())
+            self._trim()
 
     def compact(self) -> None:
         """Encodes the explanations added since the last compaction."""
-        by_call = self._by_call
-        for call_id, kept, at in self._fresh:
-            if by_call.get(call_id) is kept:  # not dropped meanwhile
-                blob = kept[at] = encode(kept[at])  # type: ignore[arg-type]
-                self.bytes += len(blob)
-        self._fresh.clear()
+        while self._fresh:
+            self._encode(*self._fresh.popleft())
         self._trim()
+
+    def _encode(self, call_id: str, kept: list[Explanation | bytes], at: int) -> None:
+        if self._by_call.get(call_id) is kept:  # not dropped meanwhile
+            blob = kept[at] = encode(kept[at])  # type: ignore[arg-type]
+            self.bytes += len(blob)
 
     def of(self, call_id: str) -> list[Explanation]:
         return [decode(x) if type(x) is bytes else x  # type: ignore[misc]

@@ -167,16 +167,15 @@ def command_error(exc: Exception, agent_id: str = "") -> ApiError | None:
 
 def desk_call(context: CallContext) -> DeskCall:
     """The call as the controller saw it: caller, queue, service, IVR path, times."""
-    entered, queued, answered = context.entered, context.queued, context.answered
     return DeskCall(
         call_id=context.call_id,
         caller=context.caller,
-        queue=queued.queue if queued else "",
-        service=queued.service.value if queued else "",
+        queue=context.queue,
+        service=context.service,
         ivr_path=list(context.ivr_path),
-        entered_at=entered.at if entered else None,
-        queued_at=queued.at if queued else None,
-        answered_at=answered.at if answered else None,
+        entered_at=context.entered_at,
+        queued_at=context.queued_at,
+        answered_at=context.answered_at,
     )
 
 

@@ -27,8 +27,9 @@ Measured:
   at least a quarter of it up to 1 minute) to the last new call, in MB per hour. A run of a
   few minutes mostly shows the channels and caches filling up: only the hour says much. The
   controller keeps the last 10,000 calls' context in memory on purpose (the history desk's
-  KEEP_CALLS, the router's explain_keep), about 8 KB a call: at 5 calls/s that fills for the
-  first ~33 minutes and then stays flat, so the second half's slope
+  KEEP_CALLS, the router's explain_keep), about 3 KB a call (bench.footprint's
+  retained_bytes_per_call; 7 KB before explanations were kept encoded): at 5 calls/s that
+  fills for the first ~33 minutes and then stays flat, so the second half's slope
   (`rss_growth_second_half_mb_per_hour`) tells a leak from that filling.
 Targets: lost 0; controller and Asterisk RSS growth under 20 MB/hour each.
 The last line is one JSON object with the figures. Set-up (node boot, initdb of the embedded

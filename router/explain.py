@@ -5,12 +5,13 @@ the order the decision used. Agents passed over for their state or their skills 
 walking the holders of the decision's primary skill, highest level first (every agent when the
 queue requires no skill), and stop after `limit` of them or after looking at 3 x `limit`
 more agents; the rest are counted in `omitted`.
-`explain_offer` gathers both from the router's state; `ExplanationLog` keeps them per call.
+`explain_offer` gathers both from the router's state; `ExplanationLog` keeps them per call
+(encoded: explain_codec).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from types import ModuleType
@@ -26,6 +27,7 @@ from hotline.router.decisions import (
     Considered,
     Explanation,
 )
+from hotline.router.explain_codec import decode, encode
 
 if TYPE_CHECKING:  # state.py imports ExplanationLog from here
     from hotline.router.calls import RoutedCall
@@ -139,20 +141,56 @@ def explain_offer(
     )
 
 
-class ExplanationLog:
-    """Every offer decision per call, oldest first, for the `keep` most recent calls."""
+#: New explanations stay objects until the router's tick (every 0.2 s in the controller)
+#: encodes them, off the decision that built them; beyond this many, one per new one.
+FRESH_MAX = 64
+#: What the kept explanations may weigh encoded, whatever their count (a call offered again
+#: and again keeps one per offer): ~500 bytes each, so explain_keep's 10,000 calls fit.
+KEEP_BYTES = 16 * 2**20
 
-    def __init__(self, keep: int) -> None:
-        self._keep = keep
-        self._by_call: OrderedDict[str, list[Explanation]] = OrderedDict()
+
+class ExplanationLog:
+    """Every offer decision per call, oldest first, for the `keep` most recent calls and
+    within `keep_bytes` once encoded (explain_codec). A new explanation is kept as it is
+    until `compact` encodes it: with the router ticking, no decision waits for an encoding."""
+
+    def __init__(self, keep: int, keep_bytes: int = KEEP_BYTES) -> None:
+        self._keep, self._keep_bytes = keep, keep_bytes
+        self._by_call: OrderedDict[str, list[Explanation | bytes]] = OrderedDict()
+        self._fresh: deque[tuple[str, list[Explanation | bytes], int]] = deque()
+        self.bytes = 0  # the encoded explanations kept
 
     def add(self, why: Explanation) -> None:
         kept = self._by_call.get(why.call_id)
         if kept is None:
             kept = self._by_call[why.call_id] = []
-            while len(self._by_call) > self._keep:
-                self._by_call.popitem(last=False)
+            self._trim()
+        self._fresh.append((why.call_id, kept, len(kept)))
         kept.append(why)
+        if len(self._fresh) > FRESH_MAX:
+            # no tick for a while (a burst, or a router without a ticker): the oldest one
+            # now, one per decision rather than a pause every FRESH_MAX decisions
+            self._encode(*self._fresh.popleft())
+            self._trim()
+
+    def compact(self) -> None:
+        """Encodes the explanations added since the last compaction."""
+        while self._fresh:
+            self._encode(*self._fresh.popleft())
+        self._trim()
+
+    def _encode(self, call_id: str, kept: list[Explanation | bytes], at: int) -> None:
+        if self._by_call.get(call_id) is kept:  # not dropped meanwhile
+            blob = kept[at] = encode(kept[at])  # type: ignore[arg-type]
+            self.bytes += len(blob)
 
     def of(self, call_id: str) -> list[Explanation]:
-        return list(self._by_call.get(call_id, ()))
+        return [decode(x) if type(x) is bytes else x  # type: ignore[misc]
+                for x in self._by_call.get(call_id, ())]
+
+    def _trim(self) -> None:
+        """The oldest calls out, beyond the count or the bytes (the newest call stays)."""
+        by_call = self._by_call
+        while len(by_call) > self._keep or (self.bytes > self._keep_bytes and len(by_call) > 1):
+            _, dropped = by_call.popitem(last=False)
+            self.bytes -= sum(len(x) for x in dropped if type(x) is bytes)  # type: ignore[arg-type]

@@ -164,8 +164,11 @@ class Router:
         return out
 
     def tick(self) -> Output:
-        """Let time pass: ring timeouts, bullseye steps, overflow, preferred-agent expiry."""
-        return self._let_time_pass(self._clock())
+        """Let time pass: ring timeouts, bullseye steps, overflow, preferred-agent expiry;
+        the explanations made since the last tick are packed for keeping."""
+        out = self._let_time_pass(self._clock())
+        self._state.explanations.compact()
+        return out
 
     @_changes_state
     def set_skills(self, agent_id: str, skills: Mapping[str, int]) -> Output:

@@ -30,19 +30,22 @@ KEEP_PER_AGENT = 10
 @dataclass(slots=True, eq=False)
 class CallContext:
     """The call as the controller saw it; the latest of each event counts (an overflow or a
-    re-queue: the latest queue), IVR choices in order."""
+    re-queue: the latest queue), IVR choices in order. Only what the desk shows is kept, not
+    the events (their channels and the rest: 10,000 calls' worth)."""
 
     call_id: str
-    entered: CallEntered | None = None
-    queued: CallQueued | None = None
-    answered: CallAnswered | None = None
+    entered_at: float | None = None
+    queued_at: float | None = None
+    answered_at: float | None = None
+    entered_caller: str = ""
+    queued_caller: str = ""
+    queue: str = ""
+    service: str = ""  # the ServiceType's value
     ivr_path: list[str] = field(default_factory=list)
 
     @property
     def caller(self) -> str:
-        if self.queued is not None and self.queued.caller:
-            return self.queued.caller
-        return self.entered.caller if self.entered is not None else ""
+        return self.queued_caller or self.entered_caller
 
 
 @dataclass(eq=False)
@@ -60,13 +63,16 @@ class DeskProjection:
             if item.call_id:
                 self._to_agent(item.agent_id, self._context(item.call_id))
         elif isinstance(item, CallEntered):
-            self._context(item.call_id).entered = item
+            context = self._context(item.call_id)
+            context.entered_at, context.entered_caller = item.at, item.caller
         elif isinstance(item, IvrChoice):
             self._context(item.call_id).ivr_path.append(f"{item.menu}={item.digit}")
         elif isinstance(item, CallQueued):
-            self._context(item.call_id).queued = item
+            context = self._context(item.call_id)
+            context.queued_at, context.queued_caller = item.at, item.caller
+            context.queue, context.service = item.queue, item.service.value
         elif isinstance(item, CallAnswered):
-            self._context(item.call_id).answered = item
+            self._context(item.call_id).answered_at = item.at
 
     def last_change(self, agent_id: str) -> AgentStateChanged | None:
         return self._last_change.get(agent_id)
@@ -80,7 +86,7 @@ class DeskProjection:
         of its entry or queueing was seen."""
         found = next((c for c in self._agent_calls.get(agent_id, ()) if c.call_id == call_id),
                      None) or self._calls.get(call_id)
-        if found is None or (found.entered is None and found.queued is None):
+        if found is None or (found.entered_at is None and found.queued_at is None):
             return None
         return found
 

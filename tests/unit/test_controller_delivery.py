@@ -208,7 +208,8 @@ def test_the_desk_projection_keeps_each_agents_recent_calls() -> None:
     assert [c.call_id for c in desk.recent_calls("agent1")] == ["c3", "c4"]  # bounded
     c4 = desk.call("agent1", "c4")
     assert c4 is not None and c4.caller == "13900000004" and c4.ivr_path == ["main=0"]
-    assert c4.answered is not None and c4.queued is not None and c4.queued.queue == "general"
+    assert c4.answered_at == c4.queued_at + 2 and c4.queue == "general"
+    assert c4.service == "general" and c4.entered_at == c4.queued_at - 1
     assert desk.call("agent1", "c1") is None  # older than both bounds
     change = desk.last_change("agent1")
     assert change is not None and change.call_id == "c4"

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 from hotline.core.errors import Conflict
 from hotline.core.lifecycle import AgentState
+from hotline.core.settings import DEFAULT_REPEAT_WINDOW_S
 from hotline.work_orders.model import WorkOrder, callback_timeliness
 
-REPEAT_WINDOW_S = 24 * 3600.0
 #: A form id's length: the CHECK of qa_forms.form_id (migration 003) and the API's schema.
 FORM_ID_MAX_LEN = 64
 #: A dispute's reason: the CHECK of qa_disputes.reason and the API's schema.
@@ -169,6 +169,8 @@ class SamplePlan:
     new_agent_months: int = 3
     min_queue_calls: int = 5  # fewer answered calls than this: no long/short picks
     targeted: frozenset[Reason] = field(default_factory=lambda: frozenset(Reason))
+    #: the centre's repeat window (Settings.repeat_window_s): a repeat caller called within it
+    repeat_window_s: float = DEFAULT_REPEAT_WINDOW_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +263,7 @@ def draw(calls: Sequence[SampleCall], plan: SamplePlan,
                 and start <= c.entered_at < add_months(start, plan.new_agent_months)):
             why.append(Reason.NEW_AGENT)
         if Reason.REPEAT_CALLER in wanted and any(
-                c.entered_at - REPEAT_WINDOW_S <= t < c.entered_at
+                c.entered_at - plan.repeat_window_s <= t < c.entered_at
                 for t in earlier.get(c.caller, ())):
             why.append(Reason.REPEAT_CALLER)
     return [Pick(c.call_id, c.agent_id, tuple(reasons[c.call_id]))

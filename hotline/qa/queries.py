@@ -137,7 +137,7 @@ async def draw_sample(conn: asyncpg.Connection, plan: qa.SamplePlan, by: str,
             _DRAW, ts(plan.since), ts(plan.until), plan.seed, plan.percentage,
             plan.short_quantile, plan.long_quantile, plan.min_queue_calls,
             plan.new_agent_months, sorted(str(r) for r in plan.targeted), sample_id,
-            qa.REPEAT_WINDOW_S)
+            plan.repeat_window_s)
     return sample_id
 
 

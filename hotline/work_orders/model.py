@@ -85,10 +85,6 @@ CALLER_MAX_LEN = 64
 #: work_orders.description and the API's schema.
 DESCRIPTION_MAX_LEN = 10_000
 
-#: A call this soon after an earlier one from the same number is a repeat call
-#: (docs/metrics.md, "Repeat calls").
-REPEAT_WINDOW_S = 24 * 3600
-
 
 class WorkOrderError(Conflict, ValueError):
     """A work order was asked for something its rules do not allow (with the reason)."""
@@ -226,12 +222,21 @@ def escalate(order: WorkOrder, now: float,
 
 
 def is_repeat_call(caller: str, at: float, earlier_calls: list[float],
-                   open_orders: list[WorkOrder]) -> bool:
-    """A call from a number with an open work order, or within 24 h of an earlier call from
-    the same number, is a repeat call (docs/metrics.md, "Repeat calls")."""
+                   open_orders: list[WorkOrder], window_s: float) -> bool:
+    """A call from a number with an open work order, or within the repeat window
+    (Settings.repeat_window_s, 12 or 24 h) of an earlier call from the same number, is a
+    repeat call (docs/metrics.md, "Repeat calls")."""
     if any(o.caller == caller and o.state is not OrderState.CLOSED for o in open_orders):
         return True
-    return any(0 <= at - t <= REPEAT_WINDOW_S for t in earlier_calls)
+    return any(within_repeat_window(t, at, window_s) for t in earlier_calls)
+
+
+def within_repeat_window(earlier: float, later: float, window_s: float) -> bool:
+    """The repeat rule: a call that enters 0 to `window_s` seconds (both ends included) after
+    an earlier call from the same number repeats it. Repeat detection, first-call resolution
+    and the repeat-call rate use it (hotline/reports/queries.py says the same in SQL, over
+    distinct calls)."""
+    return 0 <= later - earlier <= window_s
 
 
 def callback_timeliness(orders: list[WorkOrder], now: float) -> float | None:

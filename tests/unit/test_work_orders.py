@@ -83,10 +83,14 @@ def test_overdue_and_escalation_once() -> None:
 
 def test_repeat_calls_and_links() -> None:
     o = fault_order()
-    assert is_repeat_call("13900000001", T0 + 10 * 86400, [], [o])  # open order, any time
-    assert not is_repeat_call("13800000000", T0, [], [o])
-    assert is_repeat_call("1", T0 + 24 * H, [T0], [])  # exactly 24 h after: still a repeat
-    assert not is_repeat_call("1", T0 + 24 * H + 1, [T0], [])
+    day = 24 * H
+    assert is_repeat_call("13900000001", T0 + 10 * 86400, [], [o], day)  # open order, any time
+    assert not is_repeat_call("13800000000", T0, [], [o], day)
+    assert is_repeat_call("1", T0 + 24 * H, [T0], [], day)  # exactly 24 h after: still a repeat
+    assert not is_repeat_call("1", T0 + 24 * H + 1, [T0], [], day)
+    # the centre's 12 h window (Settings.repeat_window_h)
+    assert is_repeat_call("1", T0 + 12 * H, [T0], [], 12 * H)
+    assert not is_repeat_call("1", T0 + 12 * H + 1, [T0], [], 12 * H)
     linked = link_call(link_call(o, "c2"), "c2")
     assert linked.call_ids == ("c1", "c2")
 

@@ -1,6 +1,7 @@
 """Repeat-call detection at IVR time: a call from a number with an open work order, or within
-the repeat window (Settings.repeat_window_s, 12 or 24 h) of an earlier call from that number, is a repeat call (docs/metrics.md, "Repeat calls").
-The router then raises it, and offers it first to the agent who created the open order.
+the repeat window (Settings.repeat_window_s, 12 or 24 h) of an earlier call from that number,
+is a repeat call (docs/metrics.md, "Repeat calls"). The router then raises it, and offers it
+first to the agent who created the open order.
 
 The look-up runs while the caller walks the IVR (seconds), so it never delays routing.
 """

@@ -11,7 +11,14 @@ import json
 import os
 from pathlib import Path
 
-from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.centre.model import (
+    AgentSpec,
+    Centre,
+    QueueSpec,
+    TeamSpec,
+    VendorKind,
+    VendorSpec,
+)
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 
@@ -57,7 +64,8 @@ def agent_port(n: int, base: int = AGENT_SIP_BASE) -> int:
 
 def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
     """Skills chosen so that policy order is known: agent1 is the most skilled generalist.
-    Each agent's phone listens on `agent_sip_base` + N."""
+    Each agent's phone listens on `agent_sip_base` + N. Teams: agents 1 and 2 are the own
+    staff's day team, agents 3 and 4 an outsourced vendor's team."""
     skills = {
         1: {"general": 5, "billing": 2},
         2: {"general": 3, "billing": 5},
@@ -66,9 +74,13 @@ def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
     }
     agents = [
         AgentSpec(id=f"agent{n}", name=f"Agent {n}", secret=f"pw{n}",
-                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s)
+                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s,
+                  team="day" if n <= 2 else "partner")
         for n, s in skills.items()
     ]
+    vendors = [VendorSpec("own", "自营 Own staff", VendorKind.OWN),
+               VendorSpec("partner", "外包 Partner", VendorKind.OUTSOURCED)]
+    teams = [TeamSpec("day", "Day team", "own"), TeamSpec("partner", "Partner team", "partner")]
     queues = [
         QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1}),
         QueueSpec(name="billing", service=ServiceType.BILLING, required={"billing": 1}),
@@ -78,7 +90,7 @@ def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
                   priority=5),
         QueueSpec(name="ev", service=ServiceType.EV, required={"general": 1}),
     ]
-    return Centre(queues=queues, agents=agents)
+    return Centre(queues=queues, agents=agents, teams=teams, vendors=vendors)
 
 
 def centre_toml(centre: Centre) -> str:
@@ -86,12 +98,18 @@ def centre_toml(centre: Centre) -> str:
         return "{ " + ", ".join(f"{k} = {v}" for k, v in d.items()) + " }"
 
     out: list[str] = []
+    for v in centre.vendors:
+        out += ["[[vendors]]", f'id = "{v.id}"', f'name = "{v.name}"', f'kind = "{v.kind}"', ""]
+    for t in centre.teams:
+        out += ["[[teams]]", f'id = "{t.id}"', f'name = "{t.name}"', f'vendor = "{t.vendor}"',
+                ""]
     for q in centre.queues:
         out += ["[[queues]]", f'name = "{q.name}"', f'service = "{q.service}"',
                 f"required = {table(q.required)}", f"priority = {q.priority}", ""]
     for a in centre.agents:
         out += ["[[agents]]", f'id = "{a.id}"', f'name = "{a.name}"', f'secret = "{a.secret}"',
-                f'contact = "{a.contact}"', f"skills = {table(a.skills)}", ""]
+                f'contact = "{a.contact}"', f"skills = {table(a.skills)}",
+                f'team = "{a.team}"', ""]
     return "\n".join(out)
 
 

@@ -1,0 +1,1 @@
+"""Reports: the figures over a period from history (figures), their SQL (queries)."""

@@ -58,11 +58,11 @@ from hotline.reports.figures import (
 from tests.helpers.report_day import (
     CALLS,
     DAY,
-    H,
     NOW,
     SINCE,
     T0,
     UNTIL,
+    H,
     calls_of,
     orders_of,
     states_of,

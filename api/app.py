@@ -24,6 +24,7 @@ from hotline.api.routes import (
     qa,
     queues,
     recordings,
+    reports,
     supervision,
     users,
     wallboard,
@@ -93,6 +94,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         centre,
         users,
         qa,
+        reports,
         health,
     ):
         app.include_router(module.router)

@@ -15,6 +15,7 @@ from hotline.api.security import (
     ALL_ROLES,
     FLOOR_WATCHERS,
     INSPECTORS,
+    REPORT_READERS,
     STEERING,
     Authenticator,
     Claims,
@@ -96,6 +97,8 @@ FloorWatcher = Annotated[Claims, Depends(require_roles(*FLOOR_WATCHERS))]
 Steering = Annotated[Claims, Depends(require_roles(*STEERING))]
 #: Routing explanations: supervisors and quality inspectors.
 Inspector = Annotated[Claims, Depends(require_roles(*INSPECTORS))]
+#: The reports (figures by agent, team, vendor, queue, service, unit): supervisors, planners.
+ReportReader = Annotated[Claims, Depends(require_roles(*REPORT_READERS))]
 #: Users and the centre's configuration: admins only.
 Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
@@ -106,6 +109,7 @@ __all__ = [
     "FloorWatcher",
     "Inspector",
     "LoginLimitsDep",
+    "ReportReader",
     "ServicesDep",
     "SettingsDep",
     "SignerDep",

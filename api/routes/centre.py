@@ -24,6 +24,7 @@ from hotline.api.schemas import Skills
 from hotline.api.services import Services
 from hotline.centre.model import (
     DEFAULT_TEAM,
+    GROUP_NAME_MAX_LEN,
     AgentSpec,
     QueueSpec,
     TeamSpec,
@@ -135,8 +136,12 @@ class AgentOut(BaseModel):
     team: str
 
 
+GroupName = Annotated[str, Field(max_length=GROUP_NAME_MAX_LEN,
+                                 pattern=r"^[^\x00-\x1f\"\\;\[\]]*$")]
+
+
 class VendorIn(_In):
-    name: Text = ""
+    name: GroupName = ""
     #: own staff (自营) or an outsourced vendor or project (外包)
     kind: VendorKind
 
@@ -146,7 +151,7 @@ class VendorOut(VendorIn):
 
 
 class TeamIn(_In):
-    name: Text = ""
+    name: GroupName = ""
     vendor: ids.GroupId
 
 

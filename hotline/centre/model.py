@@ -40,6 +40,8 @@ class VendorKind(enum.StrEnum):
 #: staff); migration 016 gives the agents already stored the same.
 DEFAULT_TEAM = "main"
 DEFAULT_VENDOR = "own"
+#: A team's or vendor's name: the CHECK of teams.name and vendors.name (migration 016)
+GROUP_NAME_MAX_LEN = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,9 +98,9 @@ async def report_figures(_: ReportReader, services: ServicesDep, settings: Setti
                          until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
                          by: By = By.CENTRE, limit: Limit = MAX_PAGE,
                          offset: Offset = 0) -> ReportOut:
-    """The figures of [from, to) (epoch seconds, at most 31 days), one row per group of
-    `by` (a page of them, by key; `to` <= `from` is an empty period); counts that need a moment to have passed (deadlines,
-    agent time) stop at now."""
+    """The figures of [from, to) (epoch seconds, at most 31 days; `to` <= `from` is an empty
+    period), one row per group of `by` (a page of them, by key); counts that need a moment
+    to have passed (deadlines, agent time) stop at now."""
     try:
         check_span(since, until, MAX_REPORT_SPAN_S)
     except SpanTooLong as exc:

@@ -476,7 +476,8 @@ class ScorecardOut(BaseModel):
 
 
 @router.get("/scorecard/{agent_id}", responses=ERRORS)
-async def agent_scorecard(user: Reader, services: ServicesDep, agent_id: PathId,
+async def agent_scorecard(user: Reader, services: ServicesDep, settings: SettingsDep,
+                          agent_id: PathId,
                           since: Annotated[float, Query(ge=0, le=MAX_EPOCH)],
                           until: Annotated[float, Query(ge=0, le=MAX_EPOCH)]) -> ScorecardOut:
     """The agent's balanced scorecard over [since, until) (a span of at most 31 days); an
@@ -488,7 +489,8 @@ async def agent_scorecard(user: Reader, services: ServicesDep, agent_id: PathId,
         spans, calls, orders, evaluated = await store.scorecard_inputs(conn, agent_id,
                                                                        since, until)
     card = qa.scorecard(agent_id, since, until, spans=spans, calls=calls, orders=orders,
-                        evaluations=evaluated, now=services.clock())
+                        evaluations=evaluated, now=services.clock(),
+                        excused=frozenset(settings.utilisation_excused_reasons))
     return ScorecardOut(**{f: getattr(card, f) for f in ScorecardOut.model_fields})
 
 

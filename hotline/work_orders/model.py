@@ -239,6 +239,17 @@ def within_repeat_window(earlier: float, later: float, window_s: float) -> bool:
     return 0 <= later - earlier <= window_s
 
 
+def charged_to(order: WorkOrder) -> str:
+    """Who answers for an order's callback (回访), its timeliness and its count alike: the
+    order's owner, the agent who created it (首问负责: the first agent owns the matter to its
+    end), whoever dialled the callback (`callback_done_by` is kept, for the record). A missed
+    callback has no one who dialled it, so only the owner can answer for every callback due
+    (docs/metrics.md, "Callbacks: who answers for them"). The SQL of the scorecard
+    (hotline/qa/queries.py) and the reports (hotline/reports/queries.py) keys on
+    `created_by` for the same reason."""
+    return order.created_by
+
+
 def callback_timeliness(orders: list[WorkOrder], now: float) -> float | None:
     """回访及时率 = callbacks done within their time limit / callbacks due (docs/metrics.md,
     "Work orders").

@@ -28,7 +28,7 @@ from hotline.api.limits import (
 )
 from hotline.api.routes.history import store as history_store
 from hotline.reports import queries
-from hotline.reports.figures import By, Rules
+from hotline.reports.model import By, Rules
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 

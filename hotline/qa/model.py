@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from hotline.core.errors import Conflict
 from hotline.core.settings import DEFAULT_REPEAT_WINDOW_S
-from hotline.reports.figures import Rules, StateRow, count_states, ratio
+from hotline.reports.model import Rules, StateRow, count_states, ratio
 from hotline.work_orders.model import WorkOrder, callback_timeliness, charged_to
 
 #: A form id's length: the CHECK of qa_forms.form_id (migration 003) and the API's schema.
@@ -353,7 +353,7 @@ def utilisation(spans: Iterable[StateSpan], since: float, until: float,
     """Time on call (talking or held) and in after-call work over logged-in time, less the
     not-ready time of the `excused` reasons (the centre's rule, Settings
     .utilisation_excused_reasons), each span clipped to [since, until); a span still open
-    counts up to `until`. The reports' rule (hotline.reports.figures), over one agent."""
+    counts up to `until`. The reports' rule (hotline.reports.model), over one agent."""
     rows = [StateRow(s.state, s.started_at, s.ended_at, s.reason) for s in spans]
     rules = Rules(repeat_window_s=0.0, excused_reasons=excused)
     c = count_states(rows, since, until, until, rules)

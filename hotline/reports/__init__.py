@@ -1,1 +1,2 @@
-"""Reports: the figures over a period from history (figures), their SQL (queries)."""
+"""Reports: the figures over a period from history: their rules and formulas (model), their
+SQL (queries)."""

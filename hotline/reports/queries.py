@@ -1,5 +1,5 @@
 """The report figures' SQL, in one place: PostgreSQL counts a period's calls, work orders and
-agent time per group, and hands back one row per group (hotline/reports/figures.py makes the
+agent time per group, and hands back one row per group (hotline/reports/model.py makes the
 figures of them; its `count_*` functions are the definition this SQL keeps).
 
 Groups: an agent's rows roll up through the `agent_rollup` view (migration 016: agent ->
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from hotline.reports.figures import (
+from hotline.reports.model import (
     ANSWERED_OUTCOMES,
     AVAILABLE_STATES,
     BUSY_STATES,

@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from hotline.reports.figures import CallRow, OrderRow, StateRow, year_before
+from hotline.reports.model import CallRow, OrderRow, StateRow, year_before
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC).timestamp()
 H = 3600.0

@@ -1,7 +1,7 @@
 """The report figures' SQL (hotline/reports/queries.py) against the real PostgreSQL, on the
 hand-worked day of tests/helpers/report_day.py: the same values as the unit test's docstring
 (tests/unit/test_report_figures.py works them out), by every grouping, and equal to the
-counting rules of hotline/reports/figures.py for every group."""
+counting rules of hotline/reports/model.py for every group."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from hotline.reports import queries
-from hotline.reports.figures import (
+from hotline.reports.model import (
     By,
     Counts,
     Rules,

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.reports.figures import (
+from hotline.reports.model import (
     By,
     Counts,
     Rules,

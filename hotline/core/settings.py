@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     # The repeat-call window, 12 or 24 hours, the one the centre states: repeat detection at
     # IVR time, the QA sample's repeat callers, first-call resolution and the repeat-call rate
     # (docs/metrics.md, "Repeat calls"). Read it through `repeat_window_s`.
-    repeat_window_h: Literal[12, 24] = DEFAULT_REPEAT_WINDOW_H
+    repeat_window_h: int = DEFAULT_REPEAT_WINDOW_H
     # Utilisation's rule (docs/metrics.md, "Report figures"): the not-ready reasons whose time
     # does not count against the agent (taken out of the logged-in time), e.g.
     # ["break", "meal", "training"]; empty: every logged-in second counts
@@ -193,6 +193,15 @@ class Settings(BaseSettings):
     login_address_window_s: float = 60.0
     # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
     api_users: str = ""
+
+    @field_validator("repeat_window_h")
+    @classmethod
+    def _one_of_the_windows(cls, hours: int) -> int:
+        # an int checked here rather than Literal[12, 24]: a Literal of ints refuses the
+        # environment's text "24"
+        if hours not in REPEAT_WINDOW_CHOICES_H:
+            raise ValueError(f"the repeat window is one of {REPEAT_WINDOW_CHOICES_H} hours")
+        return hours
 
     def nodes(self) -> list[AsteriskNode]:
         """This node first, then the others: the controller keeps one AMI link to each."""

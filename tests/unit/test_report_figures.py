@@ -155,3 +155,14 @@ def test_settling_and_the_year_before() -> None:
     assert year_before(T0) == T0 - 365 * DAY  # 2025-07-01
     leap = 1709164800.0  # 2024-02-29 00:00 UTC
     assert year_before(leap) == leap - 366 * DAY  # 2023-02-28, as PostgreSQL says
+
+
+def test_the_repeat_window_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from hotline.core.settings import Settings
+
+    monkeypatch.setenv("HOTLINE_REPEAT_WINDOW_H", "12")  # as a process's environment says
+    assert Settings().repeat_window_s == 12 * H
+    with pytest.raises(ValidationError, match="repeat window"):
+        Settings(repeat_window_h=6)

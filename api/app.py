@@ -25,6 +25,7 @@ from hotline.api.routes import (
     qa,
     queues,
     recordings,
+    reports,
     supervision,
     users,
     wallboard,
@@ -95,6 +96,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         users,
         qa,
         planning,
+        reports,
         health,
     ):
         app.include_router(module.router)

@@ -16,6 +16,7 @@ from hotline.api.security import (
     FLOOR_WATCHERS,
     INSPECTORS,
     PLANNERS,
+    REPORT_READERS,
     STEERING,
     Authenticator,
     Claims,
@@ -99,6 +100,8 @@ Steering = Annotated[Claims, Depends(require_roles(*STEERING))]
 Inspector = Annotated[Claims, Depends(require_roles(*INSPECTORS))]
 #: Workforce planning (the forecast, event days, required agents): planners.
 Planner = Annotated[Claims, Depends(require_roles(*PLANNERS))]
+#: The reports (figures by agent, team, vendor, queue, service, unit): supervisors, planners.
+ReportReader = Annotated[Claims, Depends(require_roles(*REPORT_READERS))]
 #: Users and the centre's configuration: admins only.
 Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
@@ -110,6 +113,7 @@ __all__ = [
     "Inspector",
     "LoginLimitsDep",
     "Planner",
+    "ReportReader",
     "ServicesDep",
     "SettingsDep",
     "SignerDep",

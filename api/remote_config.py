@@ -43,6 +43,7 @@ class UpdateAgent(_Args):
     name: Annotated[str, Field(max_length=200)] | None = None
     secret: Annotated[str, Field(max_length=200)] | None = None
     contact: Annotated[str, Field(max_length=200)] | None = None
+    team: Annotated[str, Field(max_length=64)] | None = None
 
 
 class DeactivateAgent(_Args):
@@ -86,7 +87,7 @@ async def apply_configure(config: Configuration, args: ConfigureArgs) -> Any:
             return await config.create_agent(c.who, c.agent)
         case UpdateAgent():
             return await config.update_agent(c.who, c.agent_id, name=c.name, secret=c.secret,
-                                             contact=c.contact)
+                                             contact=c.contact, team=c.team)
         case DeactivateAgent():
             return await config.deactivate_agent(c.who, c.agent_id)
         case PutQueue():
@@ -119,11 +120,11 @@ class RemoteConfiguration(Configuration):
                                                       agent=spec)))
 
     async def update_agent(self, who: str, agent_id: str, *, name: str | None = None,
-                           secret: str | None = None, contact: str | None = None
-                           ) -> dict[str, str]:
+                           secret: str | None = None, contact: str | None = None,
+                           team: str | None = None) -> dict[str, str]:
         return dict(await self._configure(UpdateAgent(
             method="update_agent", who=who, agent_id=agent_id, name=name, secret=secret,
-            contact=contact)))
+            contact=contact, team=team)))
 
     async def deactivate_agent(self, who: str, agent_id: str) -> dict[str, str]:
         return dict(await self._configure(DeactivateAgent(method="deactivate_agent", who=who,

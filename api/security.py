@@ -50,6 +50,9 @@ FLOOR_WATCHERS = frozenset({Role.SUPERVISOR, Role.PLANNER})  # live agent states
 STEERING = frozenset({Role.SUPERVISOR})  # who changes the floor: agents, skills, reasons
 INSPECTORS = frozenset({Role.SUPERVISOR, Role.QA})  # routing explanations
 PLANNERS = frozenset({Role.PLANNER})  # the forecast, its event days and its staffing
+#: the centre's figures by agent, team, vendor, queue, service and unit (GET /api/reports/*):
+#: the people who manage the floor and plan it
+REPORT_READERS = frozenset({Role.SUPERVISOR, Role.PLANNER})
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
 ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.BACK_OFFICE,
               Role.AGENT)
@@ -371,6 +374,7 @@ __all__ = [
     "DEV_USERS",
     "FLOOR_WATCHERS",
     "INSPECTORS",
+    "REPORT_READERS",
     "ROLE_ORDER",
     "SESSION_MAX_S",
     "STEERING",

@@ -23,7 +23,7 @@ from starlette.requests import HTTPConnection
 from hotline.api.acd import WITH_CALL as WITH_CALL  # re-exported: the work orders' scope
 from hotline.api.acd import AcdPort, acd_of
 from hotline.api.acd import desk_call as desk_call
-from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.deps import ServicesDep, SettingsDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.schemas import (
     AgentOut,
@@ -276,7 +276,8 @@ class CallerOrders:
     final_answer_repeat: int | None  # the answered matter this call repeats
 
 
-async def caller_orders(services: Services, caller: str, user: Claims) -> CallerOrders:
+async def caller_orders(services: Services, caller: str, user: Claims,
+                        window_s: float) -> CallerOrders:
     """The caller's open orders, and its closed ones with a final answer (最终答复), that
     `user` may see (the work-order scope rule); which answered one this call repeats
     (model.answered_matter, the rule repeat detection uses)."""
@@ -292,7 +293,7 @@ async def caller_orders(services: Services, caller: str, user: Claims) -> Caller
         found = await work_orders.open_for_caller(conn, caller, viewer)
         answered = await work_orders.answered_for_caller(conn, caller, viewer,
                                                          limit=ANSWERED_ORDERS)
-    matter = answered_matter(services.clock(), answered)
+    matter = answered_matter(services.clock(), answered, window_s)
     return CallerOrders(
         [_order_out(o) for o in found], [_order_out(o) for o in answered],
         matter.id if matter is not None else None)
@@ -306,13 +307,13 @@ def _order_out(o: WorkOrder) -> OpenOrder:
 
 @router.get("/{agent_id}/desk", responses=ERRORS)
 async def desk(agent_id: AgentId, user: SelfOrSupervisor, services: ServicesDep,
-               reasons: Reasons) -> DeskOut:
+               settings: SettingsDep, reasons: Reasons) -> DeskOut:
     """The agent's state and time in it, its current call and the caller's recent calls."""
     state = await controller_of(services).desk(agent_id)
     agent, call, since = state.agent, state.call, state.since
     now = services.clock()
-    orders = (await caller_orders(services, call.caller, user) if call
-              else CallerOrders([], [], None))
+    orders = (await caller_orders(services, call.caller, user, settings.repeat_window_s)
+              if call else CallerOrders([], [], None))
     return DeskOut(
         agent_id=agent.agent_id,
         name=agent.name,

@@ -1,4 +1,5 @@
-"""The centre's configuration: agents, skills, queues, not-ready reasons, outages, the IVR
+"""The centre's configuration: agents, skills, teams and vendors, queues, not-ready reasons,
+outages, the IVR
 menu tree, and the audit of every change. Admins change everything; supervisors edit skills
 and reasons and read the IVR menu tree.
 
@@ -21,7 +22,15 @@ from hotline.api.limits import DAY_S, MAX_LIST_SPAN_S, MAX_PAGE, Limit, Offset, 
 from hotline.api.remote_config import RemoteConfiguration
 from hotline.api.schemas import Skills
 from hotline.api.services import Services
-from hotline.centre.model import AgentSpec, QueueSpec
+from hotline.centre.model import (
+    DEFAULT_TEAM,
+    GROUP_NAME_MAX_LEN,
+    AgentSpec,
+    QueueSpec,
+    TeamSpec,
+    VendorKind,
+    VendorSpec,
+)
 from hotline.centre.queries import AgentRow
 from hotline.centre.service import Configuration, outage_from
 from hotline.core import ids
@@ -42,6 +51,7 @@ Epoch = Annotated[float, Field(ge=0, le=4_102_444_800)]  # seconds, up to the ye
 AgentId = Annotated[ids.AgentId, Path(examples=["agent1"])]
 OutageId = Annotated[int, Path(ge=1, le=2**62)]
 Code = Annotated[ids.ReasonCode, Path(examples=["break"])]
+GroupPath = Annotated[ids.GroupId, Path(examples=["day"])]
 #: an area code (or the area of an account): what a caller types, as the IVR looks it up
 AreaCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")]
 
@@ -106,12 +116,15 @@ class AgentCreate(_In):
     secret: Secret
     contact: Contact = ""
     skills: Skills = {}
+    #: the agent's team (GET /api/config/teams), whose vendor its figures roll up to
+    team: ids.GroupId = DEFAULT_TEAM
 
 
 class AgentUpdate(_In):
     name: Text | None = None
     secret: Secret | None = None
     contact: Contact | None = None
+    team: ids.GroupId | None = None
 
 
 class AgentOut(BaseModel):
@@ -120,6 +133,34 @@ class AgentOut(BaseModel):
     contact: str
     skills: dict[str, int]
     active: bool
+    team: str
+
+
+GroupName = Annotated[str, Field(max_length=GROUP_NAME_MAX_LEN,
+                                 pattern=r"^[^\x00-\x1f\"\\;\[\]]*$")]
+
+
+class VendorIn(_In):
+    name: GroupName = ""
+    #: own staff (自营) or an outsourced vendor or project (外包)
+    kind: VendorKind
+
+
+class VendorOut(VendorIn):
+    id: str
+
+
+class TeamIn(_In):
+    name: GroupName = ""
+    vendor: ids.GroupId
+
+
+class TeamOut(TeamIn):
+    id: str
+
+
+class GroupChange(BaseModel):
+    created: bool
 
 
 class AgentChange(BaseModel):
@@ -206,7 +247,8 @@ def agent_out(row: AgentRow | None) -> AgentOut | None:
     if row is None:
         return None
     s = row.spec
-    return AgentOut(id=s.id, name=s.name, contact=s.contact, skills=s.skills, active=row.active)
+    return AgentOut(id=s.id, name=s.name, contact=s.contact, skills=s.skills, active=row.active,
+                    team=s.team)
 
 
 async def _agent_change(config: Configuration, agent_id: str,
@@ -233,7 +275,7 @@ async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep) -> Age
     """A new agent: its SIP endpoint, auth and AOR on every node (reloaded, no restart), a
     static member of the failsafe queue, and in the router (logged out)."""
     spec = AgentSpec(id=body.id, name=body.name, secret=body.secret, contact=body.contact,
-                     skills={k: v for k, v in body.skills.items() if v > 0})
+                     skills={k: v for k, v in body.skills.items() if v > 0}, team=body.team)
     asterisk = await config.create_agent(user.username, spec)
     return await _agent_change(config, body.id, asterisk)
 
@@ -242,7 +284,8 @@ async def create_agent(body: AgentCreate, user: Admin, config: ConfigDep) -> Age
 async def update_agent(agent_id: AgentId, body: AgentUpdate,
                        user: Admin, config: ConfigDep) -> AgentChange:
     asterisk = await config.update_agent(user.username, agent_id, name=body.name,
-                                         secret=body.secret, contact=body.contact)
+                                         secret=body.secret, contact=body.contact,
+                                         team=body.team)
     return await _agent_change(config, agent_id, asterisk)
 
 
@@ -255,6 +298,40 @@ async def deactivate_agent(agent_id: AgentId, user: Admin, config: ConfigDep) ->
     inactive, for history; creating the id again brings it back."""
     asterisk = await config.deactivate_agent(user.username, agent_id)
     return await _agent_change(config, agent_id, asterisk)
+
+
+# ---- teams and vendors: the roll-up chain agent -> team -> vendor -> centre
+
+
+@router.get("/vendors", responses=ERRORS)
+async def list_vendors(_: Steering, config: ConfigDep, limit: Limit = MAX_PAGE,
+                       offset: Offset = 0) -> list[VendorOut]:
+    return [VendorOut(id=v.id, name=v.name, kind=v.kind)
+            for v in page(await config.vendors(), limit, offset)]
+
+
+@router.put("/vendors/{vendor_id}", responses=ERRORS)
+async def put_vendor(vendor_id: GroupPath, body: VendorIn, user: Admin,
+                     config: ConfigDep) -> GroupChange:
+    """Adds or changes a vendor or project: own staff (自营) or outsourced (外包)."""
+    return GroupChange(created=await config.put_vendor(
+        user.username, VendorSpec(vendor_id, body.name, body.kind)))
+
+
+@router.get("/teams", responses=ERRORS)
+async def list_teams(_: Steering, config: ConfigDep, limit: Limit = MAX_PAGE,
+                     offset: Offset = 0) -> list[TeamOut]:
+    return [TeamOut(id=t.id, name=t.name, vendor=t.vendor)
+            for t in page(await config.teams(), limit, offset)]
+
+
+@router.put("/teams/{team_id}", responses=ERRORS)
+async def put_team(team_id: GroupPath, body: TeamIn, user: Admin,
+                   config: ConfigDep) -> GroupChange:
+    """Adds or changes a team and the vendor it belongs to (404 `vendor-not-found`); agents
+    join it through POST or PATCH /api/config/agents (`team`)."""
+    return GroupChange(created=await config.put_team(
+        user.username, TeamSpec(team_id, body.name, body.vendor)))
 
 
 # ---- queues

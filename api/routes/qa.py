@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from hotline.api.deps import ServicesDep, require_roles
+from hotline.api.deps import ServicesDep, SettingsDep, require_roles
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.limits import (
     DEFAULT_PAGE,
@@ -205,7 +205,8 @@ async def _sample_out(conn: Any, sample_id: int, limit: int = MAX_PAGE,
 
 
 @router.post("/samples", status_code=201, responses=ERRORS)
-async def draw_sample(user: QaStaff, services: ServicesDep, body: SampleIn) -> SampleOut:
+async def draw_sample(user: QaStaff, services: ServicesDep, settings: SettingsDep,
+                      body: SampleIn) -> SampleOut:
     """Draws and saves a sample of [since, until) (a span of at most 31 days):
     `percentage` of each agent's calls at random (seeded: the same seed over the same calls
     gives the same sample) plus the targeted calls; every call says why it was picked. The
@@ -216,7 +217,8 @@ async def draw_sample(user: QaStaff, services: ServicesDep, body: SampleIn) -> S
     plan = qa.SamplePlan(body.since, body.until, body.percentage, body.seed,
                          long_quantile=body.long_quantile, short_quantile=body.short_quantile,
                          new_agent_months=body.new_agent_months,
-                         targeted=frozenset(body.targeted))
+                         targeted=frozenset(body.targeted),
+                         repeat_window_s=settings.repeat_window_s)
     async with history_store(services) as conn:
         # drawn by PostgreSQL: this process never holds the period's calls
         sample_id = await store.draw_sample(conn, plan, user.username, services.clock())
@@ -474,7 +476,8 @@ class ScorecardOut(BaseModel):
 
 
 @router.get("/scorecard/{agent_id}", responses=ERRORS)
-async def agent_scorecard(user: Reader, services: ServicesDep, agent_id: PathId,
+async def agent_scorecard(user: Reader, services: ServicesDep, settings: SettingsDep,
+                          agent_id: PathId,
                           since: Annotated[float, Query(ge=0, le=MAX_EPOCH)],
                           until: Annotated[float, Query(ge=0, le=MAX_EPOCH)]) -> ScorecardOut:
     """The agent's balanced scorecard over [since, until) (a span of at most 31 days); an
@@ -486,7 +489,8 @@ async def agent_scorecard(user: Reader, services: ServicesDep, agent_id: PathId,
         spans, calls, orders, evaluated = await store.scorecard_inputs(conn, agent_id,
                                                                        since, until)
     card = qa.scorecard(agent_id, since, until, spans=spans, calls=calls, orders=orders,
-                        evaluations=evaluated, now=services.clock())
+                        evaluations=evaluated, now=services.clock(),
+                        excused=frozenset(settings.utilisation_excused_reasons))
     return ScorecardOut(**{f: getattr(card, f) for f in ScorecardOut.model_fields})
 
 

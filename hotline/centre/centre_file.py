@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
-from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.centre.model import AgentSpec, Centre, QueueSpec, TeamSpec, VendorSpec
 
 
 def _value(v: object) -> str:
@@ -19,7 +19,7 @@ def _value(v: object) -> str:
     return json.dumps(str(v))  # a JSON string is a TOML basic string (escapes included)
 
 
-def _table(kind: str, spec: AgentSpec | QueueSpec) -> list[str]:
+def _table(kind: str, spec: AgentSpec | QueueSpec | TeamSpec | VendorSpec) -> list[str]:
     lines = [f"[[{kind}]]"]
     for f in fields(spec):
         v = getattr(spec, f.name)
@@ -29,8 +29,13 @@ def _table(kind: str, spec: AgentSpec | QueueSpec) -> list[str]:
 
 
 def centre_toml(centre: Centre) -> str:
-    """Every field of every queue and agent, so that load_centre reads the same centre back."""
+    """Every field of every vendor, team, queue and agent, so that load_centre reads the same
+    centre back."""
     out: list[str] = []
+    for v in centre.vendors:
+        out += _table("vendors", v)
+    for t in centre.teams:
+        out += _table("teams", t)
     for q in centre.queues:
         out += _table("queues", q)
     for a in centre.agents:

@@ -1,7 +1,14 @@
-"""Reads the contact centre's configuration file (centre.toml): its queues and its agents."""
+"""Reads the contact centre's configuration file (centre.toml): its queues, its agents, and the
+teams and vendors they belong to.
+
+The roll-up chain is agent -> team -> vendor -> centre: an agent belongs to one team, a team
+to one vendor (own staff 自营, or an outsourced vendor or project 外包), and every vendor to the
+centre. `Centre.rollup` is that chain in Python; the `agent_rollup` view (migration 016) is the
+same chain in PostgreSQL, which the reports group by (hotline/reports/queries.py)."""
 
 from __future__ import annotations
 
+import enum
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +16,7 @@ from pathlib import Path
 from hotline.core.errors import InvalidRequest
 from hotline.core.ids import (
     AGENT_ID_PATTERN,
+    GROUP_ID_PATTERN,
     QUEUE_NAME_PATTERN,
     SKILL_NAME_PATTERN,
     is_valid,
@@ -23,6 +31,33 @@ class CentreFileError(InvalidRequest, ValueError):
     error_id = "invalid-centre-file"
 
 
+class VendorKind(enum.StrEnum):
+    OWN = "own"  # 自营: the centre's own staff
+    OUTSOURCED = "outsourced"  # 外包: an outsourced vendor or project
+
+
+#: A centre file without teams and vendors puts every agent in this team of this vendor (own
+#: staff); migration 016 gives the agents already stored the same.
+DEFAULT_TEAM = "main"
+DEFAULT_VENDOR = "own"
+#: A team's or vendor's name: the CHECK of teams.name and vendors.name (migration 016)
+GROUP_NAME_MAX_LEN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class VendorSpec:
+    id: str
+    name: str = ""
+    kind: VendorKind = VendorKind.OWN
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSpec:
+    id: str
+    name: str = ""
+    vendor: str = DEFAULT_VENDOR
+
+
 @dataclass(frozen=True, slots=True)
 class AgentSpec:
     id: str
@@ -30,6 +65,17 @@ class AgentSpec:
     secret: str = ""
     contact: str = ""  # a fixed SIP URI instead of REGISTER (SIPp phones, desk phones)
     skills: dict[str, int] = field(default_factory=dict)
+    team: str = DEFAULT_TEAM
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Where an agent's figures roll up: its team, the team's vendor and the vendor's kind
+    (then the centre)."""
+
+    team: str
+    vendor: str
+    kind: VendorKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +92,27 @@ class QueueSpec:
     overflow_wait_s: float | None = None
 
 
+def default_teams() -> list[TeamSpec]:
+    return [TeamSpec(DEFAULT_TEAM, "Main team", DEFAULT_VENDOR)]
+
+
+def default_vendors() -> list[VendorSpec]:
+    return [VendorSpec(DEFAULT_VENDOR, "Own staff", VendorKind.OWN)]
+
+
 @dataclass(frozen=True, slots=True)
 class Centre:
     queues: list[QueueSpec]
     agents: list[AgentSpec]
+    teams: list[TeamSpec] = field(default_factory=default_teams)
+    vendors: list[VendorSpec] = field(default_factory=default_vendors)
+
+    def rollup(self) -> dict[str, Rollup]:
+        """agent id -> its team, vendor and the vendor's kind (the roll-up chain)."""
+        vendors = {v.id: v for v in self.vendors}
+        teams = {t.id: t for t in self.teams}
+        return {a.id: Rollup(a.team, teams[a.team].vendor, vendors[teams[a.team].vendor].kind)
+                for a in self.agents}
 
 
 def _levels(raw: dict, what: str) -> dict[str, int]:
@@ -78,8 +141,56 @@ def parse_agents(items: list[dict]) -> list[AgentSpec]:
             id=agent_id, name=str(raw.get("name", "")), secret=str(raw.get("secret", "")),
             contact=str(raw.get("contact", "")),
             skills=_levels(raw.get("skills", {}), f"agent {agent_id!r}"),
+            team=str(raw.get("team", DEFAULT_TEAM)),
         ))
     return agents
+
+
+def parse_vendors(items: list[dict]) -> list[VendorSpec]:
+    vendors: list[VendorSpec] = []
+    for i, raw in enumerate(items):
+        vendor_id = _group_id(raw, f"vendor #{i + 1}")
+        try:
+            kind = VendorKind(raw.get("kind", VendorKind.OWN))
+        except ValueError:
+            raise CentreFileError(f"vendor {vendor_id!r}: kind {raw.get('kind')!r} is not one "
+                                  f"of {', '.join(VendorKind)}") from None
+        vendors.append(VendorSpec(vendor_id, str(raw.get("name", "")), kind))
+    _unique([v.id for v in vendors], "vendor")
+    return vendors
+
+
+def parse_teams(items: list[dict]) -> list[TeamSpec]:
+    teams = [TeamSpec(_group_id(raw, f"team #{i + 1}"), str(raw.get("name", "")),
+                      str(raw.get("vendor", DEFAULT_VENDOR)))
+             for i, raw in enumerate(items)]
+    _unique([t.id for t in teams], "team")
+    return teams
+
+
+def _group_id(raw: dict, what: str) -> str:
+    value = str(raw.get("id", ""))
+    if not is_valid(GROUP_ID_PATTERN, value):
+        raise CentreFileError(f"{what}: id {value!r} must be {rule(GROUP_ID_PATTERN)}")
+    return value
+
+
+def _unique(ids: list[str], what: str) -> None:
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise CentreFileError(f"{what} {twice[0]!r} is listed twice")
+
+
+def check_rollup(centre: Centre) -> None:
+    """Every agent's team exists, and every team's vendor: the roll-up chain is whole."""
+    vendors = {v.id for v in centre.vendors}
+    teams = {t.id for t in centre.teams}
+    for t in centre.teams:
+        if t.vendor not in vendors:
+            raise CentreFileError(f"team {t.id!r}: vendor {t.vendor!r} is not listed")
+    for a in centre.agents:
+        if a.team not in teams:
+            raise CentreFileError(f"agent {a.id!r}: team {a.team!r} is not listed")
 
 
 def parse_queues(items: list[dict]) -> list[QueueSpec]:
@@ -109,8 +220,15 @@ def parse_queues(items: list[dict]) -> list[QueueSpec]:
 
 
 def parse_centre(data: dict) -> Centre:
-    return Centre(queues=parse_queues(data.get("queues", [])),
-                  agents=parse_agents(data.get("agents", [])))
+    """Teams and vendors are optional in the file: without them, every agent is in the
+    default team of own staff."""
+    centre = Centre(queues=parse_queues(data.get("queues", [])),
+                    agents=parse_agents(data.get("agents", [])),
+                    teams=parse_teams(data["teams"]) if "teams" in data else default_teams(),
+                    vendors=(parse_vendors(data["vendors"]) if "vendors" in data
+                             else default_vendors()))
+    check_rollup(centre)
+    return centre
 
 
 def load_centre(path: Path) -> Centre:

@@ -1,4 +1,5 @@
-"""Queries for the centre's configuration: agents and their skills, queues, not-ready reasons,
+"""Queries for the centre's configuration: agents and their skills, teams and vendors, queues,
+not-ready reasons,
 the IVR menu tree (every version), users and the audit log. (Outages are in `queries`: the
 IVR reads them there.)
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from hotline.centre.model import AgentSpec, QueueSpec
+from hotline.centre.model import AgentSpec, QueueSpec, TeamSpec, VendorKind, VendorSpec
 from hotline.core.values import ServiceType
 
 # ---- agents
@@ -29,7 +30,7 @@ class AgentRow:
 
 async def list_agents(conn: asyncpg.Connection, *, active_only: bool = False) -> list[AgentRow]:
     rows = await conn.fetch(
-        "SELECT a.id, a.name, a.secret, a.contact, a.active,"
+        "SELECT a.id, a.name, a.secret, a.contact, a.active, a.team_id,"
         " coalesce(jsonb_object_agg(s.skill, s.level) FILTER (WHERE s.skill IS NOT NULL),"
         " '{}') AS skills"
         " FROM agents a LEFT JOIN agent_skills s ON s.agent_id = a.id"
@@ -50,7 +51,8 @@ def _agent(r: asyncpg.Record) -> AgentRow:
         skills = json.loads(skills)
     return AgentRow(AgentSpec(id=r["id"], name=r["name"], secret=r["secret"],
                               contact=r["contact"],
-                              skills={str(k): int(v) for k, v in skills.items()}),
+                              skills={str(k): int(v) for k, v in skills.items()},
+                              team=r["team_id"]),
                     active=r["active"])
 
 
@@ -58,11 +60,11 @@ async def insert_agent(conn: asyncpg.Connection, spec: AgentSpec) -> bool:
     """Adds the agent, or brings back a deactivated one with this id; False when an active
     agent has the id already."""
     added = await conn.fetchval(
-        "INSERT INTO agents (id, name, sip_endpoint, secret, contact, active)"
-        " VALUES ($1, $2, $1, $3, $4, true)"
-        " ON CONFLICT (id) DO UPDATE SET name = $2, secret = $3, contact = $4, active = true"
-        " WHERE NOT agents.active RETURNING id",
-        spec.id, spec.name, spec.secret, spec.contact)
+        "INSERT INTO agents (id, name, sip_endpoint, secret, contact, active, team_id)"
+        " VALUES ($1, $2, $1, $3, $4, true, $5)"
+        " ON CONFLICT (id) DO UPDATE SET name = $2, secret = $3, contact = $4, active = true,"
+        " team_id = $5 WHERE NOT agents.active RETURNING id",
+        spec.id, spec.name, spec.secret, spec.contact, spec.team)
     if added is None:
         return False
     await set_skills(conn, spec.id, spec.skills)
@@ -70,12 +72,14 @@ async def insert_agent(conn: asyncpg.Connection, spec: AgentSpec) -> bool:
 
 
 async def update_agent(conn: asyncpg.Connection, agent_id: str, *, name: str | None = None,
-                       secret: str | None = None, contact: str | None = None) -> bool:
+                       secret: str | None = None, contact: str | None = None,
+                       team: str | None = None) -> bool:
     """Changes the given fields of an active agent; False when there is none with the id."""
     found = await conn.fetchval(
         "UPDATE agents SET name = coalesce($2, name), secret = coalesce($3, secret),"
-        " contact = coalesce($4, contact) WHERE id = $1 AND active RETURNING id",
-        agent_id, name, secret, contact)
+        " contact = coalesce($4, contact), team_id = coalesce($5, team_id)"
+        " WHERE id = $1 AND active RETURNING id",
+        agent_id, name, secret, contact, team)
     return found is not None
 
 
@@ -96,6 +100,35 @@ async def deactivate_agent(conn: asyncpg.Connection, agent_id: str) -> bool:
 async def add_agents(conn: asyncpg.Connection, agents: list[AgentSpec]) -> None:
     for spec in agents:
         await insert_agent(conn, spec)
+
+
+# ---- teams and vendors (the roll-up chain: hotline/centre/model.py)
+
+
+async def list_vendors(conn: asyncpg.Connection) -> list[VendorSpec]:
+    return [VendorSpec(r["id"], r["name"], VendorKind(r["kind"]))
+            for r in await conn.fetch("SELECT * FROM vendors ORDER BY id")]
+
+
+async def list_teams(conn: asyncpg.Connection) -> list[TeamSpec]:
+    return [TeamSpec(r["id"], r["name"], r["vendor_id"])
+            for r in await conn.fetch("SELECT * FROM teams ORDER BY id")]
+
+
+async def upsert_vendor(conn: asyncpg.Connection, v: VendorSpec) -> bool:
+    """Stores the vendor; True when it is new."""
+    return bool(await conn.fetchval(
+        "INSERT INTO vendors (id, name, kind) VALUES ($1, $2, $3)"
+        " ON CONFLICT (id) DO UPDATE SET name = $2, kind = $3 RETURNING (xmax = 0)",
+        v.id, v.name, str(v.kind)))
+
+
+async def upsert_team(conn: asyncpg.Connection, t: TeamSpec) -> bool:
+    """Stores the team (its vendor must exist: a foreign key); True when it is new."""
+    return bool(await conn.fetchval(
+        "INSERT INTO teams (id, name, vendor_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (id) DO UPDATE SET name = $2, vendor_id = $3 RETURNING (xmax = 0)",
+        t.id, t.name, t.vendor))
 
 
 # ---- queues

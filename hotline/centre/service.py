@@ -16,6 +16,8 @@ What takes effect when:
 - the live view's "which queues does this agent serve" (`live`): after every agent, skill
   and queue change, as the router answers it (hotline.router: Router.queues_of).
 - not-ready reasons and outages: at once (read from the database when used).
+- teams and vendors, and an agent's team: stored only (the reports read them; routing does not
+  use them). An agent's figures roll up to the team it is in when a report is run.
 - queues (new, changed, removed): at once in the router; calls waiting in a changed queue
   are matched against its new requirements on the same change. Removing a queue is refused
   while calls wait in it, while another queue overflows to it, while an IVR menu sends
@@ -38,7 +40,14 @@ from typing import Any, Protocol
 import asyncpg
 
 from hotline.centre import queries as store
-from hotline.centre.model import AgentSpec, Centre, QueueSpec, load_centre
+from hotline.centre.model import (
+    AgentSpec,
+    Centre,
+    QueueSpec,
+    TeamSpec,
+    VendorSpec,
+    load_centre,
+)
 from hotline.core.errors import (
     Conflict,
     HotlineError,
@@ -48,6 +57,7 @@ from hotline.core.errors import (
 )
 from hotline.core.ids import (
     AGENT_ID_PATTERN,
+    GROUP_ID_PATTERN,
     QUEUE_NAME_PATTERN,
     REASON_CODE_PATTERN,
     SKILL_NAME_PATTERN,
@@ -102,8 +112,13 @@ async def load_or_seed_centre(pool: asyncpg.Pool, centre_file: Path | Centre) ->
         agents = [r.spec for r in await store.list_agents(conn, active_only=True)]
         queues = await store.list_queues(conn)
         if agents or queues:
-            return Centre(queues=queues, agents=agents)
+            return Centre(queues=queues, agents=agents, teams=await store.list_teams(conn),
+                          vendors=await store.list_vendors(conn))
         centre = centre_file if isinstance(centre_file, Centre) else load_centre(centre_file)
+        for v in centre.vendors:
+            await store.upsert_vendor(conn, v)
+        for t in centre.teams:
+            await store.upsert_team(conn, t)
         await store.add_agents(conn, centre.agents)
         for q in centre.queues:
             await store.upsert_queue(conn, q)
@@ -224,27 +239,33 @@ class Configuration:
         check_skills(spec.skills)
         async with self._lock:
             async with self._db().acquire() as conn, conn.transaction():
+                await self._known_team(conn, spec.team)
                 if not await store.insert_agent(conn, spec):
                     raise ConfigConflict(f"agent {spec.id} exists", error_id="agent-exists",
                                          details={"agent_id": spec.id})
                 await store.audit(conn, who, "agent.created", {
                     "agent_id": spec.id, "name": spec.name, "skills": spec.skills,
-                    "contact": spec.contact}, self._at())  # never the secret
+                    "contact": spec.contact, "team": spec.team},
+                    self._at())  # never the secret
                 self._router(lambda c: c.add_agent(spec.id, spec.skills, spec.name))
             await self._show_agent(spec.id)
             return await self.sync()
 
     async def update_agent(self, who: str, agent_id: str, *, name: str | None = None,
-                           secret: str | None = None, contact: str | None = None
-                           ) -> dict[str, str]:
+                           secret: str | None = None, contact: str | None = None,
+                           team: str | None = None) -> dict[str, str]:
         """Changes what is given (skills: `set_skills`); the SIP side is reloaded when name,
         secret or contact changed (the name is the endpoint's caller id)."""
         async with self._lock:
             async with self._db().acquire() as conn, conn.transaction():
                 before = await self._active_row(conn, agent_id)
+                if team is not None:
+                    await self._known_team(conn, team)
                 await store.update_agent(conn, agent_id, name=name, secret=secret,
-                                         contact=contact)
+                                         contact=contact, team=team)
                 details: dict[str, Any] = {"agent_id": agent_id}
+                if team is not None:
+                    details["team"] = {"before": before.spec.team, "after": team}
                 if name is not None:
                     details["name"] = {"before": before.spec.name, "after": name}
                 if contact is not None:
@@ -296,6 +317,49 @@ class Configuration:
                 self._router(lambda c: c.remove_agent(agent_id))
             await self._show_agent(agent_id)
             return await self.sync()
+
+    @staticmethod
+    async def _known_team(conn: asyncpg.Connection, team: str) -> None:
+        if team not in {t.id for t in await store.list_teams(conn)}:
+            raise ConfigNotFound(f"no team {team}", error_id="team-not-found",
+                                 details={"team": team})
+
+    # -- teams and vendors (the roll-up chain: hotline/centre/model.py)
+
+    async def teams(self) -> list[TeamSpec]:
+        async with self._db().acquire() as conn:
+            return await store.list_teams(conn)
+
+    async def vendors(self) -> list[VendorSpec]:
+        async with self._db().acquire() as conn:
+            return await store.list_vendors(conn)
+
+    async def put_vendor(self, who: str, vendor: VendorSpec) -> bool:
+        """Adds or changes a vendor (its name and kind, own or outsourced); True when new."""
+        if not is_valid(GROUP_ID_PATTERN, vendor.id):
+            raise ConfigInvalid(f"vendor id {vendor.id!r} must be {rule(GROUP_ID_PATTERN)}",
+                                error_id="invalid-vendor-id")
+        async with self._lock, self._db().acquire() as conn, conn.transaction():
+            new = await store.upsert_vendor(conn, vendor)
+            await store.audit(conn, who, "vendor.created" if new else "vendor.updated",
+                              {"vendor": vendor.id, "name": vendor.name,
+                               "kind": str(vendor.kind)}, self._at())
+            return new
+
+    async def put_team(self, who: str, team: TeamSpec) -> bool:
+        """Adds or changes a team (its name and vendor); True when new."""
+        if not is_valid(GROUP_ID_PATTERN, team.id):
+            raise ConfigInvalid(f"team id {team.id!r} must be {rule(GROUP_ID_PATTERN)}",
+                                error_id="invalid-team-id")
+        async with self._lock, self._db().acquire() as conn, conn.transaction():
+            if team.vendor not in {v.id for v in await store.list_vendors(conn)}:
+                raise ConfigNotFound(f"no vendor {team.vendor}", error_id="vendor-not-found",
+                                     details={"vendor": team.vendor})
+            new = await store.upsert_team(conn, team)
+            await store.audit(conn, who, "team.created" if new else "team.updated",
+                              {"team": team.id, "name": team.name, "vendor": team.vendor},
+                              self._at())
+            return new
 
     @staticmethod
     async def _active_row(conn: asyncpg.Connection, agent_id: str) -> store.AgentRow:

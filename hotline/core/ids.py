@@ -30,6 +30,8 @@ QUEUE_NAME_PATTERN = r"^[0-9A-Za-z]{1,40}$"
 SKILL_NAME_PATTERN = r"^[A-Za-z0-9_]{1,40}$"
 UNIT_ID_PATTERN = r"^[\w.-]{1,64}$"
 REASON_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+#: a team's or a vendor's id (the centre file, the configuration API, migration 016's CHECK)
+GROUP_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 PHONE_NUMBER_PATTERN = r"^\+?[0-9]{1,32}$"
 
 AgentId = Annotated[str, StringConstraints(pattern=AGENT_ID_PATTERN)]
@@ -37,6 +39,7 @@ QueueName = Annotated[str, StringConstraints(pattern=QUEUE_NAME_PATTERN)]
 SkillName = Annotated[str, StringConstraints(pattern=SKILL_NAME_PATTERN)]
 UnitId = Annotated[str, StringConstraints(pattern=UNIT_ID_PATTERN)]
 ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE_PATTERN)]
+GroupId = Annotated[str, StringConstraints(pattern=GROUP_ID_PATTERN)]
 PhoneNumber = Annotated[str, StringConstraints(pattern=PHONE_NUMBER_PATTERN)]
 
 #: What each rule says, for error messages ("agent id 'x-1' must be ...").
@@ -46,6 +49,7 @@ RULES = {
     SKILL_NAME_PATTERN: "1-40 letters, digits or _",
     UNIT_ID_PATTERN: "1-64 letters, digits, _, . or -",
     REASON_CODE_PATTERN: "lower-case letters, digits and _ (at most 40), a letter first",
+    GROUP_ID_PATTERN: "lower-case letters, digits, _ and - (at most 40), a letter first",
     PHONE_NUMBER_PATTERN: "1-32 digits, an optional leading +",
 }
 _COMPILED = {p: re.compile(p) for p in RULES}
@@ -70,12 +74,14 @@ def rule(pattern: str) -> str:
 
 __all__ = [
     "AGENT_ID_PATTERN",
+    "GROUP_ID_PATTERN",
     "PHONE_NUMBER_PATTERN",
     "QUEUE_NAME_PATTERN",
     "REASON_CODE_PATTERN",
     "SKILL_NAME_PATTERN",
     "UNIT_ID_PATTERN",
     "AgentId",
+    "GroupId",
     "PhoneNumber",
     "QueueName",
     "ReasonCode",

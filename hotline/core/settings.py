@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +20,10 @@ DEVELOPMENT = "development"
 DEV_AGI_SECRET = "hotline-dev-agi-secret"
 #: The AMI secret of a development set-up: refused at start-up outside development.
 DEV_AMI_SECRET = "hotline-dev-secret"
+#: The repeat-call window a centre may choose (hours) and the default: Settings.repeat_window_h
+REPEAT_WINDOW_CHOICES_H = (12, 24)
+DEFAULT_REPEAT_WINDOW_H = 24
+DEFAULT_REPEAT_WINDOW_S = DEFAULT_REPEAT_WINDOW_H * 3600.0
 
 
 class AsteriskNode(BaseModel):
@@ -129,6 +133,14 @@ class Settings(BaseSettings):
     # Where "today" starts for the figures: the centre's local midnight, as seconds east of
     # UTC (the reference centre is in China, UTC+8)
     utc_offset_s: int = 8 * 3600
+    # The repeat-call window, 12 or 24 hours, the one the centre states: repeat detection at
+    # IVR time, the QA sample's repeat callers, first-call resolution and the repeat-call rate
+    # (docs/metrics.md, "Repeat calls"). Read it through `repeat_window_s`.
+    repeat_window_h: int = DEFAULT_REPEAT_WINDOW_H
+    # Utilisation's rule (docs/metrics.md, "Report figures"): the not-ready reasons whose time
+    # does not count against the agent (taken out of the logged-in time), e.g.
+    # ["break", "meal", "training"]; empty: every logged-in second counts
+    utilisation_excused_reasons: list[str] = Field(default_factory=list)
 
     # --- persistence and live state; empty means "start an embedded one"
     database_url: str = ""
@@ -185,12 +197,26 @@ class Settings(BaseSettings):
     # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
     api_users: str = ""
 
+    @field_validator("repeat_window_h")
+    @classmethod
+    def _one_of_the_windows(cls, hours: int) -> int:
+        # an int checked here rather than Literal[12, 24]: a Literal of ints refuses the
+        # environment's text "24"
+        if hours not in REPEAT_WINDOW_CHOICES_H:
+            raise ValueError(f"the repeat window is one of {REPEAT_WINDOW_CHOICES_H} hours")
+        return hours
+
     def nodes(self) -> list[AsteriskNode]:
         """This node first, then the others: the controller keeps one AMI link to each."""
         this = AsteriskNode(name=self.node_name, host=self.bind_host, ami_port=self.ami_port,
                             ami_user=self.ami_user, ami_secret=self.ami_secret,
                             agi_secret=self.agi_secret, agi_sources=self.agi_sources)
         return [this, *self.other_nodes]
+
+    @property
+    def repeat_window_s(self) -> float:
+        """The repeat-call window in seconds (docs/metrics.md, "Repeat calls")."""
+        return self.repeat_window_h * 3600.0
 
     @property
     def recordings_dir_in_root(self) -> str:

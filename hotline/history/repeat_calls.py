@@ -1,8 +1,8 @@
 """Repeat-call detection at IVR time: a call from a number with an open work order, or within
-24 h of an earlier call from that number, or within 24 h of the last move of its closed order
-with a final answer (最终答复), is a repeat call (docs/metrics.md, "Repeat calls"). The router
-then raises it, and offers it first to the agent who created the open order (else the
-answered one).
+the repeat window (Settings.repeat_window_s, 12 or 24 h) of an earlier call from that number,
+or within the window of the last move of its closed order with a final answer (最终答复), is a
+repeat call (docs/metrics.md, "Repeat calls"). The router then raises it, and offers it first
+to the agent who created the open order (else the answered one).
 
 The look-up runs while the caller walks the IVR (seconds), so it never delays routing.
 """
@@ -19,7 +19,6 @@ from hotline.store.queries import calls_by
 from hotline.store.records import CallFilter
 from hotline.work_orders import queries as work_orders
 from hotline.work_orders.model import (
-    REPEAT_WINDOW_S,
     SURVEY_CREATOR,
     WorkOrder,
     answered_matter,
@@ -40,22 +39,24 @@ class RepeatVerdict:
 
 class RepeatDetector:
     def __init__(self, pool: asyncpg.Pool,
-                 mark: Callable[[str, str | None], None]) -> None:
-        """`mark(call_id, preferred_agent)` is called for each repeat call."""
-        self.pool, self.mark = pool, mark
+                 mark: Callable[[str, str | None], None], window_s: float) -> None:
+        """`mark(call_id, preferred_agent)` is called for each repeat call; `window_s`: the
+        centre's repeat window (Settings.repeat_window_s)."""
+        self.pool, self.mark, self.window_s = pool, mark, window_s
 
     async def check(self, call_id: str, caller: str, at: float) -> RepeatVerdict:
         if not caller:
             return RepeatVerdict(call_id, False, None, None)
-        since = at - REPEAT_WINDOW_S
+        since = at - self.window_s
         async with self.pool.acquire() as conn:
             orders = await work_orders.open_for_caller(conn, caller)
             answered = await work_orders.answered_for_caller(conn, caller, since=since)
             earlier = await calls_by(conn, CallFilter(caller=caller, since=since, until=at))
         times = [c.entered_at for c in earlier if c.entered_at is not None
                  and c.call_id != call_id]
-        matter = answered_matter(at, answered)
-        repeat = is_repeat_call(caller, at, times, orders) or matter is not None
+        matter = answered_matter(at, answered, self.window_s)
+        repeat = is_repeat_call(caller, at, times, orders, self.window_s) \
+            or matter is not None
         verdict = RepeatVerdict(call_id, repeat, _preferred([*orders, *answered]),
                                 orders[0].id if orders else None,
                                 matter.id if matter is not None else None)

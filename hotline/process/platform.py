@@ -156,7 +156,8 @@ class Platform:
         self.api.db_pool = self.pool  # history reads
         self.api.writer = self.writer  # audit rows of agent commands, through the outbox
         self.api.users = PostgresUserRepository(self.pool)
-        self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat)
+        self.repeats = RepeatDetector(self.pool, self.controller.mark_repeat,
+                                      self.settings.repeat_window_s)
         self.controller.observe(self._check_repeat)
         self.metrics = self.api.metrics
         recorder = Recorder(self.writer, self.settings.recordings_dir,

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hotline.core.errors import Conflict
-from hotline.core.lifecycle import AgentState
-from hotline.work_orders.model import WorkOrder, callback_timeliness
+from hotline.core.settings import DEFAULT_REPEAT_WINDOW_S
+from hotline.reports.model import Rules, StateRow, count_states, ratio
+from hotline.work_orders.model import WorkOrder, callback_timeliness, charged_to
 
-REPEAT_WINDOW_S = 24 * 3600.0
 #: A form id's length: the CHECK of qa_forms.form_id (migration 003) and the API's schema.
 FORM_ID_MAX_LEN = 64
 #: A dispute's reason: the CHECK of qa_disputes.reason and the API's schema.
@@ -169,6 +169,8 @@ class SamplePlan:
     new_agent_months: int = 3
     min_queue_calls: int = 5  # fewer answered calls than this: no long/short picks
     targeted: frozenset[Reason] = field(default_factory=lambda: frozenset(Reason))
+    #: the centre's repeat window (Settings.repeat_window_s): a repeat caller called within it
+    repeat_window_s: float = DEFAULT_REPEAT_WINDOW_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +263,7 @@ def draw(calls: Sequence[SampleCall], plan: SamplePlan,
                 and start <= c.entered_at < add_months(start, plan.new_agent_months)):
             why.append(Reason.NEW_AGENT)
         if Reason.REPEAT_CALLER in wanted and any(
-                c.entered_at - REPEAT_WINDOW_S <= t < c.entered_at
+                c.entered_at - plan.repeat_window_s <= t < c.entered_at
                 for t in earlier.get(c.caller, ())):
             why.append(Reason.REPEAT_CALLER)
     return [Pick(c.call_id, c.agent_id, tuple(reasons[c.call_id]))
@@ -310,6 +312,7 @@ class StateSpan:
     state: str
     started_at: float
     ended_at: float | None  # None: still in it
+    reason: str = ""  # a not-ready reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,28 +342,22 @@ class Scorecard:
     non_fatal_error_rate: float | None
     callback_timeliness: float | None
     callbacks_done: int
-    utilisation: float | None  # (talk + hold + ACW) / logged-in time
+    utilisation: float | None  # (talk + hold + ACW) / logged-in time, by the centre's rule
     avg_talk_s: float | None
     avg_acw_s: float | None
     calls: int
 
 
-BUSY = frozenset({AgentState.ON_CALL, AgentState.AFTER_CALL_WORK})
-
-
-def utilisation(spans: Iterable[StateSpan], since: float, until: float) -> float | None:
-    """Time on call (talking or held) and in after-call work over logged-in time, each
-    span clipped to [since, until); a span still open counts up to `until`."""
-    busy = logged_in = 0.0
-    for s in spans:
-        end = until if s.ended_at is None else min(s.ended_at, until)
-        length = max(0.0, end - max(s.started_at, since))
-        if s.state == AgentState.LOGGED_OUT or length == 0:
-            continue
-        logged_in += length
-        if s.state in BUSY:
-            busy += length
-    return busy / logged_in if logged_in else None
+def utilisation(spans: Iterable[StateSpan], since: float, until: float,
+                excused: frozenset[str] = frozenset()) -> float | None:
+    """Time on call (talking or held) and in after-call work over logged-in time, less the
+    not-ready time of the `excused` reasons (the centre's rule, Settings
+    .utilisation_excused_reasons), each span clipped to [since, until); a span still open
+    counts up to `until`. The reports' rule (hotline.reports.model), over one agent."""
+    rows = [StateRow(s.state, s.started_at, s.ended_at, s.reason) for s in spans]
+    rules = Rules(repeat_window_s=0.0, excused_reasons=excused)
+    c = count_states(rows, since, until, until, rules)
+    return ratio(c.busy_s, c.logged_in_s - c.excused_s)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -377,21 +374,21 @@ def settled_at(order: WorkOrder) -> float:
 
 def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[StateSpan],
               calls: Sequence[HandledCall], orders: Sequence[WorkOrder],
-              evaluations: Sequence[Evaluated], now: float) -> Scorecard:
-    """The balanced scorecard of one agent over [since, until). `orders` are the agent's own
-    (created_by: the callbacks it answers for) and those whose callback it made
-    (callback_done_by: its callbacks done; the creator on rows that do not say). Callback
+              evaluations: Sequence[Evaluated], now: float,
+              excused: frozenset[str] = frozenset()) -> Scorecard:
+    """The balanced scorecard of one agent over [since, until). `orders` are those the agent
+    answers for (work_orders.model.charged_to: its own, created by it), whose callbacks count
+    for it, done and due, whoever dialled them. Callback
     timeliness (docs/metrics.md, "Work orders": callbacks done within their time limit /
     callbacks due) counts each callback in the period in which it was settled: when it was
     done if done in time, else when its limit passed (missed, whether or not done later).
     So a callback done today against tomorrow's limit counts today, and a period's figure
     never changes once the period is over."""
     cut = min(now, until)
-    due = [o for o in orders if o.created_by == agent_id and o.callback_by is not None
+    due = [o for o in orders if charged_to(o) == agent_id and o.callback_by is not None
            and since <= settled_at(o) < cut]
     done = [o for o in orders if o.callback_done_at is not None
-            and (o.callback_done_by or o.created_by) == agent_id
-            and since <= o.callback_done_at < until]
+            and charged_to(o) == agent_id and since <= o.callback_done_at < until]
     n = len(evaluations)
     return Scorecard(
         agent_id=agent_id, since=since, until=until, evaluations=n,
@@ -401,7 +398,7 @@ def scorecard(agent_id: str, since: float, until: float, *, spans: Iterable[Stat
                               if n else None),
         callback_timeliness=callback_timeliness(due, cut),
         callbacks_done=len(done),
-        utilisation=utilisation(spans, since, cut),
+        utilisation=utilisation(spans, since, cut, excused),
         avg_talk_s=_mean([c.talk_s for c in calls if c.talk_s is not None]),
         avg_acw_s=_mean([c.acw_s for c in calls if c.acw_s is not None]),
         calls=len(calls),

@@ -137,7 +137,7 @@ async def draw_sample(conn: asyncpg.Connection, plan: qa.SamplePlan, by: str,
             _DRAW, ts(plan.since), ts(plan.until), plan.seed, plan.percentage,
             plan.short_quantile, plan.long_quantile, plan.min_queue_calls,
             plan.new_agent_months, sorted(str(r) for r in plan.targeted), sample_id,
-            qa.REPEAT_WINDOW_S)
+            plan.repeat_window_s)
     return sample_id
 
 
@@ -248,11 +248,13 @@ async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float
                            until: float) -> tuple[list[qa.StateSpan], list[qa.HandledCall],
                                                   list[WorkOrder], list[qa.Evaluated]]:
     """The agent's state spans overlapping the period, calls answered in it, its own work
-    orders and those whose callback it made, and the sample evaluations of calls in it (a
-    re-check replaces the original)."""
-    spans = [qa.StateSpan(r["state"], epoch(r["started_at"]) or 0.0, epoch(r["ended_at"]))
+    orders (it answers for their callbacks: work_orders.model.charged_to), and the sample
+    evaluations of calls in it (a re-check replaces the original)."""
+    spans = [qa.StateSpan(r["state"], epoch(r["started_at"]) or 0.0, epoch(r["ended_at"]),
+                          r["reason"])
              for r in await conn.fetch(
-                 "SELECT state, started_at, ended_at FROM agent_state_log WHERE agent_id = $1"
+                 "SELECT state, reason, started_at, ended_at FROM agent_state_log"
+                 " WHERE agent_id = $1"
                  " AND started_at < $3 AND (ended_at IS NULL OR ended_at > $2)",
                  agent_id, ts(since), ts(until))]
     # The call row has no after-call work (it is written when the call ends, before the wrap
@@ -265,15 +267,14 @@ async def scorecard_inputs(conn: asyncpg.Connection, agent_id: str, since: float
         " FROM calls c WHERE c.agent_id = $1 AND c.answered_at >= $2"
         " AND c.answered_at < $3", agent_id, ts(since), ts(until))]
     # only the orders the period can count (qa.scorecard says which): those the agent
-    # answers for settled in it, and the callbacks it made in it
+    # answers for (created_by: work_orders.model.charged_to) settled or done in it
     orders = await _orders(
-        conn, "SELECT * FROM work_orders WHERE (created_by = $1 AND callback_by IS NOT NULL"
-              " AND (CASE WHEN callback_done_at <= callback_by THEN callback_done_at"
+        conn, "SELECT * FROM work_orders WHERE created_by = $1 AND callback_by IS NOT NULL"
+              " AND (((CASE WHEN callback_done_at <= callback_by THEN callback_done_at"
               "  ELSE callback_by END) >= $2"
               " AND (CASE WHEN callback_done_at <= callback_by THEN callback_done_at"
               "  ELSE callback_by END) < $3)"
-              " OR (coalesce(nullif(callback_done_by, ''), created_by) = $1"
-              " AND callback_done_at >= $2 AND callback_done_at < $3)"
+              " OR (callback_done_at >= $2 AND callback_done_at < $3))"
               " ORDER BY created_at, id", agent_id, ts(since), ts(until))
     rows = await conn.fetch(
         "SELECT coalesce(r.score, e.score) AS score, coalesce(r.fatal, e.fatal) AS fatal,"

@@ -85,9 +85,6 @@ CALLER_MAX_LEN = 64
 #: work_orders.description and the API's schema.
 DESCRIPTION_MAX_LEN = 10_000
 
-#: A call this soon after an earlier one from the same number is a repeat call
-#: (docs/metrics.md, "Repeat calls").
-REPEAT_WINDOW_S = 24 * 3600
 #: who "created" an order the platform made by itself (a low survey answer's callback order):
 #: no agent, so no repeat call is offered first to it
 SURVEY_CREATOR = "(survey)"
@@ -229,12 +226,32 @@ def escalate(order: WorkOrder, now: float,
 
 
 def is_repeat_call(caller: str, at: float, earlier_calls: list[float],
-                   open_orders: list[WorkOrder]) -> bool:
-    """A call from a number with an open work order, or within 24 h of an earlier call from
-    the same number, is a repeat call (docs/metrics.md, "Repeat calls")."""
+                   open_orders: list[WorkOrder], window_s: float) -> bool:
+    """A call from a number with an open work order, or within the repeat window
+    (Settings.repeat_window_s, 12 or 24 h) of an earlier call from the same number, is a
+    repeat call (docs/metrics.md, "Repeat calls")."""
     if any(o.caller == caller and o.state is not OrderState.CLOSED for o in open_orders):
         return True
-    return any(0 <= at - t <= REPEAT_WINDOW_S for t in earlier_calls)
+    return any(within_repeat_window(t, at, window_s) for t in earlier_calls)
+
+
+def within_repeat_window(earlier: float, later: float, window_s: float) -> bool:
+    """The repeat rule: a call that enters 0 to `window_s` seconds (both ends included) after
+    an earlier call from the same number repeats it. Repeat detection, first-call resolution
+    and the repeat-call rate use it (hotline/reports/queries.py says the same in SQL, over
+    distinct calls)."""
+    return 0 <= later - earlier <= window_s
+
+
+def charged_to(order: WorkOrder) -> str:
+    """Who answers for an order's callback (回访), its timeliness and its count alike: the
+    order's owner, the agent who created it (首问负责: the first agent owns the matter to its
+    end), whoever dialled the callback (`callback_done_by` is kept, for the record). A missed
+    callback has no one who dialled it, so only the owner can answer for every callback due
+    (docs/metrics.md, "Callbacks: who answers for them"). The SQL of the scorecard
+    (hotline/qa/queries.py) and the reports (hotline/reports/queries.py) keys on
+    `created_by` for the same reason."""
+    return order.created_by
 
 
 def last_touched(order: WorkOrder) -> float:
@@ -243,8 +260,7 @@ def last_touched(order: WorkOrder) -> float:
                            order.closed_at) if t is not None)
 
 
-def answered_matter(at: float, orders: list[WorkOrder],
-                    window_s: float = REPEAT_WINDOW_S) -> WorkOrder | None:
+def answered_matter(at: float, orders: list[WorkOrder], window_s: float) -> WorkOrder | None:
     """The matter a call at `at` is most likely about when its number's order was closed with
     a final answer (最终答复) last touched at most `window_s` before: the latest such order,
     or None (docs/metrics.md, "Repeat calls"). An open order is is_repeat_call's."""

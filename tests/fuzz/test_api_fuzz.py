@@ -49,6 +49,7 @@ CROSS_FIELD_RULES = {
     "GET /api/agents/{agent_id}/states": "since..until spans at most a year",
     "GET /api/qa/scorecard/{agent_id}": "since..until spans at most 31 days",
     "POST /api/qa/samples": "since..until spans at most 31 days",
+    "GET /api/reports/figures": "from..to spans at most 31 days",
     "PUT /api/config/agents/{agent_id}/skills": "as above",
     # planning: days within api/limits.py FIRST_DAY..LAST_DAY, the accuracy over 62 days at
     # most, the event days listed over a year at most

@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 
 from hotline.centre import centre_file
-from hotline.centre.model import AgentSpec, Centre, QueueSpec
+from hotline.centre.model import (
+    AgentSpec,
+    Centre,
+    QueueSpec,
+    TeamSpec,
+    VendorKind,
+    VendorSpec,
+)
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.telephony.node import box as asterisk_box
@@ -62,7 +69,8 @@ def agent_port(n: int, base: int = AGENT_SIP_BASE) -> int:
 
 def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
     """Skills chosen so that policy order is known: agent1 is the most skilled generalist.
-    Each agent's phone listens on `agent_sip_base` + N."""
+    Each agent's phone listens on `agent_sip_base` + N. Teams: agents 1 and 2 are the own
+    staff's day team, agents 3 and 4 an outsourced vendor's team."""
     skills = {
         1: {"general": 5, "billing": 2},
         2: {"general": 3, "billing": 5},
@@ -71,9 +79,13 @@ def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
     }
     agents = [
         AgentSpec(id=f"agent{n}", name=f"Agent {n}", secret=f"pw{n}",
-                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s)
+                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s,
+                  team="day" if n <= 2 else "partner")
         for n, s in skills.items()
     ]
+    vendors = [VendorSpec("own", "自营 Own staff", VendorKind.OWN),
+               VendorSpec("partner", "外包 Partner", VendorKind.OUTSOURCED)]
+    teams = [TeamSpec("day", "Day team", "own"), TeamSpec("partner", "Partner team", "partner")]
     queues = [
         QueueSpec(name="general", service=ServiceType.GENERAL, required={"general": 1}),
         QueueSpec(name="billing", service=ServiceType.BILLING, required={"billing": 1}),
@@ -83,7 +95,7 @@ def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
                   priority=5),
         QueueSpec(name="ev", service=ServiceType.EV, required={"general": 1}),
     ]
-    return Centre(queues=queues, agents=agents)
+    return Centre(queues=queues, agents=agents, teams=teams, vendors=vendors)
 
 
 centre_toml = centre_file.centre_toml  # the test bed's centre as `hotline run` reads it

@@ -111,6 +111,11 @@ RULES: dict[str, Rule] = {
     "GET /api/config/queues": Rule(STAFF),
     "PUT /api/config/queues/{name}": Rule(ADM),
     "DELETE /api/config/queues/{name}": Rule(ADM),
+    "GET /api/config/teams": Rule(STAFF),
+    "PUT /api/config/teams/{team_id}": Rule(ADM),
+    "GET /api/config/vendors": Rule(STAFF),
+    "PUT /api/config/vendors/{vendor_id}": Rule(ADM),
+    "GET /api/reports/figures": Rule(f"{S} {P} {ADM}"),  # api/security.py REPORT_READERS
     "GET /api/config/not-ready-reasons": Rule("all"),
     "PUT /api/config/not-ready-reasons/{code}": Rule(STAFF),
     "DELETE /api/config/not-ready-reasons/{code}": Rule(STAFF, ok=(404,)),
@@ -171,7 +176,8 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "call_id": {"own": CALLS[OWN], "other": CALLS[OTHER]},
                 "order_id": "@wo", "eval_id": "@ev", "username": "walker", "name": "walkq",
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
-                "sample_id": "@sample", "day": "2026-06-16"}
+                "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
+                "vendor_id": "walkvendor"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -199,6 +205,9 @@ REQUESTS: dict[str, Req] = {
     "PUT /api/config/queues/{name}": Req(body={"service": "billing",
                                                "required": {"billing": 1}}),
     "PUT /api/config/not-ready-reasons/{code}": Req(body={"label": "Walk"}),
+    "PUT /api/config/vendors/{vendor_id}": Req(body={"kind": "outsourced"}),
+    "PUT /api/config/teams/{team_id}": Req(body={"vendor": "own"}),
+    "GET /api/reports/figures": Req(query={"from": T0, "to": T0 + 86400, "by": "team"}),
     "GET /api/config/outages": Req(query={"area_code": "0571", "at": T0}),
     "POST /api/config/outages": Req(body={"area_code": "0571", "kind": "planned",
                                           "starts_at": T0}),

@@ -191,7 +191,8 @@ def heavy_requests(client: httpx.AsyncClient, qa: dict[str, str], boss: dict[str
         await ok("GET", "/api/work-orders", boss, params={"caller": "13800000123"})
 
     async def repeat_calls() -> None:
-        detector = RepeatDetector(client.pool, lambda _c, _a: None)  # type: ignore[attr-defined]
+        detector = RepeatDetector(client.pool, lambda _c, _a: None,  # type: ignore[attr-defined]
+                                  24 * 3600.0)
         for n in range(50):
             await detector.check(f"new{n}", f"138{n * 797 % 40000:08d}", END - n * 60)
 

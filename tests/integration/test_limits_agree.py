@@ -13,11 +13,12 @@ import asyncpg
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from hotline.api.routes.centre import AgentCreate
+from hotline.api.routes.centre import AgentCreate, TeamIn, VendorIn
 from hotline.api.routes.qa import DisputeIn, EvaluationIn, FormIn
 from hotline.api.routes.users import UserCreate
 from hotline.api.routes.work_orders import FinalAnswerIn, OrderIn
 from hotline.api.schemas import USERNAME_MAX_LEN, TokenRequest
+from hotline.centre.model import GROUP_NAME_MAX_LEN
 from hotline.qa import model as qa
 from hotline.work_orders import model as work_orders
 
@@ -32,6 +33,8 @@ LIMITS: dict[tuple[str, str], tuple[int | None, list[tuple[type[BaseModel], str,
     ("users", "username"): (USERNAME_MAX_LEN, [(UserCreate, "username", "u"),
                                                (TokenRequest, "username", "u")]),
     ("agents", "id"): (None, [(AgentCreate, "id", "a")]),
+    ("teams", "name"): (GROUP_NAME_MAX_LEN, [(TeamIn, "name", "x")]),
+    ("vendors", "name"): (GROUP_NAME_MAX_LEN, [(VendorIn, "name", "x")]),
 }
 
 

@@ -73,7 +73,7 @@ async def model_inputs(conn: asyncpg.Connection, since: float, until: float
         "   WHERE l.call_id = c.call_id AND o.service = 'complaint')) AS complaint"
         " FROM calls c WHERE c.entered_at >= $1 AND c.entered_at < $2"
         " AND c.agent_id IS NOT NULL AND c.answered_at IS NOT NULL",
-        ts(since - qa.REPEAT_WINDOW_S), ts(until))
+        ts(since - qa.DEFAULT_REPEAT_WINDOW_S), ts(until))
     calls = [qa.SampleCall(r["call_id"], r["agent_id"], r["queue"], r["caller"],
                            epoch(r["entered_at"]) or 0.0, r["talk_s"], bool(r["complaint"]))
              for r in rows]

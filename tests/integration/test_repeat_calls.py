@@ -1,6 +1,6 @@
 """Repeat-call detection against the real PostgreSQL, feeding a real router: an open work
-order raises the call and prefers the agent who created it; a call within 24 h raises it;
-a first-time caller is left alone."""
+order raises the call and prefers the agent who created it; a call within the centre's repeat
+window (24 h, or 12 h when the centre says so) raises it; a first-time caller is left alone."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ async def test_repeat_callers_are_marked_for_the_router(conn: asyncpg.Connection
                                                entered_at=T0 - 3600, outcome="answered"))
     await queries.upsert_call(conn, CallRecord(call_id="old-3", caller="13900000003",
                                                entered_at=T0 - 2 * 86400, outcome="answered"))
+    await queries.upsert_call(conn, CallRecord(call_id="old-4", caller="13900000004",
+                                               entered_at=T0 - 13 * 3600, outcome="answered"))
     router = Router(RouterConfig(
         queues=[QueueConfig("general", ServiceType.GENERAL, {"general": 1})],
         agents=[AgentConfig("agent1", {"general": 5}), AgentConfig("agent2", {"general": 1})]),
@@ -41,15 +43,21 @@ async def test_repeat_callers_are_marked_for_the_router(conn: asyncpg.Connection
 
     pool = await db.create_pool(empty_db_url, max_size=2)
     try:
-        detector = RepeatDetector(pool, mark)
+        detector = RepeatDetector(pool, mark, 24 * 3600.0)
         open_order = await detector.check("new-1", "13900000001", T0)
         within_day = await detector.check("new-2", "13900000002", T0)
         first_time = await detector.check("new-3", "13900000003", T0)
+        # 13 h after the last call: a repeat in a 24 h centre, not in a 12 h one
+        day_window = await RepeatDetector(pool, lambda _c, _a: None, 24 * 3600.0).check(
+            "new-4", "13900000004", T0)
+        half_day = await RepeatDetector(pool, lambda _c, _a: None, 12 * 3600.0).check(
+            "new-4", "13900000004", T0)
     finally:
         await pool.close()
     assert (open_order.repeat, open_order.preferred_agent) == (True, "agent2")
     assert (within_day.repeat, within_day.preferred_agent) == (True, None)
     assert not first_time.repeat  # its last call was two days ago
+    assert day_window.repeat and not half_day.repeat
     assert marked == [("new-1", "agent2"), ("new-2", None)]
 
     # The router: the repeat caller about the open order goes first to agent2 although

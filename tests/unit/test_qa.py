@@ -195,13 +195,16 @@ def test_utilisation_clips_spans_to_the_period() -> None:
         StateSpan("ready", T0 - 600, T0 + 600),  # 600 s inside
         StateSpan("on_call", T0 + 600, T0 + 1500),  # 900
         StateSpan("after_call_work", T0 + 1500, T0 + 1800),  # 300
-        StateSpan("not_ready", T0 + 1800, T0 + 2400),  # 600
+        StateSpan("not_ready", T0 + 1800, T0 + 2400, "training"),  # 600
         StateSpan("logged_out", T0 + 2400, T0 + 3000),  # not logged in
         StateSpan("on_call", T0 + 3000, None),  # open: counts up to the end, 600
     ]
     # busy 900 + 300 + 600 = 1800 over logged in 600 + 900 + 300 + 600 + 600 = 3000
     assert utilisation(spans, T0, T0 + 3600) == pytest.approx(0.6)
     assert utilisation([], T0, T0 + 3600) is None
+    # a centre that does not count training against the agent: 1800 / (3000 - 600)
+    assert utilisation(spans, T0, T0 + 3600, frozenset({"training"})) == pytest.approx(0.75)
+    assert utilisation(spans, T0, T0 + 3600, frozenset({"break"})) == pytest.approx(0.6)
 
 
 def test_scorecard_by_hand() -> None:

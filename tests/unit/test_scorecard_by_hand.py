@@ -79,15 +79,16 @@ def test_a_callback_done_today_against_tomorrows_limit_counts_today() -> None:
     assert card([B], now=T0 + 4 * H).callback_timeliness is None
 
 
-def test_a_callback_made_by_another_agent_is_theirs_done_and_the_creators_due() -> None:
-    # a1 created A; a2 called back at T0 + 3 h: a2 has one callback done, a1 none, and
-    # timeliness stays with a1, who answers for the order's callback
+def test_a_callback_made_by_another_agent_is_the_creators() -> None:
+    # a1 created A; a2 called back at T0 + 3 h. One rule charges both the count and the
+    # timeliness (docs/metrics.md, "Callbacks: who answers for them"): the order's owner,
+    # a1, who answers for its callback whoever dials it; a2 has neither
     by_a2 = replace(A, callback_done_by="a2")
     a1 = card([by_a2], now=T0 + 4 * H)
     a2 = scorecard("a2", T0, T0 + DAY, spans=[], calls=[], orders=[by_a2], evaluations=[],
                    now=T0 + 4 * H)
-    assert (a1.callbacks_done, a1.callback_timeliness) == (0, 1.0)
-    assert (a2.callbacks_done, a2.callback_timeliness) == (1, None)
+    assert (a1.callbacks_done, a1.callback_timeliness) == (1, 1.0)
+    assert (a2.callbacks_done, a2.callback_timeliness) == (0, None)
 
 
 def test_mid_day_only_what_is_settled_by_now_counts() -> None:

@@ -28,6 +28,7 @@ from hotline.work_orders.model import (
 )
 
 H = 3600.0
+DAY = 24 * H  # the longer of the two repeat windows a centre may choose
 T0 = 1_800_000_000.0
 
 
@@ -86,10 +87,14 @@ def test_overdue_and_escalation_once() -> None:
 
 def test_repeat_calls_and_links() -> None:
     o = fault_order()
-    assert is_repeat_call("13900000001", T0 + 10 * 86400, [], [o])  # open order, any time
-    assert not is_repeat_call("13800000000", T0, [], [o])
-    assert is_repeat_call("1", T0 + 24 * H, [T0], [])  # exactly 24 h after: still a repeat
-    assert not is_repeat_call("1", T0 + 24 * H + 1, [T0], [])
+    day = 24 * H
+    assert is_repeat_call("13900000001", T0 + 10 * 86400, [], [o], day)  # open order, any time
+    assert not is_repeat_call("13800000000", T0, [], [o], day)
+    assert is_repeat_call("1", T0 + 24 * H, [T0], [], day)  # exactly 24 h after: still a repeat
+    assert not is_repeat_call("1", T0 + 24 * H + 1, [T0], [], day)
+    # the centre's 12 h window (Settings.repeat_window_h)
+    assert is_repeat_call("1", T0 + 12 * H, [T0], [], 12 * H)
+    assert not is_repeat_call("1", T0 + 12 * H + 1, [T0], [], 12 * H)
     linked = link_call(link_call(o, "c2"), "c2")
     assert linked.call_ids == ("c1", "c2")
 
@@ -129,11 +134,11 @@ def test_an_answered_matter_within_the_window_is_the_calls_subject() -> None:
     o = create(ServiceType.BILLING, "1", "bill", "c1", "agent1", T0)
     closed = replace(o, id=1, state=OrderState.CLOSED, closed_at=T0 + 2 * H,
                      final_answer="refunded")
-    assert answered_matter(T0 + 26 * H, [closed]) is closed  # 24 h after closing
-    assert answered_matter(T0 + 26 * H + 1, [closed]) is None  # a second later: no
-    assert answered_matter(T0 + 3 * H, [replace(closed, final_answer="")]) is None
+    assert answered_matter(T0 + 26 * H, [closed], DAY) is closed  # 24 h after closing
+    assert answered_matter(T0 + 26 * H + 1, [closed], DAY) is None  # a second later: no
+    assert answered_matter(T0 + 3 * H, [replace(closed, final_answer="")], DAY) is None
     newer = replace(closed, id=2, closed_at=T0 + 5 * H)
-    assert answered_matter(T0 + 6 * H, [closed, newer]) is newer
+    assert answered_matter(T0 + 6 * H, [closed, newer], DAY) is newer
     # an open order with an answer is the open order's business (is_repeat_call), not this
-    assert answered_matter(T0 + H, [replace(closed, state=OrderState.REPLIED)]) is None
+    assert answered_matter(T0 + H, [replace(closed, state=OrderState.REPLIED)], DAY) is None
     assert answered_matter(T0 + 6 * H, [closed], window_s=3 * H) is None  # a shorter window

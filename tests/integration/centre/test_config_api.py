@@ -24,7 +24,7 @@ async def test_an_admin_creates_an_agent_everywhere_and_it_is_audited(api: Api) 
     body = r.json()
     assert body["agent"] == {"id": "agent7", "name": "Agent 7", "active": True,
                              "contact": "sip:agent7@127.0.0.1:5099",
-                             "skills": {"general": 4, "billing": 2}}
+                             "skills": {"general": 4, "billing": 2}, "team": "main"}
     assert body["asterisk"] == {"n1": "files written, no AMI link to reload"}
     assert "secret" not in body["agent"]
     # the router has it (logged out) and can log it in

@@ -40,9 +40,10 @@ MAX_ACCURACY_DAYS = 62
 #: Days the planning routes take: their weeks of history and the next day stay in the calendar.
 FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
 #: The what-if (POST /api/planning/what-if) simulates a day twice in a worker process
-#: (api/workers.py), one at a time: at most this many forecast calls in the day (about 2 s a
-#: run on these machines) and this many agents on the floor in an interval, in either run.
-MAX_WHAT_IF_CALLS = 60_000
+#: (api/workers.py), one at a time: at most this many forecast calls in the day (both runs
+#: together about 13 s on this 2-core machine under a load of 5, 1,841 calls 1.0 s) and
+#: this many agents on the floor in an interval, in either run.
+MAX_WHAT_IF_CALLS = 30_000
 MAX_WHAT_IF_AGENTS = 3_000
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]

@@ -18,7 +18,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
-from hotline.api.limits import MAX_WHAT_IF_AGENTS
+from hotline.api.limits import MAX_WHAT_IF_AGENTS, MAX_WHAT_IF_CALLS
 from hotline.core.settings import Settings
 from hotline.history.queries import audit_entries
 from hotline.planning import queries as planning
@@ -257,7 +257,8 @@ async def test_a_note_postgresql_cannot_hold_is_refused(client: httpx.AsyncClien
     assert r.status_code == 422, r.text
 
 
-async def test_the_planner_runs_a_what_if(client: httpx.AsyncClient) -> None:
+async def test_the_planner_runs_a_what_if(client: httpx.AsyncClient,
+                                          conn: asyncpg.Connection) -> None:
     """Monday 15 June's forecast (50 calls at 09:00, AHT 180 s: 14 agents; 30 at 14:00) run
     through the simulator with those agents and with 30 % shrinkage against 40 %: the same
     drawn calls, fewer agents on the floor, a worse service level."""
@@ -290,6 +291,16 @@ async def test_the_planner_runs_a_what_if(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/planning/what-if", headers=plan, json={
         **body, "change": {"agents_delta": MAX_WHAT_IF_AGENTS, "shrinkage": 0}})
     assert (r.status_code, r.json()["error"]["id"]) == (422, "what-if-too-large")
+    # ... and a day of more calls than MAX_WHAT_IF_CALLS: 400 at 09:00, a hundredfold
+    await store.upsert(conn, [row(FIRST + timedelta(days=i), NINE, 400, 180.0, queue="big")
+                              for i in range(14)])
+    r = await client.put("/api/planning/event-days/2026-06-15", headers=plan,
+                         json={"queue": "big", "kind": "other", "factor": 100})
+    assert r.status_code == 201
+    r = await client.post("/api/planning/what-if", headers=plan, json={
+        **body, "queue": "big", "erlang": "c", "change": {}})
+    assert (r.status_code, r.json()["error"]["id"]) == (422, "what-if-too-large")
+    assert r.json()["error"]["details"]["calls"] == 40_000 > MAX_WHAT_IF_CALLS
     r = await client.post("/api/planning/what-if", headers=plan,
                           json={**body, "queue": "nobody"})
     assert (r.status_code, r.json()["error"]["id"]) == (404, "forecast-no-history")

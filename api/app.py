@@ -107,7 +107,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
-    for page in ("agent", "supervisor", "orders", "qa"):
+    for page in ("agent", "supervisor", "orders", "qa", "planning"):
         app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
 

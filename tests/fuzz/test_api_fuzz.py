@@ -57,6 +57,8 @@ CROSS_FIELD_RULES = {
     "GET /api/planning/accuracy": "since..until spans at most 62 days, within 1971..9998",
     "GET /api/planning/event-days": "since..until spans at most 366 days, within 1971..9998",
     "PUT /api/planning/event-days/{day}": "day within 1971..9998",
+    "POST /api/planning/what-if": "day within 1971..9998; the day's calls and agents within "
+                                  "api/limits.py MAX_WHAT_IF_CALLS, MAX_WHAT_IF_AGENTS",
 }
 
 

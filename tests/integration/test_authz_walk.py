@@ -154,6 +154,7 @@ RULES: dict[str, Rule] = {
     "GET /api/planning/event-days": Rule(PLAN),
     "PUT /api/planning/event-days/{day}": Rule(PLAN),
     "DELETE /api/planning/event-days/{day}": Rule(PLAN, ok=(404,)),
+    "POST /api/planning/what-if": Rule(PLAN),
 }
 
 # ---- how the walk calls each operation (not the contract: the requests that exercise it)
@@ -237,6 +238,8 @@ REQUESTS: dict[str, Req] = {
                                              "until": "2026-06-17"}),
     "GET /api/planning/event-days": Req(query={"since": "2026-06-01", "until": "2026-07-01"}),
     "PUT /api/planning/event-days/{day}": Req(body={"kind": "holiday", "factor": 0.6}),
+    "POST /api/planning/what-if": Req(body={"queue": "general", "day": "2026-06-16",
+                                            "change": {"agents_delta": -1}}),
 }
 
 # ---- the table's other form: docs/security.md

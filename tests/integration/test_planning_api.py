@@ -18,6 +18,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from hotline.api import Services, create_app
+from hotline.api.limits import MAX_WHAT_IF_AGENTS, MAX_WHAT_IF_CALLS
 from hotline.core.settings import Settings
 from hotline.history.queries import audit_entries
 from hotline.planning import queries as planning
@@ -136,17 +137,19 @@ async def test_only_planners_and_admins_plan(client: httpx.AsyncClient) -> None:
                                                   "until": "2026-07-01"}, None),
              ("PUT", "/api/planning/event-days/2026-06-20", {},
               {"kind": "holiday", "factor": 0.5}),
-             ("DELETE", "/api/planning/event-days/2026-06-20", {}, None)]
+             ("DELETE", "/api/planning/event-days/2026-06-20", {}, None),
+             ("POST", "/api/planning/what-if", {}, {"queue": "billing", "day": "2026-06-15"})]
+    tokens = {who: await login(client, who) for who in ("boss", "agent1", "plan", "root")}
     for method, path, params, body in calls:
         assert (await client.request(method, path, params=params, json=body)).status_code == 401
         for who in ("boss", "agent1"):
             r = await client.request(method, path, params=params, json=body,
-                                     headers=await login(client, who))
+                                     headers=tokens[who])
             assert r.status_code == 403, (who, path)
             assert r.json()["error"]["details"]["roles_allowed"] == ["admin", "planner"]
         for who, ok in (("plan", 300), ("root", 300 if method != "DELETE" else 405)):
             r = await client.request(method, path, params=params, json=body,
-                                     headers=await login(client, who))
+                                     headers=tokens[who])
             assert r.status_code < ok, (who, path, r.text)  # a second delete: 404
 
 
@@ -252,3 +255,52 @@ async def test_a_note_postgresql_cannot_hold_is_refused(client: httpx.AsyncClien
     r = await client.put("/api/planning/event-days/2026-06-20", headers=await login(
         client, "plan"), json={"kind": "holiday", "factor": 0.5, "note": "a\x00b"})
     assert r.status_code == 422, r.text
+
+
+async def test_the_planner_runs_a_what_if(client: httpx.AsyncClient,
+                                          conn: asyncpg.Connection) -> None:
+    """Monday 15 June's forecast (50 calls at 09:00, AHT 180 s: 14 agents; 30 at 14:00) run
+    through the simulator with those agents and with 30 % shrinkage against 40 %: the same
+    drawn calls, fewer agents on the floor, a worse service level."""
+    plan = await login(client, "plan")
+    r = await client.put(f"/api/planning/event-days/{HEAT}", headers=plan,
+                         json={"kind": "heat_wave", "factor": 2.0})  # out of the fit
+    assert r.status_code == 201
+    body = {"queue": "billing", "day": "2026-06-15", "shrinkage": 0.3, "seed": 7,
+            "change": {"shrinkage": 0.4}}
+    r = await client.post("/api/planning/what-if", headers=plan, json=body)
+    assert r.status_code == 200, r.text
+    w = r.json()
+    assert w["aht_s"] == pytest.approx((50 * 180 + 30 * 300) / 80)
+    assert w["patience_s"] is None  # nobody hung up in the history: Erlang C, no abandons
+    by_time = {i["time"]: i for i in w["intervals"]}
+    assert {"09:00", "14:00"} <= set(by_time)
+    nine = by_time["09:00"]
+    # scheduled 20 (14 / 0.7); 70 % of them on the floor: 14; 60 %: 12
+    assert (nine["calls"], nine["baseline"]["agents"], nine["variant"]["agents"]) == (50, 14, 12)
+    assert nine["start"] == slot_start(date(2026, 6, 15), NINE)
+    assert w["baseline"]["offered"] == w["variant"]["offered"] == w["calls"] > 0
+    assert sum(i["offered"] for i in w["intervals"]) == w["calls"]
+    assert w["variant"]["service_level"] < w["baseline"]["service_level"]
+    assert w["variant"]["asa_s"] > w["baseline"]["asa_s"]
+    assert w["baseline"]["abandoned"] == w["variant"]["abandoned"] == 0
+    # the same request draws the same day
+    again = await client.post("/api/planning/what-if", headers=plan, json=body)
+    assert again.json() == w
+    # bounded: a variant past MAX_WHAT_IF_AGENTS is refused before it runs
+    r = await client.post("/api/planning/what-if", headers=plan, json={
+        **body, "change": {"agents_delta": MAX_WHAT_IF_AGENTS, "shrinkage": 0}})
+    assert (r.status_code, r.json()["error"]["id"]) == (422, "what-if-too-large")
+    # ... and a day of more calls than MAX_WHAT_IF_CALLS: 400 at 09:00, a hundredfold
+    await store.upsert(conn, [row(FIRST + timedelta(days=i), NINE, 400, 180.0, queue="big")
+                              for i in range(14)])
+    r = await client.put("/api/planning/event-days/2026-06-15", headers=plan,
+                         json={"queue": "big", "kind": "other", "factor": 100})
+    assert r.status_code == 201
+    r = await client.post("/api/planning/what-if", headers=plan, json={
+        **body, "queue": "big", "erlang": "c", "change": {}})
+    assert (r.status_code, r.json()["error"]["id"]) == (422, "what-if-too-large")
+    assert r.json()["error"]["details"]["calls"] == 40_000 > MAX_WHAT_IF_CALLS
+    r = await client.post("/api/planning/what-if", headers=plan,
+                          json={**body, "queue": "nobody"})
+    assert (r.status_code, r.json()["error"]["id"]) == (404, "forecast-no-history")

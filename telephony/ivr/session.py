@@ -270,17 +270,21 @@ def parse_satisfaction(digits: str, scale: int) -> int | None:
 
 
 async def _ask(agi: Agi, voice: Voice, menu: IvrMenu, lang: str, prompt: str, max_digits: int,
-               parse: Callable[[str], int | None]) -> int | None:
+               parse: Callable[[str], int | None]) -> tuple[int | None, bool]:
+    """One question, asked up to `attempts` times: the answer (None: no valid one) and whether
+    the caller pressed any key at all."""
     cfg = menu.survey
+    pressed = False
     for attempt in range(cfg.attempts):
         digits, _ = await agi.get_data(voice.menu_prompt(menu, lang, prompt),
                                        int(cfg.timeout_s * 1000), max_digits)
         answer = parse(digits)
         if answer is not None:
-            return answer
+            return answer, True
+        pressed = pressed or bool(digits)
         if digits and attempt + 1 < cfg.attempts:
             await agi.stream_file(voice.menu_prompt(menu, lang, cfg.invalid))
-    return None
+    return None, pressed
 
 
 async def _channel(agi: Agi, name: str, shape: re.Pattern[str]) -> str:
@@ -306,11 +310,16 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
     service = await agi.get_variable("HL_SERVICE") or ""
     queue = await _channel(agi, "HL_QUEUE", _SURVEY_ID)
     caller = await _channel(agi, "HL_CALLER", _CALLER)
-    satisfaction = await _ask(agi, voice, menu, lang, cfg.prompt, 1,
-                              lambda d: parse_satisfaction(d, cfg.scale))
+    satisfaction, pressed = await _ask(agi, voice, menu, lang, cfg.prompt, 1,
+                                       lambda d: parse_satisfaction(d, cfg.scale))
+    if satisfaction is None and not pressed:
+        # Not one key to the first question: the caller is not taking the survey (or has put
+        # the phone down without hanging up); a second question would hold the line another
+        # two prompts and timeouts for nothing.
+        return None
     hung_up = False
     try:
-        nps = await _ask(agi, voice, menu, lang, cfg.nps_prompt, 2, parse_score)
+        nps, _ = await _ask(agi, voice, menu, lang, cfg.nps_prompt, 2, parse_score)
     except AgiHangup:
         if satisfaction is None:
             raise

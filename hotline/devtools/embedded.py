@@ -297,6 +297,15 @@ class EmbeddedRedis:
                 proc.kill()
                 proc.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: a server that holds its connections and answers nothing (a frozen box)."""
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL, as a machine dying would leave it: no shutdown, no save."""
         if self._proc is None:

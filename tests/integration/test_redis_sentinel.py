@@ -18,7 +18,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from hotline.core.tasks import cancel_and_wait
-from hotline.store.command_bus import CommandBus, CommandServer, ControllerUnavailable
+from hotline.store.command_bus import (
+    CommandBus,
+    CommandRefused,
+    CommandServer,
+    ControllerUnavailable,
+)
 from hotline.store.live import LiveBus, LiveState, LiveUnavailable, connect_redis, queue_key
 from tests.helpers.sentinel import SentinelPair, sentinel_pair
 from tests.helpers.store import store_tmpdir
@@ -92,7 +97,12 @@ async def test_failover_under_traffic(pair: SentinelPair) -> None:
     heard: list[tuple[float, dict[str, Any]]] = []
 
     async def command(n: int) -> None:
-        assert await bus.call("agent_command", {"n": n}) == {"n": n}
+        try:
+            assert await bus.call("agent_command", {"n": n}) == {"n": n}
+        except CommandRefused as exc:  # refused unexecuted, unreplicated: the same 503
+            if (exc.status, exc.error_id) != (503, ControllerUnavailable.error_id):
+                raise
+            raise ControllerUnavailable(exc.message) from exc
 
     async def write(n: int) -> None:
         await live.set_queue("q", {"n": n})
@@ -153,3 +163,38 @@ async def test_failover_under_traffic(pair: SentinelPair) -> None:
           f"commands 503: {sum(o.kind != 'ok' for o in commands.outcomes)}, "
           f"live writes unavailable: {sum(o.kind != 'ok' for o in writes.outcomes)}, "
           f"longest command {max(o.end - o.start for o in commands.outcomes):.2f} s")
+
+
+async def test_no_command_runs_before_a_replica_has_its_mark(pair: SentinelPair) -> None:
+    """A command's `done` marker (and the read before it) must be on the replica before the
+    controller executes it: else a failover could lose them and the promoted replica hand
+    the same entry out again (a second execution). With the replica frozen, the command is
+    refused with the bus's 503, unexecuted; once it answers, commands run again."""
+    controller_side, api_side = connect_redis(pair.url), connect_redis(pair.url)
+    executed: list[int] = []
+
+    async def execute(command: str, args: dict[str, Any]) -> Any:
+        executed.append(int(args["n"]))
+        return {"n": args["n"]}
+
+    server = CommandServer(controller_side, execute)
+    bus = CommandBus(api_side, deadline_s=DEADLINE_S)
+    await server.ensure_group()
+    task = asyncio.create_task(server.run())
+    try:
+        assert await bus.call("agent_command", {"n": 1}) == {"n": 1}
+        pair.replica.pause()
+        try:
+            with pytest.raises(CommandRefused) as refused:
+                await bus.call("agent_command", {"n": 2})
+        finally:
+            pair.replica.resume()
+        assert (refused.value.status, refused.value.error_id) == (503, "controller-unavailable")
+        assert executed == [1]
+        assert await bus.call("agent_command", {"n": 3}) == {"n": 3}
+        assert executed == [1, 3]
+        assert server.unreplicated == 1
+    finally:
+        await cancel_and_wait(task)
+        await controller_side.aclose()
+        await api_side.aclose()

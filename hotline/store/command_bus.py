@@ -114,11 +114,9 @@ class CommandBus:
             await self.client.xadd(STREAM, {"id": request_id, "command": command,
                                             "args": body, "deadline": repr(deadline)},
                                    maxlen=STREAM_MAXLEN, approximate=True)
-            left = deadline - self.clock()
-            got = await self.client.blpop([reply_key(request_id)],
-                                          timeout=max(left, 0.01)) if left > 0 else None
         except _LOST as exc:
             raise self._unavailable(command, wait, f"Redis unreachable: {exc}") from None
+        got = await self._reply(request_id, deadline)
         if got is None:
             raise self._unavailable(command, wait, "no controller answered")
         reply = json.loads(got[1])
@@ -128,6 +126,21 @@ class CommandBus:
         raise CommandRefused(int(error.get("status", 500)), str(error.get("id", "internal-error")),
                              str(error.get("message", "the controller refused the command")),
                              error.get("details") or {})
+
+    async def _reply(self, request_id: str, deadline: float) -> Any:
+        """The reply, or None by the deadline. Once the entry is sent, a lost connection is
+        retried until the deadline: the entry may live on in a promoted replica
+        (docs/deploy.md) and be executed there, so answering 503 at once would say "not
+        done" of a command that may yet run (the rule: never executed after its 503)."""
+        while (left := deadline - self.clock()) > 0:
+            try:
+                return await self.client.blpop([reply_key(request_id)],
+                                                timeout=max(left, 0.01))
+            except _LOST as exc:
+                log.debug("command bus: waiting for %s through a lost connection: %r",
+                          request_id, exc)
+                await asyncio.sleep(min(0.1, max(deadline - self.clock(), 0)))
+        return None
 
     @staticmethod
     def _unavailable(command: str, wait: float, why: str) -> ControllerUnavailable:

@@ -19,6 +19,8 @@ import redis.asyncio as aioredis
 
 from hotline.core.tasks import cancel_and_wait
 from hotline.store.command_bus import (
+    ACTIVE_KEY,
+    STREAM,
     CommandBus,
     CommandRefused,
     CommandServer,
@@ -198,3 +200,40 @@ async def test_no_command_runs_before_a_replica_has_its_mark(pair: SentinelPair)
         await cancel_and_wait(task)
         await controller_side.aclose()
         await api_side.aclose()
+
+
+async def test_a_command_sent_before_the_failover_is_answered_after_it(
+        pair: SentinelPair) -> None:
+    """An entry the old master had replicated but no controller had read yet is read from the
+    promoted replica and executed within its deadline: the asker must wait for that reply
+    through the failover, not answer 503 at the lost connection (the bus's "never late": a
+    command is never executed after its asker said 503)."""
+    api_side = connect_redis(pair.url)
+    direct = aioredis.Redis(port=pair.primary.port, decode_responses=True)
+    replica = aioredis.Redis(port=pair.replica.port, decode_responses=True)
+    executed: list[int] = []
+
+    async def execute(command: str, args: dict[str, Any]) -> Any:
+        executed.append(int(args["n"]))
+        return {"n": args["n"]}
+
+    bus = CommandBus(api_side, deadline_s=15)
+    server: asyncio.Task[None] | None = None
+    try:
+        # a controller's group and lease, but none reading yet
+        await CommandServer(direct, execute, lease_s=60).ensure_group()
+        await direct.set(ACTIVE_KEY, "gone", px=60_000)
+        call = asyncio.create_task(bus.call("agent_command", {"n": 1}))
+        await wait_for(lambda: replica.xlen(STREAM), 5, "the entry on the replica")
+        pair.primary.kill()
+        await pair.wait_master(pair.replica.port, 30)
+        controller_side = connect_redis(pair.url)
+        server = asyncio.create_task(CommandServer(controller_side, execute).run())
+        assert await call == {"n": 1}
+        assert executed == [1]
+    finally:
+        await cancel_and_wait(server)
+        for client in (api_side, direct, replica):
+            await client.aclose()
+        if server is not None:
+            await controller_side.aclose()

@@ -59,10 +59,11 @@ class Traffic:
     op: Callable[[int], Awaitable[None]]
     expected: type[Exception]
     outcomes: list[Outcome] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)  # ends after the current op
 
     async def run(self) -> None:
         n = 0
-        while True:
+        while not self.stop.is_set():
             n += 1
             start = time.monotonic()
             try:
@@ -118,8 +119,8 @@ async def test_failover_under_traffic(pair: SentinelPair) -> None:
     commands, writes = Traffic(command, ControllerUnavailable), Traffic(write, LiveUnavailable)
     await server.ensure_group()
     await server.renew_lease()
-    tasks = [asyncio.create_task(c) for c in (server.run(), commands.run(), writes.run(),
-                                               listen())]
+    traffic = [asyncio.create_task(t.run()) for t in (commands, writes)]
+    tasks = [asyncio.create_task(c) for c in (server.run(), listen())]
     try:
         await wait_for(lambda: len(commands.ok_after(0)) >= 20 and len(writes.ok_after(0)) >= 20
                        and heard, 15, "traffic flowing before the failover")
@@ -131,6 +132,10 @@ async def test_failover_under_traffic(pair: SentinelPair) -> None:
                        and any(t > promoted and "n" in d for t, d in heard), 20,
                        "commands, live writes and the feed going on after the failover")
     finally:
+        for t in (commands, writes):
+            t.stop.set()
+        async with asyncio.timeout(HANG_S + 1):  # each op is bounded: the last one ends
+            await asyncio.gather(*traffic)
         for task in tasks:
             await cancel_and_wait(task)
         await feed.close()

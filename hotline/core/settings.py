@@ -144,6 +144,8 @@ class Settings(BaseSettings):
 
     # --- persistence and live state; empty means "start an embedded one"
     database_url: str = ""
+    # redis://host:port/db, or a Sentinel-managed pair: redis+sentinel://sentinel:port,...
+    # /<master name>[/db] (hotline/store/redis_client.py, docs/deploy.md)
     redis_url: str = ""
     data_dir: Path = Path("/var/lib/hotline/data")
     # History records wait in an on-disk outbox (data_dir/writer, docs/outbox.md) fsynced at

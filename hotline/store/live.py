@@ -1,4 +1,4 @@
-"""Live state in Redis (redis.asyncio): the only place the project opens a Redis connection.
+"""Live state in Redis (redis.asyncio; every client from `redis_client.connect_redis`).
 
 Layout:
 - `hl:queue:<name>` and `hl:agent:<id>`: one hash each, field values JSON-encoded so numbers,
@@ -25,10 +25,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from hotline.store.redis_client import connect_redis
 
 log = logging.getLogger("hotline.store.live")
 
@@ -48,15 +48,6 @@ def queue_key(name: str) -> str:
 
 def agent_key(agent_id: str) -> str:
     return f"hl:agent:{agent_id}"
-
-
-def connect_redis(url: str, *, retries: int = 3) -> aioredis.Redis:
-    """A client (it connects lazily) that retries a command `retries` times, backing off
-    10 ms to 200 ms (redis-py's default, 10 retries up to 1 s apart, would hold every caller
-    for seconds while Redis is away). `retries` 0: every lost connection surfaces at once."""
-    backoff = NoBackoff() if retries == 0 else ExponentialBackoff(cap=0.2, base=0.01)
-    return aioredis.Redis.from_url(  # type: ignore[no-any-return]
-        url, decode_responses=True, socket_connect_timeout=2.0, retry=Retry(backoff, retries))
 
 
 @dataclass(frozen=True, slots=True)

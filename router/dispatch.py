@@ -103,7 +103,7 @@ def next_due(state: RouterState, now: float) -> float:
 
 def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
     """Offer one waiting call to the best ready agent, if any."""
-    if preferred_active(state, call, now):
+    if call.preferred_agent is not None and preferred_active(state, call, now):
         agent = state.agents[call.preferred_agent or ""]
         if agent.state != _READY:
             return []
@@ -164,7 +164,7 @@ def offer(
         why = UNEXPLAINED
     if reason != PREFERRED:
         state.rr_cursor[q.name] = agent.index
-    moved = roster.move(state, agent, _RESERVE, now, call_id=call.call_id)
+    moved = roster.move(state, agent, _RESERVE, now, "", call.call_id)
     state.line.remove(call)
     call.phase = next_call_phase(call.phase, _CALL_OFFER)
     call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False

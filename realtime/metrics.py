@@ -457,11 +457,12 @@ class Metrics:
     def _on_agent_state(self, e: AgentStateChanged, t: float) -> None:
         agent_id, new = e.agent_id, e.new
         agents = self._agents
+        # _end_wrap does nothing for an agent without a wrap-up open (most changes)
+        if agent_id not in self._wrap:
+            agents.change(agent_id, t, new, e.reason)
+            return
         was = agents.state.get(agent_id, _LOGGED_OUT)
         agents.change(agent_id, t, new, e.reason)
-        # (_end_wrap does nothing for an agent without a wrap-up open: not called then)
-        if agent_id not in self._wrap:
-            return
         if new is not _AFTER_CALL_WORK and (
             was is _AFTER_CALL_WORK or e.old is _AFTER_CALL_WORK
         ):
@@ -475,7 +476,8 @@ class Metrics:
         """The agent's part of the call in `slot` ended at t: its wrap-up runs until the
         agent leaves after_call_work."""
         state = self._agents.state.get(agent_id, _LOGGED_OUT)
-        self._end_wrap(agent_id, t)
+        if agent_id in self._wrap:
+            self._end_wrap(agent_id, t)
         self._wrap[agent_id] = slot
         if state in (_LOGGED_OUT, _READY):
             self._end_wrap(agent_id, t)  # no wrap-up will be reported for this agent

@@ -36,7 +36,7 @@ class RoutedCall:
     agent_id: str | None = None  # the agent offered / talking
     offered_at: float = 0.0
     stage: tuple[int, bool, bool] = (0, False, False)  # what routing last saw (see Router)
-    seq: int = field(default_factory=lambda: next(_seq))
+    seq: int = field(default_factory=_seq.__next__)
 
     @property
     def on_hold(self) -> bool:

@@ -39,6 +39,7 @@ class AgentClocks:
         self._index: dict[str, int] = {}
         self._keys: list[Key] = []
         self._key_index: dict[Key, int] = {}
+        self._state_key: dict[AgentState, int] = {}  # the key of (state, "") by its state
         self.state: dict[str, AgentState] = {}
         self.reason: dict[str, str] = {}
         self.queues: dict[str, frozenset[str]] = {}
@@ -65,11 +66,15 @@ class AgentClocks:
             a = self._index[agent_id]
         if state is _LOGGED_OUT:
             key = -1
-        else:
-            pair = (state, reason if state is _NOT_READY else "")
+        elif state is _NOT_READY:
+            pair = (state, reason)
             key = self._key_index.get(pair)
             if key is None:
                 key = self._key_number(pair)
+        else:
+            key = self._state_key.get(state)
+            if key is None:
+                key = self._state_key[state] = self._key_number((state, ""))
         self._clocks.change(a, t, key)
         self.state[agent_id] = state
         self.reason[agent_id] = reason

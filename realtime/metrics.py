@@ -83,6 +83,11 @@ class Metrics:
         self.ignored = 0  # events of types the metrics do not use
         self._core = self.kernel.Core(float(self.config.window_s))
         self._groups: dict[str, int] = {}
+        # the groups of services and agents by the event's own value, on the path of every
+        # call (the same groups as _group("s:" + service) / _group("a:" + agent id))
+        self._service_groups: dict[str, int] = {}
+        self._agent_groups: dict[str, int] = {}
+        self._queue_groups: dict[str, int] = {}  # queue name -> its group (_queue_group)
         self._queues: list[str] = []  # in order of appearance
         self._sl_seconds: dict[int, float] = {}  # queue group -> T
         self._calls: dict[str, int] = {}  # call id -> slot, while waiting or connected
@@ -126,7 +131,11 @@ class Metrics:
         if handler is None:
             self.ignored += 1
             return
-        handler(event, self._advance(event.at))
+        # _advance's first test inlined: the events a router returns come at the moment of
+        # the event that caused them (most events the metrics take)
+        now = self._now
+        t = event.at
+        handler(event, now if now is not None and t <= now else self._advance(t))
 
     def set_agent_queues(self, agent_id: str, queues: Iterable[str]) -> None:
         """Which queues an agent serves (from the router's configuration), for
@@ -374,9 +383,9 @@ class Metrics:
             if self._offered_before and e.call_id in self._offered_before:
                 self._offered_before.discard(e.call_id)  # waits on since it first queued
                 self._core.resume(slot, e.at, self._queue_group(e.queue),
-                                  self._group("s:" + str(e.service)))
+                                  self._service_group(e.service))
                 return
-        self._core.queue(slot, t, self._queue_group(e.queue), self._group("s:" + str(e.service)))
+        self._core.queue(slot, t, self._queue_group(e.queue), self._service_group(e.service))
 
     def _on_overflowed(self, e: CallOverflowed, t: float) -> None:
         slot = self._calls.get(e.call_id)
@@ -387,11 +396,14 @@ class Metrics:
         slot = self._calls.get(e.call_id)
         if slot is None:
             return
-        self._end_wrap(e.agent_id, t)  # an agent answering again has finished the last one
-        sl = self._sl_seconds[self._core.queue_of(slot)]
-        before = self._core.phase(slot)
-        if self._core.answer(slot, t, self._group("a:" + e.agent_id), sl) != before:
-            self._slot_agent[slot] = e.agent_id  # not on a repeated answer: that agent is not on it
+        agent_id = e.agent_id
+        if agent_id in self._wrap:
+            self._end_wrap(agent_id, t)  # an agent answering again has finished the last one
+        core = self._core
+        sl = self._sl_seconds[core.queue_of(slot)]
+        before = core.phase(slot)
+        if core.answer(slot, t, self._agent_group(agent_id), sl) != before:
+            self._slot_agent[slot] = agent_id  # not on a repeated answer: that agent is not on it
 
     def _on_requeued(self, e: CallRequeued, t: float) -> None:
         slot = self._calls.get(e.call_id)
@@ -440,17 +452,23 @@ class Metrics:
 
     def _on_ring_no_answer(self, e: RingNoAnswer, t: float) -> None:
         slot = self._calls.get(e.call_id, -1)
-        self._core.missed(slot, t, self._group("a:" + e.agent_id))
+        self._core.missed(slot, t, self._agent_group(e.agent_id))
 
     def _on_agent_state(self, e: AgentStateChanged, t: float) -> None:
-        was = self._agents.state.get(e.agent_id, _LOGGED_OUT)
-        self._agents.change(e.agent_id, t, e.new, e.reason)
-        if e.new is not _AFTER_CALL_WORK and (
+        agent_id, new = e.agent_id, e.new
+        agents = self._agents
+        # _end_wrap does nothing for an agent without a wrap-up open (most changes)
+        if agent_id not in self._wrap:
+            agents.change(agent_id, t, new, e.reason)
+            return
+        was = agents.state.get(agent_id, _LOGGED_OUT)
+        agents.change(agent_id, t, new, e.reason)
+        if new is not _AFTER_CALL_WORK and (
             was is _AFTER_CALL_WORK or e.old is _AFTER_CALL_WORK
         ):
-            self._end_wrap(e.agent_id, t)
-        elif e.new is _LOGGED_OUT:
-            self._end_wrap(e.agent_id, t)
+            self._end_wrap(agent_id, t)
+        elif new is _LOGGED_OUT:
+            self._end_wrap(agent_id, t)
 
     # ---- internals
 
@@ -458,7 +476,8 @@ class Metrics:
         """The agent's part of the call in `slot` ended at t: its wrap-up runs until the
         agent leaves after_call_work."""
         state = self._agents.state.get(agent_id, _LOGGED_OUT)
-        self._end_wrap(agent_id, t)
+        if agent_id in self._wrap:
+            self._end_wrap(agent_id, t)
         self._wrap[agent_id] = slot
         if state in (_LOGGED_OUT, _READY):
             self._end_wrap(agent_id, t)  # no wrap-up will be reported for this agent
@@ -475,13 +494,29 @@ class Metrics:
             g = self._groups[name] = self._core.add_group()
         return g
 
+    def _service_group(self, service: str) -> int:
+        g = self._service_groups.get(service)
+        if g is None:
+            g = self._service_groups[service] = self._group("s:" + str(service))
+        return g
+
+    def _agent_group(self, agent_id: str) -> int:
+        g = self._agent_groups.get(agent_id)
+        if g is None:
+            g = self._agent_groups[agent_id] = self._group("a:" + agent_id)
+        return g
+
     def _queue_group(self, queue: str) -> int:
+        g = self._queue_groups.get(queue)
+        if g is not None:
+            return g
         name = "q:" + queue
         g = self._groups.get(name)
         if g is None:
             g = self._group(name)
             self._queues.append(queue)
             self._sl_seconds[g] = self.config.targets_for(queue).sl_seconds
+        self._queue_groups[queue] = g
         return g
 
     def _time(self) -> float:

@@ -36,7 +36,7 @@ class RoutedCall:
     agent_id: str | None = None  # the agent offered / talking
     offered_at: float = 0.0
     stage: tuple[int, bool, bool] = (0, False, False)  # what routing last saw (see Router)
-    seq: int = field(default_factory=lambda: next(_seq))
+    seq: int = field(default_factory=_seq.__next__)
 
     @property
     def on_hold(self) -> bool:
@@ -44,7 +44,8 @@ class RoutedCall:
         return self.callback_number is not None and not self.callback_reached
 
     def wait_s(self, now: float) -> float:
-        return max(0.0, now - self.enqueued_at)
+        wait = now - self.enqueued_at  # max(0.0, wait) without the builtin's call: on every event
+        return wait if wait > 0.0 else 0.0
 
     def sort_key(self) -> tuple[int, int, float, int]:
         """Higher priority first; a call back from a missed ring at the head; then FIFO by

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from hotline.core.frozen import fast_init
+
 # Verdicts on an agent in an explanation.
 CHOSEN = "chosen"
 RANKED_LOWER = "ranked_lower"  # eligible, but the policy preferred another
@@ -69,6 +71,7 @@ class Explanation:
         return next((c for c in self.passed_over if c.agent_id == agent_id), None)
 
 
+@fast_init  # built for every call: see hotline/core/frozen.py
 @dataclass(frozen=True, slots=True)
 class Offer:
     """Redirect the waiting caller to this agent (the agent is now reserved)."""
@@ -80,6 +83,7 @@ class Offer:
     explanation: Explanation
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CallbackDue:
     """A caller on virtual hold reached the head and an agent is reserved: originate the call."""

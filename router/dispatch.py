@@ -101,14 +101,17 @@ def next_due(state: RouterState, now: float) -> float:
     return due
 
 
-def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
-    """Offer one waiting call to the best ready agent, if any."""
-    if preferred_active(state, call, now):
+def try_offer(
+    state: RouterState, call: RoutedCall, now: float, in_line: bool = True
+) -> Output:
+    """Offer one waiting call to the best ready agent, if any. `in_line` False: the call is
+    not in the waiting line yet (a new call: it joins the line only if nobody takes it)."""
+    if call.preferred_agent is not None and preferred_active(state, call, now):
         agent = state.agents[call.preferred_agent or ""]
         if agent.state != _READY:
             return []
         q = state.queues[call.queue]
-        return offer(state, call, agent, q, q.required, PREFERRED, now)
+        return offer(state, call, agent, q, q.required, PREFERRED, now, in_line)
     for n, (q, req) in enumerate(alternatives(state, call, now)):
         skills, mins = state.skills.columns(req)
         cursor = state.rr_cursor.get(q.name, -1)
@@ -116,7 +119,9 @@ def try_offer(state: RouterState, call: RoutedCall, now: float) -> Output:
         if found >= 0:
             agent = state.by_index[found]
             assert agent is not None  # removed agents are never ready in the kernel
-            return offer(state, call, agent, q, req, "overflow" if n else "policy", now)
+            return offer(
+                state, call, agent, q, req, "overflow" if n else "policy", now, in_line
+            )
     return []
 
 
@@ -153,6 +158,7 @@ def offer(
     req: Mapping[str, int],
     reason: str,
     now: float,
+    in_line: bool = True,
 ) -> Output:
     calling_back = call.on_hold
     if state.config.explain:
@@ -164,8 +170,9 @@ def offer(
         why = UNEXPLAINED
     if reason != PREFERRED:
         state.rr_cursor[q.name] = agent.index
-    moved = roster.move(state, agent, _RESERVE, now, call_id=call.call_id)
-    state.line.remove(call)
+    moved = roster.move(state, agent, _RESERVE, now, "", call.call_id)
+    if in_line:
+        state.line.remove(call)
     call.phase = next_call_phase(call.phase, _CALL_OFFER)
     call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False
     state.offered[call.call_id] = call

@@ -44,21 +44,19 @@ def on_queued(state: RouterState, ev: CallQueued, now: float) -> Output:
     priority = q.priority + ev.priority
     if ev.caller and ev.caller in state.config.vip_numbers:
         priority += VIP_BOOST
-    call = RoutedCall(
-        call_id=ev.call_id,
-        queue=q.name,
-        service=ev.service,
-        caller=ev.caller,
-        enqueued_at=ev.at,
-        priority=priority,
-        node=ev.node,
-    )
+    # positional (call_id, queue, service, caller, enqueued_at, priority, node): cheaper
+    call = RoutedCall(ev.call_id, q.name, ev.service, ev.caller, ev.at, priority, ev.node)
     if ev.call_id in state.pending_repeat:
         _apply_repeat(state, call, state.pending_repeat.pop(ev.call_id), now)
     call.stage = dispatch.stage(state, call, now)
     state.calls[call.call_id] = call
-    state.line.add(call)
-    return dispatch.try_offer(state, call, now)
+    # offered at once, or into the line (the same as joining the line and being taken from
+    # it: try_offer does not read the line; the line's sorted insert is saved when an agent
+    # is ready, most calls)
+    out = dispatch.try_offer(state, call, now, in_line=False)
+    if not out:
+        state.line.add(call)
+    return out
 
 
 def on_ringing(state: RouterState, ev: AgentRinging, now: float) -> Output:
@@ -77,7 +75,7 @@ def on_answered(state: RouterState, ev: CallAnswered, now: float) -> Output:
     call.phase = next_call_phase(call.phase, _CALL_ANSWER)
     state.offered.pop(call.call_id, None)
     agent.calls_today += 1
-    return [roster.move(state, agent, _ANSWER, now, call_id=call.call_id)]
+    return [roster.move(state, agent, _ANSWER, now, "", call.call_id)]
 
 
 def on_ring_no_answer(state: RouterState, ev: RingNoAnswer, now: float) -> Output:
@@ -172,7 +170,7 @@ def _release(state: RouterState, call: RoutedCall, now: float) -> Output:
     if call.phase == _OFFERED:
         out: Output = [roster.move(state, agent, _CANCEL, now, call_id=call.call_id)]
         return out + dispatch.agent_takes(state, agent, now)
-    return [roster.move(state, agent, _HANGUP, now, call_id=call.call_id)]
+    return [roster.move(state, agent, _HANGUP, now, "", call.call_id)]
 
 
 def _no_answer(state: RouterState, call: RoutedCall, agent: AgentRecord, now: float) -> Output:

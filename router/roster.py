@@ -66,25 +66,26 @@ def move(
     An agent whose phone is unreachable never turns ready (a command, the end of wrap-up, a
     cancelled offer): it goes to not_ready(unreachable) instead, and back to ready once the
     phone is reachable again (reachability.py)."""
+    # States are the enum's members (AGENT_TRANSITIONS' values): compared by identity.
     old = agent.state
     new = next_agent_state(old, trigger)
-    if new == _READY and not agent.reachable:
+    if new is _READY and not agent.reachable:
         new, reason = _NOT_READY, UNREACHABLE
     agent.state = new
-    agent.reason = reason if new == _NOT_READY else ""
+    agent.reason = reason = reason if new is _NOT_READY else ""
     if new in _WITH_CALL:
         agent.call_id = call_id
-    elif new != _AFTER_CALL_WORK:
+    elif new is not _AFTER_CALL_WORK:
         agent.call_id = ""
-    if new == _READY and old != _READY:
-        if trigger != _CANCEL:  # a cancelled offer keeps the agent's rank
-            agent.idle_since = now
-        state.index.set_ready(agent.index, agent.idle_since, agent.calls_today)
-    elif old == _READY and new != _READY:
+    if new is _READY:
+        if old is not _READY:
+            if trigger != _CANCEL:  # a cancelled offer keeps the agent's rank
+                agent.idle_since = now
+            state.index.set_ready(agent.index, agent.idle_since, agent.calls_today)
+    elif old is _READY:
         state.index.set_unready(agent.index)
-    return AgentStateChanged(
-        now, agent.agent_id, old, new, reason=agent.reason, call_id=call_id or agent.call_id
-    )
+    # positional: keyword arguments cost a dataclass __init__ more (every state change)
+    return AgentStateChanged(now, agent.agent_id, old, new, reason, call_id or agent.call_id)
 
 
 def reset_daily(state: RouterState) -> None:

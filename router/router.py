@@ -85,6 +85,10 @@ _HANDLERS: dict[type[Event], Callable[[RouterState, Any, float], Output]] = {
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Members as module constants: `AgentState.READY` goes through EnumType's __getattr__ hook.
+_READY = AgentState.READY
+_LOGIN = AgentTrigger.LOGIN
+
 
 def _changes_state(method: F) -> F:
     """For entry points that may change what comes due when: after them, time must be
@@ -146,22 +150,26 @@ class Router:
             self._quiet_until = -math.inf
         return out
 
-    @_changes_state
     def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> Output:
         """login / logout / ready / not_ready(reason) / end_wrap_up for one agent."""
-        if trigger not in COMMANDS:
-            raise IllegalCommand(f"{trigger!r} is an event, not an agent command")
-        agent = self._state.agent(agent_id)
-        next_agent_state(agent.state, trigger)  # raise before anything changes
-        now = self._clock()
-        out = self._advance(now)
-        if trigger == AgentTrigger.LOGIN and not reason:
-            reason = "login"
-        was = agent.state
-        out.append(roster.move(self._state, agent, trigger, now, reason=reason))
-        if agent.state == AgentState.READY and was != AgentState.READY:
-            out += dispatch.agent_takes(self._state, agent, now)
-        return out
+        # as @_changes_state, written out: this runs at the end of every call's wrap-up
+        try:
+            if trigger not in COMMANDS:
+                raise IllegalCommand(f"{trigger!r} is an event, not an agent command")
+            state = self._state
+            agent = state.agent(agent_id)
+            next_agent_state(agent.state, trigger)  # raise before anything changes
+            now = self._clock()
+            out = self._advance(now)
+            if not reason and trigger == _LOGIN:
+                reason = "login"
+            was = agent.state  # after _advance: a ring timeout may have moved the agent
+            out.append(roster.move(state, agent, trigger, now, reason))
+            if agent.state is _READY and was is not _READY:
+                out += dispatch.agent_takes(state, agent, now)
+            return out
+        finally:
+            self._quiet_until = -math.inf
 
     def tick(self) -> Output:
         """Let time pass: ring timeouts, bullseye steps, overflow, preferred-agent expiry;

@@ -33,4 +33,8 @@ class SkillRegistry:
 
     def columns(self, required: Mapping[str, int]) -> tuple[list[int], list[int]]:
         """The kernel's (skills, mins) for a requirement mapping, in its order."""
-        return [self.id(s) for s in required], list(required.values())
+        ids = self._ids
+        try:  # every decision: the skills are known (registered with the queues)
+            return [ids[s] for s in required], list(required.values())
+        except KeyError:
+            return [self.id(s) for s in required], list(required.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hotline.core.frozen import fast_init
 from hotline.core.lifecycle import AgentState
 from hotline.core.values import ServiceType
 
@@ -262,6 +263,12 @@ class CallOverflowed(Event):
     from_queue: str
     to_queue: str
 
+
+# Every event class gets the faster constructor (core/frozen.py: same signature, same slots,
+# still frozen): about ten are built on each call's path through the router and the metrics.
+for _cls in [c for c in list(globals().values()) if isinstance(c, type) and issubclass(c, Event)]:
+    fast_init(_cls)
+del _cls
 
 CALL_EVENTS: tuple[type[Event], ...] = (
     CallEntered,

@@ -17,14 +17,16 @@ answered at once never schedules its abandon.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hotline.core.events import CallAnswered, CallEnded, CallQueued
+from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentState, AgentTrigger
 from hotline.planning.scenario import Day, Scenario, generate_day
 from hotline.realtime.figures import QueueFigures, counter_row, queue_figures
@@ -110,7 +112,7 @@ class _Run:
         self.router = Router(
             RouterConfig(list(scenario.queues), [a.config for a in scenario.agents],
                          explain=False),
-            lambda: clock[0],
+            functools.partial(operator.getitem, clock, 0),  # clock[0], without a Python frame
         )
         targets = {q.name: QueueTargets(q.sl_seconds, q.sl_target) for q in scenario.queues}
         self.metrics = Metrics(MetricsConfig(
@@ -164,7 +166,9 @@ class _Run:
         def apply(out: list) -> None:
             for item in out:
                 tp = type(item)
-                if tp is Offer:
+                if tp is AgentStateChanged:  # the most common: four a call
+                    m_apply(item)
+                elif tp is Offer:
                     i = int(item.call_id[cut:])
                     a = agent_index[item.agent_id]
                     if delay:

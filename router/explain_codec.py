@@ -26,9 +26,22 @@ def _plain(value: object) -> object:
     return str(value) if isinstance(value, str) and type(value) is not str else value
 
 
+_STATE = Considered._fields.index("state")
+
+
+def _record(c: Considered) -> tuple[object, ...]:
+    """A Considered as a plain tuple: its `state`, the one field the router fills with an enum
+    member (AgentState), as the str it equals. (The general _plain below walks every value:
+    ~80 us an explanation, most of the encoding's time; this is ~0.3 us a record.)"""
+    state = c[_STATE]
+    if type(state) is str:
+        return tuple(c)
+    return (*c[:_STATE], str(state), *c[_STATE + 1:])
+
+
 def encode(why: Explanation) -> bytes:
     fields = (why.call_id, why.at, why.queue, why.policy, why.requirements, why.reason,
-              why.chosen, why.eligible, tuple(map(tuple, why.passed_over)), why.omitted,
+              why.chosen, why.eligible, tuple(map(_record, why.passed_over)), why.omitted,
               why.callback_attempt)
     try:
         packed = marshal.dumps(fields)

@@ -26,6 +26,7 @@ from hotline.api.services import Services
 from hotline.core import ids
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
+from hotline.work_orders import limits as time_limits
 from hotline.work_orders import queries as store
 from hotline.work_orders.model import (
     CALLER_MAX_LEN,
@@ -37,8 +38,8 @@ from hotline.work_orders.model import (
     WorkOrder,
     act,
     create,
-    escalate,
     overdue,
+    policy_for,
     record_final_answer,
 )
 
@@ -136,6 +137,7 @@ class OrderOut(BaseModel):
     substantiated: bool | None
     final_answer: str
     escalated_to: str
+    escalation_level: int  # 0 none, 1 the unit's supervisor, 2 the centre (the deadline job)
     call_ids: list[str]
     overdue: Literal["resolve", "callback"] | None
     callback_placed_at: float | None
@@ -154,6 +156,7 @@ def out(order: WorkOrder, now: float) -> OrderOut:
         callback_done_by=order.callback_done_by, closed_at=order.closed_at,
         substantiated=order.substantiated,
         final_answer=order.final_answer, escalated_to=order.escalated_to,
+        escalation_level=order.escalation_level,
         call_ids=list(order.call_ids), overdue=overdue(order, now),  # type: ignore[arg-type]
         callback_placed_at=order.callback_placed_at, version=order.version)
 
@@ -204,11 +207,13 @@ async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> Orde
     """A work order from a call, by the agent on it; the recording is linked through the
     call id."""
     now = services.clock()
-    # WorkOrderError: 409 work-order-refused (api/errors.py)
-    order = create(body.service, body.caller, body.description, body.call_id,
-                   user.username, now, account=body.account, area=body.area,
-                   priority=body.priority)
     async with history_store(services) as conn:
+        # its time limits: those set for its type and unit (model.policy_for)
+        policy = policy_for(body.service, "", await time_limits.limits_for(conn, body.service))
+        # WorkOrderError: 409 work-order-refused (api/errors.py)
+        order = create(body.service, body.caller, body.description, body.call_id,
+                       user.username, now, policies={body.service: policy},
+                       account=body.account, area=body.area, priority=body.priority)
         return out(await store.save(conn, order), now)
 
 
@@ -271,9 +276,13 @@ async def order_action(user: Worker, services: ServicesDep, order_id: OrderId,
         order = await _load(conn, order_id, await viewer_of(user, services))
         if body.version is not None and body.version != order.version:
             raise StaleVersion(order_id, body.version)
+        # a reply's callback deadline: the limits of the order's type and unit now
+        policy = policy_for(order.service, order.unit,
+                            await time_limits.limits_for(conn, order.service))
         try:
             changed = act(order, body.action, now, text=body.text, unit=body.unit,
-                          substantiated=body.substantiated, by=user.username)
+                          substantiated=body.substantiated, by=user.username,
+                          policies={order.service: policy})
         except IllegalTransition as exc:  # (a WorkOrderError: 409 work-order-refused too)
             raise _refused(exc) from None
         return out(await store.update(conn, order, changed), now)
@@ -315,9 +324,9 @@ async def unit_queue(
     unit: Annotated[ids.UnitId, Path(examples=["repair_crew"])],
     limit: Limit = DEFAULT_PAGE, offset: Offset = 0,
 ) -> list[OrderOut]:
-    """A unit's open orders, overdue first; an overdue order not yet escalated is escalated
-    as it is read (to its type's escalation target). The back office reads its own unit's
-    queue only (403 `not-your-unit`)."""
+    """A unit's open orders, overdue first, then by deadline. Reading escalates nothing: the
+    deadline job does (hotline/work_orders/escalation.py). The back office reads its own
+    unit's queue only (403 `not-your-unit`)."""
     viewer = await viewer_of(user, services)
     if not viewer.sees_all and viewer.unit != unit:
         raise ApiError(403, "not-your-unit", f"{user.username} works for "
@@ -325,11 +334,4 @@ async def unit_queue(
     now = services.clock()
     async with history_store(services) as conn:
         orders = await store.unit_queue(conn, unit, now, limit=limit, offset=offset)
-        for i, order in enumerate(orders):
-            up = escalate(order, now)
-            if up is not None:
-                try:
-                    orders[i] = await store.update(conn, order, up)
-                except StaleVersion:  # written meanwhile (maybe escalated): show it as it is
-                    orders[i] = await store.get(conn, order.id or 0) or order
     return [out(o, now) for o in orders]

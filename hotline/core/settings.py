@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     # A work order's call-back (回访) waits this long after the previous one was placed: the
     # customer's phone does not ring again and again (POST /api/work-orders/{id}/call-back)
     work_order_callback_gap_s: float = 600.0
+    # The deadline job (hotline/work_orders/escalation.py) runs this often: escalates overdue
+    # orders level by level and tells customers of a reply deadline that will be missed
+    # (within `work_order_notice_before_s` of it, or past it)
+    work_order_deadline_job_s: float = 30.0
+    work_order_notice_before_s: float = 3600.0
 
     # --- the hotline itself
     hotline_number: str = "95598"

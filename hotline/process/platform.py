@@ -57,6 +57,8 @@ from hotline.store.writer import Writer
 from hotline.telephony.agi.server import Agi, AgiGate, AgiServer, by_script
 from hotline.telephony.ivr.prompts import PromptStore
 from hotline.telephony.ivr.session import IvrApp
+from hotline.telephony.notice_call import VoiceNotices
+from hotline.work_orders.deadline_job import DeadlineJob, RunResult
 
 log = logging.getLogger("hotline.process.platform")
 
@@ -204,6 +206,15 @@ class Platform:
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         self._tasks.append(asyncio.create_task(self._catch_up_recordings(),
                                                name="recordings catch-up"))
+        # work orders' deadlines: escalations and customer notices (spoken over a call)
+        link = next(iter(self.controller.links.values()))
+        voice = VoiceNotices(link, prompts, self.settings.callback_dial,
+                             f'"{self.settings.hotline_number}" <{self.settings.hotline_number}>',
+                             self.settings.ring_timeout_s)
+        self.deadlines = DeadlineJob(self.pool, time.time, self.settings.work_order_deadline_job_s,
+                                     self.settings.work_order_notice_before_s, voice,
+                                     on_run=self._deadlines_ran)
+        self._tasks.append(asyncio.create_task(self.deadlines.run(), name="work-order deadlines"))
         # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
         self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
@@ -319,6 +330,14 @@ class Platform:
                                    f"{len(missing)} missing")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.error("retention run failed: %r", exc)
+
+    def _deadlines_ran(self, run: RunResult) -> None:
+        for e in run.escalated:
+            self.emit_line(f"work order {e.order_id}  {e.deadline} deadline missed: "
+                           f"escalated to level {e.level}")
+        for order_id, _, delivered, detail in run.notices:
+            self.emit_line(f"work order {order_id}  customer notice "
+                           f"{'delivered' if delivered else 'failed'}: {detail}")
 
     async def _settle_left_on_line(self, calls: list[CallRecord]) -> None:
         """Once every node has been resynced (or LEFT_ON_LINE_WAIT_S passed: a node that is

@@ -60,7 +60,9 @@ class TypePolicy:
     unit: str
     resolve_s: float  # from creation to the unit's reply
     callback_s: float  # from the reply to the callback to the customer
-    escalate_to: str = "supervisor"
+    #: how long after a missed deadline the order goes on from the unit's supervisor to the
+    #: centre (escalation level 2)
+    centre_after_s: float = 86400.0
 
 
 #: Defaults per service type; a deployment overrides them (configurable policy).
@@ -69,13 +71,43 @@ DEFAULT_POLICIES: dict[ServiceType, TypePolicy] = {
     ServiceType.OUTAGE_INFO: TypePolicy("dispatch_centre", 24 * 3600, 24 * 3600),
     ServiceType.BILLING: TypePolicy("billing_office", 3 * 86400, 86400),
     ServiceType.BUSINESS: TypePolicy("business_office", 5 * 86400, 86400),
-    ServiceType.COMPLAINT: TypePolicy("complaints_office", 4 * 86400, 86400, "quality_manager"),
-    ServiceType.REPORT: TypePolicy("inspection_office", 7 * 86400, 86400, "quality_manager"),
+    ServiceType.COMPLAINT: TypePolicy("complaints_office", 4 * 86400, 86400),
+    ServiceType.REPORT: TypePolicy("inspection_office", 7 * 86400, 86400),
     ServiceType.OPINION: TypePolicy("service_office", 7 * 86400, 2 * 86400),
     ServiceType.PRAISE: TypePolicy("service_office", 7 * 86400, 2 * 86400),
     ServiceType.EV: TypePolicy("ev_operations", 2 * 86400, 86400),
     ServiceType.GENERAL: TypePolicy("service_office", 5 * 86400, 86400),
 }
+
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimit:
+    """The time limits set for a service type, for one unit or (unit "") every unit."""
+
+    resolve_s: float
+    callback_s: float
+    centre_after_s: float
+
+
+#: the longest limit the API and the table (CHECK of work_order_limits) take: a year
+LIMIT_MAX_S = 365 * 86400.0
+
+
+def policy_for(service: ServiceType, unit: str,
+               limits: dict[tuple[str, str], TimeLimit],
+               defaults: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES) -> TypePolicy:
+    """THE rule of which time limits an order gets: the limits set for its service type and
+    unit, else those set for its type and every unit (unit ""), else the built-in default.
+    `unit` "" means the type's default unit (where a new order goes)."""
+    base = defaults[service]
+    unit = unit or base.unit
+    found = limits.get((str(service), unit)) or limits.get((str(service), ""))
+    if found is None:
+        return replace(base, unit=unit)
+    return replace(base, unit=unit, resolve_s=found.resolve_s, callback_s=found.callback_s,
+                   centre_after_s=found.centre_after_s)
+
 
 #: The longest caller number a work order keeps: the OrderIn schema (api/routes/work_orders.py)
 #: and the CHECK of work_orders.caller (migrations/002_work_orders.sql) both say 64;
@@ -151,6 +183,9 @@ class WorkOrder:
     escalated_to: str = ""
     call_ids: tuple[str, ...] = field(default_factory=tuple)  # first call first
     callback_placed_at: float | None = None  # the last call-back placed (one per gap)
+    #: 0 none, 1 the unit's supervisor, 2 the centre (for the current deadline: escalate)
+    escalation_level: int = 0
+    centre_after_s: float = 86400.0  # from its limits when created (TypePolicy)
     version: int = 0  # grows on every write (0: not saved yet); updates name it
 
 
@@ -163,7 +198,8 @@ def create(service: ServiceType, caller: str, description: str, call_id: str, ag
     return WorkOrder(id=None, service=service, caller=caller, created_at=at,
                      created_by=agent_id, description=description.strip(), account=account,
                      area=area, priority=priority, unit=policy.unit,
-                     resolve_by=at + policy.resolve_s, call_ids=(call_id,))
+                     resolve_by=at + policy.resolve_s, call_ids=(call_id,),
+                     centre_after_s=policy.centre_after_s)
 
 
 def act(order: WorkOrder, action: OrderAction, at: float, *, text: str = "",
@@ -180,7 +216,8 @@ def act(order: WorkOrder, action: OrderAction, at: float, *, text: str = "",
     elif action is OrderAction.REPLY:
         if not text.strip():
             raise WorkOrderError("a reply needs its text (it is read back to the caller)")
-        changes.update(replied_at=at, reply=text.strip(),
+        # a new deadline: its escalation starts again (escalate)
+        changes.update(replied_at=at, reply=text.strip(), escalation_level=0,
                        callback_by=at + policies[order.service].callback_s)
     elif action is OrderAction.CALLBACK_DONE:
         changes.update(callback_done_at=at, callback_result=text.strip(),
@@ -217,12 +254,48 @@ def overdue(order: WorkOrder, now: float) -> str | None:
     return None
 
 
-def escalate(order: WorkOrder, now: float,
-             policies: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES) -> WorkOrder | None:
-    """The escalated order when it is overdue and not escalated yet, else None."""
-    if order.escalated_to or overdue(order, now) is None:
+def deadline(order: WorkOrder) -> float | None:
+    """The deadline the order runs against now: the reply's (resolve_by) until it is replied,
+    then the callback's; None once the callback was made or the order is closed."""
+    if order.state in (OrderState.CREATED, OrderState.DISPATCHED, OrderState.ACCEPTED,
+                       OrderState.IN_PROGRESS):
+        return order.resolve_by
+    if order.state is OrderState.CALLBACK_DUE:
+        return order.callback_by
+    return None
+
+
+#: who each escalation level is: the next level's inbox (work_order_escalations)
+ESCALATION_TARGETS = {1: "supervisor", 2: "centre"}
+
+
+def escalation_due(order: WorkOrder, now: float) -> int:
+    """THE escalation rule: the level an order should have reached at `now`. Past its deadline
+    (`deadline`): 1, the unit's supervisor; `centre_after_s` later still: 2, the centre.
+    The background job applies it in one conditional UPDATE per level
+    (hotline/work_orders/escalation.py: its SQL says the same, a test holds the two together);
+    a level is reached once per deadline."""
+    due = deadline(order)
+    if due is None or now <= due:
+        return 0
+    return 2 if now > due + order.centre_after_s else 1
+
+
+def escalate(order: WorkOrder, now: float) -> WorkOrder | None:
+    """The order one level up when `escalation_due` says it is behind, else None."""
+    if escalation_due(order, now) <= order.escalation_level:
         return None
-    return replace(order, escalated_to=policies[order.service].escalate_to)
+    level = order.escalation_level + 1
+    return replace(order, escalation_level=level, escalated_to=ESCALATION_TARGETS[level])
+
+
+def notice_due(order: WorkOrder, now: float, before_s: float) -> bool:
+    """THE rule of telling a customer that a deadline will be missed: the order is not replied
+    to yet and its reply deadline is `before_s` away or less (or past). Once per order
+    (hotline/work_orders/notices.py keeps it so, and says this rule again in SQL)."""
+    return (order.state in (OrderState.CREATED, OrderState.DISPATCHED, OrderState.ACCEPTED,
+                            OrderState.IN_PROGRESS)
+            and bool(order.caller) and now >= order.resolve_by - before_s)
 
 
 def is_repeat_call(caller: str, at: float, earlier_calls: list[float],

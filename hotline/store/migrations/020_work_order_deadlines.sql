@@ -1,0 +1,53 @@
+-- Work orders that chase their deadlines (issue #18.5).
+-- Time limits per service type and unit, set through the API (audited): a row for a unit
+-- overrides the service type's row for every unit (unit ''), which overrides the built-in
+-- default (hotline/work_orders/model.py DEFAULT_POLICIES; the rule: model.policy_for).
+CREATE TABLE work_order_limits (
+    service        text NOT NULL,
+    unit           text NOT NULL DEFAULT '' CHECK (unit = '' OR unit ~ '^[\w.-]{1,64}$'),
+    resolve_s      double precision NOT NULL CHECK (resolve_s > 0 AND resolve_s <= 31536000),
+    callback_s     double precision NOT NULL CHECK (callback_s > 0 AND callback_s <= 31536000),
+    centre_after_s double precision NOT NULL
+                       CHECK (centre_after_s > 0 AND centre_after_s <= 31536000),
+    changed_at     timestamptz NOT NULL,
+    changed_by     text NOT NULL,
+    PRIMARY KEY (service, unit)
+);
+
+-- Escalation levels: 0 none, 1 the unit's supervisor, 2 the centre. An order keeps, from its
+-- limits when created, how long after a missed deadline it goes on to the centre. The level
+-- starts again at 0 with each deadline (the reply's callback deadline is a new one).
+ALTER TABLE work_orders
+    ADD COLUMN escalation_level smallint NOT NULL DEFAULT 0
+        CHECK (escalation_level BETWEEN 0 AND 2),
+    ADD COLUMN centre_after_s double precision NOT NULL DEFAULT 86400;
+CREATE INDEX work_orders_to_escalate ON work_orders (escalation_level)
+    WHERE state <> 'closed' AND state <> 'replied';
+
+-- The inboxes of the levels: one row per order, deadline and level (the key makes it once,
+-- whatever number of processes run the job).
+CREATE TABLE work_order_escalations (
+    order_id  bigint NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+    deadline  text NOT NULL CHECK (deadline IN ('resolve', 'callback')),
+    level     smallint NOT NULL CHECK (level IN (1, 2)),
+    unit      text NOT NULL,          -- the order's unit when it was escalated
+    due_at    timestamptz NOT NULL,   -- the deadline that was missed
+    at        timestamptz NOT NULL,   -- when the job escalated it
+    PRIMARY KEY (order_id, deadline, level)
+);
+CREATE INDEX work_order_escalations_inbox ON work_order_escalations (level, at DESC);
+
+-- Notices to customers (a deadline that will be missed), one per order and kind, with the
+-- channel's result: 'pending' while it is being sent, then 'delivered' or 'failed'.
+CREATE TABLE work_order_notices (
+    id        bigserial PRIMARY KEY,
+    order_id  bigint NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+    kind      text NOT NULL CHECK (kind IN ('resolve_late')),
+    channel   text NOT NULL CHECK (channel ~ '^[a-z]{1,16}$'),
+    address   text NOT NULL CHECK (length(address) <= 64),
+    at        timestamptz NOT NULL,
+    result    text NOT NULL DEFAULT 'pending' CHECK (result IN ('pending', 'delivered', 'failed')),
+    detail    text NOT NULL DEFAULT '',
+    done_at   timestamptz,
+    UNIQUE (order_id, kind)
+);

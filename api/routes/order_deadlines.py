@@ -118,7 +118,7 @@ async def delete_limit(user: Steering, services: ServicesDep, service: ServiceTy
 @router.get("/work-order-escalations", responses=ERRORS)
 async def escalations(
     _: Steering, services: ServicesDep,
-    level: Annotated[Literal[1, 2] | None, Query()] = None,
+    level: Annotated[int | None, Query(ge=1, le=2)] = None,
     since: Annotated[float | None, Query(ge=0, le=2**33)] = None,
     limit: Limit = DEFAULT_PAGE, offset: Offset = 0,
 ) -> list[EscalationOut]:

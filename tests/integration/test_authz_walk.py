@@ -103,6 +103,11 @@ RULES: dict[str, Rule] = {
     "POST /api/work-orders/{order_id}/actions": Rule(DESK, own=A, other=404, ok=(409,)),
     "POST /api/work-orders/{order_id}/call-back": Rule(DESK, own=A, other=404, ok=(409,)),
     "GET /api/units/{unit}/work-orders": Rule(f"{S} {BO} {ADM}", own=BO, other=403),
+    # deadlines (#18.5): the limits (read by the back office too) and the escalation inboxes
+    "GET /api/work-order-limits": Rule(f"{S} {BO} {ADM}"),
+    "PUT /api/work-order-limits": Rule(STAFF),
+    "DELETE /api/work-order-limits/{service}": Rule(STAFF, ok=(404,)),  # the first removes
+    "GET /api/work-order-escalations": Rule(STAFF),
     "GET /api/config/agents": Rule(STAFF),
     "POST /api/config/agents": Rule(ADM, ok=(409,)),
     "PATCH /api/config/agents/{agent_id}": Rule(ADM),
@@ -176,6 +181,7 @@ class Req:
 DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "call_id": {"own": CALLS[OWN], "other": CALLS[OTHER]},
                 "order_id": "@wo", "eval_id": "@ev", "username": "walker", "name": "walkq",
+                "service": "fault",
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
                 "vendor_id": "walkvendor"}
@@ -197,6 +203,10 @@ REQUESTS: dict[str, Req] = {
     "POST /api/work-orders/{order_id}/actions": Req(
         path={"order_id": "@due"}, body={"action": "callback_done", "text": "reached"}),
     "POST /api/work-orders/{order_id}/call-back": Req(path={"order_id": "@cb"}),
+    "PUT /api/work-order-limits": Req(body={"service": "fault", "unit": "repair_crew",
+                                            "resolve_s": 7200, "callback_s": 86400,
+                                            "centre_after_s": 3600}),
+    "DELETE /api/work-order-limits/{service}": Req(query={"unit": "repair_crew"}),
     "POST /api/config/agents": Req(body={"id": "agent9", "secret": "pw-agent9"}),
     "PATCH /api/config/agents/{agent_id}": Req(path={"agent_id": "agent4"},
                                                body={"name": "Agent Four"}),

@@ -73,7 +73,7 @@ async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
 
 async def test_limits_set_through_the_api_are_audited_and_give_new_orders_their_deadline(
         api) -> None:  # type: ignore[no-untyped-def]
-    client, clock, pool = api
+    client, _clock, pool = api
     office, crew, agent = [await login(client, u) for u in ("office", "crew", "agent1")]
     limit = {"service": "fault", "unit": "repair_crew", "resolve_s": 2 * H,
              "callback_s": 12 * H, "centre_after_s": H}

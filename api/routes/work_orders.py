@@ -27,9 +27,11 @@ from hotline.core import ids
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
 from hotline.work_orders import limits as time_limits
+from hotline.work_orders import local_units, templates
 from hotline.work_orders import queries as store
 from hotline.work_orders.model import (
     CALLER_MAX_LEN,
+    DEFAULT_POLICIES,
     DESCRIPTION_MAX_LEN,
     OrderAction,
     OrderState,
@@ -92,6 +94,12 @@ class OrderIn(BaseModel):
     account: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
     area: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
     priority: Annotated[int, Field(ge=0, le=100)] = 0
+    #: its scenario (GET /api/work-order-scenarios): the order must then fill its template
+    scenario: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
+    #: the template's fields (name -> what the caller said)
+    fields: Annotated[dict[Annotated[str, Field(max_length=64, pattern=r"^[a-z_]{1,64}$")],
+                           Annotated[str, Field(max_length=2000, pattern=NO_NUL)]],
+                      Field(max_length=32)] = {}
 
 
 class ActionIn(BaseModel):
@@ -138,6 +146,8 @@ class OrderOut(BaseModel):
     final_answer: str
     escalated_to: str
     escalation_level: int  # 0 none, 1 the unit's supervisor, 2 the centre (the deadline job)
+    scenario: str
+    details: dict[str, str]
     call_ids: list[str]
     overdue: Literal["resolve", "callback"] | None
     callback_placed_at: float | None
@@ -156,7 +166,8 @@ def out(order: WorkOrder, now: float) -> OrderOut:
         callback_done_by=order.callback_done_by, closed_at=order.closed_at,
         substantiated=order.substantiated,
         final_answer=order.final_answer, escalated_to=order.escalated_to,
-        escalation_level=order.escalation_level,
+        escalation_level=order.escalation_level, scenario=order.scenario,
+        details=dict(order.details),
         call_ids=list(order.call_ids), overdue=overdue(order, now),  # type: ignore[arg-type]
         callback_placed_at=order.callback_placed_at, version=order.version)
 
@@ -205,16 +216,54 @@ OrderId = Annotated[int, Path(ge=1, le=2**62, examples=[17])]
 @router.post("/work-orders", status_code=201, responses=ERRORS)
 async def create_order(user: Desk, services: ServicesDep, body: OrderIn) -> OrderOut:
     """A work order from a call, by the agent on it; the recording is linked through the
-    call id."""
+    call id. With a `scenario`, its template is enforced (422 `template-violated`, naming the
+    missing and unknown fields). It goes to the scenario's unit, else the caller's local unit
+    (属地: by the order's area, else its account's), else the type's default unit; with the
+    time limits of its type and that unit."""
     now = services.clock()
     async with history_store(services) as conn:
+        scenario = None
+        if body.scenario:
+            try:
+                scenario = templates.check(body.scenario, body.service, body.fields)
+            except templates.TemplateError as exc:
+                raise ApiError(422, "template-violated", str(exc), exc.details) from None
+        elif body.fields:
+            raise ApiError(422, "template-violated", "fields belong to a scenario: name it",
+                           {"fields": sorted(body.fields)})
+        area = await local_units.area_of(conn, body.area, body.account)
+        unit = templates.dispatch_unit(
+            scenario, await local_units.local_unit(conn, area, body.service),
+            DEFAULT_POLICIES[body.service].unit)
         # its time limits: those set for its type and unit (model.policy_for)
-        policy = policy_for(body.service, "", await time_limits.limits_for(conn, body.service))
+        policy = policy_for(body.service, unit,
+                            await time_limits.limits_for(conn, body.service))
         # WorkOrderError: 409 work-order-refused (api/errors.py)
         order = create(body.service, body.caller, body.description, body.call_id,
                        user.username, now, policies={body.service: policy},
-                       account=body.account, area=body.area, priority=body.priority)
+                       account=body.account, area=area, priority=body.priority,
+                       scenario=body.scenario, details=body.fields)
         return out(await store.save(conn, order), now)
+
+
+class ScenarioOut(BaseModel):
+    id: str
+    service: ServiceType
+    title: str
+    required: list[str]
+    optional: list[str]
+    questions: list[str]
+    dispatch: str  # "local" (the caller's area's unit) or a unit id
+
+
+@router.get("/work-order-scenarios", responses=ERRORS)
+async def scenarios(_: Worker, service: ServiceType | None = None) -> list[ScenarioOut]:
+    """The scenarios (一场景一模板) an order may name, with the fields each requires, the
+    questions to ask for them and where it is dispatched."""
+    return [ScenarioOut(id=s.id, service=s.service, title=s.title, required=list(s.required),
+                        optional=list(s.optional), questions=list(s.questions),
+                        dispatch=s.dispatch)
+            for s in templates.SCENARIOS.values() if service in (None, s.service)]
 
 
 @router.get("/work-orders", responses=ERRORS)

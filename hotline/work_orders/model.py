@@ -186,12 +186,15 @@ class WorkOrder:
     #: 0 none, 1 the unit's supervisor, 2 the centre (for the current deadline: escalate)
     escalation_level: int = 0
     centre_after_s: float = 86400.0  # from its limits when created (TypePolicy)
+    scenario: str = ""  # its template (一场景一模板: templates.py), "" for none
+    details: tuple[tuple[str, str], ...] = ()  # the template's fields, sorted by name
     version: int = 0  # grows on every write (0: not saved yet); updates name it
 
 
 def create(service: ServiceType, caller: str, description: str, call_id: str, agent_id: str,
            at: float, policies: dict[ServiceType, TypePolicy] = DEFAULT_POLICIES,
-           account: str = "", area: str = "", priority: int = 0) -> WorkOrder:
+           account: str = "", area: str = "", priority: int = 0, scenario: str = "",
+           details: dict[str, str] | None = None) -> WorkOrder:
     if not description.strip():
         raise WorkOrderError("a work order needs a description")
     policy = policies[service]
@@ -199,7 +202,8 @@ def create(service: ServiceType, caller: str, description: str, call_id: str, ag
                      created_by=agent_id, description=description.strip(), account=account,
                      area=area, priority=priority, unit=policy.unit,
                      resolve_by=at + policy.resolve_s, call_ids=(call_id,),
-                     centre_after_s=policy.centre_after_s)
+                     centre_after_s=policy.centre_after_s, scenario=scenario,
+                     details=tuple(sorted((k, v.strip()) for k, v in (details or {}).items())))
 
 
 def act(order: WorkOrder, action: OrderAction, at: float, *, text: str = "",

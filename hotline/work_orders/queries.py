@@ -18,7 +18,8 @@ _COLUMNS = [f.name for f in fields(WorkOrder) if f.name not in ("id", "call_ids"
 
 def _db_value(name: str, value: object) -> object:
     return (ts(value) if name in _TIMES else  # type: ignore[arg-type]
-            str(value) if name in ("service", "state") else value)
+            str(value) if name in ("service", "state") else
+            dict(value) if name == "details" else value)  # type: ignore[call-overload]
 
 
 def _to_db(order: WorkOrder) -> list[object]:
@@ -30,6 +31,7 @@ def _from_row(row: asyncpg.Record, call_ids: list[str]) -> WorkOrder:
     for name in _COLUMNS:
         value = row[name]
         values[name] = epoch(value) if name in _TIMES else value
+    values["details"] = tuple(sorted(row["details"].items()))
     values["service"] = ServiceType(row["service"])
     values["state"] = OrderState(row["state"])
     return WorkOrder(id=row["id"], call_ids=tuple(call_ids), version=row["version"],

@@ -108,6 +108,7 @@ RULES: dict[str, Rule] = {
     "PUT /api/work-order-limits": Rule(STAFF),
     "DELETE /api/work-order-limits/{service}": Rule(STAFF, ok=(404,)),  # the first removes
     "GET /api/work-order-escalations": Rule(STAFF),
+    "GET /api/work-order-scenarios": Rule(f"{A} {S} {BO} {ADM}"),
     "GET /api/config/agents": Rule(STAFF),
     "POST /api/config/agents": Rule(ADM, ok=(409,)),
     "PATCH /api/config/agents/{agent_id}": Rule(ADM),

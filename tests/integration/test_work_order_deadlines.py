@@ -204,3 +204,44 @@ async def test_a_notice_is_claimed_once(conn: asyncpg.Connection, empty_db_url: 
     assert (row.result, row.channel, row.address, row.done_at) == (
         "delivered", "voice", "13900000001", T0 + 9)
     assert await notices.due(conn, T0 + 10 * H, H) == []  # told once
+
+
+async def test_an_order_follows_its_scenarios_template_and_goes_to_the_local_unit(
+        api) -> None:  # type: ignore[no-untyped-def]
+    client, _clock, _pool = api
+    agent = await login(client, "agent1")
+    base = {"service": "fault", "caller": "13900000001", "call_id": "c1",
+            "description": "no power in building 3"}
+    r = await client.post("/api/work-orders", headers=agent, json={
+        **base, "scenario": "fault.no_power", "fields": {"address": "3 West Lake Rd"}})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["id"] == "template-violated"
+    assert error["details"]["missing"] == ["since", "scope"]
+    assert "missing since, scope" in error["message"]
+    r = await client.post("/api/work-orders", headers=agent, json={
+        **base, "fields": {"address": "x"}})  # fields without a scenario
+    assert r.status_code == 422 and r.json()["error"]["id"] == "template-violated"
+
+    fields = {"address": "3 West Lake Rd", "since": "9:00", "scope": "the street"}
+    # 属地: the account's area (0571) has its own repair crew
+    r = await client.post("/api/work-orders", headers=agent, json={
+        **base, "scenario": "fault.no_power", "fields": fields, "account": "3305710001"})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["unit"], order["area"], order["scenario"], order["details"]) == (
+        "hangzhou_repair", "0571", "fault.no_power", fields)
+    # an area without a local unit: the type's default unit
+    r = await client.post("/api/work-orders", headers=agent, json={**base, "area": "0999"})
+    assert r.json()["unit"] == "repair_crew"
+    # a scenario that names its unit: there, whatever the area
+    r = await client.post("/api/work-orders", headers=agent, json={
+        "service": "complaint", "caller": "13900000001", "call_id": "c2", "area": "0571",
+        "description": "rude staff", "scenario": "complaint.service",
+        "fields": {"account": "3305710001", "staff_or_office": "Binjiang office",
+                   "what_happened": "shouted at me"}})
+    assert r.status_code == 201 and r.json()["unit"] == "complaints_office"
+    listed = (await client.get("/api/work-order-scenarios", headers=agent,
+                               params={"service": "fault"})).json()
+    assert {s["id"] for s in listed} == {"fault.no_power", "fault.hazard"}
+    assert listed[0]["questions"]

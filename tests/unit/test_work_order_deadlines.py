@@ -101,3 +101,31 @@ def test_values_bound_for_asterisk_are_refused_unless_well_formed(
 
 def test_well_formed_values_pass() -> None:
     refuse_unsafe(17, "+8613900000001", "/usr/share/asterisk/sounds/hotline/zh/tts/0a1b2c")
+
+
+# --- one scenario, one template (一场景一模板), and where an order goes
+
+def test_a_scenario_needs_its_fields_and_no_others() -> None:
+    from hotline.work_orders.templates import TemplateError, check
+    ok = check("fault.no_power", FAULT, {"address": "3 West Lake Rd", "since": "9:00",
+                                          "scope": "street", "landmark": "the school"})
+    assert ok.dispatch == "local"
+    with pytest.raises(TemplateError) as err:
+        check("fault.no_power", FAULT, {"address": "  ", "since": "9:00", "colour": "red"})
+    assert err.value.details["missing"] == ["address", "scope"]
+    assert err.value.details["unknown"] == ["colour"]
+    assert "missing address, scope" in str(err.value) and "colour" in str(err.value)
+    with pytest.raises(TemplateError, match="is for complaint, not fault"):
+        check("complaint.service", FAULT, {})
+    with pytest.raises(TemplateError, match=r"no scenario 'fault\.nope'"):
+        check("fault.nope", FAULT, {})
+
+
+def test_dispatch_the_scenarios_unit_else_the_local_unit_else_the_default() -> None:
+    from hotline.work_orders.templates import SCENARIOS, dispatch_unit
+    central = SCENARIOS["complaint.service"]
+    local = SCENARIOS["fault.no_power"]
+    assert dispatch_unit(central, "hangzhou_service", "complaints_office") == "complaints_office"
+    assert dispatch_unit(local, "hangzhou_repair", "repair_crew") == "hangzhou_repair"
+    assert dispatch_unit(local, None, "repair_crew") == "repair_crew"
+    assert dispatch_unit(None, "hangzhou_repair", "repair_crew") == "hangzhou_repair"

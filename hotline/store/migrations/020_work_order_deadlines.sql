@@ -51,3 +51,25 @@ CREATE TABLE work_order_notices (
     done_at   timestamptz,
     UNIQUE (order_id, kind)
 );
+
+-- One scenario, one template (一场景一模板): the order's scenario (hotline/work_orders/
+-- templates.py) and the fields its template asked for.
+ALTER TABLE work_orders
+    ADD COLUMN scenario text NOT NULL DEFAULT '',
+    ADD COLUMN details  jsonb NOT NULL DEFAULT '{}';
+
+-- The caller's local unit (属地): the unit answering for a service type ('' = every type) in
+-- an area (the accounts' area codes, migration 009).
+CREATE TABLE area_units (
+    area_code text NOT NULL CHECK (area_code ~ '^0[0-9]{2,3}$'),
+    service   text NOT NULL DEFAULT '',
+    unit      text NOT NULL CHECK (unit ~ '^[\w.-]{1,64}$'),
+    PRIMARY KEY (area_code, service)
+);
+-- Demo: the repair crews of the demo accounts' areas (real rows come from the utility's
+-- organisation; other types there go to the type's default unit).
+INSERT INTO area_units (area_code, service, unit) VALUES
+    ('0571', 'fault', 'hangzhou_repair'),
+    ('010', 'fault', 'beijing_repair'),
+    ('021', 'fault', 'shanghai_repair')
+ON CONFLICT DO NOTHING;

@@ -109,6 +109,11 @@ RULES: dict[str, Rule] = {
     "DELETE /api/work-order-limits/{service}": Rule(STAFF, ok=(404,)),  # the first removes
     "GET /api/work-order-escalations": Rule(STAFF),
     "GET /api/work-order-scenarios": Rule(f"{A} {S} {BO} {ADM}"),
+    # complaints ("1+1+1"): the seeded orders are faults (409 not a complaint)
+    "GET /api/work-orders/{order_id}/complaint": Rule(f"{S} {BO} {ADM}", ok=(404, 409)),
+    "POST /api/work-orders/{order_id}/review": Rule(f"{S} {BO} {ADM}", ok=(404, 409)),
+    "POST /api/work-orders/{order_id}/rectification/sign-off": Rule(f"{S} {BO} {ADM}",
+                                                                    ok=(404, 409)),
     "GET /api/config/agents": Rule(STAFF),
     "POST /api/config/agents": Rule(ADM, ok=(409,)),
     "PATCH /api/config/agents/{agent_id}": Rule(ADM),
@@ -204,6 +209,9 @@ REQUESTS: dict[str, Req] = {
     "POST /api/work-orders/{order_id}/actions": Req(
         path={"order_id": "@due"}, body={"action": "callback_done", "text": "reached"}),
     "POST /api/work-orders/{order_id}/call-back": Req(path={"order_id": "@cb"}),
+    "POST /api/work-orders/{order_id}/review": Req(body={"substantiated": False,
+                                                         "reason": "walk"}),
+    "POST /api/work-orders/{order_id}/rectification/sign-off": Req(body={"part": "unit"}),
     "PUT /api/work-order-limits": Req(body={"service": "fault", "unit": "repair_crew",
                                             "resolve_s": 7200, "callback_s": 86400,
                                             "centre_after_s": 3600}),

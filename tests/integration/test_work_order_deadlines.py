@@ -245,3 +245,60 @@ async def test_an_order_follows_its_scenarios_template_and_goes_to_the_local_uni
                                params={"service": "fault"})).json()
     assert {s["id"] for s in listed} == {"fault.no_power", "fault.hazard"}
     assert listed[0]["questions"]
+
+
+async def test_a_substantiated_complaint_is_reviewed_by_its_specialty_and_signed_off(
+        conn: asyncpg.Connection, empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1+1+1: the specialty reviews (not the unit), a substantiated complaint gets its
+    rectification sheet, and the unit, the specialty and the centre each sign their part."""
+    monkeypatch.setenv("HOTLINE_API_USERS", "agent1:pw:agent;office:pw:supervisor;"
+                       "desk:pw:back_office@complaints_office;mkt:pw:back_office@marketing_dept;"
+                       "crew:pw:back_office@repair_crew")
+    services = Services.build(clock=Clock(), hasher=PasswordHasher(
+        time_cost=1, memory_cost=1024, parallelism=1))
+    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
+    app = create_app(Settings(), services)
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            agent = await login(client, "agent1")
+            r = await client.post("/api/work-orders", headers=agent, json={
+                "service": "complaint", "caller": "13900000001", "call_id": "c1",
+                "description": "rude staff", "scenario": "complaint.service",
+                "fields": {"account": "3305710001", "staff_or_office": "Binjiang office",
+                           "what_happened": "shouted at me"}})
+            order = r.json()
+            path = f"/api/work-orders/{order['id']}"
+            desk, mkt, crew, office = [await login(client, u)
+                                       for u in ("desk", "mkt", "crew", "office")]
+            assert (await client.get(f"{path}/complaint", headers=crew)).status_code == 404
+            got = (await client.get(f"{path}/complaint", headers=desk)).json()
+            assert (got["specialty"], got["reviewed"]) == ("marketing_dept", False)
+            verdict = {"substantiated": True, "reason": "the recording confirms it"}
+            r = await client.post(f"{path}/review", headers=desk, json=verdict)
+            assert r.status_code == 403 and r.json()["error"]["id"] == "not-your-specialty"
+            r = await client.post(f"{path}/review", headers=mkt, json=verdict)
+            assert r.status_code == 409  # substantiated: the measures are needed
+            r = await client.post(f"{path}/review", headers=mkt, json={
+                **verdict, "measures": "retrain the office staff", "due_at": T0 + 7 * 86400})
+            assert r.status_code == 200, r.text
+            sheet = r.json()["rectification"]
+            assert (sheet["measures"], sheet["done"], sheet["signed"]) == (
+                "retrain the office staff", False, {})
+            assert (await client.post(f"{path}/review", headers=mkt,
+                                      json={**verdict, "measures": "again"})).status_code == 409
+            sign = f"{path}/rectification/sign-off"
+            assert (await client.post(sign, headers=mkt, json={"part": "unit"})).status_code == 403
+            assert (await client.post(sign, headers=desk,
+                                      json={"part": "centre"})).status_code == 403
+            for who, part in ((desk, "unit"), (mkt, "specialty")):
+                r = await client.post(sign, headers=who, json={"part": part})
+                assert r.status_code == 200 and not r.json()["rectification"]["done"]
+            assert (await client.post(sign, headers=desk,
+                                      json={"part": "unit"})).status_code == 409  # once
+            r = await client.post(sign, headers=office, json={"part": "centre"})
+            done = r.json()["rectification"]
+            assert done["done"] and {p: s["who"] for p, s in done["signed"].items()} == {
+                "unit": "desk", "specialty": "mkt", "centre": "office"}
+    finally:
+        await services.db_pool.close()

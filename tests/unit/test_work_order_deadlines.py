@@ -129,3 +129,29 @@ def test_dispatch_the_scenarios_unit_else_the_local_unit_else_the_default() -> N
     assert dispatch_unit(local, "hangzhou_repair", "repair_crew") == "hangzhou_repair"
     assert dispatch_unit(local, None, "repair_crew") == "repair_crew"
     assert dispatch_unit(None, "hangzhou_repair", "repair_crew") == "hangzhou_repair"
+
+
+# --- complaints: 1+1+1
+
+def test_the_specialty_reviews_and_three_parts_sign_off() -> None:
+    from dataclasses import replace
+
+    from hotline.work_orders.complaints import (
+        complete,
+        may_review,
+        may_sign,
+        specialty_for,
+    )
+    c = replace(create(ServiceType.COMPLAINT, "1", "rude", "c", "a", T0),
+                scenario="complaint.outage", unit="complaints_office")
+    assert specialty_for(c) == "operations_dept"
+    assert specialty_for(replace(c, scenario="")) == "service_quality_dept"
+    assert may_review(c, "operations_dept", False) and may_review(c, None, True)
+    assert not may_review(c, "complaints_office", False)  # the unit does not judge itself
+    assert not may_review(replace(c, service=ServiceType.FAULT), None, True)
+    assert may_sign(c, "unit", "complaints_office", False)
+    assert may_sign(c, "specialty", "operations_dept", False)
+    assert not may_sign(c, "centre", "operations_dept", False)
+    assert may_sign(c, "centre", None, True)
+    assert not may_sign(c, "unit", "operations_dept", False)
+    assert not complete(["unit", "specialty"]) and complete(["centre", "unit", "specialty"])

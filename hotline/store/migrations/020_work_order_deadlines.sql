@@ -73,3 +73,29 @@ INSERT INTO area_units (area_code, service, unit) VALUES
     ('010', 'fault', 'beijing_repair'),
     ('021', 'fault', 'shanghai_repair')
 ON CONFLICT DO NOTHING;
+
+-- Complaints reviewed by the responsible specialty ("1+1+1", hotline/work_orders/
+-- complaints.py): one review per complaint; a substantiated one gets a rectification sheet
+-- (整改单) signed off by the responsible unit, the specialty and the centre.
+CREATE TABLE complaint_reviews (
+    order_id     bigint PRIMARY KEY REFERENCES work_orders (id) ON DELETE CASCADE,
+    specialty    text NOT NULL,
+    reviewer     text NOT NULL,
+    substantiated boolean NOT NULL,
+    reason       text NOT NULL CHECK (length(reason) BETWEEN 1 AND 10000),
+    at           timestamptz NOT NULL
+);
+CREATE TABLE rectifications (
+    order_id   bigint PRIMARY KEY REFERENCES work_orders (id) ON DELETE CASCADE,
+    measures   text NOT NULL CHECK (length(measures) BETWEEN 1 AND 10000),
+    due_at     timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    created_by text NOT NULL
+);
+CREATE TABLE rectification_signoffs (
+    order_id bigint NOT NULL REFERENCES rectifications (order_id) ON DELETE CASCADE,
+    part     text NOT NULL CHECK (part IN ('unit', 'specialty', 'centre')),
+    who      text NOT NULL,
+    at       timestamptz NOT NULL,
+    PRIMARY KEY (order_id, part)
+);

@@ -120,6 +120,13 @@ async def _seed_api(w: Wired) -> None:
                         await call("supervisor", "POST",
                                    f"/api/work-orders/{order['id']}/actions",
                                    {"action": action, **extra})
+        # a complaint (#18.5, "1+1+1"): reviewed, signed off (one for both targets)
+        complaint = await call(OWN, "POST", "/api/work-orders", {
+            "service": "complaint", "caller": CALLERS[OWN], "call_id": CALLS[OWN],
+            "description": "rude staff", "scenario": "complaint.service",
+            "fields": {"account": "3305710001", "staff_or_office": "an office",
+                       "what_happened": "walk"}})
+        s["complaint.own"] = s["complaint.other"] = complaint["id"]
         await call("qa", "POST", "/api/qa/forms", FORM)
         for who, whose in (("own", OWN), ("other", OTHER)):
             ev = await call("qa", "POST", "/api/qa/evaluations", {

@@ -109,7 +109,8 @@ RULES: dict[str, Rule] = {
     "DELETE /api/work-order-limits/{service}": Rule(STAFF, ok=(404,)),  # the first removes
     "GET /api/work-order-escalations": Rule(STAFF),
     "GET /api/work-order-scenarios": Rule(f"{A} {S} {BO} {ADM}"),
-    # complaints ("1+1+1"): the seeded orders are faults (409 not a complaint)
+    # complaints ("1+1+1"): the back office of another unit gets 404; a second review or
+    # sign-off of the same part 409
     "GET /api/work-orders/{order_id}/complaint": Rule(f"{S} {BO} {ADM}", ok=(404, 409)),
     "POST /api/work-orders/{order_id}/review": Rule(f"{S} {BO} {ADM}", ok=(404, 409)),
     "POST /api/work-orders/{order_id}/rectification/sign-off": Rule(f"{S} {BO} {ADM}",
@@ -209,9 +210,12 @@ REQUESTS: dict[str, Req] = {
     "POST /api/work-orders/{order_id}/actions": Req(
         path={"order_id": "@due"}, body={"action": "callback_done", "text": "reached"}),
     "POST /api/work-orders/{order_id}/call-back": Req(path={"order_id": "@cb"}),
-    "POST /api/work-orders/{order_id}/review": Req(body={"substantiated": False,
-                                                         "reason": "walk"}),
-    "POST /api/work-orders/{order_id}/rectification/sign-off": Req(body={"part": "unit"}),
+    "GET /api/work-orders/{order_id}/complaint": Req(path={"order_id": "@complaint"}),
+    "POST /api/work-orders/{order_id}/review": Req(
+        path={"order_id": "@complaint"},
+        body={"substantiated": True, "reason": "walk", "measures": "retrain"}),
+    "POST /api/work-orders/{order_id}/rectification/sign-off": Req(
+        path={"order_id": "@complaint"}, body={"part": "unit"}),
     "PUT /api/work-order-limits": Req(body={"service": "fault", "unit": "repair_crew",
                                             "resolve_s": 7200, "callback_s": 86400,
                                             "centre_after_s": 3600}),

@@ -22,6 +22,7 @@ from hotline.api.routes import (
     history,
     live,
     planning,
+    plans,
     qa,
     queues,
     recordings,
@@ -96,6 +97,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         users,
         qa,
         planning,
+        plans,
         reports,
         health,
     ):

@@ -181,9 +181,20 @@ def solve_week(p: WeekProblem) -> Roster:
         return Roster(status, (), 0, 0, 0, time.perf_counter() - t0)
     chosen = tuple(Assignment(p.agents[a].agent_id, d, q, p.templates[t])
                    for (a, d, t, q), v in x.items() if solver.value(v))
-    return Roster(status, chosen, sum(solver.value(s) for s in short_terms),
-                  sum(solver.value(o) for o in over_terms),
-                  sum(solver.value(v) for v in prefs), time.perf_counter() - t0)
+    # short and over counted from the shifts chosen: a plan found before the time limit ran
+    # out may hold slack in its short and over variables
+    short = over = 0
+    for q in queues:
+        for d in range(p.days):
+            cov = [0] * SLOTS
+            for c in chosen:
+                if c.day == d and c.queue == q:
+                    cov = [n + v for n, v in zip(cov, c.shift.on_phone(), strict=True)]
+            for n, v in zip(p.need[q][d], cov, strict=True):
+                short += max(0, n - v)
+                over += max(0, v - n)
+    return Roster(status, chosen, short, over, sum(solver.value(v) for v in prefs),
+                  time.perf_counter() - t0)
 
 
 def _same(a: AgentSpec, b: AgentSpec) -> bool:

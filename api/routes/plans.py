@@ -419,6 +419,7 @@ class AgentShiftOut(BaseModel):
     agent_id: str
     day: date
     shift: ShiftOut | None  # None: no published shift that day
+    now_min: float | None  # the centre's local minute now when the day is today, else None
 
 
 def local_today(services: Services, offset: int) -> date:
@@ -436,8 +437,11 @@ async def agent_shift(agent_id: AgentId, _: Annotated[Claims, Depends(_own_or_st
     async with history_store(services) as conn:
         found = await pq.shifts(conn, d, d + timedelta(days=1), published=True,
                                 agent_id=agent_id)
+    now = services.clock()
+    minute = (now - day_start(d, settings.utc_offset_s)) / 60.0
     return AgentShiftOut(agent_id=agent_id, day=d,
-                         shift=shift_out(found[0], True) if found else None)
+                         shift=shift_out(found[0], True) if found else None,
+                         now_min=round(minute, 2) if 0 <= minute < DAY_MIN else None)
 
 
 # ---- adherence

@@ -167,6 +167,8 @@ def solve_week(p: WeekProblem) -> Roster:
                 ag.earliest_start_min is not None and start < ag.earliest_start_min) or (
                 ag.latest_start_min is not None and start > ag.latest_start_min):
             prefs.append(v)
+    for key in _hint(p, phones, x):
+        m.add_hint(x[key], 1)
     m.minimize(SHORT_WEIGHT * sum(short_terms) + OVER_WEIGHT * sum(over_terms)
                + PREFERENCE_WEIGHT * sum(prefs))
     solver = cp_model.CpSolver()
@@ -174,6 +176,7 @@ def solve_week(p: WeekProblem) -> Roster:
     solver.parameters.num_workers = p.workers
     solver.parameters.random_seed = p.seed
     solver.parameters.linearization_level = 2
+    solver.parameters.repair_hint = True
     code = solver.solve(m)
     status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
               cp_model.INFEASIBLE: "infeasible"}.get(code, "unknown")
@@ -195,6 +198,34 @@ def solve_week(p: WeekProblem) -> Roster:
                 over += max(0, v - n)
     return Roster(status, chosen, short, over, sum(solver.value(v) for v in prefs),
                   time.perf_counter() - t0)
+
+
+def _hint(p: WeekProblem, phones: list[list[int]],
+          x: dict[tuple[int, int, int, str], object]) -> list[tuple[int, int, int, str]]:
+    """A first plan for the search to start from (it may break a rule; the solver repairs
+    or drops it): each agent works its contract in days spread by its index over the week,
+    on the template that best covers its queue's need that day, breaks staggered."""
+    out = []
+    for a, ag in enumerate(p.agents):
+        qs = [q for q in ag.queues if q in p.need]
+        if not qs or not p.templates:
+            continue
+        q = qs[a % len(qs)]
+        paid = max(t.paid_min for t in p.templates)
+        shifts = min(p.days, round(ag.hours_week * 60 / paid)) if paid else 0
+        days = sorted((d + 2 * a) % p.days for d in range(shifts))
+        for d in days:
+            need = p.need[q][d]
+            best = max(range(len(p.templates)), key=lambda t: (
+                sum(n * v for n, v in zip(need, phones[t], strict=True)),
+                -abs((t - a) % 5)))
+            # the same start, the break offset rotated by the agent
+            same = [t for t in range(len(p.templates))
+                    if p.templates[t].start_min == p.templates[best].start_min]
+            t = same[a % len(same)]
+            if (a, d, t, q) in x:
+                out.append((a, d, t, q))
+    return out
 
 
 def _same(a: AgentSpec, b: AgentSpec) -> bool:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from hotline.api.deps import FloorWatcher, Planner, ServicesDep, SettingsDep, require_roles
 from hotline.api.errors import ApiError
-from hotline.api.limits import MAX_PLAN_CHOICES, MAX_PLAN_SECONDS
+from hotline.api.limits import MAX_PLAN_CHOICES, MAX_PLAN_SECONDS, Limit, Offset, page
 from hotline.api.routes.history import store as history_store
 from hotline.api.routes.planning import (
     ERRORS,
@@ -87,14 +87,15 @@ class ContractOut(ContractIn):
 
 
 @router.get("/plans/contracts", responses=ERRORS)
-async def list_contracts(_: Planner, services: ServicesDep) -> list[ContractOut]:
-    """Every active agent: its queues and its contract (hours 0 and `contracted` false
-    without one: such an agent is not planned)."""
+async def list_contracts(_: Planner, services: ServicesDep, limit: Limit = 100,
+                         offset: Offset = 0) -> list[ContractOut]:
+    """Every active agent by id, a page of them: its queues and its contract (hours 0 and
+    `contracted` false without one: such an agent is not planned)."""
     async with history_store(services) as conn:
         queues = await pq.agent_queues(conn)
         cs = await pq.contracts(conn)
     out = []
-    for agent_id, qs in queues.items():
+    for agent_id, qs in page(list(queues.items()), limit, offset):
         c = cs.get(agent_id)
         out.append(ContractOut(
             agent_id=agent_id, queues=list(qs), contracted=c is not None,
@@ -478,9 +479,10 @@ def _r(v: float | None) -> float | None:
 @router.get("/plans/adherence", responses=ERRORS)
 async def adherence(_: FloorWatcher, services: ServicesDep, settings: SettingsDep,
                     day: Annotated[date | None, Query(description="default: today")] = None,
-                    ) -> AdherenceOut:
-    """Each agent with a published shift (or a state) that day: adherence and conformance
-    up to now (today) or over the day (docs/planning.md, "Adherence")."""
+                    limit: Limit = 100, offset: Offset = 0) -> AdherenceOut:
+    """Each agent with a published shift (or a state) that day, by id, a page of them:
+    adherence and conformance up to now (today) or over the day (docs/planning.md,
+    "Adherence"); the floor's figures over every agent."""
     offset = settings.utc_offset_s
     d = day or local_today(services, offset)
     check_days(day=d)
@@ -498,7 +500,7 @@ async def adherence(_: FloorWatcher, services: ServicesDep, settings: SettingsDe
         day=d, until=until,
         adherence=_r(sum(r.in_adherence_s for r in rows) / sched) if sched else None,
         conformance=_r(sum(r.on_phone_s for r in rows if r.queue is not None) / work)
-        if work else None, agents=rows)
+        if work else None, agents=page(rows, limit, offset))
 
 
 def _adherence_rows(shifts: dict[str, pq.PlannedShift], segs: dict[str, list[Any]],

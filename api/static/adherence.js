@@ -78,7 +78,7 @@ function renderAdherence() {
 async function loadAdherence() {
   if (!token) return;
   try {
-    const res = await fetch("/api/plans/adherence", { headers: { Authorization: "Bearer " + token } });
+    const res = await fetch("/api/plans/adherence?limit=500", { headers: { Authorization: "Bearer " + token } });
     adh = res.ok ? await res.json() : null;
   } catch { adh = null; }
   renderAdherence();

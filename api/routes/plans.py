@@ -483,16 +483,16 @@ async def adherence(_: FloorWatcher, services: ServicesDep, settings: SettingsDe
     """Each agent with a published shift (or a state) that day, by id, a page of them:
     adherence and conformance up to now (today) or over the day (docs/planning.md,
     "Adherence"); the floor's figures over every agent."""
-    offset = settings.utc_offset_s
-    d = day or local_today(services, offset)
+    utc = settings.utc_offset_s
+    d = day or local_today(services, utc)
     check_days(day=d)
     now = services.clock()
-    midnight = day_start(d, offset)
+    midnight = day_start(d, utc)
     until = min(now, midnight + 86_400.0)
     async with history_store(services) as conn:
         shifts = {p.agent_id: p for p in await pq.shifts(conn, d, d + timedelta(days=1),
                                                          published=True)}
-        segs = await pq.state_segments(conn, d, offset, now)
+        segs = await pq.state_segments(conn, d, utc, now)
     rows = await asyncio.to_thread(_adherence_rows, shifts, segs, midnight, now, until)
     sched = sum(r.scheduled_s for r in rows)
     work = sum(r.scheduled_work_s for r in rows)

@@ -209,6 +209,10 @@ async def test_a_day_of_adherence(client: httpx.AsyncClient,
     assert one["adherence"] == pytest.approx(75 / 90, abs=1e-4)
     assert one["conformance"] == pytest.approx(70 / 75, abs=1e-4)
     assert rep["adherence"] == one["adherence"]  # a2 had no shift: not scheduled
+    r = await client.get("/api/plans/adherence", headers=boss, params={"limit": 1,
+                                                                       "offset": 1})
+    assert [a["agent_id"] for a in r.json()["agents"]] == ["a2"]  # a page; the floor's all
+    assert r.json()["adherence"] == rep["adherence"]
     # a past day: over the whole day
     r = await client.get("/api/plans/adherence", headers=plan,
                          params={"day": str(WEEK - timedelta(days=1))})

@@ -112,6 +112,7 @@ async function publishWeek() {
   try {
     const r = await api("POST", "/api/plans/publish", { first: (planQuery || query()).day, days: 7 });
     $("plan-status").textContent = `${pt("published_n")}: ${r.shifts}`;
+    $("plan-status").dataset.published = r.shifts;
     await loadPlan();
   } catch (err) { $("plan-status").textContent = err.message; }
 }

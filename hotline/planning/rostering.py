@@ -204,21 +204,29 @@ def _hint(p: WeekProblem, phones: list[list[int]],
           x: dict[tuple[int, int, int, str], object]) -> list[tuple[int, int, int, str]]:
     """A first plan for the search to start from (it may break a rule; the solver repairs
     or drops it): each agent works its contract in days spread by its index over the week,
-    on the template that best covers its queue's need that day, breaks staggered."""
+    on the template that best covers its queue's need that day, breaks staggered. Identical
+    agents get their weeks in the order the symmetry rule asks (binary value non-increasing)."""
+    paid = max((t.paid_min for t in p.templates), default=0)
+    weeks: list[list[int]] = []
+    for a, ag in enumerate(p.agents):
+        n = min(p.days, round(ag.hours_week * 60 / paid)) if paid else 0
+        weeks.append(sorted((d + 2 * a) % p.days for d in range(n)))
+    start = 0
+    for a in range(1, len(p.agents) + 1):  # runs of identical agents
+        if a == len(p.agents) or not _same(p.agents[a - 1], p.agents[a]):
+            run = sorted(weeks[start:a], key=lambda w: -sum(2 ** (p.days - 1 - d) for d in w))
+            weeks[start:a] = run
+            start = a
     out = []
     for a, ag in enumerate(p.agents):
         qs = [q for q in ag.queues if q in p.need]
         if not qs or not p.templates:
             continue
         q = qs[a % len(qs)]
-        paid = max(t.paid_min for t in p.templates)
-        shifts = min(p.days, round(ag.hours_week * 60 / paid)) if paid else 0
-        days = sorted((d + 2 * a) % p.days for d in range(shifts))
-        for d in days:
+        for d in weeks[a]:
             need = p.need[q][d]
-            best = max(range(len(p.templates)), key=lambda t: (
-                sum(n * v for n, v in zip(need, phones[t], strict=True)),
-                -abs((t - a) % 5)))
+            best = max(range(len(p.templates)), key=lambda t: sum(
+                n * v for n, v in zip(need, phones[t], strict=True)))
             # the same start, the break offset rotated by the agent
             same = [t for t in range(len(p.templates))
                     if p.templates[t].start_min == p.templates[best].start_min]

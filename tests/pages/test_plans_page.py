@@ -149,7 +149,10 @@ async def test_plan_publish_and_adherence_on_the_pages(site: str, browser: Brows
         "document.querySelector('#plan-adherence thead th:nth-child(5)')?.textContent"
         " === '遵从度'", timeout=DEADLINE_MS)
     await page.click("#query button[type=submit]")  # read again: a1's new shift
-    await page.wait_for_selector('#plan-adherence tr[data-agent="a1"]', timeout=DEADLINE_MS)
+    hm = f"{start // 60:02d}:{start % 60:02d}"
+    await page.wait_for_function(
+        "v => document.querySelector('#plan-adherence tr[data-agent=\"a1\"] td:nth-child(2)')"
+        "?.textContent.startsWith(v)", arg=hm, timeout=DEADLINE_MS)
     await shot(page, "plans-zh.png")
 
     sup = await browser.new_page(viewport={"width": 1400, "height": 900})
@@ -159,7 +162,6 @@ async def test_plan_publish_and_adherence_on_the_pages(site: str, browser: Brows
     await sup.wait_for_selector(cell, timeout=DEADLINE_MS)
     assert await sup.text_content(cell) == "in"
     row = await cells(sup, '#adherence tr[data-agent="a1"]')
-    hm = f"{start // 60:02d}:{start % 60:02d}"
     assert row[1].startswith(hm) and row[2] == "work"
     elapsed = local_min - start  # minutes of the shift gone, 15 of them logged out
     adherence = float(row[5].rstrip("%"))

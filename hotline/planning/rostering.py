@@ -176,7 +176,6 @@ def solve_week(p: WeekProblem) -> Roster:
     solver.parameters.num_workers = p.workers
     solver.parameters.random_seed = p.seed
     solver.parameters.linearization_level = 2
-    solver.parameters.repair_hint = True
     code = solver.solve(m)
     status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
               cp_model.INFEASIBLE: "infeasible"}.get(code, "unknown")

@@ -11,7 +11,7 @@ const SHIFT_I18N = {
 };
 const st = (k) => (SHIFT_I18N[lang] || SHIFT_I18N.en)[k] ?? k;
 const shiftHm = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
-let todayShift = null, loadedAt = 0;
+let todayShift = null, loadedAt = 0, loadedFor = "";
 
 function shiftBox() {
   let box = document.getElementById("shift-today");
@@ -61,7 +61,8 @@ function renderShift() {
 }
 
 async function loadShift() {
-  if (!token || !agentId) { todayShift = null; renderShift(); return; }
+  if (!token || !agentId) { todayShift = null; loadedFor = ""; renderShift(); return; }
+  loadedFor = agentId;
   try {
     const res = await fetch(`/api/agents/${encodeURIComponent(agentId)}/shift`,
       { headers: { Authorization: "Bearer " + token } });
@@ -75,6 +76,6 @@ document.getElementById("lang").addEventListener("click", renderShift);
 setInterval(loadShift, 60_000);
 setInterval(renderShift, 15_000);  // the part of the shift now moves on
 // just signed in (agent.js sets the token): read it without waiting the minute
-setInterval(() => { if (token && agentId && !todayShift) loadShift(); }, 2000);
+setInterval(() => { if (token && agentId && loadedFor !== agentId) loadShift(); }, 2000);
 loadShift();
 })();

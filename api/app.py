@@ -24,6 +24,7 @@ from hotline.api.routes import (
     live,
     order_deadlines,
     planning,
+    plans,
     qa,
     queues,
     recordings,
@@ -100,6 +101,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         users,
         qa,
         planning,
+        plans,
         reports,
         health,
     ):

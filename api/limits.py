@@ -45,6 +45,11 @@ FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
 #: this many agents on the floor in an interval, in either run.
 MAX_WHAT_IF_CALLS = 30_000
 MAX_WHAT_IF_AGENTS = 3_000
+#: The week's plan (POST /api/plans/week): the CP-SAT model runs in its own worker process
+#: (api/workers.py SOLVER), one at a time, at most this long (the planner's time limit), over
+#: at most this many choices (days x agents x shifts x queues).
+MAX_PLAN_SECONDS = 60.0
+MAX_PLAN_CHOICES = 400_000
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
@@ -72,6 +77,7 @@ def page(rows: list[T], limit: int, offset: int) -> list[T]:
 
 
 __all__ = ["DAY_S", "DEFAULT_PAGE", "FIRST_DAY", "LAST_DAY", "MAX_ACCURACY_DAYS",
-           "MAX_EPOCH", "MAX_LIST_SPAN_S", "MAX_OFFSET", "MAX_PAGE", "MAX_REPORT_SPAN_S",
+           "MAX_EPOCH", "MAX_LIST_SPAN_S", "MAX_OFFSET", "MAX_PAGE", "MAX_PLAN_CHOICES",
+           "MAX_PLAN_SECONDS", "MAX_REPORT_SPAN_S",
            "MAX_WHAT_IF_AGENTS", "MAX_WHAT_IF_CALLS", "Limit", "Offset", "SpanTooLong",
            "check_span", "page"]

@@ -73,5 +73,8 @@ class Worker:
 
 #: the API process's worker (the simulator's figures do not depend on who asks)
 WORKER = Worker()
+#: the staffing plans' solver (OR-Tools CP-SAT, bounded by its time limit): its own process,
+#: so a plan being built does not turn a what-if away
+SOLVER = Worker()
 
-__all__ = ["WORKER", "Worker", "WorkerBusy", "WorkerFailed"]
+__all__ = ["SOLVER", "WORKER", "Worker", "WorkerBusy", "WorkerFailed"]

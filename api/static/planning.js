@@ -119,6 +119,7 @@ async function loadAll(ev) {
   if (!fc) $("message").textContent = f.reason.message;
   else if (!acc) $("message").textContent = a.reason.message;
   render();
+  if (fc) document.dispatchEvent(new CustomEvent("planning:loaded"));  // plans.js
 }
 
 async function loadEvents() {
@@ -317,6 +318,7 @@ function applyLang() {
   const kind = $("ev-kind").value;
   if (!$("board").hidden) render();
   if (kind) $("ev-kind").value = kind;
+  document.dispatchEvent(new CustomEvent("planning:lang"));  // plans.js
 }
 
 function signOut() {

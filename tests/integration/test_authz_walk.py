@@ -167,6 +167,18 @@ RULES: dict[str, Rule] = {
     "PUT /api/planning/event-days/{day}": Rule(PLAN),
     "DELETE /api/planning/event-days/{day}": Rule(PLAN, ok=(404,)),
     "POST /api/planning/what-if": Rule(PLAN),
+    "GET /api/plans/contracts": Rule(PLAN),
+    "PUT /api/plans/contracts/{agent_id}": Rule(PLAN),
+    "GET /api/plans/month": Rule(PLAN),
+    "PUT /api/plans/month": Rule(PLAN),
+    # no agent under contract in the seeded state: an empty week
+    "POST /api/plans/week": Rule(PLAN),
+    "GET /api/plans/day": Rule(PLAN),
+    "PUT /api/plans/shifts/{day}/{agent_id}": Rule(PLAN),
+    "DELETE /api/plans/shifts/{day}/{agent_id}": Rule(PLAN, ok=(404,)),
+    "POST /api/plans/publish": Rule(PLAN),
+    "GET /api/plans/adherence": Rule(f"{S} {P} {ADM}"),
+    "GET /api/agents/{agent_id}/shift": Rule(f"{S} {P} {A} {ADM}", own=A, other=403),
 }
 
 # ---- how the walk calls each operation (not the contract: the requests that exercise it)
@@ -263,6 +275,16 @@ REQUESTS: dict[str, Req] = {
     "PUT /api/planning/event-days/{day}": Req(body={"kind": "holiday", "factor": 0.6}),
     "POST /api/planning/what-if": Req(body={"queue": "general", "day": "2026-06-16",
                                             "change": {"agents_delta": -1}}),
+    "PUT /api/plans/contracts/{agent_id}": Req(body={"hours_week": 40}),
+    "GET /api/plans/month": Req(query={"queue": "general", "month": "2026-06"}),
+    "PUT /api/plans/month": Req(body={"queue": "general", "days": {"2026-06-16": 3}}),
+    "POST /api/plans/week": Req(body={"first": "2026-06-15", "queues": ["general"],
+                                      "time_limit_s": 5}),
+    "GET /api/plans/day": Req(query={"queue": "general", "day": "2026-06-16"}),
+    "PUT /api/plans/shifts/{day}/{agent_id}": Req(body={"queue": "general", "start_min": 540,
+                                                        "end_min": 1020}),
+    "POST /api/plans/publish": Req(body={"first": "2026-06-15"}),
+    "GET /api/agents/{agent_id}/shift": Req(query={"day": "2026-06-16"}),
 }
 
 # ---- the table's other form: docs/security.md

@@ -21,6 +21,8 @@ NOT_PAGED = {
     ("get", "/api/planning/forecast"): "one day: its 96 quarter hours",
     ("get", "/api/planning/accuracy"): "at most MAX_ACCURACY_DAYS days",
     ("get", "/api/planning/event-days"): "at most 366 days, one row per queue and day",
+    ("get", "/api/plans/month"): "one month: a row per day",
+    ("get", "/api/plans/day"): "one day of one queue: 96 quarter hours, a shift per agent",
 }
 
 

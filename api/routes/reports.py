@@ -40,6 +40,7 @@ from hotline.api.limits import (
 from hotline.api.routes.history import store as history_store
 from hotline.api.security import REPORT_READERS, Role
 from hotline.core import ids
+from hotline.ivr_menu.model import SurveyConfig
 from hotline.reports import queries, scheduler
 from hotline.reports import scorecard as sc
 from hotline.reports.exports import MEDIA_TYPES, Format, export
@@ -394,6 +395,88 @@ async def add_conduct(user: ScoreKeeper, services: ServicesDep,
             "INSERT INTO scorecard_conduct (agent_id, at, points, reason, entered_by,"
             " entered_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", body.agent_id,
             _at(body.at), body.points, body.reason, user.username, _at(services.clock())))
+
+
+# --- the charts ---------------------------------------------------------------------------
+
+class BucketOut(BaseModel):
+    start: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    sl_target: float | None
+
+
+class Step(enum.IntEnum):
+    QUARTER = 900
+    HOUR = 3600
+    DAY = 86400
+
+
+@router.get("/intervals", responses=ERRORS)
+async def interval_chart(
+        _: ReportReader, services: ServicesDep, settings: SettingsDep,
+        since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
+        until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
+        queue: Annotated[str, Query(min_length=1, max_length=128)] = "*",
+        step: Step = Step.QUARTER) -> list[BucketOut]:
+    """A queue's volume, answers, abandons and service level against its target per 15
+    minutes, hour or local day (queue `*`: all queues), from the interval rows."""
+    _period(since, until)
+    async with history_store(services) as conn:
+        found = await queries.intervals(conn, queue, since, until, step,
+                                        settings.utc_offset_s)
+    return [BucketOut(**asdict(b)) for b in found]
+
+
+class NpsDayOut(BaseModel):
+    start: float
+    nps: float | None
+    nps_answers: int
+    satisfaction_rate: float | None
+
+
+@router.get("/nps", responses=ERRORS)
+async def nps_trend(_: ReportReader, services: ServicesDep, settings: SettingsDep,
+                    since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
+                    until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
+                    ) -> list[NpsDayOut]:
+    """NPS and the satisfaction rate of each local day (docs/metrics.md, "Survey"); the
+    centre's satisfaction scale is the IVR tree's default (SurveyConfig)."""
+    _period(since, until)
+    survey = SurveyConfig()
+    async with history_store(services) as conn:
+        days = await queries.nps_by_day(conn, since, until, settings.utc_offset_s,
+                                        survey.satisfied_to, survey.dissatisfied_from)
+    return [NpsDayOut(start=start, nps=f.nps if f else None,
+                      nps_answers=f.nps_answers if f else 0,
+                      satisfaction_rate=f.satisfaction_rate if f else None)
+            for start, f in days]
+
+
+class SpanOut(BaseModel):
+    agent_id: str
+    state: str
+    start: float
+    end: float
+
+
+#: An agent state timeline covers at most a day
+MAX_TIMELINE_S = 86400.0
+
+
+@router.get("/states", responses=ERRORS)
+async def state_timeline(_: ReportReader, services: ServicesDep,
+                         since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
+                         until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
+                         ) -> list[SpanOut]:
+    """Every agent's states over [from, to) (at most a day; up to now), logged-out time
+    left out: the agent state timeline."""
+    _period(since, until, MAX_TIMELINE_S)
+    async with history_store(services) as conn:
+        spans = await queries.state_spans(conn, since, until, services.clock())
+    return [SpanOut(agent_id=a, state=s, start=b, end=e) for a, s, b, e in spans]
 
 
 def _at(t: float) -> datetime:

@@ -29,7 +29,11 @@ const I18N = {
     schedules_title: "定时报表", daily: "日报", weekly: "周报", monthly_report: "月报",
     add_schedule: "添加", period: "周期", format: "格式", created_by: "创建人", delete: "删除",
     files_title: "已生成报表", name: "文件", made_at: "生成时间", size: "大小",
-    download: "下载", no_rows: "无数据" },
+    download: "下载", no_rows: "无数据", charts_title: "趋势", step: "粒度",
+    quarter: "15分钟", hour: "小时", all_queues: "全部", sl: "服务水平", sl_target: "目标",
+    abandoned: "放弃", nps: "NPS", satisfaction_rate: "满意率", states_title: "坐席状态时间线",
+    ready: "空闲", reserved: "预占", ringing: "振铃", on_call: "通话", after_call_work: "话后",
+    not_ready: "示忙" },
   en: { title: "Reports", username: "User", password: "Password", signin: "Sign in",
     bad_login: "unknown user or wrong password", from: "From", to: "To (incl.)", day: "Day",
     week: "Week", month: "Month", by: "By", centre: "Centre", vendor: "Vendor (own/outsourced)",
@@ -55,7 +59,12 @@ const I18N = {
     schedules_title: "Reports on schedule", daily: "Daily", weekly: "Weekly",
     monthly_report: "Monthly", add_schedule: "Add", period: "Period", format: "Format",
     created_by: "Created by", delete: "Delete", files_title: "Reports made", name: "File",
-    made_at: "Made", size: "Size", download: "Download", no_rows: "nothing" },
+    made_at: "Made", size: "Size", download: "Download", no_rows: "nothing",
+    charts_title: "Trends", step: "Step", quarter: "15 minutes", hour: "Hour",
+    all_queues: "all", sl: "Service level", sl_target: "Target", abandoned: "Abandoned",
+    nps: "NPS", satisfaction_rate: "Satisfaction rate", states_title: "Agent states",
+    ready: "ready", reserved: "reserved", ringing: "ringing", on_call: "on call",
+    after_call_work: "after-call work", not_ready: "not ready" },
 };
 const FIGURES = ["answer_rate", "first_call_resolution", "repeat_call_rate", "complaint_rate",
   "substantiated_complaint_rate", "complaint_timeliness", "callback_timeliness",
@@ -68,6 +77,10 @@ const RATIO_LINES = new Set(["first_call_resolution", "complaint_rate", "callbac
 const p = page({ name: "reports", i18n: I18N, onShow: show, onLang: render });
 const { params, t } = p;
 let figures = null, card = null, warned = null, schedules = [], files = [];
+let buckets = [], npsDays = [], spans = [];
+const STATE_COLOURS = { ready: "#5fd39a", reserved: "#8fd3ff", ringing: "#ffd27a",
+  on_call: "#3d6fb6", after_call_work: "#b48cf2", not_ready: "#ff8080" };
+const charts = {};
 
 const pct = (v) => v == null ? "—" : (v * 100).toFixed(1) + "%";
 const num = (v, d = 1) => v == null ? "—" : Number(v).toFixed(d);
@@ -108,8 +121,76 @@ async function load(ev) {
   warned = w.status === "fulfilled" ? w.value : null;
   const failed = [f, c, w].find((r) => r.status === "rejected");
   if (failed) $("message").textContent = failed.reason.message;
-  await loadSchedules();
+  await Promise.all([loadSchedules(), loadCharts()]);
   render();
+}
+
+async function loadCharts() {
+  const q = period();
+  const [b, n, st] = await Promise.allSettled([
+    p.api("GET", "/api/reports/intervals?" + new URLSearchParams({ ...q,
+      queue: $("chart-queue").value.trim() || "*", step: $("step").value })),
+    p.api("GET", "/api/reports/nps?" + new URLSearchParams(q)),
+    // the timeline: the first day of the period
+    p.api("GET", "/api/reports/states?" + new URLSearchParams({ from: q.from,
+      to: Math.min(q.to, q.from + 86400) }))]);
+  buckets = b.status === "fulfilled" ? b.value : [];
+  npsDays = n.status === "fulfilled" ? n.value : [];
+  spans = st.status === "fulfilled" ? st.value : [];
+}
+
+function chart(id) {
+  if (typeof echarts === "undefined") return null;  // the vendored file did not load
+  charts[id] ??= echarts.init($(id), "dark", { renderer: "canvas" });
+  return charts[id];
+}
+
+function label(s) {
+  const d = new Date(s * 1000);
+  const step = Number($("step").value);
+  return step >= 86400 ? iso(d).slice(5) : `${iso(d).slice(5)} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+function renderCharts() {
+  const base = { backgroundColor: "transparent", tooltip: { trigger: "axis" },
+    grid: { left: 50, right: 20, top: 40, bottom: 30 }, animation: false };
+  const x = buckets.map((b) => label(b.start));
+  chart("chart-sl")?.setOption({ ...base, title: { text: t("sl"), textStyle: { fontSize: 13 } },
+    legend: { data: [t("sl"), t("sl_target")], right: 10 },
+    xAxis: { type: "category", data: x }, yAxis: { type: "value", min: 0, max: 100 },
+    series: [
+      { name: t("sl"), type: "line", data: buckets.map((b) => b.service_level == null ? null : +(b.service_level * 100).toFixed(1)), connectNulls: false },
+      { name: t("sl_target"), type: "line", step: "middle", symbol: "none", lineStyle: { type: "dashed", color: "#ff8080" },
+        data: buckets.map((b) => b.sl_target == null ? null : b.sl_target * 100) }] }, true);
+  chart("chart-volume")?.setOption({ ...base, title: { text: `${t("offered")} / ${t("abandoned")}`, textStyle: { fontSize: 13 } },
+    legend: { data: [t("offered"), t("answered"), t("abandoned")], right: 10 },
+    xAxis: { type: "category", data: x }, yAxis: { type: "value" },
+    series: [
+      { name: t("offered"), type: "bar", data: buckets.map((b) => b.offered), itemStyle: { color: "#3d6fb6" } },
+      { name: t("answered"), type: "line", data: buckets.map((b) => b.answered), itemStyle: { color: "#5fd39a" } },
+      { name: t("abandoned"), type: "bar", data: buckets.map((b) => b.abandoned), itemStyle: { color: "#ff8080" } }] }, true);
+  chart("chart-nps")?.setOption({ ...base, title: { text: `${t("nps")} / ${t("satisfaction_rate")}`, textStyle: { fontSize: 13 } },
+    legend: { data: [t("nps"), t("satisfaction_rate")], right: 10 },
+    xAxis: { type: "category", data: npsDays.map((d) => iso(new Date(d.start * 1000)).slice(5)) },
+    yAxis: { type: "value", min: -100, max: 100 },
+    series: [
+      { name: t("nps"), type: "line", data: npsDays.map((d) => d.nps == null ? null : +d.nps.toFixed(1)), itemStyle: { color: "#ffd27a" } },
+      { name: t("satisfaction_rate"), type: "line", data: npsDays.map((d) => d.satisfaction_rate == null ? null : +(d.satisfaction_rate * 100).toFixed(1)), itemStyle: { color: "#5fd39a" } }] }, true);
+  const agents = [...new Set(spans.map((s) => s.agent_id))];
+  chart("chart-states")?.setOption({ ...base, title: { text: t("states_title"), textStyle: { fontSize: 13 } },
+    tooltip: { formatter: (i) => `${i.value[3]} ${t(i.value[4])}` },
+    grid: { left: 70, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: "time", axisLabel: { formatter: (v) => { const d = new Date(v);
+      return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`; } } },
+    yAxis: { type: "category", data: agents },
+    series: [{ type: "custom", encode: { x: [1, 2], y: 0 },
+      data: spans.map((s) => ({ value: [agents.indexOf(s.agent_id), s.start * 1000, s.end * 1000, s.agent_id, s.state],
+        itemStyle: { color: STATE_COLOURS[s.state] || "#8a97ad" } })),
+      renderItem: (params, api) => { const y = api.value(0);
+        const a = api.coord([api.value(1), y]), b = api.coord([api.value(2), y]);
+        const h = api.size([0, 1])[1] * 0.6;
+        return { type: "rect", shape: { x: a[0], y: a[1] - h / 2, width: Math.max(1, b[0] - a[0]), height: h },
+          style: api.style() }; } }] }, true);
 }
 
 async function loadSchedules() {
@@ -120,6 +201,7 @@ async function loadSchedules() {
 }
 
 function render() {
+  renderCharts();
   $("figures-pane").hidden = !figures;
   if (figures) {
     $("rules").textContent = t("rules").replace("{w}", figures.repeat_window_h)
@@ -193,6 +275,8 @@ function show() {
 $("query").addEventListener("submit", load);
 for (const b of document.querySelectorAll("[data-period]")) b.addEventListener("click", () => setPeriod(b.dataset.period));
 $("card-by").addEventListener("change", () => load());
+$("step").addEventListener("change", () => loadCharts().then(render));
+$("chart-queue").addEventListener("change", () => loadCharts().then(render));
 $("warn-kind").addEventListener("change", () => load());
 for (const [id, fmt] of [["csv", "csv"], ["xlsx", "xlsx"]]) {
   $(id).addEventListener("click", () => p.download("/api/reports/export?" + new URLSearchParams(

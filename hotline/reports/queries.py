@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from hotline.realtime.figures import service_level
 from hotline.reports.model import (
     ANSWERED_OUTCOMES,
     AVAILABLE_STATES,
@@ -26,6 +27,9 @@ from hotline.reports.model import (
     Rules,
     figures,
 )
+from hotline.reports.periods import Period, period_of
+from hotline.survey import queries as survey_queries
+from hotline.survey.model import SurveyFigures
 
 #: The queue of an order: the queue of its first call
 _ORDER_QUEUE = ("(SELECT q.queue FROM work_order_calls l JOIN calls q ON q.call_id = l.call_id"
@@ -327,5 +331,69 @@ async def warnings(conn: asyncpg.Connection, kind: str, since: float, until: flo
             for r in rows if unit is None or r["unit"] == unit]
 
 
-__all__ = ["KEYS", "PEOPLE_KEYS", "CardValues", "Warned", "counts", "report",
-           "scorecard_values", "targets", "warnings"]
+# --- the charts: intervals, NPS by day, agent states -------------------------------------
+
+# $1 queue, $2 since, $3 until, $4 the step (s), $5 the centre's offset east of UTC (s): the
+# interval rows summed per step of the centre's local clock (a day starts at local midnight)
+_INTERVALS = """
+SELECT floor((extract(epoch FROM interval_start) + $5) / $4)::bigint AS b,
+    sum(offered)::int AS offered, sum(answered)::int AS answered,
+    sum(abandoned)::int AS abandoned, sum(short_abandoned)::int AS short_abandoned,
+    sum(answered_within_t)::int AS answered_within_t,
+    max((figures->>'sl_target')::float8) AS sl_target
+FROM interval_stats WHERE queue = $1 AND interval_start >= $2 AND interval_start < $3
+GROUP BY b ORDER BY b
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    start: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None  # realtime/figures.py service_level, over the bucket
+    sl_target: float | None
+
+
+async def intervals(conn: asyncpg.Connection, queue: str, since: float, until: float,
+                    step_s: int, offset_s: int) -> list[Bucket]:
+    """A queue's interval rows (queue `*`: all queues) in [since, until), per 15 minutes,
+    hour or day (docs/metrics.md, "Interval rows")."""
+    rows = await conn.fetch(_INTERVALS, queue, _ts(since), _ts(until), step_s, offset_s)
+    return [Bucket(r["b"] * step_s - offset_s, r["offered"], r["answered"], r["abandoned"],
+                   service_level(r["answered_within_t"], r["answered"], r["abandoned"],
+                                 r["short_abandoned"]), r["sl_target"]) for r in rows]
+
+
+async def nps_by_day(conn: asyncpg.Connection, since: float, until: float, offset_s: int,
+                     satisfied_to: int, dissatisfied_from: int
+                     ) -> list[tuple[float, SurveyFigures | None]]:
+    """The survey's figures (docs/metrics.md, "Survey") of each local day in [since, until)."""
+    out: list[tuple[float, SurveyFigures | None]] = []
+    start = since
+    while start < until:
+        end = min(until, period_of(Period.DAY, start, offset_s)[1])
+        found = await survey_queries.survey_figures(conn, start, end, None, satisfied_to,
+                                                    dissatisfied_from)
+        out.append((start, found.get("")))
+        start = end
+    return out
+
+
+async def state_spans(conn: asyncpg.Connection, since: float, until: float,
+                      now: float) -> list[tuple[str, str, float, float]]:
+    """Every agent's state spans clipped to [since, min(until, now)): (agent, state, start,
+    end), by agent and time; logged-out time left out."""
+    cut = max(since, min(until, now))
+    rows = await conn.fetch(
+        "SELECT agent_id, state, greatest(started_at, $1) AS s,"
+        " least(coalesce(ended_at, $2), $2) AS e FROM agent_state_log"
+        " WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)"
+        " AND state <> 'logged_out' ORDER BY agent_id, started_at", _ts(since), _ts(cut))
+    return [(r["agent_id"], r["state"], r["s"].timestamp(), r["e"].timestamp())
+            for r in rows if r["e"] > r["s"]]
+
+
+__all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Warned", "counts", "intervals",
+           "nps_by_day", "report", "scorecard_values", "state_spans", "targets", "warnings"]

@@ -242,3 +242,59 @@ async def test_warning_lists(make_client: MakeClient) -> None:
     r = await client.get("/api/reports/warnings", headers=boss,
                          params={"from": SINCE, "to": SINCE + 32 * DAY})
     assert r.status_code == 422
+
+
+async def test_the_charts_data(make_client: MakeClient, conn: asyncpg.Connection) -> None:
+    """Interval rows summed per 15 minutes, hour and day with their service level; NPS per
+    day; the agents' state spans: hand-worked."""
+    at = day.at
+    # billing, 10:00-11:00 UTC: (offered, answered, abandoned, short, within 20 s)
+    quarters = [(10, 8, 2, 1, 6), (6, 5, 1, 0, 5), (0, 0, 0, 0, 0), (4, 3, 1, 0, 2)]
+    for i, (off, ans, ab, short, within) in enumerate(quarters):
+        start = SINCE + 10 * 3600 + i * 900
+        await conn.execute(
+            "INSERT INTO interval_stats (queue, interval_start, interval_end, offered, answered,"
+            " abandoned, short_abandoned, answered_within_t, figures) VALUES ('billing', $1, $2,"
+            " $3, $4, $5, $6, $7, '{\"sl_target\": 0.8}')", at(start), at(start + 900), off,
+            ans, ab, short, within)
+    for call, nps, sat in (("k1", 10, 1), ("k2", 9, 2), ("k3", 3, 5)):
+        await conn.execute("INSERT INTO survey_answers (call_id, agent_id, nps, satisfaction,"
+                           " scale, at) VALUES ($1, 'a1', $2, $3, 5, $4)", call, nps, sat,
+                           at(SINCE + 3600))
+    client = await make_client(Settings(report_schedule_poll_s=0, utc_offset_s=0))
+    boss = await login(client, "boss")
+    q = {**PERIOD, "queue": "billing"}
+    r = await client.get("/api/reports/intervals", headers=boss, params={**q, "step": 900})
+    assert r.status_code == 200, r.text
+    assert [(b["start"] - SINCE, b["offered"], b["service_level"]) for b in r.json()] == [
+        (36000, 10, pytest.approx(6 / 9)), (36900, 6, pytest.approx(5 / 6)),
+        (37800, 0, None), (38700, 4, 0.5)]
+    for step in (3600, 86400):
+        [b] = (await client.get("/api/reports/intervals", headers=boss,
+                                params={**q, "step": step})).json()
+        assert (b["offered"], b["answered"], b["abandoned"], b["sl_target"]) == (20, 16, 4, 0.8)
+        assert b["service_level"] == pytest.approx(13 / 19)  # short abandons left out
+        assert b["start"] == (SINCE + 36000 if step == 3600 else SINCE)
+    r = await client.get("/api/reports/nps", headers=boss,
+                         params={"from": SINCE, "to": SINCE + 2 * DAY})
+    [first, second] = r.json()
+    # promoters 2 (10, 9), detractors 1 (3) of 3: NPS 33.3; satisfied (1-2 of 5) 2 of 3
+    assert (first["nps"], first["nps_answers"]) == (pytest.approx(100 / 3), 3)
+    assert first["satisfaction_rate"] == pytest.approx(2 / 3)
+    assert (second["start"], second["nps"], second["nps_answers"]) == (SINCE + DAY, None, 0)
+    r = await client.get("/api/reports/states", headers=boss, params=PERIOD)
+    spans = [(s["agent_id"], s["state"], (s["start"] - SINCE) / 3600, (s["end"] - SINCE) / 3600)
+             for s in r.json()]
+    assert spans == [("a1", "ready", 0, 1), ("a1", "on_call", 1, 3),
+                     ("a1", "after_call_work", 3, 4), ("a1", "not_ready", 4, 5),
+                     ("a1", "not_ready", 5, 7), ("a2", "ready", 0, 2), ("a2", "on_call", 2, 6),
+                     ("a2", "ringing", 6, 7), ("a2", "ready", 7, 24),
+                     ("a3", "on_call", 10, 12), ("a3", "after_call_work", 12, 13),
+                     ("a3", "ready", 13, 14)]
+    r = await client.get("/api/reports/states", headers=boss,
+                         params={"from": SINCE, "to": SINCE + DAY + 1})
+    assert r.status_code == 422  # a timeline covers a day at most
+    for path in ("intervals", "nps", "states"):
+        r = await client.get(f"/api/reports/{path}", headers=await login(client, "a1"),
+                             params=PERIOD)
+        assert r.status_code == 403, path

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -37,6 +38,7 @@ async def site(conn: asyncpg.Connection, empty_db_url: str,
     monkeypatch.delenv("HOTLINE_API_USERS", raising=False)
     monkeypatch.delenv("HOTLINE_ENVIRONMENT", raising=False)
     await day.load(conn)
+    await charts_data(conn)
     services = Services.build(hasher=fast_hasher(), clock=lambda: UNTIL + 30)
     services.db_pool = await db.create_pool(empty_db_url, max_size=3)
     try:
@@ -45,6 +47,25 @@ async def site(conn: asyncpg.Connection, empty_db_url: str,
             yield base
     finally:
         await services.db_pool.close()
+
+
+async def charts_data(conn: asyncpg.Connection) -> None:
+    """Interval rows of billing over the day (a hump from 08:00 to 20:00, a few abandons,
+    the service level dipping at the peak) and survey answers on it."""
+    for q in range(32, 80):
+        calls = round(30 * math.sin(math.pi * (q - 32) / 48)) + 2
+        abandoned = calls // 10
+        within = round((calls - abandoned) * (0.95 - 0.4 * math.sin(math.pi * (q - 32) / 48)))
+        start = SINCE + q * 900
+        await conn.execute(
+            "INSERT INTO interval_stats (queue, interval_start, interval_end, offered,"
+            " answered, abandoned, answered_within_t, figures) VALUES ('billing', $1, $2, $3,"
+            " $4, $5, $6, '{\"sl_target\": 0.8}')", day.at(start), day.at(start + 900), calls,
+            calls - abandoned, abandoned, within)
+    for i, (nps, sat) in enumerate(((10, 1), (9, 1), (8, 2), (3, 5), (10, 2))):
+        await conn.execute("INSERT INTO survey_answers (call_id, agent_id, nps, satisfaction,"
+                           " scale, at) VALUES ($1, 'a1', $2, $3, 5, $4)", f"s{i}", nps, sat,
+                           day.at(SINCE + 3600 * (9 + i)))
 
 
 async def cells(page: Page, selector: str) -> list[str]:
@@ -67,7 +88,7 @@ def pct(v: float | None) -> str:
 
 async def test_the_supervisor_reads_exports_and_schedules(site: str, browser: Browser) -> None:
     base = site
-    async with httpx.AsyncClient(base_url=base) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         r = await client.post("/api/auth/token",
                               json={"username": "supervisor", "password": "supervisor"})
         auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -91,6 +112,27 @@ async def test_the_supervisor_reads_exports_and_schedules(site: str, browser: Br
     assert got[:5] == ["day", "—", pct(d["first_call_resolution"]), "—", "50.0%"]
     assert got[1 + 12] == pct(d["occupancy"]) == "25.0%"
     assert (await cells(page, '#figures tr[data-key="partner"]'))[0] == "partner"
+
+    # the charts (ECharts, vendored): billing per hour, the API's service level in percent
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        hours = (await client.get("/api/reports/intervals", headers=auth, params={
+            "from": SINCE, "to": UNTIL, "queue": "billing", "step": 3600})).json()
+    await page.fill("#chart-queue", "billing")
+    await page.select_option("#step", "3600")
+    await page.dispatch_event("#chart-queue", "change")
+    want = [round(b["service_level"] * 100, 1) for b in hours]
+    await page.wait_for_function(
+        "(n) => echarts.getInstanceByDom(document.getElementById('chart-sl'))"
+        "?.getOption().series[0].data.length === n", arg=len(want), timeout=DEADLINE_MS)
+    got_sl = await page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-sl'))"
+                                 ".getOption().series[0].data")
+    assert got_sl == want and len(want) == 12
+    nps = await page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-nps'))"
+                              ".getOption().series[0].data")
+    assert nps == [40.0]  # promoters 3, detractors 1 of 5
+    states = await page.evaluate("echarts.getInstanceByDom("
+                                 "document.getElementById('chart-states')).getOption().yAxis[0].data")
+    assert states == ["a1", "a2", "a3"]
 
     # the export: the API's own file
     async with page.expect_download() as dl:

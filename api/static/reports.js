@@ -152,6 +152,8 @@ function label(s) {
 }
 
 function renderCharts() {
+  if ($("board").hidden) return;  // a chart drawn in a hidden box has no size
+  for (const c of Object.values(charts)) c.resize();
   const base = { backgroundColor: "transparent", tooltip: { trigger: "axis" },
     grid: { left: 50, right: 20, top: 40, bottom: 30 }, animation: false };
   const x = buckets.map((b) => label(b.start));
@@ -275,6 +277,7 @@ function show() {
 $("query").addEventListener("submit", load);
 for (const b of document.querySelectorAll("[data-period]")) b.addEventListener("click", () => setPeriod(b.dataset.period));
 $("card-by").addEventListener("change", () => load());
+addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
 $("step").addEventListener("change", () => loadCharts().then(render));
 $("chart-queue").addEventListener("change", () => loadCharts().then(render));
 $("warn-kind").addEventListener("change", () => load());

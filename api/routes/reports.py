@@ -169,10 +169,13 @@ def _schedule_out(s: scheduler.Schedule) -> ScheduleOut:
 
 
 @router.get("/schedules", responses=ERRORS)
-async def list_schedules(_: ReportReader, services: ServicesDep) -> list[ScheduleOut]:
-    """The reports made on schedule: each made once its day, week or month has ended."""
+async def list_schedules(_: ReportReader, services: ServicesDep, limit: Limit = MAX_PAGE,
+                         offset: Offset = 0) -> list[ScheduleOut]:
+    """The reports made on schedule (a page of them, by id): each made once its day, week
+    or month has ended."""
     async with history_store(services) as conn:
-        return [_schedule_out(s) for s in await scheduler.schedules(conn)]
+        return [_schedule_out(s) for s in await scheduler.schedules(conn, limit=limit,
+                                                                    offset=offset)]
 
 
 @router.post("/schedules", status_code=201, responses=ERRORS)
@@ -239,6 +242,7 @@ class WarningsOut(BaseModel):
     since: float
     until: float
     slow_share: float
+    total: int  # `orders` is a page of them
     orders: list[WarnedOut]
 
 
@@ -249,7 +253,8 @@ async def warning_list(
         until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
         kind: WarningKind = WarningKind.MONTHLY,
         unit: Annotated[ids.UnitId | None, Query()] = None,
-        slow_share: Annotated[float, Query(gt=0, le=1)] = 0.8) -> WarningsOut:
+        slow_share: Annotated[float, Query(gt=0, le=1)] = 0.8,
+        limit: Limit = MAX_PAGE, offset: Offset = 0) -> WarningsOut:
     """The monthly warning list per unit (orders overdue, substantiated complaints) or the
     weekly list of slow orders (docs/metrics.md, "Warning lists"), of [from, to) (at most 31
     days). The back office reads its own unit's only (403 `not-your-unit`)."""
@@ -265,7 +270,8 @@ async def warning_list(
         found = await queries.warnings(conn, kind, since, until, services.clock(), unit,
                                        slow_share)
     return WarningsOut(kind=kind, since=since, until=until, slow_share=slow_share,
-                       orders=[WarnedOut(**asdict(w)) for w in found])
+                       total=len(found),
+                       orders=[WarnedOut(**asdict(w)) for w in page(found, limit, offset)])
 
 
 # --- the balanced scorecard ---------------------------------------------------------------
@@ -298,6 +304,7 @@ class ScorecardOut(BaseModel):
     since: float
     until: float
     by: CardBy
+    total_cards: int  # `cards` is a page of them, by key
     cards: list[CardOut]
 
 
@@ -306,7 +313,8 @@ async def balanced_scorecard(user: ScorecardReader, services: ServicesDep,
                              settings: SettingsDep,
                              since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
                              until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
-                             by: CardBy = CardBy.AGENT) -> ScorecardOut:
+                             by: CardBy = CardBy.AGENT, limit: Limit = MAX_PAGE,
+                             offset: Offset = 0) -> ScorecardOut:
     """The balanced scorecard of [from, to) (at most 31 days) by agent, team or vendor
     (docs/metrics.md, "Balanced scorecard"). An agent reads its own card only (by agent:
     403 `not-your-card` otherwise)."""
@@ -322,9 +330,9 @@ async def balanced_scorecard(user: ScorecardReader, services: ServicesDep,
         indicators = sc.with_targets(await queries.targets(conn))
     cards = [sc.card(key, v.values, indicators, v.conduct, v.errors, v.fatal_errors)
              for key, v in values.items() if only is None or key == only]
-    return ScorecardOut(since=since, until=until, by=by, cards=[
+    return ScorecardOut(since=since, until=until, by=by, total_cards=len(cards), cards=[
         CardOut(**{**asdict(c), "lines": [LineOut(**asdict(ln)) for ln in c.lines]})
-        for c in cards])
+        for c in page(cards, limit, offset)])
 
 
 class TargetIn(BaseModel):
@@ -462,6 +470,10 @@ class SpanOut(BaseModel):
     end: float
 
 
+class SpansOut(BaseModel):
+    spans: list[SpanOut]  # a page: ask for the next while a page comes back full
+
+
 #: An agent state timeline covers at most a day
 MAX_TIMELINE_S = 86400.0
 
@@ -470,13 +482,15 @@ MAX_TIMELINE_S = 86400.0
 async def state_timeline(_: ReportReader, services: ServicesDep,
                          since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
                          until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
-                         ) -> list[SpanOut]:
+                         limit: Limit = MAX_PAGE, offset: Offset = 0) -> SpansOut:
     """Every agent's states over [from, to) (at most a day; up to now), logged-out time
-    left out: the agent state timeline."""
+    left out: the agent state timeline, a page of spans by agent and time."""
     _period(since, until, MAX_TIMELINE_S)
     async with history_store(services) as conn:
-        spans = await queries.state_spans(conn, since, until, services.clock())
-    return [SpanOut(agent_id=a, state=s, start=b, end=e) for a, s, b, e in spans]
+        spans = await queries.state_spans(conn, since, until, services.clock(), limit=limit,
+                                          offset=offset)
+    return SpansOut(spans=[SpanOut(agent_id=a, state=s, start=b, end=e)
+                           for a, s, b, e in spans])
 
 
 def _at(t: float) -> datetime:

@@ -131,12 +131,22 @@ async function loadCharts() {
     p.api("GET", "/api/reports/intervals?" + new URLSearchParams({ ...q,
       queue: $("chart-queue").value.trim() || "*", step: $("step").value })),
     p.api("GET", "/api/reports/nps?" + new URLSearchParams(q)),
-    // the timeline: the first day of the period
-    p.api("GET", "/api/reports/states?" + new URLSearchParams({ from: q.from,
-      to: Math.min(q.to, q.from + 86400) }))]);
+    timeline(q.from, Math.min(q.to, q.from + 86400))]);
   buckets = b.status === "fulfilled" ? b.value : [];
   npsDays = n.status === "fulfilled" ? n.value : [];
   spans = st.status === "fulfilled" ? st.value : [];
+}
+
+// the timeline of the period's first day, page by page (at most 20 pages of 500 spans)
+async function timeline(from, to) {
+  const all = [];
+  for (let offset = 0; offset < 10_000; offset += 500) {
+    const page = (await p.api("GET", "/api/reports/states?" + new URLSearchParams(
+      { from, to, limit: 500, offset }))).spans;
+    all.push(...page);
+    if (page.length < 500) break;
+  }
+  return all;
 }
 
 function chart(id) {

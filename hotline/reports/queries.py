@@ -381,8 +381,8 @@ async def nps_by_day(conn: asyncpg.Connection, since: float, until: float, offse
     return out
 
 
-async def state_spans(conn: asyncpg.Connection, since: float, until: float,
-                      now: float) -> list[tuple[str, str, float, float]]:
+async def state_spans(conn: asyncpg.Connection, since: float, until: float, now: float, *,
+                      limit: int, offset: int) -> list[tuple[str, str, float, float]]:
     """Every agent's state spans clipped to [since, min(until, now)): (agent, state, start,
     end), by agent and time; logged-out time left out."""
     cut = max(since, min(until, now))
@@ -390,9 +390,10 @@ async def state_spans(conn: asyncpg.Connection, since: float, until: float,
         "SELECT agent_id, state, greatest(started_at, $1) AS s,"
         " least(coalesce(ended_at, $2), $2) AS e FROM agent_state_log"
         " WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)"
-        " AND state <> 'logged_out' ORDER BY agent_id, started_at", _ts(since), _ts(cut))
-    return [(r["agent_id"], r["state"], r["s"].timestamp(), r["e"].timestamp())
-            for r in rows if r["e"] > r["s"]]
+        " AND state <> 'logged_out' AND least(coalesce(ended_at, $2), $2) > greatest("
+        "started_at, $1) ORDER BY agent_id, started_at, ended_at LIMIT $3 OFFSET $4",
+        _ts(since), _ts(cut), limit, offset)
+    return [(r["agent_id"], r["state"], r["s"].timestamp(), r["e"].timestamp()) for r in rows]
 
 
 __all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Warned", "counts", "intervals",

@@ -53,8 +53,10 @@ async def add(conn: asyncpg.Connection, period: Period, by: By, fmt: Format, use
         " VALUES ($1, $2, $3, $4, $5) RETURNING *", period, by, fmt, user, _ts(now)))
 
 
-async def schedules(conn: asyncpg.Connection) -> list[Schedule]:
-    return [_schedule(r) for r in await conn.fetch("SELECT * FROM report_schedules ORDER BY id")]
+async def schedules(conn: asyncpg.Connection, *, limit: int | None = None,
+                    offset: int = 0) -> list[Schedule]:
+    return [_schedule(r) for r in await conn.fetch(
+        "SELECT * FROM report_schedules ORDER BY id LIMIT $1 OFFSET $2", limit, offset)]
 
 
 async def delete(conn: asyncpg.Connection, schedule_id: int) -> bool:

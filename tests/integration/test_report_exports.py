@@ -284,13 +284,17 @@ async def test_the_charts_data(make_client: MakeClient, conn: asyncpg.Connection
     assert (second["start"], second["nps"], second["nps_answers"]) == (SINCE + DAY, None, 0)
     r = await client.get("/api/reports/states", headers=boss, params=PERIOD)
     spans = [(s["agent_id"], s["state"], (s["start"] - SINCE) / 3600, (s["end"] - SINCE) / 3600)
-             for s in r.json()]
+             for s in r.json()["spans"]]
     assert spans == [("a1", "ready", 0, 1), ("a1", "on_call", 1, 3),
                      ("a1", "after_call_work", 3, 4), ("a1", "not_ready", 4, 5),
                      ("a1", "not_ready", 5, 7), ("a2", "ready", 0, 2), ("a2", "on_call", 2, 6),
                      ("a2", "ringing", 6, 7), ("a2", "ready", 7, 24),
                      ("a3", "on_call", 10, 12), ("a3", "after_call_work", 12, 13),
                      ("a3", "ready", 13, 14)]
+    r = await client.get("/api/reports/states", headers=boss,
+                         params={**PERIOD, "limit": 2, "offset": 4})
+    assert [(s["agent_id"], s["state"]) for s in r.json()["spans"]] == [
+        ("a1", "not_ready"), ("a2", "ready")]
     r = await client.get("/api/reports/states", headers=boss,
                          params={"from": SINCE, "to": SINCE + DAY + 1})
     assert r.status_code == 422  # a timeline covers a day at most

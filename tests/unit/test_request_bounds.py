@@ -21,6 +21,9 @@ NOT_PAGED = {
     ("get", "/api/planning/forecast"): "one day: its 96 quarter hours",
     ("get", "/api/planning/accuracy"): "at most MAX_ACCURACY_DAYS days",
     ("get", "/api/planning/event-days"): "at most 366 days, one row per queue and day",
+    ("get", "/api/reports/scorecard/targets"): "one row per indicator (eight)",
+    ("get", "/api/reports/intervals"): "at most 31 days of quarter hours (2,976)",
+    ("get", "/api/reports/nps"): "at most 31 days, one row a day",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,9 @@ from hotline.api.security import (
 from hotline.api.services import Services
 from hotline.core.errors import HotlineError
 from hotline.core.settings import Settings
+from hotline.core.tasks import cancel_and_wait
+from hotline.reports import scheduler
+from hotline.reports.model import Rules
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -66,9 +70,17 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
                     agents = [a.agent_id for a in await services.remote.agents()]
             await seed_users(settings, authenticator, agents)
         await services.start()
+        reports = None
+        if services.db_pool is not None and settings.report_schedule_poll_s > 0:
+            reports = asyncio.create_task(scheduler.run(
+                services.db_pool, services.clock, settings.utc_offset_s,
+                Rules.of(settings),
+                settings.report_schedule_poll_s), name="scheduled-reports")
         try:
             yield
         finally:
+            if reports is not None:
+                await cancel_and_wait(reports)
             await services.stop()
 
     app = FastAPI(
@@ -113,7 +125,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
-    for page in ("agent", "supervisor", "orders", "qa", "planning"):
+    for page in ("agent", "supervisor", "orders", "qa", "planning", "reports"):
         app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
 

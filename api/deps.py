@@ -17,7 +17,10 @@ from hotline.api.security import (
     INSPECTORS,
     PLANNERS,
     REPORT_READERS,
+    SCORE_KEEPERS,
+    SCORECARD_READERS,
     STEERING,
+    WARNING_READERS,
     Authenticator,
     Claims,
     Role,
@@ -102,6 +105,12 @@ Inspector = Annotated[Claims, Depends(require_roles(*INSPECTORS))]
 Planner = Annotated[Claims, Depends(require_roles(*PLANNERS))]
 #: The reports (figures by agent, team, vendor, queue, service, unit): supervisors, planners.
 ReportReader = Annotated[Claims, Depends(require_roles(*REPORT_READERS))]
+#: The warning lists: report readers, and the back office (its unit's only).
+WarningReader = Annotated[Claims, Depends(require_roles(*WARNING_READERS))]
+#: The balanced scorecard: report readers, QA, and an agent (its own card only).
+ScorecardReader = Annotated[Claims, Depends(require_roles(*SCORECARD_READERS))]
+#: Exam and typing scores, conduct points: supervisors and QA.
+ScoreKeeper = Annotated[Claims, Depends(require_roles(*SCORE_KEEPERS))]
 #: Users and the centre's configuration: admins only.
 Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
@@ -114,11 +123,14 @@ __all__ = [
     "LoginLimitsDep",
     "Planner",
     "ReportReader",
+    "ScoreKeeper",
+    "ScorecardReader",
     "ServicesDep",
     "SettingsDep",
     "SignerDep",
     "Steering",
     "Viewer",
+    "WarningReader",
     "get_services",
     "get_settings",
     "require_roles",

@@ -53,6 +53,14 @@ PLANNERS = frozenset({Role.PLANNER})  # the forecast, its event days and its sta
 #: the centre's figures by agent, team, vendor, queue, service and unit (GET /api/reports/*):
 #: the people who manage the floor and plan it
 REPORT_READERS = frozenset({Role.SUPERVISOR, Role.PLANNER})
+#: the warning lists of overdue, substantiated and slow orders: report readers, and the back
+#: office for its own unit only (api/routes/reports.py)
+WARNING_READERS = REPORT_READERS | {Role.BACK_OFFICE}
+#: the balanced scorecard: report readers and QA see every agent, team and vendor; an agent
+#: sees only its own card (api/routes/reports.py)
+SCORECARD_READERS = REPORT_READERS | {Role.QA, Role.AGENT}
+#: who enters exam and typing scores and conduct points (rewards, deductions)
+SCORE_KEEPERS = frozenset({Role.SUPERVISOR, Role.QA})
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
 ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.BACK_OFFICE,
               Role.AGENT)

@@ -62,6 +62,12 @@ class QueueFigures:
         return dataclasses.asdict(self)
 
 
+def service_level(answered_within_t: float, answered: float, abandoned: float,
+                  short_abandoned: float) -> float | None:
+    """The service level (docs/metrics.md, "Queue figures"): short abandons are left out."""
+    return ratio(answered_within_t, answered + abandoned - short_abandoned)
+
+
 def queue_figures(
     row: Sequence[float],
     waiting_now: int,
@@ -84,8 +90,8 @@ def queue_figures(
         lost_node_failure=round(row[k.LOST_NODE_FAILURE]),
         missed_rings=round(row[k.MISSED_RINGS]),
         answered_within_t=round(row[k.ANSWERED_WITHIN_T]),
-        service_level=ratio(
-            row[k.ANSWERED_WITHIN_T], answered + abandoned - row[k.SHORT_ABANDONED]
+        service_level=service_level(
+            row[k.ANSWERED_WITHIN_T], answered, abandoned, row[k.SHORT_ABANDONED]
         ),
         sl_target=sl_target,
         sl_seconds=sl_seconds,

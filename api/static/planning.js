@@ -4,6 +4,7 @@
 // through the simulator (the real router) with the forecast's agents and with a staffing
 // change, side by side. The API: docs/planning.md.
 "use strict";
+import { $, el, page } from "./common.js";
 const I18N = {
   zh: { title: "排班规划", username: "用户名", password: "密码", signin: "登录",
     bad_login: "用户名或密码错误", queue: "队列", day: "日期", weeks: "历史周数",
@@ -51,32 +52,12 @@ const I18N = {
     whatif_note: "the same drawn calls (seed); the baseline is the forecast's agents" },
 };
 const KINDS = ["typhoon", "heat_wave", "holiday", "outage", "other"];
-const params = new URLSearchParams(location.search);
-let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
-if (!I18N[lang]) lang = "zh";
-const t = (k) => I18N[lang][k] ?? k;
-const $ = (id) => document.getElementById(id);
+const p = page({ name: "planning", i18n: I18N, onShow: show, onLang });
+const { params, t } = p;
+const api = p.api;
 const SVG = "http://www.w3.org/2000/svg";
-let token = sessionStorage.getItem("planning.token") || "";
 let fc = null, acc = null, events = [], whatIf = null;
 
-async function api(method, path, body) {
-  const res = await fetch(path, { method, headers: { Authorization: "Bearer " + token,
-    ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined });
-  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
-  if (res.status === 204) return null;
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
-  return data;
-}
-
-const el = (tag, text, cls) => {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-};
 const svg = (tag, attrs, text) => {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -137,7 +118,7 @@ function render() {
 
 function renderSummary() {
   if (!fc) { $("summary").textContent = ""; return; }
-  const wd = lang === "zh" ? t("weekday") + t("weekdays")[fc.weekday] : t("weekdays")[fc.weekday];
+  const wd = p.lang === "zh" ? t("weekday") + t("weekdays")[fc.weekday] : t("weekdays")[fc.weekday];
   const parts = [`${fc.queue} · ${fc.day} ${wd}`, `${t("total")} ${num(fc.total_calls, 0)}`,
     `${t("history_days")} ${fc.history_days}`,
     `${t("trend")} ${fc.trend_per_day >= 0 ? "+" : ""}${num(fc.trend_per_day)} ${t("per_day")}`,
@@ -310,50 +291,28 @@ async function loadQueues() {
   } catch { /* the list is a convenience: any queue name may be typed */ }
 }
 
-function applyLang() {
-  document.documentElement.lang = lang;
-  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
-  for (const e of document.querySelectorAll("[data-i18n-placeholder]")) e.placeholder = t(e.dataset.i18nPlaceholder);
-  $("lang").textContent = lang === "zh" ? "EN" : "中文";
+function onLang() {
   const kind = $("ev-kind").value;
   if (!$("board").hidden) render();
   if (kind) $("ev-kind").value = kind;
   document.dispatchEvent(new CustomEvent("planning:lang"));  // plans.js
 }
 
-function signOut() {
-  token = ""; sessionStorage.removeItem("planning.token");
-  $("board").hidden = true; $("login").hidden = false;
-}
-
 function show() {
-  $("login").hidden = true; $("board").hidden = false;
   loadQueues(); loadEvents().catch((err) => { $("message").textContent = err.message; });
   $("events-pane").hidden = false;
   if (params.get("queue") && params.get("day")) loadAll();
 }
 
-$("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  const res = await fetch("/api/auth/token", { method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) });
-  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
-  token = (await res.json()).access_token;
-  sessionStorage.setItem("planning.token", token);
-  show();
-});
 $("query").addEventListener("submit", loadAll);
 $("event-form").addEventListener("submit", saveEvent);
 $("whatif").addEventListener("submit", runWhatIf);
-$("lang").addEventListener("click", () => {
-  lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hotline.lang", lang); applyLang();
-});
 const now = new Date();
 $("day").value = params.get("day") || `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
 if (params.get("queue")) $("queue").value = params.get("queue");
 $("ev-day").value = $("day").value;
 renderEvents();
-applyLang();
-if (token) show(); else signOut();
+p.start();
+
+// for plans.js, the page's plans panel
+export { p as page, pct, query, row, svg };

@@ -2,10 +2,13 @@
 // page's form, build the week from that day (the CP-SAT model, POST /api/plans/week),
 // publish it, and see the day: its shifts with breaks and lunch, and per 15-minute interval
 // the agents needed, on the phones and the gap (a chart and a table); then the day's
-// adherence report. Uses planning.js's token, lang, api() and query(); planning.js fires
-// "planning:loaded" after each forecast and "planning:lang" on a language switch.
-"use strict";
-(() => {  // own names: other panels share the page's global scope
+// adherence report. An ES module: takes the page (its language and signed-in fetch), the
+// form's query and the drawing helpers from planning.js; planning.js fires "planning:loaded"
+// after each forecast and "planning:lang" on a language switch.
+import { $, el } from "./common.js";
+import { page, pct, query, row, svg } from "./planning.js";
+
+const api = page.api;
 const PLAN_I18N = {
   zh: { plans_title: "排班计划（周排班 · 日微调 · 缺口）", plan_shrinkage: "计划缩减率 %",
     time_limit: "求解时限 s", build: "从该日起排一周", publish: "发布该周", building: "求解中…",
@@ -33,7 +36,7 @@ const PLAN_I18N = {
     not_ready: "not ready", ready: "ready", reserved: "reserved", ringing: "ringing",
     on_call: "on call", after_call_work: "wrap-up" },
 };
-const pt = (k) => PLAN_I18N[lang][k] ?? k;
+const pt = (k) => PLAN_I18N[page.lang][k] ?? k;
 const hm = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
 let planDay = null, planAdh = null, planQuery = null;
 
@@ -174,4 +177,3 @@ function drawPlan(d) {
 
 document.addEventListener("planning:loaded", () => { loadPlan().catch(() => {}); });
 document.addEventListener("planning:lang", renderPlan);
-})();

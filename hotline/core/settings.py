@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # does not count against the agent (taken out of the logged-in time), e.g.
     # ["break", "meal", "training"]; empty: every logged-in second counts
     utilisation_excused_reasons: list[str] = Field(default_factory=list)
+    # Every API process looks this often for a scheduled report due (its period ended): a
+    # report is made at most this long after its period ends, once whatever the number of
+    # processes (hotline/reports/scheduler.py); 0: this process makes none
+    report_schedule_poll_s: float = 60.0
 
     # --- persistence and live state; empty means "start an embedded one"
     database_url: str = ""

@@ -14,6 +14,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from hotline.core.lifecycle import AgentState
 from hotline.work_orders.model import within_repeat_window
@@ -70,6 +71,11 @@ class Rules:
 
     repeat_window_s: float
     excused_reasons: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, settings: Any) -> Rules:
+        """The rules a Settings (hotline/core/settings.py) states."""
+        return cls(settings.repeat_window_s, frozenset(settings.utilisation_excused_reasons))
 
 
 @dataclass(frozen=True, slots=True)

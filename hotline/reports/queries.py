@@ -10,10 +10,12 @@ call by unit) is not read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 
+from hotline.realtime.figures import service_level
 from hotline.reports.model import (
     ANSWERED_OUTCOMES,
     AVAILABLE_STATES,
@@ -25,6 +27,9 @@ from hotline.reports.model import (
     Rules,
     figures,
 )
+from hotline.reports.periods import Period, period_of
+from hotline.survey import queries as survey_queries
+from hotline.survey.model import SurveyFigures
 
 #: The queue of an order: the queue of its first call
 _ORDER_QUEUE = ("(SELECT q.queue FROM work_order_calls l JOIN calls q ON q.call_id = l.call_id"
@@ -167,4 +172,229 @@ async def report(conn: asyncpg.Connection, by: By, since: float, until: float, n
     return [figures(key, c, by) for key, c in sorted(found.items())]
 
 
-__all__ = ["KEYS", "counts", "report"]
+# --- the balanced scorecard's own values (hotline/reports/scorecard.py) ---------------------
+
+#: The key of the people groupings, over an agent id column `{a}` (r: agent_rollup)
+PEOPLE_KEYS: dict[By, str] = {By.AGENT: "{a}", By.TEAM: "r.team_id", By.VENDOR: "r.vendor_id"}
+
+# $1 since, $2 until: the sample evaluations of calls entered in the period, a re-check
+# replacing its original (as the QA scorecard, hotline/qa/queries.py scorecard_inputs)
+_EVALUATED = """
+    SELECT {key} AS key, coalesce(x.score, e.score) AS score,
+        coalesce(x.fatal, e.fatal) AS fatal, coalesce(x.errors, e.errors) AS errors
+    FROM qa_evaluations e JOIN calls c ON c.call_id = e.call_id
+    LEFT JOIN qa_evaluations x ON x.rechecks = e.id
+    LEFT JOIN agent_rollup r ON r.agent_id = e.agent_id
+    WHERE e.kind = 'sample' AND c.entered_at >= $1 AND c.entered_at < $2
+"""
+_QA = f"""
+WITH v AS ({_EVALUATED})
+SELECT key, count(*) AS evaluations, avg(score) AS qa_score,
+    count(*) FILTER (WHERE fatal) AS fatal_errors,
+    count(*) FILTER (WHERE (SELECT coalesce(sum(n::int), 0) FROM jsonb_each_text(errors) j(k, n))
+                     > 0) AS with_errors
+FROM v WHERE key IS NOT NULL GROUP BY key
+"""
+_ERRORS = f"""
+WITH v AS ({_EVALUATED})
+SELECT key, j.k AS class, sum(j.n::int) AS n
+FROM v, jsonb_each_text(v.errors) j(k, n) WHERE key IS NOT NULL GROUP BY key, j.k
+"""
+_SCORES = """
+SELECT {key} AS key, s.kind, avg(s.score) AS score
+FROM scorecard_scores s LEFT JOIN agent_rollup r ON r.agent_id = s.agent_id
+WHERE s.taken_at >= $1 AND s.taken_at < $2 GROUP BY 1, 2
+"""
+# conduct points per group over the group's agents (every agent of the team or vendor)
+_CONDUCT = """
+WITH p AS (
+    SELECT {key} AS key, sum(s.points) AS points
+    FROM scorecard_conduct s LEFT JOIN agent_rollup r ON r.agent_id = s.agent_id
+    WHERE s.at >= $1 AND s.at < $2 GROUP BY 1
+), n AS (
+    SELECT {akey} AS key, count(*) AS agents FROM agent_rollup r GROUP BY 1
+)
+SELECT p.key, p.points, coalesce(n.agents, 1) AS agents
+FROM p LEFT JOIN n ON n.key = p.key WHERE p.key IS NOT NULL
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CardValues:
+    """One group's scorecard inputs: its indicator values, conduct points (per agent), and
+    error counts by class."""
+
+    values: dict[str, float | None]
+    conduct: float
+    errors: dict[str, int]
+    fatal_errors: int
+
+
+async def scorecard_values(conn: asyncpg.Connection, by: By, since: float, until: float,
+                           now: float, rules: Rules) -> dict[str, CardValues]:
+    """Each agent's, team's or vendor's scorecard values over [since, until)."""
+    if by not in PEOPLE_KEYS:
+        raise ValueError(f"a scorecard is by agent, team or vendor, not {by}")
+    found = {f.key: f for f in await report(conn, by, since, until, now, rules)}
+    values: dict[str, dict[str, float | None]] = {
+        k: {"first_call_resolution": f.first_call_resolution,
+            "complaint_rate": f.complaint_rate,
+            "callback_timeliness": f.callback_timeliness, "utilisation": f.utilisation}
+        for k, f in found.items()}
+    fatal: dict[str, int] = {}
+    errors: dict[str, dict[str, int]] = {}
+    conduct: dict[str, float] = {}
+    args = (_ts(since), _ts(until))
+    for r in await conn.fetch(_QA.format(key=PEOPLE_KEYS[by].format(a="e.agent_id")), *args):
+        v = values.setdefault(r["key"], {})
+        v["qa_score"] = r["qa_score"]
+        v["non_fatal_error_rate"] = r["with_errors"] / r["evaluations"]
+        fatal[r["key"]] = r["fatal_errors"]
+    for r in await conn.fetch(_ERRORS.format(key=PEOPLE_KEYS[by].format(a="e.agent_id")),
+                              *args):
+        errors.setdefault(r["key"], {})[r["class"]] = r["n"]
+    for r in await conn.fetch(_SCORES.format(key=PEOPLE_KEYS[by].format(a="s.agent_id")),
+                              *args):
+        values.setdefault(r["key"], {})[r["kind"]] = r["score"]
+    for r in await conn.fetch(_CONDUCT.format(key=PEOPLE_KEYS[by].format(a="s.agent_id"),
+                                              akey=PEOPLE_KEYS[by].format(a="r.agent_id")),
+                              *args):
+        conduct[r["key"]] = r["points"] / r["agents"]
+        values.setdefault(r["key"], {})
+    return {k: CardValues(v, conduct.get(k, 0.0), errors.get(k, {}), fatal.get(k, 0))
+            for k, v in sorted(values.items())}
+
+
+async def targets(conn: asyncpg.Connection) -> dict[str, tuple[float, float]]:
+    """The centre's (target, weight) per indicator it set."""
+    return {r["indicator"]: (r["target"], r["weight"])
+            for r in await conn.fetch("SELECT indicator, target, weight FROM scorecard_targets")}
+
+
+# --- warning lists ------------------------------------------------------------------------
+
+# $1 since, $2 until, $3 cut: per unit, the orders whose resolve limit passed in [since, cut)
+# without a reply by it (overdue), and the complaints closed substantiated in [since, until)
+_MONTHLY = """
+SELECT unit, 'overdue' AS reason, id, service, created_at, resolve_by, replied_at, closed_at
+FROM work_orders WHERE unit <> '' AND resolve_by >= $1 AND resolve_by < $3
+    AND (replied_at IS NULL OR replied_at > resolve_by)
+UNION ALL
+SELECT unit, 'substantiated', id, service, created_at, resolve_by, replied_at, closed_at
+FROM work_orders WHERE unit <> '' AND service = 'complaint' AND substantiated
+    AND closed_at >= $1 AND closed_at < $2
+ORDER BY unit, reason, id
+"""
+# $1 since, $2 until, $3 cut, $4 the slow share: orders still unreplied at some moment of
+# [since, cut) past `share` of their time limit (slow_at = created + share × limit)
+_SLOW = """
+WITH o AS (
+    SELECT o.*, o.created_at + $4 * (o.resolve_by - o.created_at) AS slow_at FROM work_orders o
+)
+SELECT unit, 'slow' AS reason, id, service, created_at, resolve_by, replied_at, closed_at
+FROM o WHERE slow_at < $3 AND (replied_at IS NULL OR replied_at > greatest(slow_at, $1))
+    AND created_at < $2
+ORDER BY unit, id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Warned:
+    unit: str
+    reason: str  # overdue, substantiated, slow
+    order_id: int
+    service: str
+    created_at: float
+    resolve_by: float
+    replied_at: float | None
+    closed_at: float | None
+
+
+def _epoch(t: datetime | None) -> float | None:
+    return None if t is None else t.timestamp()
+
+
+async def warnings(conn: asyncpg.Connection, kind: str, since: float, until: float,
+                   now: float, unit: str | None = None,
+                   slow_share: float = 0.8) -> list[Warned]:
+    """The monthly warning list (`monthly`: overdue and substantiated, per unit) or the weekly
+    list of slow orders (`slow`) of [since, until) as of now (docs/metrics.md, "Warning
+    lists"); one unit's if given."""
+    cut = max(since, min(until, now))
+    if kind == "monthly":
+        rows = await conn.fetch(_MONTHLY, _ts(since), _ts(until), _ts(cut))
+    else:
+        rows = await conn.fetch(_SLOW, _ts(since), _ts(until), _ts(cut), slow_share)
+    return [Warned(r["unit"], r["reason"], r["id"], r["service"], r["created_at"].timestamp(),
+                   r["resolve_by"].timestamp(), _epoch(r["replied_at"]),
+                   _epoch(r["closed_at"]))
+            for r in rows if unit is None or r["unit"] == unit]
+
+
+# --- the charts: intervals, NPS by day, agent states -------------------------------------
+
+# $1 queue, $2 since, $3 until, $4 the step (s), $5 the centre's offset east of UTC (s): the
+# interval rows summed per step of the centre's local clock (a day starts at local midnight)
+_INTERVALS = """
+SELECT floor((extract(epoch FROM interval_start) + $5) / $4)::bigint AS b,
+    sum(offered)::int AS offered, sum(answered)::int AS answered,
+    sum(abandoned)::int AS abandoned, sum(short_abandoned)::int AS short_abandoned,
+    sum(answered_within_t)::int AS answered_within_t,
+    max((figures->>'sl_target')::float8) AS sl_target
+FROM interval_stats WHERE queue = $1 AND interval_start >= $2 AND interval_start < $3
+GROUP BY b ORDER BY b
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    start: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None  # realtime/figures.py service_level, over the bucket
+    sl_target: float | None
+
+
+async def intervals(conn: asyncpg.Connection, queue: str, since: float, until: float,
+                    step_s: int, offset_s: int) -> list[Bucket]:
+    """A queue's interval rows (queue `*`: all queues) in [since, until), per 15 minutes,
+    hour or day (docs/metrics.md, "Interval rows")."""
+    rows = await conn.fetch(_INTERVALS, queue, _ts(since), _ts(until), step_s, offset_s)
+    return [Bucket(r["b"] * step_s - offset_s, r["offered"], r["answered"], r["abandoned"],
+                   service_level(r["answered_within_t"], r["answered"], r["abandoned"],
+                                 r["short_abandoned"]), r["sl_target"]) for r in rows]
+
+
+async def nps_by_day(conn: asyncpg.Connection, since: float, until: float, offset_s: int,
+                     satisfied_to: int, dissatisfied_from: int
+                     ) -> list[tuple[float, SurveyFigures | None]]:
+    """The survey's figures (docs/metrics.md, "Survey") of each local day in [since, until)."""
+    out: list[tuple[float, SurveyFigures | None]] = []
+    start = since
+    while start < until:
+        end = min(until, period_of(Period.DAY, start, offset_s)[1])
+        found = await survey_queries.survey_figures(conn, start, end, None, satisfied_to,
+                                                    dissatisfied_from)
+        out.append((start, found.get("")))
+        start = end
+    return out
+
+
+async def state_spans(conn: asyncpg.Connection, since: float, until: float, now: float, *,
+                      limit: int, offset: int) -> list[tuple[str, str, float, float]]:
+    """Every agent's state spans clipped to [since, min(until, now)): (agent, state, start,
+    end), by agent and time; logged-out time left out."""
+    cut = max(since, min(until, now))
+    rows = await conn.fetch(
+        "SELECT agent_id, state, greatest(started_at, $1) AS s,"
+        " least(coalesce(ended_at, $2), $2) AS e FROM agent_state_log"
+        " WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)"
+        " AND state <> 'logged_out' AND least(coalesce(ended_at, $2), $2) > greatest("
+        "started_at, $1) ORDER BY agent_id, started_at, ended_at LIMIT $3 OFFSET $4",
+        _ts(since), _ts(cut), limit, offset)
+    return [(r["agent_id"], r["state"], r["s"].timestamp(), r["e"].timestamp()) for r in rows]
+
+
+__all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Warned", "counts", "intervals",
+           "nps_by_day", "report", "scorecard_values", "state_spans", "targets", "warnings"]

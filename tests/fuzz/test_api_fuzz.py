@@ -50,6 +50,12 @@ CROSS_FIELD_RULES = {
     "GET /api/qa/scorecard/{agent_id}": "since..until spans at most 31 days",
     "POST /api/qa/samples": "since..until spans at most 31 days",
     "GET /api/reports/figures": "from..to spans at most 31 days",
+    "GET /api/reports/export": "from..to spans at most 31 days",
+    "GET /api/reports/intervals": "from..to spans at most 31 days",
+    "GET /api/reports/nps": "from..to spans at most 31 days",
+    "GET /api/reports/states": "from..to spans at most a day",
+    "GET /api/reports/warnings": "from..to spans at most 31 days; the back office: its unit",
+    "GET /api/reports/scorecard": "from..to spans at most 31 days; an agent: by agent only",
     "PUT /api/config/agents/{agent_id}/skills": "as above",
     # planning: days within api/limits.py FIRST_DAY..LAST_DAY, the accuracy over 62 days at
     # most, the event days listed over a year at most

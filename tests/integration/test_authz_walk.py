@@ -128,6 +128,24 @@ RULES: dict[str, Rule] = {
     "GET /api/config/vendors": Rule(STAFF),
     "PUT /api/config/vendors/{vendor_id}": Rule(ADM),
     "GET /api/reports/figures": Rule(f"{S} {P} {ADM}"),  # api/security.py REPORT_READERS
+    "GET /api/reports/export": Rule(f"{S} {P} {ADM}"),
+    "GET /api/reports/intervals": Rule(f"{S} {P} {ADM}"),
+    "GET /api/reports/nps": Rule(f"{S} {P} {ADM}"),
+    "GET /api/reports/states": Rule(f"{S} {P} {ADM}"),
+    "GET /api/reports/schedules": Rule(f"{S} {P} {ADM}"),
+    "POST /api/reports/schedules": Rule(f"{S} {P} {ADM}"),
+    # the first deletes the supervisor's schedule, the others find it gone
+    "DELETE /api/reports/schedules/{schedule_id}": Rule(f"{S} {P} {ADM}", ok=(404,)),
+    "GET /api/reports/files": Rule(f"{S} {P} {ADM}"),
+    "GET /api/reports/files/{file_id}": Rule(f"{S} {P} {ADM}", ok=(404,)),
+    # api/security.py WARNING_READERS: the back office reads its own unit's list
+    "GET /api/reports/warnings": Rule(f"{S} {P} {BO} {ADM}"),
+    # api/security.py SCORECARD_READERS: an agent reads its own card (checked below)
+    "GET /api/reports/scorecard": Rule(f"{S} {P} {Q} {A} {ADM}"),
+    "GET /api/reports/scorecard/targets": Rule(f"{S} {P} {Q} {A} {ADM}"),
+    "PUT /api/reports/scorecard/targets/{indicator}": Rule(STAFF),
+    "POST /api/reports/scorecard/scores": Rule(QA_STAFF),  # api/security.py SCORE_KEEPERS
+    "POST /api/reports/scorecard/conduct": Rule(QA_STAFF),
     "GET /api/config/not-ready-reasons": Rule("all"),
     "PUT /api/config/not-ready-reasons/{code}": Rule(STAFF),
     "DELETE /api/config/not-ready-reasons/{code}": Rule(STAFF, ok=(404,)),
@@ -203,7 +221,8 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "service": "fault",
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
-                "vendor_id": "walkvendor"}
+                "vendor_id": "walkvendor", "schedule_id": "1", "file_id": "1",
+                "indicator": "exam"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -244,6 +263,18 @@ REQUESTS: dict[str, Req] = {
     "PUT /api/config/vendors/{vendor_id}": Req(body={"kind": "outsourced"}),
     "PUT /api/config/teams/{team_id}": Req(body={"vendor": "own"}),
     "GET /api/reports/figures": Req(query={"from": T0, "to": T0 + 86400, "by": "team"}),
+    "GET /api/reports/export": Req(query={"from": T0, "to": T0 + 86400, "format": "xlsx"}),
+    "GET /api/reports/intervals": Req(query={"from": T0, "to": T0 + 86400, "step": 3600}),
+    "GET /api/reports/nps": Req(query={"from": T0, "to": T0 + 86400}),
+    "GET /api/reports/states": Req(query={"from": T0, "to": T0 + 86400}),
+    "POST /api/reports/schedules": Req(body={"period": "day", "by": "team", "format": "csv"}),
+    "GET /api/reports/warnings": Req(query={"from": T0, "to": T0 + 86400, "kind": "slow"}),
+    "GET /api/reports/scorecard": Req(query={"from": T0, "to": T0 + 86400}),
+    "PUT /api/reports/scorecard/targets/{indicator}": Req(body={"target": 85, "weight": 10}),
+    "POST /api/reports/scorecard/scores": Req(body={"agent_id": OWN, "kind": "exam",
+                                                    "taken_at": T0, "score": 88}),
+    "POST /api/reports/scorecard/conduct": Req(body={"agent_id": OWN, "at": T0, "points": 2,
+                                                     "reason": "walk"}),
     "GET /api/config/outages": Req(query={"area_code": "0571", "at": T0}),
     "POST /api/config/outages": Req(body={"area_code": "0571", "kind": "planned",
                                           "starts_at": T0}),
@@ -449,6 +480,15 @@ async def test_the_walk(wired: Wired) -> None:
                              headers=agent)
         if r.json() != []:
             wrong.append(f"GET /api/work-orders?caller={CALLERS[OTHER]} as {OWN}: {r.text}")
+        # the scorecard: an agent reads its own card, by agent only
+        day = {"from": T0, "to": T0 + 86400}
+        r = await client.get("/api/reports/scorecard", params=day, headers=agent)
+        if not {c["key"] for c in r.json()["cards"]} <= {OWN}:
+            wrong.append(f"GET /api/reports/scorecard as {OWN}: {r.text[:300]}")
+        r = await client.get("/api/reports/scorecard", params={**day, "by": "team"},
+                             headers=agent)
+        if r.status_code != 403:
+            wrong.append(f"GET /api/reports/scorecard?by=team as {OWN}: {r.status_code}")
     assert not wrong, f"{len(wrong)} deviations from RULES:\n" + "\n".join(wrong)
     # the seeded state let the allowed calls through, not just past the guards
     never_2xx = [k for k, got in seen.items()
@@ -461,4 +501,5 @@ NO_2XX_IN_WALK = {
     "GET /api/calls/{call_id}/explanation",  # the seeded calls were routed by no router here
     "POST /api/agents/{agent_id}/spy",  # no agent is on a call
     "POST /api/agents/{agent_id}/end-wrap-up",  # no agent is wrapping up
+    "GET /api/reports/files/{file_id}",  # a report is made only once a day has ended
 }

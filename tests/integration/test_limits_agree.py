@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hotline.api.routes.centre import AgentCreate, TeamIn, VendorIn
 from hotline.api.routes.qa import DisputeIn, EvaluationIn, FormIn
+from hotline.api.routes.reports import ConductIn
 from hotline.api.routes.users import UserCreate
 from hotline.api.routes.work_orders import FinalAnswerIn, OrderIn
 from hotline.api.schemas import USERNAME_MAX_LEN, TokenRequest
@@ -33,6 +34,7 @@ LIMITS: dict[tuple[str, str], tuple[int | None, list[tuple[type[BaseModel], str,
     ("users", "username"): (USERNAME_MAX_LEN, [(UserCreate, "username", "u"),
                                                (TokenRequest, "username", "u")]),
     ("agents", "id"): (None, [(AgentCreate, "id", "a")]),
+    ("scorecard_conduct", "reason"): (None, [(ConductIn, "reason", "x")]),
     ("teams", "name"): (GROUP_NAME_MAX_LEN, [(TeamIn, "name", "x")]),
     ("vendors", "name"): (GROUP_NAME_MAX_LEN, [(VendorIn, "name", "x")]),
 }

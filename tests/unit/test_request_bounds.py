@@ -23,6 +23,9 @@ NOT_PAGED = {
     ("get", "/api/planning/event-days"): "at most 366 days, one row per queue and day",
     ("get", "/api/plans/month"): "one month: a row per day",
     ("get", "/api/plans/day"): "one day of one queue: 96 quarter hours, a shift per agent",
+    ("get", "/api/reports/scorecard/targets"): "one row per indicator (eight)",
+    ("get", "/api/reports/intervals"): "at most 31 days of quarter hours (2,976)",
+    ("get", "/api/reports/nps"): "at most 31 days, one row a day",
 }
 
 

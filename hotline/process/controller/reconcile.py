@@ -45,6 +45,17 @@ NODE_RESTARTED_CAUSE_TEXT = ("lost to a node failure: Asterisk restarted while t
                              "was not connected")
 #: The AstDB key the controller beats and hotline-hold reads (${DB(hotline/heartbeat)}).
 HEARTBEAT_FAMILY, HEARTBEAT_KEY = "hotline", "heartbeat"
+#: The current term's epoch (the fencing token) and the active's FastAGI address, written by
+#: each active at every login (hotline/epoch, hotline/agi): the dialplan refuses an offer or a
+#: heartbeat of an older epoch, and tries that address first.
+EPOCH_KEY, AGI_KEY = "epoch", "agi"
+#: The channel variable an offer's epoch travels in (hotline-connect checks it)
+EPOCH_VAR = "HL_EPOCH"
+
+
+def beat_value(now: float, epoch: int) -> str:
+    """The heartbeat as AstDB holds it: <time> (a controller alone) or <time>:<epoch>."""
+    return f"{int(now)}:{epoch}" if epoch else str(int(now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +266,6 @@ def endpoint_events(node: str, live: Mapping[str, bool], known: Mapping[str, boo
 def heartbeat_age(value: str | None, now: float) -> float | None:
     """Seconds since the heartbeat the node holds was written (None: no usable value)."""
     try:
-        return now - float(value) if value else None
+        return now - float(value.split(":", 1)[0]) if value else None
     except ValueError:
         return None

@@ -52,7 +52,8 @@ from hotline.realtime import Metrics
 from hotline.recordings import service as recordings
 from hotline.store import db
 from hotline.store.acd_views import AcdViews, ViewsUnavailable
-from hotline.store.leadership import Leadership
+from hotline.store.command_bus import ACTIVE_KEY
+from hotline.store.leadership import Leadership, LeaseThread
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
@@ -95,6 +96,7 @@ class Platform:
     _standby_since: float | None = field(init=False, default=None)
     #: set when the term ended other than by this platform's stop: it must step down
     stepped_down: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _term_lost: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     async def start(self) -> None:
         """Everything, once this controller is the active one: a standby waits here (its AMI
@@ -139,7 +141,8 @@ class Platform:
                            " replayed into PostgreSQL")
         await self.writer.start()
         self.redis = connect_redis(self.services.redis_url)
-        self.leadership = Leadership(self.redis, ttl_s=self.settings.lease_s)
+        # the term: kept on a thread of its own (LeaseThread), read here as a cached boolean
+        self.leadership = Leadership(None, ttl_s=self.settings.lease_s)
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line,
                                      term=self.leadership)
         # Today's figures as the last run left them (its checkpoint, then the history rows
@@ -185,17 +188,26 @@ class Platform:
 
     async def lead(self) -> None:
         """Until this controller holds the lease (a single controller: at once)."""
-        self._lead_task = asyncio.create_task(self.leadership.run(), name="leadership")
-        self._tasks.append(self._lead_task)
-        waiting = asyncio.create_task(self.leadership.elected.wait())
-        done, _ = await asyncio.wait({waiting, self._lead_task}, timeout=self.settings.lease_s / 4,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if waiting not in done:
-            holder = await self.leadership.holder()
+        loop = asyncio.get_running_loop()
+        elected = asyncio.Event()
+
+        def tell(event: asyncio.Event) -> Callable[[], None]:
+            def told() -> None:
+                with contextlib.suppress(RuntimeError):  # this loop has closed: nobody to tell
+                    loop.call_soon_threadsafe(event.set)
+            return told
+
+        self._lease = LeaseThread(self.services.redis_url, self.leadership,
+                                  on_elected=tell(elected), on_lost=tell(self._term_lost))
+        await asyncio.to_thread(self._lease.start)
+        try:
+            await asyncio.wait_for(asyncio.shield(elected.wait()), self.settings.lease_s / 4)
+        except TimeoutError:
+            holder = await self.redis.get(ACTIVE_KEY)
             self.emit_line(f"standby: controller {self.leadership.name} follows the nodes; "
                            f"the active one is {holder or 'unknown'}")
             self._standby_since = time.time()
-            await waiting
+            await elected.wait()
         self.emit_line(f"active: controller {self.leadership.name} holds the lease "
                        f"(epoch {self.leadership.epoch})")
 
@@ -333,7 +345,7 @@ class Platform:
         at once (every action to Asterisk is already refused: AmiLink.may_act) and steps
         down: no new FastAGI session, held callers released to the dialplan (which finds the
         new active's address), then `stepped_down` for the CLI to start again as a standby."""
-        await self.leadership.lost.wait()
+        await self._term_lost.wait()
         if self._stopping:
             return
         self._routing = False
@@ -463,7 +475,7 @@ class Platform:
             await bounded(self.controller.stop(), "controller")
         lost = self.stepped_down.is_set()
         with contextlib.suppress(AttributeError):  # a standby takes over at once
-            await bounded(self.leadership.release(), "leadership")
+            await bounded(asyncio.to_thread(self._lease.stop), "leadership")
         with contextlib.suppress(AttributeError):  # no call moves a figure now: the last one
             # (a former active writes none: the new active's checkpoints are the figures)
             await bounded(self.keeper.abandon() if lost or not self.leadership.epoch

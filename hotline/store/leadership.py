@@ -21,7 +21,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hotline.store.command_bus import ACTIVE_KEY, consumer_name
+from hotline.store.redis_client import connect_redis
 
 log = logging.getLogger("hotline.store.leadership")
 
@@ -50,7 +53,7 @@ class Leadership:
     """One controller's claim to be the active one. `run` acquires (polling every
     `poll_s`), renews, and returns when a term it held has ended."""
 
-    client: aioredis.Redis
+    client: aioredis.Redis | None  # None until its thread's loop connects (LeaseThread)
     name: str = field(default_factory=consumer_name)
     ttl_s: float = 2.0
     #: a standby tries to acquire this often (the takeover's granularity)
@@ -96,7 +99,10 @@ class Leadership:
         expired and gone): the term has ended."""
         sent = self.clock()
         if not await self.client.eval(_RENEW, 1, ACTIVE_KEY, self.name, int(self.ttl_s * 1000)):
-            self.step_down("the lease is no longer ours")
+            holder = await self.holder()
+            self.step_down(f"the lease is no longer ours (held by {holder or 'nobody'}, "
+                           f"{sent - (self.valid_until - self.ttl_s * (1 - self.margin)):.2f} s "
+                           "after the last renewal)")
             return False
         if not self.ended:
             self._keep(sent)
@@ -133,6 +139,10 @@ class Leadership:
         while not self.ended:
             await asyncio.sleep(min(self.renew_every_s,
                                     max(self.valid_until - self.clock(), 0.0)))
+            late = self.clock() - (self.valid_until - self.ttl_s * (1 - self.margin))
+            if late > self.ttl_s / 2:
+                log.warning("leadership: renewal %.2f s after the last one (a stalled loop?)",
+                            late)
             if not self.leading:  # a stall, a pause or an outage outlived the term
                 self.step_down("Redis unreachable until the lease ran out" if unreachable
                                else "the lease ran out before it could be renewed")
@@ -154,4 +164,67 @@ class Leadership:
             log.warning("leadership: lease not released: %r", exc)
 
 
-__all__ = ["EPOCH_KEY", "Leadership"]
+class LeaseThread:
+    """Keeps a `Leadership` on a thread of its own: its own event loop and Redis client, so
+    the term follows the process's life (killed, paused: over), not the event loop's
+    stalls (a slow start, a burst: the hold desk's watchdog releases held callers then).
+    `on_elected` and `on_lost` are called on that thread: hand them to your loop with
+    `call_soon_threadsafe`. `term.leading` may be read from any thread (a float and a bool)."""
+
+    def __init__(self, url: str, term: Leadership, on_elected: Callable[[], None],
+                 on_lost: Callable[[], None]) -> None:
+        self.url, self.term = url, term
+        self._on_elected, self._on_lost = on_elected, on_lost
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="leadership", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(5)
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.term.client = connect_redis(self.url)
+        self._main = asyncio.current_task()
+        self._ready.set()
+
+        async def elected() -> None:
+            await self.term.elected.wait()
+            self._on_elected()
+
+        watcher = asyncio.create_task(elected())
+        try:
+            await self.term.run()
+            if self.term.epoch:
+                self._on_lost()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(Exception):
+                await self.term.client.aclose()
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        """Releases the lease (if still ours) and ends the thread; blocking (run it in a
+        worker thread from a loop)."""
+        loop = self._loop
+        if loop is None or not self._thread.is_alive():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.term.release(), loop).result(timeout_s)
+        main = self._main
+        if main is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(main.cancel)
+        self._thread.join(timeout_s)
+
+    def __repr__(self) -> str:
+        return f"LeaseThread({self.term.name!r}, epoch {self.term.epoch})"
+
+
+__all__ = ["EPOCH_KEY", "Leadership", "LeaseThread"]

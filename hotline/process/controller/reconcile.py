@@ -218,6 +218,12 @@ def _connected(node: str, call_id: str, caller: ChannelView, legs: list[ChannelV
     """A caller the router does not know, found in hotline-connect (ringing or talking to
     the agent a dead controller chose): entered, queued, rung and, if the agent answered
     (HL_ANSWERED_AT, or the two bridged), answered, at the times the dialplan kept."""
+    agent_legs = [leg for leg in legs
+                  if leg is not caller and leg.channel.startswith("PJSIP/")]
+    if not agent_legs and qv.answered_at is not None:
+        # answered, and the agent has left (the caller is in the survey): not a caller to
+        # queue again; its end comes through the ledger (the call began before this login)
+        return []
     entered = min(now - caller.duration_s, qv.queued_at or now)
     who = ids.phone_or_withheld(caller.caller)
     events: list[Event] = [
@@ -226,8 +232,6 @@ def _connected(node: str, call_id: str, caller: ChannelView, legs: list[ChannelV
         CallQueued(qv.queued_at or entered, node=node, call_id=call_id, queue=qv.queue,
                    service=qv.service, caller=who, priority=qv.priority,
                    channel=caller.channel)]
-    agent_legs = [leg for leg in legs
-                  if leg is not caller and leg.channel.startswith("PJSIP/")]
     if qv.recording:  # hotline-connect starts MixMonitor before it dials the agent
         rung_at = max([now - leg.duration_s for leg in agent_legs[:1]] or [now])
         events.append(RecordingStarted(max(rung_at, qv.queued_at or entered), node=node,

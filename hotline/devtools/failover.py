@@ -25,6 +25,7 @@ from hotline.core.events import (
     Event,
     FailsafeTaken,
     RingNoAnswer,
+    TalkEnded,
 )
 from hotline.core.settings import Settings
 from hotline.telephony.ami.link import AmiLink
@@ -153,23 +154,28 @@ class Watch:
         return {e.call_id for e in self.seen if isinstance(e, FailsafeTaken)}
 
     def double_offers(self, calls: set[str]) -> int:
+        return len(self.doubled(calls))
+
+    def doubled(self, calls: set[str]) -> list[str]:
         """Offers beyond one per call (an agent rung for a call that was already ringing or
         answered elsewhere, with no unanswered ring in between), plus an agent rung while it
         was on another call: the counts a double offer or a double booking would raise."""
         rung: Counter[str] = Counter()
-        doubles = 0
+        doubles: list[str] = []
         on_call: dict[str, str] = {}  # agent -> the call it talks on
         for e in self.seen:
             if isinstance(e, AgentRinging) and e.call_id in calls:
                 rung[e.call_id] += 1
                 if rung[e.call_id] > 1:
-                    doubles += 1
+                    doubles.append(e.call_id)
                 if on_call.get(e.agent_id, e.call_id) != e.call_id:
-                    doubles += 1
+                    doubles.append(f"{e.agent_id} on {on_call[e.agent_id]} rung for {e.call_id}")
             elif isinstance(e, RingNoAnswer) and e.call_id in calls:
                 rung[e.call_id] = max(rung[e.call_id] - 1, 0)
             elif isinstance(e, CallAnswered):
                 on_call[e.agent_id] = e.call_id
+            elif isinstance(e, TalkEnded):  # the agent left (the caller may take the survey)
+                on_call.pop(e.agent_id, None)
             elif isinstance(e, CallEnded):
                 for agent, call in list(on_call.items()):
                     if call == e.call_id:

@@ -63,8 +63,8 @@ async def pair(asterisk_node: Settings, centre: Centre) -> AsyncIterator[Pair]:
     shared = asterisk_node.model_copy(update={"data_dir": base / "shared"})
     services: Services = await asyncio.to_thread(start_services, shared)
     # the production guard (5 s): a takeover within it sends nobody to app_queue
-    first, second = pair_settings(
-        asterisk_node.model_copy(update={"failsafe_guard_s": 5, "wrap_up_s": 1.0}), testbed.AGI_PORT + 4)
+    first, second = pair_settings(asterisk_node.model_copy(
+        update={"failsafe_guard_s": 5, "wrap_up_s": 1.0}), testbed.AGI_PORT + 4)
     link = AmiLink(asterisk_node)
     await link.connect()
     watch = Watch()
@@ -133,7 +133,10 @@ async def test_kill_9_of_the_active_with_callers_waiting(pair: Pair, phones: Pho
     took = await epoch_changed(pair.link, old, 30)
     await pair.b.wait_line("took over", 30)
     calls = await all_answered(pair, "1391", CALLS, 120)
-    assert pair.watch.double_offers(calls) == 0, pair.b.out
+    doubled = pair.watch.doubled(calls)
+    assert not doubled, (doubled, {c: [(type(e).__name__, getattr(e, "agent_id", ""))
+                                       for e in by_call(pair.watch.seen).get(c, [])]
+                                   for c in doubled if c in calls})
     print(f"takeover {took - killed:.2f} s; failsafe {len(pair.watch.failsafe() & calls)}")
     if took - killed < 5 - 1:  # in time (the guard): app_queue took nobody
         assert not pair.watch.failsafe() & calls
@@ -156,5 +159,8 @@ async def test_sigstop_of_the_active_then_sigcont(pair: Pair, phones: Phones) ->
     await pair.a.wait_line("standby:", 120, after=lines)
     assert await pair.link.db_get("hotline", "epoch") == new
     calls = await all_answered(pair, "1392", CALLS, 120)
-    assert pair.watch.double_offers(calls) == 0, pair.a.out + pair.b.out
+    doubled = pair.watch.doubled(calls)
+    assert not doubled, (doubled, {c: [(type(e).__name__, getattr(e, "agent_id", ""))
+                                       for e in by_call(pair.watch.seen).get(c, [])]
+                                   for c in doubled if c in calls})
     assert await pair.link.db_get("hotline", "epoch") == new

@@ -115,7 +115,8 @@ class Leadership:
         self.ended = True
         self.valid_until = 0.0
         self.why_lost = why
-        log.warning("leadership %s (epoch %d) ended: %s", self.name, self.epoch, why)
+        log.log(logging.INFO if why == "released" else logging.WARNING,
+                "leadership %s (epoch %d) ended: %s", self.name, self.epoch, why)
         self.lost.set()
 
     async def holder(self) -> str | None:

@@ -6,6 +6,7 @@ their own ports; the CLI and the API get theirs through `get_settings()`.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ DEV_AGI_SECRET = "hotline-dev-agi-secret"
 #: The AMI secret of a development set-up: refused at start-up outside development.
 DEV_AMI_SECRET = "hotline-dev-secret"
 #: The repeat-call window a centre may choose (hours) and the default: Settings.repeat_window_h
+_AGI_ADDRESS = re.compile(r"[0-9A-Za-z.\-]{1,253}:[0-9]{1,5}")
 REPEAT_WINDOW_CHOICES_H = (12, 24)
 DEFAULT_REPEAT_WINDOW_H = 24
 DEFAULT_REPEAT_WINDOW_S = DEFAULT_REPEAT_WINDOW_H * 3600.0
@@ -103,6 +105,13 @@ class Settings(BaseSettings):
     # leases. Each waiting caller reconnects this often.
     hold_lease_s: int = 20
     heartbeat_interval_s: float = 1.0
+    # A hot-standby pair (docs/deploy.md, "Two controllers"): every controller's FastAGI
+    # address (host:port), in the order the dialplan tries them after the active's own
+    # (AstDB hotline/agi); empty: this controller's only (bind_host:agi_port)
+    controller_agi: list[str] = Field(default_factory=list)
+    # The leadership lease (hotline/store/leadership.py): a standby takes over within about
+    # this long of the active's death; an active that cannot renew it for this long steps down
+    lease_s: float = Field(default=2.0, ge=0.5, le=30.0)
     # The platform process's scheduling niceness (applied when it may raise its priority, as
     # root): every waiting caller's decision passes through it, and on a busy machine a
     # wake-up waiting for a core shows in the tail (bench.wire). 0 leaves it as started.
@@ -208,6 +217,15 @@ class Settings(BaseSettings):
     # users as "name:password:role+role;..." (roles: agent supervisor qa planner admin)
     api_users: str = ""
 
+    @field_validator("controller_agi")
+    @classmethod
+    def _agi_addresses(cls, addresses: list[str]) -> list[str]:
+        # rendered into the dialplan: host:port and nothing else (no ',', '|' or spaces)
+        for address in addresses:
+            if not _AGI_ADDRESS.fullmatch(address):
+                raise ValueError(f"{address!r} is not host:port")
+        return addresses
+
     @field_validator("repeat_window_h")
     @classmethod
     def _one_of_the_windows(cls, hours: int) -> int:
@@ -216,6 +234,16 @@ class Settings(BaseSettings):
         if hours not in REPEAT_WINDOW_CHOICES_H:
             raise ValueError(f"the repeat window is one of {REPEAT_WINDOW_CHOICES_H} hours")
         return hours
+
+    @property
+    def agi_address(self) -> str:
+        """This controller's FastAGI address as the dialplan dials it."""
+        return f"agi://{self.bind_host}:{self.agi_port}"
+
+    @property
+    def agi_addresses(self) -> str:
+        """Every controller's FastAGI address, '|' between them (@@agi_addresses@@)."""
+        return "|".join(f"agi://{a}" for a in self.controller_agi) or self.agi_address
 
     def nodes(self) -> list[AsteriskNode]:
         """This node first, then the others: the controller keeps one AMI link to each."""

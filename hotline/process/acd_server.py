@@ -36,6 +36,7 @@ from hotline.core.tasks import cancel_and_wait
 from hotline.process.controller import Controller
 from hotline.store.acd_views import AcdViews, ViewsUnavailable
 from hotline.store.command_bus import CommandRefused, CommandServer
+from hotline.store.leadership import Leadership
 
 log = logging.getLogger("hotline.process.acd_server")
 _QUEUES, _AGENTS = TypeAdapter(list[QueueSummary]), TypeAdapter(list[AgentLive])
@@ -64,6 +65,9 @@ class AcdServer:
     #: ~60 ms of the loop for 10,000 agents
     full_every_s: float = 30.0
     claim_idle_s: float = 5.0
+    #: the controller's term: commands are served and records written only while it holds
+    #: (None: always, a single controller's own lease on the bus)
+    leadership: Leadership | None = None
     server: CommandServer = field(init=False)
     views: AcdViews = field(init=False)
     _acd: LocalAcd = field(init=False)
@@ -74,9 +78,13 @@ class AcdServer:
     def __post_init__(self) -> None:
         self._acd = LocalAcd(self.controller)
         self.views = AcdViews(self.client)
+        term = self.leadership
         self.server = CommandServer(self.client, self.execute,
                                     lambda _c, args, exc: _refused(exc, args),
-                                    claim_idle_s=self.claim_idle_s)
+                                    claim_idle_s=self.claim_idle_s,
+                                    **({} if term is None else {
+                                        "name": term.name, "lease_s": term.ttl_s,
+                                        "leading": lambda: term.leading}))
         if self.configuration is None:
             self.configuration = Configuration(None, self.controller)
         self.controller.observe(self._on_item)
@@ -170,6 +178,9 @@ class AcdServer:
         loop = asyncio.get_running_loop()
         last_full = 0.0
         while True:
+            if self.leadership is not None and not self.leadership.leading:
+                await asyncio.sleep(self.flush_s)  # a former active writes no record
+                continue
             try:
                 if self._full_due or loop.time() - last_full >= self.full_every_s:
                     self._dirty.clear()

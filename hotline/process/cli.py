@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -54,8 +55,10 @@ def _run(args: argparse.Namespace, settings: Settings, *, serve_http: bool = Tru
     from hotline.process.platform import Platform
 
     centre = load_centre(settings.centre_file)
+    stepped_down = False
 
     async def main() -> None:
+        nonlocal stepped_down
         platform = Platform(settings, centre, emit_line=console.line_printer(settings.log_format),
                             serve_http=serve_http)
         try:
@@ -65,7 +68,8 @@ def _run(args: argparse.Namespace, settings: Settings, *, serve_http: bool = Tru
                 for agent in centre.agents:
                     platform.controller.agent_command(agent.id, AgentTrigger.LOGIN)
                     platform.controller.agent_command(agent.id, AgentTrigger.READY)
-            await asyncio.Event().wait()
+            await platform.stepped_down.wait()  # its term ended: it starts again, a standby
+            stepped_down = True
         finally:
             await platform.stop()
 
@@ -81,6 +85,10 @@ def _run(args: argparse.Namespace, settings: Settings, *, serve_http: bool = Tru
     except AmiNotConnected as exc:
         print(f"hotline {args.command}: {exc}", file=sys.stderr)
         return 2
+    if stepped_down:  # a former active: the same command again, with fresh state
+        sys.stdout.flush()
+        argv = [a for a in sys.argv[1:] if a != "--ready"]
+        os.execv(sys.executable, [sys.executable, "-m", "hotline.process.cli", *argv])
     return 0
 
 

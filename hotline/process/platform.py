@@ -51,6 +51,9 @@ from hotline.process.wiring import (
 from hotline.realtime import Metrics
 from hotline.recordings import service as recordings
 from hotline.store import db
+from hotline.store.acd_views import AcdViews, ViewsUnavailable
+from hotline.store.command_bus import ACTIVE_KEY
+from hotline.store.leadership import Leadership, LeaseThread
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
@@ -91,8 +94,23 @@ class Platform:
     _recording_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _routing: bool = field(init=False, default=False)  # the controller is up (its resync run)
     _stopping: bool = field(init=False, default=False)
+    #: when this controller began as a standby (None: it led from its start)
+    _standby_since: float | None = field(init=False, default=None)
+    #: set when the term ended other than by this platform's stop: it must step down
+    stepped_down: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _term_lost: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     async def start(self) -> None:
+        """Everything, once this controller is the active one: a standby waits here (its AMI
+        links connected and followed, its prompts built) until it acquires the lease."""
+        await self.prepare()
+        await self.lead()
+        await self.take_over()
+
+    async def prepare(self) -> None:
+        """What a standby has ready: the stores connected, the centre and the IVR loaded, the
+        controller's AMI links following the nodes; nothing written to Asterisk or to the
+        shared stores (history, figures, agent records)."""
         # an unsafe deployment (a development set-up beyond loopback, a shipped secret outside
         # development) or an unfit FastAGI secret stops the start before anything runs
         check_deployment(self.settings, _secrets(self.centre))
@@ -124,33 +142,16 @@ class Platform:
             self.emit_line(f"history outbox: {self.writer.pending} records from the last run"
                            " replayed into PostgreSQL")
         await self.writer.start()
-        # Calls a crash left on the line: closed in history before the figures are restored
-        # from it (the outbox's replay first: their rows may still be in it).
-        if not await self.writer.flush(UNFINISHED_FLUSH_S):
-            log.warning("history outbox not drained within %.0f s: unfinished calls may be"
-                        " missed", UNFINISHED_FLUSH_S)
-        async with self.pool.acquire() as conn:
-            closed, talking = await unfinished.close(conn)
-        if closed:
-            self.emit_line(f"history: {len(closed)} calls left on the line by the last run"
-                           " closed (ended while no controller ran)")
-        self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line)
+        self.redis = connect_redis(self.services.redis_url)
+        # the term: kept on a thread of its own (LeaseThread), read here as a cached boolean
+        self.leadership = Leadership(None, ttl_s=self.settings.lease_s)
+        self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line,
+                                     term=self.leadership)
         # Today's figures as the last run left them (its checkpoint, then the history rows
         # written after it), before anything reads or feeds the metrics; checkpoints from now.
         metrics = Metrics(metrics_config(self.centre, self.settings))
         metrics.declare_queues(q.name for q in self.centre.queues)  # in the centre's order
         self.keeper = FiguresKeeper(self.pool, metrics)
-        try:
-            restored = await self.keeper.restore()
-            if restored.last_known is not None:
-                self.emit_line(f"today's figures restored: {restored.describe()}")
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
-            # a checkpoint this code cannot read must not keep the ACD down: start from zero
-            log.error("today's figures not restored (unreadable checkpoint): %r", exc)
-            self.emit_line("today's figures NOT restored: unreadable checkpoint (see the log)")
-            metrics = Metrics(metrics_config(self.centre, self.settings))
-            self.keeper = FiguresKeeper(self.pool, metrics)
-        self.keeper.start()
         # The live side: metrics fed by every controller item, published through Redis.
         self.api = services_for(self.settings, self.centre,
                                 FanoutBackend(self.services.redis_url), metrics=metrics)
@@ -183,11 +184,75 @@ class Platform:
         # one FastAGI port: the menus and the survey, and the callers held for the router
         self.agi = AgiServer(self.settings, by_script(
             {"ivr": ivr_app, "survey": ivr_app, "hold": self._hold}))
+        self._live_menu = live_menu
+        # the AMI links, followed: a standby's warm part (it acts on nothing)
+        await self.controller.connect()
+
+    async def lead(self) -> None:
+        """Until this controller holds the lease (a single controller: at once)."""
+        loop = asyncio.get_running_loop()
+        elected = asyncio.Event()
+
+        def tell(event: asyncio.Event) -> Callable[[], None]:
+            def told() -> None:
+                with contextlib.suppress(RuntimeError):  # this loop has closed: nobody to tell
+                    loop.call_soon_threadsafe(event.set)
+            return told
+
+        self._lease = LeaseThread(self.services.redis_url, self.leadership,
+                                  on_elected=tell(elected), on_lost=tell(self._term_lost))
+        await asyncio.to_thread(self._lease.start)
+        try:
+            await asyncio.wait_for(asyncio.shield(elected.wait()), self.settings.lease_s / 4)
+        except TimeoutError:
+            holder = await self.redis.get(ACTIVE_KEY)
+            self.emit_line(f"standby: controller {self.leadership.name} follows the nodes; "
+                           f"the active one is {holder or 'unknown'}")
+            self._standby_since = time.time()
+            await elected.wait()
+        self.emit_line(f"active: controller {self.leadership.name} holds the lease "
+                       f"(epoch {self.leadership.epoch})")
+
+    async def take_over(self) -> None:
+        """The active's part: the last run's leftovers settled, today's figures restored,
+        FastAGI listening, the agents as the last active left them, every node resynced, then
+        routing, the command bus and the HTTP side."""
+        began = time.monotonic()
+        self._tasks.append(asyncio.create_task(self._watch_term(), name="term"))
+        # Calls a crash left on the line: closed in history before the figures are restored
+        # from it (the outbox's replay first: their rows may still be in it).
+        if not await self.writer.flush(UNFINISHED_FLUSH_S):
+            log.warning("history outbox not drained within %.0f s: unfinished calls may be"
+                        " missed", UNFINISHED_FLUSH_S)
+        async with self.pool.acquire() as conn:
+            closed, talking = await unfinished.close(conn)
+        if closed:
+            self.emit_line(f"history: {len(closed)} calls left on the line by the last run"
+                           " closed (ended while no controller ran)")
+        try:
+            restored = await self.keeper.restore()
+            if restored.last_known is not None:
+                self.emit_line(f"today's figures restored: {restored.describe()}")
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            # a checkpoint this code cannot read must not keep the ACD down: start from zero
+            log.error("today's figures not restored (unreadable checkpoint): %r", exc)
+            self.emit_line("today's figures NOT restored: unreadable checkpoint (see the log)")
+        self.keeper.start()
+        live_menu = self._live_menu
         await self.agi.start()
         self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
                        "survey and the hold (waiting callers)")
-        await self.controller.start()
+        # the agents as the last active published them (none: a first start)
+        try:
+            _active, records = await AcdViews(self.redis).agents()
+        except ViewsUnavailable as exc:
+            log.warning("agents' records not read at take-over: %s", exc)
+            records = []
+        await self.controller.take_over(records)
         self._routing = True
+        if self._standby_since is not None:
+            self.emit_line(f"took over: epoch {self.leadership.epoch}, routing "
+                           f"{time.monotonic() - began:.2f} s after the lease")
         if talking:  # still on the line, in a ledger, or neither: known after the resyncs
             self._tasks.append(asyncio.create_task(self._settle_left_on_line(talking),
                                                    name="calls left on the line"))
@@ -216,12 +281,11 @@ class Platform:
                                      on_run=self._deadlines_ran)
         self._tasks.append(asyncio.create_task(self.deadlines.run(), name="work-order deadlines"))
         # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
-        self.redis = connect_redis(self.services.redis_url)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
                                          [q.name for q in self.centre.queues]).start())
         # Commands from API processes over Redis Streams, and the agent records they read
         self.acd_server = AcdServer(self.controller, self.redis, self.configuration,
-                                    live_side=self.api)
+                                    live_side=self.api, leadership=self.leadership)
         await self.acd_server.start()
         self.configuration.ivr = live_menu
         self.configuration.ivr_queues = live_menu.used_queues  # those cannot be removed
@@ -279,11 +343,30 @@ class Platform:
                        f"{self.health.bound_port}/readyz (and /healthz, /metrics)")
 
     async def _hold(self, agi: Agi) -> None:
-        """A waiting caller's hold session, once the controller routes. Before that the session
-        ends at once: the dialplan asks again a second later (and hands the caller to the
-        failsafe if no controller comes back within its guard, docs/dialplan-contract.md)."""
-        if self._routing:
+        """A waiting caller's hold session, once the controller routes as the active one.
+        Before that (and once its term ended) the session ends at once: the dialplan asks
+        again (the next controller's address, then a second later) and hands the caller to
+        the failsafe if no controller comes back within its guard
+        (docs/dialplan-contract.md)."""
+        if self._routing and self.leadership.leading:
             await self.controller.holds.serve(agi)
+
+    async def _watch_term(self) -> None:
+        """The term ended (lease lost, or not renewed in time): this controller stops acting
+        at once (every action to Asterisk is already refused: AmiLink.may_act) and steps
+        down: no new FastAGI session, held callers released to the dialplan (which finds the
+        new active's address), then `stepped_down` for the CLI to start again as a standby."""
+        await self._term_lost.wait()
+        if self._stopping:
+            return
+        self._routing = False
+        self.emit_line(f"stepping down: {self.leadership.why_lost} (epoch "
+                       f"{self.leadership.epoch})")
+        with contextlib.suppress(AttributeError):
+            await bounded(self.agi.stop(), "FastAGI server")
+        with contextlib.suppress(AttributeError):
+            self.controller.holds.close()
+        self.stepped_down.set()
 
     def _check_repeat(self, item: object) -> None:
         if isinstance(item, CallEntered) and not self._stopping:
@@ -409,8 +492,13 @@ class Platform:
                     f"{reason} {n}" for reason, n in sorted(refused.items())))
         with contextlib.suppress(AttributeError):
             await bounded(self.controller.stop(), "controller")
+        lost = self.stepped_down.is_set()
+        with contextlib.suppress(AttributeError):  # a standby takes over at once
+            await bounded(asyncio.to_thread(self._lease.stop), "leadership")
         with contextlib.suppress(AttributeError):  # no call moves a figure now: the last one
-            await bounded(self.keeper.stop(), "metrics checkpoint")
+            # (a former active writes none: the new active's checkpoints are the figures)
+            await bounded(self.keeper.abandon() if lost or not self.leadership.epoch
+                          else self.keeper.stop(), "metrics checkpoint")
         # no new call reaches the recorder now: what it spawned is all there is
         for task in [*self._tasks, *self._recording_tasks]:
             task.cancel()

@@ -212,6 +212,9 @@ class CommandServer:
     #: how long a replica may take to confirm a command's marker before it is refused
     replica_wait_s: float = 0.2
     clock: Callable[[], float] = time.time
+    #: the controller's term (hotline.store.leadership): when given, the lease is its, and
+    #: this consumer reads nothing while the term is not held (one controller acts)
+    leading: Callable[[], bool] | None = None
     executed: int = 0
     expired: int = 0
     refused: int = 0
@@ -229,17 +232,24 @@ class CommandServer:
                 raise
 
     async def renew_lease(self) -> None:
-        """Says a controller is active (API processes refuse commands at once without it)."""
-        await self.client.set(ACTIVE_KEY, self.name, px=int(self.lease_s * 1000))
+        """Says a controller is active (API processes refuse commands at once without it).
+        Under a leadership the lease is the term's, renewed by it: nothing to do here."""
+        if self.leading is None:
+            await self.client.set(ACTIVE_KEY, self.name, px=int(self.lease_s * 1000))
 
     def holds_lease(self) -> bool:
         """Whether this consumer renewed the lease within its lifetime (no Redis call: for
         /metrics on scrape)."""
+        if self.leading is not None:
+            return self.leading()
         return self.clock() - self._last_renew < self.lease_s
 
     async def release_lease(self) -> None:
         """Gives the lease up at a clean stop (only if it is still this consumer's), so API
-        processes refuse commands at once rather than wait for its expiry."""
+        processes refuse commands at once rather than wait for its expiry (under a
+        leadership, the term's release does it)."""
+        if self.leading is not None:
+            return
         try:
             await self.client.eval(_RELEASE, 1, ACTIVE_KEY, self.name)
         except _LOST as exc:  # Redis gone first: the lease expires by itself
@@ -263,6 +273,9 @@ class CommandServer:
         entries (at most once per `claim_idle_s / 2`), read new ones (blocking up to
         `block_s`). Returns how many entries were handled."""
         now = self.clock()
+        if self.leading is not None and not self.leading():
+            await asyncio.sleep(self.block_s / 5)  # a standby, or a term that ended: no reads
+            return 0
         if now - self._last_renew >= self.lease_s / 3:
             await self.renew_lease()
             self._last_renew = now
@@ -325,6 +338,12 @@ class CommandServer:
                 f"command {request.command!r} not executed: the Redis replica did not "
                 f"confirm it within {self.replica_wait_s:g} s; run it again",
                 {"command": request.command}))
+            return
+        if self.leading is not None and not self.leading():  # the term ended meanwhile
+            await self._reply(entry_id, request.request_id, _error(
+                503, ControllerUnavailable.error_id,
+                f"command {request.command!r} not executed: this controller is no longer the "
+                "active one; run it again", {"command": request.command}))
             return
         try:
             result = await self.handle(request.command, request.args)

@@ -32,6 +32,13 @@ class AmiNotConnected(AmiError, Unavailable, ConnectionError):
     error_id = "ami-not-connected"
 
 
+class AmiFenced(AmiError, Unavailable):
+    """An action that would change Asterisk, refused before it was sent: this controller does
+    not hold the leadership term (a standby, or a former active that lost its lease)."""
+
+    error_id = "ami-fenced"
+
+
 class AmiTimeout(AmiError, Unavailable, TimeoutError):
     """The node did not answer the action in time."""
 
@@ -61,4 +68,5 @@ class AmiBadAction(AmiError, InvalidRequest):
     error_id = "ami-bad-action"
 
 
-__all__ = ["AmiActionError", "AmiBadAction", "AmiError", "AmiNotConnected", "AmiTimeout"]
+__all__ = ["AmiActionError", "AmiBadAction", "AmiError", "AmiFenced", "AmiNotConnected",
+           "AmiTimeout"]

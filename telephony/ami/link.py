@@ -31,6 +31,7 @@ from hotline.telephony.ami.codec import AmiCodec, AmiMessage
 from hotline.telephony.ami.errors import (
     AmiActionError,
     AmiError,
+    AmiFenced,
     AmiNotConnected,
     AmiTimeout,
 )
@@ -184,6 +185,13 @@ class _ActionSession:
         self.manager.close()
 
 
+#: Actions that change nothing in Asterisk: a standby (or a controller whose term ended) may
+#: still send these; any other is refused before it is written (AmiFenced).
+READ_ONLY_ACTIONS = frozenset({
+    "Ping", "CoreShowChannels", "CoreStatus", "DBGet", "DBGetTree", "DeviceStateList",
+    "Getvar", "PJSIPShowEndpoint", "PJSIPShowEndpoints", "QueueStatus"})
+
+
 class AmiLink:
     """One Asterisk node: typed events out (to `events`), typed actions in."""
 
@@ -208,6 +216,10 @@ class AmiLink:
         self.logins = 0
         self.on_login_hook = on_login
         self.on_down_hook: Callable[[], None] | None = None
+        #: whether this controller may change Asterisk (its leadership term, a cached
+        #: boolean); None: always. Reads (READ_ONLY_ACTIONS) are allowed to a standby.
+        self.may_act: Callable[[], bool] | None = None
+        self.fenced = 0  # actions refused because the term was not held
         self._watchdog: asyncio.Task[None] | None = None
         self._manager = _Manager(
             host=target.host, port=target.ami_port,
@@ -289,6 +301,10 @@ class AmiLink:
         protocol = self._manager.protocol
         if not self.logged_in.is_set() or protocol is None:
             raise AmiNotConnected(f"AMI {self.node} is not connected")
+        if self.may_act is not None and name not in READ_ONLY_ACTIONS and not self.may_act():
+            self.fenced += 1
+            raise AmiFenced(f"AMI {self.node}: {name} refused: this controller is not the "
+                            "active one")
         return await _send(protocol, name, timeout_s, fields)
 
     async def action(self, name: str, timeout_s: float = 5.0, **fields: str) -> Reply:

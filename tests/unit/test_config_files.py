@@ -3,6 +3,7 @@ docker-compose.yml (resolved by Debian's docker-compose) and the CLI they call."
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -128,8 +129,18 @@ def test_compose_refuses_to_start_without_what_the_operator_sets(tmp_path: Path)
 
 
 def test_compose_services_and_commands(compose: dict[str, Any]) -> None:
-    assert set(compose) == {"config", "asterisk", "postgres", "redis", "controller", "api-1",
-                            "api-2"}
+    assert set(compose) == {"config", "asterisk", "postgres", "redis", "controller",
+                            "controller-2", "api-1", "api-2"}
+    # a hot-standby pair: two controllers, each its own FastAGI and health port and outbox,
+    # both addresses in the dialplan's list (docs/deploy.md, "Two controllers")
+    one, two = compose["controller"], compose["controller-2"]
+    assert two["command"] == ["controller"]
+    agi = json.loads(one["environment"]["HOTLINE_CONTROLLER_AGI"])
+    assert agi == json.loads(two["environment"]["HOTLINE_CONTROLLER_AGI"])
+    assert [a.rsplit(":", 1)[1] for a in agi] == [str(one["environment"]["HOTLINE_AGI_PORT"]),
+                                                  str(two["environment"]["HOTLINE_AGI_PORT"])]
+    assert one["environment"]["HOTLINE_HEALTH_PORT"] != two["environment"]["HOTLINE_HEALTH_PORT"]
+    assert mounts(one)["/var/lib/hotline/data"] != mounts(two)["/var/lib/hotline/data"]
     for name in ("config", "controller", "api-1", "api-2"):
         build_parser().parse_args(compose[name]["command"])  # a real subcommand
     assert compose["controller"]["command"] == ["controller"]  # no HTTP API there

@@ -16,7 +16,7 @@ from hotline.core.errors import InvalidRequest
 from hotline.core.events import CallbackRequested, CallEnded, CallQueued, DtmfReceived, Event
 from hotline.core.values import ServiceType
 from hotline.process.controller.delivery import CONNECT_CONTEXT
-from hotline.process.controller.reconcile import HOLD_CONTEXT
+from hotline.process.controller.reconcile import EPOCH_VAR, HOLD_CONTEXT
 from hotline.process.controller.state import ControllerState
 from hotline.router import Offer
 from hotline.router.decisions import CallbackDue
@@ -128,7 +128,8 @@ async def call_back(state: ControllerState, due: CallbackDue,
     try:
         await link.originate(
             dial, CONNECT_CONTEXT, due.agent_id, channel_id=due.call_id,
-            variables={"HL_CALLID": due.call_id, "HL_QUEUE": due.queue, "HL_CALLBACK": "1"},
+            variables={"HL_CALLID": due.call_id, "HL_QUEUE": due.queue, "HL_CALLBACK": "1",
+                       **({EPOCH_VAR: str(state.epoch)} if state.epoch else {})},
             caller_id=f'"{settings.hotline_number}" <{settings.hotline_number}>',
             timeout_s=settings.ring_timeout_s)
     except AmiError as exc:

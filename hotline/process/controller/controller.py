@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -43,6 +43,7 @@ from hotline.process.controller import (
     ledger_pass,
     left_on_line,
     resync,
+    takeover,
     wrap_up,
 )
 from hotline.process.controller.delivery import Deliveries
@@ -50,6 +51,7 @@ from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
 from hotline.process.controller.state import ControllerState, HistoryGate, Item, Observer
 from hotline.router import AgentConfig, Offer, Router
 from hotline.router.decisions import CallbackDue
+from hotline.store.leadership import Leadership
 from hotline.store.records import CallRecord
 from hotline.telephony.ami.link import AmiLink, SpyMode
 
@@ -68,12 +70,15 @@ _ARRIVING: dict[type[Event], Callable[[ControllerState, Any], bool]] = {
 
 class Controller:
     def __init__(self, settings: Settings, centre: Centre, clock: Callable[[], float] = time.time,
-                 emit_line: Callable[[str], None] = print) -> None:
+                 emit_line: Callable[[str], None] = print,
+                 term: Leadership | None = None) -> None:
+        """`term`: this controller's leadership (a hot-standby pair); None: it alone, always
+        the active one."""
         router = Router(config.router_config(centre, settings), clock=clock)
         self._state = ControllerState(
             settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
             call_log=CallLog(emit_line, settings.short_abandon_s),
-            holds=HoldDesk(self._on_hold, clock=clock), deliveries=Deliveries())
+            holds=HoldDesk(self._on_hold, clock=clock), deliveries=Deliveries(), term=term)
         self._state.holds.vet = lambda request: delivery.vet_session(self._state, request)
         self._background: list[asyncio.Task[None]] = []
         #: What each of the router's outputs sets going (after it is recorded).
@@ -111,16 +116,50 @@ class Controller:
     # -- life
 
     async def start(self) -> None:
-        """Connects to every node (one AMI link each; the queue order spans them all)."""
+        """Connects to every node (one AMI link each; the queue order spans them all) and
+        routes."""
+        await self.connect()
+        await self.take_over()
+
+    async def connect(self) -> None:
+        """The AMI links, connected and followed: a standby's warm part. Their events are
+        read (and counted) but routed only once this controller takes over; under a term,
+        every action that would change Asterisk is refused while the term is not held."""
         s = self._state
+        term = s.term
         for node in s.settings.nodes():
             link = AmiLink(s.settings, clock=s.clock, node=node)
-            link.on_login_hook = lambda link=link: s.spawn(resync.resync(s, link, self.handle))
+            link.on_login_hook = lambda link=link: (
+                s.spawn(resync.resync(s, link, self.handle)) if s.routing else None)
             link.on_down_hook = lambda node=link.node: resync.release_node(s, node)
+            if term is not None:
+                link.may_act = lambda: term.leading
             await link.connect()
             s.links[link.node] = link
             self._background.append(
                 asyncio.create_task(self._pump(link), name=f"pump-{link.node}"))
+
+    async def take_over(self, records: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Routes from now on: every node resynced (its live channels are the truth), then
+        the heartbeat, the hold desk's watchdog, the ticker. With `records` (a standby taking
+        over: the agents' records the last active published), the replay and the agents go
+        in takeover.py's order: waiting callers keep their place, calls put through keep
+        their agent, no agent is booked twice."""
+        s = self._state
+        s.holds.epoch = s.epoch
+        s.routing = True
+        for link in list(s.links.values()):
+            if not link.logged_in.is_set():
+                continue  # resynced at its login
+            if records is None:
+                await resync.resync(s, link, self.handle)
+                continue
+            replayed: list[Event] = []
+            await resync.resync(s, link, replayed.append)
+            takeover.replay(s, replayed, self.handle, self.agent_command)
+        if records is not None:
+            restored = takeover.restore_agents(s, records, self.agent_command)
+            s.emit_line(f"take-over: {restored} agents restored from their records")
         await resync.beat_once(s)
         s.holds.start_watchdog(s.settings.failsafe_guard_s)
         self._background += [
@@ -280,11 +319,15 @@ class Controller:
             self.agent_command(agent_id, AgentTrigger.END_WRAP_UP)
 
     async def _pump(self, link: AmiLink) -> None:
-        lag, node = self._state.ami_lag_s, link.node
+        s = self._state
+        lag, node = s.ami_lag_s, link.node
         while True:
             event = await link.events.get()
             lag[node] = time.time() - event.at  # the node's clock vs ours, plus the queue
-            self.handle(event)
+            if s.routing:
+                self.handle(event)
+            else:  # a standby: the take-over's resync reads what matters from the node
+                s.followed += 1
 
     async def _ticker(self) -> None:
         while True:

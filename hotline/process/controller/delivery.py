@@ -23,6 +23,7 @@ from hotline.core.events import AgentRinging, CallEntered, CallQueued
 from hotline.core.lifecycle import IllegalTransition
 from hotline.core.values import ServiceType
 from hotline.process.controller.hold_desk import HoldRequest
+from hotline.process.controller.reconcile import EPOCH_VAR
 from hotline.process.controller.state import CallLeg, ControllerState
 from hotline.router import Offer
 from hotline.telephony.ami.errors import AmiError
@@ -226,7 +227,10 @@ async def connect(state: ControllerState, offer: Offer) -> None:
     link = state.links[leg.node]
     deliveries.move(offer.call_id, offer.agent_id, DeliveryTrigger.REDIRECT)
     try:
-        # The extension is the agent: hotline-connect records, then dials it.
+        # The extension is the agent: hotline-connect records, then dials it (and first
+        # refuses an offer of a former active: the term's epoch, set on the channel)
+        if state.epoch:
+            await link.setvar(leg.channel, EPOCH_VAR, str(state.epoch))
         await link.redirect(leg.channel, CONNECT_CONTEXT, offer.agent_id)
         state.delivered["redirect"] += 1
     except AmiError as exc:

@@ -151,6 +151,9 @@ class HoldDesk:
     #: None, or the reason to refuse it (a phantom, a stolen call id, an unknown queue).
     vet: Callable[[HoldRequest], str | None] | None = None
     open: bool = True  # False: sessions are refused (the controller is stopping)
+    #: the active's term (its fencing token): an offer is <agent>@<epoch>, which
+    #: hotline-connect refuses once a newer term began; 0: a controller alone, <agent>
+    epoch: int = 0
     nodes_seen: set[str] = field(default_factory=set)  # nodes whose callers hold here
     # how sessions ended on our word: with an offer, the callback, or released
     ended: dict[str, int] = field(default_factory=lambda: {"offer": 0, "callback": 0,
@@ -255,7 +258,8 @@ class HoldDesk:
     def offer(self, call_id: str, agent_id: str) -> bool:
         """Ends the caller's session with the agent to ring, now (the command is written
         before this returns); False when the call holds no open session."""
-        return self._end(call_id, (OFFER_VAR, agent_id))
+        return self._end(call_id, (OFFER_VAR, f"{agent_id}@{self.epoch}" if self.epoch
+                                   else agent_id))
 
     def callback(self, call_id: str) -> bool:
         """The caller pressed the callback key: the dialplan takes them to it."""

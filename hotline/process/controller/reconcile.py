@@ -45,6 +45,17 @@ NODE_RESTARTED_CAUSE_TEXT = ("lost to a node failure: Asterisk restarted while t
                              "was not connected")
 #: The AstDB key the controller beats and hotline-hold reads (${DB(hotline/heartbeat)}).
 HEARTBEAT_FAMILY, HEARTBEAT_KEY = "hotline", "heartbeat"
+#: The current term's epoch (the fencing token) and the active's FastAGI address, written by
+#: each active at every login (hotline/epoch, hotline/agi): the dialplan refuses an offer or a
+#: heartbeat of an older epoch, and tries that address first.
+EPOCH_KEY, AGI_KEY = "epoch", "agi"
+#: The channel variable an offer's epoch travels in (hotline-connect checks it)
+EPOCH_VAR = "HL_EPOCH"
+
+
+def beat_value(now: float, epoch: int) -> str:
+    """The heartbeat as AstDB holds it: <time> (a controller alone) or <time>:<epoch>."""
+    return f"{int(now)}:{epoch}" if epoch else str(int(now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +218,12 @@ def _connected(node: str, call_id: str, caller: ChannelView, legs: list[ChannelV
     """A caller the router does not know, found in hotline-connect (ringing or talking to
     the agent a dead controller chose): entered, queued, rung and, if the agent answered
     (HL_ANSWERED_AT, or the two bridged), answered, at the times the dialplan kept."""
+    agent_legs = [leg for leg in legs
+                  if leg is not caller and leg.channel.startswith("PJSIP/")]
+    if not agent_legs and qv.answered_at is not None:
+        # answered, and the agent has left (the caller is in the survey): not a caller to
+        # queue again; its end comes through the ledger (the call began before this login)
+        return []
     entered = min(now - caller.duration_s, qv.queued_at or now)
     who = ids.phone_or_withheld(caller.caller)
     events: list[Event] = [
@@ -215,8 +232,6 @@ def _connected(node: str, call_id: str, caller: ChannelView, legs: list[ChannelV
         CallQueued(qv.queued_at or entered, node=node, call_id=call_id, queue=qv.queue,
                    service=qv.service, caller=who, priority=qv.priority,
                    channel=caller.channel)]
-    agent_legs = [leg for leg in legs
-                  if leg is not caller and leg.channel.startswith("PJSIP/")]
     if qv.recording:  # hotline-connect starts MixMonitor before it dials the agent
         rung_at = max([now - leg.duration_s for leg in agent_legs[:1]] or [now])
         events.append(RecordingStarted(max(rung_at, qv.queued_at or entered), node=node,
@@ -255,6 +270,6 @@ def endpoint_events(node: str, live: Mapping[str, bool], known: Mapping[str, boo
 def heartbeat_age(value: str | None, now: float) -> float | None:
     """Seconds since the heartbeat the node holds was written (None: no usable value)."""
     try:
-        return now - float(value) if value else None
+        return now - float(value.split(":", 1)[0]) if value else None
     except ValueError:
         return None

@@ -17,13 +17,16 @@ from hotline.core.values import ServiceType
 from hotline.process.controller import ledger_pass
 from hotline.process.controller.ledger import SESSION_KEY
 from hotline.process.controller.reconcile import (
+    AGI_KEY,
     CONNECT_CONTEXT,
+    EPOCH_KEY,
     FAILSAFE_CONTEXT,
     HEARTBEAT_FAMILY,
     HEARTBEAT_KEY,
     HOLD_CONTEXT,
     KnownCall,
     QueueVars,
+    beat_value,
     endpoint_events,
     failsafe_found,
     heartbeat_age,
@@ -130,7 +133,11 @@ async def resync_heartbeat(state: ControllerState, link: AmiLink) -> None:
     meanwhile (reconcile finds them in hotline-failsafe)."""
     last = await link.db_get(HEARTBEAT_FAMILY, HEARTBEAT_KEY)
     now = state.clock()
-    await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(now)))
+    # this term's epoch before its first beat: the dialplan counts only beats of the current
+    # epoch, and refuses the offers of older ones; and where this active's FastAGI listens
+    await link.db_put(HEARTBEAT_FAMILY, EPOCH_KEY, str(state.epoch))
+    await link.db_put(HEARTBEAT_FAMILY, AGI_KEY, state.settings.agi_address)
+    await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, beat_value(now, state.epoch))
     # a call that entered before this puts itself in the ledger at its end (hotline-hangup)
     await link.db_put(HEARTBEAT_FAMILY, SESSION_KEY, f"{now:.6f}")
     age = heartbeat_age(last, now)
@@ -180,7 +187,8 @@ async def beat_once(state: ControllerState) -> None:
     """The heartbeat into every node's AstDB (a node that cannot take it now is skipped)."""
     for link in state.links.values():
         with contextlib.suppress(AmiError):
-            await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY, str(int(state.clock())))
+            await link.db_put(HEARTBEAT_FAMILY, HEARTBEAT_KEY,
+                              beat_value(state.clock(), state.epoch))
 
 
 async def heartbeat(state: ControllerState) -> None:

@@ -18,6 +18,7 @@ from hotline.process.controller.hold_desk import HoldDesk
 from hotline.process.controller.timings import Timings
 from hotline.router import Offer, Router
 from hotline.router.decisions import CallbackDue
+from hotline.store.leadership import Leadership
 from hotline.telephony.ami.link import AmiLink
 
 if TYPE_CHECKING:
@@ -106,6 +107,17 @@ class ControllerState:
     decide: Timings = field(default_factory=Timings)
     #: node -> receive time minus the Timestamp of the last event its link delivered
     ami_lag_s: dict[str, float] = field(default_factory=dict)
+    #: the leadership term (hotline/store/leadership.py); None: a controller alone, always
+    #: the active one, epoch 0 (nothing fenced)
+    term: Leadership | None = None
+    #: False while a standby follows the nodes: events are read, not routed
+    routing: bool = False
+    followed: int = 0  # events a standby read and did not route
+
+    @property
+    def epoch(self) -> int:
+        """The fencing token that goes with what this controller does to Asterisk."""
+        return self.term.epoch if self.term is not None else 0
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -37,11 +37,12 @@ class VipMark:
     note: str
 
 
-async def accounts_of(conn: asyncpg.Connection, phone: str) -> list[Account]:
-    """The accounts registered to the number, by account number."""
+async def accounts_of(conn: asyncpg.Connection, phone: str, *,
+                      limit: int = 50) -> list[Account]:
+    """The accounts registered to the number, by account number (the first `limit`)."""
     rows = await conn.fetch(
         "SELECT a.* FROM account_phones p JOIN accounts a USING (account_no)"
-        " WHERE p.phone = $1 ORDER BY a.account_no", phone)
+        " WHERE p.phone = $1 ORDER BY a.account_no LIMIT $2", phone, limit)
     return [Account(r["account_no"], r["holder"], r["address"], r["area_code"], r["sensitive"],
                     r["sensitive_note"]) for r in rows]
 

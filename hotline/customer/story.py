@@ -22,7 +22,8 @@ from hotline.store.records import CallFilter, CallRecord, Outage
 from hotline.work_orders import queries as work_orders
 from hotline.work_orders.model import Viewer, WorkOrder
 
-#: at most this many past calls, orders and survey answers (newest first)
+#: at most this many accounts, outages per account, past calls, orders and survey answers
+#: (newest first): the story is one bounded answer, not a page
 STORY_ROWS = 50
 
 
@@ -63,8 +64,8 @@ async def load(conn: asyncpg.Connection, caller: str, call_id: str, *, entered_a
     moment); outages as in force at `now`. A withheld number ("") has none."""
     if not caller:
         return Story(caller, call_id)
-    accounts = [AccountStory(a, await find_outages(conn, a.area_code, now))
-                for a in await queries.accounts_of(conn, caller)]
+    accounts = [AccountStory(a, (await find_outages(conn, a.area_code, now))[:rows])
+                for a in await queries.accounts_of(conn, caller, limit=rows)]
     past = [c for c in await calls_by(conn, CallFilter(caller=caller, limit=rows + 1))
             if c.call_id != call_id][:rows]
     orders = await work_orders.for_caller(conn, caller, viewer, limit=rows)

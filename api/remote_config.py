@@ -3,10 +3,11 @@
 `RemoteConfiguration` is the configuration service of `hotline api`: it reads PostgreSQL as
 any (agents, queues, reasons, outages, the IVR tree, the audit), keeps the changes that are
 the database's alone (reasons, outages) here, and sends every change the controller must take
-at once (agents, queues, the IVR tree) as a `configure` command over the bus; the controller
-applies it through its own service (hotline.centre.service.Configuration: database, router,
-nodes' files and the running IVR in one step) with `apply_configure`. Refusals come back with
-the service's own status and id (409 `queue-in-use`, 422 `invalid-ivr`, ...).
+at once (agents, queues, the IVR tree, VIP numbers) as a `configure` command over the bus;
+the controller applies it through its own service (hotline.centre.service.Configuration:
+database, router, nodes' files and the running IVR in one step) with `apply_configure`.
+Refusals come back with the service's own status and id (409 `queue-in-use`, 422
+`invalid-ivr`, ...).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hotline.api.errors import ApiError
 from hotline.centre.model import AgentSpec, QueueSpec
 from hotline.centre.queries import IvrRow
 from hotline.centre.service import Configuration
+from hotline.core import ids
 from hotline.store.command_bus import CommandBus, CommandRefused
 
 Who = Annotated[str, Field(min_length=1, max_length=64)]
@@ -71,11 +73,24 @@ class PutIvr(_Args):
     tree: dict[str, Any]
 
 
+class PutVip(_Args):
+    method: Literal["put_vip"]
+    who: Who
+    number: ids.PhoneNumber
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+class DeleteVip(_Args):
+    method: Literal["delete_vip"]
+    who: Who
+    number: ids.PhoneNumber
+
+
 class ConfigureArgs(_Args):
     """The `configure` command: one change, checked where it enters the controller."""
 
     change: Annotated[CreateAgent | UpdateAgent | DeactivateAgent | PutQueue | DeleteQueue
-                      | PutIvr, Field(discriminator="method")]
+                      | PutIvr | PutVip | DeleteVip, Field(discriminator="method")]
 
 
 async def apply_configure(config: Configuration, args: ConfigureArgs) -> Any:
@@ -98,6 +113,11 @@ async def apply_configure(config: Configuration, args: ConfigureArgs) -> Any:
         case PutIvr():
             row, built = await config.put_ivr(c.who, c.based_on, c.tree)
             return {"row": asdict(row), "built": built}
+        case PutVip():
+            return await config.put_vip(c.who, c.number, c.note)
+        case DeleteVip():
+            await config.delete_vip(c.who, c.number)
+            return None
     raise AssertionError(c)  # the discriminated union has no other member
 
 
@@ -141,6 +161,13 @@ class RemoteConfiguration(Configuration):
         done = await self._configure(PutIvr(method="put_ivr", who=who, based_on=based_on,
                                             tree=tree))
         return IvrRow(**done["row"]), int(done["built"])
+
+    async def put_vip(self, who: str, number: str, note: str = "") -> bool:
+        return bool(await self._configure(PutVip(method="put_vip", who=who, number=number,
+                                                 note=note)))
+
+    async def delete_vip(self, who: str, number: str) -> None:
+        await self._configure(DeleteVip(method="delete_vip", who=who, number=number))
 
 
 __all__ = ["ConfigureArgs", "RemoteConfiguration", "apply_configure"]

@@ -5,10 +5,11 @@ the line again where requirements may have changed."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase
 from hotline.router import dispatch, roster
-from hotline.router.definitions import AgentConfig, QueueConfig
+from hotline.router.definitions import VIP_BOOST, AgentConfig, QueueConfig
 from hotline.router.errors import AgentBusy, DuplicateAgent, QueueInUse, UnknownQueue
 from hotline.router.state import Output, RouterState, timed_queue
 
@@ -74,3 +75,22 @@ def remove_agent(state: RouterState, agent_id: str, now: float) -> Output:
 
 def set_skills(state: RouterState, agent_id: str, skills: Mapping[str, int]) -> None:
     roster.set_skills(state, state.agent(agent_id), skills)
+
+
+def set_vip_numbers(state: RouterState, numbers: frozenset[str]) -> None:
+    """Replace the VIP numbers: calls queued from now on are raised by VIP_BOOST
+    (lifecycle.on_queued), and the calls the router holds now move by it when their number
+    joins or leaves the set (a waiting one changes place in the line)."""
+    before = state.config.vip_numbers
+    state.config = replace(state.config, vip_numbers=numbers)
+    waiting = {id(c) for c in state.line.calls()}
+    for call in state.calls.values():
+        shift = VIP_BOOST * ((call.caller in numbers) - (call.caller in before))
+        if not shift or not call.caller:
+            continue
+        if id(call) in waiting:
+            state.line.remove(call)
+            call.priority += shift
+            state.line.add(call)
+        else:
+            call.priority += shift

@@ -214,6 +214,13 @@ class Router:
         return []
 
     @_changes_state
+    def set_vip_numbers(self, numbers: frozenset[str]) -> Output:
+        """Replace the VIP numbers (RouterConfig.vip_numbers) while calls flow: see
+        edits.set_vip_numbers. Nothing is offered by it (no agent became free)."""
+        edits.set_vip_numbers(self._state, frozenset(numbers))
+        return []
+
+    @_changes_state
     def mark_repeat(self, call_id: str, preferred_agent_id: str | None = None) -> Output:
         """A repeat caller: raise the call's priority and offer it first to the agent who
         handled the open work order, for the queue's preferred_agent_s. May be called before
@@ -240,6 +247,11 @@ class Router:
     def callback_attempts(self, call_id: str) -> list[CallbackAttempted]:
         """The failed callback attempts of a live call, oldest first."""
         return callbacks.attempts(self._state, call_id)
+
+    @property
+    def vip_numbers(self) -> frozenset[str]:
+        """The numbers whose calls are raised by VIP_BOOST now (set_vip_numbers)."""
+        return self._state.config.vip_numbers
 
     def has_queue(self, name: str) -> bool:
         return name in self._state.queues

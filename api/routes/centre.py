@@ -1,5 +1,5 @@
 """The centre's configuration: agents, skills, teams and vendors, queues, not-ready reasons,
-outages, the IVR
+outages, VIP numbers, the IVR
 menu tree, and the audit of every change. Admins change everything; supervisors edit skills
 and reasons and read the IVR menu tree.
 
@@ -454,6 +454,43 @@ async def put_outage(outage_id: OutageId, body: OutageIn, user: Admin,
 @router.delete("/outages/{outage_id}", status_code=204, responses=ERRORS)
 async def delete_outage(outage_id: OutageId, user: Admin, config: ConfigDep) -> None:
     await config.delete_outage(user.username, outage_id)
+
+
+# ---- VIP numbers (the router raises their calls at once: docs/customer-story.md, "VIP")
+
+VipNumber = Annotated[ids.PhoneNumber, Path(examples=["13900000888"])]
+
+
+class VipIn(_In):
+    note: Text = ""
+
+
+class VipOut(BaseModel):
+    number: str
+    note: str
+    added_by: str
+    added_at: float
+
+
+@router.get("/vip-numbers", responses=ERRORS)
+async def list_vips(_: Steering, config: ConfigDep, limit: Limit = MAX_PAGE,
+                    offset: Offset = 0) -> list[VipOut]:
+    return [VipOut.model_validate(v, from_attributes=True)
+            for v in page(await config.vip_numbers(), limit, offset)]
+
+
+@router.put("/vip-numbers/{number}", responses=ERRORS)
+async def put_vip(number: VipNumber, body: VipIn, user: Admin, config: ConfigDep) -> VipOut:
+    """Adds the number (or changes its note): stored, audited (`vip.added`) and raising its
+    calls in the router at once, waiting ones included."""
+    await config.put_vip(user.username, number, body.note)
+    found = next(v for v in await config.vip_numbers() if v.number == number)
+    return VipOut.model_validate(found, from_attributes=True)
+
+
+@router.delete("/vip-numbers/{number}", status_code=204, responses=ERRORS)
+async def delete_vip(number: VipNumber, user: Admin, config: ConfigDep) -> None:
+    await config.delete_vip(user.username, number)
 
 
 # ---- the IVR menu tree (the shape of asterisk-config/ivr.toml, as JSON)

@@ -147,6 +147,7 @@ function render() {
   $("acw").hidden = state !== "after_call_work";
   const call = desk.call;
   currentCall = call;
+  document.dispatchEvent(new CustomEvent("hotline:desk", { detail: { call, lang, token } }));
   $("call").hidden = !call;
   if (call) {
     field("caller").textContent = call.caller || "—";

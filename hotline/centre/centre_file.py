@@ -29,9 +29,11 @@ def _table(kind: str, spec: AgentSpec | QueueSpec | TeamSpec | VendorSpec) -> li
 
 
 def centre_toml(centre: Centre) -> str:
-    """Every field of every vendor, team, queue and agent, so that load_centre reads the same
-    centre back."""
+    """The VIP numbers, and every field of every vendor, team, queue and agent, so that
+    load_centre reads the same centre back."""
     out: list[str] = []
+    if centre.vip_numbers:  # a top-level key: before the first table
+        out += [f"vip_numbers = {json.dumps(centre.vip_numbers)}", ""]
     for v in centre.vendors:
         out += _table("vendors", v)
     for t in centre.teams:

@@ -17,6 +17,7 @@ from hotline.core.errors import InvalidRequest
 from hotline.core.ids import (
     AGENT_ID_PATTERN,
     GROUP_ID_PATTERN,
+    PHONE_NUMBER_PATTERN,
     QUEUE_NAME_PATTERN,
     SKILL_NAME_PATTERN,
     is_valid,
@@ -106,6 +107,8 @@ class Centre:
     agents: list[AgentSpec]
     teams: list[TeamSpec] = field(default_factory=default_teams)
     vendors: list[VendorSpec] = field(default_factory=default_vendors)
+    #: numbers whose calls the router raises by VIP_BOOST (docs/customer-story.md, "VIP")
+    vip_numbers: list[str] = field(default_factory=list)
 
     def rollup(self) -> dict[str, Rollup]:
         """agent id -> its team, vendor and the vendor's kind (the roll-up chain)."""
@@ -219,6 +222,18 @@ def parse_queues(items: list[dict]) -> list[QueueSpec]:
     return queues
 
 
+def parse_vip_numbers(items: object) -> list[str]:
+    """The file's `vip_numbers = ["13900000888", ...]`: phone numbers, each once."""
+    if not isinstance(items, list):
+        raise CentreFileError("vip_numbers must be a list of phone numbers")
+    numbers = [str(n) for n in items]
+    for n in numbers:
+        if not is_valid(PHONE_NUMBER_PATTERN, n):
+            raise CentreFileError(f"vip number {n!r} must be {rule(PHONE_NUMBER_PATTERN)}")
+    _unique(numbers, "vip number")
+    return numbers
+
+
 def parse_centre(data: dict) -> Centre:
     """Teams and vendors are optional in the file: without them, every agent is in the
     default team of own staff."""
@@ -226,7 +241,8 @@ def parse_centre(data: dict) -> Centre:
                     agents=parse_agents(data.get("agents", [])),
                     teams=parse_teams(data["teams"]) if "teams" in data else default_teams(),
                     vendors=(parse_vendors(data["vendors"]) if "vendors" in data
-                             else default_vendors()))
+                             else default_vendors()),
+                    vip_numbers=parse_vip_numbers(data.get("vip_numbers", [])))
     check_rollup(centre)
     return centre
 

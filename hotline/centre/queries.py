@@ -192,6 +192,38 @@ async def delete_outage(conn: asyncpg.Connection, outage_id: int) -> bool:
         "DELETE FROM outages WHERE id = $1 RETURNING id", outage_id) is not None
 
 
+# ---- VIP numbers (migration 019)
+
+
+@dataclass(frozen=True, slots=True)
+class VipRow:
+    number: str
+    note: str
+    added_by: str
+    added_at: float
+
+
+async def list_vips(conn: asyncpg.Connection) -> list[VipRow]:
+    rows = await conn.fetch("SELECT * FROM vip_numbers ORDER BY number")
+    return [VipRow(r["number"], r["note"], r["added_by"], r["added_at"].timestamp())
+            for r in rows]
+
+
+async def upsert_vip(conn: asyncpg.Connection, number: str, note: str, who: str,
+                     at: datetime | None = None) -> bool:
+    """Adds the number or changes its note; True when new."""
+    return bool(await conn.fetchval(
+        "INSERT INTO vip_numbers (number, note, added_by, added_at)"
+        " VALUES ($1, $2, $3, coalesce($4, now()))"
+        " ON CONFLICT (number) DO UPDATE SET note = $2 RETURNING xmax = 0",
+        number, note, who, at))
+
+
+async def delete_vip(conn: asyncpg.Connection, number: str) -> bool:
+    return await conn.fetchval(
+        "DELETE FROM vip_numbers WHERE number = $1 RETURNING number", number) is not None
+
+
 # ---- users
 
 

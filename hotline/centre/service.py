@@ -16,6 +16,8 @@ What takes effect when:
 - the live view's "which queues does this agent serve" (`live`): after every agent, skill
   and queue change, as the router answers it (hotline.router: Router.queues_of).
 - not-ready reasons and outages: at once (read from the database when used).
+- VIP numbers: at once in the router, for calls queued after the change and for the calls
+  of that number waiting now (docs/customer-story.md, "VIP").
 - teams and vendors, and an agent's team: stored only (the reports read them; routing does not
   use them). An agent's figures roll up to the team it is in when a report is run.
 - queues (new, changed, removed): at once in the router; calls waiting in a changed queue
@@ -58,6 +60,7 @@ from hotline.core.errors import (
 from hotline.core.ids import (
     AGENT_ID_PATTERN,
     GROUP_ID_PATTERN,
+    PHONE_NUMBER_PATTERN,
     QUEUE_NAME_PATTERN,
     REASON_CODE_PATTERN,
     SKILL_NAME_PATTERN,
@@ -113,8 +116,11 @@ async def load_or_seed_centre(pool: asyncpg.Pool, centre_file: Path | Centre) ->
         queues = await store.list_queues(conn)
         if agents or queues:
             return Centre(queues=queues, agents=agents, teams=await store.list_teams(conn),
-                          vendors=await store.list_vendors(conn))
+                          vendors=await store.list_vendors(conn),
+                          vip_numbers=[v.number for v in await store.list_vips(conn)])
         centre = centre_file if isinstance(centre_file, Centre) else load_centre(centre_file)
+        for number in centre.vip_numbers:
+            await store.upsert_vip(conn, number, "centre file", "system")
         for v in centre.vendors:
             await store.upsert_vendor(conn, v)
         for t in centre.teams:
@@ -615,6 +621,37 @@ class Configuration:
             if not await store.delete_outage(conn, outage_id):
                 raise ConfigNotFound(f"no outage {outage_id}", error_id="no-such-outage")
             await store.audit(conn, who, "outage.deleted", {"id": outage_id}, self._at())
+
+    # -- VIP numbers (the router raises their calls: router/definitions.py VIP_BOOST)
+
+    async def vip_numbers(self) -> list[store.VipRow]:
+        async with self._db().acquire() as conn:
+            return await store.list_vips(conn)
+
+    async def put_vip(self, who: str, number: str, note: str = "") -> bool:
+        """Adds a VIP number (or changes its note; True when new), stored, audited
+        (`vip.added` / `vip.updated`) and handed to the live router in one transaction."""
+        if not is_valid(PHONE_NUMBER_PATTERN, number):
+            raise ConfigInvalid(f"vip number {number!r} must be {rule(PHONE_NUMBER_PATTERN)}",
+                                error_id="invalid-vip-number")
+        async with self._lock:
+            async with self._db().acquire() as conn, conn.transaction():
+                new = await store.upsert_vip(conn, number, note, who, self._at())
+                await store.audit(conn, who, "vip.added" if new else "vip.updated",
+                                  {"number": number, "note": note}, self._at())
+                numbers = [v.number for v in await store.list_vips(conn)]
+                self._router(lambda c: c.set_vip_numbers(numbers))
+            return new
+
+    async def delete_vip(self, who: str, number: str) -> None:
+        async with self._lock:
+            async with self._db().acquire() as conn, conn.transaction():
+                if not await store.delete_vip(conn, number):
+                    raise ConfigNotFound(f"no vip number {number!r}", error_id="no-such-vip",
+                                         details={"number": number})
+                await store.audit(conn, who, "vip.removed", {"number": number}, self._at())
+                numbers = [v.number for v in await store.list_vips(conn)]
+                self._router(lambda c: c.set_vip_numbers(numbers))
 
     # -- audit
 

@@ -45,24 +45,30 @@ class RepeatDetector:
         self.pool, self.mark, self.window_s = pool, mark, window_s
 
     async def check(self, call_id: str, caller: str, at: float) -> RepeatVerdict:
-        if not caller:
-            return RepeatVerdict(call_id, False, None, None)
-        since = at - self.window_s
         async with self.pool.acquire() as conn:
-            orders = await work_orders.open_for_caller(conn, caller)
-            answered = await work_orders.answered_for_caller(conn, caller, since=since)
-            earlier = await calls_by(conn, CallFilter(caller=caller, since=since, until=at))
-        times = [c.entered_at for c in earlier if c.entered_at is not None
-                 and c.call_id != call_id]
-        matter = answered_matter(at, answered, self.window_s)
-        repeat = is_repeat_call(caller, at, times, orders, self.window_s) \
-            or matter is not None
-        verdict = RepeatVerdict(call_id, repeat, _preferred([*orders, *answered]),
-                                orders[0].id if orders else None,
-                                matter.id if matter is not None else None)
-        if repeat:
+            verdict = await repeat_verdict(conn, call_id, caller, at, self.window_s)
+        if verdict.repeat:
             self.mark(call_id, verdict.preferred_agent)
         return verdict
+
+
+async def repeat_verdict(conn: asyncpg.Connection, call_id: str, caller: str, at: float,
+                         window_s: float) -> RepeatVerdict:
+    """Whether the call `call_id` from `caller` at `at` is a repeat call: THE rule (the
+    router's raise and the caller's story both ask it here)."""
+    if not caller:
+        return RepeatVerdict(call_id, False, None, None)
+    since = at - window_s
+    orders = await work_orders.open_for_caller(conn, caller)
+    answered = await work_orders.answered_for_caller(conn, caller, since=since)
+    earlier = await calls_by(conn, CallFilter(caller=caller, since=since, until=at))
+    times = [c.entered_at for c in earlier if c.entered_at is not None
+             and c.call_id != call_id]
+    matter = answered_matter(at, answered, window_s)
+    repeat = is_repeat_call(caller, at, times, orders, window_s) or matter is not None
+    return RepeatVerdict(call_id, repeat, _preferred([*orders, *answered]),
+                         orders[0].id if orders else None,
+                         matter.id if matter is not None else None)
 
 
 def _preferred(orders: list[WorkOrder]) -> str | None:

@@ -185,6 +185,7 @@ class Platform:
         self.agi = AgiServer(self.settings, by_script(
             {"ivr": ivr_app, "survey": ivr_app, "hold": self._hold}))
         self._live_menu = live_menu
+        self._prompts = prompts  # the work orders' spoken notices are built with them too
         # the AMI links, followed: a standby's warm part (it acts on nothing)
         await self.controller.connect()
 
@@ -273,7 +274,7 @@ class Platform:
                                                name="recordings catch-up"))
         # work orders' deadlines: escalations and customer notices (spoken over a call)
         link = next(iter(self.controller.links.values()))
-        voice = VoiceNotices(link, prompts, self.settings.callback_dial,
+        voice = VoiceNotices(link, self._prompts, self.settings.callback_dial,
                              f'"{self.settings.hotline_number}" <{self.settings.hotline_number}>',
                              self.settings.ring_timeout_s)
         self.deadlines = DeadlineJob(self.pool, time.time, self.settings.work_order_deadline_job_s,

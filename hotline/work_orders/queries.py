@@ -177,6 +177,16 @@ async def open_for_caller(conn: asyncpg.Connection, caller: str,
                          caller, *args, limit, offset)
 
 
+async def for_caller(conn: asyncpg.Connection, caller: str, viewer: Viewer | None = None, *,
+                     limit: int | None = None, offset: int = 0) -> list[WorkOrder]:
+    """Every order of the caller that `viewer` may see, open and closed, newest first (the
+    caller's story: hotline/customer/story.py)."""
+    scope, args = _scope(viewer, 2)
+    return await _orders(conn, f"SELECT o.* FROM work_orders o WHERE o.caller = $1 AND {scope}"
+                               " ORDER BY o.created_at DESC, o.id DESC" + _page(2 + len(args)),
+                         caller, *args, limit, offset)
+
+
 #: when an order last moved (model.last_touched; greatest() skips the NULLs)
 _TOUCHED = "greatest(o.created_at, o.replied_at, o.callback_done_at, o.closed_at)"
 

@@ -82,6 +82,8 @@ RULES: dict[str, Rule] = {
     "GET /api/calls/{call_id}": Rule(READER, own=A, other=404),
     "GET /api/agents/{agent_id}/states": Rule(f"{S} {P} {A} {ADM}", own=A, other=403),
     "GET /api/recordings/{call_id}": Rule(READER, own=A, other=404),
+    # the caller's story: the call's own agent (offered, connected or handled), supervisors
+    "GET /api/calls/{call_id}/story": Rule(DESK, own=A, other=404),
     # (the walk goes in this order: an agent logs in, is ready, not ready, logs out)
     "POST /api/agents/{agent_id}/login": Rule(DESK, own=A, other=403, ok=(409,)),
     "POST /api/agents/{agent_id}/ready": Rule(DESK, own=A, other=403, ok=(409,)),
@@ -153,6 +155,9 @@ RULES: dict[str, Rule] = {
     "POST /api/config/outages": Rule(ADM),
     "PUT /api/config/outages/{outage_id}": Rule(ADM),
     "DELETE /api/config/outages/{outage_id}": Rule(ADM),
+    "GET /api/config/vip-numbers": Rule(STAFF),
+    "PUT /api/config/vip-numbers/{number}": Rule(ADM),
+    "DELETE /api/config/vip-numbers/{number}": Rule(ADM, ok=(404,)),
     "GET /api/config/ivr": Rule(STAFF),
     "PUT /api/config/ivr": Rule(ADM),
     "GET /api/config/audit": Rule(ADM),
@@ -222,7 +227,7 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
                 "vendor_id": "walkvendor", "schedule_id": "1", "file_id": "1",
-                "indicator": "exam"}
+                "indicator": "exam", "number": "13900000888"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -260,6 +265,7 @@ REQUESTS: dict[str, Req] = {
     "PUT /api/config/queues/{name}": Req(body={"service": "billing",
                                                "required": {"billing": 1}}),
     "PUT /api/config/not-ready-reasons/{code}": Req(body={"label": "Walk"}),
+    "PUT /api/config/vip-numbers/{number}": Req(body={"note": "walk"}),
     "PUT /api/config/vendors/{vendor_id}": Req(body={"kind": "outsourced"}),
     "PUT /api/config/teams/{team_id}": Req(body={"vendor": "own"}),
     "GET /api/reports/figures": Req(query={"from": T0, "to": T0 + 86400, "by": "team"}),

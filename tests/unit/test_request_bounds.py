@@ -17,6 +17,7 @@ NOT_PAGED = {
     ("get", "/api/auth/me"): "the caller's own roles",
     ("get", "/api/agents/{agent_id}/desk"): "the desk's recent calls are capped in memory",
     ("get", "/api/calls/{call_id}"): "one call; the first MAX_PAGE of its explanations",
+    ("get", "/api/calls/{call_id}/story"): "one caller's story: each list at most STORY_ROWS",
     ("get", "/api/qa/evaluations/{eval_id}"): "one evaluation: its marks bounded when written",
     ("get", "/api/planning/forecast"): "one day: its 96 quarter hours",
     ("get", "/api/planning/accuracy"): "at most MAX_ACCURACY_DAYS days",

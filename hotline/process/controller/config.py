@@ -24,7 +24,8 @@ def router_config(centre: Centre, settings: Settings) -> RouterConfig:
     # Asterisk's Dial() ends an unanswered ring; the router's timer is the backstop.
     return RouterConfig(queues=queues, agents=agents, ring_timeout_s=settings.ring_timeout_s + 3,
                         callback_attempts=settings.callback_attempts,
-                        callback_retry_s=settings.callback_retry_s)
+                        callback_retry_s=settings.callback_retry_s,
+                        vip_numbers=frozenset(centre.vip_numbers))
 
 
 def with_queue(centre: Centre, spec: QueueSpec) -> Centre:

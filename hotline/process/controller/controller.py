@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
@@ -232,6 +233,13 @@ class Controller:
         """A new or changed queue: the router uses it at once (waiting calls included)."""
         self._apply(self.router.put_queue(config.queue_config(spec)))
         self._state.centre = config.with_queue(self._state.centre, spec)  # queue_callback reads it
+
+    def set_vip_numbers(self, numbers: Iterable[str]) -> None:
+        """The VIP numbers, replaced: the router raises their calls from now on (waiting ones
+        included); the centre keeps them for a rebuilt router."""
+        chosen = sorted(set(numbers))
+        self._apply(self.router.set_vip_numbers(frozenset(chosen)))
+        self._state.centre = replace(self._state.centre, vip_numbers=chosen)
 
     def remove_queue(self, name: str) -> None:
         """Refused by the router (QueueInUse) while calls wait in or overflow to it."""

@@ -42,6 +42,7 @@ from hotline.router import (
     UnknownQueue,
 )
 from hotline.router.decisions import NOT_PREFERRED, NOT_READY, RANKED_LOWER, SKILL
+from hotline.router.definitions import VIP_BOOST
 from tests.helpers.router_floor import (
     GENERAL,
     Clock,
@@ -132,6 +133,27 @@ def test_vip_and_event_priority_raise_the_call(kernel: ModuleType) -> None:
     router.handle(queued(clock, "vip", caller="888"))
     router.handle(queued(clock, "ivr-prio", caller="222", priority=1))
     assert [w.call_id for w in router.waiting()] == ["vip", "ivr-prio", "plain"]
+
+
+def test_vip_numbers_changed_live_move_the_waiting_calls(kernel: ModuleType) -> None:
+    """set_vip_numbers (the configuration's VIP list, live): a waiting call of a number that
+    becomes VIP moves ahead; one whose number stops being VIP moves back; an offered call's
+    priority moves too (a missed ring puts it back in line with it)."""
+    router, clock = make(kernel, agents(("a", {"billing": 1})))
+    router.handle(queued(clock, "first", caller="111"))
+    router.handle(queued(clock, "second", caller="888"))
+    router.set_vip_numbers(frozenset({"888"}))
+    assert [(w.call_id, w.priority) for w in router.waiting()] == [
+        ("second", VIP_BOOST), ("first", 0)]
+    assert router.vip_numbers == frozenset({"888"})
+    router.handle(queued(clock, "third", caller="888"))
+    assert [w.call_id for w in router.waiting()] == ["second", "third", "first"]
+    assert offers(ready(router, "a")) == [("second", "a")]
+    router.set_vip_numbers(frozenset({"111"}))
+    assert [(w.call_id, w.priority) for w in router.waiting()] == [
+        ("first", VIP_BOOST), ("third", 0)]
+    router.set_vip_numbers(frozenset())
+    assert [(w.call_id, w.priority) for w in router.waiting()] == [("first", 0), ("third", 0)]
 
 
 def test_cross_node_fifo_by_enqueue_time(kernel: ModuleType) -> None:

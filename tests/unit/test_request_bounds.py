@@ -13,6 +13,8 @@ from hotline.core.settings import Settings
 
 #: Lists whose length is bounded otherwise, and why. Anything else that answers a list pages.
 NOT_PAGED = {
+    ("get", "/api/work-order-scenarios"): "the scenario templates: a handful, seeded in code",
+    ("get", "/api/work-order-limits"): "one row per service type and unit that has its own limit",
     ("get", "/api/qa/forms/{form_id}"): "one form: sections and items bounded when written",
     ("get", "/api/auth/me"): "the caller's own roles",
     ("get", "/api/agents/{agent_id}/desk"): "the desk's recent calls are capped in memory",

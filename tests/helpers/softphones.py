@@ -51,8 +51,11 @@ def with_agents(settings: Settings, centre: Centre, *extra: AgentSpec) -> Iterat
         _cli(settings, "module reload res_pjsip.so")
 
 
-def endpoint_text(settings: Settings, agent_id: str) -> str:
-    return _cli(settings, f"pjsip show endpoint {agent_id}")
+def endpoint_option(settings: Settings, agent_id: str, option: str) -> str | None:
+    """One option of the agent's endpoint as Asterisk has it loaded (`pjsip show endpoint`)."""
+    text = _cli(settings, f"pjsip show endpoint {agent_id}")
+    found = re.search(rf"^\s*{re.escape(option)}\s*:\s*(\S*)", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 async def registered(settings: Settings, agent_id: str, deadline_s: float) -> str:
@@ -101,5 +104,5 @@ def spki_sha256(settings: Settings) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-__all__ = ["endpoint_text", "observed_controller", "registered", "registering_agent",
+__all__ = ["endpoint_option", "observed_controller", "registered", "registering_agent",
            "spki_sha256", "with_agents"]

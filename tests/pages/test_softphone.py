@@ -33,7 +33,7 @@ from tests.helpers.pages import CHROMIUM, save_artifact, sign_in
 from tests.helpers.phones import Phones
 from tests.helpers.servers import fast_hasher, serve_app
 from tests.helpers.softphones import (
-    endpoint_text,
+    endpoint_option,
     observed_controller,
     registered,
     registering_agent,
@@ -123,7 +123,8 @@ async def page_rtp(page: Page, deadline_s: float, at_least: int) -> dict[str, in
 async def test_the_page_phone_takes_a_real_call(
         site: str, media_browser: Browser, desk: ObservedController, phones: Phones,
         asterisk_node: Settings) -> None:
-    assert "webrtc" in endpoint_text(asterisk_node, AGENT).lower()
+    assert endpoint_option(asterisk_node, AGENT, "webrtc") == "yes"
+    assert endpoint_option(asterisk_node, AGENT, "media_encryption") == "dtls"
     page = await media_browser.new_page(viewport={"width": 1280, "height": 1000})
     page.on("console", lambda m: print("page:", m.text))
     await sign_in(page, f"{site}/agent?lang=en", AGENT)

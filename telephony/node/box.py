@@ -221,7 +221,7 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
                                 f"{holder}; stop it or choose other ports")
     root = _mount_all(settings)
     write_config(settings, agents)
-    tls.install(settings, root)  # the softphone's secure websocket (http.conf)
+    tls.install(settings, root / "etc/asterisk")  # the softphone's secure websocket
     (root / "etc/hosts").write_text(f"127.0.0.1 localhost {socket.gethostname()}\n")
     # A fresh log per start, so a failing test shows only this run.
     log = log_path(settings)

@@ -14,11 +14,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from hotline.core.deployment import check_node_certificate
 from hotline.core.settings import Settings
 
-#: where http.conf expects them inside the node's root
-CERT_IN_ROOT = "etc/asterisk/keys/hotline-wss.crt"
-KEY_IN_ROOT = "etc/asterisk/keys/hotline-wss.key"
+#: where http.conf expects them, under /etc/asterisk
+CERT_IN_ETC = "keys/hotline-wss.crt"
+KEY_IN_ETC = "keys/hotline-wss.key"
 SELF_SIGNED_DAYS = 825  # the longest validity browsers accept for a server certificate
 
 
@@ -31,6 +32,7 @@ def certificate(settings: Settings) -> tuple[Path, Path]:
     """(certificate, key): the configured pair, or the self-signed one (made if missing)."""
     if settings.tls_cert_file is not None and settings.tls_key_file is not None:
         return settings.tls_cert_file, settings.tls_key_file
+    check_node_certificate(settings)  # outside development: refused
     cert, key = self_signed_paths(settings)
     if not (cert.exists() and key.exists()):
         make_self_signed(cert, key, settings.bind_host)
@@ -64,11 +66,12 @@ def make_self_signed(cert: Path, key: Path, host: str) -> None:
     tmp_cert.replace(cert)
 
 
-def install(settings: Settings, root: Path) -> None:
-    """Copies the node's certificate and key into its root, where http.conf reads them."""
+def install(settings: Settings, etc_dir: Path) -> None:
+    """Copies the node's certificate and key into its /etc/asterisk, where http.conf reads
+    them (the key readable by Asterisk's user only)."""
     cert, key = certificate(settings)
-    (root / CERT_IN_ROOT).parent.mkdir(parents=True, exist_ok=True)
-    (root / CERT_IN_ROOT).parent.chmod(0o700)
-    shutil.copyfile(cert, root / CERT_IN_ROOT)
-    shutil.copyfile(key, root / KEY_IN_ROOT)
-    (root / KEY_IN_ROOT).chmod(0o600)
+    (etc_dir / CERT_IN_ETC).parent.mkdir(parents=True, exist_ok=True)
+    (etc_dir / CERT_IN_ETC).parent.chmod(0o700)
+    shutil.copyfile(cert, etc_dir / CERT_IN_ETC)
+    shutil.copyfile(key, etc_dir / KEY_IN_ETC)
+    (etc_dir / KEY_IN_ETC).chmod(0o600)

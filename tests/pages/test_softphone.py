@@ -3,8 +3,9 @@ media devices: agent7's page phone registers over the secure websocket (self-sig
 certificate, trusted by its key), a SIPp caller is routed to it and rings in the page, the
 agent answers, RTP flows both ways (the page's RTCPeerConnection statistics and Asterisk's
 channel statistics), mutes, holds, sends a digit and hangs up; a second call is transferred
-to the billing queue (*8billing) and answered there by agent2's SIPp phone. At every step the
-state panel (the controller's view) and the phone (the SIP session's) agree. The ringing page
+to the billing queue (*8billing) and answered there by agent2's SIPp phone; then the phone
+unregisters (the agent turns not ready, phone unreachable) and registers again (ready). At
+every step the state panel (the controller's view) and the phone (the SIP session's) agree. The ringing page
 is kept in test-artifacts/softphone-ringing.png."""
 
 from __future__ import annotations
@@ -207,6 +208,19 @@ async def test_the_page_phone_takes_a_real_call(
                             and e.call_id == second.call_id and e.agent_id == "agent2", 10)
         await phone_is(page, "registered")  # the phone left the call as the agent did
         await panel_is(page, "after_call_work")
+        await page.click("#btn-end-wrap-up")
+        await panel_is(page, "ready")
+
+        # --- the phone goes away (unregisters): the agent is not ready, "phone unreachable",
+        # until it registers again
+        await page.evaluate("window.hotlineSoftphone.stop()")
+        await panel_is(page, "not_ready", timeout_ms=5000)
+        await page.wait_for_function(
+            "document.querySelector('[data-field=reason]').textContent === 'phone unreachable'",
+            timeout=3000)
+        await page.evaluate("window.hotlineSoftphone.start(agentId, api)")
+        await phone_is(page, "registered", 10_000)
+        await panel_is(page, "ready", timeout_ms=5000)
     finally:
         logout(desk, "agent2", AGENT)
 

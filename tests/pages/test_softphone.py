@@ -5,8 +5,8 @@ agent answers, RTP flows both ways (the page's RTCPeerConnection statistics and 
 channel statistics), mutes, holds, sends a digit and hangs up; a second call is transferred
 to the billing queue (*8billing) and answered there by agent2's SIPp phone; then the phone
 unregisters (the agent turns not ready, phone unreachable) and registers again (ready). At
-every step the state panel (the controller's view) and the phone (the SIP session's) agree. The ringing page
-is kept in test-artifacts/softphone-ringing.png."""
+every step the state panel (the controller's view) and the phone (the SIP session's) agree.
+The ringing page is kept in test-artifacts/softphone-ringing.png."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from hotline.telephony.node.box import root_dir
 NODE = "wire"
 AMI_PORT = 29038
 SIP_PORT = 29060
+WSS_PORT, HTTP_LOOPBACK_PORT = 29043, 29044  # the softphone's websocket: unused, own ports
 AGI_PORT = 29073
 AGENT_SIP_BASE = 29100  # agent phone process k listens on AGENT_SIP_BASE + k
 CALLER_SIP_BASE = 29200
@@ -47,6 +48,8 @@ def wire_settings(base: Path, wrap_up_s: float, ring_timeout_s: int = 5) -> Sett
         ami_port=AMI_PORT,
         ami_write="system,call,originate,command",  # the bench's `queue reload all`
         sip_port=SIP_PORT,
+        wss_port=WSS_PORT,
+        http_loopback_port=HTTP_LOOPBACK_PORT,
         agi_port=AGI_PORT,
         rtp_start=RTP_START,
         rtp_end=RTP_END,

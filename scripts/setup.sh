@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-APT_PACKAGES=(debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei
+APT_PACKAGES=(debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei baresip openssl
               gcc g++ python3-dev python3-venv ca-certificates)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

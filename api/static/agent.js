@@ -71,6 +71,7 @@ function applyLang() {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   });
   $("lang").textContent = lang === "zh" ? "EN" : "中文";
+  window.hotlineSoftphone?.render();
   fillReasons(desk ? desk.reasons : ["break", "meal", "training", "meeting", "callback_work", "other"]);
   render();
 }
@@ -234,6 +235,7 @@ function showDesk() {
   $("signout").hidden = false;
   $("who").textContent = agentId;
   poll();
+  window.hotlineSoftphone?.start(agentId, api);  // the page's own phone (softphone.js), if any
 }
 
 function signOut() {
@@ -241,6 +243,7 @@ function signOut() {
   sessionStorage.removeItem("agent.token");
   sessionStorage.removeItem("agent.id");
   clearTimeout(pollTimer);
+  window.hotlineSoftphone?.stop();
   $("desk").hidden = true;
   $("signout").hidden = true;
   $("login").hidden = false;

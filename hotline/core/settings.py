@@ -74,6 +74,22 @@ class Settings(BaseSettings):
     ami_write: str = "system,call,originate"
     sip_port: int = 5060
     caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
+    # The agent page's softphone (api/static/softphone.js): SIP over a secure websocket on
+    # Asterisk's HTTPS server, https://bind_host:wss_port/ws (docs/deploy.md, "Softphones").
+    # The certificate and key are host paths copied into the node; empty: a self-signed pair
+    # made under data_dir/tls at the node's start (development only: docs/security.md).
+    wss_port: int = 8089
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # Asterisk's plain HTTP server cannot be turned off while its HTTPS one runs: it listens
+    # on loopback only, on this port (nothing outside the machine reaches it)
+    http_loopback_port: int = 8088
+    # Agents whose phone is the agent page's softphone: their endpoints speak WebRTC
+    # (DTLS-SRTP, ICE, AVPF, rtcp-mux: pjsip webrtc=yes). Every other agent's phone is plain
+    # SIP/RTP (a desk phone, SIPp, baresip). JSON list, e.g. '["agent7", "agent8"]'.
+    webrtc_agents: list[str] = Field(default_factory=list)
+    # Where the page's softphone connects; empty: wss://<the page's host>:wss_port/ws
+    softphone_ws_url: str = ""
     agi_port: int = 4573
     # FastAGI peers (docs/security.md): this node's secret, passed by its dialplan with every
     # AGI call, and the addresses its connections come from (empty: bind_host); other nodes

@@ -35,9 +35,11 @@ def _asterisk(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.action == "config":
         from hotline.telephony.node import render as asterisk_config
+        from hotline.telephony.node import tls
 
         out = Path(args.out)
         asterisk_config.write_all(settings, load_centre(settings.centre_file).agents, out)
+        tls.install(settings, out)  # the softphone's secure websocket (http.conf)
         print(f"Asterisk configuration for node {settings.node_name} written to {out}")
         return 0
     if args.action == "stop":

@@ -261,7 +261,8 @@ class Platform:
         # the node may have been started from centre.toml: bring its agent files in line
         self.configuration = Configuration(
             self.pool, self.controller,
-            agent_files=NodeAgentFiles(local_nodes(self.settings), self.controller.links),
+            agent_files=NodeAgentFiles(local_nodes(self.settings), self.controller.links,
+                                       webrtc=self.settings.webrtc_agents),
             live=self.api.live)
         self.api.configuration = self.configuration
         await self.configuration.sync()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +79,8 @@ class NodeAgentFiles:
 
     nodes: list[NodeFiles]
     links: Mapping[str, AmiLink] = field(default_factory=dict)
+    #: the agents whose endpoints speak WebRTC (Settings.webrtc_agents)
+    webrtc: Collection[str] = ()
 
     async def apply(self, agents: list[AgentSpec]) -> dict[str, str]:
         """node -> "reloaded" or what failed (the change stays stored: the next change or
@@ -87,7 +89,7 @@ class NodeAgentFiles:
         for node in self.nodes:
             try:
                 if node.etc_dir is not None:
-                    await asyncio.to_thread(write_agent_files, agents, node.etc_dir)
+                    await asyncio.to_thread(write_agent_files, agents, node.etc_dir, self.webrtc)
                 link = self.links.get(node.node)
                 if link is None:
                     results[node.node] = "files written, no AMI link to reload"

@@ -22,7 +22,7 @@ from hotline.core.settings import Settings
 from hotline.ivr_menu import model as ivr_menu
 from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, PromptStore
 from hotline.telephony.node import render as asterisk_config
-from hotline.telephony.node import rootfs
+from hotline.telephony.node import rootfs, tls
 
 
 class AsteriskError(RuntimeError):
@@ -209,7 +209,8 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
     if _pid(settings) is not None:
         raise AsteriskError(f"node {settings.node_name} already runs (pid {_pid(settings)})")
     PromptStore.for_settings(settings).build(ivr_menu.load())  # cached by the texts' hash
-    for port, proto in ((settings.ami_port, "tcp"), (settings.sip_port, "udp")):
+    for port, proto in ((settings.ami_port, "tcp"), (settings.sip_port, "udp"),
+                        (settings.wss_port, "tcp"), (settings.http_loopback_port, "tcp")):
         holder = port_holder(port, proto)
         deadline = time.monotonic() + 5.0
         while holder is not None and time.monotonic() < deadline:  # a node just killed
@@ -220,6 +221,7 @@ def start(settings: Settings, agents: list[AgentSpec], timeout_s: float = 30.0) 
                                 f"{holder}; stop it or choose other ports")
     root = _mount_all(settings)
     write_config(settings, agents)
+    tls.install(settings, root / "etc/asterisk")  # the softphone's secure websocket
     (root / "etc/hosts").write_text(f"127.0.0.1 localhost {socket.gethostname()}\n")
     # A fresh log per start, so a failing test shows only this run.
     log = log_path(settings)

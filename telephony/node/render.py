@@ -4,7 +4,7 @@ agent set into pjsip endpoints and static failsafe-queue members."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from hotline.centre.model import AgentSpec
@@ -30,13 +30,16 @@ def render_text(text: str, settings: Settings) -> str:
 REGISTERED_QUALIFY_S = 30.0
 
 
-def pjsip_agents(agents: list[AgentSpec], qualify_s: Mapping[str, float] | None = None) -> str:
+def pjsip_agents(agents: list[AgentSpec], qualify_s: Mapping[str, float] | None = None,
+                 webrtc: Collection[str] = ()) -> str:
     """`qualify_s`: agent id -> OPTIONS interval in seconds, overriding the default (0 for a
-    fixed contact, REGISTERED_QUALIFY_S for a registering softphone)."""
+    fixed contact, REGISTERED_QUALIFY_S for a registering softphone). `webrtc`: the agents
+    whose phone is the agent page's softphone (Settings.webrtc_agents)."""
     out = ["; generated from the agent set: do not edit"]
     for a in agents:
+        template = "agent-webrtc-template" if a.id in webrtc else "agent-template"
         out += [
-            f"\n[{a.id}](agent-template)",
+            f"\n[{a.id}]({template})",
             f"aors = {a.id}",
             f"auth = {a.id}-auth",
             f"callerid = \"{a.name or a.id}\" <{a.id}>",
@@ -70,10 +73,11 @@ def queue_members(agents: list[AgentSpec]) -> str:
 AGENT_FILES = ("pjsip_agents.conf", "queues_members.conf")
 
 
-def write_agent_files(agents: list[AgentSpec], etc_dir: Path) -> None:
+def write_agent_files(agents: list[AgentSpec], etc_dir: Path,
+                      webrtc: Collection[str] = ()) -> None:
     """Rewrites only the agent-set files of a running node, each atomically (a reload that
     reads half a file would drop endpoints)."""
-    for name, text in (("pjsip_agents.conf", pjsip_agents(agents)),
+    for name, text in (("pjsip_agents.conf", pjsip_agents(agents, webrtc=webrtc)),
                        ("queues_members.conf", queue_members(agents))):
         tmp = etc_dir / f".{name}.tmp"
         tmp.write_text(text)
@@ -86,7 +90,7 @@ def render_all(settings: Settings, agents: list[AgentSpec]) -> dict[str, str]:
         p.name: render_text(p.read_text(), settings)
         for p in sorted(settings.asterisk_config_dir.glob("*.conf"))
     }
-    files["pjsip_agents.conf"] = pjsip_agents(agents)
+    files["pjsip_agents.conf"] = pjsip_agents(agents, webrtc=settings.webrtc_agents)
     files["queues_members.conf"] = queue_members(agents)
     return files
 

@@ -33,6 +33,8 @@ SLOT = int(os.environ.get("HOTLINE_TEST_SLOT", "0"))
 _BASE = 20000 + SLOT * 1000
 NODE = f"t{SLOT + 1}"
 AMI_PORT = _BASE + 38
+WSS_PORT = _BASE + 43  # the softphone's secure websocket (the second node +2, the demo's +4)
+HTTP_LOOPBACK_PORT = _BASE + 44
 SIP_PORT = _BASE + 60
 AGI_PORT = _BASE + 73
 API_PORT = _BASE + 80
@@ -47,6 +49,10 @@ TRUNK_ADDRESS = "127.0.0.1/32"  # the caller endpoint's match (pjsip.conf)
 OUTSIDE_TRUNK = "127.0.0.2"  # a loopback address outside it
 # the agent the live configuration tests create through the API (and remove again)
 CONFIG_AGENT = "agent9"
+# agents whose phones register (no fixed contact), added to the node by their own tests only:
+# the agent page's softphone (WebRTC) and a desk softphone (baresip)
+WEBRTC_AGENT = "agent7"
+BARESIP_AGENT = "agent8"
 
 _caller_ports = itertools.count(CALLER_SIP_BASE)
 _media_ports = itertools.cycle(range(MEDIA_BASE, _BASE + 1000, 4))
@@ -111,6 +117,10 @@ def test_settings(base: Path, centre_file: Path) -> Settings:
         ami_port=AMI_PORT,
         ami_write="system,call,originate,command",  # rtp_stats (tests/helpers/calls.py)
         sip_port=SIP_PORT,
+        wss_port=WSS_PORT,
+        http_loopback_port=HTTP_LOOPBACK_PORT,
+        # the agent page's softphone test's agent (tests/pages/test_softphone.py)
+        webrtc_agents=[WEBRTC_AGENT],
         # the trunk: every SIPp caller sends from 127.0.0.1; other loopback addresses are
         # outside it (asterisk/test_trunk_identify.py calls from 127.0.0.2)
         caller_match=TRUNK_ADDRESS,
@@ -133,6 +143,8 @@ def second_node_settings(first: Settings) -> Settings:
         "node_name": NODE + "b",
         "ami_port": AMI_PORT + 1,
         "sip_port": SIP_PORT + 1,
+        "wss_port": WSS_PORT + 2,
+        "http_loopback_port": HTTP_LOOPBACK_PORT + 2,
         "agi_port": AGI_PORT + 1,
         "rtp_start": RTP_START + 1000,
         "rtp_end": RTP_START + 1999,
@@ -147,6 +159,8 @@ def demo_node_settings(base: Path, centre_file: Path) -> Settings:
         "node_name": NODE + "d",
         "ami_port": AMI_PORT + 2,
         "sip_port": SIP_PORT + 2,
+        "wss_port": WSS_PORT + 4,
+        "http_loopback_port": HTTP_LOOPBACK_PORT + 4,
         "agi_port": AGI_PORT + 2,
         "api_port": API_PORT + 2,  # and its live server on the next port
         "rtp_start": RTP_START + 1000,

@@ -91,6 +91,8 @@ RULES: dict[str, Rule] = {
     "POST /api/agents/{agent_id}/end-wrap-up": Rule(DESK, own=A, other=403, ok=(409,)),
     "POST /api/agents/{agent_id}/logout": Rule(DESK, own=A, other=403, ok=(409,)),
     "GET /api/agents/{agent_id}/desk": Rule(DESK, own=A, other=403),
+    # the agent's own SIP secret: nobody else, admins neither (404: its phone is a desk phone)
+    "GET /api/agents/{agent_id}/phone": Rule(A, own=A, other=403, ok=(404,)),
     "GET /api/roster": Rule(STAFF),
     "POST /api/agents/{agent_id}/state": Rule(STAFF, ok=(409,)),
     "PUT /api/agents/{agent_id}/skills": Rule(STAFF),
@@ -508,4 +510,7 @@ NO_2XX_IN_WALK = {
     "POST /api/agents/{agent_id}/spy",  # no agent is on a call
     "POST /api/agents/{agent_id}/end-wrap-up",  # no agent is wrapping up
     "GET /api/reports/files/{file_id}",  # a report is made only once a day has ended
+    # the walk's agents have desk phones (no HOTLINE_WEBRTC_AGENTS): 404 no-softphone; the
+    # 200 is tests/pages/test_softphone.py's test_the_phone_account_is_the_agents_own
+    "GET /api/agents/{agent_id}/phone",
 }

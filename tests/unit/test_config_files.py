@@ -81,6 +81,8 @@ COMPOSE_ENV = {  # what an operator must set (the file refuses to start without 
     "POSTGRES_PASSWORD": "pgsecret",
     "HOTLINE_API_SECRET": "x" * 40,
     "HOTLINE_API_USERS": "boss:pw:admin",
+    "HOTLINE_TLS_CERT": "wss.crt",
+    "HOTLINE_TLS_KEY": "wss.key",
 }
 
 
@@ -237,3 +239,18 @@ def test_images_are_built_from_debian_packages(compose: dict[str, Any]) -> None:
     assert re.search(r"^FROM debian:sid", ast, re.M)
     assert {"espeak-ng", "sox", "gcc", "g++", "python3-dev", "python3-venv"} <= apt_packages(app)
     assert apt_packages(ast) == set(Settings().asterisk_packages)
+
+
+def test_softphone_agents_get_webrtc_endpoints_and_others_keep_theirs() -> None:
+    """Settings.webrtc_agents picks the WebRTC template; every other agent's endpoint (the
+    SIPp agents', desk phones') is rendered exactly as without it."""
+    from hotline.centre.model import AgentSpec
+    from hotline.telephony.node.render import pjsip_agents
+
+    desk = AgentSpec(id="agent1", secret="pw1", contact="sip:agent1@127.0.0.1:5070")
+    page = AgentSpec(id="agent7", secret="pw7-softphone")
+    plain = pjsip_agents([desk, page])
+    mixed = pjsip_agents([desk, page], webrtc=["agent7"])
+    assert "[agent7](agent-webrtc-template)" in mixed
+    assert "[agent1](agent-template)" in mixed
+    assert mixed.replace("[agent7](agent-webrtc-template)", "[agent7](agent-template)") == plain

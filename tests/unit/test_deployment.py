@@ -3,10 +3,16 @@ loopback API host; outside development, no shipped default AMI or agent SIP secr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hotline.centre.model import load_centre
-from hotline.core.deployment import UnsafeDeployment, check_deployment
+from hotline.core.deployment import (
+    MIN_SOFTPHONE_SECRET_LEN,
+    UnsafeDeployment,
+    check_deployment,
+)
 from hotline.core.settings import AsteriskNode, Settings
 
 STRONG = "s3cret-" + "x" * 30
@@ -78,3 +84,25 @@ def test_hotline_asterisk_start_refuses_before_building(
     finally:
         get_settings.cache_clear()
     assert "AMI secret" in capsys.readouterr().err
+
+
+def test_production_refuses_a_short_softphone_secret() -> None:
+    settings = production(webrtc_agents=["agent7"])
+    with pytest.raises(UnsafeDeployment, match="agent7"):
+        check_deployment(settings, [("agent7", "x" * (MIN_SOFTPHONE_SECRET_LEN - 1))])
+    check_deployment(settings, [("agent7", "x" * MIN_SOFTPHONE_SECRET_LEN),
+                                ("agent1", "short-but-not-softphone")])
+
+
+def test_a_node_outside_development_needs_its_own_certificate(tmp_path: Path) -> None:
+    """The self-signed certificate is made for development only; a deployment names its own."""
+    from hotline.telephony.node import tls
+
+    with pytest.raises(UnsafeDeployment, match="HOTLINE_TLS_CERT_FILE"):
+        tls.certificate(production(data_dir=tmp_path))
+    assert not (tmp_path / "tls").exists()  # nothing made
+    cert, key = tls.certificate(Settings(data_dir=tmp_path))  # development: self-signed
+    assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert key.stat().st_mode & 0o077 == 0  # the key readable by its owner only
+    own = production(tls_cert_file=cert, tls_key_file=key)
+    assert tls.certificate(own) == (cert, key)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -115,9 +116,9 @@ async def test_the_ivr_listens_before_the_controller_tells_the_dialplan_it_is_ba
     the callback key (#15.2: found by the kill -9 proof with PostgreSQL away, where building
     the prompts on a busy machine kept the IVR away for seconds after the controller)."""
     ivr_listening: list[bool] = []
-    controller_start = Controller.start
+    controller_take_over = Controller.take_over  # where the heartbeat starts
 
-    async def start(self: Controller) -> None:
+    async def take_over(self: Controller, records: Any = None) -> None:
         try:
             _, writer = await asyncio.open_connection(asterisk_node.bind_host,
                                                       asterisk_node.agi_port)
@@ -125,9 +126,9 @@ async def test_the_ivr_listens_before_the_controller_tells_the_dialplan_it_is_ba
             ivr_listening.append(True)
         except OSError:
             ivr_listening.append(False)
-        await controller_start(self)
+        await controller_take_over(self, records)
 
-    monkeypatch.setattr(Controller, "start", start)
+    monkeypatch.setattr(Controller, "take_over", take_over)
     platform = Platform(asterisk_node, centre, emit_line=lambda _: None)
     await platform.start()
     try:

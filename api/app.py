@@ -20,6 +20,7 @@ from hotline.api.routes import (
     calls,
     centre,
     history,
+    kb,
     live,
     planning,
     qa,
@@ -97,6 +98,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         qa,
         planning,
         reports,
+        kb,
         health,
     ):
         app.include_router(module.router)
@@ -107,7 +109,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
-    for page in ("agent", "supervisor", "orders", "qa", "planning"):
+    for page in ("agent", "supervisor", "orders", "qa", "planning", "kb"):
         app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
 

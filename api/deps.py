@@ -15,6 +15,7 @@ from hotline.api.security import (
     ALL_ROLES,
     FLOOR_WATCHERS,
     INSPECTORS,
+    KB_EDITORS,
     PLANNERS,
     REPORT_READERS,
     STEERING,
@@ -102,6 +103,8 @@ Inspector = Annotated[Claims, Depends(require_roles(*INSPECTORS))]
 Planner = Annotated[Claims, Depends(require_roles(*PLANNERS))]
 #: The reports (figures by agent, team, vendor, queue, service, unit): supervisors, planners.
 ReportReader = Annotated[Claims, Depends(require_roles(*REPORT_READERS))]
+#: The knowledge base's drafts, reviews, publishing and retirement: editors.
+Editor = Annotated[Claims, Depends(require_roles(*KB_EDITORS))]
 #: Users and the centre's configuration: admins only.
 Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
@@ -109,6 +112,7 @@ __all__ = [
     "Admin",
     "AuthenticatorDep",
     "CurrentUser",
+    "Editor",
     "FloorWatcher",
     "Inspector",
     "LoginLimitsDep",

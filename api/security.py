@@ -40,6 +40,8 @@ class Role(enum.StrEnum):
     #: a responsible unit's staff (the repair crew, the billing office, ...): works the work
     #: orders of its unit (User.unit), nothing else
     BACK_OFFICE = "back_office"
+    #: writes, reviews, publishes and retires knowledge-base articles (docs/knowledge-base.md)
+    EDITOR = "editor"
     ADMIN = "admin"
 
 
@@ -53,9 +55,12 @@ PLANNERS = frozenset({Role.PLANNER})  # the forecast, its event days and its sta
 #: the centre's figures by agent, team, vendor, queue, service and unit (GET /api/reports/*):
 #: the people who manage the floor and plan it
 REPORT_READERS = frozenset({Role.SUPERVISOR, Role.PLANNER})
+#: the knowledge base's drafts, versions and life cycle (everyone signed in reads what is
+#: published)
+KB_EDITORS = frozenset({Role.EDITOR})
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
 ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.BACK_OFFICE,
-              Role.AGENT)
+              Role.EDITOR, Role.AGENT)
 
 
 class InsecureSecret(RuntimeError):
@@ -374,6 +379,7 @@ __all__ = [
     "DEV_USERS",
     "FLOOR_WATCHERS",
     "INSPECTORS",
+    "KB_EDITORS",
     "REPORT_READERS",
     "ROLE_ORDER",
     "SESSION_MAX_S",

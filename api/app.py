@@ -43,6 +43,7 @@ from hotline.api.security import (
 from hotline.api.services import Services
 from hotline.core.errors import HotlineError
 from hotline.core.settings import Settings
+from hotline.kb import segment as kb_segment
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
                 with contextlib.suppress(HotlineError):  # no controller yet: no agent logins
                     agents = [a.agent_id for a in await services.remote.agents()]
             await seed_users(settings, authenticator, agents)
+        kb_segment.warm()  # the knowledge base's word dictionary, loaded in the background
         await services.start()
         try:
             yield

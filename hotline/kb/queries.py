@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import asyncpg
 
@@ -266,22 +267,28 @@ def _hit(r: asyncpg.Record) -> Hit:
                tuple(r["tags"]), r["helped"], epoch(r["reviewed_at"]), float(r["score"]))
 
 
+def relaxed(words: Sequence[str]) -> list[str]:
+    """The tsqueries search tries in turn: every word, then any all-but-one of them, and so
+    on down to any one word (the first that finds something wins, so an article with more of
+    the question's words always comes before one with fewer). `words`: letters and digits
+    only (segment.query_words), so safe in to_tsquery's syntax."""
+    return [" | ".join("(" + " & ".join(c) + ")" for c in combinations(words, k))
+            for k in range(len(words), 0, -1)]
+
+
 async def search(conn: asyncpg.Connection, words: Sequence[str], service: str | None = None,
                  limit: int = 10) -> list[Hit]:
-    """Published articles with every word of the query, by ts_rank_cd (the title weighs
-    most), then by helped clicks; when none has them all, those with any word, ranked the
-    same way. `words`: the query segmented (segment.query_words: letters and digits only,
-    so safe in to_tsquery's syntax)."""
-    if not words:
-        return []
+    """Published articles with the most of the query's words (`relaxed`), ranked by
+    ts_rank_cd (the title weighs most: kb_search_vector), then by helped clicks."""
     sql = (_HIT.format(score="ts_rank_cd(search, q)") + ", to_tsquery('simple', $1) q"
            " WHERE state = 'published' AND search @@ q"
            " AND ($2::text IS NULL OR service = $2 OR service = '')"
            " ORDER BY score DESC, helped DESC, id LIMIT $3")
-    rows = await conn.fetch(sql, " & ".join(words), service, limit)
-    if not rows and len(words) > 1:
-        rows = await conn.fetch(sql, " | ".join(words), service, limit)
-    return [_hit(r) for r in rows]
+    for query in relaxed(words):
+        rows = await conn.fetch(sql, query, service, limit)
+        if rows:
+            return [_hit(r) for r in rows]
+    return []
 
 
 async def suggest(conn: asyncpg.Connection, service: str | None, ivr_keys: Sequence[str],
@@ -345,5 +352,5 @@ async def load_published(conn: asyncpg.Connection,
 
 
 __all__ = ["Article", "Draft", "Hit", "NoSuchArticle", "StaleVersion", "Version", "Words",
-           "act", "articles", "create", "get", "helped", "load_published", "search",
+           "act", "articles", "create", "get", "helped", "load_published", "relaxed", "search",
            "suggest", "version", "versions", "write_version"]

@@ -41,6 +41,18 @@ def _init() -> None:
             _initialised = True
 
 
+def ready() -> bool:
+    """Whether the dictionary is loaded (segmenting is then quick)."""
+    return _initialised
+
+
+def warm() -> None:
+    """Loads the dictionary in a thread of its own (about a second of CPU, more on a busy
+    machine), so the API's first search or publish does not wait for it."""
+    if not _initialised:
+        threading.Thread(target=_init, name="kb-segment-warm", daemon=True).start()
+
+
 def words(text: str) -> list[str]:
     """The words of `text`, lower-cased, without punctuation and stop words, in order (a word
     may repeat: the search mode adds a long word's parts after it)."""
@@ -64,4 +76,4 @@ def query_words(text: str, limit: int = 16) -> list[str]:
     return list(dict.fromkeys(words(text)))[:limit]
 
 
-__all__ = ["DOMAIN_WORDS", "STOPWORDS", "query_words", "segmented", "words"]
+__all__ = ["DOMAIN_WORDS", "STOPWORDS", "query_words", "ready", "segmented", "warm", "words"]

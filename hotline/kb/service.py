@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from hotline.core.values import ServiceType
-from hotline.kb import queries
+from hotline.kb import queries, segment
 from hotline.kb.model import KbAction
 from hotline.kb.queries import Article, Draft, Hit, NoSuchArticle, Words
 from hotline.kb.segment import query_words, segmented
@@ -45,10 +45,19 @@ async def act(conn: asyncpg.Connection, article_id: int, action: KbAction, versi
                              note=note, words=words)
 
 
+#: A question's content words that search looks for (queries.relaxed tries their subsets)
+MAX_QUERY_WORDS = 6
+
+
 async def search(conn: asyncpg.Connection, text: str, service: str | None = None,
                  limit: int = 10) -> list[Hit]:
-    """Published articles for a question in Chinese (or English words, or digits)."""
-    words = await asyncio.to_thread(query_words, text)
+    """Published articles for a question in Chinese (or English words, or digits). A
+    question is short (the API takes 200 characters: well under a millisecond of jieba), so
+    it is segmented here, unless the dictionary is still loading."""
+    if segment.ready():
+        words = query_words(text, MAX_QUERY_WORDS)
+    else:
+        words = await asyncio.to_thread(query_words, text, MAX_QUERY_WORDS)
     return await queries.search(conn, words, service, limit)
 
 
@@ -57,4 +66,4 @@ async def suggest(conn: asyncpg.Connection, service: str | None, ivr_keys: Seque
     return await queries.suggest(conn, service, ivr_keys, limit)
 
 
-__all__ = ["SERVICE_WORDS", "act", "search", "suggest", "words_of"]
+__all__ = ["MAX_QUERY_WORDS", "SERVICE_WORDS", "act", "search", "suggest", "words_of"]

@@ -62,6 +62,7 @@ QA_STAFF = f"{Q} {S} {ADM}"
 READER = f"{Q} {S} {A} {ADM}"
 DESK = f"{A} {S} {ADM}"
 PLAN = f"{P} {ADM}"  # api/deps.py Planner
+KB_ED = f"editor {ADM}"  # api/deps.py Editor
 
 #: One row per operation, keyed "METHOD path" (websocket routes: "WS path").
 RULES: dict[str, Rule] = {
@@ -155,6 +156,17 @@ RULES: dict[str, Rule] = {
     "PUT /api/planning/event-days/{day}": Rule(PLAN),
     "DELETE /api/planning/event-days/{day}": Rule(PLAN, ok=(404,)),
     "POST /api/planning/what-if": Rule(PLAN),
+    # the knowledge base: everyone reads and searches what is published, editors write
+    "GET /api/kb/search": Rule("all"),
+    "GET /api/kb/suggestions": Rule("all"),
+    "GET /api/kb/articles": Rule(KB_ED),
+    "POST /api/kb/articles": Rule(KB_ED),
+    "GET /api/kb/articles/{article_id}": Rule("all"),
+    "GET /api/kb/articles/{article_id}/versions": Rule(KB_ED),
+    # the second writer over the same base version: 409 stale-version
+    "PUT /api/kb/articles/{article_id}": Rule(KB_ED, ok=(409,)),
+    "POST /api/kb/articles/{article_id}/actions": Rule(KB_ED),
+    "POST /api/kb/articles/{article_id}/helped": Rule("all"),
 }
 
 # ---- how the walk calls each operation (not the contract: the requests that exercise it)
@@ -178,7 +190,7 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "order_id": "@wo", "eval_id": "@ev", "username": "walker", "name": "walkq",
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
-                "vendor_id": "walkvendor"}
+                "vendor_id": "walkvendor", "article_id": "@kb"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -240,6 +252,14 @@ REQUESTS: dict[str, Req] = {
     "PUT /api/planning/event-days/{day}": Req(body={"kind": "holiday", "factor": 0.6}),
     "POST /api/planning/what-if": Req(body={"queue": "general", "day": "2026-06-16",
                                             "change": {"agents_delta": -1}}),
+    "GET /api/kb/search": Req(query={"q": "阶梯电价怎么计算"}),
+    "GET /api/kb/suggestions": Req(query={"service": "billing", "ivr": ["main=3"]}),
+    "POST /api/kb/articles": Req(body={"title": "走查", "body": "正文", "kind": "policy"}),
+    "PUT /api/kb/articles/{article_id}": Req(body={
+        "title": "阶梯电价", "body": "三档", "kind": "tariff", "base_version": 1}),
+    "POST /api/kb/articles/{article_id}/actions": Req(body={"action": "confirm",
+                                                            "version": 1}),
+    "POST /api/kb/articles/{article_id}/helped": Req(body={"call_id": CALLS[OWN]}),
 }
 
 # ---- the table's other form: docs/security.md

@@ -2,8 +2,9 @@
 and PostgreSQL: a SIPp caller walks the real IVR (Mandarin, then 3: electricity bills) and
 rings agent1's phone; while it rings, the desk suggests the articles for that service type and
 IVR path (the tariff article naming main=3 first, then the other billing article, then the
-forbidden phrases that hold for every call; not the fault article); the agent searches in Chinese, opens an article and says
-it helped, which is stored against the call. Screenshots in test-artifacts/."""
+forbidden phrases that hold for every call; not the fault article); the agent searches in
+Chinese, opens an article and says it helped, which is stored against the call. Screenshots
+in test-artifacts/."""
 
 from __future__ import annotations
 

@@ -267,25 +267,49 @@ def _hit(r: asyncpg.Record) -> Hit:
                tuple(r["tags"]), r["helped"], epoch(r["reviewed_at"]), float(r["score"]))
 
 
-def relaxed(words: Sequence[str]) -> list[str]:
+#: Search ranks at most this many matching articles: the first TITLE_CANDIDATES with every
+#: looked-for word in the title, and the first CANDIDATES with them anywhere. A question so
+#: general that more match is ranked among those (it needs another word, not a longer sort);
+#: this is what bounds a search's time whatever the words (bench.kb).
+TITLE_CANDIDATES = 100
+CANDIDATES = 300
+
+
+def relaxed(words: Sequence[str], weight: str = "") -> list[str]:
     """The tsqueries search tries in turn: every word, then any all-but-one of them, and so
     on down to any one word (the first that finds something wins, so an article with more of
-    the question's words always comes before one with fewer). `words`: letters and digits
-    only (segment.query_words), so safe in to_tsquery's syntax."""
-    return [" | ".join("(" + " & ".join(c) + ")" for c in combinations(words, k))
+    the question's words always comes before one with fewer). `weight` "A": those words in
+    the title. `words`: letters and digits only (segment.query_words), so safe in
+    to_tsquery's syntax."""
+    w = f":{weight}" if weight else ""
+    return [" | ".join("(" + " & ".join(f"{x}{w}" for x in c) + ")"
+                       for c in combinations(words, k))
             for k in range(len(words), 0, -1)]
+
+
+_SEARCH = (
+    "WITH c AS ((SELECT id FROM kb_articles WHERE search @@ to_tsquery('simple', $2)"
+    "  AND state = 'published' AND ($4::text IS NULL OR service = $4 OR service = '')"
+    f"  LIMIT {TITLE_CANDIDATES})"
+    " UNION (SELECT id FROM kb_articles WHERE search @@ to_tsquery('simple', $1)"
+    "  AND state = 'published' AND ($4::text IS NULL OR service = $4 OR service = '')"
+    f"  LIMIT {CANDIDATES}))"
+    " SELECT a.id, a.service, a.kind, a.title, left(a.body, 300) AS body, a.tags, a.helped,"
+    " a.reviewed_at, ts_rank_cd(a.search, to_tsquery('simple', $3)) AS score"
+    " FROM kb_articles a WHERE a.id = ANY(ARRAY(SELECT id FROM c))"  # by the primary key
+    " ORDER BY score DESC, a.helped DESC, a.id LIMIT $5")
 
 
 async def search(conn: asyncpg.Connection, words: Sequence[str], service: str | None = None,
                  limit: int = 10) -> list[Hit]:
     """Published articles with the most of the query's words (`relaxed`), ranked by
-    ts_rank_cd (the title weighs most: kb_search_vector), then by helped clicks."""
-    sql = (_HIT.format(score="ts_rank_cd(search, q)") + ", to_tsquery('simple', $1) q"
-           " WHERE state = 'published' AND search @@ q"
-           " AND ($2::text IS NULL OR service = $2 OR service = '')"
-           " ORDER BY score DESC, helped DESC, id LIMIT $3")
-    for query in relaxed(words):
-        rows = await conn.fetch(sql, query, service, limit)
+    ts_rank_cd against any of the words (the title weighs most: kb_search_vector), then by
+    helped clicks, among the candidates (TITLE_CANDIDATES, CANDIDATES)."""
+    if not words:
+        return []
+    any_word = " | ".join(words)
+    for query, in_title in zip(relaxed(words), relaxed(words, "A"), strict=True):
+        rows = await conn.fetch(_SEARCH, query, in_title, any_word, service, limit)
         if rows:
             return [_hit(r) for r in rows]
     return []
@@ -351,6 +375,7 @@ async def load_published(conn: asyncpg.Connection,
             " $2, $1 FROM kb_load", ts(at), by)
 
 
-__all__ = ["Article", "Draft", "Hit", "NoSuchArticle", "StaleVersion", "Version", "Words",
-           "act", "articles", "create", "get", "helped", "load_published", "relaxed", "search",
-           "suggest", "version", "versions", "write_version"]
+__all__ = ["CANDIDATES", "TITLE_CANDIDATES", "Article", "Draft", "Hit", "NoSuchArticle",
+           "StaleVersion", "Version", "Words", "act", "articles", "create", "get", "helped",
+           "load_published", "relaxed", "search", "suggest", "version", "versions",
+           "write_version"]

@@ -24,7 +24,8 @@ DOMAIN_WORDS = (
 )
 STOPWORDS = frozenset(
     "的 了 吗 呢 吧 啊 是 在 和 与 及 或 我 你 他 她 它 我们 你们 这 那 有 就 都 也 还 要 会 能 "
-    "怎么 怎样 如何 什么 为什么 请问 一下 一个 可以 没有 不 被 把 给 对 从 到 为 以 之 其".split())
+    "怎么 怎样 如何 什么 为什么 请问 一下 一个 可以 没有 不 被 把 给 对 从 到 为 以 之 其 "
+    "已经 还是 想 我想 知道 需要 一直 应该 能不能 是不是 哪里 请 您 该 得 着 过".split())
 _WORD = re.compile(r"[^\W_]+")  # what PostgreSQL's parser keeps as one word: no punctuation
 _ready = threading.Lock()
 _initialised = False

@@ -202,12 +202,13 @@ async def one_article(user: CurrentUser, services: ServicesDep, settings: Settin
 
 
 @router.get("/articles/{article_id}/versions", responses=ERRORS)
-async def article_versions(_: Editor, services: ServicesDep,
-                           article_id: ArticleId) -> list[VersionOut]:
-    """Every version, newest first."""
+async def article_versions(_: Editor, services: ServicesDep, article_id: ArticleId,
+                           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+                           offset: Offset = 0) -> list[VersionOut]:
+    """The versions, newest first, a page of them."""
     async with history_store(services) as conn:
-        found = await queries.versions(conn, article_id)
-    if not found:
+        found = await queries.versions(conn, article_id, limit=limit, offset=offset)
+    if not found and offset == 0:
         raise NoSuchArticle(f"no article {article_id}", details={"article_id": article_id})
     return [VersionOut(
         version=v.version, state=v.state, title=v.draft.title, body=v.draft.body,

@@ -233,10 +233,12 @@ async def version(conn: asyncpg.Connection, article_id: int, number: int) -> Ver
     return _version(r) if r else None
 
 
-async def versions(conn: asyncpg.Connection, article_id: int) -> list[Version]:
-    """Every version of the article, newest first."""
+async def versions(conn: asyncpg.Connection, article_id: int, *, limit: int = 100,
+                   offset: int = 0) -> list[Version]:
+    """The article's versions, newest first, a page of them."""
     rows = await conn.fetch("SELECT * FROM kb_versions WHERE article_id = $1"
-                            " ORDER BY version DESC", article_id)
+                            " ORDER BY version DESC LIMIT $2 OFFSET $3", article_id, limit,
+                            offset)
     return [_version(r) for r in rows]
 
 

@@ -21,6 +21,8 @@ NOT_PAGED = {
     ("get", "/api/planning/forecast"): "one day: its 96 quarter hours",
     ("get", "/api/planning/accuracy"): "at most MAX_ACCURACY_DAYS days",
     ("get", "/api/planning/event-days"): "at most 366 days, one row per queue and day",
+    ("get", "/api/kb/search"): "the best `limit` (at most 50) articles: a ranking, not pages",
+    ("get", "/api/kb/suggestions"): "the best `limit` (at most 50) articles for a call",
 }
 
 

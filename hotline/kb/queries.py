@@ -317,20 +317,35 @@ async def search(conn: asyncpg.Connection, words: Sequence[str], service: str | 
     return []
 
 
+#: Suggestions score at most this many of each kind of match (the service's, the IVR steps',
+#: both, the forbidden phrases), the most helpful of each: what bounds their time.
+SUGGEST_CANDIDATES = 50
+_PUBLISHED = "SELECT id FROM kb_articles WHERE state = 'published' AND "
+_SUGGEST = (
+    "WITH c AS ("
+    f" ({_PUBLISHED} service = $1 AND ivr_keys && $2::text[] ORDER BY helped DESC, id"
+    f"  LIMIT {SUGGEST_CANDIDATES})"
+    f" UNION ({_PUBLISHED} service = $1 ORDER BY helped DESC, id LIMIT {SUGGEST_CANDIDATES})"
+    f" UNION ({_PUBLISHED} ivr_keys && $2::text[] ORDER BY helped DESC, id"
+    f"  LIMIT {SUGGEST_CANDIDATES})"
+    f" UNION ({_PUBLISHED} service = '' AND kind = 'forbidden_phrases'"
+    f"  ORDER BY helped DESC, id LIMIT {SUGGEST_CANDIDATES}))"
+    " SELECT id, service, kind, title, left(body, 300) AS body, tags, helped, reviewed_at,"
+    " (CASE WHEN service = $1 THEN 2 ELSE 0 END"
+    " + CASE WHEN service = '' AND kind = 'forbidden_phrases' THEN 1 ELSE 0 END"
+    " + cardinality(ARRAY(SELECT unnest(ivr_keys) INTERSECT SELECT unnest($2::text[]))))"
+    " AS score FROM kb_articles WHERE id = ANY(ARRAY(SELECT id FROM c))"
+    " ORDER BY score DESC, helped DESC, id LIMIT $3")
+
+
 async def suggest(conn: asyncpg.Connection, service: str | None, ivr_keys: Sequence[str],
                   limit: int = 5) -> list[Hit]:
     """Published articles for a call: score 2 for the call's service type, plus 1 for each
     IVR step of the call's path the article names, plus 1 for the forbidden phrases that
-    hold for every service; best score first, then the most helpful."""
-    rows = await conn.fetch(
-        _HIT.format(score="(CASE WHEN service = $1 THEN 2 ELSE 0 END"
-                    " + CASE WHEN service = '' AND kind = 'forbidden_phrases' THEN 1 ELSE 0 END"
-                    " + cardinality(ARRAY(SELECT unnest(ivr_keys) INTERSECT"
-                    " SELECT unnest($2::text[]))))")
-        + " WHERE state = 'published' AND (service = $1 OR ivr_keys && $2::text[]"
-        " OR (service = '' AND kind = 'forbidden_phrases'))"
-        " ORDER BY score DESC, helped DESC, id LIMIT $3",
-        service or "\x01", list(ivr_keys), limit)  # no service: match none by service
+    hold for every service; best score first, then the most helpful (among
+    SUGGEST_CANDIDATES of each kind of match)."""
+    # no service: "\x01", which no article's service is
+    rows = await conn.fetch(_SUGGEST, service or "\x01", list(ivr_keys), limit)
     return [_hit(r) for r in rows]
 
 
@@ -377,7 +392,8 @@ async def load_published(conn: asyncpg.Connection,
             " $2, $1 FROM kb_load", ts(at), by)
 
 
-__all__ = ["CANDIDATES", "TITLE_CANDIDATES", "Article", "Draft", "Hit", "NoSuchArticle",
+__all__ = ["CANDIDATES", "SUGGEST_CANDIDATES", "TITLE_CANDIDATES", "Article", "Draft", "Hit",
+           "NoSuchArticle",
            "StaleVersion", "Version", "Words", "act", "articles", "create", "get", "helped",
            "load_published", "relaxed", "search", "suggest", "version", "versions",
            "write_version"]

@@ -22,6 +22,7 @@ from hotline.api.routes import (
     centre,
     complaints,
     history,
+    kb,
     live,
     order_deadlines,
     planning,
@@ -49,6 +50,7 @@ from hotline.api.services import Services
 from hotline.core.errors import HotlineError
 from hotline.core.settings import Settings
 from hotline.core.tasks import cancel_and_wait
+from hotline.kb import segment as kb_segment
 from hotline.reports import scheduler
 from hotline.reports.model import Rules
 
@@ -71,6 +73,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
                 with contextlib.suppress(HotlineError):  # no controller yet: no agent logins
                     agents = [a.agent_id for a in await services.remote.agents()]
             await seed_users(settings, authenticator, agents)
+        kb_segment.warm()  # the knowledge base's word dictionary, loaded in the background
         await services.start()
         reports = None
         if services.db_pool is not None and settings.report_schedule_poll_s > 0:
@@ -119,6 +122,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         planning,
         plans,
         reports,
+        kb,
         health,
     ):
         app.include_router(module.router)
@@ -129,7 +133,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         query = request.url.query  # ?lang= and ?queues= must survive the redirect
         return RedirectResponse("/static/wallboard.html" + (f"?{query}" if query else ""))
 
-    for page in ("agent", "supervisor", "orders", "qa", "planning", "reports"):
+    for page in ("agent", "supervisor", "orders", "qa", "planning", "reports", "kb"):
         app.add_api_route(f"/{page}", _page_redirect(page), include_in_schema=False)
     return app
 

@@ -15,6 +15,7 @@ from hotline.api.security import (
     ALL_ROLES,
     FLOOR_WATCHERS,
     INSPECTORS,
+    KB_EDITORS,
     PLANNERS,
     REPORT_READERS,
     SCORE_KEEPERS,
@@ -111,6 +112,8 @@ WarningReader = Annotated[Claims, Depends(require_roles(*WARNING_READERS))]
 ScorecardReader = Annotated[Claims, Depends(require_roles(*SCORECARD_READERS))]
 #: Exam and typing scores, conduct points: supervisors and QA.
 ScoreKeeper = Annotated[Claims, Depends(require_roles(*SCORE_KEEPERS))]
+#: The knowledge base's drafts, reviews, publishing and retirement: editors.
+Editor = Annotated[Claims, Depends(require_roles(*KB_EDITORS))]
 #: Users and the centre's configuration: admins only.
 Admin = Annotated[Claims, Depends(require_roles(Role.ADMIN))]
 
@@ -118,6 +121,7 @@ __all__ = [
     "Admin",
     "AuthenticatorDep",
     "CurrentUser",
+    "Editor",
     "FloorWatcher",
     "Inspector",
     "LoginLimitsDep",

@@ -40,6 +40,8 @@ class Role(enum.StrEnum):
     #: a responsible unit's staff (the repair crew, the billing office, ...): works the work
     #: orders of its unit (User.unit), nothing else
     BACK_OFFICE = "back_office"
+    #: writes, reviews, publishes and retires knowledge-base articles (docs/knowledge-base.md)
+    EDITOR = "editor"
     ADMIN = "admin"
 
 
@@ -61,9 +63,12 @@ WARNING_READERS = REPORT_READERS | {Role.BACK_OFFICE}
 SCORECARD_READERS = REPORT_READERS | {Role.QA, Role.AGENT}
 #: who enters exam and typing scores and conduct points (rewards, deductions)
 SCORE_KEEPERS = frozenset({Role.SUPERVISOR, Role.QA})
+#: the knowledge base's drafts, versions and life cycle (everyone signed in reads what is
+#: published)
+KB_EDITORS = frozenset({Role.EDITOR})
 #: The users table's `role` holds the first of these a user has (the others: more_roles).
 ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.PLANNER, Role.QA, Role.BACK_OFFICE,
-              Role.AGENT)
+              Role.EDITOR, Role.AGENT)
 
 
 class InsecureSecret(RuntimeError):
@@ -382,6 +387,7 @@ __all__ = [
     "DEV_USERS",
     "FLOOR_WATCHERS",
     "INSPECTORS",
+    "KB_EDITORS",
     "REPORT_READERS",
     "ROLE_ORDER",
     "SESSION_MAX_S",

@@ -147,6 +147,9 @@ function render() {
   $("btn-logout").disabled = !["ready", "not_ready", "after_call_work"].includes(state);
   $("acw").hidden = state !== "after_call_work";
   const call = desk.call;
+  if (call?.call_id !== currentCall?.call_id || call?.ivr_path?.length !== currentCall?.ivr_path?.length) {
+    document.dispatchEvent(new CustomEvent("desk:call", { detail: call }));  // kb.js and others
+  }
   currentCall = call;
   document.dispatchEvent(new CustomEvent("hotline:desk", { detail: { call, lang, token } }));
   $("call").hidden = !call;

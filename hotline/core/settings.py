@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     # Where "today" starts for the figures: the centre's local midnight, as seconds east of
     # UTC (the reference centre is in China, UTC+8)
     utc_offset_s: int = 8 * 3600
+    # A published knowledge-base article not confirmed by an editor for this many days is
+    # flagged stale (docs/knowledge-base.md)
+    kb_stale_days: int = Field(default=180, ge=1, le=3650)
     # The repeat-call window, 12 or 24 hours, the one the centre states: repeat detection at
     # IVR time, the QA sample's repeat callers, first-call resolution and the repeat-call rate
     # (docs/metrics.md, "Repeat calls"). Read it through `repeat_window_s`.

@@ -2,7 +2,8 @@
 history, work orders, QA) and Redis (the live fan-out), a real, not started Controller whose
 AMI link records what it is asked (tests/helpers/desk.py), the configuration service, served
 by uvicorn; then seeded through the API with two agents' resources (their calls, recordings,
-work orders, evaluations), so that "its own" and "another's" are real rows. The authorization
+work orders, evaluations) and a published knowledge-base article, so that "its own" and
+"another's" are real rows. The authorization
 walk (tests/integration/test_authz_walk.py) and the API fuzz (tests/fuzz/test_api_fuzz.py)
 run against it.
 
@@ -141,6 +142,13 @@ async def _seed_api(w: Wired) -> None:
         await call("admin", "POST", "/api/users", {
             "username": "walker", "password": "walker-pw-1", "roles": ["agent"]})
         s["ivr_version"] = (await call("admin", "GET", "/api/config/ivr"))["version"]
+        article = await call("editor", "POST", "/api/kb/articles", {
+            "title": "阶梯电价怎么计算", "body": "按年度用电量分三档。", "service": "billing",
+            "kind": "tariff", "ivr_keys": ["main=3"]})
+        s["kb"] = article["id"]
+        for who, action in (("editor", "submit"), ("admin", "publish")):  # four eyes
+            await call(who, "POST", f"/api/kb/articles/{s['kb']}/actions",
+                       {"action": action, "version": 1})
 
 
 @asynccontextmanager

@@ -62,6 +62,7 @@ QA_STAFF = f"{Q} {S} {ADM}"
 READER = f"{Q} {S} {A} {ADM}"
 DESK = f"{A} {S} {ADM}"
 PLAN = f"{P} {ADM}"  # api/deps.py Planner
+KB_ED = f"editor {ADM}"  # api/deps.py Editor
 
 #: One row per operation, keyed "METHOD path" (websocket routes: "WS path").
 RULES: dict[str, Rule] = {
@@ -204,6 +205,17 @@ RULES: dict[str, Rule] = {
     "POST /api/plans/publish": Rule(PLAN),
     "GET /api/plans/adherence": Rule(f"{S} {P} {ADM}"),
     "GET /api/agents/{agent_id}/shift": Rule(f"{S} {P} {A} {ADM}", own=A, other=403),
+    # the knowledge base: everyone reads and searches what is published, editors write
+    "GET /api/kb/search": Rule("all"),
+    "GET /api/kb/suggestions": Rule("all"),
+    "GET /api/kb/articles": Rule(KB_ED),
+    "POST /api/kb/articles": Rule(KB_ED),
+    "GET /api/kb/articles/{article_id}": Rule("all"),
+    "GET /api/kb/articles/{article_id}/versions": Rule(KB_ED),
+    # the second writer over the same base version: 409 stale-version
+    "PUT /api/kb/articles/{article_id}": Rule(KB_ED, ok=(409,)),
+    "POST /api/kb/articles/{article_id}/actions": Rule(KB_ED),
+    "POST /api/kb/articles/{article_id}/helped": Rule("all"),
 }
 
 # ---- how the walk calls each operation (not the contract: the requests that exercise it)
@@ -229,7 +241,8 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "code": "walkbreak", "outage_id": "@outage", "unit": "@unit", "form_id": "std",
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
                 "vendor_id": "walkvendor", "schedule_id": "1", "file_id": "1",
-                "indicator": "exam", "number": "13900000888"}
+                "indicator": "exam", "number": "13900000888",
+                "article_id": "@kb"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -324,6 +337,14 @@ REQUESTS: dict[str, Req] = {
                                                         "end_min": 1020}),
     "POST /api/plans/publish": Req(body={"first": "2026-06-15"}),
     "GET /api/agents/{agent_id}/shift": Req(query={"day": "2026-06-16"}),
+    "GET /api/kb/search": Req(query={"q": "阶梯电价怎么计算"}),
+    "GET /api/kb/suggestions": Req(query={"service": "billing", "ivr": ["main=3"]}),
+    "POST /api/kb/articles": Req(body={"title": "走查", "body": "正文", "kind": "policy"}),
+    "PUT /api/kb/articles/{article_id}": Req(body={
+        "title": "阶梯电价", "body": "三档", "kind": "tariff", "base_version": 1}),
+    "POST /api/kb/articles/{article_id}/actions": Req(body={"action": "confirm",
+                                                            "version": 1}),
+    "POST /api/kb/articles/{article_id}/helped": Req(body={"call_id": CALLS[OWN]}),
 }
 
 # ---- the table's other form: docs/security.md

@@ -14,12 +14,14 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hotline.api.routes.centre import AgentCreate, TeamIn, VendorIn
+from hotline.api.routes.kb import ActionIn, ArticleEdit, ArticleIn
 from hotline.api.routes.qa import DisputeIn, EvaluationIn, FormIn
 from hotline.api.routes.reports import ConductIn
 from hotline.api.routes.users import UserCreate
 from hotline.api.routes.work_orders import FinalAnswerIn, OrderIn
 from hotline.api.schemas import USERNAME_MAX_LEN, TokenRequest
 from hotline.centre.model import GROUP_NAME_MAX_LEN
+from hotline.kb import model as kb
 from hotline.qa import model as qa
 from hotline.work_orders import model as work_orders
 
@@ -37,6 +39,11 @@ LIMITS: dict[tuple[str, str], tuple[int | None, list[tuple[type[BaseModel], str,
     ("scorecard_conduct", "reason"): (None, [(ConductIn, "reason", "x")]),
     ("teams", "name"): (GROUP_NAME_MAX_LEN, [(TeamIn, "name", "x")]),
     ("vendors", "name"): (GROUP_NAME_MAX_LEN, [(VendorIn, "name", "x")]),
+    ("kb_versions", "title"): (kb.TITLE_MAX_LEN, [(ArticleIn, "title", "x"),
+                                                  (ArticleEdit, "title", "x")]),
+    ("kb_versions", "body"): (kb.BODY_MAX_LEN, [(ArticleIn, "body", "x"),
+                                                (ArticleEdit, "body", "x")]),
+    ("kb_versions", "note"): (kb.NOTE_MAX_LEN, [(ActionIn, "note", "x")]),
 }
 
 

@@ -1,0 +1,1 @@
+"""The knowledge base (知识库): articles, their versions and life cycle, Chinese search."""

@@ -88,6 +88,22 @@ def test_reply_after_command_with_trailing_data(mode: str) -> None:
     assert conn.hung_up
 
 
+def test_pipelined_commands_are_answered_in_order() -> None:
+    """A pipelined command (the hold session's lease renewal, its last word) may follow one
+    still unanswered; a plain command may not."""
+    conn = AgiConnection()
+    feed(conn, ENV, "whole")
+    conn.send_command("SET AUTOHANGUP", "20", pipelined=True)
+    with pytest.raises(AgiUsageError):
+        conn.send_command("GET VARIABLE", "X")
+    conn.send_command("SET VARIABLE", "HL_OFFER", "agent1", pipelined=True)
+    replies = feed(conn, b"200 result=0\n200 result=1\n", "whole")
+    assert [e.result for e in replies if isinstance(e, AgiReply)] == ["0", "1"]
+    assert not conn.awaiting_reply
+    with pytest.raises(AgiProtocolError):
+        feed(conn, b"200 result=0\n", "whole")
+
+
 def test_crlf_and_endpos() -> None:
     conn = AgiConnection()
     conn.receive_data(ENV.replace(b"\n", b"\r\n"))

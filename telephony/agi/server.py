@@ -369,7 +369,8 @@ class AgiStream:
 
     async def close(self) -> None:
         self._writer.close()
-        with contextlib.suppress(ConnectionError):
+        # OSError, not only ConnectionError: uvloop reports a peer already gone as ENOTCONN
+        with contextlib.suppress(OSError):
             await self._writer.wait_closed()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 
 import pytest
 from hypothesis import given
@@ -21,6 +22,7 @@ from hotline.telephony.agi.server import (
     AgiProtocolError,
     AgiReply,
     AgiServer,
+    AgiStream,
     AgiUsageError,
     format_command,
     parse_reply,
@@ -290,3 +292,18 @@ async def test_agi_maps_refusals() -> None:
     with pytest.raises(AgiCommandError):
         await Agi(Script(["200 result=-2"]), env).exec("NoSuchApp")
     assert await Agi(Script(["200 result=0 endpos=3"]), env).stream_file("x") == ""
+
+
+async def test_closing_a_session_whose_peer_is_gone_raises_nothing() -> None:
+    """uvloop reports a connection Asterisk already closed as ENOTCONN, an OSError that is not
+    a ConnectionError ("Unhandled exception in client_connected_cb" in bench.hold)."""
+
+    class GoneWriter:
+        def close(self) -> None:
+            pass
+
+        async def wait_closed(self) -> None:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+
+    stream = AgiStream(asyncio.StreamReader(), GoneWriter())  # type: ignore[arg-type]
+    await stream.close()

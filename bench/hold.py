@@ -121,6 +121,7 @@ class Phase:
     machine_busy: float = 0.0
     load_before: float = 0.0
     renewals_in_hold: int = 0  # ours: leases renewed inside their session, hold window
+    released: int = 0  # ours: sessions ended with no decision (the AMI link went down)
     reopened_in_hold: int = 0  # ours: hold sessions opened again during the hold window
     sessions_opened: int = 0  # ours: every hold session, first and renewed
     listen_overflows: int = 0
@@ -173,7 +174,11 @@ async def _until(predicate, deadline_s: float, step_s: float = 0.1) -> bool:  # 
 
 
 async def _waiting_in_asterisk(link: AmiLink, application: str) -> int:
-    return sum(1 for ch in await link.channels() if ch.application == application)
+    """Asterisk's own count of channels in `application`; -1 when AMI does not answer."""
+    try:
+        return sum(1 for ch in await link.channels() if ch.application == application)
+    except AmiError:
+        return -1
 
 
 async def _queue_pause(link: AmiLink, agent: str, paused: bool, deadline_s: float = 30.0) -> None:
@@ -327,6 +332,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, appqueue:
         phase.listen_overflows = listen_overflows() - overflows0
         if controller is not None:
             phase.refused = dict(controller.holds.refused)
+            phase.released = controller.holds.ended["released"]
             await controller.stop()
         if agi is not None:
             await agi.stop()
@@ -436,6 +442,8 @@ def describe(p: Phase) -> str:
                      f"hold window: {p.reopened_in_hold}); leases renewed in their session "
                      f"during the hold window: {p.renewals_in_hold}; failsafe taken "
                      f"{len(r.failsafe)}")
+    if p.released:
+        lines.append(f"    hold sessions released with no decision (AMI link down): {p.released}")
     if p.refused:
         lines.append("    hold sessions refused: " + ", ".join(
             f"{k} {v}" for k, v in sorted(p.refused.items())))
@@ -461,7 +469,8 @@ def figures(ours: Phase, theirs: Phase, opts: Options) -> dict[str, object]:
         return round(a / b, 3) if b > 0 else None
 
     out: dict[str, object] = {
-        "waiting": min(ours.waited_max, ours.asterisk_waiting),
+        "waiting": (min(ours.waited_max, ours.asterisk_waiting) if ours.asterisk_waiting >= 0
+                    else ours.waited_max),
         "callers": opts.callers,
         "asterisk_cpu_s": ours.cpu.get("hold"),
         "appqueue_cpu_s": theirs.cpu.get("hold"),
@@ -476,9 +485,11 @@ def figures(ours: Phase, theirs: Phase, opts: Options) -> dict[str, object]:
         out[f"asterisk_cpu_s_{name}"] = ours.cpu.get(name)
         out[f"appqueue_cpu_s_{name}"] = theirs.cpu.get(name)
     out["controller_cpu_s"] = ours.own_cpu.get("hold")
-    out["appqueue_waiting"] = min(theirs.waited_max, theirs.asterisk_waiting)
+    out["appqueue_waiting"] = (min(theirs.waited_max, theirs.asterisk_waiting)
+                               if theirs.asterisk_waiting >= 0 else theirs.waited_max)
     out["sessions_min"] = ours.sessions_min
     out["renewals_in_hold"] = ours.renewals_in_hold
+    out["sessions_released"] = ours.released
     out["sessions_reopened_in_hold"] = ours.reopened_in_hold
     out["sessions_opened"] = ours.sessions_opened
     out["sessions_refused"] = sum(ours.refused.values())

@@ -337,6 +337,25 @@ async def test_a_session_before_its_ami_event_waits_on_the_event_not_a_poll(bed:
     ch.close()
 
 
+async def test_a_session_whose_ami_event_is_seconds_late_keeps_its_place(bed: Bed) -> None:
+    """With 1,000 callers entering on a busy node, AMI delivered a call's event over a second
+    after its hold session (bench.hold); the session refused as unknown sent its caller round
+    the dialplan's Wait(1) loop, more work for the same node. The grace covers the AMI lag the
+    link itself tolerates (its Ping's timeout)."""
+    from hotline.process.controller import hold_desk
+
+    assert hold_desk.AMI_GRACE_S >= Settings().ami_ping_timeout_s
+    known: set[str] = set()
+    bed.desk.vet = lambda r: None if r.call_id in known else "unknown_call"
+    ch = await Channel.hold(bed.port, *ARGS)
+    await asyncio.sleep(1.5)  # the AMI event's lag under test
+    known.add("call-1")
+    bed.desk.caller_seen("call-1")
+    await until(lambda: bed.desk.holds("call-1"))
+    assert bed.desk.refused == {}
+    ch.close()
+
+
 async def test_a_session_no_ami_event_vouches_for_is_refused_after_the_grace(
         bed: Bed, monkeypatch: pytest.MonkeyPatch) -> None:
     from hotline.process.controller import hold_desk

@@ -61,8 +61,11 @@ CLOCK_SKEW_S = 5.0
 #: No caller waits longer than this: an older HL_QUEUED_AT is not a real one
 MAX_WAIT_S = 86_400.0
 _MAX_CHANNEL = 128
-#: How long a hold session for a call AMI has not shown yet waits for that event.
-AMI_GRACE_S = 1.0
+#: How long a hold session for a call AMI has not shown yet waits for that event: as late as
+#: the AMI link itself lets events be (Settings.ami_ping_timeout_s, 3 s) before it is counted
+#: dead. With 1,000 callers entering a busy node AMI lagged over a second; each session
+#: refused meanwhile sent its caller round the dialplan's Wait(1) loop (bench.hold).
+AMI_GRACE_S = 3.0
 _MAX_CALLER = 80
 
 

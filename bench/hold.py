@@ -10,8 +10,8 @@ phases run back to back on the same node and the same SIPp agent phones:
 - ours: the controller in this process with its FastAGI server; every agent logged in but
   not ready. The callers dial the bench-only number that takes the hotline's entry steps
   without the IVR (bench/wire_node.py) and wait in hotline-hold, each held in a FastAGI hold
-  session that Asterisk renews every lease (Settings.hold_lease_s, the platform's 20 s unless
-  --lease-s says otherwise);
+  session whose lease (Settings.hold_lease_s, the platform's 20 s unless --lease-s says
+  otherwise) the controller renews inside the session every half lease;
 - app_queue: no controller; the callers dial the bench-only number that goes straight to
   hotline-failsafe (app_queue, the same agents as static members, autofill as shipped), every
   member paused.
@@ -26,8 +26,9 @@ caller, until every caller is served.
 Measured per phase: how many callers waited at once (the controller's open hold sessions, and
 Asterisk's own count of channels in AGI / Queue), Asterisk's CPU (utime + stime of its
 process, /proc/<pid>/stat) for the entry, the hold window and the drain, the lease renewals
-seen, and the offer wait "an agent frees -> the INVITE reaches its phone": for an agent's first
-call, from the command that freed it (stamped here) to the INVITE's arrival at its SIPp phone;
+and any session opened again, refused or released, and the offer wait "an agent frees -> the
+INVITE reaches its phone": for an agent's first call, from the command that freed it
+(stamped here) to the INVITE's arrival at its SIPp phone;
 for every later call, from the BYE its phone sent for the previous call (plus the wrap-up) to
 the next INVITE, both stamped by the same SIPp process. The last line is one JSON object.
 """

@@ -66,12 +66,13 @@ class AgentPlan:
 
     agents: int
     processes: int
+    base: int = AGENT_SIP_BASE  # process k listens on base + k
 
     def port_of(self, index: int) -> int:
-        return AGENT_SIP_BASE + index % self.processes
+        return self.base + index % self.processes
 
     def ports(self) -> list[int]:
-        return [AGENT_SIP_BASE + k for k in range(self.processes)]
+        return [self.base + k for k in range(self.processes)]
 
 
 def wire_centre(plan: AgentPlan) -> Centre:

@@ -116,9 +116,10 @@ class Settings(BaseSettings):
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
     # A waiting caller's FastAGI hold session is a lease of this many seconds (Asterisk's
-    # TIMEOUT(absolute)): when it runs out the caller asks again if the heartbeat is fresh, so
-    # a controller that freezes with callers held loses them to the failsafe within about two
-    # leases. Each waiting caller reconnects this often.
+    # TIMEOUT(absolute)), which the controller renews inside the session every half lease (AGI
+    # SET AUTOHANGUP): a caller keeps one session for the whole wait. A controller that
+    # freezes stops renewing: the lease runs out and the caller asks again if the heartbeat is
+    # fresh, so it loses them to the failsafe within about two leases.
     hold_lease_s: int = 20
     heartbeat_interval_s: float = 1.0
     # A hot-standby pair (docs/deploy.md, "Two controllers"): every controller's FastAGI

@@ -202,15 +202,21 @@ def format_command(name: str, *args: str) -> bytes:
 
 
 class AgiConnection:
-    """Bytes in, events out; commands in, bytes out. One command may be in flight at a time."""
+    """Bytes in, events out; commands in, bytes out. One command may be in flight at a time,
+    except pipelined ones (written without waiting for their replies: Asterisk answers them
+    in order)."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._events: deque[AgiEvent] = deque()
         self._env: dict[str, str] | None = {}  # None once the block is complete
         self._usage: list[str] = []  # lines of a 520- block in progress
-        self.awaiting_reply = False
+        self._in_flight = 0  # commands sent whose replies have not come yet
         self.hung_up = False
+
+    @property
+    def awaiting_reply(self) -> bool:
+        return self._in_flight > 0
 
     def receive_data(self, data: bytes) -> None:
         self._buf += data
@@ -224,13 +230,13 @@ class AgiConnection:
     def next_event(self) -> AgiEvent | _NeedData:
         return self._events.popleft() if self._events else NEED_DATA
 
-    def send_command(self, name: str, *args: str) -> bytes:
+    def send_command(self, name: str, *args: str, pipelined: bool = False) -> bytes:
         if self._env is not None:
             raise AgiUsageError("AGI command before the environment block was read")
-        if self.awaiting_reply:
+        if self.awaiting_reply and not pipelined:
             raise AgiUsageError("AGI command while another one awaits its reply")
         data = format_command(name, *args)
-        self.awaiting_reply = True
+        self._in_flight += 1
         return data
 
     def _line(self, line: str) -> None:
@@ -267,7 +273,7 @@ class AgiConnection:
     def _reply(self, text: str) -> None:
         if not self.awaiting_reply:
             raise AgiProtocolError(f"AGI reply without a command: {text[:80]!r}")
-        self.awaiting_reply = False
+        self._in_flight -= 1
         self._events.append(parse_reply(text))
 
 
@@ -317,9 +323,10 @@ class AgiStream:
             # a HANGUP notice: the reply (a 511 or result=-1) still follows
 
     async def until_hangup(self) -> None:
-        """Waits, with no command in flight, until Asterisk ends the session: a HANGUP notice
-        (the caller left, or an AMI Redirect took the channel elsewhere) or the connection
-        closing. Cancelling it leaves the session usable for the next command."""
+        """Waits, with no command in flight but pipelined ones (whose replies it reads and
+        drops), until Asterisk ends the session: a HANGUP notice (the caller left, or an AMI
+        Redirect took the channel elsewhere) or the connection closing. Cancelling it leaves
+        the session usable for the next command."""
         while True:
             event = await self._next()
             if isinstance(event, AgiHangupNotice):
@@ -333,9 +340,19 @@ class AgiStream:
         if self._conn.hung_up or self._writer.transport.is_closing():
             return False
         if name is not None:
-            self._writer.write(self._conn.send_command(name, *args))
+            self._writer.write(self._conn.send_command(name, *args, pipelined=True))
         if self._writer.can_write_eof():
             self._writer.write_eof()
+        return True
+
+    def renew(self, seconds: float) -> bool:
+        """Moves the channel's absolute timeout (its lease) to `seconds` from now, without
+        waiting for the reply (`until_hangup` reads it): `SET AUTOHANGUP`, what the dialplan's
+        TIMEOUT(absolute) set. False when the session is already over (nothing sent)."""
+        if self._conn.hung_up or self._writer.transport.is_closing():
+            return False
+        self._writer.write(self._conn.send_command("SET AUTOHANGUP", f"{seconds:g}",
+                                                   pipelined=True))
         return True
 
     def abort(self) -> None:
@@ -352,7 +369,8 @@ class AgiStream:
 
     async def close(self) -> None:
         self._writer.close()
-        with contextlib.suppress(ConnectionError):
+        # OSError, not only ConnectionError: uvloop reports a peer already gone as ENOTCONN
+        with contextlib.suppress(OSError):
             await self._writer.wait_closed()
 
 

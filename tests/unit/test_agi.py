@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 
 import pytest
 from hypothesis import given
@@ -21,6 +22,7 @@ from hotline.telephony.agi.server import (
     AgiProtocolError,
     AgiReply,
     AgiServer,
+    AgiStream,
     AgiUsageError,
     format_command,
     parse_reply,
@@ -86,6 +88,22 @@ def test_reply_after_command_with_trailing_data(mode: str) -> None:
     assert not conn.awaiting_reply
     assert feed(conn, b"UP\n", mode) == [AgiHangupNotice()]
     assert conn.hung_up
+
+
+def test_pipelined_commands_are_answered_in_order() -> None:
+    """A pipelined command (the hold session's lease renewal, its last word) may follow one
+    still unanswered; a plain command may not."""
+    conn = AgiConnection()
+    feed(conn, ENV, "whole")
+    conn.send_command("SET AUTOHANGUP", "20", pipelined=True)
+    with pytest.raises(AgiUsageError):
+        conn.send_command("GET VARIABLE", "X")
+    conn.send_command("SET VARIABLE", "HL_OFFER", "agent1", pipelined=True)
+    replies = feed(conn, b"200 result=0\n200 result=1\n", "whole")
+    assert [e.result for e in replies if isinstance(e, AgiReply)] == ["0", "1"]
+    assert not conn.awaiting_reply
+    with pytest.raises(AgiProtocolError):
+        feed(conn, b"200 result=0\n", "whole")
 
 
 def test_crlf_and_endpos() -> None:
@@ -274,3 +292,18 @@ async def test_agi_maps_refusals() -> None:
     with pytest.raises(AgiCommandError):
         await Agi(Script(["200 result=-2"]), env).exec("NoSuchApp")
     assert await Agi(Script(["200 result=0 endpos=3"]), env).stream_file("x") == ""
+
+
+async def test_closing_a_session_whose_peer_is_gone_raises_nothing() -> None:
+    """uvloop reports a connection Asterisk already closed as ENOTCONN, an OSError that is not
+    a ConnectionError ("Unhandled exception in client_connected_cb" in bench.hold)."""
+
+    class GoneWriter:
+        def close(self) -> None:
+            pass
+
+        async def wait_closed(self) -> None:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+
+    stream = AgiStream(asyncio.StreamReader(), GoneWriter())  # type: ignore[arg-type]
+    await stream.close()

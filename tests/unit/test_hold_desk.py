@@ -107,6 +107,26 @@ async def test_an_offer_is_one_command_then_the_end(bed: Bed) -> None:
     await until(lambda: len(bed.desk) == 0)
 
 
+async def test_the_lease_is_renewed_in_the_open_session(bed: Bed) -> None:
+    """Every half lease, SET AUTOHANGUP with the whole lease, in the same session; the replies
+    are read and dropped, and an offer after them is still one command and the end."""
+    bed.desk.lease_s = 0.2
+    ch = await Channel.hold(bed.port, *ARGS)
+    await until(lambda: bed.desk.holds("call-1"))
+    for _ in range(3):
+        assert await ch.line() == b'SET AUTOHANGUP "0.2"\n'
+        ch.writer.write(b"200 result=0\n")
+    assert await ch.line() == b'SET AUTOHANGUP "0.2"\n'  # its reply still on its way
+    assert bed.desk.offer("call-1", "agent7")
+    assert await ch.line() == b'SET VARIABLE "HL_OFFER" "agent7"\n'
+    assert await ch.line() == b""
+    ch.writer.write(b"200 result=0\n")  # the renewal's reply, then the offer's
+    await ch.answer_and_close()
+    await until(lambda: len(bed.desk) == 0)
+    assert bed.arrived == [bed.arrived[0]]  # one session
+    assert bed.desk.renewals == 4
+
+
 async def test_callback_key_and_release(bed: Bed) -> None:
     first = await Channel.hold(bed.port, *ARGS)
     second = await Channel.hold(bed.port, "call-2", "n2", "general", "general")
@@ -314,6 +334,25 @@ async def test_a_session_before_its_ami_event_waits_on_the_event_not_a_poll(bed:
     bed.desk.caller_seen("call-1")
     await until(lambda: bed.desk.holds("call-1"))
     assert asked == ["call-1", "call-1"] and bed.desk.refused == {}
+    ch.close()
+
+
+async def test_a_session_whose_ami_event_is_seconds_late_keeps_its_place(bed: Bed) -> None:
+    """With 1,000 callers entering on a busy node, AMI delivered a call's event over a second
+    after its hold session (bench.hold); the session refused as unknown sent its caller round
+    the dialplan's Wait(1) loop, more work for the same node. The grace covers the AMI lag the
+    link itself tolerates (its Ping's timeout)."""
+    from hotline.process.controller import hold_desk
+
+    assert hold_desk.AMI_GRACE_S >= Settings().ami_ping_timeout_s
+    known: set[str] = set()
+    bed.desk.vet = lambda r: None if r.call_id in known else "unknown_call"
+    ch = await Channel.hold(bed.port, *ARGS)
+    await asyncio.sleep(1.5)  # the AMI event's lag under test
+    known.add("call-1")
+    bed.desk.caller_seen("call-1")
+    await until(lambda: bed.desk.holds("call-1"))
+    assert bed.desk.refused == {}
     ch.close()
 
 

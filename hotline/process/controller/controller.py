@@ -79,7 +79,8 @@ class Controller:
         self._state = ControllerState(
             settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
             call_log=CallLog(emit_line, settings.short_abandon_s),
-            holds=HoldDesk(self._on_hold, clock=clock), deliveries=Deliveries(), term=term)
+            holds=HoldDesk(self._on_hold, clock=clock, lease_s=settings.hold_lease_s),
+            deliveries=Deliveries(), term=term)
         self._state.holds.vet = lambda request: delivery.vet_session(self._state, request)
         self._background: list[asyncio.Task[None]] = []
         #: What each of the router's outputs sets going (after it is recorded).

@@ -11,6 +11,13 @@ waits, and the controller ends it with what comes next:
   loop takes over: it listens for the key a second at a time and reads the heartbeat, which
   decides between asking again and app_queue (the failsafe).
 
+The session is a lease (the dialplan's TIMEOUT(absolute), Settings.hold_lease_s): the desk
+renews it inside the open session every half lease (AGI `SET AUTOHANGUP`), so a caller keeps
+one session for the whole wait, and a controller that freezes stops renewing: the lease runs
+out, and the dialplan reads the stale heartbeat. (Renewing by letting it run out and
+reconnecting cost every waiting caller a dialplan pass and a new connection each lease, and
+left callers without a session to deliver an offer into: up to 11% of 1,000, bench.hold.)
+
 Why a held session rather than an AMI event and a Redirect: the decision reaches the channel
 over a socket its own thread is waiting on, with no AMI event delivery and no Redirect action
 on the path from the caller's wait to the agent's ring (bench.wire, issue #5). A controller
@@ -54,8 +61,11 @@ CLOCK_SKEW_S = 5.0
 #: No caller waits longer than this: an older HL_QUEUED_AT is not a real one
 MAX_WAIT_S = 86_400.0
 _MAX_CHANNEL = 128
-#: How long a hold session for a call AMI has not shown yet waits for that event.
-AMI_GRACE_S = 1.0
+#: How long a hold session for a call AMI has not shown yet waits for that event: as late as
+#: the AMI link itself lets events be (Settings.ami_ping_timeout_s, 3 s) before it is counted
+#: dead. With 1,000 callers entering a busy node AMI lagged over a second; each session
+#: refused meanwhile sent its caller round the dialplan's Wait(1) loop (bench.hold).
+AMI_GRACE_S = 3.0
 _MAX_CALLER = 80
 
 
@@ -125,6 +135,8 @@ class HeldSession(Protocol):
 
     def finish(self, name: str | None = None, *args: str) -> bool: ...
 
+    def renew(self, seconds: float) -> bool: ...
+
     def abort(self) -> None: ...
 
 
@@ -147,6 +159,9 @@ class HoldDesk:
 
     on_arrival: Callable[[HoldRequest], None]
     clock: Callable[[], float] = time.time  # epoch seconds: bounds HL_QUEUED_AT
+    #: The session's lease (Settings.hold_lease_s), renewed in the session every half of it
+    #: while the event loop runs; None: never renewed (the dialplan asks again when it ends).
+    lease_s: float | None = None
     #: Whether a session is one of the controller's calls, before it takes any call's place:
     #: None, or the reason to refuse it (a phantom, a stolen call id, an unknown queue).
     vet: Callable[[HoldRequest], str | None] | None = None
@@ -162,6 +177,7 @@ class HoldDesk:
     #: did not prove ("node"), a call the controller does not know on that channel
     #: ("unknown_call"), ...
     refused: Counter[str] = field(default_factory=Counter)
+    renewals: int = 0  # leases renewed inside their session
     _held: dict[str, _Held] = field(default_factory=dict)
     _arrivals: dict[str, asyncio.Event] = field(default_factory=dict)
     #: sessions of calls the controller did not know yet, waiting for their AMI event
@@ -206,7 +222,13 @@ class HoldDesk:
             self.on_arrival(request)  # may settle it at once
             # Until Asterisk ends the session: right after our last word (an offer, the
             # callback, a release), or when the caller leaves or is redirected meanwhile.
-            await asyncio.wait((held.done, gone), return_when=asyncio.FIRST_COMPLETED)
+            # Meanwhile the lease is renewed in place: a caller keeps one session however
+            # long the wait, and only a controller that stops running loses it.
+            renew_every = self.lease_s / 2 if self.lease_s else None
+            while not (await asyncio.wait((held.done, gone), timeout=renew_every,
+                                          return_when=asyncio.FIRST_COMPLETED))[0]:
+                assert self.lease_s is not None
+                self.renewals += held.io.renew(self.lease_s)
             if not gone.done():
                 await asyncio.wait((gone,), timeout=CLOSE_WAIT_S)
         finally:

@@ -157,8 +157,9 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
     # the session's PostgreSQL and Redis: a killed process must not leave servers behind
     env["HOTLINE_DATABASE_URL"], env["HOTLINE_REDIS_URL"] = empty_db_url, redis_server.url
     if not held:
-        # Its FastAGI listens elsewhere, as when it is down: callers go straight to the
-        # general queue and wait in the dialplan's own loop.
+        # Its FastAGI listens elsewhere and the address it advertises is made a dead one
+        # below, as when it is down: callers go straight to the general queue and wait in
+        # the dialplan's own loop.
         env["HOTLINE_AGI_PORT"] = str(asterisk_node.agi_port + 500)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline.process.cli", "run", env=env,
@@ -188,6 +189,9 @@ async def test_killed_controller_leaves_waiting_callers_to_the_failsafe_then_tak
                 line = await proc.stdout.readline()
                 assert line, b"".join(lines)
                 lines.append(line)
+        if not held:  # the address the active advertises (tried first) answers nobody either
+            await watcher.db_put("hotline", "agi",
+                                 f"agi://{asterisk_node.bind_host}:{asterisk_node.agi_port + 501}")
         for n in (1, 2, 3, 4):  # every agent's phone: all are static members of the failsafe
             phones.agent(n, ring_ms=200)
         # Through the hotline number's own entry; each caller picks Mandarin (1) and "0 for

@@ -144,7 +144,8 @@ class Platform:
         await self.writer.start()
         self.redis = connect_redis(self.services.redis_url)
         # the term: kept on a thread of its own (LeaseThread), read here as a cached boolean
-        self.leadership = Leadership(None, ttl_s=self.settings.lease_s)
+        self.leadership = Leadership(None, ttl_s=self.settings.lease_s,
+                                     sole=len(self.settings.controller_agi) <= 1)
         self.controller = Controller(self.settings, self.centre, emit_line=self.emit_line,
                                      term=self.leadership)
         # Today's figures as the last run left them (its checkpoint, then the history rows

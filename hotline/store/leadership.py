@@ -61,6 +61,10 @@ class Leadership:
     #: of the ttl, how much the local view keeps in hand for clock drift and the reply's way
     margin: float = 0.1
     clock: Callable[[], float] = time.monotonic
+    #: the only controller the nodes know (no standby address in their dialplan): nobody
+    #: else can take its callers, so a Redis outage does not end its term (docs/deploy.md,
+    #: "The rule when the coordination store is down")
+    sole: bool = False
     epoch: int = 0  # this term's fencing token (0: never elected)
     valid_until: float = field(default=0.0, init=False)
     ended: bool = field(default=False, init=False)
@@ -71,7 +75,7 @@ class Leadership:
     @property
     def leading(self) -> bool:
         """This controller may act (no Redis call: a cached term and a monotonic deadline)."""
-        return not self.ended and self.clock() < self.valid_until
+        return not self.ended and (self.sole or self.clock() < self.valid_until)
 
     @property
     def renew_every_s(self) -> float:
@@ -100,6 +104,14 @@ class Leadership:
         sent = self.clock()
         if not await self.client.eval(_RENEW, 1, ACTIVE_KEY, self.name, int(self.ttl_s * 1000)):
             holder = await self.holder()
+            if self.sole and holder is None and await self.client.set(
+                    ACTIVE_KEY, self.name, px=int(self.ttl_s * 1000), nx=True):
+                # the key expired while Redis was away: the sole controller takes it again,
+                # its epoch unchanged (nobody else could have acted meanwhile)
+                log.warning("leadership %s (epoch %d): lease taken again after Redis was"
+                            " away (the sole controller)", self.name, self.epoch)
+                self._keep(sent)
+                return True
             self.step_down(f"the lease is no longer ours (held by {holder or 'nobody'}, "
                            f"{sent - (self.valid_until - self.ttl_s * (1 - self.margin)):.2f} s "
                            "after the last renewal)")

@@ -148,3 +148,30 @@ async def test_property_one_leader_and_epochs_only_grow(
         holder = await client.get(ACTIVE_KEY)
         assert all(c.name == holder for c in who if c.leading)
     assert epochs == sorted(set(epochs))
+
+
+async def test_redis_down_the_sole_controller_keeps_its_term(
+        redis_server: EmbeddedRedis) -> None:
+    """The only controller the nodes know (no standby address in the dialplan) goes on
+    routing through a Redis outage: nobody else could take its callers. When Redis is back
+    it takes the expired lease again with the same epoch."""
+    client = connect_redis(redis_server.url)
+    term = Leadership(client, "sole", ttl_s=1.0, sole=True)
+    run = asyncio.create_task(term.run())
+    try:
+        async with asyncio.timeout(3):
+            await term.elected.wait()
+        epoch = term.epoch
+        await asyncio.to_thread(redis_server.stop)
+        await asyncio.sleep(2.5)  # more than two lease lifetimes away (an outage, not a wait)
+        assert term.leading and not term.lost.is_set()
+        await asyncio.to_thread(redis_server.start)
+        async with asyncio.timeout(10):
+            # Redis polled: there is no event to wait on
+            while await client.get(ACTIVE_KEY) != "sole":  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        assert term.leading and term.epoch == epoch
+        assert int(await client.get(EPOCH_KEY)) == epoch
+    finally:
+        run.cancel()
+        await client.aclose()

@@ -126,7 +126,9 @@ async def test_the_api_apart_from_the_controller_end_to_end(
             assert f'hotline_ami_lag_seconds{{node="{asterisk_node.node_name}"}}' in metrics
             assert "hotline_lease_held 1.0" in metrics
 
-            await controller.acd_server.stop()  # the controller leaves the bus: lease given up
+            # the controller leaves the bus and gives its term up (the lease is the term's)
+            await controller.acd_server.stop()
+            await asyncio.to_thread(controller._lease.stop)
             began = time.monotonic()
             r = await http.post("/api/agents/agent2/not-ready", json={"reason": "break"},
                                 headers=agent)

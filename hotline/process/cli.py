@@ -66,8 +66,13 @@ def _run(args: argparse.Namespace, settings: Settings, *, serve_http: bool = Tru
         try:
             await platform.start()
             if args.ready:
-                from hotline.core.lifecycle import AgentTrigger
+                from hotline.core.lifecycle import AgentState, AgentTrigger
+                router = platform.controller.router
                 for agent in centre.agents:
+                    # an agent the take-over found on a call (app_queue's, or the last
+                    # run's) is already logged in: it is left as it is
+                    if router.agent(agent.id).state is not AgentState.LOGGED_OUT:
+                        continue
                     platform.controller.agent_command(agent.id, AgentTrigger.LOGIN)
                     platform.controller.agent_command(agent.id, AgentTrigger.READY)
             await platform.stepped_down.wait()  # its term ended: it starts again, a standby

@@ -40,7 +40,7 @@ from hotline.planning.plans import agent_specs, day_gaps, headcount_for, planned
 from hotline.planning.queries import day_start
 from hotline.planning.rostering import ProblemTooLarge, Rules, check_size, solve_week
 from hotline.planning.service import DEFAULT_WEEKS
-from hotline.planning.shifts import DAY_MIN, Break, InvalidShift, Shift, check, templates
+from hotline.planning.shifts import DAY_MIN, Break, InvalidShift, Shift, check, length_of, templates
 
 router = APIRouter(prefix="/api", tags=["plans"])
 
@@ -139,10 +139,15 @@ class MonthOut(BaseModel):
 ShiftHours = Annotated[float, Query(ge=2, le=12, description="a shift's length, lunch in it")]
 
 
+#: years 1970..9998, so a date can be made of it (check_days keeps it within
+#: FIRST_DAY..LAST_DAY)
+MONTH = r"^(19[7-9]\d|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-(0[1-9]|1[0-2])$"
+
+
 @router.get("/plans/month", responses=ERRORS)
 async def month_plan(
     _: Planner, services: ServicesDep, settings: SettingsDep, queue: Queue,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-07"])],
+    month: Annotated[str, Query(pattern=MONTH, examples=["2026-07"])],
     weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS)] = DEFAULT_WEEKS,
     shrinkage: Shrinkage = 0.0, sl_target: SlTarget = None, sl_seconds: SlSeconds = None,
     erlang: Erlang = "a", shift_hours: ShiftHours = 9.0,
@@ -152,7 +157,7 @@ async def month_plan(
     first = date.fromisoformat(month + "-01")
     end = (first + timedelta(days=32)).replace(day=1)
     check_days(first=first, end=end)
-    paid = templates([0], round(shift_hours * 60), (0,))[0].paid_min
+    paid = templates([0], length_of(shift_hours), (0,))[0].paid_min
     s = SizeIn(weeks=weeks, shrinkage=shrinkage, sl_target=sl_target, sl_seconds=sl_seconds,
                erlang=erlang)
     async with history_store(services) as conn:
@@ -229,7 +234,7 @@ async def build_week(user: Planner, services: ServicesDep, settings: SettingsDep
         before = await pq.shifts(conn, body.first - timedelta(days=WEEK_DAYS), body.first)
         caps = await pq.headcount(conn, body.first, end)
     agents = agent_specs(body.first, WEEK_DAYS, contracts, queues_of, list(need), before)
-    tpl = templates(sorted(set(body.starts_min)), round(body.shift_hours * 60))
+    tpl = templates(sorted(set(body.starts_min)), length_of(body.shift_hours))
     try:
         check_size(WEEK_DAYS, len(agents), len(tpl), len(need), MAX_PLAN_CHOICES)
     except ProblemTooLarge as exc:

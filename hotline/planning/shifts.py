@@ -107,6 +107,12 @@ def standard_shift(start_min: int, length_min: int, offset_min: int = 0,
         Break(end - 120 - break_min + offset_min, break_min))))
 
 
+def length_of(hours: float) -> int:
+    """A shift's length in minutes from hours as a planner types them: to the nearest
+    15-minute step (the shifts' grid)."""
+    return round(hours * 60 / SLOT_MIN) * SLOT_MIN
+
+
 def templates(starts_min: Iterable[int], length_min: int,
               offsets_min: Sequence[int] = (-30, -15, 0, 15, 30)) -> list[Shift]:
     """The shifts the solver chooses from: each start, with its breaks at each offset."""
@@ -129,4 +135,4 @@ def gaps(scheduled: Sequence[int], need: Sequence[int]) -> list[int]:
 
 
 __all__ = ["BREAK_KINDS", "DAY_MIN", "SLOT_MIN", "Break", "InvalidShift", "Shift", "check",
-           "coverage", "gaps", "standard_shift", "templates"]
+           "coverage", "gaps", "length_of", "standard_shift", "templates"]

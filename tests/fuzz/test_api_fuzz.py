@@ -57,6 +57,19 @@ CROSS_FIELD_RULES = {
     "GET /api/reports/warnings": "from..to spans at most 31 days; the back office: its unit",
     "GET /api/reports/scorecard": "from..to spans at most 31 days; an agent: by agent only",
     "PUT /api/config/agents/{agent_id}/skills": "as above",
+    # 一场景一模板: a named scenario's required and known fields, and its service type
+    # (hotline/work_orders/templates.py); field names match a pattern the schema omits
+    "POST /api/work-orders": "a scenario's template: its fields and service type",
+    # plans (api/routes/plans.py): days within 1971..9998 like planning's, a shift's start
+    # before its end, the week's model within MAX_PLAN_CHOICES
+    "GET /api/plans/month": "the month within 1971..9998",
+    "PUT /api/plans/month": "days within 1971..9998",
+    "POST /api/plans/week": "first day within 1971..9998; the model within MAX_PLAN_CHOICES",
+    "GET /api/plans/day": "day within 1971..9998",
+    "PUT /api/plans/shifts/{day}/{agent_id}": "day within 1971..9998; start before end",
+    "POST /api/plans/publish": "days within 1971..9998",
+    "GET /api/plans/adherence": "day within 1971..9998",
+    "GET /api/agents/{agent_id}/shift": "day within 1971..9998",
     # planning: days within api/limits.py FIRST_DAY..LAST_DAY, the accuracy over 62 days at
     # most, the event days listed over a year at most
     "GET /api/planning/forecast": "day within 1971..9998",

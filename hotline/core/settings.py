@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     ami_reconnect_max_s: float = 2.0
     ami_ping_interval_s: float = 2.0
     ami_ping_timeout_s: float = 3.0
+    # Late Pings in a row (the node still sending meanwhile: overloaded, not gone) before the
+    # link is dropped anyway; a node silent through one Ping's wait is dropped at once.
+    ami_ping_misses: int = Field(default=3, ge=1, le=20)
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
     # A waiting caller's FastAGI hold session is a lease of this many seconds (Asterisk's

@@ -59,6 +59,7 @@ class _CodecProtocol(AMIProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.codec = AmiCodec()
+        self.bytes_in = 0  # what the node has said on this connection (the Ping watchdog's)
         self.pending: dict[str, tuple[ReplyAssembler, asyncio.Future[Reply]]] = {}
 
     def send(self, data: Any, as_list: bool = False) -> Any:
@@ -85,6 +86,7 @@ class _CodecProtocol(AMIProtocol):
         link: AmiLink | _ActionSession | None = getattr(self.factory, "link", None)
         if link is not None and link.tap is not None:
             link.tap.write(data)  # a transcript, byte for byte, for replay tests
+        self.bytes_in += len(data)
         pending, responses = self.pending, self.responses
         for msg in self.codec.feed(data):
             # most messages are events while no action waits: no header to look up
@@ -211,6 +213,8 @@ class AmiLink:
         self.backoff_max_s = settings.ami_reconnect_max_s
         self.ping_interval_s = settings.ami_ping_interval_s
         self.ping_timeout_s = settings.ami_ping_timeout_s
+        self.ping_misses = settings.ami_ping_misses
+        self.late_pings = 0  # Pings unanswered in time while the node kept talking
         self.tap: BinaryIO | None = None  # when set, every byte received is copied there
         self.logged_in = asyncio.Event()
         self.logins = 0
@@ -274,18 +278,39 @@ class AmiLink:
                 self.on_down_hook()
 
     async def _watch(self) -> None:
-        """A Ping with no answer in time means the link is dead: drop it, reconnect."""
+        """A Ping with no answer in time, the node silent all the while, means the link is
+        dead: drop it, reconnect. A node that keeps sending while its Ping is late is
+        overloaded, not gone: dropping it would release every caller held there and feed the
+        overload, so such a link goes only after `ping_misses` late Pings in a row."""
+        late_in_a_row = 0
         while not self.closing:
             await asyncio.sleep(self.ping_interval_s)
-            if self.closing or not self.logged_in.is_set():
+            protocol = self._manager.protocol
+            if self.closing or not self.logged_in.is_set() or protocol is None:
                 continue
+            heard_before = getattr(protocol, "bytes_in", 0)
             try:
                 await self.action("Ping", timeout_s=self.ping_timeout_s)
+                late_in_a_row = 0
+                continue
+            except AmiNotConnected:
+                continue  # already down: the reconnect is under way
             except AmiError:
-                log.warning("AMI %s: no Ping reply; dropping the link", self.node)
-                protocol = self._manager.protocol
-                if protocol is not None and not protocol.closed:
-                    protocol.connection_lost(None)
+                pass
+            if protocol is not self._manager.protocol:
+                continue  # the connection was replaced meanwhile
+            late_in_a_row += 1
+            talking = getattr(protocol, "bytes_in", 0) > heard_before
+            if talking and late_in_a_row < self.ping_misses:
+                self.late_pings += 1
+                log.warning("AMI %s: Ping late (%d in a row) while the node still sends; "
+                            "keeping the link", self.node, late_in_a_row)
+                continue
+            log.warning("AMI %s: no Ping reply%s; dropping the link", self.node,
+                        f" ({late_in_a_row} in a row)" if talking else " and nothing heard")
+            late_in_a_row = 0
+            if not protocol.closed:
+                protocol.connection_lost(None)
 
     # -- inbound
 

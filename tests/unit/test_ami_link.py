@@ -272,3 +272,39 @@ async def test_panoramisk_own_writes_pass_the_same_check(secret: str) -> None:
     assert transport.written == b""
     protocol.send({"Action": "Ping"})
     assert transport.written.startswith(b"Action: Ping") or b"Action: Ping" in transport.written
+
+
+async def test_a_peer_slow_to_answer_pings_but_still_talking_keeps_its_link(
+        peer: FakeAsterisk) -> None:
+    """An overloaded node answers its Ping late while its events keep coming: dropping the
+    link would release every caller held on it and feed the overload. The link goes only when
+    the node says nothing at all through a Ping's wait, or misses `ami_ping_misses` in a row."""
+    await peer.start()
+    link = AmiLink(link_settings(peer.port).model_copy(update={"ami_ping_misses": 3}))
+    await link.connect()
+    talking = True
+
+    async def stream_events() -> None:
+        while talking:
+            for writer in list(peer.writers):
+                with contextlib.suppress(ConnectionError):
+                    writer.write(b"Event: VarSet\r\nPrivilege: dialplan,all\r\n"
+                                 b"Variable: load\r\nValue: high\r\n\r\n")
+            await asyncio.sleep(0.05)
+
+    streaming = asyncio.create_task(stream_events())
+    try:
+        await wait_until(lambda: peer.logins >= 2, 5)  # the event and the action sessions
+        logins = peer.logins
+        peer.answer_pings = False
+        await wait_until(lambda: link.late_pings >= 2, 5)
+        assert peer.logins == logins  # two late Pings while the node talks: kept
+        await wait_until(lambda: peer.logins > logins, 5)  # the third in a row: dropped
+        peer.answer_pings = True
+        await wait_until(lambda: link.logged_in.is_set(), 5)
+    finally:
+        talking = False
+        streaming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await streaming
+        await link.close()

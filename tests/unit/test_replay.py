@@ -1,0 +1,210 @@
+"""The replay journal (docs/replay.md): its format (round trip, version, a corrupt line
+quarantined with a clear error), a recorded session replayed to the same decisions and
+figures, and a changed policy's comparison listing the decisions that differ."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hotline.centre.model import Centre, parse_centre
+from hotline.core.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    DtmfReceived,
+    TalkEnded,
+)
+from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core.settings import Settings
+from hotline.core.values import ServiceType
+from hotline.process import replay
+from hotline.process.controller import Controller
+from hotline.process.wiring import agent_queues, metrics_config
+from hotline.realtime.metrics import Metrics
+from hotline.replay import journal as jr
+from hotline.replay.report import DecisionTap, FiguresTap
+from hotline.replay.writer import JournalWriter
+
+CENTRE = """
+[[queues]]
+name = "general"
+service = "general"
+required = { general = 1 }
+policy = "{policy}"
+sl_seconds = 20
+
+[[agents]]
+id = "a1"
+skills = { general = 1 }
+
+[[agents]]
+id = "a2"
+skills = { general = 5 }
+"""
+T0 = 1_796_000_000.0  # 2026-11-29 in the centre's day
+
+
+def centre(policy: str = "longest_idle") -> Centre:
+    return parse_centre(tomllib.loads(CENTRE.replace("{policy}", policy)))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def record_session(tmp: Path) -> tuple[Path, str]:
+    """A controller recording while it is driven as AMI and agents would drive it (offline:
+    nothing goes to an Asterisk); its journal and the text its taps saw live."""
+    clock = Clock()
+    settings = Settings(replay_record=True, replay_dir=tmp, wrap_up_s=0.0)
+    ctl = Controller(settings, centre(), clock=clock, emit_line=lambda _l: None)
+    state = ctl._state
+    state.offline = state.routing = True
+    decisions = DecisionTap(ctl.clock)
+    metrics = Metrics(metrics_config(ctl.centre, settings))
+    metrics.declare_queues(["general"])
+    for agent, queues in agent_queues(ctl.centre).items():
+        metrics.set_agent_queues(agent, queues)
+    figures = FiguresTap(metrics)
+    ctl.observe(decisions)
+    ctl.observe(figures)
+
+    def at(dt: float) -> float:
+        clock.t = T0 + dt
+        return clock.t
+
+    at(0)
+    for agent in ("a1", "a2"):
+        ctl.agent_command(agent, AgentTrigger.LOGIN)
+    at(1)
+    ctl.agent_command("a2", AgentTrigger.READY)  # a2 has been idle longer
+    at(2)
+    ctl.agent_command("a1", AgentTrigger.READY)
+    for n, start in enumerate((10.0, 11.0, 700.0, 1000.0)):
+        call = f"c{n}"
+        ctl.handle(CallQueued(at(start), node="pbx1", call_id=call, queue="general",
+                              service=ServiceType.GENERAL, caller="139", channel=f"ch{n}"))
+        agent = decisions.offers[call][-1]
+        ctl.tick()
+        ctl.handle(AgentRinging(at(start + 1), node="pbx1", call_id=call, agent_id=agent))
+        ctl.handle(DtmfReceived(at(start + 2), node="pbx1", call_id=call, digit="5"))
+        ctl.handle(CallAnswered(at(start + 3), node="pbx1", call_id=call, agent_id=agent))
+        ctl.handle(TalkEnded(at(start + 60 + n), node="pbx1", call_id=call, agent_id=agent))
+        ctl.handle(CallEnded(at(start + 61 + n), node="pbx1", call_id=call))
+        at(start + 90)
+        ctl.agent_command(agent, AgentTrigger.END_WRAP_UP)
+    at(2000)
+    ctl.tick()
+    path = ctl.recording.writer.path  # type: ignore[union-attr]
+    ctl.recording.close()  # type: ignore[union-attr]
+    return path, "".join(f"{line}\n" for line in [*decisions.lines, "", *figures.finish()])
+
+
+def test_a_recorded_session_replays_to_the_same_decisions_and_figures(tmp_path: Path) -> None:
+    path, live = record_session(tmp_path)
+    journals = jr.chain(path)
+    settings, recorded_centre = replay.recorded_setup(journals)
+    assert recorded_centre == centre()
+    outcome = replay.run(journals, settings, recorded_centre)
+    assert outcome.failed == []
+    assert "Offer" in live and '"occupancy"' in live
+    assert outcome.text() == live  # byte for byte
+
+
+def test_the_format_round_trips_every_kind(tmp_path: Path) -> None:
+    w = JournalWriter(tmp_path, {"centre": "", "settings": {}}, utc_offset_s=8 * 3600,
+                      max_bytes=1 << 20, keep_days=3)
+    queued = CallQueued(T0 + 0.1, node="n", call_id="x", queue="q",
+                        service=ServiceType.BILLING, caller="1", priority=3, channel="c",
+                        takes_callback_key=False)
+    changed = AgentStateChanged(T0 + 0.2, agent_id="a", old=AgentState.READY,
+                                new=AgentState.RESERVED, call_id="x")
+    w.line(T0, [T0, "e", "CallQueued", jr.event_fields(queued)])
+    w.line(T0, [T0, "e", "DtmfReceived",
+                jr.event_fields(DtmfReceived(T0, call_id="x", digit="1")), 1])
+    w.line(T0, [T0, "r", "AgentStateChanged", jr.event_fields(changed)])
+    w.line(T0, [T0, "c", "agent_command", ["a", "ready", ""]])
+    w.line(T0, [T0, "o", "13900000000", jr.event_fields(queued)])
+    w.line(T0 + 1 / 3, [T0 + 1 / 3, "t"])
+    w.close()
+    j = jr.read(w.path)  # type: ignore[arg-type]
+    assert j.header["version"] == jr.VERSION and j.header["follows"] is None
+    assert j.quarantined == []
+    e = j.entries
+    assert e[0].event == queued and e[2].event == changed
+    assert e[1].args == (1,)
+    assert (e[3].what, e[3].args) == ("agent_command", ("a", "ready", ""))
+    assert (e[4].what, e[4].event) == ("13900000000", queued)
+    assert e[5].t == T0 + 1 / 3 and e[5].kind == "t"  # floats exactly
+
+
+def test_another_version_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "x.hlr"
+    path.write_text(jr.encode_line({"format": jr.FORMAT, "version": 99}))
+    with pytest.raises(jr.JournalError, match="version 99; this hotline replays version 1"):
+        jr.read(path)
+    path.write_text("hello\n")
+    with pytest.raises(jr.JournalError, match="not a replay journal header"):
+        jr.read(path)
+
+
+def test_a_corrupt_line_is_quarantined_with_its_number_and_reason(tmp_path: Path) -> None:
+    path, _live = record_session(tmp_path)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace('"a2"', '"a9"')  # a changed byte: the checksum says so
+    lines[5] = "0000abcd [1,2\n"
+    path.write_text("".join(lines))
+    j = jr.read(path)
+    assert [(q.line, q.reason) for q in j.quarantined] == [
+        (4, "checksum mismatch"), (6, "checksum mismatch")]
+    assert len(j.entries) == len(lines) - 1 - 2
+    shown: list[str] = []
+    assert replay.main(path, overrides={}, out=tmp_path / "out.txt",
+                       emit=lambda *a, **_k: shown.append(" ".join(map(str, a)))) == 1
+    assert any(f"{path}:4: quarantined (checksum mismatch)" in s for s in shown)
+
+
+def test_a_new_day_starts_a_file_that_follows_and_old_days_go(tmp_path: Path) -> None:
+    (tmp_path / "2024-09-01T000000.hlr").write_text("old")
+    w = JournalWriter(tmp_path, {"centre": "c", "settings": {}}, utc_offset_s=0,
+                      max_bytes=300, keep_days=3)
+    day = 86_400.0 * 20_000
+    w.line(day + 5, [day + 5, "t"])
+    first = w.path
+    w.line(day + 86_400, [day + 86_400, "t"])
+    second = w.path
+    assert first != second and not (tmp_path / "2024-09-01T000000.hlr").exists()
+    for i in range(20):  # past the size bound: a STOPPED line, then nothing
+        w.line(day + 86_401 + i, [day + 86_401 + i, "t"])
+    w.close()
+    j = jr.read(second)  # type: ignore[arg-type]
+    assert j.header["follows"] == first.name and "centre" not in j.header  # type: ignore
+    assert j.stopped and w.dropped > 0
+    assert [x.path for x in jr.chain(second)] == [first, second]  # type: ignore[arg-type]
+
+
+def test_a_changed_policy_lists_the_decisions_that_differ(tmp_path: Path) -> None:
+    path, _live = record_session(tmp_path)
+    journals = jr.chain(path)
+    settings, recorded = replay.recorded_setup(journals)
+    result = replay.compare(journals, settings, recorded, settings, centre("most_skilled"))
+    # longest idle gave c0 to a2 (idle since t+1) and c1 to a1; most skilled: a2 first
+    # whenever it is free, so c1 goes to a1 either way but c2, c3 stay with a2
+    base, variant = result.base.offers, result.variant.offers
+    assert base["c0"] == ["a2"] and variant["c0"] == ["a2"]
+    assert result.decisions, "a changed policy must change a decision here"
+    for d in result.decisions:
+        assert d.before != d.after and d.after[-1] == "a2"
+    assert result.variant.failed == []
+    lines = result.lines()
+    assert lines[0] == f"decisions that differ: {len(result.decisions)}"
+    assert any("occupancy" in line for line in lines) or result.figures == []

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import operator
 import typing
 import zlib
 from collections.abc import Callable, Iterator
@@ -112,12 +113,21 @@ def _event_types() -> dict[str, tuple[type[Event], tuple[str, ...], tuple[Any, .
 
 
 _TYPES = _event_types()
+#: per event class: its fields' getter, and whether any field may hold an enum
+_GETTERS: dict[type, tuple[Callable[[Any], Any], bool]] = {
+    cls: (operator.attrgetter(*names), any(c is not None for c in converters))
+    for cls, names, converters in _TYPES.values()}
 
 
 def event_fields(event: Event) -> list[Any]:
     """The event's field values in declaration order, enums by value (JSON-ready)."""
-    return [v.value if isinstance(v, enum.Enum) else v
-            for v in (getattr(event, n) for n in _TYPES[type(event).__name__][1])]
+    getter, enums = _GETTERS[type(event)]
+    values = getter(event)
+    if not isinstance(values, tuple):  # a one-field class
+        values = (values,)
+    if not enums:
+        return list(values)
+    return [v.value if isinstance(v, enum.Enum) else v for v in values]
 
 
 def decode_event(name: str, values: list[Any]) -> Event:

@@ -15,6 +15,8 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +25,13 @@ from hotline.replay.journal import FORMAT, STOPPED, SUFFIX, VERSION
 log = logging.getLogger("hotline.replay")
 
 _DAY = 86_400
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"),
+                                                 ensure_ascii=False).encode
+if c_make_encoder is not None:  # the C encoder made once, not once per line as encode() does
+    _chunks = c_make_encoder(None, None, encode_basestring, None, ":", ",", False, False, True)
+
+    def _encode(value: Any) -> str:
+        return "".join(_chunks(value, 0))
 _crc = zlib.crc32
 
 

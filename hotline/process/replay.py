@@ -7,33 +7,26 @@ decisions (a ring, an answer, a wrap-up timer's end) came back to it as inputs, 
 journal holds. So the same journal and configuration give the same decisions and figures.
 
 A comparison replays the journal again under another centre file or settings. The callers
-and phones did what they did for the live decisions, so where the variant offers a call to
-another agent, the rest of that call (its ring, answer, talk's end, and the live agent's
-next end of wrap-up) is given to the variant's agent: the same call, talk and wrap-up times,
-another agent. A call the variant leaves waiting longer is not moved in time (docs/replay.md,
-"Limits").
+and phones did what they did for the live decisions, so a call's life after each offer (its
+ring, answer, talk's end, hang-up, and its agent's next end of wrap-up) is a segment that
+follows the variant's offer: moved in time by the variant's offer time less the live one, and
+given to the variant's agent (the same ring, talk and wrap-up times). A call the variant does
+not offer by the time its caller hung up live is abandoned then (docs/replay.md, "Limits").
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from hotline.centre.model import Centre, QueueSpec, load_centre, parse_centre
-from hotline.core.events import (
-    AgentRinging,
-    CallAnswered,
-    CallEnded,
-    CallRequeued,
-    DtmfReceived,
-    Event,
-    RingNoAnswer,
-    TalkEnded,
-)
+from hotline.core.events import CallEnded, CallRequeued, DtmfReceived, TalkEnded
 from hotline.core.lifecycle import AgentTrigger
 from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
@@ -50,8 +43,8 @@ from hotline.replay.report import (
     different_decisions,
     figure_changes,
 )
-
-_AGENT_EVENTS = (AgentRinging, CallAnswered, RingNoAnswer, TalkEnded, CallRequeued)
+from hotline.router import Offer
+from hotline.router.decisions import CallbackDue
 
 
 class _Clock:
@@ -75,49 +68,126 @@ def recorded_setup(journals: list[jr.Journal]) -> tuple[Settings, Centre]:
     return settings, centre
 
 
-@dataclass
-class _Remap:
-    """The variant's offers against the baseline's: a call given to another agent, and
-    that agent's next end of wrap-up."""
+@dataclass(frozen=True, slots=True)
+class LiveOffer:
+    """An offer of the baseline run: to whom, when, in which input (its index)."""
 
-    base: Mapping[str, list[str]]
-    agent_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # call: live -> new
-    wrap_of: dict[str, str] = field(default_factory=dict)  # live agent -> new agent
-    seen: dict[str, int] = field(default_factory=dict)
+    agent_id: str
+    t: float
+    index: int
 
-    def offered(self, call_id: str, agent_id: str) -> None:
-        n = self.seen.get(call_id, 0)
-        self.seen[call_id] = n + 1
+
+class _Variant:
+    """The recorded day under a change (see the module's doc). Each call's life after an
+    offer (its events from that offer to the next, and its agent's end of wrap-up after the
+    talk) is a segment: fed when the variant makes that offer, moved by the variant's offer
+    time less the live one and given to the variant's agent. A segment whose offer the
+    variant has not made is held back; the caller's hang-up in it comes at its recorded
+    time (the caller gave up waiting)."""
+
+    def __init__(self, entries: list[jr.Entry], base: Mapping[str, list[LiveOffer]]) -> None:
+        self.entries = entries
+        self.base = base
+        self.made: dict[str, int] = {}  # call id -> offers the variant made
+        self.moved: set[int] = set()  # inputs scheduled on the heap (skipped in the stream)
+        self.heap: list[tuple[float, int, jr.Entry]] = []
+        self.events_of: dict[str, list[int]] = {}
+        self.wraps_of: dict[str, list[int]] = {}  # agent -> its END_WRAP_UP / READY inputs
+        for i, e in enumerate(entries):
+            call_id = getattr(e.event, "call_id", None) if e.kind == jr.EVENT else None
+            if call_id is not None and call_id in base:
+                self.events_of.setdefault(call_id, []).append(i)
+            elif e.kind == jr.COMMAND and e.what == "agent_command" \
+                    and e.args[1] in (AgentTrigger.END_WRAP_UP, AgentTrigger.READY):
+                self.wraps_of.setdefault(e.args[0], []).append(i)
+        #: an agent's end of wrap-up -> the talk's end it follows (held with its segment)
+        self.wrap_after: dict[int, tuple[str, int]] = {}
+        for call_id, indices in self.events_of.items():
+            for i in indices:
+                event: Any = entries[i].event
+                if isinstance(event, TalkEnded | CallRequeued):
+                    wraps = self.wraps_of.get(event.agent_id, [])
+                    k = bisect.bisect_right(wraps, i)
+                    if k < len(wraps):
+                        self.wrap_after[wraps[k]] = (call_id, i)
+
+    def segment_of(self, call_id: str, index: int) -> int:
+        """Which of the call's live offers the input follows (-1: none yet)."""
+        n = -1
+        for k, offer in enumerate(self.base[call_id]):
+            if offer.index < index:
+                n = k
+        return n
+
+    def offered(self, call_id: str, agent_id: str, now: float) -> None:
+        n = self.made.get(call_id, 0)
+        self.made[call_id] = n + 1
         live = self.base.get(call_id, [])
-        if n < len(live) and live[n] != agent_id:
-            self.agent_of[call_id] = (live[n], agent_id)
-        else:
-            self.agent_of.pop(call_id, None)
+        if n >= len(live):
+            return
+        offer = live[n]
+        until = live[n + 1].index if n + 1 < len(live) else len(self.entries)
+        shift = now - offer.t
+        for i in self.events_of.get(call_id, []):
+            if not offer.index < i <= until or i in self.moved:
+                continue
+            e = self.entries[i]
+            event: Any = e.event
+            if getattr(event, "agent_id", None) == offer.agent_id:
+                event = replace(event, agent_id=agent_id)
+            self._schedule(i, replace(e, t=e.t + shift, event=replace(event,
+                                                                      at=event.at + shift)))
+            if isinstance(event, TalkEnded | CallRequeued):
+                self._wrap(offer.agent_id, agent_id, i, shift)
 
-    def event(self, event: Event) -> Event:
-        if not isinstance(event, _AGENT_EVENTS):
-            return event
-        pair = self.agent_of.get(event.call_id)
-        if pair is None or event.agent_id != pair[0]:
-            return event
-        if isinstance(event, TalkEnded | CallRequeued):
-            self.wrap_of[pair[0]] = pair[1]
-        return replace(event, agent_id=pair[1])
+    def _wrap(self, live_agent: str, agent_id: str, after: int, shift: float) -> None:
+        wraps = self.wraps_of.get(live_agent, [])
+        k = bisect.bisect_right(wraps, after)
+        if k < len(wraps) and wraps[k] not in self.moved:
+            e = self.entries[wraps[k]]
+            self._schedule(wraps[k], replace(e, t=e.t + shift,
+                                             args=(agent_id, *e.args[1:])))
 
-    def agent(self, agent_id: str, trigger: str) -> str:
-        if trigger in (AgentTrigger.END_WRAP_UP, AgentTrigger.READY):
-            return self.wrap_of.pop(agent_id, agent_id)
-        return agent_id
+    def _schedule(self, index: int, entry: jr.Entry) -> None:
+        self.moved.add(index)
+        heapq.heappush(self.heap, (entry.t, index, entry))
+
+    def held(self, index: int, entry: jr.Entry) -> bool:
+        """Whether the stream's input waits for the variant's offer (or is on the heap)."""
+        if index in self.moved:
+            return True
+        if index in self.wrap_after:  # the end of a wrap-up: its talk's segment decides
+            call_id, index = self.wrap_after[index]
+            return self.made.get(call_id, 0) <= self.segment_of(call_id, index)
+        call_id = getattr(entry.event, "call_id", None) if entry.kind == jr.EVENT else None
+        if call_id is None or call_id not in self.base:
+            return False
+        n = self.segment_of(call_id, index)
+        if n < 0 or self.made.get(call_id, 0) > n:
+            return False
+        # the variant keeps the caller waiting: only the hang-up comes, as recorded
+        if isinstance(entry.event, CallEnded):
+            self.moved.add(index)  # fed now, never again with an offer made later
+            return False
+        return True
+
+    def due(self, t: float, index: int) -> list[tuple[int, jr.Entry]]:
+        """The scheduled inputs that come before the stream's input `index` at `t`."""
+        out = []
+        while self.heap and (self.heap[0][0], self.heap[0][1]) < (t, index):
+            _t, i, e = heapq.heappop(self.heap)
+            out.append((i, e))
+        return out
 
 
 def run(journals: list[jr.Journal], settings: Settings, centre: Centre,
-        base: Mapping[str, list[str]] | None = None) -> Outcome:
+        base: Mapping[str, list[LiveOffer]] | None = None) -> Outcome:
     """Every input of the chain through an offline controller. `base` (a comparison): the
-    baseline's offers, the variant's calls given to its agents (_Remap)."""
+    baseline's offers, the recorded day played under this configuration (_Variant)."""
     clock = _Clock()
     ctl = Controller(settings.model_copy(update={"replay_record": False}), centre,
                      clock=clock, emit_line=lambda _line: None)
-    state: ControllerState = ctl._state
+    state: ControllerState = ctl._state  # the replay is the controller's twin
     state.offline = state.routing = True
     recorded_key = [0]
     # the callback key: taken or not as live (it read the hold desk's sessions)
@@ -128,33 +198,56 @@ def run(journals: list[jr.Journal], settings: Settings, centre: Centre,
     for agent_id, queues in agent_queues(centre).items():
         metrics.set_agent_queues(agent_id, queues)
     figures = FiguresTap(metrics)
-    remap = _Remap(base) if base is not None else None
-    if remap is not None:
-        ctl.observe(lambda item: remap.offered(item.call_id, item.agent_id)
-                    if type(item).__name__ in ("Offer", "CallbackDue") else None)
+    entries = [e for _i, e in jr.entries(journals)]
+    variant = _Variant(entries, base) if base is not None else None
+    current = [0]
+    live_offers: dict[str, list[LiveOffer]] = {}
+
+    def offered(item: object) -> None:
+        if isinstance(item, Offer | CallbackDue):
+            live_offers.setdefault(item.call_id, []).append(
+                LiveOffer(item.agent_id, clock.now, current[0]))
+            if variant is not None:
+                variant.offered(item.call_id, item.agent_id, clock.now)
+
+    ctl.observe(offered)
     ctl.observe(decisions)
     ctl.observe(figures)
     failed: list[str] = []
-    for _index, entry in jr.entries(journals):
+
+    def feed(index: int, entry: jr.Entry) -> None:
+        current[0] = index
         clock.now = entry.t
         try:
-            _feed(ctl, state, entry, remap, recorded_key)
+            _feed(ctl, state, entry, recorded_key)
         except Exception as exc:  # as live: the input raised (an illegal command...)
             failed.append(f"{entry.t!r} {entry.kind} {entry.what}: {exc!r}")
-    return Outcome(decisions.lines, figures.finish(), decisions.offers, failed)
+
+    for index, entry in enumerate(entries):
+        if variant is not None:
+            for i, due in variant.due(entry.t, index):
+                feed(i, due)
+            if variant.held(index, entry):
+                continue
+        feed(index, entry)
+    if variant is not None:
+        for i, due in variant.due(float("inf"), len(entries)):
+            feed(i, due)
+    return Outcome(decisions.lines, figures.finish(), decisions.offers, failed,
+                   live_offers=live_offers)
 
 
-def _feed(ctl: Controller, state: ControllerState, entry: jr.Entry, remap: _Remap | None,
+def _feed(ctl: Controller, state: ControllerState, entry: jr.Entry,
           recorded_key: list[int]) -> None:
     kind = entry.kind
     if kind == jr.EVENT:
         assert entry.event is not None
         recorded_key[0] = int(bool(entry.args[0])) if entry.args else 0
-        ctl.handle(remap.event(entry.event) if remap is not None else entry.event)
+        ctl.handle(entry.event)
     elif kind == jr.TICK:
         ctl.tick()
     elif kind == jr.COMMAND:
-        _command(ctl, entry.what, list(entry.args), remap)
+        _command(ctl, entry.what, list(entry.args))
     elif kind == jr.OUTBOUND:
         queued = entry.event
         assert queued is not None
@@ -168,11 +261,9 @@ def _feed(ctl: Controller, state: ControllerState, entry: jr.Entry, remap: _Rema
             state.ended(entry.event.call_id)
 
 
-def _command(ctl: Controller, name: str, args: list[Any], remap: _Remap | None) -> None:
+def _command(ctl: Controller, name: str, args: list[Any]) -> None:
     if name == "agent_command":
         agent_id, trigger, reason = args
-        if remap is not None:
-            agent_id = remap.agent(agent_id, trigger)
         ctl.agent_command(agent_id, AgentTrigger(trigger), reason)
     elif name == "set_skills":
         ctl.set_skills(args[0], dict(args[1]))
@@ -205,13 +296,16 @@ class Comparison:
                 for d in self.decisions]
         out.append(f"intervals whose figures differ: {len(self.figures)}")
         out += ["  " + json.dumps(r, sort_keys=True) for r in self.figures]
+        if self.variant.failed:  # the change's state refused inputs of the recorded day
+            out.append(f"inputs the change refused: {len(self.variant.failed)}")
+            out += [f"  {f}" for f in self.variant.failed]
         return out
 
 
 def compare(journals: list[jr.Journal], settings: Settings, centre: Centre,
             variant_settings: Settings, variant_centre: Centre) -> Comparison:
     base = run(journals, settings, centre)
-    variant = run(journals, variant_settings, variant_centre, base=base.offers)
+    variant = run(journals, variant_settings, variant_centre, base=base.live_offers)
     return Comparison(base, variant, different_decisions(base.offers, variant.offers),
                       figure_changes(base.figures, variant.figures))
 

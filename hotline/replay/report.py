@@ -102,6 +102,8 @@ class Outcome:
     figures: list[str]
     offers: dict[str, list[str]]
     failed: list[str] = field(default_factory=list)  # inputs that raised (as live)
+    #: call id -> its offers with their time and input (a comparison's baseline)
+    live_offers: dict[str, list[Any]] = field(default_factory=dict)
 
     def text(self) -> str:
         return "".join(f"{line}\n" for line in [*self.decisions, "", *self.figures])

@@ -4,7 +4,10 @@ figures, and a changed policy's comparison listing the decisions that differ."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,7 @@ from hotline.realtime.metrics import Metrics
 from hotline.replay import journal as jr
 from hotline.replay.report import DecisionTap, FiguresTap
 from hotline.replay.writer import JournalWriter
+from hotline.router import Offer
 
 CENTRE = """
 [[queues]]
@@ -47,6 +51,9 @@ id = "a2"
 skills = { general = 5 }
 """
 T0 = 1_796_000_000.0  # 2026-11-29 in the centre's day
+#: when each caller arrives (s after T0), how long each talks
+ARRIVALS = {"c0": 10.0, "c1": 200.0, "c2": 205.0, "c3": 700.0}
+TALK = {"c0": 60.0, "c1": 120.0, "c2": 50.0, "c3": 40.0}
 
 
 def centre(policy: str = "longest_idle") -> Centre:
@@ -63,11 +70,13 @@ class Clock:
 
 def record_session(tmp: Path) -> tuple[Path, str]:
     """A controller recording while it is driven as AMI and agents would drive it (offline:
-    nothing goes to an Asterisk); its journal and the text its taps saw live."""
+    nothing goes to an Asterisk): callers arrive, each offer rings 1 s later and is answered
+    2 s after that, talk, hang-up, 30 s of wrap-up; a tick every 5 s. Its journal and the text
+    its taps saw live."""
     clock = Clock()
     settings = Settings(replay_record=True, replay_dir=tmp, wrap_up_s=0.0)
     ctl = Controller(settings, centre(), clock=clock, emit_line=lambda _l: None)
-    state = ctl._state
+    state = ctl._state  # offline, as the replay runs it
     state.offline = state.routing = True
     decisions = DecisionTap(ctl.clock)
     metrics = Metrics(metrics_config(ctl.centre, settings))
@@ -77,33 +86,42 @@ def record_session(tmp: Path) -> tuple[Path, str]:
     figures = FiguresTap(metrics)
     ctl.observe(decisions)
     ctl.observe(figures)
+    plan: list[tuple[float, int, Callable[[], None]]] = []
+    seq = itertools.count()
 
-    def at(dt: float) -> float:
-        clock.t = T0 + dt
-        return clock.t
+    def at(t: float, action: Callable[[], None]) -> None:
+        heapq.heappush(plan, (T0 + t, next(seq), action))
 
-    at(0)
+    def on_offer(item: object) -> None:
+        if not isinstance(item, Offer):
+            return
+        call, agent, t = item.call_id, item.agent_id, clock.t - T0
+        talk = TALK[call]
+        at(t + 1, lambda: ctl.handle(AgentRinging(clock.t, node="pbx1", call_id=call,
+                                                  agent_id=agent)))
+        at(t + 2, lambda: ctl.handle(DtmfReceived(clock.t, node="pbx1", call_id=call,
+                                                  digit="5")))
+        at(t + 3, lambda: ctl.handle(CallAnswered(clock.t, node="pbx1", call_id=call,
+                                                  agent_id=agent)))
+        at(t + 3 + talk, lambda: ctl.handle(TalkEnded(clock.t, node="pbx1", call_id=call,
+                                                      agent_id=agent)))
+        at(t + 4 + talk, lambda: ctl.handle(CallEnded(clock.t, node="pbx1", call_id=call)))
+        at(t + 34 + talk, lambda: ctl.agent_command(agent, AgentTrigger.END_WRAP_UP))
+
+    ctl.observe(on_offer)
     for agent in ("a1", "a2"):
-        ctl.agent_command(agent, AgentTrigger.LOGIN)
-    at(1)
-    ctl.agent_command("a2", AgentTrigger.READY)  # a2 has been idle longer
-    at(2)
-    ctl.agent_command("a1", AgentTrigger.READY)
-    for n, start in enumerate((10.0, 11.0, 700.0, 1000.0)):
-        call = f"c{n}"
-        ctl.handle(CallQueued(at(start), node="pbx1", call_id=call, queue="general",
-                              service=ServiceType.GENERAL, caller="139", channel=f"ch{n}"))
-        agent = decisions.offers[call][-1]
-        ctl.tick()
-        ctl.handle(AgentRinging(at(start + 1), node="pbx1", call_id=call, agent_id=agent))
-        ctl.handle(DtmfReceived(at(start + 2), node="pbx1", call_id=call, digit="5"))
-        ctl.handle(CallAnswered(at(start + 3), node="pbx1", call_id=call, agent_id=agent))
-        ctl.handle(TalkEnded(at(start + 60 + n), node="pbx1", call_id=call, agent_id=agent))
-        ctl.handle(CallEnded(at(start + 61 + n), node="pbx1", call_id=call))
-        at(start + 90)
-        ctl.agent_command(agent, AgentTrigger.END_WRAP_UP)
-    at(2000)
-    ctl.tick()
+        at(0, lambda agent=agent: ctl.agent_command(agent, AgentTrigger.LOGIN))
+    at(1, lambda: ctl.agent_command("a2", AgentTrigger.READY))  # a2 idle the longer
+    at(2, lambda: ctl.agent_command("a1", AgentTrigger.READY))
+    for call, start in ARRIVALS.items():
+        at(start, lambda call=call: ctl.handle(CallQueued(
+            clock.t, node="pbx1", call_id=call, queue="general",
+            service=ServiceType.GENERAL, caller="139", channel=f"ch-{call}")))
+    for t in range(0, 1500, 5):
+        at(t + 0.5, ctl.tick)
+    while plan:
+        clock.t, _n, action = heapq.heappop(plan)
+        action()
     path = ctl.recording.writer.path  # type: ignore[union-attr]
     ctl.recording.close()  # type: ignore[union-attr]
     return path, "".join(f"{line}\n" for line in [*decisions.lines, "", *figures.finish()])
@@ -160,17 +178,19 @@ def test_another_version_is_refused_clearly(tmp_path: Path) -> None:
 def test_a_corrupt_line_is_quarantined_with_its_number_and_reason(tmp_path: Path) -> None:
     path, _live = record_session(tmp_path)
     lines = path.read_text().splitlines(keepends=True)
-    lines[3] = lines[3].replace('"a2"', '"a9"')  # a changed byte: the checksum says so
-    lines[5] = "0000abcd [1,2\n"
+    k = next(i for i, line in enumerate(lines) if i > 0 and '"a2"' in line)
+    lines[k] = lines[k].replace('"a2"', '"a9"', 1)  # a changed byte: the checksum says so
+    lines[k + 2] = "0000abcd [1,2\n"  # cut short
+    lines[k + 3] = lines[k + 3].split(" ", 1)[1]  # no checksum
     path.write_text("".join(lines))
     j = jr.read(path)
     assert [(q.line, q.reason) for q in j.quarantined] == [
-        (4, "checksum mismatch"), (6, "checksum mismatch")]
-    assert len(j.entries) == len(lines) - 1 - 2
+        (k + 1, "checksum mismatch"), (k + 3, "checksum mismatch"), (k + 4, "no checksum")]
+    assert len(j.entries) == len(lines) - 1 - 3
     shown: list[str] = []
     assert replay.main(path, overrides={}, out=tmp_path / "out.txt",
                        emit=lambda *a, **_k: shown.append(" ".join(map(str, a)))) == 1
-    assert any(f"{path}:4: quarantined (checksum mismatch)" in s for s in shown)
+    assert any(f"{path}:{k + 1}: quarantined (checksum mismatch)" in s for s in shown)
 
 
 def test_a_new_day_starts_a_file_that_follows_and_old_days_go(tmp_path: Path) -> None:
@@ -192,19 +212,52 @@ def test_a_new_day_starts_a_file_that_follows_and_old_days_go(tmp_path: Path) ->
     assert [x.path for x in jr.chain(second)] == [first, second]  # type: ignore[arg-type]
 
 
+def test_the_same_configuration_compared_changes_nothing(tmp_path: Path) -> None:
+    path, _live = record_session(tmp_path)
+    journals = jr.chain(path)
+    settings, recorded = replay.recorded_setup(journals)
+    result = replay.compare(journals, settings, recorded, settings, recorded)
+    assert result.decisions == [] and result.figures == []
+    assert result.variant.text() == result.base.text()
+
+
 def test_a_changed_policy_lists_the_decisions_that_differ(tmp_path: Path) -> None:
     path, _live = record_session(tmp_path)
     journals = jr.chain(path)
     settings, recorded = replay.recorded_setup(journals)
     result = replay.compare(journals, settings, recorded, settings, centre("most_skilled"))
-    # longest idle gave c0 to a2 (idle since t+1) and c1 to a1; most skilled: a2 first
-    # whenever it is free, so c1 goes to a1 either way but c2, c3 stay with a2
-    base, variant = result.base.offers, result.variant.offers
-    assert base["c0"] == ["a2"] and variant["c0"] == ["a2"]
-    assert result.decisions, "a changed policy must change a decision here"
-    for d in result.decisions:
-        assert d.before != d.after and d.after[-1] == "a2"
+    # longest idle: c0 to a2 (idle since t+1), c1 to a1 (idle since t+2, a2 since its
+    # wrap-up's end), c2 to a2; most skilled: a2 first whenever it is free
+    assert result.base.offers == {"c0": ["a2"], "c1": ["a1"], "c2": ["a2"], "c3": ["a2"]}
+    assert result.variant.offers == {"c0": ["a2"], "c1": ["a2"], "c2": ["a1"], "c3": ["a2"]}
+    assert [(d.call_id, d.before, d.after) for d in result.decisions] == [
+        ("c1", ["a1"], ["a2"]), ("c2", ["a2"], ["a1"])]
     assert result.variant.failed == []
+    # the same calls, talk and wrap-up times, other agents: the centre's figures stand
+    assert result.figures == []
     lines = result.lines()
-    assert lines[0] == f"decisions that differ: {len(result.decisions)}"
-    assert any("occupancy" in line for line in lines) or result.figures == []
+    assert lines[:3] == ["decisions that differ: 2", "  c1: a1 -> a2", "  c2: a2 -> a1"]
+
+
+def test_a_call_the_change_keeps_waiting_moves_the_figures(tmp_path: Path) -> None:
+    """Only a2 qualifies under the change: c1 goes to a2, so c2 (live: a2 at once) waits
+    for a2, which is still talking when c2's caller hung up live (after its 50 s talk): the
+    caller gives up then, an abandon, and the interval's figures say so."""
+    path, _live = record_session(tmp_path)
+    journals = jr.chain(path)
+    settings, recorded = replay.recorded_setup(journals)
+    only_a2 = parse_centre(tomllib.loads(
+        CENTRE.replace("{policy}", "longest_idle").replace("general = 1 }\npolicy",
+                                                           "general = 2 }\npolicy")))
+    result = replay.compare(journals, settings, recorded, settings, only_a2)
+    assert result.variant.offers == {"c0": ["a2"], "c1": ["a2"], "c3": ["a2"]}
+    assert [(d.call_id, d.before, d.after) for d in result.decisions] == [
+        ("c1", ["a1"], ["a2"]), ("c2", ["a2"], [])]
+    assert result.variant.failed == []
+    changed = {(r["queue"], r["start"]): r for r in result.figures}
+    interval = T0 + 200 - (T0 + 200 + 8 * 3600) % 900
+    row = changed[(None, interval)]
+    assert row["abandoned"] == (0, 1)
+    assert row["answered"] == (3, 2)  # c0, c1 and c2 came in this interval
+    assert row["service_level"] == (1.0, 2 / 3)
+    assert result.lines()[2] == "  c2: a2 -> -"

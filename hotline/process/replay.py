@@ -100,16 +100,26 @@ class _Variant:
             elif e.kind == jr.COMMAND and e.what == "agent_command" \
                     and e.args[1] in (AgentTrigger.END_WRAP_UP, AgentTrigger.READY):
                 self.wraps_of.setdefault(e.args[0], []).append(i)
+        #: where an agent's part of a call ends, and the live agent: TalkEnded or a
+        #: transfer, else (the caller hung up first) the call's end
+        self.talk_ends: dict[int, str] = {}
+        for call_id, indices in self.events_of.items():
+            parts = {i: e.agent_id for i in indices
+                     if isinstance(e := entries[i].event, TalkEnded | CallRequeued)}
+            if not parts:
+                for i in indices:
+                    n = self.segment_of(call_id, i)
+                    if isinstance(entries[i].event, CallEnded) and n >= 0:
+                        parts[i] = base[call_id][n].agent_id
+            self.talk_ends.update(parts)
         #: an agent's end of wrap-up -> the talk's end it follows (held with its segment)
         self.wrap_after: dict[int, tuple[str, int]] = {}
-        for call_id, indices in self.events_of.items():
-            for i in indices:
-                event: Any = entries[i].event
-                if isinstance(event, TalkEnded | CallRequeued):
-                    wraps = self.wraps_of.get(event.agent_id, [])
-                    k = bisect.bisect_right(wraps, i)
-                    if k < len(wraps):
-                        self.wrap_after[wraps[k]] = (call_id, i)
+        for i, agent_id in self.talk_ends.items():
+            wraps = self.wraps_of.get(agent_id, [])
+            k = bisect.bisect_right(wraps, i)
+            if k < len(wraps):
+                call_id = getattr(entries[i].event, "call_id", "")
+                self.wrap_after[wraps[k]] = (call_id, i)
 
     def segment_of(self, call_id: str, index: int) -> int:
         """Which of the call's live offers the input follows (-1: none yet)."""
@@ -137,8 +147,8 @@ class _Variant:
                 event = replace(event, agent_id=agent_id)
             self._schedule(i, replace(e, t=e.t + shift, event=replace(event,
                                                                       at=event.at + shift)))
-            if isinstance(event, TalkEnded | CallRequeued):
-                self._wrap(offer.agent_id, agent_id, i, shift)
+            if i in self.talk_ends:
+                self._wrap(self.talk_ends[i], agent_id, i, shift)
 
     def _wrap(self, live_agent: str, agent_id: str, after: int, shift: float) -> None:
         wraps = self.wraps_of.get(live_agent, [])

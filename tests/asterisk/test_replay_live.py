@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,14 @@ async def test_a_recorded_live_session_replays_to_the_same_decisions_and_figures
     same = replay.compare(journals, settings, centre, settings, centre)
     assert (same.decisions, same.figures, same.variant.failed) == ([], [], [])
     assert same.variant.text() == live_text
+    # agent1 made less skilled than agent2: the first caller (both agents free) goes to
+    # agent2, the second to agent1; the report lists them
+    skilled = replace(centre, agents=[
+        replace(a, skills={**a.skills, "general": 1}) if a.id == "agent1" else a
+        for a in centre.agents])
+    changed = replay.compare(journals, settings, centre, settings, skilled)
+    listed = {d.call_id: (d.before, d.after) for d in changed.decisions}
+    assert listed[ids[0]] == (["agent1"], ["agent2"])
+    assert listed[ids[1]] == (["agent2"], ["agent1"])
+    assert changed.variant.failed == []
+    assert changed.lines()[0] == f"decisions that differ: {len(changed.decisions)}"

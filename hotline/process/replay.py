@@ -331,6 +331,8 @@ def main(path: Path, *, centre_file: Path | None = None, overrides: Mapping[str,
         emit(f"replay: {q}")
     if centre_file is None and not overrides:
         outcome = run(journals, settings, centre)
+        if len(journals) > 1 and journals[-1].entries:  # the files before: the state only
+            outcome = outcome.since(journals[-1].entries[0].t)
         text = outcome.text()
         if out is not None:
             out.write_text(text)

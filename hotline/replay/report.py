@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hotline.core.events import (
@@ -104,6 +104,12 @@ class Outcome:
     failed: list[str] = field(default_factory=list)  # inputs that raised (as live)
     #: call id -> its offers with their time and input (a comparison's baseline)
     live_offers: dict[str, list[Any]] = field(default_factory=dict)
+
+    def since(self, t: float) -> Outcome:
+        """The decisions made from `t` on and the intervals that end after it (a day's file:
+        the files before it built the state it starts from)."""
+        return replace(self, decisions=[d for d in self.decisions if json.loads(d)[0] >= t],
+                       figures=[f for f in self.figures if json.loads(f)["end"] > t])
 
     def text(self) -> str:
         return "".join(f"{line}\n" for line in [*self.decisions, "", *self.figures])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -261,3 +262,24 @@ def test_a_call_the_change_keeps_waiting_moves_the_figures(tmp_path: Path) -> No
     assert row["answered"] == (3, 2)  # c0, c1 and c2 came in this interval
     assert row["service_level"] == (1.0, 2 / 3)
     assert result.lines()[2] == "  c2: a2 -> -"
+
+
+def test_a_day_file_replays_its_chain_and_reports_its_own_day(tmp_path: Path) -> None:
+    """The agents logged in the day before: the next day's file alone shows the next day's
+    decisions, made from the state its predecessor built."""
+    from hotline.process.controller.recording import header
+
+    settings = Settings(wrap_up_s=0.0)
+    w = JournalWriter(tmp_path, header(settings, centre()), utc_offset_s=settings.utc_offset_s,
+                      max_bytes=1 << 20, keep_days=3)
+    day = T0 - (T0 + settings.utc_offset_s) % 86_400 + 86_400  # the next local midnight
+    w.line(day - 60, [day - 60, "c", "agent_command", ["a1", "login", ""]])
+    w.line(day + 60, [day + 60, "c", "agent_command", ["a1", "ready", ""]])
+    w.close()
+    second = w.path
+    assert second is not None and jr.read(second).header["follows"] is not None
+    out = tmp_path / "out.txt"
+    assert replay.main(second, overrides={}, out=out, emit=lambda *_a, **_k: None) == 0
+    decisions = out.read_text().split("\n\n")[0].splitlines()
+    assert [(json.loads(d)[0], json.loads(d)[5:7]) for d in decisions] == [
+        (day + 60, ["not_ready", "ready"])]

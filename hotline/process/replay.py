@@ -39,6 +39,7 @@ from hotline.replay.report import (
     DecisionTap,
     Difference,
     FiguresTap,
+    HistoryTap,
     Outcome,
     different_decisions,
     figure_changes,
@@ -63,8 +64,10 @@ def recorded_setup(journals: list[jr.Journal]) -> tuple[Settings, Centre]:
     if not first.get("centre"):
         raise jr.JournalError(f"{journals[0].path}: no centre in the chain's first header")
     centre = parse_centre(tomllib.loads(first["centre"]))
-    settings = Settings().model_copy(update={**journals[-1].header.get("settings", {}),
-                                             "replay_record": False})
+    base = Settings()
+    recorded = {k: Path(v) if isinstance(getattr(base, k, None), Path) else v
+                for k, v in journals[-1].header.get("settings", {}).items()}
+    settings = base.model_copy(update={**recorded, "replay_record": False})
     return settings, centre
 
 
@@ -220,9 +223,11 @@ def run(journals: list[jr.Journal], settings: Settings, centre: Centre,
             if variant is not None:
                 variant.offered(item.call_id, item.agent_id, clock.now)
 
+    history = history_tap(settings)
     ctl.observe(offered)
     ctl.observe(decisions)
     ctl.observe(figures)
+    ctl.observe(history)
     failed: list[str] = []
 
     def feed(index: int, entry: jr.Entry) -> None:
@@ -244,7 +249,13 @@ def run(journals: list[jr.Journal], settings: Settings, centre: Centre,
         for i, due in variant.due(float("inf"), len(entries)):
             feed(i, due)
     return Outcome(decisions.lines, figures.finish(), decisions.offers, failed,
-                   live_offers=live_offers)
+                   live_offers=live_offers, history=history.lines)
+
+
+def history_tap(settings: Settings) -> HistoryTap:
+    """The history recorder as the platform makes it, its records kept as lines."""
+    return HistoryTap(settings.short_abandon_s, settings.recordings_dir,
+                      settings.recordings_dir_in_root)
 
 
 def _feed(ctl: Controller, state: ControllerState, entry: jr.Entry,
@@ -356,4 +367,4 @@ def main(path: Path, *, centre_file: Path | None = None, overrides: Mapping[str,
     return 1 if quarantined else 0
 
 
-__all__ = ["Comparison", "compare", "main", "recorded_setup", "run"]
+__all__ = ["Comparison", "compare", "history_tap", "main", "recorded_setup", "run"]

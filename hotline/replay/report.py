@@ -5,9 +5,11 @@ watch a live controller (an observer) and a replay, so equal inputs give equal t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from hotline.core.events import (
@@ -18,6 +20,7 @@ from hotline.core.events import (
     CallOverflowed,
     Event,
 )
+from hotline.history.service import Recorder
 from hotline.realtime.metrics import Metrics
 from hotline.replay.journal import event_fields
 from hotline.router import Offer
@@ -94,6 +97,33 @@ class FiguresTap:
         self._end = end + self.metrics.config.interval_s
 
 
+class HistoryTap:
+    """An observer: the history recorder (hotline/history/service.py, the call model's rows,
+    agents' state log, routing explanations) writing into a list instead of the writer's
+    outbox: one line per record it would store."""
+
+    def __init__(self, short_abandon_s: float, recordings_dir: Path,
+                 recordings_dir_in_root: str) -> None:
+        self.lines: list[str] = []
+        self.recorder = Recorder(self, recordings_dir, recordings_dir_in_root, short_abandon_s)
+
+    def __call__(self, item: object) -> None:
+        self.recorder.observe(item)
+
+    def submit(self, record: Any) -> None:
+        self.lines.append(_encode([type(record).__name__, _plain(dataclasses.asdict(record))]))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A run's text: decisions, figures; and what went wrong along the way."""
@@ -104,15 +134,28 @@ class Outcome:
     failed: list[str] = field(default_factory=list)  # inputs that raised (as live)
     #: call id -> its offers with their time and input (a comparison's baseline)
     live_offers: dict[str, list[Any]] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)  # HistoryTap's records
 
     def since(self, t: float) -> Outcome:
         """The decisions made from `t` on and the intervals that end after it (a day's file:
         the files before it built the state it starts from)."""
         return replace(self, decisions=[d for d in self.decisions if json.loads(d)[0] >= t],
-                       figures=[f for f in self.figures if json.loads(f)["end"] > t])
+                       figures=[f for f in self.figures if json.loads(f)["end"] > t],
+                       history=[h for h in self.history if _record_time(h) >= t])
 
     def text(self) -> str:
-        return "".join(f"{line}\n" for line in [*self.decisions, "", *self.figures])
+        """Decisions, a blank line, the figures, a blank line, the history records."""
+        return "".join(f"{line}\n" for line in
+                       [*self.decisions, "", *self.figures, "", *self.history])
+
+
+def _record_time(line: str) -> float:
+    """When a history record happened (a call's end, a state's start, a decision)."""
+    _kind, fields = json.loads(line)
+    for key in ("ended_at", "started_at", "at", "interval_end"):
+        if fields.get(key) is not None:
+            return float(fields[key])
+    return float("inf")
 
 
 @dataclass(frozen=True)
@@ -147,5 +190,5 @@ def figure_changes(base: Iterable[str], variant: Iterable[str]) -> list[dict[str
     return out
 
 
-__all__ = ["DECISION_EVENTS", "DecisionTap", "Difference", "FiguresTap", "Outcome",
+__all__ = ["DECISION_EVENTS", "DecisionTap", "Difference", "FiguresTap", "HistoryTap", "Outcome",
            "decision_line", "different_decisions", "figure_changes"]

@@ -22,7 +22,7 @@ from hotline.process import replay
 from hotline.process.wiring import agent_queues, metrics_config
 from hotline.realtime.metrics import Metrics
 from hotline.replay import journal as jr
-from hotline.replay.report import DecisionTap, FiguresTap
+from hotline.replay.report import DecisionTap, FiguresTap, HistoryTap
 from hotline.router import Offer
 from hotline.telephony.agi.server import Handler
 from tests.helpers.calls import logout, ready
@@ -39,8 +39,8 @@ class Live:
     """The recording controller and what its taps saw."""
 
     def __init__(self, ctl: ObservedController, decisions: DecisionTap,
-                 figures: FiguresTap) -> None:
-        self.ctl, self.decisions, self.figures = ctl, decisions, figures
+                 figures: FiguresTap, history: HistoryTap) -> None:
+        self.ctl, self.decisions, self.figures, self.history = ctl, decisions, figures, history
         self.stopped = False
 
     async def stop(self) -> None:
@@ -62,11 +62,13 @@ async def live(asterisk_node: Settings, centre: Centre, agi_scripts: dict[str, H
     for agent_id, queues in agent_queues(centre).items():
         metrics.set_agent_queues(agent_id, queues)
     figures = FiguresTap(metrics)
+    history = replay.history_tap(settings)  # the recorder's rows, kept as lines
     ctl.observe(decisions)
     ctl.observe(figures)
+    ctl.observe(history)
     agi_scripts["hold"] = ctl.holds.serve
     await ctl.start()
-    bed = Live(ctl, decisions, figures)
+    bed = Live(ctl, decisions, figures, history)
     try:
         yield bed
     finally:
@@ -104,7 +106,8 @@ async def test_a_recorded_live_session_replays_to_the_same_decisions_and_figures
     path = ctl.recording.writer.path  # type: ignore[union-attr]
     await live.stop()  # the journal closed, the taps saw their last item
     live_text = "".join(f"{line}\n" for line in
-                        [*live.decisions.lines, "", *live.figures.finish()])
+                        [*live.decisions.lines, "", *live.figures.finish(), "",
+                         *live.history.lines])
 
     journals = jr.chain(path)
     assert [q for j in journals for q in j.quarantined] == []
@@ -121,6 +124,9 @@ async def test_a_recorded_live_session_replays_to_the_same_decisions_and_figures
     rows = [json.loads(line) for line in outcome.figures]
     assert sum(r["answered"] for r in rows if r["queue"] is None) == len(ids)
     assert any(r["occupancy"] for r in rows)
+    calls = [json.loads(h)[1] for h in outcome.history if h.startswith('["CallRecord",')]
+    assert sorted(c["call_id"] for c in calls) == sorted(ids)
+    assert {c["outcome"] for c in calls} == {"answered"}
     # the day compared under its own configuration: nothing differs (the variant's segments
     # follow its offers, made at the live times)
     same = replay.compare(journals, settings, centre, settings, centre)

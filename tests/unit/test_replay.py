@@ -85,8 +85,10 @@ def record_session(tmp: Path) -> tuple[Path, str]:
     for agent, queues in agent_queues(ctl.centre).items():
         metrics.set_agent_queues(agent, queues)
     figures = FiguresTap(metrics)
+    history = replay.history_tap(settings)
     ctl.observe(decisions)
     ctl.observe(figures)
+    ctl.observe(history)
     plan: list[tuple[float, int, Callable[[], None]]] = []
     seq = itertools.count()
 
@@ -125,7 +127,8 @@ def record_session(tmp: Path) -> tuple[Path, str]:
         action()
     path = ctl.recording.writer.path  # type: ignore[union-attr]
     ctl.recording.close()  # type: ignore[union-attr]
-    return path, "".join(f"{line}\n" for line in [*decisions.lines, "", *figures.finish()])
+    return path, "".join(f"{line}\n" for line in
+                         [*decisions.lines, "", *figures.finish(), "", *history.lines])
 
 
 def test_a_recorded_session_replays_to_the_same_decisions_and_figures(tmp_path: Path) -> None:
@@ -135,7 +138,7 @@ def test_a_recorded_session_replays_to_the_same_decisions_and_figures(tmp_path: 
     assert recorded_centre == centre()
     outcome = replay.run(journals, settings, recorded_centre)
     assert outcome.failed == []
-    assert "Offer" in live and '"occupancy"' in live
+    assert "Offer" in live and '"occupancy"' in live and '["CallRecord",' in live
     assert outcome.text() == live  # byte for byte
 
 

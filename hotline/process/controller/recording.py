@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hotline.centre.centre_file import centre_toml
@@ -27,7 +28,7 @@ from hotline.replay.writer import JournalWriter
 #: paths): each journal's header carries them, the replay runs with them
 REPLAYED_SETTINGS = ("ring_timeout_s", "callback_attempts", "callback_retry_s", "wrap_up_s",
                      "short_abandon_s", "utc_offset_s", "callback_key", "hotline_number",
-                     "hold_lease_s", "failsafe_guard_s")
+                     "hold_lease_s", "failsafe_guard_s", "recordings_dir")
 
 
 class EntryClock:
@@ -100,12 +101,14 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, frozenset | set):
         return sorted(value)
+    if isinstance(value, Path):
+        return str(value)
     return value
 
 
 def header(settings: Settings, centre: Centre) -> dict[str, Any]:
     return {"centre": centre_toml(centre),
-            "settings": {name: getattr(settings, name) for name in REPLAYED_SETTINGS}}
+            "settings": {name: _plain(getattr(settings, name)) for name in REPLAYED_SETTINGS}}
 
 
 def recording_for(settings: Settings, centre: Centre,

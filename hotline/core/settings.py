@@ -193,6 +193,16 @@ class Settings(BaseSettings):
     # most this often (group commit): a record is durable within one loop turn plus this
     outbox_sync_interval_s: float = Field(default=0.005, ge=0.0, le=1.0)
 
+    # Deterministic replay (docs/replay.md): the controller records its inputs (typed AMI
+    # events, commands, ticks, each with the controller's clock) into an append-only journal,
+    # one file per centre day in replay_dir (default data_dir/replay); a file stops growing at
+    # replay_max_mb (the rest of that day is not recorded), files older than
+    # replay_keep_days are deleted as a new day begins.
+    replay_record: bool = False
+    replay_dir: Path | None = None
+    replay_max_mb: int = Field(default=1024, ge=1, le=1_000_000)
+    replay_keep_days: int = Field(default=14, ge=1, le=3650)
+
     # A supervisor's own phone for listen / whisper / barge: user name -> PJSIP endpoint (an
     # endpoint of the agent set). A user who is also an agent has its agent's endpoint. A
     # supervisor's spy audio goes only to its own endpoint; an admin may name any

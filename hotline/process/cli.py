@@ -199,7 +199,36 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--first-port", type=int, default=0,
                       help="the SIPp phones' local UDP ports start here (default 5100; "
                            "about 520 of them)")
+
+    rep = sub.add_parser("replay", help="feed a recorded journal through the controller "
+                                        "offline: its decisions and figures, or a comparison",
+                         description="Replays a journal the controller recorded "
+                                     "(HOTLINE_REPLAY_RECORD=true; docs/replay.md) with the "
+                                     "recorded clock: prints every decision and the figures "
+                                     "per interval, byte for byte the live run's. With "
+                                     "--centre or --set: replays it again under that "
+                                     "configuration and lists the decisions that differ and "
+                                     "the figures they change.")
+    rep.add_argument("journal", type=Path, help="a journal file (.hlr)")
+    rep.add_argument("--centre", type=Path,
+                     help="compare: the variant's centre file (queues, policies, skills)")
+    rep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="compare: a setting the variant changes, e.g. ring_timeout_s=20")
+    rep.add_argument("--out", type=Path, help="write the output here instead of stdout")
     return parser
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.process import replay
+    from hotline.replay.journal import JournalError
+
+    overrides = dict(item.partition("=")[::2] for item in args.set)
+    try:
+        return replay.main(args.journal, centre_file=args.centre, overrides=overrides,
+                           out=args.out)
+    except (JournalError, OSError) as exc:
+        print(f"hotline replay: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"log_format": args.log_format})
     console.configure_logging(settings.log_format, verbose=args.verbose)
     handlers = {"asterisk": _asterisk, "run": _run, "controller": _controller, "api": _api,
-                "demo": _demo}
+                "demo": _demo, "replay": _replay}
     try:
         return handlers[args.command](args, settings)
     except (CentreFileError, RuntimeError) as exc:

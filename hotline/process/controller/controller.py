@@ -49,6 +49,7 @@ from hotline.process.controller import (
 )
 from hotline.process.controller.delivery import Deliveries
 from hotline.process.controller.hold_desk import HoldDesk, HoldRequest
+from hotline.process.controller.recording import Recording, recording_for
 from hotline.process.controller.state import ControllerState, HistoryGate, Item, Observer
 from hotline.router import AgentConfig, Offer, Router
 from hotline.router.decisions import CallbackDue
@@ -75,6 +76,10 @@ class Controller:
                  term: Leadership | None = None) -> None:
         """`term`: this controller's leadership (a hot-standby pair); None: it alone, always
         the active one."""
+        #: the replay journal's (settings.replay_record): its clock is frozen per input
+        self._rec: Recording | None = recording_for(settings, centre, clock)
+        if self._rec is not None:
+            clock = self._rec.clock
         router = Router(config.router_config(centre, settings), clock=clock)
         self._state = ControllerState(
             settings=settings, centre=centre, clock=clock, emit_line=emit_line, router=router,
@@ -83,6 +88,10 @@ class Controller:
             deliveries=Deliveries(), term=term)
         self._state.holds.vet = lambda request: delivery.vet_session(self._state, request)
         self._background: list[asyncio.Task[None]] = []
+        self._state.recording = self._rec
+        self._arriving = dict(_ARRIVING)
+        if self._rec is not None:
+            self._arriving[DtmfReceived] = self._key_recorded
         #: What each of the router's outputs sets going (after it is recorded).
         self._outputs: dict[type, Callable[[Any], None]] = {
             Offer: self._offer,
@@ -183,6 +192,8 @@ class Controller:
         wrap_up.cancel_all(s)
         for link in s.links.values():
             await link.close()
+        if self._rec is not None:
+            self._rec.close()
 
     def use_history(self, history: HistoryGate) -> None:
         """History as the ledger pass asks it (calls recorded already; accepted), from the
@@ -201,50 +212,87 @@ class Controller:
     # -- commands (the API calls these too)
 
     def agent_command(self, agent_id: str, trigger: AgentTrigger, reason: str = "") -> None:
-        trigger, reason = failsafe.command(self._state, agent_id, trigger, reason)
-        self._apply(self.router.agent_command(agent_id, trigger, reason))
+        rec = self._rec
+        if rec is None or rec.inside:
+            trigger, reason = failsafe.command(self._state, agent_id, trigger, reason)
+            self._apply(self.router.agent_command(agent_id, trigger, reason))
+            return
+        rec.command("agent_command", agent_id, trigger, reason)
+        try:
+            trigger, reason = failsafe.command(self._state, agent_id, trigger, reason)
+            self._apply(self.router.agent_command(agent_id, trigger, reason))
+        finally:
+            rec.end()
+
+    def _input(self, name: str, args: tuple[Any, ...], results: Callable[[], list[Item]]
+               ) -> None:
+        """A command's results applied, the command journaled as an input when recording."""
+        rec = self._rec
+        if rec is None or rec.inside:
+            self._apply(results())
+            return
+        rec.command(name, *args)
+        try:
+            self._apply(results())
+        finally:
+            rec.end()
 
     def set_skills(self, agent_id: str, skills: dict[str, int]) -> None:
         """A supervisor's skill edit: the next decision uses it (waiting calls may be offered
         at once to an agent who now qualifies)."""
-        self._apply(self.router.set_skills(agent_id, skills))
+        self._input("set_skills", (agent_id, skills),
+                    lambda: self.router.set_skills(agent_id, skills))
 
     def queue_callback(self, service: ServiceType, number: str) -> str:
         """An outbound call to a customer (a work order's 回访), queued like any call of its
         service; when offered, the customer is called (Originate) and connected to that
         agent (callbacks.py). Returns the new call's id."""
-        self.handle(queued := callbacks.queue_outbound(self._state, service, number))
+        rec = self._rec
+        if rec is None or rec.inside:
+            self.handle(queued := callbacks.queue_outbound(self._state, service, number))
+            return queued.call_id
+        rec.outbound(number)
+        try:
+            queued = callbacks.queue_outbound(self._state, service, number)
+            rec.made(queued)
+            self.handle(queued)
+        finally:
+            rec.end()
         return queued.call_id
 
     def mark_repeat(self, call_id: str, preferred_agent: str | None) -> None:
         """A repeat caller (open work order, or called within 24 h): raised, and offered
         first to the agent who handled the open order."""
-        self._apply(self.router.mark_repeat(call_id, preferred_agent))
+        self._input("mark_repeat", (call_id, preferred_agent),
+                    lambda: self.router.mark_repeat(call_id, preferred_agent))
 
     def add_agent(self, agent_id: str, skills: dict[str, int], name: str = "") -> None:
         """A new agent joins the router (logged out); its SIP endpoint is the caller's job."""
-        self._apply(self.router.add_agent(AgentConfig(agent_id=agent_id, skills=dict(skills),
-                                                      name=name)))
+        self._input("add_agent", (agent_id, skills, name),
+                    lambda: self.router.add_agent(AgentConfig(agent_id=agent_id,
+                                                              skills=dict(skills), name=name)))
 
     def remove_agent(self, agent_id: str) -> None:
         """The agent leaves the router (refused by the router while it is on a call)."""
-        self._apply(self.router.remove_agent(agent_id))
+        self._input("remove_agent", (agent_id,), lambda: self.router.remove_agent(agent_id))
 
     def put_queue(self, spec: QueueSpec) -> None:
         """A new or changed queue: the router uses it at once (waiting calls included)."""
-        self._apply(self.router.put_queue(config.queue_config(spec)))
+        self._input("put_queue", (spec,),
+                    lambda: self.router.put_queue(config.queue_config(spec)))
         self._state.centre = config.with_queue(self._state.centre, spec)  # queue_callback reads it
 
     def set_vip_numbers(self, numbers: Iterable[str]) -> None:
         """The VIP numbers, replaced: the router raises their calls from now on (waiting ones
         included); the centre keeps them for a rebuilt router."""
         chosen = sorted(set(numbers))
-        self._apply(self.router.set_vip_numbers(frozenset(chosen)))
+        self._input("set_vip_numbers", (chosen,),
+                    lambda: self.router.set_vip_numbers(frozenset(chosen)))
         self._state.centre = replace(self._state.centre, vip_numbers=chosen)
 
     def remove_queue(self, name: str) -> None:
         """Refused by the router (QueueInUse) while calls wait in or overflow to it."""
-        self._apply(self.router.remove_queue(name))
+        self._input("remove_queue", (name,), lambda: self.router.remove_queue(name))
         self._state.centre = config.without_queue(self._state.centre, name)
 
     async def spy(self, supervisor_endpoint: str, agent_id: str, mode: SpyMode) -> str:
@@ -261,6 +309,17 @@ class Controller:
 
     def handle(self, event: Event) -> None:
         """One typed event into the router, and its decisions out."""
+        rec = self._rec
+        if rec is None or rec.inside:
+            self._handle(event)
+            return
+        rec.begin_event(event)
+        try:
+            self._handle(event)
+        finally:
+            rec.end()
+
+    def _handle(self, event: Event) -> None:
         s = self._state
         if isinstance(event, CallQueued) and s.router.knows(event.call_id):
             # Its hold session queued it first (or a resync did): counted once everywhere.
@@ -276,7 +335,7 @@ class Controller:
                 # begun before this controller: its ledger entry, if the dialplan wrote one
                 s.spawn(ledger_pass.on_unknown_end(s, s.links[event.node], event.call_id))
         s.record(event)
-        arriving = _ARRIVING.get(type(event))
+        arriving = self._arriving.get(type(event))
         if arriving is not None and arriving(s, event):
             return
         failsafe.track(s, event, self.agent_command)
@@ -338,11 +397,35 @@ class Controller:
             else:  # a standby: the take-over's resync reads what matters from the node
                 s.followed += 1
 
+    def tick(self) -> None:
+        """Let time pass for the router (ring timeouts, bullseye steps, overflow...)."""
+        rec = self._rec
+        if rec is None or rec.inside:
+            self._apply(self.router.tick())
+            return
+        rec.tick()
+        try:
+            self._apply(self.router.tick())
+        finally:
+            rec.end()
+
+    def _key_recorded(self, state: ControllerState, event: DtmfReceived) -> bool:
+        """callbacks.on_key, its verdict journaled (it reads the hold desk's sessions)."""
+        taken = callbacks.on_key(state, event)
+        assert self._rec is not None
+        self._rec.key_taken = int(taken)
+        return taken
+
+    @property
+    def recording(self) -> Recording | None:
+        """The replay journal being written (None: settings.replay_record is off)."""
+        return self._rec
+
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(0.2)
             self._state.holds.alive()
-            self._apply(self.router.tick())
+            self.tick()
 
 
 __all__ = ["Controller"]

@@ -154,7 +154,7 @@ async def _settle_claimed(state: ControllerState, link: AmiLink, ledger: Ledger)
     events, done = replays(state, link.node, ledger, recorded)
     calls = 0
     for event in events:
-        state.record(event)
+        state.record_input(event)
         if isinstance(event, CallEnded):
             calls += 1
             state.ended(event.call_id)

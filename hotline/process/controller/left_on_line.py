@@ -58,7 +58,7 @@ async def settle(state: ControllerState, calls: Iterable[CallRecord]) -> list[st
                 event = CallEnded(event.at, node=event.node, call_id=event.call_id, cause=0,
                                   cause_text=CAUSE_TEXT)
                 state.ended(event.call_id)
-            state.record(event)
+            state.record_input(event)
     if left and state.history is not None:
         await state.history.sync()
     return [c.call_id for c in left]

@@ -113,6 +113,11 @@ class ControllerState:
     #: False while a standby follows the nodes: events are read, not routed
     routing: bool = False
     followed: int = 0  # events a standby read and did not route
+    #: the replay journal (controller/recording.py's Recording; None: not recording)
+    recording: Any = None
+    #: a replay (hotline/process/replay.py): nothing is done to Asterisk, no task spawned,
+    #: no timer set; what came of them live is in the journal as inputs of their own
+    offline: bool = False
 
     @property
     def epoch(self) -> int:
@@ -120,6 +125,9 @@ class ControllerState:
         return self.term.epoch if self.term is not None else 0
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self.offline:
+            coro.close()
+            return
         task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -129,6 +137,18 @@ class ControllerState:
         self.ended_calls[call_id] = None
         if len(self.ended_calls) > ENDED_KEPT:
             self.ended_calls.popitem(last=False)
+
+    def record_input(self, event: Event) -> None:
+        """An event recorded without the router (a ledger's call): an input of its own."""
+        rec = self.recording
+        if rec is None or rec.inside:
+            self.record(event)
+            return
+        rec.recorded(event)
+        try:
+            self.record(event)
+        finally:
+            rec.end()
 
     def record(self, item: Item) -> None:
         """What happened: the desk's projection, the call log, every observer."""

@@ -17,7 +17,8 @@ def on_agent_state(state: ControllerState, change: AgentStateChanged,
     timer = state.wrap_up_timers.pop(change.agent_id, None)
     if timer is not None:
         timer.cancel()
-    if change.new is AgentState.AFTER_CALL_WORK and state.settings.wrap_up_s > 0:
+    if change.new is AgentState.AFTER_CALL_WORK and state.settings.wrap_up_s > 0 \
+            and not state.offline:  # a replay: the timer's end is a journaled command
         loop = asyncio.get_running_loop()
         state.wrap_up_timers[change.agent_id] = loop.call_later(
             state.settings.wrap_up_s, end, change.agent_id)

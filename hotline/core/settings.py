@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # Where the page's softphone connects; empty: wss://<the page's host>:wss_port/ws
     softphone_ws_url: str = ""
     agi_port: int = 4573
+    # Where this controller's FastAGI listens, and the address the nodes are told to dial
+    # (AstDB hotline/agi): a controller on a machine of its own (docs/deploy.md, "Several
+    # machines"). Empty: bind_host (the controller beside its first node).
+    agi_host: str = ""
     # FastAGI peers (docs/security.md): this node's secret, passed by its dialplan with every
     # AGI call, and the addresses its connections come from (empty: bind_host); other nodes
     # carry theirs in other_nodes. A connection must send its environment within
@@ -115,6 +119,11 @@ class Settings(BaseSettings):
     ami_ping_timeout_s: float = 3.0
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
+    # A node whose AMI link stays down this long is lost (its machine died, or its network
+    # is cut): the calls the controller knew on it end as lost to a node failure, and what it
+    # last said of the agents' phones no longer counts (they are reachable through the other
+    # nodes). A node back after this is resynced as new; a restart within it is the resync's.
+    node_lost_s: float = Field(default=10.0, gt=0.0, le=3600.0)
     # A waiting caller's FastAGI hold session is a lease of this many seconds (Asterisk's
     # TIMEOUT(absolute)), which the controller renews inside the session every half lease (AGI
     # SET AUTOHANGUP): a caller keeps one session for the whole wait. A controller that
@@ -246,6 +255,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{address!r} is not host:port")
         return addresses
 
+    @field_validator("agi_host")
+    @classmethod
+    def _agi_host(cls, host: str) -> str:
+        # written into the nodes' AstDB and dialled by their dialplan: a host name or address
+        if host and not _AGI_ADDRESS.fullmatch(f"{host}:1"):
+            raise ValueError(f"{host!r} is not a host name or address")
+        return host
+
     @field_validator("repeat_window_h")
     @classmethod
     def _one_of_the_windows(cls, hours: int) -> int:
@@ -258,7 +275,12 @@ class Settings(BaseSettings):
     @property
     def agi_address(self) -> str:
         """This controller's FastAGI address as the dialplan dials it."""
-        return f"agi://{self.bind_host}:{self.agi_port}"
+        return f"agi://{self.agi_listen_host}:{self.agi_port}"
+
+    @property
+    def agi_listen_host(self) -> str:
+        """Where this controller's FastAGI listens (agi_host, else bind_host)."""
+        return self.agi_host or self.bind_host
 
     @property
     def agi_addresses(self) -> str:

@@ -6,6 +6,7 @@ their own ports; the CLI and the API get theirs through `get_settings()`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     # (docs/security.md). The test bed and benches add `command` (pjsip show channelstats,
     # queue reload all); `config` and `user` (UpdateConfig, forged UserEvents) never.
     ami_write: str = "system,call,originate"
+    # Who else may use the node's AMI besides the node's own host (manager.conf permit lines):
+    # the controllers' machines when they are not the node's (docs/deploy.md, "Several
+    # machines"), as addresses or networks, e.g. '["10.0.0.5", "10.0.0.6"]'
+    ami_permit: list[str] = Field(default_factory=list)
     sip_port: int = 5060
     caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
     # The agent page's softphone (api/static/softphone.js): SIP over a secure websocket on
@@ -254,6 +259,24 @@ class Settings(BaseSettings):
             if not _AGI_ADDRESS.fullmatch(address):
                 raise ValueError(f"{address!r} is not host:port")
         return addresses
+
+    @field_validator("ami_permit")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        # rendered into manager.conf: an address or a network and nothing else
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError names it
+        return networks
+
+    @property
+    def ami_permits(self) -> str:
+        """manager.conf's permit lines for ami_permit (@@ami_permits@@)."""
+        lines = []
+        for entry in self.ami_permit:
+            network = ipaddress.ip_network(entry, strict=False)
+            text = network.with_netmask if network.version == 4 else network.with_prefixlen
+            lines.append(f"permit = {text}")
+        return "\n".join(lines) or "; (no other AMI client: HOTLINE_AMI_PERMIT)"
 
     @field_validator("agi_host")
     @classmethod

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,13 @@ import pytest
 from hotline.centre.model import Centre
 from hotline.core.settings import AsteriskNode, Settings
 from hotline.devtools.embedded import EmbeddedPostgres, EmbeddedRedis
-from hotline.devtools.sipp_phones import SippProcess, start_agent, start_caller
+from hotline.devtools.sipp_phones import (
+    SippProcess,
+    _die_with_parent,
+    dtmf_scenario,
+    sipp_binary,
+    start_agent,
+)
 from hotline.store import db
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
@@ -40,6 +47,7 @@ WSS_PORT = testbed._BASE + 53
 HTTP_LOOPBACK_PORT = testbed._BASE + 54
 AGI_PORT = testbed._BASE + 55
 API_PORT = testbed._BASE + 56  # and its live server on the next
+GENERAL = [(1500, "1"), (1200, "7")]  # the IVR: Mandarin, then the general queue
 TEMP_PREFIX = f"hotline-netns{testbed.SLOT}-"
 API_SECRET = "netns-test-secret-shared-by-every-api-node"  # one secret: tokens travel
 SUPERVISOR = ("chen", "netns-supervisor-password")  # the API nodes' user (production mode)
@@ -132,6 +140,8 @@ class Bed:
             "rtp_start": testbed.RTP_START + 1000, "rtp_end": testbed.RTP_START + 1999,
             "webrtc_agents": [],
             "caller_match": f"{netns.OUTSIDE}/32",  # the trunk: the world outside
+            # AMI for the controllers' machines and the test's own watching link
+            "ami_permit": [netns.NETWORK],
             "controller_agi": [f"{c.address}:{AGI_PORT}" for c in controllers],
             "wrap_up_s": 1.0,
             "failsafe_guard_s": 5,
@@ -200,13 +210,25 @@ class Bed:
         self.phones.append(phone)
         return phone
 
-    def callers(self, number: str, node: Node, calls: int, rate: float,
-                talk_ms: int) -> SippProcess:
-        """`calls` callers from `number` through the trunk to `node`, `rate` a second."""
-        phone = start_caller(number, node.target, talk_ms=talk_ms, host=netns.OUTSIDE,
-                             local_port=testbed.next_caller_port(),
-                             media_port=testbed.next_media_port(),
-                             service=node.settings.hotline_number, calls=calls, rate=rate)
+    def callers(self, prefix: str, node: Node, calls: int, rate: float, talk_ms: int,
+                steps: list[tuple[int, str]] = GENERAL) -> SippProcess:
+        """`calls` callers through the trunk to `node`, `rate` a second, each from its own
+        number (`prefix` and SIPp's call number) and walking the IVR with `steps` (pause,
+        digit), then on the line `talk_ms` (tests/helpers/phones.py's caller_stream, from
+        the world outside)."""
+        workdir = Path(tempfile.mkdtemp(prefix=f"sipp-netns-{prefix}-"))
+        text = dtmf_scenario(workdir, steps, talk_ms)
+        scenario = workdir / "callers.xml"
+        scenario.write_text(text.replace("sip:[number]@", "sip:[number][call_number]@"))
+        args = [sipp_binary(), "-sf", str(scenario), "-i", netns.OUTSIDE,
+                "-p", str(testbed.next_caller_port()), "-mi", netns.OUTSIDE,
+                "-mp", str(testbed.next_media_port()), "-s", node.settings.hotline_number,
+                "-key", "number", prefix, "-m", str(calls), "-r", str(rate), "-l", str(calls),
+                node.target, "-nostdin", "-trace_err", "-error_file",
+                str(workdir / "callers_errors.log")]
+        proc = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        phone = SippProcess(proc=proc, workdir=workdir, name=f"callers-{prefix}")
         self.phones.append(phone)
         return phone
 

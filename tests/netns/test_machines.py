@@ -53,13 +53,13 @@ async def test_a_node_cut_off_mid_call(bed: Bed) -> None:
     on_a, on_b = await _follow(bed, 0), await _follow(bed, 1)
     for n in (1, 2, 3, 4):
         bed.agent_phone(n)  # they talk until the caller hangs up
-    bed.callers("13810000001", node_a, calls=6, rate=5, talk_ms=120_000)
+    bed.callers("1381000", node_a, calls=6, rate=5, talk_ms=120_000)
     await wait_for(lambda: len(on_a.answered()) >= 4, 60, "four callers on A answered")
-    await wait_for(lambda: len(_queued(on_a, "13810000001") - on_a.answered()) >= 2, 30,
+    await wait_for(lambda: len(_queued(on_a, "1381000") - on_a.answered()) >= 2, 30,
                  "two callers on A waiting")
     talking = {e.agent_id for e in on_a.seen if isinstance(e, CallAnswered)}
-    calls_a = set(on_a.callers("13810000001"))
-    waiting = _queued(on_a, "13810000001") - on_a.answered()
+    calls_a = set(on_a.callers("1381000"))
+    waiting = _queued(on_a, "1381000") - on_a.answered()
     assert len(calls_a) == 6 and talking == {"agent1", "agent2", "agent3", "agent4"}
 
     lines = len(ctl.lines)
@@ -70,7 +70,7 @@ async def test_a_node_cut_off_mid_call(bed: Bed) -> None:
           f"node_lost_s)")
 
     # B goes on: its caller is answered by one of the agents who were talking on A
-    bed.callers("13820000001", node_b, calls=1, rate=1, talk_ms=3_000)
+    bed.callers("1382000", node_b, calls=1, rate=1, talk_ms=3_000)
     answered = await wait_for(
         lambda: [e for e in on_b.seen if isinstance(e, CallAnswered)], 30,
         "the caller on B answered")
@@ -108,8 +108,8 @@ async def test_the_active_controller_cut_off(bed: Bed) -> None:
     link = bed.links[-1]
     for n in (1, 2, 3, 4):
         bed.agent_phone(n, talk_ms=2_500)  # the agent ends each call after 2.5 s of talk
-    bed.callers("13830000001", node, calls=10, rate=2, talk_ms=90_000)
-    await wait_for(lambda: len(_queued(watch, "13830000001") - watch.answered()) >= 2, 60,
+    bed.callers("1383000", node, calls=10, rate=2, talk_ms=90_000)
+    await wait_for(lambda: len(_queued(watch, "1383000") - watch.answered()) >= 2, 60,
                  "two callers waiting")
     old = await link.db_get("hotline", "epoch")
     cut = time.time()
@@ -118,9 +118,9 @@ async def test_the_active_controller_cut_off(bed: Bed) -> None:
     await standby.wait_line("took over", 30)
     print(f"\ntakeover {took - cut:.2f} s after the active's link was cut")
     assert took - cut <= TAKEOVER_S
-    bed.callers("13830000002", node, calls=2, rate=2, talk_ms=90_000)  # after the cut
+    bed.callers("1383100", node, calls=2, rate=2, talk_ms=90_000)  # after the cut
 
-    for number, count in (("13830000001", 10), ("13830000002", 2)):
+    for number, count in (("1383000", 10), ("1383100", 2)):
         def all_answered(number: str = number, count: int = count) -> bool:
             mine = set(watch.callers(number))
             return len(mine) >= count and mine <= watch.answered()
@@ -132,7 +132,7 @@ async def test_the_active_controller_cut_off(bed: Bed) -> None:
             story = {c: [type(e).__name__ for e in by_call(watch.seen).get(c, [])]
                      for c in left}
             raise AssertionError(f"not answered: {story}") from None
-    calls = set(watch.callers("13830000001")) | set(watch.callers("13830000002"))
+    calls = set(watch.callers("1383000")) | set(watch.callers("1383100"))
     assert not watch.doubled(calls), watch.doubled(calls)
 
 

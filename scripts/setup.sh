@@ -11,7 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 APT_PACKAGES=(debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei baresip openssl
-              gcc g++ python3-dev python3-venv ca-certificates)
+              gcc g++ python3-dev python3-venv ca-certificates
+              iproute2)  # ip netns / veth / bridge: tests/netns (nsenter is util-linux's)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -6,6 +6,7 @@ their own ports; the CLI and the API get theirs through `get_settings()`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     # (docs/security.md). The test bed and benches add `command` (pjsip show channelstats,
     # queue reload all); `config` and `user` (UpdateConfig, forged UserEvents) never.
     ami_write: str = "system,call,originate"
+    # Who else may use the node's AMI besides the node's own host (manager.conf permit lines):
+    # the controllers' machines when they are not the node's (docs/deploy.md, "Several
+    # machines"), as addresses or networks, e.g. '["10.0.0.5", "10.0.0.6"]'
+    ami_permit: list[str] = Field(default_factory=list)
     sip_port: int = 5060
     caller_match: str = "127.0.0.0/8"  # where hotline calls come from (the trunk)
     # The agent page's softphone (api/static/softphone.js): SIP over a secure websocket on
@@ -91,6 +96,10 @@ class Settings(BaseSettings):
     # Where the page's softphone connects; empty: wss://<the page's host>:wss_port/ws
     softphone_ws_url: str = ""
     agi_port: int = 4573
+    # Where this controller's FastAGI listens, and the address the nodes are told to dial
+    # (AstDB hotline/agi): a controller on a machine of its own (docs/deploy.md, "Several
+    # machines"). Empty: bind_host (the controller beside its first node).
+    agi_host: str = ""
     # FastAGI peers (docs/security.md): this node's secret, passed by its dialplan with every
     # AGI call, and the addresses its connections come from (empty: bind_host); other nodes
     # carry theirs in other_nodes. A connection must send its environment within
@@ -118,6 +127,11 @@ class Settings(BaseSettings):
     ami_ping_misses: int = Field(default=3, ge=1, le=20)
     # Seconds of silence from the controller before the dialplan uses app_queue on its own.
     failsafe_guard_s: int = 5
+    # A node whose AMI link stays down this long is lost (its machine died, or its network
+    # is cut): the calls the controller knew on it end as lost to a node failure, and what it
+    # last said of the agents' phones no longer counts (they are reachable through the other
+    # nodes). A node back after this is resynced as new; a restart within it is the resync's.
+    node_lost_s: float = Field(default=10.0, gt=0.0, le=3600.0)
     # A waiting caller's FastAGI hold session is a lease of this many seconds (Asterisk's
     # TIMEOUT(absolute)), which the controller renews inside the session every half lease (AGI
     # SET AUTOHANGUP): a caller keeps one session for the whole wait. A controller that
@@ -259,6 +273,32 @@ class Settings(BaseSettings):
                 raise ValueError(f"{address!r} is not host:port")
         return addresses
 
+    @field_validator("ami_permit")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        # rendered into manager.conf: an address or a network and nothing else
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError names it
+        return networks
+
+    @property
+    def ami_permits(self) -> str:
+        """manager.conf's permit lines for ami_permit (@@ami_permits@@)."""
+        lines = []
+        for entry in self.ami_permit:
+            network = ipaddress.ip_network(entry, strict=False)
+            text = network.with_netmask if network.version == 4 else network.with_prefixlen
+            lines.append(f"permit = {text}")
+        return "\n".join(lines) or "; (no other AMI client: HOTLINE_AMI_PERMIT)"
+
+    @field_validator("agi_host")
+    @classmethod
+    def _agi_host(cls, host: str) -> str:
+        # written into the nodes' AstDB and dialled by their dialplan: a host name or address
+        if host and not _AGI_ADDRESS.fullmatch(f"{host}:1"):
+            raise ValueError(f"{host!r} is not a host name or address")
+        return host
+
     @field_validator("repeat_window_h")
     @classmethod
     def _one_of_the_windows(cls, hours: int) -> int:
@@ -271,7 +311,12 @@ class Settings(BaseSettings):
     @property
     def agi_address(self) -> str:
         """This controller's FastAGI address as the dialplan dials it."""
-        return f"agi://{self.bind_host}:{self.agi_port}"
+        return f"agi://{self.agi_listen_host}:{self.agi_port}"
+
+    @property
+    def agi_listen_host(self) -> str:
+        """Where this controller's FastAGI listens (agi_host, else bind_host)."""
+        return self.agi_host or self.bind_host
 
     @property
     def agi_addresses(self) -> str:

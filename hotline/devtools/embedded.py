@@ -112,11 +112,14 @@ def _reachable_install(beside: Path) -> Path:
 
 @dataclass
 class EmbeddedPostgres:
-    """A PostgreSQL cluster in `pgdata`, listening on 127.0.0.1:`port`."""
+    """A PostgreSQL cluster in `pgdata`, listening on `host`:`port` (loopback by default)."""
 
     pgdata: Path
     port: int = 0  # 0: choose a free one at the first start
     host: str = "127.0.0.1"
+    #: a network (CIDR) whose clients are trusted too, for a server on an address other
+    #: processes reach (tests/helpers/netns.py: the bridge of the test's machines)
+    trust_network: str = ""
     #: the pid of a server a dead run left on this cluster, adopted by `start`
     adopted_pid: int | None = field(default=None, init=False)
     _user: pwd.struct_passwd | None = field(default=None, init=False, repr=False)
@@ -176,8 +179,11 @@ class EmbeddedPostgres:
                        "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
                        "--no-sync"])  # a fresh cluster: nothing to lose if the box dies now
             with (self.pgdata / "postgresql.conf").open("a") as conf:
-                conf.write("\n# hotline embedded server\nlisten_addresses = '127.0.0.1'\n"
+                conf.write(f"\n# hotline embedded server\nlisten_addresses = '{self.host}'\n"
                            "unix_socket_directories = ''\nmax_connections = 200\n")
+            if self.trust_network:
+                with (self.pgdata / "pg_hba.conf").open("a") as hba:
+                    hba.write(f"host all all {self.trust_network} trust\n")
         running = self._running()
         if running is not None:
             # A server left by a process that died (pg_ctl daemonises it): adopt it rather

@@ -242,7 +242,7 @@ class Platform:
         self.keeper.start()
         live_menu = self._live_menu
         await self.agi.start()
-        self.emit_line(f"FastAGI at {self.settings.bind_host}:{self.settings.agi_port}: IVR, "
+        self.emit_line(f"FastAGI at {self.settings.agi_listen_host}:{self.settings.agi_port}: IVR, "
                        "survey and the hold (waiting callers)")
         # the agents as the last active published them (none: a first start)
         try:

@@ -561,7 +561,7 @@ class AgiGate:
 
 
 class AgiServer:
-    """Listens on Settings.bind_host:agi_port; runs `handler(agi)` for each AGI request.
+    """Listens on Settings.agi_listen_host:agi_port; runs `handler(agi)` for each AGI request.
 
     The handler picks what to do from `agi.env.script` ("ivr", "survey"). When it returns,
     the connection closes and the dialplan goes on with the next priority. Errors in a handler
@@ -600,7 +600,8 @@ class AgiServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._accept, self.settings.bind_host, self.settings.agi_port, backlog=ACCEPT_BACKLOG)
+            self._accept, self.settings.agi_listen_host, self.settings.agi_port,
+            backlog=ACCEPT_BACKLOG)
 
     async def stop(self) -> None:
         if self._server is not None:

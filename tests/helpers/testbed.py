@@ -73,10 +73,10 @@ def agent_port(n: int, base: int = AGENT_SIP_BASE) -> int:
     return base + n
 
 
-def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
+def test_centre(agent_sip_base: int = AGENT_SIP_BASE, phones_host: str = "127.0.0.1") -> Centre:
     """Skills chosen so that policy order is known: agent1 is the most skilled generalist.
-    Each agent's phone listens on `agent_sip_base` + N. Teams: agents 1 and 2 are the own
-    staff's day team, agents 3 and 4 an outsourced vendor's team."""
+    Each agent's phone listens on `phones_host`:`agent_sip_base` + N. Teams: agents 1 and 2
+    are the own staff's day team, agents 3 and 4 an outsourced vendor's team."""
     skills = {
         1: {"general": 5, "billing": 2},
         2: {"general": 3, "billing": 5},
@@ -85,7 +85,7 @@ def test_centre(agent_sip_base: int = AGENT_SIP_BASE) -> Centre:
     }
     agents = [
         AgentSpec(id=f"agent{n}", name=f"Agent {n}", secret=f"pw{n}",
-                  contact=f"sip:agent{n}@127.0.0.1:{agent_port(n, agent_sip_base)}", skills=s,
+                  contact=f"sip:agent{n}@{phones_host}:{agent_port(n, agent_sip_base)}", skills=s,
                   team="day" if n <= 2 else "partner")
         for n, s in skills.items()
     ]

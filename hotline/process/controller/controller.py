@@ -43,6 +43,7 @@ from hotline.process.controller import (
     failsafe,
     ledger_pass,
     left_on_line,
+    node_lost,
     resync,
     takeover,
     wrap_up,
@@ -123,6 +124,7 @@ class Controller:
     resyncs = property(lambda self: self._state.resyncs)
     ledger_replayed = property(lambda self: self._state.ledger_replayed)
     ledger_bad = property(lambda self: self._state.ledger_bad)
+    nodes_lost = property(lambda self: self._state.nodes_lost)  # node_lost.py
 
     # -- life
 
@@ -140,9 +142,8 @@ class Controller:
         term = s.term
         for node in s.settings.nodes():
             link = AmiLink(s.settings, clock=s.clock, node=node)
-            link.on_login_hook = lambda link=link: (
-                s.spawn(resync.resync(s, link, self.handle)) if s.routing else None)
-            link.on_down_hook = lambda node=link.node: resync.release_node(s, node)
+            link.on_login_hook = lambda link=link: self._logged_in(link)
+            link.on_down_hook = lambda node=link.node: self._link_down(node)
             if term is not None:
                 link.may_act = lambda: term.leading
             await link.connect()
@@ -184,6 +185,7 @@ class Controller:
     async def stop(self) -> None:
         s = self._state
         s.holds.close()  # held callers go back to the dialplan's loop (and the failsafe)
+        node_lost.disarm_all(s)
         for task in self._background:
             await cancel_and_wait(task)
         for task in list(s.tasks):  # offers and callbacks under way: each bounded
@@ -321,6 +323,8 @@ class Controller:
 
     def _handle(self, event: Event) -> None:
         s = self._state
+        if s.lost_calls and getattr(event, "call_id", "") in s.lost_calls:
+            return  # ended with its lost node (node_lost.py): history has it already
         if isinstance(event, CallQueued) and s.router.knows(event.call_id):
             # Its hold session queued it first (or a resync did): counted once everywhere.
             s.duplicate_queued += 1
@@ -374,6 +378,15 @@ class Controller:
             s.spawn(callbacks.call_back(s, due, self.handle))
         elif not delivery.on_offer(s, offer):
             s.spawn(delivery.connect(s, offer))
+
+    def _logged_in(self, link: AmiLink) -> None:
+        node_lost.disarm(self._state, link.node)
+        if self._state.routing:
+            self._state.spawn(resync.resync(self._state, link, self.handle))
+
+    def _link_down(self, node: str) -> None:
+        resync.release_node(self._state, node)
+        node_lost.arm(self._state, node, self.handle)
 
     def _on_hold(self, request: HoldRequest) -> None:
         """A caller's hold session opened (the hold desk's on_arrival)."""

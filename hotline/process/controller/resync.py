@@ -102,6 +102,8 @@ async def _missed(state: ControllerState,
     except AmiError as exc:
         log.warning("resync of %s failed: %s", link.node, exc)
         return 0, [], ledger
+    if state.lost_calls:  # ended with the node when it was lost (node_lost.py): history
+        channels = [c for c in channels if c.linkedid not in state.lost_calls]
     restarted = node_restarted(state.node_started.get(link.node), started)
     if started:
         state.node_started[link.node] = started

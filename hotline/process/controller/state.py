@@ -87,6 +87,11 @@ class ControllerState:
     #: node -> the call events heard while that node's resync reads it: those of a call the
     #: replay then opens are fed again after it (they came before the router knew the call)
     heard_while_resyncing: dict[str, list[Event]] = field(default_factory=dict)
+    #: node -> the timer that declares it lost (its link down for node_lost_s: node_lost.py)
+    lost_timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    #: calls ended as lost with their node: a resync after the node is back leaves them alone
+    lost_calls: set[str] = field(default_factory=set)
+    nodes_lost: int = 0  # nodes declared lost (node_lost.py)
     duplicate_queued: int = 0  # CallQueued for a call already queued (dropped)
     #: waiting callers whose keys are the menus', never the callback key (CallQueued's
     #: takes_callback_key: their IVR did not run, or a resync found them)

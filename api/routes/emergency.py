@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from hotline.api.deps import FloorWatcher, ServicesDep, SettingsDep
+from hotline.api.limits import Limit, Offset, page
 from hotline.api.routes.history import store as history_store
 from hotline.api.routes.planning import (
     ERRORS,
@@ -82,11 +83,6 @@ class CallInOut(BaseModel):
     within_contract: bool | None  # the call-in fits in the hours left (None: no contract)
 
 
-class ExcludedOut(BaseModel):
-    agent_id: str
-    reason: str
-
-
 class EmergencyOut(BaseModel):
     queue: str
     day: str
@@ -104,8 +100,11 @@ class EmergencyOut(BaseModel):
     shrinkage: float
     coming: list[ComingOut]
     short: int  # agent-intervals short in the coming intervals
-    call_ins: list[CallInOut]
-    excluded: list[ExcludedOut]
+    call_ins_total: int
+    call_ins: list[CallInOut]  # a page of them (limit, offset), in order
+    #: qualified agents who may not be called in, by reason: on_shift, on_break,
+    #: on_the_phones, rest, consecutive_days
+    excluded: dict[str, int]
 
 
 async def _open_offered(services: Services, queue: str) -> int | None:
@@ -132,6 +131,7 @@ async def emergency(
     erlang: Erlang = "a",
     min_rest_h: Annotated[float, Query(ge=0, le=24)] = 11.0,
     max_consecutive_days: Annotated[int, Query(ge=1, le=7)] = 5,
+    limit: Limit = 100, offset: Offset = 0,
 ) -> EmergencyOut:
     """Today's live ratio, the coming intervals' re-forecast need against the published
     plan, and who could be called in (docs/planning.md, "Emergency staffing")."""
@@ -205,7 +205,10 @@ async def emergency(
         worked_today=c.worked_today,
         hours_left=None if not planner or c.hours_left is None else round(c.hours_left, 2),
         within_contract=None if c.hours_left is None else
-        c.hours_left * 60.0 >= c.until_min - c.from_min) for c in found]
+        c.hours_left * 60.0 >= c.until_min - c.from_min) for c in page(found, limit, offset)]
+    reasons: dict[str, int] = {}
+    for x in excluded:
+        reasons[x.reason] = reasons.get(x.reason, 0) + 1
     return EmergencyOut(
         queue=queue, day=today.isoformat(), now=now, now_time=minute(now_min),
         open_interval=hhmm(open_slot), open_offered=await _open_offered(services, queue),
@@ -215,8 +218,7 @@ async def emergency(
         ratio=None if live.ratio is None else round(live.ratio, 4),
         factor=round(live.factor, 4), sl_target=z.sl_target, sl_seconds=z.sl_seconds,
         shrinkage=shrinkage, coming=rows, short=-sum(r.gap for r in rows if r.gap < 0),
-        call_ins=out, excluded=[ExcludedOut(agent_id=e.agent_id, reason=e.reason)
-                                for e in excluded])
+        call_ins_total=len(found), call_ins=out, excluded=reasons)
 
 
 __all__ = ["router"]

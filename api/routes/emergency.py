@@ -27,8 +27,9 @@ from hotline.api.routes.planning import (
     Shrinkage,
     SlSeconds,
     SlTarget,
+    check_days,
     hhmm,
-    sized,
+    no_history,
 )
 from hotline.api.routes.plans import local_today
 from hotline.api.routes.wallboard import wallboard_view
@@ -37,12 +38,15 @@ from hotline.api.services import Services
 from hotline.planning import emergency as em
 from hotline.planning import emergency_queries as eq
 from hotline.planning import plan_queries as pq
+from hotline.planning import queries
 from hotline.planning.forecast import INTERVAL_S, SLOTS
+from hotline.planning.model import patience_estimate
 from hotline.planning.queries import day_start
-from hotline.planning.required import required_agents
+from hotline.planning.required import IntervalNeed, required_agents
 from hotline.planning.rostering import Rules
-from hotline.planning.service import DEFAULT_WEEKS
+from hotline.planning.service import DEFAULT_WEEKS, NoHistory, day_forecast
 from hotline.planning.shifts import Shift, coverage
+from hotline.realtime.targets import QueueTargets
 
 router = APIRouter(prefix="/api", tags=["plans"])
 
@@ -141,12 +145,15 @@ async def emergency(
     midnight = day_start(today, utc)
     open_slot = min(SLOTS - 1, int((now - midnight) // INTERVAL_S))
     coming = list(range(open_slot, min(SLOTS, open_slot + horizon)))
-    z = await sized(services, utc, queue, today, weeks, shrinkage, sl_target, sl_seconds,
-                    erlang)
-    fc = z.forecasted.forecast
-    rules = Rules(min_rest_h, max_consecutive_days)
+    check_days(day=today)
     back = max(7, max_consecutive_days + 1)
     async with history_store(services) as conn:
+        try:
+            f = await day_forecast(conn, queue, today, utc, weeks)
+        except NoHistory as exc:
+            raise no_history(exc) from None
+        target = await queries.queue_target(conn, queue)
+        w = await queries.waits(conn, queue, today - timedelta(weeks=weeks), today, utc)
         actual = await eq.offered_today(conn, queue, today, utc, midnight + open_slot * 900.0)
         published = await pq.shifts(conn, today - timedelta(days=back),
                                      today + timedelta(days=back + 1), published=True)
@@ -154,18 +161,32 @@ async def emergency(
         segs = await pq.state_segments(conn, today, utc, now)
         agents = await eq.active_agents(conn)
         required = await eq.required_skills(conn)
+    default = QueueTargets()  # as the forecast's sizing (routes/planning.py `sized`)
+    sl = sl_target if sl_target is not None else (target[0] if target else default.sl_target)
+    secs = sl_seconds if sl_seconds is not None else (target[1] if target
+                                                      else default.sl_seconds)
+    patience = math.inf if erlang == "c" else patience_estimate(
+        w.wait_answered_s, w.wait_abandoned_s, w.abandoned)
+    fc = f.forecast
+    rules = Rules(min_rest_h, max_consecutive_days)
     live = em.live_ratio(actual, fc.calls.tolist(), open_slot, window)
     calls = em.reforecast(fc.calls.tolist(), coming, live.factor)
-    scaled = dataclasses.replace(fc, calls=np.asarray(calls))
-    patience = z.patience_s if erlang == "a" else math.inf
-    needs = await asyncio.to_thread(required_agents, scaled, z.sl_target, z.sl_seconds,
-                                    patience, shrinkage)
+    planned_calls = em.reforecast(fc.calls.tolist(), coming, 1.0)
+
+    def size() -> tuple[list[IntervalNeed], list[IntervalNeed]]:
+        """Only the coming intervals have calls: only they are sized (Erlang A is CPU)."""
+        def one(c: list[float]) -> list[IntervalNeed]:
+            return required_agents(dataclasses.replace(fc, calls=np.asarray(c)), sl, secs,
+                                   patience, shrinkage)
+        return one(calls), one(planned_calls)
+
+    needs, planned = await asyncio.to_thread(size)
     todays = [p for p in published if p.day == today and (queue == "*" or p.queue == queue)]
     on_phones = coverage(p.shift for p in todays)
     rows = [ComingOut(
         start=midnight + s * INTERVAL_S, time=hhmm(s), forecast=round(fc.calls[s], 3),
         calls=round(calls[s], 3), aht_s=None if needs[s].aht_s is None else
-        round(needs[s].aht_s, 3), planned_need=z.needs[s].scheduled, need=needs[s].scheduled,
+        round(needs[s].aht_s, 3), planned_need=planned[s].scheduled, need=needs[s].scheduled,
         scheduled=on_phones[s], gap=on_phones[s] - needs[s].scheduled) for s in coming]
     short_slots = [s for s, r in zip(coming, rows, strict=True) if r.gap < 0]
 
@@ -216,7 +237,7 @@ async def emergency(
                               actual=actual[s]) for s in live.slots],
         actual=live.actual, forecast=round(live.forecast, 3),
         ratio=None if live.ratio is None else round(live.ratio, 4),
-        factor=round(live.factor, 4), sl_target=z.sl_target, sl_seconds=z.sl_seconds,
+        factor=round(live.factor, 4), sl_target=sl, sl_seconds=secs,
         shrinkage=shrinkage, coming=rows, short=-sum(r.gap for r in rows if r.gap < 0),
         call_ins_total=len(found), call_ins=out, excluded=reasons)
 

@@ -12,7 +12,7 @@ const EM_I18N = {
     em_shrinkage: "缩减率 %", em_refresh: "刷新", em_now: "当前", em_window_calls: "已结束时段",
     em_actual: "实际", em_forecast: "预测", em_ratio: "实际/预测", em_no_ratio: "无法比较（预测来电太少）",
     em_open: "本时段已进线", em_storm: "来电高于预测", em_calm: "未高于预测", em_time: "时段",
-    em_reforecast: "重新预测", em_planned_need: "原需坐席", em_need: "现需坐席",
+    em_fc_col: "原预测", em_reforecast: "重新预测", em_planned_need: "原需坐席", em_need: "现需坐席",
     em_scheduled: "排班在线", em_gap: "缺口", em_short: "缺员（人·时段）", em_callins: "可召回坐席",
     em_agent: "坐席", em_name: "姓名", em_team: "班组", em_level: "技能等级", em_state: "状态",
     em_available: "可到岗", em_covers: "可补缺时段", em_hours: "本周剩余合同工时",
@@ -27,7 +27,7 @@ const EM_I18N = {
     em_actual: "actual", em_forecast: "forecast", em_ratio: "actual / forecast",
     em_no_ratio: "no ratio (too few forecast calls)", em_open: "this interval so far",
     em_storm: "above forecast", em_calm: "not above forecast", em_time: "Interval",
-    em_reforecast: "Re-forecast", em_planned_need: "Planned need", em_need: "Need now",
+    em_fc_col: "Forecast", em_reforecast: "Re-forecast", em_planned_need: "Planned need", em_need: "Need now",
     em_scheduled: "On the phones (plan)", em_gap: "Gap", em_short: "short (agent-intervals)",
     em_callins: "Who could be called in", em_agent: "Agent", em_name: "Name", em_team: "Team",
     em_level: "Level", em_state: "State", em_available: "Available", em_covers: "Short intervals covered",
@@ -55,7 +55,7 @@ function dom() {
     </form>
     <p id="em-status" class="summary"></p>
     <div class="panes">
-      <div class="scroll"><table id="em-coming"><thead><tr><th data-e="em_time"></th><th data-e="em_forecast"></th>
+      <div class="scroll"><table id="em-coming"><thead><tr><th data-e="em_time"></th><th data-e="em_fc_col"></th>
         <th data-e="em_reforecast"></th><th data-e="em_planned_need"></th><th data-e="em_need"></th>
         <th data-e="em_scheduled"></th><th data-e="em_gap"></th></tr></thead><tbody></tbody></table></div>
       <div class="scroll"><table id="em-callins"><thead><tr><th data-e="em_agent"></th><th data-e="em_name"></th>

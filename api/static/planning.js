@@ -301,6 +301,7 @@ function onLang() {
 function show() {
   loadQueues(); loadEvents().catch((err) => { $("message").textContent = err.message; });
   $("events-pane").hidden = false;
+  document.dispatchEvent(new CustomEvent("planning:shown"));  // emergency.js
   if (params.get("queue") && params.get("day")) loadAll();
 }
 

@@ -204,6 +204,8 @@ RULES: dict[str, Rule] = {
     "DELETE /api/plans/shifts/{day}/{agent_id}": Rule(PLAN, ok=(404,)),
     "POST /api/plans/publish": Rule(PLAN),
     "GET /api/plans/adherence": Rule(f"{S} {P} {ADM}"),
+    # today's (the walk's clock): no interval history then, 404 forecast-no-history
+    "GET /api/plans/emergency": Rule(f"{S} {P} {ADM}", ok=(404,)),
     "GET /api/agents/{agent_id}/shift": Rule(f"{S} {P} {A} {ADM}", own=A, other=403),
     # the knowledge base: everyone reads and searches what is published, editors write
     "GET /api/kb/search": Rule("all"),
@@ -333,6 +335,7 @@ REQUESTS: dict[str, Req] = {
     "POST /api/plans/week": Req(body={"first": "2026-06-15", "queues": ["general"],
                                       "time_limit_s": 5}),
     "GET /api/plans/day": Req(query={"queue": "general", "day": "2026-06-16"}),
+    "GET /api/plans/emergency": Req(query={"queue": "general"}),
     "PUT /api/plans/shifts/{day}/{agent_id}": Req(body={"queue": "general", "start_min": 540,
                                                         "end_min": 1020}),
     "POST /api/plans/publish": Req(body={"first": "2026-06-15"}),
@@ -534,4 +537,7 @@ NO_2XX_IN_WALK = {
     # the walk's agents have desk phones (no HOTLINE_WEBRTC_AGENTS): 404 no-softphone; the
     # 200 is tests/pages/test_softphone.py's test_the_phone_account_is_the_agents_own
     "GET /api/agents/{agent_id}/phone",
+    # today's forecast: the walk's history is of June 2026, not of the real today (the 200s
+    # are tests/integration/test_emergency_api.py's)
+    "GET /api/plans/emergency",
 }

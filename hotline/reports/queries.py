@@ -128,23 +128,46 @@ SELECT key, count(*) AS reports_last_year FROM (
 ) x WHERE key IS NOT NULL GROUP BY key
 """
 
-# $1 since, $2 cut, $3 busy states, $4 available states, $5 the excused not-ready reasons;
-# each span clipped to [since, cut), an open one runs to cut.
+# $1 since, $2 cut, $3 busy states, $4 available states, $5 the excused not-ready reasons,
+# $6/$7 the raw pieces' starts and ends, $8 days and $9 quarters rolled up: the closed spans
+# clipped to each raw piece, the open ones (never rolled up) to [since, cut), and the
+# roll-ups' buckets, in microseconds: integer sums, the same total whatever the tiling
 _STATES = """
-WITH s AS (
-    SELECT s.agent_id, s.state, s.reason, {key} AS key,
-        extract(epoch FROM least(coalesce(s.ended_at, $2), $2)
-                           - greatest(s.started_at, $1))::float8 AS d
-    FROM agent_state_log s LEFT JOIN agent_rollup r ON r.agent_id = s.agent_id
-    WHERE s.started_at < $2 AND (s.ended_at IS NULL OR s.ended_at > $1)
+WITH t AS (SELECT * FROM unnest($6::timestamptz[], $7::timestamptz[]) t(a, b)
+), spans AS (
+    SELECT s.agent_id, s.state, s.reason,
+        (extract(epoch FROM least(s.ended_at, t.b) - greatest(s.started_at, t.a))
+         * 1000000)::bigint AS us
+    FROM t JOIN agent_state_log s
+        ON tstzrange(s.started_at, greatest(coalesce(s.ended_at, 'infinity'), s.started_at),
+                     '[]') && tstzrange(t.a, t.b, '[]')
+        AND s.started_at < t.b AND s.ended_at > t.a
+    UNION ALL
+    SELECT s.agent_id, s.state, s.reason,
+        (extract(epoch FROM $2 - greatest(s.started_at, $1)) * 1000000)::bigint
+    FROM agent_state_log s WHERE s.ended_at IS NULL AND s.started_at < $2
+), parts AS (
+    SELECT agent_id,
+        CASE WHEN state = ANY($3::text[]) THEN us ELSE 0 END AS busy_us,
+        CASE WHEN state = ANY($4::text[]) THEN us ELSE 0 END AS available_us,
+        CASE WHEN state <> 'logged_out' THEN us ELSE 0 END AS logged_in_us,
+        CASE WHEN state = 'not_ready' AND reason = ANY($5::text[]) THEN us ELSE 0 END
+            AS excused_us
+    FROM spans
+    UNION ALL
+    SELECT u.agent_id, u.busy_us, u.available_us, u.logged_in_us,
+        CASE WHEN u.reason = ANY($5::text[]) THEN u.not_ready_us ELSE 0 END
+    FROM report_state_rollup u
+    WHERE (u.grain = 86400 AND u.bucket = ANY($8::timestamptz[]))
+        OR (u.grain = 900 AND u.bucket = ANY($9::timestamptz[]))
 )
-SELECT key,
-    coalesce(sum(d) FILTER (WHERE state = ANY($3::text[])), 0) AS busy_s,
-    coalesce(sum(d) FILTER (WHERE state = ANY($4::text[])), 0) AS available_s,
-    coalesce(sum(d) FILTER (WHERE state <> 'logged_out'), 0) AS logged_in_s,
-    coalesce(sum(d) FILTER (WHERE state = 'not_ready'
-                            AND reason = ANY($5::text[])), 0) AS excused_s
-FROM s WHERE key IS NOT NULL GROUP BY key
+SELECT {key} AS key,
+    coalesce(sum(s.busy_us), 0)::float8 / 1000000 AS busy_s,
+    coalesce(sum(s.available_us), 0)::float8 / 1000000 AS available_s,
+    coalesce(sum(s.logged_in_us), 0)::float8 / 1000000 AS logged_in_s,
+    coalesce(sum(s.excused_us), 0)::float8 / 1000000 AS excused_s
+FROM parts s LEFT JOIN agent_rollup r ON r.agent_id = s.agent_id
+WHERE {key} IS NOT NULL GROUP BY 1
 """
 
 
@@ -196,7 +219,7 @@ _ORDER_SUMS = _sums({c: c for c in (
 
 @dataclass(frozen=True, slots=True)
 class Cover:
-    """How [since, until) is read: UTC days and quarters from the roll-ups, and the rest
+    """How [since, until) is read: local days and quarters from the roll-ups, and the rest
     (ragged ends, marked quarters, the time not rolled up yet) from the raw rows."""
 
     days: list[datetime]
@@ -207,7 +230,8 @@ class Cover:
 async def cover(conn: asyncpg.Connection, since: float, until: float) -> Cover:
     """The widest buckets of [since, until) rolled up and unmarked (rollup.py)."""
     q, d = rollup.QUARTER_S, rollup.DAY_S
-    rolled = await conn.fetchval("SELECT rolled_until FROM report_rollup_state")
+    state = await conn.fetchrow("SELECT rolled_until, day_offset_s FROM report_rollup_state")
+    rolled, day_offset = state["rolled_until"], state["day_offset_s"]
     lo = -(-since // q) * q
     hi = min(until // q * q, rolled.timestamp() if rolled else lo)
     if hi <= lo:
@@ -230,7 +254,8 @@ async def cover(conn: asyncpg.Connection, since: float, until: float) -> Cover:
     read_raw(since, lo)
     t = lo
     while t < hi:
-        if t % d == 0 and t + d <= hi and not any(t <= x < t + d for x in dirty):
+        if ((t + day_offset) % d == 0 and t + d <= hi
+                and not any(t <= x < t + d for x in dirty)):
             days.append(_ts(t))
             t += d
         elif t in dirty:
@@ -278,10 +303,13 @@ async def counts(conn: asyncpg.Connection, by: By, since: float, until: float, n
         _add(out, await conn.fetch(_LAST_YEAR.format(key=keys["orders"]), _ts(since),
                                    _ts(until)))
     if keys["states"]:
+        tiles = [(since, cut)] if part is None or cut == since else part.raw
         _add(out, await conn.fetch(
             _STATES.format(key=keys["states"]), _ts(since), _ts(cut),
             sorted(map(str, BUSY_STATES)), sorted(map(str, AVAILABLE_STATES)),
-            sorted(rules.excused_reasons)))
+            sorted(rules.excused_reasons), [_ts(a) for a, _ in tiles],
+            [_ts(b) for _, b in tiles], part.days if part else [],
+            part.quarters if part else []))
     return out
 
 

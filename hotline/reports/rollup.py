@@ -1,6 +1,6 @@
 """The report roll-ups (migration 026, docs/metrics.md "Reports at scale"): each 15-minute
 quarter's call and order counts per agent, queue, service, unit and the centre, and their sum
-per UTC day, so that a month's report sums some thousands of rows instead of millions of calls.
+per local day, so that a month's report sums some thousands of rows instead of millions of calls.
 
 A quarter's counts are the raw counts (hotline/reports/queries.py) of the calls that entered in
 it and the order events that happened in it: counts are sums over disjoint buckets. The job
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from hotline.reports.model import ANSWERED_OUTCOMES
+from hotline.reports.model import ANSWERED_OUTCOMES, AVAILABLE_STATES, BUSY_STATES
 
 QUARTER_S = 900
 DAY_S = 86400
@@ -129,10 +129,41 @@ SELECT * FROM (
 ) r WHERE r.key IS NOT NULL
 """
 
+# $1 a, $2 b, $3 busy states, $4 available states: each closed span's piece in each quarter of
+# [a, b) it overlaps (a zero-length span too: the raw SQL lists its agent)
+_STATES = """
+INSERT INTO report_state_rollup
+SELECT 900, q, agent_id, reason,
+    coalesce(sum(us) FILTER (WHERE state = ANY($3::text[])), 0),
+    coalesce(sum(us) FILTER (WHERE state = ANY($4::text[])), 0),
+    coalesce(sum(us) FILTER (WHERE state <> 'logged_out'), 0),
+    coalesce(sum(us) FILTER (WHERE state = 'not_ready'), 0)
+FROM (
+    SELECT s.agent_id, s.state, q,
+        CASE WHEN s.state = 'not_ready' THEN s.reason ELSE '' END AS reason,
+        (extract(epoch FROM least(s.ended_at, q + interval '15 minutes')
+                            - greatest(s.started_at, q)) * 1000000)::bigint AS us
+    FROM agent_state_log s,
+        generate_series(report_quarter(greatest(s.started_at, $1)),
+                        report_quarter(least(s.ended_at, $2)), interval '15 minutes') q
+    WHERE s.ended_at IS NOT NULL AND s.ended_at >= s.started_at
+        AND tstzrange(s.started_at, greatest(coalesce(s.ended_at, 'infinity'), s.started_at),
+                      '[]') && tstzrange($1, $2, '[]')
+        AND s.started_at < $2 AND s.ended_at > $1
+        AND q >= $1 AND q < $2
+        AND s.started_at < q + interval '15 minutes' AND s.ended_at > q
+) x GROUP BY q, agent_id, reason
+"""
+
 _CALL_SUMS = ("offered, answered, handled, resolved_first_12h, resolved_first_24h, entered,"
               " repeats_12h, repeats_24h")
 _ORDER_SUMS = ("complaints, verdicts, substantiated, complaints_due, complaints_on_time,"
                " callbacks_due, callbacks_on_time, callbacks_done, reports")
+_STATE_SUMS = "busy_us, available_us, logged_in_us, not_ready_us"
+#: Each roll-up table, the columns of its key but grain and bucket, and its sums
+TABLES = (("report_call_rollup", "dim, key", _CALL_SUMS),
+          ("report_order_rollup", "dim, key", _ORDER_SUMS),
+          ("report_state_rollup", "agent_id, reason", _STATE_SUMS))
 
 
 def _ts(t: float) -> datetime:
@@ -148,11 +179,13 @@ async def _make(conn: asyncpg.Connection, a: float, b: float) -> None:
     async with conn.transaction():
         args = (_ts(a), _ts(b))
         await conn.execute("DELETE FROM report_dirty WHERE bucket >= $1 AND bucket < $2", *args)
-        for table in ("report_call_rollup", "report_order_rollup"):
+        for table, _, _ in TABLES:
             await conn.execute(f"DELETE FROM {table} WHERE grain = 900 AND bucket >= $1"
                                " AND bucket < $2", *args)
         await conn.execute(_CALLS, *args, list(ANSWERED_OUTCOMES))
         await conn.execute(_ORDERS, *args)
+        await conn.execute(_STATES, *args, sorted(map(str, BUSY_STATES)),
+                           sorted(map(str, AVAILABLE_STATES)))
 
 
 async def _sum_days(conn: asyncpg.Connection, days: set[float]) -> None:
@@ -160,15 +193,14 @@ async def _sum_days(conn: asyncpg.Connection, days: set[float]) -> None:
     for d in sorted(days):
         args = (_ts(d), _ts(d + DAY_S))
         async with conn.transaction():
-            for table, sums in (("report_call_rollup", _CALL_SUMS),
-                                ("report_order_rollup", _ORDER_SUMS)):
+            for table, key, sums in TABLES:
                 await conn.execute(f"DELETE FROM {table} WHERE grain = 86400 AND bucket = $1",
                                    args[0])
                 totals = ", ".join(f"sum({c.strip()})" for c in sums.split(","))
                 await conn.execute(
-                    f"INSERT INTO {table} (grain, dim, bucket, key, {sums})"
-                    f" SELECT 86400, dim, $1, key, {totals} FROM {table}"
-                    " WHERE grain = 900 AND bucket >= $1 AND bucket < $2 GROUP BY dim, key",
+                    f"INSERT INTO {table} (grain, bucket, {key}, {sums})"
+                    f" SELECT 86400, $1, {key}, {totals} FROM {table}"
+                    f" WHERE grain = 900 AND bucket >= $1 AND bucket < $2 GROUP BY {key}",
                     *args)
 
 
@@ -183,17 +215,26 @@ def _runs(quarters: list[float]) -> list[tuple[float, float]]:
     return runs
 
 
-async def roll_up(conn: asyncpg.Connection, now: float) -> int:
+def day_of(t: float, offset_s: int) -> float:
+    """The start of the centre's local day (UTC offset offset_s) that holds t."""
+    return (t + offset_s) // DAY_S * DAY_S - offset_s
+
+
+async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -> int:
     """Makes every marked quarter below rolled_until and every quarter ended since, up to
-    the last ended by `now`, and the days they are in; the number of quarters made."""
+    the last ended by `now`, and the local days (UTC offset day_offset_s: the centre's,
+    Settings.utc_offset_s) they are in; the number of quarters made. Another offset than the
+    days were made with makes every day again, in one transaction (a report reads either)."""
     target = _floor(now, QUARTER_S)
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK)
     try:
-        until = await conn.fetchval("SELECT rolled_until FROM report_rollup_state")
+        state = await conn.fetchrow("SELECT rolled_until, day_offset_s FROM report_rollup_state")
+        until = state["rolled_until"]
         if until is None:
             first = await conn.fetchval(
                 "SELECT least((SELECT min(entered_at) FROM calls),"
-                " (SELECT min(created_at) FROM work_orders))")
+                " (SELECT min(created_at) FROM work_orders),"
+                " (SELECT min(started_at) FROM agent_state_log))")
             start = target if first is None else min(_floor(first.timestamp(), QUARTER_S),
                                                      target)
         else:
@@ -203,7 +244,7 @@ async def roll_up(conn: asyncpg.Connection, now: float) -> int:
         runs = _runs(marked)
         t = start
         while t < target:
-            runs.append((t, min(_floor(t, DAY_S) + DAY_S, target)))
+            runs.append((t, min(day_of(t, day_offset_s) + DAY_S, target)))
             t = runs[-1][1]
         days: set[float] = set()
         made = 0
@@ -213,8 +254,26 @@ async def roll_up(conn: asyncpg.Connection, now: float) -> int:
             if b > start:
                 await conn.execute("UPDATE report_rollup_state SET rolled_until = $1",
                                    _ts(b))
-            days.update(_floor(x, DAY_S) for x in (a, b - QUARTER_S))
-        await _sum_days(conn, {d for d in days if d + DAY_S <= max(start, target)})
+            days.update(day_of(x, day_offset_s) for x in (a, b - QUARTER_S))
+        rolled = max(start, target)
+        if state["day_offset_s"] != day_offset_s:
+            async with conn.transaction():
+                for table, _, _ in TABLES:
+                    await conn.execute(f"DELETE FROM {table} WHERE grain = 86400")
+                await conn.execute("UPDATE report_rollup_state SET day_offset_s = $1",
+                                   day_offset_s)
+                first_q = await conn.fetchval(
+                    "SELECT least((SELECT min(bucket) FROM report_call_rollup WHERE grain = 900"
+                    " AND dim = 'centre'), (SELECT min(bucket) FROM report_order_rollup"
+                    " WHERE grain = 900 AND dim = 'centre'), (SELECT min(bucket) FROM"
+                    " report_state_rollup WHERE grain = 900))")
+                d = day_of(first_q.timestamp(), day_offset_s) if first_q else rolled
+                while d + DAY_S <= rolled:
+                    days.add(d)
+                    d += DAY_S
+                await _sum_days(conn, {d for d in days if d + DAY_S <= rolled})
+        else:
+            await _sum_days(conn, {d for d in days if d + DAY_S <= rolled})
         return made
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
@@ -230,5 +289,5 @@ async def mark(conn: asyncpg.Connection, since: float, until: float) -> None:
         _ts(_floor(until - 1e-6, QUARTER_S) + QUARTER_S))
 
 
-__all__ = ["DAY_S", "QUARTER_S", "WINDOWS_S", "mark", "roll_up"]
+__all__ = ["DAY_S", "QUARTER_S", "TABLES", "WINDOWS_S", "day_of", "mark", "roll_up"]
 

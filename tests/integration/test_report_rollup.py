@@ -1,10 +1,12 @@
 """The report roll-ups (hotline/reports/rollup.py, migration 026) against the raw rows, on the
 real PostgreSQL: for random calls and orders over some days (repeat callers, ties, calls on
-quarter and day edges, orders with every kind of event), the counts a report reads from the
+quarter and day edges, orders with every kind of event, agent state spans open, closed,
+zero-length and long), the counts a report reads from the
 roll-ups equal the counts it reads from the raw rows (queries.counts rolled=False), by every
 grouping, for both repeat windows, over a month, a day and ragged periods; and they still do
 after late changes the triggers mark (a call written into a rolled-up quarter, an order
-replied, closed or linked to a call, a call deleted) and again once the job made them."""
+replied, closed or linked to a call, a call deleted, an open span closed, a span shortened
+or deleted) and again once the job made them."""
 
 from __future__ import annotations
 
@@ -91,6 +93,32 @@ async def add_orders(conn: asyncpg.Connection, rng: random.Random, n: int) -> li
     return ids
 
 
+STATES = ["logged_out", "ready", "reserved", "ringing", "on_call", "after_call_work",
+          "not_ready"]
+
+
+async def add_states(conn: asyncpg.Connection, rng: random.Random, agents: list[str]) -> None:
+    """Each agent's spans end to end over the days (some zero-length, some on quarter edges,
+    a long logged-out night), the last one still open for some."""
+    rows = []
+    for agent in agents:
+        t = T0 - rng.uniform(0, 7200)
+        while t < T0 + DAYS * 86400:
+            state = rng.choice(STATES)
+            length = rng.choice([0.0, rng.uniform(1, 1800), rng.uniform(1800, 40000)])
+            end = t + length
+            if rng.random() < 0.15:
+                end = round(end / 900) * 900 if round(end / 900) * 900 >= t else end
+            reason = rng.choice(["", "lunch", "training"]) if state == "not_ready" else ""
+            rows.append((agent, at(t), state, reason, at(end)))
+            t = end if end > t else t + 0.5
+        if rng.random() < 0.5:
+            rows.append((agent, at(t), rng.choice(STATES), "lunch", None))
+    await conn.executemany(
+        "INSERT INTO agent_state_log (agent_id, started_at, state, reason, ended_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", rows)
+
+
 PERIODS = [(T0 - 3600, T0 + DAYS * 86400), (T0 + 86400, T0 + 2 * 86400),
            (T0 + 86400 + 123.4, T0 + 3 * 86400 - 1000.5), (T0 + 3 * 86400, NOW + 7200)]
 
@@ -110,20 +138,24 @@ async def assert_same(conn: asyncpg.Connection, now: float) -> int:
     return used
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_rolled_up_counts_are_the_raw_counts(conn: asyncpg.Connection,
-                                                  seed: int) -> None:
+@pytest.mark.parametrize(("seed", "offset"), [(1, 0), (2, 0), (3, 8 * 3600)])
+async def test_rolled_up_counts_are_the_raw_counts(conn: asyncpg.Connection, seed: int,
+                                                  offset: int) -> None:
+    """offset: the centre's clock east of UTC, which the day rows follow."""
     rng = random.Random(seed)
     await centre(conn)
     await add_calls(conn, rng, 600, "c")
     orders = await add_orders(conn, rng, 150)
+    await add_states(conn, rng, AGENTS)
     assert await queries.cover(conn, T0, T0 + 86400) == queries.Cover(
         [], [], [(T0, T0 + 86400)])  # nothing rolled up yet: all raw
-    made = await rollup.roll_up(conn, NOW)
+    made = await rollup.roll_up(conn, NOW, offset)
     assert made > DAYS * 96
     assert await conn.fetchval("SELECT count(*) FROM report_dirty WHERE bucket < $1",
                                at(NOW - 900)) == 0
-    full = await queries.cover(conn, T0 + 86400, T0 + 2 * 86400)
+    assert await conn.fetchval("SELECT count(*) FROM report_state_rollup WHERE grain = 86400"
+                               " AND not_ready_us > 0") > 0
+    full = await queries.cover(conn, T0 + 86400 - offset, T0 + 2 * 86400 - offset)
     assert (len(full.days), full.quarters, full.raw) == (1, [], [])
     assert await assert_same(conn, NOW) > 0
 
@@ -138,6 +170,16 @@ async def test_rolled_up_counts_are_the_raw_counts(conn: asyncpg.Connection,
                        " ORDER BY call_id LIMIT 1", orders[0])
     await conn.execute("DELETE FROM calls WHERE call_id IN (SELECT call_id FROM calls"
                        " WHERE caller <> '' ORDER BY call_id LIMIT 5)")
+    # agent time: an open span closed in rolled-up time, a span moved, one deleted
+    await conn.execute("UPDATE agent_state_log SET ended_at = started_at + interval '1 hour'"
+                       " WHERE ended_at IS NULL AND agent_id IN ('a0', 'a1', 'a2')")
+    await conn.execute("UPDATE agent_state_log SET ended_at = ended_at - interval '7 minutes'"
+                       " WHERE (agent_id, started_at) IN (SELECT agent_id, started_at FROM"
+                       " agent_state_log WHERE ended_at - started_at > interval '20 minutes'"
+                       " ORDER BY agent_id, started_at LIMIT 4)")
+    await conn.execute("DELETE FROM agent_state_log WHERE (agent_id, started_at) IN (SELECT"
+                       " agent_id, started_at FROM agent_state_log WHERE agent_id = 'a3'"
+                       " ORDER BY started_at LIMIT 3 OFFSET 10)")
     assert await conn.fetchval("SELECT count(*) FROM report_dirty") > 0
     await assert_same(conn, NOW)
     # a queue changed under an order: its order's events are marked
@@ -145,9 +187,14 @@ async def test_rolled_up_counts_are_the_raw_counts(conn: asyncpg.Connection,
                        " (SELECT call_id FROM work_order_calls LIMIT 3)")
     await assert_same(conn, NOW)
     # made again: the roll-ups hold everywhere and agree; later, more of the days rolled up
-    await rollup.roll_up(conn, NOW)
+    await rollup.roll_up(conn, NOW, offset)
     assert await assert_same(conn, NOW) > 0
     assert await assert_same(conn, NOW + 86400) > 0
+    # the centre's clock moved: every day made again on it
+    await rollup.roll_up(conn, NOW, 3600 - offset)
+    days = await conn.fetch("SELECT DISTINCT bucket FROM report_call_rollup WHERE grain = 86400")
+    assert days and all((d["bucket"].timestamp() + 3600 - offset) % 86400 == 0 for d in days)
+    assert await assert_same(conn, NOW) > 0
 
 
 async def test_a_figure_from_the_roll_ups_is_the_hand_worked_one(

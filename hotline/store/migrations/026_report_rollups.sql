@@ -2,7 +2,7 @@
 -- a month's report must come back within a second. The report figures' counts are sums over
 -- disjoint time buckets (a call counts in the bucket it entered, an order's event in the
 -- bucket it happened), so each 15-minute quarter's counts are kept once made, per agent,
--- queue, service, unit and the centre, and summed per UTC day. hotline/reports/rollup.py makes
+-- queue, service, unit and the centre, and summed per local day. hotline/reports/rollup.py makes
 -- them; hotline/reports/queries.py reads a quarter or a day from here when it is rolled up and
 -- clean, and from the raw rows otherwise (docs/metrics.md, "Reports at scale").
 
@@ -22,7 +22,9 @@ CREATE FUNCTION report_settled(done timestamptz, lim timestamptz) RETURNS timest
 -- transaction) until the roll-up job makes it again.
 CREATE TABLE report_rollup_state (
     one           boolean PRIMARY KEY DEFAULT true CHECK (one),
-    rolled_until  timestamptz  -- NULL: nothing rolled up yet
+    rolled_until  timestamptz,  -- NULL: nothing rolled up yet
+    -- the days' rows are the centre's local days (Settings.utc_offset_s) at this offset
+    day_offset_s  integer NOT NULL DEFAULT 0
 );
 INSERT INTO report_rollup_state (one) VALUES (true);
 
@@ -30,7 +32,7 @@ CREATE TABLE report_dirty (
     bucket timestamptz PRIMARY KEY
 );
 
--- grain 900: a quarter; 86400: a UTC day (the sum of its 96 quarters). dim: agent, queue,
+-- grain 900: a quarter; 86400: a local day (the sum of its 96 quarters; bucket: its start). dim: agent, queue,
 -- service, centre (team and vendor: an agent's rows through agent_rollup, at read time).
 -- resolved_first and repeats for each repeat window a centre may choose (12 h, 24 h).
 CREATE TABLE report_call_rollup (
@@ -164,3 +166,49 @@ CREATE TRIGGER order_calls_report_update AFTER UPDATE ON work_order_calls
 CREATE TRIGGER order_calls_report_delete AFTER DELETE ON work_order_calls
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT
     EXECUTE FUNCTION report_mark_order_calls();
+
+-- Agent time: each quarter's closed spans clipped to it, per agent and not-ready reason
+-- (reason '' for every other state), in microseconds (a timestamp's own unit: sums exact, so
+-- the raw and the rolled-up totals are the same number). An open span is never rolled up:
+-- a report reads the open spans (one an agent at most) from the log.
+CREATE TABLE report_state_rollup (
+    grain        integer NOT NULL CHECK (grain IN (900, 86400)),
+    bucket       timestamptz NOT NULL,
+    agent_id     text NOT NULL,
+    reason       text NOT NULL,
+    busy_us      bigint NOT NULL,
+    available_us bigint NOT NULL,
+    logged_in_us bigint NOT NULL,
+    not_ready_us bigint NOT NULL,
+    PRIMARY KEY (grain, bucket, agent_id, reason)
+);
+
+-- The spans over a period's raw pieces: [started, ended] overlapping (ended at least started,
+-- so a bad row cannot fail a write); open spans by themselves.
+CREATE INDEX agent_state_log_span ON agent_state_log USING gist (
+    tstzrange(started_at, greatest(coalesce(ended_at, 'infinity'), started_at), '[]'));
+CREATE INDEX agent_state_log_open ON agent_state_log (started_at) WHERE ended_at IS NULL;
+
+-- The quarters a closed span overlaps (an open one has none: it is not rolled up).
+CREATE FUNCTION report_span_quarters(started timestamptz, ended timestamptz)
+    RETURNS SETOF timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT generate_series(report_quarter(started), report_quarter(ended), interval '15 minutes')
+    WHERE ended IS NOT NULL AND ended >= started
+$$;
+
+CREATE FUNCTION report_mark_states() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO report_dirty (bucket)
+    SELECT DISTINCT q FROM changed s, report_span_quarters(s.started_at, s.ended_at) q
+    ON CONFLICT (bucket) DO UPDATE SET bucket = excluded.bucket;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER states_report_insert AFTER INSERT ON agent_state_log
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION report_mark_states();
+CREATE TRIGGER states_report_update_new AFTER UPDATE ON agent_state_log
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION report_mark_states();
+CREATE TRIGGER states_report_update_old AFTER UPDATE ON agent_state_log
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION report_mark_states();
+CREATE TRIGGER states_report_delete AFTER DELETE ON agent_state_log
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION report_mark_states();

@@ -7,7 +7,8 @@ Starts its own PostgreSQL (data under /tmp; or HOTLINE_DATABASE_URL, an empty da
 migrates it, and loads a year of calls with COPY: 1,200 agents in 40 teams of 3 vendors, 12
 queues, 8 services, a day-shaped arrival curve, repeat callers (a number calls again within
 hours), outcomes (answered, abandoned, callback, ...), and work orders for 4% of the calls
-(complaints with verdicts and reply deadlines, callbacks, report orders) linked to their call.
+(complaints with verdicts and reply deadlines, callbacks, report orders) linked to their call,
+and each agent's shift a day in the state log (shift_states; 40 agents' for a small run).
 The load is a bulk load into an empty roll-up, so the report triggers are off during it; then
 the roll-ups are made as production makes them (hotline/reports/rollup.py roll_up, the job the
 report scheduler runs), and the real report (hotline/reports/queries.py report, what GET
@@ -15,6 +16,12 @@ report scheduler runs), and the real report (hotline/reports/queries.py report, 
 queue, --runs times each (median and p99). The last line is one JSON object: calls,
 month_report_ms (the slower month median), day_report_ms, generation and roll-up seconds,
 table sizes.
+
+The full year, estimated from --calls 1,000,000 (calls 428 MB a million with their indexes;
+the roll-ups' rows saturate at ~one per agent and quarter): ~60 GB of disk (calls ~41 GB,
+state log ~4 GB, orders ~2 GB, roll-ups ~12 GB, WAL), and on a quiet 2-core machine some
+hours (the load at 4-7 min a million calls here under a soak, the roll-up a day a
+transaction). The data directory is removed at the end.
 """
 
 from __future__ import annotations
@@ -62,9 +69,39 @@ def _ts(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def generate(n: int, seed: int) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-                                                  list[tuple[Any, ...]]]]:
-    """Chunks of (calls, orders, order links), calls in time order over the year."""
+Rows = list[tuple[Any, ...]]
+
+
+def shift_states(rng: random.Random, day_start: float, agents: int) -> Rows:
+    """The first `agents` agents' day in the state log: logged out, then an 8-hour shift
+    starting between 07:00 and 11:10 (local) in 5-to-20-minute blocks of ready, on call and
+    after-call work, a 30-minute lunch (not ready, reason lunch) in the middle. Coarser than
+    a real log (a span a call): the roll-ups' rows are per agent and quarter whatever the
+    spans, and a year of per-call spans would not fit this machine's disk beside the calls."""
+    rows: Rows = []
+    for i, (agent, _) in enumerate(AGENTS[:agents]):
+        start = day_start + (7 + i % 5) * 3600 + rng.uniform(0, 600)
+        rows.append((agent, _ts(day_start), "logged_out", "", _ts(start)))
+        t = start
+        end = start + 8 * 3600
+        lunch = start + 4 * 3600
+        while t < end:
+            if lunch <= t < lunch + 1800:
+                state, reason, length = "not_ready", "lunch", 1800.0
+            else:
+                state = rng.choices(("ready", "on_call", "after_call_work"), (3, 6, 1))[0]
+                reason, length = "", rng.uniform(300, 1200)
+            nxt = min(t + length, end)
+            if t < lunch < nxt:
+                nxt = lunch
+            rows.append((agent, _ts(t), state, reason, _ts(nxt)))
+            t = nxt
+        rows.append((agent, _ts(end), "logged_out", "", _ts(day_start + 86400)))
+    return rows
+
+
+def generate(n: int, seed: int) -> Iterator[tuple[Rows, Rows, Rows, Rows]]:
+    """Chunks of (calls, orders, order links, agent states), in time order over the year."""
     rng = random.Random(seed)
     per_day = n / DAYS
     numbers = max(1000, n // 4)  # a number calls 4 times a year on average
@@ -72,11 +109,15 @@ def generate(n: int, seed: int) -> Iterator[tuple[list[tuple[Any, ...]], list[tu
     calls: list[tuple[Any, ...]] = []
     orders: list[tuple[Any, ...]] = []
     links: list[tuple[Any, ...]] = []
+    states: Rows = []
     order_id = 0
     made = 0
+    # every agent on shift at the full year; fewer for a scaled-down run (at least 40)
+    shifts = max(40, min(len(AGENTS), round(len(AGENTS) * n / 95_000_000)))
     for day in range(DAYS):
         k = round(per_day * (day + 1)) - made
         start = YEAR_START + day * 86400 - OFFSET_S
+        states += shift_states(rng, start, shifts)
         hours = sorted(rng.choices(range(24), HOUR_W, k=k))
         for h in hours:
             t = start + h * 3600 + rng.random() * 3600
@@ -116,10 +157,10 @@ def generate(n: int, seed: int) -> Iterator[tuple[list[tuple[Any, ...]], list[tu
                                rng.random() < 0.3 if closed and kind == "complaint" else None))
                 links.append((order_id, call_id, 0))
             if len(calls) >= CHUNK:
-                yield calls, orders, links
-                calls, orders, links = [], [], []
-    if calls:
-        yield calls, orders, links
+                yield calls, orders, links, states
+                calls, orders, links, states = [], [], [], []
+    if calls or states:
+        yield calls, orders, links, states
 
 
 async def load(conn: asyncpg.Connection, n: int, seed: int) -> float:
@@ -130,11 +171,11 @@ async def load(conn: asyncpg.Connection, n: int, seed: int) -> float:
     await conn.executemany("INSERT INTO agents (id, name, sip_endpoint, team_id)"
                            " VALUES ($1, $1, $1, $2)", AGENTS)
     # a bulk load into an empty roll-up: the first roll_up makes every quarter (no marks)
-    tables = ("calls", "work_orders", "work_order_calls")
+    tables = ("calls", "work_orders", "work_order_calls", "agent_state_log")
     for table in tables:
         await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     done = 0
-    for calls, orders, links in generate(n, seed):
+    for calls, orders, links, states in generate(n, seed):
         await conn.copy_records_to_table("calls", records=calls, columns=[
             "call_id", "caller", "queue", "service", "entered_at", "queued_at", "answered_at",
             "ended_at", "agent_id", "outcome"])
@@ -143,6 +184,8 @@ async def load(conn: asyncpg.Connection, n: int, seed: int) -> float:
             "unit", "resolve_by", "replied_at", "callback_by", "callback_done_at",
             "closed_at", "substantiated"])
         await conn.copy_records_to_table("work_order_calls", records=links)
+        await conn.copy_records_to_table("agent_state_log", records=states, columns=[
+            "agent_id", "started_at", "state", "reason", "ended_at"])
         done += len(calls)
         if done % 5_000_000 < CHUNK:
             print(f"  {done:,} calls loaded ({time.perf_counter() - started:.0f} s)",
@@ -156,7 +199,7 @@ async def load(conn: asyncpg.Connection, n: int, seed: int) -> float:
 
 async def timed(conn: asyncpg.Connection, by: By, since: float, until: float, now: float,
                 runs: int) -> dict[str, float]:
-    rules = Rules(repeat_window_s=86400.0)
+    rules = Rules(repeat_window_s=86400.0, excused_reasons=frozenset({"lunch"}))
     ms = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -171,8 +214,8 @@ async def timed(conn: asyncpg.Connection, by: By, since: float, until: float, no
 
 async def sizes(conn: asyncpg.Connection) -> dict[str, int]:
     return {t: await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", t)
-            for t in ("calls", "work_orders", "work_order_calls", "report_call_rollup",
-                      "report_order_rollup")}
+            for t in ("calls", "work_orders", "work_order_calls", "agent_state_log",
+                      "report_call_rollup", "report_order_rollup", "report_state_rollup")}
 
 
 async def run(n: int, runs: int, seed: int, url: str) -> dict[str, Any]:
@@ -204,6 +247,7 @@ async def run(n: int, runs: int, seed: int, url: str) -> dict[str, Any]:
                 "day_report_ms": figures["day_by_queue"]["median_ms"],
                 **figures, "generate_s": round(gen_s, 1), "rollup_s": round(rollup_s, 1),
                 "orders": await conn.fetchval("SELECT count(*) FROM work_orders"),
+                "state_spans": await conn.fetchval("SELECT count(*) FROM agent_state_log"),
                 "bytes": await sizes(conn)}
     finally:
         await conn.close()

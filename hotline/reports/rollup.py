@@ -223,10 +223,12 @@ def day_of(t: float, offset_s: int) -> float:
 async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -> int:
     """Makes every marked quarter below rolled_until and every quarter ended since, up to
     the last ended by `now`, and the local days (UTC offset day_offset_s: the centre's,
-    Settings.utc_offset_s) they are in; the number of quarters made. Another offset than the
+    Settings.utc_offset_s) they are in; the number of quarters made (0 while another process
+    is at it). Another offset than the
     days were made with makes every day again, in one transaction (a report reads either)."""
     target = _floor(now, QUARTER_S)
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK)
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
+        return 0  # another process is making them
     try:
         state = await conn.fetchrow("SELECT rolled_until, day_offset_s FROM report_rollup_state")
         until = state["rolled_until"]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from hotline.realtime.figures import service_level
+from hotline.reports import rollup
 from hotline.reports.model import (
     ANSWERED_OUTCOMES,
     AVAILABLE_STATES,
@@ -83,6 +84,13 @@ _ORDERS = f"""
 WITH o AS (
     SELECT o.*, {{key}} AS key
     FROM work_orders o LEFT JOIN agent_rollup r ON r.agent_id = o.created_by
+    WHERE (o.created_at >= $1 AND o.created_at < $2)
+        OR (o.closed_at >= $1 AND o.closed_at < $2)
+        OR (o.service = 'complaint' AND report_settled(o.replied_at, o.resolve_by) >= $1
+            AND report_settled(o.replied_at, o.resolve_by) < $3)
+        OR (o.callback_by IS NOT NULL AND report_settled(o.callback_done_at, o.callback_by) >= $1
+            AND report_settled(o.callback_done_at, o.callback_by) < $3)
+        OR (o.callback_done_at >= $1 AND o.callback_done_at < $2)
 )
 SELECT key,
     count(*) FILTER (WHERE service = 'complaint' AND created_at >= $1
@@ -107,29 +115,59 @@ SELECT key,
     count(*) FILTER (WHERE callback_done_at >= $1 AND callback_done_at < $2
                      ) AS callbacks_done,
     count(*) FILTER (WHERE service = 'report' AND created_at >= $1
-                     AND created_at < $2) AS reports,
-    count(*) FILTER (WHERE service = 'report' AND created_at >= {_YEAR_BEFORE % 1}
-                     AND created_at < {_YEAR_BEFORE % 2}) AS reports_last_year
+                     AND created_at < $2) AS reports
 FROM o WHERE key IS NOT NULL GROUP BY key
 """
+# $1 since, $2 until: the report orders of the same period a year before
+_LAST_YEAR = f"""
+SELECT key, count(*) AS reports_last_year FROM (
+    SELECT {{key}} AS key
+    FROM work_orders o LEFT JOIN agent_rollup r ON r.agent_id = o.created_by
+    WHERE o.service = 'report' AND o.created_at >= {_YEAR_BEFORE % 1}
+        AND o.created_at < {_YEAR_BEFORE % 2}
+) x WHERE key IS NOT NULL GROUP BY key
+"""
 
-# $1 since, $2 cut, $3 busy states, $4 available states, $5 the excused not-ready reasons;
-# each span clipped to [since, cut), an open one runs to cut.
+# $1 since, $2 cut, $3 busy states, $4 available states, $5 the excused not-ready reasons,
+# $6/$7 the raw pieces' starts and ends, $8 days and $9 quarters rolled up: the closed spans
+# clipped to each raw piece, the open ones (never rolled up) to [since, cut), and the
+# roll-ups' buckets, in microseconds: integer sums, the same total whatever the tiling
 _STATES = """
-WITH s AS (
-    SELECT s.agent_id, s.state, s.reason, {key} AS key,
-        extract(epoch FROM least(coalesce(s.ended_at, $2), $2)
-                           - greatest(s.started_at, $1))::float8 AS d
-    FROM agent_state_log s LEFT JOIN agent_rollup r ON r.agent_id = s.agent_id
-    WHERE s.started_at < $2 AND (s.ended_at IS NULL OR s.ended_at > $1)
+WITH t AS (SELECT * FROM unnest($6::timestamptz[], $7::timestamptz[]) t(a, b)
+), spans AS (
+    SELECT s.agent_id, s.state, s.reason,
+        (extract(epoch FROM least(s.ended_at, t.b) - greatest(s.started_at, t.a))
+         * 1000000)::bigint AS us
+    FROM t JOIN agent_state_log s
+        ON tstzrange(s.started_at, greatest(coalesce(s.ended_at, 'infinity'), s.started_at),
+                     '[]') && tstzrange(t.a, t.b, '[]')
+        AND s.started_at < t.b AND s.ended_at > t.a
+    UNION ALL
+    SELECT s.agent_id, s.state, s.reason,
+        (extract(epoch FROM $2 - greatest(s.started_at, $1)) * 1000000)::bigint
+    FROM agent_state_log s WHERE s.ended_at IS NULL AND s.started_at < $2
+), parts AS (
+    SELECT agent_id,
+        CASE WHEN state = ANY($3::text[]) THEN us ELSE 0 END AS busy_us,
+        CASE WHEN state = ANY($4::text[]) THEN us ELSE 0 END AS available_us,
+        CASE WHEN state <> 'logged_out' THEN us ELSE 0 END AS logged_in_us,
+        CASE WHEN state = 'not_ready' AND reason = ANY($5::text[]) THEN us ELSE 0 END
+            AS excused_us
+    FROM spans
+    UNION ALL
+    SELECT u.agent_id, u.busy_us, u.available_us, u.logged_in_us,
+        CASE WHEN u.reason = ANY($5::text[]) THEN u.not_ready_us ELSE 0 END
+    FROM report_state_rollup u
+    WHERE (u.grain = 86400 AND u.bucket = ANY($8::timestamptz[]))
+        OR (u.grain = 900 AND u.bucket = ANY($9::timestamptz[]))
 )
-SELECT key,
-    coalesce(sum(d) FILTER (WHERE state = ANY($3::text[])), 0) AS busy_s,
-    coalesce(sum(d) FILTER (WHERE state = ANY($4::text[])), 0) AS available_s,
-    coalesce(sum(d) FILTER (WHERE state <> 'logged_out'), 0) AS logged_in_s,
-    coalesce(sum(d) FILTER (WHERE state = 'not_ready'
-                            AND reason = ANY($5::text[])), 0) AS excused_s
-FROM s WHERE key IS NOT NULL GROUP BY key
+SELECT {key} AS key,
+    coalesce(sum(s.busy_us), 0)::float8 / 1000000 AS busy_s,
+    coalesce(sum(s.available_us), 0)::float8 / 1000000 AS available_s,
+    coalesce(sum(s.logged_in_us), 0)::float8 / 1000000 AS logged_in_s,
+    coalesce(sum(s.excused_us), 0)::float8 / 1000000 AS excused_s
+FROM parts s LEFT JOIN agent_rollup r ON r.agent_id = s.agent_id
+WHERE {key} IS NOT NULL GROUP BY 1
 """
 
 
@@ -144,31 +182,141 @@ def _add(into: dict[str, Counts], rows: list[asyncpg.Record]) -> None:
         into[key] = into.get(key, Counts()) + Counts(**values)
 
 
+# --- the roll-ups (hotline/reports/rollup.py): which dimension's rows each grouping sums, and
+# the key (u: the roll-up row, r: agent_rollup)
+_ROLLED: dict[By, tuple[str, str, str]] = {
+    By.AGENT: ("agent", "u.key", ""),
+    By.TEAM: ("agent", "r.team_id", "JOIN agent_rollup r ON r.agent_id = u.key"),
+    By.VENDOR: ("agent", "r.vendor_id", "JOIN agent_rollup r ON r.agent_id = u.key"),
+    By.CENTRE: ("centre", "u.key", ""),
+    By.QUEUE: ("queue", "u.key", ""),
+    By.SERVICE: ("service", "u.key", ""),
+    By.UNIT: ("unit", "u.key", ""),
+}
+_ROLLED_SQL = """
+SELECT {key} AS key, {sums} FROM {table} u {join}
+WHERE u.dim = $1 AND ((u.grain = 86400 AND u.bucket = ANY($2::timestamptz[]))
+                      OR (u.grain = 900 AND u.bucket = ANY($3::timestamptz[])))
+GROUP BY 1
+"""
+
+
+def _sums(columns: dict[str, str]) -> str:
+    return ", ".join(f"sum(u.{col})::bigint AS {name}" for name, col in columns.items())
+
+
+def _call_sums(window_s: float) -> str:
+    h = int(window_s // 3600)
+    return _sums({"offered": "offered", "answered": "answered", "handled": "handled",
+                  "resolved_first": f"resolved_first_{h}h", "entered": "entered",
+                  "repeats": f"repeats_{h}h"})
+
+
+_ORDER_SUMS = _sums({c: c for c in (
+    "complaints", "verdicts", "substantiated", "complaints_due", "complaints_on_time",
+    "callbacks_due", "callbacks_on_time", "callbacks_done", "reports")})
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """How [since, until) is read: local days and quarters from the roll-ups, and the rest
+    (ragged ends, marked quarters, the time not rolled up yet) from the raw rows."""
+
+    days: list[datetime]
+    quarters: list[datetime]
+    raw: list[tuple[float, float]]
+
+
+async def cover(conn: asyncpg.Connection, since: float, until: float) -> Cover:
+    """The widest buckets of [since, until) rolled up and unmarked (rollup.py)."""
+    q, d = rollup.QUARTER_S, rollup.DAY_S
+    state = await conn.fetchrow("SELECT rolled_until, day_offset_s FROM report_rollup_state")
+    rolled, day_offset = state["rolled_until"], state["day_offset_s"]
+    lo = -(-since // q) * q
+    hi = min(until // q * q, rolled.timestamp() if rolled else lo)
+    if hi <= lo:
+        return Cover([], [], [(since, until)] if since < until else [])
+    dirty = {r["bucket"].timestamp() for r in await conn.fetch(
+        "SELECT bucket FROM report_dirty WHERE bucket >= $1 AND bucket < $2", _ts(lo),
+        _ts(hi))}
+    days: list[datetime] = []
+    quarters: list[datetime] = []
+    raw: list[tuple[float, float]] = []
+
+    def read_raw(a: float, b: float) -> None:
+        if a >= b:
+            return
+        if raw and raw[-1][1] == a:
+            raw[-1] = (raw[-1][0], b)
+        else:
+            raw.append((a, b))
+
+    read_raw(since, lo)
+    t = lo
+    while t < hi:
+        if ((t + day_offset) % d == 0 and t + d <= hi
+                and not any(t <= x < t + d for x in dirty)):
+            days.append(_ts(t))
+            t += d
+        elif t in dirty:
+            read_raw(t, t + q)
+            t += q
+        else:
+            quarters.append(_ts(t))
+            t += q
+    read_raw(hi, until)
+    return Cover(days, quarters, raw)
+
+
 async def counts(conn: asyncpg.Connection, by: By, since: float, until: float, now: float,
-                 rules: Rules) -> dict[str, Counts]:
+                 rules: Rules, *, rolled: bool = True) -> dict[str, Counts]:
     """Each group's counts over [since, until) as of `now` (docs/metrics.md, "Report
-    figures"); a centre report always has its one group."""
+    figures"); a centre report always has its one group. The roll-ups' buckets where they
+    hold (`rolled`, the centre's repeat window one they keep), the raw rows elsewhere: the
+    same counts either way (tests/integration/test_report_rollup.py)."""
     cut = max(since, min(until, now))
     keys = KEYS[by]
     out: dict[str, Counts] = {CENTRE_KEY: Counts()} if by is By.CENTRE else {}
-    if keys["calls"]:
-        _add(out, await conn.fetch(_CALLS.format(key=keys["calls"]), _ts(since), _ts(until),
-                                   rules.repeat_window_s, list(ANSWERED_OUTCOMES)))
+    # a bucket counts deadlines up to its end: one only when it ended by now
+    use = rolled and rules.repeat_window_s in rollup.WINDOWS_S
+    part = await cover(conn, since, min(until, max(since, now))) if use else None
+    raw = [(since, until)] if part is None else part.raw
+    if part is not None and until > max(since, now):
+        raw = [*raw, (max(since, now), until)]
+    if part is not None and (part.days or part.quarters):
+        dim, key, join = _ROLLED[by]
+        for table, sums in (("report_call_rollup", _call_sums(rules.repeat_window_s)),
+                            ("report_order_rollup", _ORDER_SUMS)):
+            if table == "report_call_rollup" and not keys["calls"]:
+                continue
+            _add(out, await conn.fetch(
+                _ROLLED_SQL.format(key=key, sums=sums, table=table, join=join), dim,
+                part.days, part.quarters))
+    for a, b in raw:
+        if keys["calls"]:
+            _add(out, await conn.fetch(_CALLS.format(key=keys["calls"]), _ts(a), _ts(b),
+                                       rules.repeat_window_s, list(ANSWERED_OUTCOMES)))
+        if keys["orders"]:
+            _add(out, await conn.fetch(_ORDERS.format(key=keys["orders"]), _ts(a), _ts(b),
+                                       _ts(max(a, min(b, cut)))))
     if keys["orders"]:
-        _add(out, await conn.fetch(_ORDERS.format(key=keys["orders"]), _ts(since),
-                                   _ts(until), _ts(cut)))
+        _add(out, await conn.fetch(_LAST_YEAR.format(key=keys["orders"]), _ts(since),
+                                   _ts(until)))
     if keys["states"]:
+        tiles = [(since, cut)] if part is None or cut == since else part.raw
         _add(out, await conn.fetch(
             _STATES.format(key=keys["states"]), _ts(since), _ts(cut),
             sorted(map(str, BUSY_STATES)), sorted(map(str, AVAILABLE_STATES)),
-            sorted(rules.excused_reasons)))
+            sorted(rules.excused_reasons), [_ts(a) for a, _ in tiles],
+            [_ts(b) for _, b in tiles], part.days if part else [],
+            part.quarters if part else []))
     return out
 
 
 async def report(conn: asyncpg.Connection, by: By, since: float, until: float, now: float,
-                 rules: Rules) -> list[Figures]:
-    """Every group's figures, by key."""
-    found = await counts(conn, by, since, until, now, rules)
+                 rules: Rules, *, rolled: bool = True) -> list[Figures]:
+    """Every group's figures, by key (`rolled`: from the roll-ups where they hold)."""
+    found = await counts(conn, by, since, until, now, rules, rolled=rolled)
     return [figures(key, c, by) for key, c in sorted(found.items())]
 
 
@@ -396,5 +544,6 @@ async def state_spans(conn: asyncpg.Connection, since: float, until: float, now:
     return [(r["agent_id"], r["state"], r["s"].timestamp(), r["e"].timestamp()) for r in rows]
 
 
-__all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Warned", "counts", "intervals",
-           "nps_by_day", "report", "scorecard_values", "state_spans", "targets", "warnings"]
+__all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Cover", "Warned", "counts", "cover",
+           "intervals", "nps_by_day", "report", "scorecard_values", "state_spans", "targets",
+           "warnings"]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from hotline.reports import queries
+from hotline.reports import queries, rollup
 from hotline.reports.exports import Format, export
 from hotline.reports.model import By, Rules
 from hotline.reports.periods import Period, label, last_ended
@@ -118,10 +118,12 @@ async def run_due(pool: asyncpg.Pool, now: float, offset_s: int, rules: Rules) -
 
 async def run(pool: asyncpg.Pool, clock: Callable[[], float], offset_s: int, rules: Rules,
               poll_s: float) -> None:
-    """Every poll_s: the reports due. A failed look (the database away) is logged and tried
-    again at the next."""
+    """Every poll_s: the report roll-ups up to now (hotline/reports/rollup.py), then the
+    reports due. A failed look (the database away) is logged and tried again at the next."""
     while True:
         try:
+            async with pool.acquire() as conn:
+                await rollup.roll_up(conn, clock(), offset_s)
             for file_id in await run_due(pool, clock(), offset_s, rules):
                 log.info("scheduled report %d made", file_id)
         except (OSError, asyncpg.PostgresError) as exc:

@@ -40,9 +40,7 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -58,12 +56,19 @@ from bench.wire_node import (
     cpu_seconds,
     listen_overflows,
     machine_ticks,
-    mounts_under,
     skip_survey,
     wire_centre,
     wire_settings,
 )
-from bench.wire_sipp import start_agent_phones, start_callers, traced_messages
+from bench.wire_run import (
+    boot_node,
+    check_ports_free,
+    print_targets,
+    start_phones,
+    stop_on_signals,
+    tear_down,
+)
+from bench.wire_sipp import start_callers, traced_messages
 from bench.wire_stats import Latency, PhaseRecord
 from hotline.centre.model import Centre
 from hotline.core.events import AgentStateChanged
@@ -78,7 +83,6 @@ from hotline.router import Offer
 from hotline.telephony.agi.server import AgiServer, by_script
 from hotline.telephony.ami.errors import AmiError, AmiNotConnected, AmiTimeout
 from hotline.telephony.ami.link import AmiLink
-from hotline.telephony.node.box import log_path as asterisk_log
 
 NODE = "hold"
 _BASE = 19000
@@ -153,16 +157,8 @@ def hold_settings(base: Path, opts: Options) -> Settings:
 def _check_ports(opts: Options) -> None:
     plan = AgentPlan(opts.agents, opts.agent_processes, AGENT_SIP_BASE)
     udp = [SIP_PORT, *plan.ports(), CALLER_SIP_BASE, CALLER_SIP_BASE + 1]
-    for kind, ports in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, [AMI_PORT, AGI_PORT])):
-        for port in ports:
-            with socket.socket(socket.AF_INET, kind) as probe:
-                if kind == socket.SOCK_STREAM:  # as the servers do: TIME-WAIT is no holder
-                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    raise SystemExit(f"port {port} is taken: is another bench.hold (or a SIPp "
-                                     "it left) still running?") from None
+    # as the servers do: TIME-WAIT is no holder
+    check_ports_free(udp, [AMI_PORT, AGI_PORT], "another bench.hold", tcp_reuse_addr=True)
 
 
 async def _until(predicate, deadline_s: float, step_s: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
@@ -566,9 +562,6 @@ def _options(argv: list[str] | None) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hotline.telephony.node import box as asterisk_box
-    from hotline.telephony.node import rootfs
-
     opts = _options(argv)
     if os.geteuid() != 0:
         print("bench.hold starts its own Asterisk node (mount, chroot): run it as root",
@@ -581,22 +574,15 @@ def main(argv: list[str] | None = None) -> int:
     centre = wire_centre(plan)
     phones: list[SippProcess] = []
     live: list[SippProcess] = []
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_signals(signal.SIGTERM, signal.SIGINT)
     try:
-        rootfs.build(settings, progress=rootfs.main_progress)
-        asterisk_box.start(settings, centre.agents)
-        node = asterisk_box.status(settings)
-        if node.pid is None:
-            raise asterisk_box.AsteriskError(f"node {node.node} stopped right after booting")
+        node = boot_node(settings, centre)
         print(f"Asterisk node {node.node} (pid {node.pid}): {opts.callers} callers at "
               f"{opts.rate:g}/s, held {opts.hold_s:g} s, then {opts.agents} agents freed at "
               f"{opts.free_rate:g}/s (ring {opts.ring_ms} ms, talk {opts.talk_ms} ms, wrap-up "
               f"{opts.wrap_up_s:g} s ours); hold lease {settings.hold_lease_s} s; load "
               f"{os.getloadavg()[0]:.2f}", flush=True)
-        for k, port in enumerate(plan.ports()):
-            phones.append(start_agent_phones(port, PHONE_MEDIA_BASE + 4 * k, opts.ring_ms,
-                                             opts.talk_ms))
+        phones.extend(start_phones(plan, PHONE_MEDIA_BASE, opts.ring_ms, opts.talk_ms))
         live.extend(phones)
         result = event_loop.run(run_all(settings, centre, opts, node.pid, phones, live),
                                 settings.event_loop, nice=settings.controller_nice)
@@ -604,22 +590,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: stopping SIPp and Asterisk", file=sys.stderr)
         return 130
     finally:
-        for phone in live:
-            phone.stop()
-        log = asterisk_log(settings)
-        if log.exists():
-            shutil.copyfile(log, KEPT_LOG)
-            print(f"Asterisk's log of this run: {KEPT_LOG}", file=sys.stderr)
-        asterisk_box.stop(settings)
-        if left := mounts_under(base):
-            print(f"still mounted, {base} left in place: {left}", file=sys.stderr)
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        tear_down(settings, base, live, KEPT_LOG)
     print()
-    for key, label in (("target_waiting", f"{opts.callers} callers held at once"),
-                       ("target_cpu", "Asterisk CPU holding them no more than app_queue's"),
-                       ("target_offer_p99", f"offer p99 <= {OFFER_P99_TARGET_MS:g} ms")):
-        print(f"target: {label}: {'met' if result.get(key) else 'NOT met'}")
+    print_targets(result, (("target_waiting", f"{opts.callers} callers held at once"),
+                           ("target_cpu", "Asterisk CPU holding them no more than app_queue's"),
+                           ("target_offer_p99", f"offer p99 <= {OFFER_P99_TARGET_MS:g} ms")))
     print(json.dumps(result))
     return 0
 

@@ -45,7 +45,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -64,9 +63,14 @@ from bench.wire_node import (
     SIP_PORT,
     AgentPlan,
     add_bench_entries,
-    mounts_under,
     wire_centre,
     wire_settings,
+)
+from bench.wire_run import (
+    boot_node,
+    check_ports_free,
+    stop_on_signals,
+    tear_down,
 )
 from bench.wire_sipp import caller_counts, start_agent_phones, start_callers
 from hotline.centre.centre_file import centre_toml
@@ -530,25 +534,11 @@ def _report(f: dict[str, object], acc: Accounting, samples: Samples, sipp_errors
 # ---- the command
 
 
-def _check_ports(udp: list[int], tcp: list[int]) -> None:
-    for kind, group in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, tcp)):
-        for port in group:
-            with socket.socket(socket.AF_INET, kind) as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    raise SystemExit(f"port {port} is taken: is bench.wire or another soak "
-                                     "(or a SIPp it left) still running?") from None
-
-
 def _media_ports(first: int) -> Iterator[int]:
     return iter(range(first, 60000, 4))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hotline.telephony.node import box as asterisk_box
-    from hotline.telephony.node import rootfs
-
     ap = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="minutes of calls")
     ap.add_argument("--rate", type=float, default=5.0, help="new calls per second")
@@ -566,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     plan = AgentPlan(a.agents, a.agent_processes)
-    _check_ports([SIP_PORT, *plan.ports(), CALLER_SIP_BASE], [AMI_PORT, API_PORT, API_PORT + 1])
+    check_ports_free([SIP_PORT, *plan.ports(), CALLER_SIP_BASE],
+                     [AMI_PORT, API_PORT, API_PORT + 1], "bench.wire or another soak")
     base = Path(tempfile.mkdtemp(prefix="hotline-soak-"))
     base.chmod(0o711)  # the embedded PostgreSQL runs as the unprivileged 'hotline' user
     # One API user: development's default adds a login per agent, an argon2 hash each
@@ -579,13 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     settings.data_dir.mkdir(parents=True)
     settings.data_dir.chmod(0o755)
     load = Load(minutes=a.minutes, rate=a.rate, talk_ms=a.talk_ms, trace=a.tracemalloc)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stop_on_signals(signal.SIGTERM)
     try:
-        rootfs.build(settings, progress=rootfs.main_progress)
-        asterisk_box.start(settings, centre.agents)
-        node = asterisk_box.status(settings)
-        if node.pid is None:
-            raise asterisk_box.AsteriskError(f"node {node.node} stopped right after booting")
+        node = boot_node(settings, centre)
         print(f"Asterisk node {node.node} (pid {node.pid}); {a.agents} agents on "
               f"{a.agent_processes} SIPp processes; {load.calls} calls at {a.rate:g}/s over "
               f"{a.minutes:g} min; talk {a.talk_ms} ms, wrap-up {a.wrap_up:g} s", flush=True)
@@ -596,11 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: stopping SIPp, hotline run and Asterisk", file=sys.stderr)
         return 130
     finally:
-        asterisk_box.stop(settings)
-        if mounts_under(base):
-            print(f"still mounted, {base} left in place", file=sys.stderr)
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        tear_down(settings, base, name_mounts=False)
     print()
     print(f"target: lost 0: {'met' if figures['target_lost_0'] else 'NOT met'}")
     print(f"target: RSS growth < {GROWTH_TARGET_MB_PER_HOUR:g} MB/hour (controller and "

@@ -40,9 +40,7 @@ import json
 import logging
 import os
 import resource
-import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -65,7 +63,6 @@ from bench.wire_node import (
     listen_overflows,
     log_size,
     machine_ticks,
-    mounts_under,
     overload_warnings,
     pressure_stall_us,
     skip_survey,
@@ -75,12 +72,19 @@ from bench.wire_node import (
     wire_centre,
     wire_settings,
 )
+from bench.wire_run import (
+    boot_node,
+    check_ports_free,
+    print_targets,
+    start_phones,
+    stop_on_signals,
+    tear_down,
+)
 from bench.wire_sipp import (
     SIPP_NICE,
     answers_at_callers,
     caller_counts,
     invite_arrivals,
-    start_agent_phones,
     start_callers,
 )
 from bench.wire_stats import (
@@ -186,14 +190,7 @@ _collect = _Collect()
 def _check_ports(opts: Options, phases: int) -> None:
     udp = [SIP_PORT, *AgentPlan(opts.agents, opts.agent_processes).ports(),
            *range(CALLER_SIP_BASE, CALLER_SIP_BASE + phases)]
-    for kind, ports in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, [AMI_PORT])):
-        for port in ports:
-            with socket.socket(socket.AF_INET, kind) as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    raise SystemExit(f"port {port} is taken: is another wire benchmark (or a "
-                                     "SIPp it left) still running?") from None
+    check_ports_free(udp, [AMI_PORT], "another wire benchmark")
 
 
 async def _wait_until(predicate: Callable[[], bool], deadline_s: float) -> bool:
@@ -528,9 +525,6 @@ def _options(argv: list[str] | None) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hotline.telephony.node import box as asterisk_box
-    from hotline.telephony.node import rootfs
-
     opts = _options(argv)
     if os.geteuid() != 0:
         print("bench.wire starts its own Asterisk node (mount, chroot): run it as root",
@@ -544,27 +538,16 @@ def main(argv: list[str] | None = None) -> int:
     centre = wire_centre(plan)
     agent_phones: list[SippProcess] = []
     live: list[SippProcess] = []
-    # SIGTERM ends the run as Ctrl-C does, and Ctrl-C works even when a script started us in
-    # the background (where SIGINT arrives ignored): the finally below stops SIPp and Asterisk.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_signals(signal.SIGTERM, signal.SIGINT)
     try:
-        rootfs.build(settings, progress=rootfs.main_progress)
-        asterisk_box.start(settings, centre.agents)
-        node = asterisk_box.status(settings)
-        if node.pid is None:
-            raise asterisk_box.AsteriskError(f"node {node.node} stopped right after booting; "
-                                             f"see {asterisk_box.log_path(settings)}")
+        node = boot_node(settings, centre, name_log=True)
         print(f"Asterisk node {node.node} (pid {node.pid}): SIP {node.sip}, AMI {node.ami}; "
               f"{opts.agents} agents on {opts.agent_processes} SIPp processes; rates "
               f"{', '.join(f'{r:g}' for r in opts.rates)} cps for {opts.seconds:g} s each; "
               f"ring {opts.ring_ms} ms, talk {opts.talk_ms} ms, wrap-up {opts.wrap_up_s:g} s; "
               f"app_queue {'as shipped' if opts.appqueue_shipped else 'with autofill = yes'}",
               flush=True)
-        for k, port in enumerate(plan.ports()):
-            phone = start_agent_phones(port, PHONE_MEDIA_BASE + 4 * k, opts.ring_ms,
-                                       opts.talk_ms)
-            agent_phones.append(phone)
+        agent_phones.extend(start_phones(plan, PHONE_MEDIA_BASE, opts.ring_ms, opts.talk_ms))
         live.extend(agent_phones)
         # the controller at the platform's priority (hotline run does the same); the SIPp
         # callers it starts take --sipp-nice, absolute
@@ -575,26 +558,13 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: stopping SIPp and Asterisk", file=sys.stderr)
         return 130
     finally:
-        for phone in live:
-            phone.stop()
-        log = asterisk_log(settings)
-        if log.exists():  # kept for a post-mortem: the run dir goes below
-            shutil.copyfile(log, KEPT_LOG)
-            print(f"Asterisk's log of this run: {KEPT_LOG}", file=sys.stderr)
-        asterisk_box.stop(settings)
-        left = mounts_under(base)
-        if left:
-            print(f"still mounted, {base} left in place: {left}", file=sys.stderr)
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        tear_down(settings, base, live, KEPT_LOG)
     print()
-    for key, label in (("target_median_within_5ms", "ours within 5 ms of app_queue's median "
-                        f"at {min(opts.rates):g} cps"),
-                       ("target_p99_le_50ms_at_max_rate", f"p99 <= 50 ms at {max(opts.rates):g} "
-                        "cps"),
-                       ("target_no_failed_at_max_rate", f"no failed call at {max(opts.rates):g} "
-                        "cps")):
-        print(f"target: {label}: {'met' if figures.get(key) else 'NOT met'}")
+    print_targets(figures, (
+        ("target_median_within_5ms", f"ours within 5 ms of app_queue's median at "
+         f"{min(opts.rates):g} cps"),
+        ("target_p99_le_50ms_at_max_rate", f"p99 <= 50 ms at {max(opts.rates):g} cps"),
+        ("target_no_failed_at_max_rate", f"no failed call at {max(opts.rates):g} cps")))
     print(json.dumps(figures))
     return 0
 

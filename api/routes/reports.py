@@ -54,11 +54,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 Epoch = Annotated[float, Query(ge=0, le=MAX_EPOCH)]
 
 
-def _model_of(cls: type, name: str, doc: str, **extra: Any) -> type[BaseModel]:
-    """A response model with the fields of the dataclass `cls` (hotline/reports/model.py):
-    a figure or a count is declared there once."""
+def _model_of(cls: type, name: str, doc: str | None = None,
+              retyped: dict[str, Any] | None = None, **extra: Any) -> type[BaseModel]:
+    """A response model with the fields of the dataclass `cls` (hotline/reports/): a figure,
+    a count or a row's field is declared there once. `retyped` gives some of them another
+    type in their place (a nested dataclass: its response model); `extra` gives fields after
+    the dataclass's own (one of its own moves there)."""
     hints = get_type_hints(cls)
-    declared = {f.name: (hints[f.name], ...) for f in fields(cls) if f.name not in extra}
+    retyped = retyped or {}
+    declared = {f.name: retyped.get(f.name, (hints[f.name], ...)) for f in fields(cls)
+                if f.name not in extra}
     return create_model(name, __doc__=doc, **declared, **extra)
 
 
@@ -148,19 +153,12 @@ class ScheduleOut(ScheduleIn):
     created_at: float
 
 
-class FileOut(BaseModel):
-    id: int
-    schedule_id: int
-    period_start: float
-    period_end: float
-    made_at: float
-    name: str
-    size: int
+FileOut = _model_of(scheduler.Made, "FileOut")
 
 
 class FilesOut(BaseModel):
     total: int
-    files: list[FileOut]
+    files: list[FileOut]  # type: ignore[valid-type]
 
 
 def _schedule_out(s: scheduler.Schedule) -> ScheduleOut:
@@ -226,15 +224,7 @@ class WarningKind(enum.StrEnum):
     SLOW = "slow"  # the week's slow orders
 
 
-class WarnedOut(BaseModel):
-    unit: str
-    reason: str
-    order_id: int
-    service: str
-    created_at: float
-    resolve_by: float
-    replied_at: float | None
-    closed_at: float | None
+WarnedOut = _model_of(queries.Warned, "WarnedOut")
 
 
 class WarningsOut(BaseModel):
@@ -243,7 +233,7 @@ class WarningsOut(BaseModel):
     until: float
     slow_share: float
     total: int  # `orders` is a page of them
-    orders: list[WarnedOut]
+    orders: list[WarnedOut]  # type: ignore[valid-type]
 
 
 @router.get("/warnings", responses=ERRORS)
@@ -282,22 +272,9 @@ class CardBy(enum.StrEnum):
     VENDOR = "vendor"
 
 
-class LineOut(BaseModel):
-    name: str
-    value: float | None
-    target: float
-    weight: float
-    score: float | None
-
-
-class CardOut(BaseModel):
-    key: str
-    lines: list[LineOut]
-    business: float | None
-    conduct: float
-    total: float | None
-    errors: dict[str, int]
-    fatal_errors: int
+LineOut = _model_of(sc.Line, "LineOut")
+CardOut = _model_of(sc.Card, "CardOut", retyped={
+    "lines": (list[LineOut], ...), "errors": (dict[str, int], ...)})  # type: ignore[valid-type]
 
 
 class ScorecardOut(BaseModel):
@@ -305,7 +282,7 @@ class ScorecardOut(BaseModel):
     until: float
     by: CardBy
     total_cards: int  # `cards` is a page of them, by key
-    cards: list[CardOut]
+    cards: list[CardOut]  # type: ignore[valid-type]
 
 
 @router.get("/scorecard", responses=ERRORS)

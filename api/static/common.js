@@ -1,8 +1,11 @@
-// What the signed-in pages share (planning, reports): the language (zh / en, ?lang= or the
-// last one chosen), the development-style sign-in form (#login, #login-error) with the token
-// kept in sessionStorage per page, fetch with the bearer token (401 signs out), the page head
-// (#lang toggles, [data-i18n] and [data-i18n-placeholder] texts), and small DOM helpers.
-// A page: `const p = page({ name, i18n, onShow, onLang })`, then `p.start()`.
+// What the signed-in pages share (planning, reports, qa, orders, kb): the language (zh / en,
+// ?lang= or the last one chosen), the development-style sign-in form (#login, #login-error;
+// drawn here into an empty <form id="login">) with the token kept in sessionStorage per page,
+// fetch with the bearer token (401 signs out), the page head (#lang toggles, [data-i18n] and
+// [data-i18n-placeholder] texts; a page may have no #lang, or a #who and a #signout button),
+// and small DOM helpers.
+// A page: `const p = page({ name, i18n, board, onShow, onLang })`, then `p.start()`; `board`
+// is the id of what signing in shows ("board").
 "use strict";
 export const $ = (id) => document.getElementById(id);
 export const el = (tag, text, cls) => {
@@ -12,12 +15,24 @@ export const el = (tag, text, cls) => {
   return e;
 };
 
-export function page({ name, i18n, onShow = () => {}, onLang = () => {} }) {
+const LOGIN_FORM = `
+  <input name="username" data-i18n-placeholder="username" placeholder="用户名" autocomplete="username">
+  <input name="password" type="password" data-i18n-placeholder="password" placeholder="密码" autocomplete="current-password">
+  <button type="submit" data-i18n="signin">登录</button>
+  <span id="login-error" class="error"></span>`;
+
+export function page({ name, i18n, board = "board", onShow = () => {}, onLang = () => {} }) {
   const params = new URLSearchParams(location.search);
-  const tokenKey = `${name}.token`;
+  const tokenKey = `${name}.token`, userKey = `${name}.user`;
   let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
   if (!i18n[lang]) lang = "zh";
   let token = sessionStorage.getItem(tokenKey) || "";
+  if (!$("login").children.length) $("login").innerHTML = LOGIN_FORM;
+  // the optional parts of the head: who is signed in, and a button to sign out
+  const headShows = (signedIn) => {
+    if ($("signout")) $("signout").hidden = !signedIn;
+    if ($("who") && signedIn) $("who").textContent = sessionStorage.getItem(userKey) || "";
+  };
 
   const p = {
     params,
@@ -54,14 +69,14 @@ export function page({ name, i18n, onShow = () => {}, onLang = () => {} }) {
       document.documentElement.lang = lang;
       for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = p.t(e.dataset.i18n);
       for (const e of document.querySelectorAll("[data-i18n-placeholder]")) e.placeholder = p.t(e.dataset.i18nPlaceholder);
-      $("lang").textContent = lang === "zh" ? "EN" : "中文";
+      if ($("lang")) $("lang").textContent = lang === "zh" ? "EN" : "中文";
       onLang();
     },
     signOut() {
       token = ""; sessionStorage.removeItem(tokenKey);
-      $("board").hidden = true; $("login").hidden = false;
+      $(board).hidden = true; $("login").hidden = false; headShows(false);
     },
-    show() { $("login").hidden = true; $("board").hidden = false; onShow(); },
+    show() { $("login").hidden = true; $(board).hidden = false; headShows(true); onShow(); },
     start() {
       $("login").addEventListener("submit", async (ev) => {
         ev.preventDefault();
@@ -70,13 +85,16 @@ export function page({ name, i18n, onShow = () => {}, onLang = () => {} }) {
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) });
         if (!res.ok) { $("login-error").textContent = p.t("bad_login"); return; }
-        token = (await res.json()).access_token;
+        const signed = await res.json();
+        token = signed.access_token;
         sessionStorage.setItem(tokenKey, token);
+        sessionStorage.setItem(userKey, signed.username);
         p.show();
       });
-      $("lang").addEventListener("click", () => {
+      if ($("lang")) $("lang").addEventListener("click", () => {
         lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hotline.lang", lang); p.applyLang();
       });
+      if ($("signout")) $("signout").addEventListener("click", () => p.signOut());
       p.applyLang();
       if (token) p.show(); else p.signOut();
     },

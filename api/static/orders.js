@@ -1,6 +1,9 @@
 // The back office's work-order queue (工单处理): a unit's open orders, overdue first (red),
-// with the lifecycle actions. Signs in like the other pages (token in sessionStorage).
+// with the lifecycle actions. Signs in like the other pages (common.js; token in
+// sessionStorage, which orders_deadlines.js reads too).
 "use strict";
+import { $, page } from "./common.js";
+
 const I18N = {
   zh: { title: "工单处理", unit: "责任单位", service: "类型", caller: "来电号码",
     description: "内容", state: "状态", deadline: "时限", actions: "操作", username: "用户名",
@@ -19,12 +22,9 @@ const I18N = {
     substantiated: "Was the complaint substantiated? (OK = yes)",
     overdue_resolve: "late", overdue_callback: "callback late", escalated: "escalated to" },
 };
-const params = new URLSearchParams(location.search);
-let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
-if (!I18N[lang]) lang = "zh";
-const t = (k) => I18N[lang][k] ?? k;
-const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem("orders.token") || "";
+const p = page({ name: "orders", i18n: I18N, onShow: show,
+  onLang: () => { if (p.signedIn()) load(); } });
+const { params, t, api } = p;
 if (params.get("unit")) $("unit").value = params.get("unit");
 
 // what each state allows, in the order of the lifecycle
@@ -32,16 +32,6 @@ const NEXT = {
   created: ["dispatch"], dispatched: ["accept"], accepted: ["progress", "reply"],
   in_progress: ["reply"], callback_due: ["call_back", "callback_done"], replied: ["close"],
 };
-
-async function api(method, path, body) {
-  const res = await fetch(path, { method, headers: { Authorization: "Bearer " + token,
-    ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined });
-  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
-  return data;
-}
 
 async function act(order, action) {
   $("message").textContent = "";
@@ -61,7 +51,7 @@ async function act(order, action) {
 }
 
 function when(epoch) {
-  return epoch ? new Date(epoch * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
+  return epoch ? new Date(epoch * 1000).toLocaleString(p.lang === "zh" ? "zh-CN" : "en-GB",
     { hour12: false }) : "—";
 }
 
@@ -104,22 +94,8 @@ async function load() {
   $("orders").replaceChildren(...rows);
 }
 
-function applyLang() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
-  $("lang").textContent = lang === "zh" ? "EN" : "中文";
-  if (token) load();
-}
-
-function signOut() {
-  token = ""; sessionStorage.removeItem("orders.token");
-  $("board").hidden = true; $("login").hidden = false;
-}
-
 // A back office user works its own unit's queue only: the page opens on it, fixed.
 async function show() {
-  $("login").hidden = true; $("board").hidden = false;
   try {
     const me = await api("GET", "/api/auth/me");
     if (me.unit) { $("unit").value = me.unit; $("unit").disabled = true; }
@@ -127,21 +103,6 @@ async function show() {
   load();
 }
 
-$("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  const res = await fetch("/api/auth/token", { method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) });
-  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
-  token = (await res.json()).access_token;
-  sessionStorage.setItem("orders.token", token);
-  show();
-});
 $("unit").addEventListener("change", load);
-$("lang").addEventListener("click", () => {
-  lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hotline.lang", lang); applyLang();
-});
-applyLang();
-if (token) show(); else signOut();
-setInterval(() => { if (token) load(); }, 5000);
+p.start();
+setInterval(() => { if (p.signedIn()) load(); }, 5000);

@@ -3,6 +3,8 @@
 // The recording is fetched with the Authorization header into a blob URL: an <audio src>
 // cannot send the header, and a token in a URL would end up in logs and history.
 "use strict";
+import { $, el, page } from "./common.js";
+
 const I18N = {
   zh: { title: "质检", username: "用户名", password: "密码", signin: "登录",
     bad_login: "用户名或密码错误", since: "开始", until: "结束", percentage: "随机比例 %",
@@ -32,35 +34,10 @@ const I18N = {
     callbacks_done: "Callbacks done", utilisation: "Utilisation", avg_talk_s: "Avg talk",
     avg_acw_s: "Avg after-call work", calls: "Calls" },
 };
-const params = new URLSearchParams(location.search);
-let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
-if (!I18N[lang]) lang = "zh";
-const t = (k) => I18N[lang][k] ?? k;
-const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem("qa.token") || "";
+const p = page({ name: "qa", i18n: I18N, onShow: openSaved,
+  onLang: () => { if (sample) renderCalls(); } });
+const { params, t, api, request } = p;
 let sample = null, current = null, forms = [], audioUrl = null;
-
-async function request(method, path, body) {
-  const res = await fetch(path, { method, headers: { Authorization: "Bearer " + token,
-    ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined });
-  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
-  return res;
-}
-
-async function api(method, path, body) {
-  const res = await request(method, path, body);
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
-  return data;
-}
-
-const el = (tag, text, cls) => {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-};
 const dayStart = (value) => { const [y, m, d] = value.split("-").map(Number);
   return new Date(y, m - 1, d).getTime() / 1000; };
 const isoDay = (date) => `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")}`;
@@ -251,41 +228,10 @@ async function loadScorecard(agent) {
   }));
 }
 
-function applyLang() {
-  document.documentElement.lang = lang;
-  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
-  for (const e of document.querySelectorAll("[data-i18n-placeholder]")) e.placeholder = t(e.dataset.i18nPlaceholder);
-  $("lang").textContent = lang === "zh" ? "EN" : "中文";
-  if (sample) renderCalls();
-}
-
-function signOut() {
-  token = ""; sessionStorage.removeItem("qa.token");
-  $("board").hidden = true; $("login").hidden = false;
-}
-
-function show() { $("login").hidden = true; $("board").hidden = false; }
-
-$("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  const res = await fetch("/api/auth/token", { method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) });
-  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
-  token = (await res.json()).access_token;
-  sessionStorage.setItem("qa.token", token);
-  show();
-  openSaved();
-});
 $("draw").addEventListener("submit", drawSample);
 $("score").addEventListener("submit", saveScore);
 $("form-select").addEventListener("change", renderForm);
-$("lang").addEventListener("click", () => {
-  lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hotline.lang", lang); applyLang();
-});
 const today = new Date();
 $("since").value = params.get("since") || isoDay(new Date(today.getTime() - 86400000));
 $("until").value = params.get("until") || isoDay(today);
-applyLang();
-if (token) { show(); openSaved(); } else signOut();
+p.start();

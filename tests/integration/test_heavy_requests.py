@@ -23,14 +23,11 @@ import asyncpg
 import httpx
 import pytest
 
-from hotline.api import Services, create_app
 from hotline.api.limits import MAX_LIST_SPAN_S, MAX_PAGE, MAX_REPORT_SPAN_S
-from hotline.core.settings import Settings
 from hotline.history.repeat_calls import RepeatDetector
 from hotline.process.gc_policy import settle_after_start
-from hotline.store import db
+from tests.helpers.api_app import api_app, login
 from tests.helpers.qa import FORM
-from tests.helpers.servers import fast_hasher
 
 CALLS = 200_000
 AGENTS = 100
@@ -127,27 +124,12 @@ async def client(conn: asyncpg.Connection, empty_db_url: str,
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("HOTLINE_API_USERS", USERS)
     await seed(conn)
-    services = Services.build(clock=lambda: NOW, hasher=fast_hasher())
-    services.db_pool = await db.create_pool(empty_db_url, max_size=4)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            # as the platform once started (hotline/process/platform.py): a full collection
-            # walks only what was made since, not the whole heap (here: pytest's too)
-            settle_after_start()
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                         timeout=120) as c:
-                c.pool = services.db_pool  # type: ignore[attr-defined]
-                yield c
-    finally:
-        await services.db_pool.close()
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    async with api_app(empty_db_url, clock=lambda: NOW, pool_size=4, timeout_s=120) as app:
+        # as the platform once started (hotline/process/platform.py): a full collection
+        # walks only what was made since, not the whole heap (here: pytest's too)
+        settle_after_start()
+        app.client.pool = app.services.db_pool  # type: ignore[attr-defined]
+        yield app.client
 
 
 def heavy_requests(client: httpx.AsyncClient, qa: dict[str, str], boss: dict[str, str],

@@ -12,56 +12,31 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
 from hotline.core.settings import Settings
 from hotline.history.queries import audit_entries
 from hotline.kb import queries
 from hotline.kb.model import ArticleKind
 from hotline.kb.queries import Draft
 from hotline.kb.service import words_of
-from hotline.store import db
+from tests.helpers.api_app import Clock, api_app, login, logins
 
 USERS = "ed1:pw:editor;ed2:pw:editor;agent1:pw:agent;boss:pw:supervisor;root:pw:admin"
 T0 = 1_781_000_000.0
 DAY = 86_400.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
 async def client(conn: asyncpg.Connection, empty_db_url: str, clock: Clock,
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("HOTLINE_API_USERS", USERS)
-    services = Services.build(clock=clock, hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
-    app = create_app(Settings(kb_stale_days=30), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                yield c
-    finally:
-        await services.db_pool.close()
-
-
-async def as_(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    async with api_app(empty_db_url, Settings(kb_stale_days=30), clock=clock) as api:
+        yield api.client
 
 
 def article(title: str, body: str, service: str = "billing", kind: str = "tariff",
@@ -72,12 +47,12 @@ def article(title: str, body: str, service: str = "billing", kind: str = "tariff
 async def published(client: httpx.AsyncClient, body: dict[str, Any],
                     author: str = "ed1", publisher: str = "ed2") -> int:
     """An article written by `author` and published by `publisher`, through the API."""
-    r = await client.post("/api/kb/articles", json=body, headers=await as_(client, author))
+    r = await client.post("/api/kb/articles", json=body, headers=await login(client, author))
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
     for who, action in ((author, "submit"), (publisher, "publish")):
         r = await client.post(f"/api/kb/articles/{aid}/actions", json={
-            "action": action, "version": 1}, headers=await as_(client, who))
+            "action": action, "version": 1}, headers=await login(client, who))
         assert r.status_code == 200, r.text
     return int(aid)
 
@@ -93,7 +68,7 @@ async def test_chinese_search_finds_words_and_ranks_the_title_first(
         "阶梯电价怎么计算", "按年度用电量分档计价，具体以当地价格主管部门公布为准。"))
     other = await published(client, article(
         "电费表格下载", "营业厅提供纸质电费表格。", service="business", kind="procedure"))
-    agent = await as_(client, "agent1")
+    agent = await login(client, "agent1")
     r = await client.get("/api/kb/search", params={"q": "请问阶梯电价怎么算？"}, headers=agent)
     assert r.status_code == 200, r.text
     hits = r.json()
@@ -119,8 +94,8 @@ async def test_chinese_search_finds_words_and_ranks_the_title_first(
 
 async def test_versions_review_publish_stale_and_retire(
         client: httpx.AsyncClient, clock: Clock, conn: asyncpg.Connection) -> None:
-    ed1, ed2 = await as_(client, "ed1"), await as_(client, "ed2")
-    agent = await as_(client, "agent1")
+    ed1, ed2 = await login(client, "ed1"), await login(client, "ed2")
+    agent = await login(client, "agent1")
     r = await client.post("/api/kb/articles", json=article(
         "计划停电通知话术", "您好，您所在区域因线路检修计划停电。", service="outage_info",
         kind="outage_script", ivr_keys=["main=2"]), headers=ed1)
@@ -181,7 +156,7 @@ async def test_versions_review_publish_stale_and_retire(
 
     # stale after kb_stale_days (30 here) without a review; confirming restarts the clock
     clock.now += 30 * DAY
-    ed1, agent = await as_(client, "ed1"), await as_(client, "agent1")  # tokens expired
+    ed1, agent = await login(client, "ed1"), await login(client, "agent1")  # tokens expired
     assert (await client.get(f"/api/kb/articles/{aid}", headers=agent)).json()["stale"]
     stale = (await client.get("/api/kb/articles", params={"stale": True}, headers=ed1)).json()
     assert [x["id"] for x in stale] == [aid]
@@ -205,7 +180,7 @@ async def test_versions_review_publish_stale_and_retire(
 
 async def test_who_may_do_what(client: httpx.AsyncClient) -> None:
     aid = await published(client, article("电费缴纳渠道", "可通过网上国网缴纳电费。"))
-    agent, boss, root = [await as_(client, u) for u in ("agent1", "boss", "root")]
+    agent, boss, root = await logins(client, "agent1", "boss", "root")
     body = article("新文章", "正文")
     for who in (agent, boss):
         assert (await client.post("/api/kb/articles", json=body, headers=who)).status_code == 403
@@ -228,7 +203,7 @@ async def test_who_may_do_what(client: httpx.AsyncClient) -> None:
 async def test_helped_is_counted_once_per_user_and_call(client: httpx.AsyncClient,
                                                         conn: asyncpg.Connection) -> None:
     aid = await published(client, article("欠费停电后如何复电", "缴清电费后24小时内复电。"))
-    agent = await as_(client, "agent1")
+    agent = await login(client, "agent1")
     r = await client.post(f"/api/kb/articles/{aid}/helped", json={"call_id": "c1"},
                           headers=agent)
     assert r.json() == {"counted": True, "helped": 1}
@@ -240,7 +215,7 @@ async def test_helped_is_counted_once_per_user_and_call(client: httpx.AsyncClien
     assert r.json() == {"counted": True, "helped": 2}
     assert await conn.fetchval("SELECT count(*) FROM kb_helped") == 2
     r = await client.post("/api/kb/articles", json=article("草稿", "x"),
-                          headers=await as_(client, "ed1"))
+                          headers=await login(client, "ed1"))
     r = await client.post(f"/api/kb/articles/{r.json()['id']}/helped", json={},
                           headers=agent)
     assert r.status_code == 404  # a draft is not there for an agent
@@ -256,7 +231,7 @@ async def test_suggestions_for_a_call_by_service_and_ivr_path(
                                           kind="forbidden_phrases"))
     await published(client, article("抢修到达时限", "城区45分钟。", service="fault",
                                     kind="policy"))
-    agent = await as_(client, "agent1")
+    agent = await login(client, "agent1")
     r = await client.get("/api/kb/suggestions", params=[
         ("service", "billing"), ("ivr", "language=1"), ("ivr", "main=3")], headers=agent)
     assert [(h["id"], h["score"]) for h in r.json()] == [(tariff, 3), (billing, 2), (faq, 1)]

@@ -15,18 +15,15 @@ from datetime import date, timedelta
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
 from hotline.api.limits import MAX_WHAT_IF_AGENTS, MAX_WHAT_IF_CALLS
-from hotline.core.settings import Settings
 from hotline.history.queries import audit_entries
 from hotline.planning import queries as planning
 from hotline.planning.forecast import EventDay
 from hotline.planning.model import needed_agents
-from hotline.store import db
 from hotline.store import queries as store
 from hotline.store.records import IntervalRecord
+from tests.helpers.api_app import api_app, login
 
 OFFSET = 8 * 3600  # Settings().utc_offset_s
 FIRST = date(2026, 6, 1)  # a Monday
@@ -109,24 +106,9 @@ async def test_event_days_are_stored_and_audited(conn: asyncpg.Connection) -> No
 async def client(conn: asyncpg.Connection, empty_db_url: str,
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("HOTLINE_API_USERS", USERS)
-    services = Services.build(clock=lambda: 1_781_000_000.0, hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
     await seed(conn)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                yield c
-    finally:
-        await services.db_pool.close()
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    async with api_app(empty_db_url, clock=lambda: 1_781_000_000.0) as api:
+        yield api.client
 
 
 async def test_only_planners_and_admins_plan(client: httpx.AsyncClient) -> None:

@@ -16,15 +16,12 @@ from datetime import date, timedelta
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
-from hotline.core.settings import Settings
 from hotline.history.queries import audit_entries
 from hotline.planning import queries as planning
-from hotline.store import db
 from hotline.store import queries as store
 from hotline.store.records import IntervalRecord
+from tests.helpers.api_app import api_app, logins
 
 OFFSET = 8 * 3600
 FIRST = date(2026, 6, 1)
@@ -58,29 +55,14 @@ async def seed(conn: asyncpg.Connection) -> None:
 async def client(conn: asyncpg.Connection, empty_db_url: str,
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("HOTLINE_API_USERS", USERS)
-    services = Services.build(clock=lambda: NOW, hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
     await seed(conn)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                yield c
-    finally:
-        await services.db_pool.close()
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    async with api_app(empty_db_url, clock=lambda: NOW) as api:
+        yield api.client
 
 
 async def test_plan_a_week_publish_it_and_each_agent_sees_its_own_shift(
         client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
-    plan, a1, boss = [await login(client, u) for u in ("plan", "a1", "boss")]
+    plan, a1, boss = await logins(client, "plan", "a1", "boss")
     for a in AGENTS:
         r = await client.put(f"/api/plans/contracts/{a}", headers=plan,
                              json={"hours_week": 40, "days_off_wish": [6]})
@@ -182,7 +164,7 @@ async def test_a_day_of_adherence(client: httpx.AsyncClient,
                                   conn: asyncpg.Connection) -> None:
     """docs/planning.md's hand-worked case, at 10:30: a1's shift 09:00-11:00 with a break at
     10:00; ready 09:05, not ready 10:05, ready again from 10:20 (still open)."""
-    plan, boss, a1 = [await login(client, u) for u in ("plan", "boss", "a1")]
+    plan, boss, a1 = await logins(client, "plan", "boss", "a1")
     r = await client.put(f"/api/plans/shifts/{WEEK}/a1", headers=plan, json={
         "queue": "general", "start_min": 540, "end_min": 660,
         "breaks": [{"start_min": 600, "length_min": 15}]})

@@ -10,15 +10,12 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
 from hotline.api.limits import MAX_PAGE, MAX_REPORT_SPAN_S
-from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
-from hotline.store import db
 from hotline.work_orders import queries as orders_store
 from hotline.work_orders.model import WorkOrder
+from tests.helpers.api_app import Clock, api_app, login, logins
 from tests.helpers.qa import FORM, marks
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC).timestamp()
@@ -58,36 +55,13 @@ async def seed(conn: asyncpg.Connection) -> None:
             callback_done_at=T0 + done * 3600))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0 + 2 * DAY
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 async def client(conn: asyncpg.Connection, empty_db_url: str,
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("HOTLINE_API_USERS", USERS)
-    services = Services.build(clock=Clock(), hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
     await seed(conn)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                yield c
-    finally:
-        await services.db_pool.close()
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    async with api_app(empty_db_url, clock=Clock(T0 + 2 * DAY)) as api:
+        yield api.client
 
 
 async def test_forms_are_versioned(client: httpx.AsyncClient) -> None:
@@ -218,7 +192,7 @@ async def test_fatal_dispute_recheck_and_scorecard(client: httpx.AsyncClient) ->
 
 
 async def test_calibration_reports_the_spread(client: httpx.AsyncClient) -> None:
-    qa1, qa2, boss = [await login(client, u) for u in ("qa1", "qa2", "boss")]
+    qa1, qa2, boss = await logins(client, "qa1", "qa2", "boss")
     await client.post("/api/qa/forms", headers=qa1, json=FORM)
     for who, m in ((qa1, marks(10, 5, 10, 4)), (qa2, marks(8, 5, 5, 4)),
                    (boss, marks(6, 5, 10, 4, fatal=True))):

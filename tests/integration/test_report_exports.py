@@ -19,13 +19,11 @@ import asyncpg
 import httpx
 import openpyxl
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
 from hotline.core.settings import Settings
 from hotline.reports.exports import COLUMNS
-from hotline.store import db
 from tests.helpers import report_day as day
+from tests.helpers.api_app import api_app, login
 from tests.helpers.report_day import DAY, NOW, SINCE, UNTIL
 
 USERS = ("boss:pw:supervisor;plan:pw:planner;qa1:pw:qa;a1:pw:agent;"
@@ -43,22 +41,10 @@ async def make_client(conn: asyncpg.Connection, empty_db_url: str,
     async with AsyncExitStack() as stack:
         async def make(settings: Settings, clock: Callable[[], float] = lambda: NOW,
                        ) -> httpx.AsyncClient:
-            services = Services.build(clock=clock, hasher=PasswordHasher(
-                time_cost=1, memory_cost=1024, parallelism=1))
-            services.db_pool = await db.create_pool(empty_db_url, max_size=2)
-            stack.push_async_callback(services.db_pool.close)
-            app = create_app(settings, services)
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            return await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://t"))
+            app = await stack.enter_async_context(api_app(empty_db_url, settings, clock=clock))
+            return app.client
 
         yield make
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def flat(group: dict) -> dict:

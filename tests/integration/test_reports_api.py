@@ -12,13 +12,11 @@ from contextlib import AsyncExitStack
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
 from hotline.api.limits import MAX_REPORT_SPAN_S
 from hotline.core.settings import Settings
-from hotline.store import db
 from tests.helpers import report_day as day
+from tests.helpers.api_app import api_app, login
 from tests.helpers.report_day import NOW, SINCE, UNTIL
 
 USERS = ("boss:pw:supervisor;plan:pw:planner;adm:pw:admin;qa1:pw:qa;agent1:pw:agent;"
@@ -35,22 +33,11 @@ async def make_client(conn: asyncpg.Connection, empty_db_url: str,
     await day.load(conn)
     async with AsyncExitStack() as stack:
         async def make(settings: Settings) -> httpx.AsyncClient:
-            services = Services.build(clock=lambda: NOW, hasher=PasswordHasher(
-                time_cost=1, memory_cost=1024, parallelism=1))
-            services.db_pool = await db.create_pool(empty_db_url, max_size=2)
-            stack.push_async_callback(services.db_pool.close)
-            app = create_app(settings, services)
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            return await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://t"))
+            app = await stack.enter_async_context(api_app(empty_db_url, settings,
+                                                          clock=lambda: NOW))
+            return app.client
 
         yield make
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 async def test_figures_by_centre_team_and_unit(make_client: MakeClient) -> None:

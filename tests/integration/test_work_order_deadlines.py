@@ -13,10 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
-from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.history.queries import audit_entries
 from hotline.store import db
@@ -33,17 +30,10 @@ from hotline.work_orders.model import (
     notice_due,
     policy_for,
 )
+from tests.helpers.api_app import Clock, api_app, login, logins
 
 T0 = 1_800_000_000.0
 H = 3600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -51,30 +41,15 @@ async def api(conn: asyncpg.Connection, empty_db_url: str, monkeypatch: pytest.M
               ) -> AsyncIterator[tuple[httpx.AsyncClient, Clock, asyncpg.Pool]]:
     monkeypatch.setenv("HOTLINE_API_USERS", "agent1:pw:agent;office:pw:supervisor;"
                                             "crew:pw:back_office@repair_crew")
-    clock = Clock()
-    services = Services.build(clock=clock, hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=4)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                yield client, clock, services.db_pool
-    finally:
-        await services.db_pool.close()
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    clock = Clock(T0)
+    async with api_app(empty_db_url, clock=clock, pool_size=4) as app:
+        yield app.client, clock, app.services.db_pool
 
 
 async def test_limits_set_through_the_api_are_audited_and_give_new_orders_their_deadline(
         api) -> None:  # type: ignore[no-untyped-def]
     client, _clock, pool = api
-    office, crew, agent = [await login(client, u) for u in ("office", "crew", "agent1")]
+    office, crew, agent = await logins(client, "office", "crew", "agent1")
     limit = {"service": "fault", "unit": "repair_crew", "resolve_s": 2 * H,
              "callback_s": 12 * H, "centre_after_s": H}
     assert (await client.put("/api/work-order-limits", headers=crew,
@@ -254,51 +229,43 @@ async def test_a_substantiated_complaint_is_reviewed_by_its_specialty_and_signed
     monkeypatch.setenv("HOTLINE_API_USERS", "agent1:pw:agent;office:pw:supervisor;"
                        "desk:pw:back_office@complaints_office;mkt:pw:back_office@marketing_dept;"
                        "crew:pw:back_office@repair_crew")
-    services = Services.build(clock=Clock(), hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            agent = await login(client, "agent1")
-            r = await client.post("/api/work-orders", headers=agent, json={
-                "service": "complaint", "caller": "13900000001", "call_id": "c1",
-                "description": "rude staff", "scenario": "complaint.service",
-                "fields": {"account": "3305710001", "staff_or_office": "Binjiang office",
-                           "what_happened": "shouted at me"}})
-            order = r.json()
-            path = f"/api/work-orders/{order['id']}"
-            desk, mkt, crew, office = [await login(client, u)
-                                       for u in ("desk", "mkt", "crew", "office")]
-            assert (await client.get(f"{path}/complaint", headers=crew)).status_code == 404
-            got = (await client.get(f"{path}/complaint", headers=desk)).json()
-            assert (got["specialty"], got["reviewed"]) == ("marketing_dept", False)
-            verdict = {"substantiated": True, "reason": "the recording confirms it"}
-            r = await client.post(f"{path}/review", headers=desk, json=verdict)
-            assert r.status_code == 403 and r.json()["error"]["id"] == "not-your-specialty"
-            r = await client.post(f"{path}/review", headers=mkt, json=verdict)
-            assert r.status_code == 409  # substantiated: the measures are needed
-            r = await client.post(f"{path}/review", headers=mkt, json={
-                **verdict, "measures": "retrain the office staff", "due_at": T0 + 7 * 86400})
-            assert r.status_code == 200, r.text
-            sheet = r.json()["rectification"]
-            assert (sheet["measures"], sheet["done"], sheet["signed"]) == (
-                "retrain the office staff", False, {})
-            assert (await client.post(f"{path}/review", headers=mkt,
-                                      json={**verdict, "measures": "again"})).status_code == 409
-            sign = f"{path}/rectification/sign-off"
-            assert (await client.post(sign, headers=mkt, json={"part": "unit"})).status_code == 403
-            assert (await client.post(sign, headers=desk,
-                                      json={"part": "centre"})).status_code == 403
-            for who, part in ((desk, "unit"), (mkt, "specialty")):
-                r = await client.post(sign, headers=who, json={"part": part})
-                assert r.status_code == 200 and not r.json()["rectification"]["done"]
-            assert (await client.post(sign, headers=desk,
-                                      json={"part": "unit"})).status_code == 409  # once
-            r = await client.post(sign, headers=office, json={"part": "centre"})
-            done = r.json()["rectification"]
-            assert done["done"] and {p: s["who"] for p, s in done["signed"].items()} == {
-                "unit": "desk", "specialty": "mkt", "centre": "office"}
-    finally:
-        await services.db_pool.close()
+    async with api_app(empty_db_url, clock=Clock(T0)) as app:
+        client = app.client
+        agent = await login(client, "agent1")
+        r = await client.post("/api/work-orders", headers=agent, json={
+            "service": "complaint", "caller": "13900000001", "call_id": "c1",
+            "description": "rude staff", "scenario": "complaint.service",
+            "fields": {"account": "3305710001", "staff_or_office": "Binjiang office",
+                       "what_happened": "shouted at me"}})
+        order = r.json()
+        path = f"/api/work-orders/{order['id']}"
+        desk, mkt, crew, office = await logins(client, "desk", "mkt", "crew", "office")
+        assert (await client.get(f"{path}/complaint", headers=crew)).status_code == 404
+        got = (await client.get(f"{path}/complaint", headers=desk)).json()
+        assert (got["specialty"], got["reviewed"]) == ("marketing_dept", False)
+        verdict = {"substantiated": True, "reason": "the recording confirms it"}
+        r = await client.post(f"{path}/review", headers=desk, json=verdict)
+        assert r.status_code == 403 and r.json()["error"]["id"] == "not-your-specialty"
+        r = await client.post(f"{path}/review", headers=mkt, json=verdict)
+        assert r.status_code == 409  # substantiated: the measures are needed
+        r = await client.post(f"{path}/review", headers=mkt, json={
+            **verdict, "measures": "retrain the office staff", "due_at": T0 + 7 * 86400})
+        assert r.status_code == 200, r.text
+        sheet = r.json()["rectification"]
+        assert (sheet["measures"], sheet["done"], sheet["signed"]) == (
+            "retrain the office staff", False, {})
+        assert (await client.post(f"{path}/review", headers=mkt,
+                                  json={**verdict, "measures": "again"})).status_code == 409
+        sign = f"{path}/rectification/sign-off"
+        assert (await client.post(sign, headers=mkt, json={"part": "unit"})).status_code == 403
+        assert (await client.post(sign, headers=desk,
+                                  json={"part": "centre"})).status_code == 403
+        for who, part in ((desk, "unit"), (mkt, "specialty")):
+            r = await client.post(sign, headers=who, json={"part": part})
+            assert r.status_code == 200 and not r.json()["rectification"]["done"]
+        assert (await client.post(sign, headers=desk,
+                                  json={"part": "unit"})).status_code == 409  # once
+        r = await client.post(sign, headers=office, json={"part": "centre"})
+        done = r.json()["rectification"]
+        assert done["done"] and {p: s["who"] for p, s in done["signed"].items()} == {
+            "unit": "desk", "specialty": "mkt", "centre": "office"}

@@ -10,47 +10,20 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
-from hotline.core.settings import Settings
-from hotline.store import db
+from tests.helpers.api_app import Clock, api_app, login
 
 T0 = 1_800_000_000.0
 H = 3600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 async def api(conn: asyncpg.Connection, empty_db_url: str,
               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[httpx.AsyncClient, Clock]]:
     monkeypatch.setenv("HOTLINE_API_USERS", "agent1:pw:agent;office:pw:supervisor")
-    clock = Clock()
-    services = Services.build(clock=clock,
-                              hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                    parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                yield client, clock
-    finally:
-        await services.db_pool.close()
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", json={"username": user, "password": "pw"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    clock = Clock(T0)
+    async with api_app(empty_db_url, clock=clock) as app:
+        yield app.client, clock
 
 
 async def test_a_complaint_is_worked_through_to_its_verdict(api) -> None:  # type: ignore[no-untyped-def]

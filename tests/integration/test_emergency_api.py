@@ -16,24 +16,15 @@ from datetime import timedelta
 import asyncpg
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
-from hotline.api import Services, create_app
+from hotline.api import Services
 from hotline.core.events import CallQueued
-from hotline.core.settings import Settings
 from hotline.core.values import ServiceType
 from hotline.planning.model import needed_agents
-from hotline.store import db
 from hotline.store import queries as store
 from hotline.store.records import IntervalRecord
-from tests.integration.test_plans_api import (
-    AGENTS,
-    MIDNIGHT,
-    NOW,
-    WEEK,
-    login,
-    seed,
-)
+from tests.helpers.api_app import api_app, login
+from tests.integration.test_plans_api import AGENTS, MIDNIGHT, NOW, WEEK, seed
 
 USERS = "plan:pw:planner;boss:pw:supervisor;a1:pw:agent;root:pw:admin;qa:pw:qa"
 
@@ -43,18 +34,9 @@ async def world(conn: asyncpg.Connection, empty_db_url: str,
                 monkeypatch: pytest.MonkeyPatch
                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     monkeypatch.setenv("HOTLINE_API_USERS", USERS)
-    services = Services.build(clock=lambda: NOW, hasher=PasswordHasher(
-        time_cost=1, memory_cost=1024, parallelism=1))
-    services.db_pool = await db.create_pool(empty_db_url, max_size=2)
     await seed(conn)
-    app = create_app(Settings(), services)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                yield c, services
-    finally:
-        await services.db_pool.close()
+    async with api_app(empty_db_url, clock=lambda: NOW) as api:
+        yield api.client, api.services
 
 
 def today_rows(calls: dict[int, int]) -> list[IntervalRecord]:

@@ -179,7 +179,8 @@ class Platform:
         menu, version = await load_or_seed_ivr(self.pool)
         prompts = PromptStore.for_settings(self.settings)
         await asyncio.to_thread(prompts.build, menu)
-        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert)
+        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert,
+                                    counted=self.api.live.survey_answer)
         ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
         live_menu = LiveMenu(ivr_app, prompts, version)
         # one FastAGI port: the menus and the survey, and the callers held for the router
@@ -239,6 +240,9 @@ class Platform:
             # a checkpoint this code cannot read must not keep the ACD down: start from zero
             log.error("today's figures not restored (unreadable checkpoint): %r", exc)
             self.emit_line("today's figures NOT restored: unreadable checkpoint (see the log)")
+        survey = self._live_menu.menu.survey
+        await self.keeper.restore_quality(self.api.live.quality, survey.satisfied_to,
+                                          survey.dissatisfied_from)
         self.keeper.start()
         live_menu = self._live_menu
         await self.agi.start()

@@ -23,6 +23,7 @@ from hotline.api.health import Readiness
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
+from hotline.centre.reserve import ReserveService
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
 from hotline.core.deployment import check_deployment
 from hotline.core.events import CallEntered
@@ -271,6 +272,12 @@ class Platform:
             live=self.api.live)
         self.api.configuration = self.configuration
         await self.configuration.sync()
+        # the emergency reserve (应急梯队): rules from the database, levels from the metrics
+        self.reserve = ReserveService(self.pool, self.configuration, self._reserve_level,
+                                      self.api.live.set_reserve)
+        await self.reserve.load()
+        self.api.reserve = self.reserve
+        self._tasks.append(asyncio.create_task(self.reserve.run(), name="emergency reserve"))
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
         self.retention = recordings.RetentionPolicy(
             default_days=self.settings.recording_retention_days,
@@ -471,6 +478,12 @@ class Platform:
         while True:
             await asyncio.sleep(1.0)
             self.recorder.close_intervals(time.time())
+
+    def _reserve_level(self, queue: str, now: float) -> tuple[float | None, float]:
+        """The emergency reserve's measure: the queue's service level over the sliding
+        window (the last 30 minutes), and its target."""
+        f = self.metrics.queue_figures(queue, "window", now)
+        return f.service_level, f.sl_target if f.sl_target is not None else 0.8
 
     async def stop(self) -> None:
         """Stops every part, each within a deadline: a part that will not stop is logged and

@@ -103,12 +103,6 @@ async def reserve_rule_put(queue: Queue, body: RuleIn, user: Steering,
     return _rule_out(rule)
 
 
-@router.delete("/rules/{queue}", status_code=204, responses=ERRORS)
-async def reserve_rule_delete(queue: Queue, user: Steering, services: ServicesDep) -> None:
-    """Deletes the queue's rule (audited); 409 `reserve-applied` while its reserve is applied."""
-    await service.delete_rule(_pool(services), user.username, queue)
-
-
 @router.post("/{queue}/apply", responses=ERRORS)
 async def reserve_apply(queue: Queue, user: Steering, services: ServicesDep) -> dict[str, Any]:
     """The reserve team's agents get the queue's skills now (proposed or not); each skill edit
@@ -127,3 +121,9 @@ async def reserve_dismiss(queue: Queue, user: Steering,
 async def reserve_take_back(queue: Queue, user: Steering, services: ServicesDep) -> None:
     """The reserve agents' skills back to what they were before it."""
     await _reserve(services).take_back(queue, user.username)
+
+
+@router.delete("/rules/{queue}", status_code=204, responses=ERRORS)
+async def reserve_rule_delete(queue: Queue, user: Steering, services: ServicesDep) -> None:
+    """Deletes the queue's rule (audited); 409 `reserve-applied` while its reserve is applied."""
+    await service.delete_rule(_pool(services), user.username, queue)

@@ -99,6 +99,13 @@ RULES: dict[str, Rule] = {
     "PUT /api/agents/{agent_id}/skills": Rule(STAFF),
     "POST /api/agents/{agent_id}/spy": Rule(STAFF, ok=(409,)),
     "GET /api/audit": Rule(STAFF),
+    # the emergency reserve: its steps run in the controller's process (503 without it)
+    "GET /api/reserve": Rule(STAFF),
+    "PUT /api/reserve/rules/{queue}": Rule(STAFF, ok=(404,)),
+    "POST /api/reserve/{queue}/apply": Rule(STAFF, ok=(404, 409, 503)),
+    "POST /api/reserve/{queue}/dismiss": Rule(STAFF, ok=(404, 409, 503)),
+    "POST /api/reserve/{queue}/take-back": Rule(STAFF, ok=(404, 409, 503)),
+    "DELETE /api/reserve/rules/{queue}": Rule(STAFF, ok=(404, 409)),
     "POST /api/work-orders": Rule(DESK),
     "GET /api/work-orders": Rule(f"{A} {S} {BO} {ADM}"),
     "GET /api/work-orders/{order_id}": Rule(f"{A} {S} {BO} {ADM}", own=f"{A} {BO}", other=404),
@@ -242,7 +249,7 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
                 "vendor_id": "walkvendor", "schedule_id": "1", "file_id": "1",
                 "indicator": "exam", "number": "13900000888",
-                "article_id": "@kb"}
+                "article_id": "@kb", "queue": "general"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -251,6 +258,7 @@ REQUESTS: dict[str, Req] = {
     "POST /api/agents/{agent_id}/not-ready": Req(body={"reason": "break"}),
     "POST /api/agents/{agent_id}/state": Req(body={"command": "login"}),
     "PUT /api/agents/{agent_id}/skills": Req(body={"skills": {"general": 3, "billing": 5}}),
+    "PUT /api/reserve/rules/{queue}": Req(body={"team": "day", "after_min": 5}),
     # to the caller's own endpoint (api/spy_target.py): none is configured here (409)
     "POST /api/agents/{agent_id}/spy": Req(body={"mode": "listen"}),
     "POST /api/work-orders": Req(body={"service": "fault", "caller": CALLERS[OWN],
@@ -534,4 +542,7 @@ NO_2XX_IN_WALK = {
     # the walk's agents have desk phones (no HOTLINE_WEBRTC_AGENTS): 404 no-softphone; the
     # 200 is tests/pages/test_softphone.py's test_the_phone_account_is_the_agents_own
     "GET /api/agents/{agent_id}/phone",
+    # nothing is proposed: no queue of the walk stays under target (the 200 is
+    # tests/integration/test_emergency_reserve.py's)
+    "POST /api/reserve/{queue}/dismiss",
 }

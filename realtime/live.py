@@ -10,11 +10,13 @@ view is published as a *snapshot*.
 The live view (one JSON object; deltas have the same shape with only the changed leaves):
     now, interval {start, end},
     all / queues[q]: {waiting, oldest_since, sl_target, sl_seconds,
-                      today {...BOARD_FIELDS}, interval {...BOARD_FIELDS}},
+                      today {...BOARD_FIELDS, ...QUALITY_FIELDS}, interval {...BOARD_FIELDS}},
     agents_by_state {all | q: {state: n}}, agents {id: {state, reason, since, call_id, queues}},
     occupancy {today, interval}, sl_trend [{queue, start, end, service_level, sl_target}],
     survey_alerts [{at, call_id, agent_id, queue, service, satisfaction, scale, nps,
                     order_id}]: the latest low survey answers, newest first (`survey_alert`)
+    reserve {q: {state, since, team, auto, by, agents, level, target, recovered} | None}: the
+                    emergency reserve of each queue that has one going (`set_reserve`)
 `oldest_since` is when the longest-waiting call queued (None when nobody waits), so a screen
 ticks the longest wait itself instead of receiving it every second.
 Agent rows are replaced whole (a delta row is complete), so rows can be filtered by queue.

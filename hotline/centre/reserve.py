@@ -29,7 +29,7 @@ import asyncpg
 
 from hotline.centre import queries as store
 from hotline.centre import reserve_queries as rq
-from hotline.core.errors import Conflict, NotFound
+from hotline.core.errors import Conflict, HotlineError, NotFound
 from hotline.core.tasks import cancel_and_wait
 from hotline.realtime.reserve import ReserveDetector, ReserveRule
 
@@ -102,7 +102,11 @@ class ReserveService:
                 change = self.detector.step(rule, now, level, target, entry is not None)
                 if change == "breach":
                     if rule.auto:
-                        await self._apply(rule, SYSTEM, level, target)
+                        try:
+                            await self._apply(rule, SYSTEM, level, target)
+                        except Exception:
+                            self.detector.reset(rule.queue)  # a whole new run, then again
+                            raise
                         done.append((rule.queue, "applied"))
                     else:
                         self._set(rule.queue, self._entry(rule, "proposed", now, SYSTEM,
@@ -265,7 +269,8 @@ class ReserveService:
             await asyncio.sleep(self.every_s)
             try:
                 await self.tick()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    HotlineError) as exc:  # the store away, or a skill edit refused
                 log.warning("emergency reserve: no look this time (%r)", exc)
 
 

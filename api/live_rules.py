@@ -13,7 +13,8 @@ What a socket shows of the agents depends on its user's roles (`sight_of`, appli
 servers to the snapshot and to every delta, `Sight.scoped`): the people who may read
 GET /api/agents (security.FLOOR_WATCHERS, and admins) see every agent's row; an agent sees its
 own row only; any other role (a wallboard screen) sees no agent rows. The low survey answers
-(`survey_alerts`) go with the rows of every agent: the floor watchers' only. Everyone sees the
+(`survey_alerts`) and the emergency reserve (`reserve`) go with the rows of every agent: the
+floor watchers' only. Everyone sees the
 queue figures and the aggregates (`all`, `queues`, `agents_by_state`, `occupancy`, `sl_trend`).
 """
 
@@ -34,7 +35,7 @@ from hotline.api.security import (
     TokenError,
     TokenSigner,
 )
-from hotline.realtime.live import SURVEY_ALERTS, encode
+from hotline.realtime.live import RESERVE, SURVEY_ALERTS, encode
 
 UNAUTHORIZED = 4401  # 4000 + HTTP status, the usual convention for application close codes
 FORBIDDEN = 4403
@@ -155,13 +156,16 @@ class _Cut:
 @lru_cache(maxsize=512)
 def _cut(text: str) -> _Cut:
     # most deltas: nothing to take out, no parse
-    if '"agents"' not in text and f'"{SURVEY_ALERTS}"' not in text:
+    if ('"agents"' not in text and f'"{SURVEY_ALERTS}"' not in text
+            and f'"{RESERVE}"' not in text):
         return _Cut(text, {})
     msg = json.loads(text)
     rows = msg["data"].pop("agents", None)
     # low survey answers name an agent and a call: the floor watchers' only, like the rows
     alerts = msg["data"].pop(SURVEY_ALERTS, None)
-    if rows is None and alerts is None:  # "agents" was a queue's name, not the rows
+    reserve = msg["data"].pop(RESERVE, None)  # names the reserve agents: like the rows
+    # none of them: "agents" was a queue's name, not the rows
+    if rows is None and alerts is None and reserve is None:
         return _Cut(text, {})
     rows = rows or {}
     kind, seq, changed, sent = msg["type"], msg["seq"], msg["changed"], msg.get("sent")

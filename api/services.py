@@ -77,6 +77,9 @@ class Services:
     writer: Any = None
     #: hotline.centre.service.Configuration: config changes to the database, router and nodes
     configuration: Any = None
+    #: hotline.centre.reserve.ReserveService: the emergency reserve's steps (None: an API
+    #: process without the controller; its rules are read and written in the database)
+    reserve: Any = None
     clock: Callable[[], float] = time.time
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
     own_live_feed: bool = True  # the app's lifespan runs live.run() (False: someone else does)

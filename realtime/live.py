@@ -10,11 +10,13 @@ view is published as a *snapshot*.
 The live view (one JSON object; deltas have the same shape with only the changed leaves):
     now, interval {start, end},
     all / queues[q]: {waiting, oldest_since, sl_target, sl_seconds,
-                      today {...BOARD_FIELDS}, interval {...BOARD_FIELDS}},
+                      today {...BOARD_FIELDS, ...QUALITY_FIELDS}, interval {...BOARD_FIELDS}},
     agents_by_state {all | q: {state: n}}, agents {id: {state, reason, since, call_id, queues}},
     occupancy {today, interval}, sl_trend [{queue, start, end, service_level, sl_target}],
     survey_alerts [{at, call_id, agent_id, queue, service, satisfaction, scale, nps,
                     order_id}]: the latest low survey answers, newest first (`survey_alert`)
+    reserve {q: {state, since, team, auto, by, agents, level, target, recovered} | None}: the
+                    emergency reserve of each queue that has one going (`set_reserve`)
 `oldest_since` is when the longest-waiting call queued (None when nobody waits), so a screen
 ticks the longest wait itself instead of receiving it every second.
 Agent rows are replaced whole (a delta row is complete), so rows can be filtered by queue.
@@ -37,6 +39,7 @@ from hotline.core.events import (
     CallAnswered,
     CallbackRequested,
     CallEnded,
+    CallEntered,
     CallHeld,
     CallOverflowed,
     CallQueued,
@@ -50,6 +53,7 @@ from hotline.core.tasks import cancel_and_wait
 from hotline.realtime.fanout import Fanout
 from hotline.realtime.figures import QueueFigures
 from hotline.realtime.metrics import Metrics
+from hotline.realtime.quality import TodayQuality
 
 LIVE_CHANNEL = "hl:board"  # not hl:live: that one carries the store's own deltas
 #: Requests to the feed: "snapshot" asks it to publish the whole view (a mirror starting up
@@ -73,6 +77,13 @@ View = dict[str, Any]
 #: the view's list of low survey answers, and how many it keeps (newest first)
 SURVEY_ALERTS = "survey_alerts"
 SURVEY_ALERTS_KEPT = 20
+#: the view's emergency reserve (应急梯队) per queue: proposed or applied (hotline/centre/
+#: reserve.py), the floor watchers' only (api/live_rules.py)
+RESERVE = "reserve"
+#: today's quality figures each queue's `today` carries besides BOARD_FIELDS (realtime/
+#: quality.py)
+QUALITY_FIELDS = ("fcr", "fcr_calls", "satisfaction_rate", "dissatisfaction_rate",
+                  "satisfaction_answers", "nps", "nps_answers")
 
 
 class Publisher(Protocol):
@@ -196,8 +207,10 @@ class LiveFeed:
         channel: str = LIVE_CHANNEL,
         min_interval_s: float = 0.05,
         tick_s: float = 1.0,
+        repeat_window_s: float = 24 * 3600.0,
     ) -> None:
         self.metrics = metrics
+        self.quality = TodayQuality(repeat_window_s, metrics.config.day_index)
         self.bus = bus
         self.clock = clock
         self.channel = channel
@@ -221,6 +234,8 @@ class LiveFeed:
         self._snapshots_seq = -1
         self._alerts: list[View] = []
         self._alerts_dirty = False
+        self._reserve: View = {}
+        self._reserve_dirty = False
         self._state: View = self._build_full(self._now())
         # the event types that move a figure or a row: the metrics' and _mark's
         self._moving = frozenset(metrics.handled_types()) | _MARKED
@@ -233,6 +248,8 @@ class LiveFeed:
             if isinstance(item, Event):
                 if item.at > self._latest:
                     self._latest = item.at
+                if kind is CallEntered:  # first-call resolution follows the numbers
+                    self.quality.entered(item.call_id, item.caller, item.at)  # type: ignore[attr-defined]
                 # most AMI traffic (channel states, DTMF, recordings): no figure moves, no
                 # publish
                 self.metrics.ignored += 1
@@ -262,6 +279,23 @@ class LiveFeed:
         page: published with the next change, newest first, the latest SURVEY_ALERTS_KEPT."""
         self._alerts = [dict(alert), *self._alerts][:SURVEY_ALERTS_KEPT]
         self._alerts_dirty = True
+        self._dirty.set()
+
+    def survey_answer(self, queue: str, satisfaction: int | None, nps: int | None,
+                      satisfied_to: int, dissatisfied_from: int, at: float) -> None:
+        """Every survey answer (SurveyToStore): today's satisfaction and NPS."""
+        self.quality.survey(queue, satisfaction, nps, satisfied_to, dissatisfied_from, at)
+        if queue:
+            self._dirty_queues.add(queue)
+        self._dirty.set()
+
+    def set_reserve(self, queue: str, entry: View | None) -> None:
+        """The emergency reserve's state of a queue (None: nothing proposed or applied)."""
+        if entry is None:
+            self._reserve.pop(queue, None)
+        else:
+            self._reserve[queue] = dict(entry)
+        self._reserve_dirty = True
         self._dirty.set()
 
     def declare_queues(self, names: Iterable[str]) -> None:
@@ -375,6 +409,7 @@ class LiveFeed:
         if q is not None:
             self._dirty_queues.add(q)
             self._agent_call_queue[e.agent_id] = q
+            self.quality.answered(e.call_id, q, e.at)
 
     def _mark_ended(self, e: CallEnded) -> None:
         q = self._calls.pop(e.call_id, None)
@@ -406,7 +441,7 @@ class LiveFeed:
             "oldest_since": round(now - today.longest_wait_s, 3) if today.waiting_now else None,
             "sl_target": today.sl_target,
             "sl_seconds": today.sl_seconds,
-            "today": _scope(today),
+            "today": {**_scope(today), **self.quality.figures(queue, now)},
             "interval": _scope(interval),
         }
 
@@ -434,6 +469,7 @@ class LiveFeed:
             "occupancy": self._occupancy(now),
             "sl_trend": [{**p, "service_level": _r(p["service_level"])} for p in trend],
             SURVEY_ALERTS: [dict(a) for a in self._alerts],
+            RESERVE: _copy(self._reserve),
         }
 
     def _build_parts(self, now: float, tick: bool) -> View:
@@ -446,6 +482,11 @@ class LiveFeed:
         if self._alerts_dirty:  # a list: replaced whole by merge
             self._alerts_dirty = False
             parts[SURVEY_ALERTS] = [dict(a) for a in self._alerts]
+        if self._reserve_dirty:
+            self._reserve_dirty = False
+            # queues gone from it are sent as None (a delta cannot delete a key)
+            gone = {q: None for q in self._state.get(RESERVE, {}) if q not in self._reserve}
+            parts[RESERVE] = {**gone, **_copy(self._reserve)}
         if queues or agents or tick:
             parts["all"] = self._board(None, now)
         if queues:  # in the order of _queue_names: configured first, then first seen
@@ -578,6 +619,8 @@ __all__ = [
     "BOARD_FIELDS",
     "CONTROL_CHANNEL",
     "LIVE_CHANNEL",
+    "QUALITY_FIELDS",
+    "RESERVE",
     "SNAPSHOT_REQUEST",
     "LiveFeed",
     "LiveMirror",

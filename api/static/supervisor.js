@@ -24,6 +24,12 @@ const I18N = {
     complaint: "投诉", ev: "电动汽车", outage_info: "停电信息",
     survey_alerts: "满意度预警", when: "时间", satisfaction: "满意度", nps: "推荐度",
     callback_order: "回访工单", none: "无",
+    aht: "平均处理时长", fcr: "一次解决率", sat_rate: "满意率",
+    reserve: "应急梯队", team: "梯队", since: "起始", level: "服务水平(30分钟)",
+    reserve_agents: "坐席", action: "操作", proposed: "建议启用", dismissed: "已忽略",
+    applied: "已启用", recovered: "已恢复，可撤回", auto: "自动", by: "操作人",
+    reserve_apply: "启用", reserve_dismiss: "忽略", reserve_take_back: "撤回",
+    reserve_none: "各队列服务水平正常", system: "系统",
   },
   en: {
     title: "Supervisor", my_phone: "My phone", offline: "offline", online: "online",
@@ -41,6 +47,12 @@ const I18N = {
     cmd_logout: "Log out", cmd_end_wrap_up: "End wrap-up",
     survey_alerts: "Low survey answers", when: "When", satisfaction: "Satisfaction",
     nps: "NPS", callback_order: "Callback order", none: "none",
+    aht: "AHT", fcr: "FCR", sat_rate: "Satisfaction",
+    reserve: "Emergency reserve", team: "Team", since: "Since", level: "SL (30 min)",
+    reserve_agents: "Agents", action: "Action", proposed: "proposed", dismissed: "dismissed",
+    applied: "applied", recovered: "recovered: take back?", auto: "auto", by: "By",
+    reserve_apply: "Apply", reserve_dismiss: "Dismiss", reserve_take_back: "Take back",
+    reserve_none: "Every queue is at its level", system: "system",
   },
 };
 const COMMANDS = ["login", "ready", "not_ready", "end_wrap_up", "logout"];
@@ -79,6 +91,7 @@ function mmss(s) {
   return (h ? `${h}:${two(m)}` : two(m)) + ":" + two(sec);
 }
 const pct = (v) => (v == null ? "—" : (v * 100).toFixed(1) + "%");
+const secs = (v) => (v == null ? "—" : Math.round(v) + "s");
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -170,7 +183,13 @@ function renderQueues() {
       el("td", { dataset: { field: "waiting" } }, String(q.waiting ?? 0)),
       el("td", { dataset: { field: "longest", since: q.oldest_since ?? "" } }, ""),
       el("td", { dataset: { field: "sl" }, className: under ? "under" : "" }, pct(sl)),
-      el("td", {}, pct(q.sl_target)));
+      el("td", {}, pct(q.sl_target)),
+      // today's AHT, first-call resolution, satisfaction and NPS (docs/metrics.md)
+      el("td", { dataset: { field: "aht" } }, secs(q.today?.aht)),
+      el("td", { dataset: { field: "fcr" } }, pct(q.today?.fcr)),
+      el("td", { dataset: { field: "satisfaction_rate" } }, pct(q.today?.satisfaction_rate)),
+      el("td", { dataset: { field: "nps" } },
+        q.today?.nps != null ? q.today.nps.toFixed(1) : "—"));
   }));
 }
 
@@ -230,7 +249,10 @@ function renderAlerts() {
     el("td", {}, a.order_id != null ? `#${a.order_id}` : t("none")))));
 }
 
-function render() { renderQueues(); renderAgents(); renderAlerts(); }
+function render() {
+  renderQueues(); renderAgents(); renderAlerts();
+  if (typeof renderReserve === "function") renderReserve();  // reserve.js
+}
 
 function tick() {
   const now = Date.now() / 1000 + clockOffset;

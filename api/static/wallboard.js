@@ -16,7 +16,8 @@ const I18N = {
     ringing: "振铃", reserved: "预占", logged_out: "离线", occupancy: "占用率",
     fault: "故障报修", outage_info: "停电信息", billing: "电量电费", business: "业务咨询",
     complaint: "投诉", report: "举报", opinion: "意见建议", praise: "表扬", ev: "电动汽车",
-    general: "综合",
+    general: "综合", aht: "平均处理时长", fcr: "一次解决率", satisfaction: "满意率",
+    nps: "净推荐值",
   },
   en: {
     title: "95598 Hotline Live", connecting: "connecting", live: "live", offline: "offline",
@@ -30,6 +31,7 @@ const I18N = {
     occupancy: "Occupancy", fault: "Fault repair", outage_info: "Outage info",
     billing: "Billing", business: "Business", complaint: "Complaints", report: "Reports",
     opinion: "Opinions", praise: "Praise", ev: "EV charging", general: "General",
+    aht: "AHT", fcr: "First-call resolution", satisfaction: "Satisfaction", nps: "NPS",
   },
 };
 const STATES = ["ready", "on_call", "after_call_work", "ringing", "reserved", "not_ready"];
@@ -76,6 +78,12 @@ function onMessage(msg) {
 // ---- formatting
 const pct = (x) => (x === null || x === undefined) ? "—" : (100 * x).toFixed(1) + "%";
 const secs = (x) => (x === null || x === undefined) ? "—" : Math.round(x) + "s";
+const score = (x) => (x === null || x === undefined) ? "—" : x.toFixed(1);
+// today's AHT, first-call resolution, satisfaction and NPS (docs/metrics.md, "Live quality")
+const quality = (today) =>
+  kpi("aht", "aht", secs(today.aht)) + kpi("fcr", "fcr", pct(today.fcr)) +
+  kpi("satisfaction", "satisfaction_rate", pct(today.satisfaction_rate)) +
+  kpi("nps", "nps", score(today.nps));
 function mmss(s) {
   s = Math.max(0, Math.floor(s));
   return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
@@ -121,7 +129,7 @@ function card(name, q) {
     kpi("waiting", "waiting", q.waiting ?? 0, (q.waiting ?? 0) > 0) +
     kpi("longest", "longest", q.oldest_since ? mmss(serverNow() - q.oldest_since) : "00:00") +
     kpi("asa", "asa", secs(today.asa)) +
-    kpi("abandon", "abandon_rate", pct(today.abandon_rate)) +
+    kpi("abandon", "abandon_rate", pct(today.abandon_rate)) + quality(today) +
     `</div><div class="states">${chips(state.agents_by_state?.[name])}</div>` +
     trendSvg(name) + `</section>`;
 }
@@ -141,7 +149,7 @@ function render() {
     // callers the platform dropped (an Asterisk node stopped or crashed): not abandons
     kpi("lost_node_failure", "lost_node_failure", all.today?.lost_node_failure ?? 0,
         (all.today?.lost_node_failure ?? 0) > 0) +
-    kpi("occupancy", "occupancy", pct(state.occupancy?.today));
+    kpi("occupancy", "occupancy", pct(state.occupancy?.today)) + quality(all.today || {});
   const names = Object.keys(state.queues || {}).sort();
   document.getElementById("board").innerHTML =
     names.map((n) => card(n, state.queues[n])).join("");

@@ -18,7 +18,9 @@ import asyncpg
 
 from hotline.core.lifecycle import AgentState, CallOutcome
 from hotline.realtime import ClosedInterval, QueueFigures
+from hotline.realtime.quality import TodayAnswer, TodayCall
 from hotline.realtime.replay import Counted, StateSeen
+from hotline.reports.model import ANSWERED_OUTCOMES
 from hotline.store.queries import epoch, ts
 
 _ACW = AgentState.AFTER_CALL_WORK.value
@@ -150,3 +152,21 @@ async def close_open_states(conn: asyncpg.Connection, at: float) -> int:
 
 
 __all__ = ["Since", "close_open_states", "closed_intervals", "since"]
+
+
+async def today_quality(conn: asyncpg.Connection, day: float, now: float
+                        ) -> tuple[list[TodayCall], list[TodayAnswer]]:
+    """The live quality figures' inputs of today (realtime/quality.py): the calls with a
+    caller number that entered in [day, now] (answered: an outcome the reports count as
+    answered), and the survey answers given since `day`."""
+    calls = await conn.fetch(
+        "SELECT call_id, caller, entered_at, queue, outcome = ANY($3::text[]) AS answered"
+        " FROM calls WHERE entered_at >= $1 AND entered_at <= $2 AND caller <> ''",
+        ts(day), ts(now), list(ANSWERED_OUTCOMES))
+    answers = await conn.fetch(
+        "SELECT queue, satisfaction, nps FROM survey_answers WHERE at >= $1 AND at <= $2"
+        " AND (satisfaction IS NOT NULL OR nps IS NOT NULL)", ts(day), ts(now))
+    return ([TodayCall(r["call_id"], r["caller"], epoch(r["entered_at"]) or 0.0, r["queue"],
+                       bool(r["answered"])) for r in calls],
+            [TodayAnswer(r["queue"], r["satisfaction"], r["nps"]) for r in answers])
+

@@ -74,12 +74,16 @@ class SurveyToStore:
     (the write-behind writer), with the responsible unit of its service type. A low answer
     (SurveyConfig.is_low) also becomes a callback order (回访, due the survey's
     callback_within_s later) and an alert on the supervisor page (`alert`: the live feed's
-    survey_alert), in a task of its own: the caller hears the thanks at once."""
+    survey_alert), in a task of its own: the caller hears the thanks at once. Every answer
+    also reaches `counted` (the live feed's survey_answer: today's satisfaction and NPS)."""
 
     def __init__(self, writer: Writer, pool: asyncpg.Pool | None = None,
                  alert: Callable[[dict[str, Any]], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 counted: Callable[[str, int | None, int | None, int, int, float], None]
+                 | None = None) -> None:
         self.writer, self.pool, self.alert, self.clock = writer, pool, alert, clock
+        self.counted = counted
         self.received = 0
         self.pending: set[asyncio.Task[int | None]] = set()
 
@@ -92,6 +96,9 @@ class SurveyToStore:
             scale=response.scale if response.satisfaction is not None else None,
             nps=response.nps, queue=response.queue, service=response.service,
             unit=unit_of(response.service)))
+        if self.counted is not None:
+            self.counted(response.queue, response.satisfaction, response.nps,
+                         response.satisfied_to, response.dissatisfied_from, at)
         if response.low:
             task = asyncio.create_task(self._low(response, at), name="survey callback order")
             self.pending.add(task)

@@ -23,6 +23,7 @@ from hotline.api.health import Readiness
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
 from hotline.centre.model import Centre
+from hotline.centre.reserve import ReserveService
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
 from hotline.core.deployment import check_deployment
 from hotline.core.events import CallEntered
@@ -179,7 +180,8 @@ class Platform:
         menu, version = await load_or_seed_ivr(self.pool)
         prompts = PromptStore.for_settings(self.settings)
         await asyncio.to_thread(prompts.build, menu)
-        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert)
+        self.survey = SurveyToStore(self.writer, self.pool, self.api.live.survey_alert,
+                                    counted=self.api.live.survey_answer)
         ivr_app = IvrApp(menu, prompts, StoreOutages(self.pool), self.survey, time.time)
         live_menu = LiveMenu(ivr_app, prompts, version)
         # one FastAGI port: the menus and the survey, and the callers held for the router
@@ -239,6 +241,9 @@ class Platform:
             # a checkpoint this code cannot read must not keep the ACD down: start from zero
             log.error("today's figures not restored (unreadable checkpoint): %r", exc)
             self.emit_line("today's figures NOT restored: unreadable checkpoint (see the log)")
+        survey = self._live_menu.menu.survey
+        await self.keeper.restore_quality(self.api.live.quality, survey.satisfied_to,
+                                          survey.dissatisfied_from)
         self.keeper.start()
         live_menu = self._live_menu
         await self.agi.start()
@@ -267,6 +272,12 @@ class Platform:
             live=self.api.live)
         self.api.configuration = self.configuration
         await self.configuration.sync()
+        # the emergency reserve (应急梯队): rules from the database, levels from the metrics
+        self.reserve = ReserveService(self.pool, self.configuration, self._reserve_level,
+                                      self.api.live.set_reserve)
+        await self.reserve.load()
+        self.api.reserve = self.reserve
+        self._tasks.append(asyncio.create_task(self.reserve.run(), name="emergency reserve"))
         self._tasks.append(asyncio.create_task(self._close_intervals(), name="intervals"))
         self.retention = recordings.RetentionPolicy(
             default_days=self.settings.recording_retention_days,
@@ -467,6 +478,12 @@ class Platform:
         while True:
             await asyncio.sleep(1.0)
             self.recorder.close_intervals(time.time())
+
+    def _reserve_level(self, queue: str, now: float) -> tuple[float | None, float]:
+        """The emergency reserve's measure: the queue's service level over the sliding
+        window (the last 30 minutes), and its target."""
+        f = self.metrics.queue_figures(queue, "window", now)
+        return f.service_level, f.sl_target if f.sl_target is not None else 0.8
 
     async def stop(self) -> None:
         """Stops every part, each within a deadline: a part that will not stop is logged and

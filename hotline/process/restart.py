@@ -20,6 +20,7 @@ from hotline.core.tasks import cancel_and_wait
 from hotline.history import restore as history
 from hotline.history import unfinished
 from hotline.realtime import Metrics
+from hotline.realtime.quality import TodayQuality
 from hotline.store import checkpoint
 
 log = logging.getLogger("hotline.process.restart")
@@ -77,6 +78,17 @@ class FiguresKeeper:
                         else None)
         log.info("figures restored: %s", done)
         return done
+
+    async def restore_quality(self, quality: TodayQuality, satisfied_to: int,
+                              dissatisfied_from: int) -> int:
+        """Today's satisfaction, NPS and first-call resolution (the live feed's, before its
+        first event) from today's calls and survey answers; how many rows were read."""
+        now = self.clock()
+        async with self.pool.acquire() as conn:
+            calls, answers = await history.today_quality(
+                conn, self.metrics.config.day_start(now), now)
+        quality.restore(now, calls, answers, satisfied_to, dissatisfied_from)
+        return len(calls) + len(answers)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._every(), name="figures-checkpoint")

@@ -112,6 +112,7 @@ def services_for(settings: Settings, centre: Centre, backend: Backend | None = N
                               metrics=metrics, clock=clock)
     services.metrics.declare_queues(q.name for q in centre.queues)
     services.live.declare_queues(q.name for q in centre.queues)
+    services.live.quality.window_s = settings.repeat_window_s  # the centre's one window
     for agent_id, queues in agent_queues(centre).items():
         services.live.set_agent_queues(agent_id, queues)
     return services

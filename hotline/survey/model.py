@@ -71,6 +71,14 @@ class SurveyFigures:
         return (100.0 * (self.promoters - self.detractors) / self.nps_answers
                 if self.nps_answers else None)
 
+    def __add__(self, other: SurveyFigures) -> SurveyFigures:
+        """The counts of both (the live figures add one answer at a time)."""
+        return SurveyFigures(*(a + b for a, b in zip(
+            (self.satisfaction_answers, self.satisfied, self.dissatisfied, self.nps_answers,
+             self.promoters, self.detractors),
+            (other.satisfaction_answers, other.satisfied, other.dissatisfied,
+             other.nps_answers, other.promoters, other.detractors), strict=True)))
+
     def as_dict(self) -> dict[str, float | int | None]:
         return {"satisfaction_answers": self.satisfaction_answers, "satisfied": self.satisfied,
                 "dissatisfied": self.dissatisfied, "nps_answers": self.nps_answers,

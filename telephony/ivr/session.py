@@ -76,6 +76,8 @@ class SurveyResponse:
     service: str = ""
     caller: str = ""
     callback_within_s: float = 24 * 3600  # a low answer's callback order is due this soon
+    satisfied_to: int = 2  # the centre's cut-offs when it answered (SurveyConfig)
+    dissatisfied_from: int = 4
 
 
 #: on_survey(response): where the answers go (the store, elsewhere)
@@ -330,7 +332,8 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
         call_id=call_id, agent_id=agent_id, satisfaction=satisfaction, nps=nps,
         scale=cfg.scale, low=cfg.is_low(satisfaction, nps), queue=queue,
         service=service if service in _SERVICES else "", caller=caller,
-        callback_within_s=cfg.callback_within_s)
+        callback_within_s=cfg.callback_within_s, satisfied_to=cfg.satisfied_to,
+        dissatisfied_from=cfg.dissatisfied_from)
     await on_survey(response)
     if not hung_up:
         await agi.set_variable("HL_SURVEY",

@@ -30,6 +30,7 @@ import httpx
 from hotline.api import create_app
 from hotline.api.health import Readiness
 from hotline.api.security import PostgresUserRepository
+from hotline.centre.reserve import ReserveService
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
 from hotline.core.settings import Settings
 from hotline.process import prom, readiness
@@ -181,6 +182,12 @@ async def wired_api(db_url: str, redis_url: str, tmp: Path) -> AsyncIterator[Wir
         services.configuration = Configuration(
             pool, controller, live=services.live,
             agent_files=NodeAgentFiles([NodeFiles(NODE, tmp / "etc")], controller.links))
+        # the emergency reserve over the metrics, as the platform wires it (its steps' routes)
+        services.reserve = ReserveService(
+            pool, services.configuration,
+            lambda q, now: (services.metrics.queue_figures(q, "window", now).service_level,
+                            0.8),
+            services.live.set_reserve)
         app = create_app(settings, services)
         async with serve_app(app, start_deadline_s=20) as base:
             w = Wired(base, services, controller, link)

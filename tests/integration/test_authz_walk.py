@@ -99,6 +99,13 @@ RULES: dict[str, Rule] = {
     "PUT /api/agents/{agent_id}/skills": Rule(STAFF),
     "POST /api/agents/{agent_id}/spy": Rule(STAFF, ok=(409,)),
     "GET /api/audit": Rule(STAFF),
+    # the emergency reserve: its steps run in the controller's process (503 without it)
+    "GET /api/reserve": Rule(STAFF),
+    "PUT /api/reserve/rules/{queue}": Rule(STAFF, ok=(404,)),
+    "POST /api/reserve/{queue}/apply": Rule(STAFF, ok=(404, 409, 503)),
+    "POST /api/reserve/{queue}/dismiss": Rule(STAFF, ok=(404, 409, 503)),
+    "POST /api/reserve/{queue}/take-back": Rule(STAFF, ok=(404, 409, 503)),
+    "DELETE /api/reserve/rules/{queue}": Rule(STAFF, ok=(404, 409)),
     "POST /api/work-orders": Rule(DESK),
     "GET /api/work-orders": Rule(f"{A} {S} {BO} {ADM}"),
     "GET /api/work-orders/{order_id}": Rule(f"{A} {S} {BO} {ADM}", own=f"{A} {BO}", other=404),
@@ -244,7 +251,7 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
                 "vendor_id": "walkvendor", "schedule_id": "1", "file_id": "1",
                 "indicator": "exam", "number": "13900000888",
-                "article_id": "@kb"}
+                "article_id": "@kb", "queue": "general"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -253,6 +260,7 @@ REQUESTS: dict[str, Req] = {
     "POST /api/agents/{agent_id}/not-ready": Req(body={"reason": "break"}),
     "POST /api/agents/{agent_id}/state": Req(body={"command": "login"}),
     "PUT /api/agents/{agent_id}/skills": Req(body={"skills": {"general": 3, "billing": 5}}),
+    "PUT /api/reserve/rules/{queue}": Req(body={"team": "day", "after_min": 5}),
     # to the caller's own endpoint (api/spy_target.py): none is configured here (409)
     "POST /api/agents/{agent_id}/spy": Req(body={"mode": "listen"}),
     "POST /api/work-orders": Req(body={"service": "fault", "caller": CALLERS[OWN],
@@ -540,4 +548,7 @@ NO_2XX_IN_WALK = {
     # today's forecast: the walk's history is of June 2026, not of the real today (the 200s
     # are tests/integration/test_emergency_api.py's)
     "GET /api/plans/emergency",
+    # nothing is proposed: no queue of the walk stays under target (the 200 is
+    # tests/integration/test_emergency_reserve.py's)
+    "POST /api/reserve/{queue}/dismiss",
 }

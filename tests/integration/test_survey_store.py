@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from hotline.api import Services
 from hotline.ivr_menu.service import SurveyToStore
 from hotline.store import db, queries
 from hotline.store.records import SurveyAnswer
@@ -128,3 +130,23 @@ async def test_without_a_store_the_alert_still_goes(empty_db_url: str) -> None:
     await to_store(response("bad", None, 2, low=True))
     await asyncio.wait_for(asyncio.gather(*to_store.pending), 10)
     assert [(a["call_id"], a["nps"], a["order_id"]) for a in alerts] == [("bad", 2, None)]
+
+
+async def test_every_answer_reaches_todays_live_figures(empty_db_url: str) -> None:
+    """Low or not, each answer counts in the live feed's satisfaction and NPS of its queue
+    (the platform hands SurveyToStore the feed's survey_answer), with the cut-offs it was
+    answered under."""
+    services = Services.build()
+    live = services.live
+    live.declare_queues(["fault"])
+    writer = Writer(empty_db_url, Path(store_tmpdir("survey-writer")))
+    to_store = SurveyToStore(writer, None, clock=time.time, counted=live.survey_answer)
+    await to_store(response("good", 1, 10, low=False))
+    await to_store(response("bad", 4, 2, low=True))
+    await to_store(SurveyResponse(call_id="mid", agent_id="agent4", satisfaction=3, nps=8,
+                                  scale=5, low=False, queue="fault", satisfied_to=3,
+                                  dissatisfied_from=5))
+    await live.flush()
+    today = live.view()["queues"]["fault"]["today"]
+    assert (today["satisfaction_rate"], today["dissatisfaction_rate"], today["nps"]) == (
+        round(2 / 3, 4), round(1 / 3, 4), 0.0)  # 3 is satisfied under that scale's cut-offs

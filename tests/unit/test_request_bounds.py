@@ -31,6 +31,7 @@ NOT_PAGED = {
     ("get", "/api/reports/nps"): "at most 31 days, one row a day",
     ("get", "/api/kb/search"): "the best `limit` (at most 50) articles: a ranking, not pages",
     ("get", "/api/kb/suggestions"): "the best `limit` (at most 50) articles for a call",
+    ("get", "/api/reserve"): "one rule per queue of the centre and the reserves going now",
 }
 
 

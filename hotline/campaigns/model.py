@@ -31,6 +31,8 @@ MIN_RETRY_AFTER_S = 1.0
 MAX_RETRY_AFTER_S = 86_400.0
 #: the longest text of a cause spoken in a notice
 MAX_CAUSE_LEN = 200
+#: the longest notice text (migration 023's CHECK): the longest area code and cause fit
+MAX_TEXT_LEN = 1000
 
 
 class CampaignError(ValueError):

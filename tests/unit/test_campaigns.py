@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hotline.campaigns.model import (
+    MAX_TEXT_LEN,
     Bounds,
     CampaignError,
     Next,
@@ -101,8 +102,9 @@ def test_the_notice_names_area_cause_and_restore_time_in_both_languages() -> Non
     assert "0 5 7 1" in en and "line repairs" in en and "18:30 on 7 December" in en
     zh, en = notice_texts("010", "", "a\nstorm\x00", None, 8)
     assert "尽快" in zh and "as soon as possible" in en and "a storm" in en
-    _, en = notice_texts("010", "", "x" * 5000, None, 8)
-    assert len(en) < 400  # the cause is bounded
+    # the cause is bounded: the longest area code and cause fit the stored text
+    zh, en = notice_texts("9" * 40, "停" * 5000, "x" * 5000, at(23, 59), 8)
+    assert max(len(zh), len(en)) <= MAX_TEXT_LEN
 
 
 def test_numbers_bound_for_a_dial_string_are_checked() -> None:

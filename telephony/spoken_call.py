@@ -108,8 +108,8 @@ class SpokenCalls:
         except PromptError as exc:
             return SpokenResult(CallStatus.FAILED, f"message not spoken: {exc}")
         refuse_unsafe(key, number, prompts)
-        await self.link.db_del(DB_FAMILY, key)  # a key left by an earlier run says nothing
         try:
+            await self.link.db_del(DB_FAMILY, key)  # a key left by an earlier run says nothing
             reply = await self.link.action(
                 "Originate", timeout_s=self.ring_timeout_s + 10,
                 Channel=self.dial.format(number=number), Context=NOTICE_CONTEXT, Exten="s",
@@ -127,9 +127,14 @@ class SpokenCalls:
         # answered: the message plays; its end (or none, after a hang-up) is read back
         deadline = time.monotonic() + sum(map(self._length_s, prompts)) + 15.0
         while time.monotonic() < deadline:
-            status = await self.link.db_get(DB_FAMILY, key)
+            try:
+                status = await self.link.db_get(DB_FAMILY, key)
+                if status is not None:
+                    await self.link.db_del(DB_FAMILY, key)
+            except AmiError as exc:  # answered: not rung again, though the end is unknown
+                return SpokenResult(CallStatus.HUNG_UP, f"answered, end unknown: {exc}",
+                                    answered_at)
             if status is not None:
-                await self.link.db_del(DB_FAMILY, key)
                 if status == PLAYED:
                     return SpokenResult(CallStatus.PLAYED, "answered, message played to its end",
                                         answered_at)

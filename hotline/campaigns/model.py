@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from hotline.core import ids
+from hotline.core.errors import InvalidRequest
 
 RESULTS = ("played", "hung_up", "no_answer", "busy", "failed")
 #: results after which the number is not called again
@@ -35,8 +36,10 @@ MAX_CAUSE_LEN = 200
 MAX_TEXT_LEN = 1000
 
 
-class CampaignError(ValueError):
-    """A campaign's bounds or values break a rule (the message says which)."""
+class CampaignError(InvalidRequest, ValueError):
+    """A campaign's bounds or values break a rule (the message says which; 422 over HTTP)."""
+
+    error_id = "invalid-campaign"
 
 
 @dataclass(frozen=True, slots=True)

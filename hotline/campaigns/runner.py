@@ -20,6 +20,7 @@ import asyncpg
 from hotline.campaigns import queries
 from hotline.campaigns.model import Pacer, after_attempt, quiet_until
 from hotline.campaigns.queries import CampaignRow, Claim
+from hotline.core.errors import HotlineError
 
 log = logging.getLogger("hotline.campaigns")
 _DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -86,6 +87,7 @@ class CampaignJob:
         """Starts the campaigns found running; their ids."""
         async with self.pool.acquire() as conn:
             found = await queries.running(conn)
+        self._tasks = {k: t for k, t in self._tasks.items() if not t.done()}
         for campaign_id in found:
             task = self._tasks.get(campaign_id)
             if task is None or task.done():
@@ -177,7 +179,7 @@ class CampaignJob:
                 got = await self.caller.call(f"c{claim.attempt_id}", claim.number,
                                              [("zh", campaign.text_zh), ("en", campaign.text_en)])
                 result, detail, answered_at = str(got.status), got.detail, got.answered_at
-            except (OSError, ValueError, RuntimeError) as exc:
+            except (OSError, ValueError, RuntimeError, HotlineError) as exc:
                 result, detail, answered_at = "failed", f"not placed: {exc!r}", None
             ended = self.clock()
             nxt = after_attempt(result, claim.attempt, campaign.bounds, ended)

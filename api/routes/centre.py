@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.requests import HTTPConnection
 
-from hotline.api.deps import Admin, ServicesDep, Steering, Viewer
+from hotline.api.deps import Admin, ServicesDep, SettingsDep, Steering, Viewer
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.limits import DAY_S, MAX_LIST_SPAN_S, MAX_PAGE, Limit, Offset, page
 from hotline.api.remote_config import RemoteConfiguration
+from hotline.api.routes.campaigns import BoundsIn, create_campaign
 from hotline.api.schemas import Skills
 from hotline.api.services import Services
 from hotline.centre.model import (
@@ -34,6 +35,7 @@ from hotline.centre.model import (
 from hotline.centre.queries import AgentRow
 from hotline.centre.service import Configuration, outage_from
 from hotline.core import ids
+from hotline.core.settings import Settings
 from hotline.core.values import OutageKind, ServiceType
 from hotline.realtime.targets import QueueTargets
 
@@ -223,6 +225,9 @@ class OutageIn(_In):
     duration_s: Annotated[float, Field(ge=1, le=366 * 86400)] | None = None
     description_zh: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
     description_en: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
+    #: with bounds, the area's registered numbers are told of the outage by a campaign
+    #: (docs/campaigns.md; POST /api/campaigns makes one for an outage later)
+    notify: BoundsIn | None = None
 
 
 class OutageOut(BaseModel):
@@ -233,6 +238,8 @@ class OutageOut(BaseModel):
     ends_at: float | None
     description_zh: str
     description_en: str
+    #: the notice campaign made with the outage (POST with `notify`), else None
+    campaign_id: int | None = None
 
 
 class AuditOut(BaseModel):
@@ -440,15 +447,29 @@ async def _put_outage(body: OutageIn, who: str, config: Configuration,
     return OutageOut.model_validate(stored, from_attributes=True)
 
 
+async def _put_notified(body: OutageIn, who: str, config: Configuration, services: Services,
+                        settings: Settings, outage_id: int | None) -> OutageOut:
+    """The outage stored; with `notify`, a notice campaign to the area's registered numbers
+    (its id in `campaign_id`; audited `campaign.created`)."""
+    bounds = body.notify.bounds() if body.notify is not None else None
+    stored = await _put_outage(body, who, config, outage_id)
+    if bounds is not None:
+        made = await create_campaign(services, stored.id, bounds, who,
+                                     settings.campaign_utc_offset_h)
+        stored.campaign_id = made.id
+    return stored
+
+
 @router.post("/outages", status_code=201, responses=ERRORS)
-async def add_outage(body: OutageIn, user: Admin, config: ConfigDep) -> OutageOut:
-    return await _put_outage(body, user.username, config, None)
+async def add_outage(body: OutageIn, user: Admin, config: ConfigDep, services: ServicesDep,
+                     settings: SettingsDep) -> OutageOut:
+    return await _put_notified(body, user.username, config, services, settings, None)
 
 
 @router.put("/outages/{outage_id}", responses=ERRORS)
-async def put_outage(outage_id: OutageId, body: OutageIn, user: Admin,
-                     config: ConfigDep) -> OutageOut:
-    return await _put_outage(body, user.username, config, outage_id)
+async def put_outage(outage_id: OutageId, body: OutageIn, user: Admin, config: ConfigDep,
+                     services: ServicesDep, settings: SettingsDep) -> OutageOut:
+    return await _put_notified(body, user.username, config, services, settings, outage_id)
 
 
 @router.delete("/outages/{outage_id}", status_code=204, responses=ERRORS)

@@ -166,6 +166,12 @@ class Settings(BaseSettings):
     # (within `work_order_notice_before_s` of it, or past it)
     work_order_deadline_job_s: float = 30.0
     work_order_notice_before_s: float = 3600.0
+    # Outage notice campaigns (docs/campaigns.md): the job looks for running ones this often,
+    # places at most this many calls at once over all campaigns, and reads quiet hours and
+    # spoken restore times in the centre's local time, this many hours from UTC
+    campaign_job_s: float = Field(default=2.0, gt=0, le=60)
+    campaign_max_calls: int = Field(default=10, ge=1, le=100)
+    campaign_utc_offset_h: float = Field(default=8.0, ge=-12, le=14)
 
     # --- the hotline itself
     hotline_number: str = "95598"

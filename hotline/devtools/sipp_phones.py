@@ -172,6 +172,21 @@ def start_refusing_callee(name: str, sip_port: int, media_port: int, refuse: int
     return _spawn(args, workdir, name)
 
 
+def start_late_callee(name: str, sip_port: int, media_port: int, ignore: int,
+                      ring_ms: int = 200, talk_ms: int = 3_600_000,
+                      host: str = "127.0.0.1") -> SippProcess:
+    """A customer's phone that lets its first `ignore` calls ring until the caller gives up
+    (no answer), then rings `ring_ms`, answers and plays a voice sample until hung up or
+    `talk_ms`."""
+    _check_free(host, sip_port)
+    workdir = Path(tempfile.mkdtemp(prefix=f"sipp-{name}-"))
+    scenario = _render("callee_late.xml", workdir, RING_MS=ring_ms, TALK_MS=talk_ms,
+                       VOICE=_VOICE, IGNORE=ignore)
+    args = ["-sf", str(scenario), "-i", host, "-p", str(sip_port), "-mi", host,
+            "-mp", str(media_port), "-m", "100000", "-bind_local"]
+    return _spawn(args, workdir, name)
+
+
 def start_caller(number: str, target: str, talk_ms: int, local_port: int, media_port: int,
                  service: str = "95598", host: str = "127.0.0.1", calls: int = 1,
                  rate: float = 1.0, sdp_media_port: int | None = None) -> SippProcess:

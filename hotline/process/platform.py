@@ -22,6 +22,7 @@ from hotline.api import create_app
 from hotline.api.health import Readiness
 from hotline.api.live_broadcast import LiveBroadcaster
 from hotline.api.security import PostgresUserRepository
+from hotline.campaigns.runner import Attempted, CampaignJob
 from hotline.centre.model import Centre
 from hotline.centre.reserve import ReserveService
 from hotline.centre.service import Configuration, load_or_seed_centre, load_or_seed_ivr
@@ -294,6 +295,13 @@ class Platform:
                                      self.settings.work_order_notice_before_s, voice,
                                      on_run=self._deadlines_ran)
         self._tasks.append(asyncio.create_task(self.deadlines.run(), name="work-order deadlines"))
+        # outage notice campaigns: the same spoken calls, paced and bounded per campaign
+        self.campaigns = CampaignJob(self.pool, voice.calls, time.time,
+                                     self.settings.campaign_job_s,
+                                     self.settings.campaign_utc_offset_h,
+                                     self.settings.campaign_max_calls,
+                                     on_attempt=self._campaign_attempted)
+        self._tasks.append(asyncio.create_task(self.campaigns.run(), name="outage campaigns"))
         # Live state as Redis hashes, once a second (pub/sub carries the changes in between)
         self._tasks.append(LiveStateSync(LiveState(self.redis), self.metrics, self.api.live,
                                          [q.name for q in self.centre.queues]).start())
@@ -427,6 +435,10 @@ class Platform:
                                    f"{len(missing)} missing")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.error("retention run failed: %r", exc)
+
+    def _campaign_attempted(self, a: Attempted) -> None:
+        self.emit_line(f"campaign {a.campaign_id}  {a.number} attempt {a.attempt}: {a.result}"
+                       f" ({a.detail}) -> {a.next_state}")
 
     def _deadlines_ran(self, run: RunResult) -> None:
         for e in run.escalated:

@@ -90,6 +90,11 @@ async def _seed_store(db_url: str, recordings: Path) -> None:
         calls = [dataclasses.replace(c, recording_path=str(recordings / f"{c.call_id}.wav"))
                  if c.call_id in CALLS.values() else c for c in calls]
         await queries.upsert(conn, calls)
+        # a customer with a registered number in an area of its own, for a notice campaign
+        await conn.execute("INSERT INTO accounts (account_no, area_code) VALUES"
+                           " ('5705740001', '0574')")
+        await conn.execute("INSERT INTO account_phones (phone, account_no) VALUES"
+                           " ('13900000574', '5705740001')")
         # one quarter hour of interval history, so the planner's forecast has a day to learn
         # from (the walk forecasts 16 June 2026: this is the Tuesday a week before)
         await queries.upsert(conn, [IntervalRecord("general", FORECAST_HISTORY_AT,
@@ -140,6 +145,10 @@ async def _seed_api(w: Wired) -> None:
         outage = await call("admin", "POST", "/api/config/outages", {
             "area_code": "0571", "kind": "planned", "starts_at": T0})
         s["outage"] = outage["id"]
+        notified = await call("admin", "POST", "/api/config/outages", {
+            "area_code": "0574", "kind": "unplanned", "starts_at": T0,
+            "notify": {"quiet_from_h": 0, "quiet_to_h": 0}})
+        s["campaign"] = notified["campaign_id"]  # running: no campaign job here
         await call("admin", "POST", "/api/users", {
             "username": "walker", "password": "walker-pw-1", "roles": ["agent"]})
         s["ivr_version"] = (await call("admin", "GET", "/api/config/ivr"))["version"]

@@ -162,6 +162,14 @@ RULES: dict[str, Rule] = {
     "PUT /api/config/not-ready-reasons/{code}": Rule(STAFF),
     "DELETE /api/config/not-ready-reasons/{code}": Rule(STAFF, ok=(404,)),
     "GET /api/config/outages": Rule(STAFF),
+    # outage notice campaigns (#18.6): customers' numbers and results, for supervisors; the
+    # seeded campaign is cancelled by the first allowed caller, then 409 (it has ended)
+    "POST /api/campaigns": Rule(STAFF),
+    "GET /api/campaigns": Rule(STAFF),
+    "GET /api/campaigns/{campaign_id}": Rule(STAFF),
+    "GET /api/campaigns/{campaign_id}/numbers": Rule(STAFF),
+    "GET /api/campaigns/{campaign_id}/attempts": Rule(STAFF),
+    "POST /api/campaigns/{campaign_id}/cancel": Rule(STAFF, ok=(409,)),
     "POST /api/config/outages": Rule(ADM),
     "PUT /api/config/outages/{outage_id}": Rule(ADM),
     "DELETE /api/config/outages/{outage_id}": Rule(ADM),
@@ -251,7 +259,7 @@ DEFAULT_PATH = {"agent_id": {"own": OWN, "other": OTHER},
                 "sample_id": "@sample", "day": "2026-06-16", "team_id": "walkteam",
                 "vendor_id": "walkvendor", "schedule_id": "1", "file_id": "1",
                 "indicator": "exam", "number": "13900000888",
-                "article_id": "@kb", "queue": "general"}
+                "article_id": "@kb", "queue": "general", "campaign_id": "@campaign"}
 IVR_QUEUES = "general"
 REQUESTS: dict[str, Req] = {
     "POST /api/auth/token": Req(body={"username": "qa", "password": "qa"}),
@@ -307,6 +315,7 @@ REQUESTS: dict[str, Req] = {
     "POST /api/reports/scorecard/conduct": Req(body={"agent_id": OWN, "at": T0, "points": 2,
                                                      "reason": "walk"}),
     "GET /api/config/outages": Req(query={"area_code": "0571", "at": T0}),
+    "POST /api/campaigns": Req(body=lambda s: {"outage_id": s["outage"]}),
     "POST /api/config/outages": Req(body={"area_code": "0571", "kind": "planned",
                                           "starts_at": T0}),
     "PUT /api/config/outages/{outage_id}": Req(body={"area_code": "0571", "kind": "planned",

@@ -21,6 +21,7 @@ from hotline.api.routes.reports import ConductIn
 from hotline.api.routes.users import UserCreate
 from hotline.api.routes.work_orders import FinalAnswerIn, OrderIn
 from hotline.api.schemas import USERNAME_MAX_LEN, TokenRequest
+from hotline.campaigns import model as campaigns
 from hotline.centre.model import GROUP_NAME_MAX_LEN
 from hotline.kb import model as kb
 from hotline.qa import model as qa
@@ -53,6 +54,10 @@ LIMITS: dict[tuple[str, str], tuple[int | None, list[tuple[type[BaseModel], str,
     ("accounts", "address"): (None, []),
     ("accounts", "sensitive_note"): (None, []),
     ("work_order_notices", "address"): (None, []),
+    # built from the outage by the campaign (model.notice_texts bounds them), and the job's
+    ("outage_campaigns", "text_zh"): (campaigns.MAX_TEXT_LEN, []),
+    ("outage_campaigns", "text_en"): (campaigns.MAX_TEXT_LEN, []),
+    ("campaign_attempts", "detail"): (None, []),
 }
 
 

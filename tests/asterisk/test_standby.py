@@ -133,10 +133,24 @@ def story(pair: Pair, doubled: list[str]) -> str:
                        f"B:\n{pair.b.out}"])
 
 
-def start_phones(phones: Phones, prefix: str) -> None:
+def start_phones(phones: Phones, prefix: str, agent_talk_ms: int = 2_500) -> None:
     for n in (1, 2, 3, 4):
-        phones.agent(n, ring_ms=300, talk_ms=2_500)
+        phones.agent(n, ring_ms=300, talk_ms=agent_talk_ms)
     phones.caller_stream(prefix, CALLS, 2.0, STEPS, talk_ms=90_000)
+
+
+async def all_queued(pair: Pair, prefix: str, calls: int, deadline_s: float) -> None:
+    """Until `calls` callers of the stream have each walked the IVR into a queue: none is
+    pressing its timed keys to nobody while the active is paused (that caller's case is
+    test_a_caller_who_comes_while_the_active_is_paused_walks_the_menus, keys timed for it)."""
+    async with asyncio.timeout(deadline_s):
+        while True:
+            mine = pair.watch.callers(prefix)
+            queued = {e.call_id for e in pair.watch.seen
+                      if isinstance(e, CallQueued) and e.call_id in mine}
+            if len(mine) >= calls and queued >= set(mine):
+                return
+            await asyncio.sleep(0.05)
 
 
 async def test_kill_9_of_the_active_with_callers_waiting(pair: Pair, phones: Phones) -> None:
@@ -159,7 +173,8 @@ async def test_kill_9_of_the_active_with_callers_waiting(pair: Pair, phones: Pho
 
 
 async def test_sigstop_of_the_active_then_sigcont(pair: Pair, phones: Phones) -> None:
-    start_phones(phones, "1392")
+    start_phones(phones, "1392", agent_talk_ms=6_000)  # callers still waiting at the pause
+    await all_queued(pair, "1392", CALLS, 60)
     await callers_waiting(pair, "1392", 2, 60)
     old = await pair.link.db_get("hotline", "epoch")
     pair.a.signal(signal.SIGSTOP)

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     # freezes stops renewing: the lease runs out and the caller asks again if the heartbeat is
     # fresh, so it loses them to the failsafe within about two leases.
     hold_lease_s: int = 20
+    # A controller answers an IVR session within this many seconds or the dialplan tries the
+    # next controller (a paused one's kernel accepts the connection and nobody answers): the
+    # session's TIMEOUT(absolute), lifted by the controller as it answers
+    agi_answer_s: int = Field(default=3, ge=1, le=30)
     heartbeat_interval_s: float = 1.0
     # A hot-standby pair (docs/deploy.md, "Two controllers"): every controller's FastAGI
     # address (host:port), in the order the dialplan tries them after the active's own

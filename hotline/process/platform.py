@@ -59,7 +59,7 @@ from hotline.store.leadership import Leadership, LeaseThread
 from hotline.store.live import FanoutBackend, LiveState, connect_redis
 from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
-from hotline.telephony.agi.server import Agi, AgiGate, AgiServer, by_script
+from hotline.telephony.agi.server import Agi, AgiGate, AgiServer, Handler, by_script
 from hotline.telephony.ivr.prompts import PromptStore
 from hotline.telephony.ivr.session import IvrApp
 from hotline.telephony.notice_call import VoiceNotices
@@ -73,6 +73,9 @@ RECORDINGS_CATCH_UP_S = 2 * 86400.0
 UNFINISHED_FLUSH_S = 30.0
 # how long the calls left on the line wait for every node's first resync before they settle
 LEFT_ON_LINE_WAIT_S = 60.0
+#: Set by a controller whose term is over on an IVR session that still reached it: the
+#: dialplan tries the next controller's address (asterisk-config/extensions.conf)
+AGI_AWAY_VAR = "HL_AGI_AWAY"
 
 
 def _secrets(centre: Centre) -> list[tuple[str, str]]:
@@ -187,7 +190,7 @@ class Platform:
         live_menu = LiveMenu(ivr_app, prompts, version)
         # one FastAGI port: the menus and the survey, and the callers held for the router
         self.agi = AgiServer(self.settings, by_script(
-            {"ivr": ivr_app, "survey": ivr_app, "hold": self._hold}))
+            {"ivr": self._ivr(ivr_app), "survey": ivr_app, "hold": self._hold}))
         self._live_menu = live_menu
         self._prompts = prompts  # the work orders' spoken notices are built with them too
         # the AMI links, followed: a standby's warm part (it acts on nothing)
@@ -363,6 +366,20 @@ class Platform:
         await self.health.start()
         self.emit_line(f"health at http://{self.settings.health_host}:"
                        f"{self.health.bound_port}/readyz (and /healthz, /metrics)")
+
+    def _ivr(self, ivr_app: Handler) -> Handler:
+        """The IVR, while this controller's term lasts. A session that reaches it after its
+        term ended (a paused active resumed, its FastAGI port not yet closed) is told so
+        (HL_AGI_AWAY): the dialplan tries the next address, where the new active answers,
+        rather than sending the caller on without its menus."""
+
+        async def ivr(agi: Agi) -> None:
+            if not self.leadership.leading:
+                await agi.set_variable(AGI_AWAY_VAR, "1")
+                return
+            await ivr_app(agi)
+
+        return ivr
 
     async def _hold(self, agi: Agi) -> None:
         """A waiting caller's hold session, once the controller routes as the active one.

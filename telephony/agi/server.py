@@ -423,6 +423,11 @@ class Agi:
     async def set_variable(self, name: str, value: str) -> None:
         await self.command("SET VARIABLE", name, value)
 
+    async def set_autohangup(self, seconds: float) -> None:
+        """Moves the channel's absolute timeout to `seconds` from now (0: none): what the
+        dialplan's TIMEOUT(absolute) set, such as the answer lease of a session."""
+        await self.command("SET AUTOHANGUP", f"{seconds:g}")
+
     async def get_variable(self, name: str) -> str | None:
         """None when the variable is not set (result=0)."""
         reply = await self.command("GET VARIABLE", name)

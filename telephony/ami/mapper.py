@@ -283,6 +283,8 @@ class EventMapper:
             caller=ids.phone_or_withheld(msg.get("CallerIDNum", "")),
             priority=user.get_int("Priority", 0),
             channel=msg.get_str("Channel"),
+            # "menu": no IVR ran (no controller answered), its keys are the menus'
+            takes_callback_key=user.get("Keys", "") != "menu",
         )
 
     def _on_requeued(self, msg: AmiMessage, user: AmiMessage, at: float) -> Event:

@@ -356,6 +356,9 @@ class IvrApp:
     async def __call__(self, agi: Agi) -> None:
         script, menu = agi.env.script, self.menu
         if script == "ivr":
+            # answered: the dialplan's answer lease (HL_ANSWER) is lifted, so the walk through
+            # the menus takes as long as it takes
+            await agi.set_autohangup(0)
             await IvrSession(menu, self.voice, self.outages, self.clock, agi).run()
         elif script == "survey":
             await run_survey(menu, self.voice, agi, self.on_survey)

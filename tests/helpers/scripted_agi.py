@@ -22,6 +22,7 @@ class ScriptedAgi:
     played: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     hung_up: bool = False
+    autohangup: list[str] = field(default_factory=list)  # SET AUTOHANGUP's seconds, in order
 
     async def command(self, name: str, *args: str) -> AgiReply:
         if self.hung_up:
@@ -42,6 +43,9 @@ class ScriptedAgi:
                 self.inputs.pop(0)
                 return parse_reply(f"200 result={ord(nxt[1])} endpos=100")
             return parse_reply("200 result=0 endpos=8000")
+        if name == "SET AUTOHANGUP":
+            self.autohangup.append(args[0])
+            return parse_reply("200 result=0")
         if name == "SET VARIABLE":
             self.variables[args[0]] = args[1]
             return parse_reply("200 result=1")

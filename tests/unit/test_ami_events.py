@@ -126,6 +126,17 @@ def test_queued(mapper: EventMapper) -> None:
     )
 
 
+def test_a_caller_no_ivr_served_is_queued_with_menu_keys(mapper: EventMapper) -> None:
+    """Keys: menu (no controller answered the IVR: a take-over under way, or none there):
+    the caller's keys while waiting are the menus' (1 for Mandarin), never the callback key;
+    Keys: any (the IVR ran) or none (an older dialplan) leaves the key as it was."""
+    ev = mapper.map(user("HotlineQueued", Queue="general", Service="general", Keys="menu"))
+    assert isinstance(ev, CallQueued) and not ev.takes_callback_key
+    for keys in ({"Keys": "any"}, {}):
+        ev = mapper.map(user("HotlineQueued", Queue="fault", Service="fault", **keys))
+        assert isinstance(ev, CallQueued) and ev.takes_callback_key
+
+
 def test_user_event_headers_are_read_after_the_user_event_line(mapper: EventMapper) -> None:
     # The channel's own Priority (the dialplan step) comes first; the call's follows UserEvent.
     step = [("Priority", "2")]

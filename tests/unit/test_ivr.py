@@ -296,6 +296,8 @@ async def test_app_dispatches_by_script() -> None:
     fake = ScriptedAgi(["1", "1"])
     await app(Agi(fake, AgiEnvironment({"network_script": "ivr"})))
     assert fake.variables["HL_QUEUE"] == "fault"
+    # answered: the dialplan's answer lease lifted first (a paused controller answers none)
+    assert fake.autohangup == ["0"]
 
 
 async def test_a_caller_who_hangs_up_after_the_first_answer_keeps_it() -> None:

@@ -5,6 +5,7 @@ records say."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -69,3 +70,63 @@ async def test_a_talking_call_keeps_its_agent_and_waiting_callers_their_place(
     assert controller.router.agent("agent4").state is AgentState.LOGGED_OUT
     offers = [i for i in seen.history if isinstance(i, Offer)]
     assert [(o.call_id, o.agent_id) for o in offers[1:]] == [("w-old", "agent2")]  # its place
+
+
+class RecordingLink:
+    """A node's AMI link as delivery uses it, recording the actions sent (no Asterisk here:
+    the tests/asterisk pair test runs the same on a real node)."""
+
+    node = NODE
+
+    def __init__(self) -> None:
+        self.actions: list[tuple[str, ...]] = []
+
+    async def setvar(self, channel: str, name: str, value: str) -> None:
+        self.actions.append(("setvar", channel, name, value))
+
+    async def redirect(self, channel: str, context: str, exten: str) -> None:
+        self.actions.append(("redirect", channel, context, exten))
+
+    async def channels(self) -> list[object]:
+        return []
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_call_found_talking_is_not_offered_again_to_its_agent() -> None:
+    """#16.2's double offer: the take-over replays a call found in hotline-connect as queued,
+    then its agent made ready for it (an offer), then rung and answered. The caller holds no
+    session with the new active, so that offer went out as an AMI Redirect once the replay had
+    run: the talking caller was pulled from its bridge and its agent rung again. Only an
+    offer still unrung is sent; a waiting caller's still is."""
+    ctl = Controller(Settings(), testbed.test_centre(), emit_line=lambda _: None)
+    link = RecordingLink()
+    ctl._state.links[NODE] = link  # type: ignore[assignment]
+    now = ctl.clock()
+    replay: list[Event] = [
+        CallEntered(now - 30, node=NODE, call_id="talk", caller="13900000002", dialed="",
+                    channel="PJSIP/caller-talk"),
+        queued(ctl, "talk", now - 29),
+        AgentRinging(now - 20, node=NODE, call_id="talk", agent_id="agent1",
+                     channel="PJSIP/agent1-1"),
+        CallAnswered(now - 19, node=NODE, call_id="talk", agent_id="agent1",
+                     channel="PJSIP/agent1-1"),
+        queued(ctl, "wait", now - 10),
+    ]
+    try:
+        takeover.replay(ctl._state, replay, ctl.handle, ctl.agent_command)
+        takeover.restore_agents(ctl._state, [{"agent_id": "agent2", "state": "ready"}],
+                                ctl.agent_command)
+        async with asyncio.timeout(5):  # the offers' deliveries, spawned by the replay
+            while ctl._state.tasks:
+                await asyncio.wait(set(ctl._state.tasks))
+        assert link.actions == [("redirect", "PJSIP/caller-wait", "hotline-connect", "agent2")]
+        assert controller_agent(ctl, "agent1") == (AgentState.ON_CALL, "talk")
+    finally:
+        await ctl.stop()
+
+
+def controller_agent(ctl: Controller, agent_id: str) -> tuple[AgentState, str | None]:
+    agent = ctl.router.agent(agent_id)
+    return agent.state, agent.call_id

@@ -203,11 +203,23 @@ def on_end(state: ControllerState, call_id: str) -> None:
     state.deliveries.forget(call_id, DeliveryTrigger.END)
 
 
+def still_unrung(state: ControllerState, offer: Offer) -> bool:
+    """Whether the offer is still the router's for its call with the agent's phone not ringing
+    yet (the agent reserved for it): only such an offer may still have to reach the caller.
+    One whose ring was heard meanwhile (a take-over replays a call found ringing or talking as
+    an offer at once rung and answered), withdrawn or replaced is never sent: a Redirect would
+    pull the caller from its ringing or talking agent and ring it again (#16.2)."""
+    return state.router.unrung_offer(offer.call_id) == offer.agent_id
+
+
 async def connect(state: ControllerState, offer: Offer) -> None:
     """An offer its call's hold session did not take at once: the session if it opens soon
-    (or opened meanwhile), else an AMI Redirect to hotline-connect."""
+    (or opened meanwhile), else an AMI Redirect to hotline-connect; nothing once the offer
+    is no longer the router's unrung one."""
     deliveries = state.deliveries
     unsent = DeliveryState.UNSENT
+    if not still_unrung(state, offer):
+        return
     if (deliveries.state(offer.call_id, offer.agent_id) is not unsent
             or deliver_held(state, offer.call_id, offer.agent_id)):
         return  # its session opened since the offer and took it, or takes it now
@@ -224,6 +236,8 @@ async def connect(state: ControllerState, offer: Offer) -> None:
         return
     if deliveries.state(offer.call_id, offer.agent_id) is not unsent:
         return  # its session opened meanwhile and took it (on_session)
+    if not still_unrung(state, offer):
+        return  # rung, withdrawn or replaced while we waited
     link = state.links[leg.node]
     deliveries.move(offer.call_id, offer.agent_id, DeliveryTrigger.REDIRECT)
     try:

@@ -126,10 +126,22 @@ class SkillsArgs(_Args):
     skills: Skills
 
 
+ReserveStep = Literal["apply", "dismiss", "take_back"]
+
+
+class ReserveArgs(_Args):
+    """A supervisor's step on a queue's emergency reserve (hotline.centre.reserve), made by
+    the controller's ReserveService and audited as `who`."""
+
+    step: ReserveStep
+    queue: ids.QueueName
+    who: Annotated[str, Field(min_length=1, max_length=64)]
+
+
 COMMANDS: dict[str, type[BaseModel]] = {
     "agent_command": AgentCommandArgs, "spy": SpyArgs, "queue_callback": CallbackArgs,
     "set_skills": SkillsArgs, "configure": ConfigureArgs,  # (api/remote_config.py)
-    "figures": FiguresArgs, "explain": ExplainArgs,
+    "figures": FiguresArgs, "explain": ExplainArgs, "reserve": ReserveArgs,
 }
 
 
@@ -326,6 +338,12 @@ class RemoteAcd:
         return dict(await self._call("set_skills",
                                      SkillsArgs(who=who, agent_id=agent_id, skills=skills)))
 
+    async def reserve(self, step: ReserveStep, queue: str, who: str) -> Any:
+        """The controller's emergency reserve step: apply and dismiss answer the queue's
+        reserve state, take_back None; its refusals (404 `no-reserve-rule`, 409
+        `reserve-applied` ...) as in one process."""
+        return await self._call("reserve", ReserveArgs(step=step, queue=queue, who=who))
+
 
 def _agent_of(record: dict[str, Any]) -> AgentOut:
     return AgentOut.model_validate({k: record[k] for k in AgentOut.model_fields})
@@ -342,4 +360,4 @@ def acd_of(services: Services) -> AcdPort:
 
 
 __all__ = ["COMMANDS", "WITH_CALL", "AcdPort", "DeskState", "LocalAcd", "Moved", "RemoteAcd",
-           "acd_of", "command_error", "desk_call"]
+           "ReserveArgs", "ReserveStep", "acd_of", "command_error", "desk_call"]

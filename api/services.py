@@ -78,7 +78,8 @@ class Services:
     #: hotline.centre.service.Configuration: config changes to the database, router and nodes
     configuration: Any = None
     #: hotline.centre.reserve.ReserveService: the emergency reserve's steps (None: an API
-    #: process without the controller; its rules are read and written in the database)
+    #: process without the controller, whose steps go over the bus through `remote`; its
+    #: rules are read and written in the database)
     reserve: Any = None
     clock: Callable[[], float] = time.time
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults

@@ -2,9 +2,9 @@
 take back (docs/metrics.md, "Emergency reserve"; hotline/centre/reserve.py).
 
 Rules live in the database: any API process reads and writes them (audited), the controller's
-next look uses them. The steps act on the controller's ReserveService: in an API process
-without it (`hotline api`) they answer 503 `controller-unavailable` (they do not travel over
-the command bus yet: docs/command-bus.md).
+next look uses them. The steps act on the controller's ReserveService: in its process
+directly, from an API process without it (`hotline api`) as a `reserve` command over the
+command bus (docs/command-bus.md), audited alike as the supervisor who asked.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.api.acd import RemoteAcd, ReserveStep
 from hotline.api.deps import ServicesDep, Steering
 from hotline.api.errors import ApiError
 from hotline.api.routes.centre import ERRORS
@@ -71,11 +72,21 @@ def _pool(services: Services) -> Any:
     return services.db_pool
 
 
-def _reserve(services: Services) -> service.ReserveService:
-    if services.reserve is None:
-        raise ApiError(503, "controller-unavailable",
-                       "the emergency reserve's steps run in the controller's process")
-    return services.reserve  # type: ignore[no-any-return]
+async def _step(services: Services, step: ReserveStep, queue: str, who: str) -> Any:
+    """The step on this process's ReserveService, else over the bus (503
+    `controller-unavailable` when there is neither, or no controller answers)."""
+    reserve: service.ReserveService | None = services.reserve
+    if reserve is not None:
+        if step == "apply":
+            return await reserve.apply(queue, who)
+        if step == "dismiss":
+            return await reserve.dismiss(queue, who)
+        return await reserve.take_back(queue, who)
+    if services.remote is not None:
+        remote: RemoteAcd = services.remote
+        return await remote.reserve(step, queue, who)
+    raise ApiError(503, "controller-unavailable",
+                   "the emergency reserve's steps run in the controller's process")
 
 
 def _state(services: Services) -> dict[str, dict[str, Any]]:
@@ -107,20 +118,20 @@ async def reserve_rule_put(queue: Queue, body: RuleIn, user: Steering,
 async def reserve_apply(queue: Queue, user: Steering, services: ServicesDep) -> dict[str, Any]:
     """The reserve team's agents get the queue's skills now (proposed or not); each skill edit
     and the step are audited as this supervisor. 409 when applied already."""
-    return await _reserve(services).apply(queue, user.username)
+    return dict(await _step(services, "apply", queue, user.username))
 
 
 @router.post("/{queue}/dismiss", responses=ERRORS)
 async def reserve_dismiss(queue: Queue, user: Steering,
                           services: ServicesDep) -> dict[str, Any]:
     """Declines the proposal: not proposed again until the level has recovered."""
-    return await _reserve(services).dismiss(queue, user.username)
+    return dict(await _step(services, "dismiss", queue, user.username))
 
 
 @router.post("/{queue}/take-back", status_code=204, responses=ERRORS)
 async def reserve_take_back(queue: Queue, user: Steering, services: ServicesDep) -> None:
     """The reserve agents' skills back to what they were before it."""
-    await _reserve(services).take_back(queue, user.username)
+    await _step(services, "take_back", queue, user.username)
 
 
 @router.delete("/rules/{queue}", status_code=204, responses=ERRORS)

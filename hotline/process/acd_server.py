@@ -21,7 +21,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from pydantic import TypeAdapter, ValidationError
 
-from hotline.api.acd import COMMANDS, FiguresArgs, LocalAcd, command_error
+from hotline.api.acd import COMMANDS, FiguresArgs, LocalAcd, ReserveArgs, command_error
 from hotline.api.remote_config import apply_configure
 from hotline.api.routes.agents import agent_page
 from hotline.api.routes.calls import explanations
@@ -31,6 +31,7 @@ from hotline.api.routes.queues import queue_page
 from hotline.api.routes.wallboard import wallboard_view
 from hotline.api.schemas import AgentLive, ExplanationOut, QueueSummary
 from hotline.api.services import Services
+from hotline.centre.reserve import ReserveService
 from hotline.centre.service import Configuration
 from hotline.core.tasks import cancel_and_wait
 from hotline.process.controller import Controller
@@ -60,6 +61,8 @@ class AcdServer:
     #: the controller's live feed and metrics: they follow a queue change made over the bus
     #: as the route makes them follow one in-process
     live_side: Services | None = None
+    #: the emergency reserve's steps (`reserve` commands); None: refused 503
+    reserve: ReserveService | None = None
     flush_s: float = 0.1
     #: every record again this often (a safety net: changes are written as they happen);
     #: ~60 ms of the loop for 10,000 agents
@@ -117,6 +120,8 @@ class AcdServer:
             return await self._acd.queue_callback(args.service, args.number)
         if command == "figures":
             return self._figures(args)
+        if command == "reserve":
+            return await self._reserve(args)
         if command == "explain":
             return _EXPLAINED.dump_python(explanations(
                 self.controller.router, args.call_id, args.limit, args.offset), mode="json")
@@ -134,6 +139,22 @@ class AcdServer:
         return {"before": change.before, "after": change.after,
                 "stored": stored.model_dump() if stored is not None else None,
                 "agent": self._acd.agent_now(args.agent_id).model_dump()}
+
+    async def _reserve(self, args: ReserveArgs) -> Any:
+        """A supervisor's reserve step, as the route makes it in one process: the skill
+        edits go through the configuration service, so the records follow."""
+        if self.reserve is None:
+            raise CommandRefused(503, "reserve-unavailable",
+                                 "this controller runs no emergency reserve")
+        if args.step == "apply":
+            done: Any = await self.reserve.apply(args.queue, args.who)
+        elif args.step == "dismiss":
+            done = await self.reserve.dismiss(args.queue, args.who)
+        else:
+            done = await self.reserve.take_back(args.queue, args.who)
+        if args.step != "dismiss":
+            await self._written(None)  # the reserve team's skills changed
+        return jsonable_encoder(done)
 
     def _figures(self, args: FiguresArgs) -> Any:
         side = self.live_side

@@ -310,7 +310,8 @@ class Platform:
                                          [q.name for q in self.centre.queues]).start())
         # Commands from API processes over Redis Streams, and the agent records they read
         self.acd_server = AcdServer(self.controller, self.redis, self.configuration,
-                                    live_side=self.api, leadership=self.leadership)
+                                    live_side=self.api, leadership=self.leadership,
+                                    reserve=self.reserve)
         await self.acd_server.start()
         self.configuration.ivr = live_menu
         self.configuration.ivr_queues = live_menu.used_queues  # those cannot be removed

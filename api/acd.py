@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.api.errors import ApiError, status_of
 from hotline.api.remote_config import ConfigureArgs
-from hotline.api.schemas import AgentOut, DeskCall, Skills
+from hotline.api.schemas import USERNAME_MAX_LEN, AgentOut, DeskCall, Skills
 from hotline.api.services import Acd, Services
 from hotline.core import ids
 from hotline.core.errors import HotlineError, PeerRefused, Unavailable
@@ -135,7 +135,7 @@ class ReserveArgs(_Args):
 
     step: ReserveStep
     queue: ids.QueueName
-    who: Annotated[str, Field(min_length=1, max_length=64)]
+    who: Annotated[str, Field(min_length=1, max_length=USERNAME_MAX_LEN)]  # any user name
 
 
 COMMANDS: dict[str, type[BaseModel]] = {

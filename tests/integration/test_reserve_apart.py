@@ -31,6 +31,7 @@ from tests.helpers.waiting import wait_for
 from tests.integration.test_emergency_reserve import CENTRE, FAST_HASH, Clock, Floor
 
 DEADLINE_S = 2.0
+LONG = "s" * 100  # a supervisor's user name may be up to 128 characters
 
 
 @dataclass
@@ -48,7 +49,8 @@ class Apart:
 @pytest.fixture
 async def apart(monkeypatch: pytest.MonkeyPatch, conn: asyncpg.Connection, empty_db_url: str,
                 redis_server: Any) -> AsyncIterator[Apart]:
-    monkeypatch.delenv("HOTLINE_API_USERS", raising=False)
+    monkeypatch.setenv("HOTLINE_API_USERS",
+                       f"supervisor:supervisor:supervisor;{LONG}:pw:supervisor")
     monkeypatch.delenv("HOTLINE_ENVIRONMENT", raising=False)
     settings = Settings()
     # the controller's process: its pool, controller, live side, configuration, reserve
@@ -149,13 +151,16 @@ async def test_dismiss_from_an_api_process(apart: Apart) -> None:
                     json={"team": "reserve", "after_min": 1})
     f.calls_in("billing", answered=0, abandoned=1)
     assert await f.at(0) == [] and await f.at(60) == [("billing", "proposed")]
-    r = await a.post("/api/reserve/billing/dismiss")
+    r = await a.api.post("/api/auth/token", json={"username": LONG, "password": "pw"})
     assert r.status_code == 200, r.text
-    assert (r.json()["state"], r.json()["by"]) == ("dismissed", "supervisor")
+    r = await a.api.post("/api/reserve/billing/dismiss",
+                         headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["by"]) == ("dismissed", LONG)
     assert f.reserve.view()["billing"]["state"] == "dismissed"
     assert await f.skills("agent2") == {"general": 3}
     assert [(who, what) for who, what, _ in await f.audit("reserve.dismissed")] == [
-        ("supervisor", "reserve.dismissed")]
+        (LONG, "reserve.dismissed")]
 
 
 async def test_no_controller_active_is_a_clear_503_and_nothing_runs_later(

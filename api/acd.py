@@ -121,7 +121,7 @@ class ExplainArgs(_Args):
 
 
 class SkillsArgs(_Args):
-    who: Annotated[str, Field(min_length=1, max_length=64)]
+    who: Annotated[str, Field(min_length=1, max_length=USERNAME_MAX_LEN)]  # any user name
     agent_id: ids.AgentId
     skills: Skills
 

@@ -197,3 +197,17 @@ async def test_a_controller_without_the_reserve_refuses_it(apart: Apart,
         await bare.stop()
         await bare_redis.aclose()
     assert [what for _, what, _ in await a.floor.audit("reserve.")] == []
+
+
+async def test_a_skill_edit_from_an_api_process_takes_any_user_name(apart: Apart) -> None:
+    """The skill edit's command carried its author in 64 characters while a user name may
+    have 128: a supervisor with a longer name got an unhandled 500 from an API process."""
+    r = await apart.api.post("/api/auth/token", json={"username": LONG, "password": "pw"})
+    assert r.status_code == 200, r.text
+    r = await apart.api.put("/api/agents/agent2/skills",
+                            headers={"Authorization": f"Bearer {r.json()['access_token']}"},
+                            json={"skills": {"general": 3, "billing": 1}})
+    assert r.status_code == 200, r.text
+    assert await apart.floor.skills("agent2") == {"general": 3, "billing": 1}
+    assert [(who, d["agent_id"]) for who, _, d in await apart.floor.audit("agent.updated")] == [
+        (LONG, "agent2")]

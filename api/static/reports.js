@@ -207,7 +207,7 @@ function renderDrillChart() {
     title: { text: `${view.key} · ${t("offered")} / ${t("answered")}`, textStyle: { fontSize: 13 } },
     legend: { data: [t("offered"), t("answered"), t("answer_rate")], right: 10 },
     xAxis: { type: "category", data: view.buckets.map((b) => bucketLabel(b, step)) },
-    yAxis: [{ type: "value" }, { type: "value", min: 0, max: 100, show: false }],
+    yAxis: [{ type: "value", minInterval: 1 }, { type: "value", min: 0, max: 100, show: false }],
     series: [
       { name: t("offered"), type: "bar", data: view.buckets.map((b) => b.figures.counts.offered), itemStyle: { color: "#3d6fb6" } },
       { name: t("answered"), type: "bar", data: view.buckets.map((b) => b.figures.counts.answered), itemStyle: { color: "#5fd39a" } },

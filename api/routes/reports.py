@@ -143,13 +143,6 @@ def _breakdown_span(since: float, until: float, step: Step) -> None:
     _period(since, until, min(MAX_REPORT_SPAN_S, MAX_BREAKDOWN_STEPS * float(step)))
 
 
-async def _by_time(services: Any, settings: Any, by: By, key: str, since: float,
-                   until: float, step: Step) -> list[tuple[float, float, Figures]]:
-    async with history_store(services) as conn:
-        return await queries.by_time(conn, by, key, since, until, services.clock(),
-                                     Rules.of(settings), int(step), settings.utc_offset_s)
-
-
 @router.get("/breakdown", responses=ERRORS)
 async def report_breakdown(_: ReportReader, services: ServicesDep, settings: SettingsDep,
                            since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
@@ -204,7 +197,10 @@ async def export_figures(_: ReportReader, services: ServicesDep, settings: Setti
              "msg": "a drilled-down export needs both key and step", "type": "value_error"}]})
     if key is not None and step is not None:
         _breakdown_span(since, until, step)
-        drilled = await _by_time(services, settings, by, key, since, until, step)
+        async with history_store(services) as conn:
+            drilled = await queries.by_time(conn, by, key, since, until, services.clock(),
+                                            Rules.of(settings), int(step),
+                                            settings.utc_offset_s)
         content = export([f for _, _, f in drilled], format, starts=[
             bucket_label(a, settings.utc_offset_s, step < Step.DAY) for a, _, _ in drilled])
         name = f"{by}-{_safe(key)}-{step.name.lower()}-{int(since)}-{int(until)}.{format}"

@@ -34,6 +34,9 @@ MAX_REPORT_SPAN_S = 31 * DAY_S
 #: Paged lists filtered by time (calls, agent states): a range with both ends is at most a
 #: year; an open end is allowed, as the page bounds what is read.
 MAX_LIST_SPAN_S = 366 * DAY_S
+#: A report drilled down by time (GET /api/reports/breakdown): at most this many steps (a
+#: day of quarters, four days of hours), and never more than MAX_REPORT_SPAN_S.
+MAX_BREAKDOWN_STEPS = 96
 
 #: The forecast's accuracy report: at most this many days (one fit each).
 MAX_ACCURACY_DAYS = 62
@@ -77,7 +80,7 @@ def page(rows: list[T], limit: int, offset: int) -> list[T]:
 
 
 __all__ = ["DAY_S", "DEFAULT_PAGE", "FIRST_DAY", "LAST_DAY", "MAX_ACCURACY_DAYS",
-           "MAX_EPOCH", "MAX_LIST_SPAN_S", "MAX_OFFSET", "MAX_PAGE", "MAX_PLAN_CHOICES",
-           "MAX_PLAN_SECONDS", "MAX_REPORT_SPAN_S",
+           "MAX_BREAKDOWN_STEPS", "MAX_EPOCH", "MAX_LIST_SPAN_S", "MAX_OFFSET", "MAX_PAGE",
+           "MAX_PLAN_CHOICES", "MAX_PLAN_SECONDS", "MAX_REPORT_SPAN_S",
            "MAX_WHAT_IF_AGENTS", "MAX_WHAT_IF_CALLS", "Limit", "Offset", "SpanTooLong",
            "check_span", "page"]

@@ -28,6 +28,7 @@ from hotline.api.deps import (
 )
 from hotline.api.errors import ApiError, ErrorResponse
 from hotline.api.limits import (
+    MAX_BREAKDOWN_STEPS,
     MAX_EPOCH,
     MAX_PAGE,
     MAX_REPORT_SPAN_S,
@@ -43,8 +44,8 @@ from hotline.core import ids
 from hotline.ivr_menu.model import SurveyConfig
 from hotline.reports import queries, scheduler
 from hotline.reports import scorecard as sc
-from hotline.reports.exports import MEDIA_TYPES, Format, export
-from hotline.reports.model import By, Counts, Figures, Rules
+from hotline.reports.exports import MEDIA_TYPES, Format, bucket_label, export
+from hotline.reports.model import By, Counts, Figures, Rules, figures
 from hotline.reports.periods import Period
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -110,6 +111,63 @@ async def report_figures(_: ReportReader, services: ServicesDep, settings: Setti
         groups=[group_out(f) for f in page(found, limit, offset)])
 
 
+class Step(enum.IntEnum):
+    QUARTER = 900
+    HOUR = 3600
+    DAY = 86400
+
+
+#: A group's key in a query (the longest key of any grouping: a queue name)
+GroupKey = Annotated[str, Query(min_length=1, max_length=128)]
+
+
+class BucketFiguresOut(BaseModel):
+    start: float
+    end: float
+    figures: GroupOut  # type: ignore[valid-type]
+
+
+class BreakdownOut(BaseModel):
+    since: float
+    until: float
+    by: By
+    key: str
+    step: Step
+    repeat_window_h: int
+    utilisation_excused_reasons: list[str]
+    total: GroupOut  # type: ignore[valid-type]  # the whole period's figures of the group
+    buckets: list[BucketFiguresOut]  # every local day, hour or quarter, in time order
+
+
+def _breakdown_span(since: float, until: float, step: Step) -> None:
+    _period(since, until, min(MAX_REPORT_SPAN_S, MAX_BREAKDOWN_STEPS * float(step)))
+
+
+@router.get("/breakdown", responses=ERRORS)
+async def report_breakdown(_: ReportReader, services: ServicesDep, settings: SettingsDep,
+                           since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
+                           until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
+                           key: GroupKey, by: By = By.CENTRE,
+                           step: Step = Step.DAY) -> BreakdownOut:
+    """One group's figures (`key` of `by`, e.g. a team or a queue; by centre: `centre`) in
+    each local day, hour or 15 minutes of [from, to): a report's row drilled down
+    (docs/metrics.md, "Drilling down"). At most MAX_BREAKDOWN_STEPS steps and 31 days. The
+    same figures as GET /api/reports/figures, each bucket a report of its own; `total` is
+    the whole period's, whose counts the buckets' sum to."""
+    _breakdown_span(since, until, step)
+    rules = Rules.of(settings)
+    async with history_store(services) as conn:
+        found = await queries.by_time(conn, by, key, since, until, services.clock(), rules,
+                                      int(step), settings.utc_offset_s)
+        whole = await queries.counts(conn, by, since, until, services.clock(), rules)
+    return BreakdownOut(
+        since=since, until=until, by=by, key=key, step=step,
+        repeat_window_h=settings.repeat_window_h,
+        utilisation_excused_reasons=sorted(rules.excused_reasons),
+        total=group_out(figures(key, whole.get(key, Counts()), by)),
+        buckets=[BucketFiguresOut(start=a, end=b, figures=group_out(f)) for a, b, f in found])
+
+
 def _period(since: float, until: float, max_span_s: float = MAX_REPORT_SPAN_S) -> None:
     try:
         check_span(since, until, max_span_s)
@@ -127,15 +185,33 @@ def _period(since: float, until: float, max_span_s: float = MAX_REPORT_SPAN_S) -
 async def export_figures(_: ReportReader, services: ServicesDep, settings: SettingsDep,
                          since: Annotated[float, Query(alias="from", ge=0, le=MAX_EPOCH)],
                          until: Annotated[float, Query(alias="to", ge=0, le=MAX_EPOCH)],
-                         by: By = By.CENTRE, format: Format = Format.CSV) -> Response:
+                         by: By = By.CENTRE, format: Format = Format.CSV,
+                         key: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+                         step: Step | None = None) -> Response:
     """GET /api/reports/figures's every group as a CSV or XLSX file: the same figures and
-    counts, one row a group, a column a figure (hotline/reports/exports.py)."""
-    _period(since, until)
-    async with history_store(services) as conn:
-        found = await queries.report(conn, by, since, until, services.clock(),
-                                     Rules.of(settings))
-    name = f"{by}-{int(since)}-{int(until)}.{format}"
-    return Response(export(found, format), media_type=MEDIA_TYPES[format],
+    counts, one row a group, a column a figure (hotline/reports/exports.py). With `key`
+    and `step`: GET /api/reports/breakdown's view, one row a bucket (its local start)."""
+    if (key is None) != (step is None):
+        raise ApiError(422, "invalid-request", "the request is not valid", {"errors": [
+            {"loc": ["query", "step" if step is None else "key"],
+             "msg": "a drilled-down export needs both key and step", "type": "value_error"}]})
+    if key is not None and step is not None:
+        _breakdown_span(since, until, step)
+        async with history_store(services) as conn:
+            drilled = await queries.by_time(conn, by, key, since, until, services.clock(),
+                                            Rules.of(settings), int(step),
+                                            settings.utc_offset_s)
+        content = export([f for _, _, f in drilled], format, starts=[
+            bucket_label(a, settings.utc_offset_s, step < Step.DAY) for a, _, _ in drilled])
+        name = f"{by}-{_safe(key)}-{step.name.lower()}-{int(since)}-{int(until)}.{format}"
+    else:
+        _period(since, until)
+        async with history_store(services) as conn:
+            found = await queries.report(conn, by, since, until, services.clock(),
+                                         Rules.of(settings))
+        content = export(found, format)
+        name = f"{by}-{int(since)}-{int(until)}.{format}"
+    return Response(content, media_type=MEDIA_TYPES[format],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -393,12 +469,6 @@ class BucketOut(BaseModel):
     sl_target: float | None
 
 
-class Step(enum.IntEnum):
-    QUARTER = 900
-    HOUR = 3600
-    DAY = 86400
-
-
 @router.get("/intervals", responses=ERRORS)
 async def interval_chart(
         _: ReportReader, services: ServicesDep, settings: SettingsDep,
@@ -468,6 +538,11 @@ async def state_timeline(_: ReportReader, services: ServicesDep,
                                           offset=offset)
     return SpansOut(spans=[SpanOut(agent_id=a, state=s, start=b, end=e)
                            for a, s, b, e in spans])
+
+
+def _safe(key: str) -> str:
+    """A group key as a piece of an ASCII file name."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in key)
 
 
 def _at(t: float) -> datetime:

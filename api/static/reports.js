@@ -3,6 +3,9 @@
 // (the API's own file: GET /api/reports/export); the balanced scorecard (#17.5) by agent,
 // team or vendor with exam, typing and conduct entries; the warning lists; the reports
 // made on schedule. Dates are the browser's local days. Formulas: docs/metrics.md.
+// Drilling down (docs/metrics.md, "Drilling down"): a group's row opens its days or hours
+// (GET /api/reports/breakdown), a bucket's row or bar the next step down, to 15 minutes; the
+// breadcrumb goes back up, and the exports write the view shown.
 "use strict";
 import { $, el, page } from "./common.js";
 
@@ -33,7 +36,8 @@ const I18N = {
     quarter: "15分钟", hour: "小时", all_queues: "全部", sl: "服务水平", sl_target: "目标",
     abandoned: "放弃", nps: "NPS", satisfaction_rate: "满意率", states_title: "坐席状态时间线",
     ready: "空闲", reserved: "预占", ringing: "振铃", on_call: "通话", after_call_work: "话后",
-    not_ready: "示忙" },
+    not_ready: "示忙", all_groups: "全部分组", drill_hint: "点击分组行向下钻取到日、小时、15分钟",
+    drill_more: "点击行或柱向下钻取", start: "时段" },
   en: { title: "Reports", username: "User", password: "Password", signin: "Sign in",
     bad_login: "unknown user or wrong password", from: "From", to: "To (incl.)", day: "Day",
     week: "Week", month: "Month", by: "By", centre: "Centre", vendor: "Vendor (own/outsourced)",
@@ -64,7 +68,9 @@ const I18N = {
     all_queues: "all", sl: "Service level", sl_target: "Target", abandoned: "Abandoned",
     nps: "NPS", satisfaction_rate: "Satisfaction rate", states_title: "Agent states",
     ready: "ready", reserved: "reserved", ringing: "ringing", on_call: "on call",
-    after_call_work: "after-call work", not_ready: "not ready" },
+    after_call_work: "after-call work", not_ready: "not ready", all_groups: "All groups",
+    drill_hint: "Click a group's row to drill down to days, hours and 15 minutes",
+    drill_more: "Click a row or a bar to drill down", start: "Period" },
 };
 const FIGURES = ["answer_rate", "first_call_resolution", "repeat_call_rate", "complaint_rate",
   "substantiated_complaint_rate", "complaint_timeliness", "callback_timeliness",
@@ -78,6 +84,9 @@ const p = page({ name: "reports", i18n: I18N, onShow: show, onLang: render });
 const { params, t } = p;
 let figures = null, card = null, warned = null, schedules = [], files = [];
 let buckets = [], npsDays = [], spans = [];
+// the drill-down: null (the groups), or one group's levels, each {from, to, step}, the last
+// one shown with its answer (`view`)
+let drill = null, view = null;
 const STATE_COLOURS = { ready: "#5fd39a", reserved: "#8fd3ff", ringing: "#ffd27a",
   on_call: "#3d6fb6", after_call_work: "#b48cf2", not_ready: "#ff8080" };
 const charts = {};
@@ -111,6 +120,7 @@ function setPeriod(kind) {
 async function load(ev) {
   if (ev) ev.preventDefault();
   $("message").textContent = "";
+  drill = null; view = null;
   const q = { ...period(), by: $("by").value };
   const [f, c, w] = await Promise.allSettled([
     p.api("GET", "/api/reports/figures?" + new URLSearchParams(q)),
@@ -123,6 +133,116 @@ async function load(ev) {
   if (failed) $("message").textContent = failed.reason.message;
   await Promise.all([loadSchedules(), loadCharts()]);
   render();
+}
+
+const HOUR_SPAN = 4 * 86400;  // up to four days open by the hour (96 steps), longer by day
+
+function hhmm(d) { return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`; }
+
+// a level's name on the browser's clock (the page's days are its local days): its days, or
+// the hour its quarters are of
+function spanLabel(from, to, step) {
+  const a = new Date(from * 1000), b = new Date(to * 1000 - 1);
+  if (step <= 900) return `${iso(a)} ${hhmm(a)}–${hhmm(new Date(to * 1000))}`;
+  return iso(a) === iso(b) ? iso(a) : `${iso(a)} – ${iso(b)}`;
+}
+const bucketLabel = (b, step) => step >= 86400 ? iso(new Date(b.start * 1000))
+  : `${iso(new Date(b.start * 1000)).slice(5)} ${hhmm(new Date(b.start * 1000))}`;
+
+function drillInto(key) {
+  const { from, to } = period();
+  drill = { by: figures.by, key, levels: [{ from, to, step: to - from > HOUR_SPAN ? 86400 : 3600 }] };
+  return loadDrill();
+}
+
+function drillBucket(b) {
+  const level = drill.levels.at(-1);
+  if (level.step <= 900) return;
+  drill.levels.push({ from: b.start, to: b.end, step: level.step === 86400 ? 3600 : 900 });
+  return loadDrill();
+}
+
+function drillUp(depth) {  // depth -1: the groups
+  if (depth < 0) { drill = null; view = null; render(); return; }
+  drill.levels.length = depth + 1;
+  return loadDrill();
+}
+
+async function loadDrill() {
+  const level = drill.levels.at(-1);
+  try {
+    view = await p.api("GET", "/api/reports/breakdown?" + new URLSearchParams(
+      { from: level.from, to: level.to, by: drill.by, key: drill.key, step: level.step }));
+  } catch (err) { $("message").textContent = err.message; drill.levels.pop();
+    if (!drill.levels.length) { drill = null; view = null; } }
+  render();
+}
+
+function renderCrumbs() {
+  const items = [[t("all_groups") + ` (${t(figures.by)})`, -1]];
+  if (drill) drill.levels.forEach((l, i) => items.push([
+    (i === 0 ? `${drill.key} · ` : "") + spanLabel(l.from, l.to, l.step), i]));
+  const out = [];
+  items.forEach(([text, depth], i) => {
+    if (i) out.push(el("span", "›", "sep"));
+    const b = el("button", text); b.type = "button"; b.dataset.depth = depth;
+    b.disabled = i === items.length - 1;
+    b.addEventListener("click", () => drillUp(depth));
+    out.push(b);
+  });
+  $("crumbs").replaceChildren(...out);
+  $("drill-hint").textContent = t(drill ? (drill.levels.at(-1).step > 900 ? "drill_more" : "none") : "drill_hint");
+  $("drill-hint").hidden = !!drill && drill.levels.at(-1).step <= 900;
+}
+
+function renderDrillChart() {
+  $("chart-drill").hidden = !view;
+  if (!view) return;
+  const c = chart("chart-drill");
+  if (!c) return;
+  c.resize();
+  const step = view.step;
+  c.setOption({ backgroundColor: "transparent", tooltip: { trigger: "axis" }, animation: false,
+    grid: { left: 50, right: 20, top: 40, bottom: 30 },
+    title: { text: `${view.key} · ${t("offered")} / ${t("answered")}`, textStyle: { fontSize: 13 } },
+    legend: { data: [t("offered"), t("answered"), t("answer_rate")], right: 10 },
+    xAxis: { type: "category", data: view.buckets.map((b) => bucketLabel(b, step)) },
+    yAxis: [{ type: "value", minInterval: 1 }, { type: "value", min: 0, max: 100, show: false }],
+    series: [
+      { name: t("offered"), type: "bar", data: view.buckets.map((b) => b.figures.counts.offered), itemStyle: { color: "#3d6fb6" } },
+      { name: t("answered"), type: "bar", data: view.buckets.map((b) => b.figures.counts.answered), itemStyle: { color: "#5fd39a" } },
+      { name: t("answer_rate"), type: "line", yAxisIndex: 1, data: view.buckets.map((b) => b.figures.answer_rate == null ? null : +(b.figures.answer_rate * 100).toFixed(1)), itemStyle: { color: "#ffd27a" } }] }, true);
+  // a click anywhere in a bucket's column (its bars are thin) drills into it
+  c.getZr().off("click");
+  c.getZr().on("click", (e) => { const at = [e.offsetX, e.offsetY];
+    if (!view || !c.containPixel("grid", at)) return;
+    const b = view.buckets[c.convertFromPixel({ seriesIndex: 0 }, at)[0]];
+    if (b) drillBucket(b); });
+}
+
+const figureCells = (g) => [...FIGURES.map((k) => cellOf(COUNTS.has(k) ? num(g[k], 0) : pct(g[k]), k)),
+  cellOf(String(g.counts.offered), "offered"), cellOf(String(g.counts.answered), "answered")];
+
+function renderFigures() {
+  renderCrumbs();
+  const body = $("figures").tBodies[0];
+  if (view) {
+    head($("figures"), [t("start"), ...FIGURES.map(t), t("offered"), t("answered")]);
+    body.replaceChildren(...view.buckets.map((b) => {
+      const tr = row([cellOf(bucketLabel(b, view.step), "start"), ...figureCells(b.figures)],
+        { start: b.start });
+      if (view.step > 900) { tr.classList.add("drillable"); tr.addEventListener("click", () => drillBucket(b)); }
+      return tr; }));
+    renderDrillChart();
+    return;
+  }
+  renderDrillChart();
+  head($("figures"), [t("key"), ...FIGURES.map(t), t("offered"), t("answered")]);
+  body.replaceChildren(...figures.groups.map((g) => {
+    const tr = row([cellOf(g.key, "key"), ...figureCells(g)], { key: g.key });
+    tr.classList.add("drillable");
+    tr.addEventListener("click", () => drillInto(g.key));
+    return tr; }));
 }
 
 async function loadCharts() {
@@ -218,12 +338,7 @@ function render() {
   if (figures) {
     $("rules").textContent = t("rules").replace("{w}", figures.repeat_window_h)
       .replace("{r}", figures.utilisation_excused_reasons.join(", ") || t("none"));
-    head($("figures"), [t("key"), ...FIGURES.map(t), t("offered"), t("answered")]);
-    $("figures").tBodies[0].replaceChildren(...figures.groups.map((g) => row([
-      cellOf(g.key, "key"),
-      ...FIGURES.map((k) => cellOf(COUNTS.has(k) ? num(g[k], 0) : pct(g[k]), k)),
-      cellOf(String(g.counts.offered), "offered"), cellOf(String(g.counts.answered), "answered")],
-      { key: g.key })));
+    renderFigures();
   }
   $("scorecard-pane").hidden = !card;
   if (card) {
@@ -292,8 +407,12 @@ $("step").addEventListener("change", () => loadCharts().then(render));
 $("chart-queue").addEventListener("change", () => loadCharts().then(render));
 $("warn-kind").addEventListener("change", () => load());
 for (const [id, fmt] of [["csv", "csv"], ["xlsx", "xlsx"]]) {
-  $(id).addEventListener("click", () => p.download("/api/reports/export?" + new URLSearchParams(
-    { ...period(), by: $("by").value, format: fmt })).catch((e) => { $("message").textContent = e.message; }));
+  // the view shown: the groups, or the drilled-down group's buckets
+  $(id).addEventListener("click", () => { const level = drill?.levels.at(-1);
+    const q = level ? { from: level.from, to: level.to, by: drill.by, key: drill.key, step: level.step }
+      : { ...period(), by: $("by").value };
+    p.download("/api/reports/export?" + new URLSearchParams({ ...q, format: fmt }))
+      .catch((e) => { $("message").textContent = e.message; }); });
 }
 $("score-form").addEventListener("submit", (ev) => enter(ev, "/api/reports/scorecard/scores", {
   agent_id: $("score-agent").value.trim(), kind: $("score-kind").value,

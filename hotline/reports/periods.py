@@ -42,6 +42,20 @@ def last_ended(kind: Period, now: float, offset_s: int) -> tuple[float, float]:
     return period_of(kind, start - 1, offset_s)
 
 
+def buckets(since: float, until: float, step_s: int, offset_s: int
+            ) -> list[tuple[float, float]]:
+    """[since, until) cut at every local day, hour or quarter (step_s 86400, 3600, 900 on
+    the centre's clock): the buckets a report drills down to, the ends clipped to the
+    period, so that they tile it."""
+    out: list[tuple[float, float]] = []
+    start = since
+    while start < until:
+        end = min(until, ((start + offset_s) // step_s + 1) * step_s - offset_s)
+        out.append((start, end))
+        start = end
+    return out
+
+
 def label(kind: Period, start: float, offset_s: int) -> str:
     """How a period is named in file names: 2026-07-01, 2026-W27, 2026-07."""
     d = _local(start, offset_s)
@@ -53,4 +67,4 @@ def label(kind: Period, start: float, offset_s: int) -> str:
     return d.strftime("%Y-%m")
 
 
-__all__ = ["Period", "label", "last_ended", "period_of"]
+__all__ = ["Period", "buckets", "label", "last_ended", "period_of"]

@@ -28,7 +28,7 @@ from hotline.reports.model import (
     Rules,
     figures,
 )
-from hotline.reports.periods import Period, period_of
+from hotline.reports.periods import Period, buckets, period_of
 from hotline.survey import queries as survey_queries
 from hotline.survey.model import SurveyFigures
 
@@ -320,6 +320,20 @@ async def report(conn: asyncpg.Connection, by: By, since: float, until: float, n
     return [figures(key, c, by) for key, c in sorted(found.items())]
 
 
+async def by_time(conn: asyncpg.Connection, by: By, key: str, since: float, until: float,
+                  now: float, rules: Rules, step_s: int, offset_s: int
+                  ) -> list[tuple[float, float, Figures]]:
+    """One group's figures (`key` of `by`) in each local day, hour or quarter of [since,
+    until) (periods.buckets): the drill-down of a report's row. Each bucket is a report of
+    its own (`counts`, from the roll-ups where they hold), so every figure keeps its one
+    definition and every count sums over the buckets to the period's."""
+    out: list[tuple[float, float, Figures]] = []
+    for a, b in buckets(since, until, step_s, offset_s):
+        found = await counts(conn, by, a, b, now, rules)
+        out.append((a, b, figures(key, found.get(key, Counts()), by)))
+    return out
+
+
 # --- the balanced scorecard's own values (hotline/reports/scorecard.py) ---------------------
 
 #: The key of the people groupings, over an agent id column `{a}` (r: agent_rollup)
@@ -544,6 +558,7 @@ async def state_spans(conn: asyncpg.Connection, since: float, until: float, now:
     return [(r["agent_id"], r["state"], r["s"].timestamp(), r["e"].timestamp()) for r in rows]
 
 
-__all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Cover", "Warned", "counts", "cover",
+__all__ = ["KEYS", "PEOPLE_KEYS", "Bucket", "CardValues", "Cover", "Warned", "by_time", "counts",
+           "cover",
            "intervals", "nps_by_day", "report", "scorecard_values", "state_spans", "targets",
            "warnings"]

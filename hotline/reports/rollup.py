@@ -174,8 +174,21 @@ def _floor(t: float, step: int) -> float:
     return t // step * step
 
 
-async def _make(conn: asyncpg.Connection, a: float, b: float) -> None:
-    """Makes the quarters of [a, b) again, their marks taken first (in one transaction)."""
+async def _make(conn: asyncpg.Connection, a: float, b: float, days: set[float] | None = None,
+                rolled_until: float | None = None) -> None:
+    """Makes the quarters of [a, b) again, their marks taken first, then the `days` they
+    complete, then moves rolled_until: in one transaction, since a report reads a day's row
+    as soon as the day is below rolled_until and unmarked (queries.cover), and must not see
+    the day's quarters made, or rolled_until past it, before the day's row."""
+    async with conn.transaction():
+        await _make_quarters(conn, a, b)
+        await _sum_days(conn, days or set())
+        if rolled_until is not None:
+            await conn.execute("UPDATE report_rollup_state SET rolled_until = $1",
+                               _ts(rolled_until))
+
+
+async def _make_quarters(conn: asyncpg.Connection, a: float, b: float) -> None:
     async with conn.transaction():
         args = (_ts(a), _ts(b))
         await conn.execute("DELETE FROM report_dirty WHERE bucket >= $1 AND bucket < $2", *args)
@@ -250,15 +263,18 @@ async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -
             t = runs[-1][1]
         days: set[float] = set()
         made = 0
+        reached = start
+        same_offset = state["day_offset_s"] == day_offset_s
         for a, b in runs:
-            await _make(conn, a, b)
+            reached = max(reached, b)
+            touched = {day_of(x, day_offset_s) for x in (a, b - QUARTER_S)}
+            days.update(touched)
+            # each day the run completes is summed with it (a new offset: all days below)
+            ended = {d for d in touched if d + DAY_S <= reached} if same_offset else set()
+            await _make(conn, a, b, ended, b if b > start else None)
             made += int((b - a) // QUARTER_S)
-            if b > start:
-                await conn.execute("UPDATE report_rollup_state SET rolled_until = $1",
-                                   _ts(b))
-            days.update(day_of(x, day_offset_s) for x in (a, b - QUARTER_S))
         rolled = max(start, target)
-        if state["day_offset_s"] != day_offset_s:
+        if not same_offset:
             async with conn.transaction():
                 for table, _, _ in TABLES:
                     await conn.execute(f"DELETE FROM {table} WHERE grain = 86400")
@@ -274,8 +290,6 @@ async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -
                     days.add(d)
                     d += DAY_S
                 await _sum_days(conn, {d for d in days if d + DAY_S <= rolled})
-        else:
-            await _sum_days(conn, {d for d in days if d + DAY_S <= rolled})
         return made
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)

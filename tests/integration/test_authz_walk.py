@@ -141,6 +141,7 @@ RULES: dict[str, Rule] = {
     "PUT /api/config/vendors/{vendor_id}": Rule(ADM),
     "GET /api/reports/figures": Rule(f"{S} {P} {ADM}"),  # api/security.py REPORT_READERS
     "GET /api/reports/export": Rule(f"{S} {P} {ADM}"),
+    "GET /api/reports/breakdown": Rule(f"{S} {P} {ADM}"),
     "GET /api/reports/intervals": Rule(f"{S} {P} {ADM}"),
     "GET /api/reports/nps": Rule(f"{S} {P} {ADM}"),
     "GET /api/reports/states": Rule(f"{S} {P} {ADM}"),
@@ -304,6 +305,8 @@ REQUESTS: dict[str, Req] = {
     "GET /api/reports/figures": Req(query={"from": T0, "to": T0 + 86400, "by": "team"}),
     "GET /api/reports/export": Req(query={"from": T0, "to": T0 + 86400, "format": "xlsx"}),
     "GET /api/reports/intervals": Req(query={"from": T0, "to": T0 + 86400, "step": 3600}),
+    "GET /api/reports/breakdown": Req(query={"from": T0, "to": T0 + 86400, "by": "team",
+                                             "key": "day", "step": 3600}),
     "GET /api/reports/nps": Req(query={"from": T0, "to": T0 + 86400}),
     "GET /api/reports/states": Req(query={"from": T0, "to": T0 + 86400}),
     "POST /api/reports/schedules": Req(body={"period": "day", "by": "team", "format": "csv"}),

@@ -181,3 +181,101 @@ async def test_the_supervisor_reads_exports_and_schedules(site: str, browser: Br
     await shot(page, "reports-en.png")
     assert not errors, errors
     await context.close()
+
+
+async def drill_rows(page: Page) -> list[list[str]]:
+    return await page.eval_on_selector_all("#figures tbody tr", "trs => trs.map(t => "
+                                           "[...t.cells].map(c => c.textContent))")
+
+
+async def rows_become(page: Page, n: int, first: str) -> None:
+    await page.wait_for_function(
+        "([n, first]) => { const r = document.querySelectorAll('#figures tbody tr');"
+        " return r.length === n && r[0].cells[0].textContent === first; }",
+        arg=[n, first], timeout=DEADLINE_MS)
+
+
+async def test_drilling_down_month_day_hour_quarter(site: str, browser: Browser) -> None:
+    """Team "day" (a1, a2) over July 2026: its row opens the month's days, the day its hours
+    (a row click), the hour its quarters (a click on the hour's bar in the drill chart), each
+    the API's breakdown (answered: k1 01:00, k2 05:00, k10 08:00, k11 09:00); the CSV export
+    writes the view shown; the breadcrumb goes back up to the days and the groups."""
+    base = site
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        r = await client.post("/api/auth/token",
+                              json={"username": "supervisor", "password": "supervisor"})
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        hours_csv = (await client.get("/api/reports/export", headers=auth, params={
+            "from": SINCE, "to": UNTIL, "by": "team", "key": "day", "step": 3600,
+            "format": "csv"})).content
+    context = await browser.new_context(viewport={"width": 1500, "height": 1000},
+                                        timezone_id="UTC", accept_downloads=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(page, f"{base}/reports?lang=zh&from=2026-07-01&to=2026-07-01&by=team",
+                  "supervisor")
+    await page.wait_for_selector('#figures tr[data-key="day"]', timeout=DEADLINE_MS)
+    await page.click('button[data-period="month"]')  # July 2026
+    await page.wait_for_function("() => document.getElementById('from').value === "
+                                 "'2026-07-01' && document.getElementById('to').value === "
+                                 "'2026-07-31'", timeout=DEADLINE_MS)
+    await page.wait_for_selector('#figures tr[data-key="day"]', timeout=DEADLINE_MS)
+
+    # month -> days: team "day"'s 31 days; 1 July holds its 4 answered calls
+    await page.click('#figures tr[data-key="day"]')
+    await rows_become(page, 31, "2026-07-01")
+    days = await drill_rows(page)
+    answered = [int(r[-1]) for r in days]
+    assert answered[0] == 4 and sum(answered) == 4
+    assert days[0][2] == "66.7%"  # first-call resolution 2/3, as the month's row
+    crumbs = await page.eval_on_selector_all("#crumbs button", "bs => bs.map(b => b.textContent)")
+    assert crumbs == ["全部分组 (班组)", "day · 2026-07-01 – 2026-07-31"]
+
+    # day -> hours: a row click
+    await page.click(f'#figures tbody tr[data-start="{SINCE:.0f}"]')
+    await rows_become(page, 24, "07-01 00:00")
+    hours = await drill_rows(page)
+    assert {i: int(r[-1]) for i, r in enumerate(hours) if r[-1] != "0"} == {
+        1: 1, 5: 1, 8: 1, 9: 1}
+    assert (hours[1][2], hours[5][2], hours[8][2]) == ("0.0%", "100.0%", "—")
+    # the export follows the drilled view: the API's file of the day's hours
+    async with page.expect_download() as dl:
+        await page.click("#csv")
+    assert await read(await (await dl.value).path()) == hours_csv
+    await shot(page, "reports-drill-hours-zh.png")
+
+    # hour -> quarters: a click on 01:00's bar in the drill chart
+    await page.wait_for_function(
+        "() => echarts.getInstanceByDom(document.getElementById('chart-drill'))"
+        "?.getOption().series[0].data.length === 24", timeout=DEADLINE_MS)
+    x, y = await page.evaluate(
+        "() => { const c = echarts.getInstanceByDom(document.getElementById('chart-drill'));"
+        " const [x, y] = c.convertToPixel({seriesIndex: 0}, [1, 0.5]);"
+        " const r = document.getElementById('chart-drill').getBoundingClientRect();"
+        " return [r.left + x, r.top + y]; }")
+    await page.mouse.click(x, y)
+    await rows_become(page, 4, "07-01 01:00")
+    quarters = await drill_rows(page)
+    assert [r[0] for r in quarters] == ["07-01 01:00", "07-01 01:15", "07-01 01:30",
+                                        "07-01 01:45"]
+    assert [int(r[-1]) for r in quarters] == [1, 0, 0, 0]
+    assert quarters[0][4] == "100.0%"  # complaint rate: o1 on k1's answer
+    assert [r[-2] for r in quarters] == ["1", "0", "0", "0"]  # offered (k1)
+    # the deepest step: a row click stays
+    assert not await page.locator("#figures tbody tr.drillable").count()
+    await page.click("#lang")
+    await page.wait_for_function("() => document.querySelector('h1').textContent === 'Reports'",
+                                 timeout=DEADLINE_MS)
+    crumbs = await page.eval_on_selector_all("#crumbs button", "bs => bs.map(b => b.textContent)")
+    assert crumbs == ["All groups (Team)", "day · 2026-07-01 – 2026-07-31", "2026-07-01",
+                      "2026-07-01 01:00–02:00"]
+    await shot(page, "reports-drill-quarters-en.png")
+
+    # the breadcrumb back up: the month's days, then the groups
+    await page.click('#crumbs button[data-depth="0"]')
+    await rows_become(page, 31, "2026-07-01")
+    await page.click('#crumbs button[data-depth="-1"]')
+    await page.wait_for_selector('#figures tr[data-key="partner"]', timeout=DEADLINE_MS)
+    assert not errors, errors
+    await context.close()

@@ -29,6 +29,7 @@ NOT_PAGED = {
     ("get", "/api/reports/scorecard/targets"): "one row per indicator (eight)",
     ("get", "/api/reports/intervals"): "at most 31 days of quarter hours (2,976)",
     ("get", "/api/reports/nps"): "at most 31 days, one row a day",
+    ("get", "/api/reports/breakdown"): "at most MAX_BREAKDOWN_STEPS (96) buckets and 31 days",
     ("get", "/api/kb/search"): "the best `limit` (at most 50) articles: a ranking, not pages",
     ("get", "/api/kb/suggestions"): "the best `limit` (at most 50) articles for a call",
     ("get", "/api/reserve"): "one rule per queue of the centre and the reserves going now",

@@ -190,7 +190,7 @@ class Platform:
         live_menu = LiveMenu(ivr_app, prompts, version)
         # one FastAGI port: the menus and the survey, and the callers held for the router
         self.agi = AgiServer(self.settings, by_script(
-            {"ivr": self._ivr(ivr_app), "survey": ivr_app, "hold": self._hold}))
+            {"ivr": self._ivr(ivr_app), "survey": self._ivr(ivr_app), "hold": self._hold}))
         self._live_menu = live_menu
         self._prompts = prompts  # the work orders' spoken notices are built with them too
         # the AMI links, followed: a standby's warm part (it acts on nothing)
@@ -369,10 +369,11 @@ class Platform:
                        f"{self.health.bound_port}/readyz (and /healthz, /metrics)")
 
     def _ivr(self, ivr_app: Handler) -> Handler:
-        """The IVR, while this controller's term lasts. A session that reaches it after its
-        term ended (a paused active resumed, its FastAGI port not yet closed) is told so
-        (HL_AGI_AWAY): the dialplan tries the next address, where the new active answers,
-        rather than sending the caller on without its menus."""
+        """The IVR (and the survey), while this controller's term lasts. A session that
+        reaches it after its term ended (a paused active resumed, its FastAGI port not yet
+        closed) is told so (HL_AGI_AWAY): the dialplan tries the next address, where the new
+        active answers, rather than sending the caller on without its menus (or skipping
+        its survey)."""
 
         async def ivr(agi: Agi) -> None:
             if not self.leadership.leading:

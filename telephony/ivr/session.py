@@ -342,6 +342,10 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
     return response
 
 
+#: HL_IVR_RESULT while an answered IVR session walks the menus
+IVR_UNFINISHED = "unfinished"
+
+
 class IvrApp:
     """The AgiServer handler: `/ivr` runs the menus, `/survey` the survey.
 
@@ -355,10 +359,15 @@ class IvrApp:
 
     async def __call__(self, agi: Agi) -> None:
         script, menu = agi.env.script, self.menu
-        if script == "ivr":
+        if script in ("ivr", "survey"):
             # answered: the dialplan's answer lease (HL_ANSWER) is lifted, so the walk through
-            # the menus takes as long as it takes
+            # the menus (or the survey's two questions) takes as long as it takes
             await agi.set_autohangup(0)
+        if script == "ivr":
+            # until the menus end (HL_IVR_RESULT queue or self_served): a session cut short
+            # (its controller stepped down or died mid-walk) sends the caller on with its keys
+            # marked as the menus' (asterisk-config/extensions.conf), never the callback key's
+            await agi.set_variable("HL_IVR_RESULT", IVR_UNFINISHED)
             await IvrSession(menu, self.voice, self.outages, self.clock, agi).run()
         elif script == "survey":
             await run_survey(menu, self.voice, agi, self.on_survey)

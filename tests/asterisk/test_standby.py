@@ -217,3 +217,35 @@ async def test_a_caller_who_comes_while_the_active_is_paused_walks_the_menus(
     assert [e.digit for e in events if isinstance(e, IvrChoice)] == ["1", "3"], told
     assert [e.queue for e in events if isinstance(e, CallQueued)] == ["billing"], told
     assert not [e for e in events if isinstance(e, CallbackRequested)], told
+
+
+async def test_a_caller_in_the_menus_when_the_active_is_paused_keeps_its_menu_keys(
+        pair: Pair, phones: Phones) -> None:
+    """The second SIGSTOP hole: a caller whose IVR the active already answered stays in that
+    session through the pause; when the former active resumes and steps down, the session
+    ends with the menus unfinished. The caller is queued (general) marked `Keys: menu`: the
+    menu key it presses next (1, as for Mandarin) is never taken for the callback key."""
+    for n in (1, 2):
+        phones.agent(n, ring_ms=300, talk_ms=2_500)
+    phones.dtmf_caller("13934001", [(1_500, "1"), (12_000, "3"), (6_000, "1")],
+                       talk_ms=60_000)
+    async with asyncio.timeout(30):  # the active's IVR took the first key (Mandarin)
+        while True:
+            if [e for e in pair.watch.seen if isinstance(e, IvrChoice)
+                    and e.call_id in pair.watch.callers("1393400")]:
+                break
+            await asyncio.sleep(0.05)
+    old = await pair.link.db_get("hotline", "epoch")
+    pair.a.signal(signal.SIGSTOP)
+    await epoch_changed(pair.link, old, 30)
+    await pair.b.wait_line("took over", 30)
+    lines = len(pair.a.lines)
+    pair.a.signal(signal.SIGCONT)
+    await pair.a.wait_line("stepping down", 30, after=lines)
+    (call,) = await all_answered(pair, "1393400", 1, 90)
+    events = by_call(pair.watch.seen)[call]
+    told = story(pair, [call])
+    queued = [e for e in events if isinstance(e, CallQueued)]
+    assert queued, told
+    assert not [e for e in queued if e.takes_callback_key], told
+    assert not [e for e in events if isinstance(e, CallbackRequested)], told

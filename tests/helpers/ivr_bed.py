@@ -25,6 +25,18 @@ from hotline.telephony.node import box as asterisk_box
 from tests.helpers import testbed
 
 IVR_NUMBER, SURVEY_NUMBER = Settings().hotline_number, "95596"
+# the same caller through the real dialplan's survey step (hotline-connect after the agent
+# hung up); the second one's only FastAGI address is the active's own (AstDB hotline/agi)
+AFTER_TALK_NUMBER, AFTER_TALK_ONE_ADDRESS = "95597", "95594"
+_AFTER_TALK = [
+    "Answer()",
+    "Set(HL_CALLID=${CHANNEL(linkedid)})",
+    "Set(HL_AGENT=agent2)",
+    "Set(HL_LANGUAGE=en)",
+    "Set(HL_QUEUE=billing)",
+    "Set(HL_SERVICE=billing)",
+    "Set(HL_CALLER=${CALLERID(num)})",
+]
 TEST_EXTENSIONS = {
     SURVEY_NUMBER: [
         "Answer()",
@@ -37,6 +49,9 @@ TEST_EXTENSIONS = {
         "AGI(${HL_AGI}/survey?key=${HL_AGI_KEY})",
         "Hangup()",
     ],
+    AFTER_TALK_NUMBER: [*_AFTER_TALK, "Goto(hotline-connect,agent2,done)"],
+    AFTER_TALK_ONE_ADDRESS: [*_AFTER_TALK, "Set(HL_AGI=${DB(hotline/agi)})",
+                             "Goto(hotline-connect,agent2,done)"],
 }
 # demo accounts of migration 009: one in area 0571 (SEEDED's), one in 010 (no outage)
 WEST_LAKE, BEIJING, UNKNOWN = "3305710001", "1100100001", "9999999999"
@@ -100,6 +115,8 @@ def queued(number: str):  # type: ignore[no-untyped-def]
 
 
 __all__ = [
+    "AFTER_TALK_NUMBER",
+    "AFTER_TALK_ONE_ADDRESS",
     "BEIJING",
     "IVR_NUMBER",
     "SEEDED",

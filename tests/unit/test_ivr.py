@@ -293,6 +293,7 @@ async def test_app_dispatches_by_script() -> None:
     await app(Agi(fake, AgiEnvironment({"network_script": "survey",
                                         "uniqueid": "1700000000.1"})))
     assert got == [(1, 6)]
+    assert fake.autohangup == ["0"]  # the survey's answer deadline lifted too
     fake = ScriptedAgi(["1", "1"])
     await app(Agi(fake, AgiEnvironment({"network_script": "ivr"})))
     assert fake.variables["HL_QUEUE"] == "fault"

@@ -277,29 +277,27 @@ TITLE_CANDIDATES = 100
 CANDIDATES = 300
 
 
-def relaxed(words: Sequence[str], weight: str = "") -> list[str]:
+def relaxed(words: Sequence[str]) -> list[str]:
     """The tsqueries search tries in turn: every word, then any all-but-one of them, and so
     on down to any one word (the first that finds something wins, so an article with more of
-    the question's words always comes before one with fewer). `weight` "A": those words in
-    the title. `words`: letters and digits only (segment.query_words), so safe in
-    to_tsquery's syntax."""
-    w = f":{weight}" if weight else ""
-    return [" | ".join("(" + " & ".join(f"{x}{w}" for x in c) + ")"
-                       for c in combinations(words, k))
+    the question's words always comes before one with fewer). Each is asked of the titles
+    (`title_search`, migration 027) and of the whole (`search`). `words`: letters and digits
+    only (segment.query_words), so safe in to_tsquery's syntax."""
+    return [" | ".join("(" + " & ".join(c) + ")" for c in combinations(words, k))
             for k in range(len(words), 0, -1)]
 
 
 _SEARCH = (
-    "WITH c AS ((SELECT id FROM kb_articles WHERE search @@ to_tsquery('simple', $2)"
-    "  AND state = 'published' AND ($4::text IS NULL OR service = $4 OR service = '')"
+    "WITH c AS ((SELECT id FROM kb_articles WHERE title_search @@ to_tsquery('simple', $1)"
+    "  AND state = 'published' AND ($3::text IS NULL OR service = $3 OR service = '')"
     f"  LIMIT {TITLE_CANDIDATES})"
     " UNION (SELECT id FROM kb_articles WHERE search @@ to_tsquery('simple', $1)"
-    "  AND state = 'published' AND ($4::text IS NULL OR service = $4 OR service = '')"
+    "  AND state = 'published' AND ($3::text IS NULL OR service = $3 OR service = '')"
     f"  LIMIT {CANDIDATES}))"
     " SELECT a.id, a.service, a.kind, a.title, left(a.body, 300) AS body, a.tags, a.helped,"
-    " a.reviewed_at, ts_rank_cd(a.search, to_tsquery('simple', $3)) AS score"
+    " a.reviewed_at, ts_rank_cd(a.search, to_tsquery('simple', $2)) AS score"
     " FROM kb_articles a WHERE a.id = ANY(ARRAY(SELECT id FROM c))"  # by the primary key
-    " ORDER BY score DESC, a.helped DESC, a.id LIMIT $5")
+    " ORDER BY score DESC, a.helped DESC, a.id LIMIT $4")
 
 
 async def search(conn: asyncpg.Connection, words: Sequence[str], service: str | None = None,
@@ -310,8 +308,8 @@ async def search(conn: asyncpg.Connection, words: Sequence[str], service: str | 
     if not words:
         return []
     any_word = " | ".join(words)
-    for query, in_title in zip(relaxed(words), relaxed(words, "A"), strict=True):
-        rows = await conn.fetch(_SEARCH, query, in_title, any_word, service, limit)
+    for query in relaxed(words):
+        rows = await conn.fetch(_SEARCH, query, any_word, service, limit)
         if rows:
             return [_hit(r) for r in rows]
     return []

@@ -255,3 +255,31 @@ async def test_load_published_is_searchable_as_published_ones(
     assert a is not None and (a.state, a.published, a.latest_state) == (
         "published", 1, "published")
     assert await conn.fetchval("SELECT nextval('kb_articles_id_seq')") > max(h.id for h in hits)
+
+
+async def test_title_matches_are_ranked_however_many_bodies_match(
+        conn: asyncpg.Connection) -> None:
+    """Title first (queries.TITLE_CANDIDATES, through title_search of migration 027): an
+    article with the words in its title is ranked, and first, even when more than
+    CANDIDATES articles say them only in their body and come before it in the table; the
+    title's words follow what is published (a new version's title, retirement)."""
+    body_only = [Draft(f"第{i}号 常见问题", "分布式光伏并网需提交申请，光伏并网后按月结算。",
+                       "business", ArticleKind.PROCEDURE) for i in range(queries.CANDIDATES + 20)]
+    await queries.load_published(conn, [(d, words_of(d)) for d in body_only], "import", T0)
+    titled = Draft("光伏并网说明", "见营业厅告示。", "business", ArticleKind.PROCEDURE)
+    await queries.load_published(conn, [(titled, words_of(titled))], "import", T0)
+    title_id = int(await conn.fetchval("SELECT max(id) FROM kb_articles"))
+    hits = await queries.search(conn, ["光伏", "并网"], limit=3)
+    assert hits[0].id == title_id, hits
+    assert hits[0].score > hits[1].score
+    # a new version with another title: its old title words are body words no more in title
+    await conn.execute(
+        "UPDATE kb_articles SET title = '电费说明', search = kb_search_vector('电费 说明', '',"
+        " '见 营业厅 告示') WHERE id = $1", title_id)
+    assert title_id not in {h.id for h in await queries.search(conn, ["光伏", "并网"])}
+    assert [h.id for h in await queries.search(conn, ["电费"])] == [title_id]
+    await conn.execute("UPDATE kb_articles SET state = 'retired', search = NULL WHERE id = $1",
+                       title_id)
+    assert await conn.fetchval("SELECT title_search FROM kb_articles WHERE id = $1",
+                               title_id) is None
+    assert await queries.search(conn, ["电费"]) == []

@@ -17,9 +17,11 @@ import yaml
 from hotline.centre.model import CentreFileError, load_centre, parse_centre
 from hotline.core.settings import REPO_ROOT, Settings
 from hotline.process.cli import build_parser
+from hotline.process.controller.delivery import CONNECT_CONTEXT
 from hotline.telephony.ivr.prompts import PROMPTS_IN_ROOT, PromptStore
 from hotline.telephony.node.box import root_dir
 from hotline.telephony.node.render import render_all, render_text
+from hotline.telephony.spoken_call import NOTICE_CONTEXT
 
 
 def test_shipped_centre_file_loads() -> None:
@@ -254,3 +256,26 @@ def test_softphone_agents_get_webrtc_endpoints_and_others_keep_theirs() -> None:
     assert "[agent7](agent-webrtc-template)" in mixed
     assert "[agent1](agent-template)" in mixed
     assert mixed.replace("[agent7](agent-webrtc-template)", "[agent7](agent-template)") == plain
+
+
+def dialplan_extensions(text: str) -> dict[str, set[str]]:
+    """extensions.conf's contexts and the extensions each defines (`exten => NAME,...`)."""
+    contexts: dict[str, set[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if m := re.match(r"\[([^\]]+)\]", line):
+            current = contexts.setdefault(m.group(1), set())
+        elif (m := re.match(r"exten\s*=>\s*([^,]+),", line)) and current is not None:
+            current.add(m.group(1).strip())
+    return contexts
+
+
+@pytest.mark.parametrize("context", [CONNECT_CONTEXT, NOTICE_CONTEXT])
+def test_each_originate_target_context_hangs_up_its_failed_stand_in(context: str) -> None:
+    """An Originate that does not reach the customer runs 'failed' in its context on a stand-in
+    channel (OutgoingSpoolFailed). In hotline-connect, whose pattern takes any extension for an
+    agent's id, a missing 'failed' dialled PJSIP/failed and parked the stand-in in hotline-hold,
+    trying FastAGI forever (it was once left in the next context down, the survey's)."""
+    settings = Settings()
+    text = render_all(settings, load_centre(settings.centre_file).agents)["extensions.conf"]
+    assert "failed" in dialplan_extensions(text)[context]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -28,6 +27,7 @@ from hotline.core.events import (
     TalkEnded,
 )
 from hotline.core.settings import Settings
+from hotline.devtools.watched_process import WatchedProcess
 from hotline.telephony.ami.link import AmiLink
 from hotline.telephony.node import box as asterisk_box
 from hotline.telephony.node import render
@@ -65,70 +65,21 @@ def _env(settings: Settings, database_url: str, redis_url: str, data_dir: Path) 
 
 
 @dataclass
-class ControllerProcess:
+class ControllerProcess(WatchedProcess):
     """One `hotline controller` subprocess; its output lines kept (with the time each came)."""
 
-    name: str
     settings: Settings
     database_url: str
     redis_url: str
     data_dir: Path
     ready: bool = False
-    lines: list[tuple[float, str]] = field(default_factory=list)
-    proc: asyncio.subprocess.Process | None = None
-    _reader: asyncio.Task[None] | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         args = [sys.executable, "-m", "hotline.process.cli", "controller"]
         if self.ready:
             args.append("--ready")
-        self.proc = await asyncio.create_subprocess_exec(
-            *args, env=_env(self.settings, self.database_url, self.redis_url, self.data_dir),
-            cwd=REPO, start_new_session=True, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT)
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            self.lines.append((time.time(), line.decode(errors="replace")))
-            self._changed.set()
-
-    async def wait_line(self, text: str, deadline_s: float, after: int = 0) -> float:
-        """When the first line holding `text` (from line `after` on) came."""
-        async with asyncio.timeout(deadline_s):
-            while True:
-                for at, line in self.lines[after:]:
-                    if text in line:
-                        return at
-                self._changed.clear()
-                if self.proc is not None and self.proc.returncode is not None:
-                    raise RuntimeError(f"{self.name} ended:\n{self.out}")
-                await self._changed.wait()
-
-    def signal(self, sig: signal.Signals) -> None:
-        """To its process group (kill -9, SIGSTOP, SIGCONT)."""
-        if self.proc is not None and self.proc.returncode is None:
-            os.killpg(self.proc.pid, sig)
-
-    async def stop(self, deadline_s: float = 30) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        self.signal(signal.SIGCONT)
-        self.signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(deadline_s):
-                await self.proc.wait()
-        except TimeoutError:
-            self.signal(signal.SIGKILL)
-            await self.proc.wait()
-        if self._reader is not None:
-            self._reader.cancel()
-
-    @property
-    def out(self) -> str:
-        return "".join(line for _, line in self.lines)
+        await self.launch(args, _env(self.settings, self.database_url, self.redis_url,
+                                     self.data_dir), REPO)
 
 
 @dataclass

@@ -28,12 +28,12 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from hotline.devtools.watched_process import WatchedProcess
 from tests.helpers import testbed
 
 T = TypeVar("T")
@@ -198,73 +198,18 @@ class Network:
 
 
 @dataclass
-class NsProcess:
+class NsProcess(WatchedProcess):
     """One subprocess on a machine (`hotline controller`, `hotline api`), its output lines
     kept with the time each came."""
 
-    name: str
     machine: Machine
     argv: list[str]
     env: dict[str, str]
     cwd: Path
-    lines: list[tuple[float, str]] = field(default_factory=list)
-    proc: asyncio.subprocess.Process | None = None
-    _reader: asyncio.Task[None] | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self, network: Network) -> None:
         network.processes.append(self)
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.machine.command(self.argv), env=self.env, cwd=self.cwd,
-            start_new_session=True, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT)
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            self.lines.append((time.time(), line.decode(errors="replace")))
-            self._changed.set()
-        await self.proc.wait()  # (its end, for wait_line)
-        self._changed.set()
-
-    async def wait_line(self, text: str, deadline_s: float, after: int = 0) -> float:
-        """When the first line holding `text` (from line `after` on) came."""
-        try:
-            async with asyncio.timeout(deadline_s):
-                while True:
-                    for at, line in self.lines[after:]:
-                        if text in line:
-                            return at
-                    self._changed.clear()
-                    if self.proc is not None and self.proc.returncode is not None:
-                        raise RuntimeError(f"{self.name} ended:\n{self.out}")
-                    await self._changed.wait()
-        except TimeoutError:
-            raise TimeoutError(f"{self.name}: no {text!r} within {deadline_s} s:\n"
-                               f"{self.out}") from None
-
-    def signal(self, sig: signal.Signals) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, sig)
-
-    async def stop(self, deadline_s: float = 30) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        self.signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(deadline_s):
-                await self.proc.wait()
-        except TimeoutError:
-            self.signal(signal.SIGKILL)
-            await self.proc.wait()
-        if self._reader is not None:
-            self._reader.cancel()
-
-    @property
-    def out(self) -> str:
-        return "".join(line for _, line in self.lines)
+        await self.launch(self.machine.command(self.argv), self.env, self.cwd)
 
 
 __all__ = ["NETWORK", "OUTSIDE", "Machine", "Network", "NsProcess", "sweep"]

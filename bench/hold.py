@@ -56,6 +56,7 @@ from bench.wire_node import (
     cpu_seconds,
     listen_overflows,
     machine_ticks,
+    manager_messages,
     skip_survey,
     wire_centre,
     wire_settings,
@@ -130,6 +131,7 @@ class Phase:
     reopened_in_hold: int = 0  # ours: hold sessions opened again during the hold window
     sessions_opened: int = 0  # ours: every hold session, first and renewed
     listen_overflows: int = 0
+    manager_messages: int | None = None  # AMI events Asterisk made over the phase (all kinds)
     free_at: dict[str, float] = field(default_factory=dict)  # agent -> when it was freed
     window: tuple[float, float] = (0.0, 0.0)  # epoch seconds: agents freed .. last call ended
     first: Latency | None = None
@@ -266,6 +268,7 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, appqueue:
         1, opts.agents)
     patience_ms = int(1000 * (n / opts.rate + 60 + opts.hold_s + 3 * drain_guess))
     ticks0, overflows0 = machine_ticks(), listen_overflows()
+    messages0 = await asyncio.to_thread(manager_messages, settings)
     phase.load_before = os.getloadavg()[0]
     stretch = _Stretch(pid)
     started = time.monotonic()
@@ -327,6 +330,9 @@ async def run_phase(settings: Settings, centre: Centre, opts: Options, appqueue:
         ticks1 = machine_ticks()
         phase.machine_busy = (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1])
         phase.listen_overflows = listen_overflows() - overflows0
+        messages1 = await asyncio.to_thread(manager_messages, settings)
+        if messages0 is not None and messages1 is not None:
+            phase.manager_messages = messages1 - messages0
         if controller is not None:
             phase.refused = dict(controller.holds.refused)
             phase.released = controller.holds.ended["released"]
@@ -433,6 +439,8 @@ def describe(p: Phase) -> str:
         f"    machine {100 * p.machine_busy:.0f}% busy ({os.cpu_count()} cores, load "
         f"{p.load_before:.2f} before); TCP connections refused on a full accept queue: "
         f"{p.listen_overflows}",
+        f"    AMI events Asterisk made (all kinds, before any eventfilter): "
+        f"{p.manager_messages if p.manager_messages is not None else '?'}",
     ]
     if p.router == "ours":
         lines.append(f"    hold sessions opened {p.sessions_opened} (opened again during the "
@@ -498,6 +506,10 @@ def figures(ours: Phase, theirs: Phase, opts: Options) -> dict[str, object]:
     out["appqueue_offer_p99_ms"] = theirs.offer.p99_ms if theirs.offer else None
     out["offer_p99_ratio"] = (ratio(ours.offer.p99_ms, theirs.offer.p99_ms)
                               if ours.offer and theirs.offer else None)
+    for key, p in (("manager_messages_per_caller", ours),
+                   ("appqueue_manager_messages_per_caller", theirs)):
+        out[key] = (round(p.manager_messages / opts.callers, 1)
+                    if p.manager_messages is not None else None)
     out["answered"] = len(ours.record.answered)
     out["appqueue_answered"] = len(theirs.record.answered)
     out["failsafe"] = len(ours.record.failsafe)

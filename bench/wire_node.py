@@ -128,6 +128,21 @@ def autofill_failsafe(settings: Settings) -> None:
         path.write_text(text.replace("[general]\n", "[general]\nautofill = yes\n", 1))
 
 
+def manager_messages(settings: Settings) -> int | None:
+    """Messages the node's AMI core has turned into manager events so far (its stasis
+    taskprocessor's Processed count, `core show taskprocessors`): every event Asterisk makes
+    for AMI, before any session's eventfilter, so what the dialplan costs the manager
+    whatever the load. None when the CLI does not answer."""
+    proc = subprocess.run(["chroot", str(root_dir(settings)), "/usr/sbin/asterisk", "-rx",
+                           "core show taskprocessors like stasis/m:manager:core"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        if fields and fields[0].startswith("stasis/m:manager:core") and len(fields) > 1:
+            return int(fields[1]) if fields[1].isdigit() else None
+    return None
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of the whole process (every thread), from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat") as f:

@@ -7,21 +7,18 @@ polls, here every 2 s). Screenshots in Chinese and English: test-artifacts/emerg
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
-from hotline.api import Services, create_app
-from hotline.core.settings import Settings
-from hotline.store import db
+from hotline.api import Services
 from hotline.store import queries as store
-from tests.helpers.pages import ARTIFACTS, sign_in
-from tests.helpers.servers import fast_hasher, serve_app
+from tests.helpers.pages import cells, shot, sign_in, site_over
+from tests.helpers.servers import fast_hasher
 from tests.integration.test_emergency_api import today_rows
 from tests.integration.test_plans_api import NOW, WEEK, seed
 
@@ -37,22 +34,8 @@ async def site(conn: asyncpg.Connection, empty_db_url: str,
     monkeypatch.delenv("HOTLINE_ENVIRONMENT", raising=False)
     await seed(conn)
     services = Services.build(clock=lambda: NOW, hasher=fast_hasher())
-    services.db_pool = await db.create_pool(empty_db_url, max_size=3)
-    try:
-        async with serve_app(create_app(Settings(), services)) as base:
-            yield base
-    finally:
-        await services.db_pool.close()
-
-
-async def cells(page: Page, selector: str) -> list[str]:
-    return await page.eval_on_selector_all(f"{selector} td", "tds => tds.map(t => t.textContent)")
-
-
-async def shot(page: Page, name: str) -> None:
-    data = await page.screenshot(full_page=True)
-    await asyncio.to_thread(lambda: (ARTIFACTS.mkdir(exist_ok=True),
-                                     (ARTIFACTS / name).write_bytes(data)))
+    async with site_over(empty_db_url, services) as base:
+        yield base
 
 
 async def test_the_planner_sees_the_storm_s_gap_and_whom_to_call_in(

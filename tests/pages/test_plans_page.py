@@ -11,7 +11,6 @@ agents of 40 hours."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -19,17 +18,15 @@ from datetime import date, timedelta
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
-from hotline.api import Services, create_app
-from hotline.core.settings import Settings
+from hotline.api import Services
 from hotline.planning import plan_queries as pq
 from hotline.planning import queries as planning
-from hotline.store import db
 from hotline.store import queries as store
 from hotline.store.records import IntervalRecord
-from tests.helpers.pages import ARTIFACTS, sign_in
-from tests.helpers.servers import fast_hasher, serve_app
+from tests.helpers.pages import cells, shot, sign_in, site_over
+from tests.helpers.servers import fast_hasher
 
 OFFSET = 8 * 3600
 AGENTS = [f"a{k}" for k in range(1, 7)]
@@ -65,22 +62,8 @@ async def site(conn: asyncpg.Connection, empty_db_url: str,
                        "supervisor:supervisor:supervisor;a1:a1:agent")
     await seed(conn, today())
     services = Services.build(hasher=fast_hasher())
-    services.db_pool = await db.create_pool(empty_db_url, max_size=3)
-    try:
-        async with serve_app(create_app(Settings(), services)) as base:
-            yield base
-    finally:
-        await services.db_pool.close()
-
-
-async def cells(page: Page, selector: str) -> list[str]:
-    return await page.eval_on_selector_all(f"{selector} td", "tds => tds.map(t => t.textContent)")
-
-
-async def shot(page: Page, name: str) -> None:
-    data = await page.screenshot(full_page=True)
-    await asyncio.to_thread(lambda: (ARTIFACTS.mkdir(exist_ok=True),
-                                     (ARTIFACTS / name).write_bytes(data)))
+    async with site_over(empty_db_url, services) as base:
+        yield base
 
 
 async def test_plan_publish_and_adherence_on_the_pages(site: str, browser: Browser,

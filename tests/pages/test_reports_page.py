@@ -20,13 +20,12 @@ import openpyxl
 import pytest
 from playwright.async_api import Browser, Page
 
-from hotline.api import Services, create_app
+from hotline.api import Services
 from hotline.core.settings import Settings
-from hotline.store import db
 from tests.helpers import report_day as day
-from tests.helpers.pages import ARTIFACTS, sign_in
+from tests.helpers.pages import cells, shot, sign_in, site_over
 from tests.helpers.report_day import SINCE, UNTIL
-from tests.helpers.servers import fast_hasher, serve_app
+from tests.helpers.servers import fast_hasher
 
 DEADLINE_MS = 30_000
 
@@ -40,13 +39,9 @@ async def site(conn: asyncpg.Connection, empty_db_url: str,
     await day.load(conn)
     await charts_data(conn)
     services = Services.build(hasher=fast_hasher(), clock=lambda: UNTIL + 30)
-    services.db_pool = await db.create_pool(empty_db_url, max_size=3)
-    try:
-        async with serve_app(create_app(Settings(utc_offset_s=0, report_schedule_poll_s=0.2),
-                                        services)) as base:
-            yield base
-    finally:
-        await services.db_pool.close()
+    async with site_over(empty_db_url, services,
+                         Settings(utc_offset_s=0, report_schedule_poll_s=0.2)) as base:
+        yield base
 
 
 async def charts_data(conn: asyncpg.Connection) -> None:
@@ -66,16 +61,6 @@ async def charts_data(conn: asyncpg.Connection) -> None:
         await conn.execute("INSERT INTO survey_answers (call_id, agent_id, nps, satisfaction,"
                            " scale, at) VALUES ($1, 'a1', $2, $3, 5, $4)", f"s{i}", nps, sat,
                            day.at(SINCE + 3600 * (9 + i)))
-
-
-async def cells(page: Page, selector: str) -> list[str]:
-    return await page.eval_on_selector_all(f"{selector} td", "tds => tds.map(t => t.textContent)")
-
-
-async def shot(page: Page, name: str) -> None:
-    data = await page.screenshot(full_page=True)
-    await asyncio.to_thread(lambda: (ARTIFACTS.mkdir(exist_ok=True),
-                                     (ARTIFACTS / name).write_bytes(data)))
 
 
 async def read(path: Path) -> bytes:

@@ -10,10 +10,11 @@ agent commands, spy, callbacks, skill edits. Two ports:
 
 Both answer errors alike (`command_error`): an unknown agent 404 `no-such-agent`, an illegal
 move 409 `illegal-transition`, no call to spy on 409 `agent-not-on-call`, Asterisk's refusal
-502 `telephony-failed`; the remote one also 503 `controller-unavailable` when no controller
-is active or none answered by the command's deadline. The controller's side of the bus
-(hotline.process.acd_server) executes a command through a `LocalAcd`, so the two paths run
-the same code. The argument models below are checked where a command enters the controller.
+502 `telephony-failed`, a node or store out of reach 503 `unavailable`; the remote one also
+503 `controller-unavailable` when no controller is active or none answered by the command's
+deadline. The controller's side of the bus (hotline.process.acd_server) executes a command
+through a `LocalAcd`, so the two paths run the same code. The argument models below are
+checked where a command enters the controller.
 """
 
 from __future__ import annotations
@@ -163,9 +164,11 @@ def command_error(exc: Exception, agent_id: str = "") -> ApiError | None:
                         f"agent {agent_id} is {exc.state}: cannot {exc.trigger}",
                         {"agent_id": agent_id, "state": str(exc.state),
                          "command": str(exc.trigger)})
-    if isinstance(exc, (PeerRefused, Unavailable)):  # Asterisk said no, or was not there
-        return ApiError(502, "telephony-failed", f"Asterisk refused the spy: {exc}",
-                        {"agent_id": agent_id})
+    if isinstance(exc, PeerRefused):  # an Asterisk node was reached and said no
+        return ApiError(502, "telephony-failed", f"Asterisk refused the action: {exc}",
+                        {"agent_id": agent_id} if agent_id else {})
+    if isinstance(exc, Unavailable):  # a node or a store that cannot be reached now: retry
+        return ApiError(503, exc.error_id, exc.message, exc.details)
     if isinstance(exc, LookupError):
         return ApiError(409, "agent-not-on-call", f"agent {agent_id} is on no call",
                         {"agent_id": agent_id})

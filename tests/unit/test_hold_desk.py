@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from hotline.core.settings import DEV_AGI_SECRET, AsteriskNode, Settings
-from hotline.process.controller.hold_desk import MAX_HOLD_PRIORITY, HoldDesk, HoldRequest
+from hotline.process.controller.hold_desk import (
+    MAX_HOLD_PRIORITY,
+    HoldDesk,
+    HoldRequest,
+    StallJudge,
+)
 from hotline.telephony.agi.server import AgiServer, by_script
 from tests.helpers.waiting import wait_for, wait_for_sync
 
@@ -366,3 +371,37 @@ async def test_a_session_no_ami_event_vouches_for_is_refused_after_the_grace(
     assert await ch.line() == b""
     assert bed.desk.refused == {"unknown_call": 1} and bed.desk._awaited == {}
     ch.close()
+
+
+def watch(judge: StallJudge, wakes: list[float], alive_at: float) -> list[float]:
+    """The wakes at which the judge says the loop stalled (its last `alive` at `alive_at`)."""
+    cuts = []
+    for now in wakes:
+        judge.starved(now)
+        if judge.stalled(now, alive_at):
+            cuts.append(now)
+    return cuts
+
+
+def test_a_loop_silent_while_the_watchdog_wakes_on_time_is_stalled() -> None:
+    judge = StallJudge(guard_s=5.0, interval_s=0.5, now=0.0)
+    cuts = watch(judge, [0.5 * i for i in range(1, 13)], alive_at=0.0)
+    assert cuts == [5.5, 6.0]  # over the guard from 5.5 s on
+
+
+def test_a_starved_process_is_no_stall_until_the_guard_passes_on_time() -> None:
+    """The whole process got no CPU for 10 s (the 1,000-caller bench on 2 cores: 929 held
+    callers were cut and came back at once): the loop had no chance either. Only the time
+    the watchdog watched on time counts."""
+    judge = StallJudge(guard_s=5.0, interval_s=0.5, now=0.0)
+    assert judge.starved(0.5) == 0.0
+    assert judge.starved(10.5) == 10.0  # the watchdog itself woke 10 s late
+    assert not judge.stalled(10.5, alive_at=0.0)
+    cuts = watch(judge, [10.5 + 0.5 * i for i in range(1, 13)], alive_at=0.0)
+    assert cuts == [16.0, 16.5]  # still silent for a whole guard watched on time
+
+
+def test_a_live_loop_is_never_stalled() -> None:
+    judge = StallJudge(guard_s=5.0, interval_s=0.5, now=0.0)
+    assert not any(judge.stalled(now, alive_at=now - 0.2)
+                   for now in (0.5 * i for i in range(1, 40)) if judge.starved(now) == 0.0)

@@ -152,6 +152,32 @@ class _Held:
 CLOSE_WAIT_S = 10.0
 
 
+class StallJudge:
+    """Whether the event loop stalled, as the watchdog thread can vouch for it. A loop blocked
+    by code (a long synchronous call) misses its `alive` calls while the watchdog wakes on
+    time: that is a stall. When the watchdog itself wakes far too late, the whole process got
+    no CPU (an overloaded machine): the loop had no chance to run either, and cutting every
+    held caller then would only send them all back at once. Only time the watchdog watched
+    on time counts towards the guard."""
+
+    def __init__(self, guard_s: float, interval_s: float, now: float) -> None:
+        self.guard_s = guard_s
+        self.late_s = max(1.0, 4 * interval_s)  # a wake this much after the last: starved
+        self.last_wake = self.vouched_since = now
+
+    def starved(self, now: float) -> float:
+        """Called once a wake: how long the watchdog was starved (0.0: it woke on time)."""
+        gap = now - self.last_wake
+        self.last_wake = now
+        if gap <= self.late_s:
+            return 0.0
+        self.vouched_since = now
+        return gap
+
+    def stalled(self, now: float, alive_at: float) -> bool:
+        return now - max(alive_at, self.vouched_since) > self.guard_s
+
+
 @dataclass(eq=False)
 class HoldDesk:
     """The open hold sessions, by call id. `on_arrival` runs for each new session (the
@@ -366,10 +392,16 @@ class HoldDesk:
             self._watchdog = None
 
     def _watch(self, guard_s: float) -> None:
+        interval = min(0.5, guard_s / 4)
+        judge = StallJudge(guard_s, interval, time.monotonic())
         cut_since = -1.0
-        while not self._stop_watchdog.wait(min(0.5, guard_s / 4)):
+        while not self._stop_watchdog.wait(interval):
             stalled_at = self._alive_at
-            if time.monotonic() - stalled_at <= guard_s or stalled_at == cut_since:
+            now = time.monotonic()
+            if starved := judge.starved(now):
+                log.warning("the controller got no CPU for %.1f s (its watchdog woke that "
+                            "late): the machine is overloaded; held callers kept", starved)
+            if not judge.stalled(now, stalled_at) or stalled_at == cut_since:
                 continue
             try:
                 sessions = [held.io for held in list(self._held.values())]

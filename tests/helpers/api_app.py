@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
 import httpx
+from fastapi import FastAPI
 
 from hotline.api import Services, create_app
 from hotline.core.settings import Settings
@@ -43,6 +44,18 @@ class Clock:
 
 
 @asynccontextmanager
+async def served(app: FastAPI, timeout_s: float = DEFAULT_TIMEOUT_S
+                 ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` through httpx's ASGI transport, the app's lifespan running while the
+    block runs."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     timeout=timeout_s) as client:
+            yield client
+
+
+@asynccontextmanager
 async def api_app(db_url: str, settings: Settings | None = None, *, pool_size: int = 2,
                   timeout_s: float = DEFAULT_TIMEOUT_S, **build: Any) -> AsyncIterator[Api]:
     """The app over `db_url` with `settings` (Settings() by default) and the Services that
@@ -52,11 +65,8 @@ async def api_app(db_url: str, settings: Settings | None = None, *, pool_size: i
     services.db_pool = await db.create_pool(db_url, max_size=pool_size)
     app = create_app(settings if settings is not None else Settings(), services)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                         timeout=timeout_s) as client:
-                yield Api(client, services)
+        async with served(app, timeout_s) as client:
+            yield Api(client, services)
     finally:
         await services.db_pool.close()
 
@@ -73,4 +83,4 @@ async def logins(client: httpx.AsyncClient, *users: str) -> list[dict[str, str]]
     return [await login(client, u) for u in users]
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "Api", "Clock", "api_app", "login", "logins"]
+__all__ = ["DEFAULT_TIMEOUT_S", "Api", "Clock", "api_app", "login", "logins", "served"]

@@ -38,6 +38,7 @@ from hotline.store import db
 from hotline.store.records import CallRecord
 from hotline.store.writer import Writer
 from tests.helpers import testbed
+from tests.helpers.api_app import login, served
 from tests.helpers.desk import NODE, Clock, RecordingLink
 from tests.helpers.servers import fast_hasher
 
@@ -148,15 +149,10 @@ async def station(url: str, data_dir: Path, clock: Clock) -> AsyncIterator[Stati
     controller.use_history(StoreHistory(writer, pool))
     app = create_app(settings, services)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                r = await client.post("/api/auth/token",
-                                      json={"username": "supervisor", "password": "supervisor"})
-                assert r.status_code == 200, r.text
-                headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-                yield Station(settings, clock, pool, writer, services, controller, recorder,
-                              keeper, client, headers, talking)
+        async with served(app) as client:
+            headers = await login(client, "supervisor", "supervisor")
+            yield Station(settings, clock, pool, writer, services, controller, recorder,
+                          keeper, client, headers, talking)
     finally:
         await keeper.abandon()  # no last checkpoint: a crash writes nothing more
         await writer.stop(0.0)  # flushed before a crash (the outbox's part), else stopped

@@ -27,6 +27,7 @@ from hotline.core.values import ServiceType
 from hotline.process.controller import Controller
 from hotline.process.wiring import attach_controller, services_for
 from hotline.store import db
+from tests.helpers.api_app import login, served
 
 CENTRE = Centre(
     queues=[
@@ -133,14 +134,9 @@ async def floor(monkeypatch: pytest.MonkeyPatch, conn: asyncpg.Connection,
     services.reserve = reserve
     app = create_app(settings, services)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                r = await client.post("/api/auth/token",
-                                      json={"username": "supervisor", "password": "supervisor"})
-                assert r.status_code == 200, r.text
-                headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-                yield Floor(client, services, controller, reserve, clock, pool, headers)
+        async with served(app) as client:
+            headers = await login(client, "supervisor", "supervisor")
+            yield Floor(client, services, controller, reserve, clock, pool, headers)
     finally:
         await controller.stop()
         await pool.close()

@@ -27,6 +27,7 @@ from hotline.store import db
 from hotline.store.acd_views import AcdViews
 from hotline.store.command_bus import ACTIVE_KEY, STREAM, CommandBus
 from hotline.store.live import connect_redis
+from tests.helpers.api_app import login, served
 from tests.helpers.waiting import wait_for
 from tests.integration.test_emergency_reserve import CENTRE, FAST_HASH, Clock, Floor
 
@@ -83,15 +84,10 @@ async def apart(monkeypatch: pytest.MonkeyPatch, conn: asyncpg.Connection, empty
     assert services.reserve is None and services.controller is None
     app = create_app(settings, services)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                r = await client.post("/api/auth/token",
-                                      json={"username": "supervisor", "password": "supervisor"})
-                assert r.status_code == 200, r.text
-                headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-                floor = Floor(client, side, controller, reserve, clock, ctl_pool, headers)
-                yield Apart(floor, client, headers, server, api_pool)
+        async with served(app) as client:
+            headers = await login(client, "supervisor", "supervisor")
+            floor = Floor(client, side, controller, reserve, clock, ctl_pool, headers)
+            yield Apart(floor, client, headers, server, api_pool)
     finally:
         await server.stop()
         await controller.stop()

@@ -24,6 +24,7 @@ from hotline.core.values import ServiceType
 from hotline.process.controller import Controller
 from hotline.process.wiring import attach_controller, services_for
 from hotline.store import db
+from tests.helpers.api_app import login, served
 
 CENTRE = Centre(
     queues=[
@@ -70,14 +71,9 @@ async def _floor(pool: asyncpg.Pool | None) -> AsyncIterator[Floor]:
         services.configuration = Configuration(pool, controller, live=services.live)
     app = create_app(settings, services)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                r = await client.post("/api/auth/token",
-                                      json={"username": "supervisor", "password": "supervisor"})
-                assert r.status_code == 200, r.text
-                headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-                yield Floor(client, services, controller, headers)
+        async with served(app) as client:
+            headers = await login(client, "supervisor", "supervisor")
+            yield Floor(client, services, controller, headers)
     finally:
         await controller.stop()
 

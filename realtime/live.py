@@ -122,7 +122,8 @@ def diff(old: View, new: View) -> View:
 
 def merge(base: View, delta: View) -> View:
     """Applies `delta` to `base` in place (nested dicts merged, other values replaced; rows
-    under "agents" replaced whole, so a delta row can be filtered by its queues)."""
+    under "agents" replaced whole, so a delta row can be filtered by its queues). The pages
+    merge the same way (api/static/live.js)."""
     for key, value in delta.items():
         before = base.get(key)
         if isinstance(value, dict) and isinstance(before, dict) and key != "agents":

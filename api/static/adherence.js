@@ -2,9 +2,9 @@
 // what it is scheduled to do now against its live state (the live socket's view, kept by
 // supervisor.js; the report's last logged state before the first message), in adherence or
 // not, and today's adherence and conformance so far (GET /api/plans/adherence every 15 s;
-// definitions: docs/planning.md, "Adherence"). Uses supervisor.js's token, lang and view.
+// definitions: docs/planning.md, "Adherence"). An ES module: supervisor.js starts it with
+// startAdherence({ token, view, lang, t }), each a function giving the page's current one.
 "use strict";
-(() => {  // own names: other panels share the page's global scope
 const ADH_I18N = {
   zh: { adherence_title: "排班遵从", agent: "坐席", shift: "班次", activity: "应在",
     state: "实际状态", now: "当前", adherence: "遵从度", conformance: "符合度", work: "工作",
@@ -15,7 +15,8 @@ const ADH_I18N = {
     conformance: "Conformance", work: "work", break: "break", lunch: "lunch", off: "off",
     yes: "in", no: "out", all: "all agents", none: "no published shift today" },
 };
-const at = (k) => (ADH_I18N[lang] || ADH_I18N.en)[k] ?? k;
+let page = { token: () => "", view: () => null, lang: () => "zh", t: (k) => k };
+const at = (k) => (ADH_I18N[page.lang()] || ADH_I18N.en)[k] ?? k;
 const ON_PHONE = ["ready", "reserved", "ringing", "on_call", "after_call_work"];
 let adh = null;
 
@@ -51,7 +52,8 @@ function renderAdherence() {
   document.getElementById("adh-total").textContent =
     `${at("all")}: ${at("adherence")} ${adhPct(adh.adherence)} · ${at("conformance")} ${adhPct(adh.conformance)}`;
   const rows = adh.agents.filter((a) => a.start);
-  const live = typeof view !== "undefined" && view && view.agents ? view.agents : {};
+  const view = page.view();
+  const live = view && view.agents ? view.agents : {};
   const body = document.getElementById("adh-rows");
   if (!rows.length) {
     const tr = document.createElement("tr"); const td = document.createElement("td");
@@ -63,7 +65,7 @@ function renderAdherence() {
     const tr = document.createElement("tr");
     tr.dataset.agent = a.agent_id;
     const cells = [a.agent_id, `${a.start}-${a.end}`, at(a.activity || "off"),
-      typeof t === "function" ? t(state) : state, ok == null ? "—" : at(ok ? "yes" : "no"),
+      page.t(state), ok == null ? "—" : at(ok ? "yes" : "no"),
       adhPct(a.adherence), adhPct(a.conformance)];
     for (const [i, v] of cells.entries()) {
       const td = document.createElement("td"); td.textContent = v;
@@ -76,6 +78,7 @@ function renderAdherence() {
 }
 
 async function loadAdherence() {
+  const token = page.token();
   if (!token) return;
   try {
     const res = await fetch("/api/plans/adherence?limit=500", { headers: { Authorization: "Bearer " + token } });
@@ -84,7 +87,9 @@ async function loadAdherence() {
   renderAdherence();
 }
 
-setInterval(loadAdherence, 15_000);
-setInterval(() => { if (adh) renderAdherence(); else if (token) loadAdherence(); }, 1000);
-loadAdherence();
-})();
+export function startAdherence(of) {
+  page = of;
+  setInterval(loadAdherence, 15_000);
+  setInterval(() => { if (adh) renderAdherence(); else if (page.token()) loadAdherence(); }, 1000);
+  loadAdherence();
+}

@@ -1,9 +1,14 @@
-"use strict";
-// The agent panel: log in (token in sessionStorage), see your state and its timer, go ready /
+// The agent panel: log in (common.js: token in sessionStorage "agent.token", the agent's id in
+// "agent.id", which shift.js and kb.js read too), see your state and its timer, go ready /
 // not ready (with a reason) / log out, see the ringing or current call (caller, service type,
 // queue, IVR path, the caller's recent calls), end after-call work. Polls
 // GET /api/agents/{id}/desk twice a second, so changes show within a second. ?lang=zh|en;
 // ?agent=ID lets a supervisor open an agent's panel (an agent always sees itself).
+// An ES module (deferred, in order with the page's other scripts): softphone.js (before it)
+// is started and stopped through window.hotlineSoftphone; story.js and kb.js (after it) hear
+// of the call by the "hotline:desk" and "desk:call" events.
+"use strict";
+import { $, mmss, page } from "./common.js";
 
 const I18N = {
   zh: {
@@ -50,57 +55,47 @@ const I18N = {
     missed: "missed call", "failsafe call": "failsafe call", unreachable: "phone unreachable",
   },
 };
-const params = new URLSearchParams(location.search);
-let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
-if (!I18N[lang]) lang = "zh";
-const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
-
-const $ = (id) => document.getElementById(id);
 let currentCall = null; // the call the work-order form refers to
 const field = (name) => document.querySelector(`[data-field="${name}"]`);
-let token = sessionStorage.getItem("agent.token") || "";
 let agentId = sessionStorage.getItem("agent.id") || "";
 let desk = null;            // the last GET /desk answer
 let clockOffset = 0;        // server clock minus ours, seconds
 let pollTimer = null;
 
-function applyLang() {
-  document.documentElement.lang = lang;
-  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
-    el.placeholder = t(el.dataset.i18nPlaceholder);
-  });
-  $("lang").textContent = lang === "zh" ? "EN" : "中文";
-  window.hotlineSoftphone?.render();
-  fillReasons(desk ? desk.reasons : ["break", "meal", "training", "meeting", "callback_work", "other"]);
-  render();
-}
+const p = page({
+  name: "agent", i18n: I18N, board: "desk", renew: true,
+  // a supervisor may open an agent's panel with ?agent=; an agent always sees itself
+  onSignIn(signed) {
+    const isAgent = signed.roles.length === 1 && signed.roles[0] === "agent";
+    agentId = (!isAgent && p.params.get("agent")) || signed.username;
+    sessionStorage.setItem("agent.id", agentId);
+  },
+  onShow() {
+    if (!agentId) { p.signOut(); return; }
+    $("who").textContent = agentId;
+    poll();
+    window.hotlineSoftphone?.start(agentId, api);  // the page's own phone (softphone.js), if any
+  },
+  onSignOut() {
+    agentId = "";
+    sessionStorage.removeItem("agent.id");
+    clearTimeout(pollTimer);
+    window.hotlineSoftphone?.stop();
+  },
+  onLang() {
+    window.hotlineSoftphone?.render();
+    fillReasons(desk ? desk.reasons : ["break", "meal", "training", "meeting", "callback_work", "other"]);
+    render();
+  },
+});
+const t = (key) => I18N[p.lang][key] ?? I18N.en[key] ?? key;
+const api = (method, path, body) => p.api(method, path, body);
 
 function fillReasons(reasons) {
   const select = $("reason");
   const chosen = select.value;
   select.replaceChildren(...reasons.map((r) => new Option(t(r), r)));
   if (chosen) select.value = chosen;
-}
-
-function mmss(s) {
-  if (s == null || !isFinite(s)) return "--:--";
-  s = Math.max(0, Math.floor(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return (h ? `${h}:${two(m)}` : two(m)) + ":" + two(sec);
-}
-
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: { Authorization: "Bearer " + token, ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
-  return data;
 }
 
 async function command(path, body) {
@@ -118,20 +113,13 @@ async function poll() {
   try {
     desk = await api("GET", `/api/agents/${encodeURIComponent(agentId)}/desk`);
     clockOffset = desk.now - Date.now() / 1000;
-    setStatus(true);
+    p.online(true);
     if ($("reason").options.length !== desk.reasons.length) fillReasons(desk.reasons);
     render();
   } catch (err) {
-    setStatus(false);
+    p.online(false);
   }
-  if (token) pollTimer = setTimeout(poll, 500);
-}
-
-function setStatus(ok) {
-  const el = $("status");  // data-i18n too, so a language switch keeps the right word
-  el.classList.toggle("offline", !ok);
-  el.dataset.i18n = ok ? "online" : "offline";
-  el.textContent = t(el.dataset.i18n);
+  if (p.signedIn()) pollTimer = setTimeout(poll, 500);
 }
 
 function render() {
@@ -151,7 +139,8 @@ function render() {
     document.dispatchEvent(new CustomEvent("desk:call", { detail: call }));  // kb.js and others
   }
   currentCall = call;
-  document.dispatchEvent(new CustomEvent("hotline:desk", { detail: { call, lang, token } }));
+  document.dispatchEvent(new CustomEvent("hotline:desk",
+    { detail: { call, lang: p.lang, token: p.token } }));
   $("call").hidden = !call;
   if (call) {
     field("caller").textContent = call.caller || "—";
@@ -165,7 +154,7 @@ function render() {
     $("recent").replaceChildren(...(desk.recent_calls.length ? [] : [none]), ...desk.recent_calls.map((c) => {
       const tr = document.createElement("tr");
       const when = c.entered_at ? new Date(c.entered_at * 1000).toLocaleString(
-        lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "—";
+        p.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "—";
       for (const v of [when, c.queue ? t(c.queue) : "—", c.agent_id || "—",
         c.outcome ? t(c.outcome) : "—", c.talk_s != null ? mmss(c.talk_s) : "—"]) {
         const td = document.createElement("td");
@@ -219,72 +208,14 @@ function tick() {  // the timers move every quarter second between polls
   field("acw-timer").textContent = mmss(inState);
 }
 
-async function scheduleRefresh(expiresAt) {  // renew the token at two thirds of its life
-  const life = expiresAt - (Date.now() / 1000 + clockOffset);
-  setTimeout(async () => {
-    if (!token) return;
-    try {
-      const res = await api("POST", "/api/auth/refresh");
-      token = res.access_token;
-      sessionStorage.setItem("agent.token", token);
-      scheduleRefresh(res.expires_at);
-    } catch (err) { /* the next poll's 401 shows the login form */ }
-  }, Math.max(5, life * 2 / 3) * 1000);
-}
-
-function showDesk() {
-  $("login").hidden = true;
-  $("desk").hidden = false;
-  $("signout").hidden = false;
-  $("who").textContent = agentId;
-  poll();
-  window.hotlineSoftphone?.start(agentId, api);  // the page's own phone (softphone.js), if any
-}
-
-function signOut() {
-  token = ""; agentId = "";
-  sessionStorage.removeItem("agent.token");
-  sessionStorage.removeItem("agent.id");
-  clearTimeout(pollTimer);
-  window.hotlineSoftphone?.stop();
-  $("desk").hidden = true;
-  $("signout").hidden = true;
-  $("login").hidden = false;
-}
-
-$("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  const res = await fetch("/api/auth/token", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
-  });
-  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
-  const data = await res.json();
-  token = data.access_token;
-  const isAgent = data.roles.length === 1 && data.roles[0] === "agent";
-  agentId = (!isAgent && params.get("agent")) || data.username;
-  sessionStorage.setItem("agent.token", token);
-  sessionStorage.setItem("agent.id", agentId);
-  $("login-error").textContent = "";
-  scheduleRefresh(data.expires_at);
-  showDesk();
-});
 $("btn-login").addEventListener("click", () => command("login"));
 $("btn-ready").addEventListener("click", () => command("ready"));
 $("btn-not-ready").addEventListener("click", () => command("not-ready", { reason: $("reason").value }));
 $("btn-logout").addEventListener("click", () => command("logout"));
 $("btn-end-wrap-up").addEventListener("click", () => command("end-wrap-up"));
-$("signout").addEventListener("click", signOut);
-$("lang").addEventListener("click", () => {
-  lang = lang === "zh" ? "en" : "zh";
-  localStorage.setItem("hotline.lang", lang);
-  applyLang();
-});
 
-applyLang();
 setInterval(tick, 250);
-if (token && agentId) showDesk(); else signOut();
+p.start();
 
 // a work order from the current call (during the call or its after-call work)
 $("order-form").addEventListener("submit", async (ev) => {

@@ -1,10 +1,12 @@
-"use strict";
 // The emergency reserve (应急梯队) on the supervisor page: each queue whose reserve is proposed,
 // dismissed or applied (the live view's `reserve`, docs/live-api.md), with Apply / Dismiss /
 // Take back (POST /api/reserve/{queue}/apply|dismiss|take-back, audited as this supervisor).
-// Uses supervisor.js's view, api, el, t and pct.
+// An ES module: supervisor.js calls renderReserve(its live view, { api, el, t, pct, lang }) on
+// every change.
+"use strict";
+import { $ } from "./common.js";
 
-function reserveAction(queue, step) {
+function reserveAction(queue, step, { api, el, t }) {
   const b = el("button", { type: "button", className: step === "apply" ? "go" : "",
     dataset: { step } }, t("reserve_" + step.replace("-", "_")));
   b.addEventListener("click", async () => {
@@ -16,7 +18,8 @@ function reserveAction(queue, step) {
   return b;
 }
 
-function renderReserve() {
+export function renderReserve(view, parts) {
+  const { el, t, pct, lang } = parts;
   const entries = Object.entries((view && view.reserve) || {}).filter(([, e]) => e).sort();
   const when = (at) => new Date(at * 1000).toLocaleTimeString(
     lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
@@ -38,6 +41,6 @@ function renderReserve() {
       el("td", {}, `${pct(e.level)} / ${pct(e.target)}`),
       el("td", { dataset: { field: "agents" } }, (e.agents || []).join(", ") || "—"),
       el("td", {}, e.by === "system" ? t("system") : e.by),
-      el("td", {}, ...steps.map((s) => reserveAction(queue, s))));
+      el("td", {}, ...steps.map((s) => reserveAction(queue, s, parts))));
   }));
 }

@@ -1,6 +1,7 @@
 // The agent page's "today's shift" panel (今日班次): the agent's published shift of today
-// (GET /api/agents/{id}/shift) with its breaks and lunch, the current part highlighted. Uses
-// agent.js's token, agentId and lang; reads again every minute and on a language switch.
+// (GET /api/agents/{id}/shift) with its breaks and lunch, the current part highlighted. The
+// desk's token and agent (sessionStorage "agent.token", "agent.id": agent.js), the language
+// the page's <html lang>; reads again every minute and on a language switch.
 "use strict";
 (() => {  // own names: other panels share the page's global scope
 const SHIFT_I18N = {
@@ -9,7 +10,9 @@ const SHIFT_I18N = {
   en: { today_shift: "Today's shift", no_shift: "no shift today", break: "Break",
     lunch: "Lunch", work: "Work", queue: "Queue" },
 };
-const st = (k) => (SHIFT_I18N[lang] || SHIFT_I18N.en)[k] ?? k;
+const st = (k) => (SHIFT_I18N[document.documentElement.lang] || SHIFT_I18N.en)[k] ?? k;
+const desk = () => ({ token: sessionStorage.getItem("agent.token") || "",
+  agentId: sessionStorage.getItem("agent.id") || "" });
 const shiftHm = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
 let todayShift = null, loadedAt = 0, loadedFor = "";
 
@@ -61,6 +64,7 @@ function renderShift() {
 }
 
 async function loadShift() {
+  const { token, agentId } = desk();
   if (!token || !agentId) { todayShift = null; loadedFor = ""; renderShift(); return; }
   loadedFor = agentId;
   try {
@@ -76,6 +80,9 @@ document.getElementById("lang").addEventListener("click", renderShift);
 setInterval(loadShift, 60_000);
 setInterval(renderShift, 15_000);  // the part of the shift now moves on
 // just signed in (agent.js sets the token): read it without waiting the minute
-setInterval(() => { if (token && agentId && loadedFor !== agentId) loadShift(); }, 2000);
+setInterval(() => {
+  const { token, agentId } = desk();
+  if (token && agentId && loadedFor !== agentId) loadShift();
+}, 2000);
 loadShift();
 })();

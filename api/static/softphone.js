@@ -8,8 +8,9 @@
 // the controller's view of the same call, and the phone shows the SIP session's.
 //
 // The page's hook: hotlineSoftphone.start(agentId, api, t) when the desk shows,
-// hotlineSoftphone.stop() when the agent signs out. An agent whose phone is a desk phone
-// (404 no-softphone) sees no panel.
+// hotlineSoftphone.stop() when the agent signs out; hotlineSoftphone.restart() starts it again
+// for the same agent (tests). An agent whose phone is a desk phone (404 no-softphone) sees no
+// panel.
 
 (() => {
   const WORDS = {
@@ -26,6 +27,7 @@
   const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
   let ua = null, session = null, account = null, panel = null, muted = false, held = false;
   let state = "unregistered";
+  let startedWith = null;  // [agentId, api] of the last start
   const word = (key) => {
     const lang = document.documentElement.lang === "en" ? "en" : "zh";
     return WORDS[lang][key] ?? key;
@@ -148,6 +150,7 @@
 
   async function start(agentId, api) {
     stop();
+    startedWith = [agentId, api];
     try {
       account = await api("GET", `/api/agents/${encodeURIComponent(agentId)}/phone`);
     } catch (err) {
@@ -202,5 +205,6 @@
     return out;
   }
 
-  window.hotlineSoftphone = { start, stop, render, mediaStats, state: () => state };
+  const restart = () => (startedWith ? start(...startedWith) : undefined);
+  window.hotlineSoftphone = { start, stop, restart, render, mediaStats, state: () => state };
 })();

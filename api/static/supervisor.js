@@ -1,10 +1,16 @@
-"use strict";
 // The supervisor page: agents live (state, time in it, current call), queues live (waiting,
 // longest wait, today's service level), listen / whisper / barge for an agent on a call
 // (rings "my phone", a PJSIP endpoint), state changes, and a skill editor (levels 1-5, save
 // -> PUT /api/agents/{id}/skills). Queues and agents' states come live from the live socket
 // (where: GET /api/live-endpoint)
-// (docs/live-api.md); skills and current calls from GET /api/roster every second. ?lang=zh|en
+// (docs/live-api.md, live.js); skills and current calls from GET /api/roster every second.
+// ?lang=zh|en. Sign-in, language and token: common.js (sessionStorage "supervisor.token").
+// The reserve and adherence panels are modules of their own, given what they use.
+"use strict";
+import { $, mmss, page } from "./common.js";
+import { liveView, socketUrl } from "./live.js";
+import { renderReserve } from "./reserve.js";
+import { startAdherence } from "./adherence.js";
 
 const I18N = {
   zh: {
@@ -56,23 +62,26 @@ const I18N = {
   },
 };
 const COMMANDS = ["login", "ready", "not_ready", "end_wrap_up", "logout"];
-const params = new URLSearchParams(location.search);
-let lang = params.get("lang") || localStorage.getItem("hotline.lang") || "zh";
-if (!I18N[lang]) lang = "zh";
-const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
-const $ = (id) => document.getElementById(id);
-
-let token = sessionStorage.getItem("supervisor.token") || "";
 let roster = [];       // GET /api/roster: state, call_id, skills per agent
-let view = null;       // the live view of /ws/live: queues and agent rows
-let seq = -1;
 let socket = null;
 let backoff = 500;
 let callers = {};      // call_id -> desk call (caller, queue)
-let clockOffset = 0;
 let editing = null;    // {agent_id, skills} in the skill editor
 let pollTimer = null;
 const chosenCommand = {};  // agent_id -> the command picked in its row (rows are redrawn)
+const live = liveView(() => render());  // the live view of /ws/live: queues and agent rows
+
+const p = page({
+  name: "supervisor", i18n: I18N, board: "floor", renew: true,
+  onShow() { connect(); poll(); },
+  onSignOut() { clearTimeout(pollTimer); if (socket) socket.close(); },
+  onToken(token) {  // the socket goes on with the renewed token
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "token", token }));
+  },
+  onLang() { render(); renderSkills(); },
+});
+const t = (key) => I18N[p.lang][key] ?? I18N.en[key] ?? key;
+const api = (method, path, body) => p.api(method, path, body);
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -83,27 +92,8 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function mmss(s) {
-  if (s == null || !isFinite(s)) return "--:--";
-  s = Math.max(0, Math.floor(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return (h ? `${h}:${two(m)}` : two(m)) + ":" + two(sec);
-}
 const pct = (v) => (v == null ? "—" : (v * 100).toFixed(1) + "%");
 const secs = (v) => (v == null ? "—" : Math.round(v) + "s");
-
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: { Authorization: "Bearer " + token, ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (res.status === 401) { signOut(); throw new Error("not signed in"); }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
-  return data;
-}
 
 async function poll() {
   clearTimeout(pollTimer);
@@ -116,64 +106,31 @@ async function poll() {
     }
     render();
   } catch (err) { $("message").textContent = err.message; }
-  if (token) pollTimer = setTimeout(poll, 1000);
+  if (p.signedIn()) pollTimer = setTimeout(poll, 1000);
 }
 
-// ---- the live socket (the same merge as realtime/live.py: agent rows are whole)
-function merge(base, delta) {
-  for (const [key, value] of Object.entries(delta)) {
-    const before = base[key];
-    if (key === "agents" && before && typeof before === "object") Object.assign(before, value);
-    else if (value && typeof value === "object" && !Array.isArray(value) &&
-             before && typeof before === "object" && !Array.isArray(before)) merge(before, value);
-    else base[key] = value;
-  }
-  return base;
-}
-
-function onMessage(msg) {
-  if (msg.type === "snapshot") { view = msg.data; seq = msg.seq; }
-  else if (msg.type === "delta") {
-    if (view === null || msg.seq <= seq) return;  // already in the snapshot
-    merge(view, msg.data); seq = msg.seq;
-  } else return;
-  if (typeof view.now === "number") clockOffset = view.now - Date.now() / 1000;
-  render();
-}
-
+// ---- the live socket (live.js keeps the view)
 let connecting = false;  // asking where the live socket is
 async function connect() {
-  if (!token || socket || connecting) return;
+  if (!p.signedIn() || socket || connecting) return;
   connecting = true;
   let ep;
   try { ep = await api("GET", "/api/live-endpoint"); }  // a 401 signs out
-  catch (err) { if (token) setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000); return; }
+  catch (err) { if (p.signedIn()) setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000); return; }
   finally { connecting = false; }
-  // {server, host, port, path}: a null host or port means this page's own
-  const url = new URL(ep.path, location.href);
-  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  if (ep.host) url.hostname = ep.host;
-  if (ep.port) url.port = String(ep.port);
-  url.searchParams.set("token", token);
-  socket = new WebSocket(url);
-  socket.onopen = () => { setStatus(true); backoff = 500; };
-  socket.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  socket = new WebSocket(socketUrl(ep, p.token));
+  socket.onopen = () => { p.online(true); backoff = 500; };
+  socket.onmessage = (ev) => live.onMessage(JSON.parse(ev.data));
   socket.onclose = (ev) => {
-    setStatus(false); socket = null;
-    if (ev.code === 4401 || ev.code === 4403) { signOut(); return; }
-    if (token) setTimeout(connect, backoff);
+    p.online(false); socket = null;
+    if (ev.code === 4401 || ev.code === 4403) { p.signOut(); return; }
+    if (p.signedIn()) setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 10000);
   };
 }
 
-function setStatus(ok) {
-  const el = $("status");  // data-i18n too, so a language switch keeps the right word
-  el.classList.toggle("offline", !ok);
-  el.dataset.i18n = ok ? "online" : "offline";
-  el.textContent = t(el.dataset.i18n);
-}
-
 function renderQueues() {
+  const view = live.view;
   const queues = view ? Object.entries(view.queues || {}).sort() : [];
   $("queues").replaceChildren(...queues.map(([name, q]) => {
     const sl = q.today ? q.today.service_level : null;
@@ -194,6 +151,7 @@ function renderQueues() {
 }
 
 function agentRow(a) {
+  const view = live.view;
   const row = view && view.agents ? view.agents[a.agent_id] : null;  // live, else the roster
   const state = row ? row.state : a.state;
   const since = row && row.since > 0 && state !== "logged_out" ? row.since : null;
@@ -237,9 +195,10 @@ function renderAgents() {
 // low survey answers (view.survey_alerts, newest first): satisfaction as n/scale (1 = very
 // satisfied), the NPS answer, and the callback order (回访) made for it
 function renderAlerts() {
+  const view = live.view;
   const alerts = view && Array.isArray(view.survey_alerts) ? view.survey_alerts : [];
   const when = (at) => new Date(at * 1000).toLocaleTimeString(
-    lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+    p.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
   $("survey-alerts").replaceChildren(...alerts.map((a) => el("tr", { dataset: { call: a.call_id } },
     el("td", {}, when(a.at)),
     el("td", {}, a.agent_id || "—"),
@@ -251,11 +210,11 @@ function renderAlerts() {
 
 function render() {
   renderQueues(); renderAgents(); renderAlerts();
-  if (typeof renderReserve === "function") renderReserve();  // reserve.js
+  renderReserve(live.view, { api, el, t, pct, lang: p.lang });
 }
 
 function tick() {
-  const now = Date.now() / 1000 + clockOffset;
+  const now = live.now();
   document.querySelectorAll('[data-field="timer"], [data-field="longest"]').forEach((td) => {
     const none = td.dataset.field === "longest" ? "00:00" : "--:--";
     td.textContent = td.dataset.since ? mmss(now - Number(td.dataset.since)) : none;
@@ -324,73 +283,8 @@ $("skills-save").addEventListener("click", async () => {
   } catch (err) { $("message").textContent = err.message; }
 });
 
-// ---- sign in / out, language
-
-function applyLang() {
-  document.documentElement.lang = lang;
-  document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
-  document.querySelectorAll("[data-i18n-placeholder]").forEach((n) => {
-    n.placeholder = t(n.dataset.i18nPlaceholder);
-  });
-  $("lang").textContent = lang === "zh" ? "EN" : "中文";
-  render();
-  renderSkills();
-}
-
-function showFloor() {
-  $("login").hidden = true;
-  $("floor").hidden = false;
-  $("signout").hidden = false;
-  connect();
-  poll();
-}
-
-function signOut() {
-  token = "";
-  sessionStorage.removeItem("supervisor.token");
-  clearTimeout(pollTimer);
-  if (socket) socket.close();
-  $("floor").hidden = true;
-  $("signout").hidden = true;
-  $("login").hidden = false;
-}
-
-$("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  const res = await fetch("/api/auth/token", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
-  });
-  if (!res.ok) { $("login-error").textContent = t("bad_login"); return; }
-  const data = await res.json();
-  token = data.access_token;
-  sessionStorage.setItem("supervisor.token", token);
-  $("login-error").textContent = "";
-  setTimeout(refresh, Math.max(5, (data.expires_at - Date.now() / 1000) * 2 / 3) * 1000);
-  showFloor();
-});
-
-async function refresh() {  // renew the token at two thirds of its life
-  if (!token) return;
-  try {
-    const res = await api("POST", "/api/auth/refresh");
-    token = res.access_token;
-    sessionStorage.setItem("supervisor.token", token);
-    if (socket && socket.readyState === WebSocket.OPEN)
-      socket.send(JSON.stringify({ type: "token", token }));
-    setTimeout(refresh, Math.max(5, (res.expires_at - Date.now() / 1000) * 2 / 3) * 1000);
-  } catch (err) { /* the next poll's 401 shows the login form */ }
-}
-
-$("signout").addEventListener("click", signOut);
-$("lang").addEventListener("click", () => {
-  lang = lang === "zh" ? "en" : "zh";
-  localStorage.setItem("hotline.lang", lang);
-  applyLang();
-});
 $("sup-endpoint").value = localStorage.getItem("supervisor.endpoint") || "";
 
-applyLang();
 setInterval(tick, 250);
-if (token) showFloor(); else signOut();
+p.start();
+startAdherence({ token: () => p.token, view: () => live.view, lang: () => p.lang, t });

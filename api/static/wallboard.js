@@ -1,8 +1,10 @@
 // The wallboard: a snapshot then deltas over the live socket (GET /api/live-endpoint says where:
 // the dedicated live server's port, or /ws/live of the API itself); no build step, no framework.
 // Token: #token=... in the URL, else sessionStorage, else the login form. ?lang=zh|en,
-// ?queues=a,b. The longest wait ticks here every second from `oldest_since`.
+// ?queues=a,b. The longest wait ticks here every second from `oldest_since`. An ES module: the
+// live view is live.js's.
 "use strict";
+import { liveView, socketUrl } from "./live.js";
 
 const I18N = {
   zh: {
@@ -46,34 +48,10 @@ if (location.hash) {  // keep the token out of the address bar and the history
   sessionStorage.setItem("wallboard.token", token);
   history.replaceState(null, "", location.pathname + location.search);
 }
-let state = null;  // the live view, as merged from the snapshot and deltas
-let seq = -1;
-let offset = 0;  // server time - local time, seconds
+const live = liveView(() => render());  // merged from the snapshot and deltas
 let socket = null;
 let backoff = 500;
 let refreshTimer = null;
-
-// ---- the live view (the same merge as realtime/live.py: agent rows are whole)
-function merge(base, delta) {
-  for (const [key, value] of Object.entries(delta)) {
-    const before = base[key];
-    if (key === "agents" && before && typeof before === "object") Object.assign(before, value);
-    else if (value && typeof value === "object" && !Array.isArray(value) &&
-             before && typeof before === "object" && !Array.isArray(before)) merge(before, value);
-    else base[key] = value;
-  }
-  return base;
-}
-
-function onMessage(msg) {
-  if (msg.type === "snapshot") { state = msg.data; seq = msg.seq; }
-  else if (msg.type === "delta") {
-    if (state === null || msg.seq <= seq) return;  // already in the snapshot
-    merge(state, msg.data); seq = msg.seq;
-  } else return;
-  if (typeof state.now === "number") offset = state.now - Date.now() / 1000;
-  render();
-}
 
 // ---- formatting
 const pct = (x) => (x === null || x === undefined) ? "—" : (100 * x).toFixed(1) + "%";
@@ -88,7 +66,7 @@ function mmss(s) {
   s = Math.max(0, Math.floor(s));
   return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
 }
-const serverNow = () => Date.now() / 1000 + offset;
+const serverNow = () => live.now();
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
 
 function kpi(key, field, value, alert) {
@@ -96,7 +74,7 @@ function kpi(key, field, value, alert) {
     `<span class="v" data-field="${field}">${value}</span></div>`;
 }
 
-function trendSvg(queue) {
+function trendSvg(state, queue) {
   // Today's closed intervals; one without calls has no service level and is left out.
   const points = (state.sl_trend || []).filter((p) => p.queue === queue);
   if (!points.some((p) => p.service_level !== null)) return "";
@@ -115,7 +93,7 @@ function chips(byState) {
     `<span class="chip ${s}" data-state="${s}">${t(s)} ${byState[s]}</span>`).join("");
 }
 
-function card(name, q) {
+function card(state, name, q) {
   const today = q.today || {};
   const sl = today.service_level;
   const under = sl !== null && sl !== undefined && q.sl_target !== null && sl < q.sl_target;
@@ -131,10 +109,11 @@ function card(name, q) {
     kpi("asa", "asa", secs(today.asa)) +
     kpi("abandon", "abandon_rate", pct(today.abandon_rate)) + quality(today) +
     `</div><div class="states">${chips(state.agents_by_state?.[name])}</div>` +
-    trendSvg(name) + `</section>`;
+    trendSvg(state, name) + `</section>`;
 }
 
 function render() {
+  const state = live.view;
   if (!state) return;
   const all = state.all || {};
   const sl = all.today?.service_level;
@@ -152,13 +131,14 @@ function render() {
     kpi("occupancy", "occupancy", pct(state.occupancy?.today)) + quality(all.today || {});
   const names = Object.keys(state.queues || {}).sort();
   document.getElementById("board").innerHTML =
-    names.map((n) => card(n, state.queues[n])).join("");
+    names.map((n) => card(state, n, state.queues[n])).join("");
 }
 
 function tick() {  // the clock and every longest wait, once a second between messages
   const now = serverNow();
   document.getElementById("clock").textContent = new Date(now * 1000).toLocaleTimeString(
     lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  const state = live.view;
   if (!state) return;
   for (const el of document.querySelectorAll("[data-queue]")) {
     const name = el.dataset.queue;
@@ -181,12 +161,7 @@ async function liveEndpoint() {  // the socket's address, asked anew before ever
   const res = await fetch("/api/live-endpoint", { headers: { Authorization: "Bearer " + token } });
   if (res.status === 401 || res.status === 403) return null;  // log in again
   if (!res.ok) throw new Error(res.statusText);
-  const ep = await res.json();  // {server, host, port, path}: null host/port = this page's
-  const url = new URL(ep.path, location.href);
-  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  if (ep.host) url.hostname = ep.host;
-  if (ep.port) url.port = String(ep.port);
-  return url;
+  return socketUrl(await res.json(), token);
 }
 
 async function connect() {
@@ -194,11 +169,10 @@ async function connect() {
   let url;
   try { url = await liveEndpoint(); } catch (err) { retry(); return; }  // the API is away
   if (!url) { token = ""; showLogin(); return; }
-  url.searchParams.set("token", token);
   if (params.get("queues")) url.searchParams.set("queues", params.get("queues"));
   socket = new WebSocket(url);
   socket.onopen = () => { setStatus("live"); backoff = 500; };
-  socket.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  socket.onmessage = (ev) => live.onMessage(JSON.parse(ev.data));
   socket.onclose = (ev) => {
     socket = null;
     if (ev.code === 4401 || ev.code === 4403) { setStatus("offline"); token = ""; showLogin(); return; }

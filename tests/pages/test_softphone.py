@@ -218,7 +218,7 @@ async def test_the_page_phone_takes_a_real_call(
         await page.wait_for_function(
             "document.querySelector('[data-field=reason]').textContent === 'phone unreachable'",
             timeout=3000)
-        await page.evaluate("window.hotlineSoftphone.start(agentId, api)")
+        await page.evaluate("window.hotlineSoftphone.restart()")
         await phone_is(page, "registered", 10_000)
         await panel_is(page, "ready", timeout_ms=5000)
     finally:

@@ -40,7 +40,7 @@ def on_queued(state: RouterState, ev: CallQueued, now: float) -> Output:
     if ev.call_id in state.calls:
         state.ignored += 1  # a repeated UserEvent: the call keeps its place
         return []
-    q = state.queue(ev.queue)
+    q = state.queues.get(ev.queue) or state.queue(ev.queue)  # the method raises UnknownQueue
     priority = q.priority + ev.priority
     if ev.caller and ev.caller in state.config.vip_numbers:
         priority += VIP_BOOST
@@ -115,9 +115,18 @@ def on_failsafe(state: RouterState, ev: FailsafeTaken, now: float) -> Output:
 
 def expire_offers(state: RouterState, now: float) -> Output:
     """Offers that rang ring_timeout_s without an answer."""
-    out: Output = []
     timeout = state.config.ring_timeout_s
-    for call in [c for c in state.offered.values() if now - c.offered_at >= timeout]:
+    # on every event while an offer is out (the answer's own): usually none is due
+    due = None
+    for c in state.offered.values():
+        if now - c.offered_at >= timeout:
+            if due is None:
+                due = []
+            due.append(c)
+    if due is None:
+        return []
+    out: Output = []
+    for call in due:
         if call.on_hold:
             # the customer's phone never answered (its end was not reported): not the
             # agent's fault, the attempt failed

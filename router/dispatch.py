@@ -9,7 +9,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from hotline.core.events import CallOffered, CallOverflowed
-from hotline.core.lifecycle import AgentState, AgentTrigger, CallTrigger, next_call_phase
+from hotline.core.lifecycle import (
+    CALL_TRANSITIONS,
+    AgentState,
+    AgentTrigger,
+    CallTrigger,
+    next_call_phase,
+)
 from hotline.router import roster
 from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
@@ -176,7 +182,9 @@ def offer(
     moved = roster.move(state, agent, _RESERVE, now, "", call.call_id)
     if in_line:
         state.line.remove(call)
-    call.phase = next_call_phase(call.phase, _CALL_OFFER)
+    # next_call_phase's lookup written out; it raises for a move the table lacks
+    call.phase = (CALL_TRANSITIONS[call.phase].get(_CALL_OFFER)
+                  or next_call_phase(call.phase, _CALL_OFFER))
     call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False
     state.offered[call.call_id] = call
     wait = now - call.enqueued_at  # call.wait_s(now) written out

@@ -12,7 +12,14 @@ from hotline.core.events import (
     RingNoAnswer,
     TalkEnded,
 )
-from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase, CallTrigger, next_call_phase
+from hotline.core.lifecycle import (
+    CALL_TRANSITIONS,
+    AgentState,
+    AgentTrigger,
+    CallPhase,
+    CallTrigger,
+    next_call_phase,
+)
 from hotline.router import callbacks, dispatch, roster
 from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
@@ -72,7 +79,9 @@ def on_answered(state: RouterState, ev: CallAnswered, now: float) -> Output:
     call, agent = _matching(state, ev.call_id, ev.agent_id)
     if call is None or agent is None:
         return []
-    call.phase = next_call_phase(call.phase, _CALL_ANSWER)
+    # next_call_phase's lookup written out; it raises for a move the table lacks
+    call.phase = (CALL_TRANSITIONS[call.phase].get(_CALL_ANSWER)
+                  or next_call_phase(call.phase, _CALL_ANSWER))
     state.offered.pop(call.call_id, None)
     agent.calls_today += 1
     return [roster.move(state, agent, _ANSWER, now, "", call.call_id)]

@@ -39,7 +39,8 @@ class AgentClocks:
         self._index: dict[str, int] = {}
         self._keys: list[Key] = []
         self._key_index: dict[Key, int] = {}
-        self._state_key: dict[AgentState, int] = {}  # the key of (state, "") by its state
+        #: the key of (state, "") by its state; logged out: -1 (its time is not kept)
+        self._state_key: dict[AgentState, int] = {_LOGGED_OUT: -1}
         self.state: dict[str, AgentState] = {}
         self.reason: dict[str, str] = {}
         self.queues: dict[str, frozenset[str]] = {}
@@ -64,16 +65,14 @@ class AgentClocks:
         if a is None:
             self.ensure(agent_id, t)
             a = self._index[agent_id]
-        if state is _LOGGED_OUT:
-            key = -1
-        elif state is _NOT_READY:
-            pair = (state, reason)
-            key = self._key_index.get(pair)
-            if key is None:
-                key = self._key_number(pair)
-        else:
-            key = self._state_key.get(state)
-            if key is None:
+        key = self._state_key.get(state)  # never holds not_ready: its key has the reason
+        if key is None:
+            if state is _NOT_READY:
+                pair = (state, reason)
+                key = self._key_index.get(pair)
+                if key is None:
+                    key = self._key_number(pair)
+            else:
                 key = self._state_key[state] = self._key_number((state, ""))
         self._clocks.change(a, t, key)
         self.state[agent_id] = state

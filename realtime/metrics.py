@@ -385,7 +385,14 @@ class Metrics:
                 self._core.resume(slot, e.at, self._queue_group(e.queue),
                                   self._service_group(e.service))
                 return
-        self._core.queue(slot, t, self._queue_group(e.queue), self._service_group(e.service))
+        # the groups' cached lookups written out (every call)
+        gq = self._queue_groups.get(e.queue)
+        if gq is None:
+            gq = self._queue_group(e.queue)
+        gs = self._service_groups.get(e.service)
+        if gs is None:
+            gs = self._service_group(e.service)
+        self._core.queue(slot, t, gq, gs)
 
     def _on_overflowed(self, e: CallOverflowed, t: float) -> None:
         slot = self._calls.get(e.call_id)
@@ -402,7 +409,10 @@ class Metrics:
         core = self._core
         sl = self._sl_seconds[core.queue_of(slot)]
         before = core.phase(slot)
-        if core.answer(slot, t, self._agent_group(agent_id), sl) != before:
+        ga = self._agent_groups.get(agent_id)
+        if ga is None:
+            ga = self._agent_group(agent_id)
+        if core.answer(slot, t, ga, sl) != before:
             self._slot_agent[slot] = agent_id  # not on a repeated answer: that agent is not on it
 
     def _on_requeued(self, e: CallRequeued, t: float) -> None:

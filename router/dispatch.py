@@ -9,7 +9,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from hotline.core.events import CallOffered, CallOverflowed
-from hotline.core.lifecycle import AgentState, AgentTrigger, CallTrigger, next_call_phase
+from hotline.core.lifecycle import (
+    CALL_TRANSITIONS,
+    AgentState,
+    AgentTrigger,
+    CallTrigger,
+    next_call_phase,
+)
 from hotline.router import roster
 from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
@@ -31,8 +37,10 @@ UNEXPLAINED = Explanation("", 0.0, "", "", (), "unexplained", "", (), ())
 
 def stage(state: RouterState, call: RoutedCall, now: float) -> tuple[int, bool, bool]:
     """What decides the call's requirements now; a change means it may match new agents."""
-    step = state.queues[call.queue].step_after(call.wait_s(now))
-    return (step, call.overflowed, preferred_active(state, call, now))
+    q = state.queues[call.queue]
+    step = q.step_after(call.wait_s(now)) if q.expand_after else 0  # no steps: 0 (most)
+    return (step, call.overflowed,
+            call.preferred_agent is not None and preferred_active(state, call, now))
 
 
 def preferred_active(state: RouterState, call: RoutedCall, now: float) -> bool:
@@ -47,7 +55,8 @@ def alternatives(
 ) -> list[tuple[QueueConfig, dict]]:
     """(queue whose policy decides, requirements) to try in order for this call."""
     q = state.queues[call.queue]
-    alts: list[tuple[QueueConfig, dict]] = [(q, q.requirements_after(call.wait_s(now)))]
+    req = q.requirements_after(call.wait_s(now)) if q.expand_after else q.required
+    alts: list[tuple[QueueConfig, dict]] = [(q, req)]
     if call.overflowed and q.overflow_to is not None:
         over = state.queues[q.overflow_to]
         alts.append((over, over.required))
@@ -173,10 +182,14 @@ def offer(
     moved = roster.move(state, agent, _RESERVE, now, "", call.call_id)
     if in_line:
         state.line.remove(call)
-    call.phase = next_call_phase(call.phase, _CALL_OFFER)
+    # next_call_phase's lookup written out; it raises for a move the table lacks
+    call.phase = (CALL_TRANSITIONS[call.phase].get(_CALL_OFFER)
+                  or next_call_phase(call.phase, _CALL_OFFER))
     call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False
     state.offered[call.call_id] = call
-    wait = call.wait_s(now)
+    wait = now - call.enqueued_at  # call.wait_s(now) written out
+    if wait < 0.0:
+        wait = 0.0
     offered = CallOffered(now, call.call_id, agent.agent_id, call.queue, wait)
     decision: Decision
     if calling_back:

@@ -12,7 +12,14 @@ from hotline.core.events import (
     RingNoAnswer,
     TalkEnded,
 )
-from hotline.core.lifecycle import AgentState, AgentTrigger, CallPhase, CallTrigger, next_call_phase
+from hotline.core.lifecycle import (
+    CALL_TRANSITIONS,
+    AgentState,
+    AgentTrigger,
+    CallPhase,
+    CallTrigger,
+    next_call_phase,
+)
 from hotline.router import callbacks, dispatch, roster
 from hotline.router.agent_records import AgentRecord
 from hotline.router.calls import RoutedCall
@@ -40,7 +47,7 @@ def on_queued(state: RouterState, ev: CallQueued, now: float) -> Output:
     if ev.call_id in state.calls:
         state.ignored += 1  # a repeated UserEvent: the call keeps its place
         return []
-    q = state.queue(ev.queue)
+    q = state.queues.get(ev.queue) or state.queue(ev.queue)  # the method raises UnknownQueue
     priority = q.priority + ev.priority
     if ev.caller and ev.caller in state.config.vip_numbers:
         priority += VIP_BOOST
@@ -72,7 +79,9 @@ def on_answered(state: RouterState, ev: CallAnswered, now: float) -> Output:
     call, agent = _matching(state, ev.call_id, ev.agent_id)
     if call is None or agent is None:
         return []
-    call.phase = next_call_phase(call.phase, _CALL_ANSWER)
+    # next_call_phase's lookup written out; it raises for a move the table lacks
+    call.phase = (CALL_TRANSITIONS[call.phase].get(_CALL_ANSWER)
+                  or next_call_phase(call.phase, _CALL_ANSWER))
     state.offered.pop(call.call_id, None)
     agent.calls_today += 1
     return [roster.move(state, agent, _ANSWER, now, "", call.call_id)]
@@ -115,9 +124,18 @@ def on_failsafe(state: RouterState, ev: FailsafeTaken, now: float) -> Output:
 
 def expire_offers(state: RouterState, now: float) -> Output:
     """Offers that rang ring_timeout_s without an answer."""
-    out: Output = []
     timeout = state.config.ring_timeout_s
-    for call in [c for c in state.offered.values() if now - c.offered_at >= timeout]:
+    # on every event while an offer is out (the answer's own): usually none is due
+    due = None
+    for c in state.offered.values():
+        if now - c.offered_at >= timeout:
+            if due is None:
+                due = []
+            due.append(c)
+    if due is None:
+        return []
+    out: Output = []
+    for call in due:
         if call.on_hold:
             # the customer's phone never answered (its end was not reported): not the
             # agent's fault, the attempt failed

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hotline.core.events import AgentStateChanged
-from hotline.core.lifecycle import AgentState, AgentTrigger, next_agent_state
+from hotline.core.lifecycle import (
+    AGENT_TRANSITIONS,
+    AgentState,
+    AgentTrigger,
+    IllegalTransition,
+)
 from hotline.router.agent_records import UNREACHABLE, AgentRecord
 from hotline.router.definitions import MAX_LEVEL, AgentConfig, check_levels
 from hotline.router.state import RouterState
@@ -67,9 +72,13 @@ def move(
     cancelled offer): it goes to not_ready(unreachable) instead, and back to ready once the
     phone is reachable again (reachability.py)."""
     # States are the enum's members (AGENT_TRANSITIONS' values): compared by identity.
+    # next_agent_state and the `reachable` property written out (four times a call).
     old = agent.state
-    new = next_agent_state(old, trigger)
-    if new is _READY and not agent.reachable:
+    try:
+        new = AGENT_TRANSITIONS[old][trigger]
+    except KeyError:
+        raise IllegalTransition("agent", old, trigger) from None
+    if new is _READY and agent.reach and not any(agent.reach.values()):
         new, reason = _NOT_READY, UNREACHABLE
     agent.state = new
     agent.reason = reason = reason if new is _NOT_READY else ""

@@ -38,7 +38,12 @@ from hotline.core.events import (
     RingNoAnswer,
     TalkEnded,
 )
-from hotline.core.lifecycle import AgentState, AgentTrigger, next_agent_state
+from hotline.core.lifecycle import (
+    AGENT_TRANSITIONS,
+    AgentState,
+    AgentTrigger,
+    next_agent_state,
+)
 from hotline.core_ext.select import load
 from hotline.router import (
     callbacks,
@@ -53,7 +58,7 @@ from hotline.router.agent_records import AgentView
 from hotline.router.calls import WaitingView
 from hotline.router.decisions import Explanation
 from hotline.router.definitions import AgentConfig, QueueConfig, RouterConfig, queues_served
-from hotline.router.errors import IllegalCommand
+from hotline.router.errors import IllegalCommand, UnknownAgent
 from hotline.router.lifecycle import MISSED
 from hotline.router.state import Output, RouterState
 
@@ -142,8 +147,13 @@ class Router:
         if handler is None:
             return self._let_time_pass(now)
         # Nothing came due since time was last looked at (and nothing changed): as
-        # _let_time_pass, no need to look again before the event.
-        out = self._advance(now) if now >= self._quiet_until else []
+        # _let_time_pass, no need to look again before the event. _advance's own tests
+        # first: with nothing offered, retrying or timed it has nothing to do (most events).
+        s = self._state
+        if now >= self._quiet_until and (s.offered or s.retrying or (s.timed and len(s.line))):
+            out = self._advance(now)
+        else:
+            out = []
         try:
             out += handler(self._state, event, now)
         finally:
@@ -157,10 +167,16 @@ class Router:
             if trigger not in COMMANDS:
                 raise IllegalCommand(f"{trigger!r} is an event, not an agent command")
             state = self._state
-            agent = state.agent(agent_id)
-            next_agent_state(agent.state, trigger)  # raise before anything changes
+            agent = state.agents.get(agent_id)  # state.agent and next_agent_state written out
+            if agent is None:
+                raise UnknownAgent(agent_id)
+            if trigger not in AGENT_TRANSITIONS[agent.state]:  # raise before anything changes
+                next_agent_state(agent.state, trigger)
             now = self._clock()
-            out = self._advance(now)
+            if state.offered or state.retrying or (state.timed and len(state.line)):
+                out = self._advance(now)
+            else:  # as in handle: _advance would find nothing to do
+                out = []
             if not reason and trigger == _LOGIN:
                 reason = "login"
             was = agent.state  # after _advance: a ring timeout may have moved the agent

@@ -35,6 +35,6 @@ class SkillRegistry:
         """The kernel's (skills, mins) for a requirement mapping, in its order."""
         ids = self._ids
         try:  # every decision: the skills are known (registered with the queues)
-            return [ids[s] for s in required], list(required.values())
+            return list(map(ids.__getitem__, required)), list(required.values())
         except KeyError:
             return [self.id(s) for s in required], list(required.values())

@@ -11,34 +11,32 @@ docs/planning.md.
 
 The loop is lean on purpose (a 260,000-call day in seconds, bench/simulate.py): the calls are
 drawn up front into parallel lists, arrivals are merged from that sorted list rather than
-pushed on the heap, the heap holds plain (time, seq, kind, ref) tuples, and a call that is
-answered at once never schedules its abandon.
+pushed on the heap, the heap holds plain (time, seq, kind, ref) records, and a call that is
+answered at once never schedules its abandon. The loop itself is a kernel, core_ext/sim_loop
+(compiled; its twin sim_loop_py.py is the specification): it knows the router and the metrics
+only by the entry points handed to it.
 """
 
 from __future__ import annotations
 
 import functools
-import heapq
-import itertools
 import math
 import operator
-from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from hotline.core.events import AgentStateChanged, CallAnswered, CallEnded, CallQueued
 from hotline.core.lifecycle import AgentState, AgentTrigger
+from hotline.core_ext.select import load
 from hotline.planning.scenario import Day, Scenario, generate_day
 from hotline.realtime.figures import QueueFigures, counter_row, queue_figures
 from hotline.realtime.metrics import Metrics
 from hotline.realtime.targets import MetricsConfig, QueueTargets
 from hotline.router import Offer, Router, RouterConfig
 
-# event kinds: on the heap (what calls schedule, and ticks) and in the day's frame
-_ANSWER, _TALK_END, _WRAP_END, _ABANDON, _TICK = range(5)
+# the day's frame's kinds (core_ext/sim_loop_py.py: SHIFT_START, SHIFT_END, BOUNDARY)
 _SHIFT_START, _SHIFT_END, _BOUNDARY = range(5, 8)
-# call phases
-_WAITING, _ANSWERED, _GONE = 0, 1, 2
 #: an interval's occupancy is read this long before its end (the events are continuous
 #: random times: none falls in that gap in practice), then the interval is closed
 _READ_BEFORE_S = 1e-6
@@ -74,9 +72,12 @@ class SimResult:
                 for iv in self.intervals for name, f in iv.queues.items()]
 
 
-def simulate(scenario: Scenario, day: Day | None = None) -> SimResult:
-    """Runs the scenario's day (generated from its seed unless given) to the last call's end."""
-    return _Run(scenario, day if day is not None else generate_day(scenario)).run()
+def simulate(scenario: Scenario, day: Day | None = None,
+             loop: ModuleType | None = None) -> SimResult:
+    """Runs the scenario's day (generated from its seed unless given) to the last call's end.
+    `loop`: the event loop kernel (core_ext sim_loop, compiled unless HOTLINE_PURE_PYTHON=1,
+    or its twin sim_loop_py)."""
+    return _Run(scenario, day if day is not None else generate_day(scenario), loop).run()
 
 
 def compare(baseline: SimResult, variant: SimResult,
@@ -101,7 +102,7 @@ def compare(baseline: SimResult, variant: SimResult,
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, day: Day) -> None:
+    def __init__(self, scenario: Scenario, day: Day, loop: ModuleType | None = None) -> None:
         self.sc = scenario
         self.day = day
         self.now = [0.0]
@@ -120,73 +121,15 @@ class _Run:
             targets=targets, day_start_offset_s=0,
         ))
         self.metrics.declare_queues(q.name for q in scenario.queues)
-        self.heap: list[tuple[float, int, int, int]] = []
-        self.seq = itertools.count()
+        self.loop = loop if loop is not None else load("sim_loop")
         self.intervals: list[IntervalResult] = []
 
-    def push(self, t: float, kind: int, ref: int) -> None:
-        heapq.heappush(self.heap, (t, next(self.seq), kind, ref))
-
     def run(self) -> SimResult:
-        sc, day, router, metrics = self.sc, self.day, self.router, self.metrics
-        heap, pop, heappush, now = self.heap, heapq.heappop, heapq.heappush, self.now
-        seq = self.seq  # ties in time keep the order of scheduling
-        push = self.push
-        m_apply, r_handle, command = metrics.apply, router.handle, router.agent_command
-        counted = metrics.handled_types()  # CallOffered, say, moves no figure
-        n = len(day)
-        arrival, talk, patience = day.arrival, day.talk, day.patience
-        qidx = day.queue
-        queue_name = [d.queue for d in sc.demand]
+        sc, day, router = self.sc, self.day, self.router
         services = {q.name: q.service for q in sc.queues}
-        queue_service = [services[name] for name in queue_name]
-        acw = [d.acw_s for d in sc.demand]
-        delay = sc.answer_delay_s
-        prefix = sc.name_prefix
-        cut = len(prefix)
-        phase = bytearray(n)
-        call_agent: list[int] = [0] * n
-        call_ids = [""] * n
+        queue_name = [d.queue for d in sc.demand]
         agent_ids = [a.config.agent_id for a in sc.agents]
-        agent_index = {aid: i for i, aid in enumerate(agent_ids)}
         leaving = [False] * len(agent_ids)
-        end_wrap_up, logout = AgentTrigger.END_WRAP_UP, AgentTrigger.LOGOUT
-        events = 0
-
-        def answer(i: int, a: int, t: float) -> None:
-            nonlocal events
-            phase[i] = _ANSWERED
-            call_agent[i] = a
-            ev = CallAnswered(t, call_ids[i], agent_ids[a])
-            m_apply(ev)
-            apply(r_handle(ev))
-            events += 1
-            heappush(heap, (t + talk[i], next(seq), _TALK_END, i))
-
-        def apply(out: list) -> None:
-            for item in out:
-                tp = type(item)
-                if tp is AgentStateChanged:  # the most common: four a call
-                    m_apply(item)
-                elif tp is Offer:
-                    i = int(item.call_id[cut:])
-                    a = agent_index[item.agent_id]
-                    if delay:
-                        push(now[0] + delay, _ANSWER, i * len(agent_ids) + a)
-                    else:
-                        answer(i, a, now[0])
-                elif tp in counted:  # agent states, overflows
-                    m_apply(item)
-
-        def wrap_up_over(a: int) -> None:
-            nonlocal events
-            if leaving[a]:
-                leaving[a] = False
-                apply(command(agent_ids[a], logout))
-            else:
-                apply(command(agent_ids[a], end_wrap_up))
-            events += 1
-
         # The day's frame, known up front: shifts and interval boundaries, in a sorted list
         # of their own (like the arrivals) rather than on the heap, which then holds only
         # what calls schedule (a heap of thousands of shift ends makes every push dearer).
@@ -200,78 +143,32 @@ class _Run:
             frame.append((k * sc.interval_s - _READ_BEFORE_S, _BOUNDARY, k))
         frame.sort()
         frame.append((math.inf, _BOUNDARY, 0))  # sentinel
-        frame_t = [f[0] for f in frame]
-        arrival = [*arrival, math.inf]  # sentinel
-        if any(q.overflow_to or q.expand_after for q in sc.queues):
-            push(sc.tick_s, _TICK, 0)
-
-        ai = fi = 0
-        t = 0.0
-        active = 0  # calls arrived and not over (answered and ended, or abandoned)
-        inf = math.inf
-        while True:
-            if ai == n and not active:
-                break  # what is left are shift ends and boundaries after the last call
-            ta, tf = arrival[ai], frame_t[fi]
-            th = heap[0][0] if heap else inf
-            if tf <= ta and tf <= th:
-                if tf == inf:
-                    break
-                t = now[0] = tf
-                _, kind, ref = frame[fi]
-                fi += 1
-                if kind == _BOUNDARY:
-                    self._close(ref * sc.interval_s)
-                elif kind == _SHIFT_START:
-                    events += self._shift_start(ref, apply, leaving)
-                else:
-                    events += self._shift_end(ref, apply, leaving)
-                continue
-            if ta < th:
-                i = ai
-                ai += 1
-                t = now[0] = arrival[i]
-                q = qidx[i]
-                call_ids[i] = call_id = prefix + str(i)
-                ev = CallQueued(t, call_id, queue_name[q], queue_service[q])
-                m_apply(ev)
-                apply(r_handle(ev))
-                events += 1
-                active += 1
-                if phase[i] == _WAITING and patience[i] != math.inf:
-                    heappush(heap, (t + patience[i], next(seq), _ABANDON, i))
-                continue
-            t, _, kind, ref = pop(heap)
-            now[0] = t
-            if kind == _TALK_END:
-                ev = CallEnded(t, call_ids[ref])
-                m_apply(ev)
-                apply(r_handle(ev))
-                events += 1
-                active -= 1
-                a = call_agent[ref]
-                wait = acw[qidx[ref]]
-                if wait > 0:
-                    heappush(heap, (t + wait, next(seq), _WRAP_END, a))
-                else:
-                    wrap_up_over(a)
-            elif kind == _WRAP_END:
-                wrap_up_over(ref)
-            elif kind == _ABANDON:
-                if phase[ref] == _WAITING:
-                    phase[ref] = _GONE
-                    ev = CallEnded(t, call_ids[ref])
-                    m_apply(ev)
-                    apply(r_handle(ev))
-                    events += 1
-                    active -= 1
-            elif kind == _ANSWER:
-                i, a = divmod(ref, len(agent_ids))
-                if phase[i] == _WAITING:  # the caller may have hung up while it rang
-                    answer(i, a, t)
-            else:  # _TICK
-                apply(router.tick())
-                push(t + sc.tick_s, _TICK, 0)
+        timed = any(q.overflow_to or q.expand_after for q in sc.queues)
+        events, t = self.loop.run(
+            [*day.arrival, math.inf],  # sentinel
+            day.queue, day.talk, day.patience, frame,
+            now=self.now,
+            queue_name=queue_name,
+            queue_service=[services[name] for name in queue_name],
+            acw=[d.acw_s for d in sc.demand],
+            delay=sc.answer_delay_s,
+            prefix=sc.name_prefix,
+            agent_ids=agent_ids,
+            leaving=leaving,
+            types=(CallQueued, CallAnswered, CallEnded, AgentStateChanged, Offer),
+            counted=self.metrics.handled_types(),  # CallOffered, say, moves no figure
+            metrics_apply=self.metrics.apply,
+            router_handle=router.handle,
+            agent_command=router.agent_command,
+            end_wrap_up=AgentTrigger.END_WRAP_UP,
+            logout=AgentTrigger.LOGOUT,
+            tick=router.tick if timed else None,
+            tick_s=sc.tick_s,
+            interval_s=sc.interval_s,
+            close=self._close,
+            shift_start=functools.partial(self._shift_start, leaving=leaving),
+            shift_end=functools.partial(self._shift_end, leaving=leaving),
+        )
 
         # the intervals left, and those the last calls ran into
         end = max(horizon, math.ceil(t / sc.interval_s) * sc.interval_s)
@@ -281,36 +178,32 @@ class _Run:
             self._close(last)
         return SimResult(
             label=sc.label,
-            calls=n,
+            calls=len(day),
             intervals=self.intervals,
             totals=self._totals(),
             events=events,
             rank_mismatches=router.rank_mismatches,
         )
 
-    def _shift_start(self, a: int, apply: Callable[[list], None], leaving: list[bool]) -> int:
-        aid = self.sc.agents[a].config.agent_id
-        state = self.router.agent(aid).state
+    def _shift_start(self, a: int, leaving: list[bool]) -> list[AgentTrigger]:
+        """The commands agent `a` issues at its shift's start."""
+        state = self.router.agent(self.sc.agents[a].config.agent_id).state
         if state is AgentState.LOGGED_OUT:
-            apply(self.router.agent_command(aid, AgentTrigger.LOGIN))
-            apply(self.router.agent_command(aid, AgentTrigger.READY))
-            return 2
+            return [AgentTrigger.LOGIN, AgentTrigger.READY]
         leaving[a] = False  # still on the last shift's call: it stays on
         if state is AgentState.NOT_READY:
-            apply(self.router.agent_command(aid, AgentTrigger.READY))
-            return 1
-        return 0
+            return [AgentTrigger.READY]
+        return []
 
-    def _shift_end(self, a: int, apply: Callable[[list], None], leaving: list[bool]) -> int:
-        aid = self.sc.agents[a].config.agent_id
-        state = self.router.agent(aid).state
+    def _shift_end(self, a: int, leaving: list[bool]) -> list[AgentTrigger]:
+        """The commands agent `a` issues at its shift's end."""
+        state = self.router.agent(self.sc.agents[a].config.agent_id).state
         if state in _BUSY:
             leaving[a] = True  # logs out when its after-call work ends
-            return 0
+            return []
         if state is not AgentState.LOGGED_OUT:
-            apply(self.router.agent_command(aid, AgentTrigger.LOGOUT))
-            return 1
-        return 0
+            return [AgentTrigger.LOGOUT]
+        return []
 
     def _close(self, end: float) -> None:
         occupancy = self.metrics.occupancy(end - _READ_BEFORE_S, "interval")

@@ -31,6 +31,12 @@ Measured:
   retained_bytes_per_call; 7 KB before explanations were kept encoded): at 5 calls/s that
   fills for the first ~33 minutes and then stays flat, so the second half's slope
   (`rss_growth_second_half_mb_per_hour`) tells a leak from that filling.
+  A fill of ~3 KB a call over 10,000 calls alone makes a slope of ~27 MB/hour over 6-60
+  minutes at 5/s: what grew, and why, is in docs/metrics.md ("The controller's RSS in the
+  soak"). `--probe` (bench/soak_trace.py) prints, from the warm-up to the last call, the
+  controller's RSS by mapping, malloc's in-use and free bytes, pymalloc's blocks, threads,
+  and (unless `--probe-no-walk`) the objects by type and the largest containers with their
+  holders.
 Targets: lost 0; controller and Asterisk RSS growth under 20 MB/hour each.
 The last line is one JSON object with the figures. Set-up (node boot, initdb of the embedded
 PostgreSQL) takes about half a minute; the history check after the calls up to a minute.
@@ -52,6 +58,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -224,13 +231,20 @@ class HotlineRun:
     """A `hotline run --ready` subprocess on the embedded PostgreSQL and Redis; its output is
     drained all along (the call log) and its tail kept."""
 
-    def __init__(self, settings: Settings, trace_out: Path | None = None) -> None:
+    def __init__(self, settings: Settings, trace_out: Path | None = None,
+                 probe_out: Path | None = None, probe_every_s: float = 60.0,
+                 probe_walk: bool = True) -> None:
         self.env = settings_env(settings)
         self.env["HOTLINE_DATABASE_URL"] = self.env["HOTLINE_REDIS_URL"] = ""
-        # --tracemalloc: the same command under bench/soak_trace.py
-        self.module = "hotline.process.cli" if trace_out is None else "bench.soak_trace"
+        # --tracemalloc, --probe: the same command under bench/soak_trace.py
+        traced = trace_out is not None or probe_out is not None
+        self.module = "bench.soak_trace" if traced else "hotline.process.cli"
         if trace_out is not None:
             self.env["HOTLINE_SOAK_TRACE_OUT"] = str(trace_out)
+        if probe_out is not None:
+            self.env["HOTLINE_SOAK_PROBE_OUT"] = str(probe_out)
+            self.env["HOTLINE_SOAK_PROBE_EVERY_S"] = str(probe_every_s)
+            self.env["HOTLINE_SOAK_PROBE_WALK"] = "1" if probe_walk else "0"
         self.proc: asyncio.subprocess.Process | None = None
         self.tail: deque[str] = deque(maxlen=200)
         self.lines = 0
@@ -316,6 +330,9 @@ class Load:
     caller_stay_ms: int = 15_000  # after the hotline answered, unless hung up on first
     sample_s: float = 10.0
     trace: bool = False  # the controller under tracemalloc (bench/soak_trace.py)
+    probe: bool = False  # the controller's heap probed every probe_s (bench/soak_trace.py)
+    probe_s: float = 60.0
+    probe_walk: bool = True  # the objects walked too (its own memory then counts in the RSS)
 
     @property
     def calls(self) -> int:
@@ -385,7 +402,9 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
     phones = [start_agent_phones(port, next(media), load.ring_ms, load.talk_ms)
               for port in phone_ports(centre)]
     trace_out = Path(tempfile.mkdtemp(prefix="soak-trace-")) / "growth.txt"
-    run = HotlineRun(settings, trace_out if load.trace else None)
+    probe_out = trace_out.parent / "probe.jsonl"
+    run = HotlineRun(settings, trace_out if load.trace else None,
+                     probe_out if load.probe else None, load.probe_s, load.probe_walk)
     caller: SippProcess | None = None
     sampler: asyncio.Task[None] | None = None
     figures: dict[str, object] = {}
@@ -468,6 +487,10 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
             "controller_error_lines": run.errors,
             "agents": len(centre.agents),
         }
+        for key in ("rss_growth_mb_per_hour", "rss_growth_second_half_mb_per_hour"):
+            g = figures[key]  # the same per 1,000 calls placed at the run's rate
+            figures[key.replace("_per_hour", "_per_1000_calls")] = (
+                None if not isinstance(g, float) else round(g / (load.rate * 3.6), 3))
         figures["target_lost_0"] = acc.lost == 0
         figures["target_growth_under_20mb_h"] = all(
             isinstance(g, float) and g < GROWTH_TARGET_MB_PER_HOUR
@@ -482,6 +505,8 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
             text = trace_out.read_text() if trace_out.exists() else "(not written)\n"
             print("controller: allocation sites that grew most after the warm-up "
                   "(tracemalloc):\n" + text, end="")
+        if load.probe:
+            figures["probe"] = probe_report(probe_out, start, warm, placing_s)
     finally:
         if sampler is not None:
             sampler.cancel()
@@ -493,6 +518,58 @@ async def run_soak(settings: Settings, centre: Centre, load: Load, ports: Ports,
             phone.stop()
         shutil.rmtree(trace_out.parent, ignore_errors=True)
     return figures
+
+
+def probe_report(path: Path, start: float, warm_s: float, until_s: float) -> dict[str, Any]:
+    """The controller's probes (bench/soak_trace.py) from the end of the warm-up to the last
+    new call: each probe's RSS and where it lies, then what grew between the first and the
+    last of them (objects by type, the largest containers)."""
+    wall0 = time.time() - (time.monotonic() - start)  # the calls' start on the wall clock
+    probes = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        p = json.loads(line)
+        if "error" in p:
+            print(f"probe error at {p['t'] - wall0:.0f} s: {p['error']}")
+        elif warm_s <= p["t"] - wall0 <= until_s + 5:
+            probes.append(p)
+    print(f"controller probes after the warm-up ({len(probes)}): s: RSS = heap + anon + files "
+          "MB | malloc in use / free MB | pymalloc blocks | gc objects | threads")
+    for p in probes:
+        sm, m = p["smaps"], p["malloc"] or {}
+        print(f"  {p['t'] - wall0:6.0f}: {p['rss']:.1f} = {sm['heap']:.1f} + {sm['anon']:.1f} + "
+              f"{sm['files']:.1f} ({sm['anon_mappings']:.0f} anon maps) | "
+              f"{m.get('used')} / {m.get('free')} | {p['py_blocks']} | {p['gc_objects']} | "
+              f"{p['threads']} (probe {p['probe_s']} s)")
+    if len(probes) < 2:
+        return {"probes": len(probes)}
+    first, last = probes[0], probes[-1]
+    hours = (last["t"] - first["t"]) / 3600
+
+    def per_h(key: str, sub: str | None = None) -> float | None:
+        a = first[key] if sub is None else (first[key] or {}).get(sub)
+        b = last[key] if sub is None else (last[key] or {}).get(sub)
+        return None if a is None or b is None or hours <= 0 else round((b - a) / hours, 2)
+
+    grew = {k: last["types"].get(k, 0) - first["types"].get(k, 0)
+            for k in set(first["types"]) | set(last["types"])}
+    print("  objects by type, growth first -> last probe: " + ", ".join(
+        f"{k} {v:+d}" for k, v in sorted(grew.items(), key=lambda kv: -abs(kv[1]))[:12]))
+    before = {c["id"]: c["len"] for c in first["containers"]}
+    print("  largest containers at the last probe (len, growth since the first probe, owner):")
+    for c in last["containers"]:
+        was = before.get(c["id"])
+        delta = "new" if was is None else f"{c['len'] - was:+d}"
+        print(f"    {c['len']:8d} {delta:>8} {c['type']} {c['owner']}")
+    return {"probes": len(probes), "seconds": round(last["t"] - first["t"]),
+            "rss_mb_per_hour": per_h("rss"),
+            "heap_mb_per_hour": round((last["smaps"]["heap"] - first["smaps"]["heap"])
+                                      / hours, 2),
+            "anon_mb_per_hour": round((last["smaps"]["anon"] - first["smaps"]["anon"])
+                                      / hours, 2),
+            "malloc_used_mb_per_hour": per_h("malloc", "used"),
+            "malloc_free_mb_per_hour": per_h("malloc", "free"),
+            "py_blocks_per_hour": per_h("py_blocks"),
+            "gc_objects_per_hour": per_h("gc_objects")}
 
 
 def _round(x: float | None) -> float | None:
@@ -550,6 +627,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tracemalloc", action="store_true",
                     help="run the controller under tracemalloc and print where its memory "
                          "grew after the warm-up (slower: for finding a leak)")
+    ap.add_argument("--probe", action="store_true",
+                    help="probe the controller's heap every --probe-s (RSS by mapping, "
+                         "malloc's figures, objects by type, largest containers) and print "
+                         "what grew after the warm-up (bench/soak_trace.py)")
+    ap.add_argument("--probe-s", type=float, default=60.0)
+    ap.add_argument("--probe-no-walk", action="store_true",
+                    help="--probe without the objects' walk: the RSS, mappings and malloc's "
+                         "figures only (the walk's own allocations grow a malloc arena)")
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("bench.soak starts its own Asterisk node (mount, chroot): run it as root",
@@ -569,7 +654,9 @@ def main(argv: list[str] | None = None) -> int:
     settings.centre_file.write_text(centre_toml(centre))
     settings.data_dir.mkdir(parents=True)
     settings.data_dir.chmod(0o755)
-    load = Load(minutes=a.minutes, rate=a.rate, talk_ms=a.talk_ms, trace=a.tracemalloc)
+    load = Load(minutes=a.minutes, rate=a.rate, talk_ms=a.talk_ms, trace=a.tracemalloc,
+                probe=a.probe or a.probe_no_walk, probe_s=a.probe_s,
+                probe_walk=not a.probe_no_walk)
     stop_on_signals(signal.SIGTERM)
     try:
         node = boot_node(settings, centre)

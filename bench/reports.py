@@ -266,11 +266,17 @@ async def load(conn: asyncpg.Connection, n: int, seed: int) -> dict[str, float]:
         "SELECT conrelid::regclass::text AS t, conname, pg_get_constraintdef(oid) AS def"
         " FROM pg_constraint WHERE contype = 'p' AND conrelid = ANY($1::regclass[])"
         " AND conrelid IN ('calls'::regclass, 'agent_state_log'::regclass)", list(TABLES))]
+    # a bulk load into an empty roll-up: the first roll-up makes every quarter (no marks).
+    # The report triggers dropped, not disabled: a disabled trigger's transition table is
+    # still filled (a copy of every row loaded, in temporary files, thrown away unread)
+    triggers = [(r["tgname"], r["t"], r["sql"]) for r in await conn.fetch(
+        "SELECT tgname, tgrelid::regclass::text AS t, pg_get_triggerdef(oid) AS sql"
+        " FROM pg_trigger WHERE tgrelid = ANY($1::regclass[]) AND NOT tgisinternal"
+        " ORDER BY oid", list(TABLES))]
     year = Year(n, seed)
     async with conn.transaction():
-        # a bulk load into an empty roll-up: the first roll-up makes every quarter (no marks)
-        for table in TABLES:
-            await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        for name, table, _ in triggers:
+            await conn.execute(f"DROP TRIGGER {name} ON {table}")
         await conn.execute("TRUNCATE calls, agent_state_log, work_orders CASCADE")
         for name, _ in rebuild:
             await conn.execute(f"DROP INDEX {name}")
@@ -284,8 +290,10 @@ async def load(conn: asyncpg.Connection, n: int, seed: int) -> dict[str, float]:
         year.orders, year.links = [], []
         await _copy(conn, "agent_state_log", STATE_COLUMNS,
                     (year.states(d) for d in range(DAYS)), clock)
-        for table in TABLES:
-            await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        for _, _, sql in triggers:
+            await conn.execute(sql)
+    assert await conn.fetchval("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND"
+                               " tgrelid = ANY($1::regclass[])", list(TABLES)) == len(triggers)
     copied = time.perf_counter()
     print(f"  loaded in {copied - started:.0f} s (of it making rows {clock['make_s']:.0f} s)",
           flush=True)

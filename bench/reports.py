@@ -3,25 +3,40 @@
     nice -n 19 .venv/bin/python -m bench.reports                   # 95,000,000 calls
     nice -n 19 .venv/bin/python -m bench.reports --calls 1000000   # a scaled-down year
 
-Starts its own PostgreSQL (data under /tmp; or HOTLINE_DATABASE_URL, an empty database),
-migrates it, and loads a year of calls with COPY: 1,200 agents in 40 teams of 3 vendors, 12
-queues, 8 services, a day-shaped arrival curve, repeat callers (a number calls again within
-hours), outcomes (answered, abandoned, callback, ...), and work orders for 4% of the calls
+Starts its own PostgreSQL (data under /tmp, removed at the end, on an error, Ctrl-C or
+SIGTERM too; or HOTLINE_DATABASE_URL, an empty database), migrates it, and loads a year:
+1,200 agents in 40 teams of 3 vendors, 12 queues, 8 services, a day-shaped arrival curve,
+repeat callers (12 % of calls from a number among the last 1,000-2,000 calls'), outcomes
+(answered, abandoned, callback, ...), work orders for 4 % of the calls an agent took
 (complaints with verdicts and reply deadlines, callbacks, report orders) linked to their call,
-and each agent's shift a day in the state log (shift_states; 40 agents' for a small run).
-The load is a bulk load into an empty roll-up, so the report triggers are off during it; then
-the roll-ups are made as production makes them (hotline/reports/rollup.py roll_up, the job the
-report scheduler runs), and the real report (hotline/reports/queries.py report, what GET
-/api/reports/figures serves) is timed: the last month by queue and by team, and a day by
-queue, --runs times each (median and p99). The last line is one JSON object: calls,
-month_report_ms (the slower month median), day_report_ms, generation and roll-up seconds,
-table sizes.
+and each agent's shift a day in the state log (Year.states; 40 agents' for a small run).
 
-The full year, estimated from --calls 1,000,000 (calls 428 MB a million with their indexes;
-the roll-ups' rows saturate at ~one per agent and quarter): ~60 GB of disk (calls ~41 GB,
-state log ~4 GB, orders ~2 GB, roll-ups ~12 GB, WAL), and on a quiet 2-core machine some
-hours (the load at 4-7 min a million calls here under a soak, the roll-up a day a
-transaction). The data directory is removed at the end.
+The load is a bulk load, as a restore would make it: numpy draws a day's rows at once (Year:
+the distributions the former row-at-a-time generator drew, 3 s a million calls instead of
+68 s), bench/pgbinary.py encodes them in COPY's binary format, and COPY ... FREEZE writes
+them into the tables emptied in the same transaction (frozen and all-visible: no VACUUM; the
+embedded server at wal_level minimal: no WAL for them), with the secondary indexes and the
+primary keys no row refers to dropped first and built after by sorting (SERVER: the
+server's settings). The roll-up is empty, so the report triggers are dropped during the load
+and made again. Then the roll-ups are made by the product's job, hotline/reports/rollup.py
+roll_up, as a backfill: --run-days (31) local days a transaction (1: the live job's day a
+transaction, the same rows; tests/integration/test_report_rollup.py), and the real report
+(hotline/reports/queries.py report, what GET /api/reports/figures serves) is timed: the last
+month by queue and by team, and a day by queue, --runs times each (median and p99). The
+last line is one JSON object: calls, month_report_ms (the slower month median),
+day_report_ms, the seconds of each phase (make_s: drawing and encoding, copy_s: COPY beyond
+that, index_s, analyze_s, rollup_s), table and database sizes.
+
+Measured on 7 Dec 2026 on this shared 2-core machine (others' tests running, load 5-500):
+  --calls 1000000: make 1.9 s, copy 0.7 s, indexes 6.5 s, roll-up 29 s (the day-a-
+    transaction bench before: load 417 s, roll-up 188 s); month by queue 4.0 ms, by team
+    50.7 ms (p99 107 ms), day 2.2 ms; database 1.2 GB; 45 s in all.
+  --calls 10000000: make 22.6 s, copy 14.3 s, indexes 67 s, roll-up 183 s; month by queue
+    1.9 ms, by team 60.1 ms (p99 96.7 ms), day 1.1 ms; database 7.4 GB (calls 3.5 GB, state
+    log 0.4 GB, roll-ups 3.3 GB); 5 min in all.
+  95,000,000 (nice 19, ionice idle): see README's row (how far it got by the deadline).
+The full year needs ~55 GB of disk (calls ~34 GB with their indexes, state log ~4 GB, orders
+~1.5 GB, roll-ups ~15 GB; WAL and sort files a few GB more while it runs).
 """
 
 from __future__ import annotations

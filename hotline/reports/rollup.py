@@ -277,20 +277,11 @@ async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0, *
         while t < target:
             runs.append((t, min(day_of(t, day_offset_s) + run_days * DAY_S, target)))
             t = runs[-1][1]
-        days: set[float] = set()
-        made = 0
-        reached = start
-        same_offset = state["day_offset_s"] == day_offset_s
-        for a, b in runs:
-            reached = max(reached, b)
-            touched = set(_days(day_of(a, day_offset_s), b))
-            days.update(touched)
-            # each day the run completes is summed with it (a new offset: all days below)
-            ended = {d for d in touched if d + DAY_S <= reached} if same_offset else set()
-            await _make(conn, a, b, ended, b if b > start else None)
-            made += int((b - a) // QUARTER_S)
-        rolled = max(start, target)
-        if not same_offset:
+        if state["day_offset_s"] != day_offset_s:
+            # the days on the new clock first, in one transaction (a report reads either all
+            # the old day rows or all the new), then each run sums the days it completes: so
+            # no run moves rolled_until past days whose rows are on another clock (a
+            # backfill's runs take minutes; a marked day is summed again by its run)
             async with conn.transaction():
                 for table, _, _ in TABLES:
                     await conn.execute(f"DELETE FROM {table} WHERE grain = 86400")
@@ -301,11 +292,21 @@ async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0, *
                     " AND dim = 'centre'), (SELECT min(bucket) FROM report_order_rollup"
                     " WHERE grain = 900 AND dim = 'centre'), (SELECT min(bucket) FROM"
                     " report_state_rollup WHERE grain = 900))")
-                d = day_of(first_q.timestamp(), day_offset_s) if first_q else rolled
-                while d + DAY_S <= rolled:
-                    days.add(d)
+                below: set[float] = set()
+                d = day_of(first_q.timestamp(), day_offset_s) if first_q else start
+                while d + DAY_S <= start:
+                    below.add(d)
                     d += DAY_S
-                await _sum_days(conn, {d for d in days if d + DAY_S <= rolled})
+                await _sum_days(conn, below)
+        made = 0
+        reached = start
+        for a, b in runs:
+            reached = max(reached, b)
+            touched = _days(day_of(a, day_offset_s), b)
+            # each day the run completes is summed with it
+            ended = {d for d in touched if d + DAY_S <= reached}
+            await _make(conn, a, b, ended, b if b > start else None)
+            made += int((b - a) // QUARTER_S)
         return made
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)

@@ -25,8 +25,14 @@ QUARTER_S = 900
 DAY_S = 86400
 #: The repeat windows a centre may choose (hotline/core/settings.py REPEAT_WINDOW_CHOICES_H)
 WINDOWS_S = (43200.0, 86400.0)
-#: One transaction makes at most a day of quarters
+#: One transaction makes at most a day of the marked quarters
 CHUNK_S = DAY_S
+#: Local days a transaction of a backfill makes (roll_up run_days): a history loaded in bulk
+#: (a restore, a migration from another system) made in a few large set-based statements
+#: rather than a statement a day, whose windows read each day's neighbours again
+BACKFILL_RUN_DAYS = 31
+#: A backfill transaction's work_mem (SET LOCAL)
+BACKFILL_WORK_MEM = "256MB"
 #: Serialises the job across processes
 _LOCK = 0x726F6C6C7570  # "rollup"
 
@@ -191,6 +197,8 @@ async def _make(conn: asyncpg.Connection, a: float, b: float, days: set[float] |
 async def _make_quarters(conn: asyncpg.Connection, a: float, b: float) -> None:
     async with conn.transaction():
         args = (_ts(a), _ts(b))
+        if b - a > CHUNK_S:  # a backfill's weeks: their windows' sorts and groups in memory
+            await conn.execute(f"SET LOCAL work_mem = '{BACKFILL_WORK_MEM}'")
         await conn.execute("DELETE FROM report_dirty WHERE bucket >= $1 AND bucket < $2", *args)
         for table, _, _ in TABLES:
             await conn.execute(f"DELETE FROM {table} WHERE grain = 900 AND bucket >= $1"
@@ -228,17 +236,25 @@ def _runs(quarters: list[float]) -> list[tuple[float, float]]:
     return runs
 
 
+def _days(first: float, b: float) -> list[float]:
+    """The starts of the local days from `first` that hold a quarter before b."""
+    return [first + i * DAY_S for i in range(int((b - QUARTER_S - first) // DAY_S) + 1)]
+
+
 def day_of(t: float, offset_s: int) -> float:
     """The start of the centre's local day (UTC offset offset_s) that holds t."""
     return (t + offset_s) // DAY_S * DAY_S - offset_s
 
 
-async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -> int:
+async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0, *,
+                  run_days: int = 1) -> int:
     """Makes every marked quarter below rolled_until and every quarter ended since, up to
     the last ended by `now`, and the local days (UTC offset day_offset_s: the centre's,
     Settings.utc_offset_s) they are in; the number of quarters made (0 while another process
     is at it). Another offset than the
-    days were made with makes every day again, in one transaction (a report reads either)."""
+    days were made with makes every day again, in one transaction (a report reads either).
+    The quarters not rolled up yet are made `run_days` local days a transaction (the live
+    job: 1; a backfill of a bulk-loaded history: BACKFILL_RUN_DAYS, the same rows)."""
     target = _floor(now, QUARTER_S)
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
         return 0  # another process is making them
@@ -259,22 +275,13 @@ async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -
         runs = _runs(marked)
         t = start
         while t < target:
-            runs.append((t, min(day_of(t, day_offset_s) + DAY_S, target)))
+            runs.append((t, min(day_of(t, day_offset_s) + run_days * DAY_S, target)))
             t = runs[-1][1]
-        days: set[float] = set()
-        made = 0
-        reached = start
-        same_offset = state["day_offset_s"] == day_offset_s
-        for a, b in runs:
-            reached = max(reached, b)
-            touched = {day_of(x, day_offset_s) for x in (a, b - QUARTER_S)}
-            days.update(touched)
-            # each day the run completes is summed with it (a new offset: all days below)
-            ended = {d for d in touched if d + DAY_S <= reached} if same_offset else set()
-            await _make(conn, a, b, ended, b if b > start else None)
-            made += int((b - a) // QUARTER_S)
-        rolled = max(start, target)
-        if not same_offset:
+        if state["day_offset_s"] != day_offset_s:
+            # the days on the new clock first, in one transaction (a report reads either all
+            # the old day rows or all the new), then each run sums the days it completes: so
+            # no run moves rolled_until past days whose rows are on another clock (a
+            # backfill's runs take minutes; a marked day is summed again by its run)
             async with conn.transaction():
                 for table, _, _ in TABLES:
                     await conn.execute(f"DELETE FROM {table} WHERE grain = 86400")
@@ -285,11 +292,21 @@ async def roll_up(conn: asyncpg.Connection, now: float, day_offset_s: int = 0) -
                     " AND dim = 'centre'), (SELECT min(bucket) FROM report_order_rollup"
                     " WHERE grain = 900 AND dim = 'centre'), (SELECT min(bucket) FROM"
                     " report_state_rollup WHERE grain = 900))")
-                d = day_of(first_q.timestamp(), day_offset_s) if first_q else rolled
-                while d + DAY_S <= rolled:
-                    days.add(d)
+                below: set[float] = set()
+                d = day_of(first_q.timestamp(), day_offset_s) if first_q else start
+                while d + DAY_S <= start:
+                    below.add(d)
                     d += DAY_S
-                await _sum_days(conn, {d for d in days if d + DAY_S <= rolled})
+                await _sum_days(conn, below)
+        made = 0
+        reached = start
+        for a, b in runs:
+            reached = max(reached, b)
+            touched = _days(day_of(a, day_offset_s), b)
+            # each day the run completes is summed with it
+            ended = {d for d in touched if d + DAY_S <= reached}
+            await _make(conn, a, b, ended, b if b > start else None)
+            made += int((b - a) // QUARTER_S)
         return made
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
@@ -305,5 +322,6 @@ async def mark(conn: asyncpg.Connection, since: float, until: float) -> None:
         _ts(_floor(until - 1e-6, QUARTER_S) + QUARTER_S))
 
 
-__all__ = ["DAY_S", "QUARTER_S", "TABLES", "WINDOWS_S", "day_of", "mark", "roll_up"]
+__all__ = ["BACKFILL_RUN_DAYS", "DAY_S", "QUARTER_S", "TABLES", "WINDOWS_S", "day_of", "mark",
+           "roll_up"]
 

@@ -224,3 +224,38 @@ async def test_a_figure_from_the_roll_ups_is_the_hand_worked_one(
     # a1 is in t1 (an odd index), a2 in t2
     assert teams["t1"].counts.resolved_first == 1 and teams["t1"].counts.handled == 2
     assert teams["t2"].counts.resolved_first == 1 and teams["t2"].counts.handled == 1
+
+
+async def rolled_rows(conn: asyncpg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """Every roll-up row, and how far the job got, in one comparable value."""
+    out = {t: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4")]
+           for t, _, _ in rollup.TABLES}
+    out["state"] = [tuple(await conn.fetchrow("SELECT * FROM report_rollup_state"))]
+    return out
+
+
+@pytest.mark.parametrize(("seed", "offset"), [(4, 0), (5, 8 * 3600)])
+async def test_a_backfill_makes_the_rows_the_live_job_makes(conn: asyncpg.Connection, seed: int,
+                                                           offset: int) -> None:
+    """A backfill (roll_up with run_days: weeks of quarters a statement, the path for a
+    history loaded in bulk, bench.reports') makes exactly the rows, day rows too, and the
+    rolled_until of the live job's day a transaction: from a history over a year (orders a
+    year back) whose days a run covers whole, cuts (3 days) or overruns (31)."""
+    rng = random.Random(seed)
+    await centre(conn)
+    await add_calls(conn, rng, 600, "c")
+    await add_orders(conn, rng, 150)
+    await add_states(conn, rng, AGENTS)
+    await rollup.roll_up(conn, NOW, offset)
+    daily = await rolled_rows(conn)
+    assert len(daily["report_call_rollup"]) > DAYS * 96
+    assert sum(1 for r in daily["report_state_rollup"] if r[0] == 86400) > 0
+    for run_days in (3, 31):
+        for table, _, _ in rollup.TABLES:
+            await conn.execute(f"DELETE FROM {table}")
+        await conn.execute("UPDATE report_rollup_state SET rolled_until = NULL")
+        assert await conn.fetchval("SELECT count(*) FROM report_dirty WHERE bucket < $1",
+                                   at(NOW - 900)) == 0  # (later ones: events to come)
+        await rollup.roll_up(conn, NOW, offset, run_days=run_days)
+        assert await rolled_rows(conn) == daily, run_days
+    assert await assert_same(conn, NOW) > 0

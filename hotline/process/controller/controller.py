@@ -166,9 +166,8 @@ class Controller:
             if records is None:
                 await resync.resync(s, link, self.handle)
                 continue
-            replayed: list[Event] = []
-            await resync.resync(s, link, replayed.append)
-            takeover.replay(s, replayed, self.handle, self.agent_command)
+            await resync.resync(s, link, self.handle, replay=lambda events: takeover.replay(
+                s, events, self.handle, self.agent_command))
         if records is not None:
             restored = takeover.restore_agents(s, records, self.agent_command)
             s.emit_line(f"take-over: {restored} agents restored from their records")

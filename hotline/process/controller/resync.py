@@ -40,8 +40,14 @@ from hotline.telephony.ami.link import AmiLink
 log = logging.getLogger("hotline.process.controller")
 
 
-async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], None]) -> None:
-    """On every (re)login of `link`: the missed events, fed in order (phones, then calls)."""
+async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], None],
+                 replay: Callable[[list[Event]], None] | None = None) -> None:
+    """On every (re)login of `link`: the missed events, fed in order (phones, then calls).
+    With `replay` (a take-over: takeover.replay's order), the whole list goes to it instead,
+    at the same moment: before anything else is awaited, so that no event of a replayed call
+    heard from then on reaches the router before the call does (one that did was lost: an
+    answer app_queue made while the ledger was settled left the call "abandoned", with no
+    recording)."""
     live: dict[str, bool] = {}
     try:
         await resync_heartbeat(state, link)
@@ -49,9 +55,11 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     except AmiError as exc:
         log.warning("resync of %s: heartbeat or endpoints failed: %s", link.node, exc)
     agents = [a.agent_id for a in state.router.agents()]
-    for status in endpoint_events(link.node, live, state.router.reachability(link.node),
-                                  agents, state.clock()):
-        feed(status)
+    statuses = list(endpoint_events(link.node, live, state.router.reachability(link.node),
+                                    agents, state.clock()))
+    if replay is None:
+        for status in statuses:
+            feed(status)
     # Events of a call keep coming while the ledger, the channels and their variables are
     # read (an answer, a hang-up): they reach the router before the replay that opens the
     # call, for a call it does not know yet, so they are fed again after it.
@@ -63,8 +71,11 @@ async def resync(state: ControllerState, link: AmiLink, feed: Callable[[Event], 
     if events:
         state.emit_line(f"resync {link.node}: {count} live channels, {len(events)} missed "
                         "events replayed")
-    for event in [*events, *heard_after(events, heard)]:
-        feed(event)
+    if replay is not None:
+        replay([*statuses, *events, *heard_after(events, heard)])
+    else:
+        for event in [*events, *heard_after(events, heard)]:
+            feed(event)
     if ledger is not None:
         await ledger_pass.settle(state, link, ledger)
     state.resyncs += 1

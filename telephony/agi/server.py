@@ -299,7 +299,10 @@ class AgiStream:
             event = self._conn.next_event()
             if not isinstance(event, _NeedData):
                 return event
-            data = await self._reader.read(4096)
+            try:
+                data = await self._reader.read(4096)
+            except ConnectionError as exc:  # reset by Asterisk: the session is over
+                raise AgiHangup(f"AGI connection lost: {exc}") from exc
             if not data:
                 raise AgiHangup("AGI connection closed by Asterisk")
             self._conn.receive_data(data)

@@ -307,3 +307,40 @@ async def test_closing_a_session_whose_peer_is_gone_raises_nothing() -> None:
 
     stream = AgiStream(asyncio.StreamReader(), GoneWriter())  # type: ignore[arg-type]
     await stream.close()
+
+
+async def test_a_session_reset_by_asterisk_is_a_hangup_not_a_handler_failure(
+        loop_errors: list[object], caplog: pytest.LogCaptureFixture) -> None:
+    """Asterisk resets a held session's connection (a caller gone while the channel thread
+    was busy, an overloaded node): the session ends as a hangup, quietly. Before, the reset
+    escaped `until_hangup` as ConnectionResetError and each one logged "AGI handler failed"
+    with a traceback (858 in one bench.hold run)."""
+    import socket
+    import struct
+
+    outcome: list[BaseException] = []
+    waiting, ended = asyncio.Event(), asyncio.Event()
+
+    async def handler(agi: Agi) -> None:
+        waiting.set()
+        try:
+            await agi.io.until_hangup()  # type: ignore[attr-defined]
+        except BaseException as exc:
+            outcome.append(exc)
+            raise
+        finally:
+            ended.set()
+
+    server = AgiServer(Settings(bind_host="127.0.0.1", agi_port=0), handler)
+    async with server:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(ENV)
+        await writer.drain()
+        await asyncio.wait_for(waiting.wait(), 5)
+        sock = writer.get_extra_info("socket")
+        # SO_LINGER with a zero timeout: close() sends a RST, not a FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+        await asyncio.wait_for(ended.wait(), 5)
+    assert len(outcome) == 1 and isinstance(outcome[0], AgiHangup), outcome
+    assert not [r for r in caplog.records if "handler failed" in r.getMessage()]

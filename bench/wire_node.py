@@ -91,11 +91,16 @@ def wire_centre(plan: AgentPlan) -> Centre:
 # The bench-only entries: what [hotline] does before the holding context (without the IVR,
 # which these callers would only time out of), then app_queue or our holding context. The
 # two differ in their last step only.
+# Every variable [hotline] sets before its IVR is set here too: the hangup handler's ledger
+# line reads them (tests/unit/test_config_files.py checks).
 _ENTRY_STEPS = [
     ("Answer", ",i"),
     ("Set", "HL_CALLID=${CHANNEL(linkedid)}"),
+    ("Set", "HL_ENTERED_AT=${STRFTIME(,,%s.%6q)}"),
     ("Set", "CHANNEL(hangup_handler_push)=hotline-hangup,s,1"),
-    ("UserEvent", "HotlineEntered,Caller: ${CALLERID(num)},Dialed: ${EXTEN}"),
+    ("Set", "HL_CALLER=${FILTER(0-9+,${CALLERID(num)})}"),
+    ("Set", "CALLERID(num)=${HL_CALLER}"),
+    ("UserEvent", "HotlineEntered,Caller: ${HL_CALLER},Dialed: ${EXTEN}"),
     ("Set", "HL_QUEUE=general"),
     ("Set", "HL_SERVICE=general"),
     ("Set", "HL_PRIORITY=0"),

@@ -279,3 +279,20 @@ def test_each_originate_target_context_hangs_up_its_failed_stand_in(context: str
     settings = Settings()
     text = render_all(settings, load_centre(settings.centre_file).agents)["extensions.conf"]
     assert "failed" in dialplan_extensions(text)[context]
+
+
+def test_the_benches_entry_sets_every_variable_the_hotline_entry_sets() -> None:
+    """bench.hold and bench.soak dial a bench-only number that takes the hotline entry's steps
+    without the IVR (bench/wire_node.py). Each variable [hotline] sets before its IVR must be
+    set there too: the hangup handler's ledger line reads them. HL_ENTERED_AT was missing, so
+    every call the ledger kept while the heartbeat was stale (an AMI link dropped under
+    bench.hold's load) was quarantined as malformed ("no entered or ended time")."""
+    from bench.wire_node import _ENTRIES, BENCH_HOLD_NUMBER
+
+    settings = Settings()
+    text = render_all(settings, load_centre(settings.centre_file).agents)["extensions.conf"]
+    entry = text.split("\n[hotline]\n", 1)[1].split("Set(HL_IVR_FROM=", 1)[0]
+    product = set(re.findall(r"\bSet\(([A-Z_]+(?:\([a-z_]+\))?)=", entry))
+    bench = {data.split("=", 1)[0] for app, data in _ENTRIES[BENCH_HOLD_NUMBER] if app == "Set"}
+    assert "HL_ENTERED_AT" in product and "HL_CALLID" in product
+    assert product <= bench, sorted(product - bench)

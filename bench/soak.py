@@ -27,16 +27,17 @@ Measured:
   at least a quarter of it up to 1 minute) to the last new call, in MB per hour. A run of a
   few minutes mostly shows the channels and caches filling up: only the hour says much. The
   controller keeps the last 10,000 calls' context in memory on purpose (the history desk's
-  KEEP_CALLS, the router's explain_keep), about 3 KB a call (bench.footprint's
-  retained_bytes_per_call; 7 KB before explanations were kept encoded): at 5 calls/s that
-  fills for the first ~33 minutes and then stays flat, so the second half's slope
+  KEEP_CALLS, the router's explain_keep), about 1.9 KB a call (bench.footprint's
+  retained_bytes_per_call, today's callers and the ended ids included; 3.1 KB before #15's
+  compaction, 7 KB before explanations were kept encoded): at 5 calls/s that fills for the
+  first ~33 minutes and then stays flat, so the second half's slope
   (`rss_growth_second_half_mb_per_hour`) tells a leak from that filling.
-  A fill of ~3 KB a call over 10,000 calls alone makes a slope of ~27 MB/hour over 6-60
-  minutes at 5/s: what grew, and why, is in docs/metrics.md ("The controller's RSS in the
-  soak"). `--probe` (bench/soak_trace.py) prints, from the warm-up to the last call, the
-  controller's RSS by mapping, malloc's in-use and free bytes, pymalloc's blocks, threads,
-  and (unless `--probe-no-walk`) the objects by type and the largest containers with their
-  holders.
+  A fill of ~3 KB a call over 10,000 calls alone made a slope of ~27 MB/hour over 6-60
+  minutes at 5/s (~1.9 KB: ~17 MB/hour): what grew, and why, is in docs/metrics.md ("The
+  controller's RSS in the soak"). `--probe` (bench/soak_trace.py) prints, from the warm-up to
+  the last call, the controller's RSS by mapping, malloc's in-use and free bytes, pymalloc's
+  blocks, threads, and (unless `--probe-no-walk`) the objects by type and the largest
+  containers with their holders.
 Targets: lost 0; controller and Asterisk RSS growth under 20 MB/hour each.
 The last line is one JSON object with the figures. Set-up (node boot, initdb of the embedded
 PostgreSQL) takes about half a minute; the history check after the calls up to a minute.

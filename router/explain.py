@@ -11,7 +11,7 @@ more agents; the rest are counted in `omitted`.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from types import ModuleType
@@ -144,29 +144,45 @@ def explain_offer(
 #: New explanations stay objects until the router's tick (every 0.2 s in the controller)
 #: encodes them, off the decision that built them; beyond this many, one per new one.
 FRESH_MAX = 64
+_Kept = Explanation | bytes  # an explanation, or its encoding (explain_codec)
 #: What the kept explanations may weigh encoded, whatever their count (a call offered again
-#: and again keeps one per offer): ~500 bytes each, so explain_keep's 10,000 calls fit.
+#: and again keeps one per offer): ~400 bytes each, so explain_keep's 10,000 calls fit.
 KEEP_BYTES = 16 * 2**20
 
 
 class ExplanationLog:
     """Every offer decision per call, oldest first, for the `keep` most recent calls and
     within `keep_bytes` once encoded (explain_codec). A new explanation is kept as it is
-    until `compact` encodes it: with the router ticking, no decision waits for an encoding."""
+    until `compact` encodes it: with the router ticking, no decision waits for an encoding.
+
+    A call is one entry of a plain dict, in the order of its first offer: its explanation
+    itself when it has one (most calls), a list of them once offered again, so a call costs
+    its encoded bytes and a dict slot, not a list and an OrderedDict's links besides (~140 B;
+    docs/metrics.md, the soak's RSS)."""
 
     def __init__(self, keep: int, keep_bytes: int = KEEP_BYTES) -> None:
         self._keep, self._keep_bytes = keep, keep_bytes
-        self._by_call: OrderedDict[str, list[Explanation | bytes]] = OrderedDict()
-        self._fresh: deque[tuple[str, list[Explanation | bytes], int]] = deque()
+        self._by_call: dict[str, _Kept | list[_Kept]] = {}
+        #: (call id, the explanation, its place in the call's list or -1: the call's only one)
+        self._fresh: deque[tuple[str, Explanation, int]] = deque()
         self.bytes = 0  # the encoded explanations kept
 
     def add(self, why: Explanation) -> None:
-        kept = self._by_call.get(why.call_id)
+        by_call, call_id = self._by_call, why.call_id
+        kept = by_call.get(call_id)
         if kept is None:
-            kept = self._by_call[why.call_id] = []
+            by_call[call_id] = why
+            self._fresh.append((call_id, why, -1))
             self._trim()
-        self._fresh.append((why.call_id, kept, len(kept)))
-        kept.append(why)
+        elif type(kept) is list:
+            self._fresh.append((call_id, why, len(kept)))
+            kept.append(why)
+        else:
+            by_call[call_id] = [kept, why]  # type: ignore[list-item]
+            if type(kept) is not bytes:  # its fresh entry moves into the list
+                self._fresh = deque((c, w, 0 if w is kept else at)
+                                    for c, w, at in self._fresh)
+            self._fresh.append((call_id, why, 1))
         if len(self._fresh) > FRESH_MAX:
             # no tick for a while (a burst, or a router without a ticker): the oldest one
             # now, one per decision rather than a pause every FRESH_MAX decisions
@@ -179,18 +195,27 @@ class ExplanationLog:
             self._encode(*self._fresh.popleft())
         self._trim()
 
-    def _encode(self, call_id: str, kept: list[Explanation | bytes], at: int) -> None:
-        if self._by_call.get(call_id) is kept:  # not dropped meanwhile
-            blob = kept[at] = encode(kept[at])  # type: ignore[arg-type]
-            self.bytes += len(blob)
+    def _encode(self, call_id: str, why: Explanation, at: int) -> None:
+        kept = self._by_call.get(call_id)
+        if kept is why:
+            blob = self._by_call[call_id] = encode(why)
+        elif type(kept) is list and at < len(kept) and kept[at] is why:
+            blob = kept[at] = encode(why)
+        else:  # dropped meanwhile
+            return
+        self.bytes += len(blob)
 
     def of(self, call_id: str) -> list[Explanation]:
+        kept = self._by_call.get(call_id)
+        if kept is None:
+            return []
         return [decode(x) if type(x) is bytes else x  # type: ignore[misc]
-                for x in self._by_call.get(call_id, ())]
+                for x in (kept if type(kept) is list else (kept,))]
 
     def _trim(self) -> None:
         """The oldest calls out, beyond the count or the bytes (the newest call stays)."""
         by_call = self._by_call
         while len(by_call) > self._keep or (self.bytes > self._keep_bytes and len(by_call) > 1):
-            _, dropped = by_call.popitem(last=False)
-            self.bytes -= sum(len(x) for x in dropped if type(x) is bytes)  # type: ignore[arg-type]
+            dropped = by_call.pop(next(iter(by_call)))
+            self.bytes -= sum(len(x) for x in (dropped if type(dropped) is list else (dropped,))
+                              if type(x) is bytes)  # type: ignore[arg-type]

@@ -6,11 +6,17 @@ A call's context (caller, queue, service, IVR path, times) is built from its Cal
 IvrChoice, CallQueued and CallAnswered. Contexts are kept for the most recent calls; once an
 agent is reserved for a call, the agent's own short list holds its context too, so an agent's
 current and last calls stay readable however many other calls come and go.
+
+Memory (docs/metrics.md, the soak's RSS): 10,000 contexts are kept, so each holds as little as
+it can: one caller string when the queued caller is the one that entered, the queue name and
+each IVR step ("menu=digit") as the one shared string of its kind, the IVR path as a tuple,
+contexts in a plain dict (insertion order; a touch re-inserts), and an agent's recent calls as
+a small tuple rather than a deque (whose first block alone is ~600 bytes).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+import sys
 from dataclasses import dataclass, field
 
 from hotline.core.events import (
@@ -38,22 +44,28 @@ class CallContext:
     queued_at: float | None = None
     answered_at: float | None = None
     entered_caller: str = ""
-    queued_caller: str = ""
-    queue: str = ""
+    queued_caller: str = ""  # the entered caller's own str when they are equal
+    queue: str = ""  # interned: one str per queue name
     service: str = ""  # the ServiceType's value
-    ivr_path: list[str] = field(default_factory=list)
+    ivr: tuple[str, ...] = ()  # "menu=digit" each, interned, in order
 
     @property
     def caller(self) -> str:
         return self.queued_caller or self.entered_caller
+
+    @property
+    def ivr_path(self) -> list[str]:
+        return list(self.ivr)
 
 
 @dataclass(eq=False)
 class DeskProjection:
     keep_calls: int = KEEP_CALLS
     keep_per_agent: int = KEEP_PER_AGENT
-    _calls: OrderedDict[str, CallContext] = field(default_factory=OrderedDict)
-    _agent_calls: dict[str, deque[CallContext]] = field(default_factory=dict)
+    #: by last activity, oldest first (a plain dict: an OrderedDict's links cost ~60 B more
+    #: an entry)
+    _calls: dict[str, CallContext] = field(default_factory=dict)
+    _agent_calls: dict[str, tuple[CallContext, ...]] = field(default_factory=dict)
     _last_change: dict[str, AgentStateChanged] = field(default_factory=dict)
 
     def record(self, item: object) -> None:
@@ -64,13 +76,18 @@ class DeskProjection:
                 self._to_agent(item.agent_id, self._context(item.call_id))
         elif isinstance(item, CallEntered):
             context = self._context(item.call_id)
-            context.entered_at, context.entered_caller = item.at, item.caller
+            context.entered_at = item.at
+            context.entered_caller = (context.queued_caller
+                                      if item.caller == context.queued_caller else item.caller)
         elif isinstance(item, IvrChoice):
-            self._context(item.call_id).ivr_path.append(f"{item.menu}={item.digit}")
+            context = self._context(item.call_id)
+            context.ivr = (*context.ivr, sys.intern(f"{item.menu}={item.digit}"))
         elif isinstance(item, CallQueued):
             context = self._context(item.call_id)
-            context.queued_at, context.queued_caller = item.at, item.caller
-            context.queue, context.service = item.queue, item.service.value
+            context.queued_at = item.at
+            context.queued_caller = (context.entered_caller
+                                     if item.caller == context.entered_caller else item.caller)
+            context.queue, context.service = sys.intern(item.queue), item.service.value
         elif isinstance(item, CallAnswered):
             self._context(item.call_id).answered_at = item.at
 
@@ -91,23 +108,20 @@ class DeskProjection:
         return found
 
     def _context(self, call_id: str) -> CallContext:
-        context = self._calls.get(call_id)
+        calls = self._calls
+        context = calls.pop(call_id, None)
         if context is None:
-            context = self._calls[call_id] = CallContext(call_id)
-            if len(self._calls) > self.keep_calls:
-                self._calls.popitem(last=False)
-        else:
-            self._calls.move_to_end(call_id)
+            context = CallContext(call_id)
+            if calls and len(calls) >= self.keep_calls:
+                del calls[next(iter(calls))]
+        calls[call_id] = context  # the newest
         return context
 
     def _to_agent(self, agent_id: str, context: CallContext) -> None:
-        calls = self._agent_calls.get(agent_id)
-        if calls is None:
-            calls = self._agent_calls[agent_id] = deque(maxlen=self.keep_per_agent)
+        calls = self._agent_calls.get(agent_id, ())
         if not calls or calls[-1] is not context:
-            if context in calls:
-                calls.remove(context)
-            calls.append(context)
+            kept = tuple(c for c in calls if c is not context)
+            self._agent_calls[agent_id] = (*kept[len(kept) + 1 - self.keep_per_agent:], context)
 
 
 __all__ = ["KEEP_CALLS", "KEEP_PER_AGENT", "CallContext", "DeskProjection"]

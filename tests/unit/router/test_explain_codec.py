@@ -3,6 +3,8 @@ keeps them answers as a plain list of them would, within its count and its bytes
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections import OrderedDict
 
 from hypothesis import given, settings
@@ -98,3 +100,45 @@ def test_the_log_keeps_within_its_bytes() -> None:
     assert 0 < log.bytes <= 4_000
     assert len(log.of("c19")) == 10  # the newest call, whole
     assert log.of("c0") == []
+
+
+def floor_explanation(n: int) -> Explanation:
+    """An offer on a busy floor as the router writes it: 20 eligible (19 ranked lower, each
+    with its own idle time), a few passed over for their state, and a fresh call id."""
+    base = 1795478000.0 + n
+    ranked = tuple(f"agent{(n * 7 + i * 13) % 9973}" for i in range(20))
+    lower = tuple(Considered(a, RANKED_LOWER, i + 2, "most_skilled", "s22", 5, 0, "", "",
+                             base - 15.0 - i * 0.0137 - (n % 97) * 1e-6, n % 5)
+                  for i, a in enumerate(ranked[1:]))
+    states = (AgentState.RESERVED, AgentState.ON_CALL, AgentState.NOT_READY)
+    other = tuple(Considered(f"agent{(n * 11 + i * 17) % 9973}", NOT_READY,
+                             state=states[i % 3]) for i in range(6))
+    return Explanation(f"1795478000.{n}", base + 0.25 + n * 1e-7, "q22", "most_skilled",
+                       (("s22", 1),), "policy", ranked[0], ranked, lower + other, omitted=1127)
+
+
+def test_a_kept_explanation_weighs_few_bytes() -> None:
+    """What each call's explanation weighs in the log once compacted, its slot included
+    (docs/metrics.md, the soak's RSS; 10,000 calls are kept). Before: zlib of the records as
+    rows (~580 B here) in a list in an OrderedDict, ~790 B a call; now columns, deflated with a
+    preset dictionary (~390 B), the bytes themselves the dict's value: ~460 B a call."""
+    n = 3000
+    whys = [floor_explanation(i) for i in range(n + 1)]
+    log = ExplanationLog(keep=10_000)
+    log.add(whys[0])
+    log.compact()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for why in whys[1:]:
+            log.add(why)
+            log.compact()
+        gc.collect()
+        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before,
+                                                                                "filename"))
+    finally:
+        tracemalloc.stop()
+    assert log.of(whys[-1].call_id) == [whys[-1]]
+    assert log.bytes / (n + 1) < 450, f"{log.bytes / (n + 1):.0f} B encoded"
+    assert grown / n < 560, f"{grown / n:.0f} B per call"

@@ -3,15 +3,17 @@ date as the controller records what happens (one `record` per item), so a desk r
 dictionary lookups, whatever the traffic.
 
 A call's context (caller, queue, service, IVR path, times) is built from its CallEntered,
-IvrChoice, CallQueued and CallAnswered. Contexts are kept for the most recent calls; once an
-agent is reserved for a call, the agent's own short list holds its context too, so an agent's
-current and last calls stay readable however many other calls come and go.
+IvrChoice, CallQueued and CallAnswered, and kept while the call lives (at most KEEP_CALLS
+live calls, the least recently active dropped first). Once an agent is reserved for a call,
+the agent's own short list holds its context too, so an agent's current and last calls stay
+readable after the call ends, however many other calls come and go.
 
-Memory (docs/metrics.md, the soak's RSS): 10,000 contexts are kept, so each holds as little as
-it can: one caller string when the queued caller is the one that entered, the queue name and
-each IVR step ("menu=digit") as the one shared string of its kind, the IVR path as a tuple,
-contexts in a plain dict (insertion order; a touch re-inserts), and an agent's recent calls as
-a small tuple rather than a deque (whose first block alone is ~600 bytes).
+Memory (docs/metrics.md, the soak's RSS): up to 10,000 live calls' contexts and 10 an agent,
+so each holds as little as it can: one caller string when the queued caller is the one that
+entered, the queue name and each IVR step ("menu=digit") as the one shared string of its
+kind, the IVR path as a tuple, contexts in a plain dict (insertion order; a touch
+re-inserts), and an agent's recent calls as a small tuple rather than a deque (whose first
+block alone is ~600 bytes).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from dataclasses import dataclass, field
 from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
+    CallEnded,
     CallEntered,
     CallQueued,
     IvrChoice,
 )
 
-#: Calls whose context is kept (by last activity) before any agent takes them.
+#: Live calls whose context is kept (by last activity; an ended call's is dropped).
 KEEP_CALLS = 10_000
 #: Calls kept per agent, newest last.
 KEEP_PER_AGENT = 10
@@ -73,7 +76,7 @@ class DeskProjection:
         if isinstance(item, AgentStateChanged):
             self._last_change[item.agent_id] = item
             if item.call_id:
-                self._to_agent(item.agent_id, self._context(item.call_id))
+                self._to_agent(item.agent_id, self._agent_context(item.agent_id, item.call_id))
         elif isinstance(item, CallEntered):
             context = self._context(item.call_id)
             context.entered_at = item.at
@@ -90,6 +93,11 @@ class DeskProjection:
             context.queue, context.service = sys.intern(item.queue), item.service.value
         elif isinstance(item, CallAnswered):
             self._context(item.call_id).answered_at = item.at
+        elif isinstance(item, CallEnded):
+            # an ended call is read only through the lists of the agents who had it (an
+            # agent's wrap-up comes after the end): the context of every call the centre
+            # took today need not wait for the bound (#15: the soak's memory)
+            self._calls.pop(item.call_id, None)
 
     def last_change(self, agent_id: str) -> AgentStateChanged | None:
         return self._last_change.get(agent_id)
@@ -106,6 +114,12 @@ class DeskProjection:
         if found is None or (found.entered_at is None and found.queued_at is None):
             return None
         return found
+
+    def _agent_context(self, agent_id: str, call_id: str) -> CallContext:
+        for context in self._agent_calls.get(agent_id, ()):
+            if context.call_id == call_id:
+                return context
+        return self._context(call_id)
 
     def _context(self, call_id: str) -> CallContext:
         calls = self._calls

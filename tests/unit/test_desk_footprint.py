@@ -9,6 +9,7 @@ import tracemalloc
 from hotline.core.events import (
     AgentStateChanged,
     CallAnswered,
+    CallEnded,
     CallEntered,
     CallQueued,
     IvrChoice,
@@ -63,6 +64,47 @@ def test_a_finished_call_leaves_few_bytes_in_the_desk() -> None:
     assert last is not None and last.caller.startswith("1390") and last.queue.startswith("q")
     assert last.ivr_path == [f"main={(agents * desk.keep_per_agent + n - agents) % 3}"]
     assert grown / n < 480, f"{grown / n:.0f} B per call"
+
+
+def end_call(desk: DeskProjection, n: int, agents: int) -> None:
+    """one_call's call hangs up, then its agent goes into after-call work for it."""
+    call, agent, t = f"1795478000.{n}", f"agent{n % agents}", T0 + n
+    desk.record(CallEnded(t + 60, node=NODE, call_id=call))
+    desk.record(AgentStateChanged(t + 60, agent_id=agent, old=AgentState.ON_CALL,
+                                  new=AgentState.AFTER_CALL_WORK, call_id=call))
+
+
+def test_an_ended_call_is_kept_only_by_the_agents_who_had_it() -> None:
+    """Once a call ends its context is read only through its agent's recent calls (the desk
+    of an agent in after-call work): the desk's own map of calls holds live calls, not the
+    day's last 10,000 (~400 B each: the soak's fill, #15). A call nobody took is gone."""
+    desk = DeskProjection()
+    one_call(desk, 1, 5)
+    desk.record(CallEntered(T0, node=NODE, call_id="nobody", caller="1", dialed="2",
+                            channel="PJSIP/x"))
+    end_call(desk, 1, 5)
+    desk.record(CallEnded(T0 + 9, node=NODE, call_id="nobody"))
+    taken = desk.call("agent1", "1795478000.1")
+    assert taken is not None and taken.answered_at == T0 + 5 and taken.queue == "q1"
+    assert [c.call_id for c in desk.recent_calls("agent1")] == ["1795478000.1"]
+    assert desk.call("agent1", "nobody") is None
+    agents, n = 60, 4000
+    for i in range(agents * desk.keep_per_agent):  # every agent's recent calls full
+        one_call(desk, i, agents)
+        end_call(desk, i, agents)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(agents * desk.keep_per_agent, agents * desk.keep_per_agent + n):
+            one_call(desk, i, agents)
+            end_call(desk, i, agents)
+        gc.collect()
+        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before,
+                                                                                "filename"))
+    finally:
+        tracemalloc.stop()
+    assert grown / n < 40, f"{grown / n:.0f} B per finished call"
 
 
 def test_an_agents_recent_calls_are_a_small_tuple() -> None:

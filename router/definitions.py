@@ -86,8 +86,11 @@ class RouterConfig:
     vip_numbers: frozenset[str] = frozenset()
     #: at most this many agents are listed per explanation (the rest are counted)
     explain_limit: int = 20
-    #: explanations are kept for this many most recent calls
-    explain_keep: int = 10_000
+    #: explanations are kept in memory for this many most recent calls: every one is also
+    #: stored (history's routing_explanations), and GET /api/calls/{id}/explanation puts the
+    #: stored ones first, so the router's only need to cover the write-behind's lag (#15:
+    #: 10,000 calls' were ~4.6 MB, the soak's fill for its first 33 minutes)
+    explain_keep: int = 2_000
     #: False: offers carry one shared empty explanation (dispatch.UNEXPLAINED) and none is
     #: kept: for the what-if simulator, where nobody reads them. The decision is the same
     #: (the kernel's select); only the record after it is skipped.

@@ -40,7 +40,7 @@ from hotline.history import queries as history
 from hotline.router import Explanation
 from hotline.router.decisions import Considered
 from hotline.store import queries
-from hotline.store.records import CallFilter, CallRecord, RecordError
+from hotline.store.records import CallFilter, CallRecord, RecordError, RoutingExplanation
 
 log = logging.getLogger("hotline.api.history")
 router = APIRouter(prefix="/api", tags=["history"])
@@ -169,6 +169,18 @@ def explanation_of(detail: dict[str, Any]) -> ExplanationOut:
     ))
 
 
+def readable(call_id: str, stored: list[RoutingExplanation]) -> list[ExplanationOut]:
+    """The stored explanations the API can show; one an older recorder wrote unreadably is
+    logged and left out."""
+    shown: list[ExplanationOut] = []
+    for e in stored:
+        try:
+            shown.append(explanation_of(e.detail))
+        except (KeyError, TypeError, ValueError):
+            log.warning("call %s: unreadable routing explanation at %s", call_id, e.at)
+    return shown
+
+
 @router.get("/calls/{call_id}", responses={**ERRORS, 404: {"model": ErrorResponse}})
 async def call(user: HistoryReader, services: ServicesDep, call_id: CallId) -> CallDetail:
     """The call with its timeline, durations, IVR path, recording link and the router's
@@ -181,12 +193,7 @@ async def call(user: HistoryReader, services: ServicesDep, call_id: CallId) -> C
                   if found is not None else [])
     if found is None or (not sees_everything(user) and found.agent_id != user.username):
         raise no_such_call(call_id)
-    explanations: list[ExplanationOut] = []
-    for e in stored:
-        try:
-            explanations.append(explanation_of(e.detail))
-        except (KeyError, TypeError, ValueError):  # written by an older recorder
-            log.warning("call %s: unreadable routing explanation at %s", call_id, e.at)
+    explanations = readable(call_id, stored)
     source = "store" if explanations else "none"
     if not explanations and services.explainer is not None:
         explanations = [ExplanationOut.of(e) for e in services.explainer.explain(call_id)]

@@ -117,6 +117,34 @@ async def test_live_call_explained_by_the_router(api: Api) -> None:
     assert none["explanations_from"] == "none" and none["explanations"] == []
 
 
+async def test_an_explanation_comes_from_the_store_then_the_router(api: Api) -> None:
+    """GET /api/calls/{id}/explanation: the stored decisions and the router's not stored yet.
+    The router keeps its recent calls' only (explain_keep, #15): an older call's come from
+    the history alone (404 before: only the router was asked)."""
+    stored = {
+        "call_id": "c07", "at": T0 - 60, "queue": "billing", "policy": "longest_idle",
+        "requirements": [["billing", 1]], "reason": "policy", "chosen": "agent9",
+        "eligible": ["agent9"], "passed_over": [], "omitted": 0,
+    }
+    await queries.save_explanation(api.conn, RoutingExplanation("c07", T0 - 60, stored))
+    r = await api.get("boss", "/api/calls/c07/explanation")
+    assert r.status_code == 200, r.text
+    assert [e["chosen"] for e in r.json()] == ["agent9"]  # the router never saw c07
+    for agent in ("agent1", "agent2"):
+        api.router.agent_command(agent, "login")  # type: ignore[arg-type]
+        api.router.agent_command(agent, "ready")  # type: ignore[arg-type]
+    api.router.handle(CallQueued(T0, call_id="c07", queue="billing",
+                                 service=ServiceType.BILLING))  # offered again, live
+    r = await api.get("boss", "/api/calls/c07/explanation")
+    chosen = [e["chosen"] for e in r.json()]
+    assert chosen in (["agent9", "agent1"], ["agent9", "agent2"]), chosen
+    assert [e["chosen"] for e in (await api.get(
+        "boss", "/api/calls/c07/explanation", params={"offset": 1})).json()] in (
+        ["agent1"], ["agent2"])
+    r = await api.get("boss", "/api/calls/nope/explanation")
+    assert r.status_code == 404 and r.json()["error"]["id"] == "no-such-call"
+
+
 async def test_unknown_call_is_404(api: Api) -> None:
     r = await api.get("boss", "/api/calls/nope")
     assert r.status_code == 404 and r.json()["error"]["id"] == "no-such-call"

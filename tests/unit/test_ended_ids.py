@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.process.controller.state import ENDED_KEPT, ControllerState, RecentIds
+from hotline.process.controller.recent_ids import ENDED_KEPT, RecentIds
+from hotline.process.controller.state import ControllerState
 
 
 def ended_calls() -> Any:

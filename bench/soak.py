@@ -26,12 +26,13 @@ Measured:
   runs); growth = least-squares slope from the end of a warm-up (10% of the calls period, and
   at least a quarter of it up to 1 minute) to the last new call, in MB per hour. A run of a
   few minutes mostly shows the channels and caches filling up: only the hour says much. The
-  controller keeps the last 10,000 calls' context in memory on purpose (the history desk's
-  KEEP_CALLS, the router's explain_keep), about 1.9 KB a call (bench.footprint's
-  retained_bytes_per_call, today's callers and the ended ids included; 3.1 KB before #15's
-  compaction, 7 KB before explanations were kept encoded): at 5 calls/s that fills for the
-  first ~33 minutes and then stays flat, so the second half's slope
-  (`rss_growth_second_half_mb_per_hour`) tells a leak from that filling.
+  controller keeps some calls' context in memory on purpose: the router's explanations of
+  its last 2,000 calls (explain_keep; 10,000 before), the desk's contexts of live calls and
+  10 an agent (the last 10,000 calls' before), today's distinct callers (until midnight) and
+  up to 100,000 ended ids (bench.footprint's retained_bytes_per_call: 3.1 KB a call before
+  #15's compaction, 1.9 KB after it, before the two changes); a cache fills for its first
+  calls and then stays flat, so the second half's slope
+  (`rss_growth_second_half_mb_per_hour`) tells a leak from a filling.
   A fill of ~3 KB a call over 10,000 calls alone made a slope of ~27 MB/hour over 6-60
   minutes at 5/s (~1.9 KB: ~17 MB/hour): what grew, and why, is in docs/metrics.md ("The
   controller's RSS in the soak"). `--probe` (bench/soak_trace.py) prints, from the warm-up to

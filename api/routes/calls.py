@@ -38,7 +38,7 @@ async def explanation(
     try:
         recent = await from_router(services, call_id)
     except ApiError as exc:
-        if exc.error_id not in ROUTER_MAY_NOT_KNOW or services.db_pool is None:
+        if not router_may_not_know(exc) or services.db_pool is None:
             raise
         recent, refused = [], exc
     stored = await from_store(services, call_id) if services.db_pool is not None else []
@@ -49,9 +49,10 @@ async def explanation(
     return page(found, limit, offset)
 
 
-#: The router's refusals the history may answer for: it does not remember the call, or no
-#: router is reachable from this API node.
-ROUTER_MAY_NOT_KNOW = frozenset({"no-such-call", "router-unavailable", "unavailable"})
+def router_may_not_know(exc: ApiError) -> bool:
+    """A refusal the history may answer for: the router does not remember the call (404), or
+    no router answered (no controller active, Redis or the command bus down: 5xx)."""
+    return exc.error_id == "no-such-call" or exc.status >= 500
 
 
 async def from_router(services: Services, call_id: str) -> list[ExplanationOut]:

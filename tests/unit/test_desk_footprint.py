@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from collections.abc import Callable
 
 from hotline.core.events import (
     AgentStateChanged,
@@ -39,6 +40,21 @@ def one_call(desk: DeskProjection, n: int, agents: int) -> None:
     desk.record(CallAnswered(t + 4, node=NODE, call_id=call, agent_id=agent))
 
 
+def traced_growth(step: Callable[[int], None], numbers: range) -> int:
+    """The bytes tracemalloc sees kept after `step(n)` for each of `numbers`."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for n in numbers:
+            step(n)
+        gc.collect()
+        return sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before,
+                                                                               "filename"))
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_finished_call_leaves_few_bytes_in_the_desk() -> None:
     """Measured with the desk's bounds not reached: each call's context, its call id and
     caller, its place in the recent calls. 60 agents hold the 10 last each (the soak's floor):
@@ -49,17 +65,8 @@ def test_a_finished_call_leaves_few_bytes_in_the_desk() -> None:
     agents, n = 60, 4000
     for i in range(agents * desk.keep_per_agent):  # every agent's recent calls full
         one_call(desk, i, agents)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        for i in range(agents * desk.keep_per_agent, agents * desk.keep_per_agent + n):
-            one_call(desk, i, agents)
-        gc.collect()
-        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before,
-                                                                                "filename"))
-    finally:
-        tracemalloc.stop()
+    grown = traced_growth(lambda i: one_call(desk, i, agents),
+                          range(agents * desk.keep_per_agent, agents * desk.keep_per_agent + n))
     last = desk.call("agent0", f"1795478000.{agents * desk.keep_per_agent + n - agents}")
     assert last is not None and last.caller.startswith("1390") and last.queue.startswith("q")
     assert last.ivr_path == [f"main={(agents * desk.keep_per_agent + n - agents) % 3}"]
@@ -92,18 +99,12 @@ def test_an_ended_call_is_kept_only_by_the_agents_who_had_it() -> None:
     for i in range(agents * desk.keep_per_agent):  # every agent's recent calls full
         one_call(desk, i, agents)
         end_call(desk, i, agents)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        for i in range(agents * desk.keep_per_agent, agents * desk.keep_per_agent + n):
-            one_call(desk, i, agents)
-            end_call(desk, i, agents)
-        gc.collect()
-        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before,
-                                                                                "filename"))
-    finally:
-        tracemalloc.stop()
+    def finished(i: int) -> None:
+        one_call(desk, i, agents)
+        end_call(desk, i, agents)
+
+    grown = traced_growth(finished, range(agents * desk.keep_per_agent,
+                                          agents * desk.keep_per_agent + n))
     assert grown / n < 40, f"{grown / n:.0f} B per finished call"
 
 
@@ -115,17 +116,7 @@ def test_an_agents_recent_calls_are_a_small_tuple() -> None:
     agents = 2000
     for i in range(agents):
         one_call(desk, i, 10**6)  # every call a new agent
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        for i in range(agents, 2 * agents):
-            one_call(desk, i, 10**6)
-        gc.collect()
-        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before,
-                                                                                "filename"))
-    finally:
-        tracemalloc.stop()
+    grown = traced_growth(lambda i: one_call(desk, i, 10**6), range(agents, 2 * agents))
     assert [c.call_id for c in desk.recent_calls(f"agent{agents}")] == [f"1795478000.{agents}"]
     assert grown / agents < 1100, f"{grown / agents:.0f} B per call and agent"
 

@@ -30,8 +30,60 @@ ALL = None  # the key of all queues
 
 #: An answered call not spoiled yet: (call id, entered at, queue)
 _Answered = tuple[str, float, str]
-#: A number's latest one or two entries, flat and in order: (at, call id[, at, call id])
-_Latest = tuple[float, str] | tuple[float, str, float, str]
+
+
+def _number_key(caller: str) -> int | str:
+    """A caller number as the key of today's numbers, in fewer bytes: an int for digits (a
+    leading 1, or 2 for a "+", keeps leading zeros and the plus apart), else the string."""
+    if caller.isascii() and len(caller) <= 30:
+        if caller.isdigit():
+            return int("1" + caller)
+        if caller[0] == "+" and caller[1:].isdigit():
+            return int("2" + caller[1:])
+    return caller
+
+
+class _Number:
+    """One number's calls today: its latest one or two entries, and its answered calls not
+    spoiled yet. Kept per distinct number until midnight, and most numbers call once, so the
+    common case is small: `open` is the queue alone when the one open call is the latest entry
+    (otherwise a list of answered calls, or None)."""
+
+    __slots__ = ("at", "call", "open", "prev_at", "prev_call")
+
+    def __init__(self, at: float, call: str) -> None:
+        self.at = at
+        self.call = call
+        self.prev_at: float | None = None
+        self.prev_call: str | None = None
+        self.open: str | list[_Answered] | None = None
+
+    def entries(self) -> list[tuple[float, str]]:
+        """The latest entries as (at, call id), oldest first."""
+        if self.prev_call is None:
+            return [(self.at, self.call)]
+        return [(self.prev_at, self.prev_call), (self.at, self.call)]  # type: ignore[list-item]
+
+    def enter(self, at: float, call: str) -> None:
+        """Keeps the two latest of the entries so far and this one (call `answered_calls`
+        first: a queue alone in `open` names the latest entry)."""
+        (self.prev_at, self.prev_call), (self.at, self.call) = sorted(
+            [*self.entries(), (at, call)])[-2:]
+
+    def answered_calls(self) -> list[_Answered]:
+        if self.open is None:
+            return []
+        if isinstance(self.open, str):
+            return [(self.call, self.at, self.open)]
+        return self.open
+
+    def keep_open(self, calls: list[_Answered]) -> None:
+        if not calls:
+            self.open = None
+        elif len(calls) == 1 and calls[0][:2] == (self.call, self.at):
+            self.open = calls[0][2]
+        else:
+            self.open = calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +112,9 @@ class TodayQuality:
         self._reset()
 
     def _reset(self) -> None:
-        # Kept per distinct number of the day (most numbers call once): a flat tuple, not a
-        # list of tuples, and one answered call as itself, not in a list (~170 B less a number)
-        self._entered: dict[str, tuple[str, float]] = {}  # call -> (number, entered), unanswered
-        self._latest: dict[str, _Latest] = {}  # number -> latest 2 entries
-        #: number -> its answered calls not spoiled: one, or a list of several
-        self._open: dict[str, _Answered | list[_Answered]] = {}
+        #: call -> (its number's key, entered at), while unanswered
+        self._entered: dict[str, tuple[int | str, float]] = {}
+        self._numbers: dict[int | str, _Number] = {}  # number's key -> its calls today
         self._handled: dict[str | None, int] = {}
         self._spoiled: dict[str | None, int] = {}
         self._survey: dict[str | None, SurveyFigures] = {}
@@ -85,25 +134,22 @@ class TodayQuality:
         self._today(at)
         if not caller:
             return
-        self._entered[call_id] = (caller, at)
-        latest = self._latest.get(caller)
-        if latest is None:
-            self._latest[caller] = (at, call_id)
-        else:  # the two latest of the entries so far and this one
-            two = sorted([*_pairs(latest), (at, call_id)])[-2:]
-            self._latest[caller] = (*two[0], *two[1])
-        answered = self._open.pop(caller, None)
-        if answered is None:
+        key = _number_key(caller)
+        self._entered[call_id] = (key, at)
+        number = self._numbers.get(key)
+        if number is None:
+            self._numbers[key] = _Number(at, call_id)
             return
+        answered = number.answered_calls()
+        number.enter(at, call_id)
         kept = []
-        for a in [answered] if isinstance(answered, tuple) else answered:
+        for a in answered:
             a_call, a_entered, a_queue = a
             if a_call != call_id and within_repeat_window(a_entered, at, self.window_s):
                 self._count(self._spoiled, a_queue)
             elif at - a_entered <= self.window_s:  # may still be spoiled later
                 kept.append(a)
-        if kept:
-            self._open[caller] = kept[0] if len(kept) == 1 else kept
+        number.keep_open(kept)
 
     def answered(self, call_id: str, queue: str, at: float) -> None:
         """A call's first answer (CallAnswered; later ones, a transfer's, change nothing)."""
@@ -111,22 +157,16 @@ class TodayQuality:
         seen = self._entered.pop(call_id, None)
         if seen is None:
             return  # no caller number, another day's, or answered already
-        caller, entered_at = seen
+        key, entered_at = seen
         self._count(self._handled, queue)
-        latest = self._latest.get(caller)
-        if latest is not None and any(
-                c != call_id and within_repeat_window(entered_at, t, self.window_s)
-                for t, c in _pairs(latest)):
+        number = self._numbers.get(key)
+        if number is None:  # not after entered(), which makes it; kept safe all the same
+            number = self._numbers[key] = _Number(entered_at, call_id)
+        if any(c != call_id and within_repeat_window(entered_at, t, self.window_s)
+               for t, c in number.entries()):
             self._count(self._spoiled, queue)
             return
-        one = (call_id, entered_at, queue)
-        earlier = self._open.get(caller)
-        if earlier is None:
-            self._open[caller] = one
-        elif isinstance(earlier, tuple):
-            self._open[caller] = [earlier, one]
-        else:
-            earlier.append(one)
+        number.keep_open([*number.answered_calls(), (call_id, entered_at, queue)])
 
     def survey(self, queue: str, satisfaction: int | None, nps: int | None,
                satisfied_to: int, dissatisfied_from: int, at: float) -> None:
@@ -172,12 +212,6 @@ class TodayQuality:
     def _count(self, into: dict[str | None, int], queue: str) -> None:
         into[ALL] = into.get(ALL, 0) + 1
         into[queue] = into.get(queue, 0) + 1
-
-
-def _pairs(latest: _Latest) -> list[tuple[float, str]]:
-    """A number's latest entries as (at, call id) pairs, oldest first."""
-    return [(latest[0], latest[1])] if len(latest) == 2 else [
-        (latest[0], latest[1]), (latest[2], latest[3])]  # type: ignore[misc]
 
 
 def _r(x: float | None) -> float | None:

@@ -14,6 +14,10 @@ file and the services (as pydantic types, or through `check` where there is no m
 - A phone number is a caller id or a number to call back (a work order's caller, the
   `PJSIP/{number}@caller` of a callback's Originate): an optional leading '+' then 1-32
   digits. Nothing else: a '/', '@' or ',' would be read as dial-string or AMI syntax.
+- A call id is Asterisk's id of the caller's channel (its uniqueid, "1765152000.42", with the
+  system name in front when one is set): a letter or digit, then up to 63 letters, digits,
+  '.', '_' or '-'. It names AstDB keys (the ledger), a hold session's argument and a survey's
+  call, so nothing else may enter.
 - A unit is a work-order unit (`/api/units/{unit}/work-orders`): 1-64 word characters, '.'
   or '-'.
 """
@@ -33,6 +37,7 @@ REASON_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 #: a team's or a vendor's id (the centre file, the configuration API, migration 016's CHECK)
 GROUP_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 PHONE_NUMBER_PATTERN = r"^\+?[0-9]{1,32}$"
+CALL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 AgentId = Annotated[str, StringConstraints(pattern=AGENT_ID_PATTERN)]
 QueueName = Annotated[str, StringConstraints(pattern=QUEUE_NAME_PATTERN)]
@@ -51,6 +56,7 @@ RULES = {
     REASON_CODE_PATTERN: "lower-case letters, digits and _ (at most 40), a letter first",
     GROUP_ID_PATTERN: "lower-case letters, digits, _ and - (at most 40), a letter first",
     PHONE_NUMBER_PATTERN: "1-32 digits, an optional leading +",
+    CALL_ID_PATTERN: "a letter or digit, then up to 63 letters, digits, ., _ or -",
 }
 _COMPILED = {p: re.compile(p) for p in RULES}
 
@@ -74,6 +80,7 @@ def rule(pattern: str) -> str:
 
 __all__ = [
     "AGENT_ID_PATTERN",
+    "CALL_ID_PATTERN",
     "GROUP_ID_PATTERN",
     "PHONE_NUMBER_PATTERN",
     "QUEUE_NAME_PATTERN",

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
+from hotline.core import ids
 from hotline.core.values import Outage, ServiceType
 from hotline.ivr_menu.model import ActionTarget, GotoTarget, IvrMenu, QueueTarget, Target
 from hotline.telephony.agi.server import Agi, AgiHangup
@@ -256,12 +257,10 @@ def _service_of(target: Target) -> ServiceType | None:
     return None
 
 
-#: What a survey's call id, agent id and queue may be (the channel's HL_CALLID / HL_AGENT /
-#: HL_QUEUE): the hold session's call id shape (docs/security.md); a call id or agent out of
-#: shape is not asked nor stored, a queue out of shape is left out.
-_SURVEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A survey's call id, agent and queue (the channel's HL_CALLID / HL_AGENT / HL_QUEUE) keep
+# their rules in hotline.core.ids (docs/security.md): a call id or agent out of shape is not
+# asked nor stored, a queue or caller (the dialplan's FILTER(0-9+)) out of shape is left out.
 _SERVICES = frozenset(s.value for s in ServiceType)
-_CALLER = re.compile(r"\+?[0-9]{1,32}")  # the dialplan's FILTER(0-9+) of the caller id
 
 
 def parse_satisfaction(digits: str, scale: int) -> int | None:
@@ -289,9 +288,9 @@ async def _ask(agi: Agi, voice: Voice, menu: IvrMenu, lang: str, prompt: str, ma
     return None, pressed
 
 
-async def _channel(agi: Agi, name: str, shape: re.Pattern[str]) -> str:
+async def _channel(agi: Agi, name: str, pattern: str) -> str:
     value = await agi.get_variable(name) or ""
-    return value if shape.fullmatch(value) else ""
+    return value if ids.is_valid(pattern, value) else ""
 
 
 async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
@@ -301,7 +300,8 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
     cfg = menu.survey
     call_id = await agi.get_variable("HL_CALLID") or agi.env.uniqueid
     agent_id = await agi.get_variable("HL_AGENT") or ""
-    if not _SURVEY_ID.fullmatch(call_id) or (agent_id and not _SURVEY_ID.fullmatch(agent_id)):
+    if not ids.is_valid(ids.CALL_ID_PATTERN, call_id) or (
+            agent_id and not ids.is_valid(ids.AGENT_ID_PATTERN, agent_id)):
         log.warning("survey refused: call id %r, agent %r out of shape", call_id[:80],
                     agent_id[:80])
         return None
@@ -310,8 +310,8 @@ async def run_survey(menu: IvrMenu, voice: Voice, agi: Agi,
         lang = menu.default_language
     # what the channel knows of the call, read while it is up (a hang-up ends all reads)
     service = await agi.get_variable("HL_SERVICE") or ""
-    queue = await _channel(agi, "HL_QUEUE", _SURVEY_ID)
-    caller = await _channel(agi, "HL_CALLER", _CALLER)
+    queue = await _channel(agi, "HL_QUEUE", ids.QUEUE_NAME_PATTERN)
+    caller = await _channel(agi, "HL_CALLER", ids.PHONE_NUMBER_PATTERN)
     satisfaction, pressed = await _ask(agi, voice, menu, lang, cfg.prompt, 1,
                                        lambda d: parse_satisfaction(d, cfg.scale))
     if satisfaction is None and not pressed:

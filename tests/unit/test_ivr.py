@@ -245,7 +245,7 @@ async def test_a_stricter_centre_calls_more_answers_low() -> None:
 
 
 async def test_survey_retries_each_question_once() -> None:
-    fake, _got, r = await survey(["6", "5", "*", "99"], {"HL_CALLID": "c1", "HL_AGENT": "a"})
+    fake, _got, r = await survey(["6", "5", "*", "99"], {"HL_CALLID": "c1", "HL_AGENT": "agent2"})
     assert r is not None and (r.satisfaction, r.nps) == (5, None)
     assert fake.played == ["zh/survey-satisfaction", "zh/invalid", "zh/survey-satisfaction",
                            "zh/survey-nps", "zh/invalid", "zh/survey-nps", "zh/survey-thanks"]

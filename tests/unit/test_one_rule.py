@@ -33,10 +33,13 @@ from hotline.core_ext import metrics_py
 from hotline.core_ext.select import load_compiled
 from hotline.history.call_log import CallLog
 from hotline.history.queries import BadCursor
+from hotline.process.controller.hold_desk import BadHold, HoldRequest
+from hotline.process.controller.ledger import LedgerError, parse
 from hotline.process.wiring import agent_queues
 from hotline.qa.model import QaError
 from hotline.router import AgentBusy, AgentConfig, QueueConfig, Router, RouterConfig, UnknownAgent
 from hotline.store.records import Outage, RecordError
+from hotline.telephony.agi.server import AgiEnvironment
 from hotline.telephony.ami.call_model import CallModel
 from hotline.work_orders.model import WorkOrderError
 
@@ -288,3 +291,26 @@ def test_the_router_and_the_centre_answer_alike_which_queues_an_agent_serves() -
                 "agent3": ["billing", "any"]}
     assert agent_queues(centre) == expected
     assert {a: router.queues_of(a) for a in skills} == expected
+
+
+@pytest.mark.parametrize(("call_id", "kept"), [
+    ("1765000000.7", True), ("t1-1765000000.7", True), ("a_b.c-d", True), ("c" * 64, True),
+    ("-1765000000.7", False), (".7", False), ("c" * 65, False), ("c1,x", False),
+    ("c1 x", False), ("c1\n", False), ("", False), ("c/1", False)])
+def test_a_call_id_is_taken_or_refused_alike_by_the_ledger_and_the_hold_desk(
+        call_id: str, kept: bool) -> None:
+    """The AstDB ledger's key and a hold session's first argument follow CALL_ID_PATTERN (and
+    the survey too: tests/unit/test_ivr.py)."""
+    assert ids.is_valid(ids.CALL_ID_PATTERN, call_id) is kept
+    line = "1|1765000000.000000|1765000001.000000|general|general|1380|||||" \
+           "|1765000020.000000|16|"
+    env = AgiEnvironment({"arg_1": call_id, "arg_2": "t1", "arg_3": "general",
+                          "arg_4": "general", "channel": "PJSIP/c-1", "callerid": "1380"})
+    if kept:
+        parse(call_id, line)
+        assert HoldRequest.from_env(env, 1765000010.0).call_id == call_id
+    else:
+        with pytest.raises(LedgerError):
+            parse(call_id, line)
+        with pytest.raises(BadHold):
+            HoldRequest.from_env(env, 1765000010.0)

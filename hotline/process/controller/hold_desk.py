@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hotline.core import ids
 from hotline.core.values import MAX_CALL_PRIORITY
 from hotline.telephony.agi.server import Agi, AgiEnvironment, AgiError
 
@@ -49,7 +50,6 @@ CALLBACK = "callback"
 # What a hold session's arguments may be (docs/security.md). They come from the dialplan of an
 # authenticated node, and are still checked here: they decide a caller's place in line.
 #: an Asterisk linkedid ("[system-]<epoch>.<seq>") or the controller's own callback ids
-_CALL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a node, a queue, a service
 _PRIORITY = re.compile(r"-?[0-9]{1,4}")
 _EPOCH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")  # STRFTIME(,,%s.%6q): finite by its shape
@@ -98,9 +98,10 @@ class HoldRequest:
         if not 4 <= len(args) <= 6:
             raise BadHold("arguments", f"hold takes 4 to 6 arguments, got {len(args)}")
         call_id, node, queue, service = args[:4]
-        for what, value, shape in (("call_id", call_id, _CALL_ID), ("node", node, _NAME),
-                                   ("queue", queue, _NAME)):
-            if not shape.fullmatch(value):
+        if not ids.is_valid(ids.CALL_ID_PATTERN, call_id):
+            raise BadHold("call_id", f"call_id {call_id[:80]!r}")
+        for what, value in (("node", node), ("queue", queue)):
+            if not _NAME.fullmatch(value):
                 raise BadHold(what, f"{what} {value[:80]!r}")
         if service and not _NAME.fullmatch(service):
             raise BadHold("service", f"service {service[:80]!r}")

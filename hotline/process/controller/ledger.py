@@ -45,7 +45,6 @@ SEPARATOR = "|"
 _FIELDS = 14
 #: small disorder between stamps (clock steps, rounding) is clamped; more is a bad entry
 _SKEW_S = 1.0
-_CALL_ID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 _NAME = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 _PATH = re.compile(r"^/[0-9A-Za-z_./-]{1,255}$")
 CAUSE_TEXT = "ended while the controller was away (from the ledger)"
@@ -102,7 +101,7 @@ def _within(value: float | None, low: float, high: float, what: str) -> float | 
 
 def parse(key: str, value: str) -> LedgerEntry:
     """The entry of AstDB key `key` (the call id) holding `value`; LedgerError if malformed."""
-    if not _CALL_ID.match(key):
+    if not ids.is_valid(ids.CALL_ID_PATTERN, key):
         raise LedgerError(f"key is not a call id: {key[:80]!r}")
     parts = value.strip().split(SEPARATOR)
     if parts[0] != VERSION:

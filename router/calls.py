@@ -35,6 +35,7 @@ class RoutedCall:
     transfers: int = 0  # times an agent transferred the call back to a queue
     agent_id: str | None = None  # the agent offered / talking
     offered_at: float = 0.0
+    offer_due: float = 0.0  # when the router gives up the offer (offered, then rung: lifecycle)
     stage: tuple[int, bool, bool] = (0, False, False)  # what routing last saw (see Router)
     seq: int = field(default_factory=_seq.__next__)
 

@@ -82,7 +82,15 @@ class QueueConfig:
 class RouterConfig:
     queues: list[QueueConfig]
     agents: list[AgentConfig]
+    #: an offer whose agent's phone rings gives up this long after the ring began (Asterisk's
+    #: Dial ends an unanswered ring first; this is the backstop)
     ring_timeout_s: float = 15.0
+    #: an offer whose agent's phone has not rung yet gives up this long after the offer (at
+    #: least ring_timeout_s): the phone not ringing is the node's delay, not the agent's. A
+    #: node holding 1,000 callers with media took up to 51 s from an offer to the ring
+    #: (bench.hold); counted from the offer like the ring, every offer the node was slow to
+    #: dial set its agent not ready ("missed") and the line stopped moving.
+    offer_reach_s: float = 45.0
     vip_numbers: frozenset[str] = frozenset()
     #: at most this many agents are listed per explanation (the rest are counted)
     explain_limit: int = 20
@@ -111,6 +119,14 @@ class RouterConfig:
         ids = [a.agent_id for a in self.agents]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate agent ids")
+
+    def offer_limit_s(self, *, rung: bool, calling_back: bool) -> float:
+        """How long an offer stands before the router gives it up (the agent not ready,
+        "missed"; the call back to the head): from the ring once the agent's phone rings,
+        else from the offer. A callback's customer not reached yet rings from the offer."""
+        if rung or calling_back:
+            return self.ring_timeout_s
+        return max(self.offer_reach_s, self.ring_timeout_s)
 
 
 def check_levels(levels: dict[str, int], what: str, low: int) -> None:

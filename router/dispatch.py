@@ -92,9 +92,8 @@ def next_due(state: RouterState, now: float) -> float:
     a callback retry, an overflow, a bullseye step or a preferred agent's turn running out
     (what Router._advance looks at), if nothing else happens meanwhile."""
     due = math.inf
-    timeout = state.config.ring_timeout_s
     for call in state.offered.values():
-        due = min(due, call.offered_at + timeout)
+        due = min(due, call.offer_due)
     for call in state.retrying.values():
         due = min(due, call.retry_at or 0.0)
     for call in state.line.calls():
@@ -186,6 +185,7 @@ def offer(
     call.phase = (CALL_TRANSITIONS[call.phase].get(_CALL_OFFER)
                   or next_call_phase(call.phase, _CALL_OFFER))
     call.agent_id, call.offered_at, call.at_head = agent.agent_id, now, False
+    call.offer_due = now + state.config.offer_limit_s(rung=False, calling_back=call.on_hold)
     state.offered[call.call_id] = call
     wait = now - call.enqueued_at  # call.wait_s(now) written out
     if wait < 0.0:

@@ -72,6 +72,7 @@ def on_ringing(state: RouterState, ev: AgentRinging, now: float) -> Output:
         return []
     # A callback rings its agent only once the customer answered: the caller is live.
     call.callback_reached = call.callback_number is not None
+    call.offer_due = now + state.config.offer_limit_s(rung=True, calling_back=False)
     return [roster.move(state, agent, _RING, now, call_id=call.call_id)]
 
 
@@ -123,12 +124,12 @@ def on_failsafe(state: RouterState, ev: FailsafeTaken, now: float) -> Output:
 
 
 def expire_offers(state: RouterState, now: float) -> Output:
-    """Offers that rang ring_timeout_s without an answer."""
-    timeout = state.config.ring_timeout_s
+    """Offers past their limit (RouterConfig.offer_limit_s): rung without an answer, or
+    never rung."""
     # on every event while an offer is out (the answer's own): usually none is due
     due = None
     for c in state.offered.values():
-        if now - c.offered_at >= timeout:
+        if now >= c.offer_due:
             if due is None:
                 due = []
             due.append(c)

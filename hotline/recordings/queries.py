@@ -3,7 +3,7 @@ deleted by the retention job after its file is gone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import asyncpg
 
@@ -19,19 +19,21 @@ async def save(conn: asyncpg.Connection, call_id: str, path: str, duration_s: fl
         call_id, path, duration_s, sha256)
 
 
-async def due_for_deletion(conn: asyncpg.Connection, days_for: Callable[[str | None], int],
-                           now: float) -> list[tuple[str, str]]:
-    """(call id, path) of live recordings older than their service type's retention."""
+async def due_for_deletion(conn: asyncpg.Connection, by_service: Mapping[str, int],
+                           default_days: int, now: float, after: str = "",
+                           limit: int = 1000) -> list[tuple[str, str]]:
+    """(call id, path) of live recordings older than their service type's retention (days
+    `by_service`, else `default_days`), call ids after `after` in order, at most `limit`: the
+    job walks the table a page at a time, PostgreSQL doing the filtering."""
     rows = await conn.fetch(
-        "SELECT r.call_id, r.path, c.service, COALESCE(c.ended_at, c.entered_at) AS at"
-        " FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id"
-        " WHERE r.deleted_at IS NULL ORDER BY r.call_id")
-    out = []
-    for r in rows:
-        at = r["at"].timestamp() if r["at"] is not None else None
-        if at is not None and now - at > days_for(r["service"]) * 86400:
-            out.append((r["call_id"], r["path"]))
-    return out
+        "SELECT r.call_id, r.path FROM recordings r JOIN calls c ON c.call_id = r.call_id"
+        " LEFT JOIN unnest($1::text[], $2::int[]) AS p(service, days) ON p.service = c.service"
+        " WHERE r.deleted_at IS NULL AND r.call_id > $3"
+        " AND COALESCE(c.ended_at, c.entered_at)"
+        " < $4::timestamptz - make_interval(days => COALESCE(p.days, $5::int))"
+        " ORDER BY r.call_id LIMIT $6",
+        list(by_service), list(by_service.values()), after, ts(now), default_days, limit)
+    return [(r["call_id"], r["path"]) for r in rows]
 
 
 async def mark_deleted(conn: asyncpg.Connection, call_id: str, at: float) -> None:
@@ -39,9 +41,12 @@ async def mark_deleted(conn: asyncpg.Connection, call_id: str, at: float) -> Non
                        " AND deleted_at IS NULL", call_id, ts(at))
 
 
-async def live_paths(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+async def live_paths(conn: asyncpg.Connection, after: str = "",
+                     limit: int = 1000) -> list[tuple[str, str]]:
+    """(call id, path) of recordings not deleted, call ids after `after` in order, at most
+    `limit` (a page of the missing-file check)."""
     rows = await conn.fetch("SELECT call_id, path FROM recordings WHERE deleted_at IS NULL"
-                            " ORDER BY call_id")
+                            " AND call_id > $1 ORDER BY call_id LIMIT $2", after, limit)
     return [(r["call_id"], r["path"]) for r in rows]
 
 

@@ -5,11 +5,14 @@ that vanished is found and reported; nothing else is touched."""
 from __future__ import annotations
 
 import hashlib
+import os
 import wave
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from hotline.recordings import queries as rows
 from hotline.recordings.service import (
     RetentionPolicy,
     catch_up,
@@ -51,7 +54,7 @@ async def test_rows_retention_and_missing_files(conn: asyncpg.Connection, tmp_pa
         assert facts.duration_s == seconds
 
     (tmp_path / "new-billing.wav").unlink()  # lost by someone: reported, not written off
-    assert await find_missing(conn) == ["new-billing"]
+    assert (await find_missing(conn)).missing == ["new-billing"]
 
     report = await enforce_retention(conn, RetentionPolicy(), NOW)
     assert sorted(report.deleted) == ["ancient-complaint", "old-billing"]
@@ -64,6 +67,49 @@ async def test_rows_retention_and_missing_files(conn: asyncpg.Connection, tmp_pa
     # a second run has nothing more to do
     again = await enforce_retention(conn, RetentionPolicy(), NOW)
     assert (again.deleted, again.missing) == ([], [])
+
+
+async def test_the_hourly_job_reads_a_page_at_a_time(conn: asyncpg.Connection, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retention and the missing-file check walk the table a page at a time (the whole table
+    read at once, hourly, is tens of millions of rows at a national centre), and the check
+    goes on from where its budget ran out, round the table."""
+    pages: list[tuple[str, int]] = []  # (query, rows it returned)
+
+    def counted(name: str) -> None:
+        real = getattr(rows, name)
+
+        async def page(*args: object) -> list[tuple[str, str]]:
+            got = await real(*args)
+            pages.append((name, len(got)))
+            return got
+        monkeypatch.setattr(rows, name, page)
+
+    ids = [f"c{i:02d}" for i in range(7)]
+    for i, call_id in enumerate(ids):
+        path = tmp_path / f"{call_id}.wav"
+        write_wav(path, 0.1)
+        days = 200 if i % 2 == 0 else 10  # c00, c02, c04, c06 past billing's 180 days
+        await queries.upsert_call(conn, CallRecord(
+            call_id=call_id, service="billing", entered_at=NOW - days * DAY - 60,
+            ended_at=NOW - days * DAY, outcome="answered", recording_path=str(path)))
+        await record(conn, call_id, path)
+    for gone in ("c01", "c05"):
+        (tmp_path / f"{gone}.wav").unlink()
+
+    counted("live_paths")
+    counted("due_for_deletion")
+    first = await find_missing(conn, budget=4, page=3)  # c00..c03
+    assert (first.missing, first.checked, first.next_after) == (["c01"], 4, "c03")
+    second = await find_missing(conn, first.next_after, budget=4, page=3)  # c04..c06, the end
+    assert (second.missing, second.checked, second.next_after) == (["c05"], 3, "")
+    assert pages == [("live_paths", 3), ("live_paths", 1), ("live_paths", 3), ("live_paths", 0)]
+
+    pages.clear()
+    report = await enforce_retention(conn, RetentionPolicy(), NOW, page=1)
+    assert sorted(report.deleted) == ["c00", "c02", "c04", "c06"]
+    assert pages == [("due_for_deletion", 1)] * 4 + [("due_for_deletion", 0)]
+    assert {p.name for p in os.scandir(tmp_path)} == {"c03.wav"}
 
 
 async def test_recordings_the_call_path_never_stored_are_caught_up(
